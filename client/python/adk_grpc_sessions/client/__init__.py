@@ -1,0 +1,25 @@
+"""The Python client: ``GrpcSessionService``, a drop-in ADK ``BaseSessionService``."""
+
+from adk_grpc_sessions.client.errors import (
+    SessionServiceError,
+    SessionServicePermissionError,
+    SessionServiceTimeoutError,
+    SessionServiceUnavailableError,
+)
+from adk_grpc_sessions.client.retry import RetryPolicy
+from adk_grpc_sessions.client.service import (
+    GrpcSessionService,
+    ListEventsResponse,
+    ListSessionsPage,
+)
+
+__all__ = [
+    "GrpcSessionService",
+    "ListEventsResponse",
+    "ListSessionsPage",
+    "RetryPolicy",
+    "SessionServiceError",
+    "SessionServicePermissionError",
+    "SessionServiceTimeoutError",
+    "SessionServiceUnavailableError",
+]

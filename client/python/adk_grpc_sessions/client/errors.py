@@ -1,0 +1,83 @@
+"""The one place that turns a failed call's status into the exception an ADK caller expects.
+
+Codes with an ADK meaning raise ADK's own exceptions (``AlreadyExistsError``,
+``SessionNotFoundError``, ``StaleSessionError``, ``ValueError``); the rest raise
+``SessionServiceError`` subclasses that also derive from the matching builtin
+(``ConnectionError``, ``TimeoutError``, ``PermissionError``).
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.adk.errors import StaleSessionError
+from google.adk.errors.already_exists_error import AlreadyExistsError
+from google.adk.errors.session_not_found_error import SessionNotFoundError
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+
+class SessionServiceError(Exception):
+    """A call to the session server failed for a reason ADK has no exception for."""
+
+    def __init__(self, message: str, code: grpc.StatusCode, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        """The call's gRPC status code."""
+        self.reason = reason
+        """``ErrorInfo.reason`` from the server, if it sent one."""
+
+
+class SessionServiceUnavailableError(SessionServiceError, ConnectionError):
+    """The server (or its storage) could not be reached, even after retries."""
+
+
+class SessionServiceTimeoutError(SessionServiceError, TimeoutError):
+    """The call did not finish within its timeout."""
+
+
+class SessionServicePermissionError(SessionServiceError, PermissionError):
+    """The server refused the caller's credentials or their scope."""
+
+
+def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
+    try:
+        status: status_pb2.Status | None = rpc_status.from_call(error)
+    except ValueError:  # details inconsistent with the call's status: ignore them
+        return None
+    return status
+
+
+def _details(status: status_pb2.Status | None) -> tuple[str, list[str]]:
+    """(ErrorInfo reason, ["field: description", ...] from BadRequest)."""
+    reason = ""
+    violations: list[str] = []
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            reason = info.reason
+        elif detail.Unpack(bad_request):
+            violations.extend(f"{v.field}: {v.description}" for v in bad_request.field_violations)
+    return reason, violations
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
+    """The exception to raise for a failed call."""
+    code = error.code()
+    message = error.details() or code.name
+    reason, violations = _details(_rich_status(error))
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return ValueError("; ".join(violations) if violations else message)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return SessionNotFoundError(message)
+    if code == grpc.StatusCode.ALREADY_EXISTS:
+        return AlreadyExistsError(message)
+    if code == grpc.StatusCode.ABORTED and reason == "STALE_SESSION":
+        return StaleSessionError(message)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return SessionServiceUnavailableError(message, code, reason)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return SessionServiceTimeoutError(message, code, reason)
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        return SessionServicePermissionError(message, code, reason)
+    return SessionServiceError(message, code, reason)

@@ -1,0 +1,104 @@
+"""The one place where failures become canonical gRPC statuses.
+
+Every status carries ``google.rpc`` details (via grpcio-status): an
+``ErrorInfo`` whose ``reason`` a client can branch on, and for bad input a
+``BadRequest`` naming each offending field.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from adk_grpc_sessions.server.backends.base import (
+    BackendUnavailableError,
+    EventIdConflictError,
+    SessionExistsError,
+    SessionNotFoundError,
+    StaleRevisionError,
+)
+
+DOMAIN: Final = "adk-grpc-sessions"
+"""``ErrorInfo.domain`` of every error this server reports."""
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one request field, named by its path (e.g. ``state.app["k"]``)."""
+
+    field: str
+    description: str
+
+
+class InvalidArgumentError(Exception):
+    """A request is malformed; becomes INVALID_ARGUMENT with a ``BadRequest``."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+    @classmethod
+    def single(cls, field: str, description: str) -> InvalidArgumentError:
+        """An error about one field."""
+        return cls([FieldViolation(field, description)])
+
+
+def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def _status(code: int, message: str, reason: str, **metadata: str) -> status_pb2.Status:
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata)
+    return status_pb2.Status(code=code, message=message, details=[_pack(info)])
+
+
+def status_for(error: Exception) -> status_pb2.Status:
+    """The status a client receives for ``error``, raised while serving a call."""
+    if isinstance(error, InvalidArgumentError):
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
+        info = error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain=DOMAIN)
+        return status_pb2.Status(
+            code=code_pb2.INVALID_ARGUMENT,
+            message=str(error),
+            details=[_pack(bad_request), _pack(info)],
+        )
+    if isinstance(error, SessionNotFoundError):
+        return _status(code_pb2.NOT_FOUND, str(error), "SESSION_NOT_FOUND")
+    if isinstance(error, SessionExistsError):
+        return _status(code_pb2.ALREADY_EXISTS, str(error), "SESSION_ALREADY_EXISTS")
+    if isinstance(error, StaleRevisionError):
+        return _status(
+            code_pb2.ABORTED,
+            str(error),
+            "STALE_SESSION",
+            expected_revision=str(error.expected),
+            current_revision=str(error.current),
+        )
+    if isinstance(error, EventIdConflictError):
+        return _status(code_pb2.ALREADY_EXISTS, str(error), "EVENT_ID_CONFLICT", event_id=error.event_id)
+    if isinstance(error, BackendUnavailableError):
+        return _status(code_pb2.UNAVAILABLE, f"storage is unavailable: {error}", "BACKEND_UNAVAILABLE")
+    # A bug, not bad input: say so without leaking internals, and log it whole.
+    _log.exception("internal error while serving a call", exc_info=error)
+    return _status(code_pb2.INTERNAL, "internal server error", "INTERNAL")
+
+
+def rpc_status_for(error: Exception) -> grpc.Status:
+    """``status_for`` in the form ``ServicerContext.abort_with_status`` takes."""
+    status: grpc.Status = rpc_status.to_status(status_for(error))
+    return status

@@ -1,0 +1,99 @@
+"""Opaque page tokens (AIP-158) for the list calls.
+
+A token records where the last page ended and which request it belongs to
+(a digest of the filter fields), so a token is only good for the same query:
+a mismatched, altered or made-up token is INVALID_ARGUMENT, never a silent
+jump to unrelated results. It holds a keyset position, not an offset, so each
+page costs the same however deep it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+from typing import Any, Final
+
+import pydantic_core
+
+from adk_grpc_sessions.server.backends.base import EventCursor, SessionCursor
+from adk_grpc_sessions.server.errors import InvalidArgumentError
+
+_VERSION: Final = 1
+_SESSIONS: Final = "s"
+_EVENTS: Final = "e"
+_FIELD: Final = "page_token"
+_MAX_TOKEN_LENGTH: Final = 2048
+
+
+def _binding(*query: str | float | None) -> str:
+    """A short digest of the request fields a token is valid for."""
+    return hashlib.sha256(pydantic_core.to_json(list(query))).hexdigest()[:16]
+
+
+def _encode(payload: list[Any]) -> str:
+    return base64.urlsafe_b64encode(pydantic_core.to_json(payload)).rstrip(b"=").decode()
+
+
+def _decode(token: str, kind: str, binding: str) -> list[Any]:
+    invalid = InvalidArgumentError.single(
+        _FIELD, "not a page token from a previous response to this same request"
+    )
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = pydantic_core.from_json(raw, allow_inf_nan=False)
+    except (ValueError, binascii.Error):
+        raise invalid from None
+    if not isinstance(payload, list) or len(payload) < 3 or payload[:3] != [_VERSION, kind, binding]:
+        raise invalid
+    return payload[3:]
+
+
+def encode_sessions_token(app_name: str, user_id: str | None, cursor: SessionCursor) -> str:
+    """A token resuming a session listing after ``cursor``."""
+    return _encode([_VERSION, _SESSIONS, _binding(app_name, user_id), *cursor])
+
+
+def decode_sessions_token(token: str, app_name: str, user_id: str | None) -> SessionCursor:
+    """The cursor in a session-listing token.
+
+    Raises:
+        InvalidArgumentError: the token is not one for this listing.
+    """
+    cursor = _decode(token, _SESSIONS, _binding(app_name, user_id))
+    match cursor:
+        case [float() | int() as time, str() as user, str() as session] if not isinstance(
+            time, bool
+        ) and math.isfinite(time):
+            return (float(time), user, session)
+    raise InvalidArgumentError.single(
+        _FIELD, "not a page token from a previous response to this same request"
+    )
+
+
+def encode_events_token(
+    app_name: str, user_id: str, session_id: str, after_timestamp: float | None, cursor: EventCursor
+) -> str:
+    """A token resuming an event listing after ``cursor``."""
+    binding = _binding(app_name, user_id, session_id, after_timestamp)
+    return _encode([_VERSION, _EVENTS, binding, cursor])
+
+
+def decode_events_token(
+    token: str, app_name: str, user_id: str, session_id: str, after_timestamp: float | None
+) -> EventCursor:
+    """The cursor in an event-listing token.
+
+    Raises:
+        InvalidArgumentError: the token is not one for this listing.
+    """
+    cursor = _decode(token, _EVENTS, _binding(app_name, user_id, session_id, after_timestamp))
+    match cursor:
+        case [int() as sequence] if not isinstance(sequence, bool) and 0 < sequence < 2**63:
+            return sequence
+    raise InvalidArgumentError.single(
+        _FIELD, "not a page token from a previous response to this same request"
+    )

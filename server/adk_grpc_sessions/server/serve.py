@@ -1,0 +1,87 @@
+"""Runs the gRPC server: start, serve until a signal, stop with a grace period."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from adk_grpc_sessions.server.backends import build_backend, redact_uri
+from adk_grpc_sessions.server.config import ServerConfig
+from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer, session_service_handler
+
+_log = logging.getLogger(__name__)
+_HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+class SessionServer:
+    """One running server: the gRPC listener, its backend and its health status."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.ports: list[int] = []
+        """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
+        self._backend = build_backend(config.backend)
+        self._health = health.aio.HealthServicer()
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", config.max_message_bytes),
+                ("grpc.max_send_message_length", -1),
+                # A busy port must be an error, not a second silent listener.
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        self._server.add_generic_rpc_handlers((session_service_handler(SessionServicer(self._backend)),))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        if config.reflection:
+            reflection.enable_server_reflection(
+                (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), self._server
+            )
+
+    async def start(self) -> None:
+        """Connects the backend, binds every address and starts serving.
+
+        Raises:
+            RuntimeError: an address cannot be bound.
+        """
+        await self._backend.start()
+        try:
+            for address in self.config.listen:
+                try:
+                    self.ports.append(self._server.add_insecure_port(address))
+                except RuntimeError as exc:
+                    raise RuntimeError(f"cannot listen on {address}: {exc}") from None
+            await self._server.start()
+        except BaseException:
+            await self._backend.close()
+            raise
+        for service in ("", SERVICE_NAME):
+            await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        _log.info(
+            "serving on %s with backend %s",
+            ", ".join(self.config.listen),
+            redact_uri(self.config.backend),
+        )
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Reports NOT_SERVING, lets in-flight calls finish within ``grace`` seconds, closes the backend."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(self.config.grace_seconds if grace is None else grace)
+        await self._backend.close()
+
+
+async def serve(config: ServerConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains for ``config.grace_seconds``."""
+    server = SessionServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    _log.info("stopping: in-flight calls have %.1f s to finish", config.grace_seconds)
+    await server.stop()

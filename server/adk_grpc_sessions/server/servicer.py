@@ -1,0 +1,212 @@
+"""The ``adk_grpc_sessions.v1.SessionService`` servicer: validate, call the backend, answer.
+
+It holds no storage logic (that is the backend's) and no error-code choices
+(that is ``errors``'). Requests arrive as raw bytes and are parsed here, so a
+request that is not even valid protobuf (bad UTF-8 in a string field, say) is
+answered INVALID_ARGUMENT like any other bad input instead of failing inside
+gRPC.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from adk_grpc_sessions.server import page_tokens, validation
+from adk_grpc_sessions.server.backends.base import (
+    Backend,
+    EventWindow,
+    ScopedState,
+    SessionKey,
+    SessionNotFoundError,
+)
+from adk_grpc_sessions.server.errors import InvalidArgumentError, rpc_status_for
+from adk_grpc_sessions.server.event_json import parse_event
+from adk_grpc_sessions.server.messages import event_message, session_message
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire.timestamps import to_timestamp
+
+SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+
+class SessionServicer:
+    """Serves every ``SessionService`` RPC from one backend."""
+
+    def __init__(self, backend: Backend, *, clock: Callable[[], float] = time.time) -> None:
+        self._backend = backend
+        self._clock = clock
+
+    async def CreateSession(  # noqa: N802 - RPC names are the contract's
+        self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CreateSessionResponse:
+        """Creates a session; generates a UUID4 id when none is given."""
+        app_name = validation.check_key("app_name", request.app_name)
+        user_id = validation.check_key("user_id", request.user_id)
+        session_id = request.session_id.strip()
+        session_id = validation.check_key("session_id", session_id) if session_id else str(uuid.uuid4())
+        state = ScopedState(
+            app=validation.state_map("state.app", request.state.app),
+            user=validation.state_map("state.user", request.state.user),
+            session=validation.state_map("state.session", request.state.session, session_scope=True),
+        )
+        record = await self._backend.create_session(
+            SessionKey(app_name, user_id, session_id), state, self._clock()
+        )
+        return pb.CreateSessionResponse(session=session_message(record))
+
+    async def GetSession(  # noqa: N802
+        self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetSessionResponse:
+        """Reads a session and the window of events the request selects."""
+        key = _session_key(request)
+        num_recent_events = None
+        if request.HasField("num_recent_events"):
+            num_recent_events = request.num_recent_events
+            if num_recent_events < 0:
+                raise InvalidArgumentError.single("num_recent_events", "must not be negative")
+        after_timestamp = None
+        if request.HasField("after_timestamp"):
+            after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
+        record = await self._backend.get_session(key, EventWindow(num_recent_events, after_timestamp))
+        if record is None:
+            raise SessionNotFoundError(key)
+        return pb.GetSessionResponse(session=session_message(record))
+
+    async def ListSessions(  # noqa: N802
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListSessionsResponse:
+        """Lists one page of an app's (or one user's) sessions."""
+        app_name = validation.check_key("app_name", request.app_name)
+        user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
+        page_size = validation.page_size("page_size", request.page_size)
+        after = (
+            page_tokens.decode_sessions_token(request.page_token, app_name, user_id)
+            if request.page_token
+            else None
+        )
+        page = await self._backend.list_sessions(app_name, user_id, page_size, after)
+        return pb.ListSessionsResponse(
+            sessions=[session_message(s) for s in page.items],
+            next_page_token=page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
+            if page.next_cursor is not None
+            else "",
+        )
+
+    async def DeleteSession(  # noqa: N802
+        self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.DeleteSessionResponse:
+        """Deletes a session; succeeds if it does not exist."""
+        await self._backend.delete_session(_session_key(request))
+        return pb.DeleteSessionResponse()
+
+    async def AppendEvent(  # noqa: N802
+        self, request: pb.AppendEventRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.AppendEventResponse:
+        """Stores an event if the caller's revision is current (or returns the original, for a retry)."""
+        key = _session_key(request)
+        if request.expected_revision <= 0:
+            raise InvalidArgumentError.single(
+                "expected_revision",
+                "required: the revision from the caller's last read or append of the session",
+            )
+        event = parse_event(request.event_json)
+        result = await self._backend.append_event(key, event, request.expected_revision)
+        return pb.AppendEventResponse(
+            event=event_message(result.event),
+            revision=result.revision,
+            last_update_time=to_timestamp(result.last_update_time),
+            already_applied=result.already_applied,
+        )
+
+    async def ListEvents(  # noqa: N802
+        self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListEventsResponse:
+        """Lists one page of a session's events in append order."""
+        key = _session_key(request)
+        page_size = validation.page_size("page_size", request.page_size)
+        after_timestamp = None
+        if request.HasField("after_timestamp"):
+            after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
+        binding = (key.app_name, key.user_id, key.session_id, after_timestamp)
+        after = page_tokens.decode_events_token(request.page_token, *binding) if request.page_token else None
+        page = await self._backend.list_events(key, after_timestamp, page_size, after)
+        return pb.ListEventsResponse(
+            events=[event_message(e) for e in page.items],
+            next_page_token=page_tokens.encode_events_token(*binding, page.next_cursor)
+            if page.next_cursor is not None
+            else "",
+        )
+
+    async def GetUserState(  # noqa: N802
+        self, request: pb.GetUserStateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetUserStateResponse:
+        """Reads one user's user-scoped state."""
+        app_name = validation.check_key("app_name", request.app_name)
+        user_id = validation.check_key("user_id", request.user_id)
+        return pb.GetUserStateResponse(state=await self._backend.get_user_state(app_name, user_id))
+
+    async def GetAppState(  # noqa: N802
+        self, request: pb.GetAppStateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetAppStateResponse:
+        """Reads an app's app-scoped state."""
+        app_name = validation.check_key("app_name", request.app_name)
+        return pb.GetAppStateResponse(state=await self._backend.get_app_state(app_name))
+
+
+def _session_key(
+    request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
+) -> SessionKey:
+    return SessionKey(
+        validation.check_key("app_name", request.app_name),
+        validation.check_key("user_id", request.user_id),
+        validation.session_id("session_id", request.session_id),
+    )
+
+
+def _method_handler(
+    method: Callable[[RequestT, grpc.aio.ServicerContext[Any, Any]], Awaitable[ResponseT]],
+    request_type: type[RequestT],
+) -> grpc.RpcMethodHandler[bytes, ResponseT]:
+    """Wraps one servicer method: parse the raw request, run, map any failure to a status."""
+
+    async def handle(raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> ResponseT:
+        try:
+            request = request_type.FromString(raw_request)
+        except DecodeError as exc:
+            failure: Exception = InvalidArgumentError.single(
+                "request", f"not a valid {request_type.DESCRIPTOR.full_name}: {exc}"
+            )
+        else:
+            try:
+                return await method(request, context)
+            except Exception as exc:
+                failure = exc
+        # Outside the except blocks: abort raises, and must not be caught above.
+        await context.abort_with_status(rpc_status_for(failure))
+        raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+    return grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=None, response_serializer=_serialize
+    )
+
+
+def _serialize(response: Message) -> bytes:
+    return response.SerializeToString()
+
+
+def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
+    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
+    service = pb.DESCRIPTOR.services_by_name["SessionService"]
+    handlers = {}
+    for method in service.methods:
+        request_type = getattr(pb, method.input_type.name)
+        handlers[method.name] = _method_handler(getattr(servicer, method.name), request_type)
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

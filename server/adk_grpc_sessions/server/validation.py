@@ -1,0 +1,88 @@
+"""Checks of request fields that need no storage to decide.
+
+Each check raises ``InvalidArgumentError`` naming the field, so a caller
+learns exactly what to fix; nothing malformed ever reaches a backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from adk_grpc_sessions.server.errors import InvalidArgumentError
+from adk_grpc_sessions.server.json_values import check_json_value
+from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
+
+MAX_KEY_LENGTH: Final = 128
+"""Longest app name, user id, session id or event id, in code points (ADK's own limit)."""
+DEFAULT_PAGE_SIZE: Final = 100
+MAX_PAGE_SIZE: Final = 1000
+_CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
+_RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
+
+
+def check_key(field: str, value: str) -> str:
+    """Checks an app name, user id, session id or event id; returns it unchanged.
+
+    Raises:
+        InvalidArgumentError: empty, too long, or holding a control character.
+    """
+    if not value:
+        raise InvalidArgumentError.single(field, "required")
+    if len(value) > MAX_KEY_LENGTH:
+        raise InvalidArgumentError.single(field, f"at most {MAX_KEY_LENGTH} characters, got {len(value)}")
+    if _CONTROL_CHARACTERS.search(value):
+        raise InvalidArgumentError.single(field, "must not contain control characters")
+    return value
+
+
+def session_id(field: str, value: str) -> str:
+    """Trims a session id as ADK does, then checks it as a key."""
+    return check_key(field, value.strip())
+
+
+def page_size(field: str, value: int) -> int:
+    """Resolves a page size: 0 is the default, large values are capped.
+
+    Raises:
+        InvalidArgumentError: negative.
+    """
+    if value < 0:
+        raise InvalidArgumentError.single(field, f"must not be negative, got {value}")
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def timestamp(field: str, value: Timestamp) -> float:
+    """Converts a request timestamp to float seconds.
+
+    Raises:
+        InvalidArgumentError: outside Timestamp's range or with invalid nanos.
+    """
+    try:
+        return seconds_from_parts(value.seconds, value.nanos)
+    except TimestampRangeError as exc:
+        raise InvalidArgumentError.single(field, str(exc)) from None
+
+
+def state_map(field: str, values: Mapping[str, str], *, session_scope: bool = False) -> dict[str, str]:
+    """Checks one scope of state: every value must be JSON text of a finite value.
+
+    Session-scope keys must not carry a scope prefix: such a key belongs in
+    another scope (or, for ``temp:``, is never stored).
+
+    Raises:
+        InvalidArgumentError: naming the first bad entry as ``field["key"]``.
+    """
+    for key, text in values.items():
+        entry = f"{field}[{key!r}]"
+        if session_scope and key.startswith(_RESERVED_SESSION_PREFIXES):
+            raise InvalidArgumentError.single(
+                entry, "a session-scope key must not start with 'app:', 'user:' or 'temp:'"
+            )
+        if not text:
+            raise InvalidArgumentError.single(entry, "must be JSON text (use 'null' for None)")
+        check_json_value(text, entry)
+    return dict(values)

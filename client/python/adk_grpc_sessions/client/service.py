@@ -290,6 +290,10 @@ class GrpcSessionService(BaseSessionService):
             expected_revision=await self._revision_of(session),
         )
         response: pb.AppendEventResponse = await self._call("AppendEvent", request)
+        if response.already_applied and any(e.id == event.id for e in session.events):
+            # The caller delivered this event before and its session holds it
+            # already: as in ADK, a re-delivery changes nothing.
+            return event
         session._storage_update_marker = str(response.revision)
         session.last_update_time = from_timestamp(response.last_update_time)
         return self._commit_event_to_session(session, event)

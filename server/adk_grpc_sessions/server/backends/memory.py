@@ -109,7 +109,7 @@ class MemoryBackend(Backend):
             return None
         events = stored.events
         if window.num_recent_events is not None:
-            events = events[len(events) - window.num_recent_events :] if window.num_recent_events else []
+            events = events[-window.num_recent_events :] if window.num_recent_events else []
         if window.after_timestamp is not None:
             events = events[first_index_after_older(events, window.after_timestamp) :]
         return self._record(stored, list(events))

@@ -11,6 +11,8 @@ DEFAULT_BACKEND: Final = "memory://"
 DEFAULT_MAX_MESSAGE_BYTES: Final = 32 * 1024 * 1024
 """Largest request accepted: room for events with inline images (ADK has no lower limit)."""
 DEFAULT_GRACE_SECONDS: Final = 10.0
+DEFAULT_MAX_PENDING_REQUESTS: Final = 10_000
+"""Calls that may wait to be served before new ones are refused (gRPC core's default is 1,000)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +27,4 @@ class ServerConfig:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     """How long in-flight calls may run on after a stop signal."""
     reflection: bool = True
+    max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS

@@ -22,53 +22,67 @@ class SessionServer:
     """One running server: the gRPC listener, its backend and its health status."""
 
     def __init__(self, config: ServerConfig) -> None:
+        """Checks the configuration; nothing is bound or connected until ``start``.
+
+        Raises:
+            ValueError: the backend URI is invalid.
+        """
         self.config = config
         self.ports: list[int] = []
         """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
         self._backend = build_backend(config.backend)
-        self._health = health.aio.HealthServicer()
-        self._server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", config.max_message_bytes),
-                ("grpc.max_send_message_length", -1),
-                # A busy port must be an error, not a second silent listener.
-                ("grpc.so_reuseport", 0),
-            ]
-        )
-        self._server.add_generic_rpc_handlers((session_service_handler(SessionServicer(self._backend)),))
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        if config.reflection:
-            reflection.enable_server_reflection(
-                (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), self._server
-            )
+        self._server: grpc.aio.Server | None = None
+        self._health: health.aio.HealthServicer | None = None
 
     async def start(self) -> None:
         """Connects the backend, binds every address and starts serving.
+
+        The gRPC server is built here, not in ``__init__``, because it belongs
+        to the event loop it is made on.
 
         Raises:
             RuntimeError: an address cannot be bound.
         """
         await self._backend.start()
         try:
+            self._server = server = grpc.aio.server(
+                options=[
+                    ("grpc.max_receive_message_length", self.config.max_message_bytes),
+                    ("grpc.max_send_message_length", -1),
+                    # A busy port must be an error, not a second silent listener.
+                    ("grpc.so_reuseport", 0),
+                    # gRPC core cancels calls beyond 1,000 waiting to be
+                    # picked up; a burst of agents must queue, not fail.
+                    ("grpc.server.max_pending_requests", self.config.max_pending_requests),
+                    ("grpc.server.max_pending_requests_hard_limit", 2 * self.config.max_pending_requests),
+                ]
+            )
+            server.add_generic_rpc_handlers((session_service_handler(SessionServicer(self._backend)),))
+            self._health = health.aio.HealthServicer()
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+            if self.config.reflection:
+                reflection.enable_server_reflection(
+                    (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), server
+                )
             for address in self.config.listen:
                 try:
-                    self.ports.append(self._server.add_insecure_port(address))
+                    self.ports.append(server.add_insecure_port(address))
                 except RuntimeError as exc:
                     raise RuntimeError(f"cannot listen on {address}: {exc}") from None
-            await self._server.start()
+            await server.start()
         except BaseException:
             await self._backend.close()
             raise
         for service in ("", SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         _log.info(
-            "serving on %s with backend %s",
-            ", ".join(self.config.listen),
-            redact_uri(self.config.backend),
+            "serving on %s with backend %s", ", ".join(self.config.listen), redact_uri(self.config.backend)
         )
 
     async def stop(self, grace: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight calls finish within ``grace`` seconds, closes the backend."""
+        if self._server is None or self._health is None:
+            return
         await self._health.enter_graceful_shutdown()
         await self._server.stop(self.config.grace_seconds if grace is None else grace)
         await self._backend.close()

@@ -107,7 +107,7 @@ class GrpcSessionService(BaseSessionService):
             *channel_options,
         ]
         self._channel: grpc.aio.Channel | None = None
-        self._stub: pb_grpc.SessionServiceStub | None = None
+        self._stub: pb_grpc.SessionServiceAsyncStub | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -115,7 +115,7 @@ class GrpcSessionService(BaseSessionService):
         """The gRPC target this client connects to."""
         return self._target.address
 
-    def _client(self) -> pb_grpc.SessionServiceStub:
+    def _client(self) -> pb_grpc.SessionServiceAsyncStub:
         """The stub on a channel of the running event loop (made on first use).
 
         A ``grpc.aio`` channel belongs to the loop it was made on; ADK may build

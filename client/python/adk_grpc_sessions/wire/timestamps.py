@@ -16,6 +16,7 @@ rounded to the nearest nanosecond.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
@@ -39,7 +40,8 @@ def parts_from_seconds(seconds: float) -> tuple[int, int]:
     Raises:
         TimestampRangeError: ``seconds`` is NaN, infinite or out of range.
     """
-    text = repr(float(seconds))
+    seconds = float(seconds)
+    text = repr(seconds)
     whole_text, dot, fraction = text.partition(".")
     if dot and "e" not in text and len(fraction) <= 9 and whole_text not in ("nan", "inf", "-inf"):
         # Fast path: the shortest decimal form names the nanoseconds exactly.
@@ -48,7 +50,7 @@ def parts_from_seconds(seconds: float) -> tuple[int, int]:
         if whole_text.startswith("-") and nanos:
             whole, nanos = whole - 1, NANOS_PER_SECOND - nanos
     else:
-        whole, nanos = _parts_from_decimal(text)
+        whole, nanos = _parts_from_exact_value(seconds)
     if not MIN_SECONDS <= whole <= MAX_SECONDS:
         raise TimestampRangeError(
             f"{text} seconds is outside the range of google.protobuf.Timestamp (0001-01-01 to 9999-12-31)"
@@ -56,19 +58,20 @@ def parts_from_seconds(seconds: float) -> tuple[int, int]:
     return whole, nanos
 
 
-def _parts_from_decimal(text: str) -> tuple[int, int]:
-    """Slow path of ``parts_from_seconds`` for exponent forms and sub-nanosecond digits."""
-    try:
-        value = Decimal(text)
-    except ArithmeticError as exc:  # pragma: no cover - repr() of a float always parses
-        raise TimestampRangeError(f"{text!r} is not a number of seconds") from exc
-    if not value.is_finite():
-        raise TimestampRangeError(f"{text} is not a finite number of seconds")
-    if not MIN_SECONDS - 1 <= value <= MAX_SECONDS + 1:
+def _parts_from_exact_value(seconds: float) -> tuple[int, int]:
+    """Slow path of ``parts_from_seconds``: exponent forms and sub-nanosecond digits.
+
+    Rounds the float's exact binary value (not its shortest decimal form,
+    which would round twice) to the nearest nanosecond.
+    """
+    if not math.isfinite(seconds):
+        raise TimestampRangeError(f"{seconds} is not a finite number of seconds")
+    if not MIN_SECONDS - 1 <= seconds <= MAX_SECONDS + 1:
         raise TimestampRangeError(
-            f"{text} seconds is outside the range of google.protobuf.Timestamp (0001-01-01 to 9999-12-31)"
+            f"{seconds!r} seconds is outside the range of google.protobuf.Timestamp "
+            "(0001-01-01 to 9999-12-31)"
         )
-    total_nanos = int((value / _ONE_NANO).to_integral_value(ROUND_HALF_EVEN))
+    total_nanos = int((Decimal(seconds) / _ONE_NANO).to_integral_value(ROUND_HALF_EVEN))
     whole, nanos = divmod(total_nanos, NANOS_PER_SECOND)
     return whole, nanos
 

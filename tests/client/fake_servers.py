@@ -1,0 +1,101 @@
+"""Real gRPC servers that misbehave on purpose: slow, failing, or losing responses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+
+from adk_grpc_sessions.server.backends.memory import MemoryBackend
+from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer, session_service_handler
+
+Behaviour = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]
+
+
+@asynccontextmanager
+async def serve_methods(behaviours: dict[str, Behaviour]) -> AsyncIterator[str]:
+    """Serves raw-bytes behaviours under SessionService's method names; yields the address."""
+    server = grpc.aio.server()
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        name: grpc.unary_unary_rpc_method_handler(
+            behaviour, request_deserializer=None, response_serializer=None
+        )
+        for name, behaviour in behaviours.items()
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(0)
+
+
+def slow(seconds: float) -> Behaviour:
+    """Answers nothing for ``seconds``."""
+
+    async def behaviour(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        await asyncio.sleep(seconds)
+        return b""
+
+    return behaviour
+
+
+def failing(code: grpc.StatusCode, message: str = "refused") -> Behaviour:
+    """Fails every call with ``code``."""
+
+    async def behaviour(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        await context.abort(code, message)
+        raise AssertionError("unreachable")
+
+    return behaviour
+
+
+class LossyServer:
+    """A real memory-backed server that performs calls but loses the first response of chosen methods.
+
+    The call takes effect, then the client sees UNAVAILABLE, as when a
+    connection drops after the server committed: the case idempotent retries
+    exist for.
+    """
+
+    def __init__(self, lose_first: set[str]) -> None:
+        self.lose_first = set(lose_first)
+        self.calls: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        """Starts the server; yields its address."""
+        inner = session_service_handler(SessionServicer(MemoryBackend()))
+        lossy = self
+
+        class Handler(grpc.GenericRpcHandler):
+            def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
+                handler = inner.service(details)
+                method = details.method.rsplit("/", 1)[-1]
+                if handler is None or method not in lossy.lose_first:
+                    return handler
+                real: Any = handler.unary_unary  # the servicer's async behaviour
+
+                async def behaviour(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                    response = await real(request, context)
+                    lossy.calls[method] = lossy.calls.get(method, 0) + 1
+                    if lossy.calls[method] == 1:
+                        await context.abort(grpc.StatusCode.UNAVAILABLE, "connection lost (test)")
+                    return response
+
+                return grpc.unary_unary_rpc_method_handler(
+                    behaviour, request_deserializer=None, response_serializer=handler.response_serializer
+                )
+
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers((Handler(),))
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            await server.stop(0)

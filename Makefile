@@ -59,4 +59,4 @@ serve: install
 	$(BIN)/adk-grpc-sessions serve --listen $(LISTEN)
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)

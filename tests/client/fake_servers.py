@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import grpc
@@ -16,22 +16,27 @@ Behaviour = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[byte
 
 
 @asynccontextmanager
-async def serve_methods(behaviours: dict[str, Behaviour]) -> AsyncIterator[str]:
-    """Serves raw-bytes behaviours under SessionService's method names; yields the address."""
+async def serving(handler: grpc.GenericRpcHandler) -> AsyncIterator[str]:
+    """Serves one generic handler on a free port; yields the address."""
     server = grpc.aio.server()
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-        name: grpc.unary_unary_rpc_method_handler(
-            behaviour, request_deserializer=None, response_serializer=None
-        )
-        for name, behaviour in behaviours.items()
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         yield f"127.0.0.1:{port}"
     finally:
         await server.stop(0)
+
+
+def serve_methods(behaviours: dict[str, Behaviour]) -> AbstractAsyncContextManager[str]:
+    """Serves raw-bytes behaviours under SessionService's method names; yields the address."""
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        name: grpc.unary_unary_rpc_method_handler(
+            behaviour, request_deserializer=None, response_serializer=None
+        )
+        for name, behaviour in behaviours.items()
+    }
+    return serving(grpc.method_handlers_generic_handler(SERVICE_NAME, handlers))
 
 
 def slow(seconds: float) -> Behaviour:
@@ -91,11 +96,5 @@ class LossyServer:
                     behaviour, request_deserializer=None, response_serializer=handler.response_serializer
                 )
 
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((Handler(),))
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        try:
-            yield f"127.0.0.1:{port}"
-        finally:
-            await server.stop(0)
+        async with serving(Handler()) as address:
+            yield address

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import socket
 import time
 
 import grpc
@@ -26,15 +25,9 @@ from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
 from tests.client.fake_servers import LossyServer, failing, serve_methods, slow
 from tests.conftest import StartServer
+from tests.net import free_port
 
 FAST_RETRIES = RetryPolicy(max_attempts=20, initial_backoff=0.05, max_backoff=0.2)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_uri_form_works_as_adk_services_yaml_builds_it(grpc_server: StartServer, app_name: str) -> None:
@@ -81,7 +74,7 @@ async def test_unix_socket_targets(tmp_path: pathlib.Path, app_name: str) -> Non
 
 
 async def test_calls_are_retried_until_the_server_comes_up(app_name: str) -> None:
-    port = _free_port()
+    port = free_port()
     client = GrpcSessionService(f"127.0.0.1:{port}", retry_policy=FAST_RETRIES, timeout=10)
     server = SessionServer(ServerConfig(listen=[f"127.0.0.1:{port}"], backend="memory://"))
 
@@ -101,7 +94,7 @@ async def test_calls_are_retried_until_the_server_comes_up(app_name: str) -> Non
 
 async def test_unreachable_server_raises_connection_error_after_retries(app_name: str) -> None:
     client = GrpcSessionService(
-        f"127.0.0.1:{_free_port()}", retry_policy=RetryPolicy(max_attempts=3, initial_backoff=0.01), timeout=5
+        f"127.0.0.1:{free_port()}", retry_policy=RetryPolicy(max_attempts=3, initial_backoff=0.01), timeout=5
     )
     started = time.monotonic()
     with pytest.raises(SessionServiceUnavailableError) as raised:

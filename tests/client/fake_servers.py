@@ -10,7 +10,8 @@ from typing import Any
 import grpc
 
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer, session_service_handler
+from adk_grpc_sessions.server.rpc_handlers import session_service_handler
+from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
 
 Behaviour = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]
 

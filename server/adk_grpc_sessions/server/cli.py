@@ -1,93 +1,93 @@
-"""``adk-grpc-sessions``: the command line (``serve``)."""
+"""``adk-grpc-sessions``: the command line. Argument wiring only; each command lives in its own module."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import sys
 from collections.abc import Sequence
 
+from adk_grpc_sessions.server import health_probe, token_command
 from adk_grpc_sessions.server.backends import backend_schemes
+from adk_grpc_sessions.server.backends.base import BackendError
 from adk_grpc_sessions.server.config import (
     DEFAULT_BACKEND,
-    DEFAULT_GRACE_SECONDS,
     DEFAULT_LISTEN,
-    DEFAULT_MAX_MESSAGE_BYTES,
     ENV_PREFIX,
+    SETTINGS,
     ServerConfig,
+    config_from,
 )
+from adk_grpc_sessions.server.logs import configure_logging
 from adk_grpc_sessions.server.serve import serve
 
+_DEFAULTS = ServerConfig()
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(ENV_PREFIX + name, default)
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the session server",
+        description="Run the session server until SIGTERM or SIGINT, then drain. Every flag can also be set "
+        f"with its environment variable ({ENV_PREFIX}<FLAG>, e.g. {ENV_PREFIX}LISTEN); a flag wins.",
+    )
+    for setting in SETTINGS:
+        default = getattr(_DEFAULTS, setting.name)
+        if setting.name == "listen":
+            default = DEFAULT_LISTEN
+        elif setting.name == "backend":
+            default = f"{DEFAULT_BACKEND}; known schemes: {', '.join(s + '://' for s in backend_schemes())}"
+        elif setting.name == "socket_mode":
+            default = oct(default)
+        shown = f"env {setting.env}" + ("" if default in (None, False) else f"; default {default}")
+        if setting.switch:
+            parser.add_argument(
+                setting.flag, action="store_const", const=True, help=f"{setting.help} ({shown})"
+            )
+        else:
+            parser.add_argument(
+                setting.flag,
+                type=setting.parse,
+                action="append" if setting.name == "listen" else "store",
+                metavar=setting.metavar,
+                help=f"{setting.help} ({shown})",
+            )
+    parser.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    flags = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
+    if flags["listen"] is not None:
+        flags["listen"] = [address for group in flags["listen"] for address in group]
+    config = config_from(flags)
+    configure_logging(config.log_format, config.log_level)  # type: ignore[arg-type]  # checked by config
+    asyncio.run(serve(config))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser for every subcommand; each flag's default comes from its environment variable."""
+    """The parser of every command."""
     parser = argparse.ArgumentParser(
-        prog="adk-grpc-sessions",
-        description="A gRPC session server for Google ADK agents.",
+        prog="adk-grpc-sessions", description="A gRPC session server for Google ADK."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve_parser = commands.add_parser(
-        "serve",
-        help="run the server",
-        description="Run the session server until SIGTERM or SIGINT. Every flag can also be set "
-        f"with an environment variable {ENV_PREFIX}<FLAG>, e.g. {ENV_PREFIX}LISTEN.",
-    )
-    serve_parser.add_argument(
-        "--listen",
-        action="append",
-        metavar="ADDRESS",
-        help=f"HOST:PORT or unix:PATH to listen on; repeat for several (env {ENV_PREFIX}LISTEN, "
-        f"comma-separated; default {DEFAULT_LISTEN})",
-    )
-    serve_parser.add_argument(
-        "--backend",
-        default=_env("BACKEND", DEFAULT_BACKEND),
-        metavar="URI",
-        help=f"where sessions are kept: one of {', '.join(s + '://' for s in backend_schemes())} "
-        f"(env {ENV_PREFIX}BACKEND; default {DEFAULT_BACKEND})",
-    )
-    serve_parser.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=int(_env("MAX_MESSAGE_BYTES", str(DEFAULT_MAX_MESSAGE_BYTES))),
-        metavar="N",
-        help=f"largest request accepted, in bytes (env {ENV_PREFIX}MAX_MESSAGE_BYTES; "
-        f"default {DEFAULT_MAX_MESSAGE_BYTES})",
-    )
-    serve_parser.add_argument(
-        "--grace-seconds",
-        type=float,
-        default=float(_env("GRACE_SECONDS", str(DEFAULT_GRACE_SECONDS))),
-        metavar="S",
-        help=f"how long in-flight calls may finish after a stop signal (env {ENV_PREFIX}GRACE_SECONDS; "
-        f"default {DEFAULT_GRACE_SECONDS})",
-    )
+    _add_serve(commands)
+    health_probe.add_command(commands)
+    token_command.add_command(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the process exit status."""
+    """Runs the command line; returns the process exit status (2 for any error, with a one-line message)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    listen = args.listen or [a for a in _env("LISTEN", DEFAULT_LISTEN).split(",") if a]
-    config = ServerConfig(
-        listen=listen,
-        backend=args.backend,
-        max_message_bytes=args.max_message_bytes,
-        grace_seconds=args.grace_seconds,
-    )
     try:
-        asyncio.run(serve(config))
-    except (ValueError, RuntimeError) as exc:
+        status: int = args.run(args)
+    except (ValueError, RuntimeError, BackendError, OSError) as exc:
         print(f"adk-grpc-sessions: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        return 130
+    return status
 
 
 if __name__ == "__main__":

@@ -1,18 +1,23 @@
-"""Server settings, and where each comes from: a flag, else ``ADK_GRPC_SESSIONS_*``, else a default."""
+"""Server settings: each one a flag, an ``ADK_GRPC_SESSIONS_*`` environment variable, and a default.
+
+``SETTINGS`` is the one table the command line, the environment and
+``--help`` are all built from, so the three can never disagree.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
+
+from adk_grpc_sessions.server.tls import TlsFiles
 
 ENV_PREFIX: Final = "ADK_GRPC_SESSIONS_"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
 DEFAULT_BACKEND: Final = "memory://"
-DEFAULT_MAX_MESSAGE_BYTES: Final = 32 * 1024 * 1024
-"""Largest request accepted: room for events with inline images (ADK has no lower limit)."""
-DEFAULT_GRACE_SECONDS: Final = 10.0
-DEFAULT_MAX_PENDING_REQUESTS: Final = 10_000
-"""Calls that may wait to be served before new ones are refused (gRPC core's default is 1,000)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +28,205 @@ class ServerConfig:
     """Addresses to listen on: ``HOST:PORT`` or ``unix:PATH``."""
     backend: str = DEFAULT_BACKEND
     """Backend URI, e.g. ``memory://`` or ``sqlite:///data/sessions.db``."""
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    max_message_bytes: int = 32 * 1024 * 1024
+    """Largest request accepted: room for events with inline images."""
+    max_page_size: int = 1000
+    """Cap on ``page_size`` of list calls."""
+    max_call_seconds: float = 60.0
+    """Longest any call may run, whatever the client's deadline."""
+    max_pending_requests: int = 10_000
+    """Calls that may wait to be served before new ones are refused (gRPC core's default is 1,000)."""
+    grace_seconds: float = 10.0
     """How long in-flight calls may run on after a stop signal."""
     reflection: bool = True
-    max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS
+    health_interval: float = 2.0
+    """Seconds between backend health checks."""
+    socket_mode: int = 0o660
+    """File mode of Unix sockets the server creates."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    tokens_file: Path | None = None
+    tokens: str | None = None
+    """Token grant lines given directly (``;`` separates lines)."""
+    allow_unauthenticated: bool = False
+    metrics_listen: str | None = None
+    log_format: str = "json"
+    log_level: str = "INFO"
+    otel_endpoint: str | None = None
+    """OTLP/gRPC endpoint for traces; also enabled by ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+
+    @property
+    def tls(self) -> TlsFiles | None:
+        """The TLS files, if TLS is configured."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return TlsFiles(self.tls_cert, self.tls_key, self.tls_client_ca)
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether calls must carry a bearer token."""
+        return self.tokens_file is not None or bool(self.tokens)
+
+    def check(self) -> None:
+        """Rejects settings that cannot work or would expose sessions.
+
+        Raises:
+            ValueError: with a one-line explanation.
+        """
+        if not self.listen:
+            raise ValueError("nothing to listen on: give at least one --listen address")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.tls_client_ca is not None and self.tls is None:
+            raise ValueError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+        for name in ("max_message_bytes", "max_page_size", "max_pending_requests"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive")
+        for name in ("max_call_seconds", "health_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive")
+        if self.grace_seconds < 0:
+            raise ValueError("--grace-seconds must not be negative")
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"--log-format is json or text, got {self.log_format!r}")
+        exposed = [a for a in self.listen if not is_local_address(a)]
+        if exposed and not (self.tls is not None and self.has_tokens) and not self.allow_unauthenticated:
+            raise ValueError(
+                f"refusing to serve sessions unprotected on {', '.join(exposed)}: a non-loopback address "
+                "needs TLS (--tls-cert/--tls-key) and tokens (--tokens-file), or an explicit "
+                "--allow-unauthenticated"
+            )
+
+
+def is_local_address(address: str) -> bool:
+    """Whether only this machine can reach ``address`` (a Unix socket or a loopback TCP address)."""
+    if address.startswith("unix:") or address.startswith("unix-abstract:"):
+        return True
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name (or 0.0.0.0-style wildcard) may be reachable from anywhere
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _octal(value: str) -> int:
+    return int(value, 8)
+
+
+def _addresses(value: str) -> list[str]:
+    return [a.strip() for a in value.split(",") if a.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configurable value of ``ServerConfig``."""
+
+    name: str
+    """The ``ServerConfig`` field; flag ``--name-with-dashes``, env var ``ADK_GRPC_SESSIONS_NAME``."""
+    help: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+    switch: bool = False
+    """A flag without a value (``--allow-unauthenticated``, ``--no-reflection``)."""
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        """The environment variable."""
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: Final = (
+    Setting(
+        "listen",
+        "address to listen on: HOST:PORT or unix:PATH; repeat for several (env: comma-separated)",
+        _addresses,
+        "ADDRESS",
+    ),
+    Setting("backend", "where sessions are kept: a backend URI", str, "URI"),
+    Setting(
+        "tls_cert",
+        "PEM certificate chain; enables TLS on TCP addresses (re-read when it changes)",
+        Path,
+        "FILE",
+    ),
+    Setting("tls_key", "PEM private key of --tls-cert", Path, "FILE"),
+    Setting(
+        "tls_client_ca", "PEM CA bundle: require client certificates signed by it (mutual TLS)", Path, "FILE"
+    ),
+    Setting(
+        "tokens_file",
+        "file of bearer-token grants, one 'NAME SHA256-HEX APP[,APP...]' per line; "
+        "see 'adk-grpc-sessions token new'",
+        Path,
+        "FILE",
+    ),
+    Setting("tokens", "token grant lines given directly, separated by ';'", str, "GRANTS"),
+    Setting(
+        "allow_unauthenticated",
+        "serve a non-loopback address without TLS and tokens (trusted networks only)",
+        _flag,
+        switch=True,
+    ),
+    Setting(
+        "metrics_listen", "serve Prometheus metrics over HTTP on HOST:PORT at /metrics", str, "HOST:PORT"
+    ),
+    Setting("max_message_bytes", "largest request accepted, in bytes", int, "N"),
+    Setting("max_page_size", "largest page a list call returns", int, "N"),
+    Setting("max_call_seconds", "longest any call may run, whatever the client's deadline", float, "S"),
+    Setting("max_pending_requests", "calls that may queue before new ones are refused", int, "N"),
+    Setting("grace_seconds", "on SIGTERM/SIGINT, how long in-flight calls may finish", float, "S"),
+    Setting("health_interval", "seconds between backend health checks", float, "S"),
+    Setting("socket_mode", "file mode of Unix sockets, in octal", _octal, "MODE"),
+    Setting(
+        "reflection", "gRPC server reflection (on by default; --reflection false to turn off)", _flag, "BOOL"
+    ),
+    Setting("log_format", "json (one object per line) or text", str, "FORMAT"),
+    Setting("log_level", "DEBUG, INFO, WARNING or ERROR", str, "LEVEL"),
+    Setting(
+        "otel_endpoint",
+        "send OpenTelemetry traces to this OTLP/gRPC endpoint (default: $OTEL_EXPORTER_OTLP_ENDPOINT if set)",
+        str,
+        "URL",
+    ),
+)
+
+
+def config_from(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """Builds the configuration: a flag wins over its environment variable, which wins over the default.
+
+    Raises:
+        ValueError: an environment variable does not parse, or the result fails ``ServerConfig.check``.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = flags.get(setting.name)
+        if value is None and setting.env in environ:
+            try:
+                value = setting.parse(environ[setting.env])
+            except ValueError as exc:
+                raise ValueError(f"{setting.env}: {exc}") from None
+        if value is not None:
+            values[setting.name] = value
+    if "otel_endpoint" not in values and environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        values["otel_endpoint"] = environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    config = ServerConfig(**values)
+    config.check()
+    return config

@@ -16,6 +16,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from adk_grpc_sessions.server.auth import PermissionDeniedError, UnauthenticatedError
 from adk_grpc_sessions.server.backends.base import (
     BackendUnavailableError,
     EventIdConflictError,
@@ -49,6 +50,10 @@ class InvalidArgumentError(Exception):
     def single(cls, field: str, description: str) -> InvalidArgumentError:
         """An error about one field."""
         return cls([FieldViolation(field, description)])
+
+
+class DeadlineExceededError(Exception):
+    """A call ran out of time (its deadline, or the server's own limit)."""
 
 
 def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
@@ -91,6 +96,12 @@ def status_for(error: Exception) -> status_pb2.Status:
         )
     if isinstance(error, EventIdConflictError):
         return _status(code_pb2.ALREADY_EXISTS, str(error), "EVENT_ID_CONFLICT", event_id=error.event_id)
+    if isinstance(error, UnauthenticatedError):
+        return _status(code_pb2.UNAUTHENTICATED, str(error), "UNAUTHENTICATED")
+    if isinstance(error, PermissionDeniedError):
+        return _status(code_pb2.PERMISSION_DENIED, str(error), "APP_NOT_ALLOWED")
+    if isinstance(error, DeadlineExceededError):
+        return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "DEADLINE_EXCEEDED")
     if isinstance(error, BackendUnavailableError):
         return _status(code_pb2.UNAVAILABLE, f"storage is unavailable: {error}", "BACKEND_UNAVAILABLE")
     # A bug, not bad input: say so without leaking internals, and log it whole.

@@ -1,38 +1,94 @@
-"""Runs the gRPC server: start, serve until a signal, stop with a grace period."""
+"""Runs the gRPC server: start, serve until a signal, drain with a grace period."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from adk_grpc_sessions.server.auth import TokenAuthorizer, load_grants
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
+from adk_grpc_sessions.server.backends.base import Backend, BackendError
 from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer, session_service_handler
+from adk_grpc_sessions.server.health import HealthMonitor
+from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
+from adk_grpc_sessions.server.rpc_handlers import CallPolicy, session_service_handler
+from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.server.tls import server_credentials
+from adk_grpc_sessions.server.tracing import tracing_interceptor
 
 _log = logging.getLogger(__name__)
 _HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
 
+def _channel_options(config: ServerConfig) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", -1),
+        # A busy port must be an error, not a second silent listener.
+        ("grpc.so_reuseport", 0),
+        # gRPC core cancels calls beyond 1,000 waiting to be picked up; a
+        # burst of agents must queue, not fail.
+        ("grpc.server.max_pending_requests", config.max_pending_requests),
+        ("grpc.server.max_pending_requests_hard_limit", 2 * config.max_pending_requests),
+        # Find dead peers, and accept the keepalive pings common clients send
+        # (every 10 s or more) instead of answering them with GOAWAY.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+        ("grpc.http2.max_ping_strikes", 0),
+    ]
+
+
+def _claim_unix_socket(path: str) -> None:
+    """Removes a socket file left by a server that is gone; refuses one a live server holds.
+
+    Raises:
+        RuntimeError: another process is serving on the socket.
+    """
+    if not os.path.exists(path):
+        return
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # nobody answers: a leftover
+            return
+    raise RuntimeError(f"cannot listen on unix:{path}: another server is using it")
+
+
 class SessionServer:
-    """One running server: the gRPC listener, its backend and its health status."""
+    """One running server: listeners, servicer, backend, health, metrics."""
 
     def __init__(self, config: ServerConfig) -> None:
         """Checks the configuration; nothing is bound or connected until ``start``.
 
         Raises:
-            ValueError: the backend URI is invalid.
+            ValueError: the configuration, backend URI or token grants are invalid.
         """
+        config.check()
         self.config = config
         self.ports: list[int] = []
         """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
-        self._backend = build_backend(config.backend)
+        self.metrics = Metrics() if config.metrics_listen else None
+        backend: Backend = build_backend(config.backend)
+        self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
+        grants = load_grants(config.tokens_file, config.tokens) if config.has_tokens else None
+        self._authorizer = TokenAuthorizer(grants) if grants is not None else None
         self._server: grpc.aio.Server | None = None
-        self._health: health.aio.HealthServicer | None = None
+        self._health: HealthMonitor | None = None
+        self._sockets: list[str] = []
+        self._cleanups: list[Callable[[], Any]] = []
 
     async def start(self) -> None:
         """Connects the backend, binds every address and starts serving.
@@ -41,55 +97,101 @@ class SessionServer:
         to the event loop it is made on.
 
         Raises:
+            BackendError: the backend cannot be reached.
             RuntimeError: an address cannot be bound.
+            ValueError: TLS files or the metrics address are unusable.
         """
         await self._backend.start()
         try:
-            self._server = server = grpc.aio.server(
-                options=[
-                    ("grpc.max_receive_message_length", self.config.max_message_bytes),
-                    ("grpc.max_send_message_length", -1),
-                    # A busy port must be an error, not a second silent listener.
-                    ("grpc.so_reuseport", 0),
-                    # gRPC core cancels calls beyond 1,000 waiting to be
-                    # picked up; a burst of agents must queue, not fail.
-                    ("grpc.server.max_pending_requests", self.config.max_pending_requests),
-                    ("grpc.server.max_pending_requests_hard_limit", 2 * self.config.max_pending_requests),
-                ]
-            )
-            server.add_generic_rpc_handlers((session_service_handler(SessionServicer(self._backend)),))
-            self._health = health.aio.HealthServicer()
-            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-            if self.config.reflection:
-                reflection.enable_server_reflection(
-                    (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), server
-                )
-            for address in self.config.listen:
-                try:
-                    self.ports.append(server.add_insecure_port(address))
-                except RuntimeError as exc:
-                    raise RuntimeError(f"cannot listen on {address}: {exc}") from None
-            await server.start()
+            await self._start_serving()
         except BaseException:
-            await self._backend.close()
+            await self._shutdown(grace=0)
             raise
-        for service in ("", SERVICE_NAME):
-            await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         _log.info(
-            "serving on %s with backend %s", ", ".join(self.config.listen), redact_uri(self.config.backend)
+            "serving on %s with backend %s%s%s",
+            ", ".join(self.config.listen),
+            redact_uri(self.config.backend),
+            " (TLS)" if self.config.tls else "",
+            " (tokens required)" if self._authorizer else "",
         )
 
+    async def _start_serving(self) -> None:
+        config = self.config
+        interceptors = []
+        if config.otel_endpoint:
+            interceptor, provider = tracing_interceptor(config.otel_endpoint)
+            interceptors.append(interceptor)
+            self._cleanups.append(provider.shutdown)
+        self._server = server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
+        health_servicer = health.aio.HealthServicer()
+        self._health = HealthMonitor(
+            self._backend, health_servicer, ("", SERVICE_NAME), interval=config.health_interval
+        )
+        policy = CallPolicy(
+            authorizer=self._authorizer,
+            max_call_seconds=config.max_call_seconds,
+            metrics=self.metrics,
+            trouble=self._health,
+        )
+        servicer = SessionServicer(self._backend, max_page_size=config.max_page_size)
+        server.add_generic_rpc_handlers((session_service_handler(servicer, policy),))
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        if config.reflection:
+            reflection.enable_server_reflection(
+                (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), server
+            )
+        credentials = server_credentials(config.tls) if config.tls else None
+        for address in config.listen:
+            self.ports.append(self._bind(server, address, credentials))
+        if self.metrics is not None and config.metrics_listen:
+            self._cleanups.append(self.metrics.serve(config.metrics_listen))
+        await server.start()
+        await self._health.start()
+
+    def _bind(self, server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+        if address.startswith("unix:"):
+            path = address.removeprefix("unix:").removeprefix("//")
+            _claim_unix_socket(path)
+            # Created with the right mode from the start, not chmod-ed after.
+            previous = os.umask(0o777 & ~self.config.socket_mode)
+            try:
+                port = server.add_insecure_port(address)
+            finally:
+                os.umask(previous)
+            self._sockets.append(path)
+            return port
+        try:
+            if credentials is not None:
+                return server.add_secure_port(address, credentials)
+            return server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise RuntimeError(f"cannot listen on {address}: {exc} (is the port in use?)") from None
+
     async def stop(self, grace: float | None = None) -> None:
-        """Reports NOT_SERVING, lets in-flight calls finish within ``grace`` seconds, closes the backend."""
-        if self._server is None or self._health is None:
-            return
-        await self._health.enter_graceful_shutdown()
-        await self._server.stop(self.config.grace_seconds if grace is None else grace)
+        """Drains: NOT_SERVING, new calls refused, in-flight calls finish within ``grace`` seconds."""
+        await self._shutdown(self.config.grace_seconds if grace is None else grace)
+
+    async def _shutdown(self, grace: float) -> None:
+        if self._health is not None:
+            await self._health.drain()
+        if self._server is not None:
+            await self._server.stop(grace)
+        for cleanup in reversed(self._cleanups):
+            cleanup()
+        self._cleanups.clear()
+        for path in self._sockets:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._sockets.clear()
         await self._backend.close()
 
 
 async def serve(config: ServerConfig) -> None:
-    """Serves until SIGTERM or SIGINT, then drains for ``config.grace_seconds``."""
+    """Serves until SIGTERM or SIGINT, then drains for ``config.grace_seconds``.
+
+    Raises:
+        BackendError, RuntimeError, ValueError: the server could not start.
+    """
     server = SessionServer(config)
     await server.start()
     stop = asyncio.Event()
@@ -97,5 +199,9 @@ async def serve(config: ServerConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    _log.info("stopping: in-flight calls have %.1f s to finish", config.grace_seconds)
+    _log.info("draining: in-flight calls have %.1f s to finish", config.grace_seconds)
     await server.stop()
+    _log.info("stopped")
+
+
+__all__ = ["BackendError", "SessionServer", "serve"]

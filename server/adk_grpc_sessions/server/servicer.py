@@ -1,21 +1,19 @@
 """The ``adk_grpc_sessions.v1.SessionService`` servicer: validate, call the backend, answer.
 
-It holds no storage logic (that is the backend's) and no error-code choices
-(that is ``errors``'). Requests arrive as raw bytes and are parsed here, so a
-request that is not even valid protobuf (bad UTF-8 in a string field, say) is
-answered INVALID_ARGUMENT like any other bad input instead of failing inside
-gRPC.
+It holds no storage logic (that is the backend's), no error-code choices
+(``errors``) and no transport concerns such as parsing, credentials, deadlines
+or metrics (``rpc_handlers``): each method takes a parsed request and returns
+a response, or raises.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from collections.abc import Callable
+from typing import Any, Final
 
 import grpc
-from google.protobuf.message import DecodeError, Message
 
 from adk_grpc_sessions.server import page_tokens, validation
 from adk_grpc_sessions.server.backends.base import (
@@ -25,7 +23,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionKey,
     SessionNotFoundError,
 )
-from adk_grpc_sessions.server.errors import InvalidArgumentError, rpc_status_for
+from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
 from adk_grpc_sessions.server.messages import event_message, session_message
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -33,15 +31,19 @@ from adk_grpc_sessions.wire.timestamps import to_timestamp
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
 
-RequestT = TypeVar("RequestT", bound=Message)
-ResponseT = TypeVar("ResponseT", bound=Message)
-
 
 class SessionServicer:
     """Serves every ``SessionService`` RPC from one backend."""
 
-    def __init__(self, backend: Backend, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_page_size: int = validation.MAX_PAGE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._backend = backend
+        self._max_page_size = max_page_size
         self._clock = clock
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
@@ -86,7 +88,7 @@ class SessionServicer:
         """Lists one page of an app's (or one user's) sessions."""
         app_name = validation.check_key("app_name", request.app_name)
         user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
-        page_size = validation.page_size("page_size", request.page_size)
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
             page_tokens.decode_sessions_token(request.page_token, app_name, user_id)
             if request.page_token
@@ -131,7 +133,7 @@ class SessionServicer:
     ) -> pb.ListEventsResponse:
         """Lists one page of a session's events in append order."""
         key = _session_key(request)
-        page_size = validation.page_size("page_size", request.page_size)
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after_timestamp = None
         if request.HasField("after_timestamp"):
             after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
@@ -169,44 +171,3 @@ def _session_key(
         validation.check_key("user_id", request.user_id),
         validation.session_id("session_id", request.session_id),
     )
-
-
-def _method_handler(
-    method: Callable[[RequestT, grpc.aio.ServicerContext[Any, Any]], Awaitable[ResponseT]],
-    request_type: type[RequestT],
-) -> grpc.RpcMethodHandler[bytes, ResponseT]:
-    """Wraps one servicer method: parse the raw request, run, map any failure to a status."""
-
-    async def handle(raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> ResponseT:
-        try:
-            request = request_type.FromString(raw_request)
-        except DecodeError as exc:
-            failure: Exception = InvalidArgumentError.single(
-                "request", f"not a valid {request_type.DESCRIPTOR.full_name}: {exc}"
-            )
-        else:
-            try:
-                return await method(request, context)
-            except Exception as exc:
-                failure = exc
-        # Outside the except blocks: abort raises, and must not be caught above.
-        await context.abort_with_status(rpc_status_for(failure))
-        raise AssertionError("abort_with_status returned")  # pragma: no cover
-
-    return grpc.unary_unary_rpc_method_handler(
-        handle, request_deserializer=None, response_serializer=_serialize
-    )
-
-
-def _serialize(response: Message) -> bytes:
-    return response.SerializeToString()
-
-
-def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
-    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
-    service = pb.DESCRIPTOR.services_by_name["SessionService"]
-    handlers = {}
-    for method in service.methods:
-        request_type = getattr(pb, method.input_type.name)
-        handlers[method.name] = _method_handler(getattr(servicer, method.name), request_type)
-    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

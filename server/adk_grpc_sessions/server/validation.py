@@ -44,15 +44,15 @@ def session_id(field: str, value: str) -> str:
     return check_key(field, value.strip())
 
 
-def page_size(field: str, value: int) -> int:
-    """Resolves a page size: 0 is the default, large values are capped.
+def page_size(field: str, value: int, maximum: int = MAX_PAGE_SIZE) -> int:
+    """Resolves a page size: 0 is the default (or ``maximum`` if smaller), larger values are capped.
 
     Raises:
         InvalidArgumentError: negative.
     """
     if value < 0:
         raise InvalidArgumentError.single(field, f"must not be negative, got {value}")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return min(value or DEFAULT_PAGE_SIZE, maximum)
 
 
 def timestamp(field: str, value: Timestamp) -> float:

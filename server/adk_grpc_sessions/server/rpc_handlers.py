@@ -1,0 +1,126 @@
+"""What happens around every call: parse, authenticate, authorize, bound in time, measure, answer.
+
+Requests arrive as raw bytes and are parsed here, so a request that is not
+even valid protobuf (bad UTF-8 in a string field, say) is answered
+INVALID_ARGUMENT like any other bad input instead of failing inside gRPC.
+Every failure becomes a status through ``errors.status_for``; the server never
+dies on input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final, Protocol, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from adk_grpc_sessions.server.auth import TokenAuthorizer
+from adk_grpc_sessions.server.backends.base import BackendUnavailableError
+from adk_grpc_sessions.server.errors import DeadlineExceededError, InvalidArgumentError, rpc_status_for
+from adk_grpc_sessions.server.logs import request_id
+from adk_grpc_sessions.server.metrics import Metrics
+from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
+DEFAULT_MAX_CALL_SECONDS: Final = 60.0
+_log = logging.getLogger(__name__)
+
+
+class _AppScopedRequest(Protocol):
+    app_name: str
+
+
+class BackendTrouble(Protocol):
+    """Told when a call finds the backend unreachable (the health monitor)."""
+
+    async def backend_unavailable(self, reason: str) -> None:
+        """Records that the backend did not answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """The rules every call is served under."""
+
+    authorizer: TokenAuthorizer | None = None
+    """Checks bearer tokens and their app scopes; None serves without authentication."""
+    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    """Upper bound on any call's time, whatever (or whether) the client's deadline."""
+    metrics: Metrics | None = None
+    trouble: BackendTrouble | None = None
+
+
+def _serialize(response: Message) -> bytes:
+    return response.SerializeToString()
+
+
+def _call_handler(
+    name: str,
+    method: Callable[[RequestT, grpc.aio.ServicerContext[Any, Any]], Awaitable[ResponseT]],
+    request_type: type[RequestT],
+    policy: CallPolicy,
+) -> grpc.RpcMethodHandler[bytes, ResponseT]:
+    async def handle(raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> ResponseT:
+        started = time.perf_counter()
+        metadata = context.invocation_metadata() or ()
+        request_id.set(next((str(v) for k, v in metadata if k == "x-request-id"), None) or uuid.uuid4().hex)
+        failure: Exception | None = None
+        try:
+            grant = policy.authorizer.authenticate(metadata) if policy.authorizer else None
+            try:
+                request = request_type.FromString(raw_request)
+            except DecodeError as exc:
+                raise InvalidArgumentError.single(
+                    "request", f"not a valid {request_type.DESCRIPTOR.full_name}: {exc}"
+                ) from None
+            if policy.authorizer is not None and grant is not None:
+                app_name: str = getattr(request, "app_name")  # noqa: B009 - every request names its app
+                policy.authorizer.authorize(grant, app_name)
+            remaining = context.time_remaining()
+            budget = policy.max_call_seconds if remaining is None else min(remaining, policy.max_call_seconds)
+            try:
+                async with asyncio.timeout(budget):
+                    response = await method(request, context)
+            except TimeoutError as exc:
+                raise DeadlineExceededError(f"{name} did not finish within {budget:.3g} s") from exc
+        except Exception as exc:
+            failure = exc
+        status = rpc_status_for(failure) if failure is not None else None
+        code = status.code if status is not None else grpc.StatusCode.OK
+        if policy.metrics is not None:
+            policy.metrics.rpcs.labels(name, code.name).inc()
+            policy.metrics.rpc_seconds.labels(name).observe(time.perf_counter() - started)
+        if isinstance(failure, BackendUnavailableError) and policy.trouble is not None:
+            await policy.trouble.backend_unavailable(str(failure))
+        _log.debug("%s %s in %.1f ms", name, code.name, (time.perf_counter() - started) * 1000)
+        if status is None:
+            return response
+        # Outside every except block: abort raises, and must not be caught above.
+        await context.abort_with_status(status)
+        raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+    return grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=None, response_serializer=_serialize
+    )
+
+
+def session_service_handler(
+    servicer: SessionServicer, policy: CallPolicy | None = None
+) -> grpc.GenericRpcHandler:
+    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
+    policy = policy or CallPolicy()
+    service = pb.DESCRIPTOR.services_by_name["SessionService"]
+    handlers = {
+        method.name: _call_handler(
+            method.name, getattr(servicer, method.name), getattr(pb, method.input_type.name), policy
+        )
+        for method in service.methods
+    }
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

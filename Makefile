@@ -49,6 +49,7 @@ lint: install $(BUF)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BUF) lint
+	$(BIN)/hadolint Dockerfile
 	$(MAKE) --no-print-directory proto-check
 
 fmt: install

@@ -1,26 +1,32 @@
 """``adk-grpc-sessions health``: asks a server's ``grpc.health.v1`` service, for probes and HEALTHCHECK.
 
 Exits 0 when the server reports SERVING, 1 otherwise, with one line saying why.
+Without ``--address`` it asks the server that ``ADK_GRPC_SESSIONS_LISTEN``
+describes, as the container image does: its Unix socket if it has one (no TLS
+needed there), else its first TCP address on loopback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adk_grpc_sessions.server.config import DEFAULT_LISTEN
+from adk_grpc_sessions.server.config import DEFAULT_LISTEN, SETTINGS
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``health`` to the command line."""
     parser = commands.add_parser("health", help="check a running server's health (exit 0 when SERVING)")
     parser.add_argument(
-        "--address", default=DEFAULT_LISTEN, help=f"HOST:PORT or unix:PATH (default {DEFAULT_LISTEN})"
+        "--address",
+        default=None,
+        help="HOST:PORT or unix:PATH (default: the server's own address, from ADK_GRPC_SESSIONS_LISTEN)",
     )
     parser.add_argument("--service", default="", help="service name to ask about (default: the whole server)")
     parser.add_argument(
@@ -53,8 +59,25 @@ async def check(address: str, service: str = "", tls_ca: bytes | None = None, wa
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
+def local_address(listen: str | None) -> str:
+    """Where a probe on this machine reaches a server listening on ``listen`` (comma-separated)."""
+    addresses = [a.strip() for a in (listen or DEFAULT_LISTEN).split(",") if a.strip()] or [DEFAULT_LISTEN]
+    for address in addresses:
+        if address.startswith("unix:"):
+            return address
+    host, _, port = addresses[0].rpartition(":")
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host in ("[::]", "::"):
+        host = "[::1]"
+    return f"{host}:{port}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs ``health``."""
+    if args.address is None:
+        listen_setting = next(s for s in SETTINGS if s.name == "listen")
+        args.address = local_address(os.environ.get(listen_setting.env))
     tls_ca = args.tls_ca.read_bytes() if args.tls_ca else None
     status = asyncio.run(check(args.address, args.service, tls_ca, args.timeout))
     print(status, file=sys.stdout if status == "SERVING" else sys.stderr)

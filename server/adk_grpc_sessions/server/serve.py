@@ -67,11 +67,42 @@ def _claim_unix_socket(path: str) -> None:
     raise RuntimeError(f"cannot listen on unix:{path}: another server is using it")
 
 
+def _check_port_free(address: str) -> None:
+    """Fails early, with a clear message, when a TCP address cannot be bound.
+
+    gRPC would find out too, but report it through its own log lines in its
+    own words; binding a plain socket first gives one clear sentence.
+
+    Raises:
+        RuntimeError: the address is in use or not available here.
+    """
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not port.isdigit() or int(port) == 0:
+        return  # a port chosen by the system, or something only gRPC understands
+    try:
+        infos = socket.getaddrinfo(host or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise RuntimeError(f"cannot listen on {address}: {exc.strerror}") from None
+    for family, kind, proto, _, sockaddr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as exc:
+                raise RuntimeError(f"cannot listen on {address}: {exc.strerror}") from None
+
+
 class SessionServer:
     """One running server: listeners, servicer, backend, health, metrics."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, backend: Backend | None = None) -> None:
         """Checks the configuration; nothing is bound or connected until ``start``.
+
+        Args:
+            config: the settings.
+            backend: a backend to serve instead of the one ``config.backend`` names
+                (for embedding the server in another program).
 
         Raises:
             ValueError: the configuration, backend URI or token grants are invalid.
@@ -81,7 +112,7 @@ class SessionServer:
         self.ports: list[int] = []
         """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
         self.metrics = Metrics() if config.metrics_listen else None
-        backend: Backend = build_backend(config.backend)
+        backend = backend or build_backend(config.backend)
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
         grants = load_grants(config.tokens_file, config.tokens) if config.has_tokens else None
         self._authorizer = TokenAuthorizer(grants) if grants is not None else None
@@ -160,12 +191,13 @@ class SessionServer:
                 os.umask(previous)
             self._sockets.append(path)
             return port
+        _check_port_free(address)
         try:
             if credentials is not None:
                 return server.add_secure_port(address, credentials)
             return server.add_insecure_port(address)
         except RuntimeError as exc:
-            raise RuntimeError(f"cannot listen on {address}: {exc} (is the port in use?)") from None
+            raise RuntimeError(f"cannot listen on {address}: {exc}") from None
 
     async def stop(self, grace: float | None = None) -> None:
         """Drains: NOT_SERVING, new calls refused, in-flight calls finish within ``grace`` seconds."""
@@ -177,7 +209,8 @@ class SessionServer:
         if self._server is not None:
             await self._server.stop(grace)
         for cleanup in reversed(self._cleanups):
-            cleanup()
+            # Flushing spans or stopping the metrics thread blocks: keep the loop free.
+            await asyncio.to_thread(cleanup)
         self._cleanups.clear()
         for path in self._sockets:
             with contextlib.suppress(FileNotFoundError):

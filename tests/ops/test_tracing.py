@@ -1,0 +1,55 @@
+"""With an OTLP endpoint configured, every call is traced and the spans reach a real collector."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from adk_grpc_sessions.client import GrpcSessionService
+from adk_grpc_sessions.server.config import ServerConfig
+from adk_grpc_sessions.server.serve import SessionServer
+
+
+class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OTLP trace receiver that keeps every span name it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[str] = []
+        self.services: set[str] = set()
+        self.arrived = asyncio.Event()
+
+    async def Export(  # noqa: N802 - the OTLP method name
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        for resource_spans in request.resource_spans:
+            for attribute in resource_spans.resource.attributes:
+                if attribute.key == "service.name":
+                    self.services.add(attribute.value.string_value)
+            for scope_spans in resource_spans.scope_spans:
+                self.spans.extend(span.name for span in scope_spans.spans)
+        self.arrived.set()
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+async def test_calls_are_traced_to_the_configured_collector(app_name: str) -> None:
+    collector = Collector()
+    receiver = grpc.aio.server()
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, receiver)  # type: ignore[no-untyped-call]
+    port = receiver.add_insecure_port("127.0.0.1:0")
+    await receiver.start()
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], otel_endpoint=f"http://127.0.0.1:{port}"))
+    await server.start()
+    try:
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:
+            await client.create_session(app_name=app_name, user_id="u1")
+            await client.get_user_state(app_name=app_name, user_id="u1")
+    finally:
+        await server.stop(grace=0)  # shutting down flushes the spans
+    await asyncio.wait_for(collector.arrived.wait(), timeout=10)
+    await receiver.stop(0)
+    assert "/adk_grpc_sessions.v1.SessionService/CreateSession" in collector.spans
+    assert "/adk_grpc_sessions.v1.SessionService/GetUserState" in collector.spans
+    assert collector.services == {"adk-grpc-sessions"}

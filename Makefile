@@ -11,7 +11,7 @@ LISTEN ?= 127.0.0.1:50051
 PROTOS := $(shell find protos -name '*.proto' | sort)
 PY_STUBS := client/python
 
-.PHONY: install proto proto-check lint fmt serve test
+.PHONY: install proto proto-check lint fmt serve test bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,9 @@ serve: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.run
+
+bench-quick: install
+	$(PY) -m bench.run --quick

@@ -1,0 +1,43 @@
+"""How much of each workload a run does: ``quick`` (routine, under 2 minutes) or ``full`` (the record)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Operation counts of one benchmark run."""
+
+    creates: int
+    append_c1: int
+    append_c32_per_session: int
+    get_reads: dict[int, int]
+    turns: int
+    user_sessions: int
+    app_sessions: int
+    list_reads: int
+
+
+PLANS = {
+    "quick": Plan(
+        creates=200,
+        append_c1=200,
+        append_c32_per_session=10,
+        get_reads={10: 50, 100: 20, 1000: 5},
+        turns=20,
+        user_sessions=2_000,
+        app_sessions=10_000,
+        list_reads=10,
+    ),
+    "full": Plan(
+        creates=2_000,
+        append_c1=1_000,
+        append_c32_per_session=60,
+        get_reads={10: 300, 100: 100, 1000: 30},
+        turns=100,
+        user_sessions=10_000,
+        app_sessions=100_000,
+        list_reads=30,
+    ),
+}

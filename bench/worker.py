@@ -1,0 +1,150 @@
+"""Runs the workloads against one session service, in a process of its own, and prints JSON results.
+
+One process per service keeps services from sharing caches, connections or
+garbage, and lets each one's peak memory be read on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from google.adk.sessions.base_session_service import BaseSessionService
+
+from bench import echo, workloads
+from bench.plans import PLANS, Plan
+
+LIST_USER_APP = "bench-list-user"
+LIST_ALL_APP = "bench-list-app"
+
+
+def rss_mib(pid: int | str, field: str = "VmRSS") -> float:
+    """A process's resident memory (``VmRSS``) or peak (``VmHWM``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no {field} for process {pid}")
+
+
+async def _adk_bulk_sessions(service: Any, app_name: str, users: int, count: int) -> None:
+    """Fills ADK's DatabaseSessionService tables directly: its API would take many minutes for 100,000."""
+    from datetime import UTC, datetime
+
+    from google.adk.sessions.schemas.v1 import StorageSession
+    from sqlalchemy import Table
+
+    await service.create_session(app_name=app_name, user_id="user-0")  # creates tables and state rows
+    table = StorageSession.__table__
+    assert isinstance(table, Table)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [
+        {
+            "app_name": app_name,
+            "user_id": f"user-{i % users}",
+            "id": f"bulk-{uuid.uuid4().hex}",
+            "state": {},
+            "create_time": now,
+            "update_time": now,
+        }
+        for i in range(count)
+    ]
+    async with service.db_engine.begin() as connection:
+        for start in range(0, len(rows), 5000):
+            await connection.execute(table.insert(), rows[start : start + 5000])
+
+
+async def _populate(service: BaseSessionService, kind: str, app_name: str, users: int, count: int) -> None:
+    if kind == "adk-database":
+        await _adk_bulk_sessions(service, app_name, users, count)
+    else:
+        await workloads.populate_sessions(service, app_name, users, count)
+
+
+def _open(kind: str, target: str) -> BaseSessionService:
+    if kind == "adk-memory":
+        from google.adk.sessions.in_memory_session_service import InMemorySessionService
+
+        return InMemorySessionService()
+    if kind == "adk-database":
+        from google.adk.sessions.database_session_service import DatabaseSessionService
+
+        return DatabaseSessionService(target)
+    from adk_grpc_sessions.client import GrpcSessionService
+
+    return GrpcSessionService(target, timeout=120)
+
+
+async def run(kind: str, target: str, plan: Plan, server_pid: int | None) -> dict[str, Any]:
+    """Every workload of ``plan`` against one service; results by workload name."""
+    results: dict[str, Any] = {}
+    memory_of = server_pid if server_pid is not None else "self"
+
+    def record(name: str, sample: workloads.Sample) -> None:
+        results[name] = sample.summary() | sample.detail
+        print(
+            f"  {kind:<14} {name:<24} {results[name]['throughput']:>10.1f}/s  p50 "
+            f"{results[name]['p50_ms']:>8.2f} ms  p99 {results[name]['p99_ms']:>8.2f} ms",
+            flush=True,
+        )
+
+    if kind == "echo":
+        record("append_c1", await echo.echo_appends(target, 1, plan.append_c1))
+        record("append_c32", await echo.echo_appends(target, 32, plan.append_c32_per_session))
+        return results
+
+    service = _open(kind, target)
+    steps: list[tuple[str, Callable[[], Awaitable[workloads.Sample]]]] = [
+        ("create_session", lambda: workloads.create_sessions(service, plan.creates)),
+        ("append_c1", lambda: workloads.append_events(service, 1, plan.append_c1)),
+        ("append_c32", lambda: workloads.append_events(service, 32, plan.append_c32_per_session)),
+        ("get_10_events", lambda: workloads.get_session(service, 10, plan.get_reads[10])),
+        ("get_100_events", lambda: workloads.get_session(service, 100, plan.get_reads[100])),
+        ("get_1000_events", lambda: workloads.get_session(service, 1000, plan.get_reads[1000])),
+        ("agent_turn", lambda: workloads.agent_turn(service, plan.turns)),
+    ]
+    for name, step in steps:
+        record(name, await step())
+
+    started = time.perf_counter()
+    await _populate(service, kind, LIST_USER_APP, 1, plan.user_sessions)
+    results["populate_user_seconds"] = time.perf_counter() - started
+    record(
+        f"list_user_{plan.user_sessions}",
+        await workloads.list_first_page(service, LIST_USER_APP, "user-0", plan.list_reads),
+    )
+    await _populate(service, kind, LIST_ALL_APP, 1000, plan.app_sessions // 10)
+    results["rss_mib_after_app_tenth"] = rss_mib(memory_of)
+    await _populate(service, kind, LIST_ALL_APP, 1000, plan.app_sessions - plan.app_sessions // 10)
+    results["rss_mib_after_app_all"] = rss_mib(memory_of)
+    record(
+        f"list_app_{plan.app_sessions}",
+        await workloads.list_first_page(service, LIST_ALL_APP, None, plan.list_reads),
+    )
+    close = getattr(service, "close", None)
+    if close is not None:
+        await close()
+    results["peak_rss_mib"] = rss_mib(memory_of, "VmHWM")
+    return results
+
+
+def main() -> None:
+    """Entry point: ``python -m bench.worker KIND TARGET --plan quick [--server-pid PID]``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kind", choices=["adk-memory", "adk-database", "grpc", "echo"])
+    parser.add_argument("target", help="database URL (adk-database), server address (grpc, echo), or -")
+    parser.add_argument("--plan", choices=sorted(PLANS), default="quick")
+    parser.add_argument("--server-pid", type=int)
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    results = asyncio.run(run(args.kind, args.target, PLANS[args.plan], args.server_pid))
+    args.output.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The benchmark workloads, written once against ``BaseSessionService``.
+
+The same code drives ADK's own services in process and ``GrpcSessionService``
+over the network, so every figure compares like with like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.adk.events.event import Event
+from google.adk.events.event_actions import EventActions
+from google.adk.sessions.base_session_service import BaseSessionService
+from google.adk.sessions.session import Session
+from google.genai import types
+
+APP = "bench"
+_REPLY = (
+    "The second plan fits the budget and leaves slack before the release; I recommend it. "
+    "Shall I draft the schedule?"
+)
+
+
+def model_event(turn: int) -> Event:
+    """A realistic model message of about 600 bytes of JSON, with a small state delta."""
+    return Event(
+        author="planner",
+        invocation_id=f"e-{uuid.uuid4()}",
+        content=types.Content(role="model", parts=[types.Part(text=_REPLY)]),
+        usage_metadata=types.GenerateContentResponseUsageMetadata(
+            prompt_token_count=812, candidates_token_count=64, total_token_count=876
+        ),
+        actions=EventActions(state_delta={"turn": turn, "user:last_topic": "release plan"}),
+    )
+
+
+@dataclass
+class Sample:
+    """Latencies (seconds) of the operations of one workload, and its wall time."""
+
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, float]:
+        """Throughput (operations/s), p50 and p99 (ms)."""
+        ordered = sorted(self.latencies)
+        count = len(ordered)
+
+        def quantile(q: float) -> float:
+            return ordered[min(count - 1, int(q * count))] * 1000 if count else float("nan")
+
+        return {
+            "ops": count,
+            "throughput": count / self.wall if self.wall else float("nan"),
+            "p50_ms": quantile(0.50),
+            "p99_ms": quantile(0.99),
+        }
+
+
+async def _timed(sample: Sample, operation: Callable[[], Awaitable[Any]]) -> Any:
+    started = time.perf_counter()
+    result = await operation()
+    sample.latencies.append(time.perf_counter() - started)
+    return result
+
+
+async def create_sessions(service: BaseSessionService, count: int) -> Sample:
+    """``count`` sessions created one after another."""
+    sample = Sample()
+    started = time.perf_counter()
+    for index in range(count):
+        await _timed(sample, lambda i=index: service.create_session(app_name=APP, user_id=f"create-{i % 50}"))
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
+async def append_events(service: BaseSessionService, sessions: int, per_session: int) -> Sample:
+    """``sessions`` sessions appending ``per_session`` events each, all at once (concurrency = sessions)."""
+    created = [
+        await service.create_session(app_name=APP, user_id=f"append-{uuid.uuid4().hex[:8]}")
+        for _ in range(sessions)
+    ]
+    sample = Sample()
+
+    async def writer(session: Session) -> None:
+        for turn in range(per_session):
+            await _timed(sample, lambda t=turn: service.append_event(session, model_event(t)))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(s) for s in created))
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
+async def get_session(service: BaseSessionService, events: int, reads: int) -> Sample:
+    """Reading, ``reads`` times, a whole session of ``events`` events (client-side objects included)."""
+    session = await service.create_session(app_name=APP, user_id=f"get-{events}")
+    for turn in range(events):
+        await service.append_event(session, model_event(turn))
+    sample = Sample()
+    started = time.perf_counter()
+    for _ in range(reads):
+        loaded = await _timed(
+            sample, lambda: service.get_session(app_name=APP, user_id=session.user_id, session_id=session.id)
+        )
+        assert loaded is not None and len(loaded.events) == events
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
+async def agent_turn(service: BaseSessionService, turns: int) -> Sample:
+    """What one agent turn asks of the store: read the session, append 4 events, read its events back."""
+    session = await service.create_session(app_name=APP, user_id=f"turns-{uuid.uuid4().hex[:8]}")
+    sample = Sample()
+    list_events = getattr(service, "list_events", None)
+
+    async def turn(number: int) -> None:
+        current = await service.get_session(app_name=APP, user_id=session.user_id, session_id=session.id)
+        assert current is not None
+        for step in range(4):
+            await service.append_event(current, model_event(number * 4 + step))
+        if list_events is not None:
+            await list_events(app_name=APP, user_id=session.user_id, session_id=session.id, page_size=100)
+        else:  # ADK's services have no list_events: reading the session is their equivalent
+            await service.get_session(app_name=APP, user_id=session.user_id, session_id=session.id)
+
+    started = time.perf_counter()
+    for number in range(turns):
+        await _timed(sample, lambda n=number: turn(n))
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
+async def populate_sessions(service: BaseSessionService, app_name: str, users: int, count: int) -> None:
+    """Creates ``count`` sessions spread over ``users`` users, through the service's own API, 64 at a time."""
+    semaphore = asyncio.Semaphore(64)
+
+    async def create(index: int) -> None:
+        async with semaphore:
+            await service.create_session(app_name=app_name, user_id=f"user-{index % users}")
+
+    await asyncio.gather(*(create(i) for i in range(count)))
+
+
+async def list_first_page(
+    service: BaseSessionService, app_name: str, user_id: str | None, reads: int
+) -> Sample:
+    """The first page of sessions (100 where the service pages; everything where it cannot)."""
+    sample = Sample()
+    page_of = getattr(service, "list_sessions_page", None)
+    started = time.perf_counter()
+    for _ in range(reads):
+        if page_of is not None:
+            page = await _timed(sample, lambda: page_of(app_name=app_name, user_id=user_id, page_size=100))
+            sample.detail["returned"] = len(page.sessions)
+        else:
+            listed = await _timed(sample, lambda: service.list_sessions(app_name=app_name, user_id=user_id))
+            sample.detail["returned"] = len(listed.sessions)
+    sample.wall = time.perf_counter() - started
+    return sample

@@ -57,7 +57,9 @@ async def serve(address: str) -> None:
         return response
 
     server = grpc.aio.server()
-    handler = grpc.unary_unary_rpc_method_handler(handle, request_deserializer=None, response_serializer=None)
+    handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=None, response_serializer=None
+    )
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("bench.Echo", {"Append": handler}),)
     )
@@ -71,7 +73,7 @@ async def echo_appends(address: str, concurrency: int, per_writer: int) -> Sampl
     request, _ = append_sized_payloads()
     sample = Sample()
     async with grpc.aio.insecure_channel(address) as channel:
-        call = channel.unary_unary(METHOD)
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)
         await call(request)
 
         async def writer() -> None:

@@ -63,9 +63,9 @@ class Sample:
         }
 
 
-async def _timed(sample: Sample, operation: Callable[[], Awaitable[Any]]) -> Any:
+async def _timed(sample: Sample, operation: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
     started = time.perf_counter()
-    result = await operation()
+    result = await operation(*args, **kwargs)
     sample.latencies.append(time.perf_counter() - started)
     return result
 
@@ -75,7 +75,7 @@ async def create_sessions(service: BaseSessionService, count: int) -> Sample:
     sample = Sample()
     started = time.perf_counter()
     for index in range(count):
-        await _timed(sample, lambda i=index: service.create_session(app_name=APP, user_id=f"create-{i % 50}"))
+        await _timed(sample, service.create_session, app_name=APP, user_id=f"create-{index % 50}")
     sample.wall = time.perf_counter() - started
     return sample
 
@@ -90,7 +90,7 @@ async def append_events(service: BaseSessionService, sessions: int, per_session:
 
     async def writer(session: Session) -> None:
         for turn in range(per_session):
-            await _timed(sample, lambda t=turn: service.append_event(session, model_event(t)))
+            await _timed(sample, service.append_event, session, model_event(turn))
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(s) for s in created))
@@ -132,7 +132,7 @@ async def agent_turn(service: BaseSessionService, turns: int) -> Sample:
 
     started = time.perf_counter()
     for number in range(turns):
-        await _timed(sample, lambda n=number: turn(n))
+        await _timed(sample, turn, number)
     sample.wall = time.perf_counter() - started
     return sample
 

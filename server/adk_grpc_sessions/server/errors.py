@@ -18,8 +18,10 @@ from grpc_status import rpc_status
 
 from adk_grpc_sessions.server.auth import PermissionDeniedError, UnauthenticatedError
 from adk_grpc_sessions.server.backends.base import (
+    BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
+    Refusal,
     SessionExistsError,
     SessionNotFoundError,
     StaleRevisionError,
@@ -29,6 +31,15 @@ DOMAIN: Final = "adk-grpc-sessions"
 """``ErrorInfo.domain`` of every error this server reports."""
 
 _log = logging.getLogger(__name__)
+
+# Each kind of refusal by storage, as (code, ErrorInfo.reason).
+_REFUSALS: Final = {
+    Refusal.PERMISSION_DENIED: (code_pb2.PERMISSION_DENIED, "BACKEND_PERMISSION_DENIED"),
+    Refusal.QUOTA_EXCEEDED: (code_pb2.RESOURCE_EXHAUSTED, "BACKEND_QUOTA_EXCEEDED"),
+    Refusal.INVALID_INPUT: (code_pb2.INVALID_ARGUMENT, "BACKEND_INVALID_INPUT"),
+    Refusal.FAILED_PRECONDITION: (code_pb2.FAILED_PRECONDITION, "BACKEND_FAILED_PRECONDITION"),
+    Refusal.UNSUPPORTED: (code_pb2.UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,13 @@ def status_for(error: Exception) -> status_pb2.Status:
         return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "DEADLINE_EXCEEDED")
     if isinstance(error, BackendUnavailableError):
         return _status(code_pb2.UNAVAILABLE, f"storage is unavailable: {error}", "BACKEND_UNAVAILABLE")
+    if isinstance(error, BackendRefusedError):
+        code, reason = _REFUSALS[error.refusal]
+        # The storage's own reason travels as metadata: ours stays a closed set.
+        origin = {"backend_reason": error.reason, "backend_domain": error.domain}
+        return _status(
+            code, f"storage refused the call: {error}", reason, **{k: v for k, v in origin.items() if v}
+        )
     # A bug, not bad input: say so without leaking internals, and log it whole.
     _log.exception("internal error while serving a call", exc_info=error)
     return _status(code_pb2.INTERNAL, "internal server error", "INTERNAL")

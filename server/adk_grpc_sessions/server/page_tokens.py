@@ -4,7 +4,9 @@ A token records where the last page ended and which request it belongs to
 (a digest of the filter fields), so a token is only good for the same query:
 a mismatched, altered or made-up token is INVALID_ARGUMENT, never a silent
 jump to unrelated results. It holds a keyset position, not an offset, so each
-page costs the same however deep it is.
+page costs the same however deep it is; or, for a backend that pages through
+its storage's own API (``Backend.pages_by_token``), that API's page token,
+wrapped and bound to the request the same way.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from typing import Any, Final
 
 import pydantic_core
 
-from adk_grpc_sessions.server.backends.base import EventCursor, SessionCursor
+from adk_grpc_sessions.server.backends.base import EventCursor, SessionCursor, StoragePageToken
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 
 _VERSION: Final = 1
 _SESSIONS: Final = "s"
 _EVENTS: Final = "e"
 _FIELD: Final = "page_token"
-_MAX_TOKEN_LENGTH: Final = 2048
+_MAX_TOKEN_LENGTH: Final = 4096
 
 
 def _binding(*query: str | float | None) -> str:
@@ -36,10 +38,14 @@ def _encode(payload: list[Any]) -> str:
     return base64.urlsafe_b64encode(pydantic_core.to_json(payload)).rstrip(b"=").decode()
 
 
-def _decode(token: str, kind: str, binding: str) -> list[Any]:
-    invalid = InvalidArgumentError.single(
+def _invalid() -> InvalidArgumentError:
+    return InvalidArgumentError.single(
         _FIELD, "not a page token from a previous response to this same request"
     )
+
+
+def _decode(token: str, kind: str, binding: str) -> list[Any]:
+    invalid = _invalid()
     if len(token) > _MAX_TOKEN_LENGTH:
         raise invalid
     try:
@@ -52,26 +58,36 @@ def _decode(token: str, kind: str, binding: str) -> list[Any]:
     return payload[3:]
 
 
+def _storage_token(cursor: list[Any]) -> StoragePageToken:
+    match cursor:
+        case [str() as storage_token] if storage_token:
+            return storage_token
+    raise _invalid()
+
+
 def encode_sessions_token(app_name: str, user_id: str | None, cursor: SessionCursor) -> str:
     """A token resuming a session listing after ``cursor``."""
-    return _encode([_VERSION, _SESSIONS, _binding(app_name, user_id), *cursor])
+    payload = [cursor] if isinstance(cursor, str) else list(cursor)
+    return _encode([_VERSION, _SESSIONS, _binding(app_name, user_id), *payload])
 
 
-def decode_sessions_token(token: str, app_name: str, user_id: str | None) -> SessionCursor:
-    """The cursor in a session-listing token.
+def decode_sessions_token(
+    token: str, app_name: str, user_id: str | None, *, by_storage_token: bool = False
+) -> SessionCursor:
+    """The cursor in a session-listing token (a storage page token if ``by_storage_token``).
 
     Raises:
         InvalidArgumentError: the token is not one for this listing.
     """
     cursor = _decode(token, _SESSIONS, _binding(app_name, user_id))
+    if by_storage_token:
+        return _storage_token(cursor)
     match cursor:
         case [float() | int() as time, str() as user, str() as session] if not isinstance(
             time, bool
         ) and math.isfinite(time):
             return (float(time), user, session)
-    raise InvalidArgumentError.single(
-        _FIELD, "not a page token from a previous response to this same request"
-    )
+    raise _invalid()
 
 
 def encode_events_token(
@@ -83,17 +99,23 @@ def encode_events_token(
 
 
 def decode_events_token(
-    token: str, app_name: str, user_id: str, session_id: str, after_timestamp: float | None
+    token: str,
+    app_name: str,
+    user_id: str,
+    session_id: str,
+    after_timestamp: float | None,
+    *,
+    by_storage_token: bool = False,
 ) -> EventCursor:
-    """The cursor in an event-listing token.
+    """The cursor in an event-listing token (a storage page token if ``by_storage_token``).
 
     Raises:
         InvalidArgumentError: the token is not one for this listing.
     """
     cursor = _decode(token, _EVENTS, _binding(app_name, user_id, session_id, after_timestamp))
+    if by_storage_token:
+        return _storage_token(cursor)
     match cursor:
         case [int() as sequence] if not isinstance(sequence, bool) and 0 < sequence < 2**63:
             return sequence
-    raise InvalidArgumentError.single(
-        _FIELD, "not a page token from a previous response to this same request"
-    )
+    raise _invalid()

@@ -49,11 +49,14 @@ class SessionServicer:
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateSessionResponse:
-        """Creates a session; generates a UUID4 id when none is given."""
+        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
         app_name = validation.check_key("app_name", request.app_name)
         user_id = validation.check_key("user_id", request.user_id)
         session_id = request.session_id.strip()
-        session_id = validation.check_key("session_id", session_id) if session_id else str(uuid.uuid4())
+        if session_id:
+            session_id = validation.check_key("session_id", session_id)
+        elif not self._backend.assigns_session_ids:
+            session_id = str(uuid.uuid4())
         state = ScopedState(
             app=validation.state_map("state.app", request.state.app),
             user=validation.state_map("state.user", request.state.user),
@@ -90,7 +93,9 @@ class SessionServicer:
         user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
-            page_tokens.decode_sessions_token(request.page_token, app_name, user_id)
+            page_tokens.decode_sessions_token(
+                request.page_token, app_name, user_id, by_storage_token=self._backend.pages_by_token
+            )
             if request.page_token
             else None
         )
@@ -138,7 +143,13 @@ class SessionServicer:
         if request.HasField("after_timestamp"):
             after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
         binding = (key.app_name, key.user_id, key.session_id, after_timestamp)
-        after = page_tokens.decode_events_token(request.page_token, *binding) if request.page_token else None
+        after = (
+            page_tokens.decode_events_token(
+                request.page_token, *binding, by_storage_token=self._backend.pages_by_token
+            )
+            if request.page_token
+            else None
+        )
         page = await self._backend.list_events(key, after_timestamp, page_size, after)
         return pb.ListEventsResponse(
             events=[event_message(e) for e in page.items],

@@ -11,17 +11,27 @@ alone (validation, id generation, JSON parsing, page tokens) happens above it.
 from __future__ import annotations
 
 import abc
+import enum
 from dataclasses import dataclass, field
-from typing import Generic, Self, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 StateMap = dict[str, str]
 """State keys (without their scope prefix) mapped to values as JSON text."""
 
-SessionCursor = tuple[float, str, str]
+StoragePageToken = str
+"""A page token of the storage's own API, for a backend that pages through one (``pages_by_token``)."""
+
+SessionPosition = tuple[float, str, str]
 """Position in a session listing: (last_update_time, user_id, session_id) of the last item."""
 
-EventCursor = int
+EventPosition = int
 """Position in an event listing: the sequence number of the last event returned."""
+
+SessionCursor = SessionPosition | StoragePageToken
+"""Where a session listing resumes: a position, or (``pages_by_token``) the storage's page token."""
+
+EventCursor = EventPosition | StoragePageToken
+"""Where an event listing resumes: a position, or (``pages_by_token``) the storage's page token."""
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -175,6 +185,33 @@ class BackendUnavailableError(BackendError):
     """Storage cannot be reached or did not answer; the call may be retried."""
 
 
+class Refusal(enum.Enum):
+    """Why storage refused a call it understood (each kind becomes one canonical status)."""
+
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    """The server's own identity may not do this (or storage did not accept its credentials)."""
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    """A quota or rate limit of the storage; the call may succeed later."""
+    INVALID_INPUT = "INVALID_INPUT"
+    """The input breaks a rule of the storage's own (an id format, a size limit)."""
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    """Storage is not in a state to serve the call (e.g. the configured container does not exist)."""
+    UNSUPPORTED = "UNSUPPORTED"
+    """The storage cannot do this at all."""
+
+
+class BackendRefusedError(BackendError):
+    """Storage refused the call, for a reason it names; retrying the same call will not help."""
+
+    def __init__(self, refusal: Refusal, message: str, *, reason: str = "", domain: str = "") -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.reason = reason
+        """The storage's own machine-readable reason (e.g. ``RATE_LIMIT_EXCEEDED``), if it gave one."""
+        self.domain = domain
+        """Who defines ``reason`` (e.g. ``googleapis.com``), if known."""
+
+
 class Backend(abc.ABC):
     """Storage for sessions, events and state. Every method is safe to call concurrently.
 
@@ -182,6 +219,14 @@ class Backend(abc.ABC):
     revision checks in storage (not with in-process locks) wherever several
     server processes can share the storage.
     """
+
+    assigns_session_ids: ClassVar[bool] = False
+    """True if the storage names new sessions itself: ``create_session`` then gets an
+    empty ``session_id`` when the caller chose none, and returns the assigned one."""
+
+    pages_by_token: ClassVar[bool] = False
+    """True if the list calls page with the storage's own page tokens (a ``StoragePageToken``
+    as cursor) rather than with positions."""
 
     @classmethod
     @abc.abstractmethod
@@ -204,6 +249,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
         """Creates a session created at ``now``, merging ``state.app``/``state.user`` into shared state.
+
+        ``key.session_id`` is empty only for a backend that ``assigns_session_ids``.
 
         Raises:
             SessionExistsError: the key is taken.

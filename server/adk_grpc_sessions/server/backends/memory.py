@@ -26,10 +26,13 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionPosition,
     SessionRecord,
     StaleRevisionError,
     StateMap,
 )
+
+_BY_POSITION = "the memory backend pages by position, never by storage page token"
 
 
 @dataclass(slots=True)
@@ -44,7 +47,7 @@ class _StoredSession:
     """The session's revision right after each event: a retry's original result."""
     index_of_event: dict[str, int] = field(default_factory=dict)
 
-    def sort_key(self) -> SessionCursor:
+    def sort_key(self) -> SessionPosition:
         return (self.last_update_time, self.key.user_id, self.key.session_id)
 
 
@@ -123,6 +126,8 @@ class MemoryBackend(Backend):
         )
         candidates: Iterable[_StoredSession] = pool.values()
         if after is not None:
+            if isinstance(after, str):
+                raise TypeError(_BY_POSITION)
             candidates = (s for s in candidates if s.sort_key() > after)
         # One more than a page tells whether another page follows.
         chosen = heapq.nsmallest(page_size + 1, candidates, key=_StoredSession.sort_key)
@@ -203,6 +208,8 @@ class MemoryBackend(Backend):
         start = 0 if after_timestamp is None else first_index_after_older(stored.events, after_timestamp)
         # Sequence n sits at index n - 1, so the cursor is also an index.
         if after is not None:
+            if isinstance(after, str):
+                raise TypeError(_BY_POSITION)
             start = max(start, after)
         chosen = stored.events[start : start + page_size]
         has_more = start + page_size < len(stored.events)

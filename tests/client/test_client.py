@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import time
+import uuid
 
 import grpc
 import pytest
@@ -241,3 +242,14 @@ async def test_client_follows_its_caller_to_a_new_event_loop(grpc_server: StartS
     assert len({first, second, third}) == 3
     assert len((await client.list_sessions(app_name=app_name)).sessions) == 3
     await client.close()
+
+
+async def test_generated_session_ids_are_uuids_that_start_with_a_letter(
+    grpc_server: StartServer, app_name: str
+) -> None:
+    # A letter first makes the id valid on every backend, Agent Engine included.
+    async with GrpcSessionService(await grpc_server("memory://")) as client:
+        for _ in range(40):
+            session = await client.create_session(app_name=app_name, user_id="u1")
+            assert str(uuid.UUID(session.id)) == session.id
+            assert session.id[0] in "abcdef"

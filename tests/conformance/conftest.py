@@ -9,7 +9,9 @@ expected values, and runs against every service registered here:
 * ``adk-database`` — ADK's own ``DatabaseSessionService`` (SQLite file), run
   for comparison; where it departs from the reference, that is recorded.
 * ``grpc-<backend>`` — our ``GrpcSessionService`` talking to a real server
-  on a real socket, one kind per backend.
+  on a real socket, one kind per backend. ``grpc-vertex`` is the
+  ``agentengine://`` backend against a local stand-in of the Vertex AI
+  Sessions API (``tests/vertex_standin``).
 
 A service that does not meet a case has a written reason in ``divergences``;
 the case then runs as ``xfail(strict=True)``, so fixing the service forces the
@@ -21,8 +23,9 @@ our own code.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import pathlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -32,6 +35,55 @@ from google.adk.sessions.in_memory_session_service import InMemorySessionService
 
 from adk_grpc_sessions.client import GrpcSessionService
 from tests.conftest import StartServer
+from tests.vertex_standin.server import serving_in_thread
+from tests.vertex_standin.service import SessionServiceStandIn
+
+_VERTEX_ENGINE_IDS = itertools.count(1)
+# Where Vertex AI Agent Engine cannot do what ADK's semantics need; the
+# backend then does what ADK's VertexAiSessionService does. The same list is
+# in the README and in the backend's module docstring (backends/vertex.py).
+_VERTEX_SHARED_STATE = (
+    "Vertex AI Agent Engine keeps state per session only: app: and user: keys are stored in "
+    "each session, not shared (as in ADK's VertexAiSessionService)"
+)
+_VERTEX_NO_USER_STATE = (
+    "Vertex AI Agent Engine cannot read user state on its own: GetUserState is UNIMPLEMENTED "
+    "(ADK's VertexAiSessionService raises NotImplementedError)"
+)
+_VERTEX_SESSION_IDS = (
+    "Vertex AI Agent Engine session ids are unique per reasoning engine, not per user, and are "
+    "1-63 of [a-z0-9-] starting with a letter"
+)
+_VERTEX_UPDATE_TIME = (
+    "a Vertex session's last_update_time is its update_time (server clock at the last write), "
+    "not the latest event's timestamp; listings are ordered by it"
+)
+_VERTEX_TIMESTAMP_ORDER = (
+    "Vertex AI Agent Engine orders and filters events by timestamp only, not by append order"
+)
+_VERTEX_STRUCT = (
+    "Vertex keeps state in google.protobuf.Struct: numbers are doubles, so 1.0 reads back as 1 "
+    "and big integers are rounded"
+)
+VERTEX_DIVERGENCES = {
+    "test_create_splits_initial_state_by_scope": _VERTEX_SHARED_STATE,
+    "test_app_state_is_shared_by_every_user_of_the_app": _VERTEX_SHARED_STATE,
+    "test_user_state_is_shared_by_one_users_sessions_only": _VERTEX_SHARED_STATE,
+    "test_delete_keeps_app_and_user_state": _VERTEX_SHARED_STATE,
+    "test_get_user_state_returns_unprefixed_user_keys": _VERTEX_NO_USER_STATE,
+    "test_get_user_state_of_unknown_user_is_empty": _VERTEX_NO_USER_STATE,
+    "test_same_session_id_under_another_user_is_another_session": _VERTEX_SESSION_IDS,
+    "test_unicode_keys_and_values_survive": _VERTEX_SESSION_IDS,
+    "test_last_update_time_becomes_the_appended_events_timestamp": _VERTEX_UPDATE_TIME,
+    "test_reappending_the_same_event_stores_it_once": _VERTEX_UPDATE_TIME,
+    "test_list_is_ordered_by_last_update_time_oldest_first": _VERTEX_UPDATE_TIME,
+    "test_list_orders_equal_update_times_by_user_then_id": _VERTEX_UPDATE_TIME,
+    "test_events_come_back_in_append_order": _VERTEX_TIMESTAMP_ORDER,
+    "test_after_timestamp_keeps_events_after_last_older_one": _VERTEX_TIMESTAMP_ORDER,
+    "test_state_values_keep_their_json_types": _VERTEX_STRUCT,
+    "test_created_state_comes_back_identical": f"{_VERTEX_SESSION_IDS}; and {_VERTEX_STRUCT}",
+    "test_state_delta_comes_back_identical": f"{_VERTEX_SESSION_IDS}; and {_VERTEX_STRUCT}",
+}
 
 _NO_REVISIONS = (
     "InMemorySessionService keeps no revisions: an append through an out-of-date session "
@@ -80,6 +132,7 @@ SERVICE_KINDS = [
         },
     ),
     ServiceKind("grpc-memory", backend_uri_fixture="memory_backend_uri"),
+    ServiceKind("grpc-vertex", backend_uri_fixture="vertex_backend_uri", divergences=VERTEX_DIVERGENCES),
 ]
 
 
@@ -87,6 +140,27 @@ SERVICE_KINDS = [
 def memory_backend_uri() -> str:
     """The in-process memory backend."""
     return "memory://"
+
+
+@pytest.fixture(scope="session")
+def vertex_standin() -> Iterator[tuple[SessionServiceStandIn, str]]:
+    """A Vertex AI Sessions stand-in serving from a thread of its own, and its address."""
+    standin = SessionServiceStandIn([])
+    with serving_in_thread(standin) as address:
+        yield standin, address
+
+
+@pytest.fixture
+def vertex_backend_uri(vertex_standin: tuple[SessionServiceStandIn, str]) -> str:
+    """The agentengine:// backend on a reasoning engine of this test's own.
+
+    Session ids are unique per engine, so each test gets a fresh engine, as
+    each gets a fresh app name elsewhere.
+    """
+    standin, address = vertex_standin
+    engine = f"projects/conformance/locations/us-central1/reasoningEngines/{next(_VERTEX_ENGINE_IDS)}"
+    standin.engines.add(engine)
+    return f"agentengine://{engine}?endpoint={address}&plaintext=true"
 
 
 @contextlib.asynccontextmanager

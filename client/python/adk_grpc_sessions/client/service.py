@@ -154,7 +154,7 @@ class GrpcSessionService(BaseSessionService):
         # Choosing the id here makes a retried create recognisable: the id is
         # fresh, so "already exists" can only mean an earlier attempt landed.
         chosen_here = not session_id
-        session_id = session_id or str(uuid.uuid4())
+        session_id = session_id or new_session_id()
         request = pb.CreateSessionRequest(
             app_name=app_name,
             user_id=user_id,
@@ -407,3 +407,16 @@ class GrpcSessionService(BaseSessionService):
     ) -> None:
         """Closes the connection."""
         await self.close()
+
+
+def new_session_id() -> str:
+    """A fresh random UUID4 whose first character is a letter.
+
+    Still a UUID4, and also a valid session id for storage that demands a
+    leading letter (Vertex AI Agent Engine: 1-63 of ``[a-z0-9-]``, a letter
+    first), whichever backend the server uses.
+    """
+    while True:
+        candidate = str(uuid.uuid4())
+        if candidate[0].isalpha():
+            return candidate

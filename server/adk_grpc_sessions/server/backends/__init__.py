@@ -14,6 +14,7 @@ from adk_grpc_sessions.server.backends.base import Backend
 # driver is needed only by those who use it.
 _BACKENDS: dict[str, str] = {
     "memory": "adk_grpc_sessions.server.backends.memory:MemoryBackend",
+    "agentengine": "adk_grpc_sessions.server.backends.vertex:VertexBackend",
 }
 
 

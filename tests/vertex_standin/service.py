@@ -22,7 +22,8 @@ session_service.proto``, ``session.proto``):
 
 ``fail_next`` makes the next call of a method fail with a given status and
 ``ErrorInfo`` reason, as Google's front end reports permission and quota
-problems.
+problems; with ``after_applying`` the call takes effect first and only its
+answer is lost (a dropped connection).
 """
 
 from __future__ import annotations
@@ -62,11 +63,14 @@ _CHOSEN_ID: Final = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 class _StatusError(Exception):
     """Ends a call with a status."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "") -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: str = "", *, after_applying: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.reason = reason
+        self.after_applying = after_applying
 
 
 @dataclass
@@ -99,9 +103,18 @@ class SessionServiceStandIn:
         self._ids = itertools.count(1_000_000_000_000_000_001)
         self._failures: dict[str, list[_StatusError]] = {}
 
-    def fail_next(self, method: str, code: grpc.StatusCode, message: str, reason: str = "") -> None:
+    def fail_next(
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        message: str,
+        reason: str = "",
+        *,
+        after_applying: bool = False,
+    ) -> None:
         """Makes the next call of ``method`` (e.g. ``"GetSession"``) fail with this status."""
-        self._failures.setdefault(method, []).append(_StatusError(code, message, reason))
+        failure = _StatusError(code, message, reason, after_applying=after_applying)
+        self._failures.setdefault(method, []).append(failure)
 
     # --- SessionService ------------------------------------------------------------------------------
 
@@ -332,9 +345,13 @@ class SessionServiceStandIn:
             self.calls.append(method)
             try:
                 failures = self._failures.get(method)
-                if failures:
-                    raise failures.pop(0)
-                return run(request)
+                injected = failures.pop(0) if failures else None
+                if injected is not None and not injected.after_applying:
+                    raise injected
+                response = run(request)
+                if injected is not None:
+                    raise injected
+                return response
             except _StatusError as abort:
                 failure = abort
             await context.abort_with_status(rpc_status.to_status(_status(failure)))

@@ -6,9 +6,9 @@ what the other wrote:
 
 * an event goes into the typed fields the API defines (``content``,
   ``actions``, ``event_metadata``, ...) and, complete, into ``raw_event``,
-  which readers prefer; ``raw_event`` also carries the exact JSON text when a
-  ``Struct`` cannot (its numbers are doubles, its maps unordered), so our
-  events come back byte for byte;
+  which readers prefer; ``raw_event`` also carries the exact JSON text (a
+  ``Struct`` keeps neither integers nor key order), so our events come back
+  byte for byte, at about twice their size in storage;
 * state is the merged ADK view, prefixes and all, in ``session_state``; the
   API applies each event's ``actions.state_delta`` to it;
 * numbers read from a ``Struct`` that are integral and exactly representable
@@ -41,8 +41,8 @@ _TranscriptionMessage: Final = vertex.Transcription.pb()
 APP_LABEL: Final = "adk_app"
 """The session label naming the ADK app a session belongs to (the API has no app field)."""
 EXACT_JSON_KEY: Final = "adkGrpcSessionsEventJson"
-"""Key in ``raw_event`` holding the event's exact JSON text, when the Struct alone is not exact.
-ADK's readers ignore it (``Event`` ignores unknown fields)."""
+"""Key in ``raw_event`` holding the event's exact JSON text; ADK's readers ignore it
+(``Event`` ignores unknown fields)."""
 # ADK's own keys for what the API has no field for, inside event_metadata.custom_metadata.
 _COMPACTION_KEY: Final = "_compaction"
 _USAGE_METADATA_KEY: Final = "_usage_metadata"
@@ -227,7 +227,7 @@ def session_event(event: NewEvent) -> Any:
     message = SessionEventMessage(
         author=event.author,
         # The API requires an invocation id; an event outside any invocation
-        # (ADK allows it) is filed under its own id, and read back exactly.
+        # (ADK allows it) is filed under its own id (the exact JSON keeps the truth).
         invocation_id=event.invocation_id or event.id,
         timestamp=to_timestamp(event.timestamp),
         error_code=_text(parsed.get("errorCode")),
@@ -242,9 +242,8 @@ def session_event(event: NewEvent) -> Any:
     raw = dict(parsed)
     if isinstance(content, dict):
         raw["content"] = _without_unsupported_part_fields(content)
+    raw[EXACT_JSON_KEY] = event.event_json
     message.raw_event.CopyFrom(struct_of(raw))
-    if not event.invocation_id or dump_json(plain_dict(message.raw_event)) != event.event_json:
-        message.raw_event.fields[EXACT_JSON_KEY].string_value = event.event_json
     return message
 
 

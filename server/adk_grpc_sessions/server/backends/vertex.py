@@ -16,36 +16,36 @@ tokens through to the API.
 
 Where the API cannot do what ADK's semantics need, this backend does what
 ADK's own ``VertexAiSessionService`` does. The differences from the other
-backends (the conformance suite records each as an expected failure):
+backends (the README lists the same; the conformance suite records each as
+an expected failure):
 
 1. App- and user-scoped state are not shared: ``app:`` and ``user:`` keys are
    stored in each session's own state, as ADK does. ``GetUserState`` and
    ``GetAppState`` answer UNIMPLEMENTED (ADK raises ``NotImplementedError``).
-2. Session ids are the engine's: unique in the whole reasoning engine, not per
-   user (an id taken by another user or app is ALREADY_EXISTS), and a chosen
-   id must be up to 63 of ``[a-z0-9-]``, starting with a letter and not
-   ending with a dash (INVALID_ARGUMENT otherwise). Without a chosen id,
-   Vertex assigns a numeric one, not a UUID.
-3. A session's ``last_update_time`` is Vertex's ``update_time``: when storage
-   last changed it (server clock), not the timestamp of its latest event.
-   Listings are ordered by it, oldest first; equal times in Vertex's order.
-4. Events are ordered by their timestamps (the API's only order), not by
-   append order, and ``after_timestamp`` is a plain filter (events at or after
-   it), not ADK's "after the last older event". ``Event.sequence`` is the
-   position in the listing that returned the event; AppendEvent answers 0.
-5. Stale-writer detection and idempotent appends are checked by reading
-   before appending (the API has no etag and no conditional append): a
-   sequential stale writer or retried append is caught, but two appends racing
-   through the same revision can both be stored. The revision is the
-   session's ``update_time`` in microseconds.
-6. Values pass through ``google.protobuf.Struct``: state numbers are doubles,
-   read back as integers when integral (as through the API's REST form), so
-   ``1.0`` comes back as ``1`` and integers beyond 2**53 are rounded. Events
-   are exact: ``raw_event`` also carries their exact JSON text when needed.
-7. Only sessions carrying this server's ``adk_app`` label are seen; sessions
-   written by ADK's ``VertexAiSessionService`` directly (unlabelled) are not
-   listed or read through this server, though their events are readable
-   in ADK's format. ADK reads what this server writes.
+2. Session ids belong to the reasoning engine: unique in the whole engine, not
+   per user (an id another user or app holds is ALREADY_EXISTS), and a chosen
+   id must be 1-63 of ``[a-z0-9-]``, a letter first, no dash last
+   (INVALID_ARGUMENT otherwise). Without a chosen id Vertex assigns a numeric
+   one. (The Python client's own ids are UUIDs starting with a letter: valid.)
+3. ``last_update_time`` is the session's ``update_time``: when Vertex last
+   changed it (its clock), not the timestamp of the latest event. Listings are
+   ordered by it, oldest first; equal times come in Vertex's order.
+4. Events are ordered by timestamp (the API's only order), not by append
+   order, and ``after_timestamp`` is a plain filter (events at or after it).
+   ``Event.sequence`` is the position in the listing that returned the event;
+   AppendEvent answers 0.
+5. Stale writers and retried appends are detected by reading before writing
+   (the API has no etag and no conditional append): one at a time they are
+   caught, but two appends racing through the same revision can both be
+   stored. The revision is the session's ``update_time`` in microseconds.
+6. State passes through ``google.protobuf.Struct``: numbers are doubles, read
+   back as integers when integral (as through the API's REST form), so ``1.0``
+   comes back as ``1`` and integers beyond 2**53 are rounded. Events stay
+   exact: ``raw_event`` also holds their JSON text (so each is stored twice).
+7. Apps sharing an engine are told apart by the session label ``adk_app``:
+   sessions without it (e.g. written by ADK's ``VertexAiSessionService``) are
+   not seen through this server. ADK reads what this server writes; an event
+   with no invocation id is filed under its own id there (the API requires one).
 """
 
 from __future__ import annotations

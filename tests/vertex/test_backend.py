@@ -404,13 +404,19 @@ async def test_a_write_is_not_retried_blindly_when_unavailable(
     assert standin.calls.count("AppendEvent") == 1
 
 
-async def test_missing_reasoning_engine_is_a_failed_precondition(uri: str) -> None:
+async def test_missing_reasoning_engine_is_a_failed_precondition_and_fails_the_check(uri: str) -> None:
     backend = VertexBackend.from_uri(uri.replace("reasoningEngines/7", "reasoningEngines/8"))
     await backend.start()
     with pytest.raises(BackendRefusedError) as refused:
+        await backend.list_sessions("app", None, 10, None)
+    with pytest.raises(BackendUnavailableError, match="NOT_FOUND"):
         await backend.check()
     await backend.close()
     assert refused.value.refusal is Refusal.FAILED_PRECONDITION
+
+
+async def test_check_passes_when_the_engine_answers(backend: VertexBackend) -> None:
+    await backend.check()
 
 
 async def test_without_application_default_credentials_start_fails_with_the_reason(
@@ -495,3 +501,16 @@ async def test_session_and_event_pages_pass_through_the_server(server_address: s
                 break
         assert pages == 2
         assert timestamps == [1_800_000_000.0, 1_800_000_001.0, 1_800_000_002.0]
+
+
+async def test_sessions_are_created_without_an_id_through_a_server_with_metrics(uri: str) -> None:
+    # The metrics wrapper must pass on how the servicer talks to this backend.
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend=uri, metrics_listen="127.0.0.1:0"))
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.ports[0]}") as channel:
+            stub = pb_grpc.SessionServiceStub(channel)
+            created = await stub.CreateSession(pb.CreateSessionRequest(app_name="app", user_id="u1"))
+    finally:
+        await server.stop(grace=0)
+    assert created.session.session_id.isdigit()

@@ -94,6 +94,9 @@ class InstrumentedBackend(Backend):
     def __init__(self, inner: Backend, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
+        # How the servicer must talk to the inner backend.
+        self.assigns_session_ids = inner.assigns_session_ids
+        self.pages_by_token = inner.pages_by_token
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
-from typing import ClassVar, Generic, Self, TypeVar
+from typing import Generic, Self, TypeVar
 
 StateMap = dict[str, str]
 """State keys (without their scope prefix) mapped to values as JSON text."""
@@ -220,11 +220,11 @@ class Backend(abc.ABC):
     server processes can share the storage.
     """
 
-    assigns_session_ids: ClassVar[bool] = False
+    assigns_session_ids: bool = False
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
 
-    pages_by_token: ClassVar[bool] = False
+    pages_by_token: bool = False
     """True if the list calls page with the storage's own page tokens (a ``StoragePageToken``
     as cursor) rather than with positions."""
 

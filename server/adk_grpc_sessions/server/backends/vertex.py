@@ -69,6 +69,7 @@ from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     Backend,
     BackendRefusedError,
+    BackendUnavailableError,
     EventCursor,
     EventIdConflictError,
     EventRecord,
@@ -143,15 +144,23 @@ class VertexBackend(Backend):
             self._client = None
 
     async def check(self) -> None:
-        """Lists one session of the engine: proves the endpoint, credentials and engine."""
-        await self._call(
-            "checking the reasoning engine",
-            lambda client, retry: client.list_sessions(
-                request=vertex.ListSessionsRequest(parent=self.target.engine_name, page_size=1),
-                retry=retry,
-                timeout=self.target.timeout,
-            ),
-        )
+        """Lists one session of the engine: proves the endpoint, credentials and engine.
+
+        A refusal (no permission, no such engine) means no call can be served
+        either, so it is reported as unavailability, with its reason.
+        """
+        try:
+            await self._call(
+                "checking the reasoning engine",
+                lambda client, retry: client.list_sessions(
+                    request=vertex.ListSessionsRequest(parent=self.target.engine_name, page_size=1),
+                    retry=retry,
+                    timeout=self.target.timeout,
+                ),
+            )
+        except BackendRefusedError as exc:
+            reason = f" ({exc.reason})" if exc.reason else ""
+            raise BackendUnavailableError(f"{exc}{reason}") from exc
 
     async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
         """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times."""

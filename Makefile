@@ -1,5 +1,7 @@
 # adk-grpc-sessions developer entry points. Every target installs what it needs
-# into .venv (Python) and .tools (buf, from npm) on first use.
+# into .venv (Python), .tools (buf from npm, the Go protoc plugins) and
+# client/typescript/node_modules (ts-proto and the TypeScript client's
+# dependencies, from its package-lock.json) on first use.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,11 +9,19 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
+GO ?= go
+NPM ?= npm
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GO_PLUGINS := .tools/go/protoc-gen-go-$(PROTOC_GEN_GO_VERSION).grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
+GO_DIR := client/go
+TS_DIR := client/typescript
+TS_DEPS := $(TS_DIR)/node_modules/.package-lock.json
 LISTEN ?= 127.0.0.1:50051
 PROTOS := $(shell find protos -name '*.proto' | sort)
 PY_STUBS := client/python
 
-.PHONY: install proto proto-check lint fmt serve test bench bench-quick
+.PHONY: install proto proto-check lint lint-go lint-ts fmt serve test bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +34,19 @@ install: $(VENV)/.installed
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
+# The Go protoc plugins, pinned above; the stamp's name carries the versions,
+# so changing a version reinstalls them.
+$(GO_PLUGINS):
+	rm -f .tools/go/protoc-gen-go-*
+	GOBIN="$(abspath .tools/go/bin)" $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN="$(abspath .tools/go/bin)" $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $@
+
+# ts-proto and everything the TypeScript client builds with, exactly as locked.
+$(TS_DEPS): $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && $(NPM) ci --silent --no-audit --no-fund
+	touch $@
+
 # gen_python(OUT): writes the Python stubs for every proto under OUT (one shell line).
 define gen_python
 rm -rf $(1)/adk_grpc_sessions/v1 && mkdir -p $(1) && \
@@ -34,14 +57,23 @@ rm -rf $(1)/adk_grpc_sessions/v1 && mkdir -p $(1) && \
 	  > $(1)/adk_grpc_sessions/v1/__init__.py
 endef
 
-proto: install
+# gen_buf(OUT): writes the Go and TypeScript stubs (buf.gen.yaml) under OUT/client/...
+define gen_buf
+rm -rf $(1)/$(GO_DIR)/gen $(1)/$(TS_DIR)/src/gen && $(BUF) generate --output $(1)
+endef
+
+proto: install $(BUF) $(GO_PLUGINS) $(TS_DEPS)
 	@$(call gen_python,$(PY_STUBS))
+	@$(call gen_buf,.)
 
 # Fails when the committed stubs differ from what the protos generate now.
-proto-check: install
+proto-check: install $(BUF) $(GO_PLUGINS) $(TS_DEPS)
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
-	( $(call gen_python,$$tmp) ) >/dev/null 2>&1 && \
-	diff -r -x __pycache__ $$tmp/adk_grpc_sessions/v1 $(PY_STUBS)/adk_grpc_sessions/v1 \
+	( $(call gen_python,$$tmp/py) ) >/dev/null 2>&1 && \
+	( $(call gen_buf,$$tmp/buf) ) && \
+	diff -r -x __pycache__ $$tmp/py/adk_grpc_sessions/v1 $(PY_STUBS)/adk_grpc_sessions/v1 && \
+	diff -r $$tmp/buf/$(GO_DIR)/gen $(GO_DIR)/gen && \
+	diff -r $$tmp/buf/$(TS_DIR)/src/gen $(TS_DIR)/src/gen \
 	  || { echo "generated stubs are stale: run 'make proto' and commit"; exit 1; }
 
 lint: install $(BUF)
@@ -50,7 +82,14 @@ lint: install $(BUF)
 	$(BIN)/mypy
 	$(BUF) lint
 	$(BIN)/hadolint Dockerfile
-	$(MAKE) --no-print-directory proto-check
+	$(MAKE) --no-print-directory proto-check lint-go lint-ts
+
+lint-go:
+	@test -z "$$(cd $(GO_DIR) && gofmt -l .)" || { (cd $(GO_DIR) && gofmt -l .); echo "gofmt: the files above need formatting"; exit 1; }
+	cd $(GO_DIR) && $(GO) vet ./...
+
+lint-ts: $(TS_DEPS)
+	cd $(TS_DIR) && $(NPM) run --silent lint
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,118 @@
+package grpcsession
+
+import (
+	"errors"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// errorDomain is the ErrorInfo domain of every error the server reports.
+const errorDomain = "adk-grpc-sessions"
+
+// Errors to test for with [errors.Is]. Every error a call returns for a
+// failed RPC is an [*Error]; it matches the sentinel of its status code and
+// ErrorInfo reason.
+var (
+	// ErrSessionNotFound: the session does not exist (NOT_FOUND, "SESSION_NOT_FOUND").
+	ErrSessionNotFound = errors.New("session not found")
+	// ErrSessionAlreadyExists: Create with an id that is taken (ALREADY_EXISTS, "SESSION_ALREADY_EXISTS").
+	ErrSessionAlreadyExists = errors.New("session already exists")
+	// ErrEventIDConflict: a different event is stored under this event's id (ALREADY_EXISTS, "EVENT_ID_CONFLICT").
+	ErrEventIDConflict = errors.New("a different event with this id is already stored")
+	// ErrStaleSession: the session changed in storage since it was read (ABORTED, "STALE_SESSION").
+	// Reload the session and decide again.
+	ErrStaleSession = errors.New("the session has been modified in storage since it was loaded; reload it before appending more events")
+	// ErrInvalidArgument: the server refused a malformed request (INVALID_ARGUMENT).
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
+	ErrUnavailable = errors.New("session server unavailable")
+)
+
+// Error is a failed call: its gRPC status, the ErrorInfo reason and any
+// BadRequest field violations the server sent.
+type Error struct {
+	// Code is the call's gRPC status code.
+	Code codes.Code
+	// Reason is ErrorInfo.reason, e.g. "STALE_SESSION"; empty if none was sent.
+	Reason string
+	// Message is the status message.
+	Message string
+	// Violations are BadRequest field violations as "field: description".
+	Violations []string
+
+	status *status.Status
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	text := "grpcsession: " + e.Code.String()
+	if e.Reason != "" {
+		text += " (" + e.Reason + ")"
+	}
+	if len(e.Violations) > 0 {
+		return text + ": " + strings.Join(e.Violations, "; ")
+	}
+	if e.Message != "" {
+		text += ": " + e.Message
+	}
+	return text
+}
+
+// GRPCStatus returns the call's status, so status.FromError and status.Code work.
+func (e *Error) GRPCStatus() *status.Status { return e.status }
+
+// Is matches the sentinel errors of this package.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrSessionNotFound:
+		return e.Code == codes.NotFound
+	case ErrSessionAlreadyExists:
+		return e.Code == codes.AlreadyExists && e.Reason != "EVENT_ID_CONFLICT"
+	case ErrEventIDConflict:
+		return e.Code == codes.AlreadyExists && e.Reason == "EVENT_ID_CONFLICT"
+	case ErrStaleSession:
+		return e.Code == codes.Aborted && e.Reason == "STALE_SESSION"
+	case ErrInvalidArgument:
+		return e.Code == codes.InvalidArgument
+	case ErrUnavailable:
+		return e.Code == codes.Unavailable
+	}
+	return false
+}
+
+// staleSessionError is the error for a session found out of date before any
+// append was sent, the same as the server's.
+func staleSessionError() *Error {
+	return &Error{
+		Code:    codes.Aborted,
+		Reason:  "STALE_SESSION",
+		Message: ErrStaleSession.Error(),
+		status:  status.New(codes.Aborted, ErrStaleSession.Error()),
+	}
+}
+
+// errorFromRPC converts the error of a failed RPC into an *Error; errors
+// that carry no gRPC status are returned as they are.
+func errorFromRPC(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	failure := &Error{Code: st.Code(), Message: st.Message(), status: st}
+	for _, detail := range st.Details() {
+		switch d := detail.(type) {
+		case *errdetails.ErrorInfo:
+			if d.GetDomain() == errorDomain || failure.Reason == "" {
+				failure.Reason = d.GetReason()
+			}
+		case *errdetails.BadRequest:
+			for _, violation := range d.GetFieldViolations() {
+				failure.Violations = append(failure.Violations, violation.GetField()+": "+violation.GetDescription())
+			}
+		}
+	}
+	return failure
+}

@@ -1,0 +1,357 @@
+package grpcsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/adk/v2/session"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
+)
+
+// DefaultTimeout is how long each method may take in all, retries included,
+// unless WithTimeout says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// maxPageSize is the largest page the server returns; listing walks pages of it.
+const maxPageSize = 1000
+
+// Service is an adk-go session.Service backed by an adk-grpc-sessions
+// server. It is safe for concurrent use. Build it with New; Close it when done.
+type Service struct {
+	conn    *grpc.ClientConn
+	client  sessionsv1.SessionServiceClient
+	timeout time.Duration
+	retry   RetryPolicy
+}
+
+var _ session.Service = (*Service)(nil)
+
+// Option configures a Service.
+type Option func(*options)
+
+type options struct {
+	timeout     time.Duration
+	retry       RetryPolicy
+	credentials credentials.TransportCredentials
+	dialOptions []grpc.DialOption
+}
+
+// WithTimeout sets how long each method may take in all, retries included;
+// 0 means no limit beyond the caller's context.
+func WithTimeout(timeout time.Duration) Option {
+	return func(o *options) { o.timeout = timeout }
+}
+
+// WithRetryPolicy sets how calls failing with UNAVAILABLE are retried.
+func WithRetryPolicy(policy RetryPolicy) Option {
+	return func(o *options) { o.retry = policy }
+}
+
+// WithTransportCredentials sets the connection's credentials (TLS). The
+// default is plaintext, or TLS with the system's roots for "grpcs://".
+func WithTransportCredentials(creds credentials.TransportCredentials) Option {
+	return func(o *options) { o.credentials = creds }
+}
+
+// WithDialOptions adds grpc-go dial options (interceptors, keepalive, ...).
+func WithDialOptions(dialOptions ...grpc.DialOption) Option {
+	return func(o *options) { o.dialOptions = append(o.dialOptions, dialOptions...) }
+}
+
+// New returns a Service for the server at address: "host:port", another
+// gRPC target string ("unix:/path"), "grpc://host[:port]" (plaintext, port
+// 50051 by default) or "grpcs://host[:port]" (TLS, port 443 by default). No
+// connection is made until the first call.
+func New(address string, opts ...Option) (*Service, error) {
+	o := options{timeout: DefaultTimeout, retry: DefaultRetryPolicy}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.retry.MaxAttempts < 1 {
+		o.retry.MaxAttempts = 1
+	}
+	t, err := parseTarget(address)
+	if err != nil {
+		return nil, err
+	}
+	creds := o.credentials
+	if creds == nil {
+		creds = insecure.NewCredentials()
+		if t.tls {
+			creds = credentials.NewClientTLSFromCert(nil, "")
+		}
+	}
+	dialOptions := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<31-1), grpc.MaxCallSendMsgSize(1<<31-1)),
+	}, o.dialOptions...)
+	conn, err := grpc.NewClient(t.address, dialOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("grpcsession: %w", err)
+	}
+	return &Service{
+		conn:    conn,
+		client:  sessionsv1.NewSessionServiceClient(conn),
+		timeout: o.timeout,
+		retry:   o.retry,
+	}, nil
+}
+
+// Close closes the connection.
+func (s *Service) Close() error { return s.conn.Close() }
+
+// Create creates a session, with the id given or a new UUID, and its initial
+// state (app: and user: keys go to the app's and the user's state). Fails
+// with ErrSessionAlreadyExists if the id is taken.
+func (s *Service) Create(ctx context.Context, req *session.CreateRequest) (*session.CreateResponse, error) {
+	sessionID := strings.TrimSpace(req.SessionID)
+	// Choosing the id here makes a retried create recognisable: the id is
+	// fresh, so "already exists" can only mean an earlier attempt landed.
+	chosenHere := sessionID == ""
+	if chosenHere {
+		sessionID = uuid.NewString()
+	}
+	delta, err := stateDelta(req.State)
+	if err != nil {
+		return nil, err
+	}
+	request := &sessionsv1.CreateSessionRequest{
+		AppName:   req.AppName,
+		UserId:    req.UserID,
+		SessionId: sessionID,
+		State:     delta,
+	}
+	var response *sessionsv1.CreateSessionResponse
+	err = s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.CreateSession(ctx, request)
+		return err
+	})
+	if chosenHere && errors.Is(err, ErrSessionAlreadyExists) {
+		got, getErr := s.Get(ctx, &session.GetRequest{AppName: req.AppName, UserID: req.UserID, SessionID: sessionID})
+		if getErr != nil {
+			return nil, err
+		}
+		return &session.CreateResponse{Session: got.Session}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	created, err := sessionFromMessage(response.GetSession())
+	if err != nil {
+		return nil, err
+	}
+	return &session.CreateResponse{Session: created}, nil
+}
+
+// Get reads a session with its merged state and events: the last
+// NumRecentEvents of them if that is set, and of those the ones at or after
+// After if that is set. Fails with ErrSessionNotFound if it does not exist.
+func (s *Service) Get(ctx context.Context, req *session.GetRequest) (*session.GetResponse, error) {
+	request := &sessionsv1.GetSessionRequest{
+		AppName:   req.AppName,
+		UserId:    req.UserID,
+		SessionId: strings.TrimSpace(req.SessionID),
+	}
+	if req.NumRecentEvents > 0 {
+		n := int32(min(req.NumRecentEvents, 1<<31-1))
+		request.NumRecentEvents = &n
+	}
+	if !req.After.IsZero() {
+		request.AfterTimestamp = timestamppb.New(req.After)
+	}
+	var response *sessionsv1.GetSessionResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.GetSession(ctx, request)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	got, err := sessionFromMessage(response.GetSession())
+	if err != nil {
+		return nil, err
+	}
+	return &session.GetResponse{Session: got}, nil
+}
+
+// List lists the sessions of an app, or of one user of it if UserID is set,
+// without their events, oldest update first.
+func (s *Service) List(ctx context.Context, req *session.ListRequest) (*session.ListResponse, error) {
+	request := &sessionsv1.ListSessionsRequest{AppName: req.AppName, UserId: req.UserID, PageSize: maxPageSize}
+	sessions := []session.Session{}
+	for {
+		var response *sessionsv1.ListSessionsResponse
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			response, err = s.client.ListSessions(ctx, request)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, message := range response.GetSessions() {
+			listed, err := sessionFromMessage(message)
+			if err != nil {
+				return nil, err
+			}
+			sessions = append(sessions, listed)
+		}
+		if response.GetNextPageToken() == "" {
+			return &session.ListResponse{Sessions: sessions}, nil
+		}
+		request.PageToken = response.GetNextPageToken()
+	}
+}
+
+// Delete deletes a session and its events; deleting a missing one is not an error.
+func (s *Service) Delete(ctx context.Context, req *session.DeleteRequest) error {
+	request := &sessionsv1.DeleteSessionRequest{
+		AppName:   req.AppName,
+		UserId:    req.UserID,
+		SessionId: strings.TrimSpace(req.SessionID),
+	}
+	return s.call(ctx, func(ctx context.Context) error {
+		_, err := s.client.DeleteSession(ctx, request)
+		return err
+	})
+}
+
+// AppendEvent stores an event and applies its state delta, if sess is up to
+// date; then records both in sess. A partial event is neither stored nor
+// applied. An event without an ID gets a new UUID and one without a
+// Timestamp gets the current time; the Timestamp is then moved to the
+// nearest instant a float64 of seconds holds (see the package
+// documentation), on the event itself, so that it equals the stored one.
+//
+// Fails with ErrStaleSession if the session changed in storage since sess
+// was read, and with ErrSessionNotFound if it does not exist.
+func (s *Service) AppendEvent(ctx context.Context, sess session.Session, event *session.Event) error {
+	if sess == nil {
+		return fmt.Errorf("grpcsession: session is nil")
+	}
+	if event == nil {
+		return fmt.Errorf("grpcsession: event is nil")
+	}
+	if event.Partial {
+		return nil
+	}
+	if event.ID == "" {
+		event.ID = uuid.NewString()
+	}
+	if event.Timestamp.IsZero() {
+		event.Timestamp = time.Now()
+	}
+	stored, err := representable(event.Timestamp)
+	if err != nil {
+		return err
+	}
+	event.Timestamp = stored.In(event.Timestamp.Location())
+	eventText, err := eventJSON(event)
+	if err != nil {
+		return err
+	}
+	revision, err := s.revisionOf(ctx, sess)
+	if err != nil {
+		return err
+	}
+	request := &sessionsv1.AppendEventRequest{
+		AppName:          sess.AppName(),
+		UserId:           sess.UserID(),
+		SessionId:        sess.ID(),
+		EventJson:        eventText,
+		ExpectedRevision: revision,
+	}
+	var response *sessionsv1.AppendEventResponse
+	err = s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.AppendEvent(ctx, request)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if own, ok := sess.(*storedSession); ok {
+		own.commit(event, response.GetRevision(), response.GetLastUpdateTime().AsTime())
+	}
+	return nil
+}
+
+// revisionOf returns the revision sess was read at. A session that this
+// service did not return (built by hand, or by another service) has none; it
+// is then judged as ADK's database services judge one: up to date if storage
+// has not changed since its LastUpdateTime, or if storage's latest event is
+// its latest event.
+func (s *Service) revisionOf(ctx context.Context, sess session.Session) (int64, error) {
+	if own, ok := sess.(*storedSession); ok {
+		return own.currentRevision(), nil
+	}
+	one := int32(1)
+	request := &sessionsv1.GetSessionRequest{
+		AppName:         sess.AppName(),
+		UserId:          sess.UserID(),
+		SessionId:       sess.ID(),
+		NumRecentEvents: &one,
+	}
+	var response *sessionsv1.GetSessionResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.GetSession(ctx, request)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	stored := response.GetSession()
+	if stored.GetLastUpdateTime().AsTime().After(sess.LastUpdateTime()) && lastEventID(stored) != lastOwnEventID(sess) {
+		return 0, staleSessionError()
+	}
+	return stored.GetRevision(), nil
+}
+
+func lastEventID(stored *sessionsv1.Session) string {
+	if events := stored.GetEvents(); len(events) > 0 {
+		return events[len(events)-1].GetId()
+	}
+	return ""
+}
+
+func lastOwnEventID(sess session.Session) string {
+	if events := sess.Events(); events != nil && events.Len() > 0 {
+		return events.At(events.Len() - 1).ID
+	}
+	return ""
+}
+
+// GetUserState reads the state of one user of an app, keys without "user:".
+func (s *Service) GetUserState(ctx context.Context, appName, userID string) (map[string]any, error) {
+	request := &sessionsv1.GetUserStateRequest{AppName: appName, UserId: userID}
+	var response *sessionsv1.GetUserStateResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.GetUserState(ctx, request)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeFlat(response.GetState())
+}
+
+// GetAppState reads the state of an app, keys without "app:".
+func (s *Service) GetAppState(ctx context.Context, appName string) (map[string]any, error) {
+	request := &sessionsv1.GetAppStateRequest{AppName: appName}
+	var response *sessionsv1.GetAppStateResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		response, err = s.client.GetAppState(ctx, request)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeFlat(response.GetState())
+}

@@ -1,0 +1,170 @@
+/**
+ * The one place that turns a failed call's status into the error an adk-js
+ * caller can branch on.
+ *
+ * Each error carries the gRPC code, the ErrorInfo reason (domain
+ * "adk-grpc-sessions") and any BadRequest field violations, decoded from the
+ * google.rpc.Status the server sends in the grpc-status-details-bin trailer.
+ */
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { status as Code, type ServiceError } from "@grpc/grpc-js";
+
+const DETAILS_KEY = "grpc-status-details-bin";
+const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
+const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
+const DOMAIN = "adk-grpc-sessions";
+
+/** A call to the session server failed. */
+export class SessionServiceError extends Error {
+  /** The call's gRPC status code. */
+  readonly code: Code;
+  /** ErrorInfo.reason from the server, e.g. "STALE_SESSION"; "" if none. */
+  readonly reason: string;
+  /** BadRequest field violations as "field: description". */
+  readonly violations: readonly string[];
+
+  constructor(message: string, code: Code, reason = "", violations: readonly string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.reason = reason;
+    this.violations = violations;
+  }
+}
+
+/** NOT_FOUND ("SESSION_NOT_FOUND"): the session does not exist. */
+export class SessionNotFoundError extends SessionServiceError {}
+
+/** ALREADY_EXISTS ("SESSION_ALREADY_EXISTS"): a session with this id exists. */
+export class AlreadyExistsError extends SessionServiceError {}
+
+/** ALREADY_EXISTS ("EVENT_ID_CONFLICT"): a different event is stored under this event's id. */
+export class EventIdConflictError extends SessionServiceError {}
+
+/**
+ * ABORTED ("STALE_SESSION"): the session changed in storage since it was
+ * read. Reload it and decide again.
+ */
+export class StaleSessionError extends SessionServiceError {
+  constructor(
+    message = "The session has been modified in storage since it was loaded. " +
+      "Please reload the session before appending more events.",
+    code: Code = Code.ABORTED,
+    reason = "STALE_SESSION",
+  ) {
+    super(message, code, reason);
+  }
+}
+
+/** INVALID_ARGUMENT: the server refused a malformed request. */
+export class InvalidArgumentError extends SessionServiceError {}
+
+/** UNAVAILABLE: the server or its storage could not be reached, even after retries. */
+export class SessionServiceUnavailableError extends SessionServiceError {}
+
+/** DEADLINE_EXCEEDED: the call did not finish within its time budget. */
+export class SessionServiceTimeoutError extends SessionServiceError {}
+
+interface Details {
+  reason: string;
+  violations: string[];
+}
+
+function readAny(bytes: Uint8Array): { typeUrl: string; value: Uint8Array } {
+  const reader = new BinaryReader(bytes);
+  let typeUrl = "";
+  let value: Uint8Array = new Uint8Array();
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) typeUrl = reader.string();
+    else if (field === 2) value = reader.bytes();
+    else reader.skip(wireType);
+  }
+  return { typeUrl, value };
+}
+
+/** Reads the fields of a message whose fields 1 and 2 are strings. */
+function readTwoStrings(bytes: Uint8Array): [string, string] {
+  const reader = new BinaryReader(bytes);
+  const fields: [string, string] = ["", ""];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 || field === 2) fields[field - 1] = reader.string();
+    else reader.skip(wireType);
+  }
+  return fields;
+}
+
+function readViolations(bytes: Uint8Array): string[] {
+  const reader = new BinaryReader(bytes);
+  const violations: string[] = [];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) {
+      const [name, description] = readTwoStrings(reader.bytes());
+      violations.push(`${name}: ${description}`);
+    } else {
+      reader.skip(wireType);
+    }
+  }
+  return violations;
+}
+
+/** ErrorInfo.reason and BadRequest violations from a serialized google.rpc.Status. */
+export function statusDetails(status: Uint8Array): Details {
+  const details: Details = { reason: "", violations: [] };
+  const reader = new BinaryReader(status);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== 3) {
+      reader.skip(wireType);
+      continue;
+    }
+    const { typeUrl, value } = readAny(reader.bytes());
+    if (typeUrl === ERROR_INFO) {
+      const [reason, domain] = readTwoStrings(value);
+      if (domain === DOMAIN || details.reason === "") details.reason = reason;
+    } else if (typeUrl === BAD_REQUEST) {
+      details.violations.push(...readViolations(value));
+    }
+  }
+  return details;
+}
+
+function detailsOf(error: ServiceError): Details {
+  const raw = error.metadata?.get(DETAILS_KEY)[0];
+  if (raw === undefined || typeof raw === "string") {
+    return { reason: "", violations: [] };
+  }
+  try {
+    return statusDetails(raw);
+  } catch {
+    return { reason: "", violations: [] }; // malformed details: the code still stands
+  }
+}
+
+/** The error to throw for a failed call. */
+export function errorFromRpc(error: ServiceError): SessionServiceError {
+  const { reason, violations } = detailsOf(error);
+  const message = violations.length > 0 ? violations.join("; ") : error.details || Code[error.code];
+  switch (error.code) {
+    case Code.NOT_FOUND:
+      return new SessionNotFoundError(message, error.code, reason);
+    case Code.ALREADY_EXISTS:
+      return reason === "EVENT_ID_CONFLICT"
+        ? new EventIdConflictError(message, error.code, reason)
+        : new AlreadyExistsError(message, error.code, reason);
+    case Code.ABORTED:
+      return reason === "STALE_SESSION"
+        ? new StaleSessionError(message, error.code, reason)
+        : new SessionServiceError(message, error.code, reason);
+    case Code.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message, error.code, reason, violations);
+    case Code.UNAVAILABLE:
+      return new SessionServiceUnavailableError(message, error.code, reason);
+    case Code.DEADLINE_EXCEEDED:
+      return new SessionServiceTimeoutError(message, error.code, reason);
+    default:
+      return new SessionServiceError(message, error.code, reason, violations);
+  }
+}

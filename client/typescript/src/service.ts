@@ -1,0 +1,346 @@
+/** GrpcSessionService: @google/adk's BaseSessionService over the adk-grpc-sessions server. */
+import { randomUUID } from "node:crypto";
+
+import {
+  BaseSessionService,
+  type AppendEventRequest,
+  type CreateSessionRequest,
+  type DeleteSessionRequest,
+  type Event,
+  type GetSessionRequest,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+  type Session,
+} from "@google/adk";
+import {
+  credentials as grpcCredentials,
+  Metadata,
+  type CallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  type Interceptor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+
+import {
+  REVISION,
+  decodeMap,
+  eventJson,
+  sessionFromMessage,
+  stateDelta,
+  type StoredSession,
+} from "./conversions.js";
+import { AlreadyExistsError, SessionNotFoundError, StaleSessionError } from "./errors.js";
+import {
+  SessionServiceClient,
+  type GetSessionRequest as GetSessionMessage,
+  type ListSessionsRequest as ListSessionsMessage,
+  type Session as SessionMessage,
+} from "./gen/adk_grpc_sessions/v1/session_service.js";
+import { DEFAULT_RETRY_POLICY, callWithRetry, type RetryPolicy } from "./retry.js";
+import { parseTarget, type Target } from "./targets.js";
+import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
+
+/** Milliseconds each method may take in all, retries included, by default. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_PAGE_SIZE = 1000;
+
+/** How a GrpcSessionService connects and calls. */
+export interface GrpcSessionServiceOptions {
+  /** Milliseconds each method may take in all, retries included; 0 for no limit. Default 30 s. */
+  timeoutMs?: number;
+  /** How UNAVAILABLE calls are retried. */
+  retry?: Partial<RetryPolicy>;
+  /** Channel credentials; default plaintext, or TLS with the system roots for grpcs://. */
+  credentials?: ChannelCredentials;
+  /** Metadata sent with every call (e.g. an authorization header). */
+  metadata?: Record<string, string>;
+  /** Extra @grpc/grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+  /** @grpc/grpc-js client interceptors. */
+  interceptors?: Interceptor[];
+}
+
+type Callback<Res> = (error: ServiceError | null, response: Res) => void;
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<Res>,
+) => ClientUnaryCall;
+
+/**
+ * A drop-in @google/adk BaseSessionService that keeps sessions in an
+ * adk-grpc-sessions server, shared with ADK agents in other languages.
+ *
+ * `new GrpcSessionService("localhost:50051")`; "grpc://host:port",
+ * "grpcs://host:port" and "unix:/path" work too. No connection is made until
+ * the first call. Every call has a time budget and is retried with backoff
+ * while the server is UNAVAILABLE; retries never apply a write twice.
+ * Sessions it returns carry the server's revision, so appending through an
+ * out-of-date session throws StaleSessionError.
+ */
+export class GrpcSessionService extends BaseSessionService {
+  /** The gRPC target this service connects to. */
+  readonly target: string;
+  private readonly tls: boolean;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly options: GrpcSessionServiceOptions;
+  private client: SessionServiceClient | undefined;
+
+  constructor(target: string, options: GrpcSessionServiceOptions = {}) {
+    super();
+    const parsed: Target = parseTarget(target);
+    this.target = parsed.address;
+    this.tls = parsed.tls;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.options = options;
+  }
+
+  private stub(): SessionServiceClient {
+    if (this.client === undefined) {
+      const credentials =
+        this.options.credentials ??
+        (this.tls ? grpcCredentials.createSsl() : grpcCredentials.createInsecure());
+      this.client = new SessionServiceClient(this.target, credentials, {
+        "grpc.max_receive_message_length": -1,
+        "grpc.max_send_message_length": -1,
+        ...this.options.channelOptions,
+        interceptors: this.options.interceptors ?? [],
+      });
+    }
+    return this.client;
+  }
+
+  private metadata(): Metadata {
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(this.options.metadata ?? {})) {
+      metadata.set(key, value);
+    }
+    return metadata;
+  }
+
+  /** Calls one RPC within the time budget, retrying UNAVAILABLE. */
+  private call<Req, Res>(pick: (client: SessionServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    const client = this.stub();
+    const method = pick(client).bind(client);
+    return callWithRetry(
+      (deadline) =>
+        new Promise<Res>((resolve, reject) => {
+          method(request, this.metadata(), deadline ? { deadline } : {}, (error, response) =>
+            error ? reject(error) : resolve(response),
+          );
+        }),
+      this.timeoutMs > 0 ? this.timeoutMs : undefined,
+      this.retry,
+    );
+  }
+
+  /**
+   * Creates a session with the id given (trimmed) or a new UUID, and its
+   * initial state ("app:" and "user:" keys go to the app's and the user's
+   * state; "temp:" keys are dropped).
+   *
+   * @throws AlreadyExistsError if a session with this id exists.
+   */
+  override async createSession({ appName, userId, state, sessionId }: CreateSessionRequest): Promise<Session> {
+    const requested = sessionId?.trim();
+    // Choosing the id here makes a retried create recognisable: the id is
+    // fresh, so "already exists" can only mean an earlier attempt landed.
+    const id = requested || randomUUID();
+    const request = { appName, userId, sessionId: id, state: stateDelta(state) };
+    try {
+      const response = await this.call((c) => c.createSession, request);
+      return sessionFromMessage(required(response.session));
+    } catch (error) {
+      if (!requested && error instanceof AlreadyExistsError) {
+        const existing = await this.getSession({ appName, userId, sessionId: id });
+        if (existing !== undefined) {
+          return existing;
+        }
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Reads a session, or undefined if there is none. `numRecentEvents` keeps
+   * the last N events (0 keeps none, as in ADK Python); `afterTimestamp` (ms)
+   * keeps those at or after that time; both combine.
+   */
+  override async getSession({ appName, userId, sessionId, config }: GetSessionRequest): Promise<Session | undefined> {
+    const id = sessionId?.trim();
+    if (!id) {
+      return undefined;
+    }
+    const request: GetSessionMessage = {
+      appName,
+      userId,
+      sessionId: id,
+      numRecentEvents: config?.numRecentEvents,
+      afterTimestamp:
+        config?.afterTimestamp === undefined ? undefined : lowerBoundTimestampFromMs(config.afterTimestamp),
+    };
+    try {
+      const response = await this.call((c) => c.getSession, request);
+      return sessionFromMessage(required(response.session));
+    } catch (error) {
+      if (error instanceof SessionNotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Lists sessions (with merged state, without events) of an app, or of one
+   * user. Pagination and order follow @google/adk's InMemorySessionService;
+   * without `order`, sessions come oldest update first.
+   */
+  override async listSessions({
+    appName,
+    userId,
+    limit,
+    offset,
+    page,
+    order,
+  }: ListSessionsRequest): Promise<ListSessionsResponse> {
+    const all: Session[] = [];
+    const request: ListSessionsMessage = { appName, userId: userId ?? "", pageSize: MAX_PAGE_SIZE, pageToken: "" };
+    do {
+      const response = await this.call((c) => c.listSessions, request);
+      all.push(...response.sessions.map(sessionFromMessage));
+      request.pageToken = response.nextPageToken;
+    } while (request.pageToken !== "");
+    if (order !== undefined) {
+      const direction = order === "asc" ? 1 : -1;
+      all.sort((a, b) => direction * (a.lastUpdateTime - b.lastUpdateTime) || a.id.localeCompare(b.id));
+    }
+    const totalItems = all.length;
+    if (limit === undefined) {
+      return {
+        sessions: offset ? all.slice(offset) : all,
+        page: 1,
+        limit: totalItems,
+        totalItems,
+        totalPages: totalItems === 0 ? 0 : 1,
+      };
+    }
+    const start = page !== undefined ? (page - 1) * limit : (offset ?? 0);
+    return {
+      sessions: all.slice(start, start + limit),
+      page: page ?? (limit === 0 ? 1 : Math.floor(start / limit) + 1),
+      limit,
+      totalItems,
+      totalPages: limit === 0 ? 0 : Math.ceil(totalItems / limit),
+    };
+  }
+
+  /** Deletes a session and its events; deleting a missing one is not an error. */
+  override async deleteSession({ appName, userId, sessionId }: DeleteSessionRequest): Promise<void> {
+    const id = sessionId?.trim();
+    if (!id) {
+      return;
+    }
+    await this.call((c) => c.deleteSession, { appName, userId, sessionId: id });
+  }
+
+  /**
+   * Stores an event and applies its state delta, if `session` is up to date,
+   * then records both in `session` as @google/adk's BaseSessionService does
+   * (which leaves "temp:" keys out). A partial event is neither stored nor
+   * applied. An event without an id gets a UUID, one without a timestamp
+   * the current time.
+   *
+   * @throws StaleSessionError if the session changed in storage since `session` was read.
+   * @throws SessionNotFoundError if the session does not exist.
+   */
+  override async appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
+    if (event.partial) {
+      return event;
+    }
+    if (!event.id) {
+      event.id = randomUUID();
+    }
+    // What readers in every language will see: the time as float seconds, read back.
+    event.timestamp = msFromSeconds(secondsFromMs(event.timestamp || Date.now()));
+    const request = {
+      appName: session.appName,
+      userId: session.userId,
+      sessionId: session.id,
+      eventJson: eventJson(event),
+      expectedRevision: await this.revisionOf(session),
+    };
+    const response = await this.call((c) => c.appendEvent, request);
+    const appended = await super.appendEvent({ session, event });
+    (session as StoredSession)[REVISION] = response.revision;
+    session.lastUpdateTime = msFromTimestamp(response.lastUpdateTime);
+    return appended;
+  }
+
+  /**
+   * The revision `session` was read at. A session that this service did not
+   * return (built by hand, or by another service) has none; it is then judged
+   * as ADK's database services judge one: up to date if storage has not
+   * changed since its lastUpdateTime, or if storage's latest event is its
+   * latest event.
+   */
+  private async revisionOf(session: Session): Promise<bigint> {
+    const known = (session as StoredSession)[REVISION];
+    if (known !== undefined) {
+      return known;
+    }
+    let stored: SessionMessage;
+    try {
+      const response = await this.call((c) => c.getSession, {
+        appName: session.appName,
+        userId: session.userId,
+        sessionId: session.id,
+        numRecentEvents: 1,
+        afterTimestamp: undefined,
+      });
+      stored = required(response.session);
+    } catch (error) {
+      if (error instanceof SessionNotFoundError) {
+        throw new SessionNotFoundError(`Session ${session.id} not found.`, error.code, error.reason);
+      }
+      throw error;
+    }
+    if (msFromTimestamp(stored.lastUpdateTime) > session.lastUpdateTime) {
+      const storedLast = stored.events.at(-1)?.id;
+      const ownLast = session.events.at(-1)?.id;
+      if (storedLast !== ownLast) {
+        throw new StaleSessionError();
+      }
+    }
+    return stored.revision;
+  }
+
+  /** The state of one user of an app, keys without "user:". */
+  async getUserState({ appName, userId }: { appName: string; userId: string }): Promise<Record<string, unknown>> {
+    const response = await this.call((c) => c.getUserState, { appName, userId });
+    return decodeMap(response.state);
+  }
+
+  /** The state of an app, keys without "app:". */
+  async getAppState({ appName }: { appName: string }): Promise<Record<string, unknown>> {
+    const response = await this.call((c) => c.getAppState, { appName });
+    return decodeMap(response.state);
+  }
+
+  /** Closes the connection; a later call opens a new one. */
+  close(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) {
+    throw new TypeError("the server's response lacks its session");
+  }
+  return value;
+}

@@ -1,0 +1,108 @@
+/**
+ * A real adk-grpc-sessions server (memory backend) on a real TCP socket for
+ * the tests: $ADK_GRPC_SESSIONS_TARGET if set, else one started from
+ * $ADK_GRPC_SESSIONS_SERVER, the repository's .venv (`make install`) or $PATH.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, dirname, join, resolve } from "node:path";
+
+export interface TestServer {
+  /** "127.0.0.1:PORT". */
+  address: string;
+  stop(): Promise<void>;
+}
+
+function executable(): string | undefined {
+  if (process.env["ADK_GRPC_SESSIONS_SERVER"]) {
+    return process.env["ADK_GRPC_SESSIONS_SERVER"];
+  }
+  for (let dir = resolve("."); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, ".venv", "bin", "adk-grpc-sessions");
+    if (existsSync(candidate)) {
+      return candidate;
+    }
+  }
+  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
+    const candidate = join(dir, "adk-grpc-sessions");
+    if (dir && existsSync(candidate)) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/** Why the tests cannot run here, or undefined if they can. */
+export function unavailable(): string | undefined {
+  if (process.env["ADK_GRPC_SESSIONS_TARGET"] || executable()) {
+    return undefined;
+  }
+  return "SKIPPED: no adk-grpc-sessions server executable: run `make install` at the repository root, or set ADK_GRPC_SESSIONS_SERVER";
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject()));
+    });
+  });
+}
+
+function launch(binary: string, address: string): Promise<ChildProcess> {
+  return new Promise((resolveChild, reject) => {
+    const child = spawn(binary, ["serve", "--listen", address, "--backend", "memory://", "--grace-seconds", "0"], {
+      stdio: ["ignore", "inherit", "pipe"],
+    });
+    let log = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the server on ${address} did not start in 30 s:\n${log}`));
+    }, 30_000);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes("serving on")) {
+        clearTimeout(timer);
+        resolveChild(child);
+      }
+    });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`the server on ${address} exited:\n${log}`));
+    });
+  });
+}
+
+/** Starts a fresh server, or returns the one named by $ADK_GRPC_SESSIONS_TARGET. */
+export async function startServer(): Promise<TestServer> {
+  const given = process.env["ADK_GRPC_SESSIONS_TARGET"];
+  if (given) {
+    return { address: given, stop: async () => {} };
+  }
+  const binary = executable();
+  if (binary === undefined) {
+    throw new Error(unavailable());
+  }
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const address = `127.0.0.1:${await freePort()}`;
+    try {
+      const child = await launch(binary, address);
+      return {
+        address,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      };
+    } catch (error) {
+      lastError = error; // the port was taken meanwhile: try another
+    }
+  }
+  throw lastError;
+}

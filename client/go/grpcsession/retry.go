@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -48,6 +49,9 @@ func (p RetryPolicy) backoff(retry int) time.Duration {
 // contract: reads change nothing, a delete of a missing session succeeds,
 // appends are idempotent by event id, and Create picks the session id itself.
 func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error) error {
+	if len(s.metadata) > 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, s.metadata...)
+	}
 	if s.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)

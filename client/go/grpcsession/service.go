@@ -27,10 +27,11 @@ const maxPageSize = 1000
 // Service is an adk-go session.Service backed by an adk-grpc-sessions
 // server. It is safe for concurrent use. Build it with New; Close it when done.
 type Service struct {
-	conn    *grpc.ClientConn
-	client  sessionsv1.SessionServiceClient
-	timeout time.Duration
-	retry   RetryPolicy
+	conn     *grpc.ClientConn
+	client   sessionsv1.SessionServiceClient
+	timeout  time.Duration
+	retry    RetryPolicy
+	metadata []string
 }
 
 var _ session.Service = (*Service)(nil)
@@ -43,6 +44,7 @@ type options struct {
 	retry       RetryPolicy
 	credentials credentials.TransportCredentials
 	dialOptions []grpc.DialOption
+	metadata    []string
 }
 
 // WithTimeout sets how long each method may take in all, retries included;
@@ -60,6 +62,12 @@ func WithRetryPolicy(policy RetryPolicy) Option {
 // default is plaintext, or TLS with the system's roots for "grpcs://".
 func WithTransportCredentials(creds credentials.TransportCredentials) Option {
 	return func(o *options) { o.credentials = creds }
+}
+
+// WithMetadata adds metadata sent with every call, e.g.
+// WithMetadata("authorization", "Bearer "+token) for a server that requires tokens.
+func WithMetadata(key, value string) Option {
+	return func(o *options) { o.metadata = append(o.metadata, key, value) }
 }
 
 // WithDialOptions adds grpc-go dial options (interceptors, keepalive, ...).
@@ -99,10 +107,11 @@ func New(address string, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("grpcsession: %w", err)
 	}
 	return &Service{
-		conn:    conn,
-		client:  sessionsv1.NewSessionServiceClient(conn),
-		timeout: o.timeout,
-		retry:   o.retry,
+		conn:     conn,
+		client:   sessionsv1.NewSessionServiceClient(conn),
+		timeout:  o.timeout,
+		retry:    o.retry,
+		metadata: o.metadata,
 	}, nil
 }
 

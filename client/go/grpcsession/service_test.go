@@ -14,6 +14,7 @@ import (
 	"google.golang.org/genai"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/grpcsession"
@@ -360,6 +361,21 @@ func TestAPartialEventIsNeitherStoredNorApplied(t *testing.T) {
 	}
 	if sess.Events().Len() != 0 || get(t, s, sess).Events().Len() != 0 || stateOf(sess)["k"] != nil {
 		t.Errorf("a partial event was stored or applied")
+	}
+}
+
+func TestMetadataIsSentWithEveryCall(t *testing.T) {
+	var seen []string
+	capture := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		md, _ := metadata.FromOutgoingContext(ctx)
+		seen = append(seen, md.Get("authorization")...)
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	s := newService(t, grpcsession.WithMetadata("authorization", "Bearer t0ken"),
+		grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(capture)))
+	create(t, s, uniqueApp(), "u", nil)
+	if len(seen) != 1 || seen[0] != "Bearer t0ken" {
+		t.Errorf("authorization metadata sent = %q, want [Bearer t0ken]", seen)
 	}
 }
 

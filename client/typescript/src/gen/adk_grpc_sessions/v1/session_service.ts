@@ -82,6 +82,13 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   ABORTED             "STALE_SESSION"
  *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry)
  *   DEADLINE_EXCEEDED   the call's deadline passed
+ * and, when the storage behind the server refuses a call (ErrorInfo.metadata
+ * "backend_reason" and "backend_domain" then carry the storage's own reason):
+ *   PERMISSION_DENIED   "BACKEND_PERMISSION_DENIED" (the server's identity)
+ *   RESOURCE_EXHAUSTED  "BACKEND_QUOTA_EXCEEDED" (a quota; retry later)
+ *   INVALID_ARGUMENT    "BACKEND_INVALID_INPUT" (a rule of the storage's own)
+ *   FAILED_PRECONDITION "BACKEND_FAILED_PRECONDITION" (storage misconfigured)
+ *   UNIMPLEMENTED       "NOT_SUPPORTED_BY_BACKEND" (the storage cannot do this)
  *
  * Pagination (AIP-158)
  *   List calls take page_size (0 = server default, larger values are capped,
@@ -228,7 +235,8 @@ export interface CreateSessionRequest {
   userId: string;
   /**
    * Optional. The id for the new session; leading and trailing whitespace is
-   * removed. Empty (or only whitespace) = the server generates a UUID4.
+   * removed. Empty (or only whitespace) = the server generates a UUID4 (or,
+   * with a backend whose storage names sessions itself, that storage's id).
    */
   sessionId: string;
   /**

@@ -58,6 +58,25 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   typed fields next to it (id, author, timestamp, state delta, ...) are
  *   output only: the server fills them from the JSON, so the two can never
  *   disagree.
+ *   Writers in other languages must produce ADK Python's schema: the server
+ *   stores any JSON object, but ADK Python readers reject unknown fields
+ *   inside "actions" and inside google.genai objects ("content", its
+ *   "parts", ...), so an event with such fields could not be read back there.
+ *   Bytes are base64: ADK Python writes the URL-safe alphabet, with padding;
+ *   readers should accept both alphabets. JSON numbers keep their form: to
+ *   Python readers "1" is an integer and "1.0" a float, so a writer whose
+ *   language does not tell them apart should keep the form a value had when
+ *   it was read.
+ *
+ * Time
+ *   Event JSON carries time as float seconds since the Unix epoch (an IEEE-754
+ *   double). A typed google.protobuf.Timestamp holds the same instant, converted
+ *   exactly: take the double's shortest decimal form; if it has at most nine
+ *   fractional digits they are the nanoseconds, otherwise round the double's
+ *   exact binary value to the nearest nanosecond (half to even). Back: the
+ *   double nearest to seconds + nanos / 1e9. Both directions round-trip every
+ *   double from 1970-04-08 on. A client must use this rule for the times it
+ *   sends (after_timestamp) to agree with the server's filters.
  *
  * Concurrency
  *   Every session has a revision. Each read returns it and each stored event
@@ -72,10 +91,14 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   already stored in the session, with identical JSON, succeeds without
  *   storing or applying anything again and returns the original result. A
  *   different event under a stored id is rejected (ALREADY_EXISTS,
- *   "EVENT_ID_CONFLICT"). So every RPC may be retried on UNAVAILABLE.
+ *   "EVENT_ID_CONFLICT"). The id is checked before the revision, so a retry
+ *   may (and should) carry the same expected_revision as its first attempt.
+ *   So every RPC may be retried on UNAVAILABLE.
  *
  * Errors (canonical codes; details are google.rpc.ErrorInfo with domain
- * "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field)
+ * "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
+ * inside a google.rpc.Status serialized in the "grpc-status-details-bin"
+ * trailing metadata)
  *   INVALID_ARGUMENT    a field is missing, malformed or too large (BadRequest)
  *   NOT_FOUND           "SESSION_NOT_FOUND"
  *   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"

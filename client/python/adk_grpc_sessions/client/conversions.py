@@ -8,20 +8,19 @@ into a double); events travel as ADK's own camelCase JSON, which is what
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pydantic_core
 from google.adk.events.event import Event
 from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
-from pydantic import TypeAdapter
 
+from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import from_timestamp
 
 _log = logging.getLogger(__name__)
-_EVENT_LIST = TypeAdapter(list[Event])
 
 
 def encode_value(value: Any) -> str:
@@ -77,22 +76,15 @@ def event_json(event: Event) -> str:
     return event.model_dump_json(by_alias=True, exclude_none=True)
 
 
-def events_from_messages(messages: Iterable[pb.Event]) -> list[Event]:
-    """Events from their JSON, validated in one pass (much faster than one by one)."""
-    texts = [m.event_json for m in messages]
-    if not texts:
-        return []
-    return _EVENT_LIST.validate_json("[" + ",".join(texts) + "]")
-
-
-def session_from_message(message: pb.Session) -> Session:
+def session_from_message(message: pb.Session, events: EventCache) -> Session:
     """An ADK ``Session`` carrying the server's revision as its storage marker."""
+    scope = (message.app_name, message.user_id, message.session_id)
     session = Session(
         id=message.session_id,
         app_name=message.app_name,
         user_id=message.user_id,
         state=merged_state(message.state),
-        events=events_from_messages(message.events),
+        events=events.decode(scope, message.events),
         last_update_time=from_timestamp(message.last_update_time),
     )
     session._storage_update_marker = str(message.revision)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import override
 
 from adk_grpc_sessions.client import conversions, retry
+from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -31,6 +32,8 @@ from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds each method may take in all, retries included."""
+DEFAULT_EVENT_CACHE_MIB = 64.0
+"""Memory for decoded events kept between reads (see ``event_cache``)."""
 _MAX_PAGE_SIZE = 1000
 _STALE_MESSAGE = (
     "The session has been modified in storage since it was loaded. "
@@ -78,6 +81,7 @@ class GrpcSessionService(BaseSessionService):
         credentials: grpc.ChannelCredentials | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
+        event_cache_mib: float = DEFAULT_EVENT_CACHE_MIB,
         agents_dir: str | None = None,
     ) -> None:
         """Configures the client; no connection is made until the first call.
@@ -91,6 +95,9 @@ class GrpcSessionService(BaseSessionService):
                 the system's root certificates for ``grpcs://``.
             metadata: extra metadata sent with every call.
             channel_options: extra ``grpc.aio`` channel options.
+            event_cache_mib: memory for events already decoded, reused by later
+                reads (they are shared between reads: treat session events as
+                read-only, as ADK does); 0 decodes every event on every read.
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.
@@ -106,6 +113,7 @@ class GrpcSessionService(BaseSessionService):
             ("grpc.max_send_message_length", -1),
             *channel_options,
         ]
+        self._events = EventCache(int(event_cache_mib * 1024 * 1024))
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.SessionServiceAsyncStub | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -170,7 +178,7 @@ class GrpcSessionService(BaseSessionService):
             if existing is None:
                 raise
             return existing
-        return conversions.session_from_message(response.session)
+        return conversions.session_from_message(response.session, self._events)
 
     @override
     async def get_session(
@@ -195,7 +203,7 @@ class GrpcSessionService(BaseSessionService):
             response: pb.GetSessionResponse = await self._call("GetSession", request)
         except SessionNotFoundError:
             return None
-        return conversions.session_from_message(response.session)
+        return conversions.session_from_message(response.session, self._events)
 
     @override
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
@@ -227,7 +235,7 @@ class GrpcSessionService(BaseSessionService):
         )
         response: pb.ListSessionsResponse = await self._call("ListSessions", request)
         return ListSessionsPage(
-            sessions=[conversions.session_from_message(s) for s in response.sessions],
+            sessions=[conversions.session_from_message(s, self._events) for s in response.sessions],
             next_page_token=response.next_page_token or None,
         )
 
@@ -252,6 +260,7 @@ class GrpcSessionService(BaseSessionService):
             return
         request = pb.DeleteSessionRequest(app_name=app_name, user_id=user_id, session_id=session_id)
         await self._call("DeleteSession", request)
+        self._events.forget_session((app_name, user_id, session_id))
 
     @override
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
@@ -361,7 +370,7 @@ class GrpcSessionService(BaseSessionService):
             request.after_timestamp.CopyFrom(to_timestamp(after_timestamp))
         response: pb.ListEventsResponse = await self._call("ListEvents", request)
         return ListEventsResponse(
-            events=conversions.events_from_messages(response.events),
+            events=self._events.decode((app_name, user_id, session_id), response.events),
             next_page_token=response.next_page_token or None,
         )
 

@@ -15,6 +15,10 @@ from adk_grpc_sessions.server.backends.base import Backend
 _BACKENDS: dict[str, str] = {
     "memory": "adk_grpc_sessions.server.backends.memory:MemoryBackend",
     "agentengine": "adk_grpc_sessions.server.backends.vertex:VertexBackend",
+    "sqlite": "adk_grpc_sessions.server.backends.sql:SqlBackend",
+    "postgresql": "adk_grpc_sessions.server.backends.sql:SqlBackend",
+    "mysql": "adk_grpc_sessions.server.backends.sql:SqlBackend",
+    "mariadb": "adk_grpc_sessions.server.backends.sql:SqlBackend",
 }
 
 

@@ -237,6 +237,17 @@ class Backend(abc.ABC):
             ValueError: the URI is malformed for this backend.
         """
 
+    async def upgrade_schema(self) -> str | None:
+        """Creates or migrates storage's schema to what this code expects; safe to repeat.
+
+        Called before ``start`` when the server may migrate (and by ``db upgrade``).
+        Returns a one-line account of what it did, or None for a backend without a schema.
+
+        Raises:
+            BackendUnavailableError: storage cannot be reached.
+        """
+        return None
+
     async def start(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Connects and prepares storage; called once before any other call."""
 

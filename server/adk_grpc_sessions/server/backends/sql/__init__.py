@@ -1,0 +1,12 @@
+"""The SQL backend: SQLite (the default), PostgreSQL and MySQL/MariaDB.
+
+- ``backend``: ``SqlBackend``, the ``Backend`` implementation (transactions);
+- ``statements``: the SQL it runs (SQLAlchemy Core);
+- ``schema``: the tables, and why they are shaped so; ``types``: their column types;
+- ``dialects``: what differs between databases (drivers, set-up, upserts, errors);
+- ``schema_version`` and ``migrations/``: the Alembic migrations that create the tables.
+"""
+
+from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
+
+__all__ = ["SqlBackend"]

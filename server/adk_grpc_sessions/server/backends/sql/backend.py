@@ -1,0 +1,431 @@
+"""``SqlBackend``: sessions in SQLite, PostgreSQL or MySQL/MariaDB, correct across server replicas.
+
+Every decision that concurrent writers could disagree on is made by the
+database inside one transaction: the conditional update of the session's
+revision (``statements.claim_next_sequence``), the unique event id per
+session, and state upserts. No in-process lock is needed for correctness;
+on SQLite, writes of one process queue on an asyncio lock only so that they
+wait in the event loop rather than in SQLite's busy-sleep loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final, Self, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adk_grpc_sessions.server.backends import redact_uri
+from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
+    Backend,
+    BackendUnavailableError,
+    EventCursor,
+    EventIdConflictError,
+    EventRecord,
+    EventWindow,
+    NewEvent,
+    Page,
+    ScopedState,
+    SessionCursor,
+    SessionExistsError,
+    SessionKey,
+    SessionNotFoundError,
+    SessionRecord,
+    StaleRevisionError,
+    StateMap,
+)
+from adk_grpc_sessions.server.backends.sql import dialects, schema_version, statements
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision, sessions
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_ATTEMPTS: Final = 5
+"""Runs of one transaction that the database aborted as a deadlock or busy before giving up."""
+_CHECK_TIMEOUT_SECONDS: Final = 5.0
+
+
+class _AppendRefusedError(Exception):
+    """The append's transaction found the revision changed or the event id taken; rolled back."""
+
+
+class SqlBackend(Backend):
+    """Keeps sessions in a SQL database through SQLAlchemy Core on an async driver."""
+
+    def __init__(self, url: URL) -> None:
+        self._url = url
+        self._engine: AsyncEngine | None = None
+        self._write_gate = asyncio.Lock() if url.get_backend_name() == dialects.SQLITE else None
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Self:
+        """Accepts ``sqlite:///PATH``, ``postgresql://...``, ``mysql://...``, ``mariadb://...``.
+
+        A URI without a driver gets the async one (aiosqlite, asyncpg, asyncmy).
+        """
+        return cls(dialects.database_url(uri))
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine (made on first use; connections open lazily)."""
+        if self._engine is None:
+            self._engine = dialects.create_engine(self._url)
+        return self._engine
+
+    @property
+    def display_url(self) -> str:
+        """The database URL with any password hidden."""
+        return redact_uri(self._url.render_as_string(hide_password=False))
+
+    async def upgrade_schema(self) -> str:
+        """Migrates the database to the schema this code expects (see ``Backend.upgrade_schema``)."""
+        try:
+            upgrade = await schema_version.upgrade(self.engine)
+        except Exception as exc:
+            if dialects.is_unavailable(exc) or dialects.is_retryable(exc):
+                raise BackendUnavailableError(self._unavailable_message(exc)) from exc
+            raise
+        if upgrade.changed:
+            before = upgrade.before or "(empty)"
+            account = f"database {self.display_url}: schema upgraded from {before} to {upgrade.after}"
+            _log.info("%s", account)
+            return account
+        return f"database {self.display_url}: schema already at {upgrade.after}"
+
+    async def start(self) -> None:
+        """Checks the database answers and its schema is the one this code expects.
+
+        Raises:
+            RuntimeError: the database cannot be reached, or its schema is not at the head revision.
+        """
+        try:
+            current = await schema_version.current_revision(self.engine)
+        except Exception as exc:
+            if dialects.is_unavailable(exc):
+                raise RuntimeError(self._unavailable_message(exc)) from exc
+            raise
+        head = schema_version.head_revision()
+        if current != head:
+            raise RuntimeError(
+                f"the database {self.display_url} has schema revision {current or '(none)'}, and this "
+                f"server needs {head}: run 'adk-grpc-sessions db upgrade --backend URI' "
+                "(or start the server without --no-migrate)"
+            )
+
+    async def close(self) -> None:
+        """Closes every pooled connection."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def check(self) -> None:
+        """Runs ``SELECT 1``; raises ``BackendUnavailableError`` if it fails or takes over 5 s."""
+        try:
+            async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS), self.engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            raise BackendUnavailableError(self._unavailable_message(exc)) from exc
+
+    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
+        """See ``Backend.create_session``."""
+
+        async def create(connection: AsyncConnection) -> SessionRecord:
+            try:
+                inserted = await connection.execute(statements.insert_session(key, now))
+            except IntegrityError:
+                raise SessionExistsError(key) from None
+            session_pk = _inserted_key(inserted)
+            revision = creation_revision(session_pk)
+            await connection.execute(statements.set_revision(session_pk, revision))
+            await _apply_state(connection, key, session_pk, state)
+            merged = await connection.execute(
+                statements.select_merged_state(key.app_name, key.user_id, session_pk)
+            )
+            return SessionRecord(
+                key=key,
+                state=statements.merged_state_from_rows(merged),
+                events=[],
+                create_time=now,
+                last_update_time=now,
+                revision=revision,
+            )
+
+        return await self._run(create, write=True)
+
+    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
+        """See ``Backend.get_session``."""
+
+        async def read(connection: AsyncConnection) -> SessionRecord | None:
+            session = (await connection.execute(statements.select_session(key))).first()
+            if session is None:
+                return None
+            events: list[EventRecord] = []
+            if window.num_recent_events != 0:
+                rows = await connection.execute(
+                    statements.select_window(session.session_pk, session.last_sequence, window)
+                )
+                events = [statements.event_from_row(row) for row in rows]
+            merged = await connection.execute(
+                statements.select_merged_state(key.app_name, key.user_id, session.session_pk)
+            )
+            return _session_record(session, statements.merged_state_from_rows(merged), events)
+
+        return await self._run(read, write=False)
+
+    async def list_sessions(
+        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+    ) -> Page[SessionRecord, SessionCursor]:
+        """See ``Backend.list_sessions``."""
+
+        async def read(connection: AsyncConnection) -> Page[SessionRecord, SessionCursor]:
+            rows = list(
+                await connection.execute(
+                    statements.select_session_page(app_name, user_id, after, page_size + 1)
+                )
+            )
+            has_more = len(rows) > page_size
+            rows = rows[:page_size]
+            if not rows:
+                return Page(items=[], next_cursor=None)
+            app_state = dict(list(await connection.execute(statements.select_app_state(app_name))))
+            user_states: dict[str, StateMap] = {}
+            users = sorted({row.user_id for row in rows})
+            for user, state_key, value in await connection.execute(
+                statements.select_users_state(app_name, users)
+            ):
+                user_states.setdefault(user, {})[state_key] = value
+            session_states: dict[int, StateMap] = {}
+            for session_pk, state_key, value in await connection.execute(
+                statements.select_sessions_state([row.session_pk for row in rows])
+            ):
+                session_states.setdefault(session_pk, {})[state_key] = value
+            items = [
+                _session_record(
+                    row,
+                    ScopedState(
+                        app=dict(app_state),
+                        user=dict(user_states.get(row.user_id, {})),
+                        session=session_states.get(row.session_pk, {}),
+                    ),
+                    [],
+                )
+                for row in rows
+            ]
+            last = rows[-1]
+            next_cursor = (last.last_update_time, last.user_id, last.session_id) if has_more else None
+            return Page(items=items, next_cursor=next_cursor)
+
+        return await self._run(read, write=False)
+
+    async def delete_session(self, key: SessionKey) -> None:
+        """See ``Backend.delete_session``."""
+
+        async def delete(connection: AsyncConnection) -> None:
+            await connection.execute(statements.delete_session(key))
+
+        await self._run(delete, write=True)
+
+    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+        """See ``Backend.append_event``.
+
+        The fast path is one write transaction. When it is refused (revision
+        changed, or the event id is already stored) it is rolled back and a
+        read transaction finds out why: the event is there (a retry: its
+        original result), or the session is gone, or the caller is stale.
+        Two concurrent retries of one event thus both succeed, one storing
+        it and the other answering ``already_applied``.
+        """
+
+        async def store(connection: AsyncConnection) -> AppendResult:
+            return await _store_event(connection, key, event, expected_revision)
+
+        async def explain(connection: AsyncConnection) -> AppendResult:
+            return await _explain_refusal(connection, key, event, expected_revision)
+
+        try:
+            return await self._run(store, write=True)
+        except _AppendRefusedError:
+            return await self._run(explain, write=False)
+
+    async def list_events(
+        self,
+        key: SessionKey,
+        after_timestamp: float | None,
+        page_size: int,
+        after: EventCursor | None,
+    ) -> Page[EventRecord, EventCursor]:
+        """See ``Backend.list_events``."""
+
+        async def read(connection: AsyncConnection) -> Page[EventRecord, EventCursor]:
+            session = (await connection.execute(statements.select_session(key))).first()
+            if session is None:
+                raise SessionNotFoundError(key)
+            rows = list(
+                await connection.execute(
+                    statements.select_event_page(session.session_pk, after_timestamp, after, page_size + 1)
+                )
+            )
+            chosen = [statements.event_from_row(row) for row in rows[:page_size]]
+            has_more = len(rows) > page_size
+            return Page(items=chosen, next_cursor=chosen[-1].sequence if has_more else None)
+
+        return await self._run(read, write=False)
+
+    async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
+        """See ``Backend.get_user_state``."""
+
+        async def read(connection: AsyncConnection) -> StateMap:
+            return dict(list(await connection.execute(statements.select_user_state(app_name, user_id))))
+
+        return await self._run(read, write=False)
+
+    async def get_app_state(self, app_name: str) -> StateMap:
+        """See ``Backend.get_app_state``."""
+
+        async def read(connection: AsyncConnection) -> StateMap:
+            return dict(list(await connection.execute(statements.select_app_state(app_name))))
+
+        return await self._run(read, write=False)
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool) -> T:
+        """Runs ``work`` in one transaction, again if the database aborted it as a deadlock.
+
+        Raises:
+            BackendUnavailableError: the database cannot be reached, or stays busy.
+        """
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                if self._write_gate is not None and write:
+                    async with self._write_gate, self.transaction(write=True) as connection:
+                        return await work(connection)
+                async with self.transaction(write=write) as connection:
+                    return await work(connection)
+            except Exception as exc:
+                if dialects.is_retryable(exc) and attempt < _ATTEMPTS:
+                    # The database rolled the whole transaction back: nothing of it happened.
+                    await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+                    continue
+                if dialects.is_unavailable(exc) or dialects.is_retryable(exc):
+                    _log.warning("database %s unavailable: %s", self.display_url, exc)
+                    raise BackendUnavailableError(self._unavailable_message(exc)) from exc
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed on success and rolled back on error.
+
+        Reads see one snapshot: REPEATABLE READ on PostgreSQL (MySQL's
+        default already), SQLite's WAL snapshot. Writes on SQLite take the
+        write lock at BEGIN.
+        """
+        async with self.engine.connect() as connection:
+            name = connection.dialect.name
+            if name == dialects.SQLITE and write:
+                await connection.execution_options(**{dialects.SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            elif name == dialects.POSTGRESQL and not write:
+                await connection.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            async with connection.begin():
+                yield connection
+
+    def _unavailable_message(self, error: BaseException) -> str:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        detail = reason[0][:200] if reason else type(error).__name__
+        return f"the {self._url.get_backend_name()} database is not answering ({detail})"
+
+
+async def _apply_state(
+    connection: AsyncConnection, key: SessionKey, session_pk: int, delta: ScopedState
+) -> None:
+    for upsert in statements.upsert_state(connection, key.app_name, key.user_id, session_pk, delta):
+        await connection.execute(upsert)
+
+
+async def _store_event(
+    connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
+) -> AppendResult:
+    claim = statements.claim_next_sequence(key, expected_revision, event.timestamp)
+    if connection.dialect.update_returning:
+        claimed = (
+            await connection.execute(claim.returning(sessions.c.session_pk, sessions.c.last_sequence))
+        ).first()
+        if claimed is None:
+            raise _AppendRefusedError
+        session_pk, sequence = claimed
+    else:
+        # MySQL and MariaDB cannot return from an UPDATE; the row is ours
+        # (locked) now, so reading it back sees exactly what we wrote.
+        if (await connection.execute(claim)).rowcount != 1:
+            raise _AppendRefusedError
+        session = (await connection.execute(statements.select_session(key))).one()
+        session_pk, sequence = session.session_pk, session.last_sequence
+    try:
+        inserted = await connection.execute(statements.insert_event(session_pk, sequence, event))
+    except IntegrityError:
+        # The only unique key left to violate: the event id is already stored.
+        raise _AppendRefusedError from None
+    revision = event_revision(_inserted_key(inserted))
+    await connection.execute(statements.set_revision(session_pk, revision))
+    await _apply_state(connection, key, session_pk, event.state_delta)
+    record = EventRecord(
+        id=event.id,
+        invocation_id=event.invocation_id,
+        author=event.author,
+        branch=event.branch,
+        timestamp=event.timestamp,
+        state_delta=event.state_delta,
+        event_json=event.event_json,
+        sequence=sequence,
+    )
+    return AppendResult(
+        event=record, revision=revision, last_update_time=event.timestamp, already_applied=False
+    )
+
+
+async def _explain_refusal(
+    connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
+) -> AppendResult:
+    # The order of memory.py: a stored event answers before any revision check.
+    session = (await connection.execute(statements.select_session(key))).first()
+    if session is None:
+        raise SessionNotFoundError(key)
+    stored = (await connection.execute(statements.select_event_by_id(session.session_pk, event.id))).first()
+    if stored is not None:
+        if stored.event_json != event.event_json:
+            raise EventIdConflictError(key, event.id)
+        return AppendResult(
+            event=statements.event_from_row(stored),
+            revision=statements.revision_after(stored),
+            last_update_time=stored.timestamp,
+            already_applied=True,
+        )
+    if session.revision != expected_revision:
+        raise StaleRevisionError(key, expected_revision, session.revision)
+    # Revisions are never reused, so the one refused cannot have come back.
+    raise RuntimeError(f"append to {key} was refused, yet the revision matches and the event is absent")
+
+
+def _session_record(row: sa.Row[Any], state: ScopedState, events: list[EventRecord]) -> SessionRecord:
+    return SessionRecord(
+        key=SessionKey(row.app_name, row.user_id, row.session_id),
+        state=state,
+        events=events,
+        create_time=row.create_time,
+        last_update_time=row.last_update_time,
+        revision=row.revision,
+    )
+
+
+def _inserted_key(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row has a primary key"
+    return int(key[0])

@@ -1,0 +1,283 @@
+"""What differs between SQLite, PostgreSQL and MySQL/MariaDB, and only that.
+
+- which async driver a backend URI gets when it names none;
+- how connections are set up (SQLite pragmas and ``BEGIN IMMEDIATE``, pool
+  pre-ping and time-outs for servers);
+- the one statement SQL has no common form for, the upsert;
+- how to hold a lock across processes while migrating;
+- which driver errors mean "try again" and which mean "database unreachable".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from adk_grpc_sessions.server.backends import redact_uri
+
+SQLITE: Final = "sqlite"
+POSTGRESQL: Final = "postgresql"
+MYSQL_FAMILY: Final = ("mysql", "mariadb")
+
+_DEFAULT_DRIVERS: Final = {
+    SQLITE: "aiosqlite",
+    POSTGRESQL: "asyncpg",
+    "mysql": "asyncmy",
+    "mariadb": "asyncmy",
+}
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+"""How long opening a connection may take before the database counts as unreachable."""
+STATEMENT_TIMEOUT_SECONDS: Final = 30.0
+"""How long one statement may run (PostgreSQL) before the call fails as unavailable."""
+SQLITE_BUSY_TIMEOUT_SECONDS: Final = 10.0
+"""How long SQLite waits for another process's write lock before giving up."""
+SQLITE_BEGIN_OPTION: Final = "sqlite_begin"
+"""Execution option naming the ``BEGIN`` form of a SQLite transaction (``"IMMEDIATE"`` to write)."""
+_MIGRATION_LOCK_NAME: Final = "adk_grpc_sessions_migrate"
+_MIGRATION_LOCK_ID: Final = 0x6164_6B67_7273  # "adkgrs": any constant shared by every server
+_MIGRATION_LOCK_TIMEOUT_SECONDS: Final = 300
+
+
+def database_url(uri: str) -> URL:
+    """The SQLAlchemy URL for a backend URI, with the default async driver filled in.
+
+    ``sqlite:///path.db``, ``postgresql://...``, ``mysql://...`` and
+    ``mariadb://...`` get aiosqlite, asyncpg and asyncmy; a URI that names a
+    driver (``postgresql+psycopg://``) keeps it.
+
+    Raises:
+        ValueError: the URI is malformed, of another scheme, or an in-memory SQLite database.
+    """
+    try:
+        url = make_url(uri)
+    except ArgumentError as exc:
+        raise ValueError(f"malformed database URI {redact_uri(uri)!r}: {exc}") from None
+    backend = url.get_backend_name()
+    if backend not in _DEFAULT_DRIVERS:
+        raise ValueError(
+            f"not a SQL backend URI: {redact_uri(uri)!r} "
+            "(expected sqlite:///, postgresql://, mysql:// or mariadb://)"
+        )
+    if "+" not in url.drivername:
+        url = url.set(drivername=f"{backend}+{_DEFAULT_DRIVERS[backend]}")
+    if backend == SQLITE:
+        if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+            raise ValueError(
+                "an in-memory SQLite database would be private to one connection; "
+                "use memory:// for sessions kept in memory, or sqlite:///PATH for a file"
+            )
+    elif backend in MYSQL_FAMILY and "charset" not in url.query:
+        # Four-byte UTF-8 (emoji) needs utf8mb4 on the connection too.
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """An engine for ``url`` (from ``database_url``), set up for its database; connects lazily.
+
+    Raises:
+        ValueError: the URL names a driver that is not installed or not async.
+    """
+    try:
+        if url.get_backend_name() == SQLITE:
+            return _sqlite_engine(url)
+        return _server_engine(url)
+    except (ArgumentError, ImportError, sa.exc.InvalidRequestError) as exc:
+        raise ValueError(
+            f"cannot use {redact_uri(url.render_as_string(hide_password=False))!r}: {exc}; "
+            "the driver must be an async one, installed with the matching extra "
+            "(adk-grpc-sessions[postgres] or [mysql])"
+        ) from None
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    assert url.database is not None  # database_url() refused anything else
+    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        pool_size=8,
+        max_overflow=8,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is turned off so that "begin" below
+        # decides the form: writers start with BEGIN IMMEDIATE and so take the
+        # write lock up front (waiting for it under busy_timeout) instead of
+        # failing when a read transaction tries to become a write one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer or each other. synchronous=FULL:
+        # an acknowledged append survives a power cut, not just a crash.
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _server_engine(url: URL) -> AsyncEngine:
+    backend = url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == POSTGRESQL and url.get_driver_name() == "asyncpg":
+        connect_args = {
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            "command_timeout": STATEMENT_TIMEOUT_SECONDS,
+            "server_settings": {"application_name": "adk-grpc-sessions"},
+        }
+    elif backend in MYSQL_FAMILY:
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_async_engine(
+        url,
+        connect_args=connect_args,
+        # A connection broken by a database restart is noticed and replaced
+        # before use, so service resumes by itself when the database returns.
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,
+        # MySQL closes connections idle longer than wait_timeout (8 h by default).
+        pool_recycle=3600,
+    )
+
+
+def upsert(
+    connection: sa.Connection | Any,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    update_columns: Sequence[str],
+) -> Insert:
+    """``INSERT`` of ``rows`` that overwrites ``update_columns`` where the primary key exists.
+
+    ``connection`` is anything with a ``dialect`` (a connection or an engine).
+    Callers pass rows sorted by primary key, so concurrent upserts lock rows in
+    one order and cannot deadlock on each other.
+    """
+    name = connection.dialect.name
+    key_columns = [c.name for c in table.primary_key.columns]
+    if name == POSTGRESQL:
+        pg_insert = postgresql.insert(table).values(list(rows))
+        return pg_insert.on_conflict_do_update(
+            index_elements=key_columns,
+            set_={c: pg_insert.excluded[c] for c in update_columns},
+        )
+    if name == SQLITE:
+        lite_insert = sqlite.insert(table).values(list(rows))
+        return lite_insert.on_conflict_do_update(
+            index_elements=key_columns,
+            set_={c: lite_insert.excluded[c] for c in update_columns},
+        )
+    if name in MYSQL_FAMILY:
+        my_insert = mysql.insert(table).values(list(rows))
+        return my_insert.on_duplicate_key_update({c: my_insert.inserted[c] for c in update_columns})
+    raise ValueError(f"no upsert for the {name} dialect")
+
+
+def acquire_migration_lock(connection: Connection) -> None:
+    """Blocks until this process may migrate: one migrator at a time per database.
+
+    Several servers starting together against one database would otherwise
+    race to create the same tables. SQLite needs nothing: the migration runs
+    in one transaction, and SQLite has one writer at a time.
+    """
+    name = connection.dialect.name
+    if name == POSTGRESQL:
+        # Transaction-scoped: released by the migration's commit or rollback.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+    elif name in MYSQL_FAMILY:
+        got = connection.execute(
+            sa.text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": _MIGRATION_LOCK_NAME, "timeout": _MIGRATION_LOCK_TIMEOUT_SECONDS},
+        ).scalar()
+        if got != 1:
+            raise RuntimeError("timed out waiting for another process to finish migrating the database")
+    elif name == SQLITE:
+        # Take the write lock now, before Alembic reads the version table.
+        connection.exec_driver_sql("SELECT 1")
+
+
+def release_migration_lock(connection: Connection) -> None:
+    """Releases what ``acquire_migration_lock`` took, where the commit does not."""
+    if connection.dialect.name in MYSQL_FAMILY:
+        connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": _MIGRATION_LOCK_NAME})
+
+
+# PostgreSQL SQLSTATEs: serialization failure, deadlock, lock timeout.
+_PG_RETRY: Final = frozenset({"40001", "40P01", "55P03"})
+# PostgreSQL SQLSTATEs that mean the server is going away or refusing connections;
+# class 08 (connection exceptions) is matched by prefix.
+_PG_UNAVAILABLE: Final = frozenset({"57P01", "57P02", "57P03", "53300", "53400"})
+# MySQL/MariaDB error numbers: deadlock, lock wait timeout.
+_MYSQL_RETRY: Final = frozenset({1213, 1205})
+# MySQL/MariaDB error numbers: too many connections, shutdown in progress,
+# can't connect, lost connection, server gone away, read-only.
+_MYSQL_UNAVAILABLE: Final = frozenset({1040, 1053, 1290, 2002, 2003, 2005, 2006, 2013, 2055})
+_SQLITE_BUSY: Final = 5
+_SQLITE_UNAVAILABLE: Final = frozenset(
+    {8, 10, 11, 13, 14, 26}
+)  # readonly, ioerr, corrupt, full, cantopen, notadb
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether ``error`` aborted a transaction that may simply be run again (deadlock, busy)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    sqlite_code = _sqlite_code(orig)
+    if sqlite_code is not None:
+        return sqlite_code == _SQLITE_BUSY
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _PG_RETRY
+    return _mysql_errno(orig) in _MYSQL_RETRY
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached or cannot serve now.
+
+    Socket errors and time-outs (``TimeoutError`` is an ``OSError``) count,
+    as does a pool with no connection to spare in time.
+    """
+    if isinstance(error, sa.exc.TimeoutError | OSError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, OSError):
+        return True
+    sqlite_code = _sqlite_code(orig)
+    if sqlite_code is not None:
+        return sqlite_code == _SQLITE_BUSY or sqlite_code in _SQLITE_UNAVAILABLE
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith("08") or sqlstate in _PG_UNAVAILABLE
+    return _mysql_errno(orig) in _MYSQL_UNAVAILABLE
+
+
+def _mysql_errno(orig: BaseException | None) -> int | None:
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _sqlite_code(orig: BaseException | None) -> int | None:
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    return None

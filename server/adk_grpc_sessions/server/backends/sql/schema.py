@@ -1,0 +1,155 @@
+"""The tables of the SQL backend, as the queries see them (the migrations create them).
+
+Every table name starts with ``ags_`` so the tables can share a database with
+ADK's own (``sessions``, ``events``, ``app_states``, ...), which is what lets
+``import-adk`` copy a database into itself.
+
+Layout, and why:
+- ``ags_sessions``: one row per live session. ``session_pk`` is a surrogate
+  key that is never reused, so events and state rows refer to a session by
+  eight bytes instead of three names. ``revision`` is what appends are
+  checked against; ``last_sequence`` numbers the next event.
+- ``ags_events``: one row per event, in append order by ``(session_pk,
+  sequence)``, which is the index that serves "the last N events", "the
+  events after the last one older than T" (a backwards scan that stops at
+  the first older event, so it reads only what it returns) and event pages.
+  ``(session_pk, event_id)`` is unique: the event id is the idempotency key.
+  ``event_pk`` is never reused either, which is what revisions are made of.
+- ``ags_session_state``, ``ags_user_state``, ``ags_app_state``: state as one
+  row per key, not one JSON object per scope. Applying a delta is then an
+  upsert of just the keys it names, which the database performs atomically:
+  two sessions of one user changing different ``user:`` keys at once never
+  conflict, and nobody rewrites (or has to lock) a whole object to change a
+  key. Rows are keyed by a SHA-256 digest of the state key so that keys of
+  any length fit the index limits of every database; the key itself is kept
+  next to it.
+
+Revisions: a session's revision is ``2 * session_pk + 1`` when it is created
+and ``2 * event_pk`` of its latest event afterwards. Both keys come from
+auto-increment sequences that never hand out a value twice (SQLite needs
+``AUTOINCREMENT`` for that, MySQL 8.0 and MariaDB 10.2.4 persist the
+counter), so no revision is ever reused, not even by a re-created session of
+the same name, without a database-wide counter that every append would have
+to update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, Seconds, big_serial
+
+KEY_LENGTH: Final = 128
+"""Longest app name, user id, session id or event id, in code points (the contract's limit)."""
+DIGEST_LENGTH: Final = 64
+"""Length of a state key's digest: SHA-256 in hex."""
+
+_TABLE_OPTIONS: Final[dict[str, Any]] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+
+metadata = sa.MetaData()
+
+sessions = sa.Table(
+    "ags_sessions",
+    metadata,
+    sa.Column("session_pk", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("app_name", KeyString(KEY_LENGTH), nullable=False),
+    sa.Column("user_id", KeyString(KEY_LENGTH), nullable=False),
+    sa.Column("session_id", KeyString(KEY_LENGTH), nullable=False),
+    sa.Column("create_time", Seconds(), nullable=False),
+    sa.Column("last_update_time", Seconds(), nullable=False),
+    sa.Column("revision", sa.BigInteger(), nullable=False),
+    sa.Column("last_sequence", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("app_name", "user_id", "session_id", name="uq_ags_sessions_name"),
+    # Keyset listings: one user's sessions, and every session of an app.
+    sa.Index("ix_ags_sessions_user_listing", "app_name", "user_id", "last_update_time", "session_id"),
+    sa.Index("ix_ags_sessions_app_listing", "app_name", "last_update_time", "user_id", "session_id"),
+    sqlite_autoincrement=True,
+    **_TABLE_OPTIONS,
+)
+
+events = sa.Table(
+    "ags_events",
+    metadata,
+    sa.Column("event_pk", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "session_pk",
+        sa.BigInteger(),
+        sa.ForeignKey(sessions.c.session_pk, ondelete="CASCADE", name="fk_ags_events_session"),
+        nullable=False,
+    ),
+    sa.Column("sequence", sa.BigInteger(), nullable=False),
+    sa.Column("event_id", KeyString(KEY_LENGTH), nullable=False),
+    sa.Column("invocation_id", sa.Text(), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
+    sa.Column("branch", sa.Text(), nullable=False),
+    sa.Column("timestamp", Seconds(), nullable=False),
+    # {"app": {key: value JSON}, "user": {...}, "session": {...}}, only the
+    # scopes the event changes; NULL for an event without a state delta.
+    sa.Column("state_delta", JsonText(), nullable=True),
+    sa.Column("event_json", JsonText(), nullable=False),
+    sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
+    sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),
+    sqlite_autoincrement=True,
+    **_TABLE_OPTIONS,
+)
+
+session_state = sa.Table(
+    "ags_session_state",
+    metadata,
+    sa.Column(
+        "session_pk",
+        sa.BigInteger(),
+        sa.ForeignKey(sessions.c.session_pk, ondelete="CASCADE", name="fk_ags_session_state_session"),
+        primary_key=True,
+    ),
+    sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
+    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("value", JsonText(), nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+user_state = sa.Table(
+    "ags_user_state",
+    metadata,
+    sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("user_id", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
+    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("value", JsonText(), nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+app_state = sa.Table(
+    "ags_app_state",
+    metadata,
+    sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
+    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("value", JsonText(), nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+VERSION_TABLE: Final = "ags_schema_version"
+"""Where Alembic records the schema revision (not ``alembic_version``, which may be the user's)."""
+
+
+def key_digest(state_key: str) -> str:
+    """The digest a state key's row is keyed by."""
+    return hashlib.sha256(state_key.encode()).hexdigest()
+
+
+def creation_revision(session_pk: int) -> int:
+    """A session's revision before its first event (odd: never an event's)."""
+    return 2 * session_pk + 1
+
+
+def event_revision(event_pk: int) -> int:
+    """A session's revision right after the event ``event_pk`` (even: never a creation's)."""
+    return 2 * event_pk

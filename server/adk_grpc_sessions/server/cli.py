@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from adk_grpc_sessions.server import health_probe, token_command
+from adk_grpc_sessions.server import db_upgrade, health_probe, import_command, token_command
 from adk_grpc_sessions.server.backends import backend_schemes
 from adk_grpc_sessions.server.backends.base import BackendError
 from adk_grpc_sessions.server.config import (
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     health_probe.add_command(commands)
     token_command.add_command(commands)
+    db_upgrade.add_command(commands)
+    import_command.add_command(commands)
     return parser
 
 

@@ -17,7 +17,8 @@ from adk_grpc_sessions.server.tls import TlsFiles
 
 ENV_PREFIX: Final = "ADK_GRPC_SESSIONS_"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
-DEFAULT_BACKEND: Final = "memory://"
+DEFAULT_BACKEND: Final = "sqlite:///./data/sessions.db"
+"""An embedded SQLite file under the working directory: sessions survive a restart with no set-up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class ServerConfig:
     """Addresses to listen on: ``HOST:PORT`` or ``unix:PATH``."""
     backend: str = DEFAULT_BACKEND
     """Backend URI, e.g. ``memory://`` or ``sqlite:///data/sessions.db``."""
+    no_migrate: bool = False
+    """Leave the backend's schema alone at start (and refuse to start unless it is current)."""
     max_message_bytes: int = 32 * 1024 * 1024
     """Largest request accepted: room for events with inline images."""
     max_page_size: int = 1000
@@ -160,6 +163,13 @@ SETTINGS: Final = (
         "ADDRESS",
     ),
     Setting("backend", "where sessions are kept: a backend URI", str, "URI"),
+    Setting(
+        "no_migrate",
+        "do not create or upgrade the backend's schema at start; refuse to start unless it is current "
+        "(then run 'adk-grpc-sessions db upgrade')",
+        _flag,
+        switch=True,
+    ),
     Setting(
         "tls_cert",
         "PEM certificate chain; enables TLS on TCP addresses (re-read when it changes)",

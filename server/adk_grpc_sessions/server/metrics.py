@@ -110,6 +110,10 @@ class InstrumentedBackend(Backend):
         finally:
             self._metrics.backend_seconds.labels(operation).observe(time.perf_counter() - started)
 
+    async def upgrade_schema(self) -> str | None:
+        """See ``Backend.upgrade_schema``."""
+        return await self._inner.upgrade_schema()
+
     async def start(self) -> None:
         """See ``Backend.start``."""
         await self._inner.start()

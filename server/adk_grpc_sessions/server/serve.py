@@ -129,10 +129,16 @@ class SessionServer:
 
         Raises:
             BackendError: the backend cannot be reached.
-            RuntimeError: an address cannot be bound.
+            RuntimeError: an address cannot be bound, or the backend's schema is not current.
             ValueError: TLS files or the metrics address are unusable.
         """
-        await self._backend.start()
+        try:
+            if not self.config.no_migrate:
+                await self._backend.upgrade_schema()
+            await self._backend.start()
+        except BaseException:
+            await self._backend.close()
+            raise
         try:
             await self._start_serving()
         except BaseException:

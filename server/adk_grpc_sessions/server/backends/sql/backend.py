@@ -104,13 +104,14 @@ class SqlBackend(Backend):
         """Checks the database answers and its schema is the one this code expects.
 
         Raises:
-            RuntimeError: the database cannot be reached, or its schema is not at the head revision.
+            BackendUnavailableError: the database cannot be reached.
+            RuntimeError: its schema is not at the head revision.
         """
         try:
             current = await schema_version.current_revision(self.engine)
         except Exception as exc:
             if dialects.is_unavailable(exc):
-                raise RuntimeError(self._unavailable_message(exc)) from exc
+                raise BackendUnavailableError(self._unavailable_message(exc)) from exc
             raise
         head = schema_version.head_revision()
         if current != head:

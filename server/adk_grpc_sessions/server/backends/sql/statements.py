@@ -105,19 +105,24 @@ def claim_next_sequence(key: SessionKey, expected_revision: int, timestamp: floa
     )
 
 
+def event_row(session_pk: int, sequence: int, event: NewEvent) -> dict[str, Any]:
+    """The column values of an event's row."""
+    return {
+        "session_pk": session_pk,
+        "sequence": sequence,
+        "event_id": event.id,
+        "invocation_id": event.invocation_id,
+        "author": event.author,
+        "branch": event.branch,
+        "timestamp": event.timestamp,
+        "state_delta": encode_state_delta(event.state_delta),
+        "event_json": event.event_json,
+    }
+
+
 def insert_event(session_pk: int, sequence: int, event: NewEvent) -> sa.Insert:
     """The event's row."""
-    return sa.insert(events).values(
-        session_pk=session_pk,
-        sequence=sequence,
-        event_id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=event.timestamp,
-        state_delta=encode_state_delta(event.state_delta),
-        event_json=event.event_json,
-    )
+    return sa.insert(events).values(event_row(session_pk, sequence, event))
 
 
 def select_event_by_id(session_pk: int, event_id: str) -> sa.Select[Any]:

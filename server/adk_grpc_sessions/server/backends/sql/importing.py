@@ -1,0 +1,123 @@
+"""Writing sessions copied from elsewhere (``import-adk``) straight into the SQL backend's tables.
+
+An imported session arrives whole: its final state and every event, which
+were applied long ago. So events are stored without applying their state
+deltas (replaying them would overwrite app and user state with old values),
+and the session's state is stored as it was at the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, SessionKey, StateMap
+from adk_grpc_sessions.server.backends.sql import statements
+from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision, events, sessions
+
+_EVENT_BATCH_ROWS: Final = 200
+_EVENT_BATCH_BYTES: Final = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class ImportedSession:
+    """A session as it stands at the source: its own state, and its events in append order."""
+
+    key: SessionKey
+    create_time: float
+    last_update_time: float
+    state: StateMap
+    events: list[NewEvent]
+
+
+class SessionImporter:
+    """Writes imported sessions and shared state into a ``SqlBackend``'s database."""
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self._backend = backend
+
+    async def stored_event_count(self, key: SessionKey) -> int | None:
+        """How many events the session named ``key`` holds here; None if it does not exist."""
+        async with self._backend.transaction(write=False) as connection:
+            row = (await connection.execute(statements.select_session(key))).first()
+        return None if row is None else int(row.last_sequence)
+
+    async def import_session(self, session: ImportedSession) -> bool:
+        """Stores the session, its events and its state in one transaction.
+
+        Returns False, and changes nothing, if a session of that name already exists.
+        """
+        async with self._backend.transaction(write=True) as connection:
+            try:
+                inserted = await connection.execute(
+                    statements.insert_session(session.key, session.create_time)
+                )
+            except IntegrityError:
+                return False
+            key = inserted.inserted_primary_key
+            assert key is not None
+            session_pk = int(key[0])
+            revision = creation_revision(session_pk)
+            if session.events:
+                await _insert_events(connection, session_pk, session.events)
+                last_event_pk = (
+                    await connection.execute(
+                        sa.select(sa.func.max(events.c.event_pk)).where(events.c.session_pk == session_pk)
+                    )
+                ).scalar_one()
+                revision = event_revision(int(last_event_pk))
+            await connection.execute(
+                sa.update(sessions)
+                .where(sessions.c.session_pk == session_pk)
+                .values(
+                    revision=revision,
+                    last_sequence=len(session.events),
+                    last_update_time=session.last_update_time,
+                )
+            )
+            state = ScopedState(session=session.state)
+            for upsert in statements.upsert_state(
+                connection, session.key.app_name, session.key.user_id, session_pk, state
+            ):
+                await connection.execute(upsert)
+        return True
+
+    async def stored_app_state(self, app_name: str) -> StateMap:
+        """The app's state as stored here."""
+        return await self._backend.get_app_state(app_name)
+
+    async def stored_user_state(self, app_name: str, user_id: str) -> StateMap:
+        """The user's state as stored here."""
+        return await self._backend.get_user_state(app_name, user_id)
+
+    async def import_app_state(self, app_name: str, state: StateMap) -> None:
+        """Sets every key of ``state`` in the app's state (other keys are left alone)."""
+        await self._upsert(app_name, "", ScopedState(app=state))
+
+    async def import_user_state(self, app_name: str, user_id: str, state: StateMap) -> None:
+        """Sets every key of ``state`` in the user's state (other keys are left alone)."""
+        await self._upsert(app_name, user_id, ScopedState(user=state))
+
+    async def _upsert(self, app_name: str, user_id: str, state: ScopedState) -> None:
+        async with self._backend.transaction(write=True) as connection:
+            for upsert in statements.upsert_state(connection, app_name, user_id, 0, state):
+                await connection.execute(upsert)
+
+
+async def _insert_events(connection: AsyncConnection, session_pk: int, new_events: list[NewEvent]) -> None:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for sequence, event in enumerate(new_events, start=1):
+        row = statements.event_row(session_pk, sequence, event)
+        if batch and (len(batch) >= _EVENT_BATCH_ROWS or size + len(event.event_json) > _EVENT_BATCH_BYTES):
+            await connection.execute(sa.insert(events), batch)
+            batch, size = [], 0
+        batch.append(row)
+        size += len(event.event_json)
+    if batch:
+        await connection.execute(sa.insert(events), batch)

@@ -8,12 +8,15 @@ stopped when the test session ends. ``ServerUnavailableError`` says why a
 server could not be had; the fixtures turn it into a skip, or a failure when
 ``ADK_GRPC_SESSIONS_TEST_REQUIRE_DATABASES=1`` (CI).
 
-No pytest in here: benchmarks and scripts can use it too.
+Servers started here are shared by the whole process (``shared_server``) and
+stopped when it exits. Only ``server_for_tests`` knows pytest; the rest serves
+benchmarks and scripts as well.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import glob
 import os
@@ -27,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from sqlalchemy.engine import URL, make_url
 
@@ -364,3 +367,51 @@ def mysql_server() -> MariaDBServer:
         url = make_url(given)
         return MariaDBServer(url=url.set(drivername=url.get_backend_name()))
     return start_mariadb()
+
+
+# --- one server of each kind per process -----------------------------------------------------------
+
+Kind = Literal["postgresql", "mariadb"]
+_shared: dict[str, DatabaseServer | ServerUnavailableError] = {}
+
+
+def shared_server(kind: Kind) -> DatabaseServer:
+    """This process's server of ``kind``, started (or found) on first use, stopped at exit.
+
+    Raises:
+        ServerUnavailableError: none can be had (the same error on every call).
+    """
+    if kind not in _shared:
+        try:
+            server: DatabaseServer = postgres_server() if kind == "postgresql" else mysql_server()
+        except ServerUnavailableError as exc:
+            _shared[kind] = exc
+        else:
+            _shared[kind] = server
+            atexit.register(server.stop)
+    found = _shared[kind]
+    if isinstance(found, ServerUnavailableError):
+        raise found
+    return found
+
+
+def create_database_blocking(server: DatabaseServer) -> str:
+    """``server.create_database()`` from synchronous code, even inside a running event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, server.create_database()).result()
+
+
+def server_for_tests(kind: Kind) -> DatabaseServer:
+    """``shared_server(kind)``, or the test skipped with the reason (failed instead in CI)."""
+    import pytest
+
+    try:
+        return shared_server(kind)
+    except ServerUnavailableError as exc:
+        message = (
+            f"no {kind} server for this test: {exc} "
+            f"(set {ENV_REQUIRE_DATABASES}=1 to make this a failure, as CI does)"
+        )
+        if databases_required():
+            pytest.fail(message)
+        pytest.skip(message)

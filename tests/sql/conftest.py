@@ -1,0 +1,37 @@
+"""Fixtures for the SQL backend's tests: a fresh database of each kind, and a backend on it."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adk_grpc_sessions.server.backends.sql import SqlBackend
+from tests import databases
+
+DATABASE_KINDS = ["sqlite", "postgresql", "mariadb"]
+
+
+async def new_database_uri(kind: str, tmp_path: pathlib.Path) -> str:
+    """The URI of a new, empty database of ``kind`` (skips the test if no such server can be had)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    server = databases.server_for_tests("postgresql" if kind == "postgresql" else "mariadb")
+    return await server.create_database()
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def database_uri(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """A new, empty database: a SQLite file, then PostgreSQL, then MariaDB."""
+    return await new_database_uri(request.param, tmp_path)
+
+
+@pytest.fixture
+async def backend(database_uri: str) -> AsyncIterator[SqlBackend]:
+    """A started ``SqlBackend`` on a new database with the current schema."""
+    opened = SqlBackend.from_uri(database_uri)
+    await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()

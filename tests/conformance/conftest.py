@@ -34,6 +34,7 @@ from google.adk.sessions.database_session_service import DatabaseSessionService
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
 
 from adk_grpc_sessions.client import GrpcSessionService
+from tests import databases
 from tests.conftest import StartServer
 from tests.vertex_standin.server import serving_in_thread
 from tests.vertex_standin.service import SessionServiceStandIn
@@ -133,6 +134,9 @@ SERVICE_KINDS = [
     ),
     ServiceKind("grpc-memory", backend_uri_fixture="memory_backend_uri"),
     ServiceKind("grpc-vertex", backend_uri_fixture="vertex_backend_uri", divergences=VERTEX_DIVERGENCES),
+    ServiceKind("grpc-sqlite", backend_uri_fixture="sqlite_backend_uri"),
+    ServiceKind("grpc-postgresql", backend_uri_fixture="postgres_backend_uri"),
+    ServiceKind("grpc-mariadb", backend_uri_fixture="mariadb_backend_uri"),
 ]
 
 
@@ -161,6 +165,24 @@ def vertex_backend_uri(vertex_standin: tuple[SessionServiceStandIn, str]) -> str
     engine = f"projects/conformance/locations/us-central1/reasoningEngines/{next(_VERTEX_ENGINE_IDS)}"
     standin.engines.add(engine)
     return f"agentengine://{engine}?endpoint={address}&plaintext=true"
+
+
+@pytest.fixture(scope="session")
+def sqlite_backend_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The SQL backend on a SQLite file."""
+    return f"sqlite:///{tmp_path_factory.mktemp('conformance') / 'sessions.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_backend_uri() -> str:
+    """The SQL backend on a database of a real PostgreSQL server (skipped if none can be had)."""
+    return databases.create_database_blocking(databases.server_for_tests("postgresql"))
+
+
+@pytest.fixture(scope="session")
+def mariadb_backend_uri() -> str:
+    """The SQL backend on a database of a real MariaDB server (skipped if none can be had)."""
+    return databases.create_database_blocking(databases.server_for_tests("mariadb"))
 
 
 @contextlib.asynccontextmanager

@@ -117,6 +117,22 @@ class PostgresServer:
             await connection.close()
         return self.url.set(database=name).render_as_string(hide_password=False)
 
+    def halt(self) -> None:
+        """Shuts a throwaway server down, keeping its data, as a crash or an outage would."""
+        assert self.data_dir is not None and self._pg_ctl is not None, "only a server started here"
+        _run(self._ctl("-m", "fast", "stop"), "pg_ctl stop")
+
+    def resume(self) -> None:
+        """Starts a halted throwaway server again, on the same port."""
+        _run(self._ctl("-w", "-t", "60", "start"), "pg_ctl start")
+
+    def _ctl(self, *args: str) -> list[str]:
+        assert self.data_dir is not None and self._pg_ctl is not None
+        data = str(self.data_dir / "data")
+        return _as_unprivileged(
+            [self._pg_ctl, "-D", data, "-l", str(self.data_dir / "server.log"), *args], self._owner
+        )
+
     def stop(self) -> None:
         """See ``DatabaseServer.stop``."""
         if self.data_dir is None or self._pg_ctl is None:
@@ -168,54 +184,35 @@ def start_postgres(*, durable: bool = False) -> PostgresServer:
     if os.geteuid() == 0:
         shutil.chown(base, owner, owner)
     port = free_port()
-    settings = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    settings = {
+        "port": str(port),
+        "unix_socket_directories": str(base),
+        "listen_addresses": "127.0.0.1",
+        "max_connections": "200",
+    }
     if not durable:
-        settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
     try:
-        _run(
-            _as_unprivileged(
-                [
-                    initdb,
-                    "-D",
-                    str(base / "data"),
-                    "-U",
-                    "postgres",
-                    "-A",
-                    "trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                ],
-                owner,
+        initdb_command = [initdb, "-D", str(base / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        _run(_as_unprivileged([*initdb_command, "--no-locale"], owner), "initdb")
+        # In the data directory, so that resume()'s plain "pg_ctl start" uses them too.
+        with (base / "data" / "postgresql.auto.conf").open("a") as conf:
+            conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
+        server = PostgresServer(
+            url=URL.create(
+                "postgresql", username="postgres", host="127.0.0.1", port=port, database="postgres"
             ),
-            "initdb",
+            data_dir=base,
+            _pg_ctl=pg_ctl,
+            _owner=owner,
         )
-        _run(
-            _as_unprivileged(
-                [
-                    pg_ctl,
-                    "-D",
-                    str(base / "data"),
-                    "-l",
-                    str(base / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    settings,
-                    "start",
-                ],
-                owner,
-            ),
-            "pg_ctl start",
-        )
+        server.resume()
+        return server
     except (ServerUnavailableError, OSError, subprocess.TimeoutExpired) as exc:
         log = base / "server.log"
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         shutil.rmtree(base, ignore_errors=True)
         raise ServerUnavailableError(f"could not start PostgreSQL: {exc}\n{detail}") from None
-    url = URL.create("postgresql", username="postgres", host="127.0.0.1", port=port, database="postgres")
-    return PostgresServer(url=url, data_dir=base, _pg_ctl=pg_ctl, _owner=owner)
 
 
 def postgres_server() -> PostgresServer:
@@ -236,7 +233,44 @@ class MariaDBServer:
     url: URL
     data_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
-    log_lines: list[str] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)
+    """How a throwaway server was started (to resume it)."""
+
+    def halt(self) -> None:
+        """Shuts a throwaway server down, keeping its data, as a crash or an outage would."""
+        assert self.process is not None, "only a running server started here"
+        self._terminate()
+
+    def resume(self) -> None:
+        """Starts a halted throwaway server again, on the same port, and waits until it answers.
+
+        Raises:
+            ServerUnavailableError: it did not come up.
+        """
+        assert self.command and self.data_dir is not None, "only a server started here"
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        last_error: Exception | None = None
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                _probe_mysql(self.url)
+                return
+            except Exception as exc:
+                last_error = exc
+                time.sleep(0.2)
+        log = self.data_dir / "error.log"
+        detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise ServerUnavailableError(f"MariaDB did not start: {last_error}\n{detail}")
+
+    def _terminate(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=_START_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
 
     async def create_database(self) -> str:
         """See ``DatabaseServer.create_database``."""
@@ -251,14 +285,7 @@ class MariaDBServer:
 
     def stop(self) -> None:
         """See ``DatabaseServer.stop``."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=_START_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        self._terminate()
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
@@ -340,24 +367,16 @@ def start_mariadb(*, durable: bool = False) -> MariaDBServer:
     ]
     if not durable:
         command += ["--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = URL.create("mysql", username="root", host="127.0.0.1", port=port)
-    server = MariaDBServer(url=url, data_dir=base, process=process)
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            _probe_mysql(url)
-            return server
-        except Exception as exc:
-            last_error = exc
-            time.sleep(0.2)
-    log = base / "error.log"
-    detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    server.stop()
-    raise ServerUnavailableError(f"MariaDB did not start: {last_error}\n{detail}")
+    server = MariaDBServer(
+        url=URL.create("mysql", username="root", host="127.0.0.1", port=port), data_dir=base
+    )
+    server.command = command
+    try:
+        server.resume()
+    except ServerUnavailableError:
+        server.stop()
+        raise
+    return server
 
 
 def mysql_server() -> MariaDBServer:

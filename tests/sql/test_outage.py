@@ -5,7 +5,6 @@ Each test starts a database server of its own (it is stopped mid-test).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 
@@ -14,7 +13,12 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from adk_grpc_sessions.server.backends.base import BackendUnavailableError, EventWindow, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    BackendUnavailableError,
+    EventWindow,
+    ScopedState,
+    SessionKey,
+)
 from adk_grpc_sessions.server.backends.sql import SqlBackend
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
@@ -26,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(params=["postgresql", "mariadb"])
-def own_server(request: pytest.FixtureRequest) -> Iterator[databases.PostgresServer | databases.MariaDBServer]:
+def own_server(
+    request: pytest.FixtureRequest,
+) -> Iterator[databases.PostgresServer | databases.MariaDBServer]:
     """A throwaway server only this test uses, so it can be halted and resumed."""
     given = databases.ENV_POSTGRES_URL if request.param == "postgresql" else databases.ENV_MYSQL_URL
     if os.environ.get(given):
@@ -39,8 +45,6 @@ def own_server(request: pytest.FixtureRequest) -> Iterator[databases.PostgresSer
         pytest.skip(str(exc))
     yield server
     server.stop()
-
-
 
 
 async def test_backend_reports_the_outage_and_recovers(

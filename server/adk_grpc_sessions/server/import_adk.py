@@ -186,14 +186,20 @@ async def _copy_sessions(
         task = progress.add_task("sessions", total=total)
         async for session_row, event_rows in _source_sessions(source, models):
             report.sessions_found += 1
-            report.events_found += len(event_rows)
-            await _copy_session(session_row, event_rows, importer, report)
+            if isinstance(event_rows, Exception):
+                key = f"session {session_row.id!r} of user {session_row.user_id!r} in app {session_row.app_name!r}"
+                report.problems.append(f"{key}: its events cannot be read: {event_rows}")
+            else:
+                report.events_found += len(event_rows)
+                await _copy_session(session_row, event_rows, importer, report)
             progress.advance(task)
 
 
-async def _source_sessions(source: AsyncEngine, models: _Models) -> AsyncIterator[tuple[Any, list[Any]]]:
-    """Every session of the source with its events in ADK's order, a page of sessions at a time."""
-    session_model, event_model = models.session, models.event
+async def _source_sessions(
+    source: AsyncEngine, models: _Models
+) -> AsyncIterator[tuple[Any, list[Any] | Exception]]:
+    """Every session of the source with its events in ADK's order (or why they cannot be read)."""
+    session_model = models.session
     order = (session_model.app_name, session_model.user_id, session_model.id)
     after: tuple[str, str, str] | None = None
     while True:
@@ -202,24 +208,35 @@ async def _source_sessions(source: AsyncEngine, models: _Models) -> AsyncIterato
             if after is not None:
                 query = query.where(sa.tuple_(*order) > sa.tuple_(*after))
             page = list((await reader.scalars(query)).all())
-            for session_row in page:
-                # ADK's own read order: by timestamp, ties by event id.
-                event_rows = (
-                    await reader.scalars(
-                        sa.select(event_model)
-                        .where(
-                            event_model.app_name == session_row.app_name,
-                            event_model.user_id == session_row.user_id,
-                            event_model.session_id == session_row.id,
-                        )
-                        .order_by(event_model.timestamp, event_model.id)
-                    )
-                ).all()
-                yield session_row, list(event_rows)
+        for session_row in page:
+            yield session_row, await _source_events(source, models, session_row)
         if len(page) < _SESSIONS_PER_PAGE:
             return
         last = page[-1]
         after = (last.app_name, last.user_id, last.id)
+
+
+async def _source_events(source: AsyncEngine, models: _Models, session_row: Any) -> list[Any] | Exception:
+    """The session's event rows in ADK's own read order (by timestamp, ties by event id).
+
+    v0 actions are unpickled (restrictedly) as the rows are fetched, so a
+    refused payload surfaces here, and is returned rather than raised.
+    """
+    event_model = models.event
+    query = (
+        sa.select(event_model)
+        .where(
+            event_model.app_name == session_row.app_name,
+            event_model.user_id == session_row.user_id,
+            event_model.session_id == session_row.id,
+        )
+        .order_by(event_model.timestamp, event_model.id)
+    )
+    try:
+        async with AsyncSession(source) as reader:
+            return list((await reader.scalars(query)).all())
+    except Exception as exc:  # restricted unpickling refused, or data ADK itself cannot read
+        return exc
 
 
 async def _copy_session(
@@ -262,7 +279,7 @@ def _imported_session(
         except InvalidArgumentError as exc:
             report.problems.append(f"{name}: event {event_row.id!r} is not storable: {exc}")
             return None
-        except Exception as exc:  # restricted unpickling, validation of old data
+        except Exception as exc:  # data that ADK itself cannot turn into an Event
             report.problems.append(f"{name}: event {event_row.id!r} cannot be read: {exc}")
             return None
     return ImportedSession(

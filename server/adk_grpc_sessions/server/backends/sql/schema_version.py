@@ -6,6 +6,7 @@ database is at lives in its ``ags_schema_version`` table.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from alembic import command
@@ -18,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adk_grpc_sessions.server.backends.sql import dialects, schema
 
 SCRIPT_LOCATION = "adk_grpc_sessions.server.backends.sql:migrations"
+
+# Alembic narrates every step at INFO; the backend logs the one line that
+# matters (from which revision to which the schema was upgraded).
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ and ``GrpcSessionService`` against a server on the copy, and must be equal.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import pathlib
@@ -105,9 +106,11 @@ async def _compare(adk: DatabaseSessionService, target_uri: str) -> None:
                 ours_listed = (await ours.list_sessions(app_name=app_name)).sessions
                 assert sorted(s.id for s in ours_listed) == sorted(s.id for s in theirs_listed)
                 for listed in theirs_listed:
-                    names = {"app_name": app_name, "user_id": listed.user_id, "session_id": listed.id}
-                    expected = await adk.get_session(**names)
-                    copied = await ours.get_session(**names)
+                    user_id, session_id = listed.user_id, listed.id
+                    expected = await adk.get_session(
+                        app_name=app_name, user_id=user_id, session_id=session_id
+                    )
+                    copied = await ours.get_session(app_name=app_name, user_id=user_id, session_id=session_id)
                     assert expected is not None and copied is not None
                     assert copied.state == expected.state
                     assert copied.events == expected.events

@@ -187,8 +187,10 @@ async def _copy_sessions(
         async for session_row, event_rows in _source_sessions(source, models):
             report.sessions_found += 1
             if isinstance(event_rows, Exception):
-                key = f"session {session_row.id!r} of user {session_row.user_id!r} in app {session_row.app_name!r}"
-                report.problems.append(f"{key}: its events cannot be read: {event_rows}")
+                name = f"session {session_row.id!r} of user {session_row.user_id!r}"
+                report.problems.append(
+                    f"{name} in app {session_row.app_name!r}: events unreadable: {event_rows}"
+                )
             else:
                 report.events_found += len(event_rows)
                 await _copy_session(session_row, event_rows, importer, report)

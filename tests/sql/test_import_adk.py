@@ -6,7 +6,6 @@ and ``GrpcSessionService`` against a server on the copy, and must be equal.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import pathlib

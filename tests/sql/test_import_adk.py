@@ -6,6 +6,7 @@ and ``GrpcSessionService`` against a server on the copy, and must be equal.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import pathlib
@@ -216,8 +217,14 @@ async def test_a_v0_pickle_that_would_run_code_is_refused_not_run(tmp_path: path
     await engine.dispose()
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     command = [sys.executable, "-m", "adk_grpc_sessions.server.cli", "import-adk", "--from", source]
-    done = subprocess.run(
-        [*command, "--backend", target], capture_output=True, text=True, timeout=120, check=False
+    # A process of its own: the command runs its own event loop.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--backend", target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 1, done.stderr
     assert "count check failed" in done.stderr

@@ -43,7 +43,7 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
 )
 from adk_grpc_sessions.server.backends.sql import dialects, schema_version, statements
-from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision, sessions
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,15 +139,15 @@ class SqlBackend(Backend):
 
         async def create(connection: AsyncConnection) -> SessionRecord:
             try:
-                inserted = await connection.execute(statements.insert_session(key, now))
+                inserted = await connection.execute(*statements.insert_session(key, now))
             except IntegrityError:
                 raise SessionExistsError(key) from None
             session_pk = _inserted_key(inserted)
             revision = creation_revision(session_pk)
-            await connection.execute(statements.set_revision(session_pk, revision))
+            await connection.execute(*statements.set_revision(session_pk, revision))
             await _apply_state(connection, key, session_pk, state)
             merged = await connection.execute(
-                statements.select_merged_state(key.app_name, key.user_id, session_pk)
+                *statements.select_merged_state(key.app_name, key.user_id, session_pk)
             )
             return SessionRecord(
                 key=key,
@@ -164,17 +164,17 @@ class SqlBackend(Backend):
         """See ``Backend.get_session``."""
 
         async def read(connection: AsyncConnection) -> SessionRecord | None:
-            session = (await connection.execute(statements.select_session(key))).first()
+            session = (await connection.execute(*statements.select_session(key))).first()
             if session is None:
                 return None
             events: list[EventRecord] = []
             if window.num_recent_events != 0:
                 rows = await connection.execute(
-                    statements.select_window(session.session_pk, session.last_sequence, window)
+                    *statements.select_window(session.session_pk, session.last_sequence, window)
                 )
                 events = [statements.event_from_row(row) for row in rows]
             merged = await connection.execute(
-                statements.select_merged_state(key.app_name, key.user_id, session.session_pk)
+                *statements.select_merged_state(key.app_name, key.user_id, session.session_pk)
             )
             return _session_record(session, statements.merged_state_from_rows(merged), events)
 
@@ -188,23 +188,23 @@ class SqlBackend(Backend):
         async def read(connection: AsyncConnection) -> Page[SessionRecord, SessionCursor]:
             rows = list(
                 await connection.execute(
-                    statements.select_session_page(app_name, user_id, after, page_size + 1)
+                    *statements.select_session_page(app_name, user_id, after, page_size + 1)
                 )
             )
             has_more = len(rows) > page_size
             rows = rows[:page_size]
             if not rows:
                 return Page(items=[], next_cursor=None)
-            app_state = dict(list(await connection.execute(statements.select_app_state(app_name))))
+            app_state: StateMap = dict(list(await connection.execute(*statements.select_app_state(app_name))))
             user_states: dict[str, StateMap] = {}
             users = sorted({row.user_id for row in rows})
             for user, state_key, value in await connection.execute(
-                statements.select_users_state(app_name, users)
+                *statements.select_users_state(app_name, users)
             ):
                 user_states.setdefault(user, {})[state_key] = value
             session_states: dict[int, StateMap] = {}
             for session_pk, state_key, value in await connection.execute(
-                statements.select_sessions_state([row.session_pk for row in rows])
+                *statements.select_sessions_state([row.session_pk for row in rows])
             ):
                 session_states.setdefault(session_pk, {})[state_key] = value
             items = [
@@ -229,7 +229,7 @@ class SqlBackend(Backend):
         """See ``Backend.delete_session``."""
 
         async def delete(connection: AsyncConnection) -> None:
-            await connection.execute(statements.delete_session(key))
+            await connection.execute(*statements.delete_session(key))
 
         await self._run(delete, write=True)
 
@@ -265,12 +265,12 @@ class SqlBackend(Backend):
         """See ``Backend.list_events``."""
 
         async def read(connection: AsyncConnection) -> Page[EventRecord, EventCursor]:
-            session = (await connection.execute(statements.select_session(key))).first()
+            session = (await connection.execute(*statements.select_session(key))).first()
             if session is None:
                 raise SessionNotFoundError(key)
             rows = list(
                 await connection.execute(
-                    statements.select_event_page(session.session_pk, after_timestamp, after, page_size + 1)
+                    *statements.select_event_page(session.session_pk, after_timestamp, after, page_size + 1)
                 )
             )
             chosen = [statements.event_from_row(row) for row in rows[:page_size]]
@@ -283,7 +283,7 @@ class SqlBackend(Backend):
         """See ``Backend.get_user_state``."""
 
         async def read(connection: AsyncConnection) -> StateMap:
-            return dict(list(await connection.execute(statements.select_user_state(app_name, user_id))))
+            return dict(list(await connection.execute(*statements.select_user_state(app_name, user_id))))
 
         return await self._run(read, write=False)
 
@@ -291,7 +291,7 @@ class SqlBackend(Backend):
         """See ``Backend.get_app_state``."""
 
         async def read(connection: AsyncConnection) -> StateMap:
-            return dict(list(await connection.execute(statements.select_app_state(app_name))))
+            return dict(list(await connection.execute(*statements.select_app_state(app_name))))
 
         return await self._run(read, write=False)
 
@@ -347,35 +347,34 @@ class SqlBackend(Backend):
 async def _apply_state(
     connection: AsyncConnection, key: SessionKey, session_pk: int, delta: ScopedState
 ) -> None:
-    for upsert in statements.upsert_state(connection, key.app_name, key.user_id, session_pk, delta):
-        await connection.execute(upsert)
+    for upsert in statements.upsert_state(connection.dialect, key.app_name, key.user_id, session_pk, delta):
+        await connection.execute(*upsert)
 
 
 async def _store_event(
     connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
 ) -> AppendResult:
-    claim = statements.claim_next_sequence(key, expected_revision, event.timestamp)
-    if connection.dialect.update_returning:
-        claimed = (
-            await connection.execute(claim.returning(sessions.c.session_pk, sessions.c.last_sequence))
-        ).first()
+    returning = connection.dialect.update_returning
+    claim = statements.claim_next_sequence(key, expected_revision, event.timestamp, returning=returning)
+    if returning:
+        claimed = (await connection.execute(*claim)).first()
         if claimed is None:
             raise _AppendRefusedError
         session_pk, sequence = claimed
     else:
         # MySQL and MariaDB cannot return from an UPDATE; the row is ours
         # (locked) now, so reading it back sees exactly what we wrote.
-        if (await connection.execute(claim)).rowcount != 1:
+        if (await connection.execute(*claim)).rowcount != 1:
             raise _AppendRefusedError
-        session = (await connection.execute(statements.select_session(key))).one()
+        session = (await connection.execute(*statements.select_session(key))).one()
         session_pk, sequence = session.session_pk, session.last_sequence
     try:
-        inserted = await connection.execute(statements.insert_event(session_pk, sequence, event))
+        inserted = await connection.execute(*statements.insert_event(session_pk, sequence, event))
     except IntegrityError:
         # The only unique key left to violate: the event id is already stored.
         raise _AppendRefusedError from None
     revision = event_revision(_inserted_key(inserted))
-    await connection.execute(statements.set_revision(session_pk, revision))
+    await connection.execute(*statements.set_revision(session_pk, revision))
     await _apply_state(connection, key, session_pk, event.state_delta)
     record = EventRecord(
         id=event.id,
@@ -396,10 +395,10 @@ async def _explain_refusal(
     connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
 ) -> AppendResult:
     # The order of memory.py: a stored event answers before any revision check.
-    session = (await connection.execute(statements.select_session(key))).first()
+    session = (await connection.execute(*statements.select_session(key))).first()
     if session is None:
         raise SessionNotFoundError(key)
-    stored = (await connection.execute(statements.select_event_by_id(session.session_pk, event.id))).first()
+    stored = (await connection.execute(*statements.select_event_by_id(session.session_pk, event.id))).first()
     if stored is not None:
         if stored.event_json != event.event_json:
             raise EventIdConflictError(key, event.id)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from pathlib import Path
 from typing import Any, Final
 
@@ -156,36 +156,31 @@ def _server_engine(url: URL) -> AsyncEngine:
     )
 
 
-def upsert(
-    connection: sa.Connection | Any,
-    table: sa.Table,
-    rows: Sequence[dict[str, Any]],
-    update_columns: Sequence[str],
-) -> Insert:
-    """``INSERT`` of ``rows`` that overwrites ``update_columns`` where the primary key exists.
+@functools.cache
+def upsert(dialect: sa.Dialect, table: sa.Table, update_columns: tuple[str, ...]) -> Insert:
+    """``INSERT`` into ``table`` that overwrites ``update_columns`` where the primary key exists.
 
-    ``connection`` is anything with a ``dialect`` (a connection or an engine).
-    Callers pass rows sorted by primary key, so concurrent upserts lock rows in
-    one order and cannot deadlock on each other.
+    The rows come as execution parameters, one or many; the statement is made
+    once per dialect and table. Callers pass rows sorted by primary key, so
+    concurrent upserts lock rows in one order and cannot deadlock on each other.
     """
-    name = connection.dialect.name
     key_columns = [c.name for c in table.primary_key.columns]
-    if name == POSTGRESQL:
-        pg_insert = postgresql.insert(table).values(list(rows))
+    if dialect.name == POSTGRESQL:
+        pg_insert = postgresql.insert(table)
         return pg_insert.on_conflict_do_update(
             index_elements=key_columns,
             set_={c: pg_insert.excluded[c] for c in update_columns},
         )
-    if name == SQLITE:
-        lite_insert = sqlite.insert(table).values(list(rows))
+    if dialect.name == SQLITE:
+        lite_insert = sqlite.insert(table)
         return lite_insert.on_conflict_do_update(
             index_elements=key_columns,
             set_={c: lite_insert.excluded[c] for c in update_columns},
         )
-    if name in MYSQL_FAMILY:
-        my_insert = mysql.insert(table).values(list(rows))
+    if dialect.name in MYSQL_FAMILY:
+        my_insert = mysql.insert(table)
         return my_insert.on_duplicate_key_update({c: my_insert.inserted[c] for c in update_columns})
-    raise ValueError(f"no upsert for the {name} dialect")
+    raise ValueError(f"no upsert for the {dialect.name} dialect")
 
 
 def acquire_migration_lock(connection: Connection) -> None:

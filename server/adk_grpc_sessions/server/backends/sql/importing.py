@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, SessionKey, StateMap
 from adk_grpc_sessions.server.backends.sql import statements
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
-from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision, events, sessions
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
 
 _EVENT_BATCH_ROWS: Final = 200
 _EVENT_BATCH_BYTES: Final = 4 * 1024 * 1024
@@ -44,7 +43,7 @@ class SessionImporter:
     async def stored_event_count(self, key: SessionKey) -> int | None:
         """How many events the session named ``key`` holds here; None if it does not exist."""
         async with self._backend.transaction(write=False) as connection:
-            row = (await connection.execute(statements.select_session(key))).first()
+            row = (await connection.execute(*statements.select_session(key))).first()
         return None if row is None else int(row.last_sequence)
 
     async def import_session(self, session: ImportedSession) -> bool:
@@ -55,7 +54,7 @@ class SessionImporter:
         async with self._backend.transaction(write=True) as connection:
             try:
                 inserted = await connection.execute(
-                    statements.insert_session(session.key, session.create_time)
+                    *statements.insert_session(session.key, session.create_time)
                 )
             except IntegrityError:
                 return False
@@ -66,25 +65,17 @@ class SessionImporter:
             if session.events:
                 await _insert_events(connection, session_pk, session.events)
                 last_event_pk = (
-                    await connection.execute(
-                        sa.select(sa.func.max(events.c.event_pk)).where(events.c.session_pk == session_pk)
-                    )
+                    await connection.execute(*statements.select_last_event_pk(session_pk))
                 ).scalar_one()
                 revision = event_revision(int(last_event_pk))
             await connection.execute(
-                sa.update(sessions)
-                .where(sessions.c.session_pk == session_pk)
-                .values(
-                    revision=revision,
-                    last_sequence=len(session.events),
-                    last_update_time=session.last_update_time,
-                )
+                *statements.set_imported(session_pk, revision, len(session.events), session.last_update_time)
             )
             state = ScopedState(session=session.state)
             for upsert in statements.upsert_state(
-                connection, session.key.app_name, session.key.user_id, session_pk, state
+                connection.dialect, session.key.app_name, session.key.user_id, session_pk, state
             ):
-                await connection.execute(upsert)
+                await connection.execute(*upsert)
         return True
 
     async def stored_app_state(self, app_name: str) -> StateMap:
@@ -105,8 +96,8 @@ class SessionImporter:
 
     async def _upsert(self, app_name: str, user_id: str, state: ScopedState) -> None:
         async with self._backend.transaction(write=True) as connection:
-            for upsert in statements.upsert_state(connection, app_name, user_id, 0, state):
-                await connection.execute(upsert)
+            for upsert in statements.upsert_state(connection.dialect, app_name, user_id, 0, state):
+                await connection.execute(*upsert)
 
 
 async def _insert_events(connection: AsyncConnection, session_pk: int, new_events: list[NewEvent]) -> None:
@@ -115,9 +106,9 @@ async def _insert_events(connection: AsyncConnection, session_pk: int, new_event
     for sequence, event in enumerate(new_events, start=1):
         row = statements.event_row(session_pk, sequence, event)
         if batch and (len(batch) >= _EVENT_BATCH_ROWS or size + len(event.event_json) > _EVENT_BATCH_BYTES):
-            await connection.execute(sa.insert(events), batch)
+            await connection.execute(*statements.insert_events(batch))
             batch, size = [], 0
         batch.append(row)
         size += len(event.event_json)
     if batch:
-        await connection.execute(sa.insert(events), batch)
+        await connection.execute(*statements.insert_events(batch))

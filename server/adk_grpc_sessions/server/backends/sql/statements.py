@@ -421,15 +421,17 @@ def decode_state_delta(stored: str | None) -> ScopedState:
 
 def event_from_row(row: sa.Row[Any]) -> EventRecord:
     """The ``EventRecord`` of a row selected with ``EVENT_COLUMNS``."""
+    # Unpacked by position: a thousand-event read pays for every attribute lookup.
+    _, sequence, event_id, invocation_id, author, branch, timestamp, state_delta, event_json = row
     return EventRecord(
-        id=row.event_id,
-        invocation_id=row.invocation_id,
-        author=row.author,
-        branch=row.branch,
-        timestamp=row.timestamp,
-        state_delta=decode_state_delta(row.state_delta),
-        event_json=row.event_json,
-        sequence=row.sequence,
+        id=event_id,
+        invocation_id=invocation_id,
+        author=author,
+        branch=branch,
+        timestamp=timestamp,
+        state_delta=decode_state_delta(state_delta),
+        event_json=event_json,
+        sequence=sequence,
     )
 
 

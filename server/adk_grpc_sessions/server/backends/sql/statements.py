@@ -422,7 +422,7 @@ def decode_state_delta(stored: str | None) -> ScopedState:
 def event_from_row(row: sa.Row[Any]) -> EventRecord:
     """The ``EventRecord`` of a row selected with ``EVENT_COLUMNS``."""
     # Unpacked by position: a thousand-event read pays for every attribute lookup.
-    _, sequence, event_id, invocation_id, author, branch, timestamp, state_delta, event_json = row
+    _, sequence, event_id, invocation_id, author, branch, timestamp, state_delta, event_json = tuple(row)
     return EventRecord(
         id=event_id,
         invocation_id=invocation_id,

@@ -236,6 +236,19 @@ async def test_json_text_comes_back_byte_for_byte(backend: SqlBackend) -> None:
     assert read.state.session == {**odd_values, long_key: "1"}
 
 
+async def test_client_text_with_any_character_comes_back(backend: SqlBackend) -> None:
+    created = await backend.create_session(KEY, ScopedState(user={"nul\x00key": "1"}), 1.0)
+    event = new_event("e1", 2.0, ScopedState(app={"\x00": "2"}, session={'"quoted"\n': "3"}))
+    event.author, event.branch, event.invocation_id = "a\x00b", "root.\x00", "\x00"
+    await backend.append_event(KEY, event, created.revision)
+    read = await backend.get_session(KEY, EventWindow())
+    assert read is not None
+    assert read.state == ScopedState(app={"\x00": "2"}, user={"nul\x00key": "1"}, session={'"quoted"\n': "3"})
+    stored = read.events[0]
+    assert (stored.author, stored.branch, stored.invocation_id) == ("a\x00b", "root.\x00", "\x00")
+    assert stored.state_delta == event.state_delta
+
+
 async def _mirror(backend: SqlBackend, timestamps: list[float]) -> MemoryBackend:
     """Appends events with these timestamps to ``backend`` and to a memory backend; returns the latter."""
     reference = MemoryBackend()

@@ -23,6 +23,10 @@ Layout, and why:
   key. Rows are keyed by a SHA-256 digest of the state key so that keys of
   any length fit the index limits of every database; the key itself is kept
   next to it.
+- Text that comes from clients unchecked (state keys, authors, branches,
+  invocation ids) is stored as a JSON string literal (``QuotedText``), and
+  values and events as JSON text: PostgreSQL text cannot hold NUL, and JSON
+  escapes it.
 
 Revisions: a session's revision is ``2 * session_pk + 1`` when it is created
 and ``2 * event_pk`` of its latest event afterwards. Both keys come from
@@ -40,7 +44,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, Seconds, big_serial
+from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, QuotedText, Seconds, big_serial
 
 KEY_LENGTH: Final = 128
 """Longest app name, user id, session id or event id, in code points (the contract's limit)."""
@@ -86,9 +90,9 @@ events = sa.Table(
     ),
     sa.Column("sequence", sa.BigInteger(), nullable=False),
     sa.Column("event_id", KeyString(KEY_LENGTH), nullable=False),
-    sa.Column("invocation_id", sa.Text(), nullable=False),
-    sa.Column("author", sa.Text(), nullable=False),
-    sa.Column("branch", sa.Text(), nullable=False),
+    sa.Column("invocation_id", QuotedText(), nullable=False),
+    sa.Column("author", QuotedText(), nullable=False),
+    sa.Column("branch", QuotedText(), nullable=False),
     sa.Column("timestamp", Seconds(), nullable=False),
     # {"app": {key: value JSON}, "user": {...}, "session": {...}}, only the
     # scopes the event changes; NULL for an event without a state delta.
@@ -110,7 +114,7 @@ session_state = sa.Table(
         primary_key=True,
     ),
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
-    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
     **_TABLE_OPTIONS,
 )
@@ -121,7 +125,7 @@ user_state = sa.Table(
     sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
     sa.Column("user_id", KeyString(KEY_LENGTH), primary_key=True),
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
-    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
     **_TABLE_OPTIONS,
 )
@@ -131,7 +135,7 @@ app_state = sa.Table(
     metadata,
     sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
-    sa.Column("state_key", sa.Text(), nullable=False),
+    sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
     **_TABLE_OPTIONS,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
@@ -76,6 +77,26 @@ class JsonText(TypeDecorator[str]):
         if dialect.name in _MYSQL_FAMILY:
             return dialect.type_descriptor(mysql.LONGTEXT())
         return dialect.type_descriptor(sa.Text())
+
+
+class QuotedText(TypeDecorator[str]):
+    r"""Text from clients, stored as a JSON string literal (``"like this"``): state keys, event authors, ...
+
+    These may hold any character, and PostgreSQL text cannot hold NUL; as a
+    JSON literal NUL is the escape ``\u0000``, on every database alike. Still
+    readable in a SQL console, and exact: it reads back as the very string.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """The string as a JSON literal."""
+        return None if value is None else pydantic_core.to_json(value).decode()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        """The string a JSON literal stands for."""
+        return None if value is None else str(pydantic_core.from_json(value))
 
 
 class Seconds(TypeDecorator[float]):

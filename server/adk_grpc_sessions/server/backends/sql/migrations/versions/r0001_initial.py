@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, Seconds, big_serial
+from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, QuotedText, Seconds, big_serial
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -64,9 +64,9 @@ def upgrade() -> None:
         ),
         sa.Column("sequence", sa.BigInteger(), nullable=False),
         sa.Column("event_id", KeyString(128), nullable=False),
-        sa.Column("invocation_id", sa.Text(), nullable=False),
-        sa.Column("author", sa.Text(), nullable=False),
-        sa.Column("branch", sa.Text(), nullable=False),
+        sa.Column("invocation_id", QuotedText(), nullable=False),
+        sa.Column("author", QuotedText(), nullable=False),
+        sa.Column("branch", QuotedText(), nullable=False),
         sa.Column("timestamp", Seconds(), nullable=False),
         sa.Column("state_delta", JsonText(), nullable=True),
         sa.Column("event_json", JsonText(), nullable=False),
@@ -84,7 +84,7 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("key_digest", KeyString(64), primary_key=True),
-        sa.Column("state_key", sa.Text(), nullable=False),
+        sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
         **_TABLE_OPTIONS,
     )
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("app_name", KeyString(128), primary_key=True),
         sa.Column("user_id", KeyString(128), primary_key=True),
         sa.Column("key_digest", KeyString(64), primary_key=True),
-        sa.Column("state_key", sa.Text(), nullable=False),
+        sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
         **_TABLE_OPTIONS,
     )
@@ -101,7 +101,7 @@ def upgrade() -> None:
         "ags_app_state",
         sa.Column("app_name", KeyString(128), primary_key=True),
         sa.Column("key_digest", KeyString(64), primary_key=True),
-        sa.Column("state_key", sa.Text(), nullable=False),
+        sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
         **_TABLE_OPTIONS,
     )

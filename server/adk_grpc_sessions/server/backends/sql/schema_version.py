@@ -9,20 +9,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+# Alembic narrates every step at INFO, from the moment it is imported; the
+# backend logs the one line that matters (from which revision to which).
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from adk_grpc_sessions.server.backends.sql import dialects, schema
+from alembic import command  # noqa: E402 - after quieting its logger
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy.engine import Connection  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+
+from adk_grpc_sessions.server.backends.sql import dialects, schema  # noqa: E402
 
 SCRIPT_LOCATION = "adk_grpc_sessions.server.backends.sql:migrations"
-
-# Alembic narrates every step at INFO; the backend logs the one line that
-# matters (from which revision to which the schema was upgraded).
-logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

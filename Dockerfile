@@ -12,8 +12,9 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY server ./server
-# A regular (not editable) install: the runtime stage needs no sources.
-RUN /opt/venv/bin/pip install --no-cache-dir ".[server,otel]"
+# A regular (not editable) install: the runtime stage needs no sources. With
+# the PostgreSQL and MySQL/MariaDB drivers, so any backend URI works.
+RUN /opt/venv/bin/pip install --no-cache-dir ".[server,otel,postgres,mysql]"
 
 FROM python:3.11-slim
 RUN groupadd --system --gid 10001 sessions \

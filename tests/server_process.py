@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -41,16 +43,27 @@ async def wait_until_serving(
 class ServerProcess:
     """One ``adk-grpc-sessions`` subprocess."""
 
-    def __init__(self, args: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.args = [CLI, *args]
         self.env = {**os.environ, **(env or {})}
+        # A directory of its own by default: the default backend is a SQLite
+        # file under the working directory, which must not be the repository's
+        # nor shared between tests.
+        self._own_cwd = None if cwd is not None else tempfile.mkdtemp(prefix="adk-grpc-sessions-serve-")
+        self.cwd = cwd if cwd is not None else Path(self._own_cwd or ".")
         self.process: asyncio.subprocess.Process | None = None
         self.stderr = ""
 
     async def start(self) -> ServerProcess:
         """Starts the process (without waiting for it to serve)."""
         self.process = await asyncio.create_subprocess_exec(
-            *self.args, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            *self.args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         return self
 
@@ -66,5 +79,7 @@ class ServerProcess:
         assert self.process is not None
         _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=wait)
         self.stderr = stderr.decode()
+        if self._own_cwd is not None:
+            shutil.rmtree(self._own_cwd, ignore_errors=True)
         assert self.process.returncode is not None
         return self.process.returncode

@@ -37,7 +37,7 @@ async def _until(condition: Callable[[], bool], wait: float = 5.0) -> None:
 
 async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str) -> None:
     backend = GatedBackend()
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"]), backend=backend)
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"), backend=backend)
     await server.start()
     address = f"127.0.0.1:{server.ports[0]}"
     client = GrpcSessionService(address, timeout=20)
@@ -65,7 +65,7 @@ async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str
 
 async def test_health_is_not_serving_while_draining(app_name: str) -> None:
     backend = GatedBackend()
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"]), backend=backend)
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"), backend=backend)
     await server.start()
     address = f"127.0.0.1:{server.ports[0]}"
     async with grpc.aio.insecure_channel(address) as channel:
@@ -81,7 +81,7 @@ async def test_health_is_not_serving_while_draining(app_name: str) -> None:
 
 async def test_client_deadline_reaches_the_backend(app_name: str) -> None:
     backend = GatedBackend()
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"]), backend=backend)
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"), backend=backend)
     await server.start()
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", timeout=0.5) as client:
@@ -113,7 +113,7 @@ async def test_server_bounds_calls_that_carry_no_deadline(app_name: str) -> None
 
 
 async def test_frequent_client_keepalive_pings_are_tolerated(app_name: str) -> None:
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"]))
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"))
     await server.start()
     options = [
         ("grpc.keepalive_time_ms", 1000),

@@ -50,7 +50,9 @@ def ca() -> trustme.CA:
 
 async def test_tls_serves_clients_that_trust_the_ca(ca: trustme.CA, tmp_path: Path, app_name: str) -> None:
     cert, key = _write_server_files(ca, tmp_path)
-    server, address = await _serve(ServerConfig(listen=["127.0.0.1:0"], tls_cert=cert, tls_key=key))
+    server, address = await _serve(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", tls_cert=cert, tls_key=key)
+    )
     try:
         credentials = grpc.ssl_channel_credentials(ca.cert_pem.bytes())
         async with GrpcSessionService(address, credentials=credentials) as client:
@@ -76,7 +78,9 @@ async def test_mutual_tls_requires_a_client_certificate(
     cert, key = _write_server_files(ca, tmp_path)
     client_ca = tmp_path / "clients.pem"
     ca.cert_pem.write_to_path(str(client_ca))
-    config = ServerConfig(listen=["127.0.0.1:0"], tls_cert=cert, tls_key=key, tls_client_ca=client_ca)
+    config = ServerConfig(
+        listen=["127.0.0.1:0"], backend="memory://", tls_cert=cert, tls_key=key, tls_client_ca=client_ca
+    )
     server, address = await _serve(config)
     try:
         agent = ca.issue_cert("agent@example.com")
@@ -99,7 +103,9 @@ async def test_rotated_certificate_is_used_without_a_restart(
     ca: trustme.CA, tmp_path: Path, app_name: str
 ) -> None:
     cert, key = _write_server_files(ca, tmp_path)
-    server, address = await _serve(ServerConfig(listen=["127.0.0.1:0"], tls_cert=cert, tls_key=key))
+    server, address = await _serve(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", tls_cert=cert, tls_key=key)
+    )
     try:
         new_ca = trustme.CA()
         cert.unlink()
@@ -131,7 +137,9 @@ async def token_server(tmp_path: Path) -> AsyncIterator[str]:
         + grant_line("ops", "token-ops", ["*"])
         + "\n"
     )
-    server, address = await _serve(ServerConfig(listen=["127.0.0.1:0"], tokens_file=tokens))
+    server, address = await _serve(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", tokens_file=tokens)
+    )
     yield address
     await server.stop(grace=0)
 
@@ -215,5 +223,5 @@ def test_malformed_token_files_are_refused_without_echoing_them(
     tokens = tmp_path / "tokens"
     tokens.write_text(text)
     with pytest.raises(ValueError, match=message) as raised:
-        SessionServer(ServerConfig(listen=["127.0.0.1:0"], tokens_file=tokens))
+        SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://", tokens_file=tokens))
     assert "token-in-clear" not in str(raised.value)

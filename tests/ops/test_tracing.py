@@ -40,7 +40,9 @@ async def test_calls_are_traced_to_the_configured_collector(app_name: str) -> No
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, receiver)  # type: ignore[no-untyped-call]
     port = receiver.add_insecure_port("127.0.0.1:0")
     await receiver.start()
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], otel_endpoint=f"http://127.0.0.1:{port}"))
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", otel_endpoint=f"http://127.0.0.1:{port}")
+    )
     await server.start()
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:

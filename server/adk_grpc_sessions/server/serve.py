@@ -132,6 +132,11 @@ class SessionServer:
             RuntimeError: an address cannot be bound, or the backend's schema is not current.
             ValueError: TLS files or the metrics address are unusable.
         """
+        # Before storage is touched (a schema created, a file made): a busy
+        # port fails the start with nothing else done.
+        for address in self.config.listen:
+            if not address.startswith(("unix:", "unix-abstract:")):
+                _check_port_free(address)
         try:
             if not self.config.no_migrate:
                 await self._backend.upgrade_schema()

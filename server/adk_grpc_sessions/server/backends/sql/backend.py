@@ -51,6 +51,7 @@ T = TypeVar("T")
 _ATTEMPTS: Final = 5
 """Runs of one transaction that the database aborted as a deadlock or busy before giving up."""
 _CHECK_TIMEOUT_SECONDS: Final = 5.0
+_BY_POSITION: Final = "the SQL backend pages by position (a keyset), never by storage page token"
 
 
 class _AppendRefusedError(Exception):
@@ -184,6 +185,8 @@ class SqlBackend(Backend):
         self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
     ) -> Page[SessionRecord, SessionCursor]:
         """See ``Backend.list_sessions``."""
+        if isinstance(after, str):
+            raise TypeError(_BY_POSITION)
 
         async def read(connection: AsyncConnection) -> Page[SessionRecord, SessionCursor]:
             rows = list(
@@ -263,6 +266,8 @@ class SqlBackend(Backend):
         after: EventCursor | None,
     ) -> Page[EventRecord, EventCursor]:
         """See ``Backend.list_events``."""
+        if isinstance(after, str):
+            raise TypeError(_BY_POSITION)
 
         async def read(connection: AsyncConnection) -> Page[EventRecord, EventCursor]:
             session = (await connection.execute(*statements.select_session(key))).first()

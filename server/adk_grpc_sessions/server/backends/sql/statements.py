@@ -16,8 +16,8 @@ from adk_grpc_sessions.server.backends.base import (
     EventWindow,
     NewEvent,
     ScopedState,
-    SessionCursor,
     SessionKey,
+    SessionPosition,
     StateMap,
 )
 from adk_grpc_sessions.server.backends.sql import dialects
@@ -251,7 +251,9 @@ _SESSION_PAGES = {
 }
 
 
-def select_session_page(app_name: str, user_id: str | None, after: SessionCursor | None, limit: int) -> Bound:
+def select_session_page(
+    app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
+) -> Bound:
     """Up to ``limit`` sessions after ``after`` in (last_update_time, user_id, session_id) order."""
     params: dict[str, Any] = {"b_app_name": app_name, "b_limit": limit}
     if user_id is not None:

@@ -23,7 +23,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 from sqlalchemy.engine import URL, make_url
+
+from tests.net import free_port
 
 ENV_POSTGRES_URL: Final = "ADK_GRPC_SESSIONS_TEST_POSTGRES_URL"
 ENV_MYSQL_URL: Final = "ADK_GRPC_SESSIONS_TEST_MYSQL_URL"
@@ -62,14 +63,6 @@ class DatabaseServer(Protocol):
 def databases_required() -> bool:
     """Whether a missing server must fail the tests instead of skipping them (CI)."""
     return os.environ.get(ENV_REQUIRE_DATABASES, "") not in ("", "0", "false", "no")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _database_name() -> str:

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from adk_grpc_sessions.client import GrpcSessionService
-from tests.databases import free_port
+from tests.net import free_port
 from tests.server_process import ServerProcess, wait_until_serving
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,65 @@
+"""SIGTERM while appends stream in: the server drains, exits 0, and every acknowledged event is stored."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from google.adk.events.event import Event
+from google.adk.events.event_actions import EventActions
+
+from adk_grpc_sessions.client import (
+    GrpcSessionService,
+    RetryPolicy,
+    SessionServiceTimeoutError,
+    SessionServiceUnavailableError,
+)
+from tests.net import free_port
+from tests.server_process import ServerProcess, wait_until_serving
+
+
+async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    backend = f"sqlite:///{tmp_path / 'sessions.db'}"
+    args = ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "10"]
+    server = await ServerProcess(args, cwd=tmp_path).start()
+    await wait_until_serving(address)
+    client = GrpcSessionService(address, retry_policy=RetryPolicy(max_attempts=1), timeout=10)
+    sessions = [await client.create_session(app_name="drain", user_id=f"u{i}") for i in range(8)]
+    acknowledged: dict[str, list[str]] = {s.id: [] for s in sessions}
+    refused = 0
+
+    async def writer(index: int) -> None:
+        nonlocal refused
+        session = sessions[index]
+        while True:
+            event = Event(
+                author="user", actions=EventActions(state_delta={"n": len(acknowledged[session.id])})
+            )
+            try:
+                await client.append_event(session, event)
+            except (SessionServiceUnavailableError, SessionServiceTimeoutError):
+                refused += 1
+                return  # the server is going away: this writer stops, as a client would
+            acknowledged[session.id].append(event.id)
+
+    writers = [asyncio.create_task(writer(i)) for i in range(len(sessions))]
+    await asyncio.sleep(1.5)
+    assert await server.stop() == 0, server.stderr
+    await asyncio.wait_for(asyncio.gather(*writers), timeout=30)
+    await client.close()
+    assert refused == len(sessions), "after the drain every writer was refused"
+    assert sum(map(len, acknowledged.values())) > 50
+
+    restarted = await ServerProcess(args, cwd=tmp_path).start()
+    try:
+        await wait_until_serving(address)
+        async with GrpcSessionService(address) as reader:
+            for session in sessions:
+                stored = await reader.get_session(
+                    app_name="drain", user_id=session.user_id, session_id=session.id
+                )
+                assert stored is not None
+                assert [e.id for e in stored.events] == acknowledged[session.id]
+    finally:
+        assert await restarted.stop() == 0

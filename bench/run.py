@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bench import report
+from tests.databases import (
+    DatabaseServer,
+    PostgresServer,
+    ServerUnavailableError,
+    create_database_blocking,
+    start_postgres,
+)
 from tests.net import free_port
 from tests.server_process import CLI, wait_until_serving
 
@@ -89,7 +98,7 @@ async def _measure(service: Service, plan: str, scratch: Path) -> dict[str, Any]
         return result
 
 
-def _services(scratch: Path, postgres_url: str | None) -> list[Service]:
+def _services(scratch: Path, postgres: DatabaseServer | None) -> list[Service]:
     services = [
         Service("ADK InMemorySessionService", "adk-memory", "memory"),
         Service(
@@ -99,13 +108,37 @@ def _services(scratch: Path, postgres_url: str | None) -> list[Service]:
             f"sqlite+aiosqlite:///{scratch}/adk.db",
         ),
     ]
-    if postgres_url:
+    if postgres is not None:
+        adk_url = make_url(create_database_blocking(postgres)).set(drivername="postgresql+asyncpg")
         services.append(
-            Service("ADK DatabaseSessionService (PostgreSQL)", "adk-database", "postgresql", postgres_url)
+            Service(
+                "ADK DatabaseSessionService (PostgreSQL)",
+                "adk-database",
+                "postgresql",
+                adk_url.render_as_string(hide_password=False),
+            )
         )
     services.append(Service("gRPC echo ceiling", "echo", "echo"))
     services.append(Service("adk-grpc-sessions (memory)", "grpc", "memory", "memory://"))
+    services.append(Service("adk-grpc-sessions (SQLite)", "grpc", "sqlite", f"sqlite:///{scratch}/ours.db"))
+    if postgres is not None:
+        services.append(
+            Service(
+                "adk-grpc-sessions (PostgreSQL)", "grpc", "postgresql", create_database_blocking(postgres)
+            )
+        )
     return services
+
+
+def _postgres(url: str | None) -> DatabaseServer | None:
+    """The PostgreSQL to measure on: the one named, or one started as the tests start theirs (crash-safe)."""
+    if url:
+        return PostgresServer(url=make_url(url).set(drivername="postgresql"))
+    try:
+        return start_postgres(durable=True)
+    except ServerUnavailableError as exc:
+        print(f"WARNING: no PostgreSQL, its columns are left out: {exc}", file=sys.stderr)
+        return None
 
 
 def main() -> None:
@@ -122,13 +155,18 @@ def main() -> None:
     args = parser.parse_args()
     plan = "quick" if args.quick else "full"
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="adk-bench-") as scratch_name:
-        scratch = Path(scratch_name)
-        services = _services(scratch, args.postgres_url)
-        results = {}
-        for service in services:
-            print(f"{service.label}:", flush=True)
-            results[service.label] = asyncio.run(_measure(service, plan, scratch))
+    postgres = _postgres(args.postgres_url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="adk-bench-") as scratch_name:
+            scratch = Path(scratch_name)
+            services = _services(scratch, postgres)
+            results = {}
+            for service in services:
+                print(f"{service.label}:", flush=True)
+                results[service.label] = asyncio.run(_measure(service, plan, scratch))
+    finally:
+        if postgres is not None:
+            postgres.stop()
     run = {
         "plan": plan,
         "seconds": round(time.time() - started, 1),

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import grpc
+import uvloop
 
 from adk_grpc_sessions.client.conversions import event_json
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -91,5 +92,5 @@ async def echo_appends(address: str, concurrency: int, per_writer: int) -> Sampl
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="gRPC echo server for the benchmark ceiling")
     parser.add_argument("--listen", required=True)
-    asyncio.run(serve(parser.parse_args().listen))
+    uvloop.run(serve(parser.parse_args().listen))  # the loop our server runs on
     print(json.dumps({}))

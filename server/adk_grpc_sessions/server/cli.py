@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +18,7 @@ from adk_grpc_sessions.server.config import (
     config_from,
 )
 from adk_grpc_sessions.server.logs import configure_logging
-from adk_grpc_sessions.server.serve import serve
+from adk_grpc_sessions.server.serve import run
 
 _DEFAULTS = ServerConfig()
 
@@ -61,7 +60,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         flags["listen"] = [address for group in flags["listen"] for address in group]
     config = config_from(flags)
     configure_logging(config.log_format, config.log_level)  # type: ignore[arg-type]  # checked by config
-    asyncio.run(serve(config))
+    run(config)
     return 0
 
 

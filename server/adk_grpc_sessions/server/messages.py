@@ -1,10 +1,51 @@
-"""Backend records to wire messages: the servicer's only conversion code."""
+"""Backend records to wire messages: the servicer's only conversion code.
+
+Reads that return many events (``GetSession``, ``ListEvents``) are encoded
+directly: each event's typed fields were encoded once when it was appended
+(``encode_event_fields``) and kept by the backend, so a read only joins those
+bytes with the stored JSON and the sequence. Protobuf allows a message's
+fields in any order and repeated fields as consecutive entries, so the result
+is exactly the message the slow path would build; a backend that keeps no
+encoding falls back to building each event's message.
+"""
 
 from __future__ import annotations
 
-from adk_grpc_sessions.server.backends.base import EventRecord, ScopedState, SessionRecord
+from typing import Final
+
+from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState, SessionRecord
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import to_timestamp
+
+# Field keys (field number << 3 | wire type) of the fields encoded by hand.
+_SESSION_IN_RESPONSE: Final = b"\x0a"  # GetSessionResponse.session = 1, length-delimited
+_EVENT_IN_SESSION: Final = b"\x2a"  # Session.events = 5, length-delimited
+_EVENT_IN_LIST: Final = b"\x0a"  # ListEventsResponse.events = 1, length-delimited
+_TOKEN_IN_LIST: Final = b"\x12"  # ListEventsResponse.next_page_token = 2, length-delimited
+_EVENT_JSON: Final = b"\x7a"  # Event.event_json = 15, length-delimited
+_SEQUENCE: Final = b"\x38"  # Event.sequence = 7, varint
+_SMALL_VARINTS: Final = tuple(bytes((n,)) for n in range(128))
+
+
+class Encoded:
+    """A response already encoded as its protobuf bytes (gRPC sends exact ``bytes`` only)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 encoding of a non-negative integer."""
+    if value < 0x80:
+        return _SMALL_VARINTS[value]
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def state_message(state: ScopedState) -> pb.State:
@@ -12,21 +53,61 @@ def state_message(state: ScopedState) -> pb.State:
     return pb.State(app=state.app, user=state.user, session=state.session)
 
 
-def event_message(event: EventRecord) -> pb.Event:
-    """A stored event with its typed fields."""
-    delta = event.state_delta
+def _delta_message(delta: ScopedState) -> pb.StateDelta | None:
+    if delta.is_empty():
+        return None
+    return pb.StateDelta(app=delta.app, user=delta.user, session=delta.session)
+
+
+def encode_event_fields(event: NewEvent) -> bytes:
+    """The typed fields of an event to append, encoded once (without its JSON and its sequence)."""
     return pb.Event(
         id=event.id,
         invocation_id=event.invocation_id,
         author=event.author,
         branch=event.branch,
         timestamp=to_timestamp(event.timestamp),
-        state_delta=pb.StateDelta(app=delta.app, user=delta.user, session=delta.session)
-        if not delta.is_empty()
-        else None,
+        state_delta=_delta_message(event.state_delta),
+    ).SerializeToString()
+
+
+def event_message(event: EventRecord) -> pb.Event:
+    """A stored event with its typed fields."""
+    return pb.Event(
+        id=event.id,
+        invocation_id=event.invocation_id,
+        author=event.author,
+        branch=event.branch,
+        timestamp=to_timestamp(event.timestamp),
+        state_delta=_delta_message(event.state_delta),
         sequence=event.sequence,
         event_json=event.event_json,
     )
+
+
+def _event_entries(key: bytes, events: list[EventRecord]) -> bytes:
+    """``events`` as consecutive entries of a repeated Event field with the given key."""
+    parts: list[bytes] = []
+    for event in events:
+        if not event.encoded_fields:
+            body = event_message(event).SerializeToString()
+            parts += (key, varint(len(body)), body)
+            continue
+        text = event.event_json.encode()
+        text_length = varint(len(text))
+        sequence = varint(event.sequence)
+        size = len(event.encoded_fields) + 1 + len(text_length) + len(text) + 1 + len(sequence)
+        parts += (
+            key,
+            varint(size),
+            event.encoded_fields,
+            _EVENT_JSON,
+            text_length,
+            text,
+            _SEQUENCE,
+            sequence,
+        )
+    return b"".join(parts)
 
 
 def session_message(session: SessionRecord) -> pb.Session:
@@ -42,3 +123,21 @@ def session_message(session: SessionRecord) -> pb.Session:
         create_time=to_timestamp(session.create_time),
         revision=session.revision,
     )
+
+
+def get_session_response(session: SessionRecord) -> Encoded:
+    """``GetSessionResponse`` for ``session`` and its events, encoded."""
+    events, session.events = session.events, []
+    try:
+        head = session_message(session).SerializeToString()
+    finally:
+        session.events = events
+    body = head + _event_entries(_EVENT_IN_SESSION, events)
+    return Encoded(_SESSION_IN_RESPONSE + varint(len(body)) + body)
+
+
+def list_events_response(events: list[EventRecord], next_page_token: str) -> Encoded:
+    """``ListEventsResponse`` for a page of events, encoded."""
+    token = next_page_token.encode()
+    tail = _TOKEN_IN_LIST + varint(len(token)) + token if token else b""
+    return Encoded(_event_entries(_EVENT_IN_LIST, events) + tail)

@@ -24,12 +24,13 @@ from adk_grpc_sessions.server.auth import TokenAuthorizer
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
 from adk_grpc_sessions.server.errors import DeadlineExceededError, InvalidArgumentError, rpc_status_for
 from adk_grpc_sessions.server.logs import request_id
+from adk_grpc_sessions.server.messages import Encoded
 from adk_grpc_sessions.server.metrics import Metrics
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 RequestT = TypeVar("RequestT", bound=Message)
-ResponseT = TypeVar("ResponseT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message | Encoded)
 DEFAULT_MAX_CALL_SECONDS: Final = 60.0
 _log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class CallPolicy:
     trouble: BackendTrouble | None = None
 
 
-def _serialize(response: Message) -> bytes:
-    return response.SerializeToString()
+def _serialize(response: Message | Encoded) -> bytes:
+    return response.data if isinstance(response, Encoded) else response.SerializeToString()
 
 
 def _call_handler(

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import grpc
 
-from adk_grpc_sessions.server import page_tokens, validation
+from adk_grpc_sessions.server import messages, page_tokens, validation
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     EventWindow,
@@ -25,7 +25,7 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import event_message, session_message
+from adk_grpc_sessions.server.messages import Encoded, event_message, session_message
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import to_timestamp
 
@@ -69,7 +69,7 @@ class SessionServicer:
 
     async def GetSession(  # noqa: N802
         self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> pb.GetSessionResponse:
+    ) -> Encoded:
         """Reads a session and the window of events the request selects."""
         key = _session_key(request)
         num_recent_events = None
@@ -83,7 +83,7 @@ class SessionServicer:
         record = await self._backend.get_session(key, EventWindow(num_recent_events, after_timestamp))
         if record is None:
             raise SessionNotFoundError(key)
-        return pb.GetSessionResponse(session=session_message(record))
+        return messages.get_session_response(record)
 
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -125,6 +125,7 @@ class SessionServicer:
                 "required: the revision from the caller's last read or append of the session",
             )
         event = parse_event(request.event_json)
+        event.encoded_fields = messages.encode_event_fields(event)
         result = await self._backend.append_event(key, event, request.expected_revision)
         return pb.AppendEventResponse(
             event=event_message(result.event),
@@ -135,7 +136,7 @@ class SessionServicer:
 
     async def ListEvents(  # noqa: N802
         self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> pb.ListEventsResponse:
+    ) -> Encoded:
         """Lists one page of a session's events in append order."""
         key = _session_key(request)
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
@@ -151,12 +152,10 @@ class SessionServicer:
             else None
         )
         page = await self._backend.list_events(key, after_timestamp, page_size, after)
-        return pb.ListEventsResponse(
-            events=[event_message(e) for e in page.items],
-            next_page_token=page_tokens.encode_events_token(*binding, page.next_cursor)
-            if page.next_cursor is not None
-            else "",
-        )
+        token = ""
+        if page.next_cursor is not None:
+            token = page_tokens.encode_events_token(*binding, page.next_cursor)
+        return messages.list_events_response(page.items, token)
 
     async def GetUserState(  # noqa: N802
         self, request: pb.GetUserStateRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -71,6 +71,10 @@ class NewEvent:
     state_delta: ScopedState
     event_json: str
     """The complete ADK event JSON, stored and returned verbatim."""
+    encoded_fields: bytes = b""
+    """The layer above's own encoding of the fields other than the JSON and the
+    sequence, made once at append time. Opaque here: stored with the event and
+    returned as given, so reads need not encode every event again."""
 
 
 @dataclass(slots=True)
@@ -86,6 +90,8 @@ class EventRecord:
     event_json: str
     sequence: int
     """1-based position in the session's append order."""
+    encoded_fields: bytes = b""
+    """``NewEvent.encoded_fields`` as it was given, or empty if the backend keeps none."""
 
 
 @dataclass(slots=True)

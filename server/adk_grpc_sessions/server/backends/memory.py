@@ -181,6 +181,7 @@ class MemoryBackend(Backend):
             state_delta=delta,
             event_json=event.event_json,
             sequence=len(stored.events) + 1,
+            encoded_fields=event.encoded_fields,
         )
         stored.revision = next(self._revisions)
         stored.last_update_time = event.timestamp

@@ -76,6 +76,20 @@ class NewEvent:
     sequence, made once at append time. Opaque here: stored with the event and
     returned as given, so reads need not encode every event again."""
 
+    def stored_at(self, sequence: int) -> EventRecord:
+        """The record of this event once stored at ``sequence``."""
+        return EventRecord(
+            id=self.id,
+            invocation_id=self.invocation_id,
+            author=self.author,
+            branch=self.branch,
+            timestamp=self.timestamp,
+            state_delta=self.state_delta,
+            event_json=self.event_json,
+            sequence=sequence,
+            encoded_fields=self.encoded_fields,
+        )
+
 
 @dataclass(slots=True)
 class EventRecord:

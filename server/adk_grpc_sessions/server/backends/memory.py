@@ -172,17 +172,7 @@ class MemoryBackend(Backend):
         if delta.user:
             self._user_state.setdefault((key.app_name, key.user_id), {}).update(delta.user)
         stored.state.update(delta.session)
-        record = EventRecord(
-            id=event.id,
-            invocation_id=event.invocation_id,
-            author=event.author,
-            branch=event.branch,
-            timestamp=event.timestamp,
-            state_delta=delta,
-            event_json=event.event_json,
-            sequence=len(stored.events) + 1,
-            encoded_fields=event.encoded_fields,
-        )
+        record = event.stored_at(len(stored.events) + 1)
         stored.revision = next(self._revisions)
         stored.last_update_time = event.timestamp
         stored.index_of_event[event.id] = len(stored.events)

@@ -295,16 +295,7 @@ class VertexBackend(Backend):
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
         return AppendResult(
-            event=EventRecord(
-                id=event.id,
-                invocation_id=event.invocation_id,
-                author=event.author,
-                branch=event.branch,
-                timestamp=event.timestamp,
-                state_delta=event.state_delta,
-                event_json=event.event_json,
-                sequence=0,
-            ),
+            event=event.stored_at(0),
             revision=mapping.revision_of(updated.update_time),
             last_update_time=from_timestamp(updated.update_time),
             already_applied=False,

@@ -281,16 +281,7 @@ def event_record(message: Any, sequence: int) -> EventRecord:
         event = parse_event(event_json_of(message))
     except InvalidArgumentError as exc:
         raise ValueError(f"stored event {message.name!r} is not an ADK event: {exc}") from None
-    return EventRecord(
-        id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=event.timestamp,
-        state_delta=event.state_delta,
-        event_json=event.event_json,
-        sequence=sequence,
-    )
+    return event.stored_at(sequence)
 
 
 def _text(value: Any) -> str:

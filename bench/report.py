@@ -50,6 +50,70 @@ def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}×"
 
 
+def _find(run: dict[str, Any], kind: str, storage: str) -> dict[str, Any] | None:
+    return next(
+        (s["results"] for s in run["services"] if s["kind"] == kind and s["storage"] == storage), None
+    )
+
+
+def _list_app_name(results: dict[str, Any]) -> str | None:
+    return next((name for name in results if name.startswith("list_app_")), None)
+
+
+def targets(run: dict[str, Any]) -> list[str]:
+    """The issue's targets, each with the figures of this run and whether it is met."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
+
+    for storage, label in (("postgresql", "PostgreSQL"), ("sqlite", "SQLite")):
+        ours, adk = _find(run, "grpc", storage), _find(run, "adk-database", storage)
+        if ours and adk and "append_c32" in ours and "append_c32" in adk:
+            mine, theirs = ours["append_c32"], adk["append_c32"]
+            speedup = mine["throughput"] / theirs["throughput"]
+            p99 = mine["p99_ms"] / theirs["p99_ms"]
+            wanted_p99 = storage == "sqlite" or p99 <= 0.1
+            lines.append(
+                f"- Append into {label}, 32 sessions at once: {mine['throughput']:,.0f}/s vs ADK "
+                f"{theirs['throughput']:,.0f}/s = {speedup:.1f}× (target ≥ 10×); p99 {mine['p99_ms']:.0f} vs "
+                f"{theirs['p99_ms']:.0f} ms = {p99:.2f}"
+                + (" (target ≤ 0.10)" if storage == "postgresql" else "")
+                + f": {verdict(speedup >= 10 and wanted_p99)}"
+            )
+        if ours and adk and "get_1000_events" in ours and "get_1000_events" in adk:
+            mine, theirs = ours["get_1000_events"], adk["get_1000_events"]
+            share = mine["p50_ms"] / theirs["p50_ms"]
+            lines.append(
+                f"- Get a 1,000-event session ({label}), p50: {mine['p50_ms']:.1f} ms vs ADK "
+                f"{theirs['p50_ms']:.1f} ms = {share:.2f} (target ≤ 0.20): {verdict(share <= 0.2)}"
+            )
+    memory, echo = _find(run, "grpc", "memory"), _find(run, "echo", "echo")
+    if memory and echo:
+        for name, label in (("append_c32", "32 sessions"), ("append_c1", "1 session")):
+            ratio = memory[name]["throughput"] / echo[name]["throughput"]
+            lines.append(
+                f"- Append through the memory backend, {label}: {ratio:.2f}× the echo ceiling "
+                f"(target ≥ 0.7): {verdict(ratio >= 0.7)}"
+            )
+    postgres = _find(run, "grpc", "postgresql")
+    listing = _list_app_name(postgres) if postgres else None
+    if postgres and listing:
+        page = postgres[listing]
+        count = int(listing.removeprefix("list_app_"))
+        lines.append(
+            f"- First page of 100 of {count:,} sessions on PostgreSQL: p50 {page['p50_ms']:.1f} ms, "
+            f"p99 {page['p99_ms']:.1f} ms (target < 20 ms): {verdict(page['p99_ms'] < 20)}"
+        )
+        growth = postgres["rss_mib_after_app_all"] - postgres["rss_mib_after_app_tenth"]
+        lines.append(
+            f"- Server memory as that app grew from {count // 10:,} to {count:,} sessions: "
+            f"{postgres['rss_mib_after_app_tenth']:.0f} → {postgres['rss_mib_after_app_all']:.0f} MiB "
+            f"({growth:+.0f} MiB; target: flat): {verdict(growth < 20)}"
+        )
+    return lines
+
+
 def markdown(run: dict[str, Any]) -> str:
     """The results as Markdown: figures per workload and service, ratios, and the issue's targets."""
     services = run["services"]
@@ -69,6 +133,7 @@ def markdown(run: dict[str, Any]) -> str:
         + " | ".join(f"{s['results'].get('peak_rss_mib', float('nan')):.0f} MiB" for s in services)
         + " |"
     )
+    lines += ["", "Targets (issue 5), from this run:", "", *targets(run)]
     lines += ["", "Ratios of our throughput to ADK's on the same storage, and to the echo ceiling:", ""]
     lines += [
         "| ours | workload | vs ADK (throughput) | vs ADK (p99) | vs echo ceiling |",
@@ -91,6 +156,19 @@ def markdown(run: dict[str, Any]) -> str:
                 f"{_ratio(mine['throughput'], ceiling['throughput']) if ceiling else '—'} |"
             )
     return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Puts ``table`` between the Performance section's markers in the README."""
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} markers")
+    readme.write_text(text[: start + len(README_START)] + "\n" + table + text[end:])
 
 
 def chart(run: dict[str, Any], path: Path) -> None:

@@ -182,6 +182,8 @@ def main() -> None:
     table = report.markdown(run)
     (RESULTS / "latest.md").write_text(table)
     report.chart(run, RESULTS / "latest.png")
+    if plan == "full":
+        report.update_readme(Path(__file__).parents[1] / "README.md", table)
     print(table)
 
 

@@ -63,13 +63,14 @@ def failing(code: grpc.StatusCode, message: str = "refused") -> Behaviour:
 class LossyServer:
     """A real memory-backed server that performs calls but loses the first response of chosen methods.
 
-    The call takes effect, then the client sees UNAVAILABLE, as when a
-    connection drops after the server committed: the case idempotent retries
-    exist for.
+    The call takes effect, then the client sees ``code`` (UNAVAILABLE unless
+    told), as when a connection drops after the server committed: the case
+    idempotent retries exist for.
     """
 
-    def __init__(self, lose_first: set[str]) -> None:
+    def __init__(self, lose_first: set[str], code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
         self.lose_first = set(lose_first)
+        self.code = code
         self.calls: dict[str, int] = {}
 
     @asynccontextmanager
@@ -90,7 +91,7 @@ class LossyServer:
                     response = await real(request, context)
                     lossy.calls[method] = lossy.calls.get(method, 0) + 1
                     if lossy.calls[method] == 1:
-                        await context.abort(grpc.StatusCode.UNAVAILABLE, "connection lost (test)")
+                        await context.abort(lossy.code, "connection lost (test)")
                     return response
 
                 return grpc.unary_unary_rpc_method_handler(

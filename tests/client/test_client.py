@@ -123,6 +123,7 @@ async def test_timeout_bounds_the_whole_call(app_name: str) -> None:
         (grpc.StatusCode.PERMISSION_DENIED, SessionServicePermissionError, PermissionError),
         (grpc.StatusCode.UNAUTHENTICATED, SessionServicePermissionError, PermissionError),
         (grpc.StatusCode.INTERNAL, SessionServiceError, Exception),
+        (grpc.StatusCode.CANCELLED, SessionServiceUnavailableError, ConnectionError),
         (grpc.StatusCode.INVALID_ARGUMENT, ValueError, ValueError),
     ],
 )
@@ -142,8 +143,10 @@ async def test_invalid_argument_names_the_field(grpc_server: StartServer, app_na
             await client.create_session(app_name="x" * 300, user_id="u1")
 
 
-async def test_lost_append_response_is_retried_exactly_once(app_name: str) -> None:
-    lossy = LossyServer(lose_first={"AppendEvent"})
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED])
+async def test_lost_append_response_is_retried_exactly_once(app_name: str, code: grpc.StatusCode) -> None:
+    # CANCELLED: what a server shutting down answers a call it had not started.
+    lossy = LossyServer(lose_first={"AppendEvent"}, code=code)
     async with lossy.running() as address, GrpcSessionService(address, retry_policy=FAST_RETRIES) as client:
         session = await client.create_session(app_name=app_name, user_id="u1")
         event = Event(author="user", actions=EventActions(state_delta={"user:n": 1}))

@@ -74,7 +74,9 @@ def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
         return AlreadyExistsError(message)
     if code == grpc.StatusCode.ABORTED and reason == "STALE_SESSION":
         return StaleSessionError(message)
-    if code == grpc.StatusCode.UNAVAILABLE:
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+        # CANCELLED reaches a client only from the server's side (a server
+        # shutting down cancels calls not started yet): it is as unavailable.
         return SessionServiceUnavailableError(message, code, reason)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return SessionServiceTimeoutError(message, code, reason)

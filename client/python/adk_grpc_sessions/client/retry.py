@@ -1,8 +1,14 @@
-"""Calling one RPC with a total time budget, retrying UNAVAILABLE with backoff.
+"""Calling one RPC with a total time budget, retrying UNAVAILABLE (and CANCELLED) with backoff.
 
 Retrying is safe for every RPC of this service: reads change nothing,
 deletes of a missing session succeed, appends are idempotent by event id, and
 the client picks session ids itself, so a repeated create is recognised.
+
+A CANCELLED status is retried as UNAVAILABLE is. It only ever comes from the
+other side: a call this client cancels raises ``asyncio.CancelledError``, not
+a status. A gRPC server that shuts down cancels the calls that reached it
+but had not started yet (seen at the instant a server began to drain), so
+such a call may have done nothing, or everything, like an unanswered one.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
 Metadata = Sequence[tuple[str, str | bytes]]
 
+RETRIED_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+"""Statuses after which a call is tried again (see the module's docstring for CANCELLED)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How UNAVAILABLE calls are retried: exponential backoff with full jitter."""
+    """How UNAVAILABLE (and CANCELLED) calls are retried: exponential backoff with full jitter."""
 
     max_attempts: int = 5
     """Attempts in all, the first included; 1 disables retries."""
@@ -62,7 +71,7 @@ async def call(
         try:
             return await method(request, timeout=remaining, metadata=metadata)
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.UNAVAILABLE or attempt >= policy.max_attempts:
+            if error.code() not in RETRIED_CODES or attempt >= policy.max_attempts:
                 raise error_from_rpc(error) from error
             wait = policy.backoff(attempt)
             if deadline is not None and loop.time() + wait >= deadline:

@@ -70,7 +70,9 @@
 //   different event under a stored id is rejected (ALREADY_EXISTS,
 //   "EVENT_ID_CONFLICT"). The id is checked before the revision, so a retry
 //   may (and should) carry the same expected_revision as its first attempt.
-//   So every RPC may be retried on UNAVAILABLE.
+//   So every RPC may be retried on UNAVAILABLE, and on a CANCELLED status the
+//   client did not cause itself: a server shutting down cancels the calls it
+//   received but had not started, which may or may not have taken effect.
 //
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,

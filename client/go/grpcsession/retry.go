@@ -10,8 +10,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// RetryPolicy says how calls that fail with UNAVAILABLE are retried:
-// exponential backoff with full jitter, within the call's time budget.
+// RetryPolicy says how calls that fail with UNAVAILABLE (or CANCELLED by the
+// server, see retried) are retried: exponential backoff with full jitter,
+// within the call's time budget.
 type RetryPolicy struct {
 	// MaxAttempts counts every attempt, the first included; 1 disables retries.
 	MaxAttempts int
@@ -62,7 +63,7 @@ func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error)
 		if err == nil {
 			return nil
 		}
-		if status.Code(err) != codes.Unavailable || attempt >= s.retry.MaxAttempts {
+		if !retried(ctx, err) || attempt >= s.retry.MaxAttempts {
 			return errorFromRPC(err)
 		}
 		wait := s.retry.backoff(attempt)
@@ -77,4 +78,19 @@ func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error)
 		case <-timer.C:
 		}
 	}
+}
+
+// retried says whether a failed attempt may be tried again: on UNAVAILABLE,
+// and on CANCELLED while the caller's context is still live, for then the
+// server cancelled the call (a server shutting down cancels the calls it
+// received but had not started). Either may have taken effect or not, which
+// an idempotent retry makes harmless.
+func retried(ctx context.Context, err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return true
+	case codes.Canceled:
+		return ctx.Err() == nil
+	}
+	return false
 }

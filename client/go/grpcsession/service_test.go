@@ -244,21 +244,28 @@ func TestAStaleWriterIsRejected(t *testing.T) {
 }
 
 // loseFirstAppendResponse lets the first AppendEvent reach the server, then
-// reports UNAVAILABLE to the caller, as when a connection drops after the
-// server stored the event but before its answer arrived.
-func loseFirstAppendResponse(lost *atomic.Int32) grpc.UnaryClientInterceptor {
+// reports code to the caller, as when a connection drops (UNAVAILABLE) or a
+// server shuts down (CANCELLED) after the event was stored but before its
+// answer arrived.
+func loseFirstAppendResponse(lost *atomic.Int32, code codes.Code) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoker(ctx, method, req, reply, cc, opts...)
 		if err == nil && method == "/adk_grpc_sessions.v1.SessionService/AppendEvent" && lost.Add(1) == 1 {
-			return status.Error(codes.Unavailable, "connection lost after the server answered")
+			return status.Error(code, "answer lost after the server stored the event")
 		}
 		return err
 	}
 }
 
 func TestARetriedAppendIsAppliedOnce(t *testing.T) {
+	for _, code := range []codes.Code{codes.Unavailable, codes.Canceled} {
+		t.Run(code.String(), func(t *testing.T) { testARetriedAppendIsAppliedOnce(t, code) })
+	}
+}
+
+func testARetriedAppendIsAppliedOnce(t *testing.T, code codes.Code) {
 	var lost atomic.Int32
-	s := newService(t, grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(loseFirstAppendResponse(&lost))))
+	s := newService(t, grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(loseFirstAppendResponse(&lost, code))))
 	sess := create(t, s, uniqueApp(), "u", map[string]any{"user:visits": 0})
 	if err := s.AppendEvent(t.Context(), sess, textEvent("agent", "once", map[string]any{"user:visits": 1})); err != nil {
 		t.Fatalf("AppendEvent() error = %v (the retry should have succeeded)", err)

@@ -59,7 +59,7 @@ export class StaleSessionError extends SessionServiceError {
 /** INVALID_ARGUMENT: the server refused a malformed request. */
 export class InvalidArgumentError extends SessionServiceError {}
 
-/** UNAVAILABLE: the server or its storage could not be reached, even after retries. */
+/** UNAVAILABLE (or CANCELLED by the server): the server or its storage could not be reached, even after retries. */
 export class SessionServiceUnavailableError extends SessionServiceError {}
 
 /** DEADLINE_EXCEEDED: the call did not finish within its time budget. */
@@ -161,6 +161,7 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
     case Code.INVALID_ARGUMENT:
       return new InvalidArgumentError(message, error.code, reason, violations);
     case Code.UNAVAILABLE:
+    case Code.CANCELLED: // from the server only (it was shutting down): as unavailable
       return new SessionServiceUnavailableError(message, error.code, reason);
     case Code.DEADLINE_EXCEEDED:
       return new SessionServiceTimeoutError(message, error.code, reason);

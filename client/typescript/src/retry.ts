@@ -1,15 +1,19 @@
 /**
- * Calling one RPC within a time budget, retrying UNAVAILABLE with backoff.
+ * Calling one RPC within a time budget, retrying UNAVAILABLE (and CANCELLED) with backoff.
  *
  * Retrying is safe for every RPC of the contract: reads change nothing, a
  * delete of a missing session succeeds, appends are idempotent by event id,
  * and the client picks session ids itself, so a repeated create is recognised.
+ *
+ * CANCELLED is retried like UNAVAILABLE: this client never cancels a call
+ * itself, so the status comes from the server, which cancels the calls it
+ * received but had not started when it shuts down.
  */
 import { status as Code, type ServiceError } from "@grpc/grpc-js";
 
 import { errorFromRpc } from "./errors.js";
 
-/** How UNAVAILABLE calls are retried: exponential backoff with full jitter. */
+/** How UNAVAILABLE (and CANCELLED) calls are retried: exponential backoff with full jitter. */
 export interface RetryPolicy {
   /** Attempts in all, the first included; 1 disables retries. */
   maxAttempts: number;
@@ -20,6 +24,9 @@ export interface RetryPolicy {
   /** Growth of the bound after each retry. */
   multiplier: number;
 }
+
+/** Statuses after which a call is tried again. */
+const RETRIED_CODES: ReadonlySet<number> = new Set([Code.UNAVAILABLE, Code.CANCELLED]);
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 5,
@@ -52,7 +59,7 @@ export async function callWithRetry<T>(
       if (!isServiceError(error)) {
         throw error;
       }
-      if (error.code !== Code.UNAVAILABLE || number >= policy.maxAttempts) {
+      if (!RETRIED_CODES.has(error.code) || number >= policy.maxAttempts) {
         throw errorFromRpc(error);
       }
       const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** (number - 1));

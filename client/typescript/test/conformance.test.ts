@@ -264,34 +264,39 @@ describe("GrpcSessionService", { skip: unavailable() }, () => {
       );
     });
 
-    test("a retry after a lost answer applies the event once", async () => {
-      let appends = 0;
-      // Lets the first AppendEvent reach the server, then reports UNAVAILABLE.
-      const loseFirstAnswer: Interceptor = (options: InterceptorOptions, nextCall: NextCall): InterceptingCall =>
-        new Call(nextCall(options), {
-          start(metadata, listener, next) {
-            next(metadata, {
-              onReceiveStatus(received, nextStatus) {
-                const isAppend = options.method_definition.path.endsWith("/AppendEvent");
-                if (isAppend && received.code === status.OK && ++appends === 1) {
-                  nextStatus({ ...received, code: status.UNAVAILABLE, details: "answer lost" });
-                } else {
-                  nextStatus(received);
-                }
-              },
-            });
-          },
-        });
-      const flaky = new GrpcSessionService(server.address, { interceptors: [loseFirstAnswer] });
-      try {
-        const session = await flaky.createSession({ appName: app(), userId: "u" });
-        await flaky.appendEvent({ session, event: event("agent", "once", { "user:visits": 1 }) });
-        assert.equal(appends, 2, "the append should have been retried once");
-        assert.equal((await reread(session)).events.length, 1);
-        await flaky.appendEvent({ session, event: event("agent", "next") });
-      } finally {
-        flaky.close();
-      }
-    });
+    for (const [name, code] of [
+      ["UNAVAILABLE", status.UNAVAILABLE],
+      ["CANCELLED", status.CANCELLED],
+    ] as const) {
+      test(`a retry after an answer lost as ${name} applies the event once`, async () => {
+        let appends = 0;
+        // Lets the first AppendEvent reach the server, then reports `code`.
+        const loseFirstAnswer: Interceptor = (options: InterceptorOptions, nextCall: NextCall): InterceptingCall =>
+          new Call(nextCall(options), {
+            start(metadata, listener, next) {
+              next(metadata, {
+                onReceiveStatus(received, nextStatus) {
+                  const isAppend = options.method_definition.path.endsWith("/AppendEvent");
+                  if (isAppend && received.code === status.OK && ++appends === 1) {
+                    nextStatus({ ...received, code, details: "answer lost" });
+                  } else {
+                    nextStatus(received);
+                  }
+                },
+              });
+            },
+          });
+        const flaky = new GrpcSessionService(server.address, { interceptors: [loseFirstAnswer] });
+        try {
+          const session = await flaky.createSession({ appName: app(), userId: "u" });
+          await flaky.appendEvent({ session, event: event("agent", "once", { "user:visits": 1 }) });
+          assert.equal(appends, 2, "the append should have been retried once");
+          assert.equal((await reread(session)).events.length, 1);
+          await flaky.appendEvent({ session, event: event("agent", "next") });
+        } finally {
+          flaky.close();
+        }
+      });
+    }
   });
 });

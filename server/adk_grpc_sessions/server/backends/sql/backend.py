@@ -352,7 +352,8 @@ class SqlBackend(Backend):
 async def _apply_state(
     connection: AsyncConnection, key: SessionKey, session_pk: int, delta: ScopedState
 ) -> None:
-    for upsert in statements.upsert_state(connection.dialect, key.app_name, key.user_id, session_pk, delta):
+    change = statements.StateChange(key.app_name, key.user_id, session_pk, delta)
+    for upsert in statements.upsert_state(connection.dialect, [change]):
         await connection.execute(*upsert)
 
 

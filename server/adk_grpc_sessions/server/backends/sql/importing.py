@@ -72,9 +72,8 @@ class SessionImporter:
                 *statements.set_imported(session_pk, revision, len(session.events), session.last_update_time)
             )
             state = ScopedState(session=session.state)
-            for upsert in statements.upsert_state(
-                connection.dialect, session.key.app_name, session.key.user_id, session_pk, state
-            ):
+            change = statements.StateChange(session.key.app_name, session.key.user_id, session_pk, state)
+            for upsert in statements.upsert_state(connection.dialect, [change]):
                 await connection.execute(*upsert)
         return True
 
@@ -96,7 +95,8 @@ class SessionImporter:
 
     async def _upsert(self, app_name: str, user_id: str, state: ScopedState) -> None:
         async with self._backend.transaction(write=True) as connection:
-            for upsert in statements.upsert_state(connection.dialect, app_name, user_id, 0, state):
+            change = statements.StateChange(app_name, user_id, 0, state)
+            for upsert in statements.upsert_state(connection.dialect, [change]):
                 await connection.execute(*upsert)
 
 

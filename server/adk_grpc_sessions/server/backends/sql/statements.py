@@ -6,6 +6,7 @@ Statements only: no connections, no transactions (``backend`` holds those).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pydantic_core
@@ -364,28 +365,48 @@ def set_imported(session_pk: int, revision: int, last_sequence: int, last_update
     }
 
 
-def upsert_state(
-    dialect: sa.Dialect, app_name: str, user_id: str, session_pk: int, delta: ScopedState
-) -> Iterator[Bound]:
-    """Upserts that set every key of ``delta`` in its scope, ordered: session, then user, then app.
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A state delta and whose state it changes: the session ``session_pk`` of ``user_id`` in ``app_name``."""
 
-    Every writer takes row locks in that order (and by key digest within a
-    scope), so concurrent appends can wait for each other but never deadlock.
+    app_name: str
+    user_id: str
+    session_pk: int
+    delta: ScopedState
+
+
+def upsert_state(dialect: sa.Dialect, changes: Sequence[StateChange]) -> Iterator[Bound]:
+    """Upserts that set every key of every change in its scope, ordered: session, then user, then app.
+
+    Where two changes set the same key, the later one in ``changes`` wins
+    (and the key is written once: PostgreSQL refuses a statement that
+    touches a row twice). Every writer takes row locks in that order, and
+    by primary key within a scope, so concurrent writers can wait for each
+    other but never deadlock.
     """
-    scopes: list[tuple[sa.Table, dict[str, Any], StateMap]] = [
-        (session_state, {"session_pk": session_pk}, delta.session),
-        (user_state, {"app_name": app_name, "user_id": user_id}, delta.user),
-        (app_state, {"app_name": app_name}, delta.app),
-    ]
-    for table, owner, values in scopes:
-        if not values:
+    session_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    user_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    app_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for change in changes:
+        scopes: list[tuple[dict[tuple[Any, ...], dict[str, Any]], StateMap, dict[str, Any]]] = [
+            (session_rows, change.delta.session, {"session_pk": change.session_pk}),
+            (user_rows, change.delta.user, {"app_name": change.app_name, "user_id": change.user_id}),
+            (app_rows, change.delta.app, {"app_name": change.app_name}),
+        ]
+        for rows, values, owner in scopes:
+            for state_key, value in values.items():
+                digest = key_digest(state_key)
+                rows[(*owner.values(), digest)] = {
+                    **owner,
+                    "key_digest": digest,
+                    "state_key": state_key,
+                    "value": value,
+                }
+    for table, rows_by_key in ((session_state, session_rows), (user_state, user_rows), (app_state, app_rows)):
+        if not rows_by_key:
             continue
         statement = dialects.upsert(dialect, table, ("state_key", "value"))
-        rows = sorted(
-            ({**owner, "key_digest": key_digest(k), "state_key": k, "value": v} for k, v in values.items()),
-            key=lambda row: row["key_digest"],
-        )
-        for chunk in _chunks(rows):
+        for chunk in _chunks([rows_by_key[primary_key] for primary_key in sorted(rows_by_key)]):
             yield statement, (chunk[0] if len(chunk) == 1 else chunk)
 
 

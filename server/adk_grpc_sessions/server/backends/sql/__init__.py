@@ -1,6 +1,8 @@
 """The SQL backend: SQLite (the default), PostgreSQL and MySQL/MariaDB.
 
 - ``backend``: ``SqlBackend``, the ``Backend`` implementation (transactions);
+- ``batching``: the group commit that stores concurrent appends in shared transactions;
+- ``appending``: how a batch of appends is stored, each append all-or-nothing;
 - ``statements``: the SQL it runs (SQLAlchemy Core);
 - ``schema``: the tables, and why they are shaped so; ``types``: their column types;
 - ``dialects``: what differs between databases (drivers, set-up, upserts, errors);

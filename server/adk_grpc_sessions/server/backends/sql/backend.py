@@ -2,10 +2,13 @@
 
 Every decision that concurrent writers could disagree on is made by the
 database inside one transaction: the conditional update of the session's
-revision (``statements.claim_next_sequence``), the unique event id per
-session, and state upserts. No in-process lock is needed for correctness;
-on SQLite, writes of one process queue on an asyncio lock only so that they
-wait in the event loop rather than in SQLite's busy-sleep loop.
+revision (the claim, see ``appending``), the unique event id per session,
+and state upserts. No in-process lock is needed for correctness; on SQLite,
+writes of one process queue on an asyncio lock only so that they wait in
+the event loop rather than in SQLite's busy-sleep loop.
+
+Appends are stored by group commit (``batching``): concurrent appends share
+a transaction, each still all-or-nothing (``appending``).
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from adk_grpc_sessions.server.backends.base import (
     StaleRevisionError,
     StateMap,
 )
-from adk_grpc_sessions.server.backends.sql import dialects, schema_version, statements
-from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
+from adk_grpc_sessions.server.backends.sql import appending, dialects, schema_version, statements
+from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
+from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,10 +57,12 @@ _ATTEMPTS: Final = 5
 """Runs of one transaction that the database aborted as a deadlock or busy before giving up."""
 _CHECK_TIMEOUT_SECONDS: Final = 5.0
 _BY_POSITION: Final = "the SQL backend pages by position (a keyset), never by storage page token"
-
-
-class _AppendRefusedError(Exception):
-    """The append's transaction found the revision changed or the event id taken; rolled back."""
+_MAX_BATCH: Final = 64
+"""The most appends stored in one transaction."""
+_APPEND_WRITERS: Final = 4
+"""Batches of appends in flight at once on a database server (SQLite has a single writer: one)."""
+_PARALLEL_BATCH: Final = _MAX_BATCH // 4
+"""Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
 
 
 class SqlBackend(Backend):
@@ -64,7 +71,15 @@ class SqlBackend(Backend):
     def __init__(self, url: URL) -> None:
         self._url = url
         self._engine: AsyncEngine | None = None
-        self._write_gate = asyncio.Lock() if url.get_backend_name() == dialects.SQLITE else None
+        single_writer = url.get_backend_name() == dialects.SQLITE
+        self._write_gate = asyncio.Lock() if single_writer else None
+        self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
+            self._store_appends,
+            key=lambda append: append.key,
+            writers=1 if single_writer else _APPEND_WRITERS,
+            max_batch=_MAX_BATCH,
+            parallel_threshold=_PARALLEL_BATCH,
+        )
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:
@@ -123,7 +138,8 @@ class SqlBackend(Backend):
             )
 
     async def close(self) -> None:
-        """Closes every pooled connection."""
+        """Stores the appends already queued, then closes every pooled connection."""
+        await self._appends.close()
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -239,24 +255,58 @@ class SqlBackend(Backend):
     async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
         """See ``Backend.append_event``.
 
-        The fast path is one write transaction. When it is refused (revision
-        changed, or the event id is already stored) it is rolled back and a
-        read transaction finds out why: the event is there (a retry: its
-        original result), or the session is gone, or the caller is stale.
-        Two concurrent retries of one event thus both succeed, one storing
-        it and the other answering ``already_applied``.
+        The append joins the next batch (one transaction) that holds no other
+        append of its session. When the database refuses it (revision
+        changed, event id already stored, session gone), nothing of it is
+        written, and a read transaction finds out why: the event is there (a
+        retry: its original result), or the session is gone, or the caller
+        is stale. Two concurrent retries of one event thus both succeed, one
+        storing it and the other answering ``already_applied``.
         """
-
-        async def store(connection: AsyncConnection) -> AppendResult:
-            return await _store_event(connection, key, event, expected_revision)
+        stored = await self._appends.submit(PendingAppend(key, event, expected_revision))
+        if stored is not None:
+            return stored
 
         async def explain(connection: AsyncConnection) -> AppendResult:
             return await _explain_refusal(connection, key, event, expected_revision)
 
+        return await self._run(explain, write=False)
+
+    async def _store_appends(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
+        """Stores a batch in one transaction; the outcome of each append, in order (None: refused).
+
+        A database that cannot be reached fails every append of the batch
+        (as unavailable: the callers may retry). Any other error is run down
+        to the append that causes it: the batch is stored again one append
+        at a time, so one bad append cannot fail the others.
+        """
+
+        async def store(connection: AsyncConnection) -> list[AppendResult | None]:
+            return await appending.store_batch(connection, batch)
+
         try:
-            return await self._run(store, write=True)
-        except _AppendRefusedError:
-            return await self._run(explain, write=False)
+            return list(
+                await self._run(store, write=True, autocommit=appending.single_statement(self.engine.dialect))
+            )
+        except BackendUnavailableError as exc:
+            return [_copy_unavailable(exc) for _ in batch]
+        except IntegrityError:
+            if len(batch) > 1:
+                return await self._store_one_by_one(batch)
+            # A unique key hit after all (the claim said otherwise): refused,
+            # and the caller finds out why, as for any refusal.
+            return [None]
+        except Exception as exc:
+            if len(batch) > 1:
+                _log.warning("a batch of %d appends failed (%s); storing them one at a time", len(batch), exc)
+                return await self._store_one_by_one(batch)
+            return [exc]
+
+    async def _store_one_by_one(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
+        outcomes: list[Outcome[AppendResult | None]] = []
+        for append in batch:
+            outcomes += await self._store_appends([append])
+        return outcomes
 
     async def list_events(
         self,
@@ -300,8 +350,13 @@ class SqlBackend(Backend):
 
         return await self._run(read, write=False)
 
-    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool) -> T:
+    async def _run(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool, autocommit: bool = False
+    ) -> T:
         """Runs ``work`` in one transaction, again if the database aborted it as a deadlock.
+
+        With ``autocommit``, ``work`` runs a single statement, which is its
+        own transaction (no BEGIN or COMMIT round trips).
 
         Raises:
             BackendUnavailableError: the database cannot be reached, or stays busy.
@@ -311,7 +366,7 @@ class SqlBackend(Backend):
                 if self._write_gate is not None and write:
                     async with self._write_gate, self.transaction(write=True) as connection:
                         return await work(connection)
-                async with self.transaction(write=write) as connection:
+                async with self.transaction(write=write, autocommit=autocommit) as connection:
                     return await work(connection)
             except Exception as exc:
                 if dialects.is_retryable(exc) and attempt < _ATTEMPTS:
@@ -325,16 +380,19 @@ class SqlBackend(Backend):
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, write: bool, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction, committed on success and rolled back on error.
 
         Reads see one snapshot: REPEATABLE READ on PostgreSQL (MySQL's
         default already), SQLite's WAL snapshot. Writes on SQLite take the
-        write lock at BEGIN.
+        write lock at BEGIN. With ``autocommit`` there is no transaction:
+        each statement is its own (for work that is a single statement).
         """
         async with self.engine.connect() as connection:
             name = connection.dialect.name
-            if name == dialects.SQLITE and write:
+            if autocommit:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            elif name == dialects.SQLITE and write:
                 await connection.execution_options(**{dialects.SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             elif name == dialects.POSTGRESQL and not write:
                 await connection.execution_options(
@@ -355,46 +413,6 @@ async def _apply_state(
     change = statements.StateChange(key.app_name, key.user_id, session_pk, delta)
     for upsert in statements.upsert_state(connection.dialect, [change]):
         await connection.execute(*upsert)
-
-
-async def _store_event(
-    connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
-) -> AppendResult:
-    returning = connection.dialect.update_returning
-    claim = statements.claim_next_sequence(key, expected_revision, event.timestamp, returning=returning)
-    if returning:
-        claimed = (await connection.execute(*claim)).first()
-        if claimed is None:
-            raise _AppendRefusedError
-        session_pk, sequence = claimed
-    else:
-        # MySQL and MariaDB cannot return from an UPDATE; the row is ours
-        # (locked) now, so reading it back sees exactly what we wrote.
-        if (await connection.execute(*claim)).rowcount != 1:
-            raise _AppendRefusedError
-        session = (await connection.execute(*statements.select_session(key))).one()
-        session_pk, sequence = session.session_pk, session.last_sequence
-    try:
-        inserted = await connection.execute(*statements.insert_event(session_pk, sequence, event))
-    except IntegrityError:
-        # The only unique key left to violate: the event id is already stored.
-        raise _AppendRefusedError from None
-    revision = event_revision(_inserted_key(inserted))
-    await connection.execute(*statements.set_revision(session_pk, revision))
-    await _apply_state(connection, key, session_pk, event.state_delta)
-    record = EventRecord(
-        id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=event.timestamp,
-        state_delta=event.state_delta,
-        event_json=event.event_json,
-        sequence=sequence,
-    )
-    return AppendResult(
-        event=record, revision=revision, last_update_time=event.timestamp, already_applied=False
-    )
 
 
 async def _explain_refusal(
@@ -435,3 +453,10 @@ def _inserted_key(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None, "an INSERT of one row has a primary key"
     return int(key[0])
+
+
+def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:
+    """The same error as a new exception, for one caller of a batch (exceptions carry their traceback)."""
+    copy = BackendUnavailableError(*error.args)
+    copy.__cause__ = error.__cause__
+    return copy

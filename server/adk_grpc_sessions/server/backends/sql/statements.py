@@ -5,12 +5,14 @@ Statements only: no connections, no transactions (``backend`` holds those).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import pydantic_core
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from adk_grpc_sessions.server.backends.base import (
     EventRecord,
@@ -134,6 +136,332 @@ def claim_next_sequence(
     """
     params = {**_name(key), "b_expected_revision": expected_revision, "b_timestamp": timestamp}
     return (_CLAIM_RETURNING if returning else _CLAIM), params
+
+
+# Appends stored a batch at a time (``appending``), with a fixed number of
+# statements per batch, whatever its size:
+# - PostgreSQL: one statement, its own transaction (``store_batch``), so a
+#   batch costs one round trip. Its rows arrive as one array per column,
+#   unnested, so one statement text (prepared once per connection) serves
+#   every batch size.
+# - SQLite: a claim, an insert and an update for the whole batch
+#   (``claim_batch``, ``insert_event_batch``, ``set_revision_batch``), the
+#   rows as SELECT ... UNION ALL ... (one text per batch size; SQLite parses
+#   in process), then the state upserts.
+_ColumnSpec = tuple[tuple[str, Any], ...]
+
+_CLAIM_COLUMNS: Final[_ColumnSpec] = (
+    ("app_name", sessions.c.app_name.type),
+    ("user_id", sessions.c.user_id.type),
+    ("session_id", sessions.c.session_id.type),
+    ("expected_revision", sessions.c.revision.type),
+    ("timestamp", sessions.c.last_update_time.type),
+    ("event_id", events.c.event_id.type),
+)
+_EVENT_COLUMNS: Final[_ColumnSpec] = tuple(
+    (name, events.c[name].type)
+    for name in (
+        "session_pk",
+        "sequence",
+        "event_id",
+        "invocation_id",
+        "author",
+        "branch",
+        "timestamp",
+        "state_delta",
+        "event_json",
+    )
+)
+_REVISION_COLUMNS: Final[_ColumnSpec] = (
+    ("session_pk", sessions.c.session_pk.type),
+    ("revision", sessions.c.revision.type),
+)
+_APPEND_COLUMNS: Final[_ColumnSpec] = (
+    ("position", sa.Integer()),
+    *_CLAIM_COLUMNS,
+    *(
+        (name, type_)
+        for name, type_ in _EVENT_COLUMNS
+        if name not in ("session_pk", "sequence", "event_id", "timestamp")
+    ),
+)
+_STATE_ROW_COLUMNS: Final[_ColumnSpec] = (
+    ("position", sa.Integer()),
+    ("key_digest", session_state.c.key_digest.type),
+    ("state_key", session_state.c.state_key.type),
+    ("value", session_state.c.value.type),
+)
+
+
+_CLAIMABLE_COLUMNS: Final = frozenset({"position", "expected_revision", "timestamp", "event_id"})
+
+
+def _unnested(name: str, columns: _ColumnSpec) -> sa.CTE:
+    """A table ``name`` of the rows given as one array parameter per column (``_arrays``)."""
+    arrays = (
+        sa.func.unnest(
+            *(sa.bindparam(f"{name}_{column}", type_=postgresql.ARRAY(type_)) for column, type_ in columns)
+        )
+        .table_valued(*(sa.column(column, type_) for column, type_ in columns))
+        .render_derived(name=f"{name}_arrays")
+    )
+    return sa.select(arrays).cte(name)
+
+
+def _arrays(name: str, columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """The parameters of ``_unnested(name, columns)`` for these rows."""
+    return {f"{name}_{column}": [row[index] for row in rows] for index, (column, _) in enumerate(columns)}
+
+
+def _claimable(batch: sa.CTE) -> sa.Select[Any]:
+    """The sessions a batch names, with what their claim needs, locked first, in key order.
+
+    (FOR UPDATE; SQLite, which has one writer anyway, ignores it.) Two
+    batches naming the same sessions, as server replicas may, then wait for
+    each other instead of deadlocking.
+    """
+    candidate = sessions.alias("candidate")
+    return (
+        sa.select(candidate.c.session_pk, *(c for c in batch.c if c.name in _CLAIMABLE_COLUMNS))
+        .join_from(
+            batch,
+            candidate,
+            sa.and_(
+                candidate.c.app_name == batch.c.app_name,
+                candidate.c.user_id == batch.c.user_id,
+                candidate.c.session_id == batch.c.session_id,
+            ),
+        )
+        .order_by(candidate.c.session_pk)
+        .with_for_update(of=candidate)
+    )
+
+
+def _claim(claimable: sa.CTE | sa.Subquery) -> sa.Update:
+    """Claims each session of ``claimable`` at its expected revision that does not hold its event yet."""
+    stored = sa.exists().where(
+        events.c.session_pk == sessions.c.session_pk, events.c.event_id == claimable.c.event_id
+    )
+    return (
+        sa.update(sessions)
+        .where(
+            sessions.c.session_pk == claimable.c.session_pk,
+            sessions.c.revision == claimable.c.expected_revision,
+            ~stored,
+        )
+        .values(last_sequence=sessions.c.last_sequence + 1, last_update_time=claimable.c.timestamp)
+    )
+
+
+@functools.cache
+def _store_batch() -> sa.Select[Any]:
+    batch = _unnested("batch", _APPEND_COLUMNS)
+    claimable = _claimable(batch).cte("claimable")
+    # The event's key is drawn here, so the revision (``schema.event_revision``:
+    # twice the key) is set in the same update; a statement cannot update a
+    # row twice.
+    event_pk = sa.func.nextval(sa.func.pg_get_serial_sequence(events.name, events.c.event_pk.name))
+    claimed = (
+        _claim(claimable)
+        .values(revision=2 * event_pk)
+        .returning(
+            claimable.c.position,
+            sessions.c.session_pk,
+            sessions.c.last_sequence,
+            (sessions.c.revision // 2).label("event_pk"),
+        )
+        .cte("claimed")
+    )
+    claimed_batch = sa.select(claimed, batch).join_from(
+        claimed, batch, batch.c.position == claimed.c.position
+    )
+    event_values = claimed_batch.with_only_columns(
+        claimed.c.event_pk,
+        claimed.c.session_pk,
+        claimed.c.last_sequence,
+        *(batch.c[name] for name, _ in _EVENT_COLUMNS if name not in ("session_pk", "sequence")),
+    )
+    stored = (
+        sa.insert(events)
+        .from_select(
+            ["event_pk", "session_pk", "sequence", *(n for n, _ in _EVENT_COLUMNS[2:])], event_values
+        )
+        .cte("stored")
+    )
+    # State, after every session is claimed (the main query below reads
+    # "claimed" to its end before the other parts run): session rows, then
+    # user rows in key order, then app rows in key order, as every writer
+    # locks them. Each part waits for the one before it by reading its
+    # count. A key set by several appends of the batch gets the value of the
+    # latest one that was stored.
+    session_rows = _unnested("session_rows", _STATE_ROW_COLUMNS)
+    session_written = _upsert_from(
+        session_state,
+        sa.select(
+            claimed.c.session_pk, session_rows.c.key_digest, session_rows.c.state_key, session_rows.c.value
+        ).join_from(session_rows, claimed, session_rows.c.position == claimed.c.position),
+        "session_written",
+    )
+    user_rows = _unnested("user_rows", _STATE_ROW_COLUMNS)
+    user_key = (batch.c.app_name, batch.c.user_id, user_rows.c.key_digest)
+    user_written = _upsert_from(
+        user_state,
+        sa.select(*user_key, user_rows.c.state_key, user_rows.c.value)
+        .join_from(user_rows, claimed, user_rows.c.position == claimed.c.position)
+        .join(batch, batch.c.position == claimed.c.position)
+        .where(sa.select(sa.func.count()).select_from(session_written).scalar_subquery() >= 0)
+        .ext(postgresql.distinct_on(*user_key))
+        .order_by(*user_key, user_rows.c.position.desc()),
+        "user_written",
+    )
+    app_rows = _unnested("app_rows", _STATE_ROW_COLUMNS)
+    app_key = (batch.c.app_name, app_rows.c.key_digest)
+    app_written = _upsert_from(
+        app_state,
+        sa.select(*app_key, app_rows.c.state_key, app_rows.c.value)
+        .join_from(app_rows, claimed, app_rows.c.position == claimed.c.position)
+        .join(batch, batch.c.position == claimed.c.position)
+        .where(sa.select(sa.func.count()).select_from(user_written).scalar_subquery() >= 0)
+        .ext(postgresql.distinct_on(*app_key))
+        .order_by(*app_key, app_rows.c.position.desc()),
+        "app_written",
+    )
+    return sa.select(
+        claimed.c.position, claimed.c.session_pk, claimed.c.last_sequence, claimed.c.event_pk
+    ).add_cte(stored, session_written, user_written, app_written)
+
+
+def _upsert_from(table: sa.Table, rows: sa.Select[Any], name: str) -> sa.CTE:
+    columns = [column.name for column in table.columns]
+    upsert = postgresql.insert(table).from_select(columns, rows)
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=[column.name for column in table.primary_key.columns],
+            set_={"state_key": upsert.excluded.state_key, "value": upsert.excluded.value},
+        )
+        .returning(sa.literal_column("1"))
+        .cte(name)
+    )
+
+
+def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent]]) -> Bound:
+    """PostgreSQL: a batch of appends, each ``(key, expected_revision, event)``, stored in one statement.
+
+    Each append whose session is at its expected revision and does not hold
+    its event yet is stored whole (event, revision, sequence, update time,
+    state delta); the others write nothing. The statement returns a row per
+    stored append: its ``position`` in ``appends``, its session's
+    ``session_pk``, the event's sequence (``last_sequence``) and ``event_pk``.
+    The keys must be distinct.
+    """
+    batch: list[tuple[Any, ...]] = []
+    state_rows: tuple[list[tuple[Any, ...]], ...] = ([], [], [])
+    for position, (key, expected_revision, event) in enumerate(appends):
+        batch.append(
+            (
+                position,
+                key.app_name,
+                key.user_id,
+                key.session_id,
+                expected_revision,
+                event.timestamp,
+                event.id,
+                event.invocation_id,
+                event.author,
+                event.branch,
+                encode_state_delta(event.state_delta),
+                event.event_json,
+            )
+        )
+        delta = event.state_delta
+        for rows, values in zip(state_rows, (delta.session, delta.user, delta.app), strict=True):
+            rows.extend((position, key_digest(k), k, v) for k, v in values.items())
+    session_rows, user_rows, app_rows = state_rows
+    return _store_batch(), {
+        **_arrays("batch", _APPEND_COLUMNS, batch),
+        **_arrays("session_rows", _STATE_ROW_COLUMNS, session_rows),
+        **_arrays("user_rows", _STATE_ROW_COLUMNS, user_rows),
+        **_arrays("app_rows", _STATE_ROW_COLUMNS, app_rows),
+    }
+
+
+def _selected_rows(columns: _ColumnSpec, size: int) -> sa.CTE:
+    """SQLite: a table "batch" of ``size`` rows given as parameters ``b_{column}_{n}``.
+
+    SELECT ... UNION ALL SELECT ...: SQLAlchemy caches the compiled form of
+    this (it does not cache a VALUES construct with rows).
+    """
+    rows = [
+        sa.select(*(sa.bindparam(f"b_{name}_{n}", type_=type_).label(name) for name, type_ in columns))
+        for n in range(size)
+    ]
+    return (rows[0] if size == 1 else sa.union_all(*rows)).cte("batch")
+
+
+def _selected_params(columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """The parameters of ``_selected_rows(columns, len(rows))`` for these rows."""
+    return {
+        f"b_{name}_{n}": value
+        for n, row in enumerate(rows)
+        for (name, _), value in zip(columns, row, strict=True)
+    }
+
+
+@functools.cache
+def _claim_batch(size: int) -> sa.Update:
+    claimable = _claimable(_selected_rows(_CLAIM_COLUMNS, size)).subquery("claimable")
+    return _claim(claimable).returning(*SESSION_COLUMNS)
+
+
+def claim_batch(claims: Sequence[tuple[SessionKey, int, float, str]]) -> Bound:
+    """SQLite: the conditional update of the sessions of a batch of appends.
+
+    Each append is given as ``(key, expected_revision, timestamp, event_id)``.
+    A session is claimed (its last sequence counted up, its update time set)
+    only if it is at the expected revision and does not hold the event yet;
+    the statement returns the rows it claimed (``SESSION_COLUMNS``, with the
+    new last sequence). The keys must be distinct.
+    """
+    rows = [
+        (key.app_name, key.user_id, key.session_id, expected, time, event_id)
+        for key, expected, time, event_id in claims
+    ]
+    return _claim_batch(len(rows)), _selected_params(_CLAIM_COLUMNS, rows)
+
+
+@functools.cache
+def _insert_event_batch(size: int) -> sa.Insert:
+    batch = _selected_rows(_EVENT_COLUMNS, size)
+    names = [name for name, _ in _EVENT_COLUMNS]
+    return (
+        sa.insert(events)
+        .from_select(names, sa.select(*(batch.c[name] for name in names)))
+        .returning(events.c.session_pk, events.c.event_pk)
+    )
+
+
+def insert_event_batch(rows: Sequence[dict[str, Any]]) -> Bound:
+    """SQLite: events' rows (from ``event_row``, of distinct sessions).
+
+    Returns each row's (session_pk, event_pk).
+    """
+    values = [tuple(row[name] for name, _ in _EVENT_COLUMNS) for row in rows]
+    return _insert_event_batch(len(values)), _selected_params(_EVENT_COLUMNS, values)
+
+
+@functools.cache
+def _set_revision_batch(size: int) -> sa.Update:
+    batch = _selected_rows(_REVISION_COLUMNS, size)
+    return (
+        sa.update(sessions)
+        .where(sessions.c.session_pk == batch.c.session_pk)
+        .values(revision=batch.c.revision)
+    )
+
+
+def set_revision_batch(revisions: Sequence[tuple[int, int]]) -> Bound:
+    """SQLite: records several sessions' new revisions, each by ``(session_pk, revision)``."""
+    return _set_revision_batch(len(revisions)), _selected_params(_REVISION_COLUMNS, revisions)
 
 
 _INSERT_EVENT = sa.insert(events)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import AppendResult, EventRecord, NewEvent, SessionKey
-from adk_grpc_sessions.server.backends.sql import dialects, statements
+from adk_grpc_sessions.server.backends.sql import dialects, driver_sql, statements
 from adk_grpc_sessions.server.backends.sql.schema import event_revision
 
 
@@ -69,7 +69,8 @@ async def store_batch(connection: AsyncConnection, appends: list[PendingAppend])
     if single_statement(dialect):
         stored = await _store_in_one_statement(connection, appends)
     else:
-        if _claims_together(dialect):
+        together = _claims_together(dialect)
+        if together:
             stored = await _claim_together(connection, appends)
         else:
             stored = await _claim_one_by_one(connection, appends)
@@ -80,7 +81,10 @@ async def store_batch(connection: AsyncConnection, appends: list[PendingAppend])
             for s in stored
         ]
         for upsert in statements.upsert_state(dialect, changes):
-            await connection.execute(*upsert)
+            if together:
+                await driver_sql.execute(connection, *upsert)
+            else:
+                await connection.execute(*upsert)
     by_key = {s.append.key: s for s in stored}
     return [_result(by_key[a.key]) if a.key in by_key else None for a in appends]
 
@@ -99,7 +103,7 @@ async def _store_in_one_statement(connection: AsyncConnection, appends: list[Pen
     bound = statements.store_batch([(a.key, a.expected_revision, a.event) for a in appends])
     return [
         _Stored(appends[row.position], row.session_pk, row.last_sequence, row.event_pk)
-        for row in await connection.execute(*bound)
+        for row in await driver_sql.execute(connection, *bound)
     ]
 
 
@@ -107,7 +111,7 @@ async def _claim_together(connection: AsyncConnection, appends: list[PendingAppe
     claims = [(a.key, a.expected_revision, a.event.timestamp, a.event.id) for a in appends]
     claimed = {
         SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
-        for row in await connection.execute(*statements.claim_batch(claims))
+        for row in await driver_sql.execute(connection, *statements.claim_batch(claims))
     }
     if not claimed:
         return []
@@ -115,14 +119,14 @@ async def _claim_together(connection: AsyncConnection, appends: list[PendingAppe
     rows = [statements.event_row(*claimed[a.key], a.event) for a in chosen]
     # Each claimed session was checked to lack the event, and this
     # transaction is the only writer, so no row here can hit a unique key.
-    inserted = await connection.execute(*statements.insert_event_batch(rows))
+    inserted = await driver_sql.execute(connection, *statements.insert_event_batch(rows))
     event_pks = {row.session_pk: row.event_pk for row in inserted}
     stored = []
     for append in chosen:
         session_pk, sequence = claimed[append.key]
         stored.append(_Stored(append, session_pk, sequence, event_pks[session_pk]))
     revisions = [(s.session_pk, event_revision(s.event_pk)) for s in stored]
-    await connection.execute(*statements.set_revision_batch(revisions))
+    await driver_sql.execute(connection, *statements.set_revision_batch(revisions))
     return stored
 
 

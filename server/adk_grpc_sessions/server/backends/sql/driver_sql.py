@@ -1,0 +1,85 @@
+"""Statements compiled once per database and run as the driver's own SQL, for the hottest paths.
+
+SQLAlchemy finds a statement's compiled form in its cache by a key it
+computes from the whole statement tree on every execution: about 0.3 ms for
+the statement that stores a batch of appends on PostgreSQL, more than the
+database takes to run it. A ``DriverStatement`` is compiled once; each run
+only orders and converts its parameters (with the column types' own bind
+processors, so values are sent exactly as SQLAlchemy would send them) and
+hands the SQL text to ``exec_driver_sql``. Rows come back as the driver
+returns them, without result processing: use it for statements whose
+results are plain numbers and text.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    name: str
+    constant: Any
+    """The value of a parameter the statement itself holds (a literal), or ``_REQUIRED``."""
+    processor: Callable[[Any], Any] | None
+
+
+class DriverStatement:
+    """A statement compiled for one dialect, with its parameters in the driver's positional order."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.positiontup is None:
+            raise ValueError(f"the {dialect.name} driver does not take positional parameters")
+        self.sql = compiled.string
+        self._slots = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise ValueError(
+                    f"parameter {name!r} expands to a list; run the statement through SQLAlchemy"
+                )
+            self._slots.append(
+                _Slot(
+                    name,
+                    _REQUIRED if bind.required else bind.effective_value,
+                    bind.type.dialect_impl(dialect).bind_processor(dialect),
+                )
+            )
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The driver's parameters for ``values`` (by parameter name, as SQLAlchemy would take them)."""
+        ordered = []
+        for slot in self._slots:
+            value = slot.constant if slot.constant is not _REQUIRED else values[slot.name]
+            ordered.append(value if slot.processor is None else slot.processor(value))
+        return tuple(ordered)
+
+
+@functools.lru_cache(maxsize=256)
+def driver_statement(statement: sa.Executable, dialect: sa.Dialect) -> DriverStatement:
+    """``statement`` compiled for ``dialect`` (once: statements are built once, and reused)."""
+    if not isinstance(statement, sa.ClauseElement):
+        raise TypeError(f"not a SQL expression: {statement!r}")
+    return DriverStatement(statement, dialect)
+
+
+async def execute(
+    connection: AsyncConnection,
+    statement: sa.Executable,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> sa.CursorResult[Any]:
+    """Runs ``statement`` with ``values`` (a row of parameters, or several for executemany) as driver SQL."""
+    compiled = driver_statement(statement, connection.dialect)
+    if isinstance(values, Mapping):
+        return await connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
+    return await connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])

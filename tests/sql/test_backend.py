@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
     EventIdConflictError,
@@ -319,3 +322,48 @@ async def test_session_pages_agree_with_the_memory_backend(backend: SqlBackend) 
 
 async def test_check_answers_while_the_database_does(backend: SqlBackend) -> None:
     await backend.check()
+
+
+async def drop_connections(database_uri: str) -> None:
+    """Has the database end every connection to it (as a restart or a proxy's idle timeout would)."""
+    admin = SqlBackend.from_uri(database_uri)
+    try:
+        async with admin.transaction(write=True) as connection:
+            if admin.engine.dialect.name == "postgresql":
+                await connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            else:
+                ids = await connection.exec_driver_sql(
+                    "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                )
+                for (connection_id,) in list(ids):
+                    await connection.exec_driver_sql(f"KILL {int(connection_id)}")
+    finally:
+        await admin.close()
+
+
+async def test_connections_the_database_dropped_are_replaced_without_failing_a_call(
+    backend: SqlBackend, database_uri: str
+) -> None:
+    if backend.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has no server to drop a connection")
+    connects = 0
+
+    @sa.event.listens_for(backend.engine.sync_engine, "connect")
+    def count(*_: Any) -> None:
+        nonlocal connects
+        connects += 1
+
+    revision = (await backend.create_session(KEY, ScopedState(), 1.0)).revision
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: backend.get_session(KEY, EventWindow()),
+        lambda: backend.append_event(KEY, new_event("e1"), revision),
+        backend.check,
+    ]
+    for call in calls:
+        before = connects
+        await drop_connections(database_uri)
+        await call()
+        assert connects > before, "the dropped connection was replaced"

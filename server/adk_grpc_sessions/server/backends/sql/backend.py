@@ -9,6 +9,11 @@ the event loop rather than in SQLite's busy-sleep loop.
 
 Appends are stored by group commit (``batching``): concurrent appends share
 a transaction, each still all-or-nothing (``appending``).
+
+Connections are not pinged before use: a connection the database dropped
+fails its transaction before the commit, SQLAlchemy then discards every
+pooled connection of that age, and the transaction runs once more on a
+new one.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Final, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adk_grpc_sessions.server.backends import redact_uri
@@ -145,9 +150,19 @@ class SqlBackend(Backend):
 
     async def check(self) -> None:
         """Runs ``SELECT 1``; raises ``BackendUnavailableError`` if it fails or takes over 5 s."""
-        try:
-            async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS), self.engine.connect() as connection:
+
+        async def select_one() -> None:
+            async with self.engine.connect() as connection:
                 await connection.execute(sa.text("SELECT 1"))
+
+        try:
+            async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
+                try:
+                    await select_one()
+                except Exception as exc:
+                    if not _dropped(exc):
+                        raise
+                    await select_one()
         except Exception as exc:
             raise BackendUnavailableError(self._unavailable_message(exc)) from exc
 
@@ -358,26 +373,41 @@ class SqlBackend(Backend):
         With ``autocommit``, ``work`` runs a single statement, which is its
         own transaction (no BEGIN or COMMIT round trips).
 
+        A transaction that failed before its commit because its connection
+        was dropped (a database restart, an idle connection cut) runs once
+        more at once, on a new connection. One that failed in its commit is
+        not run again here: it may have been committed. (In autocommit the
+        statement is the commit: such work must be safe to run twice, as a
+        batch of appends is, whose second run finds them stored.)
+
         Raises:
             BackendUnavailableError: the database cannot be reached, or stays busy.
         """
-        for attempt in range(1, _ATTEMPTS + 1):
+        rerun_after_drop = True
+        attempt = 1
+        while True:
+            done: list[T] = []
             try:
                 if self._write_gate is not None and write:
                     async with self._write_gate, self.transaction(write=True) as connection:
-                        return await work(connection)
-                async with self.transaction(write=write, autocommit=autocommit) as connection:
-                    return await work(connection)
+                        done.append(await work(connection))
+                else:
+                    async with self.transaction(write=write, autocommit=autocommit) as connection:
+                        done.append(await work(connection))
+                return done[0]
             except Exception as exc:
+                if rerun_after_drop and not done and _dropped(exc):
+                    rerun_after_drop = False
+                    continue
                 if dialects.is_retryable(exc) and attempt < _ATTEMPTS:
                     # The database rolled the whole transaction back: nothing of it happened.
                     await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+                    attempt += 1
                     continue
                 if dialects.is_unavailable(exc) or dialects.is_retryable(exc):
                     _log.warning("database %s unavailable: %s", self.display_url, exc)
                     raise BackendUnavailableError(self._unavailable_message(exc)) from exc
                 raise
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     @asynccontextmanager
     async def transaction(self, *, write: bool, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -453,6 +483,11 @@ def _inserted_key(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None, "an INSERT of one row has a primary key"
     return int(key[0])
+
+
+def _dropped(error: BaseException) -> bool:
+    """Whether ``error`` came from a connection the database (or the network) closed."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

@@ -2,7 +2,7 @@
 
 - which async driver a backend URI gets when it names none;
 - how connections are set up (SQLite pragmas and ``BEGIN IMMEDIATE``, pool
-  pre-ping and time-outs for servers);
+  and time-outs for servers);
 - the one statement SQL has no common form for, the upsert;
 - how to hold a lock across processes while migrating;
 - which driver errors mean "try again" and which mean "database unreachable".
@@ -145,9 +145,9 @@ def _server_engine(url: URL) -> AsyncEngine:
     return create_async_engine(
         url,
         connect_args=connect_args,
-        # A connection broken by a database restart is noticed and replaced
-        # before use, so service resumes by itself when the database returns.
-        pool_pre_ping=True,
+        # No pre-ping (a round trip per transaction): a connection broken by
+        # a database restart fails its transaction, which the backend runs
+        # again on a new one, so service resumes by itself.
         pool_size=10,
         max_overflow=10,
         pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,

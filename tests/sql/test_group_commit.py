@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +35,7 @@ from adk_grpc_sessions.server.backends.sql import SqlBackend, appending
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
 
 StoreBatch = Callable[[AsyncConnection, list[PendingAppend]], Awaitable[list[AppendResult | None]]]
+StoreBatchBlocking = Callable[[sa.Connection, list[PendingAppend]], list[AppendResult | None]]
 
 
 def key(name: str, user: str = "user") -> SessionKey:
@@ -59,6 +61,7 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The event ids of every batch the backend stores, in the order it stores them."""
     recorded: list[list[str]] = []
     real: StoreBatch = appending.store_batch
+    real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
     async def recording(
         connection: AsyncConnection, appends: list[PendingAppend]
@@ -66,7 +69,14 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         recorded.append([append.event.id for append in appends])
         return await real(connection, appends)
 
+    def recording_blocking(
+        connection: sa.Connection, appends: list[PendingAppend]
+    ) -> list[AppendResult | None]:
+        recorded.append([append.event.id for append in appends])
+        return real_blocking(connection, appends)
+
     monkeypatch.setattr(appending, "store_batch", recording)
+    monkeypatch.setattr(appending, "store_batch_blocking", recording_blocking)
     return recorded
 
 
@@ -308,19 +318,28 @@ async def connection_lost_in_a_batch(
         async with ddl(backend) as run:
             await run("DROP TRIGGER test_drop ON ags_events")
         return
+    lost = sa.exc.OperationalError(
+        "COMMIT", None, ConnectionResetError("connection reset by peer"), connection_invalidated=True
+    )
     real: StoreBatch = appending.store_batch
+    real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
     async def losing(connection: AsyncConnection, appends: list[PendingAppend]) -> list[AppendResult | None]:
         answers = await real(connection, appends)
         if any(append.event.id == doomed for append in appends):
-            raise sa.exc.OperationalError(
-                "COMMIT", None, ConnectionResetError("connection reset by peer"), connection_invalidated=True
-            )
+            raise lost
         return answers
 
-    monkeypatch.setattr(appending, "store_batch", losing)
-    yield
-    monkeypatch.setattr(appending, "store_batch", real)
+    def losing_blocking(connection: sa.Connection, appends: list[PendingAppend]) -> list[AppendResult | None]:
+        answers = real_blocking(connection, appends)
+        if any(append.event.id == doomed for append in appends):
+            raise lost
+        return answers
+
+    with monkeypatch.context() as patched:
+        patched.setattr(appending, "store_batch", losing)
+        patched.setattr(appending, "store_batch_blocking", losing_blocking)
+        yield
 
 
 @asynccontextmanager
@@ -398,3 +417,33 @@ async def test_an_append_the_database_refuses_fails_alone_and_the_rest_of_its_ba
     assert [type(o) for o in (outcomes[0], outcomes[2])] == [AppendResult, AppendResult]
     assert (await read(backend, key("b"))).revision == revisions[1]
     assert await backend.get_user_state("app", "user") == {"a": "1", "c": "1"}
+
+
+async def test_an_older_sqlite_stores_a_batch_one_append_at_a_time_with_the_same_outcome(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, batches: list[list[str]]
+) -> None:
+    # Before 3.35 SQLite can neither update from a joined table nor return rows.
+    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
+    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
+    await backend.upgrade_schema()
+    try:
+        first, stale, retried = await created(backend, "a", "b", "c")
+        await backend.append_event(key("b"), new_event("b0"), stale)
+        original = await backend.append_event(key("c"), new_event("c1"), retried)
+        outcomes = await asyncio.gather(
+            backend.append_event(key("a"), new_event("a1", delta=ScopedState(user={"k": '"a"'})), first),
+            backend.append_event(key("b"), new_event("b1", delta=ScopedState(user={"k": '"b"'})), stale),
+            backend.append_event(key("c"), new_event("c1"), retried),
+            return_exceptions=True,
+        )
+        assert batches[-1] == ["a1", "b1", "c1"]
+        stored, refused, again = outcomes
+        assert isinstance(stored, AppendResult) and not stored.already_applied
+        assert isinstance(refused, StaleRevisionError)
+        assert (
+            isinstance(again, AppendResult) and again.already_applied and again.revision == original.revision
+        )
+        assert await backend.get_user_state("app", "user") == {"k": '"a"'}
+        assert [e.id for e in (await read(backend, key("b"))).events] == ["b0"]
+    finally:
+        await backend.close()

@@ -3,6 +3,7 @@
 - ``backend``: ``SqlBackend``, the ``Backend`` implementation (transactions);
 - ``batching``: the group commit that stores concurrent appends in shared transactions;
 - ``appending``: how a batch of appends is stored, each append all-or-nothing;
+- ``sqlite_writer``: SQLite's single writer, a thread with a synchronous connection;
 - ``statements``: the SQL it runs (SQLAlchemy Core); ``driver_sql``: the hottest of it,
   compiled once and run as the driver's own SQL;
 - ``schema``: the tables, and why they are shaped so; ``types``: their column types;

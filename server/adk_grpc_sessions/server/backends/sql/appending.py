@@ -12,9 +12,9 @@ nothing and the claimed ones go on without it. Why an append was refused
 Three ways to store a batch, with the same outcome:
 - ``_store_in_one_statement`` (PostgreSQL): the whole batch in one
   statement, its own transaction, so one round trip;
-- ``_claim_together`` (SQLite 3.35 and later, which can update from a
+- ``store_batch_blocking`` (SQLite 3.35 and later, which can update from a
   joined table and return rows): a claim, an insert and an update for the
-  whole batch;
+  whole batch, synchronously, in SQLite's writer thread (``sqlite_writer``);
 - ``_claim_one_by_one`` (MySQL/MariaDB, older SQLite): each append's claim
   and event in a savepoint of its own, so an event id found taken undoes
   just that append.
@@ -26,6 +26,7 @@ so writers wait for each other but never deadlock.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,24 +70,37 @@ async def store_batch(connection: AsyncConnection, appends: list[PendingAppend])
     if single_statement(dialect):
         stored = await _store_in_one_statement(connection, appends)
     else:
-        together = _claims_together(dialect)
-        if together:
-            stored = await _claim_together(connection, appends)
-        else:
-            stored = await _claim_one_by_one(connection, appends)
-        changes = [
-            statements.StateChange(
-                s.append.key.app_name, s.append.key.user_id, s.session_pk, s.append.event.state_delta
-            )
-            for s in stored
-        ]
-        for upsert in statements.upsert_state(dialect, changes):
-            if together:
-                await driver_sql.execute(connection, *upsert)
-            else:
-                await connection.execute(*upsert)
-    by_key = {s.append.key: s for s in stored}
-    return [_result(by_key[a.key]) if a.key in by_key else None for a in appends]
+        stored = await _claim_one_by_one(connection, appends)
+        for upsert in statements.upsert_state(dialect, _state_changes(stored)):
+            await connection.execute(*upsert)
+    return _results(appends, stored)
+
+
+def store_batch_blocking(
+    connection: sa.Connection, appends: list[PendingAppend]
+) -> list[AppendResult | None]:
+    """``store_batch`` for SQLite 3.35 and later (``claims_together_in_sqlite``), synchronously."""
+    claims = [(a.key, a.expected_revision, a.event.timestamp, a.event.id) for a in appends]
+    claimed = {
+        SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
+        for row in driver_sql.execute_blocking(connection, *statements.claim_batch(claims))
+    }
+    stored: list[_Stored] = []
+    if claimed:
+        chosen = [a for a in appends if a.key in claimed]
+        rows = [statements.event_row(*claimed[a.key], a.event) for a in chosen]
+        # Each claimed session was checked to lack the event, and this
+        # transaction is the only writer, so no row here can hit a unique key.
+        inserted = driver_sql.execute_blocking(connection, *statements.insert_event_batch(rows))
+        event_pks = {row.session_pk: row.event_pk for row in inserted}
+        for append in chosen:
+            session_pk, sequence = claimed[append.key]
+            stored.append(_Stored(append, session_pk, sequence, event_pks[session_pk]))
+        revisions = [(s.session_pk, event_revision(s.event_pk)) for s in stored]
+        driver_sql.execute_blocking(connection, *statements.set_revision_batch(revisions))
+        for upsert in statements.upsert_state(connection.dialect, _state_changes(stored)):
+            driver_sql.execute_blocking(connection, *upsert)
+    return _results(appends, stored)
 
 
 def single_statement(dialect: sa.Dialect) -> bool:
@@ -94,9 +108,9 @@ def single_statement(dialect: sa.Dialect) -> bool:
     return dialect.name == dialects.POSTGRESQL
 
 
-def _claims_together(dialect: sa.Dialect) -> bool:
-    # UPDATE ... FROM (3.33) and RETURNING (3.35); SQLAlchemy knows the version once connected.
-    return dialect.name == dialects.SQLITE and bool(dialect.update_returning)
+def claims_together_in_sqlite() -> bool:
+    """Whether this SQLite can run ``store_batch_blocking``: UPDATE ... FROM (3.33) and RETURNING (3.35)."""
+    return sqlite3.sqlite_version_info >= (3, 35)
 
 
 async def _store_in_one_statement(connection: AsyncConnection, appends: list[PendingAppend]) -> list[_Stored]:
@@ -105,29 +119,6 @@ async def _store_in_one_statement(connection: AsyncConnection, appends: list[Pen
         _Stored(appends[row.position], row.session_pk, row.last_sequence, row.event_pk)
         for row in await driver_sql.execute(connection, *bound)
     ]
-
-
-async def _claim_together(connection: AsyncConnection, appends: list[PendingAppend]) -> list[_Stored]:
-    claims = [(a.key, a.expected_revision, a.event.timestamp, a.event.id) for a in appends]
-    claimed = {
-        SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
-        for row in await driver_sql.execute(connection, *statements.claim_batch(claims))
-    }
-    if not claimed:
-        return []
-    chosen = [a for a in appends if a.key in claimed]
-    rows = [statements.event_row(*claimed[a.key], a.event) for a in chosen]
-    # Each claimed session was checked to lack the event, and this
-    # transaction is the only writer, so no row here can hit a unique key.
-    inserted = await driver_sql.execute(connection, *statements.insert_event_batch(rows))
-    event_pks = {row.session_pk: row.event_pk for row in inserted}
-    stored = []
-    for append in chosen:
-        session_pk, sequence = claimed[append.key]
-        stored.append(_Stored(append, session_pk, sequence, event_pks[session_pk]))
-    revisions = [(s.session_pk, event_revision(s.event_pk)) for s in stored]
-    await driver_sql.execute(connection, *statements.set_revision_batch(revisions))
-    return stored
 
 
 async def _claim_one_by_one(connection: AsyncConnection, appends: list[PendingAppend]) -> list[_Stored]:
@@ -168,6 +159,20 @@ async def _claim_one(connection: AsyncConnection, append: PendingAppend) -> _Sto
     event_pk = _inserted_key(inserted)
     await connection.execute(*statements.set_revision(session_pk, event_revision(event_pk)))
     return _Stored(append, session_pk, sequence, event_pk)
+
+
+def _state_changes(stored: list[_Stored]) -> list[statements.StateChange]:
+    return [
+        statements.StateChange(
+            s.append.key.app_name, s.append.key.user_id, s.session_pk, s.append.event.state_delta
+        )
+        for s in stored
+    ]
+
+
+def _results(appends: list[PendingAppend], stored: list[_Stored]) -> list[AppendResult | None]:
+    by_key = {s.append.key: s for s in stored}
+    return [_result(by_key[a.key]) if a.key in by_key else None for a in appends]
 
 
 def _result(stored: _Stored) -> AppendResult:

@@ -54,6 +54,7 @@ from adk_grpc_sessions.server.backends.sql import appending, dialects, schema_ve
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision
+from adk_grpc_sessions.server.backends.sql.sqlite_writer import SqliteWriter
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,6 +79,9 @@ class SqlBackend(Backend):
         self._engine: AsyncEngine | None = None
         single_writer = url.get_backend_name() == dialects.SQLITE
         self._write_gate = asyncio.Lock() if single_writer else None
+        self._sqlite_writer = (
+            SqliteWriter(url) if single_writer and appending.claims_together_in_sqlite() else None
+        )
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
             key=lambda append: append.key,
@@ -145,6 +149,8 @@ class SqlBackend(Backend):
     async def close(self) -> None:
         """Stores the appends already queued, then closes every pooled connection."""
         await self._appends.close()
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -300,6 +306,10 @@ class SqlBackend(Backend):
             return await appending.store_batch(connection, batch)
 
         try:
+            if self._sqlite_writer is not None:
+                return list(
+                    await self._run_in_sqlite_writer(lambda c: appending.store_batch_blocking(c, batch))
+                )
             return list(
                 await self._run(store, write=True, autocommit=appending.single_statement(self.engine.dialect))
             )
@@ -383,26 +393,49 @@ class SqlBackend(Backend):
         Raises:
             BackendUnavailableError: the database cannot be reached, or stays busy.
         """
+
+        async def attempt(done: list[T]) -> None:
+            if self._write_gate is not None and write:
+                async with self._write_gate, self.transaction(write=True) as connection:
+                    done.append(await work(connection))
+            else:
+                async with self.transaction(write=write, autocommit=autocommit) as connection:
+                    done.append(await work(connection))
+
+        return await self._retrying(attempt)
+
+    async def _run_in_sqlite_writer(self, work: Callable[[sa.Connection], T]) -> T:
+        """``_run`` for synchronous write work, in SQLite's writer thread."""
+        writer = self._sqlite_writer
+        assert writer is not None, "a SQLite backend"
+
+        async def attempt(done: list[T]) -> None:
+            assert self._write_gate is not None, "a SQLite backend"
+            async with self._write_gate:
+                await writer.run(work, done)
+
+        return await self._retrying(attempt)
+
+    async def _retrying(self, attempt: Callable[[list[T]], Awaitable[None]]) -> T:
+        """Runs ``attempt`` (a transaction that appends its work's result to a list before committing).
+
+        See ``_run`` for when it runs again.
+        """
         rerun_after_drop = True
-        attempt = 1
+        tries = 1
         while True:
             done: list[T] = []
             try:
-                if self._write_gate is not None and write:
-                    async with self._write_gate, self.transaction(write=True) as connection:
-                        done.append(await work(connection))
-                else:
-                    async with self.transaction(write=write, autocommit=autocommit) as connection:
-                        done.append(await work(connection))
+                await attempt(done)
                 return done[0]
             except Exception as exc:
                 if rerun_after_drop and not done and _dropped(exc):
                     rerun_after_drop = False
                     continue
-                if dialects.is_retryable(exc) and attempt < _ATTEMPTS:
+                if dialects.is_retryable(exc) and tries < _ATTEMPTS:
                     # The database rolled the whole transaction back: nothing of it happened.
-                    await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-                    attempt += 1
+                    await asyncio.sleep(random.uniform(0, 0.01 * 2**tries))
+                    tries += 1
                     continue
                 if dialects.is_unavailable(exc) or dialects.is_retryable(exc):
                     _log.warning("database %s unavailable: %s", self.display_url, exc)

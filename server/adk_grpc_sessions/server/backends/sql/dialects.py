@@ -108,8 +108,28 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         pool_size=8,
         max_overflow=8,
     )
+    _set_up_sqlite(engine.sync_engine, default_begin="DEFERRED")
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def create_sqlite_writer_engine(url: URL) -> sa.Engine:
+    """A synchronous engine on the SQLite file of ``url`` (a ``database_url``), for ``SqliteWriter``.
+
+    The standard library's driver, one connection, set up as the async
+    engine's connections are; every transaction begins IMMEDIATE (it writes).
+    """
+    engine = sa.create_engine(
+        url.set(drivername=f"{SQLITE}+pysqlite"),
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        pool_size=1,
+        max_overflow=0,
+    )
+    _set_up_sqlite(engine, default_begin="IMMEDIATE")
+    return engine
+
+
+def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own implicit BEGIN is turned off so that "begin" below
         # decides the form: writers start with BEGIN IMMEDIATE and so take the
@@ -123,12 +143,10 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, default_begin)
         connection.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 def _server_engine(url: URL) -> AsyncEngine:

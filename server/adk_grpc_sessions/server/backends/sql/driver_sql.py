@@ -73,6 +73,18 @@ def driver_statement(statement: sa.Executable, dialect: sa.Dialect) -> DriverSta
     return DriverStatement(statement, dialect)
 
 
+def execute_blocking(
+    connection: sa.Connection,
+    statement: sa.Executable,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> sa.CursorResult[Any]:
+    """``execute`` on a synchronous connection."""
+    compiled = driver_statement(statement, connection.dialect)
+    if isinstance(values, Mapping):
+        return connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
+    return connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])
+
+
 async def execute(
     connection: AsyncConnection,
     statement: sa.Executable,

@@ -389,7 +389,10 @@ def _selected_rows(columns: _ColumnSpec, size: int) -> sa.CTE:
     """SQLite: a table "batch" of ``size`` rows given as parameters ``b_{column}_{n}``.
 
     SELECT ... UNION ALL SELECT ...: SQLAlchemy caches the compiled form of
-    this (it does not cache a VALUES construct with rows).
+    this (it does not cache a VALUES construct with rows). Sizes are powers
+    of two (``_selected_params`` pads a batch with rows of NULLs, which match
+    no session), so that seven forms of each statement, compiled once each,
+    serve every batch: compiling all 64 sizes would take 2 s.
     """
     rows = [
         sa.select(*(sa.bindparam(f"b_{name}_{n}", type_=type_).label(name) for name, type_ in columns))
@@ -398,11 +401,13 @@ def _selected_rows(columns: _ColumnSpec, size: int) -> sa.CTE:
     return (rows[0] if size == 1 else sa.union_all(*rows)).cte("batch")
 
 
-def _selected_params(columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    """The parameters of ``_selected_rows(columns, len(rows))`` for these rows."""
-    return {
+def _selected_params(columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, Any]]:
+    """The size of ``_selected_rows`` for these rows, and its parameters."""
+    size = 1 << max(0, len(rows) - 1).bit_length()
+    padded = [*rows, *([(None,) * len(columns)] * (size - len(rows)))]
+    return size, {
         f"b_{name}_{n}": value
-        for n, row in enumerate(rows)
+        for n, row in enumerate(padded)
         for (name, _), value in zip(columns, row, strict=True)
     }
 
@@ -426,7 +431,8 @@ def claim_batch(claims: Sequence[tuple[SessionKey, int, float, str]]) -> Bound:
         (key.app_name, key.user_id, key.session_id, expected, time, event_id)
         for key, expected, time, event_id in claims
     ]
-    return _claim_batch(len(rows)), _selected_params(_CLAIM_COLUMNS, rows)
+    size, params = _selected_params(_CLAIM_COLUMNS, rows)
+    return _claim_batch(size), params
 
 
 @functools.cache
@@ -435,7 +441,9 @@ def _insert_event_batch(size: int) -> sa.Insert:
     names = [name for name, _ in _EVENT_COLUMNS]
     return (
         sa.insert(events)
-        .from_select(names, sa.select(*(batch.c[name] for name in names)))
+        .from_select(
+            names, sa.select(*(batch.c[name] for name in names)).where(batch.c.session_pk.is_not(None))
+        )
         .returning(events.c.session_pk, events.c.event_pk)
     )
 
@@ -446,7 +454,8 @@ def insert_event_batch(rows: Sequence[dict[str, Any]]) -> Bound:
     Returns each row's (session_pk, event_pk).
     """
     values = [tuple(row[name] for name, _ in _EVENT_COLUMNS) for row in rows]
-    return _insert_event_batch(len(values)), _selected_params(_EVENT_COLUMNS, values)
+    size, params = _selected_params(_EVENT_COLUMNS, values)
+    return _insert_event_batch(size), params
 
 
 @functools.cache
@@ -461,7 +470,8 @@ def _set_revision_batch(size: int) -> sa.Update:
 
 def set_revision_batch(revisions: Sequence[tuple[int, int]]) -> Bound:
     """SQLite: records several sessions' new revisions, each by ``(session_pk, revision)``."""
-    return _set_revision_batch(len(revisions)), _selected_params(_REVISION_COLUMNS, revisions)
+    size, params = _selected_params(_REVISION_COLUMNS, revisions)
+    return _set_revision_batch(size), params
 
 
 _INSERT_EVENT = sa.insert(events)

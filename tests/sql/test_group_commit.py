@@ -447,3 +447,10 @@ async def test_an_older_sqlite_stores_a_batch_one_append_at_a_time_with_the_same
         assert [e.id for e in (await read(backend, key("b"))).events] == ["b0"]
     finally:
         await backend.close()
+
+
+async def test_closing_twice_is_harmless(backend: SqlBackend) -> None:
+    (revision,) = await created(backend, "a")
+    await backend.append_event(key("a"), new_event("a1"), revision)
+    await backend.close()
+    await backend.close()

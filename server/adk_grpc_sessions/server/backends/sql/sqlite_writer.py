@@ -34,6 +34,7 @@ class SqliteWriter:
             max_workers=1, thread_name_prefix="sqlite-writer"
         )
         self._engine: sa.Engine | None = None
+        self._closed = False
 
     async def run(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
         """Runs ``work`` in a write transaction (``BEGIN IMMEDIATE``), in the writer's thread.
@@ -44,7 +45,10 @@ class SqliteWriter:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work, done)
 
     async def close(self) -> None:
-        """Closes the connection (in the thread that opened it) and stops the thread."""
+        """Closes the connection (in the thread that opened it) and stops the thread; safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._thread, self._dispose)
         self._thread.shutdown(wait=True)
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adk_grpc_sessions.server.backends.base import AppendResult, EventRecord, NewEvent, SessionKey
+from adk_grpc_sessions.server.backends.base import AppendResult, NewEvent, SessionKey
 from adk_grpc_sessions.server.backends.sql import dialects, driver_sql, statements
 from adk_grpc_sessions.server.backends.sql.schema import event_revision
 
@@ -177,18 +177,8 @@ def _results(appends: list[PendingAppend], stored: list[_Stored]) -> list[Append
 
 def _result(stored: _Stored) -> AppendResult:
     event = stored.append.event
-    record = EventRecord(
-        id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=event.timestamp,
-        state_delta=event.state_delta,
-        event_json=event.event_json,
-        sequence=stored.sequence,
-    )
     return AppendResult(
-        event=record,
+        event=event.stored_at(stored.sequence),
         revision=event_revision(stored.event_pk),
         last_update_time=event.timestamp,
         already_applied=False,

@@ -146,8 +146,8 @@ def claim_next_sequence(
 #   every batch size.
 # - SQLite: a claim, an insert and an update for the whole batch
 #   (``claim_batch``, ``insert_event_batch``, ``set_revision_batch``), the
-#   rows as SELECT ... UNION ALL ... (one text per batch size; SQLite parses
-#   in process), then the state upserts.
+#   rows as SELECT ... UNION ALL ... (one text per power-of-two batch size;
+#   SQLite parses in process), then the state upserts.
 _ColumnSpec = tuple[tuple[str, Any], ...]
 
 _CLAIM_COLUMNS: Final[_ColumnSpec] = (
@@ -358,7 +358,7 @@ def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent]]) -> Bound:
     state_rows: tuple[list[tuple[Any, ...]], ...] = ([], [], [])
     for position, (key, expected_revision, event) in enumerate(appends):
         batch.append(
-            (
+            (  # in the order of _APPEND_COLUMNS
                 position,
                 key.app_name,
                 key.user_id,

@@ -63,7 +63,7 @@ _ATTEMPTS: Final = 5
 """Runs of one transaction that the database aborted as a deadlock or busy before giving up."""
 _CHECK_TIMEOUT_SECONDS: Final = 5.0
 _BY_POSITION: Final = "the SQL backend pages by position (a keyset), never by storage page token"
-_MAX_BATCH: Final = 64
+_MAX_BATCH: Final = statements.BATCH_LIMIT
 """The most appends stored in one transaction."""
 _APPEND_WRITERS: Final = 4
 """Batches of appends in flight at once on a database server (SQLite has a single writer: one)."""
@@ -128,6 +128,8 @@ class SqlBackend(Backend):
     async def start(self) -> None:
         """Checks the database answers and its schema is the one this code expects.
 
+        Then compiles the statements that store batches of appends.
+
         Raises:
             BackendUnavailableError: the database cannot be reached.
             RuntimeError: its schema is not at the head revision.
@@ -145,6 +147,10 @@ class SqlBackend(Backend):
                 f"server needs {head}: run 'adk-grpc-sessions db upgrade --backend URI' "
                 "(or start the server without --no-migrate)"
             )
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.prepare(appending.compile_statements)
+        else:
+            appending.compile_statements(self.engine.dialect)
 
     async def close(self) -> None:
         """Stores the appends already queued, then closes every pooled connection."""

@@ -36,6 +36,10 @@ class SqliteWriter:
         self._engine: sa.Engine | None = None
         self._closed = False
 
+    async def prepare(self, compile_statements: Callable[[sa.Dialect], None]) -> None:
+        """Connects, and compiles the statements the writer will run (``compile_statements``)."""
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._prepare, compile_statements)
+
     async def run(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
         """Runs ``work`` in a write transaction (``BEGIN IMMEDIATE``), in the writer's thread.
 
@@ -53,10 +57,19 @@ class SqliteWriter:
         self._thread.shutdown(wait=True)
 
     def _transaction(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
+        with self._connected().connect() as connection, connection.begin():
+            done.append(work(connection))
+
+    def _prepare(self, compile_statements: Callable[[sa.Dialect], None]) -> None:
+        engine = self._connected()
+        with engine.connect():  # the dialect learns the SQLite version on its first connection
+            pass
+        compile_statements(engine.dialect)
+
+    def _connected(self) -> sa.Engine:
         if self._engine is None:
             self._engine = dialects.create_sqlite_writer_engine(self._url)
-        with self._engine.connect() as connection, connection.begin():
-            done.append(work(connection))
+        return self._engine
 
     def _dispose(self) -> None:
         if self._engine is not None:

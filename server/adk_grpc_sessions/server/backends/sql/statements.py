@@ -385,6 +385,30 @@ def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent]]) -> Bound:
     }
 
 
+BATCH_LIMIT: Final = 64
+"""The most appends one batch statement takes."""
+_SQLITE_BATCH_SIZES: Final = tuple(1 << n for n in range(BATCH_LIMIT.bit_length()))
+"""The sizes SQLite's batch statements come in (``_selected_params`` pads a batch up to one)."""
+
+
+def batch_statements(dialect: sa.Dialect) -> list[sa.Executable]:
+    """Every statement the batch path runs on ``dialect``, in every form, to compile them all at start.
+
+    Empty for MySQL/MariaDB, which store a batch one append at a time with
+    the statements every other call uses.
+    """
+    if dialect.name == dialects.POSTGRESQL:
+        return [_store_batch()]
+    if dialect.name != dialects.SQLITE:
+        return []
+    found: list[sa.Executable] = []
+    for size in _SQLITE_BATCH_SIZES:
+        found += [_claim_batch(size), _insert_event_batch(size), _set_revision_batch(size)]
+    for table in (session_state, user_state, app_state):
+        found.append(dialects.upsert(dialect, table, ("state_key", "value")))
+    return found
+
+
 def _selected_rows(columns: _ColumnSpec, size: int) -> sa.CTE:
     """SQLite: a table "batch" of ``size`` rows given as parameters ``b_{column}_{n}``.
 
@@ -404,6 +428,7 @@ def _selected_rows(columns: _ColumnSpec, size: int) -> sa.CTE:
 def _selected_params(columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, Any]]:
     """The size of ``_selected_rows`` for these rows, and its parameters."""
     size = 1 << max(0, len(rows) - 1).bit_length()
+    assert size in _SQLITE_BATCH_SIZES, f"a batch of {len(rows)} is more than the largest form"
     padded = [*rows, *([(None,) * len(columns)] * (size - len(rows)))]
     return size, {
         f"b_{name}_{n}": value

@@ -90,6 +90,27 @@ async def test_append_stores_the_event_and_applies_its_delta_to_every_scope(back
     assert read.events[0].state_delta == delta
 
 
+async def test_an_events_encoded_fields_come_back_with_it_and_with_a_retry(backend: SqlBackend) -> None:
+    created = await backend.create_session(KEY, ScopedState(), 1.0)
+    event = new_event("e1")
+    event.encoded_fields = b"\x0a\x02e1\x00\xff"
+    result = await backend.append_event(KEY, event, created.revision)
+    retried = await backend.append_event(KEY, event, created.revision)
+    read = await backend.get_session(KEY, EventWindow())
+    assert read is not None
+    assert [e.encoded_fields for e in (result.event, retried.event, *read.events)] == [
+        event.encoded_fields
+    ] * 3
+
+
+async def test_an_event_appended_without_encoded_fields_reads_back_without_them(backend: SqlBackend) -> None:
+    created = await backend.create_session(KEY, ScopedState(), 1.0)
+    await backend.append_event(KEY, new_event("e1"), created.revision)
+    read = await backend.get_session(KEY, EventWindow())
+    assert read is not None
+    assert read.events[0].encoded_fields == b""
+
+
 async def test_append_with_an_old_revision_is_stale(backend: SqlBackend) -> None:
     created = await backend.create_session(KEY, ScopedState(), 1.0)
     first = await backend.append_event(KEY, new_event("e1"), created.revision)

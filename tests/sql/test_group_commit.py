@@ -118,6 +118,47 @@ async def test_appends_submitted_together_are_stored_in_one_batch(
         assert result.event.sequence == 1
 
 
+async def _batch_keeps_each_events_encoded_fields(backend: SqlBackend, batches: list[list[str]]) -> None:
+    names = ["a", "b", "c", "d"]
+    revisions = await created(backend, *names)
+    given = {"a": b"\x0a\x02a1", "b": b"", "c": bytes(range(256)) * 300, "d": b"\x00"}
+    appended = []
+    for name in names:
+        event = new_event(f"{name}1")
+        event.encoded_fields = given[name]
+        appended.append(event)
+    await asyncio.gather(
+        *(
+            backend.append_event(key(name), event, revision)
+            for name, event, revision in zip(names, appended, revisions, strict=True)
+        )
+    )
+    assert batches[-1] == ["a1", "b1", "c1", "d1"]
+    for name in names:
+        (stored,) = (await read(backend, key(name))).events
+        assert stored.encoded_fields == given[name]
+        page = await backend.list_events(key(name), None, 10, None)
+        assert [e.encoded_fields for e in page.items] == [given[name]]
+
+
+async def test_every_event_of_a_batch_keeps_its_encoded_fields(
+    backend: SqlBackend, batches: list[list[str]]
+) -> None:
+    await _batch_keeps_each_events_encoded_fields(backend, batches)
+
+
+async def test_an_older_sqlite_keeps_each_events_encoded_fields_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, batches: list[list[str]]
+) -> None:
+    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
+    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
+    await backend.upgrade_schema()
+    try:
+        await _batch_keeps_each_events_encoded_fields(backend, batches)
+    finally:
+        await backend.close()
+
+
 async def test_a_stale_append_in_a_batch_writes_nothing_and_the_others_are_stored(
     backend: SqlBackend, batches: list[list[str]]
 ) -> None:

@@ -25,11 +25,14 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.backends.sql import dialects
+from adk_grpc_sessions.server import messages
+from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
 from adk_grpc_sessions.server.cli import main
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.import_adk import ImportReport, import_adk
 from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from tests import databases
 
 pytestmark = pytest.mark.slow
@@ -123,6 +126,24 @@ async def _compare(adk: DatabaseSessionService, target_uri: str) -> None:
                     )
     finally:
         await server.stop(grace=1.0)
+    await _assert_encoded_as_appended(adk, target_uri)
+
+
+async def _assert_encoded_as_appended(adk: DatabaseSessionService, target_uri: str) -> None:
+    """Every copied event carries the encoding an append makes, so reads send it as stored."""
+    backend = SqlBackend.from_uri(target_uri)
+    await backend.start()
+    try:
+        for app_name in ("app-a", "app-b"):
+            for listed in (await adk.list_sessions(app_name=app_name)).sessions:
+                key = SessionKey(app_name, listed.user_id, listed.id)
+                record = await backend.get_session(key, EventWindow())
+                assert record is not None
+                assert all(event.encoded_fields for event in record.events)
+                response = pb.GetSessionResponse.FromString(messages.get_session_response(record).data)
+                assert response == pb.GetSessionResponse(session=messages.session_message(record))
+    finally:
+        await backend.close()
 
 
 def _quiet() -> Console:

@@ -44,6 +44,7 @@ from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
 from adk_grpc_sessions.server.backends.sql.importing import ImportedSession, SessionImporter
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
+from adk_grpc_sessions.server.messages import encode_event_fields
 
 _SESSIONS_PER_PAGE: Final = 100
 
@@ -277,7 +278,10 @@ def _imported_session(
         try:
             # ADK's own conversion: what DatabaseSessionService.get_session returns.
             event = event_row.to_event()
-            events.append(parse_event(event.model_dump_json(by_alias=True, exclude_none=True)))
+            parsed = parse_event(event.model_dump_json(by_alias=True, exclude_none=True))
+            # Encoded as an append encodes it, so reads of imported sessions are as fast.
+            parsed.encoded_fields = encode_event_fields(parsed)
+            events.append(parsed)
         except InvalidArgumentError as exc:
             report.problems.append(f"{name}: event {event_row.id!r} is not storable: {exc}")
             return None

@@ -15,6 +15,9 @@ Layout, and why:
   the first older event, so it reads only what it returns) and event pages.
   ``(session_pk, event_id)`` is unique: the event id is the idempotency key.
   ``event_pk`` is never reused either, which is what revisions are made of.
+  ``encoded_fields`` keeps the wire encoding of the event's typed fields,
+  made once at append, so that a read of a thousand events sends stored
+  bytes instead of building a thousand messages.
 - ``ags_session_state``, ``ags_user_state``, ``ags_app_state``: state as one
   row per key, not one JSON object per scope. Applying a delta is then an
   upsert of just the keys it names, which the database performs atomically:
@@ -44,7 +47,14 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, QuotedText, Seconds, big_serial
+from adk_grpc_sessions.server.backends.sql.types import (
+    JsonText,
+    KeyString,
+    LongBytes,
+    QuotedText,
+    Seconds,
+    big_serial,
+)
 
 KEY_LENGTH: Final = 128
 """Longest app name, user id, session id or event id, in code points (the contract's limit)."""
@@ -98,6 +108,9 @@ events = sa.Table(
     # scopes the event changes; NULL for an event without a state delta.
     sa.Column("state_delta", JsonText(), nullable=True),
     sa.Column("event_json", JsonText(), nullable=False),
+    # The layer above's encoding of the event's typed fields, made at append
+    # (``NewEvent.encoded_fields``); NULL for events stored without one.
+    sa.Column("encoded_fields", LongBytes(), nullable=True),
     sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
     sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),
     sqlite_autoincrement=True,

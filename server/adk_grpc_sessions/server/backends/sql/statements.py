@@ -48,6 +48,7 @@ EVENT_COLUMNS: Final = (
     events.c.timestamp,
     events.c.state_delta,
     events.c.event_json,
+    events.c.encoded_fields,
 )
 SESSION_COLUMNS: Final = (
     sessions.c.session_pk,
@@ -170,6 +171,7 @@ _EVENT_COLUMNS: Final[_ColumnSpec] = tuple(
         "timestamp",
         "state_delta",
         "event_json",
+        "encoded_fields",
     )
 )
 _REVISION_COLUMNS: Final[_ColumnSpec] = (
@@ -371,6 +373,7 @@ def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent]]) -> Bound:
                 event.branch,
                 encode_state_delta(event.state_delta),
                 event.event_json,
+                event.encoded_fields or None,
             )
         )
         delta = event.state_delta
@@ -514,6 +517,7 @@ def event_row(session_pk: int, sequence: int, event: NewEvent) -> dict[str, Any]
         "timestamp": event.timestamp,
         "state_delta": encode_state_delta(event.state_delta),
         "event_json": event.event_json,
+        "encoded_fields": event.encoded_fields or None,
     }
 
 
@@ -808,7 +812,9 @@ def decode_state_delta(stored: str | None) -> ScopedState:
 def event_from_row(row: sa.Row[Any]) -> EventRecord:
     """The ``EventRecord`` of a row selected with ``EVENT_COLUMNS``."""
     # Unpacked by position: a thousand-event read pays for every attribute lookup.
-    _, sequence, event_id, invocation_id, author, branch, timestamp, state_delta, event_json = tuple(row)
+    _, sequence, event_id, invocation_id, author, branch, timestamp, state_delta, event_json, encoded = tuple(
+        row
+    )
     return EventRecord(
         id=event_id,
         invocation_id=invocation_id,
@@ -818,6 +824,7 @@ def event_from_row(row: sa.Row[Any]) -> EventRecord:
         state_delta=decode_state_delta(state_delta),
         event_json=event_json,
         sequence=sequence,
+        encoded_fields=encoded or b"",
     )
 
 

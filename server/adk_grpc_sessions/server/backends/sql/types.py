@@ -116,6 +116,23 @@ class Seconds(TypeDecorator[float]):
         return dialect.type_descriptor(sa.Double(asdecimal=False))
 
 
+class LongBytes(TypeDecorator[bytes]):
+    """Bytes of any length: BLOB on SQLite, BYTEA on PostgreSQL, LONGBLOB on MySQL/MariaDB.
+
+    (MySQL's BLOB stops at 64 KiB, and what is stored here grows with the
+    event: an event's encoded fields hold its whole state delta.)
+    """
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """The concrete column type on ``dialect``."""
+        if dialect.name in _MYSQL_FAMILY:
+            return dialect.type_descriptor(mysql.LONGBLOB())
+        return dialect.type_descriptor(sa.LargeBinary())
+
+
 def big_serial() -> TypeEngine[int]:
     """A 64-bit surrogate key whose values are never reused, even after deletes.
 

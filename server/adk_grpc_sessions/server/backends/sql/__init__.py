@@ -3,7 +3,8 @@
 - ``backend``: ``SqlBackend``, the ``Backend`` implementation (transactions);
 - ``batching``: the group commit that stores concurrent appends in shared transactions;
 - ``appending``: how a batch of appends is stored, each append all-or-nothing;
-- ``sqlite_writer``: SQLite's single writer, a thread with a synchronous connection;
+- ``reading``: what each read selects, and the records it makes of the rows;
+- ``sqlite_threads``: SQLite transactions run whole in threads with synchronous connections;
 - ``statements``: the SQL it runs (SQLAlchemy Core); ``driver_sql``: the hottest of it,
   compiled once and run as the driver's own SQL;
 - ``schema``: the tables, and why they are shaped so; ``types``: their column types;

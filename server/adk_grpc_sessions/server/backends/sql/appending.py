@@ -14,7 +14,7 @@ Three ways to store a batch, with the same outcome:
   statement, its own transaction, so one round trip;
 - ``store_batch_blocking`` (SQLite 3.35 and later, which can update from a
   joined table and return rows): a claim, an insert and an update for the
-  whole batch, synchronously, in SQLite's writer thread (``sqlite_writer``);
+  whole batch, synchronously, in SQLite's writer thread (``sqlite_threads``);
 - ``_claim_one_by_one`` (MySQL/MariaDB, older SQLite): each append's claim
   and event in a savepoint of its own, so an event id found taken undoes
   just that append.

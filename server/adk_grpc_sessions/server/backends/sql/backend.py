@@ -8,7 +8,10 @@ writes of one process queue on an asyncio lock only so that they wait in
 the event loop rather than in SQLite's busy-sleep loop.
 
 Appends are stored by group commit (``batching``): concurrent appends share
-a transaction, each still all-or-nothing (``appending``).
+a transaction, each still all-or-nothing (``appending``). Reads are
+``reading``'s functions, each a whole transaction's work; on SQLite both run
+in threads of their own (``sqlite_threads``) rather than a driver call at a
+time through aiosqlite.
 
 Connections are not pinged before use: a connection the database dropped
 fails its transaction before the commit, SQLAlchemy then discards every
@@ -36,7 +39,6 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     BackendUnavailableError,
     EventCursor,
-    EventIdConflictError,
     EventRecord,
     EventWindow,
     NewEvent,
@@ -45,16 +47,14 @@ from adk_grpc_sessions.server.backends.base import (
     SessionCursor,
     SessionExistsError,
     SessionKey,
-    SessionNotFoundError,
     SessionRecord,
-    StaleRevisionError,
     StateMap,
 )
-from adk_grpc_sessions.server.backends.sql import appending, dialects, schema_version, statements
+from adk_grpc_sessions.server.backends.sql import appending, dialects, reading, schema_version, statements
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision
-from adk_grpc_sessions.server.backends.sql.sqlite_writer import SqliteWriter
+from adk_grpc_sessions.server.backends.sql.sqlite_threads import SqliteThreads
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +69,8 @@ _APPEND_WRITERS: Final = 4
 """Batches of appends in flight at once on a database server (SQLite has a single writer: one)."""
 _PARALLEL_BATCH: Final = _MAX_BATCH // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
+_SQLITE_READERS: Final = 4
+"""Threads (each with a connection) that run SQLite's reads."""
 
 
 class SqlBackend(Backend):
@@ -80,7 +82,14 @@ class SqlBackend(Backend):
         single_writer = url.get_backend_name() == dialects.SQLITE
         self._write_gate = asyncio.Lock() if single_writer else None
         self._sqlite_writer = (
-            SqliteWriter(url) if single_writer and appending.claims_together_in_sqlite() else None
+            SqliteThreads(url, threads=1, begin="IMMEDIATE", name="sqlite-writer")
+            if single_writer and appending.claims_together_in_sqlite()
+            else None
+        )
+        self._sqlite_readers = (
+            SqliteThreads(url, threads=_SQLITE_READERS, begin="DEFERRED", name="sqlite-reader")
+            if single_writer
+            else None
         )
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
@@ -151,12 +160,15 @@ class SqlBackend(Backend):
             await self._sqlite_writer.prepare(appending.compile_statements)
         else:
             appending.compile_statements(self.engine.dialect)
+        if self._sqlite_readers is not None:
+            await self._sqlite_readers.prepare()
 
     async def close(self) -> None:
         """Stores the appends already queued, then closes every pooled connection."""
         await self._appends.close()
-        if self._sqlite_writer is not None:
-            await self._sqlite_writer.close()
+        for threads in (self._sqlite_writer, self._sqlite_readers):
+            if threads is not None:
+                await threads.close()
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -206,23 +218,7 @@ class SqlBackend(Backend):
 
     async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
         """See ``Backend.get_session``."""
-
-        async def read(connection: AsyncConnection) -> SessionRecord | None:
-            session = (await connection.execute(*statements.select_session(key))).first()
-            if session is None:
-                return None
-            events: list[EventRecord] = []
-            if window.num_recent_events != 0:
-                rows = await connection.execute(
-                    *statements.select_window(session.session_pk, session.last_sequence, window)
-                )
-                events = [statements.event_from_row(row) for row in rows]
-            merged = await connection.execute(
-                *statements.select_merged_state(key.app_name, key.user_id, session.session_pk)
-            )
-            return _session_record(session, statements.merged_state_from_rows(merged), events)
-
-        return await self._run(read, write=False)
+        return await self._read(lambda connection: reading.session(connection, key, window))
 
     async def list_sessions(
         self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
@@ -230,46 +226,9 @@ class SqlBackend(Backend):
         """See ``Backend.list_sessions``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
-
-        async def read(connection: AsyncConnection) -> Page[SessionRecord, SessionCursor]:
-            rows = list(
-                await connection.execute(
-                    *statements.select_session_page(app_name, user_id, after, page_size + 1)
-                )
-            )
-            has_more = len(rows) > page_size
-            rows = rows[:page_size]
-            if not rows:
-                return Page(items=[], next_cursor=None)
-            app_state: StateMap = dict(list(await connection.execute(*statements.select_app_state(app_name))))
-            user_states: dict[str, StateMap] = {}
-            users = sorted({row.user_id for row in rows})
-            for user, state_key, value in await connection.execute(
-                *statements.select_users_state(app_name, users)
-            ):
-                user_states.setdefault(user, {})[state_key] = value
-            session_states: dict[int, StateMap] = {}
-            for session_pk, state_key, value in await connection.execute(
-                *statements.select_sessions_state([row.session_pk for row in rows])
-            ):
-                session_states.setdefault(session_pk, {})[state_key] = value
-            items = [
-                _session_record(
-                    row,
-                    ScopedState(
-                        app=dict(app_state),
-                        user=dict(user_states.get(row.user_id, {})),
-                        session=session_states.get(row.session_pk, {}),
-                    ),
-                    [],
-                )
-                for row in rows
-            ]
-            last = rows[-1]
-            next_cursor = (last.last_update_time, last.user_id, last.session_id) if has_more else None
-            return Page(items=items, next_cursor=next_cursor)
-
-        return await self._run(read, write=False)
+        return await self._read(
+            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after)
+        )
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -293,11 +252,9 @@ class SqlBackend(Backend):
         stored = await self._appends.submit(PendingAppend(key, event, expected_revision))
         if stored is not None:
             return stored
-
-        async def explain(connection: AsyncConnection) -> AppendResult:
-            return await _explain_refusal(connection, key, event, expected_revision)
-
-        return await self._run(explain, write=False)
+        return await self._read(
+            lambda connection: reading.refused_append(connection, key, event, expected_revision)
+        )
 
     async def _store_appends(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
         """Stores a batch in one transaction; the outcome of each append, in order (None: refused).
@@ -314,7 +271,9 @@ class SqlBackend(Backend):
         try:
             if self._sqlite_writer is not None:
                 return list(
-                    await self._run_in_sqlite_writer(lambda c: appending.store_batch_blocking(c, batch))
+                    await self._run_in_sqlite_thread(
+                        self._sqlite_writer, lambda c: appending.store_batch_blocking(c, batch), write=True
+                    )
                 )
             return list(
                 await self._run(store, write=True, autocommit=appending.single_statement(self.engine.dialect))
@@ -349,37 +308,31 @@ class SqlBackend(Backend):
         """See ``Backend.list_events``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
-
-        async def read(connection: AsyncConnection) -> Page[EventRecord, EventCursor]:
-            session = (await connection.execute(*statements.select_session(key))).first()
-            if session is None:
-                raise SessionNotFoundError(key)
-            rows = list(
-                await connection.execute(
-                    *statements.select_event_page(session.session_pk, after_timestamp, after, page_size + 1)
-                )
-            )
-            chosen = [statements.event_from_row(row) for row in rows[:page_size]]
-            has_more = len(rows) > page_size
-            return Page(items=chosen, next_cursor=chosen[-1].sequence if has_more else None)
-
-        return await self._run(read, write=False)
+        return await self._read(
+            lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after)
+        )
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
         """See ``Backend.get_user_state``."""
-
-        async def read(connection: AsyncConnection) -> StateMap:
-            return dict(list(await connection.execute(*statements.select_user_state(app_name, user_id))))
-
-        return await self._run(read, write=False)
+        return await self._read(lambda connection: reading.user_state(connection, app_name, user_id))
 
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
+        return await self._read(lambda connection: reading.app_state(connection, app_name))
 
-        async def read(connection: AsyncConnection) -> StateMap:
-            return dict(list(await connection.execute(*statements.select_app_state(app_name))))
+    async def _read(self, work: Callable[[sa.Connection], T]) -> T:
+        """Runs ``work`` in a read transaction (one snapshot; see ``transaction``), as ``_run`` runs it.
 
-        return await self._run(read, write=False)
+        On SQLite, whole in a reader thread; elsewhere through the async
+        driver, on the event loop.
+        """
+        if self._sqlite_readers is not None:
+            return await self._run_in_sqlite_thread(self._sqlite_readers, work, write=False)
+
+        async def run_sync(connection: AsyncConnection) -> T:
+            return await connection.run_sync(work)
+
+        return await self._run(run_sync, write=False)
 
     async def _run(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool, autocommit: bool = False
@@ -410,15 +363,19 @@ class SqlBackend(Backend):
 
         return await self._retrying(attempt)
 
-    async def _run_in_sqlite_writer(self, work: Callable[[sa.Connection], T]) -> T:
-        """``_run`` for synchronous write work, in SQLite's writer thread."""
-        writer = self._sqlite_writer
-        assert writer is not None, "a SQLite backend"
+    async def _run_in_sqlite_thread(
+        self, threads: SqliteThreads, work: Callable[[sa.Connection], T], *, write: bool
+    ) -> T:
+        """``_run`` for synchronous work, in one of SQLite's ``threads`` (writes queue on the write gate)."""
+        assert self._write_gate is not None, "a SQLite backend"
+        gate = self._write_gate
 
         async def attempt(done: list[T]) -> None:
-            assert self._write_gate is not None, "a SQLite backend"
-            async with self._write_gate:
-                await writer.run(work, done)
+            if write:
+                async with gate:
+                    await threads.run(work, done)
+            else:
+                await threads.run(work, done)
 
         return await self._retrying(attempt)
 
@@ -482,40 +439,6 @@ async def _apply_state(
     change = statements.StateChange(key.app_name, key.user_id, session_pk, delta)
     for upsert in statements.upsert_state(connection.dialect, [change]):
         await connection.execute(*upsert)
-
-
-async def _explain_refusal(
-    connection: AsyncConnection, key: SessionKey, event: NewEvent, expected_revision: int
-) -> AppendResult:
-    # The order of memory.py: a stored event answers before any revision check.
-    session = (await connection.execute(*statements.select_session(key))).first()
-    if session is None:
-        raise SessionNotFoundError(key)
-    stored = (await connection.execute(*statements.select_event_by_id(session.session_pk, event.id))).first()
-    if stored is not None:
-        if stored.event_json != event.event_json:
-            raise EventIdConflictError(key, event.id)
-        return AppendResult(
-            event=statements.event_from_row(stored),
-            revision=statements.revision_after(stored),
-            last_update_time=stored.timestamp,
-            already_applied=True,
-        )
-    if session.revision != expected_revision:
-        raise StaleRevisionError(key, expected_revision, session.revision)
-    # Revisions are never reused, so the one refused cannot have come back.
-    raise RuntimeError(f"append to {key} was refused, yet the revision matches and the event is absent")
-
-
-def _session_record(row: sa.Row[Any], state: ScopedState, events: list[EventRecord]) -> SessionRecord:
-    return SessionRecord(
-        key=SessionKey(row.app_name, row.user_id, row.session_id),
-        state=state,
-        events=events,
-        create_time=row.create_time,
-        last_update_time=row.last_update_time,
-        revision=row.revision,
-    )
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> int:

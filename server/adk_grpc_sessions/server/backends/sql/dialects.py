@@ -112,19 +112,20 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     return engine
 
 
-def create_sqlite_writer_engine(url: URL) -> sa.Engine:
-    """A synchronous engine on the SQLite file of ``url`` (a ``database_url``), for ``SqliteWriter``.
+def create_sqlite_sync_engine(url: URL, *, connections: int, begin: str) -> sa.Engine:
+    """A synchronous engine on the SQLite file of ``url`` (a ``database_url``), for ``SqliteThreads``.
 
-    The standard library's driver, one connection, set up as the async
-    engine's connections are; every transaction begins IMMEDIATE (it writes).
+    The standard library's driver, up to ``connections`` connections, set up
+    as the async engine's connections are; every transaction begins with
+    ``BEGIN {begin}`` (``"IMMEDIATE"`` for one that writes).
     """
     engine = sa.create_engine(
         url.set(drivername=f"{SQLITE}+pysqlite"),
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-        pool_size=1,
+        pool_size=connections,
         max_overflow=0,
     )
-    _set_up_sqlite(engine, default_begin="IMMEDIATE")
+    _set_up_sqlite(engine, default_begin=begin)
     return engine
 
 

@@ -1,0 +1,166 @@
+"""The SQL backend's reads, each one transaction's work on a synchronous connection.
+
+Synchronous so that one function serves every database: ``SqlBackend`` runs
+it whole in a reader thread on SQLite (``sqlite_threads``: one hand-off to
+the event loop per read, not one per driver call), and through
+``AsyncConnection.run_sync`` on PostgreSQL and MySQL/MariaDB, whose drivers
+are async.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
+    EventCursor,
+    EventIdConflictError,
+    EventPosition,
+    EventRecord,
+    EventWindow,
+    NewEvent,
+    Page,
+    ScopedState,
+    SessionCursor,
+    SessionKey,
+    SessionNotFoundError,
+    SessionPosition,
+    SessionRecord,
+    StaleRevisionError,
+    StateMap,
+)
+from adk_grpc_sessions.server.backends.sql import statements
+
+
+def session(connection: sa.Connection, key: SessionKey, window: EventWindow) -> SessionRecord | None:
+    """The session named ``key`` with the events ``window`` selects; None if it does not exist."""
+    row = connection.execute(*statements.select_session(key)).first()
+    if row is None:
+        return None
+    events: list[EventRecord] = []
+    if window.num_recent_events != 0:
+        rows = connection.execute(*statements.select_window(row.session_pk, row.last_sequence, window))
+        events = [statements.event_from_row(event) for event in rows]
+    merged = connection.execute(*statements.select_merged_state(key.app_name, key.user_id, row.session_pk))
+    return session_record(row, statements.merged_state_from_rows(merged), events)
+
+
+def session_page(
+    connection: sa.Connection,
+    app_name: str,
+    user_id: str | None,
+    page_size: int,
+    after: SessionPosition | None,
+) -> Page[SessionRecord, SessionCursor]:
+    """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order."""
+    rows = list(connection.execute(*statements.select_session_page(app_name, user_id, after, page_size + 1)))
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if not rows:
+        return Page(items=[], next_cursor=None)
+    shared_app: StateMap = dict(list(connection.execute(*statements.select_app_state(app_name))))
+    users: dict[str, StateMap] = {}
+    for user, state_key, value in connection.execute(
+        *statements.select_users_state(app_name, sorted({row.user_id for row in rows}))
+    ):
+        users.setdefault(user, {})[state_key] = value
+    own: dict[int, StateMap] = {}
+    for session_pk, state_key, value in connection.execute(
+        *statements.select_sessions_state([row.session_pk for row in rows])
+    ):
+        own.setdefault(session_pk, {})[state_key] = value
+    items = [
+        session_record(
+            row,
+            ScopedState(
+                app=dict(shared_app),
+                user=dict(users.get(row.user_id, {})),
+                session=own.get(row.session_pk, {}),
+            ),
+            [],
+        )
+        for row in rows
+    ]
+    last = rows[-1]
+    return Page(
+        items=items, next_cursor=(last.last_update_time, last.user_id, last.session_id) if has_more else None
+    )
+
+
+def event_page(
+    connection: sa.Connection,
+    key: SessionKey,
+    after_timestamp: float | None,
+    page_size: int,
+    after: EventPosition | None,
+) -> Page[EventRecord, EventCursor]:
+    """A page of the session's events after sequence ``after`` (``Backend.list_events``).
+
+    Raises:
+        SessionNotFoundError: no such session.
+    """
+    row = connection.execute(*statements.select_session(key)).first()
+    if row is None:
+        raise SessionNotFoundError(key)
+    rows = list(
+        connection.execute(
+            *statements.select_event_page(row.session_pk, after_timestamp, after, page_size + 1)
+        )
+    )
+    chosen = [statements.event_from_row(event) for event in rows[:page_size]]
+    has_more = len(rows) > page_size
+    return Page(items=chosen, next_cursor=chosen[-1].sequence if has_more else None)
+
+
+def user_state(connection: sa.Connection, app_name: str, user_id: str) -> StateMap:
+    """The user's state (empty if none)."""
+    return dict(list(connection.execute(*statements.select_user_state(app_name, user_id))))
+
+
+def app_state(connection: sa.Connection, app_name: str) -> StateMap:
+    """The app's state (empty if none)."""
+    return dict(list(connection.execute(*statements.select_app_state(app_name))))
+
+
+def refused_append(
+    connection: sa.Connection, key: SessionKey, event: NewEvent, expected_revision: int
+) -> AppendResult:
+    """Why the database refused to store ``event``: the original result if it is a retry, else the error.
+
+    Raises:
+        SessionNotFoundError: no such session.
+        EventIdConflictError: another event with this id is stored.
+        StaleRevisionError: the caller's revision is not the session's.
+    """
+    # The order of memory.py: a stored event answers before any revision check.
+    row = connection.execute(*statements.select_session(key)).first()
+    if row is None:
+        raise SessionNotFoundError(key)
+    stored = connection.execute(*statements.select_event_by_id(row.session_pk, event.id)).first()
+    if stored is not None:
+        if stored.event_json != event.event_json:
+            raise EventIdConflictError(key, event.id)
+        return AppendResult(
+            event=statements.event_from_row(stored),
+            revision=statements.revision_after(stored),
+            last_update_time=stored.timestamp,
+            already_applied=True,
+        )
+    if row.revision != expected_revision:
+        raise StaleRevisionError(key, expected_revision, row.revision)
+    # Revisions are never reused, so the one refused cannot have come back.
+    raise RuntimeError(f"append to {key} was refused, yet the revision matches and the event is absent")
+
+
+def session_record(row: sa.Row[Any], state: ScopedState, events: list[EventRecord]) -> SessionRecord:
+    """The record of a session row (selected with ``statements.SESSION_COLUMNS``)."""
+    return SessionRecord(
+        key=SessionKey(row.app_name, row.user_id, row.session_id),
+        state=state,
+        events=events,
+        create_time=row.create_time,
+        last_update_time=row.last_update_time,
+        revision=row.revision,
+    )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adk_grpc_sessions.server import messages
 from adk_grpc_sessions.server.backends.base import (
+    EncodedEvent,
     EventRecord,
     NewEvent,
     ScopedState,
     SessionKey,
     SessionRecord,
+    StoredEvent,
 )
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
@@ -21,7 +25,8 @@ deltas = st.builds(ScopedState, app=state_maps, user=state_maps, session=state_m
 
 
 @st.composite
-def event_records(draw: st.DrawFn) -> EventRecord:
+def stored_events(draw: st.DrawFn) -> tuple[StoredEvent, EventRecord]:
+    """An event as a backend may return it (whole, whole with its encoding, or encoded only), and in full."""
     new = NewEvent(
         id=draw(texts.filter(bool)),
         invocation_id=draw(texts),
@@ -31,25 +36,19 @@ def event_records(draw: st.DrawFn) -> EventRecord:
         state_delta=draw(deltas),
         event_json=draw(st.text(max_size=3000)),
     )
-    encoded = messages.encode_event_fields(new) if draw(st.booleans()) else b""
-    return EventRecord(
-        id=new.id,
-        invocation_id=new.invocation_id,
-        author=new.author,
-        branch=new.branch,
-        timestamp=new.timestamp,
-        state_delta=new.state_delta,
-        event_json=new.event_json,
-        sequence=draw(st.integers(min_value=1, max_value=2**62)),
-        encoded_fields=encoded,
-    )
+    full = new.stored_at(draw(st.integers(min_value=1, max_value=2**62)))
+    encoded = messages.encode_event_fields(new)
+    forms: list[StoredEvent] = [
+        full,
+        dataclasses.replace(full, encoded_fields=encoded),
+        EncodedEvent(id=new.id, sequence=full.sequence, event_json=new.event_json, encoded_fields=encoded),
+    ]
+    returned = draw(st.sampled_from(forms))
+    return returned, full
 
 
-@given(events=st.lists(event_records(), max_size=8), state=deltas, revision=st.integers(1, 2**62))
-def test_get_session_response_decodes_to_the_ordinary_message(
-    events: list[EventRecord], state: ScopedState, revision: int
-) -> None:
-    record = SessionRecord(
+def _session(events: list[StoredEvent], state: ScopedState, revision: int) -> SessionRecord:
+    return SessionRecord(
         key=SessionKey("app", "user", "s"),
         state=state,
         events=events,
@@ -57,16 +56,28 @@ def test_get_session_response_decodes_to_the_ordinary_message(
         last_update_time=1_800_000_000.25,
         revision=revision,
     )
-    decoded = pb.GetSessionResponse.FromString(messages.get_session_response(record).data)
-    assert decoded == pb.GetSessionResponse(session=messages.session_message(record))
-    assert record.events is events
 
 
-@given(events=st.lists(event_records(), max_size=8), token=st.text(max_size=200))
-def test_list_events_response_decodes_to_the_ordinary_message(events: list[EventRecord], token: str) -> None:
-    decoded = pb.ListEventsResponse.FromString(messages.list_events_response(events, token).data)
+@given(events=st.lists(stored_events(), max_size=8), state=deltas, revision=st.integers(1, 2**62))
+def test_get_session_response_decodes_to_the_ordinary_message(
+    events: list[tuple[StoredEvent, EventRecord]], state: ScopedState, revision: int
+) -> None:
+    returned = _session([e for e, _ in events], state, revision)
+    decoded = pb.GetSessionResponse.FromString(messages.get_session_response(returned).data)
+    ordinary = messages.session_message(_session([full for _, full in events], state, revision))
+    assert decoded == pb.GetSessionResponse(session=ordinary)
+    assert messages.session_message(returned) == ordinary
+
+
+@given(events=st.lists(stored_events(), max_size=8), token=st.text(max_size=200))
+def test_list_events_response_decodes_to_the_ordinary_message(
+    events: list[tuple[StoredEvent, EventRecord]], token: str
+) -> None:
+    decoded = pb.ListEventsResponse.FromString(
+        messages.list_events_response([e for e, _ in events], token).data
+    )
     assert decoded == pb.ListEventsResponse(
-        events=[messages.event_message(e) for e in events], next_page_token=token
+        events=[messages.event_message(full) for _, full in events], next_page_token=token
     )
 
 

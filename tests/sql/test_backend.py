@@ -18,7 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    EncodedEvent,
     EventIdConflictError,
+    EventRecord,
     EventWindow,
     NewEvent,
     ScopedState,
@@ -26,6 +28,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionKey,
     SessionNotFoundError,
     StaleRevisionError,
+    StoredEvent,
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
@@ -51,6 +54,12 @@ def new_event(
         state_delta=delta or ScopedState(),
         event_json=json.dumps(body),
     )
+
+
+def whole(event: StoredEvent) -> EventRecord:
+    """An event as read back with every typed field (as events appended without an encoding are)."""
+    assert isinstance(event, EventRecord)
+    return event
 
 
 async def test_create_returns_merged_state_and_a_revision(backend: SqlBackend) -> None:
@@ -87,7 +96,7 @@ async def test_append_stores_the_event_and_applies_its_delta_to_every_scope(back
     assert read.last_update_time == 5.5
     assert read.state == ScopedState(app={"a": "1"}, user={"u": "2"}, session={"keep": "1", "s": "3"})
     assert read.events == [result.event]
-    assert read.events[0].state_delta == delta
+    assert whole(read.events[0]).state_delta == delta
 
 
 async def test_an_events_encoded_fields_come_back_with_it_and_with_a_retry(backend: SqlBackend) -> None:
@@ -109,6 +118,35 @@ async def test_an_event_appended_without_encoded_fields_reads_back_without_them(
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None
     assert read.events[0].encoded_fields == b""
+
+
+async def test_reads_return_events_as_encoded_at_append_and_the_others_whole(backend: SqlBackend) -> None:
+    revision = (await backend.create_session(KEY, ScopedState(), 1.0)).revision
+    appended = []
+    for n in range(7):
+        event = new_event(f"e{n}", float(n), ScopedState(session={"n": str(n)}))
+        if n % 3 != 1:  # e1 and e4 as a server that keeps no encoding stores them
+            event.encoded_fields = f"fields of e{n}".encode()
+        appended.append(event)
+        revision = (await backend.append_event(KEY, event, revision)).revision
+    expected: list[StoredEvent] = [
+        EncodedEvent(id=e.id, sequence=n, event_json=e.event_json, encoded_fields=e.encoded_fields)
+        if e.encoded_fields
+        else e.stored_at(n)
+        for n, e in enumerate(appended, start=1)
+    ]
+    read = await backend.get_session(KEY, EventWindow())
+    assert read is not None and read.events == expected
+    recent = await backend.get_session(KEY, EventWindow(num_recent_events=4, after_timestamp=3.0))
+    assert recent is not None and recent.events == expected[3:]
+    paged: list[StoredEvent] = []
+    cursor = None
+    while True:
+        page = await backend.list_events(KEY, 1.0, 2, cursor)
+        paged += page.items
+        if (cursor := page.next_cursor) is None:
+            break
+    assert paged == expected[1:]
 
 
 async def test_append_with_an_old_revision_is_stale(backend: SqlBackend) -> None:
@@ -235,7 +273,11 @@ async def test_times_come_back_as_the_same_floats(backend: SqlBackend) -> None:
         await backend.append_event(key, new_event("e", time), created.revision)
         read = await backend.get_session(key, EventWindow())
         assert read is not None
-        assert (read.create_time, read.last_update_time, read.events[0].timestamp) == (time, time, time)
+        assert (read.create_time, read.last_update_time, whole(read.events[0]).timestamp) == (
+            time,
+            time,
+            time,
+        )
 
 
 async def test_json_text_comes_back_byte_for_byte(backend: SqlBackend) -> None:
@@ -268,7 +310,7 @@ async def test_client_text_with_any_character_comes_back(backend: SqlBackend) ->
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None
     assert read.state == ScopedState(app={"\x00": "2"}, user={"nul\x00key": "1"}, session={'"quoted"\n': "3"})
-    stored = read.events[0]
+    stored = whole(read.events[0])
     assert (stored.author, stored.branch, stored.invocation_id) == ("a\x00b", "root.\x00", "\x00")
     assert stored.state_delta == event.state_delta
 

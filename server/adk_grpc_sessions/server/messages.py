@@ -5,15 +5,23 @@ directly: each event's typed fields were encoded once when it was appended
 (``encode_event_fields``) and kept by the backend, so a read only joins those
 bytes with the stored JSON and the sequence. Protobuf allows a message's
 fields in any order and repeated fields as consecutive entries, so the result
-is exactly the message the slow path would build; a backend that keeps no
-encoding falls back to building each event's message.
+is exactly the message the slow path would build; for an event stored
+without the encoding, the read builds its message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
-from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState, SessionRecord
+from adk_grpc_sessions.server.backends.base import (
+    EncodedEvent,
+    EventRecord,
+    NewEvent,
+    ScopedState,
+    SessionRecord,
+    StoredEvent,
+)
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import to_timestamp
 
@@ -71,8 +79,10 @@ def encode_event_fields(event: NewEvent) -> bytes:
     ).SerializeToString()
 
 
-def event_message(event: EventRecord) -> pb.Event:
+def event_message(event: StoredEvent) -> pb.Event:
     """A stored event with its typed fields."""
+    if isinstance(event, EncodedEvent):
+        return pb.Event.FromString(_event_entries(b"", [event]))
     return pb.Event(
         id=event.id,
         invocation_id=event.invocation_id,
@@ -85,40 +95,44 @@ def event_message(event: EventRecord) -> pb.Event:
     )
 
 
-def _event_entries(key: bytes, events: list[EventRecord]) -> bytes:
-    """``events`` as consecutive entries of a repeated Event field with the given key."""
+def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> bytes:
+    """``events`` as consecutive entries of a repeated Event field with the given key.
+
+    With an empty key, one event's message alone.
+    """
     parts: list[bytes] = []
     for event in events:
-        if not event.encoded_fields:
+        if isinstance(event, EventRecord) and not event.encoded_fields:
             body = event_message(event).SerializeToString()
-            parts += (key, varint(len(body)), body)
+            if key:
+                parts += (key, varint(len(body)))
+            parts.append(body)
             continue
         text = event.event_json.encode()
         text_length = varint(len(text))
         sequence = varint(event.sequence)
         size = len(event.encoded_fields) + 1 + len(text_length) + len(text) + 1 + len(sequence)
-        parts += (
-            key,
-            varint(size),
-            event.encoded_fields,
-            _EVENT_JSON,
-            text_length,
-            text,
-            _SEQUENCE,
-            sequence,
-        )
+        if key:
+            parts += (key, varint(size))
+        parts += (event.encoded_fields, _EVENT_JSON, text_length, text, _SEQUENCE, sequence)
     return b"".join(parts)
 
 
 def session_message(session: SessionRecord) -> pb.Session:
     """A session with its state and whatever events the record holds."""
+    message = _session_head(session)
+    message.events.extend(event_message(e) for e in session.events)
+    return message
+
+
+def _session_head(session: SessionRecord) -> pb.Session:
+    """The session's message without its events."""
     key = session.key
     return pb.Session(
         app_name=key.app_name,
         user_id=key.user_id,
         session_id=key.session_id,
         state=state_message(session.state),
-        events=[event_message(e) for e in session.events],
         last_update_time=to_timestamp(session.last_update_time),
         create_time=to_timestamp(session.create_time),
         revision=session.revision,
@@ -127,16 +141,11 @@ def session_message(session: SessionRecord) -> pb.Session:
 
 def get_session_response(session: SessionRecord) -> Encoded:
     """``GetSessionResponse`` for ``session`` and its events, encoded."""
-    events, session.events = session.events, []
-    try:
-        head = session_message(session).SerializeToString()
-    finally:
-        session.events = events
-    body = head + _event_entries(_EVENT_IN_SESSION, events)
+    body = _session_head(session).SerializeToString() + _event_entries(_EVENT_IN_SESSION, session.events)
     return Encoded(_SESSION_IN_RESPONSE + varint(len(body)) + body)
 
 
-def list_events_response(events: list[EventRecord], next_page_token: str) -> Encoded:
+def list_events_response(events: Sequence[StoredEvent], next_page_token: str) -> Encoded:
     """``ListEventsResponse`` for a page of events, encoded."""
     token = next_page_token.encode()
     tail = _TOKEN_IN_LIST + varint(len(token)) + token if token else b""

@@ -12,7 +12,6 @@ from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     Backend,
     EventCursor,
-    EventRecord,
     EventWindow,
     NewEvent,
     Page,
@@ -21,6 +20,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionKey,
     SessionRecord,
     StateMap,
+    StoredEvent,
 )
 
 T = TypeVar("T")
@@ -162,7 +162,7 @@ class InstrumentedBackend(Backend):
 
     async def list_events(
         self, key: SessionKey, after_timestamp: float | None, page_size: int, after: EventCursor | None
-    ) -> Page[EventRecord, EventCursor]:
+    ) -> Page[StoredEvent, EventCursor]:
         """See ``Backend.list_events``."""
         return await self._timed(
             "list_events", self._inner.list_events(key, after_timestamp, page_size, after)

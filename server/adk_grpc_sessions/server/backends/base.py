@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Self, TypeVar
 
@@ -33,7 +34,7 @@ SessionCursor = SessionPosition | StoragePageToken
 EventCursor = EventPosition | StoragePageToken
 """Where an event listing resumes: a position, or (``pages_by_token``) the storage's page token."""
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C")
 
 
@@ -109,12 +110,33 @@ class EventRecord:
 
 
 @dataclass(slots=True)
+class EncodedEvent:
+    """A stored event as a read may return it: as the layer above encoded it at append.
+
+    The layer above answers reads from ``NewEvent.encoded_fields``, the JSON
+    and the sequence alone, so a backend that keeps the encoding may return
+    this instead of an ``EventRecord`` and never read or decode the typed
+    fields. (Only for events appended with a non-empty encoding.)
+    """
+
+    id: str
+    sequence: int
+    """1-based position in the session's append order."""
+    event_json: str
+    encoded_fields: bytes
+
+
+StoredEvent = EventRecord | EncodedEvent
+"""An event as a read returns it."""
+
+
+@dataclass(slots=True)
 class SessionRecord:
     """A stored session as read: merged state by scope, and the selected events."""
 
     key: SessionKey
     state: ScopedState
-    events: list[EventRecord]
+    events: Sequence[StoredEvent]
     create_time: float
     last_update_time: float
     revision: int
@@ -145,10 +167,10 @@ class AppendResult:
 
 
 @dataclass(slots=True)
-class Page(Generic[T, C]):
+class Page(Generic[T_co, C]):
     """One page of a listing; ``next_cursor`` is None on the last page."""
 
-    items: list[T]
+    items: Sequence[T_co]
     next_cursor: C | None
 
 
@@ -324,7 +346,7 @@ class Backend(abc.ABC):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
-    ) -> Page[EventRecord, EventCursor]:
+    ) -> Page[StoredEvent, EventCursor]:
         """Lists events in append order, with ``EventWindow``'s after_timestamp meaning.
 
         Raises:

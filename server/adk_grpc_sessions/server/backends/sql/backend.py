@@ -39,7 +39,6 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     BackendUnavailableError,
     EventCursor,
-    EventRecord,
     EventWindow,
     NewEvent,
     Page,
@@ -49,6 +48,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionKey,
     SessionRecord,
     StateMap,
+    StoredEvent,
 )
 from adk_grpc_sessions.server.backends.sql import appending, dialects, reading, schema_version, statements
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
@@ -304,7 +304,7 @@ class SqlBackend(Backend):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
-    ) -> Page[EventRecord, EventCursor]:
+    ) -> Page[StoredEvent, EventCursor]:
         """See ``Backend.list_events``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)

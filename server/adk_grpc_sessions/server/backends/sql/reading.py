@@ -9,7 +9,8 @@ are async.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -18,7 +19,6 @@ from adk_grpc_sessions.server.backends.base import (
     EventCursor,
     EventIdConflictError,
     EventPosition,
-    EventRecord,
     EventWindow,
     NewEvent,
     Page,
@@ -30,6 +30,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionRecord,
     StaleRevisionError,
     StateMap,
+    StoredEvent,
 )
 from adk_grpc_sessions.server.backends.sql import statements
 
@@ -39,10 +40,10 @@ def session(connection: sa.Connection, key: SessionKey, window: EventWindow) -> 
     row = connection.execute(*statements.select_session(key)).first()
     if row is None:
         return None
-    events: list[EventRecord] = []
+    events: list[StoredEvent] = []
     if window.num_recent_events != 0:
         rows = connection.execute(*statements.select_window(row.session_pk, row.last_sequence, window))
-        events = [statements.event_from_row(event) for event in rows]
+        events = _stored_events(connection, row.session_pk, rows.all())
     merged = connection.execute(*statements.select_merged_state(key.app_name, key.user_id, row.session_pk))
     return session_record(row, statements.merged_state_from_rows(merged), events)
 
@@ -95,7 +96,7 @@ def event_page(
     after_timestamp: float | None,
     page_size: int,
     after: EventPosition | None,
-) -> Page[EventRecord, EventCursor]:
+) -> Page[StoredEvent, EventCursor]:
     """A page of the session's events after sequence ``after`` (``Backend.list_events``).
 
     Raises:
@@ -104,12 +105,10 @@ def event_page(
     row = connection.execute(*statements.select_session(key)).first()
     if row is None:
         raise SessionNotFoundError(key)
-    rows = list(
-        connection.execute(
-            *statements.select_event_page(row.session_pk, after_timestamp, after, page_size + 1)
-        )
-    )
-    chosen = [statements.event_from_row(event) for event in rows[:page_size]]
+    rows = connection.execute(
+        *statements.select_event_page(row.session_pk, after_timestamp, after, page_size + 1)
+    ).all()
+    chosen = _stored_events(connection, row.session_pk, rows[:page_size])
     has_more = len(rows) > page_size
     return Page(items=chosen, next_cursor=chosen[-1].sequence if has_more else None)
 
@@ -154,7 +153,31 @@ def refused_append(
     raise RuntimeError(f"append to {key} was refused, yet the revision matches and the event is absent")
 
 
-def session_record(row: sa.Row[Any], state: ScopedState, events: list[EventRecord]) -> SessionRecord:
+def _stored_events(
+    connection: sa.Connection, session_pk: int, rows: Sequence[sa.Row[Any]]
+) -> list[StoredEvent]:
+    """The events of ``rows`` (``statements.ENCODED_EVENT_COLUMNS``, consecutive sequences).
+
+    Each as it was encoded at append; the few stored without an encoding
+    (before schema revision 0002, or by a server that made none) are read
+    whole by one more statement, in the same snapshot.
+    """
+    encoded = [statements.encoded_event_from_row(row) for row in rows]
+    unencoded = [index for index, event in enumerate(encoded) if event is None]
+    if not unencoded:
+        return cast(list[StoredEvent], encoded)
+    first, last = rows[unencoded[0]].sequence, rows[unencoded[-1]].sequence
+    whole = {
+        record.sequence: record
+        for record in map(
+            statements.event_from_row,
+            connection.execute(*statements.select_unencoded_events(session_pk, first, last)),
+        )
+    }
+    return [whole[row.sequence] if event is None else event for row, event in zip(rows, encoded, strict=True)]
+
+
+def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[StoredEvent]) -> SessionRecord:
     """The record of a session row (selected with ``statements.SESSION_COLUMNS``)."""
     return SessionRecord(
         key=SessionKey(row.app_name, row.user_id, row.session_id),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from adk_grpc_sessions.server.backends.base import (
+    EncodedEvent,
     EventRecord,
     EventWindow,
     NewEvent,
@@ -50,6 +51,13 @@ EVENT_COLUMNS: Final = (
     events.c.event_json,
     events.c.encoded_fields,
 )
+ENCODED_EVENT_COLUMNS: Final = (
+    events.c.sequence,
+    events.c.event_id,
+    events.c.event_json,
+    events.c.encoded_fields,
+)
+"""What a read selects of each event: enough for the response, if the event has its encoding."""
 SESSION_COLUMNS: Final = (
     sessions.c.session_pk,
     sessions.c.app_name,
@@ -555,7 +563,7 @@ _LAST_OLDER = (
     .limit(1)
     .scalar_subquery()
 )
-_EVENTS_ABOVE_FLOOR = sa.select(*EVENT_COLUMNS).where(
+_EVENTS_ABOVE_FLOOR = sa.select(*ENCODED_EVENT_COLUMNS).where(
     events.c.session_pk == sa.bindparam("b_session_pk"), events.c.sequence > sa.bindparam("b_floor")
 )
 _EVENTS_AFTER_LAST_OLDER = _EVENTS_ABOVE_FLOOR.where(
@@ -565,10 +573,22 @@ _WINDOW = _EVENTS_ABOVE_FLOOR.order_by(events.c.sequence)
 _WINDOW_AFTER = _EVENTS_AFTER_LAST_OLDER.order_by(events.c.sequence)
 _PAGE = _WINDOW.limit(sa.bindparam("b_limit"))
 _PAGE_AFTER = _WINDOW_AFTER.limit(sa.bindparam("b_limit"))
+_UNENCODED = (
+    sa.select(*EVENT_COLUMNS)
+    .where(
+        events.c.session_pk == sa.bindparam("b_session_pk"),
+        events.c.sequence.between(sa.bindparam("b_first"), sa.bindparam("b_last")),
+        events.c.encoded_fields.is_(None),
+    )
+    .order_by(events.c.sequence)
+)
 
 
 def select_window(session_pk: int, last_sequence: int, window: EventWindow) -> Bound:
-    """The events a session read returns, oldest first (``EventWindow``'s rules)."""
+    """The events a session read returns, oldest first (``EventWindow``'s rules).
+
+    As ``ENCODED_EVENT_COLUMNS``; the events have consecutive sequence numbers.
+    """
     floor = 0
     if window.num_recent_events is not None:
         floor = max(0, last_sequence - window.num_recent_events)
@@ -579,11 +599,19 @@ def select_window(session_pk: int, last_sequence: int, window: EventWindow) -> B
 
 
 def select_event_page(session_pk: int, after_timestamp: float | None, after: int | None, limit: int) -> Bound:
-    """Up to ``limit`` events after sequence ``after``, in append order, with the after_timestamp rule."""
+    """Up to ``limit`` events after sequence ``after``, in append order, with the after_timestamp rule.
+
+    As ``ENCODED_EVENT_COLUMNS``; the events have consecutive sequence numbers.
+    """
     params: dict[str, Any] = {"b_session_pk": session_pk, "b_floor": after or 0, "b_limit": limit}
     if after_timestamp is None:
         return _PAGE, params
     return _PAGE_AFTER, {**params, "b_after_timestamp": after_timestamp}
+
+
+def select_unencoded_events(session_pk: int, first: int, last: int) -> Bound:
+    """Every column of the session's events from sequence ``first`` to ``last`` stored without an encoding."""
+    return _UNENCODED, {"b_session_pk": session_pk, "b_first": first, "b_last": last}
 
 
 def _session_page(by_user: bool, resume: bool) -> sa.Select[Any]:
@@ -826,6 +854,14 @@ def event_from_row(row: sa.Row[Any]) -> EventRecord:
         sequence=sequence,
         encoded_fields=encoded or b"",
     )
+
+
+def encoded_event_from_row(row: sa.Row[Any]) -> EncodedEvent | None:
+    """The ``EncodedEvent`` of a row selected with ``ENCODED_EVENT_COLUMNS``; None if it has no encoding."""
+    sequence, event_id, event_json, encoded = tuple(row)
+    if encoded is None:
+        return None
+    return EncodedEvent(id=event_id, sequence=sequence, event_json=event_json, encoded_fields=encoded)
 
 
 def revision_after(row: sa.Row[Any]) -> int:

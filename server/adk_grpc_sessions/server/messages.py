@@ -16,7 +16,6 @@ from typing import Final
 
 from adk_grpc_sessions.server.backends.base import (
     EncodedEvent,
-    EventRecord,
     NewEvent,
     ScopedState,
     SessionRecord,
@@ -48,6 +47,8 @@ def varint(value: int) -> bytes:
     """Protobuf's base-128 encoding of a non-negative integer."""
     if value < 0x80:
         return _SMALL_VARINTS[value]
+    if value < 0x4000:  # two bytes: the size of most events, their JSON and sequence
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -82,7 +83,9 @@ def encode_event_fields(event: NewEvent) -> bytes:
 def event_message(event: StoredEvent) -> pb.Event:
     """A stored event with its typed fields."""
     if isinstance(event, EncodedEvent):
-        return pb.Event.FromString(_event_entries(b"", [event]))
+        if not event.encoded_fields:
+            raise ValueError(f"event {event.id!r} is an EncodedEvent without an encoding")
+        return pb.Session.FromString(_event_entries(_EVENT_IN_SESSION, [event])).events[0]
     return pb.Event(
         id=event.id,
         invocation_id=event.invocation_id,
@@ -96,25 +99,20 @@ def event_message(event: StoredEvent) -> pb.Event:
 
 
 def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> bytes:
-    """``events`` as consecutive entries of a repeated Event field with the given key.
-
-    With an empty key, one event's message alone.
-    """
+    """``events`` as consecutive entries of a repeated Event field with the given key."""
     parts: list[bytes] = []
     for event in events:
-        if isinstance(event, EventRecord) and not event.encoded_fields:
+        encoded = event.encoded_fields
+        if not encoded:
             body = event_message(event).SerializeToString()
-            if key:
-                parts += (key, varint(len(body)))
-            parts.append(body)
+            parts += (key, varint(len(body)), body)
             continue
+        # The encoded fields, then event_json and sequence, each after its one-byte key.
         text = event.event_json.encode()
         text_length = varint(len(text))
         sequence = varint(event.sequence)
-        size = len(event.encoded_fields) + 1 + len(text_length) + len(text) + 1 + len(sequence)
-        if key:
-            parts += (key, varint(size))
-        parts += (event.encoded_fields, _EVENT_JSON, text_length, text, _SEQUENCE, sequence)
+        size = len(encoded) + 1 + len(text_length) + len(text) + 1 + len(sequence)
+        parts += (key, varint(size), encoded, _EVENT_JSON, text_length, text, _SEQUENCE, sequence)
     return b"".join(parts)
 
 

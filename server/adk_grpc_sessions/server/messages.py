@@ -85,7 +85,7 @@ def event_message(event: StoredEvent) -> pb.Event:
     if isinstance(event, EncodedEvent):
         if not event.encoded_fields:
             raise ValueError(f"event {event.id!r} is an EncodedEvent without an encoding")
-        return pb.Session.FromString(_event_entries(_EVENT_IN_SESSION, [event])).events[0]
+        return pb.Session.FromString(b"".join(_event_entries(_EVENT_IN_SESSION, [event]))).events[0]
     return pb.Event(
         id=event.id,
         invocation_id=event.invocation_id,
@@ -98,8 +98,11 @@ def event_message(event: StoredEvent) -> pb.Event:
     )
 
 
-def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> bytes:
-    """``events`` as consecutive entries of a repeated Event field with the given key."""
+def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> list[bytes]:
+    """``events`` as consecutive entries of a repeated Event field with the given key, in parts.
+
+    Parts, so that the response is joined once: it can run to megabytes.
+    """
     parts: list[bytes] = []
     for event in events:
         encoded = event.encoded_fields
@@ -113,7 +116,7 @@ def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> bytes:
         sequence = varint(event.sequence)
         size = len(encoded) + 1 + len(text_length) + len(text) + 1 + len(sequence)
         parts += (key, varint(size), encoded, _EVENT_JSON, text_length, text, _SEQUENCE, sequence)
-    return b"".join(parts)
+    return parts
 
 
 def session_message(session: SessionRecord) -> pb.Session:
@@ -139,12 +142,15 @@ def _session_head(session: SessionRecord) -> pb.Session:
 
 def get_session_response(session: SessionRecord) -> Encoded:
     """``GetSessionResponse`` for ``session`` and its events, encoded."""
-    body = _session_head(session).SerializeToString() + _event_entries(_EVENT_IN_SESSION, session.events)
-    return Encoded(_SESSION_IN_RESPONSE + varint(len(body)) + body)
+    body = [_session_head(session).SerializeToString(), *_event_entries(_EVENT_IN_SESSION, session.events)]
+    size = sum(map(len, body))
+    return Encoded(b"".join((_SESSION_IN_RESPONSE, varint(size), *body)))
 
 
 def list_events_response(events: Sequence[StoredEvent], next_page_token: str) -> Encoded:
     """``ListEventsResponse`` for a page of events, encoded."""
+    parts = _event_entries(_EVENT_IN_LIST, events)
     token = next_page_token.encode()
-    tail = _TOKEN_IN_LIST + varint(len(token)) + token if token else b""
-    return Encoded(_event_entries(_EVENT_IN_LIST, events) + tail)
+    if token:
+        parts += (_TOKEN_IN_LIST, varint(len(token)), token)
+    return Encoded(b"".join(parts))

@@ -162,7 +162,7 @@ def _stored_events(
     (before schema revision 0002, or by a server that made none) are read
     whole by one more statement, in the same snapshot.
     """
-    encoded = [statements.encoded_event_from_row(row) for row in rows]
+    encoded = statements.encoded_events_from_rows(rows)
     unencoded = [index for index, event in enumerate(encoded) if event is None]
     if not unencoded:
         return cast(list[StoredEvent], encoded)

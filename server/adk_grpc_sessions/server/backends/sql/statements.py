@@ -856,12 +856,13 @@ def event_from_row(row: sa.Row[Any]) -> EventRecord:
     )
 
 
-def encoded_event_from_row(row: sa.Row[Any]) -> EncodedEvent | None:
-    """The ``EncodedEvent`` of a row selected with ``ENCODED_EVENT_COLUMNS``; None if it has no encoding."""
-    sequence, event_id, event_json, encoded = tuple(row)
-    if encoded is None:
-        return None
-    return EncodedEvent(id=event_id, sequence=sequence, event_json=event_json, encoded_fields=encoded)
+def encoded_events_from_rows(rows: Iterable[Sequence[Any]]) -> list[EncodedEvent | None]:
+    """The ``EncodedEvent`` of each row selected with ``ENCODED_EVENT_COLUMNS``; None for one without."""
+    # Unpacked in the loop header: the fastest way through a thousand rows.
+    return [
+        None if encoded is None else EncodedEvent(event_id, sequence, event_json, encoded)
+        for sequence, event_id, event_json, encoded in rows
+    ]
 
 
 def revision_after(row: sa.Row[Any]) -> int:

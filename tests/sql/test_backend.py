@@ -366,8 +366,12 @@ async def test_session_pages_agree_with_the_memory_backend(backend: SqlBackend) 
     for index, key in enumerate(keys):
         for store in (backend, reference):
             # Few distinct times, so ties are broken by user and session ids.
-            await store.create_session(key, ScopedState(session={"i": str(index)}), float(index % 3))
-    await backend.create_session(SessionKey("other-app", "u0", "s0"), ScopedState(), 0.0)
+            shared = ScopedState(app={f"a{index % 2}": str(index)}, user={f"u{index % 3}": str(index)})
+            state = ScopedState(session={"i": str(index)}) if index % 5 else shared
+            await store.create_session(key, state, float(index % 3))
+    # State of another app, and of a namesake user there, that no listing of "app" may show.
+    other = SessionKey("other-app", "u0", "s0")
+    await backend.create_session(other, ScopedState(app={"x": "1"}, user={"x": "1"}, session={"x": "1"}), 0.0)
     for user_id in (None, "u2"):
         for page_size in (1, 5, 24, 100):
             listings = []

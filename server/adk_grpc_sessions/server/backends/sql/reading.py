@@ -61,17 +61,9 @@ def session_page(
     rows = rows[:page_size]
     if not rows:
         return Page(items=[], next_cursor=None)
-    shared_app: StateMap = dict(list(connection.execute(*statements.select_app_state(app_name))))
-    users: dict[str, StateMap] = {}
-    for user, state_key, value in connection.execute(
-        *statements.select_users_state(app_name, sorted({row.user_id for row in rows}))
-    ):
-        users.setdefault(user, {})[state_key] = value
-    own: dict[int, StateMap] = {}
-    for session_pk, state_key, value in connection.execute(
-        *statements.select_sessions_state([row.session_pk for row in rows])
-    ):
-        own.setdefault(session_pk, {})[state_key] = value
+    shared_app, users, own = statements.page_state_from_rows(
+        connection.execute(*statements.select_page_state(app_name, user_id, after, page_size))
+    )
     items = [
         session_record(
             row,

@@ -647,16 +647,87 @@ _SESSION_PAGES = {
 }
 
 
-def select_session_page(
+def _page_state(by_user: bool, resume: bool) -> sa.CompoundSelect[Any]:
+    # The page's own query as a derived table: MySQL takes no LIMIT in an
+    # IN (SELECT ...) but does in a table the subquery selects from. It is
+    # an index range scan of a page's rows, run in the page's snapshot.
+    page = _session_page(by_user, resume).subquery("page")
+    no_user, no_session = sa.null().label("user_id"), sa.null().label("session_pk")
+    # The users' part first: a union's columns take the first part's types,
+    # and user ids need theirs (KeyString) on MySQL/MariaDB.
+    return sa.union_all(
+        sa.select(
+            sa.literal_column(str(_USER)).label("scope"),
+            user_state.c.user_id,
+            no_session,
+            user_state.c.state_key,
+            user_state.c.value,
+        ).where(
+            user_state.c.app_name == sa.bindparam("b_app_name"),
+            user_state.c.user_id.in_(sa.select(page.c.user_id)),
+        ),
+        sa.select(
+            sa.literal_column(str(_SESSION)),
+            no_user,
+            session_state.c.session_pk,
+            session_state.c.state_key,
+            session_state.c.value,
+        ).where(session_state.c.session_pk.in_(sa.select(page.c.session_pk))),
+        sa.select(
+            sa.literal_column(str(_APP)), no_user, no_session, app_state.c.state_key, app_state.c.value
+        ).where(app_state.c.app_name == sa.bindparam("b_app_name")),
+    )
+
+
+_PAGE_STATES = {(by_user, resume): _page_state(by_user, resume) for by_user, resume in _SESSION_PAGES}
+
+
+def _session_page_params(
     app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
-) -> Bound:
-    """Up to ``limit`` sessions after ``after`` in (last_update_time, user_id, session_id) order."""
+) -> tuple[tuple[bool, bool], dict[str, Any]]:
     params: dict[str, Any] = {"b_app_name": app_name, "b_limit": limit}
     if user_id is not None:
         params["b_user_id"] = user_id
     if after is not None:
         params.update(b_after_time=after[0], b_after_user=after[1], b_after_session=after[2])
-    return _SESSION_PAGES[(user_id is not None, after is not None)], params
+    return (user_id is not None, after is not None), params
+
+
+def select_session_page(
+    app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
+) -> Bound:
+    """Up to ``limit`` sessions after ``after`` in (last_update_time, user_id, session_id) order."""
+    form, params = _session_page_params(app_name, user_id, after, limit)
+    return _SESSION_PAGES[form], params
+
+
+def select_page_state(app_name: str, user_id: str | None, after: SessionPosition | None, limit: int) -> Bound:
+    """The state of the sessions ``select_session_page`` selects with these arguments, in one round trip.
+
+    Rows of (scope, user_id, session_pk, state_key, value): the app's state
+    (scope ``_APP``), each of the page's users' (``_USER``, by user_id) and
+    each of its sessions' (``_SESSION``, by session_pk). Read in the same
+    transaction as the page, so that it is the same page.
+    """
+    form, params = _session_page_params(app_name, user_id, after, limit)
+    return _PAGE_STATES[form], params
+
+
+def page_state_from_rows(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[StateMap, dict[str, StateMap], dict[int, StateMap]]:
+    """The app's state, each user's and each session's, from ``select_page_state``'s rows."""
+    app: StateMap = {}
+    users: dict[str, StateMap] = {}
+    own: dict[int, StateMap] = {}
+    for scope, user_id, session_pk, state_key, value in rows:
+        if scope == _APP:
+            app[state_key] = value
+        elif scope == _USER:
+            users.setdefault(user_id, {})[state_key] = value
+        else:
+            own.setdefault(session_pk, {})[state_key] = value
+    return app, users, own
 
 
 _DELETE_SESSION = sa.delete(sessions).where(_NAMED)
@@ -700,13 +771,6 @@ _SELECT_APP_STATE = sa.select(app_state.c.state_key, app_state.c.value).where(
 _SELECT_USER_STATE = sa.select(user_state.c.state_key, user_state.c.value).where(
     user_state.c.app_name == sa.bindparam("b_app_name"), user_state.c.user_id == sa.bindparam("b_user_id")
 )
-_SELECT_USERS_STATE = sa.select(user_state.c.user_id, user_state.c.state_key, user_state.c.value).where(
-    user_state.c.app_name == sa.bindparam("b_app_name"),
-    user_state.c.user_id.in_(sa.bindparam("b_user_ids", expanding=True)),
-)
-_SELECT_SESSIONS_STATE = sa.select(
-    session_state.c.session_pk, session_state.c.state_key, session_state.c.value
-).where(session_state.c.session_pk.in_(sa.bindparam("b_session_pks", expanding=True)))
 
 
 def select_app_state(app_name: str) -> Bound:
@@ -717,16 +781,6 @@ def select_app_state(app_name: str) -> Bound:
 def select_user_state(app_name: str, user_id: str) -> Bound:
     """One user's state rows."""
     return _SELECT_USER_STATE, {"b_app_name": app_name, "b_user_id": user_id}
-
-
-def select_users_state(app_name: str, user_ids: Sequence[str]) -> Bound:
-    """The state rows of several users of an app."""
-    return _SELECT_USERS_STATE, {"b_app_name": app_name, "b_user_ids": list(user_ids)}
-
-
-def select_sessions_state(session_pks: Sequence[int]) -> Bound:
-    """The session-scope state rows of several sessions."""
-    return _SELECT_SESSIONS_STATE, {"b_session_pks": list(session_pks)}
 
 
 _MAX_SESSION_PK = sa.select(sa.func.max(events.c.event_pk)).where(

@@ -172,6 +172,11 @@ def _server_engine(url: URL) -> AsyncEngine:
         pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,
         # MySQL closes connections idle longer than wait_timeout (8 h by default).
         pool_recycle=3600,
+        # The connection used last is used next: the driver prepares each
+        # statement once per connection, and taking connections in turn
+        # (FIFO) made every one of the first reads after a burst prepare and
+        # plan its statements again.
+        pool_use_lifo=True,
     )
 
 

@@ -10,17 +10,16 @@ import pathlib
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from adk_grpc_sessions.server import messages
 from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
-from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version, statements
+from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version
 from adk_grpc_sessions.server.cli import main
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from tests.sql.conftest import DATABASE_KINDS, new_database_uri
+from tests.sql.conftest import DATABASE_KINDS, new_database_uri, store_as_at_0001
 
 EARLIER_REVISIONS = [None, *schema_version.revisions_oldest_first()[:-1]]
 """Where an upgrade may start from: an empty database, or any revision but the head."""
@@ -75,20 +74,7 @@ async def test_events_stored_at_0001_read_back_whole_after_the_upgrade(
     ]
     try:
         await schema_version.upgrade(backend.engine, target="0001")
-        # Rows as a server of revision 0001 writes them: no encoded_fields column yet.
-        async with backend.transaction(write=True) as connection:
-            inserted = await connection.execute(*statements.insert_session(key, 1.0))
-            assert inserted.inserted_primary_key is not None
-            session_pk = inserted.inserted_primary_key[0]
-            for sequence, event in enumerate(old, start=1):
-                row = statements.event_row(session_pk, sequence, event)
-                del row["encoded_fields"]
-                await connection.execute(sa.insert(schema.events).values(**row))
-            last_event_pk = (
-                await connection.execute(*statements.select_last_event_pk(session_pk))
-            ).scalar_one()
-            revision = schema.event_revision(last_event_pk)
-            await connection.execute(*statements.set_imported(session_pk, revision, len(old), 2.25))
+        await store_as_at_0001(backend, key, old)
         await backend.upgrade_schema()
         await backend.start()
         read = await backend.get_session(key, EventWindow())

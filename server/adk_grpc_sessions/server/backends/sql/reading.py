@@ -157,7 +157,7 @@ def _stored_events(
     encoded = statements.encoded_events_from_rows(rows)
     unencoded = [index for index, event in enumerate(encoded) if event is None]
     if not unencoded:
-        return cast(list[StoredEvent], encoded)
+        return cast(list[StoredEvent], encoded)  # not one None in it
     first, last = rows[unencoded[0]].sequence, rows[unencoded[-1]].sequence
     whole = {
         record.sequence: record

@@ -62,7 +62,7 @@ def session_page(
     if not rows:
         return Page(items=[], next_cursor=None)
     shared_app, users, own = statements.page_state_from_rows(
-        connection.execute(*statements.select_page_state(app_name, user_id, after, page_size))
+        connection.execute(*statements.select_page_state(connection.dialect, app_name, user_id, after, rows))
     )
     items = [
         session_record(

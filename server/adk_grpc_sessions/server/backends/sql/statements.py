@@ -647,11 +647,10 @@ _SESSION_PAGES = {
 }
 
 
-def _page_state(by_user: bool, resume: bool) -> sa.CompoundSelect[Any]:
-    # The page's own query as a derived table: MySQL takes no LIMIT in an
-    # IN (SELECT ...) but does in a table the subquery selects from. It is
-    # an index range scan of a page's rows, run in the page's snapshot.
-    page = _session_page(by_user, resume).subquery("page")
+def _page_state(
+    users: sa.ColumnElement[bool], sessions_pks: sa.ColumnElement[bool]
+) -> sa.CompoundSelect[Any]:
+    """The state rows of the app, of the users ``users`` picks, and of the sessions ``sessions_pks`` picks."""
     no_user, no_session = sa.null().label("user_id"), sa.null().label("session_pk")
     # The users' part first: a union's columns take the first part's types,
     # and user ids need theirs (KeyString) on MySQL/MariaDB.
@@ -662,24 +661,44 @@ def _page_state(by_user: bool, resume: bool) -> sa.CompoundSelect[Any]:
             no_session,
             user_state.c.state_key,
             user_state.c.value,
-        ).where(
-            user_state.c.app_name == sa.bindparam("b_app_name"),
-            user_state.c.user_id.in_(sa.select(page.c.user_id)),
-        ),
+        ).where(user_state.c.app_name == sa.bindparam("b_app_name"), users),
         sa.select(
             sa.literal_column(str(_SESSION)),
             no_user,
             session_state.c.session_pk,
             session_state.c.state_key,
             session_state.c.value,
-        ).where(session_state.c.session_pk.in_(sa.select(page.c.session_pk))),
+        ).where(sessions_pks),
         sa.select(
             sa.literal_column(str(_APP)), no_user, no_session, app_state.c.state_key, app_state.c.value
         ).where(app_state.c.app_name == sa.bindparam("b_app_name")),
     )
 
 
-_PAGE_STATES = {(by_user, resume): _page_state(by_user, resume) for by_user, resume in _SESSION_PAGES}
+# PostgreSQL: the page's users and sessions as two array parameters. (Not
+# the page's query again, as below: on a table not analyzed since a burst of
+# creates, PostgreSQL plans that query as a scan and sort of every session
+# of the app, and would run it twice more here.)
+_PAGE_STATE_BY_KEYS = _page_state(
+    user_state.c.user_id
+    == sa.any_(sa.bindparam("b_user_ids", type_=postgresql.ARRAY(user_state.c.user_id.type))),
+    session_state.c.session_pk
+    == sa.any_(sa.bindparam("b_session_pks", type_=postgresql.ARRAY(session_state.c.session_pk.type))),
+)
+
+
+def _page_state_by_query(by_user: bool, resume: bool) -> sa.CompoundSelect[Any]:
+    # SQLite and MySQL/MariaDB have no arrays: the page's own query, as a
+    # derived table (MySQL takes no LIMIT in IN (SELECT ...), but does in a
+    # table that subquery selects from), run again in the page's snapshot.
+    page = _session_page(by_user, resume).subquery("page")
+    return _page_state(
+        user_state.c.user_id.in_(sa.select(page.c.user_id)),
+        session_state.c.session_pk.in_(sa.select(page.c.session_pk)),
+    )
+
+
+_PAGE_STATES_BY_QUERY = {form: _page_state_by_query(*form) for form in _SESSION_PAGES}
 
 
 def _session_page_params(
@@ -701,16 +720,28 @@ def select_session_page(
     return _SESSION_PAGES[form], params
 
 
-def select_page_state(app_name: str, user_id: str | None, after: SessionPosition | None, limit: int) -> Bound:
-    """The state of the sessions ``select_session_page`` selects with these arguments, in one round trip.
+def select_page_state(
+    dialect: sa.Dialect,
+    app_name: str,
+    user_id: str | None,
+    after: SessionPosition | None,
+    page: Sequence[sa.Row[Any]],
+) -> Bound:
+    """The state of ``page`` (the rows ``select_session_page`` gave for these arguments), in one round trip.
 
     Rows of (scope, user_id, session_pk, state_key, value): the app's state
     (scope ``_APP``), each of the page's users' (``_USER``, by user_id) and
     each of its sessions' (``_SESSION``, by session_pk). Read in the same
     transaction as the page, so that it is the same page.
     """
-    form, params = _session_page_params(app_name, user_id, after, limit)
-    return _PAGE_STATES[form], params
+    if dialect.name == dialects.POSTGRESQL:
+        return _PAGE_STATE_BY_KEYS, {
+            "b_app_name": app_name,
+            "b_user_ids": sorted({row.user_id for row in page}),
+            "b_session_pks": [row.session_pk for row in page],
+        }
+    form, params = _session_page_params(app_name, user_id, after, len(page))
+    return _PAGE_STATES_BY_QUERY[form], params
 
 
 def page_state_from_rows(

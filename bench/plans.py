@@ -17,18 +17,21 @@ class Plan:
     user_sessions: int
     app_sessions: int
     list_reads: int
+    list_budget_seconds: float
+    """Reads of a first page stop after this long (at least 3 are made)."""
 
 
 PLANS = {
     "quick": Plan(
-        creates=200,
-        append_c1=200,
+        creates=100,
+        append_c1=100,
         append_c32_per_session=10,
         get_reads={10: 50, 100: 20, 1000: 5},
-        turns=20,
-        user_sessions=2_000,
-        app_sessions=10_000,
+        turns=10,
+        user_sessions=1_000,
+        app_sessions=5_000,
         list_reads=10,
+        list_budget_seconds=3.0,
     ),
     "full": Plan(
         creates=2_000,
@@ -39,5 +42,6 @@ PLANS = {
         user_sessions=10_000,
         app_sessions=100_000,
         list_reads=30,
+        list_budget_seconds=30.0,
     ),
 }

@@ -91,6 +91,8 @@ async def _measure(service: Service, plan: str, scratch: Path) -> dict[str, Any]
         ]
         if pid is not None:
             command += ["--server-pid", str(pid)]
+        if service.kind == "grpc":
+            command += ["--backend-uri", service.target]
         worker = await asyncio.create_subprocess_exec(*command)
         if await worker.wait() != 0:
             raise RuntimeError(f"the worker for {service.label} failed")

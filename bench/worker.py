@@ -59,9 +59,72 @@ async def _adk_bulk_sessions(service: Any, app_name: str, users: int, count: int
             await connection.execute(table.insert(), rows[start : start + 5000])
 
 
-async def _populate(service: BaseSessionService, kind: str, app_name: str, users: int, count: int) -> None:
+async def _our_bulk_sessions(backend_uri: str, app_name: str, users: int, count: int) -> None:
+    """Fills our SQL backend's sessions table directly, as ``_adk_bulk_sessions`` fills ADK's.
+
+    Each create through the API is a transaction of its own (a flush to disk
+    each on SQLite): 100,000 would take about ten minutes, and they are not
+    what the listing workloads measure. The rows are what a create of a
+    session without state writes; the revision is then set as a create sets
+    it (``creation_revision``), in SQL.
+    """
+
+    from adk_grpc_sessions.server.backends.sql import SqlBackend
+    from adk_grpc_sessions.server.backends.sql.schema import sessions
+
+    backend = SqlBackend.from_uri(backend_uri)
+    now = time.time()
+    rows = [
+        {
+            "app_name": app_name,
+            "user_id": f"user-{i % users}",
+            "session_id": f"bulk-{uuid.uuid4().hex}",
+            "create_time": now,
+            "last_update_time": now,
+            "revision": 0,
+            "last_sequence": 0,
+        }
+        for i in range(count)
+    ]
+    try:
+        async with backend.engine.begin() as connection:
+            for start in range(0, len(rows), 5000):
+                await connection.execute(sessions.insert(), rows[start : start + 5000])
+            await connection.execute(
+                sessions.update()
+                .where(sessions.c.app_name == app_name, sessions.c.revision == 0)
+                .values(revision=2 * sessions.c.session_pk + 1)
+            )
+    finally:
+        await backend.close()
+    await _analyze(backend_uri)
+
+
+async def _analyze(database_url: str) -> None:
+    """Has PostgreSQL gather statistics after a bulk load, as its autovacuum soon would."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = sa.make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        return
+    engine = create_async_engine(url.set(drivername="postgresql+asyncpg"))
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("ANALYZE")
+    finally:
+        await engine.dispose()
+
+
+async def _populate(
+    service: BaseSessionService, kind: str, target: str, app_name: str, users: int, count: int
+) -> None:
     if kind == "adk-database":
         await _adk_bulk_sessions(service, app_name, users, count)
+        await _analyze(target)
+    elif target.startswith(("sqlite:", "postgresql:")):
+        await _our_bulk_sessions(target, app_name, users, count)
     else:
         await workloads.populate_sessions(service, app_name, users, count)
 
@@ -80,8 +143,15 @@ def _open(kind: str, target: str) -> BaseSessionService:
     return GrpcSessionService(target, timeout=120)
 
 
-async def run(kind: str, target: str, plan: Plan, server_pid: int | None) -> dict[str, Any]:
-    """Every workload of ``plan`` against one service; results by workload name."""
+async def run(
+    kind: str, target: str, plan: Plan, server_pid: int | None, backend_uri: str = "-"
+) -> dict[str, Any]:
+    """Every workload of ``plan`` against one service; results by workload name.
+
+    ``backend_uri`` is the storage of our server (``grpc``), where sessions to
+    list are loaded in bulk; ADK's are loaded in bulk into ``target``.
+    """
+    storage = target if kind == "adk-database" else backend_uri
     results: dict[str, Any] = {}
     memory_of = server_pid if server_pid is not None else "self"
 
@@ -112,19 +182,23 @@ async def run(kind: str, target: str, plan: Plan, server_pid: int | None) -> dic
         record(name, await step())
 
     started = time.perf_counter()
-    await _populate(service, kind, LIST_USER_APP, 1, plan.user_sessions)
+    await _populate(service, kind, storage, LIST_USER_APP, 1, plan.user_sessions)
     results["populate_user_seconds"] = time.perf_counter() - started
     record(
         f"list_user_{plan.user_sessions}",
-        await workloads.list_first_page(service, LIST_USER_APP, "user-0", plan.list_reads),
+        await workloads.list_first_page(
+            service, LIST_USER_APP, "user-0", plan.list_reads, plan.list_budget_seconds
+        ),
     )
-    await _populate(service, kind, LIST_ALL_APP, 1000, plan.app_sessions // 10)
+    await _populate(service, kind, storage, LIST_ALL_APP, 1000, plan.app_sessions // 10)
     results["rss_mib_after_app_tenth"] = rss_mib(memory_of)
-    await _populate(service, kind, LIST_ALL_APP, 1000, plan.app_sessions - plan.app_sessions // 10)
+    await _populate(service, kind, storage, LIST_ALL_APP, 1000, plan.app_sessions - plan.app_sessions // 10)
     results["rss_mib_after_app_all"] = rss_mib(memory_of)
     record(
         f"list_app_{plan.app_sessions}",
-        await workloads.list_first_page(service, LIST_ALL_APP, None, plan.list_reads),
+        await workloads.list_first_page(
+            service, LIST_ALL_APP, None, plan.list_reads, plan.list_budget_seconds
+        ),
     )
     close = getattr(service, "close", None)
     if close is not None:
@@ -140,11 +214,12 @@ def main() -> None:
     parser.add_argument("target", help="database URL (adk-database), server address (grpc, echo), or -")
     parser.add_argument("--plan", choices=sorted(PLANS), default="quick")
     parser.add_argument("--server-pid", type=int)
+    parser.add_argument("--backend-uri", default="-", help="our server's backend (grpc), for bulk loads")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     # Every service, ADK's and ours, runs on the same event loop: uvloop,
     # which our server uses too (and uvicorn, under `adk web`, where installed).
-    results = uvloop.run(run(args.kind, args.target, PLANS[args.plan], args.server_pid))
+    results = uvloop.run(run(args.kind, args.target, PLANS[args.plan], args.server_pid, args.backend_uri))
     args.output.write_text(json.dumps(results, indent=2))
 
 

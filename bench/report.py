@@ -130,7 +130,10 @@ def markdown(run: dict[str, Any]) -> str:
         )
     lines.append(
         "| server peak RSS | "
-        + " | ".join(f"{s['results'].get('peak_rss_mib', float('nan')):.0f} MiB" for s in services)
+        + " | ".join(
+            f"{s['results']['peak_rss_mib']:.0f} MiB" if "peak_rss_mib" in s["results"] else "—"
+            for s in services
+        )
         + " |"
     )
     lines += ["", "Targets (issue 5), from this run:", "", *targets(run)]

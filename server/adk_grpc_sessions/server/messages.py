@@ -16,6 +16,7 @@ from typing import Final
 
 from adk_grpc_sessions.server.backends.base import (
     EncodedEvent,
+    EventRecord,
     NewEvent,
     ScopedState,
     SessionRecord,
@@ -68,8 +69,8 @@ def _delta_message(delta: ScopedState) -> pb.StateDelta | None:
     return pb.StateDelta(app=delta.app, user=delta.user, session=delta.session)
 
 
-def encode_event_fields(event: NewEvent) -> bytes:
-    """The typed fields of an event to append, encoded once (without its JSON and its sequence)."""
+def _typed_fields(event: NewEvent | EventRecord) -> pb.Event:
+    """An event's typed fields, without its JSON and its sequence."""
     return pb.Event(
         id=event.id,
         invocation_id=event.invocation_id,
@@ -77,7 +78,12 @@ def encode_event_fields(event: NewEvent) -> bytes:
         branch=event.branch,
         timestamp=to_timestamp(event.timestamp),
         state_delta=_delta_message(event.state_delta),
-    ).SerializeToString()
+    )
+
+
+def encode_event_fields(event: NewEvent) -> bytes:
+    """The typed fields of an event to append, encoded once (without its JSON and its sequence)."""
+    return _typed_fields(event).SerializeToString()
 
 
 def event_message(event: StoredEvent) -> pb.Event:
@@ -86,16 +92,10 @@ def event_message(event: StoredEvent) -> pb.Event:
         if not event.encoded_fields:
             raise ValueError(f"event {event.id!r} is an EncodedEvent without an encoding")
         return pb.Session.FromString(b"".join(_event_entries(_EVENT_IN_SESSION, [event]))).events[0]
-    return pb.Event(
-        id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=to_timestamp(event.timestamp),
-        state_delta=_delta_message(event.state_delta),
-        sequence=event.sequence,
-        event_json=event.event_json,
-    )
+    message = _typed_fields(event)
+    message.sequence = event.sequence
+    message.event_json = event.event_json
+    return message
 
 
 def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> list[bytes]:

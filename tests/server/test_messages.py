@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from adk_grpc_sessions.server import messages
 from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
     EncodedEvent,
     EventRecord,
     NewEvent,
@@ -18,6 +19,7 @@ from adk_grpc_sessions.server.backends.base import (
     StoredEvent,
 )
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire.timestamps import to_timestamp
 
 texts = st.text(max_size=30)
 state_maps = st.dictionaries(texts, st.sampled_from(["1", '"x"', "null", "[1,2]", '{"a":{}}']), max_size=3)
@@ -78,6 +80,28 @@ def test_list_events_response_decodes_to_the_ordinary_message(
     )
     assert decoded == pb.ListEventsResponse(
         events=[messages.event_message(full) for _, full in events], next_page_token=token
+    )
+
+
+@given(
+    event=stored_events().filter(lambda pair: isinstance(pair[0], EventRecord)),
+    revision=st.integers(1, 2**62),
+    updated=st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    already_applied=st.booleans(),
+)
+def test_append_event_response_decodes_to_the_ordinary_message(
+    event: tuple[EventRecord, EventRecord], revision: int, updated: float, already_applied: bool
+) -> None:
+    returned, full = event
+    result = AppendResult(
+        event=returned, revision=revision, last_update_time=updated, already_applied=already_applied
+    )
+    decoded = pb.AppendEventResponse.FromString(messages.append_event_response(result).data)
+    assert decoded == pb.AppendEventResponse(
+        event=messages.event_message(full),
+        revision=revision,
+        last_update_time=to_timestamp(updated),
+        already_applied=already_applied,
     )
 
 

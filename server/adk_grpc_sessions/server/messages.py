@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
     EncodedEvent,
     EventRecord,
     NewEvent,
@@ -29,6 +30,7 @@ from adk_grpc_sessions.wire.timestamps import to_timestamp
 _SESSION_IN_RESPONSE: Final = b"\x0a"  # GetSessionResponse.session = 1, length-delimited
 _EVENT_IN_SESSION: Final = b"\x2a"  # Session.events = 5, length-delimited
 _EVENT_IN_LIST: Final = b"\x0a"  # ListEventsResponse.events = 1, length-delimited
+_EVENT_IN_APPEND: Final = b"\x0a"  # AppendEventResponse.event = 1, length-delimited
 _TOKEN_IN_LIST: Final = b"\x12"  # ListEventsResponse.next_page_token = 2, length-delimited
 _EVENT_JSON: Final = b"\x7a"  # Event.event_json = 15, length-delimited
 _SEQUENCE: Final = b"\x38"  # Event.sequence = 7, varint
@@ -154,3 +156,18 @@ def list_events_response(events: Sequence[StoredEvent], next_page_token: str) ->
     if token:
         parts += (_TOKEN_IN_LIST, varint(len(token)), token)
     return Encoded(b"".join(parts))
+
+
+def append_event_response(result: AppendResult) -> Encoded:
+    """``AppendEventResponse`` for a stored event, encoded.
+
+    The event comes from the encoding made for storage when the backend kept
+    it, so an append builds its typed fields once, not twice. The rest is a
+    message of its own: joining two encodings merges them.
+    """
+    tail = pb.AppendEventResponse(
+        revision=result.revision,
+        last_update_time=to_timestamp(result.last_update_time),
+        already_applied=result.already_applied,
+    ).SerializeToString()
+    return Encoded(b"".join((*_event_entries(_EVENT_IN_APPEND, [result.event]), tail)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeVar
@@ -23,7 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from adk_grpc_sessions.server.auth import TokenAuthorizer
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
 from adk_grpc_sessions.server.errors import DeadlineExceededError, InvalidArgumentError, rpc_status_for
-from adk_grpc_sessions.server.logs import request_id
+from adk_grpc_sessions.server.logs import new_request_id, request_id
 from adk_grpc_sessions.server.messages import Encoded
 from adk_grpc_sessions.server.metrics import Metrics
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
@@ -71,7 +70,7 @@ def _call_handler(
     async def handle(raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> ResponseT:
         started = time.perf_counter()
         metadata = context.invocation_metadata() or ()
-        request_id.set(next((str(v) for k, v in metadata if k == "x-request-id"), None) or uuid.uuid4().hex)
+        request_id.set(next((str(v) for k, v in metadata if k == "x-request-id"), None) or new_request_id())
         failure: Exception | None = None
         try:
             grant = policy.authorizer.authenticate(metadata) if policy.authorizer else None

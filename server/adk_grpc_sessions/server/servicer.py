@@ -25,9 +25,8 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import Encoded, event_message, session_message
+from adk_grpc_sessions.server.messages import Encoded, session_message
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.timestamps import to_timestamp
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
 
@@ -116,7 +115,7 @@ class SessionServicer:
 
     async def AppendEvent(  # noqa: N802
         self, request: pb.AppendEventRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> pb.AppendEventResponse:
+    ) -> Encoded:
         """Stores an event if the caller's revision is current (or returns the original, for a retry)."""
         key = _session_key(request)
         if request.expected_revision <= 0:
@@ -127,12 +126,7 @@ class SessionServicer:
         event = parse_event(request.event_json)
         event.encoded_fields = messages.encode_event_fields(event)
         result = await self._backend.append_event(key, event, request.expected_revision)
-        return pb.AppendEventResponse(
-            event=event_message(result.event),
-            revision=result.revision,
-            last_update_time=to_timestamp(result.last_update_time),
-            already_applied=result.already_applied,
-        )
+        return messages.append_event_response(result)
 
     async def ListEvents(  # noqa: N802
         self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -35,8 +35,8 @@ PLANS = {
     ),
     "full": Plan(
         creates=2_000,
-        append_c1=1_000,
-        append_c32_per_session=60,
+        append_c1=2_000,
+        append_c32_per_session=120,
         get_reads={10: 300, 100: 100, 1000: 30},
         turns=100,
         user_sessions=10_000,

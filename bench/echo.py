@@ -18,6 +18,7 @@ import uvloop
 from adk_grpc_sessions.client.conversions import event_json
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import to_timestamp
+from bench.cpu import CpuMeter
 from bench.workloads import Sample, model_event
 
 METHOD = "/bench.Echo/Append"
@@ -69,8 +70,13 @@ async def serve(address: str) -> None:
     await server.wait_for_termination()
 
 
-async def echo_appends(address: str, concurrency: int, per_writer: int) -> Sample:
-    """``concurrency`` writers sending ``per_writer`` append-sized requests each."""
+async def echo_appends(
+    address: str, concurrency: int, per_writer: int, meter: CpuMeter | None = None
+) -> Sample:
+    """``concurrency`` writers sending ``per_writer`` append-sized requests each.
+
+    With ``meter``, the CPU time per call of the timed part is in the sample's detail.
+    """
     request, _ = append_sized_payloads()
     sample = Sample()
     async with grpc.aio.insecure_channel(address) as channel:
@@ -83,9 +89,12 @@ async def echo_appends(address: str, concurrency: int, per_writer: int) -> Sampl
                 await call(request, timeout=30)
                 sample.latencies.append(time.perf_counter() - started)
 
+        before = meter.read() if meter else None
         started = time.perf_counter()
         await asyncio.gather(*(writer() for _ in range(concurrency)))
         sample.wall = time.perf_counter() - started
+        if meter and before:
+            sample.detail.update(meter.per_operation(before, meter.read(), len(sample.latencies)))
     return sample
 
 

@@ -114,6 +114,34 @@ def targets(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cpu(result: dict[str, Any] | None) -> str:
+    if not result or "client_cpu_us" not in result:
+        return "—"
+    client = result["client_cpu_us"]
+    server = result.get("server_cpu_us")
+    if server is None:
+        return f"{client:,.0f} µs (in process)"
+    return f"{client:,.0f} + {server:,.0f} = {client + server:,.0f} µs"
+
+
+def cpu_table(run: dict[str, Any]) -> list[str]:
+    """CPU time per append by service: the client process, then the server process."""
+    services = [s for s in run["services"] if "append_c32" in s["results"]]
+    if not any("client_cpu_us" in s["results"]["append_c32"] for s in services):
+        return []  # a run from before CPU was measured
+    lines = [
+        "CPU time per append, client + server process (a database server's own CPU not counted):",
+        "",
+        "| workload | " + " | ".join(s["label"] for s in services) + " |",
+        "|---|" + "---|" * len(services),
+    ]
+    for name in ("append_c1", "append_c32"):
+        lines.append(
+            f"| {_label(name)} | " + " | ".join(_cpu(s["results"].get(name)) for s in services) + " |"
+        )
+    return lines
+
+
 def markdown(run: dict[str, Any]) -> str:
     """The results as Markdown: figures per workload and service, ratios, and the issue's targets."""
     services = run["services"]
@@ -136,6 +164,9 @@ def markdown(run: dict[str, Any]) -> str:
         )
         + " |"
     )
+    cpu = cpu_table(run)
+    if cpu:
+        lines += ["", *cpu]
     lines += ["", "Targets (issue 5), from this run:", "", *targets(run)]
     lines += ["", "Ratios of our throughput to ADK's on the same storage, and to the echo ceiling:", ""]
     lines += [

@@ -18,6 +18,7 @@ import uvloop
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from bench import echo, workloads
+from bench.cpu import CpuMeter
 from bench.plans import PLANS, Plan
 
 LIST_USER_APP = "bench-list-user"
@@ -154,6 +155,7 @@ async def run(
     storage = target if kind == "adk-database" else backend_uri
     results: dict[str, Any] = {}
     memory_of = server_pid if server_pid is not None else "self"
+    meter = CpuMeter(server_pid)
 
     def record(name: str, sample: workloads.Sample) -> None:
         results[name] = sample.summary() | sample.detail
@@ -164,15 +166,15 @@ async def run(
         )
 
     if kind == "echo":
-        record("append_c1", await echo.echo_appends(target, 1, plan.append_c1))
-        record("append_c32", await echo.echo_appends(target, 32, plan.append_c32_per_session))
+        record("append_c1", await echo.echo_appends(target, 1, plan.append_c1, meter))
+        record("append_c32", await echo.echo_appends(target, 32, plan.append_c32_per_session, meter))
         return results
 
     service = _open(kind, target)
     steps: list[tuple[str, Callable[[], Awaitable[workloads.Sample]]]] = [
         ("create_session", lambda: workloads.create_sessions(service, plan.creates)),
-        ("append_c1", lambda: workloads.append_events(service, 1, plan.append_c1)),
-        ("append_c32", lambda: workloads.append_events(service, 32, plan.append_c32_per_session)),
+        ("append_c1", lambda: workloads.append_events(service, 1, plan.append_c1, meter)),
+        ("append_c32", lambda: workloads.append_events(service, 32, plan.append_c32_per_session, meter)),
         ("get_10_events", lambda: workloads.get_session(service, 10, plan.get_reads[10])),
         ("get_100_events", lambda: workloads.get_session(service, 100, plan.get_reads[100])),
         ("get_1000_events", lambda: workloads.get_session(service, 1000, plan.get_reads[1000])),

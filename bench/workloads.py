@@ -19,6 +19,8 @@ from google.adk.sessions.base_session_service import BaseSessionService
 from google.adk.sessions.session import Session
 from google.genai import types
 
+from bench.cpu import CpuMeter
+
 APP = "bench"
 _REPLY = (
     "The second plan fits the budget and leaves slack before the release; I recommend it. "
@@ -80,8 +82,13 @@ async def create_sessions(service: BaseSessionService, count: int) -> Sample:
     return sample
 
 
-async def append_events(service: BaseSessionService, sessions: int, per_session: int) -> Sample:
-    """``sessions`` sessions appending ``per_session`` events each, all at once (concurrency = sessions)."""
+async def append_events(
+    service: BaseSessionService, sessions: int, per_session: int, meter: CpuMeter | None = None
+) -> Sample:
+    """``sessions`` sessions appending ``per_session`` events each, all at once (concurrency = sessions).
+
+    With ``meter``, the CPU time per append of the timed part is in the sample's detail.
+    """
     created = [
         await service.create_session(app_name=APP, user_id=f"append-{uuid.uuid4().hex[:8]}")
         for _ in range(sessions)
@@ -97,9 +104,12 @@ async def append_events(service: BaseSessionService, sessions: int, per_session:
         for event in to_append:
             await _timed(sample, service.append_event, session, event)
 
+    before = meter.read() if meter else None
     started = time.perf_counter()
     await asyncio.gather(*(writer(s, e) for s, e in zip(created, events, strict=True)))
     sample.wall = time.perf_counter() - started
+    if meter and before:
+        sample.detail.update(meter.per_operation(before, meter.read(), len(sample.latencies)))
     return sample
 
 

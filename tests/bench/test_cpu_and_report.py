@@ -1,0 +1,63 @@
+"""The benchmark's CPU meter and its report of CPU per append."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench import report
+from bench.cpu import CpuMeter
+
+
+def _burn(seconds: float) -> None:
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline:
+        pass
+
+
+def test_cpu_meter_counts_this_process_and_the_server_process() -> None:
+    # This process stands in for the server too: both readings must see the burn.
+    meter = CpuMeter(os.getpid())
+    before = meter.read()
+    _burn(0.2)
+    per_op = CpuMeter.per_operation(before, meter.read(), operations=100)
+    assert per_op["client_cpu_us"] >= 0.15 / 100 * 1e6
+    assert per_op["server_cpu_us"] >= 0.1 / 100 * 1e6  # clock ticks are coarser
+
+
+def test_cpu_meter_without_a_server_reports_the_client_only() -> None:
+    meter = CpuMeter(None)
+    before = meter.read()
+    _burn(0.05)
+    assert set(CpuMeter.per_operation(before, meter.read(), operations=10)) == {"client_cpu_us"}
+
+
+def test_report_shows_cpu_per_append_by_process() -> None:
+    def sample(**cpu: float) -> dict[str, float]:
+        return {"ops": 10, "throughput": 100.0, "p50_ms": 1.0, "p99_ms": 2.0, **cpu}
+
+    run = {
+        "plan": "quick",
+        "seconds": 1.0,
+        "machine": {"cpus": 2, "python": "3.11", "system": "linux"},
+        "services": [
+            {
+                "label": "in process",
+                "kind": "adk-memory",
+                "storage": "memory",
+                "results": {"append_c1": sample(client_cpu_us=50), "append_c32": sample(client_cpu_us=40)},
+            },
+            {
+                "label": "served",
+                "kind": "grpc",
+                "storage": "memory",
+                "results": {
+                    "append_c1": sample(client_cpu_us=500, server_cpu_us=900),
+                    "append_c32": sample(client_cpu_us=400, server_cpu_us=600),
+                },
+            },
+        ],
+    }
+    table = report.markdown(run)
+    assert "| append, 32 sessions at once | 40 µs (in process) | 400 + 600 = 1,000 µs |" in table
+    assert "| append, 1 session | 50 µs (in process) | 500 + 900 = 1,400 µs |" in table

@@ -37,7 +37,10 @@ def _label(name: str) -> str:
 def _cell(result: dict[str, Any] | None) -> str:
     if not result:
         return "—"
-    return f"{result['throughput']:,.0f}/s · p50 {result['p50_ms']:.2f} · p99 {result['p99_ms']:.2f} ms"
+    cell = f"{result['throughput']:,.0f}/s · p50 {result['p50_ms']:.2f} · p99 {result['p99_ms']:.2f} ms"
+    if result.get("failed"):
+        cell += f" · **{result['failed']:,} failed** ({result['first_failure'][:80]})"
+    return cell
 
 
 def _by_label(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -60,6 +63,16 @@ def _list_app_name(results: dict[str, Any]) -> str | None:
     return next((name for name in results if name.startswith("list_app_")), None)
 
 
+def _failures_note(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    """Where either side had operations fail: how many (a target is never met with failures of ours)."""
+    notes = [
+        f"{side} {result['failed']:,} failed"
+        for side, result in (("ours", ours), ("theirs", theirs))
+        if result.get("failed")
+    ]
+    return f" ({'; '.join(notes)}; throughput counts successes)" if notes else ""
+
+
 def targets(run: dict[str, Any]) -> list[str]:
     """The issue's targets, each with the figures of this run and whether it is met."""
     lines = []
@@ -79,7 +92,8 @@ def targets(run: dict[str, Any]) -> list[str]:
                 f"{theirs['throughput']:,.0f}/s = {speedup:.1f}× (target ≥ 10×); p99 {mine['p99_ms']:.0f} vs "
                 f"{theirs['p99_ms']:.0f} ms = {p99:.2f}"
                 + (" (target ≤ 0.10)" if storage == "postgresql" else "")
-                + f": {verdict(speedup >= 10 and wanted_p99)}"
+                + _failures_note(mine, theirs)
+                + f": {verdict(speedup >= 10 and wanted_p99 and not mine.get('failed'))}"
             )
         if ours and adk and "get_1000_events" in ours and "get_1000_events" in adk:
             mine, theirs = ours["get_1000_events"], adk["get_1000_events"]
@@ -94,7 +108,8 @@ def targets(run: dict[str, Any]) -> list[str]:
             ratio = memory[name]["throughput"] / echo[name]["throughput"]
             lines.append(
                 f"- Append through the memory backend, {label}: {ratio:.2f}× the echo ceiling "
-                f"(target ≥ 0.7): {verdict(ratio >= 0.7)}"
+                f"(target ≥ 0.7){_failures_note(memory[name], echo[name])}: "
+                f"{verdict(ratio >= 0.7 and not memory[name].get('failed'))}"
             )
     postgres = _find(run, "grpc", "postgresql")
     listing = _list_app_name(postgres) if postgres else None

@@ -61,3 +61,24 @@ def test_report_shows_cpu_per_append_by_process() -> None:
     table = report.markdown(run)
     assert "| append, 32 sessions at once | 40 µs (in process) | 400 + 600 = 1,000 µs |" in table
     assert "| append, 1 session | 50 µs (in process) | 500 + 900 = 1,400 µs |" in table
+
+
+async def test_a_failed_append_is_counted_not_fatal() -> None:
+    from google.adk.sessions.in_memory_session_service import InMemorySessionService
+
+    from bench import workloads
+
+    class Flaky(InMemorySessionService):
+        calls = 0
+
+        async def append_event(self, session, event):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls % 3 == 0:
+                raise RuntimeError("database is locked")
+            return await super().append_event(session, event)
+
+    summary = (await workloads.append_events(Flaky(), sessions=2, per_session=6)).summary()
+    assert summary["failed"] == 4
+    assert summary["ops"] == 8
+    assert summary["first_failure"] == "RuntimeError: database is locked"
+    assert "**4 failed**" in report._cell(summary)

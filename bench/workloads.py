@@ -114,7 +114,7 @@ async def append_events(
                 # Counted, not fatal: ADK's DatabaseSessionService on SQLite
                 # gives up with "database is locked" when 32 sessions append
                 # at once for long enough. The throughput counts successes.
-                sample.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+                sample.failures.append(" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
 
     before = meter.read() if meter else None
     started = time.perf_counter()

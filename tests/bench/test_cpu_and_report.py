@@ -74,7 +74,7 @@ async def test_a_failed_append_is_counted_not_fatal() -> None:
         async def append_event(self, session, event):  # type: ignore[no-untyped-def]
             self.calls += 1
             if self.calls % 3 == 0:
-                raise RuntimeError("database is locked")
+                raise RuntimeError("database\n is   locked")
             return await super().append_event(session, event)
 
     summary = (await workloads.append_events(Flaky(), sessions=2, per_session=6)).summary()

@@ -6,11 +6,12 @@ is atomic without locks. Nothing survives the process.
 
 from __future__ import annotations
 
-import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Self
+
+from sortedcontainers import SortedList
 
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
@@ -33,6 +34,8 @@ from adk_grpc_sessions.server.backends.base import (
 )
 
 _BY_POSITION = "the memory backend pages by position, never by storage page token"
+_Index = SortedList[SessionPosition]
+"""Sessions' positions (``_StoredSession.sort_key``) in listing order."""
 
 
 @dataclass(slots=True)
@@ -69,9 +72,11 @@ class MemoryBackend(Backend):
 
     def __init__(self) -> None:
         self._sessions: dict[SessionKey, _StoredSession] = {}
-        # Listing indexes: every session of an app, and of one user of an app.
-        self._by_app: dict[str, dict[SessionKey, _StoredSession]] = {}
-        self._by_user: dict[tuple[str, str], dict[SessionKey, _StoredSession]] = {}
+        # Listing indexes, in listing order (``sort_key``): every session of
+        # an app, and of one user of an app. A page is then a range of one,
+        # not a sort of all of an app's sessions (48 ms at 100,000).
+        self._by_app: dict[str, _Index] = {}
+        self._by_user: dict[tuple[str, str], _Index] = {}
         self._app_state: dict[str, StateMap] = {}
         self._user_state: dict[tuple[str, str], StateMap] = {}
         # One counter for every session, so a re-created session never
@@ -101,8 +106,8 @@ class MemoryBackend(Backend):
             revision=next(self._revisions),
         )
         self._sessions[key] = stored
-        self._by_app.setdefault(key.app_name, {})[key] = stored
-        self._by_user.setdefault((key.app_name, key.user_id), {})[key] = stored
+        for index in self._indexes_of(key, create=True):
+            index.add(stored.sort_key())
         return self._record(stored, [])
 
     async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
@@ -121,29 +126,40 @@ class MemoryBackend(Backend):
         self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
     ) -> Page[SessionRecord, SessionCursor]:
         """See ``Backend.list_sessions``."""
-        pool = (
-            self._by_app.get(app_name, {}) if user_id is None else self._by_user.get((app_name, user_id), {})
-        )
-        candidates: Iterable[_StoredSession] = pool.values()
-        if after is not None:
-            if isinstance(after, str):
+        index = self._by_app.get(app_name) if user_id is None else self._by_user.get((app_name, user_id))
+        positions: Iterator[SessionPosition] = iter(())
+        if index is not None:
+            if after is None:
+                positions = iter(index)
+            elif isinstance(after, str):
                 raise TypeError(_BY_POSITION)
-            candidates = (s for s in candidates if s.sort_key() > after)
+            else:
+                positions = index.irange(minimum=after, inclusive=(False, True))
         # One more than a page tells whether another page follows.
-        chosen = heapq.nsmallest(page_size + 1, candidates, key=_StoredSession.sort_key)
+        chosen = list(itertools.islice(positions, page_size + 1))
         has_more = len(chosen) > page_size
         chosen = chosen[:page_size]
         return Page(
-            items=[self._record(s, []) for s in chosen],
-            next_cursor=chosen[-1].sort_key() if has_more else None,
+            items=[
+                self._record(self._sessions[SessionKey(app_name, user, session_id)], [])
+                for _, user, session_id in chosen
+            ],
+            next_cursor=chosen[-1] if has_more else None,
         )
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
-        if self._sessions.pop(key, None) is None:
+        stored = self._sessions.pop(key, None)
+        if stored is None:
             return
-        del self._by_app[key.app_name][key]
-        del self._by_user[(key.app_name, key.user_id)][key]
+        position = stored.sort_key()
+        for index in self._indexes_of(key):
+            index.remove(position)
+        # An app or user left without sessions leaves no empty index behind.
+        if not self._by_app[key.app_name]:
+            del self._by_app[key.app_name]
+        if not self._by_user[(key.app_name, key.user_id)]:
+            del self._by_user[(key.app_name, key.user_id)]
 
     async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
         """See ``Backend.append_event``."""
@@ -174,7 +190,12 @@ class MemoryBackend(Backend):
         stored.state.update(delta.session)
         record = event.stored_at(len(stored.events) + 1)
         stored.revision = next(self._revisions)
-        stored.last_update_time = event.timestamp
+        if event.timestamp != stored.last_update_time:
+            before = stored.sort_key()
+            stored.last_update_time = event.timestamp
+            for listing in self._indexes_of(key):
+                listing.remove(before)
+                listing.add(stored.sort_key())
         stored.index_of_event[event.id] = len(stored.events)
         stored.events.append(record)
         stored.revision_after.append(stored.revision)
@@ -213,6 +234,16 @@ class MemoryBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return dict(self._app_state.get(app_name, {}))
+
+    def _indexes_of(self, key: SessionKey, *, create: bool = False) -> tuple[_Index, ...]:
+        """The listing indexes that hold ``key``'s session: its app's and its user's."""
+        user = (key.app_name, key.user_id)
+        if create:
+            return (
+                self._by_app.setdefault(key.app_name, SortedList()),
+                self._by_user.setdefault(user, SortedList()),
+            )
+        return (self._by_app[key.app_name], self._by_user[user])
 
     def _record(self, stored: _StoredSession, events: list[EventRecord]) -> SessionRecord:
         """A read of ``stored``: merged state as it is now, and the given events."""

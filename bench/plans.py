@@ -12,6 +12,8 @@ class Plan:
     creates: int
     append_c1: int
     append_c32_per_session: int
+    append_repeats: int
+    """Runs of each append workload; the run of median throughput is reported (the rest are listed)."""
     get_reads: dict[int, int]
     turns: int
     user_sessions: int
@@ -26,6 +28,7 @@ PLANS = {
         creates=100,
         append_c1=100,
         append_c32_per_session=10,
+        append_repeats=1,
         get_reads={10: 50, 100: 20, 1000: 5},
         turns=10,
         user_sessions=1_000,
@@ -37,6 +40,7 @@ PLANS = {
         creates=2_000,
         append_c1=2_000,
         append_c32_per_session=120,
+        append_repeats=3,
         get_reads={10: 300, 100: 100, 1000: 30},
         turns=100,
         user_sessions=10_000,

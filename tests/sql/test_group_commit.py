@@ -148,15 +148,9 @@ async def test_every_event_of_a_batch_keeps_its_encoded_fields(
 
 
 async def test_an_older_sqlite_keeps_each_events_encoded_fields_too(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, batches: list[list[str]]
+    older_sqlite: SqlBackend, batches: list[list[str]]
 ) -> None:
-    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
-    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
-    await backend.upgrade_schema()
-    try:
-        await _batch_keeps_each_events_encoded_fields(backend, batches)
-    finally:
-        await backend.close()
+    await _batch_keeps_each_events_encoded_fields(older_sqlite, batches)
 
 
 async def test_a_stale_append_in_a_batch_writes_nothing_and_the_others_are_stored(
@@ -414,6 +408,19 @@ async def test_a_connection_lost_in_a_batch_fails_every_append_of_it_and_stores_
 
 
 @pytest.fixture
+async def older_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A SQLite backend as it runs on SQLite before 3.35, which can neither update from a
+    joined table nor return rows: it stores a batch one append at a time."""
+    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
+    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
+    await backend.upgrade_schema()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+@pytest.fixture
 def poisoned(backend: SqlBackend) -> Callable[[], Awaitable[None]]:
     """Installs a trigger with which the database refuses to store the event id ``poison``."""
     statements = {
@@ -461,33 +468,25 @@ async def test_an_append_the_database_refuses_fails_alone_and_the_rest_of_its_ba
 
 
 async def test_an_older_sqlite_stores_a_batch_one_append_at_a_time_with_the_same_outcome(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, batches: list[list[str]]
+    older_sqlite: SqlBackend, batches: list[list[str]]
 ) -> None:
-    # Before 3.35 SQLite can neither update from a joined table nor return rows.
-    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
-    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
-    await backend.upgrade_schema()
-    try:
-        first, stale, retried = await created(backend, "a", "b", "c")
-        await backend.append_event(key("b"), new_event("b0"), stale)
-        original = await backend.append_event(key("c"), new_event("c1"), retried)
-        outcomes = await asyncio.gather(
-            backend.append_event(key("a"), new_event("a1", delta=ScopedState(user={"k": '"a"'})), first),
-            backend.append_event(key("b"), new_event("b1", delta=ScopedState(user={"k": '"b"'})), stale),
-            backend.append_event(key("c"), new_event("c1"), retried),
-            return_exceptions=True,
-        )
-        assert batches[-1] == ["a1", "b1", "c1"]
-        stored, refused, again = outcomes
-        assert isinstance(stored, AppendResult) and not stored.already_applied
-        assert isinstance(refused, StaleRevisionError)
-        assert (
-            isinstance(again, AppendResult) and again.already_applied and again.revision == original.revision
-        )
-        assert await backend.get_user_state("app", "user") == {"k": '"a"'}
-        assert [e.id for e in (await read(backend, key("b"))).events] == ["b0"]
-    finally:
-        await backend.close()
+    backend = older_sqlite
+    first, stale, retried = await created(backend, "a", "b", "c")
+    await backend.append_event(key("b"), new_event("b0"), stale)
+    original = await backend.append_event(key("c"), new_event("c1"), retried)
+    outcomes = await asyncio.gather(
+        backend.append_event(key("a"), new_event("a1", delta=ScopedState(user={"k": '"a"'})), first),
+        backend.append_event(key("b"), new_event("b1", delta=ScopedState(user={"k": '"b"'})), stale),
+        backend.append_event(key("c"), new_event("c1"), retried),
+        return_exceptions=True,
+    )
+    assert batches[-1] == ["a1", "b1", "c1"]
+    stored, refused, again = outcomes
+    assert isinstance(stored, AppendResult) and not stored.already_applied
+    assert isinstance(refused, StaleRevisionError)
+    assert isinstance(again, AppendResult) and again.already_applied and again.revision == original.revision
+    assert await backend.get_user_state("app", "user") == {"k": '"a"'}
+    assert [e.id for e in (await read(backend, key("b"))).events] == ["b0"]
 
 
 async def test_closing_twice_is_harmless(backend: SqlBackend) -> None:

@@ -229,7 +229,8 @@ class SqlBackend(Backend):
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
         return await self._read(
-            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after)
+            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after),
+            one_statement=True,
         )
 
     async def delete_session(self, key: SessionKey) -> None:
@@ -322,11 +323,13 @@ class SqlBackend(Backend):
         """See ``Backend.get_app_state``."""
         return await self._read(lambda connection: reading.app_state(connection, app_name))
 
-    async def _read(self, work: Callable[[sa.Connection], T]) -> T:
+    async def _read(self, work: Callable[[sa.Connection], T], *, one_statement: bool = False) -> T:
         """Runs ``work`` in a read transaction (one snapshot; see ``transaction``), as ``_run`` runs it.
 
         On SQLite, whole in a reader thread; elsewhere through the async
-        driver, on the event loop.
+        driver, on the event loop. Work that runs ``one_statement`` runs
+        there in autocommit: a statement sees one snapshot by itself, and
+        BEGIN and COMMIT would be two more round trips.
         """
         if self._sqlite_readers is not None:
             return await self._run_in_sqlite_thread(self._sqlite_readers, work, write=False)
@@ -334,7 +337,7 @@ class SqlBackend(Backend):
         async def run_sync(connection: AsyncConnection) -> T:
             return await connection.run_sync(work)
 
-        return await self._run(run_sync, write=False)
+        return await self._run(run_sync, write=False, autocommit=one_statement)
 
     async def _write(self, work: Callable[[sa.Connection], T]) -> T:
         """Runs synchronous ``work`` in a write transaction, as ``_run`` runs it.

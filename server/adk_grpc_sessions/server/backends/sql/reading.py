@@ -55,31 +55,35 @@ def session_page(
     page_size: int,
     after: SessionPosition | None,
 ) -> Page[SessionRecord, SessionCursor]:
-    """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order."""
-    rows = list(connection.execute(*statements.select_session_page(app_name, user_id, after, page_size + 1)))
+    """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order.
+
+    One statement (``statements.select_session_page``): it may run alone, in autocommit.
+    The records of one page share the app's state, and the sessions of one
+    user that user's state: the same dictionaries, not copies, so that the
+    response encodes each once. Nothing that reads a record changes its state.
+    """
+    rows, shared_app, users, own = statements.page_from_rows(
+        connection.execute(
+            *statements.select_session_page(connection.dialect, app_name, user_id, after, page_size + 1)
+        )
+    )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    if not rows:
-        return Page(items=[], next_cursor=None)
-    shared_app, users, own = statements.page_state_from_rows(
-        connection.execute(*statements.select_page_state(connection.dialect, app_name, user_id, after, rows))
-    )
-    items = [
-        session_record(
-            row,
-            ScopedState(
-                app=dict(shared_app),
-                user=dict(users.get(row.user_id, {})),
-                session=own.get(row.session_pk, {}),
-            ),
-            [],
+    no_state: StateMap = {}
+    items = []
+    for _, session_pk, owner, session_id, create_time, last_update_time, revision, _, _ in rows:
+        state = ScopedState(
+            app=shared_app, user=users.get(owner, no_state), session=own.get(session_pk, no_state)
         )
-        for row in rows
-    ]
-    last = rows[-1]
-    return Page(
-        items=items, next_cursor=(last.last_update_time, last.user_id, last.session_id) if has_more else None
-    )
+        items.append(
+            SessionRecord(
+                SessionKey(app_name, owner, session_id), state, (), create_time, last_update_time, revision
+            )
+        )
+    if not has_more:
+        return Page(items=items, next_cursor=None)
+    last = items[-1]
+    return Page(items=items, next_cursor=(last.last_update_time, last.key.user_id, last.key.session_id))
 
 
 def event_page(

@@ -615,6 +615,13 @@ def select_unencoded_events(session_pk: int, first: int, last: int) -> Bound:
 
 
 def _session_page(by_user: bool, resume: bool) -> sa.Select[Any]:
+    """A page of sessions: a keyset, never an offset.
+
+    Each page starts where the index says the last one ended. The tuple
+    comparison is spelled out (rather than as a row value) because MySQL uses
+    an index only for the spelled-out form; its leading "time >= t" is what
+    lets every database seek straight to it.
+    """
     time, user, session = sessions.c.last_update_time, sessions.c.user_id, sessions.c.session_id
     query = sa.select(*SESSION_COLUMNS).where(sessions.c.app_name == sa.bindparam("b_app_name"))
     if by_user:
@@ -638,127 +645,161 @@ def _session_page(by_user: bool, resume: bool) -> sa.Select[Any]:
     return query.limit(sa.bindparam("b_limit"))
 
 
-# A keyset, never an offset: each page starts where the index says the last
-# one ended. The tuple comparison is spelled out (rather than as a row value)
-# because MySQL uses an index only for the spelled-out form; its leading
-# "time >= t" is what lets every database seek straight to it.
-_SESSION_PAGES = {
-    (by_user, resume): _session_page(by_user, resume) for by_user in (False, True) for resume in (False, True)
+# The parts of ``select_session_page``'s rows, in the order they come.
+_PAGE_ROW, _PAGE_APP, _PAGE_USER, _PAGE_SESSION = 0, 1, 2, 3
+
+
+def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.CompoundSelect[Any]:
+    """A page of sessions and the state it needs, as one statement (one round trip, one snapshot).
+
+    The page is a common table expression that the state parts join: the
+    app's state, the page's users' and the page's sessions'. Every part has
+    the same columns (part, session_pk, user_id, session_id, create_time,
+    last_update_time, revision, state_key, value), NULL where a part has no
+    such thing. A CTE named more than once is computed once (PostgreSQL,
+    MySQL/MariaDB and SQLite from 3.35 materialize it; older SQLite runs it
+    again, in the same statement's snapshot, so it is the same page).
+
+    With ``arrays`` (PostgreSQL), the state rows are picked by the page's
+    user ids and session keys gathered into two arrays, which the primary
+    key indexes look up directly. A join (or IN, or LATERAL, which
+    PostgreSQL flattens into a join) leaves the planner free to choose, and
+    on tables written to since they were last analyzed (after a burst of
+    creates) it chooses a full scan of the state: 73 ms instead of 1 ms
+    for a page at 300,000 state rows, in a hash join; in a nested loop, a
+    scan of all of the app's user state for each user of the page.
+    MySQL/MariaDB and SQLite join by nested loops over the index anyway.
+    """
+    page = _session_page(by_user, resume).cte("page")
+    # A union's result columns take the first part's types (which convert
+    # what the driver returns: user ids on MySQL/MariaDB, quoted state keys),
+    # so the first part's NULLs carry the types of the later parts' columns.
+    state_key = sa.type_coerce(sa.null(), session_state.c.state_key.type).label("state_key")
+    value = sa.type_coerce(sa.null(), session_state.c.value.type).label("value")
+    none = sa.null()
+    app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
+
+    def part(number: int) -> sa.ColumnElement[Any]:
+        return sa.literal_column(str(number)).label("part")
+
+    page_rows = sa.select(
+        part(_PAGE_ROW),
+        page.c.session_pk,
+        page.c.user_id,
+        page.c.session_id,
+        page.c.create_time,
+        page.c.last_update_time,
+        page.c.revision,
+        state_key,
+        value,
+    )
+    app_rows = sa.select(
+        part(_PAGE_APP), none, none, none, none, none, none, app_state.c.state_key, app_state.c.value
+    ).where(app_state.c.app_name == app_name)
+    users_of_page: sa.ColumnElement[bool]
+    sessions_of_page: sa.ColumnElement[bool]
+    if arrays:
+        # The page's keys as arrays (one InitPlan each), which the state
+        # tables' primary key indexes take as they are: `= ANY(array)`.
+        # (Cast, because `= ANY ((SELECT ...))` is still a subquery to
+        # PostgreSQL, which would then compare each key with a whole array.)
+        users_of_page = user_state.c.user_id == sa.any_(
+            sa.cast(
+                sa.select(sa.func.array_agg(page.c.user_id)).scalar_subquery(), postgresql.ARRAY(sa.String())
+            )
+        )
+        sessions_of_page = session_state.c.session_pk == sa.any_(
+            sa.cast(
+                sa.select(sa.func.array_agg(page.c.session_pk)).scalar_subquery(),
+                postgresql.ARRAY(sa.BigInteger()),
+            )
+        )
+    else:
+        users_of_page = user_state.c.user_id.in_(sa.select(page.c.user_id))
+        sessions_of_page = session_state.c.session_pk.in_(sa.select(page.c.session_pk))
+    user_rows = sa.select(
+        part(_PAGE_USER),
+        none,
+        user_state.c.user_id,
+        none,
+        none,
+        none,
+        none,
+        user_state.c.state_key,
+        user_state.c.value,
+    ).where(user_state.c.app_name == app_name, users_of_page)
+    session_rows = sa.select(
+        part(_PAGE_SESSION),
+        session_state.c.session_pk,
+        none,
+        none,
+        none,
+        none,
+        none,
+        session_state.c.state_key,
+        session_state.c.value,
+    ).where(sessions_of_page)
+    # The page's own order within its part; the state rows' order does not matter.
+    return sa.union_all(page_rows, app_rows, user_rows, session_rows).order_by(
+        sa.literal_column("part"),
+        sa.literal_column("last_update_time"),
+        sa.literal_column("user_id"),
+        sa.literal_column("session_id"),
+    )
+
+
+_SESSION_PAGES_WITH_STATE = {
+    (arrays, by_user, resume): _session_page_with_state(by_user, resume, arrays)
+    for arrays in (False, True)
+    for by_user in (False, True)
+    for resume in (False, True)
 }
 
 
-def _page_state(
-    users: sa.ColumnElement[bool], sessions_pks: sa.ColumnElement[bool]
-) -> sa.CompoundSelect[Any]:
-    """The state rows of the app, of the users ``users`` picks, and of the sessions ``sessions_pks`` picks."""
-    no_user, no_session = sa.null().label("user_id"), sa.null().label("session_pk")
-    # The users' part first: a union's columns take the first part's types,
-    # and user ids need theirs (KeyString) on MySQL/MariaDB.
-    return sa.union_all(
-        sa.select(
-            sa.literal_column(str(_USER)).label("scope"),
-            user_state.c.user_id,
-            no_session,
-            user_state.c.state_key,
-            user_state.c.value,
-        ).where(user_state.c.app_name == sa.bindparam("b_app_name"), users),
-        sa.select(
-            sa.literal_column(str(_SESSION)),
-            no_user,
-            session_state.c.session_pk,
-            session_state.c.state_key,
-            session_state.c.value,
-        ).where(sessions_pks),
-        sa.select(
-            sa.literal_column(str(_APP)), no_user, no_session, app_state.c.state_key, app_state.c.value
-        ).where(app_state.c.app_name == sa.bindparam("b_app_name")),
-    )
+def select_session_page(
+    dialect: sa.Dialect, app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
+) -> Bound:
+    """Up to ``limit`` sessions after ``after``, with their state.
 
+    Sessions in (last_update_time, user_id, session_id) order: one user's,
+    or every user's when ``user_id`` is None.
 
-# PostgreSQL: the page's users and sessions as two array parameters. (Not
-# the page's query again, as below: on a table not analyzed since a burst of
-# creates, PostgreSQL plans that query as a scan and sort of every session
-# of the app, and would run it twice more here.)
-_PAGE_STATE_BY_KEYS = _page_state(
-    user_state.c.user_id
-    == sa.any_(sa.bindparam("b_user_ids", type_=postgresql.ARRAY(user_state.c.user_id.type))),
-    session_state.c.session_pk
-    == sa.any_(sa.bindparam("b_session_pks", type_=postgresql.ARRAY(session_state.c.session_pk.type))),
-)
-
-
-def _page_state_by_query(by_user: bool, resume: bool) -> sa.CompoundSelect[Any]:
-    # SQLite and MySQL/MariaDB have no arrays: the page's own query, as a
-    # derived table (MySQL takes no LIMIT in IN (SELECT ...), but does in a
-    # table that subquery selects from), run again in the page's snapshot.
-    page = _session_page(by_user, resume).subquery("page")
-    return _page_state(
-        user_state.c.user_id.in_(sa.select(page.c.user_id)),
-        session_state.c.session_pk.in_(sa.select(page.c.session_pk)),
-    )
-
-
-_PAGE_STATES_BY_QUERY = {form: _page_state_by_query(*form) for form in _SESSION_PAGES}
-
-
-def _session_page_params(
-    app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
-) -> tuple[tuple[bool, bool], dict[str, Any]]:
+    One statement, so that on PostgreSQL and MySQL/MariaDB it can run alone
+    in autocommit: one round trip instead of four (begin, page, state,
+    commit). Read the rows with ``page_from_rows``.
+    """
     params: dict[str, Any] = {"b_app_name": app_name, "b_limit": limit}
     if user_id is not None:
         params["b_user_id"] = user_id
     if after is not None:
         params.update(b_after_time=after[0], b_after_user=after[1], b_after_session=after[2])
-    return (user_id is not None, after is not None), params
+    form = (dialect.name == dialects.POSTGRESQL, user_id is not None, after is not None)
+    return _SESSION_PAGES_WITH_STATE[form], params
 
 
-def select_session_page(
-    app_name: str, user_id: str | None, after: SessionPosition | None, limit: int
-) -> Bound:
-    """Up to ``limit`` sessions after ``after`` in (last_update_time, user_id, session_id) order."""
-    form, params = _session_page_params(app_name, user_id, after, limit)
-    return _SESSION_PAGES[form], params
-
-
-def select_page_state(
-    dialect: sa.Dialect,
-    app_name: str,
-    user_id: str | None,
-    after: SessionPosition | None,
-    page: Sequence[sa.Row[Any]],
-) -> Bound:
-    """The state of ``page`` (the rows ``select_session_page`` gave for these arguments), in one round trip.
-
-    Rows of (scope, user_id, session_pk, state_key, value): the app's state
-    (scope ``_APP``), each of the page's users' (``_USER``, by user_id) and
-    each of its sessions' (``_SESSION``, by session_pk). Read in the same
-    transaction as the page, so that it is the same page.
-    """
-    if dialect.name == dialects.POSTGRESQL:
-        return _PAGE_STATE_BY_KEYS, {
-            "b_app_name": app_name,
-            "b_user_ids": sorted({row.user_id for row in page}),
-            "b_session_pks": [row.session_pk for row in page],
-        }
-    form, params = _session_page_params(app_name, user_id, after, len(page))
-    return _PAGE_STATES_BY_QUERY[form], params
-
-
-def page_state_from_rows(
+def page_from_rows(
     rows: Iterable[Sequence[Any]],
-) -> tuple[StateMap, dict[str, StateMap], dict[int, StateMap]]:
-    """The app's state, each user's and each session's, from ``select_page_state``'s rows."""
+) -> tuple[list[Sequence[Any]], StateMap, dict[str, StateMap], dict[int, StateMap]]:
+    """The page's sessions in order, then the app's state, each user's and each session's.
+
+    A session is its row as selected: (part, session_pk, user_id,
+    session_id, create_time, last_update_time, revision, None, None).
+    """
+    page: list[Sequence[Any]] = []
     app: StateMap = {}
     users: dict[str, StateMap] = {}
     own: dict[int, StateMap] = {}
-    for scope, user_id, session_pk, state_key, value in rows:
-        if scope == _APP:
+    for row in rows:
+        part, session_pk, user_id, _, _, _, _, state_key, value = row
+        if part == _PAGE_ROW:
+            page.append(row)
+        elif part == _PAGE_APP:
             app[state_key] = value
-        elif scope == _USER:
+        elif part == _PAGE_USER:
             users.setdefault(user_id, {})[state_key] = value
         else:
             own.setdefault(session_pk, {})[state_key] = value
-    return app, users, own
+    return page, app, users, own
 
 
 _DELETE_SESSION = sa.delete(sessions).where(_NAMED)

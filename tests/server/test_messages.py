@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,3 +110,56 @@ def test_append_event_response_decodes_to_the_ordinary_message(
 def test_varint_matches_protobuf(value: int) -> None:
     # Event.sequence (field 7, int64) encodes as its one-byte key, then the varint.
     assert messages.varint(value) == pb.Event(sequence=value).SerializeToString()[1:]
+
+
+@pytest.mark.parametrize("bits", range(1, 64))
+def test_varint_matches_protobuf_on_each_side_of_a_length_change(bits: int) -> None:
+    # varint is unrolled by length; every boundary between two lengths is checked.
+    for value in (2**bits - 1, 2**bits):
+        if value < 2**63:
+            assert messages.varint(value) == pb.Event(sequence=value).SerializeToString()[1:]
+
+
+names = st.text(max_size=12)
+times = st.floats(min_value=-62_135_596_800, max_value=253_402_300_799, allow_nan=False)
+
+
+@st.composite
+def session_pages(draw: st.DrawFn, state_maps: st.SearchStrategy[dict[str, str]]) -> list[SessionRecord]:
+    """A page of sessions whose app state (and each user's state) is one shared dictionary, as a backend gives it."""
+    app_state = draw(state_maps)
+    users = draw(st.dictionaries(names, state_maps, min_size=1, max_size=3))
+    return [
+        SessionRecord(
+            key=SessionKey(draw(names), user_id, draw(names)),
+            state=ScopedState(app=app_state, user=users[user_id], session=draw(state_maps)),
+            events=(),
+            create_time=draw(times),
+            last_update_time=draw(times),
+            revision=draw(st.integers(-(2**63), 2**63 - 1)),
+        )
+        for user_id in draw(st.lists(st.sampled_from(sorted(users)), max_size=6))
+    ]
+
+
+@given(page=session_pages(state_maps), token=st.text(max_size=200))
+def test_list_sessions_response_decodes_to_the_ordinary_message(
+    page: list[SessionRecord], token: str
+) -> None:
+    decoded = pb.ListSessionsResponse.FromString(messages.list_sessions_response(page, token).data)
+    assert decoded == pb.ListSessionsResponse(
+        sessions=[messages.session_message(s) for s in page], next_page_token=token
+    )
+
+
+@given(page=session_pages(st.dictionaries(texts, st.just("1"), max_size=1)), token=st.text(max_size=20))
+def test_list_sessions_response_is_byte_for_byte_the_ordinary_encoding(
+    page: list[SessionRecord], token: str
+) -> None:
+    # With at most one entry per map, protobuf's own encoding has a single
+    # order of fields, so the two must agree byte for byte: empty states,
+    # zero times and revisions, negative times all encoded as protobuf does.
+    ordinary = pb.ListSessionsResponse(
+        sessions=[messages.session_message(s) for s in page], next_page_token=token
+    )
+    assert messages.list_sessions_response(page, token).data == ordinary.SerializeToString()

@@ -7,11 +7,16 @@ bytes with the stored JSON and the sequence. Protobuf allows a message's
 fields in any order and repeated fields as consecutive entries, so the result
 is exactly the message the slow path would build; for an event stored
 without the encoding, the read builds its message.
+
+A session's own fields (names, times, revision) are encoded by hand too, and
+the state scopes that a page of sessions shares (the app's, each user's)
+once per response: a page of 100 sessions took about 2 ms to build as
+messages, several times the database's time for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from adk_grpc_sessions.server.backends.base import (
@@ -24,7 +29,7 @@ from adk_grpc_sessions.server.backends.base import (
     StoredEvent,
 )
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.timestamps import to_timestamp
+from adk_grpc_sessions.wire.timestamps import parts_from_seconds, to_timestamp
 
 # Field keys (field number << 3 | wire type) of the fields encoded by hand.
 _SESSION_IN_RESPONSE: Final = b"\x0a"  # GetSessionResponse.session = 1, length-delimited
@@ -34,6 +39,18 @@ _EVENT_IN_APPEND: Final = b"\x0a"  # AppendEventResponse.event = 1, length-delim
 _TOKEN_IN_LIST: Final = b"\x12"  # ListEventsResponse.next_page_token = 2, length-delimited
 _EVENT_JSON: Final = b"\x7a"  # Event.event_json = 15, length-delimited
 _SEQUENCE: Final = b"\x38"  # Event.sequence = 7, varint
+_SESSION_IN_LIST: Final = b"\x0a"  # ListSessionsResponse.sessions = 1, length-delimited
+_TOKEN_IN_SESSIONS: Final = b"\x12"  # ListSessionsResponse.next_page_token = 2, length-delimited
+_APP_NAME: Final = b"\x0a"  # Session.app_name = 1
+_USER_ID: Final = b"\x12"  # Session.user_id = 2
+_SESSION_ID: Final = b"\x1a"  # Session.session_id = 3
+_STATE: Final = b"\x22"  # Session.state = 4
+_LAST_UPDATE_TIME: Final = b"\x32"  # Session.last_update_time = 6
+_CREATE_TIME: Final = b"\x3a"  # Session.create_time = 7
+_REVISION: Final = b"\x40"  # Session.revision = 8, varint
+_TIMESTAMP_SECONDS: Final = b"\x08"  # Timestamp.seconds = 1, varint
+_TIMESTAMP_NANOS: Final = b"\x10"  # Timestamp.nanos = 2, varint
+_INT64_MASK: Final = (1 << 64) - 1
 _SMALL_VARINTS: Final = tuple(bytes((n,)) for n in range(128))
 
 
@@ -47,17 +64,112 @@ class Encoded:
 
 
 def varint(value: int) -> bytes:
-    """Protobuf's base-128 encoding of a non-negative integer."""
+    """Protobuf's base-128 encoding of a non-negative integer.
+
+    Unrolled up to five bytes: that covers event sizes, sequences, Unix
+    seconds (until the year 3058) and nanoseconds, and a loop costs three
+    times as much.
+    """
     if value < 0x80:
         return _SMALL_VARINTS[value]
     if value < 0x4000:  # two bytes: the size of most events, their JSON and sequence
         return bytes(((value & 0x7F) | 0x80, value >> 7))
+    if value < 0x20_0000:
+        return bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
+    if value < 0x1000_0000:
+        return bytes(
+            ((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, ((value >> 14) & 0x7F) | 0x80, value >> 21)
+        )
+    if value < 0x8_0000_0000:
+        return bytes(
+            (
+                (value & 0x7F) | 0x80,
+                ((value >> 7) & 0x7F) | 0x80,
+                ((value >> 14) & 0x7F) | 0x80,
+                ((value >> 21) & 0x7F) | 0x80,
+                value >> 28,
+            )
+        )
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def _int64(value: int) -> bytes:
+    """An int64 field's varint: a negative value as its 64-bit two's complement (ten bytes)."""
+    return varint(value & _INT64_MASK)
+
+
+def _timestamp(seconds: float) -> bytes:
+    """The encoding of ``to_timestamp(seconds)`` (zero fields left out, as protobuf does)."""
+    whole, nanos = parts_from_seconds(seconds)
+    encoded = _TIMESTAMP_SECONDS + _int64(whole) if whole else b""
+    return encoded + _TIMESTAMP_NANOS + varint(nanos) if nanos else encoded
+
+
+def _text(key: bytes, text: str) -> bytes:
+    """A string field (left out when empty, as protobuf does)."""
+    if not text:
+        return b""
+    data = text.encode()
+    return key + varint(len(data)) + data
+
+
+class _SessionEncoder:
+    """Encodes sessions for one response, each shared state scope once.
+
+    The scopes of a page are shared dictionaries (the SQL backend gives every
+    session of a page the same app state and every session of a user the
+    same user state), so they are recognised by identity. Identity is safe
+    here: the records, and so the dictionaries, live as long as the encoder.
+    """
+
+    __slots__ = ("_scopes",)
+
+    def __init__(self) -> None:
+        self._scopes: dict[tuple[int, int], bytes] = {}
+
+    def _scope(self, field: int, values: Mapping[str, str]) -> bytes:
+        if not values:
+            return b""
+        key = (field, id(values))
+        encoded = self._scopes.get(key)
+        if encoded is None:
+            state = pb.State()
+            getattr(state, _SCOPE_NAMES[field]).update(values)
+            encoded = self._scopes[key] = state.SerializeToString()
+        return encoded
+
+    def head(self, session: SessionRecord) -> bytes:
+        """The session's fields but its events: the encoding of ``_session_head(session)``."""
+        key, state = session.key, session.state
+        # State's fields in number order: the app's (1), the user's (2), the session's own (3).
+        state_body = self._scope(1, state.app) + self._scope(2, state.user) + self._scope(3, state.session)
+        last_update_time = _timestamp(session.last_update_time)
+        create_time = _timestamp(session.create_time)
+        return b"".join(
+            (
+                _text(_APP_NAME, key.app_name),
+                _text(_USER_ID, key.user_id),
+                _text(_SESSION_ID, key.session_id),
+                _STATE,
+                varint(len(state_body)),
+                state_body,
+                _LAST_UPDATE_TIME,
+                varint(len(last_update_time)),
+                last_update_time,
+                _CREATE_TIME,
+                varint(len(create_time)),
+                create_time,
+                _REVISION + _int64(session.revision) if session.revision else b"",
+            )
+        )
+
+
+_SCOPE_NAMES: Final = {1: "app", 2: "user", 3: "session"}
 
 
 def state_message(state: ScopedState) -> pb.State:
@@ -144,9 +256,22 @@ def _session_head(session: SessionRecord) -> pb.Session:
 
 def get_session_response(session: SessionRecord) -> Encoded:
     """``GetSessionResponse`` for ``session`` and its events, encoded."""
-    body = [_session_head(session).SerializeToString(), *_event_entries(_EVENT_IN_SESSION, session.events)]
+    body = [_SessionEncoder().head(session), *_event_entries(_EVENT_IN_SESSION, session.events)]
     size = sum(map(len, body))
     return Encoded(b"".join((_SESSION_IN_RESPONSE, varint(size), *body)))
+
+
+def list_sessions_response(sessions: Sequence[SessionRecord], next_page_token: str) -> Encoded:
+    """``ListSessionsResponse`` for a page of sessions (their events are not listed), encoded."""
+    encoder = _SessionEncoder()
+    parts: list[bytes] = []
+    for session in sessions:
+        head = encoder.head(session)
+        parts += (_SESSION_IN_LIST, varint(len(head)), head)
+    token = next_page_token.encode()
+    if token:
+        parts += (_TOKEN_IN_SESSIONS, varint(len(token)), token)
+    return Encoded(b"".join(parts))
 
 
 def list_events_response(events: Sequence[StoredEvent], next_page_token: str) -> Encoded:

@@ -86,7 +86,7 @@ class SessionServicer:
 
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> pb.ListSessionsResponse:
+    ) -> Encoded:
         """Lists one page of an app's (or one user's) sessions."""
         app_name = validation.check_key("app_name", request.app_name)
         user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
@@ -99,9 +99,9 @@ class SessionServicer:
             else None
         )
         page = await self._backend.list_sessions(app_name, user_id, page_size, after)
-        return pb.ListSessionsResponse(
-            sessions=[session_message(s) for s in page.items],
-            next_page_token=page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
+        return messages.list_sessions_response(
+            page.items,
+            page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
             if page.next_cursor is not None
             else "",
         )

@@ -18,7 +18,7 @@ from google.adk.sessions.state import State
 
 from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.timestamps import from_timestamp
+from adk_grpc_sessions.wire.timestamps import seconds_from_parts
 
 _log = logging.getLogger(__name__)
 
@@ -77,15 +77,20 @@ def event_json(event: Event) -> str:
 
 
 def session_from_message(message: pb.Session, events: EventCache) -> Session:
-    """An ADK ``Session`` carrying the server's revision as its storage marker."""
-    scope = (message.app_name, message.user_id, message.session_id)
+    """An ADK ``Session`` carrying the server's revision as its storage marker.
+
+    Listings convert a hundred of these per page, so the common cases skip
+    work: a session listed without events, and an empty state.
+    """
+    app_name, user_id, session_id = message.app_name, message.user_id, message.session_id
+    state, listed_events, updated = message.state, message.events, message.last_update_time
     session = Session(
-        id=message.session_id,
-        app_name=message.app_name,
-        user_id=message.user_id,
-        state=merged_state(message.state),
-        events=events.decode(scope, message.events),
-        last_update_time=from_timestamp(message.last_update_time),
+        id=session_id,
+        app_name=app_name,
+        user_id=user_id,
+        state=merged_state(state) if state.ByteSize() else {},
+        events=events.decode((app_name, user_id, session_id), listed_events) if listed_events else [],
+        last_update_time=seconds_from_parts(updated.seconds, updated.nanos),
     )
     session._storage_update_marker = str(message.revision)
     return session

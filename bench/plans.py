@@ -19,6 +19,11 @@ class Plan:
     user_sessions: int
     app_sessions: int
     list_reads: int
+    """Reads of a first page: in the full plan enough (300) that p99 is the third slowest, not the slowest.
+
+    With 30 reads p99 was the slowest read, which on this shared 2-core VM
+    is whichever read met a stall of the machine (18 to 87 ms on services
+    whose median is 5 to 9 ms)."""
     list_budget_seconds: float
     """Reads of a first page stop after this long (at least 3 are made)."""
 
@@ -45,7 +50,7 @@ PLANS = {
         turns=100,
         user_sessions=10_000,
         app_sessions=100_000,
-        list_reads=30,
+        list_reads=300,
         list_budget_seconds=30.0,
     ),
 }

@@ -10,7 +10,7 @@ are async.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
@@ -46,6 +46,42 @@ def session(connection: sa.Connection, key: SessionKey, window: EventWindow) -> 
         events = _stored_events(connection, row.session_pk, rows.all())
     merged = connection.execute(*statements.select_merged_state(key.app_name, key.user_id, row.session_pk))
     return session_record(row, statements.merged_state_from_rows(merged), events)
+
+
+class FullReadNeeded:
+    """``session_at_once``'s answer for a session with events stored without their encoding."""
+
+
+FULL_READ_NEEDED: Final = FullReadNeeded()
+
+
+def session_at_once(
+    connection: sa.Connection, key: SessionKey, window: EventWindow
+) -> SessionRecord | FullReadNeeded | None:
+    """``session`` as one statement (``statements.select_whole_session``): it may run alone, in autocommit.
+
+    Events stored without their encoding (before schema revision 0002, or
+    by a server that made none) need a statement more, in the same
+    snapshot: for a session that has any in its window, this answers
+    ``FULL_READ_NEEDED`` and ``session`` is the read to make.
+    """
+    found = statements.whole_session_from_rows(
+        # All rows at once: iterating the result would fetch them one by one.
+        connection.execute(*statements.select_whole_session(key, window)).all()
+    )
+    if found is None:
+        return None
+    events = statements.encoded_events_from_rows(found.events)
+    if any(event is None for event in events):  # (not `None in`: that compares each event with None)
+        return FULL_READ_NEEDED
+    return SessionRecord(
+        key=key,
+        state=found.state,
+        events=cast(list[StoredEvent], events),  # not one None in it
+        create_time=found.create_time,
+        last_update_time=found.last_update_time,
+        revision=found.revision,
+    )
 
 
 def session_page(

@@ -425,6 +425,7 @@ async def test_connections_the_database_dropped_are_replaced_without_failing_a_c
 
     revision = (await backend.create_session(KEY, ScopedState(), 1.0)).revision
     calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: backend.create_session(SessionKey(KEY.app_name, KEY.user_id, "another"), ScopedState(), 2.0),
         lambda: backend.get_session(KEY, EventWindow()),
         lambda: backend.append_event(KEY, new_event("e1"), revision),
         backend.check,

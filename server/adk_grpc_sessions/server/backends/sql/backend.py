@@ -192,6 +192,8 @@ class SqlBackend(Backend):
 
     async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
         """See ``Backend.create_session``."""
+        if state.is_empty() and self.engine.dialect.name == dialects.POSTGRESQL:
+            return await self._create_at_once(key, now)
 
         def create(connection: sa.Connection) -> SessionRecord:
             try:
@@ -217,6 +219,28 @@ class SqlBackend(Backend):
             )
 
         return await self._write(create)
+
+    async def _create_at_once(self, key: SessionKey, now: float) -> SessionRecord:
+        """PostgreSQL, a session without state of its own: the create as one statement.
+
+        Three round trips (begin, the statement, commit) instead of five.
+        """
+
+        async def create(connection: AsyncConnection) -> tuple[int, ScopedState]:
+            try:
+                rows = (await connection.execute(*statements.create_at_once(key, now))).all()
+            except IntegrityError:
+                raise SessionExistsError(key) from None
+            return statements.created_from_rows(rows)
+
+        # In a transaction, not in autocommit: a create is not safe to run
+        # twice (the second run would call the session taken), and only a
+        # transaction tells a statement that failed, and may be run again on
+        # a new connection, from a commit that failed and may have landed.
+        revision, state = await self._run(create, write=True)
+        return SessionRecord(
+            key=key, state=state, events=[], create_time=now, last_update_time=now, revision=revision
+        )
 
     async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
         """See ``Backend.get_session``."""

@@ -120,6 +120,94 @@ _SET_REVISION = (
 )
 
 
+# The parts of ``create_at_once``'s rows.
+_CREATED_ROW, _CREATED_APP, _CREATED_USER = 0, 1, 2
+
+
+def _create_at_once() -> sa.CompoundSelect[Any]:
+    """PostgreSQL: a session without state of its own created, and the app's and the user's state read.
+
+    One statement: the insert is a common table expression whose key comes
+    from the sessions' own sequence, so that its revision
+    (``creation_revision``, 2 * key + 1) goes into the same row; the app's
+    and the user's state are read in the statement's snapshot. Rows of
+    (part, session_pk, revision, state_key, value): the session first.
+    """
+    key = sa.select(
+        sa.func.nextval(sa.func.pg_get_serial_sequence(sessions.name, sessions.c.session_pk.name)).label("pk")
+    ).subquery("key")
+    now = sa.bindparam("b_now", type_=sessions.c.create_time.type)
+    created = (
+        sa.insert(sessions)
+        .from_select(
+            [
+                sessions.c.session_pk,
+                sessions.c.app_name,
+                sessions.c.user_id,
+                sessions.c.session_id,
+                sessions.c.create_time,
+                sessions.c.last_update_time,
+                sessions.c.revision,
+                sessions.c.last_sequence,
+            ],
+            sa.select(
+                key.c.pk,
+                sa.bindparam("b_app_name", type_=sessions.c.app_name.type),
+                sa.bindparam("b_user_id", type_=sessions.c.user_id.type),
+                sa.bindparam("b_session_id", type_=sessions.c.session_id.type),
+                now,
+                now,
+                2 * key.c.pk + 1,
+                sa.literal(0, sa.BigInteger()),
+            ),
+        )
+        .returning(sessions.c.session_pk, sessions.c.revision)
+        .cte("created")
+    )
+    none = sa.null()
+    app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
+    return sa.union_all(
+        sa.select(
+            sa.literal_column(str(_CREATED_ROW)).label("part"),
+            created.c.session_pk,
+            created.c.revision,
+            # Cast: PostgreSQL types a union pair by pair (see _whole_session).
+            sa.cast(sa.null(), app_state.c.state_key.type).label("state_key"),
+            sa.cast(sa.null(), app_state.c.value.type).label("value"),
+        ),
+        sa.select(
+            sa.literal_column(str(_CREATED_APP)), none, none, app_state.c.state_key, app_state.c.value
+        ).where(app_state.c.app_name == app_name),
+        sa.select(
+            sa.literal_column(str(_CREATED_USER)), none, none, user_state.c.state_key, user_state.c.value
+        ).where(user_state.c.app_name == app_name, user_state.c.user_id == sa.bindparam("b_user_id")),
+    )
+
+
+_CREATE_AT_ONCE = _create_at_once()
+
+
+def create_at_once(key: SessionKey, now: float) -> Bound:
+    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``."""
+    return _CREATE_AT_ONCE, {**_name(key), "b_now": now}
+
+
+def created_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ScopedState]:
+    """The revision ``create_at_once`` gave the session, and its merged state (none of its own)."""
+    revision: int | None = None
+    state = ScopedState()
+    for part, _, row_revision, state_key, value in rows:
+        if part == _CREATED_ROW:
+            revision = row_revision
+        elif part == _CREATED_APP:
+            state.app[state_key] = value
+        else:
+            state.user[state_key] = value
+    if revision is None:
+        raise RuntimeError("a session was created, yet the statement did not return it")
+    return revision, state
+
+
 def set_revision(session_pk: int, revision: int) -> Bound:
     """Records the session's new revision."""
     return _SET_REVISION, {"b_session_pk": session_pk, "b_revision": revision}

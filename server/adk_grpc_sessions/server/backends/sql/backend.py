@@ -345,6 +345,15 @@ class SqlBackend(Backend):
         """See ``Backend.list_events``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
+        if self._sqlite_readers is None:  # (on SQLite, statements cost no round trips: see get_session)
+            found = await self._read(
+                lambda connection: reading.event_page_at_once(
+                    connection, key, after_timestamp, page_size, after
+                ),
+                one_statement=True,
+            )
+            if not isinstance(found, reading.FullReadNeeded):
+                return found
         return await self._read(
             lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after)
         )

@@ -145,6 +145,37 @@ def event_page(
     return Page(items=chosen, next_cursor=chosen[-1].sequence if has_more else None)
 
 
+def event_page_at_once(
+    connection: sa.Connection,
+    key: SessionKey,
+    after_timestamp: float | None,
+    page_size: int,
+    after: EventPosition | None,
+) -> Page[StoredEvent, EventCursor] | FullReadNeeded:
+    """``event_page`` as one statement: it may run alone, in autocommit.
+
+    ``FULL_READ_NEEDED`` for a page holding events stored without their
+    encoding (see ``session_at_once``).
+
+    Raises:
+        SessionNotFoundError: no such session.
+    """
+    rows = statements.event_page_from_rows(
+        # All rows at once: iterating the result would fetch them one by one.
+        connection.execute(
+            *statements.select_event_page_at_once(key, after_timestamp, after, page_size + 1)
+        ).all()
+    )
+    if rows is None:
+        raise SessionNotFoundError(key)
+    chosen = statements.encoded_events_from_rows(rows[:page_size])
+    if any(event is None for event in chosen):
+        return FULL_READ_NEEDED
+    has_more = len(rows) > page_size
+    events = cast(list[StoredEvent], chosen)  # not one None in it
+    return Page(items=events, next_cursor=events[-1].sequence if has_more else None)
+
+
 def user_state(connection: sa.Connection, app_name: str, user_id: str) -> StateMap:
     """The user's state (empty if none)."""
     return dict(list(connection.execute(*statements.select_user_state(app_name, user_id))))

@@ -850,6 +850,75 @@ def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | Non
     return WholeSession(session_pk, create_time, last_update_time, revision, state, event_rows)
 
 
+def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
+    """``select_event_page`` and the session's own row, as one statement (see ``_whole_session``).
+
+    Rows of (part, sequence, event_id, event_json, encoded_fields): the
+    session's row first (part 0, the rest NULL) if the session exists, then
+    the page's events (part 1, in any order).
+    """
+    named = sa.select(sessions.c.session_pk).where(_NAMED).cte("named")
+    floor = sa.bindparam("b_floor", type_=sa.BigInteger())
+    in_window = sa.and_(
+        events.c.session_pk == sa.select(named.c.session_pk).scalar_subquery(), events.c.sequence > floor
+    )
+    if after_timestamp:
+        last_older = (
+            sa.select(events.c.sequence)
+            .where(in_window, events.c.timestamp < sa.bindparam("b_after_timestamp"))
+            .order_by(events.c.sequence.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        in_window = sa.and_(in_window, events.c.sequence > sa.func.coalesce(last_older, floor))
+    page = (
+        sa.select(*ENCODED_EVENT_COLUMNS)
+        .where(in_window)
+        .order_by(events.c.sequence)
+        .limit(sa.bindparam("b_limit"))
+        .subquery("page")
+    )
+    # Cast: PostgreSQL types a union pair by pair (see _whole_session).
+    return sa.union_all(
+        sa.select(
+            sa.literal_column("0").label("part"),
+            *(sa.cast(sa.null(), column.type).label(column.key) for column in ENCODED_EVENT_COLUMNS),
+        ).select_from(named),
+        sa.select(sa.literal_column("1"), *page.c),
+    )
+
+
+_EVENT_PAGES_AT_ONCE = {after: _event_page_at_once(after) for after in (False, True)}
+
+
+def select_event_page_at_once(
+    key: SessionKey, after_timestamp: float | None, after: int | None, limit: int
+) -> Bound:
+    """``select_event_page`` for the session named ``key``, with whether it exists, in one round trip.
+
+    Read the rows with ``event_page_from_rows``.
+    """
+    params: dict[str, Any] = {**_name(key), "b_floor": after or 0, "b_limit": limit}
+    if after_timestamp is None:
+        return _EVENT_PAGES_AT_ONCE[False], params
+    return _EVENT_PAGES_AT_ONCE[True], {**params, "b_after_timestamp": after_timestamp}
+
+
+def event_page_from_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]] | None:
+    """The page's event rows (as ``ENCODED_EVENT_COLUMNS``) in sequence order; None if no such session."""
+    found = False
+    page: list[Sequence[Any]] = []
+    for row in rows:
+        if row[0] == 0:
+            found = True
+        else:
+            page.append(row[1:])
+    if not found:
+        return None
+    page.sort(key=itemgetter(0))
+    return page
+
+
 def select_event_page(session_pk: int, after_timestamp: float | None, after: int | None, limit: int) -> Bound:
     """Up to ``limit`` events after sequence ``after``, in append order, with the after_timestamp rule.
 

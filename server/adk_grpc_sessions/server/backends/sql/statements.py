@@ -140,16 +140,7 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
     created = (
         sa.insert(sessions)
         .from_select(
-            [
-                sessions.c.session_pk,
-                sessions.c.app_name,
-                sessions.c.user_id,
-                sessions.c.session_id,
-                sessions.c.create_time,
-                sessions.c.last_update_time,
-                sessions.c.revision,
-                sessions.c.last_sequence,
-            ],
+            list(SESSION_COLUMNS),  # every column, in this order:
             sa.select(
                 key.c.pk,
                 sa.bindparam("b_app_name", type_=sessions.c.app_name.type),
@@ -638,25 +629,33 @@ def select_event_by_id(session_pk: int, event_id: str) -> Bound:
     return _SELECT_EVENT_BY_ID, {"b_session_pk": session_pk, "b_event_id": event_id}
 
 
-# ADK's after_timestamp rule, evaluated as ADK evaluates it: scan back from
-# the newest event (the (session_pk, sequence) index, backwards) and stop at
-# the first one that is too old, so only the events returned are read.
-_LAST_OLDER = (
-    sa.select(events.c.sequence)
-    .where(
-        events.c.session_pk == sa.bindparam("b_session_pk"),
-        events.c.sequence > sa.bindparam("b_floor"),
-        events.c.timestamp < sa.bindparam("b_after_timestamp"),
+def _events_in_window(
+    session_pk: sa.ColumnElement[int], floor: sa.ColumnElement[int], after_timestamp: bool
+) -> sa.ColumnElement[bool]:
+    """The session's events after sequence ``floor``, and with ``after_timestamp`` ADK's after_timestamp rule.
+
+    The rule is evaluated as ADK evaluates it: scan back from the newest
+    event (the (session_pk, sequence) index, backwards) and stop at the first
+    one older than ``b_after_timestamp``, so only the events returned are read.
+    """
+    above_floor = sa.and_(events.c.session_pk == session_pk, events.c.sequence > floor)
+    if not after_timestamp:
+        return above_floor
+    last_older = (
+        sa.select(events.c.sequence)
+        .where(above_floor, events.c.timestamp < sa.bindparam("b_after_timestamp"))
+        .order_by(events.c.sequence.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    .order_by(events.c.sequence.desc())
-    .limit(1)
-    .scalar_subquery()
-)
+    return sa.and_(above_floor, events.c.sequence > sa.func.coalesce(last_older, floor))
+
+
 _EVENTS_ABOVE_FLOOR = sa.select(*ENCODED_EVENT_COLUMNS).where(
-    events.c.session_pk == sa.bindparam("b_session_pk"), events.c.sequence > sa.bindparam("b_floor")
+    _events_in_window(sa.bindparam("b_session_pk"), sa.bindparam("b_floor"), after_timestamp=False)
 )
-_EVENTS_AFTER_LAST_OLDER = _EVENTS_ABOVE_FLOOR.where(
-    events.c.sequence > sa.func.coalesce(_LAST_OLDER, sa.bindparam("b_floor"))
+_EVENTS_AFTER_LAST_OLDER = sa.select(*ENCODED_EVENT_COLUMNS).where(
+    _events_in_window(sa.bindparam("b_session_pk"), sa.bindparam("b_floor"), after_timestamp=True)
 )
 _WINDOW = _EVENTS_ABOVE_FLOOR.order_by(events.c.sequence)
 _WINDOW_AFTER = _EVENTS_AFTER_LAST_OLDER.order_by(events.c.sequence)
@@ -719,16 +718,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
         if recent
         else sa.bindparam("b_floor", type_=sa.BigInteger())
     )
-    in_window = sa.and_(events.c.session_pk == session_pk, events.c.sequence > floor)
-    if after_timestamp:
-        last_older = (
-            sa.select(events.c.sequence)
-            .where(in_window, events.c.timestamp < sa.bindparam("b_after_timestamp"))
-            .order_by(events.c.sequence.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        in_window = sa.and_(in_window, events.c.sequence > sa.func.coalesce(last_older, floor))
+    in_window = _events_in_window(session_pk, floor, after_timestamp)
     none = sa.null()
 
     def part(number: int) -> sa.ColumnElement[Any]:
@@ -859,18 +849,7 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
     """
     named = sa.select(sessions.c.session_pk).where(_NAMED).cte("named")
     floor = sa.bindparam("b_floor", type_=sa.BigInteger())
-    in_window = sa.and_(
-        events.c.session_pk == sa.select(named.c.session_pk).scalar_subquery(), events.c.sequence > floor
-    )
-    if after_timestamp:
-        last_older = (
-            sa.select(events.c.sequence)
-            .where(in_window, events.c.timestamp < sa.bindparam("b_after_timestamp"))
-            .order_by(events.c.sequence.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        in_window = sa.and_(in_window, events.c.sequence > sa.func.coalesce(last_older, floor))
+    in_window = _events_in_window(sa.select(named.c.session_pk).scalar_subquery(), floor, after_timestamp)
     page = (
         sa.select(*ENCODED_EVENT_COLUMNS)
         .where(in_window)

@@ -120,6 +120,23 @@ _SET_REVISION = (
 )
 
 
+def _part(number: int) -> sa.ColumnElement[Any]:
+    """The column that tells which part of a union a row comes from."""
+    return sa.literal_column(str(number)).label("part")
+
+
+def _typed_null(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A NULL for ``column`` in the first part of a union whose later parts select that column.
+
+    A union's result columns take the first part's types: SQLAlchemy's
+    (which convert what the driver returns: quoted state keys, user ids on
+    MySQL/MariaDB), and PostgreSQL's, which types a union pair by pair, so
+    that NULL and NULL would make text, and text then fail to match bigint
+    or bytea. Hence a cast, not just a NULL.
+    """
+    return sa.cast(sa.null(), column.type).label(column.key)
+
+
 # The parts of ``create_at_once``'s rows.
 _CREATED_ROW, _CREATED_APP, _CREATED_USER = 0, 1, 2
 
@@ -159,19 +176,18 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
     return sa.union_all(
         sa.select(
-            sa.literal_column(str(_CREATED_ROW)).label("part"),
+            _part(_CREATED_ROW),
             created.c.session_pk,
             created.c.revision,
-            # Cast: PostgreSQL types a union pair by pair (see _whole_session).
-            sa.cast(sa.null(), app_state.c.state_key.type).label("state_key"),
-            sa.cast(sa.null(), app_state.c.value.type).label("value"),
+            _typed_null(app_state.c.state_key),
+            _typed_null(app_state.c.value),
         ),
-        sa.select(
-            sa.literal_column(str(_CREATED_APP)), none, none, app_state.c.state_key, app_state.c.value
-        ).where(app_state.c.app_name == app_name),
-        sa.select(
-            sa.literal_column(str(_CREATED_USER)), none, none, user_state.c.state_key, user_state.c.value
-        ).where(user_state.c.app_name == app_name, user_state.c.user_id == sa.bindparam("b_user_id")),
+        sa.select(_part(_CREATED_APP), none, none, app_state.c.state_key, app_state.c.value).where(
+            app_state.c.app_name == app_name
+        ),
+        sa.select(_part(_CREATED_USER), none, none, user_state.c.state_key, user_state.c.value).where(
+            user_state.c.app_name == app_name, user_state.c.user_id == sa.bindparam("b_user_id")
+        ),
     )
 
 
@@ -721,19 +737,9 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     in_window = _events_in_window(session_pk, floor, after_timestamp)
     none = sa.null()
 
-    def part(number: int) -> sa.ColumnElement[Any]:
-        return sa.literal_column(str(number)).label("part")
-
-    def typed_null(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        # The first part's NULLs carry the later parts' types, for SQLAlchemy
-        # (see _session_page_with_state) and, cast, for PostgreSQL, which
-        # types a union pair by pair: NULL and NULL make text, and text then
-        # does not match the events' bigint and bytea.
-        return sa.cast(sa.null(), column.type).label(column.key)
-
     def state_part(number: int, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
         return sa.select(
-            part(number),
+            _part(number),
             none,
             none,
             none,
@@ -750,18 +756,18 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
     return sa.union_all(
         sa.select(
-            part(_WHOLE_SESSION),
+            _part(_WHOLE_SESSION),
             named.c.session_pk,
             named.c.create_time,
             named.c.last_update_time,
             named.c.revision,
             named.c.last_sequence,
-            typed_null(session_state.c.state_key),
-            typed_null(session_state.c.value),
-            typed_null(events.c.sequence),
-            typed_null(events.c.event_id),
-            typed_null(events.c.event_json),
-            typed_null(events.c.encoded_fields),
+            _typed_null(session_state.c.state_key),
+            _typed_null(session_state.c.value),
+            _typed_null(events.c.sequence),
+            _typed_null(events.c.event_id),
+            _typed_null(events.c.event_json),
+            _typed_null(events.c.encoded_fields),
         ),
         state_part(_WHOLE_APP, app_state, app_state.c.app_name == app_name),
         state_part(
@@ -771,9 +777,9 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             user_state.c.user_id == sa.bindparam("b_user_id"),
         ),
         state_part(_WHOLE_OWN, session_state, session_state.c.session_pk == session_pk),
-        sa.select(part(_WHOLE_EVENT), none, none, none, none, none, none, none, *ENCODED_EVENT_COLUMNS).where(
-            in_window
-        ),
+        sa.select(
+            _part(_WHOLE_EVENT), none, none, none, none, none, none, none, *ENCODED_EVENT_COLUMNS
+        ).where(in_window),
     )
     # No ORDER BY: the database would sort every event's JSON through its
     # sorter (twice the time of the whole read on SQLite, at 1,000 events);
@@ -857,13 +863,9 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
         .limit(sa.bindparam("b_limit"))
         .subquery("page")
     )
-    # Cast: PostgreSQL types a union pair by pair (see _whole_session).
     return sa.union_all(
-        sa.select(
-            sa.literal_column("0").label("part"),
-            *(sa.cast(sa.null(), column.type).label(column.key) for column in ENCODED_EVENT_COLUMNS),
-        ).select_from(named),
-        sa.select(sa.literal_column("1"), *page.c),
+        sa.select(_part(0), *map(_typed_null, ENCODED_EVENT_COLUMNS)).select_from(named),
+        sa.select(_part(1), *page.c),
     )
 
 
@@ -971,30 +973,22 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
     MySQL/MariaDB and SQLite join by nested loops over the index anyway.
     """
     page = _session_page(by_user, resume).cte("page")
-    # A union's result columns take the first part's types (which convert
-    # what the driver returns: user ids on MySQL/MariaDB, quoted state keys),
-    # so the first part's NULLs carry the types of the later parts' columns.
-    state_key = sa.type_coerce(sa.null(), session_state.c.state_key.type).label("state_key")
-    value = sa.type_coerce(sa.null(), session_state.c.value.type).label("value")
     none = sa.null()
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
 
-    def part(number: int) -> sa.ColumnElement[Any]:
-        return sa.literal_column(str(number)).label("part")
-
     page_rows = sa.select(
-        part(_PAGE_ROW),
+        _part(_PAGE_ROW),
         page.c.session_pk,
         page.c.user_id,
         page.c.session_id,
         page.c.create_time,
         page.c.last_update_time,
         page.c.revision,
-        state_key,
-        value,
+        _typed_null(session_state.c.state_key),
+        _typed_null(session_state.c.value),
     )
     app_rows = sa.select(
-        part(_PAGE_APP), none, none, none, none, none, none, app_state.c.state_key, app_state.c.value
+        _part(_PAGE_APP), none, none, none, none, none, none, app_state.c.state_key, app_state.c.value
     ).where(app_state.c.app_name == app_name)
     users_of_page: sa.ColumnElement[bool]
     sessions_of_page: sa.ColumnElement[bool]
@@ -1018,7 +1012,7 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
         users_of_page = user_state.c.user_id.in_(sa.select(page.c.user_id))
         sessions_of_page = session_state.c.session_pk.in_(sa.select(page.c.session_pk))
     user_rows = sa.select(
-        part(_PAGE_USER),
+        _part(_PAGE_USER),
         none,
         user_state.c.user_id,
         none,
@@ -1029,7 +1023,7 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
         user_state.c.value,
     ).where(user_state.c.app_name == app_name, users_of_page)
     session_rows = sa.select(
-        part(_PAGE_SESSION),
+        _part(_PAGE_SESSION),
         session_state.c.session_pk,
         none,
         none,

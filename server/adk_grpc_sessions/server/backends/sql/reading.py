@@ -71,17 +71,25 @@ def session_at_once(
     )
     if found is None:
         return None
-    events = statements.encoded_events_from_rows(found.events)
-    if any(event is None for event in events):  # (not `None in`: that compares each event with None)
+    events = _encoded_only(found.events)
+    if events is None:
         return FULL_READ_NEEDED
     return SessionRecord(
         key=key,
         state=found.state,
-        events=cast(list[StoredEvent], events),  # not one None in it
+        events=events,
         create_time=found.create_time,
         last_update_time=found.last_update_time,
         revision=found.revision,
     )
+
+
+def _encoded_only(rows: Sequence[Sequence[Any]]) -> list[StoredEvent] | None:
+    """The events of ``rows`` (``ENCODED_EVENT_COLUMNS``); None if any was stored without its encoding."""
+    events = statements.encoded_events_from_rows(rows)
+    if any(event is None for event in events):  # (not `None in`: that compares each event with None)
+        return None
+    return cast(list[StoredEvent], events)  # not one None in it
 
 
 def session_page(
@@ -99,9 +107,10 @@ def session_page(
     response encodes each once. Nothing that reads a record changes its state.
     """
     rows, shared_app, users, own = statements.page_from_rows(
+        # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
             *statements.select_session_page(connection.dialect, app_name, user_id, after, page_size + 1)
-        )
+        ).all()
     )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
@@ -168,11 +177,10 @@ def event_page_at_once(
     )
     if rows is None:
         raise SessionNotFoundError(key)
-    chosen = statements.encoded_events_from_rows(rows[:page_size])
-    if any(event is None for event in chosen):
+    events = _encoded_only(rows[:page_size])
+    if events is None:
         return FULL_READ_NEEDED
     has_more = len(rows) > page_size
-    events = cast(list[StoredEvent], chosen)  # not one None in it
     return Page(items=events, next_cursor=events[-1].sequence if has_more else None)
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -140,7 +141,8 @@ def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
         cursor = dbapi_connection.cursor()
         # WAL: readers never block the writer or each other. synchronous=FULL:
         # an acknowledged append survives a power cut, not just a crash.
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        _switch_to_wal(cursor)
+        for pragma in ("synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -148,6 +150,25 @@ def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, default_begin)
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting (up to the busy timeout) while another connection holds the file.
+
+    Turning a new file to WAL takes its exclusive lock, and SQLite answers
+    "database is locked" at once then, without waiting under busy_timeout:
+    seen with several servers starting on one new file. This runs in the
+    driver's thread, so the pause blocks no event loop.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
 
 
 def _server_engine(url: URL) -> AsyncEngine:

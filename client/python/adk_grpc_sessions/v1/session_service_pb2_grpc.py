@@ -61,6 +61,11 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventResponse.FromString,
                 _registered_method=True)
+        self.BatchAppendEvents = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/BatchAppendEvents',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.FromString,
+                _registered_method=True)
         self.ListEvents = channel.unary_unary(
                 '/adk_grpc_sessions.v1.SessionService/ListEvents',
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListEventsRequest.SerializeToString,
@@ -126,6 +131,22 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchAppendEvents(self, request, context):
+        """Makes several AppendEvent calls in one: a client with many sessions
+        appending at once sends them together and pays one call's cost. Each
+        append is handled exactly as AppendEvent would handle it alone (atomic on
+        its own, same checks, same idempotency); the batch as a whole is not
+        atomic, and one append failing does not stop the others. Appends to one
+        session are applied in request order. Authorization is per append (its
+        app_name). The call fails as a whole only for what concerns the whole
+        call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+        (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+        UNAVAILABLE is safe, as for AppendEvent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListEvents(self, request, context):
         """Lists the events of a session in the order they were appended.
         Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -177,6 +198,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.AppendEvent,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventResponse.SerializeToString,
+            ),
+            'BatchAppendEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchAppendEvents,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.SerializeToString,
             ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
@@ -331,6 +357,33 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/AppendEvent',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchAppendEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/BatchAppendEvents',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

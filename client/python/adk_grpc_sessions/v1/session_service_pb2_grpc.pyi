@@ -157,6 +157,18 @@ class SessionServiceStub:
     "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
     ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
     """
+    BatchAppendEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.BatchAppendEventsRequest, _session_service_pb2.BatchAppendEventsResponse]
+    """Makes several AppendEvent calls in one: a client with many sessions
+    appending at once sends them together and pays one call's cost. Each
+    append is handled exactly as AppendEvent would handle it alone (atomic on
+    its own, same checks, same idempotency); the batch as a whole is not
+    atomic, and one append failing does not stop the others. Appends to one
+    session are applied in request order. Authorization is per append (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is safe, as for AppendEvent.
+    """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]
     """Lists the events of a session in the order they were appended.
     Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -199,6 +211,18 @@ class SessionServiceAsyncStub(SessionServiceStub):
     either all of it is stored or none of it. See "Concurrency" and
     "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
     ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+    """
+    BatchAppendEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.BatchAppendEventsRequest, _session_service_pb2.BatchAppendEventsResponse]  # type: ignore[assignment]
+    """Makes several AppendEvent calls in one: a client with many sessions
+    appending at once sends them together and pays one call's cost. Each
+    append is handled exactly as AppendEvent would handle it alone (atomic on
+    its own, same checks, same idempotency); the batch as a whole is not
+    atomic, and one append failing does not stop the others. Appends to one
+    session are applied in request order. Authorization is per append (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is safe, as for AppendEvent.
     """
     ListEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]  # type: ignore[assignment]
     """Lists the events of a session in the order they were appended.
@@ -269,6 +293,24 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         either all of it is stored or none of it. See "Concurrency" and
         "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
         ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchAppendEvents(
+        self,
+        request: _session_service_pb2.BatchAppendEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.BatchAppendEventsResponse, _abc.Awaitable[_session_service_pb2.BatchAppendEventsResponse]]:
+        """Makes several AppendEvent calls in one: a client with many sessions
+        appending at once sends them together and pays one call's cost. Each
+        append is handled exactly as AppendEvent would handle it alone (atomic on
+        its own, same checks, same idempotency); the batch as a whole is not
+        atomic, and one append failing does not stop the others. Appends to one
+        session are applied in request order. Authorization is per append (its
+        app_name). The call fails as a whole only for what concerns the whole
+        call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+        (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+        UNAVAILABLE is safe, as for AppendEvent.
         """
 
     @_abc_1.abstractmethod

@@ -109,6 +109,7 @@ package sessionsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -1135,6 +1136,252 @@ func (x *AppendEventResponse) GetAlreadyApplied() bool {
 	return false
 }
 
+// Request for SessionService.BatchAppendEvents.
+type BatchAppendEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. 1 to 1000 appends, each exactly an AppendEvent request.
+	Requests      []*AppendEventRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAppendEventsRequest) Reset() {
+	*x = BatchAppendEventsRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAppendEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAppendEventsRequest) ProtoMessage() {}
+
+func (x *BatchAppendEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAppendEventsRequest.ProtoReflect.Descriptor instead.
+func (*BatchAppendEventsRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BatchAppendEventsRequest) GetRequests() []*AppendEventRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// Response for SessionService.BatchAppendEvents.
+type BatchAppendEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per request, in request order.
+	Results       []*AppendEventResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAppendEventsResponse) Reset() {
+	*x = BatchAppendEventsResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAppendEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAppendEventsResponse) ProtoMessage() {}
+
+func (x *BatchAppendEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAppendEventsResponse.ProtoReflect.Descriptor instead.
+func (*BatchAppendEventsResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What one append of a batch came to.
+type AppendEventResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one is set.
+	//
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*AppendEventResult_Response
+	//	*AppendEventResult_Error
+	Outcome       isAppendEventResult_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendEventResult) Reset() {
+	*x = AppendEventResult{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendEventResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendEventResult) ProtoMessage() {}
+
+func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendEventResult.ProtoReflect.Descriptor instead.
+func (*AppendEventResult) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AppendEventResult) GetOutcome() isAppendEventResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *AppendEventResult) GetResponse() *AppendEventResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*AppendEventResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *AppendEventResult) GetError() *Status {
+	if x != nil {
+		if x, ok := x.Outcome.(*AppendEventResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isAppendEventResult_Outcome interface {
+	isAppendEventResult_Outcome()
+}
+
+type AppendEventResult_Response struct {
+	// The append succeeded: what AppendEvent would have answered.
+	Response *AppendEventResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type AppendEventResult_Error struct {
+	// The append failed: the status AppendEvent would have failed with,
+	// details included.
+	Error *Status `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*AppendEventResult_Response) isAppendEventResult_Outcome() {}
+
+func (*AppendEventResult_Error) isAppendEventResult_Outcome() {}
+
+// A failed call's status: field for field (and byte for byte on the wire) a
+// google.rpc.Status, so it can be parsed as one. Declared here so this file
+// needs no import beyond the protobuf well-known types.
+type Status struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The canonical code (google.rpc.Code), never 0 (OK).
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// A message for developers, in English.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// google.rpc.ErrorInfo, and google.rpc.BadRequest for bad input.
+	Details       []*anypb.Any `protobuf:"bytes,3,rep,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Status) Reset() {
+	*x = Status{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Status) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Status) ProtoMessage() {}
+
+func (x *Status) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Status.ProtoReflect.Descriptor instead.
+func (*Status) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Status) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *Status) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Status) GetDetails() []*anypb.Any {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
 // Request for SessionService.ListEvents.
 type ListEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1160,7 +1407,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1419,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1432,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListEventsRequest) GetAppName() string {
@@ -1243,7 +1490,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1502,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1515,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -1298,7 +1545,7 @@ type GetUserStateRequest struct {
 
 func (x *GetUserStateRequest) Reset() {
 	*x = GetUserStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1557,7 @@ func (x *GetUserStateRequest) String() string {
 func (*GetUserStateRequest) ProtoMessage() {}
 
 func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1570,7 @@ func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateRequest.ProtoReflect.Descriptor instead.
 func (*GetUserStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetUserStateRequest) GetAppName() string {
@@ -1351,7 +1598,7 @@ type GetUserStateResponse struct {
 
 func (x *GetUserStateResponse) Reset() {
 	*x = GetUserStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1610,7 @@ func (x *GetUserStateResponse) String() string {
 func (*GetUserStateResponse) ProtoMessage() {}
 
 func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1623,7 @@ func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateResponse.ProtoReflect.Descriptor instead.
 func (*GetUserStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetUserStateResponse) GetState() map[string]string {
@@ -1397,7 +1644,7 @@ type GetAppStateRequest struct {
 
 func (x *GetAppStateRequest) Reset() {
 	*x = GetAppStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1656,7 @@ func (x *GetAppStateRequest) String() string {
 func (*GetAppStateRequest) ProtoMessage() {}
 
 func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1669,7 @@ func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateRequest.ProtoReflect.Descriptor instead.
 func (*GetAppStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetAppStateRequest) GetAppName() string {
@@ -1443,7 +1690,7 @@ type GetAppStateResponse struct {
 
 func (x *GetAppStateResponse) Reset() {
 	*x = GetAppStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1702,7 @@ func (x *GetAppStateResponse) String() string {
 func (*GetAppStateResponse) ProtoMessage() {}
 
 func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1715,7 @@ func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateResponse.ProtoReflect.Descriptor instead.
 func (*GetAppStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetAppStateResponse) GetState() map[string]string {
@@ -1482,7 +1729,7 @@ var File_adk_grpc_sessions_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
-	"*adk_grpc_sessions/v1/session_service.proto\x12\x14adk_grpc_sessions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x02\n" +
+	"*adk_grpc_sessions/v1/session_service.proto\x12\x14adk_grpc_sessions.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x02\n" +
 	"\x05State\x126\n" +
 	"\x03app\x18\x01 \x03(\v2$.adk_grpc_sessions.v1.State.AppEntryR\x03app\x129\n" +
 	"\x04user\x18\x02 \x03(\v2%.adk_grpc_sessions.v1.State.UserEntryR\x04user\x12B\n" +
@@ -1577,7 +1824,19 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x1b.adk_grpc_sessions.v1.EventR\x05event\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\x12D\n" +
 	"\x10last_update_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastUpdateTime\x12'\n" +
-	"\x0falready_applied\x18\x04 \x01(\bR\x0ealreadyApplied\"\xe7\x01\n" +
+	"\x0falready_applied\x18\x04 \x01(\bR\x0ealreadyApplied\"`\n" +
+	"\x18BatchAppendEventsRequest\x12D\n" +
+	"\brequests\x18\x01 \x03(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\brequests\"^\n" +
+	"\x19BatchAppendEventsResponse\x12A\n" +
+	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\x9d\x01\n" +
+	"\x11AppendEventResult\x12G\n" +
+	"\bresponse\x18\x01 \x01(\v2).adk_grpc_sessions.v1.AppendEventResponseH\x00R\bresponse\x124\n" +
+	"\x05error\x18\x02 \x01(\v2\x1c.adk_grpc_sessions.v1.StatusH\x00R\x05errorB\t\n" +
+	"\aoutcome\"f\n" +
+	"\x06Status\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
+	"\adetails\x18\x03 \x03(\v2\x14.google.protobuf.AnyR\adetails\"\xe7\x01\n" +
 	"\x11ListEventsRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -1606,14 +1865,15 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xbc\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xb2\a\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
 	"GetSession\x12'.adk_grpc_sessions.v1.GetSessionRequest\x1a(.adk_grpc_sessions.v1.GetSessionResponse\x12e\n" +
 	"\fListSessions\x12).adk_grpc_sessions.v1.ListSessionsRequest\x1a*.adk_grpc_sessions.v1.ListSessionsResponse\x12h\n" +
 	"\rDeleteSession\x12*.adk_grpc_sessions.v1.DeleteSessionRequest\x1a+.adk_grpc_sessions.v1.DeleteSessionResponse\x12b\n" +
-	"\vAppendEvent\x12(.adk_grpc_sessions.v1.AppendEventRequest\x1a).adk_grpc_sessions.v1.AppendEventResponse\x12_\n" +
+	"\vAppendEvent\x12(.adk_grpc_sessions.v1.AppendEventRequest\x1a).adk_grpc_sessions.v1.AppendEventResponse\x12t\n" +
+	"\x11BatchAppendEvents\x12..adk_grpc_sessions.v1.BatchAppendEventsRequest\x1a/.adk_grpc_sessions.v1.BatchAppendEventsResponse\x12_\n" +
 	"\n" +
 	"ListEvents\x12'.adk_grpc_sessions.v1.ListEventsRequest\x1a(.adk_grpc_sessions.v1.ListEventsResponse\x12e\n" +
 	"\fGetUserState\x12).adk_grpc_sessions.v1.GetUserStateRequest\x1a*.adk_grpc_sessions.v1.GetUserStateResponse\x12b\n" +
@@ -1632,83 +1892,95 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
-	(*State)(nil),                 // 0: adk_grpc_sessions.v1.State
-	(*StateDelta)(nil),            // 1: adk_grpc_sessions.v1.StateDelta
-	(*Event)(nil),                 // 2: adk_grpc_sessions.v1.Event
-	(*Session)(nil),               // 3: adk_grpc_sessions.v1.Session
-	(*CreateSessionRequest)(nil),  // 4: adk_grpc_sessions.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil), // 5: adk_grpc_sessions.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),     // 6: adk_grpc_sessions.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),    // 7: adk_grpc_sessions.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),   // 8: adk_grpc_sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),  // 9: adk_grpc_sessions.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),  // 10: adk_grpc_sessions.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil), // 11: adk_grpc_sessions.v1.DeleteSessionResponse
-	(*AppendEventRequest)(nil),    // 12: adk_grpc_sessions.v1.AppendEventRequest
-	(*AppendEventResponse)(nil),   // 13: adk_grpc_sessions.v1.AppendEventResponse
-	(*ListEventsRequest)(nil),     // 14: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),    // 15: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),   // 16: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),  // 17: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),    // 18: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),   // 19: adk_grpc_sessions.v1.GetAppStateResponse
-	nil,                           // 20: adk_grpc_sessions.v1.State.AppEntry
-	nil,                           // 21: adk_grpc_sessions.v1.State.UserEntry
-	nil,                           // 22: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                           // 23: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                           // 24: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                           // 25: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                           // 26: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                           // 27: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*State)(nil),                     // 0: adk_grpc_sessions.v1.State
+	(*StateDelta)(nil),                // 1: adk_grpc_sessions.v1.StateDelta
+	(*Event)(nil),                     // 2: adk_grpc_sessions.v1.Event
+	(*Session)(nil),                   // 3: adk_grpc_sessions.v1.Session
+	(*CreateSessionRequest)(nil),      // 4: adk_grpc_sessions.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),     // 5: adk_grpc_sessions.v1.CreateSessionResponse
+	(*GetSessionRequest)(nil),         // 6: adk_grpc_sessions.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 7: adk_grpc_sessions.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 8: adk_grpc_sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 9: adk_grpc_sessions.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),      // 10: adk_grpc_sessions.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),     // 11: adk_grpc_sessions.v1.DeleteSessionResponse
+	(*AppendEventRequest)(nil),        // 12: adk_grpc_sessions.v1.AppendEventRequest
+	(*AppendEventResponse)(nil),       // 13: adk_grpc_sessions.v1.AppendEventResponse
+	(*BatchAppendEventsRequest)(nil),  // 14: adk_grpc_sessions.v1.BatchAppendEventsRequest
+	(*BatchAppendEventsResponse)(nil), // 15: adk_grpc_sessions.v1.BatchAppendEventsResponse
+	(*AppendEventResult)(nil),         // 16: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                    // 17: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),         // 18: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 19: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),       // 20: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),      // 21: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),        // 22: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),       // 23: adk_grpc_sessions.v1.GetAppStateResponse
+	nil,                               // 24: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 25: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 26: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 27: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 28: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 29: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 30: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 31: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	(*timestamppb.Timestamp)(nil),     // 32: google.protobuf.Timestamp
+	(*anypb.Any)(nil),                 // 33: google.protobuf.Any
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	20, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	21, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	22, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	23, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	24, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	25, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	28, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	25, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	26, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	27, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	28, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	29, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	32, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
 	0,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
 	2,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	28, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	28, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	32, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	32, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 12: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
 	3,  // 13: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	28, // 14: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	32, // 14: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
 	3,  // 15: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
 	3,  // 16: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
 	2,  // 17: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	28, // 18: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	28, // 19: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 20: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	26, // 21: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	27, // 22: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	4,  // 23: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	6,  // 24: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	8,  // 25: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	10, // 26: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	12, // 27: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	14, // 28: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	16, // 29: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	18, // 30: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	5,  // 31: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	7,  // 32: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	9,  // 33: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	11, // 34: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	13, // 35: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	15, // 36: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	17, // 37: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	19, // 38: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	31, // [31:39] is the sub-list for method output_type
-	23, // [23:31] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	32, // 18: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	12, // 19: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	16, // 20: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	13, // 21: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	17, // 22: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	33, // 23: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	32, // 24: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 25: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	30, // 26: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	31, // 27: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	4,  // 28: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	6,  // 29: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	8,  // 30: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	10, // 31: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	12, // 32: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	14, // 33: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	18, // 34: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	20, // 35: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	22, // 36: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	5,  // 37: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	7,  // 38: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	9,  // 39: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	11, // 40: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	13, // 41: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	15, // 42: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	19, // 43: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	21, // 44: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	23, // 45: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	37, // [37:46] is the sub-list for method output_type
+	28, // [28:37] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -1717,13 +1989,17 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		return
 	}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6].OneofWrappers = []any{}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16].OneofWrappers = []any{
+		(*AppendEventResult_Response)(nil),
+		(*AppendEventResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -119,14 +119,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SessionService_CreateSession_FullMethodName = "/adk_grpc_sessions.v1.SessionService/CreateSession"
-	SessionService_GetSession_FullMethodName    = "/adk_grpc_sessions.v1.SessionService/GetSession"
-	SessionService_ListSessions_FullMethodName  = "/adk_grpc_sessions.v1.SessionService/ListSessions"
-	SessionService_DeleteSession_FullMethodName = "/adk_grpc_sessions.v1.SessionService/DeleteSession"
-	SessionService_AppendEvent_FullMethodName   = "/adk_grpc_sessions.v1.SessionService/AppendEvent"
-	SessionService_ListEvents_FullMethodName    = "/adk_grpc_sessions.v1.SessionService/ListEvents"
-	SessionService_GetUserState_FullMethodName  = "/adk_grpc_sessions.v1.SessionService/GetUserState"
-	SessionService_GetAppState_FullMethodName   = "/adk_grpc_sessions.v1.SessionService/GetAppState"
+	SessionService_CreateSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/CreateSession"
+	SessionService_GetSession_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/GetSession"
+	SessionService_ListSessions_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/ListSessions"
+	SessionService_DeleteSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/DeleteSession"
+	SessionService_AppendEvent_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/AppendEvent"
+	SessionService_BatchAppendEvents_FullMethodName = "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents"
+	SessionService_ListEvents_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/ListEvents"
+	SessionService_GetUserState_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/GetUserState"
+	SessionService_GetAppState_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/GetAppState"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -154,6 +155,17 @@ type SessionServiceClient interface {
 	// "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
 	// ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
 	AppendEvent(ctx context.Context, in *AppendEventRequest, opts ...grpc.CallOption) (*AppendEventResponse, error)
+	// Makes several AppendEvent calls in one: a client with many sessions
+	// appending at once sends them together and pays one call's cost. Each
+	// append is handled exactly as AppendEvent would handle it alone (atomic on
+	// its own, same checks, same idempotency); the batch as a whole is not
+	// atomic, and one append failing does not stop the others. Appends to one
+	// session are applied in request order. Authorization is per append (its
+	// app_name). The call fails as a whole only for what concerns the whole
+	// call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+	// (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+	// UNAVAILABLE is safe, as for AppendEvent.
+	BatchAppendEvents(ctx context.Context, in *BatchAppendEventsRequest, opts ...grpc.CallOption) (*BatchAppendEventsResponse, error)
 	// Lists the events of a session in the order they were appended.
 	// Errors: NOT_FOUND ("SESSION_NOT_FOUND").
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -223,6 +235,16 @@ func (c *sessionServiceClient) AppendEvent(ctx context.Context, in *AppendEventR
 	return out, nil
 }
 
+func (c *sessionServiceClient) BatchAppendEvents(ctx context.Context, in *BatchAppendEventsRequest, opts ...grpc.CallOption) (*BatchAppendEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchAppendEventsResponse)
+	err := c.cc.Invoke(ctx, SessionService_BatchAppendEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *sessionServiceClient) ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListEventsResponse)
@@ -278,6 +300,17 @@ type SessionServiceServer interface {
 	// "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
 	// ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
 	AppendEvent(context.Context, *AppendEventRequest) (*AppendEventResponse, error)
+	// Makes several AppendEvent calls in one: a client with many sessions
+	// appending at once sends them together and pays one call's cost. Each
+	// append is handled exactly as AppendEvent would handle it alone (atomic on
+	// its own, same checks, same idempotency); the batch as a whole is not
+	// atomic, and one append failing does not stop the others. Appends to one
+	// session are applied in request order. Authorization is per append (its
+	// app_name). The call fails as a whole only for what concerns the whole
+	// call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+	// (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+	// UNAVAILABLE is safe, as for AppendEvent.
+	BatchAppendEvents(context.Context, *BatchAppendEventsRequest) (*BatchAppendEventsResponse, error)
 	// Lists the events of a session in the order they were appended.
 	// Errors: NOT_FOUND ("SESSION_NOT_FOUND").
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -311,6 +344,9 @@ func (UnimplementedSessionServiceServer) DeleteSession(context.Context, *DeleteS
 }
 func (UnimplementedSessionServiceServer) AppendEvent(context.Context, *AppendEventRequest) (*AppendEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AppendEvent not implemented")
+}
+func (UnimplementedSessionServiceServer) BatchAppendEvents(context.Context, *BatchAppendEventsRequest) (*BatchAppendEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchAppendEvents not implemented")
 }
 func (UnimplementedSessionServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
@@ -432,6 +468,24 @@ func _SessionService_AppendEvent_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_BatchAppendEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchAppendEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).BatchAppendEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_BatchAppendEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).BatchAppendEvents(ctx, req.(*BatchAppendEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SessionService_ListEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListEventsRequest)
 	if err := dec(in); err != nil {
@@ -512,6 +566,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AppendEvent",
 			Handler:    _SessionService_AppendEvent_Handler,
+		},
+		{
+			MethodName: "BatchAppendEvents",
+			Handler:    _SessionService_BatchAppendEvents_Handler,
 		},
 		{
 			MethodName: "ListEvents",

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Any } from "../../google/protobuf/any.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 /**
@@ -398,6 +399,45 @@ export interface AppendEventResponse {
    * again and the fields above describe the original append.
    */
   alreadyApplied: boolean;
+}
+
+/** Request for SessionService.BatchAppendEvents. */
+export interface BatchAppendEventsRequest {
+  /** Required. 1 to 1000 appends, each exactly an AppendEvent request. */
+  requests: AppendEventRequest[];
+}
+
+/** Response for SessionService.BatchAppendEvents. */
+export interface BatchAppendEventsResponse {
+  /** One result per request, in request order. */
+  results: AppendEventResult[];
+}
+
+/** What one append of a batch came to. */
+export interface AppendEventResult {
+  /** The append succeeded: what AppendEvent would have answered. */
+  response?:
+    | AppendEventResponse
+    | undefined;
+  /**
+   * The append failed: the status AppendEvent would have failed with,
+   * details included.
+   */
+  error?: Status | undefined;
+}
+
+/**
+ * A failed call's status: field for field (and byte for byte on the wire) a
+ * google.rpc.Status, so it can be parsed as one. Declared here so this file
+ * needs no import beyond the protobuf well-known types.
+ */
+export interface Status {
+  /** The canonical code (google.rpc.Code), never 0 (OK). */
+  code: number;
+  /** A message for developers, in English. */
+  message: string;
+  /** google.rpc.ErrorInfo, and google.rpc.BadRequest for bad input. */
+  details: Any[];
 }
 
 /** Request for SessionService.ListEvents. */
@@ -2202,6 +2242,266 @@ export const AppendEventResponse: MessageFns<AppendEventResponse> = {
   },
 };
 
+function createBaseBatchAppendEventsRequest(): BatchAppendEventsRequest {
+  return { requests: [] };
+}
+
+export const BatchAppendEventsRequest: MessageFns<BatchAppendEventsRequest> = {
+  encode(message: BatchAppendEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      AppendEventRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchAppendEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchAppendEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(AppendEventRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<BatchAppendEventsRequest>): BatchAppendEventsRequest {
+    return BatchAppendEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchAppendEventsRequest>): BatchAppendEventsRequest {
+    const message = createBaseBatchAppendEventsRequest();
+    message.requests = object.requests?.map((e) => AppendEventRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchAppendEventsResponse(): BatchAppendEventsResponse {
+  return { results: [] };
+}
+
+export const BatchAppendEventsResponse: MessageFns<BatchAppendEventsResponse> = {
+  encode(message: BatchAppendEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      AppendEventResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchAppendEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchAppendEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(AppendEventResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<BatchAppendEventsResponse>): BatchAppendEventsResponse {
+    return BatchAppendEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchAppendEventsResponse>): BatchAppendEventsResponse {
+    const message = createBaseBatchAppendEventsResponse();
+    message.results = object.results?.map((e) => AppendEventResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAppendEventResult(): AppendEventResult {
+  return { response: undefined, error: undefined };
+}
+
+export const AppendEventResult: MessageFns<AppendEventResult> = {
+  encode(message: AppendEventResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response !== undefined) {
+      AppendEventResponse.encode(message.response, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== undefined) {
+      Status.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendEventResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendEventResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = AppendEventResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = Status.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AppendEventResult>): AppendEventResult {
+    return AppendEventResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendEventResult>): AppendEventResult {
+    const message = createBaseAppendEventResult();
+    message.response = (object.response !== undefined && object.response !== null)
+      ? AppendEventResponse.fromPartial(object.response)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? Status.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStatus(): Status {
+  return { code: 0, message: "", details: [] };
+}
+
+export const Status: MessageFns<Status> = {
+  encode(message: Status, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    for (const v of message.details) {
+      Any.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Status {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.details.push(Any.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Status>): Status {
+    return Status.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Status>): Status {
+    const message = createBaseStatus();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.details = object.details?.map((e) => Any.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseListEventsRequest(): ListEventsRequest {
   return { appName: "", userId: "", sessionId: "", pageSize: 0, pageToken: "", afterTimestamp: undefined };
 }
@@ -2852,6 +3152,29 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): AppendEventResponse => AppendEventResponse.decode(value),
   },
   /**
+   * Makes several AppendEvent calls in one: a client with many sessions
+   * appending at once sends them together and pays one call's cost. Each
+   * append is handled exactly as AppendEvent would handle it alone (atomic on
+   * its own, same checks, same idempotency); the batch as a whole is not
+   * atomic, and one append failing does not stop the others. Appends to one
+   * session are applied in request order. Authorization is per append (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is safe, as for AppendEvent.
+   */
+  batchAppendEvents: {
+    path: "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchAppendEventsRequest): Buffer =>
+      Buffer.from(BatchAppendEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchAppendEventsRequest => BatchAppendEventsRequest.decode(value),
+    responseSerialize: (value: BatchAppendEventsResponse): Buffer =>
+      Buffer.from(BatchAppendEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchAppendEventsResponse => BatchAppendEventsResponse.decode(value),
+  },
+  /**
    * Lists the events of a session in the order they were appended.
    * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
@@ -2922,6 +3245,19 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
    */
   appendEvent: handleUnaryCall<AppendEventRequest, AppendEventResponse>;
+  /**
+   * Makes several AppendEvent calls in one: a client with many sessions
+   * appending at once sends them together and pays one call's cost. Each
+   * append is handled exactly as AppendEvent would handle it alone (atomic on
+   * its own, same checks, same idempotency); the batch as a whole is not
+   * atomic, and one append failing does not stop the others. Appends to one
+   * session are applied in request order. Authorization is per append (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is safe, as for AppendEvent.
+   */
+  batchAppendEvents: handleUnaryCall<BatchAppendEventsRequest, BatchAppendEventsResponse>;
   /**
    * Lists the events of a session in the order they were appended.
    * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -3037,6 +3373,33 @@ export interface SessionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AppendEventResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Makes several AppendEvent calls in one: a client with many sessions
+   * appending at once sends them together and pays one call's cost. Each
+   * append is handled exactly as AppendEvent would handle it alone (atomic on
+   * its own, same checks, same idempotency); the batch as a whole is not
+   * atomic, and one append failing does not stop the others. Appends to one
+   * session are applied in request order. Authorization is per append (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is safe, as for AppendEvent.
+   */
+  batchAppendEvents(
+    request: BatchAppendEventsRequest,
+    callback: (error: ServiceError | null, response: BatchAppendEventsResponse) => void,
+  ): ClientUnaryCall;
+  batchAppendEvents(
+    request: BatchAppendEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchAppendEventsResponse) => void,
+  ): ClientUnaryCall;
+  batchAppendEvents(
+    request: BatchAppendEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchAppendEventsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Lists the events of a session in the order they were appended.

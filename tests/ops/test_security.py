@@ -12,6 +12,7 @@ import grpc
 import pytest
 import trustme
 from google.adk.events.event import Event
+from google.rpc import status_pb2
 
 from adk_grpc_sessions.client import (
     GrpcSessionService,
@@ -23,7 +24,7 @@ from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
-from tests.server.rpc_errors import failure_of
+from tests.server.rpc_errors import failure_in, failure_of
 
 NO_RETRY: Any = None
 
@@ -225,3 +226,32 @@ def test_malformed_token_files_are_refused_without_echoing_them(
     with pytest.raises(ValueError, match=message) as raised:
         SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://", tokens_file=tokens))
     assert "token-in-clear" not in str(raised.value)
+
+
+async def test_a_batch_needs_a_token_and_each_append_needs_its_app(token_server: str) -> None:
+    def append(app: str) -> pb.AppendEventRequest:
+        return pb.AppendEventRequest(
+            app_name=app,
+            user_id="u1",
+            session_id="s1",
+            event_json='{"id":"e","timestamp":1}',
+            expected_revision=1,
+        )
+
+    async with grpc.aio.insecure_channel(token_server) as channel:
+        stub = pb_grpc.SessionServiceStub(channel)
+        alpha = [("authorization", "Bearer token-alpha")]
+        created = await stub.CreateSession(
+            pb.CreateSessionRequest(app_name="app-alpha", user_id="u1", session_id="s1"), metadata=alpha
+        )
+        batch = pb.BatchAppendEventsRequest(requests=[append("app-beta"), append("app-alpha")])
+        batch.requests[1].expected_revision = created.session.revision
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.BatchAppendEvents(batch)
+        assert failure_of(raised.value).code == grpc.StatusCode.UNAUTHENTICATED
+        denied, stored = (await stub.BatchAppendEvents(batch, metadata=alpha)).results
+        failure = failure_in(status_pb2.Status.FromString(denied.error.SerializeToString()))
+        assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APP_NOT_ALLOWED")
+        assert stored.response.event.sequence == 1
+    async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
+        assert (await ops.list_sessions(app_name="app-beta")).sessions == []

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from google.rpc import status_pb2
+
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     EncodedEvent,
@@ -48,6 +50,9 @@ _STATE: Final = b"\x22"  # Session.state = 4
 _LAST_UPDATE_TIME: Final = b"\x32"  # Session.last_update_time = 6
 _CREATE_TIME: Final = b"\x3a"  # Session.create_time = 7
 _REVISION: Final = b"\x40"  # Session.revision = 8, varint
+_RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
+_RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
+_ERROR_IN_RESULT: Final = b"\x12"  # AppendEventResult.error = 2, length-delimited
 _TIMESTAMP_SECONDS: Final = b"\x08"  # Timestamp.seconds = 1, varint
 _TIMESTAMP_NANOS: Final = b"\x10"  # Timestamp.nanos = 2, varint
 _INT64_MASK: Final = (1 << 64) - 1
@@ -296,3 +301,22 @@ def append_event_response(result: AppendResult) -> Encoded:
         already_applied=result.already_applied,
     ).SerializeToString()
     return Encoded(b"".join((*_event_entries(_EVENT_IN_APPEND, [result.event]), tail)))
+
+
+def batch_append_response(outcomes: Sequence[Encoded | status_pb2.Status]) -> Encoded:
+    """``BatchAppendEventsResponse`` for the outcomes of a batch's appends, in order, encoded.
+
+    An outcome is an append's encoded ``AppendEventResponse`` or the
+    ``google.rpc.Status`` it failed with: the contract's ``Status`` is the
+    same message on the wire, so its bytes are used as they are.
+    """
+    parts: list[bytes] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Encoded):
+            body = outcome.data
+            result = b"".join((_RESPONSE_IN_RESULT, varint(len(body)), body))
+        else:
+            body = outcome.SerializeToString()
+            result = b"".join((_ERROR_IN_RESULT, varint(len(body)), body))
+        parts += (_RESULT_IN_BATCH, varint(len(result)), result)
+    return Encoded(b"".join(parts))

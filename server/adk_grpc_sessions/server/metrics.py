@@ -46,6 +46,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.batched_appends = Counter(
+            "adk_grpc_sessions_batched_appends",
+            "Appends served inside BatchAppendEvents calls, by their own status code.",
+            ["code"],
+            registry=self.registry,
+        )
         self.backend_seconds = Histogram(
             "adk_grpc_sessions_backend_duration_seconds",
             "Time spent in the storage backend, by operation.",

@@ -19,8 +19,9 @@ from typing import Any, Final, Protocol, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer
+from adk_grpc_sessions.server.auth import TokenAuthorizer, TokenGrant
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
+from adk_grpc_sessions.server.batch_appends import BatchAppender
 from adk_grpc_sessions.server.errors import DeadlineExceededError, InvalidArgumentError, rpc_status_for
 from adk_grpc_sessions.server.logs import new_request_id, request_id
 from adk_grpc_sessions.server.messages import Encoded
@@ -57,13 +58,33 @@ class CallPolicy:
     trouble: BackendTrouble | None = None
 
 
+Context = grpc.aio.ServicerContext[Any, Any]
+Method = Callable[[RequestT, Context], Awaitable[ResponseT]]
+Run = Callable[[RequestT, Context, TokenGrant | None], Awaitable[ResponseT]]
+"""A parsed request served under the caller's grant (None when serving without authentication)."""
+
+
 def _serialize(response: Message | Encoded) -> bytes:
     return response.data if isinstance(response, Encoded) else response.SerializeToString()
 
 
+def _for_one_app(
+    method: Method[RequestT, ResponseT], authorizer: TokenAuthorizer | None
+) -> Run[RequestT, ResponseT]:
+    """``method`` served only if the grant covers the request's app."""
+
+    async def run(request: RequestT, context: Context, grant: TokenGrant | None) -> ResponseT:
+        if authorizer is not None and grant is not None:
+            app_name: str = getattr(request, "app_name")  # noqa: B009 - every such request names its app
+            authorizer.authorize(grant, app_name)
+        return await method(request, context)
+
+    return run
+
+
 def _call_handler(
     name: str,
-    method: Callable[[RequestT, grpc.aio.ServicerContext[Any, Any]], Awaitable[ResponseT]],
+    run: Run[RequestT, ResponseT],
     request_type: type[RequestT],
     policy: CallPolicy,
 ) -> grpc.RpcMethodHandler[bytes, ResponseT]:
@@ -80,14 +101,11 @@ def _call_handler(
                 raise InvalidArgumentError.single(
                     "request", f"not a valid {request_type.DESCRIPTOR.full_name}: {exc}"
                 ) from None
-            if policy.authorizer is not None and grant is not None:
-                app_name: str = getattr(request, "app_name")  # noqa: B009 - every request names its app
-                policy.authorizer.authorize(grant, app_name)
             remaining = context.time_remaining()
             budget = policy.max_call_seconds if remaining is None else min(remaining, policy.max_call_seconds)
             try:
                 async with asyncio.timeout(budget):
-                    response = await method(request, context)
+                    response = await run(request, context, grant)
             except TimeoutError as exc:
                 raise DeadlineExceededError(f"{name} did not finish within {budget:.3g} s") from exc
         except Exception as exc:
@@ -117,9 +135,21 @@ def session_service_handler(
     """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
     policy = policy or CallPolicy()
     service = pb.DESCRIPTOR.services_by_name["SessionService"]
+    runs: dict[str, Run[Any, Any]] = {
+        method.name: _for_one_app(getattr(servicer, method.name), policy.authorizer)
+        for method in service.methods
+        if method.name != "BatchAppendEvents"
+    }
+    # A batch names an app per append: each is authorized (and may fail) on its own.
+    runs["BatchAppendEvents"] = BatchAppender(
+        servicer,
+        policy.authorizer,
+        policy.metrics,
+        policy.trouble.backend_unavailable if policy.trouble is not None else None,
+    )
     handlers = {
         method.name: _call_handler(
-            method.name, getattr(servicer, method.name), getattr(pb, method.input_type.name), policy
+            method.name, runs[method.name], getattr(pb, method.input_type.name), policy
         )
         for method in service.methods
     }

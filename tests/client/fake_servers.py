@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 
+from adk_grpc_sessions.server.backends.base import Backend
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.rpc_handlers import session_service_handler
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
@@ -61,36 +62,50 @@ def failing(code: grpc.StatusCode, message: str = "refused") -> Behaviour:
 
 
 class LossyServer:
-    """A real memory-backed server that performs calls but loses the first response of chosen methods.
+    """A real server (memory-backed unless told) that performs calls but loses the first response of chosen methods.
 
     The call takes effect, then the client sees ``code`` (UNAVAILABLE unless
     told), as when a connection drops after the server committed: the case
-    idempotent retries exist for.
+    idempotent retries exist for. ``calls`` counts the calls of every method;
+    ``hidden`` methods are not served at all (UNIMPLEMENTED, as by a server
+    from before they existed).
     """
 
-    def __init__(self, lose_first: set[str], code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+    def __init__(
+        self,
+        lose_first: set[str],
+        code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+        *,
+        backend: Backend | None = None,
+        hidden: set[str] | None = None,
+    ) -> None:
         self.lose_first = set(lose_first)
         self.code = code
+        self.backend = backend or MemoryBackend()
+        self.hidden = set(hidden or ())
         self.calls: dict[str, int] = {}
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[str]:
         """Starts the server; yields its address."""
-        inner = session_service_handler(SessionServicer(MemoryBackend()))
+        inner = session_service_handler(SessionServicer(self.backend))
         lossy = self
 
         class Handler(grpc.GenericRpcHandler):
             def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
                 handler = inner.service(details)
                 method = details.method.rsplit("/", 1)[-1]
-                if handler is None or method not in lossy.lose_first:
+                lossy.calls[method] = lossy.calls.get(method, 0) + 1
+                if handler is None or method in lossy.hidden:
+                    return None
+                if method not in lossy.lose_first:
                     return handler
                 real: Any = handler.unary_unary  # the servicer's async behaviour
+                first = lossy.calls[method] == 1
 
                 async def behaviour(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                     response = await real(request, context)
-                    lossy.calls[method] = lossy.calls.get(method, 0) + 1
-                    if lossy.calls[method] == 1:
+                    if first:
                         await context.abort(lossy.code, "connection lost (test)")
                     return response
 

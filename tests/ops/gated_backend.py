@@ -15,11 +15,22 @@ class GatedBackend(MemoryBackend):
         super().__init__()
         self.gate = asyncio.Event()
         self.waiting = 0
+        self._changed = asyncio.Condition()
+
+    async def until_waiting(self, count: int, wait: float = 5.0) -> None:
+        """Returns once exactly ``count`` appends are blocked at the gate (fails after ``wait`` seconds)."""
+        async with asyncio.timeout(wait), self._changed:
+            await self._changed.wait_for(lambda: self.waiting == count)
+
+    async def _count(self, change: int) -> None:
+        async with self._changed:
+            self.waiting += change
+            self._changed.notify_all()
 
     async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
-        self.waiting += 1
+        await self._count(+1)
         try:
             await self.gate.wait()
         finally:
-            self.waiting -= 1
+            await asyncio.shield(self._count(-1))
         return await super().append_event(key, event, expected_revision)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import grpc
 import pytest
@@ -28,13 +27,6 @@ async def _health(address: str) -> str:
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
-async def _until(condition: Callable[[], bool], wait: float = 5.0) -> None:
-    """Polls state another task changes (the backend has no event to wait on)."""
-    async with asyncio.timeout(wait):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
 async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str) -> None:
     backend = GatedBackend()
     server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"), backend=backend)
@@ -43,7 +35,7 @@ async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str
     client = GrpcSessionService(address, timeout=20)
     sessions = [await client.create_session(app_name=app_name, user_id=f"u{i}") for i in range(5)]
     appends = [asyncio.create_task(client.append_event(s, Event(author="user"))) for s in sessions]
-    await _until(lambda: backend.waiting == 5)
+    await backend.until_waiting(5)
     assert await _health(address) == "SERVING"
 
     stopping = asyncio.create_task(server.stop(grace=10))
@@ -91,7 +83,7 @@ async def test_client_deadline_reaches_the_backend(app_name: str) -> None:
                 await client.append_event(session, Event(author="user"))
             assert time.monotonic() - started < 2
         # The server gave up too: the backend call was cancelled, nothing is left waiting.
-        await _until(lambda: backend.waiting == 0)
+        await backend.until_waiting(0)
     finally:
         backend.gate.set()
         await server.stop(grace=0)
@@ -106,7 +98,7 @@ async def test_server_bounds_calls_that_carry_no_deadline(app_name: str) -> None
             session = await client.create_session(app_name=app_name, user_id="u1")
             with pytest.raises(SessionServiceTimeoutError, match=r"did not finish within 0\.3 s"):
                 await client.append_event(session, Event(author="user"))
-        await _until(lambda: backend.waiting == 0)
+        await backend.until_waiting(0)
     finally:
         backend.gate.set()
         await server.stop(grace=0)

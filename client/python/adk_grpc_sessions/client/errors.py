@@ -61,11 +61,23 @@ def _details(status: status_pb2.Status | None) -> tuple[str, list[str]]:
     return reason, violations
 
 
+_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+
 def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
     """The exception to raise for a failed call."""
     code = error.code()
-    message = error.details() or code.name
-    reason, violations = _details(_rich_status(error))
+    return _error(code, error.details() or code.name, _rich_status(error))
+
+
+def error_from_status(status: status_pb2.Status) -> Exception:
+    """The exception to raise for a failure reported as a ``google.rpc.Status`` (one append of a batch)."""
+    code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    return _error(code, status.message or code.name, status)
+
+
+def _error(code: grpc.StatusCode, message: str, status: status_pb2.Status | None) -> Exception:
+    reason, violations = _details(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return ValueError("; ".join(violations) if violations else message)
     if code == grpc.StatusCode.NOT_FOUND:

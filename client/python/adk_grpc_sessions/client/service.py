@@ -23,6 +23,11 @@ from pydantic import BaseModel, Field
 from typing_extensions import override
 
 from adk_grpc_sessions.client import conversions, retry
+from adk_grpc_sessions.client.append_batching import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PER_CALL,
+    AppendPipeline,
+)
 from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.targets import parse_target
@@ -82,6 +87,8 @@ class GrpcSessionService(BaseSessionService):
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
         event_cache_mib: float = DEFAULT_EVENT_CACHE_MIB,
+        max_appends_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_appends_per_call: int = DEFAULT_MAX_PER_CALL,
         agents_dir: str | None = None,
     ) -> None:
         """Configures the client; no connection is made until the first call.
@@ -98,6 +105,12 @@ class GrpcSessionService(BaseSessionService):
             event_cache_mib: memory for events already decoded, reused by later
                 reads (they are shared between reads: treat session events as
                 read-only, as ADK does); 0 decodes every event on every read.
+            max_appends_in_flight: append calls open at once. Appends made
+                while calls are open go together, up to
+                ``max_appends_per_call`` in one ``BatchAppendEvents`` call
+                (each keeps its own outcome); a lone append goes at once.
+                0 sends each append in a call of its own, at once.
+            max_appends_per_call: most appends in one call (1 to 1000).
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.
@@ -114,8 +127,15 @@ class GrpcSessionService(BaseSessionService):
             *channel_options,
         ]
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
+        self._pipeline_limits = (max_appends_in_flight, max_appends_per_call)
+        if max_appends_in_flight < 0 or not 1 <= max_appends_per_call <= 1000:
+            raise ValueError(
+                "max_appends_in_flight must be at least 0 and max_appends_per_call 1 to 1000, "
+                f"got {max_appends_in_flight} and {max_appends_per_call}"
+            )
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.SessionServiceAsyncStub | None = None
+        self._appends: AppendPipeline | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -140,7 +160,20 @@ class GrpcSessionService(BaseSessionService):
                 )
             self._channel, self._loop = channel, loop
             self._stub = pb_grpc.SessionServiceStub(channel)
+            self._appends = AppendPipeline(
+                self._stub,
+                budget=self._timeout,
+                policy=self._policy,
+                metadata=self._metadata,
+                max_in_flight=self._pipeline_limits[0],
+                max_per_call=self._pipeline_limits[1],
+            )
         return self._stub
+
+    def _append_pipeline(self) -> AppendPipeline:
+        self._client()
+        assert self._appends is not None  # made with the stub
+        return self._appends
 
     async def _call(self, method_name: str, request: Any) -> Any:
         method = getattr(self._client(), method_name)
@@ -298,7 +331,7 @@ class GrpcSessionService(BaseSessionService):
             event_json=conversions.event_json(event),
             expected_revision=await self._revision_of(session),
         )
-        response: pb.AppendEventResponse = await self._call("AppendEvent", request)
+        response = await self._append_pipeline().append(request)
         if response.already_applied and any(e.id == event.id for e in session.events):
             # The caller delivered this event before and its session holds it
             # already: as in ADK, a re-delivery changes nothing.
@@ -401,6 +434,7 @@ class GrpcSessionService(BaseSessionService):
     async def close(self) -> None:
         """Closes the connection; calls made afterwards open a new one."""
         channel, self._channel, self._stub, self._loop = self._channel, None, None, None
+        self._appends = None
         if channel is not None:
             await channel.close()
 

@@ -1,0 +1,248 @@
+"""``AppendPipeline``: a lone append goes in a call of its own; appends made together go together.
+
+Most of an append's CPU, on both sides, is the gRPC machinery of its call,
+not the append (measured on 2 cores, 32 sessions appending at once: about
+800 µs per call against about 300 µs of work). So while an append call is
+open, appends made meanwhile do not each open a call: they wait until the
+end of the event loop's turn (so that every append made in that turn joins
+them) and then go in ``BatchAppendEvents`` calls of at most
+``max_per_call`` appends, at most ``max_in_flight`` calls at once. There is
+no batching window: an append made while nothing is open is sent at once as
+an ``AppendEvent``, exactly as before, and batches form only from appends
+that are made together or would otherwise queue. Each append keeps its own
+outcome: its caller gets its result, or the exception a lone ``AppendEvent``
+would have raised.
+
+Retries follow ``retry``: a batch call is retried whole on UNAVAILABLE (each
+append is idempotent by event id); an append that fails alone with a retried
+code is tried again on its own, within its own time budget. A server without
+``BatchAppendEvents`` (UNIMPLEMENTED) gets single calls from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+from dataclasses import dataclass
+from typing import Final
+
+import grpc
+from google.rpc import status_pb2
+
+from adk_grpc_sessions.client import retry
+from adk_grpc_sessions.client.errors import SessionServiceError, SessionServiceTimeoutError, error_from_status
+from adk_grpc_sessions.client.retry import Metadata, RetryPolicy
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
+
+DEFAULT_MAX_IN_FLIGHT: Final = 8
+"""Append calls open at once; appends made while that many are open wait."""
+DEFAULT_MAX_PER_CALL: Final = 16
+"""Most appends in one call. Small enough that a burst goes in several calls,
+which the client, the server and the database then work on at the same time
+(a pipeline); large enough that a call's own cost is shared. Measured with 32
+sessions appending into PostgreSQL on 2 cores: 16 per call gave about 2,200
+appends/s, one call per burst about 1,900/s, 4 per call about 1,300/s."""
+MAX_BATCH_APPENDS: Final = 1000
+"""The contract's limit on appends in one ``BatchAppendEvents``."""
+MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
+"""Most request bytes in one batch (well under the server's default 32 MiB limit)."""
+_RETRIED_CODE_NUMBERS: Final = frozenset(code.value[0] for code in retry.RETRIED_CODES)
+
+
+@dataclass(slots=True, eq=False)  # compared by identity: two waiting appends may be equal
+class _Waiting:
+    """An append waiting for a free call, and where its answer goes."""
+
+    request: pb.AppendEventRequest
+    size: int
+    deadline: float | None
+    answer: asyncio.Future[pb.AppendEventResponse]
+
+
+class AppendPipeline:
+    """Sends the appends of one channel (see the module's docstring); made per event loop."""
+
+    def __init__(
+        self,
+        stub: pb_grpc.SessionServiceAsyncStub,
+        *,
+        budget: float | None,
+        policy: RetryPolicy,
+        metadata: Metadata,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_per_call: int = DEFAULT_MAX_PER_CALL,
+    ) -> None:
+        """Appends through ``stub``; each append may take ``budget`` seconds in all (None: no limit).
+
+        At most ``max_in_flight`` calls are open at once (0: every append is
+        sent at once in a call of its own), each with at most ``max_per_call``
+        appends.
+        """
+        if max_in_flight < 0 or not 1 <= max_per_call <= MAX_BATCH_APPENDS:
+            raise ValueError(
+                f"appends in flight must be at least 0 (got {max_in_flight}) and appends per call "
+                f"1 to {MAX_BATCH_APPENDS} (got {max_per_call})"
+            )
+        self._stub = stub
+        self._budget = budget
+        self._policy = policy
+        self._metadata = metadata
+        self._max_in_flight = max_in_flight
+        self._max_per_call = max_per_call
+        self._in_flight = 0
+        self._queue: collections.deque[_Waiting] = collections.deque()
+        self._batches_supported = True
+        self._dispatch_due = False
+        self._sending: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+
+    async def append(self, request: pb.AppendEventRequest) -> pb.AppendEventResponse:
+        """Stores one append (see ``AppendEvent``); raises what a lone ``AppendEvent`` would raise."""
+        if self._max_in_flight == 0:
+            return await self._single(request, self._budget)
+        if self._in_flight == 0 and not self._queue:
+            self._in_flight += 1
+            try:
+                return await self._single(request, self._budget)
+            finally:
+                self._in_flight -= 1
+                self._dispatch()
+        deadline = None if self._budget is None else self._loop.time() + self._budget
+        waiting = _Waiting(request, request.ByteSize(), deadline, self._loop.create_future())
+        self._queue.append(waiting)
+        if len(self._queue) >= self._max_per_call and self._in_flight < self._max_in_flight:
+            self._dispatch()  # a full call's worth: no reason to wait for the turn's end
+        elif not self._dispatch_due:
+            # Sent on the loop's next turn, not now: appends made in this turn
+            # (say, by every caller a finished batch woke) then go together.
+            self._dispatch_due = True
+            self._loop.call_soon(self._dispatch)
+        try:
+            # A caller that gives up (timeout or cancellation) cancels its answer:
+            # one still waiting is then never sent, and a batch under way skips it.
+            async with asyncio.timeout_at(deadline):
+                return await waiting.answer
+        except TimeoutError:
+            raise SessionServiceTimeoutError(
+                f"AppendEvent did not finish within {self._budget:.3g} s",
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+            ) from None
+        finally:
+            if waiting in self._queue:
+                self._queue.remove(waiting)
+
+    def _dispatch(self) -> None:
+        """Sends what waits, while calls are free."""
+        self._dispatch_due = False
+        while self._queue and self._in_flight < self._max_in_flight:
+            batch = [self._queue.popleft()]
+            size = batch[0].size
+            while (
+                self._queue
+                and len(batch) < self._max_per_call
+                and size + self._queue[0].size <= MAX_BATCH_BYTES
+            ):
+                size += self._queue[0].size
+                batch.append(self._queue.popleft())
+            self._in_flight += 1
+            task = self._loop.create_task(self._send(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[_Waiting]) -> None:
+        try:
+            batch = [waiting for waiting in batch if not waiting.answer.done()]  # drop those given up
+            if not batch:
+                return
+            if len(batch) == 1 or not self._batches_supported:
+                await asyncio.gather(*(self._answer_alone(waiting) for waiting in batch))
+            else:
+                await self._send_together(batch)
+        finally:
+            self._in_flight -= 1
+            self._dispatch()
+
+    async def _send_together(self, batch: list[_Waiting]) -> None:
+        deadlines = [w.deadline for w in batch if w.deadline is not None]
+        budget = max(min(deadlines) - self._loop.time(), 0.0) if deadlines else None
+        request = pb.BatchAppendEventsRequest(requests=[w.request for w in batch])
+        try:
+            response: pb.BatchAppendEventsResponse = await retry.call(
+                self._stub.BatchAppendEvents,
+                request,
+                budget=budget,
+                policy=self._policy,
+                metadata=self._metadata,
+            )
+        except SessionServiceError as exc:
+            if exc.code == grpc.StatusCode.UNIMPLEMENTED and not exc.reason:
+                # A server from before BatchAppendEvents: it never reached storage.
+                self._batches_supported = False
+                await asyncio.gather(*(self._answer_alone(waiting) for waiting in batch))
+                return
+            _fail_all(batch, exc)
+            return
+        except Exception as exc:  # every waiter must hear of it
+            _fail_all(batch, exc)
+            return
+        if len(response.results) != len(batch):
+            _fail_all(
+                batch,
+                SessionServiceError("the server answered a batch of appends short", grpc.StatusCode.INTERNAL),
+            )
+            return
+        again = []
+        for waiting, result in zip(batch, response.results, strict=True):
+            if result.HasField("response"):
+                _settle(waiting, result=result.response)
+            elif result.error.code in _RETRIED_CODE_NUMBERS and self._policy.max_attempts > 1:
+                again.append(waiting)
+            else:
+                _settle(
+                    waiting,
+                    error=error_from_status(status_pb2.Status.FromString(result.error.SerializeToString())),
+                )
+        if again:
+            # As a lone call's retry would: back off, then try again within the same budget.
+            await asyncio.sleep(self._policy.backoff(1))
+            policy = dataclasses.replace(self._policy, max_attempts=self._policy.max_attempts - 1)
+            await asyncio.gather(*(self._answer_alone(waiting, policy) for waiting in again))
+
+    async def _answer_alone(self, waiting: _Waiting, policy: RetryPolicy | None = None) -> None:
+        if waiting.answer.done():  # its caller gave up
+            return
+        budget = None if waiting.deadline is None else max(waiting.deadline - self._loop.time(), 0.0)
+        try:
+            _settle(waiting, result=await self._single(waiting.request, budget, policy))
+        except Exception as exc:  # its caller raises it
+            _settle(waiting, error=exc)
+
+    async def _single(
+        self, request: pb.AppendEventRequest, budget: float | None, policy: RetryPolicy | None = None
+    ) -> pb.AppendEventResponse:
+        response: pb.AppendEventResponse = await retry.call(
+            self._stub.AppendEvent,
+            request,
+            budget=budget,
+            policy=policy or self._policy,
+            metadata=self._metadata,
+        )
+        return response
+
+
+def _settle(
+    waiting: _Waiting, *, result: pb.AppendEventResponse | None = None, error: Exception | None = None
+) -> None:
+    if waiting.answer.done():  # its caller gave up
+        return
+    if error is not None:
+        waiting.answer.set_exception(error)
+    else:
+        waiting.answer.set_result(result)  # type: ignore[arg-type]
+
+
+def _fail_all(batch: list[_Waiting], error: Exception) -> None:
+    for waiting in batch:
+        _settle(waiting, error=error)

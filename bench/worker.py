@@ -157,13 +157,40 @@ async def _median_run(plan: Plan, workload: Callable[[], Awaitable[workloads.Sam
     return median
 
 
+async def _paired_median_runs(
+    plan: Plan,
+    ours: Callable[[], Awaitable[workloads.Sample]],
+    theirs: Callable[[], Awaitable[workloads.Sample]],
+) -> tuple[workloads.Sample, workloads.Sample]:
+    """Like ``_median_run`` for two workloads whose runs alternate (theirs, ours, theirs, ...).
+
+    Both then meet the same spells of a shared machine, and their ratio is
+    steadier than that of runs taken minutes apart.
+    """
+    pairs = [(await theirs(), await ours()) for _ in range(plan.append_repeats)]
+    medians = []
+    for index in (1, 0):
+        samples = sorted((pair[index] for pair in pairs), key=lambda sample: sample.summary()["throughput"])
+        median = samples[len(samples) // 2]
+        median.detail["throughput_of_runs"] = [round(s.summary()["throughput"], 1) for s in samples]
+        medians.append(median)
+    return medians[0], medians[1]
+
+
 async def run(
-    kind: str, target: str, plan: Plan, server_pid: int | None, backend_uri: str = "-"
+    kind: str,
+    target: str,
+    plan: Plan,
+    server_pid: int | None,
+    backend_uri: str = "-",
+    paired_echo: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """Every workload of ``plan`` against one service; results by workload name.
 
     ``backend_uri`` is the storage of our server (``grpc``), where sessions to
     list are loaded in bulk; ADK's are loaded in bulk into ``target``.
+    ``paired_echo`` (address, pid) is an echo pair whose append runs alternate
+    with this service's; they are recorded as ``paired_echo_append_c1`` and ``_c32``.
     """
     storage = target if kind == "adk-database" else backend_uri
     results: dict[str, Any] = {}
@@ -188,18 +215,24 @@ async def run(
         return results
 
     service = _open(kind, target)
+    echo_meter = CpuMeter(paired_echo[1]) if paired_echo is not None else None
+
+    async def appends(name: str, concurrency: int, per_writer: int) -> workloads.Sample:
+        def ours() -> Awaitable[workloads.Sample]:
+            return workloads.append_events(service, concurrency, per_writer, meter)
+
+        if paired_echo is None or echo_meter is None:
+            return await _median_run(plan, ours)
+        mine, echoed = await _paired_median_runs(
+            plan, ours, lambda: echo.echo_appends(paired_echo[0], concurrency, per_writer, echo_meter)
+        )
+        record(f"paired_echo_{name}", echoed)
+        return mine
+
     steps: list[tuple[str, Callable[[], Awaitable[workloads.Sample]]]] = [
         ("create_session", lambda: workloads.create_sessions(service, plan.creates)),
-        (
-            "append_c1",
-            lambda: _median_run(plan, lambda: workloads.append_events(service, 1, plan.append_c1, meter)),
-        ),
-        (
-            "append_c32",
-            lambda: _median_run(
-                plan, lambda: workloads.append_events(service, 32, plan.append_c32_per_session, meter)
-            ),
-        ),
+        ("append_c1", lambda: appends("append_c1", 1, plan.append_c1)),
+        ("append_c32", lambda: appends("append_c32", 32, plan.append_c32_per_session)),
         ("get_10_events", lambda: workloads.get_session(service, 10, plan.get_reads[10])),
         ("get_100_events", lambda: workloads.get_session(service, 100, plan.get_reads[100])),
         ("get_1000_events", lambda: workloads.get_session(service, 1000, plan.get_reads[1000])),
@@ -243,10 +276,17 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int)
     parser.add_argument("--backend-uri", default="-", help="our server's backend (grpc), for bulk loads")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--paired-echo", help="ADDRESS,PID of an echo pair to alternate append runs with")
     args = parser.parse_args()
+    paired_echo = None
+    if args.paired_echo:
+        address, _, pid = args.paired_echo.rpartition(",")
+        paired_echo = (address, int(pid))
     # Every service, ADK's and ours, runs on the same event loop: uvloop,
     # which our server uses too (and uvicorn, under `adk web`, where installed).
-    results = uvloop.run(run(args.kind, args.target, PLANS[args.plan], args.server_pid, args.backend_uri))
+    results = uvloop.run(
+        run(args.kind, args.target, PLANS[args.plan], args.server_pid, args.backend_uri, paired_echo)
+    )
     args.output.write_text(json.dumps(results, indent=2))
 
 

@@ -82,3 +82,37 @@ async def test_a_failed_append_is_counted_not_fatal() -> None:
     assert summary["ops"] == 8
     assert summary["first_failure"] == "RuntimeError: database is locked"
     assert "**4 failed**" in report._cell(summary)
+
+
+def test_memory_ratio_uses_the_echo_runs_paired_with_it() -> None:
+    def sample(throughput: float) -> dict[str, float]:
+        return {"ops": 10, "throughput": throughput, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    run = {
+        "plan": "quick",
+        "seconds": 1.0,
+        "machine": {"cpus": 2, "python": "3.11", "system": "linux"},
+        "services": [
+            {
+                "label": "echo",
+                "kind": "echo",
+                "storage": "echo",
+                "results": {"append_c1": sample(1000.0), "append_c32": sample(2000.0)},
+            },
+            {
+                "label": "ours",
+                "kind": "grpc",
+                "storage": "memory",
+                "results": {
+                    "append_c1": sample(600.0),
+                    "append_c32": sample(3000.0),
+                    "paired_echo_append_c1": sample(750.0),
+                    "paired_echo_append_c32": sample(2500.0),
+                },
+            },
+        ],
+    }
+    table = report.markdown(run)
+    assert "1 session: 600/s vs 750/s = 0.80× the echo ceiling (its runs alternating with ours)" in table
+    assert "32 sessions: 3,000/s vs 2,500/s = 1.20× the echo ceiling (its runs alternating" in table
+    assert "paired" not in table.split("Targets")[0]  # no table row of its own

@@ -51,6 +51,28 @@ MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
 _RETRIED_CODE_NUMBERS: Final = frozenset(code.value[0] for code in retry.RETRIED_CODES)
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineLimits:
+    """How appends share calls (see the module's docstring)."""
+
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Append calls open at once; 0 sends every append at once in a call of its own."""
+    max_per_call: int = DEFAULT_MAX_PER_CALL
+    """Most appends in one call."""
+
+    def __post_init__(self) -> None:
+        """Checks the limits.
+
+        Raises:
+            ValueError: calls in flight below 0, or appends per call outside 1 to 1000.
+        """
+        if self.max_in_flight < 0 or not 1 <= self.max_per_call <= MAX_BATCH_APPENDS:
+            raise ValueError(
+                f"max_appends_in_flight must be at least 0 and max_appends_per_call 1 to "
+                f"{MAX_BATCH_APPENDS}, got {self.max_in_flight} and {self.max_per_call}"
+            )
+
+
 @dataclass(slots=True, eq=False)  # compared by identity: two waiting appends may be equal
 class _Waiting:
     """An append waiting for a free call, and where its answer goes."""
@@ -71,26 +93,15 @@ class AppendPipeline:
         budget: float | None,
         policy: RetryPolicy,
         metadata: Metadata,
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-        max_per_call: int = DEFAULT_MAX_PER_CALL,
+        limits: PipelineLimits = PipelineLimits(),  # frozen: one shared default is safe
     ) -> None:
-        """Appends through ``stub``; each append may take ``budget`` seconds in all (None: no limit).
-
-        At most ``max_in_flight`` calls are open at once (0: every append is
-        sent at once in a call of its own), each with at most ``max_per_call``
-        appends.
-        """
-        if max_in_flight < 0 or not 1 <= max_per_call <= MAX_BATCH_APPENDS:
-            raise ValueError(
-                f"appends in flight must be at least 0 (got {max_in_flight}) and appends per call "
-                f"1 to {MAX_BATCH_APPENDS} (got {max_per_call})"
-            )
+        """Appends through ``stub``; each append may take ``budget`` seconds in all (None: no limit)."""
         self._stub = stub
         self._budget = budget
         self._policy = policy
         self._metadata = metadata
-        self._max_in_flight = max_in_flight
-        self._max_per_call = max_per_call
+        self._max_in_flight = limits.max_in_flight
+        self._max_per_call = limits.max_per_call
         self._in_flight = 0
         self._queue: collections.deque[_Waiting] = collections.deque()
         self._batches_supported = True

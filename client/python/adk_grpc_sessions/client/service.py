@@ -27,6 +27,7 @@ from adk_grpc_sessions.client.append_batching import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_PER_CALL,
     AppendPipeline,
+    PipelineLimits,
 )
 from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.client.retry import RetryPolicy
@@ -127,12 +128,7 @@ class GrpcSessionService(BaseSessionService):
             *channel_options,
         ]
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
-        self._pipeline_limits = (max_appends_in_flight, max_appends_per_call)
-        if max_appends_in_flight < 0 or not 1 <= max_appends_per_call <= 1000:
-            raise ValueError(
-                "max_appends_in_flight must be at least 0 and max_appends_per_call 1 to 1000, "
-                f"got {max_appends_in_flight} and {max_appends_per_call}"
-            )
+        self._pipeline_limits = PipelineLimits(max_appends_in_flight, max_appends_per_call)
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.SessionServiceAsyncStub | None = None
         self._appends: AppendPipeline | None = None
@@ -165,8 +161,7 @@ class GrpcSessionService(BaseSessionService):
                 budget=self._timeout,
                 policy=self._policy,
                 metadata=self._metadata,
-                max_in_flight=self._pipeline_limits[0],
-                max_per_call=self._pipeline_limits[1],
+                limits=self._pipeline_limits,
             )
         return self._stub
 

@@ -144,17 +144,21 @@ def _open(kind: str, target: str) -> BaseSessionService:
     return GrpcSessionService(target, timeout=120)
 
 
+def _median(samples: list[workloads.Sample]) -> workloads.Sample:
+    """The run of median throughput, listing every run's throughput in its detail."""
+    ordered = sorted(samples, key=lambda sample: sample.summary()["throughput"])
+    median = ordered[len(ordered) // 2]
+    median.detail["throughput_of_runs"] = [round(s.summary()["throughput"], 1) for s in ordered]
+    return median
+
+
 async def _median_run(plan: Plan, workload: Callable[[], Awaitable[workloads.Sample]]) -> workloads.Sample:
-    """``workload`` run ``plan.append_repeats`` times: the run of median throughput, listing every run's.
+    """``workload`` run ``plan.append_repeats`` times: the run of median throughput.
 
     On a shared machine one short run can land in a slow spell; the median
     of three makes the ratios between services steadier.
     """
-    samples = [await workload() for _ in range(plan.append_repeats)]
-    samples.sort(key=lambda sample: sample.summary()["throughput"])
-    median = samples[len(samples) // 2]
-    median.detail["throughput_of_runs"] = [round(s.summary()["throughput"], 1) for s in samples]
-    return median
+    return _median([await workload() for _ in range(plan.append_repeats)])
 
 
 async def _paired_median_runs(
@@ -168,13 +172,7 @@ async def _paired_median_runs(
     steadier than that of runs taken minutes apart.
     """
     pairs = [(await theirs(), await ours()) for _ in range(plan.append_repeats)]
-    medians = []
-    for index in (1, 0):
-        samples = sorted((pair[index] for pair in pairs), key=lambda sample: sample.summary()["throughput"])
-        median = samples[len(samples) // 2]
-        median.detail["throughput_of_runs"] = [round(s.summary()["throughput"], 1) for s in samples]
-        medians.append(median)
-    return medians[0], medians[1]
+    return _median([mine for _, mine in pairs]), _median([echoed for echoed, _ in pairs])
 
 
 async def run(

@@ -32,32 +32,38 @@ def test_cpu_meter_without_a_server_reports_the_client_only() -> None:
     assert set(CpuMeter.per_operation(before, meter.read(), operations=10)) == {"client_cpu_us"}
 
 
-def test_report_shows_cpu_per_append_by_process() -> None:
-    def sample(**cpu: float) -> dict[str, float]:
-        return {"ops": 10, "throughput": 100.0, "p50_ms": 1.0, "p99_ms": 2.0, **cpu}
+def _sample(throughput: float = 100.0, **cpu: float) -> dict[str, float]:
+    return {"ops": 10, "throughput": throughput, "p50_ms": 1.0, "p99_ms": 2.0, **cpu}
 
-    run = {
+
+def _run(*services: dict[str, object]) -> dict[str, object]:
+    """A benchmark run of a quick plan with these services, as ``report`` reads it."""
+    return {
         "plan": "quick",
         "seconds": 1.0,
         "machine": {"cpus": 2, "python": "3.11", "system": "linux"},
-        "services": [
-            {
-                "label": "in process",
-                "kind": "adk-memory",
-                "storage": "memory",
-                "results": {"append_c1": sample(client_cpu_us=50), "append_c32": sample(client_cpu_us=40)},
-            },
-            {
-                "label": "served",
-                "kind": "grpc",
-                "storage": "memory",
-                "results": {
-                    "append_c1": sample(client_cpu_us=500, server_cpu_us=900),
-                    "append_c32": sample(client_cpu_us=400, server_cpu_us=600),
-                },
-            },
-        ],
+        "services": list(services),
     }
+
+
+def test_report_shows_cpu_per_append_by_process() -> None:
+    run = _run(
+        {
+            "label": "in process",
+            "kind": "adk-memory",
+            "storage": "memory",
+            "results": {"append_c1": _sample(client_cpu_us=50), "append_c32": _sample(client_cpu_us=40)},
+        },
+        {
+            "label": "served",
+            "kind": "grpc",
+            "storage": "memory",
+            "results": {
+                "append_c1": _sample(client_cpu_us=500, server_cpu_us=900),
+                "append_c32": _sample(client_cpu_us=400, server_cpu_us=600),
+            },
+        },
+    )
     table = report.markdown(run)
     assert "| append, 32 sessions at once | 40 µs (in process) | 400 + 600 = 1,000 µs |" in table
     assert "| append, 1 session | 50 µs (in process) | 500 + 900 = 1,400 µs |" in table
@@ -85,33 +91,25 @@ async def test_a_failed_append_is_counted_not_fatal() -> None:
 
 
 def test_memory_ratio_uses_the_echo_runs_paired_with_it() -> None:
-    def sample(throughput: float) -> dict[str, float]:
-        return {"ops": 10, "throughput": throughput, "p50_ms": 1.0, "p99_ms": 2.0}
-
-    run = {
-        "plan": "quick",
-        "seconds": 1.0,
-        "machine": {"cpus": 2, "python": "3.11", "system": "linux"},
-        "services": [
-            {
-                "label": "echo",
-                "kind": "echo",
-                "storage": "echo",
-                "results": {"append_c1": sample(1000.0), "append_c32": sample(2000.0)},
+    run = _run(
+        {
+            "label": "echo",
+            "kind": "echo",
+            "storage": "echo",
+            "results": {"append_c1": _sample(1000.0), "append_c32": _sample(2000.0)},
+        },
+        {
+            "label": "ours",
+            "kind": "grpc",
+            "storage": "memory",
+            "results": {
+                "append_c1": _sample(600.0),
+                "append_c32": _sample(3000.0),
+                "paired_echo_append_c1": _sample(750.0),
+                "paired_echo_append_c32": _sample(2500.0),
             },
-            {
-                "label": "ours",
-                "kind": "grpc",
-                "storage": "memory",
-                "results": {
-                    "append_c1": sample(600.0),
-                    "append_c32": sample(3000.0),
-                    "paired_echo_append_c1": sample(750.0),
-                    "paired_echo_append_c32": sample(2500.0),
-                },
-            },
-        ],
-    }
+        },
+    )
     table = report.markdown(run)
     assert "1 session: 600/s vs 750/s = 0.80× the echo ceiling (its runs alternating with ours)" in table
     assert "32 sessions: 3,000/s vs 2,500/s = 1.20× the echo ceiling (its runs alternating" in table

@@ -435,3 +435,41 @@ async def test_connections_the_database_dropped_are_replaced_without_failing_a_c
         await drop_connections(database_uri)
         await call()
         assert connects > before, "the dropped connection was replaced"
+
+
+@pytest.mark.parametrize("database_uri", ["postgresql"], indirect=True)
+async def test_connections_kept_between_statements_are_replaced_together_when_dropped(
+    backend: SqlBackend, database_uri: str
+) -> None:
+    # Concurrent single-statement reads leave several connections kept open
+    # (PostgreSQL runs them in autocommit); a restart drops all of them.
+    sessions = [SessionKey(KEY.app_name, KEY.user_id, f"s{n}") for n in range(8)]
+    revisions = [(await backend.create_session(key, ScopedState(), 1.0)).revision for key in sessions]
+    for round_ in range(3):
+        await asyncio.gather(*(backend.get_session(key, EventWindow()) for key in sessions))
+        await drop_connections(database_uri)
+        # Each call must succeed though every kept connection is now dead.
+        for index, key in enumerate(sessions):
+            result = await backend.append_event(key, new_event(f"e{round_}"), revisions[index])
+            revisions[index] = result.revision
+            assert (await backend.get_session(key, EventWindow())) is not None
+
+
+@pytest.mark.parametrize("database_uri", ["postgresql"], indirect=True)
+async def test_kept_connections_are_few_and_go_back_to_the_pool_on_close(database_uri: str) -> None:
+    backend = SqlBackend.from_uri(database_uri)
+    await backend.upgrade_schema()
+    await backend.start()
+    sessions = [SessionKey(KEY.app_name, KEY.user_id, f"s{n}") for n in range(12)]
+    for key in sessions:
+        await backend.create_session(key, ScopedState(), 1.0)
+    await asyncio.gather(*(backend.get_session(key, EventWindow()) for key in sessions * 3))
+    pool = backend.engine.pool
+    checked_out = pool.checkedout()  # type: ignore[attr-defined]
+    # A few stay open for the next statements, the rest went back to the pool,
+    # so transactions (which take pooled connections) never wait for them.
+    assert 1 <= checked_out <= 4
+    async with backend.transaction(write=False) as connection:
+        assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+    await backend.close()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]

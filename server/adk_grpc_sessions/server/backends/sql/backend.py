@@ -21,8 +21,9 @@ below), and the transaction runs once more on a new one.
 Single statements in autocommit (on PostgreSQL: batches of appends, most
 reads) run on connections kept open between statements, a few at most,
 instead of being checked out of the pool each time: a checkout, its
-isolation level and its check-in cost about 0.15 ms of CPU (measured),
-as much as building and sending a batch's statement.
+isolation level and its check-in cost 0.25 ms of CPU per statement
+(measured around an empty statement: 260 us, against 10 us on a kept
+connection), a sixth of the CPU a batch of 16 appends takes here.
 """
 
 from __future__ import annotations

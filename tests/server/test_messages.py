@@ -61,6 +61,25 @@ def _session(events: list[StoredEvent], state: ScopedState, revision: int) -> Se
     )
 
 
+@given(
+    new=st.builds(
+        NewEvent,
+        id=texts,
+        invocation_id=texts,
+        author=texts,
+        branch=texts,
+        timestamp=st.floats(min_value=-62_135_596_800, max_value=253_402_300_799, allow_nan=False),
+        state_delta=deltas,
+        event_json=st.just("{}"),
+    )
+)
+def test_event_fields_encoded_by_hand_decode_to_the_ordinary_message(new: NewEvent) -> None:
+    ordinary = messages.event_message(new.stored_at(1))
+    ordinary.ClearField("sequence")
+    ordinary.ClearField("event_json")
+    assert pb.Event.FromString(messages.encode_event_fields(new)) == ordinary
+
+
 @given(events=st.lists(stored_events(), max_size=8), state=deltas, revision=st.integers(1, 2**62))
 def test_get_session_response_decodes_to_the_ordinary_message(
     events: list[tuple[StoredEvent, EventRecord]], state: ScopedState, revision: int

@@ -129,7 +129,8 @@ def _state_delta(event: dict[str, Any]) -> tuple[ScopedState, bool]:
         if key.startswith(TEMP_PREFIX):
             had_temp_keys = True
             continue
-        require_finite(value, f"{field}[{key!r}]")
+        if isinstance(value, float | dict | list):  # only these can hold an overflowed number
+            require_finite(value, f"{field}[{key!r}]")
         if key.startswith(APP_PREFIX):
             delta.app[key.removeprefix(APP_PREFIX)] = dump_json(value)
         elif key.startswith(USER_PREFIX):

@@ -53,6 +53,20 @@ _REVISION: Final = b"\x40"  # Session.revision = 8, varint
 _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
 _ERROR_IN_RESULT: Final = b"\x12"  # AppendEventResult.error = 2, length-delimited
+_EVENT_ID: Final = b"\x0a"  # Event.id = 1
+_EVENT_INVOCATION_ID: Final = b"\x12"  # Event.invocation_id = 2
+_EVENT_AUTHOR: Final = b"\x1a"  # Event.author = 3
+_EVENT_BRANCH: Final = b"\x22"  # Event.branch = 4
+_EVENT_TIMESTAMP: Final = b"\x2a"  # Event.timestamp = 5
+_EVENT_STATE_DELTA: Final = b"\x32"  # Event.state_delta = 6
+_DELTA_APP: Final = b"\x0a"  # StateDelta.app = 1, a map
+_DELTA_USER: Final = b"\x12"  # StateDelta.user = 2, a map
+_DELTA_SESSION: Final = b"\x1a"  # StateDelta.session = 3, a map
+_ENTRY_KEY: Final = b"\x0a"  # a map entry's key = 1
+_ENTRY_VALUE: Final = b"\x12"  # a map entry's value = 2
+_APPEND_REVISION: Final = b"\x10"  # AppendEventResponse.revision = 2, varint
+_APPEND_LAST_UPDATE_TIME: Final = b"\x1a"  # AppendEventResponse.last_update_time = 3
+_APPEND_ALREADY_APPLIED: Final = b"\x20\x01"  # AppendEventResponse.already_applied = 4, true
 _TIMESTAMP_SECONDS: Final = b"\x08"  # Timestamp.seconds = 1, varint
 _TIMESTAMP_NANOS: Final = b"\x10"  # Timestamp.nanos = 2, varint
 _INT64_MASK: Final = (1 << 64) - 1
@@ -120,7 +134,9 @@ def _text(key: bytes, text: str) -> bytes:
     if not text:
         return b""
     data = text.encode()
-    return key + varint(len(data)) + data
+    size = len(data)
+    # Most strings are short: their one-byte size is looked up, not computed.
+    return key + (_SMALL_VARINTS[size] if size < 0x80 else varint(size)) + data
 
 
 class _SessionEncoder:
@@ -201,8 +217,42 @@ def _typed_fields(event: NewEvent | EventRecord) -> pb.Event:
 
 
 def encode_event_fields(event: NewEvent) -> bytes:
-    """The typed fields of an event to append, encoded once (without its JSON and its sequence)."""
-    return _typed_fields(event).SerializeToString()
+    """The typed fields of an event to append, encoded once (without its JSON and its sequence).
+
+    Encoded by hand: the bytes of ``_typed_fields(event)``, at a third of the
+    cost of building that message (every append pays for it, on the call's
+    critical path).
+    """
+    timestamp = _timestamp(event.timestamp)
+    parts = [
+        _text(_EVENT_ID, event.id),
+        _text(_EVENT_INVOCATION_ID, event.invocation_id),
+        _text(_EVENT_AUTHOR, event.author),
+        _text(_EVENT_BRANCH, event.branch),
+        _EVENT_TIMESTAMP,  # always present: the message sets it, even to the epoch
+        varint(len(timestamp)),
+        timestamp,
+    ]
+    delta = event.state_delta
+    if delta.app or delta.user or delta.session:  # an empty delta is left out, as in _typed_fields
+        body = b"".join(
+            (
+                _map_entries(_DELTA_APP, delta.app),
+                _map_entries(_DELTA_USER, delta.user),
+                _map_entries(_DELTA_SESSION, delta.session),
+            )
+        )
+        parts += (_EVENT_STATE_DELTA, varint(len(body)), body)
+    return b"".join(parts)
+
+
+def _map_entries(key: bytes, values: Mapping[str, str]) -> bytes:
+    """A ``map<string, string>`` field: one length-delimited entry (key 1, value 2) per item."""
+    parts: list[bytes] = []
+    for name, value in values.items():
+        entry = _text(_ENTRY_KEY, name) + _text(_ENTRY_VALUE, value)
+        parts += (key, varint(len(entry)), entry)
+    return b"".join(parts)
 
 
 def event_message(event: StoredEvent) -> pb.Event:
@@ -295,12 +345,19 @@ def append_event_response(result: AppendResult) -> Encoded:
     it, so an append builds its typed fields once, not twice. The rest is a
     message of its own: joining two encodings merges them.
     """
-    tail = pb.AppendEventResponse(
-        revision=result.revision,
-        last_update_time=to_timestamp(result.last_update_time),
-        already_applied=result.already_applied,
-    ).SerializeToString()
-    return Encoded(b"".join((*_event_entries(_EVENT_IN_APPEND, [result.event]), tail)))
+    last_update_time = _timestamp(result.last_update_time)
+    return Encoded(
+        b"".join(
+            (
+                *_event_entries(_EVENT_IN_APPEND, [result.event]),
+                _APPEND_REVISION + _int64(result.revision) if result.revision else b"",
+                _APPEND_LAST_UPDATE_TIME,  # always present, as when built as a message
+                varint(len(last_update_time)),
+                last_update_time,
+                _APPEND_ALREADY_APPLIED if result.already_applied else b"",
+            )
+        )
+    )
 
 
 def batch_append_response(outcomes: Sequence[Encoded | status_pb2.Status]) -> Encoded:

@@ -34,12 +34,28 @@ class TimestampRangeError(ValueError):
     """A time is not finite or lies outside ``google.protobuf.Timestamp``'s range."""
 
 
+# The last conversion, as one tuple (replaced whole, so safe across threads):
+# an append converts its event's time three times in a row (checking it,
+# encoding the event, encoding the response's update time).
+_last_parts: tuple[float, tuple[int, int]] = (math.nan, (0, 0))  # NaN: equal to nothing
+
+
 def parts_from_seconds(seconds: float) -> tuple[int, int]:
     """Splits float seconds into (whole seconds, nanoseconds in [0, 1e9)).
 
     Raises:
         TimestampRangeError: ``seconds`` is NaN, infinite or out of range.
     """
+    global _last_parts
+    last = _last_parts
+    if last[0] == seconds:
+        return last[1]
+    parts = _parts_from_seconds(seconds)
+    _last_parts = (seconds, parts)
+    return parts
+
+
+def _parts_from_seconds(seconds: float) -> tuple[int, int]:
     seconds = float(seconds)
     text = repr(seconds)
     whole_text, dot, fraction = text.partition(".")

@@ -18,6 +18,7 @@ from adk_grpc_sessions.client import (
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
+from tests.net import free_port
 from tests.ops.gated_backend import GatedBackend
 
 
@@ -84,6 +85,29 @@ async def test_client_deadline_reaches_the_backend(app_name: str) -> None:
             assert time.monotonic() - started < 2
         # The server gave up too: the backend call was cancelled, nothing is left waiting.
         await backend.until_waiting(0)
+    finally:
+        backend.gate.set()
+        await server.stop(grace=0)
+
+
+async def test_calls_ended_by_the_client_deadline_are_counted(app_name: str) -> None:
+    backend = GatedBackend()
+    config = ServerConfig(listen=["127.0.0.1:0"], metrics_listen=f"127.0.0.1:{free_port()}")
+    server = SessionServer(config, backend=backend)
+    await server.start()
+    try:
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", timeout=0.5) as client:
+            session = await client.create_session(app_name=app_name, user_id="u1")
+            with pytest.raises(SessionServiceTimeoutError):
+                await client.append_event(session, Event(author="user"))
+        await backend.until_waiting(0)
+        assert server.metrics is not None
+        labels = {"method": "AppendEvent", "code": "DEADLINE_EXCEEDED"}
+        for _ in range(500):  # the handler counts it as its cancellation unwinds, soon after
+            if server.metrics.registry.get_sample_value("adk_grpc_sessions_rpcs_total", labels) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert server.metrics.registry.get_sample_value("adk_grpc_sessions_rpcs_total", labels) == 1
     finally:
         backend.gate.set()
         await server.stop(grace=0)

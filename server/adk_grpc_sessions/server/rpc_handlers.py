@@ -82,6 +82,11 @@ def _for_one_app(
     return run
 
 
+def _count(metrics: Metrics, name: str, code: str, started: float) -> None:
+    metrics.rpcs.labels(name, code).inc()
+    metrics.rpc_seconds.labels(name).observe(time.perf_counter() - started)
+
+
 def _call_handler(
     name: str,
     run: Run[RequestT, ResponseT],
@@ -102,22 +107,35 @@ def _call_handler(
                     "request", f"not a valid {request_type.DESCRIPTOR.full_name}: {exc}"
                 ) from None
             remaining = context.time_remaining()
-            budget = policy.max_call_seconds if remaining is None else min(remaining, policy.max_call_seconds)
-            try:
-                async with asyncio.timeout(budget):
-                    response = await run(request, context, grant)
-            except TimeoutError as exc:
-                raise DeadlineExceededError(f"{name} did not finish within {budget:.3g} s") from exc
+            if remaining is not None and remaining <= policy.max_call_seconds:
+                # gRPC cancels this task at the caller's deadline itself; a
+                # timer of our own would cost more than the append it guards.
+                response = await run(request, context, grant)
+            else:
+                try:
+                    async with asyncio.timeout(policy.max_call_seconds):
+                        response = await run(request, context, grant)
+                except TimeoutError as exc:
+                    raise DeadlineExceededError(
+                        f"{name} did not finish within {policy.max_call_seconds:.3g} s"
+                    ) from exc
+        except asyncio.CancelledError:
+            # The caller's deadline passed or the caller cancelled: gRPC answers it.
+            if policy.metrics is not None:
+                remaining = context.time_remaining()
+                expired = remaining is not None and remaining <= 0
+                _count(policy.metrics, name, "DEADLINE_EXCEEDED" if expired else "CANCELLED", started)
+            raise
         except Exception as exc:
             failure = exc
         status = rpc_status_for(failure) if failure is not None else None
         code = status.code if status is not None else grpc.StatusCode.OK
         if policy.metrics is not None:
-            policy.metrics.rpcs.labels(name, code.name).inc()
-            policy.metrics.rpc_seconds.labels(name).observe(time.perf_counter() - started)
+            _count(policy.metrics, name, code.name, started)
         if isinstance(failure, BackendUnavailableError) and policy.trouble is not None:
             await policy.trouble.backend_unavailable(str(failure))
-        _log.debug("%s %s in %.1f ms", name, code.name, (time.perf_counter() - started) * 1000)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s in %.1f ms", name, code.name, (time.perf_counter() - started) * 1000)
         if status is None:
             return response
         # Outside every except block: abort raises, and must not be caught above.

@@ -255,3 +255,43 @@ async def test_a_batch_needs_a_token_and_each_append_needs_its_app(token_server:
         assert stored.response.event.sequence == 1
     async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
         assert (await ops.list_sessions(app_name="app-beta")).sessions == []
+
+
+async def test_a_stream_needs_a_token_and_each_append_needs_its_app(token_server: str) -> None:
+    def append(app: str, revision: int = 1) -> pb.AppendEventRequest:
+        return pb.AppendEventRequest(
+            app_name=app,
+            user_id="u1",
+            session_id="s1",
+            event_json='{"id":"e","timestamp":1}',
+            expected_revision=revision,
+        )
+
+    async with grpc.aio.insecure_channel(token_server) as channel:
+        stub = pb_grpc.SessionServiceStub(channel)
+        alpha = [("authorization", "Bearer token-alpha")]
+        created = await stub.CreateSession(
+            pb.CreateSessionRequest(app_name="app-alpha", user_id="u1", session_id="s1"), metadata=alpha
+        )
+        for metadata in ([], [("authorization", "Bearer nope")]):
+            anonymous = stub.AppendEventStream(metadata=metadata)
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await _exchange(anonymous, append("app-alpha", created.session.revision))
+            assert failure_of(raised.value).code == grpc.StatusCode.UNAUTHENTICATED
+        stream = stub.AppendEventStream(metadata=alpha)
+        denied = await _exchange(stream, append("app-beta"))
+        failure = failure_in(status_pb2.Status.FromString(denied.error.SerializeToString()))
+        assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APP_NOT_ALLOWED")
+        stored = await _exchange(stream, append("app-alpha", created.session.revision))  # it goes on
+        assert stored.response.event.sequence == 1
+        await stream.done_writing()
+        assert await stream.code() == grpc.StatusCode.OK
+    async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
+        assert (await ops.list_sessions(app_name="app-beta")).sessions == []
+
+
+async def _exchange(stream: Any, request: pb.AppendEventRequest) -> pb.AppendEventResult:
+    await stream.write(pb.AppendEventStreamRequest(append=request))
+    answer = await stream.read()
+    assert isinstance(answer, pb.AppendEventStreamResponse)
+    return answer.result

@@ -51,6 +51,7 @@ _LAST_UPDATE_TIME: Final = b"\x32"  # Session.last_update_time = 6
 _CREATE_TIME: Final = b"\x3a"  # Session.create_time = 7
 _REVISION: Final = b"\x40"  # Session.revision = 8, varint
 _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
+_RESULT_IN_STREAM: Final = b"\x0a"  # AppendEventStreamResponse.result = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
 _ERROR_IN_RESULT: Final = b"\x12"  # AppendEventResult.error = 2, length-delimited
 _EVENT_ID: Final = b"\x0a"  # Event.id = 1
@@ -369,11 +370,21 @@ def batch_append_response(outcomes: Sequence[Encoded | status_pb2.Status]) -> En
     """
     parts: list[bytes] = []
     for outcome in outcomes:
-        if isinstance(outcome, Encoded):
-            body = outcome.data
-            result = b"".join((_RESPONSE_IN_RESULT, varint(len(body)), body))
-        else:
-            body = outcome.SerializeToString()
-            result = b"".join((_ERROR_IN_RESULT, varint(len(body)), body))
+        result = append_result(outcome)
         parts += (_RESULT_IN_BATCH, varint(len(result)), result)
     return Encoded(b"".join(parts))
+
+
+def stream_response(outcome: Encoded | status_pb2.Status) -> bytes:
+    """The encoded ``AppendEventStreamResponse`` of an append's encoded response or failure status."""
+    result = append_result(outcome)
+    return b"".join((_RESULT_IN_STREAM, varint(len(result)), result))
+
+
+def append_result(outcome: Encoded | status_pb2.Status) -> bytes:
+    """The encoded ``AppendEventResult`` of an append's encoded response or failure status."""
+    if isinstance(outcome, Encoded):
+        body = outcome.data
+        return b"".join((_RESPONSE_IN_RESULT, varint(len(body)), body))
+    body = outcome.SerializeToString()
+    return b"".join((_ERROR_IN_RESULT, varint(len(body)), body))

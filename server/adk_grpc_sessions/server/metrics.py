@@ -52,6 +52,13 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.streamed_appends = Counter(
+            "adk_grpc_sessions_streamed_appends",
+            "Appends served on AppendEventStream streams, by their own status code "
+            "(each is also timed as method AppendEventStream).",
+            ["code"],
+            registry=self.registry,
+        )
         self.backend_seconds = Histogram(
             "adk_grpc_sessions_backend_duration_seconds",
             "Time spent in the storage backend, by operation.",

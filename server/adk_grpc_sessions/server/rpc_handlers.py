@@ -27,6 +27,8 @@ from adk_grpc_sessions.server.logs import new_request_id, request_id
 from adk_grpc_sessions.server.messages import Encoded
 from adk_grpc_sessions.server.metrics import Metrics
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.server.stream_appends import METHOD as STREAM_METHOD
+from adk_grpc_sessions.server.stream_appends import AppendStreams
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -147,15 +149,31 @@ def _call_handler(
     )
 
 
+def append_streams(servicer: SessionServicer, policy: CallPolicy | None = None) -> AppendStreams:
+    """What serves ``AppendEventStream`` for ``servicer`` under ``policy``; ``drain`` ends its streams."""
+    policy = policy or CallPolicy()
+    return AppendStreams(
+        servicer,
+        authorizer=policy.authorizer,
+        max_call_seconds=policy.max_call_seconds,
+        metrics=policy.metrics,
+        on_backend_unavailable=policy.trouble.backend_unavailable if policy.trouble is not None else None,
+    )
+
+
 def session_service_handler(
-    servicer: SessionServicer, policy: CallPolicy | None = None
+    servicer: SessionServicer, policy: CallPolicy | None = None, streams: AppendStreams | None = None
 ) -> grpc.GenericRpcHandler:
-    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
+    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``.
+
+    ``streams`` serves ``AppendEventStream``; by default one of ``append_streams(servicer, policy)``.
+    """
     policy = policy or CallPolicy()
     service = pb.DESCRIPTOR.services_by_name["SessionService"]
+    unary = [method for method in service.methods if method.name != STREAM_METHOD]
     runs: dict[str, Run[Any, Any]] = {
         method.name: _for_one_app(getattr(servicer, method.name), policy.authorizer)
-        for method in service.methods
+        for method in unary
         if method.name != "BatchAppendEvents"
     }
     # A batch names an app per append: each is authorized (and may fail) on its own.
@@ -165,10 +183,11 @@ def session_service_handler(
         policy.metrics,
         policy.trouble.backend_unavailable if policy.trouble is not None else None,
     )
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         method.name: _call_handler(
             method.name, runs[method.name], getattr(pb, method.input_type.name), policy
         )
-        for method in service.methods
+        for method in unary
     }
+    handlers[STREAM_METHOD] = (streams or append_streams(servicer, policy)).handler()
     return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

@@ -22,8 +22,9 @@ from adk_grpc_sessions.server.backends.base import Backend, BackendError
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.health import HealthMonitor
 from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
-from adk_grpc_sessions.server.rpc_handlers import CallPolicy, session_service_handler
+from adk_grpc_sessions.server.rpc_handlers import CallPolicy, append_streams, session_service_handler
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.server.stream_appends import AppendStreams
 from adk_grpc_sessions.server.tls import server_credentials
 from adk_grpc_sessions.server.tracing import tracing_interceptor
 
@@ -121,6 +122,7 @@ class SessionServer:
         self._authorizer = TokenAuthorizer(grants) if grants is not None else None
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
+        self._streams: AppendStreams | None = None
         self._sockets: list[str] = []
         self._cleanups: list[Callable[[], Any]] = []
 
@@ -179,7 +181,8 @@ class SessionServer:
             trouble=self._health,
         )
         servicer = SessionServicer(self._backend, max_page_size=config.max_page_size)
-        server.add_generic_rpc_handlers((session_service_handler(servicer, policy),))
+        self._streams = append_streams(servicer, policy)
+        server.add_generic_rpc_handlers((session_service_handler(servicer, policy, self._streams),))
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         if config.reflection:
             reflection.enable_server_reflection(
@@ -220,6 +223,9 @@ class SessionServer:
     async def _shutdown(self, grace: float) -> None:
         if self._health is not None:
             await self._health.drain()
+        if self._streams is not None:
+            # Streams would otherwise hold the server for the whole grace period.
+            self._streams.drain()
         if self._server is not None:
             await self._server.stop(grace)
         for cleanup in reversed(self._cleanups):

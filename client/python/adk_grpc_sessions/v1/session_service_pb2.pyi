@@ -838,8 +838,56 @@ class BatchAppendEventsResponse(_message.Message):
 Global___BatchAppendEventsResponse: _TypeAlias = BatchAppendEventsResponse  # noqa: Y015
 
 @_typing.final
+class AppendEventStreamRequest(_message.Message):
+    """One request on SessionService.AppendEventStream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPEND_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def append(self) -> Global___AppendEventRequest:
+        """Required. Exactly an AppendEvent request."""
+
+    def __init__(
+        self,
+        *,
+        append: Global___AppendEventRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendEventStreamRequest: _TypeAlias = AppendEventStreamRequest  # noqa: Y015
+
+@_typing.final
+class AppendEventStreamResponse(_message.Message):
+    """The answer to one AppendEventStreamRequest, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___AppendEventResult:
+        """What the append came to."""
+
+    def __init__(
+        self,
+        *,
+        result: Global___AppendEventResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendEventStreamResponse: _TypeAlias = AppendEventStreamResponse  # noqa: Y015
+
+@_typing.final
 class AppendEventResult(_message.Message):
-    """What one append of a batch came to."""
+    """What one append of a batch or a stream came to."""
 
     DESCRIPTOR: _descriptor.Descriptor
 

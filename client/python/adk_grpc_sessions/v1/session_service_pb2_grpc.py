@@ -66,6 +66,11 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.FromString,
                 _registered_method=True)
+        self.AppendEventStream = channel.stream_stream(
+                '/adk_grpc_sessions.v1.SessionService/AppendEventStream',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamResponse.FromString,
+                _registered_method=True)
         self.ListEvents = channel.unary_unary(
                 '/adk_grpc_sessions.v1.SessionService/ListEvents',
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListEventsRequest.SerializeToString,
@@ -147,6 +152,24 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AppendEventStream(self, request_iterator, context):
+        """AppendEvent over a stream held open between appends: an append sent on
+        it costs both sides far less than a call of its own, so a client that
+        appends one event at a time (an agent's turn) waits less. Each request
+        is handled exactly as AppendEvent would handle it alone and answered
+        with its result, in request order; the server reads the next request
+        only after answering the one before. An append's failure is its result,
+        not the stream's; authorization is per append (its app_name). The
+        stream itself fails only for what concerns it as a whole
+        (UNAUTHENTICATED). A server that begins to drain ends its streams with
+        OK as soon as each has answered what it read: the client opens another
+        (and so reaches another server). Each append may take the server's
+        longest call time, as a call of its own may.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListEvents(self, request, context):
         """Lists the events of a session in the order they were appended.
         Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -203,6 +226,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.BatchAppendEvents,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.SerializeToString,
+            ),
+            'AppendEventStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.AppendEventStream,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamResponse.SerializeToString,
             ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
@@ -384,6 +412,33 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/BatchAppendEvents',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchAppendEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendEventStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/AppendEventStream',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.AppendEventStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

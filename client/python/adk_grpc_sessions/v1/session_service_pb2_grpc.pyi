@@ -169,6 +169,20 @@ class SessionServiceStub:
     (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
     UNAVAILABLE is safe, as for AppendEvent.
     """
+    AppendEventStream: _grpc.StreamStreamMultiCallable[_session_service_pb2.AppendEventStreamRequest, _session_service_pb2.AppendEventStreamResponse]
+    """AppendEvent over a stream held open between appends: an append sent on
+    it costs both sides far less than a call of its own, so a client that
+    appends one event at a time (an agent's turn) waits less. Each request
+    is handled exactly as AppendEvent would handle it alone and answered
+    with its result, in request order; the server reads the next request
+    only after answering the one before. An append's failure is its result,
+    not the stream's; authorization is per append (its app_name). The
+    stream itself fails only for what concerns it as a whole
+    (UNAUTHENTICATED). A server that begins to drain ends its streams with
+    OK as soon as each has answered what it read: the client opens another
+    (and so reaches another server). Each append may take the server's
+    longest call time, as a call of its own may.
+    """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]
     """Lists the events of a session in the order they were appended.
     Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -223,6 +237,20 @@ class SessionServiceAsyncStub(SessionServiceStub):
     call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
     (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
     UNAVAILABLE is safe, as for AppendEvent.
+    """
+    AppendEventStream: _aio.StreamStreamMultiCallable[_session_service_pb2.AppendEventStreamRequest, _session_service_pb2.AppendEventStreamResponse]  # type: ignore[assignment]
+    """AppendEvent over a stream held open between appends: an append sent on
+    it costs both sides far less than a call of its own, so a client that
+    appends one event at a time (an agent's turn) waits less. Each request
+    is handled exactly as AppendEvent would handle it alone and answered
+    with its result, in request order; the server reads the next request
+    only after answering the one before. An append's failure is its result,
+    not the stream's; authorization is per append (its app_name). The
+    stream itself fails only for what concerns it as a whole
+    (UNAUTHENTICATED). A server that begins to drain ends its streams with
+    OK as soon as each has answered what it read: the client opens another
+    (and so reaches another server). Each append may take the server's
+    longest call time, as a call of its own may.
     """
     ListEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]  # type: ignore[assignment]
     """Lists the events of a session in the order they were appended.
@@ -311,6 +339,26 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
         (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
         UNAVAILABLE is safe, as for AppendEvent.
+        """
+
+    @_abc_1.abstractmethod
+    def AppendEventStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_session_service_pb2.AppendEventStreamRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_session_service_pb2.AppendEventStreamResponse], _abc.AsyncIterator[_session_service_pb2.AppendEventStreamResponse]]:
+        """AppendEvent over a stream held open between appends: an append sent on
+        it costs both sides far less than a call of its own, so a client that
+        appends one event at a time (an agent's turn) waits less. Each request
+        is handled exactly as AppendEvent would handle it alone and answered
+        with its result, in request order; the server reads the next request
+        only after answering the one before. An append's failure is its result,
+        not the stream's; authorization is per append (its app_name). The
+        stream itself fails only for what concerns it as a whole
+        (UNAUTHENTICATED). A server that begins to drain ends its streams with
+        OK as soon as each has answered what it read: the client opens another
+        (and so reaches another server). Each append may take the server's
+        longest call time, as a call of its own may.
         """
 
     @_abc_1.abstractmethod

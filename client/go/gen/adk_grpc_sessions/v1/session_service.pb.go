@@ -1228,7 +1228,99 @@ func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
 	return nil
 }
 
-// What one append of a batch came to.
+// One request on SessionService.AppendEventStream.
+type AppendEventStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. Exactly an AppendEvent request.
+	Append        *AppendEventRequest `protobuf:"bytes,1,opt,name=append,proto3" json:"append,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendEventStreamRequest) Reset() {
+	*x = AppendEventStreamRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendEventStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendEventStreamRequest) ProtoMessage() {}
+
+func (x *AppendEventStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendEventStreamRequest.ProtoReflect.Descriptor instead.
+func (*AppendEventStreamRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
+	if x != nil {
+		return x.Append
+	}
+	return nil
+}
+
+// The answer to one AppendEventStreamRequest, in request order.
+type AppendEventStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the append came to.
+	Result        *AppendEventResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendEventStreamResponse) Reset() {
+	*x = AppendEventStreamResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendEventStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendEventStreamResponse) ProtoMessage() {}
+
+func (x *AppendEventStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendEventStreamResponse.ProtoReflect.Descriptor instead.
+func (*AppendEventStreamResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AppendEventStreamResponse) GetResult() *AppendEventResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// What one append of a batch or a stream came to.
 type AppendEventResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exactly one is set.
@@ -1244,7 +1336,7 @@ type AppendEventResult struct {
 
 func (x *AppendEventResult) Reset() {
 	*x = AppendEventResult{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1348,7 @@ func (x *AppendEventResult) String() string {
 func (*AppendEventResult) ProtoMessage() {}
 
 func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1361,7 @@ func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventResult.ProtoReflect.Descriptor instead.
 func (*AppendEventResult) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppendEventResult) GetOutcome() isAppendEventResult_Outcome {
@@ -1333,7 +1425,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1437,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1450,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Status) GetCode() int32 {
@@ -1407,7 +1499,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1511,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1524,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListEventsRequest) GetAppName() string {
@@ -1490,7 +1582,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1594,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1607,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -1545,7 +1637,7 @@ type GetUserStateRequest struct {
 
 func (x *GetUserStateRequest) Reset() {
 	*x = GetUserStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1649,7 @@ func (x *GetUserStateRequest) String() string {
 func (*GetUserStateRequest) ProtoMessage() {}
 
 func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1662,7 @@ func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateRequest.ProtoReflect.Descriptor instead.
 func (*GetUserStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetUserStateRequest) GetAppName() string {
@@ -1598,7 +1690,7 @@ type GetUserStateResponse struct {
 
 func (x *GetUserStateResponse) Reset() {
 	*x = GetUserStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1702,7 @@ func (x *GetUserStateResponse) String() string {
 func (*GetUserStateResponse) ProtoMessage() {}
 
 func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1715,7 @@ func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateResponse.ProtoReflect.Descriptor instead.
 func (*GetUserStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetUserStateResponse) GetState() map[string]string {
@@ -1644,7 +1736,7 @@ type GetAppStateRequest struct {
 
 func (x *GetAppStateRequest) Reset() {
 	*x = GetAppStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1748,7 @@ func (x *GetAppStateRequest) String() string {
 func (*GetAppStateRequest) ProtoMessage() {}
 
 func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1761,7 @@ func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateRequest.ProtoReflect.Descriptor instead.
 func (*GetAppStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetAppStateRequest) GetAppName() string {
@@ -1690,7 +1782,7 @@ type GetAppStateResponse struct {
 
 func (x *GetAppStateResponse) Reset() {
 	*x = GetAppStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1794,7 @@ func (x *GetAppStateResponse) String() string {
 func (*GetAppStateResponse) ProtoMessage() {}
 
 func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1807,7 @@ func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateResponse.ProtoReflect.Descriptor instead.
 func (*GetAppStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetAppStateResponse) GetState() map[string]string {
@@ -1828,7 +1920,11 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x18BatchAppendEventsRequest\x12D\n" +
 	"\brequests\x18\x01 \x03(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\brequests\"^\n" +
 	"\x19BatchAppendEventsResponse\x12A\n" +
-	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\x9d\x01\n" +
+	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\\\n" +
+	"\x18AppendEventStreamRequest\x12@\n" +
+	"\x06append\x18\x01 \x01(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\x06append\"\\\n" +
+	"\x19AppendEventStreamResponse\x12?\n" +
+	"\x06result\x18\x01 \x01(\v2'.adk_grpc_sessions.v1.AppendEventResultR\x06result\"\x9d\x01\n" +
 	"\x11AppendEventResult\x12G\n" +
 	"\bresponse\x18\x01 \x01(\v2).adk_grpc_sessions.v1.AppendEventResponseH\x00R\bresponse\x124\n" +
 	"\x05error\x18\x02 \x01(\v2\x1c.adk_grpc_sessions.v1.StatusH\x00R\x05errorB\t\n" +
@@ -1865,7 +1961,7 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xb2\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xac\b\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
@@ -1873,7 +1969,8 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\fListSessions\x12).adk_grpc_sessions.v1.ListSessionsRequest\x1a*.adk_grpc_sessions.v1.ListSessionsResponse\x12h\n" +
 	"\rDeleteSession\x12*.adk_grpc_sessions.v1.DeleteSessionRequest\x1a+.adk_grpc_sessions.v1.DeleteSessionResponse\x12b\n" +
 	"\vAppendEvent\x12(.adk_grpc_sessions.v1.AppendEventRequest\x1a).adk_grpc_sessions.v1.AppendEventResponse\x12t\n" +
-	"\x11BatchAppendEvents\x12..adk_grpc_sessions.v1.BatchAppendEventsRequest\x1a/.adk_grpc_sessions.v1.BatchAppendEventsResponse\x12_\n" +
+	"\x11BatchAppendEvents\x12..adk_grpc_sessions.v1.BatchAppendEventsRequest\x1a/.adk_grpc_sessions.v1.BatchAppendEventsResponse\x12x\n" +
+	"\x11AppendEventStream\x12..adk_grpc_sessions.v1.AppendEventStreamRequest\x1a/.adk_grpc_sessions.v1.AppendEventStreamResponse(\x010\x01\x12_\n" +
 	"\n" +
 	"ListEvents\x12'.adk_grpc_sessions.v1.ListEventsRequest\x1a(.adk_grpc_sessions.v1.ListEventsResponse\x12e\n" +
 	"\fGetUserState\x12).adk_grpc_sessions.v1.GetUserStateRequest\x1a*.adk_grpc_sessions.v1.GetUserStateResponse\x12b\n" +
@@ -1892,7 +1989,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(*State)(nil),                     // 0: adk_grpc_sessions.v1.State
 	(*StateDelta)(nil),                // 1: adk_grpc_sessions.v1.StateDelta
@@ -1910,77 +2007,83 @@ var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(*AppendEventResponse)(nil),       // 13: adk_grpc_sessions.v1.AppendEventResponse
 	(*BatchAppendEventsRequest)(nil),  // 14: adk_grpc_sessions.v1.BatchAppendEventsRequest
 	(*BatchAppendEventsResponse)(nil), // 15: adk_grpc_sessions.v1.BatchAppendEventsResponse
-	(*AppendEventResult)(nil),         // 16: adk_grpc_sessions.v1.AppendEventResult
-	(*Status)(nil),                    // 17: adk_grpc_sessions.v1.Status
-	(*ListEventsRequest)(nil),         // 18: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),        // 19: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),       // 20: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),      // 21: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),        // 22: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),       // 23: adk_grpc_sessions.v1.GetAppStateResponse
-	nil,                               // 24: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 25: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 26: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 27: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 28: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 29: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 30: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 31: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	(*timestamppb.Timestamp)(nil),     // 32: google.protobuf.Timestamp
-	(*anypb.Any)(nil),                 // 33: google.protobuf.Any
+	(*AppendEventStreamRequest)(nil),  // 16: adk_grpc_sessions.v1.AppendEventStreamRequest
+	(*AppendEventStreamResponse)(nil), // 17: adk_grpc_sessions.v1.AppendEventStreamResponse
+	(*AppendEventResult)(nil),         // 18: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                    // 19: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),         // 20: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 21: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),       // 22: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),      // 23: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),        // 24: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),       // 25: adk_grpc_sessions.v1.GetAppStateResponse
+	nil,                               // 26: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 27: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 28: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 29: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 30: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 31: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 32: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 33: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
+	(*anypb.Any)(nil),                 // 35: google.protobuf.Any
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	24, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	25, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	26, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	27, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	28, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	29, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	32, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	26, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	27, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	28, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	29, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	30, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	31, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	34, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
 	0,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
 	2,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	32, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	32, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	34, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	34, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 12: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
 	3,  // 13: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	32, // 14: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	34, // 14: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
 	3,  // 15: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
 	3,  // 16: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
 	2,  // 17: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	32, // 18: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	34, // 18: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
 	12, // 19: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	16, // 20: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	13, // 21: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	17, // 22: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	33, // 23: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	32, // 24: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 25: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	30, // 26: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	31, // 27: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	4,  // 28: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	6,  // 29: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	8,  // 30: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	10, // 31: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	12, // 32: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	14, // 33: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	18, // 34: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	20, // 35: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	22, // 36: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	5,  // 37: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	7,  // 38: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	9,  // 39: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	11, // 40: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	13, // 41: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	15, // 42: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	19, // 43: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	21, // 44: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	23, // 45: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	37, // [37:46] is the sub-list for method output_type
-	28, // [28:37] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	18, // 20: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	12, // 21: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	18, // 22: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	13, // 23: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	19, // 24: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	35, // 25: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	34, // 26: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 27: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	32, // 28: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	33, // 29: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	4,  // 30: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	6,  // 31: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	8,  // 32: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	10, // 33: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	12, // 34: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	14, // 35: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	16, // 36: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	20, // 37: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	22, // 38: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	24, // 39: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	5,  // 40: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	7,  // 41: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	9,  // 42: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	11, // 43: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	13, // 44: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	15, // 45: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	17, // 46: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	21, // 47: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	23, // 48: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	25, // 49: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	40, // [40:50] is the sub-list for method output_type
+	30, // [30:40] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -1989,7 +2092,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		return
 	}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6].OneofWrappers = []any{}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18].OneofWrappers = []any{
 		(*AppendEventResult_Response)(nil),
 		(*AppendEventResult_Error)(nil),
 	}
@@ -1999,7 +2102,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

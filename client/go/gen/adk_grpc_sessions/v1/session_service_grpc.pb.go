@@ -125,6 +125,7 @@ const (
 	SessionService_DeleteSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/DeleteSession"
 	SessionService_AppendEvent_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/AppendEvent"
 	SessionService_BatchAppendEvents_FullMethodName = "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents"
+	SessionService_AppendEventStream_FullMethodName = "/adk_grpc_sessions.v1.SessionService/AppendEventStream"
 	SessionService_ListEvents_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/ListEvents"
 	SessionService_GetUserState_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/GetUserState"
 	SessionService_GetAppState_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/GetAppState"
@@ -166,6 +167,19 @@ type SessionServiceClient interface {
 	// (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
 	// UNAVAILABLE is safe, as for AppendEvent.
 	BatchAppendEvents(ctx context.Context, in *BatchAppendEventsRequest, opts ...grpc.CallOption) (*BatchAppendEventsResponse, error)
+	// AppendEvent over a stream held open between appends: an append sent on
+	// it costs both sides far less than a call of its own, so a client that
+	// appends one event at a time (an agent's turn) waits less. Each request
+	// is handled exactly as AppendEvent would handle it alone and answered
+	// with its result, in request order; the server reads the next request
+	// only after answering the one before. An append's failure is its result,
+	// not the stream's; authorization is per append (its app_name). The
+	// stream itself fails only for what concerns it as a whole
+	// (UNAUTHENTICATED). A server that begins to drain ends its streams with
+	// OK as soon as each has answered what it read: the client opens another
+	// (and so reaches another server). Each append may take the server's
+	// longest call time, as a call of its own may.
+	AppendEventStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendEventStreamRequest, AppendEventStreamResponse], error)
 	// Lists the events of a session in the order they were appended.
 	// Errors: NOT_FOUND ("SESSION_NOT_FOUND").
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -245,6 +259,19 @@ func (c *sessionServiceClient) BatchAppendEvents(ctx context.Context, in *BatchA
 	return out, nil
 }
 
+func (c *sessionServiceClient) AppendEventStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendEventStreamRequest, AppendEventStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[0], SessionService_AppendEventStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AppendEventStreamRequest, AppendEventStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_AppendEventStreamClient = grpc.BidiStreamingClient[AppendEventStreamRequest, AppendEventStreamResponse]
+
 func (c *sessionServiceClient) ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListEventsResponse)
@@ -311,6 +338,19 @@ type SessionServiceServer interface {
 	// (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
 	// UNAVAILABLE is safe, as for AppendEvent.
 	BatchAppendEvents(context.Context, *BatchAppendEventsRequest) (*BatchAppendEventsResponse, error)
+	// AppendEvent over a stream held open between appends: an append sent on
+	// it costs both sides far less than a call of its own, so a client that
+	// appends one event at a time (an agent's turn) waits less. Each request
+	// is handled exactly as AppendEvent would handle it alone and answered
+	// with its result, in request order; the server reads the next request
+	// only after answering the one before. An append's failure is its result,
+	// not the stream's; authorization is per append (its app_name). The
+	// stream itself fails only for what concerns it as a whole
+	// (UNAUTHENTICATED). A server that begins to drain ends its streams with
+	// OK as soon as each has answered what it read: the client opens another
+	// (and so reaches another server). Each append may take the server's
+	// longest call time, as a call of its own may.
+	AppendEventStream(grpc.BidiStreamingServer[AppendEventStreamRequest, AppendEventStreamResponse]) error
 	// Lists the events of a session in the order they were appended.
 	// Errors: NOT_FOUND ("SESSION_NOT_FOUND").
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -347,6 +387,9 @@ func (UnimplementedSessionServiceServer) AppendEvent(context.Context, *AppendEve
 }
 func (UnimplementedSessionServiceServer) BatchAppendEvents(context.Context, *BatchAppendEventsRequest) (*BatchAppendEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchAppendEvents not implemented")
+}
+func (UnimplementedSessionServiceServer) AppendEventStream(grpc.BidiStreamingServer[AppendEventStreamRequest, AppendEventStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method AppendEventStream not implemented")
 }
 func (UnimplementedSessionServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
@@ -486,6 +529,13 @@ func _SessionService_BatchAppendEvents_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_AppendEventStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SessionServiceServer).AppendEventStream(&grpc.GenericServerStream[AppendEventStreamRequest, AppendEventStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_AppendEventStreamServer = grpc.BidiStreamingServer[AppendEventStreamRequest, AppendEventStreamResponse]
+
 func _SessionService_ListEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListEventsRequest)
 	if err := dec(in); err != nil {
@@ -584,6 +634,13 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _SessionService_GetAppState_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "AppendEventStream",
+			Handler:       _SessionService_AppendEventStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "adk_grpc_sessions/v1/session_service.proto",
 }

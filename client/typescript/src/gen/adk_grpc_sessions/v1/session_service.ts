@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -413,7 +415,19 @@ export interface BatchAppendEventsResponse {
   results: AppendEventResult[];
 }
 
-/** What one append of a batch came to. */
+/** One request on SessionService.AppendEventStream. */
+export interface AppendEventStreamRequest {
+  /** Required. Exactly an AppendEvent request. */
+  append: AppendEventRequest | undefined;
+}
+
+/** The answer to one AppendEventStreamRequest, in request order. */
+export interface AppendEventStreamResponse {
+  /** What the append came to. */
+  result: AppendEventResult | undefined;
+}
+
+/** What one append of a batch or a stream came to. */
 export interface AppendEventResult {
   /** The append succeeded: what AppendEvent would have answered. */
   response?:
@@ -2352,6 +2366,120 @@ export const BatchAppendEventsResponse: MessageFns<BatchAppendEventsResponse> = 
   },
 };
 
+function createBaseAppendEventStreamRequest(): AppendEventStreamRequest {
+  return { append: undefined };
+}
+
+export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
+  encode(message: AppendEventStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.append !== undefined) {
+      AppendEventRequest.encode(message.append, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendEventStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendEventStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.append = AppendEventRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AppendEventStreamRequest>): AppendEventStreamRequest {
+    return AppendEventStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendEventStreamRequest>): AppendEventStreamRequest {
+    const message = createBaseAppendEventStreamRequest();
+    message.append = (object.append !== undefined && object.append !== null)
+      ? AppendEventRequest.fromPartial(object.append)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAppendEventStreamResponse(): AppendEventStreamResponse {
+  return { result: undefined };
+}
+
+export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = {
+  encode(message: AppendEventStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      AppendEventResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendEventStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendEventStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = AppendEventResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AppendEventStreamResponse>): AppendEventStreamResponse {
+    return AppendEventStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendEventStreamResponse>): AppendEventStreamResponse {
+    const message = createBaseAppendEventStreamResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? AppendEventResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAppendEventResult(): AppendEventResult {
   return { response: undefined, error: undefined };
 }
@@ -3175,6 +3303,31 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): BatchAppendEventsResponse => BatchAppendEventsResponse.decode(value),
   },
   /**
+   * AppendEvent over a stream held open between appends: an append sent on
+   * it costs both sides far less than a call of its own, so a client that
+   * appends one event at a time (an agent's turn) waits less. Each request
+   * is handled exactly as AppendEvent would handle it alone and answered
+   * with its result, in request order; the server reads the next request
+   * only after answering the one before. An append's failure is its result,
+   * not the stream's; authorization is per append (its app_name). The
+   * stream itself fails only for what concerns it as a whole
+   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
+   * OK as soon as each has answered what it read: the client opens another
+   * (and so reaches another server). Each append may take the server's
+   * longest call time, as a call of its own may.
+   */
+  appendEventStream: {
+    path: "/adk_grpc_sessions.v1.SessionService/AppendEventStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AppendEventStreamRequest): Buffer =>
+      Buffer.from(AppendEventStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AppendEventStreamRequest => AppendEventStreamRequest.decode(value),
+    responseSerialize: (value: AppendEventStreamResponse): Buffer =>
+      Buffer.from(AppendEventStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AppendEventStreamResponse => AppendEventStreamResponse.decode(value),
+  },
+  /**
    * Lists the events of a session in the order they were appended.
    * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
@@ -3258,6 +3411,21 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * UNAVAILABLE is safe, as for AppendEvent.
    */
   batchAppendEvents: handleUnaryCall<BatchAppendEventsRequest, BatchAppendEventsResponse>;
+  /**
+   * AppendEvent over a stream held open between appends: an append sent on
+   * it costs both sides far less than a call of its own, so a client that
+   * appends one event at a time (an agent's turn) waits less. Each request
+   * is handled exactly as AppendEvent would handle it alone and answered
+   * with its result, in request order; the server reads the next request
+   * only after answering the one before. An append's failure is its result,
+   * not the stream's; authorization is per append (its app_name). The
+   * stream itself fails only for what concerns it as a whole
+   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
+   * OK as soon as each has answered what it read: the client opens another
+   * (and so reaches another server). Each append may take the server's
+   * longest call time, as a call of its own may.
+   */
+  appendEventStream: handleBidiStreamingCall<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
    * Lists the events of a session in the order they were appended.
    * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
@@ -3401,6 +3569,28 @@ export interface SessionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchAppendEventsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * AppendEvent over a stream held open between appends: an append sent on
+   * it costs both sides far less than a call of its own, so a client that
+   * appends one event at a time (an agent's turn) waits less. Each request
+   * is handled exactly as AppendEvent would handle it alone and answered
+   * with its result, in request order; the server reads the next request
+   * only after answering the one before. An append's failure is its result,
+   * not the stream's; authorization is per append (its app_name). The
+   * stream itself fails only for what concerns it as a whole
+   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
+   * OK as soon as each has answered what it read: the client opens another
+   * (and so reaches another server). Each append may take the server's
+   * longest call time, as a call of its own may.
+   */
+  appendEventStream(): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
+  appendEventStream(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
+  appendEventStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
    * Lists the events of a session in the order they were appended.
    * Errors: NOT_FOUND ("SESSION_NOT_FOUND").

@@ -66,9 +66,11 @@ class LossyServer:
 
     The call takes effect, then the client sees ``code`` (UNAVAILABLE unless
     told), as when a connection drops after the server committed: the case
-    idempotent retries exist for. ``calls`` counts the calls of every method;
+    idempotent retries exist for. For a stream, its first request takes
+    effect and the stream then fails. ``calls`` counts the calls of every method;
     ``hidden`` methods are not served at all (UNIMPLEMENTED, as by a server
-    from before they existed).
+    from before they existed). With ``end_streams_after``, the server ends
+    each stream (OK) after answering that many requests, as a draining one does.
     """
 
     def __init__(
@@ -78,8 +80,10 @@ class LossyServer:
         *,
         backend: Backend | None = None,
         hidden: set[str] | None = None,
+        end_streams_after: int | None = None,
     ) -> None:
         self.lose_first = set(lose_first)
+        self.end_streams_after = end_streams_after
         self.code = code
         self.backend = backend or MemoryBackend()
         self.hidden = set(hidden or ())
@@ -98,10 +102,14 @@ class LossyServer:
                 lossy.calls[method] = lossy.calls.get(method, 0) + 1
                 if handler is None or method in lossy.hidden:
                     return None
+                if handler.stream_stream is not None and lossy.end_streams_after is not None:
+                    return _ending_after(handler, lossy.end_streams_after)
                 if method not in lossy.lose_first:
                     return handler
-                real: Any = handler.unary_unary  # the servicer's async behaviour
                 first = lossy.calls[method] == 1
+                if handler.stream_stream is not None:
+                    return _losing_first_answer(handler, lossy.code) if first else handler
+                real: Any = handler.unary_unary  # the servicer's async behaviour
 
                 async def behaviour(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                     response = await real(request, context)
@@ -115,3 +123,59 @@ class LossyServer:
 
         async with serving(Handler()) as address:
             yield address
+
+
+class _LosingContext:
+    """A servicer context whose first write aborts the call instead (the answer is lost)."""
+
+    def __init__(self, context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode) -> None:
+        self._context = context
+        self._code = code
+
+    async def write(self, message: Any) -> None:
+        await self._context.abort(self._code, "connection lost (test)")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def _losing_first_answer(
+    handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """A stream whose first request takes effect but whose answer is lost: the stream fails with ``code``."""
+    real: Any = handler.stream_stream
+
+    async def behaviour(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        await real(requests, _LosingContext(context, code))
+
+    return grpc.stream_stream_rpc_method_handler(
+        behaviour, request_deserializer=None, response_serializer=None
+    )
+
+
+class _EndingContext:
+    """A servicer context that reports the end of the requests after ``count`` of them."""
+
+    def __init__(self, context: grpc.aio.ServicerContext[Any, Any], count: int) -> None:
+        self._context = context
+        self._left = count
+
+    async def read(self) -> Any:
+        if self._left == 0:
+            return grpc.aio.EOF
+        self._left -= 1
+        return await self._context.read()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def _ending_after(handler: grpc.RpcMethodHandler[Any, Any], count: int) -> grpc.RpcMethodHandler[Any, Any]:
+    real: Any = handler.stream_stream
+
+    async def behaviour(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        await real(requests, _EndingContext(context, count))
+
+    return grpc.stream_stream_rpc_method_handler(
+        behaviour, request_deserializer=None, response_serializer=None
+    )

@@ -147,7 +147,10 @@ async def test_invalid_argument_names_the_field(grpc_server: StartServer, app_na
 async def test_lost_append_response_is_retried_exactly_once(app_name: str, code: grpc.StatusCode) -> None:
     # CANCELLED: what a server shutting down answers a call it had not started.
     lossy = LossyServer(lose_first={"AppendEvent"}, code=code)
-    async with lossy.running() as address, GrpcSessionService(address, retry_policy=FAST_RETRIES) as client:
+    async with (
+        lossy.running() as address,
+        GrpcSessionService(address, retry_policy=FAST_RETRIES, stream_appends=False) as client,
+    ):
         session = await client.create_session(app_name=app_name, user_id="u1")
         event = Event(author="user", actions=EventActions(state_delta={"user:n": 1}))
         await client.append_event(session, event)

@@ -72,12 +72,14 @@ async def test_health_is_not_serving_while_draining(app_name: str) -> None:
         await stopping
 
 
-async def test_client_deadline_reaches_the_backend(app_name: str) -> None:
+@pytest.mark.parametrize("stream_appends", [True, False], ids=["stream", "call"])
+async def test_client_deadline_reaches_the_backend(app_name: str, stream_appends: bool) -> None:
     backend = GatedBackend()
     server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend="memory://"), backend=backend)
     await server.start()
+    address = f"127.0.0.1:{server.ports[0]}"
     try:
-        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", timeout=0.5) as client:
+        async with GrpcSessionService(address, timeout=0.5, stream_appends=stream_appends) as client:
             session = await client.create_session(app_name=app_name, user_id="u1")
             started = time.monotonic()
             with pytest.raises(SessionServiceTimeoutError):
@@ -96,7 +98,8 @@ async def test_calls_ended_by_the_client_deadline_are_counted(app_name: str) -> 
     server = SessionServer(config, backend=backend)
     await server.start()
     try:
-        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", timeout=0.5) as client:
+        address = f"127.0.0.1:{server.ports[0]}"
+        async with GrpcSessionService(address, timeout=0.5, stream_appends=False) as client:
             session = await client.create_session(app_name=app_name, user_id="u1")
             with pytest.raises(SessionServiceTimeoutError):
                 await client.append_event(session, Event(author="user"))

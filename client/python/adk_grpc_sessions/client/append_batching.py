@@ -7,9 +7,9 @@ open, appends made meanwhile do not each open a call: they wait until the
 end of the event loop's turn (so that every append made in that turn joins
 them) and then go in ``BatchAppendEvents`` calls of at most
 ``max_per_call`` appends, at most ``max_in_flight`` calls at once. There is
-no batching window: an append made while nothing is open is sent at once as
-an ``AppendEvent``, exactly as before, and batches form only from appends
-that are made together or would otherwise queue. Each append keeps its own
+no batching window: an append made while nothing is open is sent at once,
+on its own (on the append stream: see ``append_stream``), and batches form
+only from appends that are made together or would otherwise queue. Each append keeps its own
 outcome: its caller gets its result, or the exception a lone ``AppendEvent``
 would have raised.
 
@@ -31,6 +31,7 @@ import grpc
 from google.rpc import status_pb2
 
 from adk_grpc_sessions.client import retry
+from adk_grpc_sessions.client.append_stream import AppendStream, StreamUnsupportedError
 from adk_grpc_sessions.client.errors import SessionServiceError, SessionServiceTimeoutError, error_from_status
 from adk_grpc_sessions.client.retry import Metadata, RetryPolicy
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -59,6 +60,8 @@ class PipelineLimits:
     """Append calls open at once; 0 sends every append at once in a call of its own."""
     max_per_call: int = DEFAULT_MAX_PER_CALL
     """Most appends in one call."""
+    stream: bool = True
+    """Send a lone append on an ``AppendEventStream`` kept open (see ``append_stream``)."""
 
     def __post_init__(self) -> None:
         """Checks the limits.
@@ -108,6 +111,7 @@ class AppendPipeline:
         self._dispatch_due = False
         self._sending: set[asyncio.Task[None]] = set()
         self._loop = asyncio.get_running_loop()
+        self._stream = AppendStream(stub, metadata) if limits.stream else None
 
     async def append(self, request: pb.AppendEventRequest) -> pb.AppendEventResponse:
         """Stores one append (see ``AppendEvent``); raises what a lone ``AppendEvent`` would raise."""
@@ -233,14 +237,21 @@ class AppendPipeline:
     async def _single(
         self, request: pb.AppendEventRequest, budget: float | None, policy: RetryPolicy | None = None
     ) -> pb.AppendEventResponse:
-        response: pb.AppendEventResponse = await retry.call(
-            self._stub.AppendEvent,
-            request,
-            budget=budget,
-            policy=policy or self._policy,
-            metadata=self._metadata,
-        )
-        return response
+        """One append on its own: on the append stream if it is free, else in a call of its own."""
+
+        async def attempt(seconds: float | None) -> pb.AppendEventResponse:
+            stream = self._stream
+            if stream is not None and stream.supported and not stream.busy:
+                try:
+                    return await stream.append(request, seconds)
+                except StreamUnsupportedError:
+                    pass  # nothing was stored: send it as a call
+            response: pb.AppendEventResponse = await retry.unary_attempt(
+                self._stub.AppendEvent, request, seconds, self._metadata
+            )
+            return response
+
+        return await retry.attempts(attempt, budget=budget, policy=policy or self._policy)
 
 
 def _settle(

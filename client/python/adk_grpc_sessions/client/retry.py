@@ -49,6 +49,45 @@ class RetryPolicy:
         return random.uniform(0, ceiling)
 
 
+class AttemptFailedError(Exception):
+    """One attempt failed with ``code``; ``error`` is what the caller raises if it is the last."""
+
+    def __init__(self, code: grpc.StatusCode, error: Exception) -> None:
+        super().__init__(str(error))
+        self.code = code
+        self.error = error
+
+
+async def attempts(
+    attempt: Callable[[float | None], Awaitable[ResponseT]],
+    *,
+    budget: float | None,
+    policy: RetryPolicy,
+) -> ResponseT:
+    """Runs ``attempt(seconds left)`` until it succeeds, fails for good, or ``budget`` runs out.
+
+    ``attempt`` raises ``AttemptFailedError``; a retried code is tried again after a backoff.
+
+    Raises:
+        Exception: the ``error`` of the last failed attempt.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if budget is None else loop.time() + budget
+    tried = 0
+    while True:
+        tried += 1
+        remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+        try:
+            return await attempt(remaining)
+        except AttemptFailedError as failure:
+            if failure.code not in RETRIED_CODES or tried >= policy.max_attempts:
+                raise failure.error from failure.__cause__
+            wait = policy.backoff(tried)
+            if deadline is not None and loop.time() + wait >= deadline:
+                raise failure.error from failure.__cause__
+        await asyncio.sleep(wait)
+
+
 async def call(
     method: Callable[..., Awaitable[ResponseT]],
     request: RequestT,
@@ -62,18 +101,25 @@ async def call(
     Raises:
         Exception: what ``errors.error_from_rpc`` makes of the last failure.
     """
-    loop = asyncio.get_running_loop()
-    deadline = None if budget is None else loop.time() + budget
-    attempt = 0
-    while True:
-        attempt += 1
-        remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
-        try:
-            return await method(request, timeout=remaining, metadata=metadata)
-        except grpc.aio.AioRpcError as error:
-            if error.code() not in RETRIED_CODES or attempt >= policy.max_attempts:
-                raise error_from_rpc(error) from error
-            wait = policy.backoff(attempt)
-            if deadline is not None and loop.time() + wait >= deadline:
-                raise error_from_rpc(error) from error
-        await asyncio.sleep(wait)
+
+    async def attempt(remaining: float | None) -> ResponseT:
+        return await unary_attempt(method, request, remaining, metadata)
+
+    return await attempts(attempt, budget=budget, policy=policy)
+
+
+async def unary_attempt(
+    method: Callable[..., Awaitable[ResponseT]],
+    request: RequestT,
+    seconds: float | None,
+    metadata: Metadata,
+) -> ResponseT:
+    """One call of ``method(request)`` within ``seconds`` (None: no limit).
+
+    Raises:
+        AttemptFailedError: the call failed.
+    """
+    try:
+        return await method(request, timeout=seconds, metadata=metadata)
+    except grpc.aio.AioRpcError as error:
+        raise AttemptFailedError(error.code(), error_from_rpc(error)) from error

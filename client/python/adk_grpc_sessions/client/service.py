@@ -102,6 +102,7 @@ class GrpcSessionService(BaseSessionService):
         event_cache_mib: float = DEFAULT_EVENT_CACHE_MIB,
         max_appends_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         max_appends_per_call: int = DEFAULT_MAX_PER_CALL,
+        stream_appends: bool = True,
         agents_dir: str | None = None,
     ) -> None:
         """Configures the client; no connection is made until the first call.
@@ -124,6 +125,10 @@ class GrpcSessionService(BaseSessionService):
                 (each keeps its own outcome); a lone append goes at once.
                 0 sends each append in a call of its own, at once.
             max_appends_per_call: most appends in one call (1 to 1000).
+            stream_appends: send a lone append as a message on a stream kept
+                open between appends (``AppendEventStream``), which waits less
+                than a call of its own; False for a call per append (say,
+                behind a proxy that cuts long-lived streams).
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.
@@ -140,7 +145,7 @@ class GrpcSessionService(BaseSessionService):
             *channel_options,
         ]
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
-        self._pipeline_limits = PipelineLimits(max_appends_in_flight, max_appends_per_call)
+        self._pipeline_limits = PipelineLimits(max_appends_in_flight, max_appends_per_call, stream_appends)
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.SessionServiceAsyncStub | None = None
         self._appends: AppendPipeline | None = None

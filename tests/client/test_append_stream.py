@@ -9,26 +9,15 @@ import grpc
 import pytest
 from google.adk.errors import StaleSessionError
 from google.adk.events.event import Event
-from google.adk.events.event_actions import EventActions
 from google.adk.sessions.session import Session
 
-from adk_grpc_sessions.client import GrpcSessionService, RetryPolicy, SessionServiceTimeoutError
+from adk_grpc_sessions.client import GrpcSessionService, SessionServiceTimeoutError
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
 from tests.client.fake_servers import LossyServer
+from tests.client.test_append_batching import FAST_RETRIES, _event
 from tests.net import free_port
 from tests.ops.gated_backend import GatedBackend
-
-FAST_RETRIES = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05)
-
-
-def _event(index: int, **delta: object) -> Event:
-    return Event(
-        author="agent",
-        invocation_id=f"inv-{index}",
-        timestamp=1_800_000_000.0 + index,
-        actions=EventActions(state_delta=dict(delta)),
-    )
 
 
 async def _stored(client: GrpcSessionService, session: Session) -> list[str]:

@@ -84,15 +84,21 @@ async def _stored(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> list[
     return sessions
 
 
-async def check_batch_answers_as_single_calls(stub: pb_grpc.SessionServiceAsyncStub) -> None:
-    """Runs one scenario as single calls in one app and as a batch in another; both must agree."""
-    single_app, batch_app = f"single-{uuid.uuid4().hex[:8]}", f"batch-{uuid.uuid4().hex[:8]}"
+async def single_outcomes(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> list[tuple[Any, ...]]:
+    """The outcomes of the scenario's appends made in ``app_name`` as calls of their own."""
     singles = []
-    for request in await _scenario(stub, single_app):
+    for request in await _scenario(stub, app_name):
         try:
             singles.append(_outcome(await stub.AppendEvent(request)))
         except grpc.aio.AioRpcError as error:
             singles.append(_outcome(None, failure_of(error)))
+    return singles
+
+
+async def check_batch_answers_as_single_calls(stub: pb_grpc.SessionServiceAsyncStub) -> None:
+    """Runs one scenario as single calls in one app and as a batch in another; both must agree."""
+    single_app, batch_app = f"single-{uuid.uuid4().hex[:8]}", f"batch-{uuid.uuid4().hex[:8]}"
+    singles = await single_outcomes(stub, single_app)
     batch = await stub.BatchAppendEvents(
         pb.BatchAppendEventsRequest(requests=await _scenario(stub, batch_app))
     )

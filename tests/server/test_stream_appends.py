@@ -10,8 +10,8 @@ from google.rpc import status_pb2
 
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
-from tests.server.rpc_errors import failure_in, failure_of
-from tests.server.test_batch_appends import _append, _event, _outcome, _scenario, _stored
+from tests.server.rpc_errors import failure_in
+from tests.server.test_batch_appends import _append, _event, _outcome, _scenario, _stored, single_outcomes
 
 
 def _result_outcome(result: pb.AppendEventResult) -> tuple[Any, ...]:
@@ -24,12 +24,7 @@ async def test_each_append_of_a_stream_is_answered_as_a_single_call(
     stub: pb_grpc.SessionServiceAsyncStub,
 ) -> None:
     single_app, stream_app = f"single-{uuid.uuid4().hex[:8]}", f"stream-{uuid.uuid4().hex[:8]}"
-    singles = []
-    for request in await _scenario(stub, single_app):
-        try:
-            singles.append(_outcome(await stub.AppendEvent(request)))
-        except grpc.aio.AioRpcError as error:
-            singles.append(_outcome(None, failure_of(error)))
+    singles = await single_outcomes(stub, single_app)
     stream = stub.AppendEventStream()
     streamed = []
     for request in await _scenario(stub, stream_app):

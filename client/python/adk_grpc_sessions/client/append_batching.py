@@ -9,9 +9,9 @@ them) and then go in ``BatchAppendEvents`` calls of at most
 ``max_per_call`` appends, at most ``max_in_flight`` calls at once. There is
 no batching window: an append made while nothing is open is sent at once,
 on its own (on the append stream: see ``append_stream``), and batches form
-only from appends that are made together or would otherwise queue. Each append keeps its own
-outcome: its caller gets its result, or the exception a lone ``AppendEvent``
-would have raised.
+only from appends that are made together or would otherwise queue. Each
+append keeps its own outcome: its caller gets its result, or the exception a
+lone ``AppendEvent`` would have raised.
 
 Retries follow ``retry``: a batch call is retried whole on UNAVAILABLE (each
 append is idempotent by event id); an append that fails alone with a retried
@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import grpc
-from google.rpc import status_pb2
 
 from adk_grpc_sessions.client import retry
 from adk_grpc_sessions.client.append_stream import AppendStream, StreamUnsupportedError
-from adk_grpc_sessions.client.errors import SessionServiceError, SessionServiceTimeoutError, error_from_status
+from adk_grpc_sessions.client.errors import SessionServiceError, SessionServiceTimeoutError, append_failure
 from adk_grpc_sessions.client.retry import Metadata, RetryPolicy
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
@@ -49,7 +48,6 @@ MAX_BATCH_APPENDS: Final = 1000
 """The contract's limit on appends in one ``BatchAppendEvents``."""
 MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
 """Most request bytes in one batch (well under the server's default 32 MiB limit)."""
-_RETRIED_CODE_NUMBERS: Final = frozenset(code.value[0] for code in retry.RETRIED_CODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,13 +210,12 @@ class AppendPipeline:
         for waiting, result in zip(batch, response.results, strict=True):
             if result.HasField("response"):
                 _settle(waiting, result=result.response)
-            elif result.error.code in _RETRIED_CODE_NUMBERS and self._policy.max_attempts > 1:
-                again.append(waiting)
             else:
-                _settle(
-                    waiting,
-                    error=error_from_status(status_pb2.Status.FromString(result.error.SerializeToString())),
-                )
+                code, error = append_failure(result.error)
+                if code in retry.RETRIED_CODES and self._policy.max_attempts > 1:
+                    again.append(waiting)
+                else:
+                    _settle(waiting, error=error)
         if again:
             # As a lone call's retry would: back off, then try again within the same budget.
             await asyncio.sleep(self._policy.backoff(1))

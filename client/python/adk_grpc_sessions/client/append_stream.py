@@ -20,14 +20,11 @@ import asyncio
 from typing import Any
 
 import grpc
-from google.rpc import status_pb2
 
-from adk_grpc_sessions.client.errors import SessionServiceTimeoutError, error_from_rpc, error_from_status
+from adk_grpc_sessions.client.errors import SessionServiceTimeoutError, append_failure, error_from_rpc
 from adk_grpc_sessions.client.retry import AttemptFailedError, Metadata
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
-
-_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class StreamUnsupportedError(Exception):
@@ -83,9 +80,7 @@ class AppendStream:
             if result.HasField("response"):
                 response: pb.AppendEventResponse = result.response
                 return response
-            status = status_pb2.Status.FromString(result.error.SerializeToString())
-            code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
-            raise AttemptFailedError(code, error_from_status(status))
+            raise AttemptFailedError(*append_failure(result.error))
         finally:
             self.busy = False
 

@@ -15,6 +15,8 @@ from google.adk.errors.session_not_found_error import SessionNotFoundError
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+
 
 class SessionServiceError(Exception):
     """A call to the session server failed for a reason ADK has no exception for."""
@@ -74,6 +76,15 @@ def error_from_status(status: status_pb2.Status) -> Exception:
     """The exception to raise for a failure reported as a ``google.rpc.Status`` (one append of a batch)."""
     code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
     return _error(code, status.message or code.name, status)
+
+
+def append_failure(error: pb.Status) -> tuple[grpc.StatusCode, Exception]:
+    """The code of an append's failure inside a batch's or a stream's result, and the exception to raise.
+
+    The contract's ``Status`` is a ``google.rpc.Status`` byte for byte, so it is read as one.
+    """
+    status = status_pb2.Status.FromString(error.SerializeToString())
+    return _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN), error_from_status(status)
 
 
 def _error(code: grpc.StatusCode, message: str, status: status_pb2.Status | None) -> Exception:

@@ -31,7 +31,7 @@ from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from tests.client.fake_servers import LossyServer
 from tests.ops.gated_backend import GatedBackend
 
-FAST_RETRIES = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05)
+FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
 
 
 def _event(index: int, **delta: object) -> Event:

@@ -28,7 +28,7 @@ from tests.client.fake_servers import LossyServer, failing, serve_methods, slow
 from tests.conftest import StartServer
 from tests.net import free_port
 
-FAST_RETRIES = RetryPolicy(max_attempts=20, initial_backoff=0.05, max_backoff=0.2)
+FAST_RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.2)
 
 
 async def test_uri_form_works_as_adk_services_yaml_builds_it(grpc_server: StartServer, app_name: str) -> None:
@@ -93,16 +93,27 @@ async def test_calls_are_retried_until_the_server_comes_up(app_name: str) -> Non
         await server.stop(grace=0)
 
 
-async def test_unreachable_server_raises_connection_error_after_retries(app_name: str) -> None:
-    client = GrpcSessionService(
-        f"127.0.0.1:{free_port()}", retry_policy=RetryPolicy(max_attempts=3, initial_backoff=0.01), timeout=5
-    )
+async def test_unreachable_server_raises_connection_error_when_the_budget_is_spent(app_name: str) -> None:
+    client = GrpcSessionService(f"127.0.0.1:{free_port()}", timeout=1)
     started = time.monotonic()
     with pytest.raises(SessionServiceUnavailableError) as raised:
         await client.get_session(app_name=app_name, user_id="u1", session_id="s1")
+    elapsed = time.monotonic() - started
     assert isinstance(raised.value, ConnectionError)
     assert raised.value.code == grpc.StatusCode.UNAVAILABLE
-    assert time.monotonic() - started < 5
+    assert "connect" in str(raised.value).lower(), "gRPC's reason is kept"
+    assert 0.9 <= elapsed < 3, f"retried for {elapsed:.2f} s with a 1 s budget"
+    await client.close()
+
+
+async def test_a_call_without_a_budget_keeps_trying_until_cancelled(app_name: str) -> None:
+    client = GrpcSessionService(f"127.0.0.1:{free_port()}", timeout=None)
+    reading = asyncio.create_task(client.get_session(app_name=app_name, user_id="u1", session_id="s1"))
+    done, _ = await asyncio.wait([reading], timeout=3)
+    assert not done, "a call without a budget gave up"
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
     await client.close()
 
 

@@ -10,7 +10,6 @@ from google.adk.events.event_actions import EventActions
 
 from adk_grpc_sessions.client import (
     GrpcSessionService,
-    RetryPolicy,
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
@@ -24,7 +23,8 @@ async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path
     args = ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "10"]
     server = await ServerProcess(args, cwd=tmp_path).start()
     await wait_until_serving(address)
-    client = GrpcSessionService(address, retry_policy=RetryPolicy(max_attempts=1), timeout=10)
+    # Each call retries a refusing or absent server until its budget is spent, then fails.
+    client = GrpcSessionService(address, timeout=3)
     sessions = [await client.create_session(app_name="drain", user_id=f"u{i}") for i in range(8)]
     acknowledged: dict[str, list[str]] = {s.id: [] for s in sessions}
     refused = 0

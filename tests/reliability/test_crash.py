@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 EVENTS = 150
 KILLS = 4
-RETRIES = RetryPolicy(max_attempts=20, initial_backoff=0.05, max_backoff=0.5)
+RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.5)
 
 
 async def test_acknowledged_appends_survive_repeated_kills(durable_backend_uri: str, tmp_path: Path) -> None:

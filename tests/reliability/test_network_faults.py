@@ -12,7 +12,7 @@ from adk_grpc_sessions.client import GrpcSessionService, RetryPolicy
 from tests.conftest import StartServer
 from tests.reliability.faulty_proxy import FaultyProxy
 
-RETRIES = RetryPolicy(max_attempts=10, initial_backoff=0.01, max_backoff=0.1)
+RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.1)
 
 
 @pytest.fixture

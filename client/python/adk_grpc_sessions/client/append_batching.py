@@ -13,17 +13,20 @@ only from appends that are made together or would otherwise queue. Each
 append keeps its own outcome: its caller gets its result, or the exception a
 lone ``AppendEvent`` would have raised.
 
-Retries follow ``retry``: a batch call is retried whole on UNAVAILABLE (each
-append is idempotent by event id); an append that fails alone with a retried
-code is tried again on its own, within its own time budget. A server without
-``BatchAppendEvents`` (UNIMPLEMENTED) gets single calls from then on.
+Retries follow ``retry``, within each append's own time budget, whichever
+way it goes: a batch call is retried whole on UNAVAILABLE (each append is
+idempotent by event id) until the earliest budget of its appends runs out; an
+append that fails alone with a retried code is tried again on its own, after
+a backoff; an append waiting for a free call that runs out of time there
+fails as a call would have (unavailable while the server is unreachable). A
+server without ``BatchAppendEvents`` (UNIMPLEMENTED) gets single calls from
+then on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,8 +34,8 @@ import grpc
 
 from adk_grpc_sessions.client import retry
 from adk_grpc_sessions.client.append_stream import AppendStream, StreamUnsupportedError
-from adk_grpc_sessions.client.errors import SessionServiceError, SessionServiceTimeoutError, append_failure
-from adk_grpc_sessions.client.retry import Metadata, RetryPolicy
+from adk_grpc_sessions.client.errors import SessionServiceError, append_failure
+from adk_grpc_sessions.client.retry import AttemptFailedError, Connected, Metadata, RetryPolicy
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 
@@ -48,6 +51,13 @@ MAX_BATCH_APPENDS: Final = 1000
 """The contract's limit on appends in one ``BatchAppendEvents``."""
 MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
 """Most request bytes in one batch (well under the server's default 32 MiB limit)."""
+SETTLE_GRACE: Final = 1.0
+"""Seconds past its deadline that the caller of a sent append waits for its answer.
+
+A sent append's call (and its retries) ends by the append's deadline and
+settles the answer with why it failed (unavailable, or timed out); the
+caller's own clock, racing it to the same instant, would say only "timed
+out". This only keeps a caller from waiting forever should a send not end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,13 @@ class _Waiting:
     size: int
     deadline: float | None
     answer: asyncio.Future[pb.AppendEventResponse]
+    bound: asyncio.Timeout | None = None
+    """The caller's wait for ``answer``: until ``deadline`` while queued, a little past it once sent."""
+
+    def sent(self) -> None:
+        """Moves the caller's wait past the deadline, by which the send answers (see ``SETTLE_GRACE``)."""
+        if self.bound is not None and self.deadline is not None and not self.answer.done():
+            self.bound.reschedule(self.deadline + SETTLE_GRACE)
 
 
 class AppendPipeline:
@@ -93,13 +110,18 @@ class AppendPipeline:
         *,
         budget: float | None,
         policy: RetryPolicy,
+        connected: Connected,
         metadata: Metadata,
         limits: PipelineLimits = PipelineLimits(),  # frozen: one shared default is safe
     ) -> None:
-        """Appends through ``stub``; each append may take ``budget`` seconds in all (None: no limit)."""
+        """Appends through ``stub``; each append may take ``budget`` seconds in all (None: no limit).
+
+        ``connected`` says whether the stub's channel has a connection now (see ``retry``).
+        """
         self._stub = stub
         self._budget = budget
         self._policy = policy
+        self._connected = connected
         self._metadata = metadata
         self._max_in_flight = limits.max_in_flight
         self._max_per_call = limits.max_per_call
@@ -124,24 +146,21 @@ class AppendPipeline:
                 self._dispatch()
         deadline = None if self._budget is None else self._loop.time() + self._budget
         waiting = _Waiting(request, request.ByteSize(), deadline, self._loop.create_future())
-        self._queue.append(waiting)
-        if len(self._queue) >= self._max_per_call and self._in_flight < self._max_in_flight:
-            self._dispatch()  # a full call's worth: no reason to wait for the turn's end
-        elif not self._dispatch_due:
-            # Sent on the loop's next turn, not now: appends made in this turn
-            # (say, by every caller a finished batch woke) then go together.
-            self._dispatch_due = True
-            self._loop.call_soon(self._dispatch)
         try:
             # A caller that gives up (timeout or cancellation) cancels its answer:
             # one still waiting is then never sent, and a batch under way skips it.
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline) as waiting.bound:
+                self._queue.append(waiting)
+                if len(self._queue) >= self._max_per_call and self._in_flight < self._max_in_flight:
+                    self._dispatch()  # a full call's worth: no reason to wait for the turn's end
+                elif not self._dispatch_due:
+                    # Sent on the loop's next turn, not now: appends made in this turn
+                    # (say, by every caller a finished batch woke) then go together.
+                    self._dispatch_due = True
+                    self._loop.call_soon(self._dispatch)
                 return await waiting.answer
-        except TimeoutError:
-            raise SessionServiceTimeoutError(
-                f"AppendEvent did not finish within {self._budget:.3g} s",
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-            ) from None
+        except TimeoutError:  # still queued: never sent
+            raise retry.out_of_time("AppendEvent", self._budget, self._connected()) from None
         finally:
             if waiting in self._queue:
                 self._queue.remove(waiting)
@@ -159,6 +178,8 @@ class AppendPipeline:
             ):
                 size += self._queue[0].size
                 batch.append(self._queue.popleft())
+            for waiting in batch:
+                waiting.sent()
             self._in_flight += 1
             task = self._loop.create_task(self._send(batch))
             self._sending.add(task)
@@ -185,8 +206,10 @@ class AppendPipeline:
             response: pb.BatchAppendEventsResponse = await retry.call(
                 self._stub.BatchAppendEvents,
                 request,
+                what="BatchAppendEvents",
                 budget=budget,
                 policy=self._policy,
+                connected=self._connected,
                 metadata=self._metadata,
             )
         except SessionServiceError as exc:
@@ -206,49 +229,56 @@ class AppendPipeline:
                 SessionServiceError("the server answered a batch of appends short", grpc.StatusCode.INTERNAL),
             )
             return
-        again = []
+        again: list[tuple[_Waiting, AttemptFailedError]] = []
         for waiting, result in zip(batch, response.results, strict=True):
             if result.HasField("response"):
                 _settle(waiting, result=result.response)
             else:
                 code, error = append_failure(result.error)
-                if code in retry.RETRIED_CODES and self._policy.max_attempts > 1:
-                    again.append(waiting)
+                if code in retry.RETRIED_CODES:
+                    again.append((waiting, AttemptFailedError(code, error)))
                 else:
                     _settle(waiting, error=error)
-        if again:
-            # As a lone call's retry would: back off, then try again within the same budget.
-            await asyncio.sleep(self._policy.backoff(1))
-            policy = dataclasses.replace(self._policy, max_attempts=self._policy.max_attempts - 1)
-            await asyncio.gather(*(self._answer_alone(waiting, policy) for waiting in again))
+        # As a lone call's retry would: back off, then try again within the same budget.
+        await asyncio.gather(*(self._answer_alone(waiting, failed) for waiting, failed in again))
 
-    async def _answer_alone(self, waiting: _Waiting, policy: RetryPolicy | None = None) -> None:
+    async def _answer_alone(self, waiting: _Waiting, failed: AttemptFailedError | None = None) -> None:
         if waiting.answer.done():  # its caller gave up
             return
         budget = None if waiting.deadline is None else max(waiting.deadline - self._loop.time(), 0.0)
         try:
-            _settle(waiting, result=await self._single(waiting.request, budget, policy))
+            _settle(waiting, result=await self._single(waiting.request, budget, failed))
         except Exception as exc:  # its caller raises it
             _settle(waiting, error=exc)
 
     async def _single(
-        self, request: pb.AppendEventRequest, budget: float | None, policy: RetryPolicy | None = None
+        self, request: pb.AppendEventRequest, budget: float | None, failed: AttemptFailedError | None = None
     ) -> pb.AppendEventResponse:
-        """One append on its own: on the append stream if it is free, else in a call of its own."""
+        """One append on its own: on the append stream if it is free, else in a call of its own.
 
-        async def attempt(seconds: float | None) -> pb.AppendEventResponse:
+        ``failed``: the retried failure this append already had (in a batch), if any.
+        """
+
+        async def attempt(seconds: float | None, wait_for_ready: bool) -> pb.AppendEventResponse:
             stream = self._stream
             if stream is not None and stream.supported and not stream.busy:
                 try:
-                    return await stream.append(request, seconds)
+                    return await stream.append(request, seconds, wait_for_ready)
                 except StreamUnsupportedError:
                     pass  # nothing was stored: send it as a call
             response: pb.AppendEventResponse = await retry.unary_attempt(
-                self._stub.AppendEvent, request, seconds, self._metadata
+                self._stub.AppendEvent, request, seconds, self._metadata, wait_for_ready
             )
             return response
 
-        return await retry.attempts(attempt, budget=budget, policy=policy or self._policy)
+        return await retry.attempts(
+            attempt,
+            what="AppendEvent",
+            budget=budget,
+            policy=self._policy,
+            connected=self._connected,
+            failed=failed,
+        )
 
 
 def _settle(

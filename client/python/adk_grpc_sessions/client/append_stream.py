@@ -12,6 +12,12 @@ and would answer the next append); so does any failure of the stream itself,
 and the next append opens a new one. A stream the server ended (it is
 draining) is noticed and replaced before it is used. A server without the
 method (UNIMPLEMENTED) gets calls of their own from then on.
+
+Retries are ``retry``'s, as for a call: an append that failed on the stream
+(the server went away, say) is sent again on a new stream after a backoff,
+within the same time budget. That new stream is opened ``wait_for_ready``, so
+while the server is down it waits for the connection instead of failing and
+being replaced again at once: reopening never spins.
 """
 
 from __future__ import annotations
@@ -44,8 +50,12 @@ class AppendStream:
         self.supported = True
         """False once the server answered UNIMPLEMENTED."""
 
-    async def append(self, request: pb.AppendEventRequest, seconds: float | None) -> pb.AppendEventResponse:
+    async def append(
+        self, request: pb.AppendEventRequest, seconds: float | None, wait_for_ready: bool
+    ) -> pb.AppendEventResponse:
         """Sends one append and returns its response, within ``seconds`` (None: no limit).
+
+        A stream opened for it is opened ``wait_for_ready`` if so asked (see ``retry``).
 
         Raises:
             AttemptFailedError: the append failed (its own failure, or the stream's).
@@ -55,7 +65,9 @@ class AppendStream:
         try:
             call = self._call
             if call is None or call.done():  # never opened, or ended by the server
-                call = self._call = self._stub.AppendEventStream(metadata=self._metadata)
+                call = self._call = self._stub.AppendEventStream(
+                    metadata=self._metadata, wait_for_ready=wait_for_ready
+                )
             try:
                 if seconds is None:
                     result = await self._exchange(call, request)

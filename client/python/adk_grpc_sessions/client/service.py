@@ -84,8 +84,9 @@ class GrpcSessionService(BaseSessionService):
     too, and ``grpcs://`` uses TLS.
 
     Every call has a total time budget (``timeout``, seconds) and is retried
-    with backoff while the server is UNAVAILABLE; retries never apply a write
-    twice. Sessions it returns carry the server's revision, so appending
+    with backoff while the server is UNAVAILABLE, reconnecting, until that
+    budget is spent (see ``retry``); retries never apply a write twice.
+    Sessions it returns carry the server's revision, so appending
     through an out-of-date session raises ``StaleSessionError``.
     """
 
@@ -110,12 +111,16 @@ class GrpcSessionService(BaseSessionService):
         Args:
             target: ``host:port`` or another gRPC target string.
             uri: ``grpc://host:port``, ``grpcs://host:port`` or ``unix:///path``.
-            timeout: seconds each method may take in all; None for no limit.
-            retry_policy: how UNAVAILABLE calls are retried.
+            timeout: seconds each method may take in all, retries included:
+                while the server is unavailable (restarting, say) a call is
+                retried until this is spent; None for no limit (a call then
+                keeps trying until it is cancelled).
+            retry_policy: how often UNAVAILABLE calls are retried within ``timeout``.
             credentials: channel credentials (TLS); default plaintext, or
                 the system's root certificates for ``grpcs://``.
             metadata: extra metadata sent with every call.
-            channel_options: extra ``grpc.aio`` channel options.
+            channel_options: extra ``grpc.aio`` channel options (they win over
+                the client's own, such as its reconnect backoff).
             event_cache_mib: memory for events already decoded, reused by later
                 reads (they are shared between reads: treat session events as
                 read-only, as ADK does); 0 decodes every event on every read.
@@ -140,9 +145,10 @@ class GrpcSessionService(BaseSessionService):
         self._policy = retry_policy or RetryPolicy()
         self._metadata = tuple(metadata)
         self._channel_options = [
+            *channel_options,  # first: where an option is given twice, gRPC takes the first
             ("grpc.max_receive_message_length", -1),
             ("grpc.max_send_message_length", -1),
-            *channel_options,
+            *retry.CHANNEL_OPTIONS,
         ]
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
         self._pipeline_limits = PipelineLimits(max_appends_in_flight, max_appends_per_call, stream_appends)
@@ -177,6 +183,7 @@ class GrpcSessionService(BaseSessionService):
                 self._stub,
                 budget=self._timeout,
                 policy=self._policy,
+                connected=self._connected,
                 metadata=self._metadata,
                 limits=self._pipeline_limits,
             )
@@ -187,10 +194,21 @@ class GrpcSessionService(BaseSessionService):
         assert self._appends is not None  # made with the stub
         return self._appends
 
+    def _connected(self) -> bool:
+        """Whether the channel has a connection to the server now (see ``retry``)."""
+        channel = self._channel
+        return channel is not None and channel.get_state() == grpc.ChannelConnectivity.READY
+
     async def _call(self, method_name: str, request: Any) -> Any:
         method = getattr(self._client(), method_name)
         return await retry.call(
-            method, request, budget=self._timeout, policy=self._policy, metadata=self._metadata
+            method,
+            request,
+            what=method_name,
+            budget=self._timeout,
+            policy=self._policy,
+            connected=self._connected,
+            metadata=self._metadata,
         )
 
     @override

@@ -117,6 +117,15 @@ async def test_a_call_without_a_budget_keeps_trying_until_cancelled(app_name: st
     await client.close()
 
 
+@pytest.mark.parametrize(
+    "policy",
+    [{"initial_backoff": 0}, {"initial_backoff": 2, "max_backoff": 1}, {"multiplier": 0.5}],
+)
+def test_a_retry_policy_that_would_spin_is_refused(policy: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="RetryPolicy"):
+        RetryPolicy(**policy)
+
+
 async def test_timeout_bounds_the_whole_call(app_name: str) -> None:
     async with serve_methods({"GetSession": slow(5)}) as address:
         client = GrpcSessionService(address, timeout=0.3)

@@ -37,6 +37,8 @@
 // Every session this service returns carries the server's revision; an
 // AppendEvent through a session that is out of date fails with an error that
 // matches [ErrStaleSession] (reload and decide again). Calls that fail with
-// UNAVAILABLE are retried with backoff within the call's time budget; appends
-// are idempotent by event id, so a retry never applies an event twice.
+// UNAVAILABLE are retried with backoff, reconnecting, until the call's time
+// budget ([WithTimeout], 30 s by default, and the caller's context) is spent,
+// so a server restart is ridden out; appends are idempotent by event id, so a
+// retry never applies an event twice.
 package grpcsession

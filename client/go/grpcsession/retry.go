@@ -1,21 +1,49 @@
 package grpcsession
 
+// Retries: a call is tried until it succeeds, fails for a reason a retry
+// cannot change, or its time budget (WithTimeout, and the caller's context)
+// is spent; the number of attempts never ends it. A server that restarts is
+// down for a second or two, and every call made meanwhile must see it back.
+//
+// What gRPC does, and why the rest is written here:
+//
+//   - Waiting for the server to be back is gRPC's: every attempt after a
+//     failed one is made with grpc.WaitForReady, so while the connection is
+//     re-established it waits (within what remains of the budget) instead of
+//     failing at once. The first attempt is not, so that a server that cannot
+//     be reached fails fast with gRPC's reason the first time.
+//   - Finding the server when it is back is the connection's reconnect
+//     backoff, tuned by reconnectParams to try every 0.1 to 0.5 s (gRPC's
+//     default grows from 1 s to 120 s, so a server back after a few seconds
+//     would be found seconds later still).
+//   - Trying a call again is this file's. gRPC's retry policy (service
+//     config) ends after an attempt count, at most 5, not after a time
+//     budget, and under this loop it would multiply its attempts.
+//
+// When the budget runs out while the server is unreachable (an attempt
+// waiting for the connection meets the deadline, or earlier attempts failed
+// with UNAVAILABLE), the call fails with the UNAVAILABLE error
+// (ErrUnavailable), as the server being down is the cause; a server that is
+// reachable but too slow gives DEADLINE_EXCEEDED.
+
 import (
 	"context"
 	"math/rand/v2"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// RetryPolicy says how calls that fail with UNAVAILABLE (or CANCELLED by the
-// server, see retried) are retried: exponential backoff with full jitter,
-// within the call's time budget.
+// RetryPolicy says how often a call that fails with UNAVAILABLE (or
+// CANCELLED by the server, see retried) is tried again within its time
+// budget: exponential backoff with full jitter, capped. Only the budget ends
+// the retrying.
 type RetryPolicy struct {
-	// MaxAttempts counts every attempt, the first included; 1 disables retries.
-	MaxAttempts int
 	// InitialBackoff bounds the wait before the first retry (the actual wait is random below it).
 	InitialBackoff time.Duration
 	// MaxBackoff bounds any one wait.
@@ -24,18 +52,44 @@ type RetryPolicy struct {
 	Multiplier float64
 }
 
-// DefaultRetryPolicy is the policy of a Service built without WithRetryPolicy.
+// DefaultRetryPolicy is the policy of a Service built without
+// WithRetryPolicy; it also fills the fields a given policy leaves zero.
 var DefaultRetryPolicy = RetryPolicy{
-	MaxAttempts:    5,
 	InitialBackoff: 50 * time.Millisecond,
-	MaxBackoff:     2 * time.Second,
+	MaxBackoff:     time.Second,
 	Multiplier:     2,
+}
+
+// reconnectParams is the connection's reconnect backoff: a server that is
+// back is found within 0.5 s (+20% jitter). MinConnectTimeout stays gRPC's
+// 20 s: it is the time one connection attempt is given, not a backoff.
+var reconnectParams = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 500 * time.Millisecond},
+	MinConnectTimeout: 20 * time.Second,
+}
+
+// withDefaults fills the fields of p that are not set (or could not end a
+// wait) from DefaultRetryPolicy, so that retries never spin.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.InitialBackoff <= 0 {
+		p.InitialBackoff = DefaultRetryPolicy.InitialBackoff
+	}
+	if p.MaxBackoff < p.InitialBackoff {
+		p.MaxBackoff = max(DefaultRetryPolicy.MaxBackoff, p.InitialBackoff)
+	}
+	if p.Multiplier < 1 {
+		p.Multiplier = DefaultRetryPolicy.Multiplier
+	}
+	return p
 }
 
 // backoff is a random wait before retry number retry (1-based).
 func (p RetryPolicy) backoff(retry int) time.Duration {
 	ceiling := float64(p.InitialBackoff)
 	for range retry - 1 {
+		if ceiling >= float64(p.MaxBackoff) {
+			break
+		}
 		ceiling *= p.Multiplier
 	}
 	ceiling = min(ceiling, float64(p.MaxBackoff))
@@ -45,10 +99,11 @@ func (p RetryPolicy) backoff(retry int) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
 
-// call runs rpc within the service's time budget, retrying UNAVAILABLE;
-// every attempt shares one deadline. Retrying is safe for every RPC of the
-// contract: reads change nothing, a delete of a missing session succeeds,
-// appends are idempotent by event id, and Create picks the session id itself.
+// call runs rpc within the service's time budget, retrying UNAVAILABLE
+// until the budget is spent; every attempt shares one deadline. Retrying is
+// safe for every RPC of the contract: reads change nothing, a delete of a
+// missing session succeeds, appends are idempotent by event id, and Create
+// picks the session id itself.
 func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error) error {
 	if len(s.metadata) > 0 {
 		ctx = metadata.AppendToOutgoingContext(ctx, s.metadata...)
@@ -58,23 +113,31 @@ func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error)
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
-	for attempt := 1; ; attempt++ {
-		err := rpc(ctx)
-		if err == nil {
+	var failed error // the last failure with a retried code
+	for retry := 1; ; retry++ {
+		attemptCtx := ctx
+		if failed != nil {
+			attemptCtx = context.WithValue(ctx, waitForReadyKey{}, true)
+		}
+		err := rpc(attemptCtx)
+		switch {
+		case err == nil:
 			return nil
-		}
-		if !retried(ctx, err) || attempt >= s.retry.MaxAttempts {
+		case retried(ctx, err):
+			failed = err
+		case status.Code(err) == codes.DeadlineExceeded && failed != nil:
+			return errorFromRPC(failed) // still unavailable when the time ran out
+		case status.Code(err) == codes.DeadlineExceeded && s.conn.GetState() != connectivity.Ready:
+			return errorFromRPC(status.Errorf(codes.Unavailable,
+				"the server could not be reached within the call's time budget: %s", status.Convert(err).Message()))
+		default:
 			return errorFromRPC(err)
 		}
-		wait := s.retry.backoff(attempt)
-		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
-			return errorFromRPC(err)
-		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(s.retry.backoff(retry))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return errorFromRPC(err)
+			return errorFromRPC(failed)
 		case <-timer.C:
 		}
 	}
@@ -93,4 +156,35 @@ func retried(ctx context.Context, err error) bool {
 		return ctx.Err() == nil
 	}
 	return false
+}
+
+// waitForReadyKey marks the context of an attempt that is a retry: the
+// interceptors below make it wait for the connection (grpc.WaitForReady).
+// A context value, not a parameter, so every RPC closure of the service
+// stays a plain call.
+type waitForReadyKey struct{}
+
+func waitForReadyOnRetry(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if ctx.Value(waitForReadyKey{}) != nil {
+		opts = append(opts, grpc.WaitForReady(true))
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func streamWaitForReadyOnRetry(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+	streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if ctx.Value(waitForReadyKey{}) != nil {
+		opts = append(opts, grpc.WaitForReady(true))
+	}
+	return streamer(ctx, desc, cc, method, opts...)
+}
+
+// retryDialOptions are the connection options the retry rule relies on.
+func retryDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithConnectParams(reconnectParams),
+		grpc.WithChainUnaryInterceptor(waitForReadyOnRetry),
+		grpc.WithChainStreamInterceptor(streamWaitForReadyOnRetry),
+	}
 }

@@ -47,13 +47,16 @@ type options struct {
 	metadata    []string
 }
 
-// WithTimeout sets how long each method may take in all, retries included;
-// 0 means no limit beyond the caller's context.
+// WithTimeout sets how long each method may take in all, retries included:
+// while the server is unavailable (restarting, say) a call is retried until
+// this is spent. 0 means no limit beyond the caller's context (a call then
+// keeps trying until the context ends).
 func WithTimeout(timeout time.Duration) Option {
 	return func(o *options) { o.timeout = timeout }
 }
 
-// WithRetryPolicy sets how calls failing with UNAVAILABLE are retried.
+// WithRetryPolicy sets how often calls failing with UNAVAILABLE are retried
+// within their time budget.
 func WithRetryPolicy(policy RetryPolicy) Option {
 	return func(o *options) { o.retry = policy }
 }
@@ -70,7 +73,8 @@ func WithMetadata(key, value string) Option {
 	return func(o *options) { o.metadata = append(o.metadata, key, value) }
 }
 
-// WithDialOptions adds grpc-go dial options (interceptors, keepalive, ...).
+// WithDialOptions adds grpc-go dial options (interceptors, keepalive, ...);
+// they win over the service's own, such as its reconnect backoff.
 func WithDialOptions(dialOptions ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOptions = append(o.dialOptions, dialOptions...) }
 }
@@ -84,9 +88,7 @@ func New(address string, opts ...Option) (*Service, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.retry.MaxAttempts < 1 {
-		o.retry.MaxAttempts = 1
-	}
+	o.retry = o.retry.withDefaults()
 	t, err := parseTarget(address)
 	if err != nil {
 		return nil, err
@@ -101,7 +103,8 @@ func New(address string, opts ...Option) (*Service, error) {
 	dialOptions := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<31-1), grpc.MaxCallSendMsgSize(1<<31-1)),
-	}, o.dialOptions...)
+	}, retryDialOptions()...)
+	dialOptions = append(dialOptions, o.dialOptions...)
 	conn, err := grpc.NewClient(t.address, dialOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("grpcsession: %w", err)

@@ -394,10 +394,11 @@ func TestAnUnreachableServerIsErrUnavailableWithinTheTimeout(t *testing.T) {
 	defer s.Close()
 	start := time.Now()
 	_, err = s.Get(t.Context(), &session.GetRequest{AppName: "a", UserID: "u", SessionID: "s"})
-	if !errors.Is(err, grpcsession.ErrUnavailable) && status.Code(err) != codes.DeadlineExceeded {
-		t.Errorf("Get() error = %v, want UNAVAILABLE or DEADLINE_EXCEEDED", err)
+	if !errors.Is(err, grpcsession.ErrUnavailable) {
+		t.Errorf("Get() error = %v, want ErrUnavailable", err)
 	}
-	if elapsed := time.Since(start); elapsed > 3*time.Second {
-		t.Errorf("Get() took %v, more than its 2 s budget", elapsed)
+	// Retried until the budget is spent, not for a count of attempts, and not past it.
+	if elapsed := time.Since(start); elapsed < 1800*time.Millisecond || elapsed > 3*time.Second {
+		t.Errorf("Get() took %v, want about its 2 s budget", elapsed)
 	}
 }

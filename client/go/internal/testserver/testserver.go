@@ -1,5 +1,6 @@
-// Package testserver runs real adk-grpc-sessions servers (memory backend) on
-// real TCP sockets for the tests of this module.
+// Package testserver runs real adk-grpc-sessions servers (memory backend, or
+// a SQLite file for a server that is killed and restarted) on real TCP
+// sockets for the tests of this module.
 //
 // The server executable is $ADK_GRPC_SESSIONS_SERVER, else the
 // adk-grpc-sessions of the repository's .venv (made by `make install`), else
@@ -29,6 +30,8 @@ const startTimeout = 30 * time.Second
 type Server struct {
 	// Address is "127.0.0.1:PORT".
 	Address string
+	binary  string
+	backend string
 	cmd     *exec.Cmd
 	exited  chan struct{}
 }
@@ -43,6 +46,49 @@ func Start(t testing.TB) string {
 	}
 	t.Cleanup(server.Stop)
 	return server.Address
+}
+
+// StartOnFile starts a fresh server whose sessions live in a SQLite file of
+// the test's own, so that they outlive Kill and Restart. It stops when the
+// test ends.
+func StartOnFile(t testing.TB) *Server {
+	t.Helper()
+	binary := executable(t)
+	backend := "sqlite:///" + filepath.Join(t.TempDir(), "sessions.db")
+	var server *Server
+	var err error
+	for range 3 { // the port may be taken between choosing and binding it
+		var port int
+		if port, err = freePort(); err != nil {
+			break
+		}
+		if server, err = launch(binary, fmt.Sprintf("127.0.0.1:%d", port), backend); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("starting the session server: %v", err)
+	}
+	t.Cleanup(func() { server.Stop() })
+	return server
+}
+
+// Kill ends the server at once with SIGKILL, as a crash would (no drain, no
+// goodbye to its clients), and waits for it to be gone.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Restart starts a new process on the server's address and storage, after
+// Kill or Stop, and returns once it serves.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	restarted, err := launch(s.binary, s.Address, s.backend)
+	if err != nil {
+		t.Fatalf("restarting the session server: %v", err)
+	}
+	s.cmd, s.exited = restarted.cmd, restarted.exited
 }
 
 var shared struct {
@@ -110,7 +156,7 @@ func start(binary string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port))
+		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port), "memory://")
 		if err == nil {
 			return server, nil
 		}
@@ -128,8 +174,8 @@ func freePort() (int, error) {
 	return listener.Addr().(*net.TCPAddr).Port, nil
 }
 
-func launch(binary, address string) (*Server, error) {
-	cmd := exec.Command(binary, "serve", "--listen", address, "--backend", "memory://", "--grace-seconds", "0")
+func launch(binary, address, backend string) (*Server, error) {
+	cmd := exec.Command(binary, "serve", "--listen", address, "--backend", backend, "--grace-seconds", "0")
 	output, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -138,7 +184,7 @@ func launch(binary, address string) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	server := &Server{Address: address, cmd: cmd, exited: make(chan struct{})}
+	server := &Server{Address: address, binary: binary, backend: backend, cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan struct{})
 	var log strings.Builder
 	var logMu sync.Mutex

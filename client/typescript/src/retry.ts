@@ -1,5 +1,25 @@
 /**
- * Calling one RPC within a time budget, retrying UNAVAILABLE (and CANCELLED) with backoff.
+ * Calling one RPC within a total time budget, riding out UNAVAILABLE (and
+ * server-caused CANCELLED).
+ *
+ * A call is tried until it succeeds, fails for a reason a retry cannot
+ * change, or its time budget is spent; the number of attempts never ends it.
+ * A server that restarts is down for a second or two, and every call made
+ * meanwhile must see it back, not an error.
+ *
+ * What gRPC does, and why the rest is written here:
+ * - Waiting for the server to be back is gRPC's: every attempt after a failed
+ *   one is made `waitForReady`, so while the channel reconnects it waits
+ *   (within what remains of the budget) instead of failing at once. The first
+ *   attempt is not, so that a server that cannot be reached is reported with
+ *   gRPC's reason (connection refused, say), not only a deadline.
+ * - Finding the server when it is back is the channel's reconnect backoff,
+ *   tuned by CHANNEL_OPTIONS to try every 0.1 to 0.5 s (gRPC's default grows
+ *   from 1 s to 120 s, so a server back after a few seconds would be found
+ *   seconds later still).
+ * - Trying a call again is this module's. gRPC's retry policy (service
+ *   config) ends after an attempt count, at most 5, not after a time budget,
+ *   and under this loop it would multiply its attempts.
  *
  * Retrying is safe for every RPC of the contract: reads change nothing, a
  * delete of a missing session succeeds, appends are idempotent by event id,
@@ -8,15 +28,23 @@
  * CANCELLED is retried like UNAVAILABLE: this client never cancels a call
  * itself, so the status comes from the server, which cancels the calls it
  * received but had not started when it shuts down.
+ *
+ * When the budget runs out while the server is unreachable (an attempt
+ * waiting for the connection meets the deadline, or earlier attempts failed
+ * with a retried code), the call throws SessionServiceUnavailableError, as
+ * the server being down is the cause; a server that is reachable but too slow
+ * gives SessionServiceTimeoutError.
  */
-import { status as Code, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status as Code, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
 
-import { errorFromRpc } from "./errors.js";
+import { errorFromRpc, type SessionServiceError } from "./errors.js";
 
-/** How UNAVAILABLE (and CANCELLED) calls are retried: exponential backoff with full jitter. */
+/**
+ * How often an UNAVAILABLE (or CANCELLED) call is tried again within its time
+ * budget: exponential backoff with full jitter, capped. Only the budget ends
+ * the retrying.
+ */
 export interface RetryPolicy {
-  /** Attempts in all, the first included; 1 disables retries. */
-  maxAttempts: number;
   /** Upper bound of the wait before the first retry, in ms (the wait is random below it). */
   initialBackoffMs: number;
   /** Upper bound of any one wait, in ms. */
@@ -29,45 +57,106 @@ export interface RetryPolicy {
 const RETRIED_CODES: ReadonlySet<number> = new Set([Code.UNAVAILABLE, Code.CANCELLED]);
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 5,
   initialBackoffMs: 50,
-  maxBackoffMs: 2000,
+  maxBackoffMs: 1000,
   multiplier: 2,
 };
+
+/**
+ * The channel's reconnect backoff: a server that is back is found within
+ * 0.5 s (+20% jitter).
+ */
+export const CHANNEL_OPTIONS: ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 500,
+};
+
+/**
+ * `policy`, with the fields that are missing or could not end a wait taken
+ * from DEFAULT_RETRY_POLICY, so that retries never spin.
+ */
+export function retryPolicy(policy: Partial<RetryPolicy> = {}): RetryPolicy {
+  const initialBackoffMs =
+    policy.initialBackoffMs !== undefined && policy.initialBackoffMs > 0
+      ? policy.initialBackoffMs
+      : DEFAULT_RETRY_POLICY.initialBackoffMs;
+  const maxBackoffMs =
+    policy.maxBackoffMs !== undefined && policy.maxBackoffMs >= initialBackoffMs
+      ? policy.maxBackoffMs
+      : Math.max(DEFAULT_RETRY_POLICY.maxBackoffMs, initialBackoffMs);
+  const multiplier =
+    policy.multiplier !== undefined && policy.multiplier >= 1 ? policy.multiplier : DEFAULT_RETRY_POLICY.multiplier;
+  return { initialBackoffMs, maxBackoffMs, multiplier };
+}
+
+/** The metadata of one attempt: `entries`, and waitForReady for a retry. */
+export function attemptMetadata(entries: Record<string, string>, waitForReady: boolean): Metadata {
+  const metadata = new Metadata({ waitForReady });
+  for (const [key, value] of Object.entries(entries)) {
+    metadata.set(key, value);
+  }
+  return metadata;
+}
 
 function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }
 
+function unreachable(budgetMs: number | undefined, error: ServiceError): SessionServiceError {
+  const spent = budgetMs === undefined ? "its time budget" : `${budgetMs} ms`;
+  return errorFromRpc({
+    ...error,
+    code: Code.UNAVAILABLE,
+    details: `the server could not be reached within ${spent}: ${error.details}`,
+  });
+}
+
 /**
- * Runs `attempt(deadline)` until it succeeds, fails with something other than
- * UNAVAILABLE, or runs out of attempts or time; every attempt shares one
- * deadline `budgetMs` away (none if undefined).
+ * Runs `attempt(deadline, waitForReady)` until it succeeds, fails for good,
+ * or the budget runs out; every attempt shares one deadline `budgetMs` away
+ * (none if undefined). `connected` says whether the channel has a connection
+ * to the server now.
  *
- * @throws SessionServiceError (see errors.ts) for the last failure.
+ * @throws SessionServiceError (see errors.ts) for the failure that ended the
+ *   call; when the budget ran out while the server was unavailable, the last
+ *   retried failure's (see the module's comment).
  */
 export async function callWithRetry<T>(
-  attempt: (deadline: Date | undefined) => Promise<T>,
+  attempt: (deadline: Date | undefined, waitForReady: boolean) => Promise<T>,
   budgetMs: number | undefined,
   policy: RetryPolicy,
+  connected: () => boolean,
 ): Promise<T> {
   const deadline = budgetMs === undefined ? undefined : new Date(Date.now() + budgetMs);
-  for (let number = 1; ; number++) {
+  let failed: ServiceError | undefined; // the last failure with a retried code
+  for (let retry = 0; ; retry++) {
+    if (failed !== undefined) {
+      const growth = policy.multiplier ** Math.min(retry - 1, 64);
+      const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * growth);
+      const left = deadline === undefined ? Infinity : deadline.getTime() - Date.now();
+      const wait = Math.min(Math.random() * ceiling, left);
+      if (wait > 0) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      if (deadline !== undefined && Date.now() >= deadline.getTime()) {
+        throw errorFromRpc(failed);
+      }
+    }
     try {
-      return await attempt(deadline);
+      return await attempt(deadline, failed !== undefined);
     } catch (error) {
       if (!isServiceError(error)) {
         throw error;
       }
-      if (!RETRIED_CODES.has(error.code) || number >= policy.maxAttempts) {
+      if (RETRIED_CODES.has(error.code)) {
+        failed = error;
+      } else if (error.code === Code.DEADLINE_EXCEEDED && failed !== undefined) {
+        throw errorFromRpc(failed); // still unavailable when the time ran out
+      } else if (error.code === Code.DEADLINE_EXCEEDED && !connected()) {
+        throw unreachable(budgetMs, error);
+      } else {
         throw errorFromRpc(error);
       }
-      const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** (number - 1));
-      const wait = Math.random() * ceiling;
-      if (deadline !== undefined && Date.now() + wait >= deadline.getTime()) {
-        throw errorFromRpc(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }

@@ -13,13 +13,14 @@ import {
   type Session,
 } from "@google/adk";
 import {
+  connectivityState,
   credentials as grpcCredentials,
-  Metadata,
   type CallOptions,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientUnaryCall,
   type Interceptor,
+  type Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
 
@@ -38,7 +39,7 @@ import {
   type ListSessionsRequest as ListSessionsMessage,
   type Session as SessionMessage,
 } from "./gen/adk_grpc_sessions/v1/session_service.js";
-import { DEFAULT_RETRY_POLICY, callWithRetry, type RetryPolicy } from "./retry.js";
+import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
 import { parseTarget, type Target } from "./targets.js";
 import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
 
@@ -48,15 +49,19 @@ const MAX_PAGE_SIZE = 1000;
 
 /** How a GrpcSessionService connects and calls. */
 export interface GrpcSessionServiceOptions {
-  /** Milliseconds each method may take in all, retries included; 0 for no limit. Default 30 s. */
+  /**
+   * Milliseconds each method may take in all, retries included: while the
+   * server is unavailable (restarting, say) a call is retried until this is
+   * spent. 0 for no limit (a call then keeps trying). Default 30 s.
+   */
   timeoutMs?: number;
-  /** How UNAVAILABLE calls are retried. */
+  /** How often UNAVAILABLE calls are retried within their time budget. */
   retry?: Partial<RetryPolicy>;
   /** Channel credentials; default plaintext, or TLS with the system roots for grpcs://. */
   credentials?: ChannelCredentials;
   /** Metadata sent with every call (e.g. an authorization header). */
   metadata?: Record<string, string>;
-  /** Extra @grpc/grpc-js channel options. */
+  /** Extra @grpc/grpc-js channel options (they win over the service's own, such as its reconnect backoff). */
   channelOptions?: ChannelOptions;
   /** @grpc/grpc-js client interceptors. */
   interceptors?: Interceptor[];
@@ -96,7 +101,7 @@ export class GrpcSessionService extends BaseSessionService {
     this.target = parsed.address;
     this.tls = parsed.tls;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.retry = retryPolicy(options.retry);
     this.options = options;
   }
 
@@ -108,6 +113,7 @@ export class GrpcSessionService extends BaseSessionService {
       this.client = new SessionServiceClient(this.target, credentials, {
         "grpc.max_receive_message_length": -1,
         "grpc.max_send_message_length": -1,
+        ...CHANNEL_OPTIONS,
         ...this.options.channelOptions,
         interceptors: this.options.interceptors ?? [],
       });
@@ -115,27 +121,26 @@ export class GrpcSessionService extends BaseSessionService {
     return this.client;
   }
 
-  private metadata(): Metadata {
-    const metadata = new Metadata();
-    for (const [key, value] of Object.entries(this.options.metadata ?? {})) {
-      metadata.set(key, value);
-    }
-    return metadata;
+  /** Whether the channel has a connection to the server now (see retry.ts). */
+  private connected(): boolean {
+    return this.client?.getChannel().getConnectivityState(false) === connectivityState.READY;
   }
 
-  /** Calls one RPC within the time budget, retrying UNAVAILABLE. */
+  /** Calls one RPC within the time budget, retrying UNAVAILABLE until it is spent. */
   private call<Req, Res>(pick: (client: SessionServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     const client = this.stub();
     const method = pick(client).bind(client);
     return callWithRetry(
-      (deadline) =>
+      (deadline, waitForReady) =>
         new Promise<Res>((resolve, reject) => {
-          method(request, this.metadata(), deadline ? { deadline } : {}, (error, response) =>
+          const metadata = attemptMetadata(this.options.metadata ?? {}, waitForReady);
+          method(request, metadata, deadline ? { deadline } : {}, (error, response) =>
             error ? reject(error) : resolve(response),
           );
         }),
       this.timeoutMs > 0 ? this.timeoutMs : undefined,
       this.retry,
+      () => this.connected(),
     );
   }
 

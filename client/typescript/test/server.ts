@@ -2,10 +2,12 @@
  * A real adk-grpc-sessions server (memory backend) on a real TCP socket for
  * the tests: $ADK_GRPC_SESSIONS_TARGET if set, else one started from
  * $ADK_GRPC_SESSIONS_SERVER, the repository's .venv (`make install`) or $PATH.
+ * A server to kill and restart keeps its sessions in a SQLite file instead.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 
 export interface TestServer {
@@ -52,9 +54,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, address: string): Promise<ChildProcess> {
+function launch(binary: string, address: string, backend = "memory://"): Promise<ChildProcess> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(binary, ["serve", "--listen", address, "--backend", "memory://", "--grace-seconds", "0"], {
+    const child = spawn(binary, ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "0"], {
       stdio: ["ignore", "inherit", "pipe"],
     });
     let log = "";
@@ -105,4 +107,60 @@ export async function startServer(): Promise<TestServer> {
     }
   }
   throw lastError;
+}
+
+/** A server on a SQLite file of its own, to kill and start again on the same address and file. */
+export interface RestartableServer extends TestServer {
+  /** Ends the process at once with SIGKILL, as a crash would, and waits for it. */
+  kill(): Promise<void>;
+  /** Starts a new process on the same address and file; resolves once it serves. */
+  restart(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once("exit", () => done());
+  });
+}
+
+/** Starts a fresh server on a SQLite file (never the one named by $ADK_GRPC_SESSIONS_TARGET). */
+export async function startRestartableServer(): Promise<RestartableServer> {
+  const binary = executable();
+  if (binary === undefined) {
+    throw new Error(unavailable());
+  }
+  const dir = mkdtempSync(join(tmpdir(), "adk-grpc-sessions-ts-"));
+  const backend = `sqlite:///${join(dir, "sessions.db")}`;
+  let address = "";
+  let child: ChildProcess | undefined;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3 && child === undefined; attempt++) {
+    address = `127.0.0.1:${await freePort()}`;
+    child = await launch(binary, address, backend).catch((error: unknown) => {
+      lastError = error; // the port was taken meanwhile: try another
+      return undefined;
+    });
+  }
+  if (child === undefined) {
+    throw lastError;
+  }
+  let current: ChildProcess = child;
+  return {
+    address,
+    async kill() {
+      const gone = exited(current);
+      current.kill("SIGKILL");
+      await gone;
+    },
+    async restart() {
+      current = await launch(binary, address, backend);
+    },
+    async stop() {
+      const gone = exited(current);
+      current.kill("SIGTERM");
+      await gone;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

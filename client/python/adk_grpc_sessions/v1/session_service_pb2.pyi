@@ -100,6 +100,16 @@ Pagination (AIP-158)
   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
   exactly a next_page_token from an earlier response to the same request).
   An empty next_page_token means there are no more results.
+  Tokens are opaque: a client passes them back as received and never builds,
+  reads or changes one. They are signed by the server (HMAC-SHA256 under its
+  page-token key), so every server that shares that key accepts them: the
+  replicas of a deployment given the same key (--page-token-key-file or
+  ADK_GRPC_SESSIONS_PAGE_TOKEN_KEY), and any server on the same embedded
+  SQLite file (its key is kept beside the database), across restarts. A
+  token altered, made up, signed with another key or sent with a different
+  request is INVALID_ARGUMENT naming "page_token". A server on a shared
+  database without a configured key signs with a key of its own process: its
+  tokens then work only against that process.
 """
 
 from collections import abc as _abc

@@ -24,7 +24,8 @@
 //   value as JSON text (RFC 8259), e.g. {"count": "1", "name": "\"Ada\""}.
 //   JSON text, not google.protobuf.Struct, so integers stay integers of any
 //   size and nothing is turned into a double. NaN and Infinity are not JSON
-//   and are rejected. To build ADK's merged view, a client adds "app:" to the
+//   and are rejected; so is a value nested deeper than 254 levels (see
+//   "Nesting"). To build ADK's merged view, a client adds "app:" to the
 //   app keys, "user:" to the user keys, and merges them over the session keys.
 //
 // Events
@@ -44,6 +45,24 @@
 //   Python readers "1" is an integer and "1.0" a float, so a writer whose
 //   language does not tell them apart should keep the form a value had when
 //   it was read.
+//
+// Nesting
+//   A state value nests at most 254 levels of arrays and objects, counted from
+//   the value itself ("1" is 0 levels deep, "[]" and "{}" 1, "[[1]]" 2); an
+//   event's JSON as a whole at most 270 (254, plus 16 for ADK's own structure
+//   around a value). The limit is one wherever state enters: CreateSession's
+//   state and each value of an event's actions.stateDelta, in AppendEvent,
+//   BatchAppendEvents and AppendEventStream alike. Deeper input is
+//   INVALID_ARGUMENT naming the field and the limit. Why 254: it is the deepest
+//   value ADK Python can write (its JSON writer, pydantic, stops there), so
+//   everything ADK's own services store fits: its DatabaseSessionService
+//   round-trips state 252 levels deep, the deepest free-form value of its
+//   event (function-call arguments inside a compaction) sits 8 levels into an
+//   event, and LLM function-call arguments are a few levels deep in practice.
+//   A backend may hold less: agentengine:// keeps state and events in
+//   google.protobuf.Struct, which protobuf reads to 100 levels of messages, so
+//   it stores state values of at most 27 levels and events of at most 30;
+//   deeper is INVALID_ARGUMENT ("BACKEND_INVALID_INPUT").
 //
 // Time
 //   Event JSON carries time as float seconds since the Unix epoch (an IEEE-754

@@ -9,7 +9,7 @@ naming the field and the limit, never "not valid JSON".
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -97,7 +97,7 @@ def _whole_event(event_id: str, depth: int, shape: str) -> str:
 
 
 # Each way an append reaches the server: (name, send) where send returns the failure or None.
-Send = Callable[["pb_grpc.SessionServiceAsyncStub", pb.AppendEventRequest], Any]
+Send = Callable[["pb_grpc.SessionServiceAsyncStub", pb.AppendEventRequest], Awaitable[RpcFailure | None]]
 
 
 async def _unary(stub: pb_grpc.SessionServiceAsyncStub, request: pb.AppendEventRequest) -> RpcFailure | None:

@@ -160,14 +160,14 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  */
 export interface State {
   /** App-scoped keys (ADK prefix "app:"), shared by all sessions of the app. */
-  app: { [key: string]: string };
+  app: Map<string, string>;
   /** User-scoped keys (ADK prefix "user:"), shared by one user's sessions. */
-  user: { [key: string]: string };
+  user: Map<string, string>;
   /**
    * Session-scoped keys (no prefix). A key here must not start with "app:",
    * "user:" or "temp:".
    */
-  session: { [key: string]: string };
+  session: Map<string, string>;
 }
 
 export interface State_AppEntry {
@@ -192,11 +192,11 @@ export interface State_SessionEntry {
  */
 export interface StateDelta {
   /** App-scoped keys to set (without "app:"). */
-  app: { [key: string]: string };
+  app: Map<string, string>;
   /** User-scoped keys to set (without "user:"). */
-  user: { [key: string]: string };
+  user: Map<string, string>;
   /** Session-scoped keys to set. */
-  session: { [key: string]: string };
+  session: Map<string, string>;
 }
 
 export interface StateDelta_AppEntry {
@@ -529,7 +529,7 @@ export interface GetUserStateRequest {
 /** Response for SessionService.GetUserState. */
 export interface GetUserStateResponse {
   /** The user's state: key without "user:" -> value as JSON text. */
-  state: { [key: string]: string };
+  state: Map<string, string>;
 }
 
 export interface GetUserStateResponse_StateEntry {
@@ -546,7 +546,7 @@ export interface GetAppStateRequest {
 /** Response for SessionService.GetAppState. */
 export interface GetAppStateResponse {
   /** The app's state: key without "app:" -> value as JSON text. */
-  state: { [key: string]: string };
+  state: Map<string, string>;
 }
 
 export interface GetAppStateResponse_StateEntry {
@@ -555,18 +555,18 @@ export interface GetAppStateResponse_StateEntry {
 }
 
 function createBaseState(): State {
-  return { app: {}, user: {}, session: {} };
+  return { app: new Map(), user: new Map(), session: new Map() };
 }
 
 export const State: MessageFns<State> = {
   encode(message: State, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.app).forEach(([key, value]: [string, string]) => {
+    message.app.forEach((value, key) => {
       State_AppEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
-    globalThis.Object.entries(message.user).forEach(([key, value]: [string, string]) => {
+    message.user.forEach((value, key) => {
       State_UserEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
-    globalThis.Object.entries(message.session).forEach(([key, value]: [string, string]) => {
+    message.session.forEach((value, key) => {
       State_SessionEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -592,7 +592,7 @@ export const State: MessageFns<State> = {
 
             const entry1 = State_AppEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.app[entry1.key] = entry1.value;
+              message.app.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -603,7 +603,7 @@ export const State: MessageFns<State> = {
 
             const entry2 = State_UserEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.user[entry2.key] = entry2.value;
+              message.user.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -614,7 +614,7 @@ export const State: MessageFns<State> = {
 
             const entry3 = State_SessionEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.session[entry3.key] = entry3.value;
+              message.session.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -635,33 +635,33 @@ export const State: MessageFns<State> = {
   },
   fromPartial(object: DeepPartial<State>): State {
     const message = createBaseState();
-    message.app = (globalThis.Object.entries(object.app ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.app = (() => {
+      const m = new Map();
+      (object.app as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.user = (globalThis.Object.entries(object.user ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.user = (() => {
+      const m = new Map();
+      (object.user as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.session = (globalThis.Object.entries(object.session ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.session = (() => {
+      const m = new Map();
+      (object.session as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -868,18 +868,18 @@ export const State_SessionEntry: MessageFns<State_SessionEntry> = {
 };
 
 function createBaseStateDelta(): StateDelta {
-  return { app: {}, user: {}, session: {} };
+  return { app: new Map(), user: new Map(), session: new Map() };
 }
 
 export const StateDelta: MessageFns<StateDelta> = {
   encode(message: StateDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.app).forEach(([key, value]: [string, string]) => {
+    message.app.forEach((value, key) => {
       StateDelta_AppEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
-    globalThis.Object.entries(message.user).forEach(([key, value]: [string, string]) => {
+    message.user.forEach((value, key) => {
       StateDelta_UserEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
-    globalThis.Object.entries(message.session).forEach(([key, value]: [string, string]) => {
+    message.session.forEach((value, key) => {
       StateDelta_SessionEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -905,7 +905,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry1 = StateDelta_AppEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.app[entry1.key] = entry1.value;
+              message.app.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -916,7 +916,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry2 = StateDelta_UserEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.user[entry2.key] = entry2.value;
+              message.user.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -927,7 +927,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry3 = StateDelta_SessionEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.session[entry3.key] = entry3.value;
+              message.session.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -948,33 +948,33 @@ export const StateDelta: MessageFns<StateDelta> = {
   },
   fromPartial(object: DeepPartial<StateDelta>): StateDelta {
     const message = createBaseStateDelta();
-    message.app = (globalThis.Object.entries(object.app ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.app = (() => {
+      const m = new Map();
+      (object.app as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.user = (globalThis.Object.entries(object.user ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.user = (() => {
+      const m = new Map();
+      (object.user as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.session = (globalThis.Object.entries(object.session ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.session = (() => {
+      const m = new Map();
+      (object.session as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -2912,12 +2912,12 @@ export const GetUserStateRequest: MessageFns<GetUserStateRequest> = {
 };
 
 function createBaseGetUserStateResponse(): GetUserStateResponse {
-  return { state: {} };
+  return { state: new Map() };
 }
 
 export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
   encode(message: GetUserStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.state).forEach(([key, value]: [string, string]) => {
+    message.state.forEach((value, key) => {
       GetUserStateResponse_StateEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -2943,7 +2943,7 @@ export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
 
             const entry1 = GetUserStateResponse_StateEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.state[entry1.key] = entry1.value;
+              message.state.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -2964,15 +2964,15 @@ export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
   },
   fromPartial(object: DeepPartial<GetUserStateResponse>): GetUserStateResponse {
     const message = createBaseGetUserStateResponse();
-    message.state = (globalThis.Object.entries(object.state ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.state = (() => {
+      const m = new Map();
+      (object.state as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -3100,12 +3100,12 @@ export const GetAppStateRequest: MessageFns<GetAppStateRequest> = {
 };
 
 function createBaseGetAppStateResponse(): GetAppStateResponse {
-  return { state: {} };
+  return { state: new Map() };
 }
 
 export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
   encode(message: GetAppStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.state).forEach(([key, value]: [string, string]) => {
+    message.state.forEach((value, key) => {
       GetAppStateResponse_StateEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -3131,7 +3131,7 @@ export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
 
             const entry1 = GetAppStateResponse_StateEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.state[entry1.key] = entry1.value;
+              message.state.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -3152,15 +3152,15 @@ export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
   },
   fromPartial(object: DeepPartial<GetAppStateResponse>): GetAppStateResponse {
     const message = createBaseGetAppStateResponse();
-    message.state = (globalThis.Object.entries(object.state ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.state = (() => {
+      const m = new Map();
+      (object.state as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };

@@ -113,6 +113,10 @@ and, when the storage behind the server refuses a call (ErrorInfo.metadata
   INVALID_ARGUMENT    "BACKEND_INVALID_INPUT" (a rule of the storage's own)
   FAILED_PRECONDITION "BACKEND_FAILED_PRECONDITION" (storage misconfigured)
   UNIMPLEMENTED       "NOT_SUPPORTED_BY_BACKEND" (the storage cannot do this)
+For "SESSION_NOT_FOUND" and "SESSION_ALREADY_EXISTS" the message is in ADK's
+own words ("Session s1 not found.", "Session with id s1 already exists."),
+and ErrorInfo.metadata names the session ("app_name", "user_id",
+"session_id").
 
 Pagination (AIP-158)
   List calls take page_size (0 = server default, larger values are capped,

@@ -46,7 +46,7 @@ def configured_keys(key_file: Path | None, keys_text: str | None) -> PageTokenKe
             raise ValueError(f"--page-token-key-file {key_file}: {exc.strerror or exc}") from None
         return PageTokenKeys.parse(text, str(key_file))
     if keys_text:
-        return PageTokenKeys.parse(keys_text, "--page-token-key")
+        return PageTokenKeys.parse(keys_text.replace(";", "\n"), "--page-token-key")
     return None
 
 

@@ -73,7 +73,7 @@ class PageTokenKeys:
 
     @classmethod
     def parse(cls, text: str, source: str) -> PageTokenKeys:
-        """Keys given as text: one per line (or separated by ``;``); blank lines and ``#`` comments skipped.
+        """Keys given as text, one a line; blank lines and ``#`` comments are skipped.
 
         Each key is its text, taken as it is (UTF-8), and must be at least
         ``MIN_KEY_LENGTH`` characters long.
@@ -82,7 +82,7 @@ class PageTokenKeys:
             ValueError: no key, or a key too short; the message names ``source``.
         """
         keys: list[bytes] = []
-        for line in text.replace(";", "\n").splitlines():
+        for line in text.splitlines():
             key = line.strip()
             if not key or key.startswith("#"):
                 continue

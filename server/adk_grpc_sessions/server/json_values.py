@@ -32,10 +32,8 @@ of an event's ``actions.stateDelta``, in unary, batch and stream appends alike.
 
 Why 254: it is the deepest value ADK Python can write at all. ADK serializes
 state and events with pydantic, whose JSON writer refuses anything deeper
-(ADK then stores the value's repr instead), so no ADK Python service ever
-stores more: its ``DatabaseSessionService`` round-trips 252 levels of state
-and its event JSON holds stateDelta values and function-call arguments of up
-to 254. LLM function-call arguments are a few levels deep in practice.
+(ADK then stores the value's repr instead), so every value ADK's own services
+store fits (the proto's "Nesting" paragraph gives the detail).
 """
 
 EVENT_JSON_DEPTH_ALLOWANCE: Final = 16

@@ -62,8 +62,8 @@ Vertex keeps each event whole in ``raw_event`` and state in ``session_state``,
 both ``google.protobuf.Struct``, where each level of a JSON object costs three
 levels of protobuf messages (``Value``, ``Struct``, map entry); protobuf
 parsers, ours and the API's, refuse messages nested deeper than 100 levels.
-An event of 32 object levels is the deepest that goes through; 30 leaves room
-for the messages around it. Far below the server's own limit: a storage limit.
+30 object levels (90 message levels) leave room for the request and event
+messages around them. Far below the server's own limit: a storage limit.
 """
 MAX_STATE_VALUE_DEPTH: Final = MAX_EVENT_JSON_DEPTH - 3
 """Deepest state value this backend stores: an event holds one three levels in

@@ -54,7 +54,7 @@ class ServerConfig:
     """Token grant lines given directly (``;`` separates lines)."""
     page_token_key_file: Path | None = None
     """File of page-token keys, one a line; the first signs. None: see ``page_token_keys``."""
-    page_token_key: str | None = None
+    page_token_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log
     """Page-token keys given directly (``;`` separates keys); the first signs."""
     allow_unauthenticated: bool = False
     metrics_listen: str | None = None

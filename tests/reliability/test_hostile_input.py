@@ -8,8 +8,10 @@ stored before the onslaught must be exactly as it was.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -19,6 +21,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adk_grpc_sessions.server import page_tokens
+from adk_grpc_sessions.server.config import ServerConfig
+from adk_grpc_sessions.server.page_tokens import PageTokenKeys, PageTokens
+from adk_grpc_sessions.server.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.conftest import StartServer
@@ -228,3 +234,105 @@ async def test_oversized_request_is_refused_and_the_server_carries_on(target: Ta
         await target.stub.AppendEvent(request, timeout=30)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert await target.healthy()
+
+
+# --- forged page tokens: every field of a token replaced, signed or not ------------------------------
+
+PAGE_TOKEN_KEY = "hostile-input-page-token-key-" + "5a" * 16
+PAGE_TOKEN_SIGNER = PageTokens(PageTokenKeys.parse(PAGE_TOKEN_KEY, "tests"))
+OTHER_SIGNER = PageTokens(PageTokenKeys.parse("some-other-deployments-page-token-key-" + "0" * 20, "tests"))
+
+token_values = st.one_of(
+    st.integers(),
+    st.sampled_from([10**400, -(10**400), 2**63, 2**63 - 1, 2**64, 0, -1, 10**30]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e308, -1e308, 5e-324, -0.0, 1_800_000_000.5]),
+    st.booleans(),
+    st.none(),
+    nasty_text,
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@dataclass(frozen=True)
+class ForgedToken:
+    """A page token and the listing it is sent to."""
+
+    method: str
+    request: Any
+
+
+def _sessions_payload(user_id: str | None, cursor: list[Any]) -> list[Any]:
+    return [2, "s", page_tokens._binding(CANARY_APP, user_id), *cursor]
+
+
+def _events_payload(cursor: list[Any]) -> list[Any]:
+    return [2, "e", page_tokens._binding(CANARY_APP, "u", "canary", None), *cursor]
+
+
+@st.composite
+def forged_tokens(draw: st.DrawFn) -> ForgedToken:
+    """A well-formed token with one field (or the token's bytes) replaced, however it is signed."""
+    listing = draw(st.sampled_from(["sessions-of-user", "sessions-of-app", "events"]))
+    user_id = "u" if listing == "sessions-of-user" else None
+    if listing == "events":
+        payload = _events_payload([1])
+    else:
+        payload = _sessions_payload(user_id, [1_800_000_000.5, "u", "canary"])
+    position = draw(st.integers(min_value=0, max_value=len(payload) - 1))
+    if draw(st.booleans()):
+        payload[position] = draw(token_values)
+    else:
+        payload = payload[: position + 1] + draw(st.lists(token_values, max_size=2))
+    signer = draw(st.sampled_from(["server-key", "server-key", "other-key", "unsigned"]))
+    if signer == "unsigned":
+        token = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    else:
+        token = (PAGE_TOKEN_SIGNER if signer == "server-key" else OTHER_SIGNER)._encode(payload)
+    if draw(st.booleans()):
+        raw = bytearray(token.encode())
+        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.integers(0x21, 0x7E))
+        token = raw.decode()
+    if listing == "events":
+        return ForgedToken(
+            "ListEvents",
+            pb.ListEventsRequest(app_name=CANARY_APP, user_id="u", session_id="canary", page_token=token),
+        )
+    return ForgedToken(
+        "ListSessions", pb.ListSessionsRequest(app_name=CANARY_APP, user_id=user_id or "", page_token=token)
+    )
+
+
+@pytest.fixture
+async def keyed_target(backend_uri: str) -> AsyncIterator[Target]:
+    """A server whose page-token key is known here, so forgeries can carry a valid signature."""
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], backend=backend_uri, page_token_key=PAGE_TOKEN_KEY)
+    )
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.ports[0]}") as channel:
+            attacked = Target(channel)
+            await attacked.stub.DeleteSession(
+                pb.DeleteSessionRequest(app_name=CANARY_APP, user_id="u", session_id="canary")
+            )
+            await attacked.plant_canary()
+            yield attacked
+            assert await attacked.healthy()
+            assert await attacked.read_canary() == attacked.canary, "stored data changed"
+    finally:
+        await server.stop(grace=0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(forged=forged_tokens())
+async def test_forged_page_tokens_are_invalid_argument_naming_page_token(
+    keyed_target: Target, forged: ForgedToken
+) -> None:
+    try:
+        await getattr(keyed_target.stub, forged.method)(forged.request, timeout=20)
+    except grpc.aio.AioRpcError as error:
+        failure = failure_of(error)
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT, (forged, failure)
+        assert failure.fields == ["page_token"], (forged, failure)

@@ -78,7 +78,12 @@ async def test_keys_may_hold_slashes_dots_quotes_and_unicode(
         ("user", "k", "", "must be JSON text"),
         ("session", "k", "NaN", "not valid JSON"),
         ("session", "k", "1e400", "too large"),
-        ("session", "k", "[" * 300 + "]" * 300, "not valid JSON"),
+        (
+            "session",
+            "k",
+            "[" * 300 + "]" * 300,
+            "deeper than 254 levels of arrays and objects (the nesting depth limit)",
+        ),
         ("session", "app:k", "1", "must not start with"),
         ("session", "temp:k", "1", "must not start with"),
     ],

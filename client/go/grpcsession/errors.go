@@ -2,6 +2,7 @@ package grpcsession
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -38,6 +39,9 @@ type Error struct {
 	Code codes.Code
 	// Reason is ErrorInfo.reason, e.g. "STALE_SESSION"; empty if none was sent.
 	Reason string
+	// Metadata is ErrorInfo.metadata, e.g. the app_name, user_id and
+	// session_id of a session not found; empty if none was sent.
+	Metadata map[string]string
 	// Message is the status message.
 	Message string
 	// Violations are BadRequest field violations as "field: description".
@@ -46,8 +50,19 @@ type Error struct {
 	status *status.Status
 }
 
-// Error implements error.
+// Error implements error. A missing session and a taken session id read as
+// adk-go's own in-memory service words them ("session s1 not found",
+// "session s1 already exists"), so code and tests written against adk-go
+// keep working; every other error reads "grpcsession: CODE (REASON): message".
 func (e *Error) Error() string {
+	if sessionID, named := e.Metadata["session_id"]; named {
+		switch {
+		case e.Code == codes.NotFound && e.Reason == "SESSION_NOT_FOUND":
+			return fmt.Sprintf("session %s not found", sessionID)
+		case e.Code == codes.AlreadyExists && e.Reason == "SESSION_ALREADY_EXISTS":
+			return fmt.Sprintf("session %s already exists", sessionID)
+		}
+	}
 	text := "grpcsession: " + e.Code.String()
 	if e.Reason != "" {
 		text += " (" + e.Reason + ")"
@@ -107,6 +122,7 @@ func errorFromRPC(err error) error {
 		case *errdetails.ErrorInfo:
 			if d.GetDomain() == errorDomain || failure.Reason == "" {
 				failure.Reason = d.GetReason()
+				failure.Metadata = d.GetMetadata()
 			}
 		case *errdetails.BadRequest:
 			for _, violation := range d.GetFieldViolations() {

@@ -30,15 +30,22 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/*
+ * State keys are data, so any name is a key, "__proto__" and "constructor"
+ * included: the wire's maps are `Map`s (ts-proto's useMapType) and the state
+ * objects handed to adk-js have no prototype, so no key can fall into
+ * Object.prototype's members on the way in or out.
+ */
+
 /** One scope of state from the wire, each key given `prefix`. */
-function decodeScope(into: JsonObject, prefix: string, values: Record<string, string>): void {
-  for (const [key, text] of Object.entries(values)) {
+function decodeScope(into: JsonObject, prefix: string, values: ReadonlyMap<string, string>): void {
+  for (const [key, text] of values) {
     into[prefix + key] = parseJson(text);
   }
 }
 
 /** A map of JSON texts read as values, keys as they are. */
-export function decodeMap(values: Record<string, string>): Record<string, unknown> {
+export function decodeMap(values: ReadonlyMap<string, string>): Record<string, unknown> {
   const decoded: JsonObject = Object.create(null);
   decodeScope(decoded, "", values);
   return decoded;
@@ -47,26 +54,27 @@ export function decodeMap(values: Record<string, string>): Record<string, unknow
 /** ADK's merged view: session keys, then "app:" keys, then "user:" keys. */
 export function mergedState(state: StateMessage | undefined): Record<string, unknown> {
   const merged: JsonObject = Object.create(null);
-  decodeScope(merged, "", state?.session ?? {});
-  decodeScope(merged, State.APP_PREFIX, state?.app ?? {});
-  decodeScope(merged, State.USER_PREFIX, state?.user ?? {});
+  const none = new Map<string, string>();
+  decodeScope(merged, "", state?.session ?? none);
+  decodeScope(merged, State.APP_PREFIX, state?.app ?? none);
+  decodeScope(merged, State.USER_PREFIX, state?.user ?? none);
   return merged;
 }
 
 /** ADK state (prefixed keys) split by scope for the wire; "temp:" keys are left out. */
 export function stateDelta(state: Record<string, unknown> | undefined): StateDelta {
-  const delta: StateDelta = { app: {}, user: {}, session: {} };
+  const delta: StateDelta = { app: new Map(), user: new Map(), session: new Map() };
   for (const [key, value] of Object.entries(state ?? {})) {
     if (key.startsWith(State.TEMP_PREFIX)) {
       continue;
     }
     const text = stringifyJson(value);
     if (key.startsWith(State.APP_PREFIX)) {
-      delta.app[key.slice(State.APP_PREFIX.length)] = text;
+      delta.app.set(key.slice(State.APP_PREFIX.length), text);
     } else if (key.startsWith(State.USER_PREFIX)) {
-      delta.user[key.slice(State.USER_PREFIX.length)] = text;
+      delta.user.set(key.slice(State.USER_PREFIX.length), text);
     } else {
-      delta.session[key] = text;
+      delta.session.set(key, text);
     }
   }
   return delta;

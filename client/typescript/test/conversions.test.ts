@@ -69,7 +69,11 @@ test("an adk-js event becomes ADK Python's JSON", () => {
 
 test("state splits by scope for the wire and merges back with prefixes", () => {
   const delta = stateDelta({ "app:a": 1, "user:b": [true, null], c: { d: "é" }, "temp:e": 5 });
-  assert.deepEqual(delta, { app: { a: "1" }, user: { b: "[true,null]" }, session: { c: '{"d":"é"}' } });
+  assert.deepEqual(delta, {
+    app: new Map([["a", "1"]]),
+    user: new Map([["b", "[true,null]"]]),
+    session: new Map([["c", '{"d":"é"}']]),
+  });
   const merged = mergedState({ app: delta.app, user: delta.user, session: delta.session });
   assert.deepEqual({ ...merged }, { "app:a": 1, "user:b": [true, null], c: { d: "é" } });
 });

@@ -52,6 +52,10 @@ class ServerConfig:
     tokens_file: Path | None = None
     tokens: str | None = None
     """Token grant lines given directly (``;`` separates lines)."""
+    page_token_key_file: Path | None = None
+    """File of page-token keys, one a line; the first signs. None: see ``page_token_keys``."""
+    page_token_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log
+    """Page-token keys given directly (``;`` separates keys); the first signs."""
     allow_unauthenticated: bool = False
     metrics_listen: str | None = None
     log_format: str = "json"
@@ -91,6 +95,8 @@ class ServerConfig:
         for name in ("max_call_seconds", "health_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
+        if self.page_token_key_file is not None and self.page_token_key:
+            raise ValueError("give --page-token-key-file or --page-token-key (its variable), not both")
         if self.grace_seconds < 0:
             raise ValueError("--grace-seconds must not be negative")
         if self.event_loop not in ("auto", "uvloop", "asyncio"):
@@ -192,6 +198,22 @@ SETTINGS: Final = (
         "FILE",
     ),
     Setting("tokens", "token grant lines given directly, separated by ';'", str, "GRANTS"),
+    Setting(
+        "page_token_key_file",
+        "file of keys that sign page tokens, one a line (at least 32 characters each, e.g. from "
+        "'openssl rand -hex 32'); the first signs, every one is accepted (rotate by adding a new first "
+        "line). Give replicas the same keys so each accepts the others' tokens. Default: for a SQLite "
+        "file, a key generated next to it; otherwise a key of this process only",
+        Path,
+        "FILE",
+    ),
+    Setting(
+        "page_token_key",
+        "page-token keys given directly, separated by ';' (as --page-token-key-file; prefer the "
+        "environment variable, as a flag shows in the process list)",
+        str,
+        "KEYS",
+    ),
     Setting(
         "allow_unauthenticated",
         "serve a non-loopback address without TLS and tokens (trusted networks only)",

@@ -23,6 +23,7 @@ from adk_grpc_sessions.server.backends.base import (
     EventIdConflictError,
     Refusal,
     SessionExistsError,
+    SessionKey,
     SessionNotFoundError,
     StaleRevisionError,
 )
@@ -78,6 +79,11 @@ def _status(code: int, message: str, reason: str, **metadata: str) -> status_pb2
     return status_pb2.Status(code=code, message=message, details=[_pack(info)])
 
 
+def _named(key: SessionKey) -> dict[str, str]:
+    """A session's name as ``ErrorInfo.metadata``."""
+    return {"app_name": key.app_name, "user_id": key.user_id, "session_id": key.session_id}
+
+
 def status_for(error: Exception) -> status_pb2.Status:
     """The status a client receives for ``error``, raised while serving a call."""
     if isinstance(error, InvalidArgumentError):
@@ -94,9 +100,13 @@ def status_for(error: Exception) -> status_pb2.Status:
             details=[_pack(bad_request), _pack(info)],
         )
     if isinstance(error, SessionNotFoundError):
-        return _status(code_pb2.NOT_FOUND, str(error), "SESSION_NOT_FOUND")
+        # ADK's own words (InMemorySessionService), so code and tests written
+        # against ADK read the same message; the session's name is metadata.
+        message = f"Session {error.key.session_id} not found."
+        return _status(code_pb2.NOT_FOUND, message, "SESSION_NOT_FOUND", **_named(error.key))
     if isinstance(error, SessionExistsError):
-        return _status(code_pb2.ALREADY_EXISTS, str(error), "SESSION_ALREADY_EXISTS")
+        message = f"Session with id {error.key.session_id} already exists."
+        return _status(code_pb2.ALREADY_EXISTS, message, "SESSION_ALREADY_EXISTS", **_named(error.key))
     if isinstance(error, StaleRevisionError):
         return _status(
             code_pb2.ABORTED,

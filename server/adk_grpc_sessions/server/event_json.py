@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState
 from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.json_values import dump_json, parse_json, require_finite
+from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH, check_value, dump_json, parse_json
 from adk_grpc_sessions.server.validation import check_key
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
 
@@ -37,7 +37,7 @@ def parse_event(event_json: str) -> NewEvent:
     """
     if not event_json:
         raise InvalidArgumentError.single(FIELD, "required: the event as ADK JSON")
-    event = parse_json(event_json, FIELD)
+    event = parse_json(event_json, FIELD, max_depth=MAX_EVENT_JSON_DEPTH)
     if not isinstance(event, dict):
         raise InvalidArgumentError.single(FIELD, f"must be a JSON object, got {_json_type(event)}")
     for snake, camel in _SNAKE_CASE.items():
@@ -129,8 +129,8 @@ def _state_delta(event: dict[str, Any]) -> tuple[ScopedState, bool]:
         if key.startswith(TEMP_PREFIX):
             had_temp_keys = True
             continue
-        if isinstance(value, float | dict | list):  # only these can hold an overflowed number
-            require_finite(value, f"{field}[{key!r}]")
+        if isinstance(value, float | dict | list):  # only these can overflow or nest
+            check_value(value, f"{field}[{key!r}]")
         if key.startswith(APP_PREFIX):
             delta.app[key.removeprefix(APP_PREFIX)] = dump_json(value)
         elif key.startswith(USER_PREFIX):

@@ -22,6 +22,8 @@ from adk_grpc_sessions.server.backends.base import Backend, BackendError
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.health import HealthMonitor
 from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
+from adk_grpc_sessions.server.page_token_keys import configured_keys, default_keys
+from adk_grpc_sessions.server.page_tokens import PageTokenKeys, PageTokens
 from adk_grpc_sessions.server.rpc_handlers import CallPolicy, append_streams, session_service_handler
 from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.stream_appends import AppendStreams
@@ -109,13 +111,18 @@ class SessionServer:
                 (for embedding the server in another program).
 
         Raises:
-            ValueError: the configuration, backend URI or token grants are invalid.
+            ValueError: the configuration, backend URI, token grants or page-token keys are invalid.
         """
         config.check()
         self.config = config
         self.ports: list[int] = []
         """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
         self.metrics = Metrics() if config.metrics_listen else None
+        self._page_token_keys = configured_keys(config.page_token_key_file, config.page_token_key)
+        # Without configured keys, a default that suits the storage (a key file
+        # beside a SQLite database); a backend given in code gets a key of this
+        # process, as no file is made on behalf of storage this server did not open.
+        self._default_keys_for = None if backend is not None else config.backend
         backend = backend or build_backend(config.backend)
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
         grants = load_grants(config.tokens_file, config.tokens) if config.has_tokens else None
@@ -134,7 +141,8 @@ class SessionServer:
 
         Raises:
             BackendError: the backend cannot be reached.
-            RuntimeError: an address cannot be bound, or the backend's schema is not current.
+            RuntimeError: an address cannot be bound, the backend's schema is not current, or the
+                page-token key file of a SQLite database is unusable.
             ValueError: TLS files or the metrics address are unusable.
         """
         # Before storage is touched (a schema created, a file made): a busy
@@ -146,11 +154,12 @@ class SessionServer:
             if not self.config.no_migrate:
                 await self._backend.upgrade_schema()
             await self._backend.start()
+            page_token_keys = self._page_token_keys or default_keys(self._default_keys_for)
         except BaseException:
             await self._backend.close()
             raise
         try:
-            await self._start_serving()
+            await self._start_serving(page_token_keys)
         except BaseException:
             await self._shutdown(grace=0)
             raise
@@ -162,7 +171,7 @@ class SessionServer:
             " (tokens required)" if self._authorizer else "",
         )
 
-    async def _start_serving(self) -> None:
+    async def _start_serving(self, page_token_keys: PageTokenKeys) -> None:
         config = self.config
         interceptors = []
         if config.otel_endpoint:
@@ -180,7 +189,9 @@ class SessionServer:
             metrics=self.metrics,
             trouble=self._health,
         )
-        servicer = SessionServicer(self._backend, max_page_size=config.max_page_size)
+        servicer = SessionServicer(
+            self._backend, max_page_size=config.max_page_size, page_tokens=PageTokens(page_token_keys)
+        )
         self._streams = append_streams(servicer, policy)
         server.add_generic_rpc_handlers((session_service_handler(servicer, policy, self._streams),))
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import grpc
 
-from adk_grpc_sessions.server import messages, page_tokens, validation
+from adk_grpc_sessions.server import messages, validation
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     EventWindow,
@@ -26,6 +26,7 @@ from adk_grpc_sessions.server.backends.base import (
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
 from adk_grpc_sessions.server.messages import Encoded, session_message
+from adk_grpc_sessions.server.page_tokens import PageTokens
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
@@ -39,10 +40,13 @@ class SessionServicer:
         backend: Backend,
         *,
         max_page_size: int = validation.MAX_PAGE_SIZE,
+        page_tokens: PageTokens | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """Serves ``backend``; ``page_tokens`` signs list calls' tokens (default: a key of this process)."""
         self._backend = backend
         self._max_page_size = max_page_size
+        self._page_tokens = page_tokens or PageTokens()
         self._clock = clock
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
@@ -92,7 +96,7 @@ class SessionServicer:
         user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
-            page_tokens.decode_sessions_token(
+            self._page_tokens.decode_sessions_token(
                 request.page_token, app_name, user_id, by_storage_token=self._backend.pages_by_token
             )
             if request.page_token
@@ -101,7 +105,7 @@ class SessionServicer:
         page = await self._backend.list_sessions(app_name, user_id, page_size, after)
         return messages.list_sessions_response(
             page.items,
-            page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
+            self._page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
             if page.next_cursor is not None
             else "",
         )
@@ -139,7 +143,7 @@ class SessionServicer:
             after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
         binding = (key.app_name, key.user_id, key.session_id, after_timestamp)
         after = (
-            page_tokens.decode_events_token(
+            self._page_tokens.decode_events_token(
                 request.page_token, *binding, by_storage_token=self._backend.pages_by_token
             )
             if request.page_token
@@ -148,7 +152,7 @@ class SessionServicer:
         page = await self._backend.list_events(key, after_timestamp, page_size, after)
         token = ""
         if page.next_cursor is not None:
-            token = page_tokens.encode_events_token(*binding, page.next_cursor)
+            token = self._page_tokens.encode_events_token(*binding, page.next_cursor)
         return messages.list_events_response(page.items, token)
 
     async def GetUserState(  # noqa: N802

@@ -7,6 +7,7 @@ into a double); events travel as ADK's own camelCase JSON, which is what
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,9 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import seconds_from_parts
 
 _log = logging.getLogger(__name__)
+# pydantic-core's writer stops at 254 levels of nesting, where it would put
+# "..." in place of the rest of a value (silently, with serialize_unknown).
+_TOO_DEEP_TO_WRITE = "Maximum serialization depth exceeded"
 
 
 def encode_value(value: Any) -> str:
@@ -33,19 +37,38 @@ def encode_value(value: Any) -> str:
     """
     try:
         return pydantic_core.to_json(value, inf_nan_mode="null").decode()
-    except pydantic_core.PydanticSerializationError:
+    except pydantic_core.PydanticSerializationError as exc:
+        if _TOO_DEEP_TO_WRITE in str(exc):
+            return _deep_value_json(value)
         _log.warning("a state value has no JSON form and is stored as its repr: %r", value)
         return pydantic_core.to_json(value, inf_nan_mode="null", serialize_unknown=True).decode()
 
 
+def _deep_value_json(value: Any) -> str:
+    """A value nested deeper than pydantic-core writes, written whole so the server can judge its depth.
+
+    Raises:
+        ValueError: it holds something with no plain JSON form, or nests deeper than Python can write.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"a state value nested this deep must be plain JSON data: {exc}") from None
+
+
 def decode_value(text: str) -> Any:
     """A state value from its JSON text."""
-    return pydantic_core.from_json(text)
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError:
+        # pydantic-core's reader stops at 200 levels; the server stores up to
+        # its nesting limit, which the standard library's reader reaches.
+        return json.loads(text)
 
 
 def decode_map(values: Mapping[str, str]) -> dict[str, Any]:
     """A scope of state from the wire, keys as they are."""
-    return {key: pydantic_core.from_json(text) for key, text in values.items()}
+    return {key: decode_value(text) for key, text in values.items()}
 
 
 def state_delta_message(state: Mapping[str, Any] | None) -> pb.StateDelta:
@@ -65,9 +88,9 @@ def merged_state(state: pb.State) -> dict[str, Any]:
     """ADK's merged view: session keys, then ``app:`` keys, then ``user:`` keys."""
     merged = decode_map(state.session)
     for key, text in state.app.items():
-        merged[State.APP_PREFIX + key] = pydantic_core.from_json(text)
+        merged[State.APP_PREFIX + key] = decode_value(text)
     for key, text in state.user.items():
-        merged[State.USER_PREFIX + key] = pydantic_core.from_json(text)
+        merged[State.USER_PREFIX + key] = decode_value(text)
     return merged
 
 

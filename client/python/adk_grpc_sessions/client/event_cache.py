@@ -16,12 +16,13 @@ cache off, so every read returns new objects.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Final
 
 from google.adk.events.event import Event
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
@@ -36,7 +37,26 @@ def validate_events(texts: Sequence[str]) -> list[Event]:
     """Events from their JSON texts, validated in one pass (much faster than one by one)."""
     if not texts:
         return []
-    return _EVENT_LIST.validate_json("[" + ",".join(texts) + "]")
+    try:
+        return _EVENT_LIST.validate_json("[" + ",".join(texts) + "]")
+    except ValidationError:
+        return [_validate_event(text) for text in texts]
+
+
+def _validate_event(text: str) -> Event:
+    """One event from its JSON text, however deep the server let it nest.
+
+    pydantic-core's JSON reader stops at 200 levels, short of the server's
+    nesting limit for events; such an event is read by the standard
+    library's parser and validated from the result, as ADK's own
+    ``DatabaseSessionService`` reads its events.
+    """
+    try:
+        return Event.model_validate_json(text)
+    except ValidationError as exc:
+        if not any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise
+        return Event.model_validate(json.loads(text))
 
 
 class EventCache:

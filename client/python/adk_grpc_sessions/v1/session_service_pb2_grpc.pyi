@@ -27,7 +27,8 @@ State
   value as JSON text (RFC 8259), e.g. {"count": "1", "name": "\\"Ada\\""}.
   JSON text, not google.protobuf.Struct, so integers stay integers of any
   size and nothing is turned into a double. NaN and Infinity are not JSON
-  and are rejected. To build ADK's merged view, a client adds "app:" to the
+  and are rejected; so is a value nested deeper than 254 levels (see
+  "Nesting"). To build ADK's merged view, a client adds "app:" to the
   app keys, "user:" to the user keys, and merges them over the session keys.
 
 Events
@@ -47,6 +48,24 @@ Events
   Python readers "1" is an integer and "1.0" a float, so a writer whose
   language does not tell them apart should keep the form a value had when
   it was read.
+
+Nesting
+  A state value nests at most 254 levels of arrays and objects, counted from
+  the value itself ("1" is 0 levels deep, "[]" and "{}" 1, "[[1]]" 2); an
+  event's JSON as a whole at most 270 (254, plus 16 for ADK's own structure
+  around a value). The limit is one wherever state enters: CreateSession's
+  state and each value of an event's actions.stateDelta, in AppendEvent,
+  BatchAppendEvents and AppendEventStream alike. Deeper input is
+  INVALID_ARGUMENT naming the field and the limit. Why 254: it is the deepest
+  value ADK Python can write (its JSON writer, pydantic, stops there), so
+  everything ADK's own services store fits: its DatabaseSessionService
+  round-trips state 252 levels deep, the deepest free-form value of its
+  event (function-call arguments inside a compaction) sits 8 levels into an
+  event, and LLM function-call arguments are a few levels deep in practice.
+  A backend may hold less: agentengine:// keeps state and events in
+  google.protobuf.Struct, which protobuf reads to 100 levels of messages, so
+  it stores state values of at most 27 levels and events of at most 30;
+  deeper is INVALID_ARGUMENT ("BACKEND_INVALID_INPUT").
 
 Time
   Event JSON carries time as float seconds since the Unix epoch (an IEEE-754
@@ -94,12 +113,26 @@ and, when the storage behind the server refuses a call (ErrorInfo.metadata
   INVALID_ARGUMENT    "BACKEND_INVALID_INPUT" (a rule of the storage's own)
   FAILED_PRECONDITION "BACKEND_FAILED_PRECONDITION" (storage misconfigured)
   UNIMPLEMENTED       "NOT_SUPPORTED_BY_BACKEND" (the storage cannot do this)
+For "SESSION_NOT_FOUND" and "SESSION_ALREADY_EXISTS" the message is in ADK's
+own words ("Session s1 not found.", "Session with id s1 already exists."),
+and ErrorInfo.metadata names the session ("app_name", "user_id",
+"session_id").
 
 Pagination (AIP-158)
   List calls take page_size (0 = server default, larger values are capped,
   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
   exactly a next_page_token from an earlier response to the same request).
   An empty next_page_token means there are no more results.
+  Tokens are opaque: a client passes them back as received and never builds,
+  reads or changes one. They are signed by the server (HMAC-SHA256 under its
+  page-token key), so every server that shares that key accepts them: the
+  replicas of a deployment given the same key (--page-token-key-file or
+  ADK_GRPC_SESSIONS_PAGE_TOKEN_KEY), and any server on the same embedded
+  SQLite file (its key is kept beside the database), across restarts. A
+  token altered, made up, signed with another key or sent with a different
+  request is INVALID_ARGUMENT naming "page_token". A server on a shared
+  database without a configured key signs with a key of its own process: its
+  tokens then work only against that process.
 """
 
 from adk_grpc_sessions.v1 import session_service_pb2 as _session_service_pb2

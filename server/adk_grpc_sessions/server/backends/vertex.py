@@ -102,6 +102,8 @@ _NO_SHARED_STATE: Final = (
 _CHANNEL_OPTIONS: Final = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
 
 ResultT = TypeVar("ResultT")
+_Data = TypeVar("_Data")
+_Message = TypeVar("_Message")
 
 
 class VertexBackend(Backend):
@@ -171,7 +173,8 @@ class VertexBackend(Backend):
                 "[a-z0-9-], starting with a letter, not ending with '-'",
                 reason="INVALID_SESSION_ID",
             )
-        session = mapping.SessionMessage(user_id=key.user_id, session_state=mapping.state_struct(state))
+        session_state = _stored(mapping.state_struct, state)
+        session = mapping.SessionMessage(user_id=key.user_id, session_state=session_state)
         session.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
         request = vertex.CreateSessionRequest(
             parent=self.target.engine_name, session=vertex.Session(session), session_id=key.session_id
@@ -280,7 +283,7 @@ class VertexBackend(Backend):
         if expected_revision != revision:
             raise StaleRevisionError(key, expected_revision, revision)
         request = vertex.AppendEventRequest(
-            name=name, event=vertex.SessionEvent(mapping.session_event(event))
+            name=name, event=vertex.SessionEvent(_stored(mapping.session_event, event))
         )
         try:
             await self._call(
@@ -470,6 +473,18 @@ class VertexBackend(Backend):
                 Refusal.INVALID_INPUT, "page_token is not one this server issued", reason="INVALID_PAGE_TOKEN"
             )
         return int(listed), page_token
+
+
+def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
+    """The message ``build`` makes of ``data``; a value Vertex cannot hold is refused as the storage's rule.
+
+    Raises:
+        BackendRefusedError: ``data`` nests deeper than Vertex's Struct storage holds.
+    """
+    try:
+        return build(data)
+    except mapping.TooDeepForStructError as exc:
+        raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
 
 
 def _session_record(message: Any, app_name: str, events: list[EventRecord]) -> SessionRecord:

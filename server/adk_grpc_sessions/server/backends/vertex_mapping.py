@@ -28,7 +28,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState, StateMap
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import APP_PREFIX, USER_PREFIX, parse_event
-from adk_grpc_sessions.server.json_values import dump_json, parse_json
+from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
+from adk_grpc_sessions.server.json_values import dump_json, nests_deeper_than, parse_json
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
 # The protobuf classes behind google-cloud-aiplatform's proto-plus types.
@@ -53,6 +54,24 @@ _LABEL_VALUE: Final = re.compile(r"[a-z0-9_-]{1,63}")
 _HASHED_LABEL_PREFIX: Final = "sha256-"
 _LARGEST_EXACT_INTEGER: Final = 2**53
 _INT32: Final = range(-(2**31), 2**31)
+
+MAX_EVENT_JSON_DEPTH: Final = 30
+"""Deepest nesting (arrays and objects) of an event's JSON this backend stores.
+
+Vertex keeps each event whole in ``raw_event`` and state in ``session_state``,
+both ``google.protobuf.Struct``, where each level of a JSON object costs three
+levels of protobuf messages (``Value``, ``Struct``, map entry); protobuf
+parsers, ours and the API's, refuse messages nested deeper than 100 levels.
+30 object levels (90 message levels) leave room for the request and event
+messages around them. Far below the server's own limit: a storage limit.
+"""
+MAX_STATE_VALUE_DEPTH: Final = MAX_EVENT_JSON_DEPTH - 3
+"""Deepest state value this backend stores: an event holds one three levels in
+(``actions.stateDelta``), so a value that may be created may also be set by an event."""
+
+
+class TooDeepForStructError(ValueError):
+    """A value nests deeper than this backend's ``google.protobuf.Struct`` storage can hold."""
 
 
 def names_a_session(session_id: str) -> bool:
@@ -128,10 +147,26 @@ def session_id_of(resource_name: str) -> str:
 
 
 def state_struct(state: ScopedState) -> struct_pb2.Struct:
-    """ADK's merged view of ``state`` (``app:``/``user:`` keys prefixed), as ``session_state``."""
-    merged: dict[str, Any] = {key: parse_json(text, "state") for key, text in state.session.items()}
-    merged.update({APP_PREFIX + key: parse_json(text, "state") for key, text in state.app.items()})
-    merged.update({USER_PREFIX + key: parse_json(text, "state") for key, text in state.user.items()})
+    """ADK's merged view of ``state`` (``app:``/``user:`` keys prefixed), as ``session_state``.
+
+    Raises:
+        TooDeepForStructError: a value nests deeper than ``MAX_STATE_VALUE_DEPTH``.
+    """
+    merged: dict[str, Any] = {}
+    for scope, prefix, values in (
+        ("session", "", state.session),
+        ("app", APP_PREFIX, state.app),
+        ("user", USER_PREFIX, state.user),
+    ):
+        for key, text in values.items():
+            value = parse_json(text, "state")
+            if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
+                raise TooDeepForStructError(
+                    f"state.{scope}[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays "
+                    "and objects, the nesting depth limit of Vertex AI Agent Engine's storage "
+                    "(google.protobuf.Struct)"
+                )
+            merged[prefix + key] = value
     return struct_of(merged)
 
 
@@ -222,8 +257,18 @@ def plain_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 
 def session_event(event: NewEvent) -> Any:
-    """The ``SessionEvent`` message that stores ``event``: typed fields, ``raw_event`` complete."""
-    parsed: dict[str, Any] = parse_json(event.event_json, "event_json")
+    """The ``SessionEvent`` message that stores ``event``: typed fields, ``raw_event`` complete.
+
+    Raises:
+        TooDeepForStructError: the event nests deeper than ``MAX_EVENT_JSON_DEPTH``.
+    """
+    parsed: dict[str, Any] = parse_json(event.event_json, "event_json", max_depth=SERVER_MAX_EVENT_JSON_DEPTH)
+    if nests_deeper_than(parsed, MAX_EVENT_JSON_DEPTH):
+        raise TooDeepForStructError(
+            f"event_json is nested deeper than {MAX_EVENT_JSON_DEPTH} levels of arrays and objects (a "
+            f"stateDelta value deeper than {MAX_STATE_VALUE_DEPTH}), the nesting depth limit of Vertex AI "
+            "Agent Engine's storage (google.protobuf.Struct)"
+        )
     message = SessionEventMessage(
         author=event.author,
         # The API requires an invocation id; an event outside any invocation

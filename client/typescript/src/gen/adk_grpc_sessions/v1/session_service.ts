@@ -50,7 +50,8 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   value as JSON text (RFC 8259), e.g. {"count": "1", "name": "\"Ada\""}.
  *   JSON text, not google.protobuf.Struct, so integers stay integers of any
  *   size and nothing is turned into a double. NaN and Infinity are not JSON
- *   and are rejected. To build ADK's merged view, a client adds "app:" to the
+ *   and are rejected; so is a value nested deeper than 254 levels (see
+ *   "Nesting"). To build ADK's merged view, a client adds "app:" to the
  *   app keys, "user:" to the user keys, and merges them over the session keys.
  *
  * Events
@@ -70,6 +71,24 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   Python readers "1" is an integer and "1.0" a float, so a writer whose
  *   language does not tell them apart should keep the form a value had when
  *   it was read.
+ *
+ * Nesting
+ *   A state value nests at most 254 levels of arrays and objects, counted from
+ *   the value itself ("1" is 0 levels deep, "[]" and "{}" 1, "[[1]]" 2); an
+ *   event's JSON as a whole at most 270 (254, plus 16 for ADK's own structure
+ *   around a value). The limit is one wherever state enters: CreateSession's
+ *   state and each value of an event's actions.stateDelta, in AppendEvent,
+ *   BatchAppendEvents and AppendEventStream alike. Deeper input is
+ *   INVALID_ARGUMENT naming the field and the limit. Why 254: it is the deepest
+ *   value ADK Python can write (its JSON writer, pydantic, stops there), so
+ *   everything ADK's own services store fits: its DatabaseSessionService
+ *   round-trips state 252 levels deep, the deepest free-form value of its
+ *   event (function-call arguments inside a compaction) sits 8 levels into an
+ *   event, and LLM function-call arguments are a few levels deep in practice.
+ *   A backend may hold less: agentengine:// keeps state and events in
+ *   google.protobuf.Struct, which protobuf reads to 100 levels of messages, so
+ *   it stores state values of at most 27 levels and events of at most 30;
+ *   deeper is INVALID_ARGUMENT ("BACKEND_INVALID_INPUT").
  *
  * Time
  *   Event JSON carries time as float seconds since the Unix epoch (an IEEE-754
@@ -117,12 +136,26 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   INVALID_ARGUMENT    "BACKEND_INVALID_INPUT" (a rule of the storage's own)
  *   FAILED_PRECONDITION "BACKEND_FAILED_PRECONDITION" (storage misconfigured)
  *   UNIMPLEMENTED       "NOT_SUPPORTED_BY_BACKEND" (the storage cannot do this)
+ * For "SESSION_NOT_FOUND" and "SESSION_ALREADY_EXISTS" the message is in ADK's
+ * own words ("Session s1 not found.", "Session with id s1 already exists."),
+ * and ErrorInfo.metadata names the session ("app_name", "user_id",
+ * "session_id").
  *
  * Pagination (AIP-158)
  *   List calls take page_size (0 = server default, larger values are capped,
  *   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
  *   exactly a next_page_token from an earlier response to the same request).
  *   An empty next_page_token means there are no more results.
+ *   Tokens are opaque: a client passes them back as received and never builds,
+ *   reads or changes one. They are signed by the server (HMAC-SHA256 under its
+ *   page-token key), so every server that shares that key accepts them: the
+ *   replicas of a deployment given the same key (--page-token-key-file or
+ *   ADK_GRPC_SESSIONS_PAGE_TOKEN_KEY), and any server on the same embedded
+ *   SQLite file (its key is kept beside the database), across restarts. A
+ *   token altered, made up, signed with another key or sent with a different
+ *   request is INVALID_ARGUMENT naming "page_token". A server on a shared
+ *   database without a configured key signs with a key of its own process: its
+ *   tokens then work only against that process.
  */
 
 /**
@@ -131,14 +164,14 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  */
 export interface State {
   /** App-scoped keys (ADK prefix "app:"), shared by all sessions of the app. */
-  app: { [key: string]: string };
+  app: Map<string, string>;
   /** User-scoped keys (ADK prefix "user:"), shared by one user's sessions. */
-  user: { [key: string]: string };
+  user: Map<string, string>;
   /**
    * Session-scoped keys (no prefix). A key here must not start with "app:",
    * "user:" or "temp:".
    */
-  session: { [key: string]: string };
+  session: Map<string, string>;
 }
 
 export interface State_AppEntry {
@@ -163,11 +196,11 @@ export interface State_SessionEntry {
  */
 export interface StateDelta {
   /** App-scoped keys to set (without "app:"). */
-  app: { [key: string]: string };
+  app: Map<string, string>;
   /** User-scoped keys to set (without "user:"). */
-  user: { [key: string]: string };
+  user: Map<string, string>;
   /** Session-scoped keys to set. */
-  session: { [key: string]: string };
+  session: Map<string, string>;
 }
 
 export interface StateDelta_AppEntry {
@@ -369,7 +402,8 @@ export interface AppendEventRequest {
    * (an object of prefixed ADK state keys). Keys whose name starts with
    * "temp:" are removed from stateDelta before the event is stored. Every
    * other field is stored untouched, including fields this server does not
-   * know.
+   * know. Nested at most 270 levels, each stateDelta value at most 254 (see
+   * "Nesting").
    */
   eventJson: string;
   /**
@@ -499,7 +533,7 @@ export interface GetUserStateRequest {
 /** Response for SessionService.GetUserState. */
 export interface GetUserStateResponse {
   /** The user's state: key without "user:" -> value as JSON text. */
-  state: { [key: string]: string };
+  state: Map<string, string>;
 }
 
 export interface GetUserStateResponse_StateEntry {
@@ -516,7 +550,7 @@ export interface GetAppStateRequest {
 /** Response for SessionService.GetAppState. */
 export interface GetAppStateResponse {
   /** The app's state: key without "app:" -> value as JSON text. */
-  state: { [key: string]: string };
+  state: Map<string, string>;
 }
 
 export interface GetAppStateResponse_StateEntry {
@@ -525,18 +559,18 @@ export interface GetAppStateResponse_StateEntry {
 }
 
 function createBaseState(): State {
-  return { app: {}, user: {}, session: {} };
+  return { app: new Map(), user: new Map(), session: new Map() };
 }
 
 export const State: MessageFns<State> = {
   encode(message: State, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.app).forEach(([key, value]: [string, string]) => {
+    message.app.forEach((value, key) => {
       State_AppEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
-    globalThis.Object.entries(message.user).forEach(([key, value]: [string, string]) => {
+    message.user.forEach((value, key) => {
       State_UserEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
-    globalThis.Object.entries(message.session).forEach(([key, value]: [string, string]) => {
+    message.session.forEach((value, key) => {
       State_SessionEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -562,7 +596,7 @@ export const State: MessageFns<State> = {
 
             const entry1 = State_AppEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.app[entry1.key] = entry1.value;
+              message.app.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -573,7 +607,7 @@ export const State: MessageFns<State> = {
 
             const entry2 = State_UserEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.user[entry2.key] = entry2.value;
+              message.user.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -584,7 +618,7 @@ export const State: MessageFns<State> = {
 
             const entry3 = State_SessionEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.session[entry3.key] = entry3.value;
+              message.session.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -605,33 +639,33 @@ export const State: MessageFns<State> = {
   },
   fromPartial(object: DeepPartial<State>): State {
     const message = createBaseState();
-    message.app = (globalThis.Object.entries(object.app ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.app = (() => {
+      const m = new Map();
+      (object.app as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.user = (globalThis.Object.entries(object.user ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.user = (() => {
+      const m = new Map();
+      (object.user as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.session = (globalThis.Object.entries(object.session ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.session = (() => {
+      const m = new Map();
+      (object.session as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -838,18 +872,18 @@ export const State_SessionEntry: MessageFns<State_SessionEntry> = {
 };
 
 function createBaseStateDelta(): StateDelta {
-  return { app: {}, user: {}, session: {} };
+  return { app: new Map(), user: new Map(), session: new Map() };
 }
 
 export const StateDelta: MessageFns<StateDelta> = {
   encode(message: StateDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.app).forEach(([key, value]: [string, string]) => {
+    message.app.forEach((value, key) => {
       StateDelta_AppEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
-    globalThis.Object.entries(message.user).forEach(([key, value]: [string, string]) => {
+    message.user.forEach((value, key) => {
       StateDelta_UserEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
-    globalThis.Object.entries(message.session).forEach(([key, value]: [string, string]) => {
+    message.session.forEach((value, key) => {
       StateDelta_SessionEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -875,7 +909,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry1 = StateDelta_AppEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.app[entry1.key] = entry1.value;
+              message.app.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -886,7 +920,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry2 = StateDelta_UserEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.user[entry2.key] = entry2.value;
+              message.user.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -897,7 +931,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 
             const entry3 = StateDelta_SessionEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.session[entry3.key] = entry3.value;
+              message.session.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -918,33 +952,33 @@ export const StateDelta: MessageFns<StateDelta> = {
   },
   fromPartial(object: DeepPartial<StateDelta>): StateDelta {
     const message = createBaseStateDelta();
-    message.app = (globalThis.Object.entries(object.app ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.app = (() => {
+      const m = new Map();
+      (object.app as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.user = (globalThis.Object.entries(object.user ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.user = (() => {
+      const m = new Map();
+      (object.user as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.session = (globalThis.Object.entries(object.session ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.session = (() => {
+      const m = new Map();
+      (object.session as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -2882,12 +2916,12 @@ export const GetUserStateRequest: MessageFns<GetUserStateRequest> = {
 };
 
 function createBaseGetUserStateResponse(): GetUserStateResponse {
-  return { state: {} };
+  return { state: new Map() };
 }
 
 export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
   encode(message: GetUserStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.state).forEach(([key, value]: [string, string]) => {
+    message.state.forEach((value, key) => {
       GetUserStateResponse_StateEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -2913,7 +2947,7 @@ export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
 
             const entry1 = GetUserStateResponse_StateEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.state[entry1.key] = entry1.value;
+              message.state.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -2934,15 +2968,15 @@ export const GetUserStateResponse: MessageFns<GetUserStateResponse> = {
   },
   fromPartial(object: DeepPartial<GetUserStateResponse>): GetUserStateResponse {
     const message = createBaseGetUserStateResponse();
-    message.state = (globalThis.Object.entries(object.state ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.state = (() => {
+      const m = new Map();
+      (object.state as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -3070,12 +3104,12 @@ export const GetAppStateRequest: MessageFns<GetAppStateRequest> = {
 };
 
 function createBaseGetAppStateResponse(): GetAppStateResponse {
-  return { state: {} };
+  return { state: new Map() };
 }
 
 export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
   encode(message: GetAppStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.state).forEach(([key, value]: [string, string]) => {
+    message.state.forEach((value, key) => {
       GetAppStateResponse_StateEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -3101,7 +3135,7 @@ export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
 
             const entry1 = GetAppStateResponse_StateEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.state[entry1.key] = entry1.value;
+              message.state.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -3122,15 +3156,15 @@ export const GetAppStateResponse: MessageFns<GetAppStateResponse> = {
   },
   fromPartial(object: DeepPartial<GetAppStateResponse>): GetAppStateResponse {
     const message = createBaseGetAppStateResponse();
-    message.state = (globalThis.Object.entries(object.state ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.state = (() => {
+      const m = new Map();
+      (object.state as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };

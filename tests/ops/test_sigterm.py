@@ -16,6 +16,7 @@ from adk_grpc_sessions.client import (
 )
 from tests.net import free_port
 from tests.server_process import ServerProcess, wait_until_serving
+from tests.waiting import until
 
 
 async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path) -> None:
@@ -44,7 +45,8 @@ async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path
             acknowledged[session.id].append(event.id)
 
     writers = [asyncio.create_task(writer(i)) for i in range(len(sessions))]
-    await asyncio.sleep(1.5)
+    # Stopped mid-stream: every writer has had appends acknowledged, and goes on.
+    await until(lambda: all(len(ids) >= 8 for ids in acknowledged.values()), wait=60)
     assert await server.stop() == 0, server.stderr
     await asyncio.wait_for(asyncio.gather(*writers), timeout=30)
     await client.close()

@@ -41,9 +41,11 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, Any]]:
         # A busy port must be an error, not a second silent listener.
         ("grpc.so_reuseport", 0),
         # gRPC core cancels calls beyond 1,000 waiting to be picked up; a
-        # burst of agents must queue, not fail.
+        # burst of agents must queue, not fail. One limit for both of core's:
+        # up to it a call waits however long it must (past the soft limit core
+        # would cancel calls for their age), beyond it a call is refused at once.
         ("grpc.server.max_pending_requests", config.max_pending_requests),
-        ("grpc.server.max_pending_requests_hard_limit", 2 * config.max_pending_requests),
+        ("grpc.server.max_pending_requests_hard_limit", config.max_pending_requests),
         # Find dead peers, and accept the keepalive pings common clients send
         # (every 10 s or more) instead of answering them with GOAWAY.
         ("grpc.keepalive_time_ms", 60_000),

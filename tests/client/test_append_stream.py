@@ -12,12 +12,13 @@ from google.adk.events.event import Event
 from google.adk.sessions.session import Session
 
 from adk_grpc_sessions.client import GrpcSessionService, SessionServiceTimeoutError
+from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
 from tests.client.fake_servers import LossyServer
 from tests.client.test_append_batching import FAST_RETRIES, _event
-from tests.net import free_port
 from tests.ops.gated_backend import GatedBackend
+from tests.waiting import until
 
 
 async def _stored(client: GrpcSessionService, session: Session) -> list[str]:
@@ -115,9 +116,14 @@ async def test_appends_made_while_the_stream_is_busy_go_in_calls() -> None:
 
 async def test_draining_ends_idle_streams_at_once_and_busy_ones_after_their_answer() -> None:
     backend = GatedBackend()
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"]), backend=backend)
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0"), backend=backend
+    )
     await server.start()
     address = f"127.0.0.1:{server.ports[0]}"
+    assert server.metrics is not None
+    sample = server.metrics.registry.get_sample_value
+    streams_ended = {"method": "AppendEventStream", "code": "OK"}
     try:
         async with GrpcSessionService(address) as idle, GrpcSessionService(address) as busy:
             quiet = await idle.create_session(app_name="app", user_id="u1")
@@ -125,17 +131,23 @@ async def test_draining_ends_idle_streams_at_once_and_busy_ones_after_their_answ
             await idle.append_event(quiet, _event(1))  # its stream is open, and idle from now on
             backend.gate.clear()
             session = await busy.create_session(app_name="app", user_id="u2")
-            appending = asyncio.create_task(busy.append_event(session, _event(2)))
+            event = _event(2)
+            appending = asyncio.create_task(busy.append_event(session, event))
             await backend.until_waiting(1)
             started = time.monotonic()
             stopping = asyncio.create_task(server.stop(grace=30))
-            await asyncio.sleep(0.2)
+            # The idle stream ends at once, while the busy one's append is still held.
+            await until(lambda: sample("adk_grpc_sessions_rpcs_total", streams_ended) == 1)
+            assert backend.waiting == 1 and not appending.done()
             backend.gate.set()  # the busy stream's append finishes, and is answered
             await appending
             await stopping
             # Not the 30 s grace: every stream ended once it had answered.
             assert time.monotonic() - started < 5
-            assert [e.id for e in session.events] == [session.events[0].id]
+            assert sample("adk_grpc_sessions_rpcs_total", streams_ended) == 2
+            assert [e.id for e in session.events] == [event.id]
+            stored = await backend.get_session(SessionKey("app", "u2", session.id), EventWindow())
+            assert stored is not None and [e.id for e in stored.events] == [event.id]
     finally:
         backend.gate.set()
         await server.stop(grace=0)
@@ -153,7 +165,7 @@ async def test_a_stream_the_server_ended_is_replaced_without_a_failure() -> None
 
 
 async def test_streamed_appends_are_counted_by_their_own_codes() -> None:
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], metrics_listen=f"127.0.0.1:{free_port()}"))
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0"))
     await server.start()
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from google.adk.errors import StaleSessionError
+from google.adk.errors.already_exists_error import AlreadyExistsError
 from google.adk.errors.session_not_found_error import SessionNotFoundError
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig
 from google.adk.sessions.session import Session
 from google.genai import types
+
+from tests.conformance.conftest import APPEND_METHODS, AppendCalls
 
 
 def _text_event(text: str, timestamp: float, author: str = "user") -> Event:
@@ -229,3 +234,76 @@ async def test_reappending_the_same_event_stores_it_once(service: BaseSessionSer
     assert [e.id for e in reread.events] == [first.id, second.id]
     assert reread.state == {"k": 2}
     assert reread.last_update_time == 1_800_000_002.0
+
+
+async def _append_on_path(service: BaseSessionService, session: Session, event: Event, path: str) -> Event:
+    """Appends ``event`` the way ``path`` names; for "batch", at once with appends to two other sessions.
+
+    The other sessions' appends must succeed whatever happens to ``event``: a
+    batch's appends keep their own outcomes.
+    """
+    if path != "batch":
+        return await service.append_event(session, event)
+    # The first of appends made at once goes alone; the next ones wait for it
+    # and go together, so ``event`` is second.
+    neighbours = [await service.create_session(app_name=session.app_name, user_id="u2") for _ in range(2)]
+    first, outcome, last = await asyncio.gather(
+        service.append_event(neighbours[0], _text_event("before", 1_800_000_100.0)),
+        service.append_event(session, event),
+        service.append_event(neighbours[1], _text_event("after", 1_800_000_101.0)),
+        return_exceptions=True,
+    )
+    for neighbour, result in zip(neighbours, (first, last), strict=True):
+        assert isinstance(result, Event), result
+        stored = await service.get_session(app_name=session.app_name, user_id="u2", session_id=neighbour.id)
+        assert stored is not None and [e.id for e in stored.events] == [result.id]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+async def test_a_different_event_under_a_stored_id_is_refused(
+    service: BaseSessionService, app_name: str, append_path: str, append_calls: AppendCalls
+) -> None:
+    session = await service.create_session(app_name=app_name, user_id="u1")
+    original = Event(
+        id="event-1", author="user", timestamp=1_800_000_001.0, actions=EventActions(state_delta={"k": 1})
+    )
+    await service.append_event(session, original)
+    before = await service.get_session(app_name=app_name, user_id="u1", session_id=session.id)
+    assert before is not None
+    # At the same time as the stored one: every backend can find it there
+    # (see the next case for another time).
+    impostor = Event(
+        id="event-1",
+        author="model",
+        timestamp=1_800_000_001.0,
+        content=types.Content(role="model", parts=[types.Part(text="not the stored event")]),
+        actions=EventActions(state_delta={"k": 2}),
+    )
+    with pytest.raises(AlreadyExistsError):
+        await _append_on_path(service, session, impostor, append_path)
+    # Nothing of the refused event was applied, here or in storage.
+    assert session.events == [original] and session.state == {"k": 1}
+    reread = await service.get_session(app_name=app_name, user_id="u1", session_id=session.id)
+    assert reread is not None
+    assert reread.events == [original] and reread.state == {"k": 1}
+    assert reread.last_update_time == before.last_update_time
+    if append_calls.grpc:  # and the path named is the one the appends took
+        taken = {method for method, count in append_calls.counts.items() if count}
+        assert APPEND_METHODS[append_path] in taken, append_calls.counts
+        if append_path != "batch":
+            assert taken == {APPEND_METHODS[append_path]}, append_calls.counts
+
+
+async def test_a_different_event_under_a_stored_id_at_another_time_is_refused(
+    service: BaseSessionService, app_name: str
+) -> None:
+    session = await service.create_session(app_name=app_name, user_id="u1")
+    original = Event(id="event-1", author="user", timestamp=1_800_000_001.0)
+    await service.append_event(session, original)
+    impostor = Event(id="event-1", author="model", timestamp=1_800_000_002.0)
+    with pytest.raises(AlreadyExistsError):
+        await service.append_event(session, impostor)
+    reread = await service.get_session(app_name=app_name, user_id="u1", session_id=session.id)
+    assert reread is not None and reread.events == [original]

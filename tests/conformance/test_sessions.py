@@ -124,11 +124,12 @@ async def test_list_is_ordered_by_last_update_time_oldest_first(
 async def test_list_orders_equal_update_times_by_user_then_id(
     service: BaseSessionService, app_name: str
 ) -> None:
-    for user_id, session_id in (("u2", "a"), ("u1", "b"), ("u1", "a")):
+    # Ids unique across users (Agent Engine's rule), so that every service reaches the order.
+    for user_id, session_id in (("u2", "a"), ("u1", "c"), ("u1", "b")):
         session = await service.create_session(app_name=app_name, user_id=user_id, session_id=session_id)
         await service.append_event(session, Event(author="user", timestamp=1_800_000_000.0))
     listed = await service.list_sessions(app_name=app_name)
-    assert [(s.user_id, s.id) for s in listed.sessions] == [("u1", "a"), ("u1", "b"), ("u2", "a")]
+    assert [(s.user_id, s.id) for s in listed.sessions] == [("u1", "b"), ("u1", "c"), ("u2", "a")]
 
 
 async def test_listed_sessions_have_no_events_but_merged_state(

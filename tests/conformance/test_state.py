@@ -135,10 +135,19 @@ async def test_state_values_keep_their_json_types(service: BaseSessionService, a
 
 
 async def test_unicode_keys_and_values_survive(service: BaseSessionService, app_name: str) -> None:
+    # A session id every backend takes (Agent Engine's are [a-z0-9-]): this
+    # case is about state; unicode ids are the next one's.
     state = {"ключ": "значение", "app:鍵": "値", "user:🔑": "🗝️", "mixed é\u0301": "é"}
     session = await service.create_session(
-        app_name=app_name, user_id="用户", session_id="セッション", state=state
+        app_name=app_name, user_id="用户", session_id="unicode-state", state=state
     )
-    reread = await service.get_session(app_name=app_name, user_id="用户", session_id="セッション")
+    reread = await service.get_session(app_name=app_name, user_id="用户", session_id="unicode-state")
     assert reread is not None and reread.state == state
     assert session.state == state
+
+
+async def test_unicode_session_id_is_accepted(service: BaseSessionService, app_name: str) -> None:
+    session = await service.create_session(app_name=app_name, user_id="用户", session_id="セッション")
+    assert session.id == "セッション"
+    reread = await service.get_session(app_name=app_name, user_id="用户", session_id="セッション")
+    assert reread is not None and reread.id == "セッション"

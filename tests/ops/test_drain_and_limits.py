@@ -18,14 +18,27 @@ from adk_grpc_sessions.client import (
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
-from tests.net import free_port
 from tests.ops.gated_backend import GatedBackend
+from tests.waiting import until
 
 
 async def _health(address: str) -> str:
     async with grpc.aio.insecure_channel(address) as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+async def _until_refusing(address: str, wait: float = 10.0) -> None:
+    """Returns once the server at ``address`` refuses new calls (UNAVAILABLE), as a draining one does."""
+    async with asyncio.timeout(wait):
+        while True:
+            try:
+                await _health(address)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                return
+            await asyncio.sleep(0.01)
 
 
 async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str) -> None:
@@ -40,7 +53,8 @@ async def test_stop_drains_in_flight_appends_and_refuses_new_calls(app_name: str
     assert await _health(address) == "SERVING"
 
     stopping = asyncio.create_task(server.stop(grace=10))
-    await asyncio.sleep(0.3)
+    await _until_refusing(address)
+    assert backend.waiting == 5  # refused while the in-flight appends are still held
     late = GrpcSessionService(address, timeout=2)
     with pytest.raises(SessionServiceUnavailableError):
         await late.get_user_state(app_name=app_name, user_id="u0")
@@ -69,6 +83,7 @@ async def test_health_is_not_serving_while_draining(app_name: str) -> None:
         stopping = asyncio.create_task(server.stop(grace=5))
         second = await watch.read()
         assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()  # an open watch is a call in flight: it would hold the stop for its grace
         await stopping
 
 
@@ -94,7 +109,7 @@ async def test_client_deadline_reaches_the_backend(app_name: str, stream_appends
 
 async def test_calls_ended_by_the_client_deadline_are_counted(app_name: str) -> None:
     backend = GatedBackend()
-    config = ServerConfig(listen=["127.0.0.1:0"], metrics_listen=f"127.0.0.1:{free_port()}")
+    config = ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0")
     server = SessionServer(config, backend=backend)
     await server.start()
     try:
@@ -106,11 +121,9 @@ async def test_calls_ended_by_the_client_deadline_are_counted(app_name: str) -> 
         await backend.until_waiting(0)
         assert server.metrics is not None
         labels = {"method": "AppendEvent", "code": "DEADLINE_EXCEEDED"}
-        for _ in range(500):  # the handler counts it as its cancellation unwinds, soon after
-            if server.metrics.registry.get_sample_value("adk_grpc_sessions_rpcs_total", labels) == 1:
-                break
-            await asyncio.sleep(0.01)
-        assert server.metrics.registry.get_sample_value("adk_grpc_sessions_rpcs_total", labels) == 1
+        sample = server.metrics.registry.get_sample_value
+        # The handler counts it as its cancellation unwinds, soon after.
+        await until(lambda: sample("adk_grpc_sessions_rpcs_total", labels) == 1, wait=5)
     finally:
         backend.gate.set()
         await server.stop(grace=0)

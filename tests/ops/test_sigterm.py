@@ -13,16 +13,15 @@ from adk_grpc_sessions.client import (
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
-from tests.net import free_port
-from tests.server_process import ServerProcess, wait_until_serving
+from tests.server_process import ServerProcess
+from tests.waiting import until
 
 
 async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path) -> None:
-    address = f"127.0.0.1:{free_port()}"
     backend = f"sqlite:///{tmp_path / 'sessions.db'}"
-    args = ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "10"]
+    args = ["serve", "--listen", "127.0.0.1:0", "--backend", backend, "--grace-seconds", "10"]
     server = await ServerProcess(args, cwd=tmp_path).start()
-    await wait_until_serving(address)
+    address = await server.address()
     # Each call retries a refusing or absent server until its budget is spent, then fails.
     client = GrpcSessionService(address, timeout=3)
     sessions = [await client.create_session(app_name="drain", user_id=f"u{i}") for i in range(8)]
@@ -44,7 +43,8 @@ async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path
             acknowledged[session.id].append(event.id)
 
     writers = [asyncio.create_task(writer(i)) for i in range(len(sessions))]
-    await asyncio.sleep(1.5)
+    # Stopped mid-stream: every writer has had appends acknowledged, and goes on.
+    await until(lambda: all(len(ids) >= 8 for ids in acknowledged.values()), wait=60)
     assert await server.stop() == 0, server.stderr
     await asyncio.wait_for(asyncio.gather(*writers), timeout=30)
     await client.close()
@@ -53,8 +53,7 @@ async def test_sigterm_during_appends_loses_no_acknowledged_event(tmp_path: Path
 
     restarted = await ServerProcess(args, cwd=tmp_path).start()
     try:
-        await wait_until_serving(address)
-        async with GrpcSessionService(address) as reader:
+        async with GrpcSessionService(await restarted.address()) as reader:
             for session in sessions:
                 stored = await reader.get_session(
                     app_name="drain", user_id=session.user_id, session_id=session.id

@@ -9,6 +9,7 @@ millisecond/second/Timestamp conversions.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,5 +35,35 @@ async def test_typescript_client_suite_passes_against_a_real_server(
         env={"ADK_GRPC_SESSIONS_TARGET": address},
     )
     assert finished.returncode == 0, finished.explain("node --test")
-    for line in ("# fail 0", "# skipped 0", "# cancelled 0"):
-        assert line in finished.stdout, finished.explain(f"node --test (no '{line}')")
+    summary = _summary(finished.stdout)
+    # A skipped describe() runs none of its tests yet counts no skip, and a
+    # failing todo test passes the run: neither may happen here.
+    assert not re.search(r"^\s*(?:not )?ok \d+ - .*# (?:SKIP|TODO)", finished.stdout, re.M | re.I), (
+        finished.explain("node --test (a skipped or todo test or suite)")
+    )
+    for counter in ("fail", "cancelled", "skipped", "todo"):
+        assert summary.get(counter) == 0, finished.explain(f"node --test ({counter}: {summary.get(counter)})")
+    written = _tests_written(toolchains.TS_DIR / "test")
+    assert summary.get("tests", 0) >= written, finished.explain(
+        f"node --test ran {summary.get('tests')} tests; the sources define at least {written}"
+    )
+    assert summary.get("pass") == summary.get("tests"), finished.explain(
+        "node --test (not every test passed)"
+    )
+
+
+def _summary(tap: str) -> dict[str, int]:
+    """The closing counters of node's TAP output (``# tests 33``, ``# pass 33``, ...)."""
+    return {name: int(count) for name, count in re.findall(r"^# (\w+) (\d+)$", tap, re.M)}
+
+
+def _tests_written(directory: Path) -> int:
+    """How many ``test(...)``/``it(...)`` calls the ``*.test.ts`` sources make: a floor on what must run.
+
+    A test made in a loop counts once here and once per turn in the run, so
+    the run's count may be higher, never lower.
+    """
+    return sum(
+        len(re.findall(r"^\s*(?:test|it)\(", source.read_text(), re.M))
+        for source in sorted(directory.glob("*.test.ts"))
+    )

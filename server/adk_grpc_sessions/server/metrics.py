@@ -80,8 +80,11 @@ class Metrics:
             registry=self.registry,
         )
 
-    def serve(self, address: str) -> Callable[[], None]:
-        """Serves ``/metrics`` over HTTP on ``HOST:PORT``; returns a function that stops it.
+    def serve(self, address: str) -> tuple[Callable[[], None], int]:
+        """Serves ``/metrics`` over HTTP on ``HOST:PORT`` (port 0: one the system picks).
+
+        Returns:
+            A function that stops serving, and the bound port.
 
         Raises:
             ValueError: the address is malformed or cannot be bound.
@@ -98,7 +101,7 @@ class Metrics:
             server.shutdown()
             thread.join(timeout=5)
 
-        return stop
+        return stop, int(server.server_port)
 
 
 class InstrumentedBackend(Backend):

@@ -43,9 +43,11 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, Any]]:
         # A busy port must be an error, not a second silent listener.
         ("grpc.so_reuseport", 0),
         # gRPC core cancels calls beyond 1,000 waiting to be picked up; a
-        # burst of agents must queue, not fail.
+        # burst of agents must queue, not fail. One limit for both of core's:
+        # up to it a call waits however long it must (past the soft limit core
+        # would cancel calls for their age), beyond it a call is refused at once.
         ("grpc.server.max_pending_requests", config.max_pending_requests),
-        ("grpc.server.max_pending_requests_hard_limit", 2 * config.max_pending_requests),
+        ("grpc.server.max_pending_requests_hard_limit", config.max_pending_requests),
         # Find dead peers, and accept the keepalive pings common clients send
         # (every 10 s or more) instead of answering them with GOAWAY.
         ("grpc.keepalive_time_ms", 60_000),
@@ -117,6 +119,8 @@ class SessionServer:
         self.config = config
         self.ports: list[int] = []
         """The bound TCP port of each ``config.listen`` address (0 for a Unix socket)."""
+        self.metrics_port: int | None = None
+        """The bound port of ``config.metrics_listen``, once serving (None without metrics)."""
         self.metrics = Metrics() if config.metrics_listen else None
         self._page_token_keys = configured_keys(config.page_token_key_file, config.page_token_key)
         # Without configured keys, a default that suits the storage (a key file
@@ -163,13 +167,30 @@ class SessionServer:
         except BaseException:
             await self._shutdown(grace=0)
             raise
+        # The bound addresses, not the configured ones: with port 0 the
+        # system picks the port, and this line is how a supervisor learns it.
+        listening = self.bound_addresses()
+        metrics = None
+        if self.metrics_port is not None and self.config.metrics_listen:
+            metrics = f"{self.config.metrics_listen.rpartition(':')[0]}:{self.metrics_port}"
         _log.info(
-            "serving on %s with backend %s%s%s",
-            ", ".join(self.config.listen),
+            "serving on %s with backend %s%s%s%s",
+            ", ".join(listening),
             redact_uri(self.config.backend),
             " (TLS)" if self.config.tls else "",
             " (tokens required)" if self._authorizer else "",
+            f"; metrics on http://{metrics}/metrics" if metrics else "",
+            extra={"listening": listening, "metrics_listening": metrics},
         )
+
+    def bound_addresses(self) -> list[str]:
+        """Each ``config.listen`` address as bound: a TCP port 0 replaced by the port the system chose."""
+        bound = []
+        for address, port in zip(self.config.listen, self.ports, strict=True):
+            host, _, configured = address.rpartition(":")
+            is_tcp = not address.startswith(("unix:", "unix-abstract:")) and configured.isdigit()
+            bound.append(f"{host}:{port}" if is_tcp else address)
+        return bound
 
     async def _start_serving(self, page_token_keys: PageTokenKeys) -> None:
         config = self.config
@@ -203,7 +224,8 @@ class SessionServer:
         for address in config.listen:
             self.ports.append(self._bind(server, address, credentials))
         if self.metrics is not None and config.metrics_listen:
-            self._cleanups.append(self.metrics.serve(config.metrics_listen))
+            stop_metrics, self.metrics_port = self.metrics.serve(config.metrics_listen)
+            self._cleanups.append(stop_metrics)
         await server.start()
         await self._health.start()
 

@@ -38,6 +38,9 @@ an expected failure):
    (the API has no etag and no conditional append): one at a time they are
    caught, but two appends racing through the same revision can both be
    stored. The revision is the session's ``update_time`` in microseconds.
+   The API finds events by timestamp only, so an event id is looked for among
+   the events at the new event's timestamp: a different event under a stored
+   id but at another time is stored beside it, not refused.
 6. State passes through ``google.protobuf.Struct``: numbers are doubles, read
    back as integers when integral (as through the API's REST form), so ``1.0``
    comes back as ``1`` and integers beyond 2**53 are rounded. Events stay

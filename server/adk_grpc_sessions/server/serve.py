@@ -16,7 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer, load_grants
+from adk_grpc_sessions.server.auth import TokenAuthorizer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError
 from adk_grpc_sessions.server.config import ServerConfig
@@ -118,8 +118,9 @@ class SessionServer:
         self.metrics = Metrics() if config.metrics_listen else None
         backend = backend or build_backend(config.backend)
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
-        grants = load_grants(config.tokens_file, config.tokens) if config.has_tokens else None
-        self._authorizer = TokenAuthorizer(grants) if grants is not None else None
+        self._authorizer = (
+            TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None
+        )
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
         self._streams: AppendStreams | None = None

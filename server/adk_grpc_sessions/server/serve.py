@@ -189,8 +189,10 @@ class SessionServer:
             reflection.enable_server_reflection(
                 (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), server
             )
-        credentials = server_credentials(config.tls) if config.tls else None
         for address in config.listen:
+            # One credentials object per address: gRPC refuses to add a second port with
+            # dynamic (reloading) credentials already used for one.
+            credentials = server_credentials(config.tls) if config.tls else None
             self.ports.append(self._bind(server, address, credentials))
         if self.metrics is not None and config.metrics_listen:
             self._cleanups.append(self.metrics.serve(config.metrics_listen))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib import metadata
-from typing import Final
+from typing import Any, Final
 
 DISTRIBUTION: Final = "adk-grpc-sessions"
 INSTALL_SERVER: Final = f'pip install "{DISTRIBUTION}[server]"'
@@ -20,11 +19,32 @@ INSTALL_SERVER: Final = f'pip install "{DISTRIBUTION}[server]"'
 
 def version_line() -> str:
     """What ``--version`` prints: the installed distribution's version."""
+    # Imported and read only when asked: finding the installed metadata takes a
+    # noticeable part of a second, which every probe and every start would pay.
+    from importlib import metadata
+
     try:
         installed = metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
         installed = "unknown"
     return f"{DISTRIBUTION} {installed}"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``version_line()`` and exits, looking the version up only then."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_line())
+        parser.exit()
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adk-grpc-sessions", description="A gRPC session server for Google ADK."
     )
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(commands)
     health_probe.add_command(commands)

@@ -115,6 +115,9 @@ async def test_a_revoked_token_is_refused_and_an_added_one_works_without_a_resta
         revoked_after = await wait_for_code(channel, "token-alice", grpc.StatusCode.UNAUTHENTICATED)
         assert await code_for(channel, "token-bob") == grpc.StatusCode.OK
         assert revoked_after < TAKES_EFFECT_WITHIN
+
+        server.tokens.write_text(grant_line("bob", "token-bob", ["another-app"]) + "\n")  # narrowed
+        await wait_for_code(channel, "token-bob", grpc.StatusCode.PERMISSION_DENIED)
     assert server.errors() == []
 
 

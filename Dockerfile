@@ -1,10 +1,20 @@
 # adk-grpc-sessions server image.
 #   docker build -t adk-grpc-sessions .
 #   docker run -p 50051:50051 -v sessions:/srv/data \
-#     -e ADK_GRPC_SESSIONS_TLS_CERT=... -e ADK_GRPC_SESSIONS_TOKENS_FILE=... adk-grpc-sessions
+#     -v "$PWD/secrets:/etc/adk-grpc-sessions:ro" \
+#     -e ADK_GRPC_SESSIONS_TLS_CERT=/etc/adk-grpc-sessions/server.pem \
+#     -e ADK_GRPC_SESSIONS_TLS_KEY=/etc/adk-grpc-sessions/server.key \
+#     -e ADK_GRPC_SESSIONS_TOKENS_FILE=/etc/adk-grpc-sessions/tokens.txt \
+#     adk-grpc-sessions
+# ./secrets holds the certificate chain, its key and the tokens file
+# (`adk-grpc-sessions token new` prints its lines), readable by uid 10001. The
+# server reads each again when it changes; mount the directory, not single
+# files, so a file replaced on the host is seen in the container.
 # It runs the README's command, `adk-grpc-sessions serve`, configured through
 # ADK_GRPC_SESSIONS_* variables. It listens on all interfaces, so it refuses to
 # start until given TLS and tokens, or ADK_GRPC_SESSIONS_ALLOW_UNAUTHENTICATED=true.
+# The HEALTHCHECK's `adk-grpc-sessions health` reads the same variables: with
+# TLS it trusts the server's own certificate; it needs no token.
 
 FROM python:3.11-slim AS build
 WORKDIR /src

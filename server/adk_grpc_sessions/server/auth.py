@@ -11,6 +11,13 @@ from a tokens file or an environment variable, one entry per line::
 prints a fresh token and the line to add. A presented token is hashed and
 compared with every digest in constant time, so neither a match nor its
 position leaks through timing.
+
+The tokens file is read again when it changes (``watched_files``, looked at
+most once a second, as calls arrive): a token removed from it is refused
+from then on, also on append streams opened before, and a token added works
+without a restart. An edit that does not parse, or a file that goes missing,
+keeps the last good grants and logs one error: a bad edit never opens the
+server nor locks every client out.
 """
 
 from __future__ import annotations
@@ -24,8 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from adk_grpc_sessions.server.watched_files import WatchedFiles
+
 ALL_APPS: Final = "*"
 _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
+RELOAD_INTERVAL: Final = 1.0
+"""Seconds between two looks at the tokens file: how long a revoked token may still be let in."""
 
 
 class UnauthenticatedError(Exception):
@@ -112,11 +123,45 @@ def load_grants(tokens_file: Path | None, tokens_env: str | None) -> list[TokenG
     return grants
 
 
+class _Grants:
+    """The grants in force, and each by its digest (to check that a grant in hand is still one)."""
+
+    __slots__ = ("all", "by_digest")
+
+    def __init__(self, grants: Iterable[TokenGrant]) -> None:
+        self.all = tuple(grants)
+        self.by_digest = {grant.digest: grant for grant in self.all}
+
+
 class TokenAuthorizer:
     """Checks the ``authorization: Bearer <token>`` metadata of each call against the grants."""
 
     def __init__(self, grants: Iterable[TokenGrant]) -> None:
-        self._grants = tuple(grants)
+        """An authorizer of a fixed set of grants (see ``watching`` for one that follows a tokens file)."""
+        self._fixed = _Grants(grants)
+        self._watched: WatchedFiles[_Grants] | None = None
+
+    @classmethod
+    def watching(cls, tokens_file: Path | None, tokens_env: str | None) -> TokenAuthorizer:
+        """An authorizer of ``load_grants(tokens_file, tokens_env)``, read again when the file changes.
+
+        Raises:
+            ValueError: as ``load_grants``, at start; later failures keep the last good grants.
+        """
+        authorizer = cls(())
+        if tokens_file is None:
+            authorizer._fixed = _Grants(load_grants(None, tokens_env))
+        else:
+            authorizer._watched = WatchedFiles(
+                [tokens_file],
+                lambda: _Grants(load_grants(tokens_file, tokens_env)),
+                "tokens file",
+                interval=RELOAD_INTERVAL,
+            )
+        return authorizer
+
+    def _grants(self) -> _Grants:
+        return self._fixed if self._watched is None else self._watched.latest()
 
     def authenticate(self, metadata: Iterable[tuple[str, str | bytes]]) -> TokenGrant:
         """The grant of the call's token.
@@ -134,15 +179,25 @@ class TokenAuthorizer:
             raise UnauthenticatedError("missing credentials: send 'authorization: Bearer <token>'")
         presented = digest_of(token)
         matched = None
-        for grant in self._grants:  # every grant is compared, whatever matches
+        for grant in self._grants().all:  # every grant is compared, whatever matches
             if hmac.compare_digest(presented, grant.digest):
                 matched = grant
         if matched is None:
             raise UnauthenticatedError("invalid token")
         return matched
 
-    @staticmethod
-    def authorize(grant: TokenGrant, app_name: str) -> None:
-        """Raises ``PermissionDeniedError`` unless ``grant`` covers ``app_name``."""
-        if not grant.allows(app_name):
-            raise PermissionDeniedError(f"token {grant.name!r} is not allowed to use app {app_name!r}")
+    def authorize(self, grant: TokenGrant, app_name: str) -> None:
+        """Checks that ``grant``, as the grants now in force say, covers ``app_name``.
+
+        A grant authenticated earlier (a stream's, a batch's) is looked up again,
+        so a token revoked or narrowed since then is held to what the file says now.
+
+        Raises:
+            UnauthenticatedError: the token was revoked since it was authenticated.
+            PermissionDeniedError: the token does not cover ``app_name``.
+        """
+        current = self._grants().by_digest.get(grant.digest)
+        if current is None:
+            raise UnauthenticatedError("invalid token: it was revoked")
+        if not current.allows(app_name):
+            raise PermissionDeniedError(f"token {current.name!r} is not allowed to use app {app_name!r}")

@@ -105,17 +105,33 @@ class ServerConfig:
             raise ValueError(f"--log-format is json or text, got {self.log_format!r}")
         exposed = [a for a in self.listen if not is_local_address(a)]
         if exposed and not (self.tls is not None and self.has_tokens) and not self.allow_unauthenticated:
+            abstract = any(a.startswith("unix-abstract:") for a in exposed)
             raise ValueError(
-                f"refusing to serve sessions unprotected on {', '.join(exposed)}: a non-loopback address "
-                "needs TLS (--tls-cert/--tls-key) and tokens (--tokens-file), or an explicit "
+                f"refusing to serve sessions unprotected on {', '.join(exposed)}: "
+                + (
+                    "an abstract Unix socket has no file permissions to keep other processes out "
+                    "(unix:PATH has), so like a non-loopback address it "
+                    if abstract
+                    else "a non-loopback address "
+                )
+                + "needs TLS (--tls-cert/--tls-key) and tokens (--tokens-file), or an explicit "
                 "--allow-unauthenticated"
             )
 
 
 def is_local_address(address: str) -> bool:
-    """Whether only this machine can reach ``address`` (a Unix socket or a loopback TCP address)."""
-    if address.startswith("unix:") or address.startswith("unix-abstract:"):
+    """Whether ``address`` may serve without TLS and tokens: a Unix socket file or a loopback TCP address.
+
+    A ``unix-abstract:`` socket is not one: it has no file and so no file
+    permissions. Anyone who chose a Unix socket to keep other processes out
+    (another container of the pod, another user) would not get that, and any
+    process may take the name first. Loopback TCP is no more private, but it
+    is the development default and promises nothing else.
+    """
+    if address.startswith("unix:"):
         return True
+    if address.startswith("unix-abstract:"):
+        return False
     host = address.rpartition(":")[0].strip("[]")
     if host == "localhost":
         return True

@@ -16,7 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer, load_grants
+from adk_grpc_sessions.server.auth import TokenAuthorizer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError
 from adk_grpc_sessions.server.config import ServerConfig
@@ -129,8 +129,9 @@ class SessionServer:
         self._default_keys_for = None if backend is not None else config.backend
         backend = backend or build_backend(config.backend)
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
-        grants = load_grants(config.tokens_file, config.tokens) if config.has_tokens else None
-        self._authorizer = TokenAuthorizer(grants) if grants is not None else None
+        self._authorizer = (
+            TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None
+        )
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
         self._streams: AppendStreams | None = None
@@ -220,8 +221,10 @@ class SessionServer:
             reflection.enable_server_reflection(
                 (SERVICE_NAME, _HEALTH_SERVICE, reflection.SERVICE_NAME), server
             )
-        credentials = server_credentials(config.tls) if config.tls else None
         for address in config.listen:
+            # One credentials object per address: gRPC refuses to add a second port with
+            # dynamic (reloading) credentials already used for one.
+            credentials = server_credentials(config.tls) if config.tls else None
             self.ports.append(self._bind(server, address, credentials))
         if self.metrics is not None and config.metrics_listen:
             stop_metrics, self.metrics_port = self.metrics.serve(config.metrics_listen)

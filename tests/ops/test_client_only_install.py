@@ -1,19 +1,19 @@
 """The ``adk-grpc-sessions`` script of an install without the ``server`` extra: one line that says what to install.
 
-The slow test builds a real virtual environment and installs this project
-into it as a user would, ``pip install <project>`` with its dependencies and
-without the extra, then runs the script pip made.
+The slow test builds a real virtual environment and installs the wheel into
+it as a user would, with its dependencies and without the extra, then runs
+the script the install made.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from tests.ops.wheels import venv_with
 from tests.server_process import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,28 +27,9 @@ def _run(*command: str | Path, timeout: float = 120) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin directory of a fresh virtual environment holding this project without the server extra."""
-    venv = tmp_path_factory.mktemp("client-only") / "venv"
-    created = _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    assert created.returncode == 0, created.stderr
-    # This environment's pip installs into the new one: no pip of its own to bootstrap.
-    # No byte-compiling: nothing here is imported twice.
-    installed = _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        venv / "bin" / "python",
-        "install",
-        "--quiet",
-        "--no-compile",
-        "--disable-pip-version-check",
-        ROOT,
-        timeout=600,
-    )
-    assert installed.returncode == 0, installed.stderr
-    return venv / "bin"
+def client_only(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh virtual environment holding the wheel without the server extra."""
+    return venv_with(wheel, tmp_path_factory.mktemp("client-only") / "venv")
 
 
 @pytest.mark.slow

@@ -4,14 +4,12 @@ Everything here runs from the wheel alone (no source tree on the path): the
 schema migrations it applies to a new SQLite file, the generated stubs both
 sides use, and the ``py.typed`` markers that make its type hints visible to
 users' type checkers. Dependencies are the pinned ones (constraints.txt),
-installed by uv so that a fresh venv takes seconds, not minutes.
+installed by uv (see ``wheels``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import zipfile
 from pathlib import Path
@@ -20,12 +18,11 @@ import pytest
 
 from adk_grpc_sessions.server.backends.sql.schema import VERSION_TABLE
 from adk_grpc_sessions.server.backends.sql.schema_version import head_revision
+from tests.ops.wheels import run, venv_with
 from tests.server_process import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-REPO = Path(__file__).resolve().parents[2]
-UV = Path(sys.executable).with_name("uv")
 TYPED_PACKAGES = ["client", "wire", "v1", "server"]
 """The packages under ``adk_grpc_sessions`` whose type hints users' checkers read."""
 
@@ -50,21 +47,6 @@ ROUND_TRIP = textwrap.dedent(
 )
 
 
-def _run(command: list[str | Path], cwd: Path, timeout: float = 600) -> str:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel ``python -m build`` makes from this checkout."""
-    out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", out, REPO], cwd=out)
-    (built,) = out.glob("adk_grpc_sessions-*.whl")
-    return built
-
-
 def test_the_wheel_holds_the_migrations_the_stubs_and_the_type_markers(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = "adk_grpc_sessions/server/backends/sql/migrations"
@@ -83,22 +65,7 @@ async def test_the_wheel_installed_with_the_server_extra_serves_and_migrates(
     wheel: Path, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    _run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    _run(
-        [
-            UV,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            python,
-            "-c",
-            REPO / "constraints.txt",
-            f"{wheel}[server]",
-        ],
-        cwd=tmp_path,
-    )
+    python = venv_with(wheel, venv, extras="server") / "python"
     database = tmp_path / "sessions.db"
     server = ServerProcess(
         ["serve", "--listen", "127.0.0.1:0", "--backend", f"sqlite:///{database}"], cwd=tmp_path
@@ -110,7 +77,7 @@ async def test_the_wheel_installed_with_the_server_extra_serves_and_migrates(
         script = tmp_path / "round_trip.py"
         script.write_text(ROUND_TRIP)
         # From tmp_path, with no source tree on the path: the client imported is the installed one.
-        imported = _run([python, "-I", script, address], cwd=tmp_path, timeout=120)
+        imported = run([python, "-I", script, address], cwd=tmp_path, timeout=120)
         assert imported.strip().startswith(str(venv)), imported
     finally:
         assert await server.stop() == 0, server.stderr

@@ -37,11 +37,20 @@ SCRATCH := .tools/scratch-venv
 
 .PHONY: install proto proto-check lint lint-go lint-ts fmt serve test bench bench-quick lock deps-latest
 
+# Two installs into one venv: serving needs only the server extra; testing,
+# linting and benchmarks need the development set (every backend's driver,
+# the tools), which holds the server extra too.
+$(VENV)/.installed-server: pyproject.toml $(LOCK)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c $(LOCK) -e ".[server]"
+	touch $@
+
 $(VENV)/.installed: pyproject.toml $(LOCK)
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c $(LOCK) -e ".[dev,server]"
-	touch $@
+	touch $@ $(VENV)/.installed-server
 
 install: $(VENV)/.installed
 
@@ -132,7 +141,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-serve: install
+serve: $(VENV)/.installed-server
 	$(BIN)/adk-grpc-sessions serve --listen $(LISTEN)
 
 test: install

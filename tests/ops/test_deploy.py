@@ -21,6 +21,10 @@ def _load(relative: str) -> Any:
     return yaml.safe_load((ROOT / relative).read_text())
 
 
+def _load_all(relative: str) -> list[Any]:
+    return list(yaml.safe_load_all((ROOT / relative).read_text()))
+
+
 def test_every_variable_the_deployment_files_set_is_a_real_setting() -> None:
     files = [ROOT / "Dockerfile", *sorted((ROOT / "deploy").rglob("*.yaml"))]
     for path in files:
@@ -40,7 +44,8 @@ def test_image_runs_the_readme_command_as_a_non_root_user_with_a_health_check() 
 
 
 def test_sidecar_pod_shares_one_socket_between_agent_and_server() -> None:
-    pod = _load("deploy/kubernetes/sidecar-pod.yaml")
+    documents = _load_all("deploy/kubernetes/sidecar-pod.yaml")
+    (pod,) = [d for d in documents if d["kind"] == "Pod"]
     spec = pod["spec"]
     (server,) = [c for c in spec["initContainers"] if c["name"] == "sessions"]
     (agent,) = spec["containers"]
@@ -54,8 +59,12 @@ def test_sidecar_pod_shares_one_socket_between_agent_and_server() -> None:
     assert mounts["sessions-socket"] == agent_mounts["sessions-socket"]
     assert socket_path.startswith(mounts["sessions-socket"] + "/")
     assert {"name": "sessions-socket", "emptyDir": {}} in spec["volumes"]
-    agent_env = {e["name"]: e["value"] for e in agent["env"]}
-    assert agent_env["ADK_SESSION_SERVICE_URI"] == f"unix://{socket_path}"
+    # ADK's CLI is told where sessions live by its flag (it reads no environment variable for it).
+    assert f"--session_service_uri=unix://{socket_path}" in agent["args"]
+    claims = {d["metadata"]["name"] for d in documents if d["kind"] == "PersistentVolumeClaim"}
+    for volume in spec["volumes"]:
+        if "persistentVolumeClaim" in volume:
+            assert volume["persistentVolumeClaim"]["claimName"] in claims, "a claim defined in the file"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert server[probe]["exec"]["command"] == ["adk-grpc-sessions", "health", "--address", listen]
     assert spec["securityContext"]["runAsNonRoot"] is True

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -26,9 +26,7 @@ from adk_grpc_sessions.server.messages import Encoded, batch_append_response
 from adk_grpc_sessions.server.metrics import Metrics
 from adk_grpc_sessions.server.servicer import SessionServicer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-
-MAX_BATCH_APPENDS: Final = 1000
-"""Most appends in one call (the contract's limit)."""
+from adk_grpc_sessions.wire.limits import MAX_BATCH_APPENDS
 
 
 class BatchAppender:

@@ -55,8 +55,9 @@ from adk_grpc_sessions.server.backends.sql.types import (
     Seconds,
     big_serial,
 )
+from adk_grpc_sessions.wire.limits import MAX_KEY_LENGTH
 
-KEY_LENGTH: Final = 128
+KEY_LENGTH: Final = MAX_KEY_LENGTH
 """Longest app name, user id, session id or event id, in code points (the contract's limit)."""
 DIGEST_LENGTH: Final = 64
 """Length of a state key's digest: SHA-256 in hex."""

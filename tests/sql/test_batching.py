@@ -36,7 +36,7 @@ def group_commit(
 ) -> GroupCommit[Request, str]:
     return GroupCommit(
         store,
-        key=lambda request: request[0],
+        keys=lambda request: (request[0],),
         writers=writers,
         max_batch=max_batch,
         parallel_threshold=threshold,
@@ -145,7 +145,7 @@ async def test_a_failing_store_fails_every_request_of_its_batch_and_the_queue_go
             raise RuntimeError("the database went away")
         return ["stored"] * len(batch)
 
-    commit: GroupCommit[Request, str] = GroupCommit(store, key=lambda r: r[0], writers=1, max_batch=8)
+    commit: GroupCommit[Request, str] = GroupCommit(store, keys=lambda r: (r[0],), writers=1, max_batch=8)
     outcomes = await asyncio.gather(*(commit.submit((key, 1)) for key in "ab"), return_exceptions=True)
     assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
     assert await commit.submit(("a", 2)) == "stored"

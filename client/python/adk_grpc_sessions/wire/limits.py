@@ -41,6 +41,12 @@ RESPONSE_ENVELOPE_BYTES: Final = 64 * _KIB
 page token is a few hundred bytes.) An event fits in a response on its own
 when its size plus this is at most the message limit.
 """
+SESSION_HEAD_BYTES: Final = 2 * _KIB
+"""The most a session's fields other than its state and events take in a response (with its framing).
+
+(Three names of at most 512 bytes each, two times, a revision and the tags
+and length prefixes around them.) A page of sessions counts this for each.
+"""
 STATE_ENTRY_OVERHEAD_BYTES: Final = 16
 """Bytes a state key counts beyond its key and value text: the most a map entry's framing takes on the wire.
 
@@ -63,6 +69,18 @@ def state_entry_bytes(key: str, value: str) -> int:
 def state_bytes(scope: Mapping[str, str]) -> int:
     """What a scope of state (keys without their prefix, values as JSON text) counts towards its limit."""
     return sum(state_entry_bytes(key, value) for key, value in scope.items())
+
+
+def event_size_bound(event_json: str, short_fields: int, state_delta: int) -> int:
+    """An upper bound of an event's size in a response, from its parts.
+
+    ``short_fields`` is the UTF-8 bytes of its id, invocation id, author and
+    branch together; ``state_delta`` is what its delta's keys count as state
+    (``state_bytes`` of each scope). Each field may take a one-byte tag, a
+    length prefix of up to five bytes, and (the timestamp, the sequence)
+    up to ten bytes of value: 96 bytes covers them all.
+    """
+    return text_bytes(event_json) + short_fields + state_delta + 96
 
 
 def check_limits(*, max_message_bytes: int, max_state_bytes: int, max_session_bytes: int) -> None:

@@ -29,6 +29,13 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
 	ErrUnavailable = errors.New("session server unavailable")
+	// ErrLimitExceeded: a limit refused the call (RESOURCE_EXHAUSTED), and nothing of a refused
+	// write was stored. Reason says which: "SESSION_SIZE_LIMIT" (the session's events would pass
+	// the server's per-session limit), "STATE_SIZE_LIMIT" (a scope of state would pass the
+	// per-scope limit; Metadata["scope"] names it), "RESPONSE_TOO_LARGE" (stored data no longer
+	// fits in a response) or "BACKEND_QUOTA_EXCEEDED" (a quota of the server's storage). Retrying
+	// the same call will not help (a quota aside). Not retried.
+	ErrLimitExceeded = errors.New("a limit of the session server was reached")
 )
 
 // Error is a failed call: its gRPC status, the ErrorInfo reason and any
@@ -42,6 +49,8 @@ type Error struct {
 	Message string
 	// Violations are BadRequest field violations as "field: description".
 	Violations []string
+	// Metadata is ErrorInfo.metadata, e.g. "limit_bytes" and "size_bytes" for a size limit.
+	Metadata map[string]string
 
 	status *status.Status
 }
@@ -79,6 +88,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == codes.InvalidArgument
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
+	case ErrLimitExceeded:
+		return e.Code == codes.ResourceExhausted
 	}
 	return false
 }
@@ -107,6 +118,7 @@ func errorFromRPC(err error) error {
 		case *errdetails.ErrorInfo:
 			if d.GetDomain() == errorDomain || failure.Reason == "" {
 				failure.Reason = d.GetReason()
+				failure.Metadata = d.GetMetadata()
 			}
 		case *errdetails.BadRequest:
 			for _, violation := range d.GetFieldViolations() {

@@ -33,11 +33,12 @@ type Server struct {
 	exited  chan struct{}
 }
 
-// Start starts a fresh, empty server that stops when the test ends.
-func Start(t testing.TB) string {
+// Start starts a fresh, empty server that stops when the test ends; flags
+// are added to its command line (e.g. "--max-message-bytes", "4194304").
+func Start(t testing.TB, flags ...string) string {
 	t.Helper()
 	binary := executable(t)
-	server, err := start(binary)
+	server, err := start(binary, flags...)
 	if err != nil {
 		t.Fatalf("starting the session server: %v", err)
 	}
@@ -103,14 +104,14 @@ func executable(t testing.TB) string {
 
 // start launches a server on a free port, trying again if another process
 // took the port between choosing and binding it.
-func start(binary string) (*Server, error) {
+func start(binary string, flags ...string) (*Server, error) {
 	var lastErr error
 	for range 3 {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port))
+		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port), flags...)
 		if err == nil {
 			return server, nil
 		}
@@ -128,8 +129,9 @@ func freePort() (int, error) {
 	return listener.Addr().(*net.TCPAddr).Port, nil
 }
 
-func launch(binary, address string) (*Server, error) {
-	cmd := exec.Command(binary, "serve", "--listen", address, "--backend", "memory://", "--grace-seconds", "0")
+func launch(binary, address string, flags ...string) (*Server, error) {
+	args := append([]string{"serve", "--listen", address, "--backend", "memory://", "--grace-seconds", "0"}, flags...)
+	cmd := exec.Command(binary, args...)
 	output, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

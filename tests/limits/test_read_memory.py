@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
@@ -84,13 +86,11 @@ async def _grow(stub: pb_grpc.SessionServiceAsyncStub) -> None:
 
 async def _measured_reads(stub: pb_grpc.SessionServiceAsyncStub, pid: int) -> dict[str, dict[str, int]]:
     """Each read's response size, and how far the server's peak memory went above its memory before it."""
-    reads = {
-        "GetSession": lambda: stub.GetSession(
-            pb.GetSessionRequest(app_name="app", user_id="u", session_id="big")
-        ),
-        "ListEvents": lambda: stub.ListEvents(
-            pb.ListEventsRequest(app_name="app", user_id="u", session_id="big")
-        ),
+    get = pb.GetSessionRequest(app_name="app", user_id="u", session_id="big")
+    listing = pb.ListEventsRequest(app_name="app", user_id="u", session_id="big")
+    reads: dict[str, Callable[[], Awaitable[Message]]] = {
+        "GetSession": lambda: stub.GetSession(get),
+        "ListEvents": lambda: stub.ListEvents(listing),
     }
     measured: dict[str, dict[str, int]] = {}
     for name, read in reads.items():

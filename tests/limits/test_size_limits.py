@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import grpc
 import pytest
@@ -67,14 +67,19 @@ async def create(
 
 
 def append_request(
-    session: pb.Session, text: str, revision: int, *, timestamp: float = 1_800_000_000.0, **delta: str
+    session: pb.Session,
+    text: str,
+    revision: int,
+    *,
+    timestamp: float = 1_800_000_000.0,
+    delta: dict[str, str] | None = None,
 ) -> pb.AppendEventRequest:
     event_id = f"e{uuid.uuid4().hex[:12]}"
     return pb.AppendEventRequest(
         app_name=APP,
         user_id=session.user_id,
         session_id=session.session_id,
-        event_json=event_json(event_id, len(text), timestamp=timestamp, delta=delta or None),
+        event_json=event_json(event_id, len(text), timestamp=timestamp, delta=delta),
         expected_revision=revision,
     )
 
@@ -109,7 +114,7 @@ async def refused(
         return error_info(first.error)
     stream = server.big_stub.AppendEventStream()
     await stream.write(pb.AppendEventStreamRequest(append=request))
-    answer = await stream.read()
+    answer = cast(pb.AppendEventStreamResponse, await stream.read())
     await stream.done_writing()
     assert answer.result.WhichOneof("outcome") == "error"
     assert answer.result.error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
@@ -171,7 +176,7 @@ async def test_an_append_growing_a_scope_of_state_past_its_limit_is_refused_and_
     prefix = {"session": "", "user": "user:", "app": "app:"}[scope]
     first = await create(server)
     stored = await append_ok(
-        server, append_request(first, "a", first.revision, **{f"{prefix}a": f'"{VALUE}"'})
+        server, append_request(first, "a", first.revision, delta={f"{prefix}a": f'"{VALUE}"'})
     )
     # The shared scopes are grown from another session of theirs.
     session = first if scope == "session" else await create(server)
@@ -182,8 +187,10 @@ async def test_an_append_growing_a_scope_of_state_past_its_limit_is_refused_and_
     info = await refused(
         server,
         path,
-        append_request(session, "b", revision, **{f"{prefix}b": f'"{VALUE}"'}),
-        append_request(other, "c", other.revision, **{f"{prefix}c" if scope != "app" else "c": '"small"'}),
+        append_request(session, "b", revision, delta={f"{prefix}b": f'"{VALUE}"'}),
+        append_request(
+            other, "c", other.revision, delta={f"{prefix}c" if scope != "app" else "c": '"small"'}
+        ),
     )
 
     assert (info.reason, info.metadata["scope"], info.metadata["limit_bytes"]) == (
@@ -197,7 +204,7 @@ async def test_an_append_growing_a_scope_of_state_past_its_limit_is_refused_and_
     assert "b" not in getattr(after.state, scope)
     # A write that does not grow the scope is never refused for it.
     again = await append_ok(
-        server, append_request(session, "c", revision, **{f"{prefix}a": f'"{"y" * len(VALUE)}"'})
+        server, append_request(session, "c", revision, delta={f"{prefix}a": f'"{"y" * len(VALUE)}"'})
     )
     assert again.revision != revision
 
@@ -252,7 +259,7 @@ async def test_appends_of_one_users_sessions_at_once_never_pass_the_user_state_l
     # Each fits alone; any two pass the limit together.
     outcomes = await asyncio.gather(
         *(
-            server.stub.AppendEvent(append_request(s, "e", s.revision, **{f"user:k{n}": f'"{VALUE}"'}))
+            server.stub.AppendEvent(append_request(s, "e", s.revision, delta={f"user:k{n}": f'"{VALUE}"'}))
             for n, s in enumerate(sessions)
         ),
         return_exceptions=True,
@@ -304,7 +311,7 @@ async def test_a_batchs_answers_never_pass_the_message_limit_and_what_does_not_f
     server = await start_limited("memory", max_message_bytes=16 * MIB, max_state_bytes=5 * MIB)
     sessions = [await create(server) for _ in range(4)]
     value = f'"{"v" * 2_200_000}"'
-    requests = [append_request(s, "e", s.revision, **{"k": value}) for s in sessions]
+    requests = [append_request(s, "e", s.revision, delta={"k": value}) for s in sessions]
 
     batch = await server.big_stub.BatchAppendEvents(pb.BatchAppendEventsRequest(requests=requests))
 

@@ -63,7 +63,10 @@ def session(
     events: list[StoredEvent] = []
     rest: EventSpan | None = None
     if window.num_recent_events != 0:
-        if row.events_bytes <= room and row.last_sequence <= budget.max_events:
+        most_selected = row.last_sequence
+        if window.num_recent_events is not None:
+            most_selected = min(most_selected, window.num_recent_events)
+        if row.events_bytes <= room and most_selected <= budget.max_events:
             rows = connection.execute(*statements.select_window(row.session_pk, row.last_sequence, window))
             events = _stored_events(connection, row.session_pk, rows.all())
         else:

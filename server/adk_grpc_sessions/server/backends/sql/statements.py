@@ -1039,6 +1039,8 @@ def select_whole_session(key: SessionKey, window: EventWindow, budget: ReadBudge
     events. Read the rows with ``whole_session_from_rows``.
     """
     params = {**_name(key), **_budget_params(budget)}
+    if window.num_recent_events is not None and window.num_recent_events <= budget.max_events:
+        params["b_budget_events"] = _UNBOUNDED  # the window holds few enough events, however many the session
     recent = window.num_recent_events is not None
     if recent:
         params["b_recent"] = window.num_recent_events

@@ -110,7 +110,8 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   ABORTED             "STALE_SESSION"
  *   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
  *                       (see "Limits"; retrying the same call will not help)
- *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry)
+ *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+ *                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
  *   DEADLINE_EXCEEDED   the call's deadline passed
  * and, when the storage behind the server refuses a call (ErrorInfo.metadata
  * "backend_reason" and "backend_domain" then carry the storage's own reason):

@@ -115,7 +115,7 @@ async def store_batch(
         for upsert in statements.upsert_state(dialect, _state_changes(stored)):
             await connection.execute(*upsert)
         for bound in statements.add_to_shared_sizes(*_shared_growths(stored)):
-            await connection.execute(*bound)
+            await driver_sql.execute(connection, *bound)
     return _results(appends, stored)
 
 
@@ -153,7 +153,7 @@ def store_batch_blocking(
         for upsert in statements.upsert_state(connection.dialect, _state_changes(stored)):
             driver_sql.execute_blocking(connection, *upsert)
         for bound in statements.add_to_shared_sizes(*_shared_growths(stored)):
-            connection.execute(*bound)
+            driver_sql.execute_blocking(connection, *bound)
     return _results(appends, stored)
 
 
@@ -182,9 +182,11 @@ async def _growths(
 
 async def _read_sizes(connection: AsyncConnection, wanted: SizesWanted, *, lock: bool) -> sizes.Sizes:
     if not lock:
-        return sizes.sizes_from_rows(
-            await connection.execute(*statements.select_sizes(connection.dialect, wanted))
-        )
+        bound = statements.select_sizes(connection.dialect, wanted)
+        # All rows at once: iterating the result would fetch them one by one.
+        if statements.runs_as_driver_sql(connection.dialect):
+            return sizes.sizes_from_rows((await driver_sql.execute(connection, *bound)).all())
+        return sizes.sizes_from_rows((await connection.execute(*bound)).all())
     found = sizes.Sizes()
     for part, bound in statements.lock_shared_sizes(wanted):
         rows = await connection.execute(*bound)
@@ -206,13 +208,18 @@ def _growths_blocking(
         for append in appends:
             append.judged = NO_GROWTH
         return [NO_GROWTH] * len(appends)
-    found = sizes.sizes_from_rows(connection.execute(*statements.select_sizes(connection.dialect, wanted)))
+    # SQLite takes the lists as JSON text: one statement text, run as the driver's own SQL.
+    found = sizes.sizes_from_rows(
+        driver_sql.execute_blocking(connection, *statements.select_sizes(connection.dialect, wanted)).all()
+    )
     missing_users, missing_apps = found.missing(wanted)
     if missing_users or missing_apps:
         for bound in statements.ensure_shared_sizes(connection.dialect, missing_users, missing_apps):
             connection.execute(*bound)
         found = sizes.sizes_from_rows(
-            connection.execute(*statements.select_sizes(connection.dialect, wanted))
+            driver_sql.execute_blocking(
+                connection, *statements.select_sizes(connection.dialect, wanted)
+            ).all()
         )
     return [_judge(append, found, limits) for append in appends]
 

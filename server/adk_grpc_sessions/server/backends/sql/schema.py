@@ -54,6 +54,7 @@ to update.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Final
 
@@ -196,8 +197,9 @@ VERSION_TABLE: Final = "ags_schema_version"
 """Where Alembic records the schema revision (not ``alembic_version``, which may be the user's)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def key_digest(state_key: str) -> str:
-    """The digest a state key's row is keyed by."""
+    """The digest a state key's row is keyed by (remembered: most writes set the same few keys)."""
     return hashlib.sha256(state_key.encode()).hexdigest()
 
 

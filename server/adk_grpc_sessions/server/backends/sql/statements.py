@@ -694,10 +694,10 @@ def batch_statements(dialect: sa.Dialect) -> list[sa.Executable]:
     the statements every other call uses.
     """
     if dialect.name == dialects.POSTGRESQL:
-        return [_store_batch()]
+        return [_store_batch(), _select_sizes(_ARRAYS)]
     if dialect.name != dialects.SQLITE:
         return []
-    found: list[sa.Executable] = []
+    found: list[sa.Executable] = [_select_sizes(_JSON), _ADD_TO_USER_SIZE, _ADD_TO_APP_SIZE]
     for size in _SQLITE_BATCH_SIZES:
         found += [_claim_batch(size), _insert_event_batch(size), _set_revision_batch(size)]
     for table in (session_state, user_state, app_state):
@@ -1677,16 +1677,42 @@ class SizesWanted:
     app_digests: Sequence[str] = ()
 
 
-def _matches(columns: Sequence[sa.ColumnElement[Any]], name: str, *, arrays: bool) -> sa.ColumnElement[bool]:
+_ARRAYS, _JSON, _EXPANDING = "arrays", "json", "expanding"
+"""How a statement takes a list of values as one parameter: PostgreSQL arrays, SQLite JSON text,
+else SQLAlchemy's expanding IN (one placeholder per value)."""
+
+
+def _list_form(dialect: sa.Dialect) -> str:
+    if dialect.name == dialects.POSTGRESQL:
+        return _ARRAYS
+    if dialect.name == dialects.SQLITE:
+        return _JSON
+    return _EXPANDING
+
+
+def runs_as_driver_sql(dialect: sa.Dialect) -> bool:
+    """Whether ``select_sizes`` on ``dialect`` has one text for any number of values (for ``driver_sql``)."""
+    return _list_form(dialect) != _EXPANDING
+
+
+def _matches(columns: Sequence[sa.ColumnElement[Any]], name: str, form: str) -> sa.ColumnElement[bool]:
     """``columns`` (as a tuple) among the values of parameter ``name``.
 
-    On PostgreSQL one array per column, unnested, so that one statement text
-    serves any number of values; elsewhere an expanding IN.
+    On PostgreSQL one array per column, unnested, and on SQLite a JSON array
+    of them: one statement text for any number of values, compiled once
+    (SQLAlchemy's expanding IN renders a text per call, at a cost a batch of
+    appends notices). Elsewhere an expanding IN.
     """
-    if not arrays:
+    if form == _EXPANDING:
         if len(columns) == 1:
             return columns[0].in_(sa.bindparam(name, expanding=True))
         return sa.tuple_(*columns).in_(sa.bindparam(name, expanding=True))
+    if form == _JSON:
+        each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
+        if len(columns) == 1:
+            return columns[0].in_(sa.select(each.c.value))
+        picked = [sa.func.json_extract(each.c.value, f"$[{n}]") for n in range(len(columns))]
+        return sa.tuple_(*columns).in_(sa.select(*picked))
     unnested = sa.func.unnest(
         *(
             sa.bindparam(f"{name}_{n}", type_=postgresql.ARRAY(column.type))
@@ -1696,28 +1722,30 @@ def _matches(columns: Sequence[sa.ColumnElement[Any]], name: str, *, arrays: boo
     return sa.tuple_(*columns).in_(sa.select(sa.text("*")).select_from(unnested))
 
 
-def _matches_params(name: str, values: Sequence[Any], width: int, *, arrays: bool) -> dict[str, Any]:
-    if not arrays:
+def _matches_params(name: str, values: Sequence[Any], width: int, form: str) -> dict[str, Any]:
+    if form == _EXPANDING:
         return {name: list(values)}
+    if form == _JSON:
+        return {name: pydantic_core.to_json(list(values)).decode()}
     if width == 1:
         return {f"{name}_0": list(values)}
     return {f"{name}_{n}": [value[n] for value in values] for n in range(width)}
 
 
 @functools.cache
-def _select_sizes(arrays: bool) -> sa.CompoundSelect[Any]:
+def _select_sizes(form: str) -> sa.CompoundSelect[Any]:
     none = sa.null()
 
     def part(number: int) -> sa.ColumnElement[Any]:
         return sa.literal_column(str(number)).label("part")
 
     session_named = _matches(
-        (sessions.c.app_name, sessions.c.user_id, sessions.c.session_id), "b_sessions", arrays=arrays
+        (sessions.c.app_name, sessions.c.user_id, sessions.c.session_id), "b_sessions", form
     )
-    users = _matches((user_state_size.c.app_name, user_state_size.c.user_id), "b_users", arrays=arrays)
-    user_rows = _matches((user_state.c.app_name, user_state.c.user_id), "b_users", arrays=arrays)
-    apps = _matches((app_state_size.c.app_name,), "b_apps", arrays=arrays)
-    app_rows = _matches((app_state.c.app_name,), "b_apps", arrays=arrays)
+    users = _matches((user_state_size.c.app_name, user_state_size.c.user_id), "b_users", form)
+    user_rows = _matches((user_state.c.app_name, user_state.c.user_id), "b_users", form)
+    apps = _matches((app_state_size.c.app_name,), "b_apps", form)
+    app_rows = _matches((app_state.c.app_name,), "b_apps", form)
     return sa.union_all(
         sa.select(
             part(SESSION_ENTRY),
@@ -1729,7 +1757,7 @@ def _select_sizes(arrays: bool) -> sa.CompoundSelect[Any]:
             _typed_null(user_state_size.c.version),
         )
         .join_from(sessions, session_state, session_state.c.session_pk == sessions.c.session_pk)
-        .where(session_named, _matches((session_state.c.key_digest,), "b_session_digests", arrays=arrays)),
+        .where(session_named, _matches((session_state.c.key_digest,), "b_session_digests", form)),
         sa.select(
             part(SESSION_SIZE),
             sessions.c.app_name,
@@ -1747,7 +1775,7 @@ def _select_sizes(arrays: bool) -> sa.CompoundSelect[Any]:
             user_state.c.key_digest,
             user_state.c.entry_bytes,
             none,
-        ).where(user_rows, _matches((user_state.c.key_digest,), "b_user_digests", arrays=arrays)),
+        ).where(user_rows, _matches((user_state.c.key_digest,), "b_user_digests", form)),
         sa.select(
             part(USER_SIZE),
             user_state_size.c.app_name,
@@ -1765,7 +1793,7 @@ def _select_sizes(arrays: bool) -> sa.CompoundSelect[Any]:
             app_state.c.key_digest,
             app_state.c.entry_bytes,
             none,
-        ).where(app_rows, _matches((app_state.c.key_digest,), "b_app_digests", arrays=arrays)),
+        ).where(app_rows, _matches((app_state.c.key_digest,), "b_app_digests", form)),
         sa.select(
             part(APP_SIZE),
             app_state_size.c.app_name,
@@ -1787,15 +1815,15 @@ def select_sizes(dialect: sa.Dialect, wanted: SizesWanted) -> Bound:
     The keys' digests are matched in every scope named, not by pair: a few
     rows more than needed, which the reader ignores.
     """
-    arrays = dialect.name == dialects.POSTGRESQL
+    form = _list_form(dialect)
     names = [(k.app_name, k.user_id, k.session_id) for k in wanted.sessions]
-    return _select_sizes(arrays), {
-        **_matches_params("b_sessions", names, 3, arrays=arrays),
-        **_matches_params("b_session_digests", wanted.session_digests, 1, arrays=arrays),
-        **_matches_params("b_users", wanted.users, 2, arrays=arrays),
-        **_matches_params("b_user_digests", wanted.user_digests, 1, arrays=arrays),
-        **_matches_params("b_apps", wanted.apps, 1, arrays=arrays),
-        **_matches_params("b_app_digests", wanted.app_digests, 1, arrays=arrays),
+    return _select_sizes(form), {
+        **_matches_params("b_sessions", names, 3, form),
+        **_matches_params("b_session_digests", wanted.session_digests, 1, form),
+        **_matches_params("b_users", wanted.users, 2, form),
+        **_matches_params("b_user_digests", wanted.user_digests, 1, form),
+        **_matches_params("b_apps", wanted.apps, 1, form),
+        **_matches_params("b_app_digests", wanted.app_digests, 1, form),
     }
 
 
@@ -1804,7 +1832,7 @@ def _lock_user_sizes() -> sa.Select[Any]:
     keys = (user_state_size.c.app_name, user_state_size.c.user_id)
     return (
         sa.select(*keys, user_state_size.c.state_bytes, user_state_size.c.version)
-        .where(_matches(keys, "b_users", arrays=False))
+        .where(_matches(keys, "b_users", _EXPANDING))
         .order_by(*keys)
         .with_for_update()
     )
@@ -1814,7 +1842,7 @@ def _lock_user_sizes() -> sa.Select[Any]:
 def _lock_app_sizes() -> sa.Select[Any]:
     return (
         sa.select(app_state_size.c.app_name, app_state_size.c.state_bytes, app_state_size.c.version)
-        .where(_matches((app_state_size.c.app_name,), "b_apps", arrays=False))
+        .where(_matches((app_state_size.c.app_name,), "b_apps", _EXPANDING))
         .order_by(app_state_size.c.app_name)
         .with_for_update()
     )
@@ -1826,8 +1854,8 @@ def _lock_user_entries() -> sa.Select[Any]:
     return (
         sa.select(*keys, user_state.c.key_digest, user_state.c.entry_bytes)
         .where(
-            _matches(keys, "b_users", arrays=False),
-            _matches((user_state.c.key_digest,), "b_user_digests", arrays=False),
+            _matches(keys, "b_users", _EXPANDING),
+            _matches((user_state.c.key_digest,), "b_user_digests", _EXPANDING),
         )
         .order_by(*keys, user_state.c.key_digest)
         .with_for_update()
@@ -1839,8 +1867,8 @@ def _lock_app_entries() -> sa.Select[Any]:
     return (
         sa.select(app_state.c.app_name, app_state.c.key_digest, app_state.c.entry_bytes)
         .where(
-            _matches((app_state.c.app_name,), "b_apps", arrays=False),
-            _matches((app_state.c.key_digest,), "b_app_digests", arrays=False),
+            _matches((app_state.c.app_name,), "b_apps", _EXPANDING),
+            _matches((app_state.c.key_digest,), "b_app_digests", _EXPANDING),
         )
         .order_by(app_state.c.app_name, app_state.c.key_digest)
         .with_for_update()

@@ -690,13 +690,13 @@ _SQLITE_BATCH_SIZES: Final = tuple(1 << n for n in range(BATCH_LIMIT.bit_length(
 def batch_statements(dialect: sa.Dialect) -> list[sa.Executable]:
     """Every statement the batch path runs on ``dialect``, in every form, to compile them all at start.
 
-    Empty for MySQL/MariaDB, which store a batch one append at a time with
-    the statements every other call uses.
+    Only the shared scopes' size updates for MySQL/MariaDB, which store a
+    batch one append at a time with the statements every other call uses.
     """
     if dialect.name == dialects.POSTGRESQL:
         return [_store_batch(), _select_sizes(_ARRAYS)]
     if dialect.name != dialects.SQLITE:
-        return []
+        return [_ADD_TO_USER_SIZE, _ADD_TO_APP_SIZE]
     found: list[sa.Executable] = [_select_sizes(_JSON), _ADD_TO_USER_SIZE, _ADD_TO_APP_SIZE]
     for size in _SQLITE_BATCH_SIZES:
         found += [_claim_batch(size), _insert_event_batch(size), _set_revision_batch(size)]

@@ -118,7 +118,7 @@
 //     to that size.
 //   Event size: the bytes an event takes in a response, i.e. its Event
 //     message (typed fields, event_json, sequence) with its field tag and
-//     length prefix. The typed fields repeat the state delta, so an event
+//     length prefix, counting the sequence as ten bytes. The typed fields repeat the state delta, so an event
 //     that is mostly stateDelta takes about twice its JSON. Every event must
 //     fit in a response on its own, with 64 KiB to spare for the rest of the
 //     response: an AppendEvent of a larger one is INVALID_ARGUMENT on

@@ -9,10 +9,11 @@ nothing and the claimed ones go on without it. Why an append was refused
 (retry, stale caller, session gone) is for the caller to find out afterwards
 (``SqlBackend.append_event``).
 
-Limits: each append's sizes are judged first (``sizes``: one read of the
-sizes of the scopes the batch changes), and the claim itself checks the
-session's (its events', its own state's) on the row it locks. An append
-that would pass a limit is refused like any other, and writes nothing.
+Limits: the claim checks an append's session's sizes (its events', its own
+state's) on the row it locks; its shared scopes of state are judged
+(``sizes``) by one read of the sizes of the scopes the batch changes, or,
+on PostgreSQL, within the batch's statement itself. An append that would
+pass a limit is refused like any other, and writes nothing.
 
 Three ways to store a batch, with the same outcome:
 - ``_store_in_one_statement`` (PostgreSQL): the whole batch in one
@@ -106,11 +107,16 @@ async def store_batch(
     transaction (after a statement that reads the sizes, if it sets state).
     """
     dialect = connection.dialect
-    growths = await _growths(connection, appends, limits, lock=dialect.name in dialects.MYSQL_FAMILY)
-    chosen = [(append, growth) for append, growth in zip(appends, growths, strict=True) if growth is not None]
     if single_statement(dialect):
-        stored = await _store_in_one_statement(connection, chosen, limits)
+        # The statement judges the appends' state itself (``statements.store_batch``).
+        for append in appends:
+            append.judged = None
+        stored = await _store_in_one_statement(connection, appends, limits)
     else:
+        growths = await _growths(connection, appends, limits, lock=dialect.name in dialects.MYSQL_FAMILY)
+        chosen = [
+            (append, growth) for append, growth in zip(appends, growths, strict=True) if growth is not None
+        ]
         stored = await _claim_one_by_one(connection, chosen, limits)
         for upsert in statements.upsert_state(dialect, _state_changes(stored)):
             await connection.execute(*upsert)
@@ -182,11 +188,10 @@ async def _growths(
 
 async def _read_sizes(connection: AsyncConnection, wanted: SizesWanted, *, lock: bool) -> sizes.Sizes:
     if not lock:
-        bound = statements.select_sizes(connection.dialect, wanted)
         # All rows at once: iterating the result would fetch them one by one.
-        if statements.runs_as_driver_sql(connection.dialect):
-            return sizes.sizes_from_rows((await driver_sql.execute(connection, *bound)).all())
-        return sizes.sizes_from_rows((await connection.execute(*bound)).all())
+        return sizes.sizes_from_rows(
+            (await connection.execute(*statements.select_sizes(connection.dialect, wanted))).all()
+        )
     found = sizes.Sizes()
     for part, bound in statements.lock_shared_sizes(wanted):
         rows = await connection.execute(*bound)
@@ -258,16 +263,13 @@ def claims_together_in_sqlite() -> bool:
 
 
 async def _store_in_one_statement(
-    connection: AsyncConnection, appends: list[tuple[PendingAppend, Growth]], limits: StorageLimits
+    connection: AsyncConnection, appends: list[PendingAppend], limits: StorageLimits
 ) -> list[_Stored]:
-    if not appends:
-        return []
-    bound = statements.store_batch([(a.key, a.expected_revision, a.event, g) for a, g in appends], limits)
-    stored = []
-    for row in await driver_sql.execute(connection, *bound):
-        append, growth = appends[row.position]
-        stored.append(_Stored(append, growth, row.session_pk, row.last_sequence, row.event_pk))
-    return stored
+    bound = statements.store_batch([(a.key, a.expected_revision, a.event) for a in appends], limits)
+    return [
+        _Stored(appends[row.position], NO_GROWTH, row.session_pk, row.last_sequence, row.event_pk)
+        for row in await driver_sql.execute(connection, *bound)
+    ]
 
 
 async def _claim_one_by_one(

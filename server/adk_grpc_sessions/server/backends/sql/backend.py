@@ -358,10 +358,22 @@ class SqlBackend(Backend):
             found = await self._read(functools.partial(self._why_refused, append))
             if not isinstance(found, reading.TryAgain):
                 return found
+            if found.missing_users or found.missing_apps:
+                await self._ensure_shared_sizes(found)
         raise BackendUnavailableError(
             f"the state that the append to session {key.session_id!r} sets kept being changed by other "
             "servers while it was stored; try again"
         )
+
+    async def _ensure_shared_sizes(self, missing: reading.TryAgain) -> None:
+        """Makes the size rows of shared scopes of state that have none yet."""
+
+        def ensure(connection: sa.Connection) -> None:
+            users, apps = missing.missing_users, missing.missing_apps
+            for bound in statements.ensure_shared_sizes(connection.dialect, users, apps):
+                connection.execute(*bound)
+
+        await self._write(ensure)
 
     @staticmethod
     def _why_refused(append: PendingAppend, connection: sa.Connection) -> AppendResult | reading.TryAgain:
@@ -632,13 +644,17 @@ def _judge_create(
     Raises:
         StateSizeLimitError: a scope would pass ``limits.max_state_bytes`` (nothing is written).
     """
+    # Every session's user and app get their state's size rows, so that
+    # appends find them (a read first: most exist, and making one locks it).
+    present = set(map(tuple, connection.execute(*statements.select_size_rows_of(key.app_name, key.user_id))))
+    users = [] if (key.app_name, key.user_id) in present else [(key.app_name, key.user_id)]
+    apps = [] if (key.app_name, None) in present else [key.app_name]
+    for bound in statements.ensure_shared_sizes(connection.dialect, users, apps):
+        connection.execute(*bound)
     wanted = sizes.wanted([(key, state)], existing_sessions=False)
     found = sizes.Sizes()
-    if wanted.users or wanted.apps:
-        for bound in statements.ensure_shared_sizes(connection.dialect, wanted.users, wanted.apps):
-            connection.execute(*bound)
-        for part, locked in statements.lock_shared_sizes(wanted):
-            sizes.sizes_from_rows(sizes.locked_rows_as_sizes(part, connection.execute(*locked)), found)
+    for part, locked in statements.lock_shared_sizes(wanted):
+        sizes.sizes_from_rows(sizes.locked_rows_as_sizes(part, connection.execute(*locked)), found)
     return sizes.judge(key, state, found, limits, creating=True)
 
 

@@ -80,6 +80,12 @@ class SessionImporter:
                     sum(event.size for event in session.events),
                 )
             )
+            # As a create does: the user's and the app's state get their size rows.
+            name = session.key
+            for ensure in statements.ensure_shared_sizes(
+                connection.dialect, [(name.app_name, name.user_id)], [name.app_name]
+            ):
+                await connection.execute(*ensure)
             state = ScopedState(session=session.state)
             change = statements.StateChange(session.key.app_name, session.key.user_id, session_pk, state)
             for upsert in statements.upsert_state(connection.dialect, [change]):

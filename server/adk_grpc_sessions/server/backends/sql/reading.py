@@ -10,6 +10,7 @@ are async.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
@@ -348,8 +349,16 @@ def app_state(connection: sa.Connection, app_name: str) -> StateMap:
     return dict(list(connection.execute(*statements.select_app_state(app_name))))
 
 
+@dataclass(frozen=True, slots=True)
 class TryAgain:
-    """``refused_append``'s answer when nothing explains the refusal any more: store the append again."""
+    """``refused_append``'s answer when nothing explains the refusal any more: store the append again.
+
+    After making the size rows of the shared scopes named here: the append
+    sets keys in them, and they have none yet.
+    """
+
+    missing_users: Sequence[tuple[str, str]] = ()
+    missing_apps: Sequence[str] = ()
 
 
 TRY_AGAIN: Final = TryAgain()
@@ -402,8 +411,8 @@ def refused_append(
         try:
             now = sizes.judge(key, event.state_delta, found, limits)
         except LookupError:
-            if judged is None:
-                return TRY_AGAIN  # a shared scope without its size row yet: the next try makes it
+            if judged is None:  # a shared scope without its size row yet: made before the next try
+                return TryAgain(*found.missing(wanted))
             now = judged  # the row it was judged against went with the failed transaction
         if judged is None or (now.user_version, now.app_version) != (judged.user_version, judged.app_version):
             return TRY_AGAIN

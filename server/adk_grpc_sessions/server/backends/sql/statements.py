@@ -6,7 +6,7 @@ Statements only: no connections, no transactions (``backend`` holds those).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final
@@ -183,15 +183,41 @@ _CREATED_ROW, _CREATED_APP, _CREATED_USER = 0, 1, 2
 def _create_at_once() -> sa.CompoundSelect[Any]:
     """PostgreSQL: a session without state of its own created, and the app's and the user's state read.
 
+    (And the size rows of the app's and the user's state made, if missing.)
     One statement: the insert is a common table expression whose key comes
     from the sessions' own sequence, so that its revision
     (``creation_revision``, 2 * key + 1) goes into the same row; the app's
     and the user's state are read in the statement's snapshot. Rows of
     (part, session_pk, revision, state_key, value): the session first.
     """
-    key = sa.select(
-        sa.func.nextval(sa.func.pg_get_serial_sequence(sessions.name, sessions.c.session_pk.name)).label("pk")
-    ).subquery("key")
+    # The size rows of the user's and the app's state, made if there are none,
+    # before the session: the order every writer takes them in.
+    user_size = (
+        postgresql.insert(user_state_size)
+        .values(app_name=sa.bindparam("b_app_name"), user_id=sa.bindparam("b_user_id"))
+        .on_conflict_do_nothing()
+        .returning(sa.literal_column("1"))
+        .cte("user_size")
+    )
+    app_size = (
+        postgresql.insert(app_state_size)
+        .values(app_name=sa.bindparam("b_app_name"))
+        .on_conflict_do_nothing()
+        .returning(sa.literal_column("1"))
+        .cte("app_size")
+    )
+    key = (
+        sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence(sessions.name, sessions.c.session_pk.name)).label(
+                "pk"
+            )
+        )
+        .where(
+            sa.select(sa.func.count()).select_from(user_size).scalar_subquery() >= 0,
+            sa.select(sa.func.count()).select_from(app_size).scalar_subquery() >= 0,
+        )
+        .subquery("key")
+    )
     now = sa.bindparam("b_now", type_=sessions.c.create_time.type)
     created = (
         sa.insert(sessions)
@@ -333,14 +359,13 @@ _CLAIM_COLUMNS: Final[_ColumnSpec] = (
     ("size_bytes", events.c.size_bytes.type),
     ("session_growth", sessions.c.state_bytes.type),
 )
-_SHARED_SCOPE_COLUMNS: Final[_ColumnSpec] = (
-    ("user_version", user_state_size.c.version.type),
-    ("user_growth", user_state_size.c.state_bytes.type),
-    ("app_version", app_state_size.c.version.type),
-    ("app_growth", app_state_size.c.state_bytes.type),
+_NEW_STATE_COLUMNS: Final[_ColumnSpec] = (
+    ("session_new", sessions.c.state_bytes.type),
+    ("user_new", user_state_size.c.state_bytes.type),
+    ("app_new", app_state_size.c.state_bytes.type),
 )
-"""What a batch statement (PostgreSQL) checks and counts of the shared scopes an append changes:
-the version of each it was judged against (-1: it does not change that scope), and its growth."""
+"""What the keys an append sets count in each scope (0: it sets none there): the batch statement
+(PostgreSQL) works out each scope's growth from these and what the keys count now."""
 _EVENT_COLUMNS: Final[_ColumnSpec] = tuple(
     (name, events.c[name].type)
     for name in (
@@ -363,13 +388,13 @@ _REVISION_COLUMNS: Final[_ColumnSpec] = (
 )
 _APPEND_COLUMNS: Final[_ColumnSpec] = (
     ("position", sa.Integer()),
-    *_CLAIM_COLUMNS,
+    *(column for column in _CLAIM_COLUMNS if column[0] != "session_growth"),
     *(
         (name, type_)
         for name, type_ in _EVENT_COLUMNS
         if name not in ("session_pk", "sequence", "event_id", "timestamp", "size_bytes")
     ),
-    *_SHARED_SCOPE_COLUMNS,
+    *_NEW_STATE_COLUMNS,
 )
 _STATE_ROW_COLUMNS: Final[_ColumnSpec] = (
     ("position", sa.Integer()),
@@ -381,18 +406,7 @@ _STATE_ROW_COLUMNS: Final[_ColumnSpec] = (
 
 
 _CLAIMABLE_COLUMNS: Final = frozenset(
-    {
-        "position",
-        "expected_revision",
-        "timestamp",
-        "event_id",
-        "size_bytes",
-        "session_growth",
-        "app_name",
-        "user_id",
-        "user_version",
-        "app_version",
-    }
+    {"position", "expected_revision", "timestamp", "event_id", "size_bytes", "session_growth"}
 )
 
 
@@ -413,17 +427,26 @@ def _arrays(name: str, columns: _ColumnSpec, rows: Sequence[Sequence[Any]]) -> d
     return {f"{name}_{column}": [row[index] for row in rows] for index, (column, _) in enumerate(columns)}
 
 
-def _claimable(batch: sa.CTE, *, after: sa.CTE | None = None) -> sa.Select[Any]:
+def _claimable(
+    batch: sa.CTE,
+    *,
+    after: sa.CTE | None = None,
+    extra: Callable[[sa.FromClause], Sequence[sa.ColumnElement[Any]]] = lambda candidate: (),
+) -> sa.Select[Any]:
     """The sessions a batch names, with what their claim needs, locked in key order.
 
     (FOR UPDATE; SQLite, which has one writer anyway, ignores it.) Two
     batches naming the same sessions, as server replicas may, then wait for
     each other instead of deadlocking. ``after``: a CTE whose rows are locked
     first (the shared scopes' sizes, which every writer of them locks before
-    any session).
+    any session). ``extra``: more columns, of the candidate session row.
     """
     candidate = sessions.alias("candidate")
-    query = sa.select(candidate.c.session_pk, *(c for c in batch.c if c.name in _CLAIMABLE_COLUMNS))
+    query = sa.select(
+        candidate.c.session_pk,
+        *(c for c in batch.c if c.name in _CLAIMABLE_COLUMNS),
+        *extra(candidate),
+    )
     if after is not None:
         query = query.where(sa.select(sa.func.count()).select_from(after).scalar_subquery() >= 0)
     return (
@@ -473,30 +496,55 @@ def _claim(claimable: sa.CTE | sa.Subquery, *extra: sa.ColumnElement[bool]) -> s
     )
 
 
-def _locked_sizes(
-    table: sa.Table, batch: sa.CTE, version: str, name: str, *, after: sa.CTE | None = None
-) -> sa.CTE:
-    """PostgreSQL: the size rows of the shared scopes a batch changes (``version`` >= 0), locked in key order.
-
-    Locked rows are read as they are now, whatever the statement's snapshot:
-    an append whose view of a scope (its ``version``) is older is refused.
-    """
+def _touched_sizes(table: sa.Table, batch: sa.CTE, scope: str) -> sa.Select[Any]:
+    """The size rows of the shared scopes (of kind ``scope``) a batch's appends set keys in."""
     keys = [column for column in table.primary_key.columns]
-    changed = sa.select(*(batch.c[column.name] for column in keys)).where(batch.c[version] >= 0)
-    query = sa.select(*keys, table.c.version).where(sa.tuple_(*keys).in_(changed))
+    changed = sa.select(*(batch.c[column.name] for column in keys)).where(batch.c[f"{scope}_new"] > 0)
+    return sa.select(*keys, table.c.state_bytes, table.c.version).where(sa.tuple_(*keys).in_(changed))
+
+
+def _locked_sizes(table: sa.Table, batch: sa.CTE, scope: str, *, after: sa.CTE | None = None) -> sa.CTE:
+    """PostgreSQL: ``_touched_sizes``, locked in key order, as they are now (whatever the snapshot)."""
+    query = _touched_sizes(table, batch, scope)
     if after is not None:
         query = query.where(sa.select(sa.func.count()).select_from(after).scalar_subquery() >= 0)
-    return query.order_by(*keys).with_for_update().cte(name)
+    keys = [column for column in table.primary_key.columns]
+    return query.order_by(*keys).with_for_update().cte(f"{scope}_locked")
 
 
-def _version_current(locked: sa.CTE, claimable: sa.CTE, version: str) -> sa.ColumnElement[bool]:
-    """An append that changes no such scope, or whose view of it is the locked row's version."""
-    keys = [column for column in locked.c if column.name != "version"]
+def _shared_growth(rows: sa.CTE, table: sa.Table, batch: sa.CTE, scope: str) -> sa.ColumnElement[int]:
+    """What an append's keys add to a shared scope of state, less what the keys they replace count."""
+    keys = [column.name for column in table.primary_key.columns if column.name != "key_digest"]
+    replaced = (
+        sa.select(sa.func.coalesce(sa.func.sum(table.c.entry_bytes), 0))
+        .join_from(
+            rows,
+            table,
+            sa.and_(table.c.key_digest == rows.c.key_digest, *(table.c[key] == batch.c[key] for key in keys)),
+        )
+        .where(rows.c.position == batch.c.position)
+        .scalar_subquery()
+    )
+    return (batch.c[f"{scope}_new"] - replaced).label(f"{scope}_growth")
+
+
+def _shared_room(locked: sa.CTE, seen: sa.CTE, claimable: sa.CTE, scope: str) -> sa.ColumnElement[bool]:
+    """An append that sets no key in such a scope, or that grows it within the limit, as the scope is now.
+
+    The growth was worked out from the statement's snapshot: it holds only
+    if the scope's size row, locked now, still has the version the snapshot
+    saw. Otherwise another server changed the scope meanwhile, and the
+    append is refused, to be judged again.
+    """
+    keys = [column.name for column in locked.c if column.name not in ("state_bytes", "version")]
+    growth = claimable.c[f"{scope}_growth"]
     return sa.or_(
-        claimable.c[version] < 0,
+        claimable.c[f"{scope}_new"] <= 0,
         sa.exists().where(
-            *(column == claimable.c[column.name] for column in keys),
-            locked.c.version == claimable.c[version],
+            *(locked.c[key] == claimable.c[key] for key in keys),
+            *(seen.c[key] == claimable.c[key] for key in keys),
+            locked.c.version == seen.c.version,
+            sa.or_(growth <= 0, locked.c.state_bytes + growth <= _MAX_STATE_BYTES),
         ),
     )
 
@@ -504,11 +552,43 @@ def _version_current(locked: sa.CTE, claimable: sa.CTE, version: str) -> sa.Colu
 @functools.cache
 def _store_batch() -> sa.Select[Any]:
     batch = _unnested("batch", _APPEND_COLUMNS)
+    session_rows = _unnested("session_rows", _STATE_ROW_COLUMNS)
+    user_rows = _unnested("user_rows", _STATE_ROW_COLUMNS)
+    app_rows = _unnested("app_rows", _STATE_ROW_COLUMNS)
     # The shared scopes' size rows first, users' then apps', each in key
     # order, then the sessions: the order every writer takes them in.
-    user_locked = _locked_sizes(user_state_size, batch, "user_version", "user_locked")
-    app_locked = _locked_sizes(app_state_size, batch, "app_version", "app_locked", after=user_locked)
-    claimable = _claimable(batch, after=app_locked).cte("claimable")
+    user_locked = _locked_sizes(user_state_size, batch, "user")
+    app_locked = _locked_sizes(app_state_size, batch, "app", after=user_locked)
+    user_seen = _touched_sizes(user_state_size, batch, "user").cte("user_seen")
+    app_seen = _touched_sizes(app_state_size, batch, "app").cte("app_seen")
+
+    def growths(candidate: sa.FromClause) -> Sequence[sa.ColumnElement[Any]]:
+        # A session's own state changes only by appends to it, which its
+        # revision orders: its growth from the snapshot is exact if it is claimed.
+        replaced = (
+            sa.select(sa.func.coalesce(sa.func.sum(session_state.c.entry_bytes), 0))
+            .join_from(
+                session_rows,
+                session_state,
+                sa.and_(
+                    session_state.c.key_digest == session_rows.c.key_digest,
+                    session_state.c.session_pk == candidate.c.session_pk,
+                ),
+            )
+            .where(session_rows.c.position == batch.c.position)
+            .scalar_subquery()
+        )
+        return (
+            (batch.c.session_new - replaced).label("session_growth"),
+            batch.c.app_name,
+            batch.c.user_id,
+            batch.c.user_new,
+            batch.c.app_new,
+            _shared_growth(user_rows, user_state, batch, "user"),
+            _shared_growth(app_rows, app_state, batch, "app"),
+        )
+
+    claimable = _claimable(batch, after=app_locked, extra=growths).cte("claimable")
     # The event's key is drawn here, so the revision (``schema.event_revision``:
     # twice the key) is set in the same update; a statement cannot update a
     # row twice.
@@ -516,8 +596,8 @@ def _store_batch() -> sa.Select[Any]:
     claimed = (
         _claim(
             claimable,
-            _version_current(user_locked, claimable, "user_version"),
-            _version_current(app_locked, claimable, "app_version"),
+            _shared_room(user_locked, user_seen, claimable, "user"),
+            _shared_room(app_locked, app_seen, claimable, "app"),
         )
         .values(revision=2 * event_pk)
         .returning(
@@ -550,7 +630,6 @@ def _store_batch() -> sa.Select[Any]:
     # locks them. Each part waits for the one before it by reading its
     # count. A key set by several appends of the batch gets the value of the
     # latest one that was stored.
-    session_rows = _unnested("session_rows", _STATE_ROW_COLUMNS)
     session_written = _upsert_from(
         session_state,
         sa.select(
@@ -562,7 +641,6 @@ def _store_batch() -> sa.Select[Any]:
         ).join_from(session_rows, claimed, session_rows.c.position == claimed.c.position),
         "session_written",
     )
-    user_rows = _unnested("user_rows", _STATE_ROW_COLUMNS)
     user_key = (batch.c.app_name, batch.c.user_id, user_rows.c.key_digest)
     user_written = _upsert_from(
         user_state,
@@ -574,8 +652,7 @@ def _store_batch() -> sa.Select[Any]:
         .order_by(*user_key, user_rows.c.position.desc()),
         "user_written",
     )
-    user_counted = _counted(user_state_size, claimed, batch, "user", after=user_written)
-    app_rows = _unnested("app_rows", _STATE_ROW_COLUMNS)
+    user_counted = _counted(user_state_size, claimed, claimable, "user", after=user_written)
     app_key = (batch.c.app_name, app_rows.c.key_digest)
     app_written = _upsert_from(
         app_state,
@@ -587,7 +664,7 @@ def _store_batch() -> sa.Select[Any]:
         .order_by(*app_key, app_rows.c.position.desc()),
         "app_written",
     )
-    app_counted = _counted(app_state_size, claimed, batch, "app", after=app_written)
+    app_counted = _counted(app_state_size, claimed, claimable, "app", after=app_written)
     return sa.select(
         claimed.c.position, claimed.c.session_pk, claimed.c.last_sequence, claimed.c.event_pk
     ).add_cte(stored, session_written, user_written, user_counted, app_written, app_counted)
@@ -606,20 +683,20 @@ def _upsert_from(table: sa.Table, rows: sa.Select[Any], name: str) -> sa.CTE:
     )
 
 
-def _counted(table: sa.Table, claimed: sa.CTE, batch: sa.CTE, scope: str, *, after: sa.CTE) -> sa.CTE:
+def _counted(table: sa.Table, claimed: sa.CTE, claimable: sa.CTE, scope: str, *, after: sa.CTE) -> sa.CTE:
     """PostgreSQL: adds the growth of each stored append to the size row of the shared scope it changes.
 
     (Each scope is changed by one append of a batch at most; its row is locked already.)
     """
     keys = [column.name for column in table.primary_key.columns]
     growth = (
-        sa.select(*(batch.c[key] for key in keys), batch.c[f"{scope}_growth"].label("growth"))
-        .join_from(claimed, batch, batch.c.position == claimed.c.position)
+        sa.select(*(claimable.c[key] for key in keys), claimable.c[f"{scope}_growth"].label("growth"))
+        .join_from(claimed, claimable, claimable.c.position == claimed.c.position)
         .where(
-            batch.c[f"{scope}_version"] >= 0,
+            claimable.c[f"{scope}_new"] > 0,
             sa.select(sa.func.count()).select_from(after).scalar_subquery() >= 0,
         )
-        .subquery(f"{scope}_growth")
+        .subquery(f"{scope}_added")
     )
     return (
         sa.update(table)
@@ -630,21 +707,30 @@ def _counted(table: sa.Table, claimed: sa.CTE, batch: sa.CTE, scope: str, *, aft
     )
 
 
-def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits) -> Bound:
-    """PostgreSQL: a batch of appends, each ``(key, expected_revision, event, growth)``, in one statement.
+def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent]], limits: StorageLimits) -> Bound:
+    """PostgreSQL: a batch of appends, each ``(key, expected_revision, event)``, stored in one statement.
 
     Each append whose session can take it (``_claim``: at its expected
-    revision, without its event yet, within ``limits``) and whose view of the
-    shared scopes it changes is current (``growth``'s versions) is stored
-    whole (event, revision, sequence, update time, state delta, sizes); the
-    others write nothing. The statement returns a row per stored append: its
+    revision, without its event yet, within ``limits``), and whose state
+    has room in every scope it grows (``_shared_room``), is stored whole
+    (event, revision, sequence, update time, state delta, sizes); the others
+    write nothing. The statement returns a row per stored append: its
     ``position`` in ``appends``, its session's ``session_pk``, the event's
-    sequence (``last_sequence``) and ``event_pk``. The keys must be distinct,
-    and so must the shared scopes the appends change.
+    sequence (``last_sequence``) and ``event_pk``. The keys must be
+    distinct, and so must the shared scopes the appends change.
     """
     batch: list[tuple[Any, ...]] = []
     state_rows: tuple[list[tuple[Any, ...]], ...] = ([], [], [])
-    for position, (key, expected_revision, event, growth) in enumerate(appends):
+    for position, (key, expected_revision, event) in enumerate(appends):
+        delta = event.state_delta
+        news = [0, 0, 0]
+        for scope, (rows, values) in enumerate(
+            zip(state_rows, (delta.session, delta.user, delta.app), strict=True)
+        ):
+            for k, v in values.items():
+                entry = state_entry_bytes(k, v)
+                news[scope] += entry
+                rows.append((position, key_digest(k), k, v, entry))
         batch.append(
             (  # in the order of _APPEND_COLUMNS
                 position,
@@ -655,22 +741,15 @@ def store_batch(appends: Sequence[tuple[SessionKey, int, NewEvent, Growth]], lim
                 event.timestamp,
                 event.id,
                 event.size,
-                growth.session,
                 event.invocation_id,
                 event.author,
                 event.branch,
-                encode_state_delta(event.state_delta),
+                encode_state_delta(delta),
                 event.event_json,
                 event.encoded_fields or None,
-                growth.user_version,
-                growth.user,
-                growth.app_version,
-                growth.app,
+                *news,
             )
         )
-        delta = event.state_delta
-        for rows, values in zip(state_rows, (delta.session, delta.user, delta.app), strict=True):
-            rows.extend((position, key_digest(k), k, v, state_entry_bytes(k, v)) for k, v in values.items())
     session_rows, user_rows, app_rows = state_rows
     return _store_batch(), {
         **_limit_params(limits),
@@ -694,7 +773,7 @@ def batch_statements(dialect: sa.Dialect) -> list[sa.Executable]:
     batch one append at a time with the statements every other call uses.
     """
     if dialect.name == dialects.POSTGRESQL:
-        return [_store_batch(), _select_sizes(_ARRAYS)]
+        return [_store_batch()]
     if dialect.name != dialects.SQLITE:
         return [_ADD_TO_USER_SIZE, _ADD_TO_APP_SIZE]
     found: list[sa.Executable] = [_select_sizes(_JSON), _ADD_TO_USER_SIZE, _ADD_TO_APP_SIZE]
@@ -1690,11 +1769,6 @@ def _list_form(dialect: sa.Dialect) -> str:
     return _EXPANDING
 
 
-def runs_as_driver_sql(dialect: sa.Dialect) -> bool:
-    """Whether ``select_sizes`` on ``dialect`` has one text for any number of values (for ``driver_sql``)."""
-    return _list_form(dialect) != _EXPANDING
-
-
 def _matches(columns: Sequence[sa.ColumnElement[Any]], name: str, form: str) -> sa.ColumnElement[bool]:
     """``columns`` (as a tuple) among the values of parameter ``name``.
 
@@ -1898,6 +1972,22 @@ def lock_shared_sizes(wanted: SizesWanted) -> list[tuple[int, Bound]]:
     if wanted.apps and wanted.app_digests:
         locks.append((APP_ENTRY, (_lock_app_entries(), {**apps, "b_app_digests": list(wanted.app_digests)})))
     return locks
+
+
+_SIZE_ROWS_OF = sa.union_all(
+    sa.select(user_state_size.c.app_name, user_state_size.c.user_id).where(
+        user_state_size.c.app_name == sa.bindparam("b_app_name"),
+        user_state_size.c.user_id == sa.bindparam("b_user_id"),
+    ),
+    sa.select(app_state_size.c.app_name, sa.null()).where(
+        app_state_size.c.app_name == sa.bindparam("b_app_name")
+    ),
+)
+
+
+def select_size_rows_of(app_name: str, user_id: str) -> Bound:
+    """Which of the user's and the app's state size rows exist: rows of (app_name, user_id or None)."""
+    return _SIZE_ROWS_OF, {"b_app_name": app_name, "b_user_id": user_id}
 
 
 def ensure_shared_sizes(

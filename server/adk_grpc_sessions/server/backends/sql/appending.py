@@ -238,7 +238,8 @@ def _judge(append: PendingAppend, found: sizes.Sizes, limits: StorageLimits) -> 
 
 
 def _shared_growths(stored: list[_Stored]) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
-    return sizes.shared_growths((s.append.key, s.growth) for s in stored)
+    # (Not PostgreSQL, whose batches judge state with versions, in the statement.)
+    return sizes.shared_growths(((s.append.key, s.growth) for s in stored), versioned=False)
 
 
 def compile_statements(dialect: sa.Dialect) -> None:

@@ -192,14 +192,19 @@ def _check(scope: str, size: int, growth: int, limit: int) -> None:
 
 
 def shared_growths(
-    changes: Iterable[tuple[SessionKey, Growth]],
+    changes: Iterable[tuple[SessionKey, Growth]], *, versioned: bool = True
 ) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
-    """What stored writes add to the shared scopes' size rows: (users, apps), for ``add_to_shared_sizes``."""
+    """What stored writes add to the shared scopes' size rows: (users, apps), for ``add_to_shared_sizes``.
+
+    Without ``versioned`` (where writers lock a scope's rows, or there is
+    one writer, instead of checking its version), a write that leaves a
+    scope's size as it is does not touch its size row.
+    """
     users: list[tuple[str, str, int]] = []
     apps: list[tuple[str, int]] = []
     for key, growth in changes:
-        if growth.user_version >= 0:
+        if growth.user_version >= 0 and (versioned or growth.user):
             users.append((key.app_name, key.user_id, growth.user))
-        if growth.app_version >= 0:
+        if growth.app_version >= 0 and (versioned or growth.app):
             apps.append((key.app_name, growth.app))
     return users, apps

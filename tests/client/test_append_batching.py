@@ -22,10 +22,12 @@ from adk_grpc_sessions.client import (
     SessionServiceTimeoutError,
 )
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_LIMITS,
     AppendResult,
     BackendUnavailableError,
     NewEvent,
     SessionKey,
+    StorageLimits,
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from tests.client.fake_servers import LossyServer
@@ -150,11 +152,18 @@ class _FlakyBackend(MemoryBackend):
         super().__init__()
         self.flaky = set(flaky)
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         if event.id in self.flaky:
             self.flaky.discard(event.id)
             raise BackendUnavailableError("storage unreachable (test)")
-        return await super().append_event(key, event, expected_revision)
+        return await super().append_event(key, event, expected_revision, limits=limits)
 
 
 async def test_an_append_that_fails_alone_with_unavailable_is_retried_alone() -> None:

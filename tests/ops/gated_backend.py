@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from adk_grpc_sessions.server.backends.base import AppendResult, NewEvent, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_LIMITS,
+    AppendResult,
+    NewEvent,
+    SessionKey,
+    StorageLimits,
+)
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 
 
@@ -27,10 +33,17 @@ class GatedBackend(MemoryBackend):
             self.waiting += change
             self._changed.notify_all()
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         await self._count(+1)
         try:
             await self.gate.wait()
         finally:
             await asyncio.shield(self._count(-1))
-        return await super().append_event(key, event, expected_revision)
+        return await super().append_event(key, event, expected_revision, limits=limits)

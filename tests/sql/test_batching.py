@@ -36,7 +36,7 @@ def group_commit(
 ) -> GroupCommit[Request, str]:
     return GroupCommit(
         store,
-        key=lambda request: request[0],
+        keys=lambda request: (request[0],),
         writers=writers,
         max_batch=max_batch,
         parallel_threshold=threshold,
@@ -145,7 +145,7 @@ async def test_a_failing_store_fails_every_request_of_its_batch_and_the_queue_go
             raise RuntimeError("the database went away")
         return ["stored"] * len(batch)
 
-    commit: GroupCommit[Request, str] = GroupCommit(store, key=lambda r: r[0], writers=1, max_batch=8)
+    commit: GroupCommit[Request, str] = GroupCommit(store, keys=lambda r: (r[0],), writers=1, max_batch=8)
     outcomes = await asyncio.gather(*(commit.submit((key, 1)) for key in "ab"), return_exceptions=True)
     assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
     assert await commit.submit(("a", 2)) == "stored"
@@ -181,3 +181,23 @@ async def test_close_stores_what_is_queued_then_refuses_more() -> None:
     assert [task.result() for task in queued] == ["a-1", "b-1", "c-1"]
     with pytest.raises(RuntimeError, match="closed"):
         await commit.submit(("d", 1))
+
+
+async def test_requests_sharing_any_of_their_keys_are_never_stored_together_nor_at_once() -> None:
+    store: Store = Store()
+    store.hold.set()
+    # Each request's keys: its own name, and (here) a second key the first three share two by two.
+    shared = {"a": ("a", "x"), "b": ("b", "x"), "c": ("c", "y"), "d": ("d",)}
+    commit: GroupCommit[Request, str] = GroupCommit(
+        store, keys=lambda request: shared[request[0]], writers=2, max_batch=8, parallel_threshold=1
+    )
+    first = asyncio.create_task(commit.submit(("a", 1)))
+    await store.started.wait()
+    rest = [asyncio.create_task(commit.submit((key, 1))) for key in "bcd"]
+    await asyncio.sleep(0)
+    store.release.set()
+    await asyncio.gather(first, *rest)
+    # b shares x with a, which is being stored: it waits; c and d go at once, in another writer.
+    assert store.batches[:2] == [[("a", 1)], [("c", 1), ("d", 1)]]
+    assert store.batches[2:] == [[("b", 1)]]
+    await commit.close()

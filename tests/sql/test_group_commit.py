@@ -30,12 +30,15 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     SessionRecord,
     StaleRevisionError,
+    StorageLimits,
 )
 from adk_grpc_sessions.server.backends.sql import SqlBackend, appending, driver_sql
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
 
-StoreBatch = Callable[[AsyncConnection, list[PendingAppend]], Awaitable[list[AppendResult | None]]]
-StoreBatchBlocking = Callable[[sa.Connection, list[PendingAppend]], list[AppendResult | None]]
+StoreBatch = Callable[
+    [AsyncConnection, list[PendingAppend], StorageLimits], Awaitable[list[AppendResult | None]]
+]
+StoreBatchBlocking = Callable[[sa.Connection, list[PendingAppend], StorageLimits], list[AppendResult | None]]
 
 
 def key(name: str, user: str = "user") -> SessionKey:
@@ -64,16 +67,16 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
     async def recording(
-        connection: AsyncConnection, appends: list[PendingAppend]
+        connection: AsyncConnection, appends: list[PendingAppend], limits: StorageLimits
     ) -> list[AppendResult | None]:
         recorded.append([append.event.id for append in appends])
-        return await real(connection, appends)
+        return await real(connection, appends, limits)
 
     def recording_blocking(
-        connection: sa.Connection, appends: list[PendingAppend]
+        connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
     ) -> list[AppendResult | None]:
         recorded.append([append.event.id for append in appends])
-        return real_blocking(connection, appends)
+        return real_blocking(connection, appends, limits)
 
     monkeypatch.setattr(appending, "store_batch", recording)
     monkeypatch.setattr(appending, "store_batch_blocking", recording_blocking)
@@ -156,31 +159,54 @@ async def test_an_older_sqlite_keeps_each_events_encoded_fields_too(
 async def test_a_stale_append_in_a_batch_writes_nothing_and_the_others_are_stored(
     backend: SqlBackend, batches: list[list[str]]
 ) -> None:
-    first, stale, last = await created(backend, "a", "b", "c")
+    # Users of their own: appends changing one user's state never share a batch.
+    (first,), (stale,), (last,) = [await created(backend, name, user=f"u{name}") for name in ("a", "b", "c")]
     moved_on = await backend.append_event(
-        key("b"), new_event("b1", 2.0, ScopedState(session={"k": "1"})), stale
+        key("b", "ub"), new_event("b1", 2.0, ScopedState(session={"k": "1"})), stale
     )
-    delta = ScopedState(app={"k": "2"}, user={"k": "2"}, session={"k": "2"})
+    delta = ScopedState(user={"k": "2"}, session={"k": "2"})
     outcomes = await asyncio.gather(
-        backend.append_event(key("a"), new_event("a1", 3.0, delta), first),
-        backend.append_event(key("b"), new_event("b2", 3.0, delta), stale),
-        backend.append_event(key("c"), new_event("c1", 3.0, delta), last),
+        backend.append_event(key("a", "ua"), new_event("a1", 3.0, delta), first),
+        backend.append_event(key("b", "ub"), new_event("b2", 3.0, delta), stale),
+        backend.append_event(key("c", "uc"), new_event("c1", 3.0, delta), last),
         return_exceptions=True,
     )
     assert batches[-1] == ["a1", "b2", "c1"]
     assert isinstance(outcomes[1], StaleRevisionError)
     assert (outcomes[1].expected, outcomes[1].current) == (stale, moved_on.revision)
-    untouched = await read(backend, key("b"))
+    untouched = await read(backend, key("b", "ub"))
     assert [e.id for e in untouched.events] == ["b1"]
-    assert (untouched.revision, untouched.last_update_time, untouched.state.session) == (
+    assert (untouched.revision, untouched.last_update_time, untouched.state) == (
         moved_on.revision,
         2.0,
-        {"k": "1"},
+        ScopedState(session={"k": "1"}),
     )
     for name in ("a", "c"):
-        stored = await read(backend, key(name))
+        stored = await read(backend, key(name, f"u{name}"))
         assert [e.id for e in stored.events] == [f"{name}1"]
         assert stored.state == delta
+
+
+async def test_appends_changing_one_shared_scope_of_state_are_stored_one_batch_after_another(
+    backend: SqlBackend, batches: list[list[str]]
+) -> None:
+    names = ["a", "b", "c", "d"]
+    revisions = await created(backend, *names)
+    deltas = {
+        "a": ScopedState(user={"n": "1"}),
+        "b": ScopedState(user={"n": "2"}),
+        "c": ScopedState(app={"n": "3"}),
+        "d": ScopedState(session={"n": "4"}),
+    }
+    await asyncio.gather(
+        *(
+            backend.append_event(key(name), new_event(f"{name}1", 2.0, deltas[name]), revision)
+            for name, revision in zip(names, revisions, strict=True)
+        )
+    )
+    # b shares a's user: it waits for the next batch; c (the app) and d (its own state) need not.
+    assert batches[-2:] == [["a1", "c1", "d1"], ["b1"]]
+    assert (await read(backend, key("a"))).state == ScopedState(app={"n": "3"}, user={"n": "2"})
 
 
 async def test_a_retry_in_a_batch_answers_the_original_result_and_the_others_are_stored(
@@ -292,7 +318,7 @@ async def test_concurrent_retries_of_one_event_among_other_appends_store_it_once
         assert [e.id for e in (await read(backend, key(name))).events] == [f"{name}1"]
 
 
-async def test_a_key_set_by_two_appends_of_a_batch_takes_the_later_value(
+async def test_a_shared_key_set_by_two_appends_at_once_takes_the_later_value(
     backend: SqlBackend, batches: list[list[str]]
 ) -> None:
     revisions = await created(backend, "a", "b")
@@ -304,12 +330,13 @@ async def test_a_key_set_by_two_appends_of_a_batch_takes_the_later_value(
             for name, v, r in zip("ab", ('"a"', '"b"'), revisions, strict=True)
         )
     )
-    assert batches[-1] == ["a1", "b1"]
+    # One batch after the other: a batch changes each shared scope once at most.
+    assert batches[-2:] == [["a1"], ["b1"]]
     assert await backend.get_user_state("app", "user") == {"k": '"b"'}
     assert await backend.get_app_state("app") == {"k": '"b"'}
 
 
-async def test_a_refused_append_does_not_hide_an_earlier_value_of_its_batch(
+async def test_a_refused_append_does_not_hide_an_earlier_value_of_a_shared_key(
     backend: SqlBackend, batches: list[list[str]]
 ) -> None:
     first, stale = await created(backend, "a", "b")
@@ -323,7 +350,7 @@ async def test_a_refused_append_does_not_hide_an_earlier_value_of_its_batch(
         ),
         return_exceptions=True,
     )
-    assert batches[-1] == ["a1", "b1"]
+    assert batches[-2:] == [["a1"], ["b1"]]
     assert isinstance(outcomes[1], StaleRevisionError)
     assert await backend.get_user_state("app", "user") == {"k": '"a"'}
     assert await backend.get_app_state("app") == {"k": '"a"'}
@@ -359,14 +386,18 @@ async def connection_lost_in_a_batch(
     real: StoreBatch = appending.store_batch
     real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
-    async def losing(connection: AsyncConnection, appends: list[PendingAppend]) -> list[AppendResult | None]:
-        answers = await real(connection, appends)
+    async def losing(
+        connection: AsyncConnection, appends: list[PendingAppend], limits: StorageLimits
+    ) -> list[AppendResult | None]:
+        answers = await real(connection, appends, limits)
         if any(append.event.id == doomed for append in appends):
             raise lost
         return answers
 
-    def losing_blocking(connection: sa.Connection, appends: list[PendingAppend]) -> list[AppendResult | None]:
-        answers = real_blocking(connection, appends)
+    def losing_blocking(
+        connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
+    ) -> list[AppendResult | None]:
+        answers = real_blocking(connection, appends, limits)
         if any(append.event.id == doomed for append in appends):
             raise lost
         return answers
@@ -387,11 +418,14 @@ async def test_a_connection_lost_in_a_batch_fails_every_append_of_it_and_stores_
     backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = ["a", "b", "c"]
-    revisions = await created(backend, *names)
+    # Users of their own: appends changing one user's state never share a batch.
+    revisions = [(await created(backend, name, user=f"u{name}"))[0] for name in names]
     async with connection_lost_in_a_batch(backend, monkeypatch, doomed="b1"):
         outcomes = await asyncio.gather(
             *(
-                backend.append_event(key(name), new_event(f"{name}1", delta=ScopedState(user={name: "1"})), r)
+                backend.append_event(
+                    key(name, f"u{name}"), new_event(f"{name}1", delta=ScopedState(user={name: "1"})), r
+                )
                 for name, r in zip(names, revisions, strict=True)
             ),
             return_exceptions=True,
@@ -399,11 +433,11 @@ async def test_a_connection_lost_in_a_batch_fails_every_append_of_it_and_stores_
     assert all(isinstance(o, BackendUnavailableError) for o in outcomes), outcomes
     assert len({id(o) for o in outcomes}) == len(outcomes), "each caller gets an exception of its own"
     for name, revision in zip(names, revisions, strict=True):
-        untouched = await read(backend, key(name))
+        untouched = await read(backend, key(name, f"u{name}"))
         assert (untouched.events, untouched.revision) == ([], revision)
-    assert await backend.get_user_state("app", "user") == {}
+        assert await backend.get_user_state("app", f"u{name}") == {}
     # The database is back: the same appends (as clients retry them) go through.
-    retried = await backend.append_event(key("b"), new_event("b1"), revisions[1])
+    retried = await backend.append_event(key("b", "ub"), new_event("b1"), revisions[1])
     assert not retried.already_applied
 
 
@@ -452,10 +486,13 @@ async def test_an_append_the_database_refuses_fails_alone_and_the_rest_of_its_ba
 ) -> None:
     await poisoned()
     names = ["a", "b", "c"]
-    revisions = await created(backend, *names)
+    # Users of their own: appends changing one user's state never share a batch.
+    revisions = [(await created(backend, name, user=f"u{name}"))[0] for name in names]
     outcomes = await asyncio.gather(
         *(
-            backend.append_event(key(name), new_event(event_id, delta=ScopedState(user={name: "1"})), r)
+            backend.append_event(
+                key(name, f"u{name}"), new_event(event_id, delta=ScopedState(user={name: "1"})), r
+            )
             for name, event_id, r in zip(names, ["a1", "poison", "c1"], revisions, strict=True)
         ),
         return_exceptions=True,
@@ -463,21 +500,21 @@ async def test_an_append_the_database_refuses_fails_alone_and_the_rest_of_its_ba
     assert batches == [["a1", "poison", "c1"], ["a1"], ["poison"], ["c1"]], "then one append at a time"
     assert isinstance(outcomes[1], Exception) and not isinstance(outcomes[1], BackendUnavailableError)
     assert [type(o) for o in (outcomes[0], outcomes[2])] == [AppendResult, AppendResult]
-    assert (await read(backend, key("b"))).revision == revisions[1]
-    assert await backend.get_user_state("app", "user") == {"a": "1", "c": "1"}
+    assert (await read(backend, key("b", "ub"))).revision == revisions[1]
+    assert [await backend.get_user_state("app", f"u{name}") for name in names] == [{"a": "1"}, {}, {"c": "1"}]
 
 
 async def test_an_older_sqlite_stores_a_batch_one_append_at_a_time_with_the_same_outcome(
     older_sqlite: SqlBackend, batches: list[list[str]]
 ) -> None:
     backend = older_sqlite
-    first, stale, retried = await created(backend, "a", "b", "c")
-    await backend.append_event(key("b"), new_event("b0"), stale)
-    original = await backend.append_event(key("c"), new_event("c1"), retried)
+    (first,), (stale,), (retried,) = [await created(backend, name, user=f"u{name}") for name in "abc"]
+    await backend.append_event(key("b", "ub"), new_event("b0"), stale)
+    original = await backend.append_event(key("c", "uc"), new_event("c1"), retried)
     outcomes = await asyncio.gather(
-        backend.append_event(key("a"), new_event("a1", delta=ScopedState(user={"k": '"a"'})), first),
-        backend.append_event(key("b"), new_event("b1", delta=ScopedState(user={"k": '"b"'})), stale),
-        backend.append_event(key("c"), new_event("c1"), retried),
+        backend.append_event(key("a", "ua"), new_event("a1", delta=ScopedState(user={"k": '"a"'})), first),
+        backend.append_event(key("b", "ub"), new_event("b1", delta=ScopedState(user={"k": '"b"'})), stale),
+        backend.append_event(key("c", "uc"), new_event("c1"), retried),
         return_exceptions=True,
     )
     assert batches[-1] == ["a1", "b1", "c1"]
@@ -485,8 +522,9 @@ async def test_an_older_sqlite_stores_a_batch_one_append_at_a_time_with_the_same
     assert isinstance(stored, AppendResult) and not stored.already_applied
     assert isinstance(refused, StaleRevisionError)
     assert isinstance(again, AppendResult) and again.already_applied and again.revision == original.revision
-    assert await backend.get_user_state("app", "user") == {"k": '"a"'}
-    assert [e.id for e in (await read(backend, key("b"))).events] == ["b0"]
+    assert await backend.get_user_state("app", "ua") == {"k": '"a"'}
+    assert await backend.get_user_state("app", "ub") == {}
+    assert [e.id for e in (await read(backend, key("b", "ub"))).events] == ["b0"]
 
 
 async def test_closing_twice_is_harmless(backend: SqlBackend) -> None:

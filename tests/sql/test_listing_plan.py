@@ -79,7 +79,9 @@ async def test_a_pages_state_is_found_through_the_indexes_on_tables_not_analyzed
     await _grow(backend, 1_001, 60_000)
     async with backend.transaction(write=False) as connection:
         for user_id in (None, "u7"):
-            statement, values = statements.select_session_page(connection.dialect, "app", user_id, None, 101)
+            statement, values = statements.select_session_page(
+                connection.dialect, "app", user_id, None, 101, 2**40
+            )
             assert isinstance(values, dict)
             compiled = DriverStatement(statement, connection.dialect)  # type: ignore[arg-type]
             result = await connection.exec_driver_sql(

@@ -30,6 +30,13 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
 	ErrUnavailable = errors.New("session server unavailable")
+	// ErrLimitExceeded: a limit refused the call (RESOURCE_EXHAUSTED), and nothing of a refused
+	// write was stored. Reason says which: "SESSION_SIZE_LIMIT" (the session's events would pass
+	// the server's per-session limit), "STATE_SIZE_LIMIT" (a scope of state would pass the
+	// per-scope limit; Metadata["scope"] names it), "RESPONSE_TOO_LARGE" (stored data no longer
+	// fits in a response) or "BACKEND_QUOTA_EXCEEDED" (a quota of the server's storage). Retrying
+	// the same call will not help (a quota aside). Not retried.
+	ErrLimitExceeded = errors.New("a limit of the session server was reached")
 )
 
 // Error is a failed call: its gRPC status, the ErrorInfo reason and any
@@ -39,8 +46,9 @@ type Error struct {
 	Code codes.Code
 	// Reason is ErrorInfo.reason, e.g. "STALE_SESSION"; empty if none was sent.
 	Reason string
-	// Metadata is ErrorInfo.metadata, e.g. the app_name, user_id and
-	// session_id of a session not found; empty if none was sent.
+	// Metadata is ErrorInfo.metadata: e.g. the app_name, user_id and
+	// session_id of a session not found, or "limit_bytes" and "size_bytes"
+	// for a size limit; empty if none was sent.
 	Metadata map[string]string
 	// Message is the status message.
 	Message string
@@ -94,6 +102,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == codes.InvalidArgument
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
+	case ErrLimitExceeded:
+		return e.Code == codes.ResourceExhausted
 	}
 	return false
 }

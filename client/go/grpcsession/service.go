@@ -164,9 +164,20 @@ func (s *Service) Create(ctx context.Context, req *session.CreateRequest) (*sess
 	return &session.CreateResponse{Session: created}, nil
 }
 
+// readRestarts is how many times Get starts over when the session was
+// deleted (or deleted and created again) between the parts of its read.
+const readRestarts = 3
+
 // Get reads a session with its merged state and events: the last
 // NumRecentEvents of them if that is set, and of those the ones at or after
 // After if that is set. Fails with ErrSessionNotFound if it does not exist.
+//
+// The whole session, however large: a session whose events do not fit in
+// one response of the server arrives in parts (GetSession, then ListEvents
+// pages of the same read's selection), assembled here. The session, its
+// revision and its events are those of one moment: events appended meanwhile
+// are not included, and appending through the session then detects them
+// (ErrStaleSession).
 func (s *Service) Get(ctx context.Context, req *session.GetRequest) (*session.GetResponse, error) {
 	request := &sessionsv1.GetSessionRequest{
 		AppName:   req.AppName,
@@ -180,19 +191,54 @@ func (s *Service) Get(ctx context.Context, req *session.GetRequest) (*session.Ge
 	if !req.After.IsZero() {
 		request.AfterTimestamp = timestamppb.New(req.After)
 	}
-	var response *sessionsv1.GetSessionResponse
-	err := s.call(ctx, func(ctx context.Context) (err error) {
-		response, err = s.client.GetSession(ctx, request)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	for restart := 0; ; restart++ {
+		var response *sessionsv1.GetSessionResponse
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			response, err = s.client.GetSession(ctx, request)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		message := response.GetSession()
+		err = s.readRest(ctx, message, response.GetNextEventsPageToken())
+		if errors.Is(err, ErrSessionNotFound) && restart < readRestarts {
+			continue // gone between the parts: read it anew
+		}
+		if err != nil {
+			return nil, err
+		}
+		got, err := sessionFromMessage(message)
+		if err != nil {
+			return nil, err
+		}
+		return &session.GetResponse{Session: got}, nil
 	}
-	got, err := sessionFromMessage(response.GetSession())
-	if err != nil {
-		return nil, err
+}
+
+// readRest appends to message the rest of a read's events, listed from its
+// next_events_page_token on; ErrSessionNotFound if the session read is gone.
+func (s *Service) readRest(ctx context.Context, message *sessionsv1.Session, token string) error {
+	for token != "" {
+		request := &sessionsv1.ListEventsRequest{
+			AppName:   message.GetAppName(),
+			UserId:    message.GetUserId(),
+			SessionId: message.GetSessionId(),
+			PageSize:  maxPageSize,
+			PageToken: token,
+		}
+		var page *sessionsv1.ListEventsResponse
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			page, err = s.client.ListEvents(ctx, request)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		message.Events = append(message.Events, page.GetEvents()...)
+		token = page.GetNextPageToken()
 	}
-	return &session.GetResponse{Session: got}, nil
+	return nil
 }
 
 // List lists the sessions of an app, or of one user of it if UserID is set,
@@ -320,6 +366,10 @@ func (s *Service) revisionOf(ctx context.Context, sess session.Session) (int64, 
 		return 0, err
 	}
 	stored := response.GetSession()
+	// Its last event may not have fitted beside its state: then it is the one part left.
+	if err := s.readRest(ctx, stored, response.GetNextEventsPageToken()); err != nil {
+		return 0, err
+	}
 	if stored.GetLastUpdateTime().AsTime().After(sess.LastUpdateTime()) && lastEventID(stored) != lastOwnEventID(sess) {
 		return 0, staleSessionError()
 	}

@@ -65,9 +65,29 @@ export class SessionServiceUnavailableError extends SessionServiceError {}
 /** DEADLINE_EXCEEDED: the call did not finish within its time budget. */
 export class SessionServiceTimeoutError extends SessionServiceError {}
 
+/**
+ * RESOURCE_EXHAUSTED: a limit refused the call, and nothing of a refused
+ * write was stored. `reason` says which: "SESSION_SIZE_LIMIT" (the session's
+ * events would pass the server's per-session limit), "STATE_SIZE_LIMIT" (a
+ * scope of state would pass the per-scope limit; `metadata.scope` names it),
+ * "RESPONSE_TOO_LARGE" (stored data no longer fits in a response) or
+ * "BACKEND_QUOTA_EXCEEDED" (a quota of the server's storage). Retrying the
+ * same call will not help (a quota aside). Not retried.
+ */
+export class LimitExceededError extends SessionServiceError {
+  /** ErrorInfo.metadata, e.g. "limit_bytes" and "size_bytes" for a size limit. */
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(message: string, code: Code, reason = "", metadata: Record<string, string> = {}) {
+    super(message, code, reason);
+    this.metadata = metadata;
+  }
+}
+
 interface Details {
   reason: string;
   violations: string[];
+  metadata: Record<string, string>;
 }
 
 function readAny(bytes: Uint8Array): { typeUrl: string; value: Uint8Array } {
@@ -81,6 +101,22 @@ function readAny(bytes: Uint8Array): { typeUrl: string; value: Uint8Array } {
     else reader.skip(wireType);
   }
   return { typeUrl, value };
+}
+
+/** ErrorInfo's reason, domain and metadata (fields 1, 2 and the map 3). */
+function readErrorInfo(bytes: Uint8Array): { reason: string; domain: string; metadata: Record<string, string> } {
+  const reader = new BinaryReader(bytes);
+  const info = { reason: "", domain: "", metadata: Object.create(null) as Record<string, string> };
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) info.reason = reader.string();
+    else if (field === 2) info.domain = reader.string();
+    else if (field === 3) {
+      const [key, value] = readTwoStrings(reader.bytes());
+      info.metadata[key] = value;
+    } else reader.skip(wireType);
+  }
+  return info;
 }
 
 /** Reads the fields of a message whose fields 1 and 2 are strings. */
@@ -112,7 +148,7 @@ function readViolations(bytes: Uint8Array): string[] {
 
 /** ErrorInfo.reason and BadRequest violations from a serialized google.rpc.Status. */
 export function statusDetails(status: Uint8Array): Details {
-  const details: Details = { reason: "", violations: [] };
+  const details: Details = { reason: "", violations: [], metadata: {} };
   const reader = new BinaryReader(status);
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
@@ -122,8 +158,11 @@ export function statusDetails(status: Uint8Array): Details {
     }
     const { typeUrl, value } = readAny(reader.bytes());
     if (typeUrl === ERROR_INFO) {
-      const [reason, domain] = readTwoStrings(value);
-      if (domain === DOMAIN || details.reason === "") details.reason = reason;
+      const info = readErrorInfo(value);
+      if (info.domain === DOMAIN || details.reason === "") {
+        details.reason = info.reason;
+        details.metadata = info.metadata;
+      }
     } else if (typeUrl === BAD_REQUEST) {
       details.violations.push(...readViolations(value));
     }
@@ -134,18 +173,18 @@ export function statusDetails(status: Uint8Array): Details {
 function detailsOf(error: ServiceError): Details {
   const raw = error.metadata?.get(DETAILS_KEY)[0];
   if (raw === undefined || typeof raw === "string") {
-    return { reason: "", violations: [] };
+    return { reason: "", violations: [], metadata: {} };
   }
   try {
     return statusDetails(raw);
   } catch {
-    return { reason: "", violations: [] }; // malformed details: the code still stands
+    return { reason: "", violations: [], metadata: {} }; // malformed details: the code still stands
   }
 }
 
 /** The error to throw for a failed call. */
 export function errorFromRpc(error: ServiceError): SessionServiceError {
-  const { reason, violations } = detailsOf(error);
+  const { reason, violations, metadata } = detailsOf(error);
   const message = violations.length > 0 ? violations.join("; ") : error.details || Code[error.code];
   switch (error.code) {
     case Code.NOT_FOUND:
@@ -165,6 +204,8 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
       return new SessionServiceUnavailableError(message, error.code, reason);
     case Code.DEADLINE_EXCEEDED:
       return new SessionServiceTimeoutError(message, error.code, reason);
+    case Code.RESOURCE_EXHAUSTED:
+      return new LimitExceededError(message, error.code, reason, metadata);
     default:
       return new SessionServiceError(message, error.code, reason, violations);
   }

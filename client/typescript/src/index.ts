@@ -7,6 +7,7 @@ export {
   AlreadyExistsError,
   EventIdConflictError,
   InvalidArgumentError,
+  LimitExceededError,
   SessionNotFoundError,
   SessionServiceError,
   SessionServiceTimeoutError,

@@ -36,6 +36,7 @@ import { AlreadyExistsError, SessionNotFoundError, StaleSessionError } from "./e
 import {
   SessionServiceClient,
   type GetSessionRequest as GetSessionMessage,
+  type GetSessionResponse,
   type ListSessionsRequest as ListSessionsMessage,
   type Session as SessionMessage,
 } from "./gen/adk_grpc_sessions/v1/session_service.js";
@@ -46,6 +47,8 @@ import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromM
 /** Milliseconds each method may take in all, retries included, by default. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_PAGE_SIZE = 1000;
+/** Times getSession starts over when the session was deleted (or re-created) between the parts of its read. */
+const READ_RESTARTS = 3;
 
 /** How a GrpcSessionService connects and calls. */
 export interface GrpcSessionServiceOptions {
@@ -175,6 +178,13 @@ export class GrpcSessionService extends BaseSessionService {
    * Reads a session, or undefined if there is none. `numRecentEvents` keeps
    * the last N events (0 keeps none, as in ADK Python); `afterTimestamp` (ms)
    * keeps those at or after that time; both combine.
+   *
+   * The whole session, however large: a session whose events do not fit in
+   * one response of the server arrives in parts (GetSession, then ListEvents
+   * pages of the same read's selection), assembled here. The session, its
+   * revision and its events are those of one moment: events appended
+   * meanwhile are not included, and appending through the session then
+   * detects them (StaleSessionError).
    */
   override async getSession({ appName, userId, sessionId, config }: GetSessionRequest): Promise<Session | undefined> {
     const id = sessionId?.trim();
@@ -189,14 +199,47 @@ export class GrpcSessionService extends BaseSessionService {
       afterTimestamp:
         config?.afterTimestamp === undefined ? undefined : lowerBoundTimestampFromMs(config.afterTimestamp),
     };
-    try {
-      const response = await this.call((c) => c.getSession, request);
-      return sessionFromMessage(required(response.session));
-    } catch (error) {
-      if (error instanceof SessionNotFoundError) {
-        return undefined;
+    for (let restart = 0; ; restart++) {
+      let response: GetSessionResponse;
+      try {
+        response = await this.call((c) => c.getSession, request);
+      } catch (error) {
+        if (error instanceof SessionNotFoundError) {
+          return undefined;
+        }
+        throw error;
       }
-      throw error;
+      const message = required(response.session);
+      try {
+        await this.readRest(message, response.nextEventsPageToken);
+      } catch (error) {
+        if (error instanceof SessionNotFoundError && restart < READ_RESTARTS) {
+          continue; // gone between the parts: read it anew
+        }
+        throw error;
+      }
+      return sessionFromMessage(message);
+    }
+  }
+
+  /**
+   * Appends to `message` the rest of a read's events, listed from its
+   * next_events_page_token on.
+   *
+   * @throws SessionNotFoundError if the session read is gone.
+   */
+  private async readRest(message: SessionMessage, token: string): Promise<void> {
+    while (token !== "") {
+      const page = await this.call((c) => c.listEvents, {
+        appName: message.appName,
+        userId: message.userId,
+        sessionId: message.sessionId,
+        pageSize: MAX_PAGE_SIZE,
+        pageToken: token,
+        afterTimestamp: undefined,
+      });
+      message.events.push(...page.events);
+      token = page.nextPageToken;
     }
   }
 
@@ -308,6 +351,8 @@ export class GrpcSessionService extends BaseSessionService {
         afterTimestamp: undefined,
       });
       stored = required(response.session);
+      // Its last event may not have fitted beside its state: then it is the one part left.
+      await this.readRest(stored, response.nextEventsPageToken);
     } catch (error) {
       if (error instanceof SessionNotFoundError) {
         throw new SessionNotFoundError(`Session ${session.id} not found.`, error.code, error.reason);

@@ -54,9 +54,15 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, address: string, backend = "memory://"): Promise<ChildProcess> {
+function launch(
+  binary: string,
+  address: string,
+  backend = "memory://",
+  flags: readonly string[] = [],
+): Promise<ChildProcess> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(binary, ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "0"], {
+    const args = ["serve", "--listen", address, "--backend", backend, "--grace-seconds", "0", ...flags];
+    const child = spawn(binary, args, {
       stdio: ["ignore", "inherit", "pipe"],
     });
     let log = "";
@@ -78,10 +84,13 @@ function launch(binary: string, address: string, backend = "memory://"): Promise
   });
 }
 
-/** Starts a fresh server, or returns the one named by $ADK_GRPC_SESSIONS_TARGET. */
-export async function startServer(): Promise<TestServer> {
+/**
+ * Starts a fresh server, or returns the one named by $ADK_GRPC_SESSIONS_TARGET
+ * (unless `flags` are given: they are added to the new server's command line).
+ */
+export async function startServer(flags: readonly string[] = []): Promise<TestServer> {
   const given = process.env["ADK_GRPC_SESSIONS_TARGET"];
-  if (given) {
+  if (given && flags.length === 0) {
     return { address: given, stop: async () => {} };
   }
   const binary = executable();
@@ -92,7 +101,7 @@ export async function startServer(): Promise<TestServer> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const address = `127.0.0.1:${await freePort()}`;
     try {
-      const child = await launch(binary, address);
+      const child = await launch(binary, address, "memory://", flags);
       return {
         address,
         stop: () =>

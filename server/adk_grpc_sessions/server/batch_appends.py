@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
 import grpc
 from google.rpc import code_pb2, status_pb2
 
 from adk_grpc_sessions.server.auth import TokenAuthorizer, TokenGrant
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
-from adk_grpc_sessions.server.errors import InvalidArgumentError, status_for
+from adk_grpc_sessions.server.errors import BatchResponseFullError, InvalidArgumentError, status_for
 from adk_grpc_sessions.server.messages import Encoded, batch_append_response
 from adk_grpc_sessions.server.metrics import Metrics
-from adk_grpc_sessions.server.servicer import SessionServicer
+from adk_grpc_sessions.server.servicer import ResponseRoom, SessionServicer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-
-MAX_BATCH_APPENDS: Final = 1000
-"""Most appends in one call (the contract's limit)."""
+from adk_grpc_sessions.wire.limits import MAX_BATCH_APPENDS
 
 
 class BatchAppender:
@@ -64,15 +62,23 @@ class BatchAppender:
         if count > MAX_BATCH_APPENDS:
             raise InvalidArgumentError.single("requests", f"at most {MAX_BATCH_APPENDS} appends, got {count}")
         failures: list[Exception] = []
+        # Each append takes its answer's room before it is applied (in request
+        # order: each runs to its first wait in turn), so the response never
+        # passes the message limit, however large the events.
+        room = ResponseRoom(self._servicer.response_bytes, count)
 
         async def serve(append: pb.AppendEventRequest) -> Encoded | status_pb2.Status:
             try:
                 if self._authorizer is not None and grant is not None:
                     self._authorizer.authorize(grant, append.app_name)
-                return await self._servicer.AppendEvent(append, context)
+                return await self._servicer.AppendEvent(append, context, room=room)
             except Exception as exc:  # the append's own failure: it fails alone
                 failures.append(exc)
-                return status_for(exc)
+                status = status_for(exc)
+                if not isinstance(exc, BatchResponseFullError) and not room.take(status.ByteSize() + 12):
+                    # Nothing was applied: a short answer that says so is as true, and fits.
+                    status = status_for(BatchResponseFullError())
+                return status
 
         if count == 1:
             outcomes = [await serve(request.requests[0])]

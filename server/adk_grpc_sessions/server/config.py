@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from adk_grpc_sessions.server.tls import TlsFiles
+from adk_grpc_sessions.wire import limits
 
 ENV_PREFIX: Final = "ADK_GRPC_SESSIONS_"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
@@ -31,8 +32,12 @@ class ServerConfig:
     """Backend URI, e.g. ``memory://`` or ``sqlite:///data/sessions.db``."""
     no_migrate: bool = False
     """Leave the backend's schema alone at start (and refuse to start unless it is current)."""
-    max_message_bytes: int = 32 * 1024 * 1024
-    """Largest request accepted: room for events with inline images."""
+    max_message_bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES
+    """Largest request accepted and response sent: room for events with inline images."""
+    max_state_bytes: int = limits.DEFAULT_MAX_STATE_BYTES
+    """Most bytes one scope of state (an app's, a user's, a session's) may hold (``limits.state_bytes``)."""
+    max_session_bytes: int = limits.DEFAULT_MAX_SESSION_BYTES
+    """Most bytes of events one session may hold (the sum of their sizes in responses)."""
     max_page_size: int = 1000
     """Cap on ``page_size`` of list calls."""
     max_call_seconds: float = 60.0
@@ -92,6 +97,11 @@ class ServerConfig:
         for name in ("max_message_bytes", "max_page_size", "max_pending_requests"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
+        limits.check_limits(
+            max_message_bytes=self.max_message_bytes,
+            max_state_bytes=self.max_state_bytes,
+            max_session_bytes=self.max_session_bytes,
+        )
         for name in ("max_call_seconds", "health_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
@@ -239,7 +249,15 @@ SETTINGS: Final = (
     Setting(
         "metrics_listen", "serve Prometheus metrics over HTTP on HOST:PORT at /metrics", str, "HOST:PORT"
     ),
-    Setting("max_message_bytes", "largest request accepted, in bytes", int, "N"),
+    Setting("max_message_bytes", "largest request accepted and response sent, in bytes", int, "N"),
+    Setting(
+        "max_state_bytes",
+        "most bytes one scope of state (an app's, a user's, a session's) may hold; "
+        "3 x this + 64 KiB must be at most --max-message-bytes",
+        int,
+        "N",
+    ),
+    Setting("max_session_bytes", "most bytes of events one session may hold", int, "N"),
     Setting("max_page_size", "largest page a list call returns", int, "N"),
     Setting("max_call_seconds", "longest any call may run, whatever the client's deadline", float, "S"),
     Setting("max_pending_requests", "calls that may queue before new ones are refused", int, "N"),

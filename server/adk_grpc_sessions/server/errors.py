@@ -22,10 +22,13 @@ from adk_grpc_sessions.server.backends.base import (
     BackendUnavailableError,
     EventIdConflictError,
     Refusal,
+    ResponseTooLargeError,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionSizeLimitError,
     StaleRevisionError,
+    StateSizeLimitError,
 )
 
 DOMAIN: Final = "adk-grpc-sessions"
@@ -66,6 +69,16 @@ class InvalidArgumentError(Exception):
 
 class DeadlineExceededError(Exception):
     """A call ran out of time (its deadline, or the server's own limit)."""
+
+
+class BatchResponseFullError(Exception):
+    """A batch's answers so far fill its response: this append was not applied, and may be sent again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "not applied: the answers to this call's earlier appends fill its response; "
+            "send this append again, alone or in another call"
+        )
 
 
 def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
@@ -117,6 +130,30 @@ def status_for(error: Exception) -> status_pb2.Status:
         )
     if isinstance(error, EventIdConflictError):
         return _status(code_pb2.ALREADY_EXISTS, str(error), "EVENT_ID_CONFLICT", event_id=error.event_id)
+    if isinstance(error, SessionSizeLimitError):
+        return _status(
+            code_pb2.RESOURCE_EXHAUSTED,
+            str(error),
+            "SESSION_SIZE_LIMIT",
+            limit_bytes=str(error.limit),
+            size_bytes=str(error.size),
+            event_bytes=str(error.event_size),
+        )
+    if isinstance(error, StateSizeLimitError):
+        return _status(
+            code_pb2.RESOURCE_EXHAUSTED,
+            str(error),
+            "STATE_SIZE_LIMIT",
+            scope=error.scope,
+            limit_bytes=str(error.limit),
+            size_bytes=str(error.size),
+        )
+    if isinstance(error, ResponseTooLargeError):
+        return _status(
+            code_pb2.RESOURCE_EXHAUSTED, str(error), "RESPONSE_TOO_LARGE", limit_bytes=str(error.limit)
+        )
+    if isinstance(error, BatchResponseFullError):
+        return _status(code_pb2.UNAVAILABLE, str(error), "BATCH_RESPONSE_FULL")
     if isinstance(error, UnauthenticatedError):
         return _status(code_pb2.UNAUTHENTICATED, str(error), "UNAUTHENTICATED")
     if isinstance(error, PermissionDeniedError):

@@ -44,7 +44,7 @@ from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
 from adk_grpc_sessions.server.backends.sql.importing import ImportedSession, SessionImporter
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import encode_event_fields
+from adk_grpc_sessions.server.messages import encode_event_fields, event_size
 
 _SESSIONS_PER_PAGE: Final = 100
 
@@ -281,6 +281,7 @@ def _imported_session(
             parsed = parse_event(event.model_dump_json(by_alias=True, exclude_none=True))
             # Encoded as an append encodes it, so reads of imported sessions are as fast.
             parsed.encoded_fields = encode_event_fields(parsed)
+            parsed.size = event_size(parsed)
             events.append(parsed)
         except InvalidArgumentError as exc:
             report.problems.append(f"{name}: event {event_row.id!r} is not storable: {exc}")

@@ -31,11 +31,13 @@ from adk_grpc_sessions.server.backends.base import (
     StoredEvent,
 )
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire.limits import text_bytes
 from adk_grpc_sessions.wire.timestamps import parts_from_seconds, to_timestamp
 
 # Field keys (field number << 3 | wire type) of the fields encoded by hand.
 _SESSION_IN_RESPONSE: Final = b"\x0a"  # GetSessionResponse.session = 1, length-delimited
 _EVENT_IN_SESSION: Final = b"\x2a"  # Session.events = 5, length-delimited
+_REST_IN_GET: Final = b"\x12"  # GetSessionResponse.next_events_page_token = 2, length-delimited
 _EVENT_IN_LIST: Final = b"\x0a"  # ListEventsResponse.events = 1, length-delimited
 _EVENT_IN_APPEND: Final = b"\x0a"  # AppendEventResponse.event = 1, length-delimited
 _TOKEN_IN_LIST: Final = b"\x12"  # ListEventsResponse.next_page_token = 2, length-delimited
@@ -247,6 +249,23 @@ def encode_event_fields(event: NewEvent) -> bytes:
     return b"".join(parts)
 
 
+def event_size(event: NewEvent) -> int:
+    """The bytes ``event`` will take in a response: its Event message, field tag and length prefix included.
+
+    From its ``encoded_fields`` (which must be set) and its JSON, counting
+    its sequence as ten bytes (the most a sequence takes): what it counts
+    towards its session's size, and what a read budgets for it.
+    """
+    text = text_bytes(event.event_json)
+    body = len(event.encoded_fields) + 1 + len(varint(text)) + text + 1 + 10
+    return 1 + len(varint(body)) + body
+
+
+APPEND_ANSWER_OVERHEAD: Final = 48
+"""The most an ``AppendEventResponse`` takes beyond its event's size, inside a batch's or a stream's
+result (revision, last_update_time, already_applied, and the result's framing)."""
+
+
 def _map_entries(key: bytes, values: Mapping[str, str]) -> bytes:
     """A ``map<string, string>`` field: one length-delimited entry (key 1, value 2) per item."""
     parts: list[bytes] = []
@@ -310,11 +329,15 @@ def _session_head(session: SessionRecord) -> pb.Session:
     )
 
 
-def get_session_response(session: SessionRecord) -> Encoded:
-    """``GetSessionResponse`` for ``session`` and its events, encoded."""
+def get_session_response(session: SessionRecord, next_events_page_token: str = "") -> Encoded:
+    """``GetSessionResponse`` for ``session`` and its events (and where the rest follow), encoded."""
     body = [_SessionEncoder().head(session), *_event_entries(_EVENT_IN_SESSION, session.events)]
     size = sum(map(len, body))
-    return Encoded(b"".join((_SESSION_IN_RESPONSE, varint(size), *body)))
+    parts = [_SESSION_IN_RESPONSE, varint(size), *body]
+    token = next_events_page_token.encode()
+    if token:
+        parts += (_REST_IN_GET, varint(len(token)), token)
+    return Encoded(b"".join(parts))
 
 
 def list_sessions_response(sessions: Sequence[SessionRecord], next_page_token: str) -> Encoded:

@@ -9,17 +9,21 @@ from typing import Self, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
     AppendResult,
     Backend,
     EventCursor,
     EventWindow,
     NewEvent,
     Page,
+    ReadBudget,
     ScopedState,
     SessionCursor,
     SessionKey,
     SessionRecord,
     StateMap,
+    StorageLimits,
     StoredEvent,
 )
 
@@ -147,41 +151,68 @@ class InstrumentedBackend(Backend):
             raise
         self._metrics.backend_up.set(1)
 
-    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
         """See ``Backend.create_session``."""
-        record = await self._timed("create_session", self._inner.create_session(key, state, now))
+        record = await self._timed(
+            "create_session", self._inner.create_session(key, state, now, limits=limits)
+        )
         self._metrics.sessions_created.inc()
         return record
 
-    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
         """See ``Backend.get_session``."""
-        return await self._timed("get_session", self._inner.get_session(key, window))
+        return await self._timed("get_session", self._inner.get_session(key, window, budget=budget))
 
     async def list_sessions(
-        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord, SessionCursor]:
         """See ``Backend.list_sessions``."""
         return await self._timed(
-            "list_sessions", self._inner.list_sessions(app_name, user_id, page_size, after)
+            "list_sessions", self._inner.list_sessions(app_name, user_id, page_size, after, budget=budget)
         )
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
         await self._timed("delete_session", self._inner.delete_session(key))
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         """See ``Backend.append_event``."""
-        result = await self._timed("append_event", self._inner.append_event(key, event, expected_revision))
+        result = await self._timed(
+            "append_event", self._inner.append_event(key, event, expected_revision, limits=limits)
+        )
         if not result.already_applied:
             self._metrics.events_appended.inc()
         return result
 
     async def list_events(
-        self, key: SessionKey, after_timestamp: float | None, page_size: int, after: EventCursor | None
+        self,
+        key: SessionKey,
+        after_timestamp: float | None,
+        page_size: int,
+        after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent, EventCursor]:
         """See ``Backend.list_events``."""
         return await self._timed(
-            "list_events", self._inner.list_events(key, after_timestamp, page_size, after)
+            "list_events", self._inner.list_events(key, after_timestamp, page_size, after, budget=budget)
         )
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:

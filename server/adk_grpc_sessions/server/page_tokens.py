@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import pydantic_core
 
-from adk_grpc_sessions.server.backends.base import EventCursor, SessionCursor, StoragePageToken
+from adk_grpc_sessions.server.backends.base import EventCursor, EventSpan, SessionCursor, StoragePageToken
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.validation import check_key
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
@@ -39,6 +39,11 @@ from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_se
 _VERSION: Final = 2
 _SESSIONS: Final = "s"
 _EVENTS: Final = "e"
+# A GetSession's continuation (``GetSessionResponse.next_events_page_token``):
+# the rest of that read's selection, listed by ListEvents. A kind of its own,
+# bound to the session alone (the selection was settled by the read), so it
+# is never taken for an ordinary event-listing token, nor the other way round.
+_CONTINUATION: Final = "c"
 _FIELD: Final = "page_token"
 _MAX_TOKEN_LENGTH: Final = 4096
 _MAC_BYTES: Final = 32
@@ -223,6 +228,39 @@ class PageTokens:
                 return sequence
         raise _invalid()
 
+
+    def encode_continuation_token(
+        self, app_name: str, user_id: str, session_id: str, cursor: EventCursor
+    ) -> str:
+        """A token listing the rest of a session read's selection from ``cursor``.
+
+        ``cursor`` is an ``EventSpan``, or a storage page token.
+        """
+        if isinstance(cursor, EventSpan):
+            payload: list[Any] = [cursor.generation, cursor.after, cursor.upto]
+        elif isinstance(cursor, str):
+            payload = [cursor]
+        else:
+            raise TypeError(f"a continuation resumes from an EventSpan or a storage token, not {cursor!r}")
+        return self._encode([_VERSION, _CONTINUATION, _binding(app_name, user_id, session_id), *payload])
+
+    def decode_continuation_token(
+        self, token: str, app_name: str, user_id: str, session_id: str, *, by_storage_token: bool = False
+    ) -> EventCursor:
+        """The cursor in a continuation token (a storage page token if ``by_storage_token``).
+
+        Raises:
+            InvalidArgumentError: the token is not a continuation of this session's read.
+        """
+        cursor = self._decode(token, _CONTINUATION, _binding(app_name, user_id, session_id))
+        if by_storage_token:
+            return _storage_token(cursor)
+        match cursor:
+            case [int() as generation, int() as after, int() as upto] if (
+                not any(isinstance(n, bool) for n in cursor) and 0 < generation <= _MAX_SEQUENCE
+            ) and 0 <= after < upto <= _MAX_SEQUENCE:
+                return EventSpan(generation, after, upto)
+        raise _invalid()
 
 def _storage_token(cursor: Sequence[Any]) -> StoragePageToken:
     match cursor:

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from adk_grpc_sessions.server.auth import TokenAuthorizer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
-from adk_grpc_sessions.server.backends.base import Backend, BackendError
+from adk_grpc_sessions.server.backends.base import Backend, BackendError, StorageLimits
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.health import HealthMonitor
 from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
@@ -39,7 +39,9 @@ GC_THRESHOLDS: Final = (20_000, 20, 50)
 def _channel_options(config: ServerConfig) -> list[tuple[str, Any]]:
     return [
         ("grpc.max_receive_message_length", config.max_message_bytes),
-        ("grpc.max_send_message_length", -1),
+        # No response is built larger (see the servicer's budgets): should one
+        # ever be, gRPC fails that call rather than sending it.
+        ("grpc.max_send_message_length", config.max_message_bytes),
         # A busy port must be an error, not a second silent listener.
         ("grpc.so_reuseport", 0),
         # gRPC core cancels calls beyond 1,000 waiting to be picked up; a
@@ -212,7 +214,11 @@ class SessionServer:
             trouble=self._health,
         )
         servicer = SessionServicer(
-            self._backend, max_page_size=config.max_page_size, page_tokens=PageTokens(page_token_keys)
+            self._backend,
+            max_page_size=config.max_page_size,
+            max_message_bytes=config.max_message_bytes,
+            limits=StorageLimits(config.max_state_bytes, config.max_session_bytes),
+            page_tokens=PageTokens(page_token_keys),
         )
         self._streams = append_streams(servicer, policy)
         server.add_generic_rpc_handlers((session_service_handler(servicer, policy, self._streams),))

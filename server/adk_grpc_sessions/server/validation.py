@@ -14,12 +14,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.json_values import check_json_value
+from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_KEY_LENGTH, MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
 
-MAX_KEY_LENGTH: Final = 128
-"""Longest app name, user id, session id or event id, in code points (ADK's own limit)."""
-DEFAULT_PAGE_SIZE: Final = 100
-MAX_PAGE_SIZE: Final = 1000
 _CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
 

@@ -32,15 +32,17 @@ type Server struct {
 	Address string
 	binary  string
 	backend string
+	flags   []string
 	cmd     *exec.Cmd
 	exited  chan struct{}
 }
 
-// Start starts a fresh, empty server that stops when the test ends.
-func Start(t testing.TB) string {
+// Start starts a fresh, empty server that stops when the test ends; flags
+// are added to its command line (e.g. "--max-message-bytes", "4194304").
+func Start(t testing.TB, flags ...string) string {
 	t.Helper()
 	binary := executable(t)
-	server, err := start(binary)
+	server, err := start(binary, flags...)
 	if err != nil {
 		t.Fatalf("starting the session server: %v", err)
 	}
@@ -84,7 +86,7 @@ func (s *Server) Kill() {
 // Kill or Stop, and returns once it serves.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	restarted, err := launch(s.binary, s.Address, s.backend)
+	restarted, err := launch(s.binary, s.Address, s.backend, s.flags...)
 	if err != nil {
 		t.Fatalf("restarting the session server: %v", err)
 	}
@@ -149,14 +151,14 @@ func executable(t testing.TB) string {
 
 // start launches a server on a free port, trying again if another process
 // took the port between choosing and binding it.
-func start(binary string) (*Server, error) {
+func start(binary string, flags ...string) (*Server, error) {
 	var lastErr error
 	for range 3 {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port), "memory://")
+		server, err := launch(binary, fmt.Sprintf("127.0.0.1:%d", port), "memory://", flags...)
 		if err == nil {
 			return server, nil
 		}
@@ -174,8 +176,9 @@ func freePort() (int, error) {
 	return listener.Addr().(*net.TCPAddr).Port, nil
 }
 
-func launch(binary, address, backend string) (*Server, error) {
-	cmd := exec.Command(binary, "serve", "--listen", address, "--backend", backend, "--grace-seconds", "0")
+func launch(binary, address, backend string, flags ...string) (*Server, error) {
+	args := append([]string{"serve", "--listen", address, "--backend", backend, "--grace-seconds", "0"}, flags...)
+	cmd := exec.Command(binary, args...)
 	output, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -184,7 +187,7 @@ func launch(binary, address, backend string) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	server := &Server{Address: address, binary: binary, backend: backend, cmd: cmd, exited: make(chan struct{})}
+	server := &Server{Address: address, binary: binary, backend: backend, flags: flags, cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan struct{})
 	var log strings.Builder
 	var logMu sync.Mutex

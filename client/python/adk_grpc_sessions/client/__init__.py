@@ -2,6 +2,7 @@
 
 from adk_grpc_sessions.client.errors import (
     SessionServiceError,
+    SessionServiceLimitError,
     SessionServicePermissionError,
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
@@ -19,6 +20,7 @@ __all__ = [
     "ListSessionsPage",
     "RetryPolicy",
     "SessionServiceError",
+    "SessionServiceLimitError",
     "SessionServicePermissionError",
     "SessionServiceTimeoutError",
     "SessionServiceUnavailableError",

@@ -3,7 +3,8 @@
 Codes with an ADK meaning raise ADK's own exceptions (``AlreadyExistsError``,
 ``SessionNotFoundError``, ``StaleSessionError``, ``ValueError``); the rest raise
 ``SessionServiceError`` subclasses that also derive from the matching builtin
-(``ConnectionError``, ``TimeoutError``, ``PermissionError``).
+(``ConnectionError``, ``TimeoutError``, ``PermissionError``), or
+``SessionServiceLimitError`` for a limit (RESOURCE_EXHAUSTED).
 """
 
 from __future__ import annotations
@@ -39,6 +40,25 @@ class SessionServiceTimeoutError(SessionServiceError, TimeoutError):
 
 class SessionServicePermissionError(SessionServiceError, PermissionError):
     """The server refused the caller's credentials or their scope."""
+
+
+class SessionServiceLimitError(SessionServiceError):
+    """A limit refused the call (RESOURCE_EXHAUSTED); retrying the same call will not help.
+
+    ``reason`` says which: ``SESSION_SIZE_LIMIT`` (the session's events would
+    pass the server's per-session limit), ``STATE_SIZE_LIMIT`` (a scope of
+    state would pass the per-scope limit; ``metadata["scope"]`` names it),
+    ``RESPONSE_TOO_LARGE`` (stored data no longer fits in a response), or
+    ``BACKEND_QUOTA_EXCEEDED`` (a quota of the server's storage; that one may
+    pass with time). Nothing of a refused write was stored.
+    """
+
+    def __init__(
+        self, message: str, code: grpc.StatusCode, reason: str = "", metadata: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, code, reason)
+        self.metadata = dict(metadata or {})
+        """``ErrorInfo.metadata``: for the size limits, ``limit_bytes`` and ``size_bytes`` (and more)."""
 
 
 def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
@@ -87,8 +107,19 @@ def append_failure(error: pb.Status) -> tuple[grpc.StatusCode, Exception]:
     return _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN), error_from_status(status)
 
 
+def _error_metadata(status: status_pb2.Status | None) -> dict[str, str]:
+    """``ErrorInfo.metadata`` of the server's error, if it sent one."""
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return dict(info.metadata)
+    return {}
+
+
 def _error(code: grpc.StatusCode, message: str, status: status_pb2.Status | None) -> Exception:
     reason, violations = _details(status)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return SessionServiceLimitError(message, code, reason, _error_metadata(status))
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return ValueError("; ".join(violations) if violations else message)
     if code == grpc.StatusCode.NOT_FOUND:

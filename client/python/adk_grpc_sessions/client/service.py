@@ -35,13 +35,16 @@ from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
+from adk_grpc_sessions.wire.limits import MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds each method may take in all, retries included."""
 DEFAULT_EVENT_CACHE_MIB = 64.0
 """Memory for decoded events kept between reads (see ``event_cache``)."""
-_MAX_PAGE_SIZE = 1000
+_MAX_PAGE_SIZE = MAX_PAGE_SIZE
+_READ_RESTARTS = 3
+"""Times a session read starts over when the session was deleted (or re-created) between its parts."""
 _STALE_MESSAGE = (
     "The session has been modified in storage since it was loaded. "
     "Please reload the session before appending more events."
@@ -87,7 +90,9 @@ class GrpcSessionService(BaseSessionService):
     with backoff while the server is UNAVAILABLE, reconnecting, until that
     budget is spent (see ``retry``); retries never apply a write twice.
     Sessions it returns carry the server's revision, so appending
-    through an out-of-date session raises ``StaleSessionError``.
+    through an out-of-date session raises ``StaleSessionError``. A write that
+    a limit of the server refuses (session size, state size) raises
+    ``SessionServiceLimitError`` and stores nothing.
     """
 
     def __init__(
@@ -252,7 +257,15 @@ class GrpcSessionService(BaseSessionService):
         session_id: str,
         config: GetSessionConfig | None = None,
     ) -> Session | None:
-        """Reads a session, or None if it does not exist (see ``BaseSessionService.get_session``)."""
+        """Reads a session, or None if it does not exist (see ``BaseSessionService.get_session``).
+
+        The whole session, however large: a session whose events do not fit
+        in one response of the server arrives in parts (``GetSession``, then
+        ``ListEvents`` pages of the same read's selection), assembled here.
+        The session, its revision and its events are those of one moment:
+        events appended meanwhile are not included, and appending through the
+        session then detects them (``StaleSessionError``).
+        """
         session_id = session_id.strip() if session_id else ""
         if not session_id:
             return None
@@ -262,11 +275,37 @@ class GrpcSessionService(BaseSessionService):
                 request.num_recent_events = config.num_recent_events
             if config.after_timestamp is not None:
                 request.after_timestamp.CopyFrom(to_timestamp(config.after_timestamp))
-        try:
-            response: pb.GetSessionResponse = await self._call("GetSession", request)
-        except SessionNotFoundError:
-            return None
-        return conversions.session_from_message(response.session, self._events)
+        for _ in range(_READ_RESTARTS + 1):
+            try:
+                response: pb.GetSessionResponse = await self._call("GetSession", request)
+            except SessionNotFoundError:
+                return None
+            session = conversions.session_from_message(response.session, self._events)
+            try:
+                await self._read_rest(session, response.next_events_page_token)
+            except SessionNotFoundError:
+                continue  # deleted, or deleted and created again, between the parts: read it anew
+            return session
+        return None
+
+    async def _read_rest(self, session: Session, token: str) -> None:
+        """Appends to ``session`` the rest of a read's events, from its ``next_events_page_token`` on.
+
+        Raises:
+            SessionNotFoundError: the session read is no longer there.
+        """
+        scope = (session.app_name, session.user_id, session.id)
+        while token:
+            request = pb.ListEventsRequest(
+                app_name=session.app_name,
+                user_id=session.user_id,
+                session_id=session.id,
+                page_size=_MAX_PAGE_SIZE,
+                page_token=token,
+            )
+            page: pb.ListEventsResponse = await self._call("ListEvents", request)
+            session.events.extend(self._events.decode(scope, page.events))
+            token = page.next_page_token
 
     @override
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
@@ -393,6 +432,18 @@ class GrpcSessionService(BaseSessionService):
         except SessionNotFoundError:
             raise SessionNotFoundError(f"Session {session.id} not found.") from None
         stored = response.session
+        if response.next_events_page_token:
+            # Its last event did not fit beside its state: it is the one part left.
+            rest: pb.ListEventsResponse = await self._call(
+                "ListEvents",
+                pb.ListEventsRequest(
+                    app_name=session.app_name,
+                    user_id=session.user_id,
+                    session_id=session.id,
+                    page_token=response.next_events_page_token,
+                ),
+            )
+            stored.events.extend(rest.events)
         if from_timestamp(stored.last_update_time) > session.last_update_time:
             stored_last_id = stored.events[-1].id if stored.events else None
             own_last_id = session.events[-1].id if session.events else None

@@ -95,7 +95,9 @@ class SessionServiceServicer:
 
     def CreateSession(self, request, context):
         """Creates a session, optionally with a caller-chosen id and initial state.
-        Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+        Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+        RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+        a scope above its limit (see "Limits").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,7 +105,9 @@ class SessionServiceServicer:
 
     def GetSession(self, request, context):
         """Reads a session with its merged state and (a filtered window of) its
-        events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+        events, as many of them as fit in the response; the rest follow through
+        ListEvents with next_events_page_token (see "Limits").
+        Errors: NOT_FOUND ("SESSION_NOT_FOUND").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -130,7 +134,8 @@ class SessionServiceServicer:
         """Appends one event to a session and applies its state delta, atomically:
         either all of it is stored or none of it. See "Concurrency" and
         "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-        ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+        ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+        RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -146,7 +151,9 @@ class SessionServiceServicer:
         app_name). The call fails as a whole only for what concerns the whole
         call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
         (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-        UNAVAILABLE is safe, as for AppendEvent.
+        UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+        response: appends whose answers would not are not applied, and are
+        answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,8 +178,9 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListEvents(self, request, context):
-        """Lists the events of a session in the order they were appended.
-        Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+        """Lists the events of a session in the order they were appended; or, with
+        a GetSessionResponse.next_events_page_token, the rest of that read's
+        selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -104,7 +104,10 @@ trailing metadata)
   NOT_FOUND           "SESSION_NOT_FOUND"
   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
   ABORTED             "STALE_SESSION"
-  UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry)
+  RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+                      (see "Limits"; retrying the same call will not help)
+  UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+                      in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
   DEADLINE_EXCEEDED   the call's deadline passed
 and, when the storage behind the server refuses a call (ErrorInfo.metadata
 "backend_reason" and "backend_domain" then carry the storage's own reason):
@@ -122,7 +125,10 @@ Pagination (AIP-158)
   List calls take page_size (0 = server default, larger values are capped,
   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
   exactly a next_page_token from an earlier response to the same request).
-  An empty next_page_token means there are no more results.
+  An empty next_page_token means there are no more results. A page holds at
+  most page_size items, and may hold fewer before the last page (see
+  "Limits": a page is also bounded in bytes), but never none while items
+  remain.
   Tokens are opaque: a client passes them back as received and never builds,
   reads or changes one. They are signed by the server (HMAC-SHA256 under its
   page-token key), so every server that shares that key accepts them: the
@@ -133,6 +139,56 @@ Pagination (AIP-158)
   request is INVALID_ARGUMENT naming "page_token". A server on a shared
   database without a configured key signs with a key of its own process: its
   tokens then work only against that process.
+
+Limits
+  Each limit is enforced where data enters; breaking one is
+  INVALID_ARGUMENT naming the field, or RESOURCE_EXHAUSTED with the reason
+  below. Nothing is ever truncated silently. The server's flags set the
+  sizes; the values given are their defaults.
+  Keys: app_name, user_id, session_id and event ids are 1 to 128 code
+    points (see "Identity").
+  Messages: no request and no response is larger than the server's message
+    limit (--max-message-bytes, 32 MiB). gRPC refuses a larger request with
+    RESOURCE_EXHAUSTED; a response is never built larger: reads that would
+    not fit are served in parts (below). Clients must accept responses up
+    to that size.
+  Event size: the bytes an event takes in a response, i.e. its Event
+    message (typed fields, event_json, sequence) with its field tag and
+    length prefix, counting the sequence as ten bytes. The typed fields repeat the state delta, so an event
+    that is mostly stateDelta takes about twice its JSON. Every event must
+    fit in a response on its own, with 64 KiB to spare for the rest of the
+    response: an AppendEvent of a larger one is INVALID_ARGUMENT on
+    event_json.
+  State size: each scope of state (an app's, a user's, a session's) holds
+    at most --max-state-bytes (8 MiB), counting for each key its UTF-8
+    bytes (without prefix), its value's JSON text bytes, and 16 bytes (at
+    least what its map entry's framing takes on the wire). A CreateSession
+    or AppendEvent that would leave a scope it grows above the limit fails
+    with RESOURCE_EXHAUSTED, reason "STATE_SIZE_LIMIT" (ErrorInfo metadata
+    "scope": "app", "user" or "session"; "limit_bytes"; "size_bytes": what
+    the scope would hold), and stores nothing. A write that does not grow
+    a scope is never refused for that scope. The server starts only if
+    3 x max-state-bytes + 64 KiB <= max-message-bytes, so a session's
+    merged state always fits in a response.
+  Session size: the events of one session take at most
+    --max-session-bytes (1 GiB), summing their event sizes. An AppendEvent
+    that would pass it fails with RESOURCE_EXHAUSTED, reason
+    "SESSION_SIZE_LIMIT" (metadata "limit_bytes"; "size_bytes": the
+    session's events now; "event_bytes": the refused event's size), and
+    stores nothing. There is no per-app limit. Storage decides both size
+    limits, so they hold across server replicas.
+  Reading in parts: GetSession returns the session's state and as many of
+    the selected events as fit (oldest first, at most 10,000); when some
+    did not, GetSessionResponse.next_events_page_token lists the rest of
+    that same selection through ListEvents. List pages are bounded in
+    bytes as well as by page_size.
+  Batches: BatchAppendEvents takes at most 1000 appends, and its answers
+    must fit in one response: an append whose answer would not fit (nor
+    any after it) is not applied and is answered UNAVAILABLE, reason
+    "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+  A read of data stored under larger limits than the server's current
+  ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
+  reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
 """
 
 from adk_grpc_sessions.v1 import session_service_pb2 as _session_service_pb2
@@ -169,11 +225,15 @@ class SessionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> SessionServiceAsyncStub: ...
     CreateSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.CreateSessionRequest, _session_service_pb2.CreateSessionResponse]
     """Creates a session, optionally with a caller-chosen id and initial state.
-    Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+    Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+    RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+    a scope above its limit (see "Limits").
     """
     GetSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]
     """Reads a session with its merged state and (a filtered window of) its
-    events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+    events, as many of them as fit in the response; the rest follow through
+    ListEvents with next_events_page_token (see "Limits").
+    Errors: NOT_FOUND ("SESSION_NOT_FOUND").
     """
     ListSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]
     """Lists sessions of an app, or of one user of an app, without their events,
@@ -188,7 +248,8 @@ class SessionServiceStub:
     """Appends one event to a session and applies its state delta, atomically:
     either all of it is stored or none of it. See "Concurrency" and
     "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-    ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+    ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+    RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
     """
     BatchAppendEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.BatchAppendEventsRequest, _session_service_pb2.BatchAppendEventsResponse]
     """Makes several AppendEvent calls in one: a client with many sessions
@@ -200,7 +261,9 @@ class SessionServiceStub:
     app_name). The call fails as a whole only for what concerns the whole
     call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
     (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-    UNAVAILABLE is safe, as for AppendEvent.
+    UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+    response: appends whose answers would not are not applied, and are
+    answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
     """
     AppendEventStream: _grpc.StreamStreamMultiCallable[_session_service_pb2.AppendEventStreamRequest, _session_service_pb2.AppendEventStreamResponse]
     """AppendEvent over a stream held open between appends: an append sent on
@@ -217,8 +280,9 @@ class SessionServiceStub:
     longest call time, as a call of its own may.
     """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]
-    """Lists the events of a session in the order they were appended.
-    Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+    """Lists the events of a session in the order they were appended; or, with
+    a GetSessionResponse.next_events_page_token, the rest of that read's
+    selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
     """
     GetUserState: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetUserStateRequest, _session_service_pb2.GetUserStateResponse]
     """Reads the user-scoped state of one user of an app (keys without the
@@ -238,11 +302,15 @@ class SessionServiceAsyncStub(SessionServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.CreateSessionRequest, _session_service_pb2.CreateSessionResponse]  # type: ignore[assignment]
     """Creates a session, optionally with a caller-chosen id and initial state.
-    Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+    Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+    RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+    a scope above its limit (see "Limits").
     """
     GetSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]  # type: ignore[assignment]
     """Reads a session with its merged state and (a filtered window of) its
-    events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+    events, as many of them as fit in the response; the rest follow through
+    ListEvents with next_events_page_token (see "Limits").
+    Errors: NOT_FOUND ("SESSION_NOT_FOUND").
     """
     ListSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]  # type: ignore[assignment]
     """Lists sessions of an app, or of one user of an app, without their events,
@@ -257,7 +325,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Appends one event to a session and applies its state delta, atomically:
     either all of it is stored or none of it. See "Concurrency" and
     "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-    ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+    ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+    RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
     """
     BatchAppendEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.BatchAppendEventsRequest, _session_service_pb2.BatchAppendEventsResponse]  # type: ignore[assignment]
     """Makes several AppendEvent calls in one: a client with many sessions
@@ -269,7 +338,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     app_name). The call fails as a whole only for what concerns the whole
     call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
     (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-    UNAVAILABLE is safe, as for AppendEvent.
+    UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+    response: appends whose answers would not are not applied, and are
+    answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
     """
     AppendEventStream: _aio.StreamStreamMultiCallable[_session_service_pb2.AppendEventStreamRequest, _session_service_pb2.AppendEventStreamResponse]  # type: ignore[assignment]
     """AppendEvent over a stream held open between appends: an append sent on
@@ -286,8 +357,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     longest call time, as a call of its own may.
     """
     ListEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]  # type: ignore[assignment]
-    """Lists the events of a session in the order they were appended.
-    Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+    """Lists the events of a session in the order they were appended; or, with
+    a GetSessionResponse.next_events_page_token, the rest of that read's
+    selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
     """
     GetUserState: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetUserStateRequest, _session_service_pb2.GetUserStateResponse]  # type: ignore[assignment]
     """Reads the user-scoped state of one user of an app (keys without the
@@ -310,7 +382,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.CreateSessionResponse, _abc.Awaitable[_session_service_pb2.CreateSessionResponse]]:
         """Creates a session, optionally with a caller-chosen id and initial state.
-        Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+        Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+        RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+        a scope above its limit (see "Limits").
         """
 
     @_abc_1.abstractmethod
@@ -320,7 +394,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.GetSessionResponse, _abc.Awaitable[_session_service_pb2.GetSessionResponse]]:
         """Reads a session with its merged state and (a filtered window of) its
-        events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+        events, as many of them as fit in the response; the rest follow through
+        ListEvents with next_events_page_token (see "Limits").
+        Errors: NOT_FOUND ("SESSION_NOT_FOUND").
         """
 
     @_abc_1.abstractmethod
@@ -353,7 +429,8 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Appends one event to a session and applies its state delta, atomically:
         either all of it is stored or none of it. See "Concurrency" and
         "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-        ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+        ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+        RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
         """
 
     @_abc_1.abstractmethod
@@ -371,7 +448,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         app_name). The call fails as a whole only for what concerns the whole
         call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
         (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-        UNAVAILABLE is safe, as for AppendEvent.
+        UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+        response: appends whose answers would not are not applied, and are
+        answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
         """
 
     @_abc_1.abstractmethod
@@ -400,8 +479,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.ListEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.ListEventsResponse, _abc.Awaitable[_session_service_pb2.ListEventsResponse]]:
-        """Lists the events of a session in the order they were appended.
-        Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+        """Lists the events of a session in the order they were appended; or, with
+        a GetSessionResponse.next_events_page_token, the rest of that read's
+        selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
         """
 
     @_abc_1.abstractmethod

@@ -14,7 +14,9 @@ import abc
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Self, TypeVar
+from typing import Final, Generic, Self, TypeVar
+
+from adk_grpc_sessions.wire import limits
 
 StateMap = dict[str, str]
 """State keys (without their scope prefix) mapped to values as JSON text."""
@@ -28,11 +30,56 @@ SessionPosition = tuple[float, str, str]
 EventPosition = int
 """Position in an event listing: the sequence number of the last event returned."""
 
+
+@dataclass(frozen=True, slots=True)
+class EventSpan:
+    """The rest of a session read's selection, as it stood at that read (``SessionRecord.rest``).
+
+    A session read returns what fits in one response; the events after
+    ``after`` up to ``upto`` (sequence numbers, both as of the read) are the
+    rest. ``generation`` names the session that was read, not just its name:
+    a session deleted and created again under that name has another, so its
+    events are never mixed into the rest of the first one's read.
+    """
+
+    generation: int
+    after: int
+    upto: int
+
+
 SessionCursor = SessionPosition | StoragePageToken
 """Where a session listing resumes: a position, or (``pages_by_token``) the storage's page token."""
 
-EventCursor = EventPosition | StoragePageToken
-"""Where an event listing resumes: a position, or (``pages_by_token``) the storage's page token."""
+EventCursor = EventPosition | EventSpan | StoragePageToken
+"""Where an event listing resumes: a position, the rest of a session read, or (``pages_by_token``)
+the storage's page token (which then stands for either)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBudget:
+    """What one read may return: what fits in one response (``wire.limits``).
+
+    ``bytes`` bounds the state and the events of a session read (state by
+    ``limits.state_bytes`` of each scope, events by their ``size``), the
+    events of an event page, or the sessions of a session page (each
+    ``limits.SESSION_HEAD_BYTES`` plus its three scopes of state). A backend
+    reads within it too: never all of a large selection to cut it afterwards.
+    """
+
+    bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES - limits.RESPONSE_ENVELOPE_BYTES
+    max_events: int = limits.MAX_EVENTS_PER_SESSION_READ
+    """Most events a session read returns (an event page's is its page size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageLimits:
+    """What storage may hold, checked by every write (the server's ``--max-*-bytes`` settings)."""
+
+    max_state_bytes: int = limits.DEFAULT_MAX_STATE_BYTES
+    """Most one scope of state (an app's, a user's, a session's) may hold, by ``limits.state_bytes``."""
+    max_session_bytes: int = limits.DEFAULT_MAX_SESSION_BYTES
+    """Most the events of one session may take, summing their ``size``."""
+
 
 T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C")
@@ -76,6 +123,9 @@ class NewEvent:
     """The layer above's own encoding of the fields other than the JSON and the
     sequence, made once at append time. Opaque here: stored with the event and
     returned as given, so reads need not encode every event again."""
+    size: int = 0
+    """The bytes the event takes in a response, as the layer above measured it: what it
+    counts towards its session's size, and what a read budgets for it. Stored and returned."""
 
     def stored_at(self, sequence: int) -> EventRecord:
         """The record of this event once stored at ``sequence``."""
@@ -89,6 +139,7 @@ class NewEvent:
             event_json=self.event_json,
             sequence=sequence,
             encoded_fields=self.encoded_fields,
+            size=self.size,
         )
 
 
@@ -107,6 +158,8 @@ class EventRecord:
     """1-based position in the session's append order."""
     encoded_fields: bytes = b""
     """``NewEvent.encoded_fields`` as it was given, or empty if the backend keeps none."""
+    size: int = 0
+    """``NewEvent.size`` as it was given (or, where storage keeps none, the backend's upper bound)."""
 
 
 @dataclass(slots=True)
@@ -124,6 +177,8 @@ class EncodedEvent:
     """1-based position in the session's append order."""
     event_json: str
     encoded_fields: bytes
+    size: int = 0
+    """``NewEvent.size`` as it was given."""
 
 
 StoredEvent = EventRecord | EncodedEvent
@@ -140,6 +195,9 @@ class SessionRecord:
     create_time: float
     last_update_time: float
     revision: int
+    rest: EventCursor | None = None
+    """Where the rest of the selected events resume (through ``list_events``) when not all
+    of them fit in the read's budget; None when ``events`` holds them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +281,47 @@ class EventIdConflictError(BackendError):
         self.event_id = event_id
 
 
+class SessionSizeLimitError(BackendError):
+    """Storing an event would take its session's events past ``StorageLimits.max_session_bytes``."""
+
+    def __init__(self, key: SessionKey, limit: int, size: int, event_size: int) -> None:
+        super().__init__(
+            f"session {key.session_id!r} holds {size} bytes of events, and this event's {event_size} "
+            f"would take it past the limit of {limit} bytes per session"
+        )
+        self.key = key
+        self.limit = limit
+        self.size = size
+        """The session's events now, in bytes."""
+        self.event_size = event_size
+
+
+class StateSizeLimitError(BackendError):
+    """A write would leave a scope of state it grows above ``StorageLimits.max_state_bytes``."""
+
+    def __init__(self, scope: str, limit: int, size: int) -> None:
+        super().__init__(
+            f"the {scope} state would hold {size} bytes, past the limit of {limit} bytes per scope "
+            "(each key counts its text, its JSON value and 16)"
+        )
+        self.scope = scope
+        """``app``, ``user`` or ``session``."""
+        self.limit = limit
+        self.size = size
+        """What the scope would hold after the write."""
+
+
+class ResponseTooLargeError(BackendError):
+    """Something stored does not fit in one response on its own (it was stored under larger limits)."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{what} takes {size} bytes, and a response holds at most {limit}: "
+            "it was stored under larger limits than the server's"
+        )
+        self.limit = limit
+
+
 class BackendUnavailableError(BackendError):
     """Storage cannot be reached or did not answer; the call may be retried."""
 
@@ -252,6 +351,10 @@ class BackendRefusedError(BackendError):
         """The storage's own machine-readable reason (e.g. ``RATE_LIMIT_EXCEEDED``), if it gave one."""
         self.domain = domain
         """Who defines ``reason`` (e.g. ``googleapis.com``), if known."""
+
+
+DEFAULT_LIMITS: Final = StorageLimits()
+DEFAULT_BUDGET: Final = ReadBudget()
 
 
 class Backend(abc.ABC):
@@ -300,26 +403,51 @@ class Backend(abc.ABC):
         """Returns if storage answers now; raises ``BackendUnavailableError`` if not."""
 
     @abc.abstractmethod
-    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
         """Creates a session created at ``now``, merging ``state.app``/``state.user`` into shared state.
 
         ``key.session_id`` is empty only for a backend that ``assigns_session_ids``.
 
         Raises:
             SessionExistsError: the key is taken.
+            StateSizeLimitError: a scope the state grows would pass ``limits.max_state_bytes``
+                (nothing is stored).
         """
 
     @abc.abstractmethod
-    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
-        """Reads a session with the events ``window`` selects, oldest first; None if missing."""
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """Reads a session with the events ``window`` selects, oldest first; None if missing.
+
+        The state and as many of the selected events as fit in ``budget``
+        (at least none): if some do not, ``rest`` says where ``list_events``
+        resumes, within this read's selection as it stands now.
+
+        Raises:
+            ResponseTooLargeError: the state alone does not fit in ``budget``.
+        """
 
     @abc.abstractmethod
     async def list_sessions(
-        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord, SessionCursor]:
         """Lists sessions (no events) ordered by (last_update_time, user_id, session_id).
 
-        ``user_id`` None lists every user of the app; ``after`` resumes after that position.
+        ``user_id`` None lists every user of the app; ``after`` resumes after
+        that position. A page holds at most ``page_size`` sessions and what fits
+        in ``budget``, and at least one if any remain.
+
+        Raises:
+            ResponseTooLargeError: the next session alone does not fit in ``budget``.
         """
 
     @abc.abstractmethod
@@ -327,16 +455,26 @@ class Backend(abc.ABC):
         """Deletes a session and its events; a missing session is not an error."""
 
     @abc.abstractmethod
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         """Stores an event and applies its state delta atomically.
 
         An event whose id is already stored with identical JSON returns the
         original result with ``already_applied`` set, whatever the revision.
+        The checks come in this order: the event id, the revision, the limits.
 
         Raises:
             SessionNotFoundError: no such session.
             EventIdConflictError: a different event with this id is stored.
             StaleRevisionError: ``expected_revision`` is not the stored revision.
+            SessionSizeLimitError: the event would take the session past ``limits.max_session_bytes``.
+            StateSizeLimitError: a scope the delta grows would pass ``limits.max_state_bytes``.
         """
 
     @abc.abstractmethod
@@ -346,11 +484,19 @@ class Backend(abc.ABC):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent, EventCursor]:
         """Lists events in append order, with ``EventWindow``'s after_timestamp meaning.
 
+        At most ``page_size`` events and what fits in ``budget.bytes``, at
+        least one if any remain. With an ``EventSpan`` (a session read's
+        ``rest``) as ``after``, the events of that span (``after_timestamp``
+        is then None): its next cursors are spans too.
+
         Raises:
-            SessionNotFoundError: no such session.
+            SessionNotFoundError: no such session, or not the one an ``EventSpan`` was read from.
+            ResponseTooLargeError: the next event alone does not fit in ``budget``.
         """
 
     @abc.abstractmethod

@@ -14,14 +14,19 @@ from typing import Self
 from sortedcontainers import SortedList
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
     AppendResult,
     Backend,
     EventCursor,
     EventIdConflictError,
     EventRecord,
+    EventSpan,
     EventWindow,
     NewEvent,
     Page,
+    ReadBudget,
+    ResponseTooLargeError,
     ScopedState,
     SessionCursor,
     SessionExistsError,
@@ -29,9 +34,13 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     SessionPosition,
     SessionRecord,
+    SessionSizeLimitError,
     StaleRevisionError,
     StateMap,
+    StateSizeLimitError,
+    StorageLimits,
 )
+from adk_grpc_sessions.wire import limits as wire_limits
 
 _BY_POSITION = "the memory backend pages by position, never by storage page token"
 _Index = SortedList[SessionPosition]
@@ -45,6 +54,12 @@ class _StoredSession:
     create_time: float
     last_update_time: float
     revision: int
+    generation: int
+    """Names this session, not just its name: its first revision, which no other session ever has."""
+    state_bytes: int = 0
+    """What ``state`` counts towards the state limit (``wire.limits.state_bytes``)."""
+    events_bytes: int = 0
+    """The sizes of ``events``, summed: what counts towards the session limit."""
     events: list[EventRecord] = field(default_factory=list)
     revision_after: list[int] = field(default_factory=list)
     """The session's revision right after each event: a retry's original result."""
@@ -54,17 +69,28 @@ class _StoredSession:
         return (self.last_update_time, self.key.user_id, self.key.session_id)
 
 
-def first_index_after_older(events: list[EventRecord], after_timestamp: float) -> int:
-    """Index just past the last event whose timestamp is before ``after_timestamp``.
+def first_index_after_older(events: list[EventRecord], after_timestamp: float, start: int = 0) -> int:
+    """Index just past the last event of ``events[start:]`` whose timestamp is before ``after_timestamp``.
 
     This is ADK's ``after_timestamp`` rule (scan back from the newest event,
     stop at the first one that is too old): for timestamps in append order it
-    is simply "the events at or after after_timestamp".
+    is simply "the events at or after after_timestamp". ``start`` if none is.
     """
-    for index in range(len(events) - 1, -1, -1):
+    for index in range(len(events) - 1, start - 1, -1):
         if events[index].timestamp < after_timestamp:
             return index + 1
-    return 0
+    return start
+
+
+def _growth(scope: StateMap, delta: StateMap) -> int:
+    """How much setting ``delta``'s keys in ``scope`` changes what the scope counts (may be negative)."""
+    growth = 0
+    for key, value in delta.items():
+        growth += wire_limits.state_entry_bytes(key, value)
+        old = scope.get(key)
+        if old is not None:
+            growth -= wire_limits.state_entry_bytes(key, old)
+    return growth
 
 
 class MemoryBackend(Backend):
@@ -79,6 +105,10 @@ class MemoryBackend(Backend):
         self._by_user: dict[tuple[str, str], _Index] = {}
         self._app_state: dict[str, StateMap] = {}
         self._user_state: dict[tuple[str, str], StateMap] = {}
+        # What each shared scope counts towards the state limit, kept as it
+        # changes: a write then checks its own keys, not the whole scope.
+        self._app_state_bytes: dict[str, int] = {}
+        self._user_state_bytes: dict[tuple[str, str], int] = {}
         # One counter for every session, so a re-created session never
         # reuses a revision its deleted namesake handed out.
         self._revisions = itertools.count(1)
@@ -90,40 +120,59 @@ class MemoryBackend(Backend):
             raise ValueError(f"a memory backend URI is exactly 'memory://', got {uri!r}")
         return cls()
 
-    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
         """See ``Backend.create_session``."""
         if key in self._sessions:
             raise SessionExistsError(key)
-        if state.app:
-            self._app_state.setdefault(key.app_name, {}).update(state.app)
-        if state.user:
-            self._user_state.setdefault((key.app_name, key.user_id), {}).update(state.user)
+        self._apply_state(key, None, state, limits)
+        revision = next(self._revisions)
         stored = _StoredSession(
             key=key,
             state=dict(state.session),
             create_time=now,
             last_update_time=now,
-            revision=next(self._revisions),
+            revision=revision,
+            generation=revision,
+            state_bytes=wire_limits.state_bytes(state.session),
         )
         self._sessions[key] = stored
         for index in self._indexes_of(key, create=True):
             index.add(stored.sort_key())
         return self._record(stored, [])
 
-    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
-        """See ``Backend.get_session``."""
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """See ``Backend.get_session``: indexes into the events, copying only what it returns."""
         stored = self._sessions.get(key)
         if stored is None:
             return None
+        state_size = self._state_size(stored)
+        if state_size > budget.bytes:
+            raise ResponseTooLargeError("the session's state", state_size, budget.bytes)
         events = stored.events
+        start = 0
         if window.num_recent_events is not None:
-            events = events[-window.num_recent_events :] if window.num_recent_events else []
+            start = max(0, len(events) - window.num_recent_events)
         if window.after_timestamp is not None:
-            events = events[first_index_after_older(events, window.after_timestamp) :]
-        return self._record(stored, list(events))
+            start = first_index_after_older(events, window.after_timestamp, start)
+        stop = _fitting(events, start, len(events), budget.bytes - state_size, budget.max_events)
+        record = self._record(stored, events[start:stop])
+        if stop < len(events):
+            # Sequence n sits at index n - 1: the last one returned is ``stop``.
+            record.rest = EventSpan(stored.generation, after=stop, upto=len(events))
+        return record
 
     async def list_sessions(
-        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord, SessionCursor]:
         """See ``Backend.list_sessions``."""
         index = self._by_app.get(app_name) if user_id is None else self._by_user.get((app_name, user_id))
@@ -137,15 +186,19 @@ class MemoryBackend(Backend):
                 positions = index.irange(minimum=after, inclusive=(False, True))
         # One more than a page tells whether another page follows.
         chosen = list(itertools.islice(positions, page_size + 1))
-        has_more = len(chosen) > page_size
-        chosen = chosen[:page_size]
-        return Page(
-            items=[
-                self._record(self._sessions[SessionKey(app_name, user, session_id)], [])
-                for _, user, session_id in chosen
-            ],
-            next_cursor=chosen[-1] if has_more else None,
-        )
+        room = budget.bytes
+        items: list[SessionRecord] = []
+        for _, user, session_id in chosen[:page_size]:
+            stored = self._sessions[SessionKey(app_name, user, session_id)]
+            size = wire_limits.SESSION_HEAD_BYTES + self._state_size(stored)
+            if size > room:
+                if not items:
+                    raise ResponseTooLargeError(f"session {session_id!r} with its state", size, budget.bytes)
+                break
+            room -= size
+            items.append(self._record(stored, []))
+        has_more = len(chosen) > len(items)
+        return Page(items=items, next_cursor=chosen[len(items) - 1] if has_more else None)
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -161,7 +214,14 @@ class MemoryBackend(Backend):
         if not self._by_user[(key.app_name, key.user_id)]:
             del self._by_user[(key.app_name, key.user_id)]
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         """See ``Backend.append_event``."""
         stored = self._sessions.get(key)
         if stored is None:
@@ -181,13 +241,11 @@ class MemoryBackend(Backend):
             )
         if expected_revision != stored.revision:
             raise StaleRevisionError(key, expected_revision, stored.revision)
+        if stored.events_bytes + event.size > limits.max_session_bytes:
+            raise SessionSizeLimitError(key, limits.max_session_bytes, stored.events_bytes, event.size)
 
-        delta = event.state_delta
-        if delta.app:
-            self._app_state.setdefault(key.app_name, {}).update(delta.app)
-        if delta.user:
-            self._user_state.setdefault((key.app_name, key.user_id), {}).update(delta.user)
-        stored.state.update(delta.session)
+        self._apply_state(key, stored, event.state_delta, limits)
+        stored.events_bytes += event.size
         record = event.stored_at(len(stored.events) + 1)
         stored.revision = next(self._revisions)
         if event.timestamp != stored.last_update_time:
@@ -212,20 +270,31 @@ class MemoryBackend(Backend):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[EventRecord, EventCursor]:
         """See ``Backend.list_events``."""
         stored = self._sessions.get(key)
         if stored is None:
             raise SessionNotFoundError(key)
-        start = 0 if after_timestamp is None else first_index_after_older(stored.events, after_timestamp)
-        # Sequence n sits at index n - 1, so the cursor is also an index.
-        if after is not None:
-            if isinstance(after, str):
-                raise TypeError(_BY_POSITION)
-            start = max(start, after)
-        chosen = stored.events[start : start + page_size]
-        has_more = start + page_size < len(stored.events)
-        return Page(items=list(chosen), next_cursor=chosen[-1].sequence if has_more and chosen else None)
+        events = stored.events
+        if isinstance(after, str):
+            raise TypeError(_BY_POSITION)
+        # Sequence n sits at index n - 1, so a position is also an index.
+        if isinstance(after, EventSpan):
+            if after.generation != stored.generation:
+                raise SessionNotFoundError(key)
+            start, end = after.after, after.upto
+        else:
+            start = 0 if after_timestamp is None else first_index_after_older(events, after_timestamp)
+            start, end = max(start, after or 0), len(events)
+        stop = _fitting(events, start, end, budget.bytes, page_size)
+        if stop == start and start < end:
+            raise ResponseTooLargeError(f"event {events[start].id!r}", events[start].size, budget.bytes)
+        next_cursor: EventCursor | None = None
+        if stop < end:
+            next_cursor = EventSpan(stored.generation, stop, end) if isinstance(after, EventSpan) else stop
+        return Page(items=events[start:stop], next_cursor=next_cursor)
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
         """See ``Backend.get_user_state``."""
@@ -234,6 +303,53 @@ class MemoryBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return dict(self._app_state.get(app_name, {}))
+
+    def _apply_state(
+        self, key: SessionKey, stored: _StoredSession | None, delta: ScopedState, limits: StorageLimits
+    ) -> None:
+        """Sets ``delta``'s keys in their scopes (the session scope is ``stored``'s), or none of them.
+
+        None of them if a scope would grow past ``limits.max_state_bytes``.
+
+        Raises:
+            StateSizeLimitError: naming the first scope that would.
+        """
+        user = (key.app_name, key.user_id)
+        app_state = self._app_state.get(key.app_name, {})
+        user_state = self._user_state.get(user, {})
+        app_growth = _growth(app_state, delta.app) if delta.app else 0
+        user_growth = _growth(user_state, delta.user) if delta.user else 0
+        session_growth = _growth(stored.state, delta.session) if stored is not None and delta.session else 0
+        checks = (
+            ("session", stored.state_bytes if stored is not None else 0, session_growth),
+            ("user", self._user_state_bytes.get(user, 0), user_growth),
+            ("app", self._app_state_bytes.get(key.app_name, 0), app_growth),
+        )
+        for scope, size, growth in checks:
+            if growth > 0 and size + growth > limits.max_state_bytes:
+                raise StateSizeLimitError(scope, limits.max_state_bytes, size + growth)
+        if stored is None and delta.session:
+            size = wire_limits.state_bytes(delta.session)
+            if size > limits.max_state_bytes:
+                raise StateSizeLimitError("session", limits.max_state_bytes, size)
+        if delta.app:
+            self._app_state.setdefault(key.app_name, {}).update(delta.app)
+            self._app_state_bytes[key.app_name] = self._app_state_bytes.get(key.app_name, 0) + app_growth
+        if delta.user:
+            self._user_state.setdefault(user, {}).update(delta.user)
+            self._user_state_bytes[user] = self._user_state_bytes.get(user, 0) + user_growth
+        if stored is not None and delta.session:
+            stored.state.update(delta.session)
+            stored.state_bytes += session_growth
+
+    def _state_size(self, stored: _StoredSession) -> int:
+        """What the session's merged state counts: its three scopes' sizes."""
+        key = stored.key
+        return (
+            stored.state_bytes
+            + self._user_state_bytes.get((key.app_name, key.user_id), 0)
+            + self._app_state_bytes.get(key.app_name, 0)
+        )
 
     def _indexes_of(self, key: SessionKey, *, create: bool = False) -> tuple[_Index, ...]:
         """The listing indexes that hold ``key``'s session: its app's and its user's."""
@@ -260,3 +376,15 @@ class MemoryBackend(Backend):
             last_update_time=stored.last_update_time,
             revision=stored.revision,
         )
+
+
+def _fitting(events: list[EventRecord], start: int, end: int, room: int, most: int) -> int:
+    """Where a response of ``events[start:end]`` stops: at most ``most`` events, sizes within ``room``."""
+    stop = start
+    limit = min(end, start + most)
+    while stop < limit:
+        room -= events[stop].size
+        if room < 0:
+            break
+        stop += 1
+    return stop

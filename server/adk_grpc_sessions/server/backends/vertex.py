@@ -49,16 +49,32 @@ an expected failure):
    sessions without it (e.g. written by ADK's ``VertexAiSessionService``) are
    not seen through this server. ADK reads what this server writes; an event
    with no invocation id is filed under its own id there (the API requires one).
+8. Limits: the session size limit is not enforced (the API keeps no size of a
+   session's events, and summing them would read every event on every
+   append). The state limit is checked against the session's state as read
+   before the append (each session holds its own copy of the app: and user:
+   keys, see 1), so, like the revision check, two racing appends can pass it
+   together. The rest of a session read (``SessionRecord.rest``) is listed
+   by timestamp from where the read stopped: events appended since with
+   later timestamps are included.
+
+Reads page through the API within the read's byte budget: each API page asks
+for as many items as the budget holds at the largest item seen so far (a
+few, until one is seen), and a read stops where the budget does, resuming
+later from the same API page (its token, and how many of its items were
+taken).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final, Self, TypeVar
 
 import google.auth
 import grpc
+import pydantic_core
 from google.api_core import exceptions as google_errors
 from google.api_core.client_options import ClientOptions
 from google.cloud.aiplatform_v1 import types as vertex
@@ -69,6 +85,8 @@ from google.cloud.aiplatform_v1.services.session_service.transports.grpc_asyncio
 
 from adk_grpc_sessions.server.backends import vertex_mapping as mapping
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
     AppendResult,
     Backend,
     BackendRefusedError,
@@ -79,7 +97,9 @@ from adk_grpc_sessions.server.backends.base import (
     EventWindow,
     NewEvent,
     Page,
+    ReadBudget,
     Refusal,
+    ResponseTooLargeError,
     ScopedState,
     SessionCursor,
     SessionExistsError,
@@ -88,14 +108,20 @@ from adk_grpc_sessions.server.backends.base import (
     SessionRecord,
     StaleRevisionError,
     StateMap,
+    StateSizeLimitError,
+    StorageLimits,
 )
 from adk_grpc_sessions.server.backends.vertex_errors import backend_error, retry_policy
 from adk_grpc_sessions.server.backends.vertex_target import AgentEngineTarget, parse_target
+from adk_grpc_sessions.wire import limits as wire_limits
 from adk_grpc_sessions.wire.timestamps import from_timestamp
 
 _SCOPE: Final = "https://www.googleapis.com/auth/cloud-platform"
 _LIST_PAGE_SIZE: Final = 100
-"""Events read per call when a read needs all of them (the API's documented default page)."""
+"""The most items one API page holds (the API's documented default and largest page)."""
+_FIRST_PAGE_SIZE: Final = 4
+"""Items asked for in a read's first API page, before any item's size is known: items may
+take up to a response each, so a read starts small, then asks for what its budget holds."""
 _POLL_INITIAL: Final = 0.05
 _POLL_MAXIMUM: Final = 2.0
 _NO_SHARED_STATE: Final = (
@@ -167,8 +193,14 @@ class VertexBackend(Backend):
             reason = f" ({exc.reason})" if exc.reason else ""
             raise BackendUnavailableError(f"{exc}{reason}") from exc
 
-    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
         """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times."""
+        for scope, values in (("session", state.session), ("user", state.user), ("app", state.app)):
+            size = wire_limits.state_bytes(values)
+            if size > limits.max_state_bytes:
+                raise StateSizeLimitError(scope, limits.max_state_bytes, size)
         if key.session_id and not mapping.is_session_id(key.session_id):
             raise BackendRefusedError(
                 Refusal.INVALID_INPUT,
@@ -197,46 +229,87 @@ class VertexBackend(Backend):
         message = vertex.Session.pb(created)
         return _session_record(message, key.app_name, [])
 
-    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
-        """See ``Backend.get_session``; events come in timestamp order (like ADK's Vertex service)."""
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """See ``Backend.get_session``; events come in timestamp order (like ADK's Vertex service).
+
+        The last N events (``num_recent_events``) are found by counting the
+        selection first (a pass through the API's pages), then reading from
+        the N-th last on.
+        """
         if not mapping.names_a_session(key.session_id):
             return None
         name = self.target.session_name(key.session_id)
-        events: list[EventRecord] = []
         try:
-            if window.num_recent_events == 0:
-                session = await self._get(name)
-            else:
-                session, events = await asyncio.gather(
-                    self._get(name), self._all_events(name, mapping.events_filter(window.after_timestamp))
-                )
+            session = await self._get(name)
         except google_errors.NotFound:
             return None
         if not mapping.belongs_to(session, key.app_name, key.user_id):
             return None
-        if window.num_recent_events is not None:
-            events = events[-window.num_recent_events :] if window.num_recent_events else []
-        return _session_record(session, key.app_name, events)
+        record = _session_record(session, key.app_name, [])
+        state_size = _state_size(record.state)
+        if state_size > budget.bytes:
+            raise ResponseTooLargeError("the session's state", state_size, budget.bytes)
+        if window.num_recent_events == 0:
+            return record
+        walk = _EventWalk(
+            generation=mapping.revision_of(session.create_time),
+            after_timestamp=window.after_timestamp,
+            remaining=-1,
+            listed=0,
+            at=_At(),
+        )
+        try:
+            if window.num_recent_events is not None:
+                walk = await self._skip_to_last(name, walk, window.num_recent_events, budget.bytes)
+            events, rest = await self._walk_events(name, walk, budget.bytes - state_size, budget.max_events)
+        except google_errors.NotFound:
+            return None
+        record.events = events
+        record.rest = None if rest is None else rest.encode()
+        return record
 
     async def list_sessions(
-        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord, SessionCursor]:
-        """See ``Backend.list_sessions``: one page of the API's, by update time, oldest first."""
-        request = vertex.ListSessionsRequest(
-            parent=self.target.engine_name,
-            filter=mapping.sessions_filter(app_name, user_id),
-            order_by="update_time",
-            page_size=page_size,
-            page_token=self._storage_token(after),
-        )
-        response = await self._list_page(
-            "listing sessions",
-            lambda client, retry: client.list_sessions(
-                request=request, retry=retry, timeout=self.target.timeout
-            ),
-        )
-        records = [_session_record(vertex.Session.pb(session), app_name, []) for session in response.sessions]
-        return Page(items=records, next_cursor=response.next_page_token or None)
+        """See ``Backend.list_sessions``: the API's sessions by update time, oldest first, in ``budget``."""
+        at = _At.decode(self._storage_token(after))
+        sizer = _PageSizer()
+        room = budget.bytes
+        records: list[SessionRecord] = []
+        while True:
+            request = vertex.ListSessionsRequest(
+                parent=self.target.engine_name,
+                filter=mapping.sessions_filter(app_name, user_id),
+                order_by="update_time",
+                page_size=sizer.page_size(room, page_size - len(records), at.taken),
+                page_token=at.token,
+            )
+            response = await self._list_page("listing sessions", self._list_sessions_call(request))
+            for offset, message in enumerate(list(response.sessions)[at.taken :], start=at.taken):
+                record = _session_record(vertex.Session.pb(message), app_name, [])
+                size = wire_limits.SESSION_HEAD_BYTES + _state_size(record.state)
+                sizer.saw(size)
+                if size > room or len(records) == page_size:
+                    if not records:
+                        raise ResponseTooLargeError(
+                            f"session {record.key.session_id!r} with its state", size, budget.bytes
+                        )
+                    return Page(records, _At(at.token, offset).encode())
+                room -= size
+                records.append(record)
+            if not response.next_page_token:
+                return Page(records, None)
+            at = _At(response.next_page_token, 0)
+            if len(records) == page_size:
+                return Page(records, at.encode())
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``: only the named app's and user's session is deleted."""
@@ -258,8 +331,18 @@ class VertexBackend(Backend):
         except google_errors.NotFound:
             return
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
-        """See ``Backend.append_event``; the checks read before writing (not atomic, see the module doc)."""
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
+        """See ``Backend.append_event``; the checks read before writing (not atomic, see the module doc).
+
+        The session size limit is not checked (difference 8).
+        """
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
         name = self.target.session_name(key.session_id)
@@ -285,6 +368,7 @@ class VertexBackend(Backend):
                 )
         if expected_revision != revision:
             raise StaleRevisionError(key, expected_revision, revision)
+        _check_state(mapping.scoped_state(session.session_state), event.state_delta, limits)
         request = vertex.AppendEventRequest(
             name=name, event=vertex.SessionEvent(_stored(mapping.session_event, event))
         )
@@ -313,42 +397,31 @@ class VertexBackend(Backend):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[EventRecord, EventCursor]:
-        """See ``Backend.list_events``: one page of the API's, in timestamp order.
+        """See ``Backend.list_events``: the API's events in timestamp order, within ``budget``.
 
-        The cursor is ``"COUNT:TOKEN"``: the API's page token, and how many
-        events earlier pages held, which numbers this page's events.
+        The cursor (``_EventWalk``) holds where the API listing resumes, how
+        many events came before (which numbers the next ones), and for the
+        rest of a session read, that read's filter and session.
         """
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
         name = self.target.session_name(key.session_id)
-        listed, page_token = self._event_cursor(after)
-        request = vertex.ListEventsRequest(
-            parent=name,
-            filter=mapping.events_filter(after_timestamp),
-            page_size=page_size,
-            page_token=page_token,
-        )
+        walk = _EventWalk.decode(self._storage_token(after), after_timestamp)
         try:
-            session, response = await asyncio.gather(
-                self._get(name),
-                self._list_page(
-                    "listing events",
-                    lambda client, retry: client.list_events(
-                        request=request, retry=retry, timeout=self.target.timeout
-                    ),
-                    passing=(google_errors.NotFound,),
-                ),
-            )
+            session = await self._get(name)
+            if not mapping.belongs_to(session, key.app_name, key.user_id) or (
+                walk.generation and walk.generation != mapping.revision_of(session.create_time)
+            ):
+                raise SessionNotFoundError(key)
+            events, rest = await self._walk_events(name, walk, budget.bytes, page_size)
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
-        if not mapping.belongs_to(session, key.app_name, key.user_id):
-            raise SessionNotFoundError(key)
-        events = self._event_records(response.session_events, first=listed + 1)
-        next_cursor = (
-            f"{listed + len(events)}:{response.next_page_token}" if response.next_page_token else None
-        )
-        return Page(items=events, next_cursor=next_cursor)
+        if rest is not None and not events:
+            raise ResponseTooLargeError("the next event", rest.blocked, budget.bytes)
+        return Page(items=events, next_cursor=None if rest is None else rest.encode())
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
         """Not possible on Vertex AI Agent Engine (see difference 1 in the module doc)."""
@@ -419,6 +492,90 @@ class VertexBackend(Backend):
             if not page_token:
                 return records
 
+    async def _walk_events(
+        self, name: str, walk: _EventWalk, room: int, most: int
+    ) -> tuple[list[EventRecord], _EventWalk | None]:
+        """The events from ``walk`` on that fit in ``room`` bytes, at most ``most``.
+
+        And where the rest resume (None: there is no rest).
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
+        if walk.remaining >= 0:
+            most = min(most, walk.remaining)
+        sizer = _PageSizer()
+        at, listed = walk.at, walk.listed
+        records: list[EventRecord] = []
+        while len(records) < most:
+            request = vertex.ListEventsRequest(
+                parent=name,
+                filter=mapping.events_filter(walk.after_timestamp),
+                page_size=sizer.page_size(room, most - len(records), at.taken),
+                page_token=at.token,
+            )
+            response = await self._list_page(
+                "listing events", self._list_events_call(request), passing=(google_errors.NotFound,)
+            )
+            page = list(response.session_events)[at.taken :]
+            for offset, record in enumerate(self._event_records(page, first=listed + 1), start=at.taken):
+                sizer.saw(record.size)
+                if len(records) == most or record.size > room:
+                    rest = walk.moved(_At(at.token, offset), listed, len(records))
+                    rest.blocked = record.size if len(records) < most else 0
+                    return records, rest
+                room -= record.size
+                listed += 1
+                records.append(record)
+            if not response.next_page_token:
+                return records, None
+            at = _At(response.next_page_token, 0)
+        rest = walk.moved(at, listed, len(records))
+        return records, None if rest.remaining == 0 else rest
+
+    async def _skip_to_last(self, name: str, walk: _EventWalk, count: int, budget: int) -> _EventWalk:
+        """``walk`` moved to the ``count``-th last event of its listing: a pass that counts them all.
+
+        Each API page's token is kept as the pass goes, so the read then
+        starts at the page holding that event, not at the first.
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
+        pages: list[tuple[int, str]] = []
+        sizer = _PageSizer()
+        total, token = 0, ""
+        while True:
+            request = vertex.ListEventsRequest(
+                parent=name,
+                filter=mapping.events_filter(walk.after_timestamp),
+                page_size=sizer.page_size(budget, _LIST_PAGE_SIZE, 0),
+                page_token=token,
+            )
+            response = await self._list_page(
+                "counting events", self._list_events_call(request), passing=(google_errors.NotFound,)
+            )
+            pages.append((total, token))
+            for record in self._event_records(response.session_events, first=total + 1):
+                sizer.saw(record.size)
+            total += len(response.session_events)
+            token = response.next_page_token
+            if not token:
+                break
+        skip = max(0, total - count)
+        start, page_token = max((page for page in pages if page[0] <= skip), key=lambda page: page[0])
+        return _EventWalk(
+            walk.generation, walk.after_timestamp, total - skip, skip, _At(page_token, skip - start)
+        )
+
+    def _list_sessions_call(
+        self, request: vertex.ListSessionsRequest
+    ) -> Callable[[SessionServiceAsyncClient, Any], Awaitable[Any]]:
+        def call(client: SessionServiceAsyncClient, retry: Any) -> Awaitable[Any]:
+            return client.list_sessions(request=request, retry=retry, timeout=self.target.timeout)
+
+        return call
+
     def _list_events_call(
         self, request: vertex.ListEventsRequest
     ) -> Callable[[SessionServiceAsyncClient, Any], Awaitable[Any]]:
@@ -456,26 +613,12 @@ class VertexBackend(Backend):
         return records
 
     @staticmethod
-    def _storage_token(cursor: SessionCursor | None) -> str:
+    def _storage_token(cursor: SessionCursor | EventCursor | None) -> str:
         if cursor is None:
             return ""
         if not isinstance(cursor, str):
             raise TypeError("the Vertex backend pages by storage page token, never by position")
         return cursor
-
-    @staticmethod
-    def _event_cursor(cursor: EventCursor | None) -> tuple[int, str]:
-        """(events listed before, API page token) from a cursor this backend issued."""
-        if cursor is None:
-            return 0, ""
-        if not isinstance(cursor, str):
-            raise TypeError("the Vertex backend pages by storage page token, never by position")
-        listed, _, page_token = cursor.partition(":")
-        if not listed.isdigit() or not page_token:
-            raise BackendRefusedError(
-                Refusal.INVALID_INPUT, "page_token is not one this server issued", reason="INVALID_PAGE_TOKEN"
-            )
-        return int(listed), page_token
 
 
 def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
@@ -500,3 +643,140 @@ def _session_record(message: Any, app_name: str, events: list[EventRecord]) -> S
         last_update_time=from_timestamp(message.update_time),
         revision=mapping.revision_of(message.update_time),
     )
+
+
+def _state_size(state: ScopedState) -> int:
+    return sum(map(wire_limits.state_bytes, (state.app, state.user, state.session)))
+
+
+def _check_state(current: ScopedState, delta: ScopedState, limits: StorageLimits) -> None:
+    """Refuses a delta that would grow a scope of the session's state past ``limits.max_state_bytes``.
+
+    Raises:
+        StateSizeLimitError: naming the scope.
+    """
+    for scope, held, changes in (
+        ("session", current.session, delta.session),
+        ("user", current.user, delta.user),
+        ("app", current.app, delta.app),
+    ):
+        if not changes:
+            continue
+        growth = sum(
+            wire_limits.state_entry_bytes(k, v)
+            - (wire_limits.state_entry_bytes(k, held[k]) if k in held else 0)
+            for k, v in changes.items()
+        )
+        size = wire_limits.state_bytes(held) + growth
+        if growth > 0 and size > limits.max_state_bytes:
+            raise StateSizeLimitError(scope, limits.max_state_bytes, size)
+
+
+def _invalid_token() -> BackendRefusedError:
+    return BackendRefusedError(
+        Refusal.INVALID_INPUT, "page_token is not one this server issued", reason="INVALID_PAGE_TOKEN"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """A place in an API listing.
+
+    The page that holds it (its token; empty for the first) and how many of
+    that page's items come before it.
+    """
+
+    token: str = ""
+    taken: int = 0
+
+    def encode(self) -> str:
+        return pydantic_core.to_json([self.token, self.taken]).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> _At:
+        if not text:
+            return cls()
+        try:
+            match pydantic_core.from_json(text):
+                case [str() as token, int() as taken] if 0 <= taken <= _LIST_PAGE_SIZE:
+                    return cls(token, taken)
+        except ValueError:
+            pass
+        raise _invalid_token()
+
+
+@dataclass(slots=True)
+class _EventWalk:
+    """Where an event listing stands: a page of ListEvents, or the rest of a session read."""
+
+    generation: int
+    """The read session's ``create_time`` in microseconds; 0 for an ordinary page."""
+    after_timestamp: float | None
+    remaining: int
+    """Events left in the read's selection; -1: every event that follows."""
+    listed: int
+    """Events before this place: the next one is numbered ``listed + 1``."""
+    at: _At
+    blocked: int = 0
+    """The size of the event a walk stopped at for want of room (0 if it stopped for another reason)."""
+
+    def moved(self, at: _At, listed: int, taken: int) -> _EventWalk:
+        """The walk after ``taken`` more events, at ``at``."""
+        remaining = -1 if self.remaining < 0 else self.remaining - taken
+        return _EventWalk(self.generation, self.after_timestamp, remaining, listed, at)
+
+    def encode(self) -> str:
+        return pydantic_core.to_json(
+            [self.generation, self.after_timestamp, self.remaining, self.listed, self.at.token, self.at.taken]
+        ).decode()
+
+    @classmethod
+    def decode(cls, text: str, after_timestamp: float | None) -> _EventWalk:
+        """The walk a cursor of ``encode`` stands for; a new page listing if ``text`` is empty.
+
+        ``after_timestamp`` is the request's: an ordinary page keeps it (the
+        page token is bound to it), the rest of a read has its own.
+        """
+        if not text:
+            return cls(0, after_timestamp, -1, 0, _At())
+        try:
+            match pydantic_core.from_json(text):
+                case [
+                    int() as generation,
+                    (float() | int() | None) as after,
+                    int() as remaining,
+                    int() as listed,
+                    str() as token,
+                    int() as taken,
+                ] if generation >= 0 and remaining >= -1 and listed >= 0 and 0 <= taken <= _LIST_PAGE_SIZE:
+                    if not generation:
+                        after = after_timestamp
+                    return cls(
+                        generation,
+                        None if after is None else float(after),
+                        remaining,
+                        listed,
+                        _At(token, taken),
+                    )
+        except ValueError:
+            pass
+        raise _invalid_token()
+
+
+class _PageSizer:
+    """API page sizes for a read within a byte budget.
+
+    A few items until sizes are seen, then as many as the budget holds at the
+    largest size seen.
+    """
+
+    def __init__(self) -> None:
+        self._largest = 0
+
+    def saw(self, size: int) -> None:
+        self._largest = max(self._largest, size)
+
+    def page_size(self, room: int, wanted: int, skipped: int) -> int:
+        """Items to ask for: at most ``wanted`` more (plus the ``skipped`` ones a resumed page repeats)."""
+        fits = _FIRST_PAGE_SIZE if not self._largest else max(1, room // self._largest)
+        return max(1, min(_LIST_PAGE_SIZE, skipped + min(wanted, fits)))

@@ -30,6 +30,7 @@ from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
 from adk_grpc_sessions.server.json_values import dump_json, nests_deeper_than, parse_json
+from adk_grpc_sessions.wire import limits
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
 # The protobuf classes behind google-cloud-aiplatform's proto-plus types.
@@ -326,7 +327,18 @@ def event_record(message: Any, sequence: int) -> EventRecord:
         event = parse_event(event_json_of(message))
     except InvalidArgumentError as exc:
         raise ValueError(f"stored event {message.name!r} is not an ADK event: {exc}") from None
+    event.size = event_size(event)
     return event.stored_at(sequence)
+
+
+def event_size(event: NewEvent) -> int:
+    """An upper bound of what ``event`` takes in a response (the API keeps no size of its own)."""
+    delta = event.state_delta
+    return limits.event_size_bound(
+        event.event_json,
+        sum(map(limits.text_bytes, (event.id, event.invocation_id, event.author, event.branch))),
+        sum(map(limits.state_bytes, (delta.app, delta.user, delta.session))),
+    )
 
 
 def _text(value: Any) -> str:

@@ -101,7 +101,10 @@
 //   NOT_FOUND           "SESSION_NOT_FOUND"
 //   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
 //   ABORTED             "STALE_SESSION"
-//   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry)
+//   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+//                       (see "Limits"; retrying the same call will not help)
+//   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+//                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
 //   DEADLINE_EXCEEDED   the call's deadline passed
 // and, when the storage behind the server refuses a call (ErrorInfo.metadata
 // "backend_reason" and "backend_domain" then carry the storage's own reason):
@@ -119,7 +122,10 @@
 //   List calls take page_size (0 = server default, larger values are capped,
 //   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
 //   exactly a next_page_token from an earlier response to the same request).
-//   An empty next_page_token means there are no more results.
+//   An empty next_page_token means there are no more results. A page holds at
+//   most page_size items, and may hold fewer before the last page (see
+//   "Limits": a page is also bounded in bytes), but never none while items
+//   remain.
 //   Tokens are opaque: a client passes them back as received and never builds,
 //   reads or changes one. They are signed by the server (HMAC-SHA256 under its
 //   page-token key), so every server that shares that key accepts them: the
@@ -130,6 +136,56 @@
 //   request is INVALID_ARGUMENT naming "page_token". A server on a shared
 //   database without a configured key signs with a key of its own process: its
 //   tokens then work only against that process.
+//
+// Limits
+//   Each limit is enforced where data enters; breaking one is
+//   INVALID_ARGUMENT naming the field, or RESOURCE_EXHAUSTED with the reason
+//   below. Nothing is ever truncated silently. The server's flags set the
+//   sizes; the values given are their defaults.
+//   Keys: app_name, user_id, session_id and event ids are 1 to 128 code
+//     points (see "Identity").
+//   Messages: no request and no response is larger than the server's message
+//     limit (--max-message-bytes, 32 MiB). gRPC refuses a larger request with
+//     RESOURCE_EXHAUSTED; a response is never built larger: reads that would
+//     not fit are served in parts (below). Clients must accept responses up
+//     to that size.
+//   Event size: the bytes an event takes in a response, i.e. its Event
+//     message (typed fields, event_json, sequence) with its field tag and
+//     length prefix, counting the sequence as ten bytes. The typed fields repeat the state delta, so an event
+//     that is mostly stateDelta takes about twice its JSON. Every event must
+//     fit in a response on its own, with 64 KiB to spare for the rest of the
+//     response: an AppendEvent of a larger one is INVALID_ARGUMENT on
+//     event_json.
+//   State size: each scope of state (an app's, a user's, a session's) holds
+//     at most --max-state-bytes (8 MiB), counting for each key its UTF-8
+//     bytes (without prefix), its value's JSON text bytes, and 16 bytes (at
+//     least what its map entry's framing takes on the wire). A CreateSession
+//     or AppendEvent that would leave a scope it grows above the limit fails
+//     with RESOURCE_EXHAUSTED, reason "STATE_SIZE_LIMIT" (ErrorInfo metadata
+//     "scope": "app", "user" or "session"; "limit_bytes"; "size_bytes": what
+//     the scope would hold), and stores nothing. A write that does not grow
+//     a scope is never refused for that scope. The server starts only if
+//     3 x max-state-bytes + 64 KiB <= max-message-bytes, so a session's
+//     merged state always fits in a response.
+//   Session size: the events of one session take at most
+//     --max-session-bytes (1 GiB), summing their event sizes. An AppendEvent
+//     that would pass it fails with RESOURCE_EXHAUSTED, reason
+//     "SESSION_SIZE_LIMIT" (metadata "limit_bytes"; "size_bytes": the
+//     session's events now; "event_bytes": the refused event's size), and
+//     stores nothing. There is no per-app limit. Storage decides both size
+//     limits, so they hold across server replicas.
+//   Reading in parts: GetSession returns the session's state and as many of
+//     the selected events as fit (oldest first, at most 10,000); when some
+//     did not, GetSessionResponse.next_events_page_token lists the rest of
+//     that same selection through ListEvents. List pages are bounded in
+//     bytes as well as by page_size.
+//   Batches: BatchAppendEvents takes at most 1000 appends, and its answers
+//     must fit in one response: an append whose answer would not fit (nor
+//     any after it) is not applied and is answered UNAVAILABLE, reason
+//     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+//   A read of data stored under larger limits than the server's current
+//   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
+//   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
 
 // Code generated by protoc-gen-go. DO NOT EDIT.
 // versions:
@@ -308,7 +364,8 @@ type Event struct {
 	// ...: the append order, which is the order events are returned in.
 	Sequence int64 `protobuf:"varint,7,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// The complete event as ADK Python's camelCase JSON object. Authoritative;
-	// returned exactly as stored. At most the server's maximum message size.
+	// returned exactly as stored. The whole Event fits in a response on its
+	// own (see "Limits").
 	EventJson     string `protobuf:"bytes,15,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -727,10 +784,21 @@ func (x *GetSessionRequest) GetAfterTimestamp() *timestamppb.Timestamp {
 // Response for SessionService.GetSession.
 type GetSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The session, with merged state and the selected events, oldest first.
-	Session       *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The session, with merged state and the selected events, oldest first:
+	// all of them, or as many as fit in the response (see "Limits").
+	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// Empty when session.events holds every selected event. Otherwise the
+	// selected events that follow are read by ListEvents with this as
+	// page_token (same app_name, user_id and session_id; after_timestamp
+	// unset), page after page until its next_page_token is empty. Those pages
+	// hold exactly the rest of this read's selection, as it stood at this read:
+	// events appended since are not included. If the session is deleted (or
+	// deleted and created again) meanwhile, ListEvents fails with NOT_FOUND.
+	// Session.revision is this read's, so appending after reading every part
+	// detects any change made since.
+	NextEventsPageToken string `protobuf:"bytes,2,opt,name=next_events_page_token,json=nextEventsPageToken,proto3" json:"next_events_page_token,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GetSessionResponse) Reset() {
@@ -770,6 +838,13 @@ func (x *GetSessionResponse) GetSession() *Session {
 	return nil
 }
 
+func (x *GetSessionResponse) GetNextEventsPageToken() string {
+	if x != nil {
+		return x.NextEventsPageToken
+	}
+	return ""
+}
+
 // Request for SessionService.ListSessions.
 type ListSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -778,7 +853,9 @@ type ListSessionsRequest struct {
 	// Optional. Only this user's sessions. Empty = every user of the app.
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Optional. Maximum sessions in one page: 0 = 100; values above 1000 are
-	// treated as 1000; negative is INVALID_ARGUMENT.
+	// treated as 1000; negative is INVALID_ARGUMENT. A page may hold fewer
+	// sessions than this before the last page: at most what fits in the
+	// server's message limit (each session carries its merged state).
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Optional. A next_page_token from a previous ListSessions call with the
 	// same app_name and user_id; empty = the first page.
@@ -1019,7 +1096,8 @@ type AppendEventRequest struct {
 	// "temp:" are removed from stateDelta before the event is stored. Every
 	// other field is stored untouched, including fields this server does not
 	// know. Nested at most 270 levels, each stateDelta value at most 254 (see
-	// "Nesting").
+	// "Nesting"). The event as stored must fit in a response on its own (see
+	// "Limits": event size), else INVALID_ARGUMENT.
 	EventJson string `protobuf:"bytes,4,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
 	// Required. The revision of the session as the caller last read or wrote
 	// it (Session.revision or AppendEventResponse.revision). If the stored
@@ -1518,10 +1596,14 @@ type ListEventsRequest struct {
 	// Required. The session id (trimmed).
 	SessionId string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Optional. Maximum events in one page: 0 = 100; values above 1000 are
-	// treated as 1000; negative is INVALID_ARGUMENT.
+	// treated as 1000; negative is INVALID_ARGUMENT. A page may hold fewer
+	// events than this before the last page: at most what fits in the
+	// server's message limit.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Optional. A next_page_token from a previous ListEvents call with the same
-	// session and after_timestamp; empty = the first page.
+	// session and after_timestamp; or a GetSessionResponse.
+	// next_events_page_token of the same session (after_timestamp unset): the
+	// rest of that read's selection. Empty = the first page.
 	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Optional. As GetSessionRequest.after_timestamp: the events that follow
 	// the last event whose timestamp is before this instant (for timestamps in
@@ -1920,9 +2002,10 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12/\n" +
 	"\x11num_recent_events\x18\x04 \x01(\x05H\x00R\x0fnumRecentEvents\x88\x01\x01\x12C\n" +
 	"\x0fafter_timestamp\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eafterTimestampB\x14\n" +
-	"\x12_num_recent_events\"M\n" +
+	"\x12_num_recent_events\"\x82\x01\n" +
 	"\x12GetSessionResponse\x127\n" +
-	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"\x85\x01\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\x123\n" +
+	"\x16next_events_page_token\x18\x02 \x01(\tR\x13nextEventsPageToken\"\x85\x01\n" +
 	"\x13ListSessionsRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1b\n" +

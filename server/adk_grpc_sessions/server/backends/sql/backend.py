@@ -29,6 +29,7 @@ connection), a sixth of the CPU a batch of 16 appends takes here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adk_grpc_sessions.server.backends import redact_uri
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
     AppendResult,
     Backend,
     BackendUnavailableError,
@@ -49,15 +52,24 @@ from adk_grpc_sessions.server.backends.base import (
     EventWindow,
     NewEvent,
     Page,
+    ReadBudget,
     ScopedState,
     SessionCursor,
     SessionExistsError,
     SessionKey,
     SessionRecord,
     StateMap,
+    StorageLimits,
     StoredEvent,
 )
-from adk_grpc_sessions.server.backends.sql import appending, dialects, reading, schema_version, statements
+from adk_grpc_sessions.server.backends.sql import (
+    appending,
+    dialects,
+    reading,
+    schema_version,
+    sizes,
+    statements,
+)
 from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision
@@ -80,6 +92,9 @@ _SQLITE_READERS: Final = 4
 """Threads (each with a connection) that run SQLite's reads."""
 _KEPT_CONNECTIONS: Final = 4
 """Idle connections in autocommit kept open for single statements, at most; the pool keeps the rest."""
+_APPEND_TRIES: Final = 5
+"""Times an append is stored again after a refusal nothing explains (another server changed a shared
+scope of state it sets between its judgement and its storing) before giving up, as unavailable."""
 
 
 class SqlBackend(Backend):
@@ -105,7 +120,7 @@ class SqlBackend(Backend):
         self._closing = False
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
-            key=lambda append: append.key,
+            keys=appending.group_keys,
             writers=1 if single_writer else _APPEND_WRITERS,
             max_batch=_MAX_BATCH,
             parallel_threshold=_PARALLEL_BATCH,
@@ -204,14 +219,22 @@ class SqlBackend(Backend):
         except Exception as exc:
             raise BackendUnavailableError(self._unavailable_message(exc)) from exc
 
-    async def create_session(self, key: SessionKey, state: ScopedState, now: float) -> SessionRecord:
-        """See ``Backend.create_session``."""
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
+        """See ``Backend.create_session``.
+
+        With app or user state, the shared scopes' size rows are locked
+        first (as appends lock them), and the state judged against what they
+        hold: nothing is written unless every scope has room.
+        """
         if state.is_empty() and self.engine.dialect.name == dialects.POSTGRESQL:
             return await self._create_at_once(key, now)
 
         def create(connection: sa.Connection) -> SessionRecord:
+            growth = _judge_create(connection, key, state, limits)
             try:
-                inserted = connection.execute(*statements.insert_session(key, now))
+                inserted = connection.execute(*statements.insert_session(key, now, growth.session))
             except IntegrityError:
                 raise SessionExistsError(key) from None
             session_pk = _inserted_key(inserted)
@@ -220,6 +243,8 @@ class SqlBackend(Backend):
             change = statements.StateChange(key.app_name, key.user_id, session_pk, state)
             for upsert in statements.upsert_state(connection.dialect, [change]):
                 connection.execute(*upsert)
+            for bound in statements.add_to_shared_sizes(*sizes.shared_growths([(key, growth)])):
+                connection.execute(*bound)
             merged = connection.execute(
                 *statements.select_merged_state(key.app_name, key.user_id, session_pk)
             )
@@ -256,28 +281,40 @@ class SqlBackend(Backend):
             key=key, state=state, events=[], create_time=now, last_update_time=now, revision=revision
         )
 
-    async def get_session(self, key: SessionKey, window: EventWindow) -> SessionRecord | None:
-        """See ``Backend.get_session``."""
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """See ``Backend.get_session``.
+
+        A session larger than ``budget`` is read in a transaction of several
+        statements, its events' sizes first.
+        """
         if self._sqlite_readers is not None:
             # In process, where three statements cost no round trips: the
             # one-statement read's extra columns cost more (at 1,000 events,
             # 5-6 ms of CPU against 3.3-4.2 ms).
-            return await self._read(lambda connection: reading.session(connection, key, window))
+            return await self._read(lambda connection: reading.session(connection, key, window, budget))
         found = await self._read(
-            lambda connection: reading.session_at_once(connection, key, window), one_statement=True
+            lambda connection: reading.session_at_once(connection, key, window, budget), one_statement=True
         )
         if isinstance(found, reading.FullReadNeeded):
-            return await self._read(lambda connection: reading.session(connection, key, window))
+            return await self._read(lambda connection: reading.session(connection, key, window, budget))
         return found
 
     async def list_sessions(
-        self, app_name: str, user_id: str | None, page_size: int, after: SessionCursor | None
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord, SessionCursor]:
         """See ``Backend.list_sessions``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
         return await self._read(
-            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after),
+            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after, budget),
             one_statement=True,
         )
 
@@ -289,41 +326,88 @@ class SqlBackend(Backend):
 
         await self._write(delete)
 
-    async def append_event(self, key: SessionKey, event: NewEvent, expected_revision: int) -> AppendResult:
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
         """See ``Backend.append_event``.
 
         The append joins the next batch (one transaction) that holds no other
-        append of its session. When the database refuses it (revision
-        changed, event id already stored, session gone), nothing of it is
-        written, and a read transaction finds out why: the event is there (a
-        retry: its original result), or the session is gone, or the caller
-        is stale. Two concurrent retries of one event thus both succeed, one
-        storing it and the other answering ``already_applied``.
+        append of its session, nor of a shared scope of state it changes.
+        When the database refuses it (revision changed, event id already
+        stored, session gone, a limit passed), nothing of it is written, and
+        a read transaction finds out why: the event is there (a retry: its
+        original result), or the session is gone, or the caller is stale, or
+        a limit. Two concurrent retries of one event thus both succeed, one
+        storing it and the other answering ``already_applied``. A refusal
+        that nothing explains any more (another server changed a scope it
+        sets meanwhile) is stored again.
+
+        Raises:
+            BackendUnavailableError: refused ``_APPEND_TRIES`` times over for such changes.
         """
-        stored = await self._appends.submit(PendingAppend(key, event, expected_revision))
-        if stored is not None:
-            return stored
-        return await self._read(
-            lambda connection: reading.refused_append(connection, key, event, expected_revision)
+        append = PendingAppend(key, event, expected_revision, limits)
+        for _ in range(_APPEND_TRIES):
+            stored = await self._appends.submit(append)
+            if stored is not None:
+                return stored
+            found = await self._read(functools.partial(self._why_refused, append))
+            if not isinstance(found, reading.TryAgain):
+                return found
+            if found.missing_users or found.missing_apps:
+                await self._ensure_shared_sizes(found)
+        raise BackendUnavailableError(
+            f"the state that the append to session {key.session_id!r} sets kept being changed by other "
+            "servers while it was stored; try again"
+        )
+
+    async def _ensure_shared_sizes(self, missing: reading.TryAgain) -> None:
+        """Makes the size rows of shared scopes of state that have none yet."""
+
+        def ensure(connection: sa.Connection) -> None:
+            users, apps = missing.missing_users, missing.missing_apps
+            for bound in statements.ensure_shared_sizes(connection.dialect, users, apps):
+                connection.execute(*bound)
+
+        await self._write(ensure)
+
+    @staticmethod
+    def _why_refused(append: PendingAppend, connection: sa.Connection) -> AppendResult | reading.TryAgain:
+        return reading.refused_append(
+            connection, append.key, append.event, append.expected_revision, append.limits, append.judged
         )
 
     async def _store_appends(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
-        """Stores a batch in one transaction; the outcome of each append, in order (None: refused).
+        """Stores a batch; the outcome of each append, in order (None: refused).
 
-        A database that cannot be reached fails every append of the batch
-        (as unavailable: the callers may retry). Any other error is run down
-        to the append that causes it: the batch is stored again one append
-        at a time, so one bad append cannot fail the others.
+        Appends under the same limits (every append, from one server) share
+        one transaction. A database that cannot be reached fails every
+        append of the batch (as unavailable: the callers may retry). Any
+        other error is run down to the append that causes it: the batch is
+        stored again one append at a time, so one bad append cannot fail the
+        others.
         """
+        limits = batch[0].limits
+        if any(append.limits != limits for append in batch):
+            outcomes: list[Outcome[AppendResult | None]] = []
+            for append in batch:
+                outcomes += await self._store_appends([append])
+            return outcomes
 
         async def store(connection: AsyncConnection) -> list[AppendResult | None]:
-            return await appending.store_batch(connection, batch)
+            return await appending.store_batch(connection, batch, limits)
 
         try:
             if self._sqlite_writer is not None:
                 return list(
                     await self._run_in_sqlite_thread(
-                        self._sqlite_writer, lambda c: appending.store_batch_blocking(c, batch), write=True
+                        self._sqlite_writer,
+                        lambda c: appending.store_batch_blocking(c, batch, limits),
+                        write=True,
                     )
                 )
             return list(
@@ -355,6 +439,8 @@ class SqlBackend(Backend):
         after_timestamp: float | None,
         page_size: int,
         after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent, EventCursor]:
         """See ``Backend.list_events``."""
         if isinstance(after, str):
@@ -362,14 +448,14 @@ class SqlBackend(Backend):
         if self._sqlite_readers is None:  # (on SQLite, statements cost no round trips: see get_session)
             found = await self._read(
                 lambda connection: reading.event_page_at_once(
-                    connection, key, after_timestamp, page_size, after
+                    connection, key, after_timestamp, page_size, after, budget
                 ),
                 one_statement=True,
             )
             if not isinstance(found, reading.FullReadNeeded):
                 return found
         return await self._read(
-            lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after)
+            lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after, budget)
         )
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
@@ -548,6 +634,28 @@ class SqlBackend(Backend):
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()
         detail = reason[0][:200] if reason else type(error).__name__
         return f"the {self._url.get_backend_name()} database is not answering ({detail})"
+
+
+def _judge_create(
+    connection: sa.Connection, key: SessionKey, state: ScopedState, limits: StorageLimits
+) -> statements.Growth:
+    """What a new session's state adds to each scope, judged with the shared scopes' rows locked.
+
+    Raises:
+        StateSizeLimitError: a scope would pass ``limits.max_state_bytes`` (nothing is written).
+    """
+    # Every session's user and app get their state's size rows, so that
+    # appends find them (a read first: most exist, and making one locks it).
+    present = set(map(tuple, connection.execute(*statements.select_size_rows_of(key.app_name, key.user_id))))
+    users = [] if (key.app_name, key.user_id) in present else [(key.app_name, key.user_id)]
+    apps = [] if (key.app_name, None) in present else [key.app_name]
+    for bound in statements.ensure_shared_sizes(connection.dialect, users, apps):
+        connection.execute(*bound)
+    wanted = sizes.wanted([(key, state)], existing_sessions=False)
+    found = sizes.Sizes()
+    for part, locked in statements.lock_shared_sizes(wanted):
+        sizes.sizes_from_rows(sizes.locked_rows_as_sizes(part, connection.execute(*locked)), found)
+    return sizes.judge(key, state, found, limits, creating=True)
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> int:

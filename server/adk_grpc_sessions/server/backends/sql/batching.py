@@ -13,10 +13,11 @@ another starts only once ``parallel_threshold`` requests wait. Otherwise
 (measured with PostgreSQL on the same host) every free writer takes a batch
 of one or two, and the cost per transaction comes back.
 
-Requests are grouped by a key (for appends: the session). One batch never
-holds two requests of a key, and two writers never work on one key at the
-same time: a later request of a key waits for the next batch. Requests of
-one key are thus taken in the order they arrived.
+Requests are grouped by keys (for appends: the session, and each shared
+scope of state the append changes). One batch never holds two requests of
+a key, and two writers never work on one key at the same time: a later
+request of a key waits for the next batch. Requests of one key are thus
+taken in the order they arrived.
 
 This module knows nothing of databases: ``store`` gets a batch and answers
 one outcome per request (a result, or an exception for that request alone).
@@ -45,7 +46,7 @@ Outcome: TypeAlias = Union[A, BaseException]  # noqa: UP007 - "|" cannot join a 
 @dataclass(slots=True)
 class _Pending(Generic[R, A]):
     request: R
-    key: Hashable
+    keys: tuple[Hashable, ...]
     answer: asyncio.Future[A]
 
 
@@ -55,7 +56,7 @@ class GroupCommit(Generic[R, A]):
     def __init__(
         self,
         store: Callable[[list[R]], Awaitable[list[Outcome[A]]]],
-        key: Callable[[R], Hashable],
+        keys: Callable[[R], tuple[Hashable, ...]],
         *,
         writers: int,
         max_batch: int,
@@ -65,7 +66,7 @@ class GroupCommit(Generic[R, A]):
 
         Args:
             store: stores a batch (in one transaction) and answers one outcome per request, in order.
-            key: the key of a request; requests of one key are never stored together or concurrently.
+            keys: the keys of a request; requests sharing a key are never stored together or concurrently.
             writers: how many batches may be stored at the same time.
             max_batch: the most requests in one batch.
             parallel_threshold: how many requests must wait before a batch starts while another
@@ -74,7 +75,7 @@ class GroupCommit(Generic[R, A]):
         if writers < 1 or max_batch < 1 or parallel_threshold < 1:
             raise ValueError("a group commit needs a writer, batches of at least one, a threshold of one")
         self._store = store
-        self._key = key
+        self._keys = keys
         self._writer_count = writers
         self._max_batch = max_batch
         self._parallel_threshold = parallel_threshold
@@ -100,7 +101,7 @@ class GroupCommit(Generic[R, A]):
                 for n in range(self._writer_count)
             ]
         answer: asyncio.Future[A] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(request, self._key(request), answer))
+        self._pending.append(_Pending(request, self._keys(request), answer))
         self._work.set()
         return await answer
 
@@ -112,7 +113,7 @@ class GroupCommit(Generic[R, A]):
         await asyncio.gather(*writers, return_exceptions=True)
 
     def _take_batch(self) -> list[_Pending[R, A]]:
-        """Up to ``max_batch`` pending requests, oldest first, at most one per key, none of a busy key.
+        """Up to ``max_batch`` pending requests, oldest first, sharing no key, none with a busy key.
 
         None at all while another batch is being stored and fewer than
         ``parallel_threshold`` requests wait: they go with the next batch.
@@ -125,10 +126,10 @@ class GroupCommit(Generic[R, A]):
             pending = self._pending.popleft()
             if pending.answer.done():  # the caller gave up before it was taken
                 continue
-            if pending.key in self._busy_keys:
+            if not self._busy_keys.isdisjoint(pending.keys):
                 waiting.append(pending)
                 continue
-            self._busy_keys.add(pending.key)
+            self._busy_keys.update(pending.keys)
             batch.append(pending)
         # What was passed over goes back in front, in its order.
         self._pending.extendleft(reversed(waiting))
@@ -158,7 +159,7 @@ class GroupCommit(Generic[R, A]):
             finally:
                 self._storing -= 1
                 for pending in batch:
-                    self._busy_keys.discard(pending.key)
+                    self._busy_keys.difference_update(pending.keys)
                 if self._pending:
                     # Requests passed over for a busy key may go now.
                     self._work.set()

@@ -228,6 +228,20 @@ def upsert(dialect: sa.Dialect, table: sa.Table, update_columns: tuple[str, ...]
     raise ValueError(f"no upsert for the {dialect.name} dialect")
 
 
+def insert_missing(dialect: sa.Dialect, table: sa.Table) -> Insert:
+    """``INSERT`` into ``table`` of the rows whose primary key is not there yet; the others are left alone."""
+    key_columns = [c.name for c in table.primary_key.columns]
+    if dialect.name == POSTGRESQL:
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key_columns)
+    if dialect.name == SQLITE:
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key_columns)
+    if dialect.name in MYSQL_FAMILY:
+        # (Not INSERT IGNORE, which would pass over any other error too.)
+        my_insert = mysql.insert(table)
+        return my_insert.on_duplicate_key_update({key_columns[0]: my_insert.inserted[key_columns[0]]})
+    raise ValueError(f"no insert of missing rows for the {dialect.name} dialect")
+
+
 def acquire_migration_lock(connection: Connection) -> None:
     """Blocks until this process may migrate: one migrator at a time per database.
 

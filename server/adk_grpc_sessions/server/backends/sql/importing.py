@@ -3,7 +3,9 @@
 An imported session arrives whole: its final state and every event, which
 were applied long ago. So events are stored without applying their state
 deltas (replaying them would overwrite app and user state with old values),
-and the session's state is stored as it was at the source.
+and the session's state is stored as it was at the source. The sizes the
+limits are checked on are kept as an append keeps them; an import itself is
+not refused for a limit (what it copies was accepted at its source).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, Sessio
 from adk_grpc_sessions.server.backends.sql import statements
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
+from adk_grpc_sessions.wire.limits import state_bytes
 
 _EVENT_BATCH_ROWS: Final = 200
 _EVENT_BATCH_BYTES: Final = 4 * 1024 * 1024
@@ -54,7 +57,7 @@ class SessionImporter:
         async with self._backend.transaction(write=True) as connection:
             try:
                 inserted = await connection.execute(
-                    *statements.insert_session(session.key, session.create_time)
+                    *statements.insert_session(session.key, session.create_time, state_bytes(session.state))
                 )
             except IntegrityError:
                 return False
@@ -69,8 +72,20 @@ class SessionImporter:
                 ).scalar_one()
                 revision = event_revision(int(last_event_pk))
             await connection.execute(
-                *statements.set_imported(session_pk, revision, len(session.events), session.last_update_time)
+                *statements.set_imported(
+                    session_pk,
+                    revision,
+                    len(session.events),
+                    session.last_update_time,
+                    sum(event.size for event in session.events),
+                )
             )
+            # As a create does: the user's and the app's state get their size rows.
+            name = session.key
+            for ensure in statements.ensure_shared_sizes(
+                connection.dialect, [(name.app_name, name.user_id)], [name.app_name]
+            ):
+                await connection.execute(*ensure)
             state = ScopedState(session=session.state)
             change = statements.StateChange(session.key.app_name, session.key.user_id, session_pk, state)
             for upsert in statements.upsert_state(connection.dialect, [change]):
@@ -98,6 +113,13 @@ class SessionImporter:
             change = statements.StateChange(app_name, user_id, 0, state)
             for upsert in statements.upsert_state(connection.dialect, [change]):
                 await connection.execute(*upsert)
+            users = [(app_name, user_id)] if state.user else []
+            apps = [app_name] if state.app else []
+            for ensure in statements.ensure_shared_sizes(connection.dialect, users, apps):
+                await connection.execute(*ensure)
+            await connection.execute(
+                *statements.recount_shared_size(app_name, user_id if state.user else None)
+            )
 
 
 async def _insert_events(connection: AsyncConnection, session_pk: int, new_events: list[NewEvent]) -> None:

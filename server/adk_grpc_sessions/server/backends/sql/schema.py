@@ -26,6 +26,18 @@ Layout, and why:
   key. Rows are keyed by a SHA-256 digest of the state key so that keys of
   any length fit the index limits of every database; the key itself is kept
   next to it.
+- Sizes, kept as they change so that limits are checked and reads budgeted
+  without reading what they measure: ``ags_events.size_bytes`` (what the
+  event takes in a response), ``ags_sessions.events_bytes`` (their sum, the
+  session size limit's measure), ``entry_bytes`` on every state row (its key
+  and value as ``wire.limits.state_entry_bytes`` counts them),
+  ``ags_sessions.state_bytes`` (the session scope's sum), and one row per
+  shared scope, ``ags_user_state_size`` and ``ags_app_state_size``, with its
+  sum and a ``version`` that every write of the scope moves on. A session's
+  counters change in the same conditional update as its revision. A shared
+  scope's row is what its writers lock (before any session, then the state
+  rows): across server replicas, a write whose view of the scope is older
+  than the row's version is refused and made again, never counted wrong.
 - Text that comes from clients unchecked (state keys, authors, branches,
   invocation ids) is stored as a JSON string literal (``QuotedText``), and
   values and events as JSON text: PostgreSQL text cannot hold NUL, and JSON
@@ -42,6 +54,7 @@ to update.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Final
 
@@ -55,8 +68,9 @@ from adk_grpc_sessions.server.backends.sql.types import (
     Seconds,
     big_serial,
 )
+from adk_grpc_sessions.wire.limits import MAX_KEY_LENGTH
 
-KEY_LENGTH: Final = 128
+KEY_LENGTH: Final = MAX_KEY_LENGTH
 """Longest app name, user id, session id or event id, in code points (the contract's limit)."""
 DIGEST_LENGTH: Final = 64
 """Length of a state key's digest: SHA-256 in hex."""
@@ -80,6 +94,8 @@ sessions = sa.Table(
     sa.Column("last_update_time", Seconds(), nullable=False),
     sa.Column("revision", sa.BigInteger(), nullable=False),
     sa.Column("last_sequence", sa.BigInteger(), nullable=False),
+    sa.Column("events_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     sa.UniqueConstraint("app_name", "user_id", "session_id", name="uq_ags_sessions_name"),
     # Keyset listings: one user's sessions, and every session of an app.
     sa.Index("ix_ags_sessions_user_listing", "app_name", "user_id", "last_update_time", "session_id"),
@@ -111,6 +127,8 @@ events = sa.Table(
     # The layer above's encoding of the event's typed fields, made at append
     # (``NewEvent.encoded_fields``); NULL for events stored without one.
     sa.Column("encoded_fields", LongBytes(), nullable=True),
+    # The event's size in a response (``NewEvent.size``).
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
     sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),
     sqlite_autoincrement=True,
@@ -129,6 +147,7 @@ session_state = sa.Table(
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
     sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
+    sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     **_TABLE_OPTIONS,
 )
 
@@ -140,6 +159,7 @@ user_state = sa.Table(
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
     sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
+    sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     **_TABLE_OPTIONS,
 )
 
@@ -150,6 +170,26 @@ app_state = sa.Table(
     sa.Column("key_digest", KeyString(DIGEST_LENGTH), primary_key=True),
     sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
+    sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    **_TABLE_OPTIONS,
+)
+
+user_state_size = sa.Table(
+    "ags_user_state_size",
+    metadata,
+    sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("user_id", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+    **_TABLE_OPTIONS,
+)
+
+app_state_size = sa.Table(
+    "ags_app_state_size",
+    metadata,
+    sa.Column("app_name", KeyString(KEY_LENGTH), primary_key=True),
+    sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
     **_TABLE_OPTIONS,
 )
 
@@ -157,8 +197,9 @@ VERSION_TABLE: Final = "ags_schema_version"
 """Where Alembic records the schema revision (not ``alembic_version``, which may be the user's)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def key_digest(state_key: str) -> str:
-    """The digest a state key's row is keyed by."""
+    """The digest a state key's row is keyed by (remembered: most writes set the same few keys)."""
     return hashlib.sha256(state_key.encode()).hexdigest()
 
 

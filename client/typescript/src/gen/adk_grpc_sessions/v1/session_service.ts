@@ -127,7 +127,10 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   NOT_FOUND           "SESSION_NOT_FOUND"
  *   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
  *   ABORTED             "STALE_SESSION"
- *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry)
+ *   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+ *                       (see "Limits"; retrying the same call will not help)
+ *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+ *                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
  *   DEADLINE_EXCEEDED   the call's deadline passed
  * and, when the storage behind the server refuses a call (ErrorInfo.metadata
  * "backend_reason" and "backend_domain" then carry the storage's own reason):
@@ -145,7 +148,10 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   List calls take page_size (0 = server default, larger values are capped,
  *   negative is INVALID_ARGUMENT) and page_token (empty = first page; otherwise
  *   exactly a next_page_token from an earlier response to the same request).
- *   An empty next_page_token means there are no more results.
+ *   An empty next_page_token means there are no more results. A page holds at
+ *   most page_size items, and may hold fewer before the last page (see
+ *   "Limits": a page is also bounded in bytes), but never none while items
+ *   remain.
  *   Tokens are opaque: a client passes them back as received and never builds,
  *   reads or changes one. They are signed by the server (HMAC-SHA256 under its
  *   page-token key), so every server that shares that key accepts them: the
@@ -156,6 +162,56 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   request is INVALID_ARGUMENT naming "page_token". A server on a shared
  *   database without a configured key signs with a key of its own process: its
  *   tokens then work only against that process.
+ *
+ * Limits
+ *   Each limit is enforced where data enters; breaking one is
+ *   INVALID_ARGUMENT naming the field, or RESOURCE_EXHAUSTED with the reason
+ *   below. Nothing is ever truncated silently. The server's flags set the
+ *   sizes; the values given are their defaults.
+ *   Keys: app_name, user_id, session_id and event ids are 1 to 128 code
+ *     points (see "Identity").
+ *   Messages: no request and no response is larger than the server's message
+ *     limit (--max-message-bytes, 32 MiB). gRPC refuses a larger request with
+ *     RESOURCE_EXHAUSTED; a response is never built larger: reads that would
+ *     not fit are served in parts (below). Clients must accept responses up
+ *     to that size.
+ *   Event size: the bytes an event takes in a response, i.e. its Event
+ *     message (typed fields, event_json, sequence) with its field tag and
+ *     length prefix, counting the sequence as ten bytes. The typed fields repeat the state delta, so an event
+ *     that is mostly stateDelta takes about twice its JSON. Every event must
+ *     fit in a response on its own, with 64 KiB to spare for the rest of the
+ *     response: an AppendEvent of a larger one is INVALID_ARGUMENT on
+ *     event_json.
+ *   State size: each scope of state (an app's, a user's, a session's) holds
+ *     at most --max-state-bytes (8 MiB), counting for each key its UTF-8
+ *     bytes (without prefix), its value's JSON text bytes, and 16 bytes (at
+ *     least what its map entry's framing takes on the wire). A CreateSession
+ *     or AppendEvent that would leave a scope it grows above the limit fails
+ *     with RESOURCE_EXHAUSTED, reason "STATE_SIZE_LIMIT" (ErrorInfo metadata
+ *     "scope": "app", "user" or "session"; "limit_bytes"; "size_bytes": what
+ *     the scope would hold), and stores nothing. A write that does not grow
+ *     a scope is never refused for that scope. The server starts only if
+ *     3 x max-state-bytes + 64 KiB <= max-message-bytes, so a session's
+ *     merged state always fits in a response.
+ *   Session size: the events of one session take at most
+ *     --max-session-bytes (1 GiB), summing their event sizes. An AppendEvent
+ *     that would pass it fails with RESOURCE_EXHAUSTED, reason
+ *     "SESSION_SIZE_LIMIT" (metadata "limit_bytes"; "size_bytes": the
+ *     session's events now; "event_bytes": the refused event's size), and
+ *     stores nothing. There is no per-app limit. Storage decides both size
+ *     limits, so they hold across server replicas.
+ *   Reading in parts: GetSession returns the session's state and as many of
+ *     the selected events as fit (oldest first, at most 10,000); when some
+ *     did not, GetSessionResponse.next_events_page_token lists the rest of
+ *     that same selection through ListEvents. List pages are bounded in
+ *     bytes as well as by page_size.
+ *   Batches: BatchAppendEvents takes at most 1000 appends, and its answers
+ *     must fit in one response: an append whose answer would not fit (nor
+ *     any after it) is not applied and is answered UNAVAILABLE, reason
+ *     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+ *   A read of data stored under larger limits than the server's current
+ *   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
+ *   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
  */
 
 /**
@@ -246,7 +302,8 @@ export interface Event {
   sequence: bigint;
   /**
    * The complete event as ADK Python's camelCase JSON object. Authoritative;
-   * returned exactly as stored. At most the server's maximum message size.
+   * returned exactly as stored. The whole Event fits in a response on its
+   * own (see "Limits").
    */
   eventJson: string;
 }
@@ -341,8 +398,25 @@ export interface GetSessionRequest {
 
 /** Response for SessionService.GetSession. */
 export interface GetSessionResponse {
-  /** The session, with merged state and the selected events, oldest first. */
-  session: Session | undefined;
+  /**
+   * The session, with merged state and the selected events, oldest first:
+   * all of them, or as many as fit in the response (see "Limits").
+   */
+  session:
+    | Session
+    | undefined;
+  /**
+   * Empty when session.events holds every selected event. Otherwise the
+   * selected events that follow are read by ListEvents with this as
+   * page_token (same app_name, user_id and session_id; after_timestamp
+   * unset), page after page until its next_page_token is empty. Those pages
+   * hold exactly the rest of this read's selection, as it stood at this read:
+   * events appended since are not included. If the session is deleted (or
+   * deleted and created again) meanwhile, ListEvents fails with NOT_FOUND.
+   * Session.revision is this read's, so appending after reading every part
+   * detects any change made since.
+   */
+  nextEventsPageToken: string;
 }
 
 /** Request for SessionService.ListSessions. */
@@ -353,7 +427,9 @@ export interface ListSessionsRequest {
   userId: string;
   /**
    * Optional. Maximum sessions in one page: 0 = 100; values above 1000 are
-   * treated as 1000; negative is INVALID_ARGUMENT.
+   * treated as 1000; negative is INVALID_ARGUMENT. A page may hold fewer
+   * sessions than this before the last page: at most what fits in the
+   * server's message limit (each session carries its merged state).
    */
   pageSize: number;
   /**
@@ -403,7 +479,8 @@ export interface AppendEventRequest {
    * "temp:" are removed from stateDelta before the event is stored. Every
    * other field is stored untouched, including fields this server does not
    * know. Nested at most 270 levels, each stateDelta value at most 254 (see
-   * "Nesting").
+   * "Nesting"). The event as stored must fit in a response on its own (see
+   * "Limits": event size), else INVALID_ARGUMENT.
    */
   eventJson: string;
   /**
@@ -498,12 +575,16 @@ export interface ListEventsRequest {
   sessionId: string;
   /**
    * Optional. Maximum events in one page: 0 = 100; values above 1000 are
-   * treated as 1000; negative is INVALID_ARGUMENT.
+   * treated as 1000; negative is INVALID_ARGUMENT. A page may hold fewer
+   * events than this before the last page: at most what fits in the
+   * server's message limit.
    */
   pageSize: number;
   /**
    * Optional. A next_page_token from a previous ListEvents call with the same
-   * session and after_timestamp; empty = the first page.
+   * session and after_timestamp; or a GetSessionResponse.
+   * next_events_page_token of the same session (after_timestamp unset): the
+   * rest of that read's selection. Empty = the first page.
    */
   pageToken: string;
   /**
@@ -1750,13 +1831,16 @@ export const GetSessionRequest: MessageFns<GetSessionRequest> = {
 };
 
 function createBaseGetSessionResponse(): GetSessionResponse {
-  return { session: undefined };
+  return { session: undefined, nextEventsPageToken: "" };
 }
 
 export const GetSessionResponse: MessageFns<GetSessionResponse> = {
   encode(message: GetSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.session !== undefined) {
       Session.encode(message.session, writer.uint32(10).fork()).join();
+    }
+    if (message.nextEventsPageToken !== "") {
+      writer.uint32(18).string(message.nextEventsPageToken);
     }
     return writer;
   },
@@ -1782,6 +1866,14 @@ export const GetSessionResponse: MessageFns<GetSessionResponse> = {
             message.session = Session.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextEventsPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1802,6 +1894,7 @@ export const GetSessionResponse: MessageFns<GetSessionResponse> = {
     message.session = (object.session !== undefined && object.session !== null)
       ? Session.fromPartial(object.session)
       : undefined;
+    message.nextEventsPageToken = object.nextEventsPageToken ?? "";
     return message;
   },
 };
@@ -3244,7 +3337,9 @@ export type SessionServiceService = typeof SessionServiceService;
 export const SessionServiceService = {
   /**
    * Creates a session, optionally with a caller-chosen id and initial state.
-   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+   * RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+   * a scope above its limit (see "Limits").
    */
   createSession: {
     path: "/adk_grpc_sessions.v1.SessionService/CreateSession" as const,
@@ -3258,7 +3353,9 @@ export const SessionServiceService = {
   },
   /**
    * Reads a session with its merged state and (a filtered window of) its
-   * events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * events, as many of them as fit in the response; the rest follow through
+   * ListEvents with next_events_page_token (see "Limits").
+   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   getSession: {
     path: "/adk_grpc_sessions.v1.SessionService/GetSession" as const,
@@ -3302,7 +3399,8 @@ export const SessionServiceService = {
    * Appends one event to a session and applies its state delta, atomically:
    * either all of it is stored or none of it. See "Concurrency" and
    * "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+   * RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
    */
   appendEvent: {
     path: "/adk_grpc_sessions.v1.SessionService/AppendEvent" as const,
@@ -3323,7 +3421,9 @@ export const SessionServiceService = {
    * app_name). The call fails as a whole only for what concerns the whole
    * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
    * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-   * UNAVAILABLE is safe, as for AppendEvent.
+   * UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+   * response: appends whose answers would not are not applied, and are
+   * answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
    */
   batchAppendEvents: {
     path: "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents" as const,
@@ -3362,8 +3462,9 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): AppendEventStreamResponse => AppendEventStreamResponse.decode(value),
   },
   /**
-   * Lists the events of a session in the order they were appended.
-   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * Lists the events of a session in the order they were appended; or, with
+   * a GetSessionResponse.next_events_page_token, the rest of that read's
+   * selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   listEvents: {
     path: "/adk_grpc_sessions.v1.SessionService/ListEvents" as const,
@@ -3406,12 +3507,16 @@ export const SessionServiceService = {
 export interface SessionServiceServer extends UntypedServiceImplementation {
   /**
    * Creates a session, optionally with a caller-chosen id and initial state.
-   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+   * RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+   * a scope above its limit (see "Limits").
    */
   createSession: handleUnaryCall<CreateSessionRequest, CreateSessionResponse>;
   /**
    * Reads a session with its merged state and (a filtered window of) its
-   * events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * events, as many of them as fit in the response; the rest follow through
+   * ListEvents with next_events_page_token (see "Limits").
+   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   getSession: handleUnaryCall<GetSessionRequest, GetSessionResponse>;
   /**
@@ -3429,7 +3534,8 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * Appends one event to a session and applies its state delta, atomically:
    * either all of it is stored or none of it. See "Concurrency" and
    * "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+   * RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
    */
   appendEvent: handleUnaryCall<AppendEventRequest, AppendEventResponse>;
   /**
@@ -3442,7 +3548,9 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * app_name). The call fails as a whole only for what concerns the whole
    * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
    * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-   * UNAVAILABLE is safe, as for AppendEvent.
+   * UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+   * response: appends whose answers would not are not applied, and are
+   * answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
    */
   batchAppendEvents: handleUnaryCall<BatchAppendEventsRequest, BatchAppendEventsResponse>;
   /**
@@ -3461,8 +3569,9 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    */
   appendEventStream: handleBidiStreamingCall<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
-   * Lists the events of a session in the order they were appended.
-   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * Lists the events of a session in the order they were appended; or, with
+   * a GetSessionResponse.next_events_page_token, the rest of that read's
+   * selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
   /**
@@ -3480,7 +3589,9 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
 export interface SessionServiceClient extends Client {
   /**
    * Creates a session, optionally with a caller-chosen id and initial state.
-   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken.
+   * Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
+   * RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
+   * a scope above its limit (see "Limits").
    */
   createSession(
     request: CreateSessionRequest,
@@ -3499,7 +3610,9 @@ export interface SessionServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Reads a session with its merged state and (a filtered window of) its
-   * events. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * events, as many of them as fit in the response; the rest follow through
+   * ListEvents with next_events_page_token (see "Limits").
+   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   getSession(
     request: GetSessionRequest,
@@ -3559,7 +3672,8 @@ export interface SessionServiceClient extends Client {
    * Appends one event to a session and applies its state delta, atomically:
    * either all of it is stored or none of it. See "Concurrency" and
    * "Idempotency" above. Errors: NOT_FOUND, ABORTED ("STALE_SESSION"),
-   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT.
+   * ALREADY_EXISTS ("EVENT_ID_CONFLICT"), INVALID_ARGUMENT,
+   * RESOURCE_EXHAUSTED ("SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT").
    */
   appendEvent(
     request: AppendEventRequest,
@@ -3586,7 +3700,9 @@ export interface SessionServiceClient extends Client {
    * app_name). The call fails as a whole only for what concerns the whole
    * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
    * (at most 1000 appends), DEADLINE_EXCEEDED. Retrying the whole call on
-   * UNAVAILABLE is safe, as for AppendEvent.
+   * UNAVAILABLE is safe, as for AppendEvent. The answers must fit in one
+   * response: appends whose answers would not are not applied, and are
+   * answered UNAVAILABLE, reason "BATCH_RESPONSE_FULL" (see "Limits").
    */
   batchAppendEvents(
     request: BatchAppendEventsRequest,
@@ -3626,8 +3742,9 @@ export interface SessionServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
-   * Lists the events of a session in the order they were appended.
-   * Errors: NOT_FOUND ("SESSION_NOT_FOUND").
+   * Lists the events of a session in the order they were appended; or, with
+   * a GetSessionResponse.next_events_page_token, the rest of that read's
+   * selection. Errors: NOT_FOUND ("SESSION_NOT_FOUND").
    */
   listEvents(
     request: ListEventsRequest,

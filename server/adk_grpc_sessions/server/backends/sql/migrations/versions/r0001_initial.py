@@ -1,4 +1,4 @@
-"""Sessions, events (in append order) and state as one row per key, in three scopes.
+"""Sessions, events (in append order) and state as one row per key, in three scopes, with their sizes.
 
 Revision ID: 0001
 Revises:
@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("last_update_time", Seconds(), nullable=False),
         sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("last_sequence", sa.BigInteger(), nullable=False),
+        sa.Column("events_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.UniqueConstraint("app_name", "user_id", "session_id", name="uq_ags_sessions_name"),
         sqlite_autoincrement=True,
         **_TABLE_OPTIONS,
@@ -70,6 +72,7 @@ def upgrade() -> None:
         sa.Column("timestamp", Seconds(), nullable=False),
         sa.Column("state_delta", JsonText(), nullable=True),
         sa.Column("event_json", JsonText(), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
         sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),
         sqlite_autoincrement=True,
@@ -86,6 +89,7 @@ def upgrade() -> None:
         sa.Column("key_digest", KeyString(64), primary_key=True),
         sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
+        sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         **_TABLE_OPTIONS,
     )
     op.create_table(
@@ -95,6 +99,7 @@ def upgrade() -> None:
         sa.Column("key_digest", KeyString(64), primary_key=True),
         sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
+        sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         **_TABLE_OPTIONS,
     )
     op.create_table(
@@ -103,11 +108,37 @@ def upgrade() -> None:
         sa.Column("key_digest", KeyString(64), primary_key=True),
         sa.Column("state_key", QuotedText(), nullable=False),
         sa.Column("value", JsonText(), nullable=False),
+        sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+        **_TABLE_OPTIONS,
+    )
+
+    # What each shared scope of state holds, and the version its writers move on.
+    op.create_table(
+        "ags_user_state_size",
+        sa.Column("app_name", KeyString(128), primary_key=True),
+        sa.Column("user_id", KeyString(128), primary_key=True),
+        sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+        **_TABLE_OPTIONS,
+    )
+    op.create_table(
+        "ags_app_state_size",
+        sa.Column("app_name", KeyString(128), primary_key=True),
+        sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
         **_TABLE_OPTIONS,
     )
 
 
 def downgrade() -> None:
     """Drops every table of the first schema."""
-    for table in ("ags_app_state", "ags_user_state", "ags_session_state", "ags_events", "ags_sessions"):
+    for table in (
+        "ags_app_state_size",
+        "ags_user_state_size",
+        "ags_app_state",
+        "ags_user_state",
+        "ags_session_state",
+        "ags_events",
+        "ags_sessions",
+    ):
         op.drop_table(table)

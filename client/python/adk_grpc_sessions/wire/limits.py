@@ -1,0 +1,105 @@
+"""The contract's limits, defined once for the server and every client (the proto's "Limits" paragraph).
+
+A limit is a promise in both directions: the server refuses what breaks it
+(INVALID_ARGUMENT naming the field, or RESOURCE_EXHAUSTED with an
+``ErrorInfo`` reason), and a client may rely on what it bounds (no response
+is larger than the message limit; a session's merged state always fits in
+one). The ``DEFAULT_*`` values are the server's defaults; its flags change
+them (``--max-message-bytes``, ``--max-state-bytes``, ``--max-session-bytes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+_KIB: Final = 1024
+_MIB: Final = 1024 * _KIB
+
+MAX_KEY_LENGTH: Final = 128
+"""Longest app name, user id, session id or event id, in code points (ADK's own limit)."""
+DEFAULT_PAGE_SIZE: Final = 100
+"""Items in a list page when the request's ``page_size`` is 0."""
+MAX_PAGE_SIZE: Final = 1000
+"""Most items in one list page (larger ``page_size`` values are treated as this)."""
+MAX_BATCH_APPENDS: Final = 1000
+"""Most appends in one ``BatchAppendEvents`` call."""
+MAX_EVENTS_PER_SESSION_READ: Final = 10_000
+"""Most events one ``GetSessionResponse`` holds; the rest of its selection follows through ListEvents."""
+
+DEFAULT_MAX_MESSAGE_BYTES: Final = 32 * _MIB
+"""The server's default largest request and response: room for events with inline images."""
+DEFAULT_MAX_STATE_BYTES: Final = 8 * _MIB
+"""The server's default most bytes one state scope (an app's, a user's, a session's) may hold."""
+DEFAULT_MAX_SESSION_BYTES: Final = 1024 * _MIB
+"""The server's default most bytes of events one session may hold."""
+
+RESPONSE_ENVELOPE_BYTES: Final = 64 * _KIB
+"""Room every response keeps for what is neither state nor events: names, times, revision, page token.
+
+(The names are at most 128 code points each, four bytes each at most; a
+page token is a few hundred bytes.) An event fits in a response on its own
+when its size plus this is at most the message limit.
+"""
+SESSION_HEAD_BYTES: Final = 2 * _KIB
+"""The most a session's fields other than its state and events take in a response (with its framing).
+
+(Three names of at most 512 bytes each, two times, a revision and the tags
+and length prefixes around them.) A page of sessions counts this for each.
+"""
+STATE_ENTRY_OVERHEAD_BYTES: Final = 16
+"""Bytes a state key counts beyond its key and value text: the most a map entry's framing takes on the wire.
+
+(Two one-byte field tags and three length prefixes of up to four bytes
+each, for values under 256 MiB, rounded up.) Counting it makes the state
+limit bound what the state takes in a response, however many keys it has.
+"""
+
+
+def text_bytes(text: str) -> int:
+    """The UTF-8 size of ``text``."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def state_entry_bytes(key: str, value: str) -> int:
+    """What one state key counts towards its scope's limit: key (no prefix), JSON value, framing."""
+    return text_bytes(key) + text_bytes(value) + STATE_ENTRY_OVERHEAD_BYTES
+
+
+def state_bytes(scope: Mapping[str, str]) -> int:
+    """What a scope of state (keys without their prefix, values as JSON text) counts towards its limit."""
+    return sum(state_entry_bytes(key, value) for key, value in scope.items())
+
+
+def event_size_bound(event_json: str, short_fields: int, state_delta: int) -> int:
+    """An upper bound of an event's size in a response, from its parts.
+
+    ``short_fields`` is the UTF-8 bytes of its id, invocation id, author and
+    branch together; ``state_delta`` is what its delta's keys count as state
+    (``state_bytes`` of each scope). Each field may take a one-byte tag, a
+    length prefix of up to five bytes, and (the timestamp, the sequence)
+    up to ten bytes of value: 96 bytes covers them all.
+    """
+    return text_bytes(event_json) + short_fields + state_delta + 96
+
+
+def check_limits(*, max_message_bytes: int, max_state_bytes: int, max_session_bytes: int) -> None:
+    """Rejects limits that cannot hold together: a session's merged state must fit in any response.
+
+    Raises:
+        ValueError: naming the setting to change.
+    """
+    for name, value in (
+        ("max-message-bytes", max_message_bytes),
+        ("max-state-bytes", max_state_bytes),
+        ("max-session-bytes", max_session_bytes),
+    ):
+        if value <= 0:
+            raise ValueError(f"--{name} must be positive, got {value}")
+    most_state = (max_message_bytes - RESPONSE_ENVELOPE_BYTES) // 3
+    if max_state_bytes > most_state:
+        raise ValueError(
+            f"--max-state-bytes {max_state_bytes} does not fit --max-message-bytes {max_message_bytes}: "
+            f"a session's three scopes of state and {RESPONSE_ENVELOPE_BYTES} bytes of the rest must fit "
+            f"in one response, so --max-state-bytes may be at most {max(most_state, 0)}"
+        )

@@ -117,7 +117,8 @@ async def test_appends_made_while_the_stream_is_busy_go_in_calls() -> None:
 async def test_draining_ends_idle_streams_at_once_and_busy_ones_after_their_answer() -> None:
     backend = GatedBackend()
     server = SessionServer(
-        ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0"), backend=backend
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", metrics_listen="127.0.0.1:0"),
+        backend=backend,
     )
     await server.start()
     address = f"127.0.0.1:{server.ports[0]}"
@@ -165,7 +166,9 @@ async def test_a_stream_the_server_ended_is_replaced_without_a_failure() -> None
 
 
 async def test_streamed_appends_are_counted_by_their_own_codes() -> None:
-    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0"))
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", metrics_listen="127.0.0.1:0")
+    )
     await server.start()
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:

@@ -109,7 +109,7 @@ async def test_client_deadline_reaches_the_backend(app_name: str, stream_appends
 
 async def test_calls_ended_by_the_client_deadline_are_counted(app_name: str) -> None:
     backend = GatedBackend()
-    config = ServerConfig(listen=["127.0.0.1:0"], metrics_listen="127.0.0.1:0")
+    config = ServerConfig(listen=["127.0.0.1:0"], backend="memory://", metrics_listen="127.0.0.1:0")
     server = SessionServer(config, backend=backend)
     await server.start()
     try:

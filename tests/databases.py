@@ -297,6 +297,11 @@ async def _mysql_connect(url: URL) -> Any:
     )
 
 
+async def mysql_connect(url: URL) -> Any:
+    """A connection (asyncmy) to the MySQL/MariaDB server or database of ``url``; the caller closes it."""
+    return await _mysql_connect(url)
+
+
 def _probe_mysql(url: URL) -> None:
     """Connects once; in a thread of its own, as the caller may be inside an event loop."""
 

@@ -35,11 +35,14 @@ def backend_uri(request: pytest.FixtureRequest) -> str:
     return uri
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 async def durable_backend_uri(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     """A fresh, empty database on each durable backend (for tests that restart servers on it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('durable') / 'sessions.db'}"
-    return await databases.server_for_tests("postgresql").create_database()
+    if request.param == "postgresql":
+        return await databases.server_for_tests("postgresql").create_database()
+    uri = await databases.server_for_tests("mariadb").create_database()
+    return "mariadb://" + uri.split("://", 1)[1]

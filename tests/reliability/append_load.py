@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -64,17 +65,27 @@ class Wire:
         self.sent: collections.Counter[str] = collections.Counter()
         """Appends sent so far, by method (retries included)."""
         self.answered = asyncio.Event()
+        self.flight_seconds = 0.0
+        """How long an append has lately been in flight, on average (0 until one was answered)."""
+        self._sent_at: dict[str, float] = {}
 
     def send(self, method: str, event_ids: Sequence[str]) -> None:
         """Counts appends handed to gRPC."""
         self.in_flight[method] += len(event_ids)
         self.sent[method] += len(event_ids)
         self.event_ids.update(event_ids)
+        now = time.monotonic()
+        self._sent_at.update((event_id, now) for event_id in event_ids)
 
     def done(self, method: str, event_ids: Sequence[str]) -> None:
         """Counts appends answered, or failed with their call or stream."""
         self.in_flight[method] -= len(event_ids)
         self.event_ids.subtract(event_ids)
+        now = time.monotonic()
+        for event_id in event_ids:
+            sent_at = self._sent_at.pop(event_id, None)
+            if sent_at is not None:
+                self.flight_seconds += (now - sent_at - self.flight_seconds) / 8
         self.answered.set()
 
     def in_flight_ids(self) -> set[str]:

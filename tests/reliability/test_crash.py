@@ -4,9 +4,9 @@ Each kill comes at a point of progress (a fifth, two fifths, ... of the run's
 appends acknowledged), when appends are in flight on both of the Python
 client's default paths: the append stream (a session appending alone) and
 ``BatchAppendEvents`` (many sessions appending at once); see ``append_load``.
-It comes a random few milliseconds after an answer, so that kills find the
-appends in flight at different points: not yet read, mid-transaction, or
-committed with their answers not yet sent.
+It comes at a random moment within about two appends' time in flight after
+an answer, so that kills find the appends in flight at different points: not
+yet read, mid-transaction, or committed with their answers not yet sent.
 
 While the server is down, the database itself is read: every acknowledged
 event is there exactly once and in order, the one each writer had under way
@@ -54,8 +54,6 @@ KILLS: Final = 4
 TOTAL: Final = 600
 """Appends acknowledged in all; the kills come after a fifth, two fifths, ... of them."""
 BATCHED_SESSIONS: Final = 8
-KILL_JITTER_SECONDS: Final = 0.005
-"""Most time between the moment a kill may come and the kill (about a batch's time in storage)."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +99,10 @@ async def test_acknowledged_appends_survive_kills_mid_write(
                     wait=120,
                     what=f"after {progress} acknowledged with appends in flight on the stream and in batches",
                 )
-                # A moment later, so that kills land at different points of an
-                # append's life: unread, mid-transaction, committed but unanswered.
-                await asyncio.sleep(random.uniform(0, KILL_JITTER_SECONDS))
+                # A moment later, up to about two appends' time in flight, so that
+                # kills land at different points of an append's life: not yet
+                # read, mid-transaction, committed with the answer not yet sent.
+                await asyncio.sleep(random.uniform(0, 2 * wire.flight_seconds))
                 if ready():
                     break
             in_flight = {method: wire.in_flight[method] for method in (STREAM, BATCH)}

@@ -271,6 +271,13 @@ class AppendLoad:
                 await self._changed.wait()
         return [error for task in self._tasks if task.done() and (error := task.exception()) is not None]
 
+    async def outcomes(self, wait: float) -> list[BaseException | None]:
+        """Lets the writers go on until each has reached the total or failed; what each failed with."""
+        self.resume()
+        async with asyncio.timeout(wait):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        return [task.exception() for task in self._tasks]
+
     async def finish(self, wait: float) -> None:
         """Waits for the writers to reach the total, then closes the clients."""
         self.resume()

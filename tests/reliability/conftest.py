@@ -28,6 +28,13 @@ def postgres_uri() -> str:
     return databases.create_database_blocking(databases.server_for_tests("postgresql"))
 
 
+@pytest.fixture(scope="session")
+def mariadb_uri() -> str:
+    """A fresh database on the test MariaDB server."""
+    uri = databases.create_database_blocking(databases.server_for_tests("mariadb"))
+    return "mariadb://" + uri.split("://", 1)[1]
+
+
 @pytest.fixture(params=BACKENDS, ids=[b[0] for b in BACKENDS])
 def backend_uri(request: pytest.FixtureRequest) -> str:
     """Each backend's URI in turn (synchronous: see tests/conformance/conftest.py)."""

@@ -248,7 +248,7 @@ async def test_oversized_request_is_refused_and_the_server_carries_on(target: Ta
 LIVE_USERS = ("ada", "bob")
 LIVE_BACKENDS = ("memory", "sqlite", "postgres", "mariadb")
 _SERVICE = "/adk_grpc_sessions.v1.SessionService"
-LIVE_EXAMPLES = 25
+LIVE_EXAMPLES = 15
 APPEND_PATHS = ("AppendEvent", "BatchAppendEvents", "AppendEventStream")
 OTHER_METHODS = (
     "CreateSession",

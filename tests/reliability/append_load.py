@@ -45,7 +45,7 @@ from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 APP: Final = "crash"
 STREAM: Final = "AppendEventStream"
 BATCH: Final = "BatchAppendEvents"
-RETRIES: Final = RetryPolicy(max_attempts=20, initial_backoff=0.05, max_backoff=0.5)
+RETRIES: Final = RetryPolicy(initial_backoff=0.05, max_backoff=0.5)
 CHANNEL_OPTIONS: Final = (
     # gRPC waits up to two minutes between reconnection attempts to a server
     # that went away; a restarted one should be found at once.

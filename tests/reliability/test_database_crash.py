@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.config import ServerConfig
@@ -136,34 +137,55 @@ async def test_acknowledged_appends_survive_a_database_crash(
 
 
 class ConnectionSettings:
-    """Records the durability settings of every connection any SQLAlchemy pool hands out while installed."""
+    """Records the durability settings of every connection to one database that a pool hands out.
 
-    def __init__(self, names: dict[str, Any], read: str) -> None:
-        self.names = names
-        self.read = read
-        """The statement reading one setting, ``{}`` standing for its name."""
+    It listens to every SQLAlchemy pool in the process, as the server under
+    test builds its engines out of sight; connections of other drivers, or to
+    other databases (other tests' servers run in this process too), are left
+    alone, and nothing that could fail is run on them.
+    """
+
+    def __init__(self, driver: str, database: tuple[Any, ...]) -> None:
+        self.driver = driver
+        """What the DB-API connection's class name or module holds for the driver: "sqlite", "postgresql"."""
+        self.database = database
+        """What ``_identity`` reads on a connection to the database under test."""
         self.seen: list[tuple[str, dict[str, Any]]] = []
         """(thread name, settings) per connection handed out."""
 
     def checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        """Pool ``checkout`` listener: reads each setting on the connection just handed out."""
+        """Pool ``checkout`` listener: reads the settings of a connection to the database under test."""
+        kind = type(dbapi_connection)
+        if self.driver not in f"{kind.__module__}.{kind.__name__}".lower():
+            return
         cursor = dbapi_connection.cursor()
         try:
-            found = {}
-            for name in self.names:
-                cursor.execute(self.read.format(name))
-                found[name] = cursor.fetchone()[0]
+            if self._identity(cursor) == self.database:
+                self.seen.append((threading.current_thread().name, self._settings(cursor)))
         finally:
             cursor.close()
-        if self.read.startswith("SHOW"):
-            dbapi_connection.rollback()  # leave no transaction open behind the pool's back
-        self.seen.append((threading.current_thread().name, found))
+            if self.driver == "postgresql":
+                dbapi_connection.rollback()  # leave no transaction open behind the pool's back
+
+    def _identity(self, cursor: Any) -> tuple[Any, ...]:
+        if self.driver == "sqlite":
+            cursor.execute("PRAGMA database_list")
+            return tuple(row[2] for row in cursor.fetchall() if row[1] == "main")
+        cursor.execute("SELECT current_database(), current_setting('port')")
+        return tuple(cursor.fetchone())
+
+    def _settings(self, cursor: Any) -> dict[str, Any]:
+        found = {}
+        for name in DURABLE_SQLITE if self.driver == "sqlite" else DURABLE_POSTGRES:
+            cursor.execute(f"PRAGMA {name}" if self.driver == "sqlite" else f"SHOW {name}")
+            found[name] = cursor.fetchone()[0]
+        return found
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def installed(cls, names: dict[str, Any], read: str) -> AsyncIterator[ConnectionSettings]:
+    async def installed(cls, driver: str, database: tuple[Any, ...]) -> AsyncIterator[ConnectionSettings]:
         """Listens to every pool's checkouts (the server's included) inside the block."""
-        settings = cls(names, read)
+        settings = cls(driver, database)
         event.listen(sa.pool.Pool, "checkout", settings.checkout)
         try:
             yield settings
@@ -196,7 +218,7 @@ async def _append_on_both_paths(address: str) -> None:
 
 async def test_every_sqlite_connection_of_the_server_is_durable(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
-    async with ConnectionSettings.installed(DURABLE_SQLITE, "PRAGMA {}") as settings:
+    async with ConnectionSettings.installed("sqlite", (str(path),)) as settings:
         server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend=f"sqlite:///{path}"))
         await server.start()
         try:
@@ -216,7 +238,8 @@ async def test_every_postgres_connection_of_the_server_is_durable(
     durable_postgres: databases.PostgresServer,
 ) -> None:
     uri = await durable_postgres.create_database()
-    async with ConnectionSettings.installed(DURABLE_POSTGRES, "SHOW {}") as settings:
+    url = make_url(uri)
+    async with ConnectionSettings.installed("postgresql", (url.database, str(url.port))) as settings:
         server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend=uri))
         await server.start()
         try:

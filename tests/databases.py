@@ -119,6 +119,31 @@ class PostgresServer:
         """Starts a halted throwaway server again, on the same port."""
         _run(self._ctl("-w", "-t", "60", "start"), "pg_ctl start")
 
+    def crash(self, how: Literal["immediate", "kill"]) -> None:
+        """Stops a throwaway server as a crash would, keeping its data; ``resume`` then recovers it.
+
+        ``immediate``: ``pg_ctl stop -m immediate``, every process quits at once,
+        with no checkpoint and no flush. ``kill``: SIGKILL of the postmaster
+        alone, as the kernel's OOM killer does; its children notice and quit,
+        and this returns once every one of them is gone (the next postmaster
+        refuses to start while any is alive).
+
+        Raises:
+            ServerUnavailableError: the processes did not go away in time.
+        """
+        assert self.data_dir is not None and self._pg_ctl is not None, "only a server started here"
+        if how == "immediate":
+            _run(self._ctl("-m", "immediate", "stop"), "pg_ctl stop -m immediate")
+            return
+        postmaster = int((self.data_dir / "data" / "postmaster.pid").read_text().split()[0])
+        processes = {postmaster, *_children_of(postmaster)}
+        os.kill(postmaster, signal.SIGKILL)
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while alive := [pid for pid in processes if Path(f"/proc/{pid}").exists()]:
+            if time.monotonic() > deadline:
+                raise ServerUnavailableError(f"PostgreSQL processes {alive} still there after SIGKILL")
+            time.sleep(0.05)
+
     def _ctl(self, *args: str) -> list[str]:
         assert self.data_dir is not None and self._pg_ctl is not None
         data = str(self.data_dir / "data")
@@ -140,6 +165,20 @@ class PostgresServer:
         )
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir = None
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` now (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def _postgres_bin(name: str) -> str | None:
@@ -295,6 +334,11 @@ async def _mysql_connect(url: URL) -> Any:
         database=url.database or None,
         connect_timeout=5,
     )
+
+
+async def mysql_connect(url: URL) -> Any:
+    """A connection (asyncmy) to the MySQL/MariaDB server or database of ``url``; the caller closes it."""
+    return await _mysql_connect(url)
 
 
 def _probe_mysql(url: URL) -> None:

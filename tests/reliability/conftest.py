@@ -28,6 +28,13 @@ def postgres_uri() -> str:
     return databases.create_database_blocking(databases.server_for_tests("postgresql"))
 
 
+@pytest.fixture(scope="session")
+def mariadb_uri() -> str:
+    """A fresh database on the test MariaDB server."""
+    uri = databases.create_database_blocking(databases.server_for_tests("mariadb"))
+    return "mariadb://" + uri.split("://", 1)[1]
+
+
 @pytest.fixture(params=BACKENDS, ids=[b[0] for b in BACKENDS])
 def backend_uri(request: pytest.FixtureRequest) -> str:
     """Each backend's URI in turn (synchronous: see tests/conformance/conftest.py)."""
@@ -35,11 +42,14 @@ def backend_uri(request: pytest.FixtureRequest) -> str:
     return uri
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 async def durable_backend_uri(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     """A fresh, empty database on each durable backend (for tests that restart servers on it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('durable') / 'sessions.db'}"
-    return await databases.server_for_tests("postgresql").create_database()
+    if request.param == "postgresql":
+        return await databases.server_for_tests("postgresql").create_database()
+    uri = await databases.server_for_tests("mariadb").create_database()
+    return "mariadb://" + uri.split("://", 1)[1]

@@ -266,7 +266,7 @@ def acquire_migration_lock(connection: Connection) -> None:
 
 
 def release_migration_lock(connection: Connection) -> None:
-    """Releases what ``acquire_migration_lock`` took, where the commit does not."""
+    """Releases what ``acquire_migration_lock`` took, where the commit does not; call it after the commit."""
     if connection.dialect.name in MYSQL_FAMILY:
         connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": _MIGRATION_LOCK_NAME})
 

@@ -6,6 +6,7 @@ database is at lives in its ``ags_schema_version`` table.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -65,12 +66,25 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, target: str = "head") -> Upgrade:
-    """Migrates the database to ``target`` (default: the head); safe to run concurrently and again."""
+    """Migrates the database to ``target`` (default: the head); safe to run concurrently and again.
+
+    The migration lock is let go only after the migration's commit: on
+    MySQL/MariaDB, where DDL commits as it goes, a lock let go before it
+    would show the next migrator the schema changed but the version row
+    not yet, and it would run the last migration again.
+    """
     async with engine.connect() as connection:
         if connection.dialect.name == dialects.SQLITE:
             await connection.execution_options(**{dialects.SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        async with connection.begin():
-            return await connection.run_sync(_upgrade, target)
+        try:
+            async with connection.begin():
+                upgraded = await connection.run_sync(_upgrade, target)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the migration's own failure is the one to report
+                await connection.run_sync(dialects.release_migration_lock)
+            raise
+        await connection.run_sync(dialects.release_migration_lock)
+        return upgraded
 
 
 def _current_revision(connection: Connection) -> str | None:
@@ -79,14 +93,12 @@ def _current_revision(connection: Connection) -> str | None:
 
 
 def _upgrade(connection: Connection, target: str) -> Upgrade:
+    """Takes the migration lock (``upgrade`` lets it go after the commit) and migrates."""
     dialects.acquire_migration_lock(connection)
-    try:
-        before = _current_revision(connection)
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, target)
-        after = _current_revision(connection)
-    finally:
-        dialects.release_migration_lock(connection)
+    before = _current_revision(connection)
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, target)
+    after = _current_revision(connection)
     assert after is not None
     return Upgrade(before=before, after=after)

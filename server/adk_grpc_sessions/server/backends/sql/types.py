@@ -93,10 +93,18 @@ class QuotedText(TypeDecorator[str]):
     These may hold any character, and PostgreSQL text cannot hold NUL; as a
     JSON literal NUL is the escape ``\u0000``, on every database alike. Still
     readable in a SQL console, and exact: it reads back as the very string.
+    Of any length, as the contract sets none: LONGTEXT on MySQL/MariaDB,
+    whose TEXT stops at 64 KiB.
     """
 
     impl = sa.Text
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """The concrete column type on ``dialect``."""
+        if dialect.name in _MYSQL_FAMILY:
+            return dialect.type_descriptor(mysql.LONGTEXT())
+        return dialect.type_descriptor(sa.Text())
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         """The string as a JSON literal."""

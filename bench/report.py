@@ -175,7 +175,8 @@ def markdown(run: dict[str, Any]) -> str:
     """The results as Markdown: figures per workload and service, ratios, and the issue's targets."""
     services = run["services"]
     lines = [
-        f"Plan `{run['plan']}`, {run['machine']['cpus']} CPUs, Python {run['machine']['python']}, "
+        f"Plan `{run['plan']}`, commit `{run.get('commit', 'unknown')}`, {run['machine']['cpus']} CPUs, "
+        f"Python {run['machine']['python']}, "
         f"{run['seconds']:.0f} s in all. Each cell: throughput · p50 · p99.",
         "",
         "| workload | " + " | ".join(s["label"] for s in services) + " |",
@@ -196,7 +197,7 @@ def markdown(run: dict[str, Any]) -> str:
     cpu = cpu_table(run)
     if cpu:
         lines += ["", *cpu]
-    lines += ["", "Targets (issue 5), from this run:", "", *targets(run)]
+    lines += ["", "Targets, from this run:", "", *targets(run)]
     lines += [
         "",
         "Our client sends a lone append as one more message on an `AppendEventStream` it keeps "
@@ -229,17 +230,17 @@ def markdown(run: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+PAGE_START = "<!-- bench:start -->"
+PAGE_END = "<!-- bench:end -->"
 
 
-def update_readme(readme: Path, table: str) -> None:
-    """Puts ``table`` between the Performance section's markers in the README."""
-    text = readme.read_text()
-    start, end = text.find(README_START), text.find(README_END)
+def update_page(page: Path, table: str) -> None:
+    """Puts ``table`` between the markers of ``page`` (docs/performance.md), keeping the prose around it."""
+    text = page.read_text()
+    start, end = text.find(PAGE_START), text.find(PAGE_END)
     if start < 0 or end < start:
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} markers")
-    readme.write_text(text[: start + len(README_START)] + "\n" + table + text[end:])
+        raise ValueError(f"{page} has no {PAGE_START} ... {PAGE_END} markers")
+    page.write_text(text[: start + len(PAGE_START)] + "\n" + table + text[end:])
 
 
 def chart(run: dict[str, Any], path: Path) -> None:

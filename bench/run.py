@@ -2,9 +2,11 @@
 
 Each service runs in a worker process of its own; our servers and the echo
 ceiling run as separate server processes, as in production. PostgreSQL is
-started the way the tests start theirs. Results go to ``bench/results/``:
-``latest.json``, ``latest.md`` (the table, with ratios to ADK and to the echo
-ceiling) and ``latest.png`` (the chart).
+started the way the tests start theirs. A full run's results go to
+``bench/results/``: ``latest.json``, ``latest.md`` (the table, with ratios to
+ADK and to the echo ceiling) and ``latest.png`` (the chart), and its table into
+docs/performance.md. A quick run (``--quick``, a routine check) writes
+``quick.*`` beside them, which git ignores, and changes no document.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -175,6 +178,19 @@ def _postgres(url: str | None) -> DatabaseServer | None:
         return None
 
 
+def _commit() -> str:
+    """The checkout's commit, marked ``+changes`` when the work tree differs from it."""
+    root = Path(__file__).parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=root, check=False).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if changed else "")
+
+
 def main() -> None:
     """Runs the benchmark and writes the results."""
     parser = argparse.ArgumentParser(
@@ -205,6 +221,7 @@ def main() -> None:
     run = {
         "plan": plan,
         "seconds": round(time.time() - started, 1),
+        "commit": _commit(),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -213,12 +230,13 @@ def main() -> None:
         "services": [vars(s) | {"results": results[s.label]} for s in services],
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(run, indent=2))
+    stem = "latest" if plan == "full" else "quick"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(run, indent=2))
     table = report.markdown(run)
-    (RESULTS / "latest.md").write_text(table)
-    report.chart(run, RESULTS / "latest.png")
+    (RESULTS / f"{stem}.md").write_text(table)
+    report.chart(run, RESULTS / f"{stem}.png")
     if plan == "full":
-        report.update_readme(Path(__file__).parents[1] / "README.md", table)
+        report.update_page(Path(__file__).parents[1] / "docs" / "performance.md", table)
     print(table)
 
 

@@ -23,8 +23,8 @@ every service that can make it. Our gRPC kinds may carry entries only for
 limits of an external system (e.g. a backend whose API cannot express a
 rule), never for our own code.
 
-Two of our guarantees are deliberately stricter than the reference (see the
-README's *Guarantees*): a stale writer is rejected, and a different event
+Two of our guarantees are deliberately stricter than the reference (see
+docs/guarantees.md): a stale writer is rejected, and a different event
 under an id already stored is refused. ``adk-memory`` carries those as
 divergences: they say where ADK's behaviour and ours part, on purpose.
 """
@@ -67,7 +67,7 @@ class Divergence:
 
 # Where Vertex AI Agent Engine cannot do what ADK's semantics need; the
 # backend then does what ADK's VertexAiSessionService does. The same list is
-# in the README and in the backend's module docstring (backends/vertex.py).
+# in docs/backends.md and in the backend's module docstring (backends/vertex.py).
 _VERTEX_SHARED_STATE = (
     "Vertex AI Agent Engine keeps state per session only: app: and user: keys are stored in "
     "each session, not shared (as in ADK's VertexAiSessionService)"

@@ -71,17 +71,6 @@ async def test_a_lost_stream_answer_is_retried_on_a_new_stream_and_stored_once(c
     assert server.calls["AppendEventStream"] == 2
 
 
-async def test_a_server_without_the_stream_gets_calls_of_their_own() -> None:
-    server = LossyServer(set(), hidden={"AppendEventStream"})
-    async with server.running() as address, GrpcSessionService(address) as client:
-        session = await client.create_session(app_name="app", user_id="u1")
-        for index in range(3):
-            await client.append_event(session, _event(index))
-        assert await _stored(client, session) == [e.id for e in session.events]
-    assert server.calls["AppendEventStream"] == 1  # tried once, then never again
-    assert server.calls["AppendEvent"] == 3
-
-
 async def test_an_append_past_its_time_budget_drops_the_stream_and_is_not_stored() -> None:
     backend = GatedBackend()
     server = LossyServer(set(), backend=backend)

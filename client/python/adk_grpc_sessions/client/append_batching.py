@@ -18,9 +18,7 @@ way it goes: a batch call is retried whole on UNAVAILABLE (each append is
 idempotent by event id) until the earliest budget of its appends runs out; an
 append that fails alone with a retried code is tried again on its own, after
 a backoff; an append waiting for a free call that runs out of time there
-fails as a call would have (unavailable while the server is unreachable). A
-server without ``BatchAppendEvents`` (UNIMPLEMENTED) gets single calls from
-then on.
+fails as a call would have (unavailable while the server is unreachable).
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from typing import Final
 import grpc
 
 from adk_grpc_sessions.client import retry
-from adk_grpc_sessions.client.append_stream import AppendStream, StreamUnsupportedError
+from adk_grpc_sessions.client.append_stream import AppendStream
 from adk_grpc_sessions.client.errors import SessionServiceError, append_failure
 from adk_grpc_sessions.client.retry import AttemptFailedError, Connected, Metadata, RetryPolicy
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -127,7 +125,6 @@ class AppendPipeline:
         self._max_per_call = limits.max_per_call
         self._in_flight = 0
         self._queue: collections.deque[_Waiting] = collections.deque()
-        self._batches_supported = True
         self._dispatch_due = False
         self._sending: set[asyncio.Task[None]] = set()
         self._loop = asyncio.get_running_loop()
@@ -190,7 +187,7 @@ class AppendPipeline:
             batch = [waiting for waiting in batch if not waiting.answer.done()]  # drop those given up
             if not batch:
                 return
-            if len(batch) == 1 or not self._batches_supported:
+            if len(batch) == 1:
                 await asyncio.gather(*(self._answer_alone(waiting) for waiting in batch))
             else:
                 await self._send_together(batch)
@@ -212,14 +209,6 @@ class AppendPipeline:
                 connected=self._connected,
                 metadata=self._metadata,
             )
-        except SessionServiceError as exc:
-            if exc.code == grpc.StatusCode.UNIMPLEMENTED and not exc.reason:
-                # A server from before BatchAppendEvents: it never reached storage.
-                self._batches_supported = False
-                await asyncio.gather(*(self._answer_alone(waiting) for waiting in batch))
-                return
-            _fail_all(batch, exc)
-            return
         except Exception as exc:  # every waiter must hear of it
             _fail_all(batch, exc)
             return
@@ -261,11 +250,8 @@ class AppendPipeline:
 
         async def attempt(seconds: float | None, wait_for_ready: bool) -> pb.AppendEventResponse:
             stream = self._stream
-            if stream is not None and stream.supported and not stream.busy:
-                try:
-                    return await stream.append(request, seconds, wait_for_ready)
-                except StreamUnsupportedError:
-                    pass  # nothing was stored: send it as a call
+            if stream is not None and not stream.busy:
+                return await stream.append(request, seconds, wait_for_ready)
             response: pb.AppendEventResponse = await retry.unary_attempt(
                 self._stub.AppendEvent, request, seconds, self._metadata, wait_for_ready
             )

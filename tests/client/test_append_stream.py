@@ -16,7 +16,7 @@ from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.serve import SessionServer
 from tests.client.fake_servers import LossyServer
-from tests.client.test_append_batching import FAST_RETRIES, _event
+from tests.client.test_append_pipeline import FAST_RETRIES, _event
 from tests.ops.gated_backend import GatedBackend
 from tests.waiting import until
 

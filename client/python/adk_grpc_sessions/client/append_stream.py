@@ -1,9 +1,9 @@
 """``AppendStream``: lone appends sent on one ``AppendEventStream`` kept open, one at a time.
 
-A unary call's own machinery is most of a lone append's time, on both sides
-(measured on 2 cores: a bare echo answered 470-710 unary calls/s against
-720-1,800 round trips/s on an open stream). So an append that goes alone is
-sent as one more message on a stream that stays open between appends.
+A unary call's own machinery (on both sides) is most of what a lone append
+costs, far more than one more message on a stream that is already open. So
+an append that goes alone is sent as a message on a stream that stays open
+between appends.
 
 One append at a time: the stream is ``busy`` from the write until its answer
 is read, and an append that finds it busy goes in a call of its own. An
@@ -12,11 +12,12 @@ and would answer the next append); so does any failure of the stream itself,
 and the next append opens a new one. A stream the server ended (it is
 draining) is noticed and replaced before it is used.
 
-Retries are ``retry``'s, as for a call: an append that failed on the stream
-(the server went away, say) is sent again on a new stream after a backoff,
-within the same time budget. That new stream is opened ``wait_for_ready``, so
-while the server is down it waits for the connection instead of failing and
-being replaced again at once: reopening never spins.
+``AppendStream.append`` is one attempt of ``retry``'s, as a call is: an
+append that failed on the stream (the server went away, say) is sent again
+on a new stream after a backoff, within the same time budget. That new
+stream is opened ``wait_for_ready``, so while the server is down it waits
+for the connection instead of failing and being replaced again at once:
+reopening never spins.
 """
 
 from __future__ import annotations
@@ -61,11 +62,8 @@ class AppendStream:
                     metadata=self._metadata, wait_for_ready=wait_for_ready
                 )
             try:
-                if seconds is None:
+                async with asyncio.timeout(seconds):
                     result = await self._exchange(call, request)
-                else:
-                    async with asyncio.timeout(seconds):
-                        result = await self._exchange(call, request)
             except TimeoutError:
                 self._drop()
                 raise AttemptFailedError(

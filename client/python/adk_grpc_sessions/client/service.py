@@ -24,14 +24,14 @@ from pydantic import BaseModel, Field
 from typing_extensions import override
 
 from adk_grpc_sessions.client import conversions, retry
-from adk_grpc_sessions.client.append_batching import (
+from adk_grpc_sessions.client.append_pipeline import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_PER_CALL,
     AppendPipeline,
     PipelineLimits,
 )
 from adk_grpc_sessions.client.event_cache import EventCache
-from adk_grpc_sessions.client.retry import RetryPolicy
+from adk_grpc_sessions.client.retry import Retrying, RetryPolicy
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
@@ -146,8 +146,7 @@ class GrpcSessionService(BaseSessionService):
         if credentials is None and self._target.tls:
             credentials = grpc.ssl_channel_credentials()
         self._credentials = credentials
-        self._timeout = timeout
-        self._policy = retry_policy or RetryPolicy()
+        self._retrying = Retrying(timeout, retry_policy or RetryPolicy(), self._connected)
         self._metadata = tuple(metadata)
         self._channel_options = [
             *channel_options,  # first: where an option is given twice, gRPC takes the first
@@ -185,12 +184,7 @@ class GrpcSessionService(BaseSessionService):
             self._channel, self._loop = channel, loop
             self._stub = pb_grpc.SessionServiceStub(channel)
             self._appends = AppendPipeline(
-                self._stub,
-                budget=self._timeout,
-                policy=self._policy,
-                connected=self._connected,
-                metadata=self._metadata,
-                limits=self._pipeline_limits,
+                self._stub, retrying=self._retrying, metadata=self._metadata, limits=self._pipeline_limits
             )
         return self._stub
 
@@ -206,15 +200,7 @@ class GrpcSessionService(BaseSessionService):
 
     async def _call(self, method_name: str, request: Any) -> Any:
         method = getattr(self._client(), method_name)
-        return await retry.call(
-            method,
-            request,
-            what=method_name,
-            budget=self._timeout,
-            policy=self._policy,
-            connected=self._connected,
-            metadata=self._metadata,
-        )
+        return await self._retrying.call(method, request, what=method_name, metadata=self._metadata)
 
     @override
     async def create_session(

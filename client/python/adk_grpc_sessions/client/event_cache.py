@@ -46,10 +46,10 @@ def validate_events(texts: Sequence[str]) -> list[Event]:
 def _validate_event(text: str) -> Event:
     """One event from its JSON text, however deep the server let it nest.
 
-    pydantic-core's JSON reader stops at 200 levels, short of the server's
-    nesting limit for events; such an event is read by the standard
-    library's parser and validated from the result, as ADK's own
-    ``DatabaseSessionService`` reads its events.
+    pydantic-core's JSON reader stops at 200 levels, short of the contract's
+    nesting limit for events (``wire.limits.MAX_EVENT_JSON_DEPTH``); such an
+    event is read by the standard library's parser and validated from the
+    result, as ADK's own ``DatabaseSessionService`` reads its events.
     """
     try:
         return Event.model_validate_json(text)

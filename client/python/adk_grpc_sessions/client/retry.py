@@ -2,9 +2,10 @@
 
 An operation (a call, or one append) is tried until it succeeds, fails for a
 reason a retry cannot change (CANCELLED from the server is retried as
-UNAVAILABLE is, see below), or its time budget is spent; the number of attempts never ends it. A server
-that restarts (a deploy, a crashed sidecar) is down for a second or two, and
-every call made meanwhile must see it back, not an error.
+UNAVAILABLE is, see below), or its time budget is spent; the number of
+attempts never ends it. A server that restarts (a deploy, a crashed sidecar)
+is down for a second or two, and every call made meanwhile must see it back,
+not an error.
 
 What gRPC does, and why the rest is written here:
 

@@ -298,7 +298,7 @@ def _count_append_calls(client: GrpcSessionService, calls: AppendCalls) -> None:
     The stub is what the client's append pipeline and stream call through, so
     a count here is the route an append actually took.
     """
-    stub = client._client()
+    stub = client._connection.stub()
     for method in APPEND_METHODS.values():
         original = getattr(stub, method)
 

@@ -156,7 +156,7 @@ async def test_frequent_client_keepalive_pings_are_tolerated(app_name: str) -> N
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", channel_options=options) as client:
             await client.create_session(app_name=app_name, user_id="u1")
-            channel = client._channel
+            channel = client._connection.channel
             assert channel is not None
             await asyncio.sleep(4)  # four idle pings, far more often than the server's own interval
             assert channel.get_state() == grpc.ChannelConnectivity.READY

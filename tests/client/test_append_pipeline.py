@@ -183,18 +183,6 @@ async def test_an_append_that_fails_alone_with_unavailable_is_retried_alone() ->
     assert server.calls["AppendEvent"] == 1 + 2  # the lone first, then the two retried alone
 
 
-async def test_a_server_without_batches_gets_single_calls() -> None:
-    server = LossyServer(set(), hidden={"BatchAppendEvents"})
-    async with server.running() as address, GrpcSessionService(address, stream_appends=False) as client:
-        sessions = await _sessions(client, 8)
-        for round_ in range(3):
-            await asyncio.gather(*(client.append_event(s, _event(round_)) for s in sessions))
-        for session in sessions:
-            assert len(await _stored_ids(client, session)) == 3
-    assert server.calls["BatchAppendEvents"] == 1  # tried once, then never again
-    assert server.calls["AppendEvent"] == 24
-
-
 async def test_an_append_cancelled_while_waiting_is_never_sent() -> None:
     backend = GatedBackend()
     server = LossyServer(set(), backend=backend)

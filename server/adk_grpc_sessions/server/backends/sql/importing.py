@@ -17,8 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, SessionKey, StateMap
-from adk_grpc_sessions.server.backends.sql import statements
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
+from adk_grpc_sessions.server.backends.sql.queries import events as event_queries
+from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
+from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
+from adk_grpc_sessions.server.backends.sql.queries import state as state_queries
+from adk_grpc_sessions.server.backends.sql.queries.rows import event_row
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
 from adk_grpc_sessions.wire.limits import state_bytes
 
@@ -46,7 +50,7 @@ class SessionImporter:
     async def stored_event_count(self, key: SessionKey) -> int | None:
         """How many events the session named ``key`` holds here; None if it does not exist."""
         async with self._backend.transaction(write=False) as connection:
-            row = (await connection.execute(*statements.select_session(key))).first()
+            row = (await connection.execute(*session_queries.select_session(key))).first()
         return None if row is None else int(row.last_sequence)
 
     async def import_session(self, session: ImportedSession) -> bool:
@@ -57,7 +61,9 @@ class SessionImporter:
         async with self._backend.transaction(write=True) as connection:
             try:
                 inserted = await connection.execute(
-                    *statements.insert_session(session.key, session.create_time, state_bytes(session.state))
+                    *session_queries.insert_session(
+                        session.key, session.create_time, state_bytes(session.state)
+                    )
                 )
             except IntegrityError:
                 return False
@@ -68,11 +74,11 @@ class SessionImporter:
             if session.events:
                 await _insert_events(connection, session_pk, session.events)
                 last_event_pk = (
-                    await connection.execute(*statements.select_last_event_pk(session_pk))
+                    await connection.execute(*event_queries.select_last_event_pk(session_pk))
                 ).scalar_one()
                 revision = event_revision(int(last_event_pk))
             await connection.execute(
-                *statements.set_imported(
+                *session_queries.set_imported(
                     session_pk,
                     revision,
                     len(session.events),
@@ -82,13 +88,13 @@ class SessionImporter:
             )
             # As a create does: the user's and the app's state get their size rows.
             name = session.key
-            for ensure in statements.ensure_shared_sizes(
+            for ensure in size_queries.ensure_shared_sizes(
                 connection.dialect, [(name.app_name, name.user_id)], [name.app_name]
             ):
                 await connection.execute(*ensure)
             state = ScopedState(session=session.state)
-            change = statements.StateChange(session.key.app_name, session.key.user_id, session_pk, state)
-            for upsert in statements.upsert_state(connection.dialect, [change]):
+            change = state_queries.StateChange(session.key.app_name, session.key.user_id, session_pk, state)
+            for upsert in state_queries.upsert_state(connection.dialect, [change]):
                 await connection.execute(*upsert)
         return True
 
@@ -110,15 +116,15 @@ class SessionImporter:
 
     async def _upsert(self, app_name: str, user_id: str, state: ScopedState) -> None:
         async with self._backend.transaction(write=True) as connection:
-            change = statements.StateChange(app_name, user_id, 0, state)
-            for upsert in statements.upsert_state(connection.dialect, [change]):
+            change = state_queries.StateChange(app_name, user_id, 0, state)
+            for upsert in state_queries.upsert_state(connection.dialect, [change]):
                 await connection.execute(*upsert)
             users = [(app_name, user_id)] if state.user else []
             apps = [app_name] if state.app else []
-            for ensure in statements.ensure_shared_sizes(connection.dialect, users, apps):
+            for ensure in size_queries.ensure_shared_sizes(connection.dialect, users, apps):
                 await connection.execute(*ensure)
             await connection.execute(
-                *statements.recount_shared_size(app_name, user_id if state.user else None)
+                *size_queries.recount_shared_size(app_name, user_id if state.user else None)
             )
 
 
@@ -126,11 +132,11 @@ async def _insert_events(connection: AsyncConnection, session_pk: int, new_event
     batch: list[dict[str, Any]] = []
     size = 0
     for sequence, event in enumerate(new_events, start=1):
-        row = statements.event_row(session_pk, sequence, event)
+        row = event_row(session_pk, sequence, event)
         if batch and (len(batch) >= _EVENT_BATCH_ROWS or size + len(event.event_json) > _EVENT_BATCH_BYTES):
-            await connection.execute(*statements.insert_events(batch))
+            await connection.execute(*event_queries.insert_events(batch))
             batch, size = [], 0
         batch.append(row)
         size += len(event.event_json)
     if batch:
-        await connection.execute(*statements.insert_events(batch))
+        await connection.execute(*event_queries.insert_events(batch))

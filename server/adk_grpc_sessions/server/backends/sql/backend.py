@@ -58,8 +58,6 @@ from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 _log = logging.getLogger(__name__)
 
 _BY_POSITION: Final = "the SQL backend pages by position (a keyset), never by storage page token"
-_APPEND_WRITERS: Final = 4
-"""Batches of appends in flight at once on a database server (SQLite has a single writer: one)."""
 _PARALLEL_BATCH: Final = BATCH_LIMIT // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
 _APPEND_TRIES: Final = 5
@@ -75,17 +73,16 @@ class SqlBackend(Backend):
         self._executor = transactions.executor_for(self._database)
         database = url.get_backend_name()
         self._batches = appends.for_database(database)
-        # Where each statement is a round trip (database servers), reads try
-        # one statement first. SQLite runs in process, where a read's
-        # statements cost no round trips, and the one-statement read's extra
-        # columns cost more CPU than they save.
-        self._reads_at_once = database != dialects.SQLITE
+        # Where each statement is a round trip, reads try one statement
+        # first. In process (SQLite) a read's statements cost no round trips,
+        # and the one-statement read's extra columns cost more CPU than they save.
+        self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
             keys=group_keys,
-            writers=1 if database == dialects.SQLITE else _APPEND_WRITERS,
+            writers=self._executor.writers,
             max_batch=BATCH_LIMIT,
             parallel_threshold=_PARALLEL_BATCH,
         )

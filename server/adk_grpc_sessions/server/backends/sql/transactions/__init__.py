@@ -41,6 +41,11 @@ class Executor(Protocol):
         BackendUnavailableError: the database cannot be reached, or stays busy.
     """
 
+    statements_cost_round_trips: bool
+    """Whether each statement is a round trip to a database server (not so in process, on SQLite)."""
+    writers: int
+    """Write transactions worth running at once: one where the database has a single writer."""
+
     async def start(self, compile_statements: Callable[[sa.Dialect], None]) -> None:
         """Connects, and has ``compile_statements`` compile for the dialect work will be run with."""
 

@@ -19,12 +19,17 @@ from adk_grpc_sessions.server.backends.sql.transactions.retrying import retrying
 
 T = TypeVar("T")
 
+_WRITERS: Final = 4
+"""Write transactions in flight at once: a database server runs them side by side."""
 _KEPT_CONNECTIONS: Final = 4
 """Idle connections in autocommit kept open for single statements, at most; the pool keeps the rest."""
 
 
 class ServerExecutor:
     """Runs transactions on pooled connections of the async engine (MySQL/MariaDB, and PostgreSQL's base)."""
+
+    statements_cost_round_trips = True
+    writers = _WRITERS
 
     def __init__(self, database: Database) -> None:
         self._database = database

@@ -41,6 +41,9 @@ _READERS: Final = 4
 class SqliteExecutor:
     """Runs SQLite transactions in threads: writes in one writer thread, reads in a few reader threads."""
 
+    statements_cost_round_trips = False
+    writers = 1
+
     def __init__(self, database: Database) -> None:
         self._database = database
         self._writer = SqliteThreads(database.url, threads=1, begin="IMMEDIATE", name="sqlite-writer")

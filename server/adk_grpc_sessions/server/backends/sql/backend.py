@@ -105,8 +105,13 @@ class SqlBackend(Backend):
         """The database URL with any password hidden."""
         return self._database.display_url
 
+    @property
+    def executor(self) -> transactions.Executor:
+        """What runs this backend's transactions: for writers of its tables beside the API (imports)."""
+        return self._executor
+
     def transaction(self, *, write: bool) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A pooled connection of the async engine in a transaction, for imports (see ``Database``)."""
+        """A pooled connection of the async engine in a transaction, to look into the tables."""
         return self._database.transaction(write=write)
 
     async def upgrade_schema(self) -> str:

@@ -228,7 +228,6 @@ class PageTokens:
                 return sequence
         raise _invalid()
 
-
     def encode_continuation_token(
         self, app_name: str, user_id: str, session_id: str, cursor: EventCursor
     ) -> str:
@@ -261,6 +260,7 @@ class PageTokens:
             ) and 0 <= after < upto <= _MAX_SEQUENCE:
                 return EventSpan(generation, after, upto)
         raise _invalid()
+
 
 def _storage_token(cursor: Sequence[Any]) -> StoragePageToken:
     match cursor:

@@ -67,7 +67,7 @@ class Divergence:
 
 # Where Vertex AI Agent Engine cannot do what ADK's semantics need; the
 # backend then does what ADK's VertexAiSessionService does. The same list is
-# in docs/backends.md and in the backend's module docstring (backends/vertex.py).
+# in docs/backends.md and in the backend's package docstring (backends/vertex).
 _VERTEX_SHARED_STATE = (
     "Vertex AI Agent Engine keeps state per session only: app: and user: keys are stored in "
     "each session, not shared (as in ADK's VertexAiSessionService)"

@@ -20,7 +20,6 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from adk_grpc_sessions.client import GrpcSessionService, SessionServiceError, SessionServicePermissionError
-from adk_grpc_sessions.server.backends import vertex_mapping as mapping
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
@@ -35,7 +34,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StaleRevisionError,
 )
-from adk_grpc_sessions.server.backends.vertex import VertexBackend
+from adk_grpc_sessions.server.backends.vertex import VertexBackend, mapping
 from adk_grpc_sessions.server.config import ServerConfig
 from adk_grpc_sessions.server.event_json import parse_event
 from adk_grpc_sessions.server.serve import SessionServer

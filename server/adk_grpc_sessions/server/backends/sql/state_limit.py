@@ -3,7 +3,7 @@
 Each scope's size is kept as it changes (``schema``: ``entry_bytes`` per
 row, the session scope's sum on its session row, the shared scopes' sums in
 rows of their own). A write reads the sizes of the scopes it changes and
-what the keys it sets count now (``statements.select_sizes``: one statement
+what the keys it sets count now (``queries.sizes.select_sizes``: one statement
 for a whole batch), works out each scope's growth (the new entries, less
 the entries they replace), and is refused if a scope it grows would pass
 the limit. Only writes that change a scope pay for checking it, and they
@@ -18,14 +18,14 @@ Why the growth is exact:
   only if the version is unchanged when the scope's row is locked
   (PostgreSQL); MySQL/MariaDB lock the rows before reading them; SQLite has
   one writer. Within one server, the group commit never stores two appends
-  changing one shared scope at the same time (``appending.group_keys``).
+  changing one shared scope at the same time (``appends.batch.group_keys``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from adk_grpc_sessions.server.backends.base import (
     ScopedState,
@@ -34,10 +34,30 @@ from adk_grpc_sessions.server.backends.base import (
     StateSizeLimitError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.sql import statements
+from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
+from adk_grpc_sessions.server.backends.sql.queries.sizes import SizesWanted
 from adk_grpc_sessions.server.backends.sql.schema import key_digest
-from adk_grpc_sessions.server.backends.sql.statements import Growth, SizesWanted
 from adk_grpc_sessions.wire.limits import state_bytes, state_entry_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """How one append changes the sizes its claim checks and counts (``judge`` works it out).
+
+    Growths are what the append's keys add to each scope's size, less what
+    the values they replace counted (so they may be negative). A version is
+    that of the shared scope's size row the growth was worked out against,
+    or -1 if the append does not change that scope.
+    """
+
+    session: int = 0
+    user: int = 0
+    app: int = 0
+    user_version: int = -1
+    app_version: int = -1
+
+
+NO_GROWTH: Final = Growth()
 
 
 @dataclass(slots=True)
@@ -112,16 +132,16 @@ def is_empty(wanted: SizesWanted) -> bool:
 
 
 def sizes_from_rows(rows: Iterable[Sequence[Any]], sizes: Sizes | None = None) -> Sizes:
-    """``statements.select_sizes``'s rows as ``Sizes`` (added to ``sizes``, if given)."""
+    """``select_sizes``'s rows as ``Sizes`` (added to ``sizes``, if given)."""
     sizes = sizes or Sizes()
     for part, app_name, user_id, session_id, digest, size, version in rows:
-        if part in (statements.SESSION_ENTRY, statements.SESSION_SIZE):
+        if part in (size_queries.SESSION_ENTRY, size_queries.SESSION_SIZE):
             scope = sizes.sessions.setdefault(SessionKey(app_name, user_id, session_id), ScopeSize())
-        elif part in (statements.USER_ENTRY, statements.USER_SIZE):
+        elif part in (size_queries.USER_ENTRY, size_queries.USER_SIZE):
             scope = sizes.users.setdefault((app_name, user_id), ScopeSize())
         else:
             scope = sizes.apps.setdefault(app_name, ScopeSize())
-        if part in (statements.SESSION_ENTRY, statements.USER_ENTRY, statements.APP_ENTRY):
+        if part in (size_queries.SESSION_ENTRY, size_queries.USER_ENTRY, size_queries.APP_ENTRY):
             scope.entries[digest] = int(size)
         else:
             scope.size = int(size)
@@ -130,16 +150,16 @@ def sizes_from_rows(rows: Iterable[Sequence[Any]], sizes: Sizes | None = None) -
 
 
 def locked_rows_as_sizes(part: int, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """The rows of one of ``statements.lock_shared_sizes``'s statements, as ``select_sizes`` rows."""
+    """The rows of one of ``lock_shared_sizes``'s statements, as ``select_sizes`` rows."""
     converted: list[tuple[Any, ...]] = []
     for row in rows:
-        if part == statements.USER_SIZE:
+        if part == size_queries.USER_SIZE:
             app_name, user_id, size, version = row
             converted.append((part, app_name, user_id, None, None, size, version))
-        elif part == statements.APP_SIZE:
+        elif part == size_queries.APP_SIZE:
             app_name, size, version = row
             converted.append((part, app_name, None, None, None, size, version))
-        elif part == statements.USER_ENTRY:
+        elif part == size_queries.USER_ENTRY:
             app_name, user_id, digest, size = row
             converted.append((part, app_name, user_id, None, digest, size, None))
         else:

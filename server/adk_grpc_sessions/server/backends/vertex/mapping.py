@@ -13,6 +13,10 @@ what the other wrote:
   API applies each event's ``actions.state_delta`` to it;
 * numbers read from a ``Struct`` that are integral and exactly representable
   come back as integers, as they do through the API's JSON (REST) form.
+
+One module, though longer than most here: each conversion and its inverse
+(an event to its message and back, state to a ``Struct`` and back) sit side
+by side, so that what is written can be read against what is read back.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState, StateMap
+from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState
 from adk_grpc_sessions.server.errors import InvalidArgumentError
 from adk_grpc_sessions.server.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
@@ -183,11 +187,6 @@ def scoped_state(session_state: struct_pb2.Struct) -> ScopedState:
         else:
             scoped.session[key] = text
     return scoped
-
-
-def state_delta_struct(state_delta: StateMap, prefix: str = "") -> dict[str, Any]:
-    """One scope of a delta as plain values, keys prefixed."""
-    return {prefix + key: parse_json(text, "state_delta") for key, text in state_delta.items()}
 
 
 # --- Struct <-> plain JSON values --------------------------------------------------------------------

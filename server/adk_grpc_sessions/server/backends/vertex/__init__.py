@@ -18,7 +18,7 @@ tokens through to the API.
 
 Where the API cannot do what ADK's semantics need, this backend does what
 ADK's own ``VertexAiSessionService`` does. The differences from the other
-backends (the README lists the same; the conformance suite records each as
+backends (docs/backends.md lists the same; the conformance suite records each as
 an expected failure):
 
 1. App- and user-scoped state are not shared: ``app:`` and ``user:`` keys are

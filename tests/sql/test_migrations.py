@@ -14,10 +14,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from adk_grpc_sessions.server import messages
+from adk_grpc_sessions.server.api import messages
 from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version
-from adk_grpc_sessions.server.cli import main
+from adk_grpc_sessions.server.cli.main import main
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from tests.sql.conftest import DATABASE_KINDS, new_database_uri, store_as_at_0001
 

@@ -11,8 +11,8 @@ from google.adk.events.event_actions import EventActions
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.backends.base import SessionKey
+from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema_version
-from adk_grpc_sessions.server.event_json import parse_event
 from tests.net import free_port
 from tests.server_process import ServerProcess, wait_until_serving
 from tests.sql.conftest import store_as_at_0001

@@ -7,7 +7,7 @@ import asyncio
 import os
 
 from adk_grpc_sessions.server.backends import backend_schemes, build_backend, redact_uri
-from adk_grpc_sessions.server.config import DEFAULT_BACKEND, ENV_PREFIX
+from adk_grpc_sessions.server.runtime.config import DEFAULT_BACKEND, ENV_PREFIX
 
 
 def add_backend_flag(parser: argparse.ArgumentParser, what: str) -> None:

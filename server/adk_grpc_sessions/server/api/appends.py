@@ -19,12 +19,13 @@ from typing import Any
 import grpc
 from google.rpc import code_pb2, status_pb2
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer, TokenGrant
+from adk_grpc_sessions.server.api.errors import BatchResponseFullError, status_for
+from adk_grpc_sessions.server.api.messages import Encoded, batch_append_response
+from adk_grpc_sessions.server.api.service import ResponseRoom, SessionServicer
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
-from adk_grpc_sessions.server.errors import BatchResponseFullError, InvalidArgumentError, status_for
-from adk_grpc_sessions.server.messages import Encoded, batch_append_response
-from adk_grpc_sessions.server.metrics import Metrics
-from adk_grpc_sessions.server.servicer import ResponseRoom, SessionServicer
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
+from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, TokenGrant
+from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.limits import MAX_BATCH_APPENDS
 

@@ -19,16 +19,17 @@ from typing import Any, Final, Protocol, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer, TokenGrant
+from adk_grpc_sessions.server.api.append_stream import METHOD as STREAM_METHOD
+from adk_grpc_sessions.server.api.append_stream import AppendStreams
+from adk_grpc_sessions.server.api.appends import BatchAppender
+from adk_grpc_sessions.server.api.errors import DeadlineExceededError, rpc_status_for
+from adk_grpc_sessions.server.api.messages import Encoded
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends.base import BackendUnavailableError
-from adk_grpc_sessions.server.batch_appends import BatchAppender
-from adk_grpc_sessions.server.errors import DeadlineExceededError, InvalidArgumentError, rpc_status_for
-from adk_grpc_sessions.server.logs import new_request_id, request_id
-from adk_grpc_sessions.server.messages import Encoded
-from adk_grpc_sessions.server.metrics import Metrics
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
-from adk_grpc_sessions.server.stream_appends import METHOD as STREAM_METHOD
-from adk_grpc_sessions.server.stream_appends import AppendStreams
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
+from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, TokenGrant
+from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
+from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 RequestT = TypeVar("RequestT", bound=Message)

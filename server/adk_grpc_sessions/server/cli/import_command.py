@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from adk_grpc_sessions.server.db_upgrade import add_backend_flag
+from adk_grpc_sessions.server.cli.db import add_backend_flag
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +34,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     """Runs the import; 0 when everything arrived, 1 when the count check found something missing."""
-    from adk_grpc_sessions.server.import_adk import import_adk
+    from adk_grpc_sessions.server.cli.import_adk import import_adk
 
     report = asyncio.run(import_adk(args.source, args.backend))
     return 0 if report.complete else 1

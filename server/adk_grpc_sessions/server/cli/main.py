@@ -49,7 +49,7 @@ class _VersionAction(argparse.Action):
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from adk_grpc_sessions.server.backends import backend_schemes
-    from adk_grpc_sessions.server.config import (
+    from adk_grpc_sessions.server.runtime.config import (
         DEFAULT_BACKEND,
         DEFAULT_LISTEN,
         ENV_PREFIX,
@@ -89,9 +89,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from adk_grpc_sessions.server.config import SETTINGS, config_from
-    from adk_grpc_sessions.server.logs import configure_logging
-    from adk_grpc_sessions.server.serve import run
+    from adk_grpc_sessions.server.runtime.config import SETTINGS, config_from
+    from adk_grpc_sessions.server.runtime.logs import configure_logging
+    from adk_grpc_sessions.server.runtime.serve import run
 
     flags = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
     if flags["listen"] is not None:
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     Raises:
         ModuleNotFoundError: the ``server`` extra is not installed.
     """
-    from adk_grpc_sessions.server import db_upgrade, health_probe, import_command, token_command
+    from adk_grpc_sessions.server.cli import db, health, import_command, token
 
     parser = argparse.ArgumentParser(
         prog="adk-grpc-sessions", description="A gRPC session server for Google ADK."
@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(commands)
-    health_probe.add_command(commands)
-    token_command.add_command(commands)
-    db_upgrade.add_command(commands)
+    health.add_command(commands)
+    token.add_command(commands)
+    db.add_command(commands)
     import_command.add_command(commands)
     return parser
 

@@ -16,19 +16,20 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer
+from adk_grpc_sessions.server.api.append_stream import AppendStreams
+from adk_grpc_sessions.server.api.calls import CallPolicy, append_streams, session_service_handler
+from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError, StorageLimits
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.health import HealthMonitor
-from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
-from adk_grpc_sessions.server.page_token_keys import configured_keys, default_keys
-from adk_grpc_sessions.server.page_tokens import PageTokenKeys, PageTokens
-from adk_grpc_sessions.server.rpc_handlers import CallPolicy, append_streams, session_service_handler
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
-from adk_grpc_sessions.server.stream_appends import AppendStreams
-from adk_grpc_sessions.server.tls import server_credentials
-from adk_grpc_sessions.server.tracing import tracing_interceptor
+from adk_grpc_sessions.server.backends.instrumented import InstrumentedBackend
+from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.health import HealthMonitor
+from adk_grpc_sessions.server.runtime.metrics import Metrics
+from adk_grpc_sessions.server.runtime.page_token_keys import configured_keys, default_keys
+from adk_grpc_sessions.server.runtime.tls import server_credentials
+from adk_grpc_sessions.server.runtime.tracing import tracing_interceptor
 
 _log = logging.getLogger(__name__)
 _HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name

@@ -35,7 +35,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adk_grpc_sessions.server.config import DEFAULT_LISTEN, SETTINGS
+from adk_grpc_sessions.server.runtime.config import DEFAULT_LISTEN, SETTINGS
 
 
 @dataclass(frozen=True, slots=True)

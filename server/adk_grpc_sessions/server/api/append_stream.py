@@ -30,18 +30,18 @@ import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer, TokenGrant
-from adk_grpc_sessions.server.backends.base import BackendUnavailableError
-from adk_grpc_sessions.server.errors import (
+from adk_grpc_sessions.server.api.errors import (
     DeadlineExceededError,
-    InvalidArgumentError,
     rpc_status_for,
     status_for,
 )
-from adk_grpc_sessions.server.logs import new_request_id, request_id
-from adk_grpc_sessions.server.messages import stream_response
-from adk_grpc_sessions.server.metrics import Metrics
-from adk_grpc_sessions.server.servicer import SessionServicer
+from adk_grpc_sessions.server.api.messages import stream_response
+from adk_grpc_sessions.server.api.service import SessionServicer
+from adk_grpc_sessions.server.backends.base import BackendUnavailableError
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
+from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, TokenGrant
+from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
+from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 METHOD: Final = "AppendEventStream"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from adk_grpc_sessions.server.tls import TlsFiles
+from adk_grpc_sessions.server.runtime.tls import TlsFiles
 from adk_grpc_sessions.wire import limits
 
 ENV_PREFIX: Final = "ADK_GRPC_SESSIONS_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adk_grpc_sessions.server.auth import grant_line, new_token
+from adk_grpc_sessions.server.runtime.auth import grant_line, new_token
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

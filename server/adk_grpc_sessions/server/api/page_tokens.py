@@ -32,8 +32,7 @@ from typing import Any, Final
 import pydantic_core
 
 from adk_grpc_sessions.server.backends.base import EventCursor, EventSpan, SessionCursor, StoragePageToken
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.validation import check_key
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
 
 _VERSION: Final = 2
@@ -228,7 +227,6 @@ class PageTokens:
                 return sequence
         raise _invalid()
 
-
     def encode_continuation_token(
         self, app_name: str, user_id: str, session_id: str, cursor: EventCursor
     ) -> str:
@@ -261,6 +259,7 @@ class PageTokens:
             ) and 0 <= after < upto <= _MAX_SEQUENCE:
                 return EventSpan(generation, after, upto)
         raise _invalid()
+
 
 def _storage_token(cursor: Sequence[Any]) -> StoragePageToken:
     match cursor:

@@ -15,7 +15,10 @@ from typing import Any, Final
 
 import grpc
 
-from adk_grpc_sessions.server import messages, validation
+from adk_grpc_sessions.server.api import messages, validation
+from adk_grpc_sessions.server.api.errors import BatchResponseFullError
+from adk_grpc_sessions.server.api.messages import APPEND_ANSWER_OVERHEAD, Encoded, session_message
+from adk_grpc_sessions.server.api.page_tokens import PageTokens
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     EventCursor,
@@ -26,10 +29,8 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.errors import BatchResponseFullError, InvalidArgumentError
-from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import APPEND_ANSWER_OVERHEAD, Encoded, session_message
-from adk_grpc_sessions.server.page_tokens import PageTokens
+from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
@@ -99,11 +100,11 @@ class SessionServicer:
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateSessionResponse:
         """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
-        app_name = validation.check_key("app_name", request.app_name)
-        user_id = validation.check_key("user_id", request.user_id)
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id)
         session_id = request.session_id.strip()
         if session_id:
-            session_id = validation.check_key("session_id", session_id)
+            session_id = check_key("session_id", session_id)
         elif not self._backend.assigns_session_ids:
             session_id = str(uuid.uuid4())
         state = ScopedState(
@@ -145,8 +146,8 @@ class SessionServicer:
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Encoded:
         """Lists one page of an app's (or one user's) sessions."""
-        app_name = validation.check_key("app_name", request.app_name)
-        user_id = validation.check_key("user_id", request.user_id) if request.user_id else None
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id) if request.user_id else None
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
             self._page_tokens.decode_sessions_token(
@@ -278,15 +279,15 @@ class SessionServicer:
         self, request: pb.GetUserStateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetUserStateResponse:
         """Reads one user's user-scoped state."""
-        app_name = validation.check_key("app_name", request.app_name)
-        user_id = validation.check_key("user_id", request.user_id)
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id)
         return pb.GetUserStateResponse(state=await self._backend.get_user_state(app_name, user_id))
 
     async def GetAppState(  # noqa: N802
         self, request: pb.GetAppStateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetAppStateResponse:
         """Reads an app's app-scoped state."""
-        app_name = validation.check_key("app_name", request.app_name)
+        app_name = check_key("app_name", request.app_name)
         return pb.GetAppStateResponse(state=await self._backend.get_app_state(app_name))
 
 
@@ -294,7 +295,7 @@ def _session_key(
     request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
 ) -> SessionKey:
     return SessionKey(
-        validation.check_key("app_name", request.app_name),
-        validation.check_key("user_id", request.user_id),
+        check_key("app_name", request.app_name),
+        check_key("user_id", request.user_id),
         validation.session_id("session_id", request.session_id),
     )

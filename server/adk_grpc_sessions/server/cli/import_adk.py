@@ -38,13 +38,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from adk_grpc_sessions.server.api.messages import encode_event_fields, event_size
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import SessionKey, StateMap
+from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
 from adk_grpc_sessions.server.backends.sql.importing import ImportedSession, SessionImporter
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import encode_event_fields, event_size
 
 _SESSIONS_PER_PAGE: Final = 100
 

@@ -153,7 +153,12 @@ def status_for(error: Exception) -> status_pb2.Status:
     return _status(code_pb2.INTERNAL, "internal server error", "INTERNAL")
 
 
+def rpc_status_from(status: status_pb2.Status) -> grpc.Status:
+    """``status`` in the form ``ServicerContext.abort_with_status`` takes."""
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted
+
+
 def rpc_status_for(error: Exception) -> grpc.Status:
     """``status_for`` in the form ``ServicerContext.abort_with_status`` takes."""
-    status: grpc.Status = rpc_status.to_status(status_for(error))
-    return status
+    return rpc_status_from(status_for(error))

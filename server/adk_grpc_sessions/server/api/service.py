@@ -1,23 +1,29 @@
-"""The ``adk_grpc_sessions.v1.SessionService`` servicer: validate, call the backend, answer.
+"""The ``adk_grpc_sessions.v1.SessionService`` servicer: one class for every RPC.
 
-It holds no storage logic (that is the backend's), no error-code choices
-(``errors``) and no transport concerns such as parsing, credentials, deadlines
-or metrics (``rpc_handlers``): each method takes a parsed request and returns
-a response, or raises.
+Each method validates its request, calls the backend and answers. It holds
+no storage logic (that is the backend's), no error-code choices (``errors``),
+and nothing written twice for the three ways an append arrives: a lone
+``AppendEvent``, ``BatchAppendEvents`` and ``AppendEventStream`` adapt the
+one append core (``append``). What happens around every call (parsing,
+credentials, deadlines, metrics) is ``calls``'s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 import grpc
+from google.rpc import status_pb2
 
 from adk_grpc_sessions.server.api import messages, validation
-from adk_grpc_sessions.server.api.errors import BatchResponseFullError
-from adk_grpc_sessions.server.api.messages import APPEND_ANSWER_OVERHEAD, Encoded, session_message
+from adk_grpc_sessions.server.api.append import ResponseRoom, append
+from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure
+from adk_grpc_sessions.server.api.errors import rpc_status_for
+from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
 from adk_grpc_sessions.server.backends.base import (
     Backend,
@@ -29,37 +35,13 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.runtime.auth import TokenGrant
+from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
-
-
-class ResponseRoom:
-    """The bytes left in one response for the answers of a batch's appends, given out in request order.
-
-    Every answer is guaranteed the room of a short failure (``_SHORT_ANSWER``):
-    an append whose full answer no longer fits is answered with one
-    (``BatchResponseFullError``), and so is every append after it, so that the
-    appends applied are always the first ones, in request order.
-    """
-
-    _SHORT_ANSWER: Final = 512
-
-    def __init__(self, size: int, answers: int) -> None:
-        self._left = size - answers * self._SHORT_ANSWER
-        self._full = False
-
-    def take(self, size: int) -> bool:
-        """Reserves ``size`` bytes for one answer; False (and from now on) if they do not fit."""
-        extra = max(0, size - self._SHORT_ANSWER)
-        if self._full or extra > self._left:
-            self._full = True
-            return False
-        self._left -= extra
-        return True
 
 
 class SessionServicer:
@@ -73,28 +55,36 @@ class SessionServicer:
         max_message_bytes: int = wire_limits.DEFAULT_MAX_MESSAGE_BYTES,
         limits: StorageLimits | None = None,
         page_tokens: PageTokens | None = None,
+        policy: CallPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
-        ``page_tokens`` signs the list calls' tokens (default: a key of this process).
+        ``page_tokens`` signs the list calls' tokens (default: a key of this
+        process); ``policy`` is what every call is served under (default: no
+        authentication, no metrics).
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``).
         """
-        self._backend = backend
+        self.name: Final = SERVICE_NAME
+        self.backend: Final = backend
+        self.policy: Final = policy or CallPolicy()
+        self.limits: Final = limits or StorageLimits()
         self._max_page_size = max_page_size
-        self._limits = limits or StorageLimits()
         self._page_tokens = page_tokens or PageTokens()
         wire_limits.check_limits(
             max_message_bytes=max_message_bytes,
-            max_state_bytes=self._limits.max_state_bytes,
-            max_session_bytes=self._limits.max_session_bytes,
+            max_state_bytes=self.limits.max_state_bytes,
+            max_session_bytes=self.limits.max_session_bytes,
         )
-        self._max_message_bytes = max_message_bytes
+        self.max_message_bytes: Final = max_message_bytes
         self.response_bytes: Final = max_message_bytes - wire_limits.RESPONSE_ENVELOPE_BYTES
         """Bytes of state, events or sessions one response may carry (the rest is its envelope's)."""
         self._clock = clock
+        self._idle_streams: set[asyncio.Task[Any]] = set()
+        """The append streams waiting for their next request, by their handlers' tasks."""
+        self._draining = False
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -105,15 +95,15 @@ class SessionServicer:
         session_id = request.session_id.strip()
         if session_id:
             session_id = check_key("session_id", session_id)
-        elif not self._backend.assigns_session_ids:
+        elif not self.backend.assigns_session_ids:
             session_id = str(uuid.uuid4())
         state = ScopedState(
             app=validation.state_map("state.app", request.state.app),
             user=validation.state_map("state.user", request.state.user),
             session=validation.state_map("state.session", request.state.session, session_scope=True),
         )
-        record = await self._backend.create_session(
-            SessionKey(app_name, user_id, session_id), state, self._clock(), limits=self._limits
+        record = await self.backend.create_session(
+            SessionKey(app_name, user_id, session_id), state, self._clock(), limits=self.limits
         )
         return pb.CreateSessionResponse(session=session_message(record))
 
@@ -121,7 +111,7 @@ class SessionServicer:
         self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Encoded:
         """Reads a session and the window of events the request selects."""
-        key = _session_key(request)
+        key = validation.session_key(request)
         num_recent_events = None
         if request.HasField("num_recent_events"):
             num_recent_events = request.num_recent_events
@@ -130,7 +120,7 @@ class SessionServicer:
         after_timestamp = None
         if request.HasField("after_timestamp"):
             after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
-        record = await self._backend.get_session(
+        record = await self.backend.get_session(
             key, EventWindow(num_recent_events, after_timestamp), budget=ReadBudget(self.response_bytes)
         )
         if record is None:
@@ -151,12 +141,12 @@ class SessionServicer:
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
             self._page_tokens.decode_sessions_token(
-                request.page_token, app_name, user_id, by_storage_token=self._backend.pages_by_token
+                request.page_token, app_name, user_id, by_storage_token=self.backend.pages_by_token
             )
             if request.page_token
             else None
         )
-        page = await self._backend.list_sessions(
+        page = await self.backend.list_sessions(
             app_name, user_id, page_size, after, budget=ReadBudget(self.response_bytes)
         )
         return self._bounded(
@@ -172,58 +162,147 @@ class SessionServicer:
         self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.DeleteSessionResponse:
         """Deletes a session; succeeds if it does not exist."""
-        await self._backend.delete_session(_session_key(request))
+        await self.backend.delete_session(validation.session_key(request))
         return pb.DeleteSessionResponse()
 
     async def AppendEvent(  # noqa: N802
         self,
         request: pb.AppendEventRequest,
         context: grpc.aio.ServicerContext[Any, Any],
-        *,
-        room: ResponseRoom | None = None,
-    ) -> Encoded:
+        grant: TokenGrant | None = None,
+    ) -> Encoded | Failure:
         """Stores an event if the caller's revision is current (or returns the original, for a retry).
 
-        ``room``: the response this append's answer goes into is shared (a
-        batch's): the answer must fit in what is left of it.
+        Served whole by the append core: the call is its one append.
+        """
+        time_limit = self.policy.time_limit(context)
+        return await append(self, request, grant, via="AppendEvent", time_limit=time_limit, context=context)
+
+    async def BatchAppendEvents(  # noqa: N802
+        self,
+        request: pb.BatchAppendEventsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> Encoded:
+        """Serves every append of ``request`` as a lone append, and answers their outcomes in request order.
+
+        Why a batch: a client with many sessions appending at once pays one
+        call's transport cost for all of them. The appends are served
+        concurrently, so they reach the backend together and a SQL backend's
+        group commit stores them in shared transactions; each keeps its own
+        atomicity, checks and outcome, and appends to one session keep their
+        request order (the backend takes one session's appends in arrival
+        order). Each append is authorized on its own app: a batch may mix
+        apps, and an append the caller's token does not cover fails alone.
 
         Raises:
-            BatchResponseFullError: ``room`` has no place for this append's answer (nothing is done).
+            InvalidArgumentError: the batch is empty or holds too many appends.
         """
-        key = _session_key(request)
-        if request.expected_revision <= 0:
+        count = len(request.requests)
+        if count == 0:
+            raise InvalidArgumentError.single("requests", "required: at least one append")
+        if count > wire_limits.MAX_BATCH_APPENDS:
             raise InvalidArgumentError.single(
-                "expected_revision",
-                "required: the revision from the caller's last read or append of the session",
+                "requests", f"at most {wire_limits.MAX_BATCH_APPENDS} appends, got {count}"
             )
-        event = parse_event(request.event_json)
-        event.encoded_fields = messages.encode_event_fields(event)
-        event.size = messages.event_size(event)
-        if event.size > self.response_bytes:
-            raise InvalidArgumentError.single(
-                "event_json",
-                f"the event takes {event.size} bytes in a response (its JSON and its typed fields, which "
-                f"repeat its state delta), and one event may take at most {self.response_bytes} (the "
-                f"server's message limit of {self._max_message_bytes} bytes, less "
-                f"{wire_limits.RESPONSE_ENVELOPE_BYTES} for the rest of a response)",
-            )
-        if room is not None and not room.take(event.size + APPEND_ANSWER_OVERHEAD):
-            raise BatchResponseFullError()
-        result = await self._backend.append_event(key, event, request.expected_revision, limits=self._limits)
-        return messages.append_event_response(result)
+        # Each append takes its answer's room before it is applied (in request
+        # order: each runs to its first wait in turn), so the response never
+        # passes the message limit, however large the events.
+        room = ResponseRoom(self.response_bytes, count)
+
+        async def serve(one: pb.AppendEventRequest) -> Encoded | status_pb2.Status:
+            # The batch's call bounds its appends' time.
+            outcome = await append(self, one, grant, via="BatchAppendEvents", time_limit=None, room=room)
+            return outcome.status if isinstance(outcome, Failure) else outcome
+
+        if count == 1:
+            outcomes = [await serve(request.requests[0])]
+        else:
+            outcomes = list(await asyncio.gather(*map(serve, request.requests)))
+        return messages.batch_append_response(outcomes)
+
+    async def AppendEventStream(  # noqa: N802
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        """Serves appends sent over one open stream, each as a lone append, in order.
+
+        Why a stream: most of a lone append's time is the gRPC machinery of
+        its unary call, on both sides; an append sent as one more message on
+        an open stream skips the call's set-up and tear-down.
+
+        Each request is answered before the next one is read, so a stream's
+        appends are applied in order. An append's failure is its result (an
+        ``AppendEventStreamResponse`` with the status a lone ``AppendEvent``
+        would have failed with); only what concerns the stream as a whole
+        fails it (UNAUTHENTICATED). Each append is bounded by the server's
+        longest call time; a client that gives up on an append cancels the
+        stream, which cancels the append's storage work as a call's deadline
+        would. Requests arrive as bytes, so bad protobuf is answered, not fatal.
+        """
+        del requests  # read through the context, so that waiting for a request can be told apart
+        try:
+            grant = self.policy.authenticate(context)
+        except Exception as exc:
+            status = rpc_status_for(exc)
+            self._count_stream(status.code.name)
+            await context.abort_with_status(status)
+        task = asyncio.current_task()
+        assert task is not None  # gRPC runs every handler in a task of its own
+        code = "OK"
+        try:
+            while not self._draining:
+                self._idle_streams.add(task)
+                try:
+                    raw = await context.read()
+                except asyncio.CancelledError:
+                    if not self._draining:
+                        raise
+                    task.uncancel()  # drain() ended this idle stream: end it with OK
+                    break
+                finally:
+                    self._idle_streams.discard(task)
+                if raw is grpc.aio.EOF:
+                    break
+                request_id.set(new_request_id())
+                outcome = await append(
+                    self, raw, grant, via=STREAM_METHOD, time_limit=self.policy.max_call_seconds
+                )
+                await context.write(
+                    messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
+                )
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the client gave up or went away
+            raise
+        finally:
+            self._count_stream(code)
+
+    def drain(self) -> None:
+        """Ends every append stream (with OK) once it has answered what it read; idle ones now.
+
+        Streams would otherwise hold a stopping server for its whole grace
+        period; their clients move to another server by opening a new stream.
+        """
+        self._draining = True
+        for task in list(self._idle_streams):
+            task.cancel()
+
+    def _count_stream(self, code: str) -> None:
+        # Not timed: a stream's duration says nothing; its appends are timed one by one.
+        if self.policy.metrics is not None:
+            self.policy.metrics.rpcs.labels(STREAM_METHOD, code).inc()
 
     async def ListEvents(  # noqa: N802
         self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Encoded:
         """Lists one page of a session's events in append order."""
-        key = _session_key(request)
+        key = validation.session_key(request)
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after_timestamp = None
         if request.HasField("after_timestamp"):
             after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
         binding = (key.app_name, key.user_id, key.session_id, after_timestamp)
         after, continuing = self._event_cursor(request.page_token, key, after_timestamp)
-        page = await self._backend.list_events(
+        page = await self.backend.list_events(
             key, after_timestamp, page_size, after, budget=ReadBudget(self.response_bytes, page_size)
         )
         token = ""
@@ -243,7 +322,7 @@ class SessionServicer:
         """Where a ListEvents page starts, and whether it continues a GetSession (its token's kind)."""
         if not token:
             return None, False
-        by_storage_token = self._backend.pages_by_token
+        by_storage_token = self.backend.pages_by_token
         try:
             rest = self._page_tokens.decode_continuation_token(
                 token, key.app_name, key.user_id, key.session_id, by_storage_token=by_storage_token
@@ -268,10 +347,10 @@ class SessionServicer:
 
     def _bounded(self, response: Encoded) -> Encoded:
         """``response``, checked to be within the message limit (the budgets make it so)."""
-        if len(response.data) > self._max_message_bytes:
+        if len(response.data) > self.max_message_bytes:
             raise RuntimeError(
                 f"a response of {len(response.data)} bytes was built, over the message limit of "
-                f"{self._max_message_bytes}: a backend did not keep to its read budget"
+                f"{self.max_message_bytes}: a backend did not keep to its read budget"
             )
         return response
 
@@ -281,21 +360,11 @@ class SessionServicer:
         """Reads one user's user-scoped state."""
         app_name = check_key("app_name", request.app_name)
         user_id = check_key("user_id", request.user_id)
-        return pb.GetUserStateResponse(state=await self._backend.get_user_state(app_name, user_id))
+        return pb.GetUserStateResponse(state=await self.backend.get_user_state(app_name, user_id))
 
     async def GetAppState(  # noqa: N802
         self, request: pb.GetAppStateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetAppStateResponse:
         """Reads an app's app-scoped state."""
         app_name = check_key("app_name", request.app_name)
-        return pb.GetAppStateResponse(state=await self._backend.get_app_state(app_name))
-
-
-def _session_key(
-    request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
-) -> SessionKey:
-    return SessionKey(
-        check_key("app_name", request.app_name),
-        check_key("user_id", request.user_id),
-        validation.session_id("session_id", request.session_id),
-    )
+        return pb.GetAppStateResponse(state=await self.backend.get_app_state(app_name))

@@ -67,6 +67,26 @@ class Metrics:
             registry=self.registry,
         )
 
+    def count_call(self, method: str, code: str, seconds: float) -> None:
+        """Counts one finished call of ``method`` by its status code, and times it."""
+        self.rpcs.labels(method, code).inc()
+        self.rpc_seconds.labels(method).observe(seconds)
+
+    def count_append(self, via: str, code: str, seconds: float) -> None:
+        """Counts one append by its own status code, as the call it came in (``via``) is counted.
+
+        A lone ``AppendEvent`` is a call like any other; an append of a batch is
+        counted by its code only (the batch is timed as a call); an append of a
+        stream by its code and its time (a stream's duration says nothing).
+        """
+        if via == "BatchAppendEvents":
+            self.batched_appends.labels(code).inc()
+        elif via == "AppendEventStream":
+            self.streamed_appends.labels(code).inc()
+            self.rpc_seconds.labels(via).observe(seconds)
+        else:
+            self.count_call(via, code, seconds)
+
     def serve(self, address: str) -> tuple[Callable[[], None], int]:
         """Serves ``/metrics`` over HTTP on ``HOST:PORT`` (port 0: one the system picks).
 

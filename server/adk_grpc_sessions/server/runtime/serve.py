@@ -16,8 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.api.append_stream import AppendStreams
-from adk_grpc_sessions.server.api.calls import CallPolicy, append_streams, session_service_handler
+from adk_grpc_sessions.server.api.calls import CallPolicy, session_service_handler
 from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
 from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
@@ -137,7 +136,7 @@ class SessionServer:
         )
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
-        self._streams: AppendStreams | None = None
+        self._servicer: SessionServicer | None = None
         self._sockets: list[str] = []
         self._cleanups: list[Callable[[], Any]] = []
 
@@ -220,9 +219,10 @@ class SessionServer:
             max_message_bytes=config.max_message_bytes,
             limits=StorageLimits(config.max_state_bytes, config.max_session_bytes),
             page_tokens=PageTokens(page_token_keys),
+            policy=policy,
         )
-        self._streams = append_streams(servicer, policy)
-        server.add_generic_rpc_handlers((session_service_handler(servicer, policy, self._streams),))
+        self._servicer = servicer
+        server.add_generic_rpc_handlers((session_service_handler(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         if config.reflection:
             reflection.enable_server_reflection(
@@ -266,9 +266,9 @@ class SessionServer:
     async def _shutdown(self, grace: float) -> None:
         if self._health is not None:
             await self._health.drain()
-        if self._streams is not None:
+        if self._servicer is not None:
             # Streams would otherwise hold the server for the whole grace period.
-            self._streams.drain()
+            self._servicer.drain()
         if self._server is not None:
             await self._server.stop(grace)
         for cleanup in reversed(self._cleanups):

@@ -308,9 +308,8 @@ def _settle_garbage_collector() -> None:
     protobuf descriptors, SQLAlchemy's metadata, gRPC's objects) that every
     full collection would traverse again; ``gc.freeze`` sets it aside for
     good. A call's own garbage is mostly freed by reference counting, so the
-    youngest generation can wait for 20,000 allocations instead of 700.
-    Measured with 32 sessions appending into PostgreSQL on 2 cores: about 10%
-    less server CPU per append, and a shorter p99.
+    youngest generation can wait for 20,000 allocations instead of 700:
+    less CPU per append, and a shorter tail latency (docs/performance.md).
     """
     gc.collect()
     gc.freeze()
@@ -320,8 +319,8 @@ def _settle_garbage_collector() -> None:
 def run(config: ServerConfig) -> None:
     """Runs ``serve(config)`` to the end on the configured event loop.
 
-    uvloop, where installed, serves about 30% more calls per second than
-    asyncio's own loop on the same hardware (gRPC's own callbacks run on it).
+    uvloop, where installed, serves more calls per second than asyncio's own
+    loop on the same hardware (gRPC's own callbacks run on it).
 
     Raises:
         ValueError: uvloop was asked for and is not installed; or as ``serve``.

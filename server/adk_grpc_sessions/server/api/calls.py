@@ -1,7 +1,9 @@
 """What happens around every call: parse, authenticate, authorize, bound in time, measure, answer.
 
-Each concern is written once, in ``CallPolicy.serve``, and serves every unit
-of work: a call, or one append of a batch or a stream (``append.append``).
+Each concern is written once, in ``CallPolicy`` (``authenticate``,
+``authorize``, and ``serve``, which bounds in time, measures, reports storage
+trouble and turns a failure into its status), and serves every unit of work:
+a call, or one append of a batch or a stream (``append.append``).
 The call frame here receives unary calls: requests arrive as raw bytes and are
 parsed here, so a request that is not even valid protobuf (bad UTF-8 in a
 string field, say) is answered INVALID_ARGUMENT like any other bad input

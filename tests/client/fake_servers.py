@@ -9,10 +9,10 @@ from typing import Any
 
 import grpc
 
+from adk_grpc_sessions.server.api.calls import session_service_handler
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends.base import Backend
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
-from adk_grpc_sessions.server.rpc_handlers import session_service_handler
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
 
 Behaviour = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]
 

@@ -13,8 +13,8 @@ from google.adk.sessions.session import Session
 
 from adk_grpc_sessions.client import GrpcSessionService, SessionServiceTimeoutError
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.client.fake_servers import LossyServer
 from tests.client.test_append_pipeline import FAST_RETRIES, _event
 from tests.ops.gated_backend import GatedBackend

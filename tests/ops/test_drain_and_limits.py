@@ -16,8 +16,8 @@ from adk_grpc_sessions.client import (
     SessionServiceUnavailableError,
 )
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.ops.gated_backend import GatedBackend
 from tests.waiting import until
 

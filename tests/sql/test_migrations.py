@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from adk_grpc_sessions.server.backends.base import EventWindow, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version
-from adk_grpc_sessions.server.cli import main
+from adk_grpc_sessions.server.cli.main import main
 from tests.sql.conftest import DATABASE_KINDS, new_database_uri
 
 EARLIER_REVISIONS = [None, *schema_version.revisions_oldest_first()[:-1]]

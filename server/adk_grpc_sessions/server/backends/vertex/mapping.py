@@ -30,10 +30,10 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.event_json import APP_PREFIX, USER_PREFIX, parse_event
-from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
-from adk_grpc_sessions.server.json_values import dump_json, nests_deeper_than, parse_json
+from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
+from adk_grpc_sessions.server.backends.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
+from adk_grpc_sessions.server.backends.json_values import dump_json, nests_deeper_than, parse_json
 from adk_grpc_sessions.wire import limits
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 

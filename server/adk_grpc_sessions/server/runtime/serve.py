@@ -16,19 +16,19 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.auth import TokenAuthorizer
+from adk_grpc_sessions.server.api.calls import CallPolicy, session_service_handler
+from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError, StorageLimits
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.health import HealthMonitor
-from adk_grpc_sessions.server.metrics import InstrumentedBackend, Metrics
-from adk_grpc_sessions.server.page_token_keys import configured_keys, default_keys
-from adk_grpc_sessions.server.page_tokens import PageTokenKeys, PageTokens
-from adk_grpc_sessions.server.rpc_handlers import CallPolicy, append_streams, session_service_handler
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
-from adk_grpc_sessions.server.stream_appends import AppendStreams
-from adk_grpc_sessions.server.tls import server_credentials
-from adk_grpc_sessions.server.tracing import tracing_interceptor
+from adk_grpc_sessions.server.backends.instrumented import InstrumentedBackend
+from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.health import HealthMonitor
+from adk_grpc_sessions.server.runtime.metrics import Metrics
+from adk_grpc_sessions.server.runtime.page_token_keys import configured_keys, default_keys
+from adk_grpc_sessions.server.runtime.tls import server_credentials
+from adk_grpc_sessions.server.runtime.tracing import tracing_interceptor
 
 _log = logging.getLogger(__name__)
 _HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -136,7 +136,7 @@ class SessionServer:
         )
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
-        self._streams: AppendStreams | None = None
+        self._servicer: SessionServicer | None = None
         self._sockets: list[str] = []
         self._cleanups: list[Callable[[], Any]] = []
 
@@ -219,9 +219,10 @@ class SessionServer:
             max_message_bytes=config.max_message_bytes,
             limits=StorageLimits(config.max_state_bytes, config.max_session_bytes),
             page_tokens=PageTokens(page_token_keys),
+            policy=policy,
         )
-        self._streams = append_streams(servicer, policy)
-        server.add_generic_rpc_handlers((session_service_handler(servicer, policy, self._streams),))
+        self._servicer = servicer
+        server.add_generic_rpc_handlers((session_service_handler(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         if config.reflection:
             reflection.enable_server_reflection(
@@ -265,9 +266,9 @@ class SessionServer:
     async def _shutdown(self, grace: float) -> None:
         if self._health is not None:
             await self._health.drain()
-        if self._streams is not None:
+        if self._servicer is not None:
             # Streams would otherwise hold the server for the whole grace period.
-            self._streams.drain()
+            self._servicer.drain()
         if self._server is not None:
             await self._server.stop(grace)
         for cleanup in reversed(self._cleanups):
@@ -307,9 +308,8 @@ def _settle_garbage_collector() -> None:
     protobuf descriptors, SQLAlchemy's metadata, gRPC's objects) that every
     full collection would traverse again; ``gc.freeze`` sets it aside for
     good. A call's own garbage is mostly freed by reference counting, so the
-    youngest generation can wait for 20,000 allocations instead of 700.
-    Measured with 32 sessions appending into PostgreSQL on 2 cores: about 10%
-    less server CPU per append, and a shorter p99.
+    youngest generation can wait for 20,000 allocations instead of 700:
+    less CPU per append, and a shorter tail latency (docs/performance.md).
     """
     gc.collect()
     gc.freeze()
@@ -319,8 +319,8 @@ def _settle_garbage_collector() -> None:
 def run(config: ServerConfig) -> None:
     """Runs ``serve(config)`` to the end on the configured event loop.
 
-    uvloop, where installed, serves about 30% more calls per second than
-    asyncio's own loop on the same hardware (gRPC's own callbacks run on it).
+    uvloop, where installed, serves more calls per second than asyncio's own
+    loop on the same hardware (gRPC's own callbacks run on it).
 
     Raises:
         ValueError: uvloop was asked for and is not installed; or as ``serve``.

@@ -1,12 +1,12 @@
-"""Prometheus metrics: calls by method and code, latencies, backend latency, writes."""
+"""A backend wrapped to time each operation and count what it writes, for the server's metrics."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Self, TypeVar
+from collections.abc import Awaitable
+from typing import Protocol, Self, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
@@ -28,90 +28,21 @@ from adk_grpc_sessions.server.backends.base import (
 )
 
 T = TypeVar("T")
-# From 0.5 ms (an in-memory read) to 10 s (a call waiting on a slow database).
-_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class Metrics:
-    """Every metric the server exports, in one registry."""
+class BackendMetrics(Protocol):
+    """The metrics a wrapped backend feeds (the server's ``runtime.metrics.Metrics`` holds them)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self.rpcs = Counter(
-            "adk_grpc_sessions_rpcs",
-            "RPCs finished, by method and status code.",
-            ["method", "code"],
-            registry=self.registry,
-        )
-        self.rpc_seconds = Histogram(
-            "adk_grpc_sessions_rpc_duration_seconds",
-            "Time from receiving an RPC to answering it, by method.",
-            ["method"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.batched_appends = Counter(
-            "adk_grpc_sessions_batched_appends",
-            "Appends served inside BatchAppendEvents calls, by their own status code.",
-            ["code"],
-            registry=self.registry,
-        )
-        self.streamed_appends = Counter(
-            "adk_grpc_sessions_streamed_appends",
-            "Appends served on AppendEventStream streams, by their own status code "
-            "(each is also timed as method AppendEventStream).",
-            ["code"],
-            registry=self.registry,
-        )
-        self.backend_seconds = Histogram(
-            "adk_grpc_sessions_backend_duration_seconds",
-            "Time spent in the storage backend, by operation.",
-            ["operation"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.sessions_created = Counter(
-            "adk_grpc_sessions_sessions_created", "Sessions created.", registry=self.registry
-        )
-        self.events_appended = Counter(
-            "adk_grpc_sessions_events_appended",
-            "Events stored (retries of stored events not counted).",
-            registry=self.registry,
-        )
-        self.backend_up = Gauge(
-            "adk_grpc_sessions_backend_up",
-            "1 while the backend answers health checks.",
-            registry=self.registry,
-        )
-
-    def serve(self, address: str) -> tuple[Callable[[], None], int]:
-        """Serves ``/metrics`` over HTTP on ``HOST:PORT`` (port 0: one the system picks).
-
-        Returns:
-            A function that stops serving, and the bound port.
-
-        Raises:
-            ValueError: the address is malformed or cannot be bound.
-        """
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"metrics address must be HOST:PORT, got {address!r}")
-        try:
-            server, thread = start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)
-        except OSError as exc:
-            raise ValueError(f"cannot serve metrics on {address}: {exc.strerror}") from None
-
-        def stop() -> None:
-            server.shutdown()
-            thread.join(timeout=5)
-
-        return stop, int(server.server_port)
+    backend_seconds: Histogram
+    sessions_created: Counter
+    events_appended: Counter
+    backend_up: Gauge
 
 
 class InstrumentedBackend(Backend):
     """A backend wrapped to time each operation and count what it writes."""
 
-    def __init__(self, inner: Backend, metrics: Metrics) -> None:
+    def __init__(self, inner: Backend, metrics: BackendMetrics) -> None:
         self._inner = inner
         self._metrics = metrics
         # How the servicer must talk to the inner backend.

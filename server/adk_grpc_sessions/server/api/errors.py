@@ -8,7 +8,6 @@ Every status carries ``google.rpc`` details (via grpcio-status): an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Final
 
 import grpc
@@ -16,7 +15,6 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from adk_grpc_sessions.server.auth import PermissionDeniedError, UnauthenticatedError
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
@@ -30,6 +28,8 @@ from adk_grpc_sessions.server.backends.base import (
     StaleRevisionError,
     StateSizeLimitError,
 )
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
+from adk_grpc_sessions.server.runtime.auth import PermissionDeniedError, UnauthenticatedError
 
 DOMAIN: Final = "adk-grpc-sessions"
 """``ErrorInfo.domain`` of every error this server reports."""
@@ -44,27 +44,6 @@ _REFUSALS: Final = {
     Refusal.FAILED_PRECONDITION: (code_pb2.FAILED_PRECONDITION, "BACKEND_FAILED_PRECONDITION"),
     Refusal.UNSUPPORTED: (code_pb2.UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    """One problem with one request field, named by its path (e.g. ``state.app["k"]``)."""
-
-    field: str
-    description: str
-
-
-class InvalidArgumentError(Exception):
-    """A request is malformed; becomes INVALID_ARGUMENT with a ``BadRequest``."""
-
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
-
-    @classmethod
-    def single(cls, field: str, description: str) -> InvalidArgumentError:
-        """An error about one field."""
-        return cls([FieldViolation(field, description)])
 
 
 class DeadlineExceededError(Exception):
@@ -174,7 +153,12 @@ def status_for(error: Exception) -> status_pb2.Status:
     return _status(code_pb2.INTERNAL, "internal server error", "INTERNAL")
 
 
+def rpc_status_from(status: status_pb2.Status) -> grpc.Status:
+    """``status`` in the form ``ServicerContext.abort_with_status`` takes."""
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted
+
+
 def rpc_status_for(error: Exception) -> grpc.Status:
     """``status_for`` in the form ``ServicerContext.abort_with_status`` takes."""
-    status: grpc.Status = rpc_status.to_status(status_for(error))
-    return status
+    return rpc_status_from(status_for(error))

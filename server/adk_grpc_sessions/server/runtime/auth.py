@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from adk_grpc_sessions.server.watched_files import WatchedFiles
+from adk_grpc_sessions.server.runtime.watched_files import WatchedFiles
 
 ALL_APPS: Final = "*"
 _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")

@@ -35,7 +35,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adk_grpc_sessions.server.config import DEFAULT_LISTEN, SETTINGS
+from adk_grpc_sessions.server.runtime.config import DEFAULT_LISTEN, SETTINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,43 +50,6 @@ class ProbeTls:
     """PEM private key of ``client_chain``, for a server that requires client certificates."""
     client_chain: bytes | None = None
     """PEM certificate chain presented to the server (mutual TLS)."""
-
-
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds ``health`` to the command line."""
-    parser = commands.add_parser(
-        "health",
-        help="check a running server's health (exit 0 when SERVING)",
-        description="Asks a server's grpc.health.v1 service; exits 0 when it is SERVING. Without flags it "
-        "reaches the server its own ADK_GRPC_SESSIONS_* variables describe (address, TLS, mutual TLS), "
-        "as the container image's HEALTHCHECK does. No token is needed.",
-    )
-    parser.add_argument(
-        "--address",
-        default=None,
-        help="HOST:PORT, unix:PATH or unix-abstract:NAME (default: the server's own, "
-        "from ADK_GRPC_SESSIONS_LISTEN)",
-    )
-    parser.add_argument("--service", default="", help="service name to ask about (default: the whole server)")
-    parser.add_argument(
-        "--tls-ca",
-        type=Path,
-        metavar="FILE",
-        help="connect with TLS, trusting this CA bundle (default: with TLS, trusting the server's own "
-        "certificate, when ADK_GRPC_SESSIONS_TLS_CERT is set)",
-    )
-    parser.add_argument(
-        "--tls-client-cert",
-        type=Path,
-        metavar="FILE",
-        help="PEM certificate chain to present to a mutual-TLS server (default: the server's own, "
-        "when ADK_GRPC_SESSIONS_TLS_CLIENT_CA is set)",
-    )
-    parser.add_argument(
-        "--tls-client-key", type=Path, metavar="FILE", help="PEM private key of --tls-client-cert"
-    )
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait (default 5)")
-    parser.set_defaults(run=run)
 
 
 async def check(address: str, service: str = "", tls: ProbeTls | None = None, wait: float = 5.0) -> str:

@@ -32,8 +32,7 @@ from typing import Any, Final
 import pydantic_core
 
 from adk_grpc_sessions.server.backends.base import EventCursor, EventSpan, SessionCursor, StoragePageToken
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.validation import check_key
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
 
 _VERSION: Final = 2

@@ -12,9 +12,13 @@ from __future__ import annotations
 from typing import Any, Final
 
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH, check_value, dump_json, parse_json
-from adk_grpc_sessions.server.validation import check_key
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.backends.json_values import (
+    MAX_EVENT_JSON_DEPTH,
+    check_value,
+    dump_json,
+    parse_json,
+)
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
 
 FIELD: Final = "event_json"

@@ -6,39 +6,35 @@ learns exactly what to fix; nothing malformed ever reaches a backend.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.json_values import check_json_value
-from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_KEY_LENGTH, MAX_PAGE_SIZE
+from adk_grpc_sessions.server.backends.base import SessionKey
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.backends.json_values import check_json_value
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
 
-_CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
-
-
-def check_key(field: str, value: str) -> str:
-    """Checks an app name, user id, session id or event id; returns it unchanged.
-
-    Raises:
-        InvalidArgumentError: empty, too long, or holding a control character.
-    """
-    if not value:
-        raise InvalidArgumentError.single(field, "required")
-    if len(value) > MAX_KEY_LENGTH:
-        raise InvalidArgumentError.single(field, f"at most {MAX_KEY_LENGTH} characters, got {len(value)}")
-    if _CONTROL_CHARACTERS.search(value):
-        raise InvalidArgumentError.single(field, "must not contain control characters")
-    return value
 
 
 def session_id(field: str, value: str) -> str:
     """Trims a session id as ADK does, then checks it as a key."""
     return check_key(field, value.strip())
+
+
+def session_key(
+    request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
+) -> SessionKey:
+    """The session a request names, each part checked."""
+    return SessionKey(
+        check_key("app_name", request.app_name),
+        check_key("user_id", request.user_id),
+        session_id("session_id", request.session_id),
+    )
 
 
 def page_size(field: str, value: int, maximum: int = MAX_PAGE_SIZE) -> int:

@@ -18,11 +18,14 @@ end every copied session's event count, and every app and user state key, is
 compared with the source.
 
 This is the only module of the server that imports google-adk: a tool, not
-the request path.
+the request path (and imported only when the command runs). Writing the
+copied sessions is the SQL backend's (``backends.sql.importing``).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,13 +41,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from adk_grpc_sessions.server.api.messages import encode_event_fields, event_size
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import SessionKey, StateMap
+from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
 from adk_grpc_sessions.server.backends.sql.importing import ImportedSession, SessionImporter
-from adk_grpc_sessions.server.errors import InvalidArgumentError
-from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.messages import encode_event_fields, event_size
 
 _SESSIONS_PER_PAGE: Final = 100
 
@@ -88,6 +91,12 @@ _MODELS: Final = {
         v0.StorageSession, v0.StorageEvent, v0.StorageAppState, v0.StorageUserState
     ),
 }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the import; 0 when everything arrived, 1 when the count check found something missing."""
+    report = asyncio.run(import_adk(args.source, args.backend))
+    return 0 if report.complete else 1
 
 
 async def import_adk(source_url: str, backend_uri: str, *, console: Console | None = None) -> ImportReport:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from adk_grpc_sessions.server.page_tokens import PageTokenKeys
+from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys
 
 _log = logging.getLogger(__name__)
 

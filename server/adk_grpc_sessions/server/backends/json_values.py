@@ -21,7 +21,7 @@ from typing import Any, Final, NoReturn
 
 import pydantic_core
 
-from adk_grpc_sessions.server.errors import InvalidArgumentError
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 
 MAX_JSON_DEPTH: Final = 254
 """Deepest nesting of arrays and objects in a state value, counted from the value itself.

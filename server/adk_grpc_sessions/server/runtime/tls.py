@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 
-from adk_grpc_sessions.server.watched_files import WatchedFiles
+from adk_grpc_sessions.server.runtime.watched_files import WatchedFiles
 
 
 @dataclass(frozen=True, slots=True)

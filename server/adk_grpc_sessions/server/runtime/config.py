@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from adk_grpc_sessions.server.tls import TlsFiles
+from adk_grpc_sessions.server.runtime.tls import TlsFiles
 from adk_grpc_sessions.wire import limits
 
 ENV_PREFIX: Final = "ADK_GRPC_SESSIONS_"
@@ -268,7 +268,7 @@ SETTINGS: Final = (
         "reflection", "gRPC server reflection (on by default; --reflection false to turn off)", _flag, "BOOL"
     ),
     Setting(
-        "event_loop", "auto (uvloop where installed: ~30%% more calls/s), uvloop or asyncio", str, "LOOP"
+        "event_loop", "auto (uvloop where installed: more calls per second), uvloop or asyncio", str, "LOOP"
     ),
     Setting("log_format", "json (one object per line) or text", str, "FORMAT"),
     Setting("log_level", "DEBUG, INFO, WARNING or ERROR", str, "LEVEL"),

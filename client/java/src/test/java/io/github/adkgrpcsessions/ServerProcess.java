@@ -41,13 +41,18 @@ final class ServerProcess implements AutoCloseable {
 
   /** A started server keeping its sessions in a new SQLite file under {@code directory}. */
   static ServerProcess onSqliteFile(Path directory, String... flags) {
+    return listening("127.0.0.1:0", directory, flags);
+  }
+
+  /** A started server on {@code listen} (HOST:PORT or unix:PATH), over a new SQLite file. */
+  static ServerProcess listening(String listen, Path directory, String... flags) {
     String backend = "sqlite:///" + directory.resolve("sessions.db").toAbsolutePath();
     ServerProcess server = new ServerProcess(backend, List.of(flags));
-    server.launch("127.0.0.1:0");
+    server.launch(listen);
     return server;
   }
 
-  /** "127.0.0.1:PORT". */
+  /** "127.0.0.1:PORT" (or the unix:PATH it listens on). */
   String address() {
     return address;
   }

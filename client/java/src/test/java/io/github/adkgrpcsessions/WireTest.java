@@ -117,6 +117,36 @@ class WireTest {
   }
 
   @Test
+  void aGrpcsTargetSpeaksTlsToTheServer() throws Exception {
+    Path cert = directory.resolve("cert.pem");
+    Path key = directory.resolve("key.pem");
+    // A self-signed certificate for localhost, from Debian's openssl.
+    Process openssl =
+        new ProcessBuilder(
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost",
+                "-keyout", key.toString(), "-out", cert.toString())
+            .redirectErrorStream(true)
+            .start();
+    String said = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, openssl.waitFor(), said);
+    try (ServerProcess server =
+            ServerProcess.onSqliteFile(directory, "--tls-cert", cert.toString(), "--tls-key", key.toString());
+        GrpcSessionService plaintext = GrpcSessionService.builder(server.address()).timeout(java.time.Duration.ofSeconds(3)).build();
+        GrpcSessionService tls =
+            GrpcSessionService.builder("grpcs://localhost:" + server.address().replaceAll(".*:", ""))
+                .credentials(io.grpc.TlsChannelCredentials.newBuilder().trustManager(cert.toFile()).build())
+                .build()) {
+      assertThrows(
+          SessionServiceUnavailableException.class,
+          () -> plaintext.createSession("tls-app", "u", Map.of(), null).blockingGet());
+      Session session = tls.createSession("tls-app", "u", Map.of("k", 1), null).blockingGet();
+      assertEquals(1, tls.getSession("tls-app", "u", session.id(), Optional.empty()).blockingGet().state().get("k"));
+    }
+  }
+
+  @Test
   void aUnixSocketTargetReachesTheServer() {
     String socket = "unix:" + directory.resolve("sessions.sock").toAbsolutePath();
     try (ServerProcess server = ServerProcess.listening(socket, directory);

@@ -213,6 +213,19 @@ abstract class SessionServiceConformance {
   }
 
   @Test
+  void tempStateGivenToCreateSessionIsInTheReturnedSessionOnly() {
+    Session created = create("u", Map.of("temp:draft", "x", "kept", 1));
+    assertEquals(Map.of("temp:draft", "x", "kept", 1), Map.copyOf(created.state()));
+    if (grpc()) {
+      // ADK Python (the contract): temp: keys are never stored.
+      assertEquals(Map.of("kept", 1), Map.copyOf(get(created).state()));
+    } else {
+      // DIFFERENCE: ADK Java's in-memory service stores the whole initial state.
+      assertEquals(Map.of("temp:draft", "x", "kept", 1), Map.copyOf(get(created).state()));
+    }
+  }
+
+  @Test
   void numRecentEventsAndAfterTimestampSelectEventsAndCombine() {
     Session session = create("u", Map.of());
     for (int i = 0; i < 4; i++) {
@@ -396,6 +409,58 @@ abstract class SessionServiceConformance {
     assertEquals(java.util.HexFormat.of().formatHex(bytes), java.util.HexFormat.of().formatHex(back));
     // genai's Blob compares its bytes by identity: compare the events' JSON instead.
     assertEquals(event.toJson(), read.toJson());
+  }
+
+  @Test
+  void anEventWithEveryCommonFieldRoundTrips() {
+    Session session = create("u", Map.of());
+    Event event =
+        Event.builder()
+            .id(Event.generateEventId())
+            .invocationId("inv-all-fields")
+            .author("agent")
+            .branch("root.agent")
+            .timestamp(T0)
+            .content(
+                Content.builder()
+                    .role("model")
+                    .parts(
+                        List.of(
+                            Part.fromText("calling"),
+                            Part.fromFunctionCall("lookup", Map.of("q", "trains", "n", 3))))
+                    .build())
+            .longRunningToolIds(Set.of("call-1"))
+            .turnComplete(true)
+            .interrupted(false)
+            .modelVersion("scripted-1")
+            .avgLogprobs(-0.25)
+            .finishReason(new com.google.genai.types.FinishReason(com.google.genai.types.FinishReason.Known.STOP))
+            .usageMetadata(
+                com.google.genai.types.GenerateContentResponseUsageMetadata.builder()
+                    .promptTokenCount(12)
+                    .candidatesTokenCount(3)
+                    .build())
+            .customMetadata(
+                List.of(com.google.genai.types.CustomMetadata.builder().key("origin").stringValue("java").build()))
+            .actions(
+                com.google.adk.events.EventActions.builder()
+                    .stateDelta(new java.util.concurrent.ConcurrentHashMap<>(Map.of("k", "v")))
+                    .artifactDelta(new java.util.concurrent.ConcurrentHashMap<>(Map.of("report.txt", 2)))
+                    .transferToAgent("helper")
+                    .escalate(false)
+                    .skipSummarization(true)
+                    .compaction(
+                        com.google.adk.events.EventCompaction.builder()
+                            .startTimestamp(T0 - 5000)
+                            .endTimestamp(T0 - 1)
+                            .compactedContent(Content.fromParts(Part.fromText("summary")))
+                            .build())
+                    .build())
+            .build();
+    append(session, event);
+    Event read = get(session).events().get(0);
+    assertEquals(event.toJson(), read.toJson());
+    assertEquals(event, read);
   }
 
   @Test

@@ -1,7 +1,8 @@
 # adk-grpc-sessions developer entry points. Every target installs what it needs
 # into .venv (Python), .tools (buf from npm, the Go protoc plugins) and
 # client/typescript/node_modules (ts-proto and the TypeScript client's
-# dependencies, from its package-lock.json) on first use.
+# dependencies, from its package-lock.json) and ~/.m2 (the Java client's,
+# from Maven Central) on first use.
 #
 # Python dependencies are pinned: `make install` (and so CI) installs the
 # versions in constraints.txt, so a new release on PyPI (of google-adk above
@@ -28,6 +29,8 @@ GO_PLUGINS := .tools/go/protoc-gen-go-$(PROTOC_GEN_GO_VERSION).grpc-$(PROTOC_GEN
 GO_DIR := client/go
 TS_DIR := client/typescript
 TS_DEPS := $(TS_DIR)/node_modules/.package-lock.json
+JAVA_DIR := client/java
+MVN ?= mvn
 LISTEN ?= 127.0.0.1:50051
 PROTOS := $(shell find protos -name '*.proto' | sort)
 PY_STUBS := client/python
@@ -35,7 +38,7 @@ PY_STUBS := client/python
 LOCK := constraints.txt
 SCRATCH := .tools/scratch-venv
 
-.PHONY: install proto proto-check lint lint-go lint-ts fmt serve test bench bench-quick lock deps-latest
+.PHONY: install proto proto-check lint lint-go lint-ts lint-java fmt serve test bench bench-quick lock deps-latest
 
 # Two installs into one venv: serving needs only the server extra; testing,
 # linting and benchmarks need the development set (every backend's driver,
@@ -128,7 +131,7 @@ lint: install $(BUF)
 	$(BIN)/mypy
 	$(BUF) lint
 	$(BIN)/hadolint Dockerfile
-	$(MAKE) --no-print-directory proto-check lint-go lint-ts
+	$(MAKE) --no-print-directory proto-check lint-go lint-ts lint-java
 
 lint-go:
 	@test -z "$$(cd $(GO_DIR) && gofmt -l .)" || { (cd $(GO_DIR) && gofmt -l .); echo "gofmt: the files above need formatting"; exit 1; }
@@ -136,6 +139,11 @@ lint-go:
 
 lint-ts: $(TS_DEPS)
 	cd $(TS_DIR) && $(NPM) run --silent lint
+
+# The Java client and its tests compile with -Xlint:all -Werror (pom.xml): a
+# warning fails the build. Its stubs are generated from protos/ at build time.
+lint-java:
+	cd $(JAVA_DIR) && $(MVN) -B -q --no-transfer-progress -Dstyle.color=never test-compile
 
 fmt: install
 	$(BIN)/ruff check --fix .

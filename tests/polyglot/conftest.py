@@ -1,4 +1,4 @@
-"""Fixtures of the polyglot tests: the Go and TypeScript clients, built once per run."""
+"""Fixtures of the polyglot tests: the Go, TypeScript and Java clients, built once per run."""
 
 from __future__ import annotations
 
@@ -19,3 +19,9 @@ async def go_agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def typescript_dist() -> Path:
     """The compiled TypeScript client, its tests and its polyglot agent."""
     return await toolchains.build_typescript()
+
+
+@pytest.fixture(scope="session")
+async def java_classpath() -> str:
+    """The class path of the compiled Java client and its tests (with its polyglot agent)."""
+    return await toolchains.build_java()

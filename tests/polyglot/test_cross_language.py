@@ -1,12 +1,13 @@
-"""Python, Go and TypeScript ADK agents take turns on one session through one server.
+"""Python, Go, TypeScript and Java ADK agents take turns on one session through one server.
 
 A Python ADK ``Runner`` turn starts the session (a tool call writing app:,
 user:, session and temp: state); the Go program (adk-go runner over
-``client/go``) and then the Node program (adk-js Runner over
-``client/typescript``) each read it, check every event and the merged state,
-take a turn of their own whose model must be shown the earlier turns, and
-probe stale writes and retries. Python then reads everything back as ADK
-``Event`` objects and runs a last turn over the whole history.
+``client/go``), the Node program (adk-js Runner over ``client/typescript``) and
+then the Java program (ADK Java Runner over ``client/java``) each read it,
+check every event and the merged state, take a turn of their own whose model
+must be shown the earlier turns, and probe stale writes and retries. Python
+then reads everything back as ADK ``Event`` objects and runs a last turn over
+the whole history.
 """
 
 from __future__ import annotations
@@ -112,10 +113,11 @@ async def _python_probes(service: GrpcSessionService, app: str, session_id: str)
     }
 
 
-async def test_python_go_and_typescript_agents_share_one_session(
-    grpc_server: StartServer, go_agent: Path, typescript_dist: Path
+async def test_python_go_typescript_and_java_agents_share_one_session(
+    grpc_server: StartServer, go_agent: Path, typescript_dist: Path, java_classpath: str
 ) -> None:
     node = toolchains.require("node", "the TypeScript agent needs Node 20+")
+    java = toolchains.require("java", "the Java agent needs a JDK 17+")
     target = await grpc_server("memory://")
     app = f"polyglot-{uuid.uuid4().hex[:8]}"
     started = time.time()
@@ -171,7 +173,30 @@ async def test_python_go_and_typescript_agents_share_one_session(
             cwd=toolchains.TS_DIR,
         )
 
-        # 4. Python reads everything back as ADK events.
+        after_ts = await service.get_session(app_name=app, user_id=USER, session_id=session.id)
+        assert after_ts is not None
+
+        # 4. The Java agent reads all three, takes a turn, probes.
+        jv = await _run_agent(
+            [java, "-cp", java_classpath, "io.github.adkgrpcsessions.PolyglotAgent"],
+            {
+                **base,
+                "expect": _expectations(
+                    after_ts,
+                    [
+                        "Hello from Python",
+                        "Go agent here: Berlin noted.",
+                        "Hello from TypeScript",
+                        "TypeScript agent here: São Paulo noted.",
+                    ],
+                ),
+                "message": "Hello from Java",
+                "city": "Kraków",
+            },
+            cwd=toolchains.JAVA_DIR,
+        )
+
+        # 5. Python reads everything back as ADK events.
         final = await service.get_session(app_name=app, user_id=USER, session_id=session.id)
         assert final is not None
         events = final.events
@@ -186,12 +211,15 @@ async def test_python_go_and_typescript_agents_share_one_session(
             *[a.format("js") for a in turn],
             "js_probe",
             "js_probe",
+            *[a.format("java") for a in turn],
+            "java_probe",
+            "java_probe",
         ]
         by_id = {e.id: e for e in events}
         for appended in go["appended"]:
             event = by_id[appended["id"]]
             assert (event.author, event.timestamp) == (appended["author"], float(appended["seconds"]))
-        for appended in ts["appended"]:
+        for appended in [*ts["appended"], *jv["appended"]]:
             event = by_id[appended["id"]]
             assert (event.author, event.timestamp) == (appended["author"], appended["ms"] / 1000)
         assert all(started - 1 <= e.timestamp <= time.time() + 1 for e in events)
@@ -205,6 +233,8 @@ async def test_python_go_and_typescript_agents_share_one_session(
             "Go agent here: Berlin noted.",
             "Hello from TypeScript",
             "TypeScript agent here: São Paulo noted.",
+            "Hello from Java",
+            "Java agent here: Kraków noted.",
         ):
             assert said in texts
         go_call, go_response = _part(events[5]), _part(events[6])
@@ -226,13 +256,27 @@ async def test_python_go_and_typescript_agents_share_one_session(
         assert js_call.function_call is not None and js_call.function_call.args == {"city": "São Paulo"}
         assert js_response.function_response is not None
         assert js_response.function_response.response == {"visits": 3}
+        java_call, java_response = _part(events[17]), _part(events[18])
+        assert java_call.function_call is not None and java_call.function_call.args == {"city": "Kraków"}
+        assert java_call.function_call.name == "record_visit"
+        assert java_response.function_response is not None
+        assert java_response.function_response.response == {"visits": 4}
+        assert (
+            events[18].actions.state_delta.items()
+            >= {
+                "app:visits": 4,
+                "app:java_runs": 1,
+                "user:java_city": "Kraków",
+                "java_note": "written by the Java agent",
+            }.items()
+        )
 
         # Merged state: every language's app:, user: and session keys; no temp: keys.
         assert final.state == {
             "big": BIG,
             "名前": "Zoë 🐍",
             "ratio": 0.5,
-            "app:visits": 3,
+            "app:visits": 4,
             "user:python_city": "Zürich",
             "python_note": "written by the Python agent",
             "python_reply": "Python agent here: Zürich noted.",
@@ -244,11 +288,15 @@ async def test_python_go_and_typescript_agents_share_one_session(
             "user:js_city": "São Paulo",
             "js_note": "written by the TypeScript agent",
             "js_reply": "TypeScript agent here: São Paulo noted.",
+            "app:java_runs": 1,
+            "user:java_city": "Kraków",
+            "java_note": "written by the Java agent",
+            "java_reply": "Java agent here: Kraków noted.",
         }
         assert isinstance(final.state["app:visits"], int)
 
-        # 5. A last Python turn: its model is shown the Go and TypeScript turns as history.
-        model.script(text_response("Python again: three languages, one session."))
+        # 6. A last Python turn: its model is shown the Go, TypeScript and Java turns as history.
+        model.script(text_response("Python again: four languages, one session."))
         message = types.Content(role="user", parts=[types.Part(text="Hello again from Python")])
         async for _ in runner.run_async(user_id=USER, session_id=session.id, new_message=message):
             pass
@@ -259,11 +307,12 @@ async def test_python_go_and_typescript_agents_share_one_session(
             "Go agent here: Berlin noted.",
             "TypeScript agent here: São Paulo noted.",
             "Hello from TypeScript",
+            "Java agent here: Kraków noted.",
         ):
             assert said in history
 
-        # 6. Stale writers and retries behave the same from all three languages.
+        # 7. Stale writers and retries behave the same from all four languages.
         python = await _python_probes(service, app, session.id)
         expected = {"staleRejected": True, "staleReason": "STALE_SESSION", "retryStoredTimes": 1}
-        for report in (python, go, ts):
+        for report in (python, go, ts, jv):
             assert {key: report[key] for key in expected} == expected, report

@@ -1,10 +1,11 @@
-"""Building and running the Go and TypeScript clients from a clean clone, for the polyglot tests.
+"""Building and running the Go, TypeScript and Java clients from a clean clone, for the polyglot tests.
 
 Go builds go through Go's own build cache; the TypeScript client installs its
 locked dependencies (``npm ci``) only when ``package-lock.json`` is newer than
-the last install, then compiles with ``tsc``. Without ``go`` or ``node``/``npm``
-on ``PATH`` the tests are skipped with a message saying what is missing (CI
-fails on any skip, so there they always run).
+the last install, then compiles with ``tsc``; the Java client compiles with
+Maven, which resolves from Maven Central into ``~/.m2`` once. Without ``go``,
+``node``/``npm`` or ``java``/``mvn`` on ``PATH`` the tests are skipped with a
+message saying what is missing (CI fails on any skip, so there they always run).
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 GO_DIR = REPO / "client" / "go"
 TS_DIR = REPO / "client" / "typescript"
+JAVA_DIR = REPO / "client" / "java"
 SERVER_EXECUTABLE = Path(sys.executable).with_name("adk-grpc-sessions")
 """The server the Go and TypeScript test suites start for themselves."""
 
 BUILD_TIMEOUT = 420.0
-"""Seconds a cold build may take (npm ci, or compiling adk-go on 2 cores)."""
+"""Seconds a cold build may take (npm ci, compiling adk-go, or Maven's first download, on 2 cores)."""
+
+MAVEN = ["-B", "-q", "--no-transfer-progress", "-Dstyle.color=never"]
+"""Maven's flags here: batch mode, quiet (failures are still printed)."""
+
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 RUN_TIMEOUT = 180.0
 
 
@@ -117,3 +124,31 @@ async def build_typescript() -> Path:
         compiled = await run([npm, "run", "--silent", "build"], cwd=TS_DIR, time_limit=BUILD_TIMEOUT)
         assert compiled.returncode == 0, compiled.explain("tsc")
     return TS_DIR / "dist"
+
+
+_java_lock = asyncio.Lock()
+
+
+async def build_java() -> str:
+    """Compiles the Java client and its tests (which hold the polyglot agent); returns their class path."""
+    require("java", "the Java client's tests need a JDK 17+")
+    mvn = require("mvn", "the Java client's tests need Maven")
+    async with _java_lock:
+        classpath_file = JAVA_DIR / "target" / "test-classpath.txt"
+        built = await run(
+            [
+                mvn,
+                *MAVEN,
+                "test-compile",
+                f"{DEPENDENCY_PLUGIN}:build-classpath",
+                "-Dmdep.includeScope=test",
+                f"-Dmdep.outputFile={classpath_file}",
+            ],
+            cwd=JAVA_DIR,
+            time_limit=BUILD_TIMEOUT,
+        )
+        assert built.returncode == 0, built.explain("mvn test-compile")
+        dependencies = classpath_file.read_text().strip()
+    return os.pathsep.join(
+        [str(JAVA_DIR / "target" / "classes"), str(JAVA_DIR / "target" / "test-classes"), dependencies]
+    )

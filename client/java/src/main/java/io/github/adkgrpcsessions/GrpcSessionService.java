@@ -1,0 +1,656 @@
+package io.github.adkgrpcsessions;
+
+import adk_grpc_sessions.v1.SessionServiceGrpc;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventResponse;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.DeleteSessionRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.GetAppStateRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionResponse;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.GetUserStateRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.ListEventsRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsResponse;
+import com.google.adk.events.Event;
+import com.google.adk.sessions.BaseSessionService;
+import com.google.adk.sessions.GetSessionConfig;
+import com.google.adk.sessions.ListEventsResponse;
+import com.google.adk.sessions.Session;
+import com.google.adk.sessions.SessionNotFoundException;
+import com.google.adk.sessions.State;
+import com.google.common.collect.MapMaker;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import io.reactivex.rxjava3.core.Completable;
+import io.reactivex.rxjava3.core.Maybe;
+import io.reactivex.rxjava3.core.Single;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A drop-in ADK Java {@link BaseSessionService} that keeps sessions, events and state in an
+ * adk-grpc-sessions server, shared with ADK agents in Python, Go, TypeScript and any other
+ * language.
+ *
+ * <p>{@code new GrpcSessionService("localhost:50051")}; {@code "grpc://host:port"}, {@code
+ * "grpcs://host:port"} (TLS) and {@code "unix:/path"} (Linux) work too, and {@link #builder}
+ * takes a time budget, credentials, a bearer token and anything else grpc-java offers. No
+ * connection is made until the first call. Close it when done.
+ *
+ * <p>Every method returns a cold {@code Single}/{@code Maybe}/{@code Completable}, as ADK Java's
+ * own VertexAiSessionService does: the call is made when it is subscribed (by a {@code Runner},
+ * {@code blockingGet()}, ...), on the subscribing thread, within one time budget (30 s by default)
+ * in which it rides out a restarting server; disposing of it cancels the call.
+ *
+ * <p>Sessions it returns carry the server's revision (kept beside the object, which ADK Java
+ * declares final), so appending through an out-of-date session fails with {@link
+ * StaleSessionException} instead of overwriting what another writer stored.
+ */
+public final class GrpcSessionService implements BaseSessionService, AutoCloseable {
+  /** How long each method may take in all, retries included, by default. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  /** The largest page the server returns; listings walk pages of it. */
+  private static final int MAX_PAGE_SIZE = 1000;
+
+  /** Times getSession starts over when the session was deleted between the parts of its read. */
+  private static final int READ_RESTARTS = 3;
+
+  private final String target;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService timer;
+  private final RetryingCaller caller;
+
+  /**
+   * The revision each session object was read or last written at. Weak keys compared by identity:
+   * a session object is forgotten with the object, and two equal-looking copies stay apart.
+   */
+  private final ConcurrentMap<Session, Long> revisions = new MapMaker().weakKeys().makeMap();
+
+  /** A service for the server at {@code target}, with the default options. */
+  public GrpcSessionService(String target) {
+    this(builder(target));
+  }
+
+  private GrpcSessionService(Builder builder) {
+    Target parsed = Target.parse(builder.target);
+    this.target = parsed.address();
+    ChannelCredentials credentials =
+        builder.credentials != null
+            ? builder.credentials
+            : parsed.tls() ? TlsChannelCredentials.create() : InsecureChannelCredentials.create();
+    ManagedChannelBuilder<?> channelBuilder =
+        Grpc.newChannelBuilder(parsed.address(), credentials)
+            .maxInboundMessageSize(Integer.MAX_VALUE)
+            .disableRetry(); // retries are RetryingCaller's, within the budget
+    List<ClientInterceptor> interceptors = new ArrayList<>(builder.interceptors);
+    if (!builder.metadata.keys().isEmpty()) {
+      interceptors.add(MetadataUtils.newAttachHeadersInterceptor(builder.metadata));
+    }
+    channelBuilder.intercept(interceptors);
+    builder.channelCustomizer.accept(channelBuilder);
+    this.channel = channelBuilder.build();
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread thread = new Thread(task, "adk-grpc-sessions-reconnect");
+              thread.setDaemon(true);
+              return thread;
+            });
+    ReconnectPacer.start(channel, timer);
+    this.caller =
+        new RetryingCaller(
+            channel, SessionServiceGrpc.newBlockingStub(channel), builder.timeout, builder.retry);
+  }
+
+  /** A builder for a service at {@code target} ("host:port", "grpc://", "grpcs://", "unix:"). */
+  public static Builder builder(String target) {
+    return new Builder(target);
+  }
+
+  /** The gRPC target this service connects to. */
+  public String target() {
+    return target;
+  }
+
+  /**
+   * Creates a session with the id given (whitespace trimmed) or a new UUID, and its initial
+   * state: "app:" and "user:" keys go to the app's and the user's state, other keys to the
+   * session's; "temp:" keys are kept in the returned object only.
+   *
+   * <p>Fails with {@link SessionAlreadyExistsException} if the id is taken (ADK Java's in-memory
+   * service overwrites the existing session; ADK Python refuses).
+   */
+  @Override
+  public Single<Session> createSession(
+      String appName,
+      String userId,
+      @Nullable Map<String, Object> state,
+      @Nullable String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    return call(
+        () -> {
+          String requested = sessionId == null ? "" : sessionId.strip();
+          // Choosing the id here makes a retried create recognisable: the id is fresh, so
+          // "already exists" can only mean that an earlier attempt landed.
+          String id = requested.isEmpty() ? UUID.randomUUID().toString() : requested;
+          CreateSessionRequest request =
+              CreateSessionRequest.newBuilder()
+                  .setAppName(appName)
+                  .setUserId(userId)
+                  .setSessionId(id)
+                  .setState(StateJson.split(state))
+                  .build();
+          Session created = create(caller.budget(), request, !requested.isEmpty());
+          if (state != null) {
+            state.forEach(
+                (key, value) -> {
+                  if (key.startsWith(State.TEMP_PREFIX) && value != null && value != State.REMOVED) {
+                    created.state().put(key, value);
+                  }
+                });
+          }
+          return created;
+        });
+  }
+
+  /**
+   * CreateSession; for an id this client chose, "already exists" means an earlier attempt of this
+   * call landed, and the session it made is read back.
+   */
+  private Session create(@Nullable Deadline deadline, CreateSessionRequest request, boolean idGiven) {
+    try {
+      return session(caller.call(deadline, stub -> stub.createSession(request)).getSession(), List.of());
+    } catch (SessionAlreadyExistsException taken) {
+      if (idGiven) {
+        throw taken;
+      }
+      GetSessionRequest read =
+          GetSessionRequest.newBuilder()
+              .setAppName(request.getAppName())
+              .setUserId(request.getUserId())
+              .setSessionId(request.getSessionId())
+              .build();
+      return read(deadline, read).orElseThrow(() -> taken);
+    }
+  }
+
+  /** Same as {@link #createSession(String, String, Map, String)}. */
+  @Deprecated
+  @Override
+  public Single<Session> createSession(
+      String appName,
+      String userId,
+      @Nullable ConcurrentMap<String, Object> state,
+      @Nullable String sessionId) {
+    return createSession(appName, userId, (Map<String, Object>) state, sessionId);
+  }
+
+  /**
+   * Reads a session with its merged state and its events, or nothing if there is no such
+   * session. {@code numRecentEvents} keeps the last N events (0 keeps none); {@code
+   * afterTimestamp} keeps those at or after that instant (compared exactly, to the nanosecond);
+   * both combine.
+   *
+   * <p>The whole session, however large: a session whose events do not fit in one response of the
+   * server arrives in parts (GetSession, then ListEvents pages of the same read's selection),
+   * assembled here. The session, its revision and its events are those of one moment: events
+   * appended meanwhile are not included, and appending through the session then detects them.
+   */
+  @Override
+  public Maybe<Session> getSession(
+      String appName, String userId, String sessionId, Optional<GetSessionConfig> config) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    Objects.requireNonNull(config, "config cannot be null");
+    return this.<Optional<Session>>call(
+            () -> {
+              String id = sessionId.strip();
+              if (id.isEmpty()) {
+                return Optional.empty();
+              }
+              GetSessionRequest.Builder request =
+                  GetSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id);
+              config.flatMap(GetSessionConfig::numRecentEvents).ifPresent(request::setNumRecentEvents);
+              config
+                  .flatMap(GetSessionConfig::afterTimestamp)
+                  .ifPresent(after -> request.setAfterTimestamp(Timestamps.toTimestamp(after)));
+              return read(caller.budget(), request.build());
+            })
+        .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
+  }
+
+  /** GetSession and the rest of its events, as one session; empty if there is none. */
+  private Optional<Session> read(@Nullable Deadline deadline, GetSessionRequest request) {
+    for (int restart = 0; ; restart++) {
+      GetSessionResponse response;
+      try {
+        response = caller.call(deadline, stub -> stub.getSession(request));
+      } catch (SessionNotFoundException missing) {
+        return Optional.empty();
+      }
+      try {
+        List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
+            readRest(deadline, response.getSession(), response.getNextEventsPageToken());
+        return Optional.of(session(response.getSession(), rest));
+      } catch (SessionNotFoundException goneBetweenParts) {
+        if (restart >= READ_RESTARTS) {
+          return Optional.empty();
+        }
+        // Gone (or deleted and created again) between the parts: read it anew.
+      }
+    }
+  }
+
+  /** The events of a read that did not fit in its first response, listed from its token on. */
+  private List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> readRest(
+      @Nullable Deadline deadline,
+      adk_grpc_sessions.v1.SessionServiceOuterClass.Session message,
+      String token) {
+    List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest = new ArrayList<>();
+    String next = token;
+    while (!next.isEmpty()) {
+      ListEventsRequest request =
+          ListEventsRequest.newBuilder()
+              .setAppName(message.getAppName())
+              .setUserId(message.getUserId())
+              .setSessionId(message.getSessionId())
+              .setPageSize(MAX_PAGE_SIZE)
+              .setPageToken(next)
+              .build();
+      var page = caller.call(deadline, stub -> stub.listEvents(request));
+      rest.addAll(page.getEventsList());
+      next = page.getNextPageToken();
+    }
+    return rest;
+  }
+
+  /**
+   * Lists the sessions of an app, with merged state and without events, oldest update first; of
+   * one user, or of every user of the app if {@code userId} is null.
+   */
+  @Override
+  public Single<com.google.adk.sessions.ListSessionsResponse> listSessions(
+      String appName, @Nullable String userId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    return call(
+        () -> {
+          Deadline deadline = caller.budget();
+          List<Session> sessions = new ArrayList<>();
+          ListSessionsRequest.Builder request =
+              ListSessionsRequest.newBuilder()
+                  .setAppName(appName)
+                  .setUserId(userId == null ? "" : userId)
+                  .setPageSize(MAX_PAGE_SIZE);
+          while (true) {
+            ListSessionsRequest page = request.build();
+            ListSessionsResponse response = caller.call(deadline, stub -> stub.listSessions(page));
+            for (var message : response.getSessionsList()) {
+              sessions.add(session(message, List.of()));
+            }
+            if (response.getNextPageToken().isEmpty()) {
+              return com.google.adk.sessions.ListSessionsResponse.builder().sessions(sessions).build();
+            }
+            request.setPageToken(response.getNextPageToken());
+          }
+        });
+  }
+
+  /** Deletes a session and its events; deleting a missing session is not an error. */
+  @Override
+  public Completable deleteSession(String appName, String userId, String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    return call(
+            () -> {
+              String id = sessionId.strip();
+              if (!id.isEmpty()) {
+                DeleteSessionRequest request =
+                    DeleteSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id).build();
+                caller.call(caller.budget(), stub -> stub.deleteSession(request));
+              }
+              return Boolean.TRUE;
+            })
+        .ignoreElement();
+  }
+
+  /**
+   * Lists every event of a session, in append order (all pages); an empty response if the session
+   * does not exist, as ADK Java's in-memory service answers. {@link #listEventsPage} reads one
+   * page at a time.
+   */
+  @Override
+  public Single<ListEventsResponse> listEvents(String appName, String userId, String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    return call(
+        () -> {
+          Deadline deadline = caller.budget();
+          List<Event> events = new ArrayList<>();
+          String token = "";
+          try {
+            do {
+              var page = listEventsPage(deadline, appName, userId, sessionId, MAX_PAGE_SIZE, token);
+              events.addAll(page.events());
+              token = page.nextPageToken().orElse("");
+            } while (!token.isEmpty());
+          } catch (SessionNotFoundException missing) {
+            return ListEventsResponse.builder().build();
+          }
+          return ListEventsResponse.builder().events(events).build();
+        });
+  }
+
+  /**
+   * One page of a session's events, in append order: at most {@code pageSize} (0 is the
+   * server's default, 100; above 1000 is 1000), from {@code pageToken} (empty for the first
+   * page). The response's {@code nextPageToken} is absent on the last page.
+   *
+   * <p>Fails with {@link GrpcSessionNotFoundException} if the session does not exist.
+   */
+  public Single<ListEventsResponse> listEventsPage(
+      String appName, String userId, String sessionId, int pageSize, String pageToken) {
+    return call(() -> listEventsPage(caller.budget(), appName, userId, sessionId, pageSize, pageToken));
+  }
+
+  private ListEventsResponse listEventsPage(
+      @Nullable Deadline deadline,
+      String appName,
+      String userId,
+      String sessionId,
+      int pageSize,
+      String pageToken) {
+    ListEventsRequest request =
+        ListEventsRequest.newBuilder()
+            .setAppName(appName)
+            .setUserId(userId)
+            .setSessionId(sessionId.strip())
+            .setPageSize(pageSize)
+            .setPageToken(pageToken == null ? "" : pageToken)
+            .build();
+    var page = caller.call(deadline, stub -> stub.listEvents(request));
+    List<Event> events = new ArrayList<>();
+    for (var stored : page.getEventsList()) {
+      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
+    }
+    ListEventsResponse.Builder response = ListEventsResponse.builder().events(events);
+    if (!page.getNextPageToken().isEmpty()) {
+      response.nextPageToken(page.getNextPageToken());
+    }
+    return response.build();
+  }
+
+  /**
+   * Stores an event and applies its state delta, if {@code session} is up to date; then records
+   * both in {@code session} as ADK Java's in-memory service does ("temp:" keys included, in the
+   * object only: they are never sent). A partial event is neither stored nor applied. An event
+   * without an id gets a UUID, one without a timestamp the current time.
+   *
+   * <p>Fails with {@link StaleSessionException} if the session changed in storage since {@code
+   * session} was read (nothing is stored), and with {@link GrpcSessionNotFoundException} if it
+   * does not exist. Retrying a failed call with the same event is safe: an event already stored
+   * is not stored again.
+   */
+  @Override
+  public Single<Event> appendEvent(Session session, Event event) {
+    Objects.requireNonNull(session, "session cannot be null");
+    Objects.requireNonNull(event, "event cannot be null");
+    if (event.partial().orElse(false)) {
+      return Single.just(event);
+    }
+    return call(
+        () -> {
+          if (event.id() == null || event.id().isEmpty()) {
+            event.setId(Event.generateEventId());
+          }
+          if (event.timestamp() == 0) {
+            event.setTimestamp(Instant.now().toEpochMilli());
+          }
+          String eventJson = EventJson.toWire(event);
+          Deadline deadline = caller.budget();
+          AppendEventRequest request =
+              AppendEventRequest.newBuilder()
+                  .setAppName(session.appName())
+                  .setUserId(session.userId())
+                  .setSessionId(session.id())
+                  .setEventJson(eventJson)
+                  .setExpectedRevision(revisionOf(deadline, session))
+                  .build();
+          AppendEventResponse response = caller.call(deadline, stub -> stub.appendEvent(request));
+          commit(session, event, response);
+          return event;
+        });
+  }
+
+  /** Records a stored event in the caller's session, as ADK Java's in-memory service does. */
+  private void commit(Session session, Event event, AppendEventResponse response) {
+    Map<String, Object> delta = event.actions() == null ? null : event.actions().stateDelta();
+    if (delta != null) {
+      delta.forEach(
+          (key, value) -> {
+            if (value == State.REMOVED || value == null) {
+              session.state().remove(key);
+            } else {
+              session.state().put(key, value);
+            }
+          });
+    }
+    List<Event> events = session.events();
+    synchronized (events) {
+      // A retry through a session that already holds the event replaces it, never doubles it.
+      events.removeIf(existing -> Objects.equals(existing.id(), event.id()));
+      events.add(event);
+    }
+    session.lastUpdateTime(Timestamps.toInstant(response.getLastUpdateTime()));
+    revisions.put(session, response.getRevision());
+  }
+
+  /**
+   * The revision {@code session} was read at. A session that this service did not return (built
+   * by hand, or by another service) has none; it is then judged as ADK's database services judge
+   * one: up to date if storage has not changed since its lastUpdateTime, or if storage's latest
+   * event is its latest event.
+   */
+  private long revisionOf(@Nullable Deadline deadline, Session session) {
+    Long known = revisions.get(session);
+    if (known != null) {
+      return known;
+    }
+    GetSessionRequest request =
+        GetSessionRequest.newBuilder()
+            .setAppName(session.appName())
+            .setUserId(session.userId())
+            .setSessionId(session.id())
+            .setNumRecentEvents(1)
+            .build();
+    GetSessionResponse response = caller.call(deadline, stub -> stub.getSession(request));
+    // Its last event may not have fitted beside its state: then it is the one part left.
+    List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
+        readRest(deadline, response.getSession(), response.getNextEventsPageToken());
+    var stored = response.getSession();
+    String storedLast =
+        !rest.isEmpty()
+            ? rest.get(rest.size() - 1).getId()
+            : stored.getEventsCount() > 0 ? stored.getEvents(stored.getEventsCount() - 1).getId() : "";
+    List<Event> own = session.events();
+    String ownLast = own == null || own.isEmpty() ? "" : own.get(own.size() - 1).id();
+    Instant storedUpdate = Timestamps.toInstant(stored.getLastUpdateTime());
+    if (session.lastUpdateTime() != null
+        && storedUpdate.isAfter(session.lastUpdateTime())
+        && !storedLast.equals(ownLast)) {
+      throw Errors.staleSession();
+    }
+    return stored.getRevision();
+  }
+
+  /** The state of one user of an app, keys without "user:" (empty for a user without state). */
+  public Single<Map<String, Object>> getUserState(String appName, String userId) {
+    GetUserStateRequest request = GetUserStateRequest.newBuilder().setAppName(appName).setUserId(userId).build();
+    return call(() -> StateJson.flat(caller.call(caller.budget(), stub -> stub.getUserState(request)).getStateMap()));
+  }
+
+  /** The state of an app, keys without "app:" (empty for an app without state). */
+  public Single<Map<String, Object>> getAppState(String appName) {
+    GetAppStateRequest request = GetAppStateRequest.newBuilder().setAppName(appName).build();
+    return call(() -> StateJson.flat(caller.call(caller.budget(), stub -> stub.getAppState(request)).getStateMap()));
+  }
+
+  /** Closes the connection, letting calls in flight finish for up to 5 s. */
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException interrupted) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** An ADK session from a wire session (and the rest of its events), carrying its revision. */
+  private Session session(
+      adk_grpc_sessions.v1.SessionServiceOuterClass.Session message,
+      List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest) {
+    List<Event> events = new ArrayList<>(message.getEventsCount() + rest.size());
+    for (var stored : message.getEventsList()) {
+      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
+    }
+    for (var stored : rest) {
+      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
+    }
+    Session session =
+        Session.builder(message.getSessionId())
+            .appName(message.getAppName())
+            .userId(message.getUserId())
+            .state(StateJson.merged(message.getState()))
+            .events(events)
+            .lastUpdateTime(Timestamps.toInstant(message.getLastUpdateTime()))
+            .build();
+    revisions.put(session, message.getRevision());
+    return session;
+  }
+
+  /**
+   * A cold Single running {@code body} when subscribed, on the subscribing thread, in a gRPC
+   * context that disposing of the Single cancels.
+   */
+  private <T> Single<T> call(Supplier<T> body) {
+    return Single.create(
+        emitter -> {
+          Context.CancellableContext context = Context.current().withCancellation();
+          emitter.setCancellable(() -> context.cancel(null));
+          try {
+            T value = context.call(body::get);
+            emitter.onSuccess(value);
+          } catch (Throwable failure) {
+            emitter.tryOnError(failure);
+          } finally {
+            context.cancel(null);
+          }
+        });
+  }
+
+  /** Options of a {@link GrpcSessionService}. */
+  public static final class Builder {
+    private final String target;
+    private Duration timeout = DEFAULT_TIMEOUT;
+    private RetryPolicy retry = RetryPolicy.DEFAULT;
+    private @Nullable ChannelCredentials credentials;
+    private final Metadata metadata = new Metadata();
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
+    private Consumer<ManagedChannelBuilder<?>> channelCustomizer = unused -> {};
+
+    private Builder(String target) {
+      this.target = target;
+    }
+
+    /**
+     * How long each method may take in all, retries included: while the server is unavailable
+     * (restarting, say) a call is retried until this is spent. {@link Duration#ZERO} for no
+     * limit (a call then keeps trying until it is disposed of). 30 s by default.
+     */
+    public Builder timeout(Duration timeout) {
+      if (timeout.isNegative()) {
+        throw new IllegalArgumentException("timeout must not be negative, got " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** How often calls failing with UNAVAILABLE are retried within their time budget. */
+    public Builder retryPolicy(RetryPolicy retry) {
+      this.retry = Objects.requireNonNull(retry);
+      return this;
+    }
+
+    /**
+     * The channel's credentials, e.g. {@code TlsChannelCredentials.newBuilder().trustManager(caPem)
+     * .build()}. Default: plaintext, or TLS with the system's roots for "grpcs://".
+     */
+    public Builder credentials(ChannelCredentials credentials) {
+      this.credentials = Objects.requireNonNull(credentials);
+      return this;
+    }
+
+    /** Sends {@code authorization: Bearer <token>} with every call, for a server with tokens. */
+    public Builder bearerToken(String token) {
+      return metadata("authorization", "Bearer " + token);
+    }
+
+    /** Adds an ASCII metadata entry sent with every call. */
+    public Builder metadata(String key, String value) {
+      metadata.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value);
+      return this;
+    }
+
+    /** Adds grpc-java client interceptors. */
+    public Builder interceptor(ClientInterceptor interceptor) {
+      interceptors.add(Objects.requireNonNull(interceptor));
+      return this;
+    }
+
+    /**
+     * Anything else grpc-java offers (keepalive, an executor, ...), applied to the channel
+     * builder last, so it wins over this service's own settings.
+     */
+    public Builder channel(Consumer<ManagedChannelBuilder<?>> customizer) {
+      this.channelCustomizer = Objects.requireNonNull(customizer);
+      return this;
+    }
+
+    /** The service. */
+    public GrpcSessionService build() {
+      return new GrpcSessionService(this);
+    }
+  }
+}

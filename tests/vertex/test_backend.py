@@ -24,7 +24,6 @@ from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
-    EventRecord,
     EventWindow,
     NewEvent,
     Refusal,
@@ -296,7 +295,7 @@ async def test_event_windows_are_applied_after_the_timestamp_filter(backend: Ver
     window = EventWindow(num_recent_events=2, after_timestamp=1_800_000_001.0)
     read = await backend.get_session(record.key, window)
     assert read is not None
-    assert [e.timestamp for e in read.events if isinstance(e, EventRecord)] == [
+    assert [json.loads(e.event_json)["timestamp"] for e in read.events] == [
         1_800_000_003.0,
         1_800_000_004.0,
     ]

@@ -29,7 +29,7 @@ from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState
+from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, StoredEvent
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.backends.json_values import dump_json, nests_deeper_than, parse_json
@@ -315,7 +315,7 @@ def event_json_of(message: Any) -> str:
     return dump_json(event)
 
 
-def event_record(message: Any, sequence: int) -> EventRecord:
+def event_record(message: Any, sequence: int) -> StoredEvent:
     """A stored ``SessionEvent`` as our record, at position ``sequence`` of its listing.
 
     Raises:

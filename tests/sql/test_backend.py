@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import (
     EventIdConflictError,
     EventWindow,
+    InvalidCursorError,
     NewEvent,
     ScopedState,
     SessionExistsError,
@@ -150,6 +151,15 @@ async def test_reads_return_each_event_with_the_wire_cache_it_was_appended_with(
         if (cursor := page.next_cursor) is None:
             break
     assert paged == expected[1:]
+
+
+async def test_a_cursor_the_backend_did_not_write_is_an_invalid_cursor(backend: SqlBackend) -> None:
+    await backend.create_session(KEY, ScopedState(), 1.0)
+    for cursor in ("not-a-cursor", "[]", '[1.0, "u\\u0000", "s"]', '[1e400, "u", "s"]', "[0]", "[true]"):
+        with pytest.raises(InvalidCursorError):
+            await backend.list_sessions("app", None, 2, cursor)
+        with pytest.raises(InvalidCursorError):
+            await backend.list_events(KEY, None, 2, cursor)
 
 
 async def test_append_with_an_old_revision_is_stale(backend: SqlBackend) -> None:

@@ -25,6 +25,7 @@ from adk_grpc_sessions.server.backends.base import (
     BackendUnavailableError,
     EventIdConflictError,
     EventWindow,
+    InvalidCursorError,
     NewEvent,
     Refusal,
     ScopedState,
@@ -319,8 +320,10 @@ async def test_event_pages_are_the_apis_pages_numbered_across_pages(backend: Ver
         if cursor is None:
             break
     assert sequences == [1, 2, 3, 4, 5]
-    with pytest.raises(BackendRefusedError):
+    with pytest.raises(InvalidCursorError):
         await backend.list_events(record.key, None, 2, "not-a-cursor")
+    with pytest.raises(InvalidCursorError):
+        await backend.list_sessions(record.key.app_name, None, 2, "not-a-cursor")
 
 
 async def test_stale_writer_is_rejected(backend: VertexBackend) -> None:

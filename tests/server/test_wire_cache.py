@@ -12,6 +12,7 @@ import pathlib
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -23,7 +24,7 @@ from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 
-NAME = {"app_name": "app", "user_id": "u", "session_id": "s"}
+NAME: dict[str, Any] = {"app_name": "app", "user_id": "u", "session_id": "s"}
 
 
 @dataclass

@@ -97,7 +97,7 @@ def fields_of(event: StoredEvent) -> bytes:
         ValueError: the cache is unusable and the stored JSON is not an ADK event (storage is corrupt).
     """
     cache = event.wire_cache
-    if cache[:1] == _PREFIX:
+    if cache and cache[0] == VERSION:  # (indexing, not a one-byte slice: every event of a read pays it)
         return cache[1:]
     return rebuilt_fields(event)
 

@@ -124,7 +124,8 @@ class StoredEvent:
     wire_cache: bytes = b""
     """``NewEvent.wire_cache`` as it was given; empty where the backend keeps none."""
     size: int = 0
-    """``NewEvent.size`` as it was given (or, where storage keeps none, the backend's upper bound)."""
+    """``NewEvent.size`` as it was given (where storage keeps none, the backend's upper bound). The
+    backend's to budget reads with; a read that budgets by sizes kept elsewhere may leave it 0."""
 
 
 @dataclass(slots=True)

@@ -288,6 +288,7 @@ def forged_tokens(draw: st.DrawFn) -> ForgedToken:
     """
     listing = draw(st.sampled_from(["sessions-of-user", "sessions-of-app", "events"]))
     user_id = "u" if listing == "sessions-of-user" else None
+    cursor: list[Any]
     if listing == "events":
         payload, cursor = _events_payload(), [1]
     else:

@@ -18,6 +18,9 @@ Layout, and why:
   ``wire_cache`` keeps the API layer's cache of the event's response form
   (versioned, opaque here), made once at append, so that a read of a
   thousand events sends stored bytes instead of building a thousand messages.
+  Reads return the JSON and that cache only: ``invocation_id``, ``author``,
+  ``branch`` and ``state_delta`` are the fields as the server read them from
+  the JSON, kept for queries made in the database itself.
 - ``ags_session_state``, ``ags_user_state``, ``ags_app_state``: state as one
   row per key, not one JSON object per scope. Applying a delta is then an
   upsert of just the keys it names, which the database performs atomically:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adk_grpc_sessions.server.api import messages
+from adk_grpc_sessions.server.api import messages, wire_cache
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState
 from adk_grpc_sessions.server.backends.vertex import mapping as vertex_mapping
 from adk_grpc_sessions.server.runtime.config import config_from
@@ -51,8 +51,7 @@ def test_an_events_size_bounds_what_it_takes_in_a_response_at_any_sequence(
         state_delta=delta,
         event_json=f'{{"id": "e1", "text": "{text}"}}',
     )
-    event.encoded_fields = messages.encode_event_fields(event)
-    event.size = messages.event_size(event)
+    wire_cache.attach(event)
     in_response = messages.list_events_response([event.stored_at(sequence)], "").data
     # At most the bytes the sequence does not need of the ten it is counted as, more, and
     # one more byte of the event's length prefix that those nine may have lengthened.

@@ -268,28 +268,38 @@ class ForgedToken:
     request: Any
 
 
-def _sessions_payload(user_id: str | None, cursor: list[Any]) -> list[Any]:
-    return [2, "s", page_tokens._binding(CANARY_APP, user_id), *cursor]
+_CURSOR = object()
+"""Where a payload holds the backend's cursor: its fields as JSON text, as memory and SQL write them."""
 
 
-def _events_payload(cursor: list[Any]) -> list[Any]:
-    return [2, "e", page_tokens._binding(CANARY_APP, "u", "canary", None), *cursor]
+def _sessions_payload(user_id: str | None) -> list[Any]:
+    return [3, "s", page_tokens._binding(CANARY_APP, user_id), _CURSOR]
+
+
+def _events_payload() -> list[Any]:
+    return [3, "e", page_tokens._binding(CANARY_APP, "u", "canary", None), _CURSOR]
 
 
 @st.composite
 def forged_tokens(draw: st.DrawFn) -> ForgedToken:
-    """A well-formed token with one field (or the token's bytes) replaced, however it is signed."""
+    """A well-formed token with one field (of the token, or of the cursor it wraps) or its bytes replaced.
+
+    However it is signed: with the server's key, some fields reach the backend's parsing of its cursor.
+    """
     listing = draw(st.sampled_from(["sessions-of-user", "sessions-of-app", "events"]))
     user_id = "u" if listing == "sessions-of-user" else None
+    cursor: list[Any]
     if listing == "events":
-        payload = _events_payload([1])
+        payload, cursor = _events_payload(), [1]
     else:
-        payload = _sessions_payload(user_id, [1_800_000_000.5, "u", "canary"])
-    position = draw(st.integers(min_value=0, max_value=len(payload) - 1))
+        payload, cursor = _sessions_payload(user_id), [1_800_000_000.5, "u", "canary"]
+    fields = draw(st.sampled_from([payload, cursor]))
+    position = draw(st.integers(min_value=0, max_value=len(fields) - 1))
     if draw(st.booleans()):
-        payload[position] = draw(token_values)
+        fields[position] = draw(token_values)
     else:
-        payload = payload[: position + 1] + draw(st.lists(token_values, max_size=2))
+        fields[position + 1 :] = draw(st.lists(token_values, max_size=2))
+    payload = [json.dumps(cursor) if field is _CURSOR else field for field in payload]
     signer = draw(st.sampled_from(["server-key", "server-key", "other-key", "unsigned"]))
     if signer == "unsigned":
         token = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    EventWindow,
+    InvalidCursorError,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+)
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 
 USERS = ("u0", "u1", "u2")
@@ -65,3 +72,14 @@ def test_pages_list_the_live_sessions_in_order(
             assert await _listing(backend, user, page_size) == [k for k in expected if k.user_id == user]
 
     asyncio.run(check())
+
+
+async def test_a_cursor_the_backend_did_not_write_is_an_invalid_cursor() -> None:
+    backend = MemoryBackend()
+    key = SessionKey("app", "u0", "s0")
+    await backend.create_session(key, ScopedState(), 1.0)
+    for cursor in ("not-a-cursor", "[]", '[1.0, "u\\u0000", "s"]', "[0]", "[1, 2, 1]", "[true]"):
+        with pytest.raises(InvalidCursorError):
+            await backend.list_sessions("app", None, 2, cursor)
+        with pytest.raises(InvalidCursorError):
+            await backend.list_events(key, None, 2, cursor)

@@ -39,6 +39,8 @@ KEY = "page-token-key-of-the-tests-" + "0123456789abcdef" * 2
 OLD_KEY = "an-older-page-token-key-still-accepted-" + "f" * 16
 OTHER_KEY = "a-key-of-some-other-deployment-entirely-" + "e" * 16
 SIGNER = PageTokens(PageTokenKeys.parse(KEY, "tests"))
+VERSION = 3
+"""The layout of the tokens the server writes: [VERSION, kind, binding, the backend's cursor as text]."""
 _ENGINES = itertools.count(1)
 
 KEYSET_BACKENDS = ["memory", "sqlite", "postgresql", "mariadb"]
@@ -54,10 +56,6 @@ class Target:
     stub: pb_grpc.SessionServiceAsyncStub
     backend: str
     app_name: str
-
-    @property
-    def pages_by_storage_token(self) -> bool:
-        return self.backend == "vertex"
 
     def session_id(self, number: int) -> str:
         # Vertex session ids are [a-z][a-z0-9-]*, unique per engine (each test has its own).
@@ -265,8 +263,10 @@ async def test_a_token_signed_with_an_older_accepted_key_still_pages(target: Tar
 )
 async def test_unsigned_tokens_are_refused(target: Target, cursor: list[Any]) -> None:
     await _sessions(target, "u", 1)
+    binding = _sessions_binding(target)
     for version in (1, 2):
-        await _list_sessions_refuses(target, _unsigned([version, "s", _sessions_binding(target), *cursor]))
+        await _list_sessions_refuses(target, _unsigned([version, "s", binding, *cursor]))
+    await _list_sessions_refuses(target, _unsigned([VERSION, "s", binding, json.dumps(cursor)]))
 
 
 async def test_unsigned_event_tokens_are_refused(target: Target) -> None:
@@ -275,6 +275,9 @@ async def test_unsigned_event_tokens_are_refused(target: Target) -> None:
     for cursor in (1, 10**400, "1:storage-token"):
         for version in (1, 2):
             await _list_events_refuses(target, session_id, _unsigned([version, "e", binding, cursor]))
+        await _list_events_refuses(
+            target, session_id, _unsigned([VERSION, "e", binding, json.dumps([cursor])])
+        )
 
 
 async def test_a_token_signed_with_another_key_is_refused(target: Target) -> None:
@@ -352,6 +355,8 @@ async def test_an_events_token_works_only_for_its_own_listing(target: Target) ->
 
 
 # --- signed with the server's own key, holding what no server writes (defence in depth) ---------------
+# A token wraps the backend's cursor as text (for memory and SQL, a JSON list), which the
+# backend parses: these reach the backend's own checks.
 
 
 _SIGNED_SESSION_CURSORS = [
@@ -375,7 +380,7 @@ _SIGNED_SESSION_CURSORS = [
     pytest.param([1.0, "u", ["s"]], id="session-id-a-list"),
     pytest.param([1.0, "u"], id="a-field-missing"),
     pytest.param([1.0, "u", "s", "x"], id="a-field-too-many"),
-    pytest.param([], id="no-cursor"),
+    pytest.param([], id="an-empty-position"),
 ]
 
 
@@ -383,7 +388,9 @@ _SIGNED_SESSION_CURSORS = [
 @pytest.mark.parametrize("cursor", _SIGNED_SESSION_CURSORS)
 async def test_signed_session_cursors_no_server_writes_are_refused(target: Target, cursor: list[Any]) -> None:
     await _sessions(target, "u", 1)
-    await _list_sessions_refuses(target, SIGNER._encode([2, "s", _sessions_binding(target), *cursor]))
+    await _list_sessions_refuses(
+        target, SIGNER._encode([VERSION, "s", _sessions_binding(target), json.dumps(cursor)])
+    )
 
 
 @keyset_backends
@@ -395,7 +402,9 @@ async def test_signed_session_cursors_no_server_writes_are_refused(target: Targe
 async def test_signed_event_cursors_no_server_writes_are_refused(target: Target, cursor: Any) -> None:
     session_id = await _session_with_events(target, 2)
     binding = page_tokens._binding(target.app_name, "u", session_id, None)
-    await _list_events_refuses(target, session_id, SIGNER._encode([2, "e", binding, cursor]))
+    await _list_events_refuses(
+        target, session_id, SIGNER._encode([VERSION, "e", binding, json.dumps([cursor])])
+    )
 
 
 @pytest.mark.parametrize("target", ["vertex"], indirect=True)
@@ -406,20 +415,21 @@ async def test_signed_event_cursors_no_server_writes_are_refused(target: Target,
 )
 async def test_signed_storage_tokens_no_server_writes_are_refused(target: Target, cursor: list[Any]) -> None:
     await _sessions(target, "u", 1)
-    await _list_sessions_refuses(target, SIGNER._encode([2, "s", _sessions_binding(target), *cursor]))
+    await _list_sessions_refuses(target, SIGNER._encode([VERSION, "s", _sessions_binding(target), *cursor]))
     session_id = await _session_with_events(target, 2)
     binding = page_tokens._binding(target.app_name, "u", session_id, None)
-    await _list_events_refuses(target, session_id, SIGNER._encode([2, "e", binding, *cursor]))
+    await _list_events_refuses(target, session_id, SIGNER._encode([VERSION, "e", binding, *cursor]))
 
 
 @pytest.mark.parametrize(
     "header",
-    [[1, "s"], [3, "s"], [2, "e"], [2, "x"], ["2", "s"]],
+    [[1, "s"], [2, "s"], [4, "s"], [3, "e"], [3, "c"], [3, "x"], ["3", "s"], [True, "s"]],
     ids=lambda h: repr(h),
 )
 async def test_signed_tokens_of_another_version_or_kind_are_refused(
     target: Target, header: list[Any]
 ) -> None:
-    await _sessions(target, "u", 1)
-    cursor: list[Any] = ["storage-token"] if target.pages_by_storage_token else [1.0, "u", "s"]
-    await _list_sessions_refuses(target, SIGNER._encode([*header, _sessions_binding(target), *cursor]))
+    await _sessions(target, "u", 2)
+    issued = await _first_sessions_token(target)
+    cursor = json.loads(base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4))[32:])[-1]
+    await _list_sessions_refuses(target, SIGNER._encode([*header, _sessions_binding(target), cursor]))

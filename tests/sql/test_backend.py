@@ -18,10 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
-    EncodedEvent,
     EventIdConflictError,
-    EventRecord,
     EventWindow,
+    InvalidCursorError,
     NewEvent,
     ScopedState,
     SessionExistsError,
@@ -32,6 +31,7 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
+from adk_grpc_sessions.server.backends.sql.schema import events, sessions
 
 KEY = SessionKey("app", "user", "session")
 
@@ -56,10 +56,22 @@ def new_event(
     )
 
 
-def whole(event: StoredEvent) -> EventRecord:
-    """An event as read back with every typed field (as events appended without an encoding are)."""
-    assert isinstance(event, EventRecord)
-    return event
+async def stored_row(backend: SqlBackend, key: SessionKey, event_id: str) -> Any:
+    """The typed columns of an event's row, as stored (reads return none of them)."""
+    query = (
+        sa.select(
+            events.c.timestamp, events.c.author, events.c.branch, events.c.invocation_id, events.c.state_delta
+        )
+        .join(sessions, sessions.c.session_pk == events.c.session_pk)
+        .where(
+            sessions.c.app_name == key.app_name,
+            sessions.c.user_id == key.user_id,
+            sessions.c.session_id == key.session_id,
+            events.c.event_id == event_id,
+        )
+    )
+    async with backend.transaction(write=False) as connection:
+        return (await connection.execute(query)).one()
 
 
 async def test_create_returns_merged_state_and_a_revision(backend: SqlBackend) -> None:
@@ -96,45 +108,37 @@ async def test_append_stores_the_event_and_applies_its_delta_to_every_scope(back
     assert read.last_update_time == 5.5
     assert read.state == ScopedState(app={"a": "1"}, user={"u": "2"}, session={"keep": "1", "s": "3"})
     assert read.events == [result.event]
-    assert whole(read.events[0]).state_delta == delta
 
 
-async def test_an_events_encoded_fields_come_back_with_it_and_with_a_retry(backend: SqlBackend) -> None:
+async def test_an_events_wire_cache_comes_back_with_it_and_with_a_retry(backend: SqlBackend) -> None:
     created = await backend.create_session(KEY, ScopedState(), 1.0)
     event = new_event("e1")
-    event.encoded_fields = b"\x0a\x02e1\x00\xff"
+    event.wire_cache = b"\x0a\x02e1\x00\xff"
     result = await backend.append_event(KEY, event, created.revision)
     retried = await backend.append_event(KEY, event, created.revision)
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None
-    assert [e.encoded_fields for e in (result.event, retried.event, *read.events)] == [
-        event.encoded_fields
-    ] * 3
+    assert [e.wire_cache for e in (result.event, retried.event, *read.events)] == [event.wire_cache] * 3
 
 
-async def test_an_event_appended_without_encoded_fields_reads_back_without_them(backend: SqlBackend) -> None:
+async def test_an_event_appended_without_a_wire_cache_reads_back_without_one(backend: SqlBackend) -> None:
     created = await backend.create_session(KEY, ScopedState(), 1.0)
     await backend.append_event(KEY, new_event("e1"), created.revision)
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None
-    assert read.events[0].encoded_fields == b""
+    assert read.events[0].wire_cache == b""
 
 
-async def test_reads_return_events_as_encoded_at_append_and_the_others_whole(backend: SqlBackend) -> None:
+async def test_reads_return_each_event_with_the_wire_cache_it_was_appended_with(backend: SqlBackend) -> None:
     revision = (await backend.create_session(KEY, ScopedState(), 1.0)).revision
     appended = []
     for n in range(7):
         event = new_event(f"e{n}", float(n), ScopedState(session={"n": str(n)}))
-        if n % 3 != 1:  # e1 and e4 as a server that keeps no encoding stores them
-            event.encoded_fields = f"fields of e{n}".encode()
+        if n % 3 != 1:  # e1 and e4 without a cache: the layer above rebuilds theirs
+            event.wire_cache = f"cache of e{n}".encode()
         appended.append(event)
         revision = (await backend.append_event(KEY, event, revision)).revision
-    expected: list[StoredEvent] = [
-        EncodedEvent(id=e.id, sequence=n, event_json=e.event_json, encoded_fields=e.encoded_fields)
-        if e.encoded_fields
-        else e.stored_at(n)
-        for n, e in enumerate(appended, start=1)
-    ]
+    expected: list[StoredEvent] = [e.stored_at(n) for n, e in enumerate(appended, start=1)]
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None and read.events == expected
     recent = await backend.get_session(KEY, EventWindow(num_recent_events=4, after_timestamp=3.0))
@@ -147,6 +151,15 @@ async def test_reads_return_events_as_encoded_at_append_and_the_others_whole(bac
         if (cursor := page.next_cursor) is None:
             break
     assert paged == expected[1:]
+
+
+async def test_a_cursor_the_backend_did_not_write_is_an_invalid_cursor(backend: SqlBackend) -> None:
+    await backend.create_session(KEY, ScopedState(), 1.0)
+    for cursor in ("not-a-cursor", "[]", '[1.0, "u\\u0000", "s"]', '[1e400, "u", "s"]', "[0]", "[true]"):
+        with pytest.raises(InvalidCursorError):
+            await backend.list_sessions("app", None, 2, cursor)
+        with pytest.raises(InvalidCursorError):
+            await backend.list_events(KEY, None, 2, cursor)
 
 
 async def test_append_with_an_old_revision_is_stale(backend: SqlBackend) -> None:
@@ -273,11 +286,8 @@ async def test_times_come_back_as_the_same_floats(backend: SqlBackend) -> None:
         await backend.append_event(key, new_event("e", time), created.revision)
         read = await backend.get_session(key, EventWindow())
         assert read is not None
-        assert (read.create_time, read.last_update_time, whole(read.events[0]).timestamp) == (
-            time,
-            time,
-            time,
-        )
+        stored = await stored_row(backend, key, "e")
+        assert (read.create_time, read.last_update_time, stored.timestamp) == (time, time, time)
 
 
 async def test_json_text_comes_back_byte_for_byte(backend: SqlBackend) -> None:
@@ -310,9 +320,12 @@ async def test_client_text_with_any_character_comes_back(backend: SqlBackend) ->
     read = await backend.get_session(KEY, EventWindow())
     assert read is not None
     assert read.state == ScopedState(app={"\x00": "2"}, user={"nul\x00key": "1"}, session={'"quoted"\n': "3"})
-    stored = whole(read.events[0])
+    stored = await stored_row(backend, KEY, "e1")
     assert (stored.author, stored.branch, stored.invocation_id) == ("a\x00b", "root.\x00", "\x00")
-    assert stored.state_delta == event.state_delta
+    assert json.loads(stored.state_delta) == {
+        "app": event.state_delta.app,
+        "session": event.state_delta.session,
+    }
 
 
 async def _mirror(backend: SqlBackend, timestamps: list[float]) -> MemoryBackend:

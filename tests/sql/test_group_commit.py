@@ -115,14 +115,14 @@ async def test_appends_submitted_together_are_stored_in_one_batch(
         assert result.event.sequence == 1
 
 
-async def _batch_keeps_each_events_encoded_fields(backend: SqlBackend, batches: list[list[str]]) -> None:
+async def _batch_keeps_each_events_wire_cache(backend: SqlBackend, batches: list[list[str]]) -> None:
     names = ["a", "b", "c", "d"]
     revisions = await created(backend, *names)
     given = {"a": b"\x0a\x02a1", "b": b"", "c": bytes(range(256)) * 300, "d": b"\x00"}
     appended = []
     for name in names:
         event = new_event(f"{name}1")
-        event.encoded_fields = given[name]
+        event.wire_cache = given[name]
         appended.append(event)
     await asyncio.gather(
         *(
@@ -133,21 +133,21 @@ async def _batch_keeps_each_events_encoded_fields(backend: SqlBackend, batches: 
     assert batches[-1] == ["a1", "b1", "c1", "d1"]
     for name in names:
         (stored,) = (await read(backend, key(name))).events
-        assert stored.encoded_fields == given[name]
+        assert stored.wire_cache == given[name]
         page = await backend.list_events(key(name), None, 10, None)
-        assert [e.encoded_fields for e in page.items] == [given[name]]
+        assert [e.wire_cache for e in page.items] == [given[name]]
 
 
-async def test_every_event_of_a_batch_keeps_its_encoded_fields(
+async def test_every_event_of_a_batch_keeps_its_wire_cache(
     backend: SqlBackend, batches: list[list[str]]
 ) -> None:
-    await _batch_keeps_each_events_encoded_fields(backend, batches)
+    await _batch_keeps_each_events_wire_cache(backend, batches)
 
 
-async def test_an_older_sqlite_keeps_each_events_encoded_fields_too(
+async def test_an_older_sqlite_keeps_each_events_wire_cache_too(
     older_sqlite: SqlBackend, batches: list[list[str]]
 ) -> None:
-    await _batch_keeps_each_events_encoded_fields(older_sqlite, batches)
+    await _batch_keeps_each_events_wire_cache(older_sqlite, batches)
 
 
 async def test_a_stale_append_in_a_batch_writes_nothing_and_the_others_are_stored(

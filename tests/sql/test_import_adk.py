@@ -139,7 +139,7 @@ async def _assert_encoded_as_appended(adk: DatabaseSessionService, target_uri: s
                 key = SessionKey(app_name, listed.user_id, listed.id)
                 record = await backend.get_session(key, EventWindow())
                 assert record is not None
-                assert all(event.encoded_fields for event in record.events)
+                assert all(event.wire_cache for event in record.events)
                 response = pb.GetSessionResponse.FromString(messages.get_session_response(record).data)
                 assert response == pb.GetSessionResponse(session=messages.session_message(record))
     finally:

@@ -24,8 +24,8 @@ from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
-    EventRecord,
     EventWindow,
+    InvalidCursorError,
     NewEvent,
     Refusal,
     ScopedState,
@@ -296,7 +296,7 @@ async def test_event_windows_are_applied_after_the_timestamp_filter(backend: Ver
     window = EventWindow(num_recent_events=2, after_timestamp=1_800_000_001.0)
     read = await backend.get_session(record.key, window)
     assert read is not None
-    assert [e.timestamp for e in read.events if isinstance(e, EventRecord)] == [
+    assert [json.loads(e.event_json)["timestamp"] for e in read.events] == [
         1_800_000_003.0,
         1_800_000_004.0,
     ]
@@ -320,8 +320,10 @@ async def test_event_pages_are_the_apis_pages_numbered_across_pages(backend: Ver
         if cursor is None:
             break
     assert sequences == [1, 2, 3, 4, 5]
-    with pytest.raises(BackendRefusedError):
+    with pytest.raises(InvalidCursorError):
         await backend.list_events(record.key, None, 2, "not-a-cursor")
+    with pytest.raises(InvalidCursorError):
+        await backend.list_sessions(record.key.app_name, None, 2, "not-a-cursor")
 
 
 async def test_stale_writer_is_rejected(backend: VertexBackend) -> None:

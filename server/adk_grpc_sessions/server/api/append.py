@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
-from adk_grpc_sessions.server.api import messages
+from adk_grpc_sessions.server.api import messages, wire_cache
 from adk_grpc_sessions.server.api.calls import Context, Failure
 from adk_grpc_sessions.server.api.errors import BatchResponseFullError, status_for
 from adk_grpc_sessions.server.api.messages import APPEND_ANSWER_OVERHEAD, Encoded
@@ -129,8 +129,7 @@ async def _store(
             "required: the revision from the caller's last read or append of the session",
         )
     event = parse_event(request.event_json)
-    event.encoded_fields = messages.encode_event_fields(event)
-    event.size = messages.event_size(event)
+    wire_cache.attach(event)
     if event.size > servicer.response_bytes:
         raise InvalidArgumentError.single(
             "event_json",

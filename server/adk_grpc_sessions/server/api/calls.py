@@ -32,13 +32,13 @@ from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, TokenGrant
 from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
 from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire import limits as wire_limits
 
 if TYPE_CHECKING:
     from adk_grpc_sessions.server.api.service import SessionServicer
 
 T = TypeVar("T")
 RequestT = TypeVar("RequestT", bound=Message)
-DEFAULT_MAX_CALL_SECONDS: Final = 60.0
 STREAM_METHOD: Final = "AppendEventStream"
 _log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class CallPolicy:
 
     authorizer: TokenAuthorizer | None = None
     """Checks bearer tokens and their app scopes; None serves without authentication."""
-    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    max_call_seconds: float = wire_limits.DEFAULT_MAX_CALL_SECONDS
     """Upper bound on any call's time, whatever (or whether) the client's deadline."""
     metrics: Metrics | None = None
     trouble: BackendTrouble | None = None

@@ -19,6 +19,7 @@ from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
+    InvalidCursorError,
     Refusal,
     ResponseTooLargeError,
     SessionExistsError,
@@ -78,6 +79,11 @@ def _named(key: SessionKey) -> dict[str, str]:
 
 def status_for(error: Exception) -> status_pb2.Status:
     """The status a client receives for ``error``, raised while serving a call."""
+    if isinstance(error, InvalidCursorError):
+        # A cursor reaches a backend only inside a page token: what is wrong with it is the token.
+        error = InvalidArgumentError.single(
+            "page_token", f"not a page token from a previous response to this same request ({error})"
+        )
     if isinstance(error, InvalidArgumentError):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[

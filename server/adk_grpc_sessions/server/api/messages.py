@@ -1,20 +1,17 @@
 """Backend records to wire messages: the servicer's only conversion code.
 
 Reads that return many events (``GetSession``, ``ListEvents``) are encoded
-directly: each event's typed fields were encoded once when it was appended
-(``encode_event_fields``) and kept by the backend, so a read only joins those
+directly: each event's typed fields come from its wire cache (``wire_cache``:
+encoded once when it was appended, kept by the backend, rebuilt from the
+event's JSON when it is not of this version), so a read only joins those
 bytes with the stored JSON and the sequence. Protobuf allows a message's
 fields in any order and repeated fields as consecutive entries, so the result
-is exactly the message the slow path would build; for an event stored
-without the encoding, the read builds its message.
+is exactly the message protobuf would build.
 
 A session's own fields (names, times, revision) are encoded by hand too, and
 the state scopes that a page of sessions shares (the app's, each user's)
 once per response: building a page as messages costs more than the
 database's time for it.
-
-A little over 400 lines because it is one job written once: every response
-the server encodes by hand, with the one table of field keys they share.
 """
 
 from __future__ import annotations
@@ -24,18 +21,11 @@ from typing import Final
 
 from google.rpc import status_pb2
 
-from adk_grpc_sessions.server.backends.base import (
-    AppendResult,
-    EncodedEvent,
-    EventRecord,
-    NewEvent,
-    ScopedState,
-    SessionRecord,
-    StoredEvent,
-)
+from adk_grpc_sessions.server.api.wire_cache import fields_of
+from adk_grpc_sessions.server.api.wire_encoding import int64, text, timestamp, varint
+from adk_grpc_sessions.server.backends.base import AppendResult, ScopedState, SessionRecord, StoredEvent
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.limits import text_bytes
-from adk_grpc_sessions.wire.timestamps import parts_from_seconds, to_timestamp
+from adk_grpc_sessions.wire.timestamps import to_timestamp
 
 # Field keys (field number << 3 | wire type) of the fields encoded by hand.
 _SESSION_IN_RESPONSE: Final = b"\x0a"  # GetSessionResponse.session = 1, length-delimited
@@ -59,24 +49,9 @@ _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, leng
 _RESULT_IN_STREAM: Final = b"\x0a"  # AppendEventStreamResponse.result = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
 _ERROR_IN_RESULT: Final = b"\x12"  # AppendEventResult.error = 2, length-delimited
-_EVENT_ID: Final = b"\x0a"  # Event.id = 1
-_EVENT_INVOCATION_ID: Final = b"\x12"  # Event.invocation_id = 2
-_EVENT_AUTHOR: Final = b"\x1a"  # Event.author = 3
-_EVENT_BRANCH: Final = b"\x22"  # Event.branch = 4
-_EVENT_TIMESTAMP: Final = b"\x2a"  # Event.timestamp = 5
-_EVENT_STATE_DELTA: Final = b"\x32"  # Event.state_delta = 6
-_DELTA_APP: Final = b"\x0a"  # StateDelta.app = 1, a map
-_DELTA_USER: Final = b"\x12"  # StateDelta.user = 2, a map
-_DELTA_SESSION: Final = b"\x1a"  # StateDelta.session = 3, a map
-_ENTRY_KEY: Final = b"\x0a"  # a map entry's key = 1
-_ENTRY_VALUE: Final = b"\x12"  # a map entry's value = 2
 _APPEND_REVISION: Final = b"\x10"  # AppendEventResponse.revision = 2, varint
 _APPEND_LAST_UPDATE_TIME: Final = b"\x1a"  # AppendEventResponse.last_update_time = 3
 _APPEND_ALREADY_APPLIED: Final = b"\x20\x01"  # AppendEventResponse.already_applied = 4, true
-_TIMESTAMP_SECONDS: Final = b"\x08"  # Timestamp.seconds = 1, varint
-_TIMESTAMP_NANOS: Final = b"\x10"  # Timestamp.nanos = 2, varint
-_INT64_MASK: Final = (1 << 64) - 1
-_SMALL_VARINTS: Final = tuple(bytes((n,)) for n in range(128))
 
 
 class Encoded:
@@ -86,63 +61,6 @@ class Encoded:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-
-
-def varint(value: int) -> bytes:
-    """Protobuf's base-128 encoding of a non-negative integer.
-
-    Unrolled up to five bytes: that covers event sizes, sequences, Unix
-    seconds (until the year 3058) and nanoseconds, and a loop costs three
-    times as much.
-    """
-    if value < 0x80:
-        return _SMALL_VARINTS[value]
-    if value < 0x4000:  # two bytes: the size of most events, their JSON and sequence
-        return bytes(((value & 0x7F) | 0x80, value >> 7))
-    if value < 0x20_0000:
-        return bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
-    if value < 0x1000_0000:
-        return bytes(
-            ((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, ((value >> 14) & 0x7F) | 0x80, value >> 21)
-        )
-    if value < 0x8_0000_0000:
-        return bytes(
-            (
-                (value & 0x7F) | 0x80,
-                ((value >> 7) & 0x7F) | 0x80,
-                ((value >> 14) & 0x7F) | 0x80,
-                ((value >> 21) & 0x7F) | 0x80,
-                value >> 28,
-            )
-        )
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _int64(value: int) -> bytes:
-    """An int64 field's varint: a negative value as its 64-bit two's complement (ten bytes)."""
-    return varint(value & _INT64_MASK)
-
-
-def _timestamp(seconds: float) -> bytes:
-    """The encoding of ``to_timestamp(seconds)`` (zero fields left out, as protobuf does)."""
-    whole, nanos = parts_from_seconds(seconds)
-    encoded = _TIMESTAMP_SECONDS + _int64(whole) if whole else b""
-    return encoded + _TIMESTAMP_NANOS + varint(nanos) if nanos else encoded
-
-
-def _text(key: bytes, text: str) -> bytes:
-    """A string field (left out when empty, as protobuf does)."""
-    if not text:
-        return b""
-    data = text.encode()
-    size = len(data)
-    # Most strings are short: their one-byte size is looked up, not computed.
-    return key + (_SMALL_VARINTS[size] if size < 0x80 else varint(size)) + data
 
 
 class _SessionEncoder:
@@ -175,13 +93,13 @@ class _SessionEncoder:
         key, state = session.key, session.state
         # State's fields in number order: the app's (1), the user's (2), the session's own (3).
         state_body = self._scope(1, state.app) + self._scope(2, state.user) + self._scope(3, state.session)
-        last_update_time = _timestamp(session.last_update_time)
-        create_time = _timestamp(session.create_time)
+        last_update_time = timestamp(session.last_update_time)
+        create_time = timestamp(session.create_time)
         return b"".join(
             (
-                _text(_APP_NAME, key.app_name),
-                _text(_USER_ID, key.user_id),
-                _text(_SESSION_ID, key.session_id),
+                text(_APP_NAME, key.app_name),
+                text(_USER_ID, key.user_id),
+                text(_SESSION_ID, key.session_id),
                 _STATE,
                 varint(len(state_body)),
                 state_body,
@@ -191,7 +109,7 @@ class _SessionEncoder:
                 _CREATE_TIME,
                 varint(len(create_time)),
                 create_time,
-                _REVISION + _int64(session.revision) if session.revision else b"",
+                _REVISION + int64(session.revision) if session.revision else b"",
             )
         )
 
@@ -204,90 +122,14 @@ def state_message(state: ScopedState) -> pb.State:
     return pb.State(app=state.app, user=state.user, session=state.session)
 
 
-def _delta_message(delta: ScopedState) -> pb.StateDelta | None:
-    if delta.is_empty():
-        return None
-    return pb.StateDelta(app=delta.app, user=delta.user, session=delta.session)
-
-
-def _typed_fields(event: NewEvent | EventRecord) -> pb.Event:
-    """An event's typed fields, without its JSON and its sequence."""
-    return pb.Event(
-        id=event.id,
-        invocation_id=event.invocation_id,
-        author=event.author,
-        branch=event.branch,
-        timestamp=to_timestamp(event.timestamp),
-        state_delta=_delta_message(event.state_delta),
-    )
-
-
-def encode_event_fields(event: NewEvent) -> bytes:
-    """The typed fields of an event to append, encoded once (without its JSON and its sequence).
-
-    Encoded by hand: the bytes of ``_typed_fields(event)``, at a third of the
-    cost of building that message (every append pays for it, on the call's
-    critical path).
-    """
-    timestamp = _timestamp(event.timestamp)
-    parts = [
-        _text(_EVENT_ID, event.id),
-        _text(_EVENT_INVOCATION_ID, event.invocation_id),
-        _text(_EVENT_AUTHOR, event.author),
-        _text(_EVENT_BRANCH, event.branch),
-        _EVENT_TIMESTAMP,  # always present: the message sets it, even to the epoch
-        varint(len(timestamp)),
-        timestamp,
-    ]
-    delta = event.state_delta
-    if delta.app or delta.user or delta.session:  # an empty delta is left out, as in _typed_fields
-        body = b"".join(
-            (
-                _map_entries(_DELTA_APP, delta.app),
-                _map_entries(_DELTA_USER, delta.user),
-                _map_entries(_DELTA_SESSION, delta.session),
-            )
-        )
-        parts += (_EVENT_STATE_DELTA, varint(len(body)), body)
-    return b"".join(parts)
-
-
-def event_size(event: NewEvent) -> int:
-    """The bytes ``event`` will take in a response: its Event message, field tag and length prefix included.
-
-    From its ``encoded_fields`` (which must be set) and its JSON, counting
-    its sequence as ten bytes (the most a sequence takes): what it counts
-    towards its session's size, and what a read budgets for it.
-    """
-    text = text_bytes(event.event_json)
-    body = len(event.encoded_fields) + 1 + len(varint(text)) + text + 1 + 10
-    return 1 + len(varint(body)) + body
-
-
 APPEND_ANSWER_OVERHEAD: Final = 48
 """The most an ``AppendEventResponse`` takes beyond its event's size, inside a batch's or a stream's
 result (revision, last_update_time, already_applied, and the result's framing)."""
 
 
-def _map_entries(key: bytes, values: Mapping[str, str]) -> bytes:
-    """A ``map<string, string>`` field: one length-delimited entry (key 1, value 2) per item."""
-    parts: list[bytes] = []
-    for name, value in values.items():
-        entry = _text(_ENTRY_KEY, name) + _text(_ENTRY_VALUE, value)
-        parts += (key, varint(len(entry)), entry)
-    return b"".join(parts)
-
-
 def event_message(event: StoredEvent) -> pb.Event:
-    """A stored event with its typed fields."""
-    if isinstance(event, EncodedEvent):
-        if not event.encoded_fields:
-            raise ValueError(f"event {event.id!r} is an EncodedEvent without an encoding")
-        return pb.Session.FromString(b"".join(_event_entries(_EVENT_IN_SESSION, [event]))).events[0]
-    message = _typed_fields(event)
-    message.sequence = event.sequence
-    message.event_json = event.event_json
-    return message
+    """A stored event as its message (what ``_event_entries`` encodes, decoded)."""
+    return pb.Session.FromString(b"".join(_event_entries(_EVENT_IN_SESSION, [event]))).events[0]
 
 
 def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> list[bytes]:
@@ -297,17 +139,13 @@ def _event_entries(key: bytes, events: Sequence[StoredEvent]) -> list[bytes]:
     """
     parts: list[bytes] = []
     for event in events:
-        encoded = event.encoded_fields
-        if not encoded:
-            body = event_message(event).SerializeToString()
-            parts += (key, varint(len(body)), body)
-            continue
-        # The encoded fields, then event_json and sequence, each after its one-byte key.
-        text = event.event_json.encode()
-        text_length = varint(len(text))
+        fields = fields_of(event)
+        # The typed fields, then event_json and sequence, each after its one-byte key.
+        json_text = event.event_json.encode()
+        json_length = varint(len(json_text))
         sequence = varint(event.sequence)
-        size = len(encoded) + 1 + len(text_length) + len(text) + 1 + len(sequence)
-        parts += (key, varint(size), encoded, _EVENT_JSON, text_length, text, _SEQUENCE, sequence)
+        size = len(fields) + 1 + len(json_length) + len(json_text) + 1 + len(sequence)
+        parts += (key, varint(size), fields, _EVENT_JSON, json_length, json_text, _SEQUENCE, sequence)
     return parts
 
 
@@ -368,16 +206,16 @@ def list_events_response(events: Sequence[StoredEvent], next_page_token: str) ->
 def append_event_response(result: AppendResult) -> Encoded:
     """``AppendEventResponse`` for a stored event, encoded.
 
-    The event comes from the encoding made for storage when the backend kept
-    it, so an append builds its typed fields once, not twice. The rest is a
-    message of its own: joining two encodings merges them.
+    The event comes from the wire cache made for storage, so an append
+    builds its typed fields once, not twice. The rest is a message of its
+    own: joining two encodings merges them.
     """
-    last_update_time = _timestamp(result.last_update_time)
+    last_update_time = timestamp(result.last_update_time)
     return Encoded(
         b"".join(
             (
                 *_event_entries(_EVENT_IN_APPEND, [result.event]),
-                _APPEND_REVISION + _int64(result.revision) if result.revision else b"",
+                _APPEND_REVISION + int64(result.revision) if result.revision else b"",
                 _APPEND_LAST_UPDATE_TIME,  # always present, as when built as a message
                 varint(len(last_update_time)),
                 last_update_time,

@@ -1,20 +1,19 @@
 """Opaque, signed page tokens (AIP-158) for the list calls.
 
-A token records where the last page ended and which request it belongs to
-(a digest of the filter fields), so a token is only good for the same query.
-It holds a keyset position, not an offset, so each page costs the same however
-deep it is; or, for a backend that pages through its storage's own API
-(``Backend.pages_by_token``), that API's page token, wrapped and bound to the
-request the same way.
+A token wraps the backend's cursor (``backends.base.Cursor``: where the last
+page ended, in the backend's own terms, which this module never reads) and
+binds it to the request it belongs to (a digest of the filter fields), so a
+token is only good for the same query.
 
 Every token is signed with an HMAC-SHA256 under the server's key
 (``PageTokenKeys``) in the one encode/decode core, so no kind of token can be
 forged or altered: a token this server (or a replica sharing its key) did not
 issue is INVALID_ARGUMENT naming ``page_token``, never a silent jump to other
-results and never a value the storage chokes on. What a verified token holds is
-still checked as strictly as a request field would be: a signature proves who
-wrote a token, not that every writer was bug-free, and a leaked key must not
-turn into INTERNAL either.
+results and never a value the storage chokes on. The backend still parses
+what a verified token holds as strictly as a request field (a signature
+proves who wrote a token, not that every writer was bug-free, and a leaked
+key must not turn into INTERNAL either): a cursor it cannot read is its
+``InvalidCursorError``, answered as a bad ``page_token`` too.
 """
 
 from __future__ import annotations
@@ -23,19 +22,16 @@ import base64
 import binascii
 import hashlib
 import hmac
-import math
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import pydantic_core
 
-from adk_grpc_sessions.server.backends.base import EventCursor, EventSpan, SessionCursor, StoragePageToken
-from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
-from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
+from adk_grpc_sessions.server.backends.base import Cursor
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 
-_VERSION: Final = 2
+_VERSION: Final = 3
 _SESSIONS: Final = "s"
 _EVENTS: Final = "e"
 # A GetSession's continuation (``GetSessionResponse.next_events_page_token``):
@@ -49,7 +45,6 @@ _MAC_BYTES: Final = 32
 # Keys the HMAC under a purpose of its own, so a page-token key reused
 # elsewhere (it should not be) could never vouch for anything but a page token.
 _MAC_CONTEXT: Final = b"adk-grpc-sessions page token\x00"
-_MAX_SEQUENCE: Final = 2**63 - 1
 
 MIN_KEY_LENGTH: Final = 32
 """Fewest characters a configured page-token key may have (``openssl rand -hex 32`` gives 64)."""
@@ -144,8 +139,8 @@ class PageTokens:
         body = pydantic_core.to_json(payload)
         return _b64encode(self._mac(self._keys.keys[0], body) + body)
 
-    def _decode(self, token: str, kind: str, binding: str) -> list[Any]:
-        """The cursor fields of a token of ``kind`` for the request with ``binding``.
+    def _decode(self, token: str, kind: str, binding: str) -> Cursor:
+        """The cursor in a token of ``kind`` for the request with ``binding``.
 
         Raises:
             InvalidArgumentError: the token is not one this server signed for this request.
@@ -167,30 +162,26 @@ class PageTokens:
             payload = pydantic_core.from_json(body, allow_inf_nan=False)
         except ValueError:
             raise _invalid() from None
-        if not isinstance(payload, list) or len(payload) < 3 or payload[:3] != [_VERSION, kind, binding]:
-            raise _invalid()
-        return payload[3:]
+        match payload:
+            case [int() as version, str() as token_kind, str() as token_binding, str() as cursor] if (
+                version,
+                token_kind,
+                token_binding,
+            ) == (_VERSION, kind, binding) and cursor:
+                return cursor
+        raise _invalid()
 
-    def encode_sessions_token(self, app_name: str, user_id: str | None, cursor: SessionCursor) -> str:
-        """A token resuming a session listing after ``cursor``."""
-        payload = [cursor] if isinstance(cursor, str) else list(cursor)
-        return self._encode([_VERSION, _SESSIONS, _binding(app_name, user_id), *payload])
+    def encode_sessions_token(self, app_name: str, user_id: str | None, cursor: Cursor) -> str:
+        """A token resuming a session listing at ``cursor``."""
+        return self._encode([_VERSION, _SESSIONS, _binding(app_name, user_id), cursor])
 
-    def decode_sessions_token(
-        self, token: str, app_name: str, user_id: str | None, *, by_storage_token: bool = False
-    ) -> SessionCursor:
-        """The cursor in a session-listing token (a storage page token if ``by_storage_token``).
+    def decode_sessions_token(self, token: str, app_name: str, user_id: str | None) -> Cursor:
+        """The cursor in a session-listing token.
 
         Raises:
             InvalidArgumentError: the token is not one for this listing.
         """
-        cursor = self._decode(token, _SESSIONS, _binding(app_name, user_id))
-        if by_storage_token:
-            return _storage_token(cursor)
-        match cursor:
-            case [float() | int() as time, str() as user, str() as session]:
-                return (_cursor_time(time), _cursor_key(user), _cursor_key(session))
-        raise _invalid()
+        return self._decode(token, _SESSIONS, _binding(app_name, user_id))
 
     def encode_events_token(
         self,
@@ -198,101 +189,30 @@ class PageTokens:
         user_id: str,
         session_id: str,
         after_timestamp: float | None,
-        cursor: EventCursor,
+        cursor: Cursor,
     ) -> str:
-        """A token resuming an event listing after ``cursor``."""
+        """A token resuming an event listing at ``cursor``."""
         binding = _binding(app_name, user_id, session_id, after_timestamp)
         return self._encode([_VERSION, _EVENTS, binding, cursor])
 
     def decode_events_token(
-        self,
-        token: str,
-        app_name: str,
-        user_id: str,
-        session_id: str,
-        after_timestamp: float | None,
-        *,
-        by_storage_token: bool = False,
-    ) -> EventCursor:
-        """The cursor in an event-listing token (a storage page token if ``by_storage_token``).
+        self, token: str, app_name: str, user_id: str, session_id: str, after_timestamp: float | None
+    ) -> Cursor:
+        """The cursor in an event-listing token.
 
         Raises:
             InvalidArgumentError: the token is not one for this listing.
         """
-        cursor = self._decode(token, _EVENTS, _binding(app_name, user_id, session_id, after_timestamp))
-        if by_storage_token:
-            return _storage_token(cursor)
-        match cursor:
-            case [int() as sequence] if not isinstance(sequence, bool) and 0 < sequence <= _MAX_SEQUENCE:
-                return sequence
-        raise _invalid()
+        return self._decode(token, _EVENTS, _binding(app_name, user_id, session_id, after_timestamp))
 
-    def encode_continuation_token(
-        self, app_name: str, user_id: str, session_id: str, cursor: EventCursor
-    ) -> str:
-        """A token listing the rest of a session read's selection from ``cursor``.
+    def encode_continuation_token(self, app_name: str, user_id: str, session_id: str, cursor: Cursor) -> str:
+        """A token listing the rest of a session read's selection from ``cursor`` (the read's ``rest``)."""
+        return self._encode([_VERSION, _CONTINUATION, _binding(app_name, user_id, session_id), cursor])
 
-        ``cursor`` is an ``EventSpan``, or a storage page token.
-        """
-        if isinstance(cursor, EventSpan):
-            payload: list[Any] = [cursor.generation, cursor.after, cursor.upto]
-        elif isinstance(cursor, str):
-            payload = [cursor]
-        else:
-            raise TypeError(f"a continuation resumes from an EventSpan or a storage token, not {cursor!r}")
-        return self._encode([_VERSION, _CONTINUATION, _binding(app_name, user_id, session_id), *payload])
-
-    def decode_continuation_token(
-        self, token: str, app_name: str, user_id: str, session_id: str, *, by_storage_token: bool = False
-    ) -> EventCursor:
-        """The cursor in a continuation token (a storage page token if ``by_storage_token``).
+    def decode_continuation_token(self, token: str, app_name: str, user_id: str, session_id: str) -> Cursor:
+        """The cursor in a continuation token.
 
         Raises:
             InvalidArgumentError: the token is not a continuation of this session's read.
         """
-        cursor = self._decode(token, _CONTINUATION, _binding(app_name, user_id, session_id))
-        if by_storage_token:
-            return _storage_token(cursor)
-        match cursor:
-            case [int() as generation, int() as after, int() as upto] if (
-                not any(isinstance(n, bool) for n in cursor) and 0 < generation <= _MAX_SEQUENCE
-            ) and 0 <= after < upto <= _MAX_SEQUENCE:
-                return EventSpan(generation, after, upto)
-        raise _invalid()
-
-
-def _storage_token(cursor: Sequence[Any]) -> StoragePageToken:
-    match cursor:
-        case [str() as storage_token] if storage_token and storage_token.isprintable():
-            return storage_token
-    raise _invalid()
-
-
-def _cursor_time(time: float) -> float:
-    """A listing position's time: a finite number of seconds within Timestamp's range, as storage holds it.
-
-    Raises:
-        InvalidArgumentError: anything else.
-    """
-    if isinstance(time, bool):
-        raise _invalid()
-    try:
-        seconds = float(time)
-        if not math.isfinite(seconds):
-            raise _invalid()
-        parts_from_seconds(seconds)
-    except (OverflowError, TimestampRangeError):
-        raise _invalid() from None
-    return seconds
-
-
-def _cursor_key(value: str) -> str:
-    """A user or session id in a listing position: what ``check_key`` accepts in a request.
-
-    Raises:
-        InvalidArgumentError: anything else (a NUL, which PostgreSQL cannot even compare, say).
-    """
-    try:
-        return check_key(_FIELD, value)
-    except InvalidArgumentError:
-        raise _invalid() from None
+        return self._decode(token, _CONTINUATION, _binding(app_name, user_id, session_id))

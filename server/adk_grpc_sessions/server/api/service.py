@@ -27,7 +27,7 @@ from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
 from adk_grpc_sessions.server.backends.base import (
     Backend,
-    EventCursor,
+    Cursor,
     EventWindow,
     ReadBudget,
     ScopedState,
@@ -140,9 +140,7 @@ class SessionServicer:
         user_id = check_key("user_id", request.user_id) if request.user_id else None
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
         after = (
-            self._page_tokens.decode_sessions_token(
-                request.page_token, app_name, user_id, by_storage_token=self.backend.pages_by_token
-            )
+            self._page_tokens.decode_sessions_token(request.page_token, app_name, user_id)
             if request.page_token
             else None
         )
@@ -318,23 +316,17 @@ class SessionServicer:
 
     def _event_cursor(
         self, token: str, key: SessionKey, after_timestamp: float | None
-    ) -> tuple[EventCursor | None, bool]:
+    ) -> tuple[Cursor | None, bool]:
         """Where a ListEvents page starts, and whether it continues a GetSession (its token's kind)."""
         if not token:
             return None, False
-        by_storage_token = self.backend.pages_by_token
         try:
             rest = self._page_tokens.decode_continuation_token(
-                token, key.app_name, key.user_id, key.session_id, by_storage_token=by_storage_token
+                token, key.app_name, key.user_id, key.session_id
             )
         except InvalidArgumentError:
             cursor = self._page_tokens.decode_events_token(
-                token,
-                key.app_name,
-                key.user_id,
-                key.session_id,
-                after_timestamp,
-                by_storage_token=by_storage_token,
+                token, key.app_name, key.user_id, key.session_id, after_timestamp
             )
             return cursor, False
         if after_timestamp is not None:

@@ -14,11 +14,11 @@ from typing import Any, Final
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.backends.json_values import (
-    MAX_EVENT_JSON_DEPTH,
     check_value,
     dump_json,
     parse_json,
 )
+from adk_grpc_sessions.wire import limits
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, parts_from_seconds
 
 FIELD: Final = "event_json"
@@ -41,7 +41,7 @@ def parse_event(event_json: str) -> NewEvent:
     """
     if not event_json:
         raise InvalidArgumentError.single(FIELD, "required: the event as ADK JSON")
-    event = parse_json(event_json, FIELD, max_depth=MAX_EVENT_JSON_DEPTH)
+    event = parse_json(event_json, FIELD, max_depth=limits.MAX_EVENT_JSON_DEPTH)
     if not isinstance(event, dict):
         raise InvalidArgumentError.single(FIELD, f"must be a JSON object, got {_json_type(event)}")
     for snake, camel in _SNAKE_CASE.items():

@@ -13,13 +13,12 @@ from adk_grpc_sessions.server.backends.base import (
     DEFAULT_LIMITS,
     AppendResult,
     Backend,
-    EventCursor,
+    Cursor,
     EventWindow,
     NewEvent,
     Page,
     ReadBudget,
     ScopedState,
-    SessionCursor,
     SessionKey,
     SessionRecord,
     StateMap,
@@ -47,7 +46,6 @@ class InstrumentedBackend(Backend):
         self._metrics = metrics
         # How the servicer must talk to the inner backend.
         self.assigns_session_ids = inner.assigns_session_ids
-        self.pages_by_token = inner.pages_by_token
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:
@@ -103,10 +101,10 @@ class InstrumentedBackend(Backend):
         app_name: str,
         user_id: str | None,
         page_size: int,
-        after: SessionCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[SessionRecord, SessionCursor]:
+    ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``."""
         return await self._timed(
             "list_sessions", self._inner.list_sessions(app_name, user_id, page_size, after, budget=budget)
@@ -137,10 +135,10 @@ class InstrumentedBackend(Backend):
         key: SessionKey,
         after_timestamp: float | None,
         page_size: int,
-        after: EventCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[StoredEvent, EventCursor]:
+    ) -> Page[StoredEvent]:
         """See ``Backend.list_events``."""
         return await self._timed(
             "list_events", self._inner.list_events(key, after_timestamp, page_size, after, budget=budget)

@@ -5,7 +5,7 @@ exact (a float would not) and rejects NaN and Infinity. Numbers too large for
 a float (``1e400``) parse as infinity and are rejected here, since no JSON
 reader elsewhere could read them back as they were meant.
 
-Nesting is bounded by one limit, ``MAX_JSON_DEPTH``, wherever state enters
+Nesting is bounded by one limit, ``wire.limits.MAX_JSON_DEPTH``, wherever state enters
 (see its docstring for why it is what it is). pydantic-core's reader stops at
 200 levels, short of the limit, so text it refuses for depth alone is measured
 here and, when within the limit, read by the standard library's parser
@@ -22,30 +22,7 @@ from typing import Any, Final, NoReturn
 import pydantic_core
 
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
-
-MAX_JSON_DEPTH: Final = 254
-"""Deepest nesting of arrays and objects in a state value, counted from the value itself.
-
-``1`` and ``"x"`` are 0 levels deep, ``[]`` and ``{"a": 1}`` 1, ``[[1]]`` 2.
-It applies wherever a state value enters: CreateSession's state and each value
-of an event's ``actions.stateDelta``, in unary, batch and stream appends alike.
-
-Why 254: it is the deepest value ADK Python can write at all. ADK serializes
-state and events with pydantic, whose JSON writer refuses anything deeper
-(ADK then stores the value's repr instead), so every value ADK's own services
-store fits (the proto's "Nesting" paragraph gives the detail).
-"""
-
-EVENT_JSON_DEPTH_ALLOWANCE: Final = 16
-"""Levels an event may nest beyond ``MAX_JSON_DEPTH``: ADK's own structure around a value.
-
-The deepest free-form value in ADK's event schema, function-call arguments
-inside a compaction (``actions.compaction.compactedContent.parts[].
-functionCall.args``), is 8 levels in; twice that leaves room for new fields.
-"""
-
-MAX_EVENT_JSON_DEPTH: Final = MAX_JSON_DEPTH + EVENT_JSON_DEPTH_ALLOWANCE
-"""Deepest nesting of an event's JSON as a whole."""
+from adk_grpc_sessions.wire import limits
 
 # pydantic-core's own message when its reader hits its nesting limit.
 _PARSER_DEPTH_ERROR: Final = "recursion limit exceeded"
@@ -53,7 +30,7 @@ _STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_A_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 
 
-def parse_json(text: str, field: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(text: str, field: str, *, max_depth: int = limits.MAX_JSON_DEPTH) -> Any:
     """Parses JSON text nested at most ``max_depth`` levels, naming ``field`` in the error.
 
     Raises:
@@ -106,7 +83,7 @@ def dump_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def check_value(value: Any, field: str, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_value(value: Any, field: str, *, max_depth: int = limits.MAX_JSON_DEPTH) -> None:
     """Rejects a parsed JSON value nested deeper than ``max_depth`` or holding a non-finite number.
 
     Raises:

@@ -18,31 +18,35 @@ from adk_grpc_sessions.server.backends.base import (
     DEFAULT_LIMITS,
     AppendResult,
     Backend,
-    EventCursor,
+    Cursor,
     EventIdConflictError,
-    EventRecord,
-    EventSpan,
     EventWindow,
     NewEvent,
     Page,
     ReadBudget,
     ResponseTooLargeError,
     ScopedState,
-    SessionCursor,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
-    SessionPosition,
     SessionRecord,
     SessionSizeLimitError,
     StaleRevisionError,
     StateMap,
     StateSizeLimitError,
     StorageLimits,
+    StoredEvent,
+)
+from adk_grpc_sessions.server.backends.keyset_cursors import (
+    EventSpan,
+    SessionPosition,
+    event_cursor,
+    parse_event_cursor,
+    parse_session_cursor,
+    session_cursor,
 )
 from adk_grpc_sessions.wire import limits as wire_limits
 
-_BY_POSITION = "the memory backend pages by position, never by storage page token"
 _Index = SortedList[SessionPosition]
 """Sessions' positions (``_StoredSession.sort_key``) in listing order."""
 
@@ -60,7 +64,9 @@ class _StoredSession:
     """What ``state`` counts towards the state limit (``wire.limits.state_bytes``)."""
     events_bytes: int = 0
     """The sizes of ``events``, summed: what counts towards the session limit."""
-    events: list[EventRecord] = field(default_factory=list)
+    events: list[StoredEvent] = field(default_factory=list)
+    timestamps: list[float] = field(default_factory=list)
+    """Each event's timestamp, for the after_timestamp rule (a read returns none)."""
     revision_after: list[int] = field(default_factory=list)
     """The session's revision right after each event: a retry's original result."""
     index_of_event: dict[str, int] = field(default_factory=dict)
@@ -69,15 +75,15 @@ class _StoredSession:
         return (self.last_update_time, self.key.user_id, self.key.session_id)
 
 
-def first_index_after_older(events: list[EventRecord], after_timestamp: float, start: int = 0) -> int:
-    """Index just past the last event of ``events[start:]`` whose timestamp is before ``after_timestamp``.
+def first_index_after_older(timestamps: list[float], after_timestamp: float, start: int = 0) -> int:
+    """Index just past the last of ``timestamps[start:]`` (events' timestamps) before ``after_timestamp``.
 
     This is ADK's ``after_timestamp`` rule (scan back from the newest event,
     stop at the first one that is too old): for timestamps in append order it
     is simply "the events at or after after_timestamp". ``start`` if none is.
     """
-    for index in range(len(events) - 1, start - 1, -1):
-        if events[index].timestamp < after_timestamp:
+    for index in range(len(timestamps) - 1, start - 1, -1):
+        if timestamps[index] < after_timestamp:
             return index + 1
     return start
 
@@ -157,12 +163,12 @@ class MemoryBackend(Backend):
         if window.num_recent_events is not None:
             start = max(0, len(events) - window.num_recent_events)
         if window.after_timestamp is not None:
-            start = first_index_after_older(events, window.after_timestamp, start)
+            start = first_index_after_older(stored.timestamps, window.after_timestamp, start)
         stop = _fitting(events, start, len(events), budget.bytes - state_size, budget.max_events)
         record = self._record(stored, events[start:stop])
         if stop < len(events):
             # Sequence n sits at index n - 1: the last one returned is ``stop``.
-            record.rest = EventSpan(stored.generation, after=stop, upto=len(events))
+            record.rest = event_cursor(EventSpan(stored.generation, after=stop, upto=len(events)))
         return record
 
     async def list_sessions(
@@ -170,20 +176,18 @@ class MemoryBackend(Backend):
         app_name: str,
         user_id: str | None,
         page_size: int,
-        after: SessionCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[SessionRecord, SessionCursor]:
+    ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``."""
         index = self._by_app.get(app_name) if user_id is None else self._by_user.get((app_name, user_id))
         positions: Iterator[SessionPosition] = iter(())
         if index is not None:
             if after is None:
                 positions = iter(index)
-            elif isinstance(after, str):
-                raise TypeError(_BY_POSITION)
             else:
-                positions = index.irange(minimum=after, inclusive=(False, True))
+                positions = index.irange(minimum=parse_session_cursor(after), inclusive=(False, True))
         # One more than a page tells whether another page follows.
         chosen = list(itertools.islice(positions, page_size + 1))
         room = budget.bytes
@@ -198,7 +202,7 @@ class MemoryBackend(Backend):
             room -= size
             items.append(self._record(stored, []))
         has_more = len(chosen) > len(items)
-        return Page(items=items, next_cursor=chosen[len(items) - 1] if has_more else None)
+        return Page(items=items, next_cursor=session_cursor(chosen[len(items) - 1]) if has_more else None)
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -236,7 +240,7 @@ class MemoryBackend(Backend):
             return AppendResult(
                 event=original,
                 revision=stored.revision_after[index],
-                last_update_time=original.timestamp,
+                last_update_time=stored.timestamps[index],
                 already_applied=True,
             )
         if expected_revision != stored.revision:
@@ -256,6 +260,7 @@ class MemoryBackend(Backend):
                 listing.add(stored.sort_key())
         stored.index_of_event[event.id] = len(stored.events)
         stored.events.append(record)
+        stored.timestamps.append(event.timestamp)
         stored.revision_after.append(stored.revision)
         return AppendResult(
             event=record,
@@ -269,31 +274,34 @@ class MemoryBackend(Backend):
         key: SessionKey,
         after_timestamp: float | None,
         page_size: int,
-        after: EventCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[EventRecord, EventCursor]:
+    ) -> Page[StoredEvent]:
         """See ``Backend.list_events``."""
         stored = self._sessions.get(key)
         if stored is None:
             raise SessionNotFoundError(key)
         events = stored.events
-        if isinstance(after, str):
-            raise TypeError(_BY_POSITION)
+        position = None if after is None else parse_event_cursor(after)
         # Sequence n sits at index n - 1, so a position is also an index.
-        if isinstance(after, EventSpan):
-            if after.generation != stored.generation:
+        if isinstance(position, EventSpan):
+            if position.generation != stored.generation:
                 raise SessionNotFoundError(key)
-            start, end = after.after, after.upto
+            start, end = position.after, min(position.upto, len(events))
         else:
-            start = 0 if after_timestamp is None else first_index_after_older(events, after_timestamp)
-            start, end = max(start, after or 0), len(events)
+            start = (
+                0 if after_timestamp is None else first_index_after_older(stored.timestamps, after_timestamp)
+            )
+            start, end = max(start, position or 0), len(events)
         stop = _fitting(events, start, end, budget.bytes, page_size)
         if stop == start and start < end:
             raise ResponseTooLargeError(f"event {events[start].id!r}", events[start].size, budget.bytes)
-        next_cursor: EventCursor | None = None
+        next_cursor: Cursor | None = None
         if stop < end:
-            next_cursor = EventSpan(stored.generation, stop, end) if isinstance(after, EventSpan) else stop
+            next_cursor = event_cursor(
+                EventSpan(stored.generation, stop, end) if isinstance(position, EventSpan) else stop
+            )
         return Page(items=events[start:stop], next_cursor=next_cursor)
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
@@ -361,7 +369,7 @@ class MemoryBackend(Backend):
             )
         return (self._by_app[key.app_name], self._by_user[user])
 
-    def _record(self, stored: _StoredSession, events: list[EventRecord]) -> SessionRecord:
+    def _record(self, stored: _StoredSession, events: list[StoredEvent]) -> SessionRecord:
         """A read of ``stored``: merged state as it is now, and the given events."""
         key = stored.key
         return SessionRecord(
@@ -378,7 +386,7 @@ class MemoryBackend(Backend):
         )
 
 
-def _fitting(events: list[EventRecord], start: int, end: int, room: int, most: int) -> int:
+def _fitting(events: list[StoredEvent], start: int, end: int, room: int, most: int) -> int:
     """Where a response of ``events[start:end]`` stops: at most ``most`` events, sizes within ``room``."""
     stop = start
     limit = min(end, start + most)

@@ -41,7 +41,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from adk_grpc_sessions.server.api.messages import encode_event_fields, event_size
+from adk_grpc_sessions.server.api import wire_cache
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import SessionKey, StateMap
 from adk_grpc_sessions.server.backends.event_json import parse_event
@@ -288,9 +288,8 @@ def _imported_session(
             # ADK's own conversion: what DatabaseSessionService.get_session returns.
             event = event_row.to_event()
             parsed = parse_event(event.model_dump_json(by_alias=True, exclude_none=True))
-            # Encoded as an append encodes it, so reads of imported sessions are as fast.
-            parsed.encoded_fields = encode_event_fields(parsed)
-            parsed.size = event_size(parsed)
+            # Cached as an append caches it, so reads of imported sessions are as fast.
+            wire_cache.attach(parsed)
             events.append(parsed)
         except InvalidArgumentError as exc:
             report.problems.append(f"{name}: event {event_row.id!r} is not storable: {exc}")

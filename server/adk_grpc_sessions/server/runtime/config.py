@@ -38,9 +38,9 @@ class ServerConfig:
     """Most bytes one scope of state (an app's, a user's, a session's) may hold (``limits.state_bytes``)."""
     max_session_bytes: int = limits.DEFAULT_MAX_SESSION_BYTES
     """Most bytes of events one session may hold (the sum of their sizes in responses)."""
-    max_page_size: int = 1000
+    max_page_size: int = limits.MAX_PAGE_SIZE
     """Cap on ``page_size`` of list calls."""
-    max_call_seconds: float = 60.0
+    max_call_seconds: float = limits.DEFAULT_MAX_CALL_SECONDS
     """Longest any call may run, whatever the client's deadline."""
     max_pending_requests: int = 10_000
     """Calls that may wait to be served before new ones are refused (gRPC core's default is 1,000)."""

@@ -30,19 +30,19 @@ from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     Backend,
     BackendUnavailableError,
-    EventCursor,
+    Cursor,
     EventWindow,
     NewEvent,
     Page,
     ReadBudget,
     ScopedState,
-    SessionCursor,
     SessionKey,
     SessionRecord,
     StateMap,
     StorageLimits,
     StoredEvent,
 )
+from adk_grpc_sessions.server.backends.keyset_cursors import parse_event_cursor, parse_session_cursor
 from adk_grpc_sessions.server.backends.sql import (
     appends,
     dialects,
@@ -57,7 +57,6 @@ from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 
 _log = logging.getLogger(__name__)
 
-_BY_POSITION: Final = "the SQL backend pages by position (a keyset), never by storage page token"
 _PARALLEL_BATCH: Final = BATCH_LIMIT // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
 _APPEND_TRIES: Final = 5
@@ -199,15 +198,16 @@ class SqlBackend(Backend):
         app_name: str,
         user_id: str | None,
         page_size: int,
-        after: SessionCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[SessionRecord, SessionCursor]:
+    ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``."""
-        if isinstance(after, str):
-            raise TypeError(_BY_POSITION)
+        position = None if after is None else parse_session_cursor(after)
         return await self._executor.run_one_statement(
-            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after, budget),
+            lambda connection: reading.session_page(
+                connection, app_name, user_id, page_size, position, budget
+            ),
             write=False,
         )
 
@@ -302,24 +302,25 @@ class SqlBackend(Backend):
         key: SessionKey,
         after_timestamp: float | None,
         page_size: int,
-        after: EventCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[StoredEvent, EventCursor]:
+    ) -> Page[StoredEvent]:
         """See ``Backend.list_events``."""
-        if isinstance(after, str):
-            raise TypeError(_BY_POSITION)
+        position = None if after is None else parse_event_cursor(after)
         if self._reads_at_once:
             found = await self._executor.run_one_statement(
                 lambda connection: reading.event_page_at_once(
-                    connection, key, after_timestamp, page_size, after, budget
+                    connection, key, after_timestamp, page_size, position, budget
                 ),
                 write=False,
             )
             if not isinstance(found, reading.FullReadNeeded):
                 return found
         return await self._executor.read(
-            lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after, budget)
+            lambda connection: reading.event_page(
+                connection, key, after_timestamp, page_size, position, budget
+            )
         )
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:

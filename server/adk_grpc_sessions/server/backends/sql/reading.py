@@ -10,26 +10,28 @@ are async.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Final
 
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
-    EventCursor,
-    EventPosition,
-    EventSpan,
+    Cursor,
     EventWindow,
     Page,
     ReadBudget,
     ResponseTooLargeError,
     ScopedState,
-    SessionCursor,
     SessionKey,
     SessionNotFoundError,
-    SessionPosition,
     SessionRecord,
     StateMap,
     StoredEvent,
+)
+from adk_grpc_sessions.server.backends.keyset_cursors import (
+    EventSpan,
+    SessionPosition,
+    event_cursor,
+    session_cursor,
 )
 from adk_grpc_sessions.server.backends.sql.queries.events import (
     event_page_from_rows,
@@ -37,15 +39,10 @@ from adk_grpc_sessions.server.backends.sql.queries.events import (
     select_event_page_at_once,
     select_event_range,
     select_event_sizes,
-    select_unencoded_events,
     select_window,
 )
 from adk_grpc_sessions.server.backends.sql.queries.listing import page_from_rows, select_session_page
-from adk_grpc_sessions.server.backends.sql.queries.rows import (
-    encoded_events_from_rows,
-    event_from_row,
-    session_record,
-)
+from adk_grpc_sessions.server.backends.sql.queries.rows import read_events, session_record
 from adk_grpc_sessions.server.backends.sql.queries.sessions import (
     select_session,
     select_whole_session,
@@ -85,8 +82,9 @@ def session(
         if window.num_recent_events is not None:
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
-            rows = connection.execute(*select_window(row.session_pk, row.last_sequence, window))
-            events = _stored_events(connection, row.session_pk, rows.all())
+            events = read_events(
+                connection.execute(*select_window(row.session_pk, row.last_sequence, window))
+            )
         else:
             floor = 0
             if window.num_recent_events is not None:
@@ -101,7 +99,7 @@ def session(
                 budget.max_events,
             )
     record = session_record(row, state, events)
-    record.rest = rest
+    record.rest = None if rest is None else event_cursor(rest)
     return record
 
 
@@ -144,11 +142,7 @@ def _fitting_events(
     events: list[StoredEvent] = []
     if taken:
         first, last = found[0][0], found[taken - 1][0]
-        events = _stored_events(
-            connection,
-            session_pk,
-            connection.execute(*select_event_range(session_pk, first, last)).all(),
-        )
+        events = read_events(connection.execute(*select_event_range(session_pk, first, last)))
     if taken == len(found):
         return events, None
     resume_after = found[taken][0] - 1
@@ -156,7 +150,7 @@ def _fitting_events(
 
 
 class FullReadNeeded:
-    """``session_at_once``'s answer for a session with events stored without their encoding."""
+    """``session_at_once``'s answer for a session too large to read in one statement."""
 
 
 FULL_READ_NEEDED: Final = FullReadNeeded()
@@ -168,10 +162,8 @@ def session_at_once(
     """``session`` as one statement (``select_whole_session``): it may run alone, in autocommit.
 
     For a session whose events and state all fit in ``budget``. For a
-    larger one (its events not read), and for one with events stored
-    without their encoding (appended with no ``NewEvent.encoded_fields``),
-    which need a statement more in the same snapshot, this
-    answers ``FULL_READ_NEEDED``: ``session`` is the read to make.
+    larger one (its events not read) this answers ``FULL_READ_NEEDED``:
+    ``session`` is the read to make.
 
     Raises:
         ResponseTooLargeError: the state alone does not fit.
@@ -185,25 +177,14 @@ def session_at_once(
     _checked_state_size(found.state, budget)
     if not found.fits and window.num_recent_events != 0:
         return FULL_READ_NEEDED
-    events = _encoded_only(found.events)
-    if events is None:
-        return FULL_READ_NEEDED
     return SessionRecord(
         key=key,
         state=found.state,
-        events=events,
+        events=read_events(found.events),
         create_time=found.create_time,
         last_update_time=found.last_update_time,
         revision=found.revision,
     )
-
-
-def _encoded_only(rows: Sequence[Sequence[Any]]) -> list[StoredEvent] | None:
-    """The events of ``rows`` (``ENCODED_EVENT_COLUMNS``); None if any was stored without its encoding."""
-    events = encoded_events_from_rows(rows)
-    if any(event is None for event in events):  # (not `None in`: that compares each event with None)
-        return None
-    return cast(list[StoredEvent], events)  # not one None in it
 
 
 def session_page(
@@ -213,7 +194,7 @@ def session_page(
     page_size: int,
     after: SessionPosition | None,
     budget: ReadBudget,
-) -> Page[SessionRecord, SessionCursor]:
+) -> Page[SessionRecord]:
     """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order, within ``budget``.
 
     One statement (``queries.listing.select_session_page``): it may run alone, in autocommit.
@@ -248,7 +229,10 @@ def session_page(
     if not has_more:
         return Page(items=items, next_cursor=None)
     last = items[-1]
-    return Page(items=items, next_cursor=(last.last_update_time, last.key.user_id, last.key.session_id))
+    return Page(
+        items=items,
+        next_cursor=session_cursor((last.last_update_time, last.key.user_id, last.key.session_id)),
+    )
 
 
 def event_page(
@@ -256,9 +240,9 @@ def event_page(
     key: SessionKey,
     after_timestamp: float | None,
     page_size: int,
-    after: EventPosition | EventSpan | None,
+    after: int | EventSpan | None,
     budget: ReadBudget,
-) -> Page[StoredEvent, EventCursor]:
+) -> Page[StoredEvent]:
     """A page of the session's events after ``after`` (``Backend.list_events``), within ``budget``.
 
     A session whose events all fit in ``budget`` has its page read at once;
@@ -276,7 +260,7 @@ def event_page(
         rows = connection.execute(
             *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
         ).all()
-        chosen = _stored_events(connection, row.session_pk, rows[:page_size])
+        chosen = read_events(rows[:page_size])
         more = len(rows) > page_size
     else:
         chosen, rest = _fitting_events(
@@ -297,23 +281,21 @@ def event_page(
     return Page(items=chosen, next_cursor=_next_cursor(after, chosen, more))
 
 
-def _span(after: EventPosition | EventSpan | None) -> tuple[int, int | None]:
+def _span(after: int | EventSpan | None) -> tuple[int, int | None]:
     """(the sequence a page starts after, the last it may reach or None) for a cursor."""
     if isinstance(after, EventSpan):
         return after.after, after.upto
     return after or 0, None
 
 
-def _next_cursor(
-    after: EventPosition | EventSpan | None, chosen: Sequence[StoredEvent], more: bool
-) -> EventCursor | None:
+def _next_cursor(after: int | EventSpan | None, chosen: Sequence[StoredEvent], more: bool) -> Cursor | None:
     """Where the page after ``chosen`` starts: a span if ``after`` is one, else a position."""
     if not more:
         return None
     last = chosen[-1].sequence
     if isinstance(after, EventSpan):
-        return EventSpan(after.generation, last, after.upto)
-    return last
+        return event_cursor(EventSpan(after.generation, last, after.upto))
+    return event_cursor(last)
 
 
 def event_page_at_once(
@@ -321,14 +303,13 @@ def event_page_at_once(
     key: SessionKey,
     after_timestamp: float | None,
     page_size: int,
-    after: EventPosition | EventSpan | None,
+    after: int | EventSpan | None,
     budget: ReadBudget,
-) -> Page[StoredEvent, EventCursor] | FullReadNeeded:
+) -> Page[StoredEvent] | FullReadNeeded:
     """``event_page`` as one statement: it may run alone, in autocommit.
 
     ``FULL_READ_NEEDED`` for a session whose events do not all fit in
-    ``budget`` (they are not read), or for a page holding events stored
-    without their encoding (see ``session_at_once``).
+    ``budget`` (they are not read).
 
     Raises:
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
@@ -344,9 +325,7 @@ def event_page_at_once(
         raise SessionNotFoundError(key)
     if not found.fits:
         return FULL_READ_NEEDED
-    events = _encoded_only(found.rows[:page_size])
-    if events is None:
-        return FULL_READ_NEEDED
+    events = read_events(found.rows[:page_size])
     return Page(items=events, next_cursor=_next_cursor(after, events, len(found.rows) > page_size))
 
 
@@ -358,27 +337,3 @@ def user_state(connection: sa.Connection, app_name: str, user_id: str) -> StateM
 def app_state(connection: sa.Connection, app_name: str) -> StateMap:
     """The app's state (empty if none)."""
     return dict(list(connection.execute(*select_app_state(app_name))))
-
-
-def _stored_events(
-    connection: sa.Connection, session_pk: int, rows: Sequence[sa.Row[Any]]
-) -> list[StoredEvent]:
-    """The events of ``rows`` (``queries.parts.ENCODED_EVENT_COLUMNS``, consecutive sequences).
-
-    Each as it was encoded at append; those appended without an encoding
-    (no ``NewEvent.encoded_fields``) are read whole by one more statement,
-    in the same snapshot.
-    """
-    encoded = encoded_events_from_rows(rows)
-    unencoded = [index for index, event in enumerate(encoded) if event is None]
-    if not unencoded:
-        return cast(list[StoredEvent], encoded)  # not one None in it
-    first, last = rows[unencoded[0]].sequence, rows[unencoded[-1]].sequence
-    whole = {
-        record.sequence: record
-        for record in map(
-            event_from_row,
-            connection.execute(*select_unencoded_events(session_pk, first, last)),
-        )
-    }
-    return [whole[row.sequence] if event is None else event for row, event in zip(rows, encoded, strict=True)]

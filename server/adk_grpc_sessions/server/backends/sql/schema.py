@@ -15,9 +15,12 @@ Layout, and why:
   the first older event, so it reads only what it returns) and event pages.
   ``(session_pk, event_id)`` is unique: the event id is the idempotency key.
   ``event_pk`` is never reused either, which is what revisions are made of.
-  ``encoded_fields`` keeps the wire encoding of the event's typed fields,
-  made once at append, so that a read of a thousand events sends stored
-  bytes instead of building a thousand messages.
+  ``wire_cache`` keeps the API layer's cache of the event's response form
+  (versioned, opaque here), made once at append, so that a read of a
+  thousand events sends stored bytes instead of building a thousand messages.
+  Reads return the JSON and that cache only: ``invocation_id``, ``author``,
+  ``branch`` and ``state_delta`` are the fields as the server read them from
+  the JSON, kept for queries made in the database itself.
 - ``ags_session_state``, ``ags_user_state``, ``ags_app_state``: state as one
   row per key, not one JSON object per scope. Applying a delta is then an
   upsert of just the keys it names, which the database performs atomically:
@@ -124,9 +127,9 @@ events = sa.Table(
     # scopes the event changes; NULL for an event without a state delta.
     sa.Column("state_delta", JsonText(), nullable=True),
     sa.Column("event_json", JsonText(), nullable=False),
-    # The layer above's encoding of the event's typed fields, made at append
-    # (``NewEvent.encoded_fields``); NULL for events stored without one.
-    sa.Column("encoded_fields", LongBytes(), nullable=True),
+    # The layer above's cache of the event's response form, made at append
+    # (``NewEvent.wire_cache``, opaque here); NULL for an event stored without one.
+    sa.Column("wire_cache", LongBytes(), nullable=True),
     # The event's size in a response (``NewEvent.size``).
     sa.Column("size_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),

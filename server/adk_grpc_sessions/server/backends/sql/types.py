@@ -136,7 +136,7 @@ class LongBytes(TypeDecorator[bytes]):
     """Bytes of any length: BLOB on SQLite, BYTEA on PostgreSQL, LONGBLOB on MySQL/MariaDB.
 
     (MySQL's BLOB stops at 64 KiB, and what is stored here grows with the
-    event: an event's encoded fields hold its whole state delta.)
+    event: an event's wire cache holds its whole state delta.)
     """
 
     impl = sa.LargeBinary

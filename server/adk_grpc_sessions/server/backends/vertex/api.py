@@ -22,7 +22,7 @@ from google.cloud.aiplatform_v1.services.session_service.transports.grpc_asyncio
     SessionServiceGrpcAsyncIOTransport,
 )
 
-from adk_grpc_sessions.server.backends.base import BackendRefusedError, EventRecord, Refusal
+from adk_grpc_sessions.server.backends.base import BackendRefusedError, Refusal, StoredEvent
 from adk_grpc_sessions.server.backends.vertex import mapping
 from adk_grpc_sessions.server.backends.vertex.errors import backend_error, retry_policy
 from adk_grpc_sessions.server.backends.vertex.paging import LIST_PAGE_SIZE, At, EventWalk, PageSizer
@@ -103,9 +103,9 @@ class SessionsApi:
         )
         return vertex.Session.pb(session)
 
-    async def all_events(self, name: str, filter_: str) -> list[EventRecord]:
+    async def all_events(self, name: str, filter_: str) -> list[StoredEvent]:
         """Every event of a session the filter keeps, walking the API's pages; raises NotFound."""
-        records: list[EventRecord] = []
+        records: list[StoredEvent] = []
         page_token = ""
         while True:
             request = vertex.ListEventsRequest(
@@ -124,7 +124,7 @@ class SessionsApi:
 
     async def walk_events(
         self, name: str, walk: EventWalk, room: int, most: int
-    ) -> tuple[list[EventRecord], EventWalk | None]:
+    ) -> tuple[list[StoredEvent], EventWalk | None]:
         """The events from ``walk`` on that fit in ``room`` bytes, at most ``most``.
 
         And where the rest resume (None: there is no rest).
@@ -136,7 +136,7 @@ class SessionsApi:
             most = min(most, walk.remaining)
         sizer = PageSizer()
         at, listed = walk.at, walk.listed
-        records: list[EventRecord] = []
+        records: list[StoredEvent] = []
         while len(records) < most:
             request = vertex.ListEventsRequest(
                 parent=name,
@@ -232,7 +232,7 @@ class SessionsApi:
         except Exception as exc:
             raise backend_error(exc, f"{doing} (operation {operation.operation.name})") from exc
 
-    def event_records(self, messages: Any, *, first: int) -> list[EventRecord]:
+    def event_records(self, messages: Any, *, first: int) -> list[StoredEvent]:
         """The records of listed ``SessionEvent`` messages, numbered from ``first``.
 
         Raises:

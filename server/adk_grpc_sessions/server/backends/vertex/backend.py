@@ -24,9 +24,8 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     BackendRefusedError,
     BackendUnavailableError,
-    EventCursor,
+    Cursor,
     EventIdConflictError,
-    EventRecord,
     EventWindow,
     NewEvent,
     Page,
@@ -34,7 +33,6 @@ from adk_grpc_sessions.server.backends.base import (
     Refusal,
     ResponseTooLargeError,
     ScopedState,
-    SessionCursor,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
@@ -43,6 +41,7 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
     StateSizeLimitError,
     StorageLimits,
+    StoredEvent,
 )
 from adk_grpc_sessions.server.backends.vertex import mapping
 from adk_grpc_sessions.server.backends.vertex.api import SessionsApi
@@ -64,7 +63,6 @@ class VertexBackend(Backend):
     """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
 
     assigns_session_ids = True
-    pages_by_token = True
 
     def __init__(self, target: AgentEngineTarget) -> None:
         self.target = target
@@ -194,12 +192,12 @@ class VertexBackend(Backend):
         app_name: str,
         user_id: str | None,
         page_size: int,
-        after: SessionCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[SessionRecord, SessionCursor]:
+    ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``: the API's sessions by update time, oldest first, in ``budget``."""
-        at = At.decode(self._storage_token(after))
+        at = At.decode(after or "")
         sizer = PageSizer()
         room = budget.bytes
         records: list[SessionRecord] = []
@@ -315,10 +313,10 @@ class VertexBackend(Backend):
         key: SessionKey,
         after_timestamp: float | None,
         page_size: int,
-        after: EventCursor | None,
+        after: Cursor | None,
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
-    ) -> Page[EventRecord, EventCursor]:
+    ) -> Page[StoredEvent]:
         """See ``Backend.list_events``: the API's events in timestamp order, within ``budget``.
 
         The cursor (``EventWalk``) holds where the API listing resumes, how
@@ -328,7 +326,7 @@ class VertexBackend(Backend):
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
         name = self.target.session_name(key.session_id)
-        walk = EventWalk.decode(self._storage_token(after), after_timestamp)
+        walk = EventWalk.decode(after or "", after_timestamp)
         try:
             session = await self._api.get(name)
             if not mapping.belongs_to(session, key.app_name, key.user_id) or (
@@ -350,14 +348,6 @@ class VertexBackend(Backend):
         """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
 
-    @staticmethod
-    def _storage_token(cursor: SessionCursor | EventCursor | None) -> str:
-        if cursor is None:
-            return ""
-        if not isinstance(cursor, str):
-            raise TypeError("the Vertex backend pages by storage page token, never by position")
-        return cursor
-
 
 def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
     """The message ``build`` makes of ``data``; a value Vertex cannot hold is refused as the storage's rule.
@@ -371,7 +361,7 @@ def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
         raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
 
 
-def _session_record(message: Any, app_name: str, events: list[EventRecord]) -> SessionRecord:
+def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> SessionRecord:
     """A Vertex ``Session`` message of ``app_name`` as our record, with the given events."""
     return SessionRecord(
         key=SessionKey(app_name, message.user_id, mapping.session_id_of(message.name)),

@@ -29,10 +29,9 @@ from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import EventRecord, NewEvent, ScopedState
+from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, StoredEvent
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
-from adk_grpc_sessions.server.backends.json_values import MAX_EVENT_JSON_DEPTH as SERVER_MAX_EVENT_JSON_DEPTH
 from adk_grpc_sessions.server.backends.json_values import dump_json, nests_deeper_than, parse_json
 from adk_grpc_sessions.wire import limits
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
@@ -262,7 +261,7 @@ def session_event(event: NewEvent) -> Any:
     Raises:
         TooDeepForStructError: the event nests deeper than ``MAX_EVENT_JSON_DEPTH``.
     """
-    parsed: dict[str, Any] = parse_json(event.event_json, "event_json", max_depth=SERVER_MAX_EVENT_JSON_DEPTH)
+    parsed: dict[str, Any] = parse_json(event.event_json, "event_json", max_depth=limits.MAX_EVENT_JSON_DEPTH)
     if nests_deeper_than(parsed, MAX_EVENT_JSON_DEPTH):
         raise TooDeepForStructError(
             f"event_json is nested deeper than {MAX_EVENT_JSON_DEPTH} levels of arrays and objects (a "
@@ -316,7 +315,7 @@ def event_json_of(message: Any) -> str:
     return dump_json(event)
 
 
-def event_record(message: Any, sequence: int) -> EventRecord:
+def event_record(message: Any, sequence: int) -> StoredEvent:
     """A stored ``SessionEvent`` as our record, at position ``sequence`` of its listing.
 
     Raises:

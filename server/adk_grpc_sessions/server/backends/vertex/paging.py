@@ -14,7 +14,7 @@ from typing import Final
 
 import pydantic_core
 
-from adk_grpc_sessions.server.backends.base import BackendRefusedError, Refusal
+from adk_grpc_sessions.server.backends.base import InvalidCursorError
 
 LIST_PAGE_SIZE: Final = 100
 """The most items one API page holds (the API's documented default and largest page)."""
@@ -23,11 +23,9 @@ FIRST_PAGE_SIZE: Final = 4
 take up to a response each, so a read starts small, then asks for what its budget holds."""
 
 
-def invalid_token() -> BackendRefusedError:
-    """The refusal of a page token this server did not issue."""
-    return BackendRefusedError(
-        Refusal.INVALID_INPUT, "page_token is not one this server issued", reason="INVALID_PAGE_TOKEN"
-    )
+def invalid_token() -> InvalidCursorError:
+    """The refusal of a cursor this backend did not write."""
+    return InvalidCursorError("not a place in a Vertex AI listing")
 
 
 @dataclass(frozen=True, slots=True)

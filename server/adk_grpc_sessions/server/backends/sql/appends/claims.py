@@ -105,7 +105,7 @@ EVENT_ROW_COLUMNS: Final[ColumnSpec] = tuple(
         "timestamp",
         "state_delta",
         "event_json",
-        "encoded_fields",
+        "wire_cache",
         "size_bytes",
     )
 )

@@ -403,7 +403,7 @@ def _bound_batch(appends: Sequence[PendingAppend], limits: StorageLimits) -> Bou
                 event.branch,
                 encode_state_delta(delta),
                 event.event_json,
-                event.encoded_fields or None,
+                event.wire_cache or None,
                 *news,
             )
         )

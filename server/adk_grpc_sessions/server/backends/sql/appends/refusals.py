@@ -27,7 +27,7 @@ from adk_grpc_sessions.server.backends.base import (
 from adk_grpc_sessions.server.backends.sql import state_limit
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries.events import select_event_by_id
-from adk_grpc_sessions.server.backends.sql.queries.rows import event_from_row, revision_after
+from adk_grpc_sessions.server.backends.sql.queries.rows import retried_event, revision_after
 from adk_grpc_sessions.server.backends.sql.queries.sessions import select_session
 from adk_grpc_sessions.server.backends.sql.state_limit import Growth
 
@@ -77,7 +77,7 @@ def refused_append(
         if stored.event_json != event.event_json:
             raise EventIdConflictError(key, event.id)
         return AppendResult(
-            event=event_from_row(stored),
+            event=retried_event(stored),
             revision=revision_after(stored),
             last_update_time=stored.timestamp,
             already_applied=True,

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, SessionKey
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
-    ENCODED_EVENT_COLUMNS,
-    EVENT_COLUMNS,
     NAMED,
+    READ_EVENT_COLUMNS,
+    RETRIED_EVENT_COLUMNS,
     UNBOUNDED,
     Bound,
     name_params,
@@ -42,7 +42,7 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
     return _INSERT_EVENT, rows
 
 
-_SELECT_EVENT_BY_ID = sa.select(*EVENT_COLUMNS).where(
+_SELECT_EVENT_BY_ID = sa.select(*RETRIED_EVENT_COLUMNS).where(
     events.c.session_pk == sa.bindparam("b_session_pk"), events.c.event_id == sa.bindparam("b_event_id")
 )
 
@@ -74,10 +74,10 @@ def events_in_window(
     return sa.and_(above_floor, events.c.sequence > sa.func.coalesce(last_older, floor))
 
 
-_EVENTS_ABOVE_FLOOR = sa.select(*ENCODED_EVENT_COLUMNS).where(
+_EVENTS_ABOVE_FLOOR = sa.select(*READ_EVENT_COLUMNS).where(
     events_in_window(sa.bindparam("b_session_pk"), sa.bindparam("b_floor"), after_timestamp=False)
 )
-_EVENTS_AFTER_LAST_OLDER = sa.select(*ENCODED_EVENT_COLUMNS).where(
+_EVENTS_AFTER_LAST_OLDER = sa.select(*READ_EVENT_COLUMNS).where(
     events_in_window(sa.bindparam("b_session_pk"), sa.bindparam("b_floor"), after_timestamp=True)
 )
 _UPTO = sa.bindparam("b_upto", type_=sa.BigInteger())
@@ -87,21 +87,12 @@ _PAGE = _WINDOW.where(events.c.sequence <= _UPTO).limit(sa.bindparam("b_limit"))
 _PAGE_AFTER = _WINDOW_AFTER.where(events.c.sequence <= _UPTO).limit(sa.bindparam("b_limit"))
 _SIZES_PAGE = _PAGE.with_only_columns(events.c.sequence, events.c.size_bytes)
 _SIZES_PAGE_AFTER = _PAGE_AFTER.with_only_columns(events.c.sequence, events.c.size_bytes)
-_UNENCODED = (
-    sa.select(*EVENT_COLUMNS)
-    .where(
-        events.c.session_pk == sa.bindparam("b_session_pk"),
-        events.c.sequence.between(sa.bindparam("b_first"), sa.bindparam("b_last")),
-        events.c.encoded_fields.is_(None),
-    )
-    .order_by(events.c.sequence)
-)
 
 
 def select_window(session_pk: int, last_sequence: int, window: EventWindow) -> Bound:
     """The events a session read returns, oldest first (``EventWindow``'s rules).
 
-    As ``ENCODED_EVENT_COLUMNS``; the events have consecutive sequence numbers.
+    As ``READ_EVENT_COLUMNS``; the events have consecutive sequence numbers.
     """
     floor = 0
     if window.num_recent_events is not None:
@@ -115,7 +106,7 @@ def select_window(session_pk: int, last_sequence: int, window: EventWindow) -> B
 def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
     """``select_event_page`` and the session's own row, as one statement (see ``_whole_session``).
 
-    Rows of (part, sequence, event_id, event_json, encoded_fields,
+    Rows of (part, sequence, event_id, event_json, wire_cache,
     session_pk, fits): the session's row first (part 0: its key, and 1 if
     all of its events fit in the read's budget, else 0; the rest NULL) if the
     session exists, then the page's events (part 1, in any order), read only
@@ -132,7 +123,7 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
     floor = sa.bindparam("b_floor", type_=sa.BigInteger())
     in_window = events_in_window(sa.select(named.c.session_pk).scalar_subquery(), floor, after_timestamp)
     page = (
-        sa.select(*ENCODED_EVENT_COLUMNS)
+        sa.select(*READ_EVENT_COLUMNS)
         .where(in_window, events.c.sequence <= _UPTO, sa.select(named.c.fits).scalar_subquery() == 1)
         .order_by(events.c.sequence)
         .limit(sa.bindparam("b_limit"))
@@ -140,7 +131,7 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
     )
     return sa.union_all(
         sa.select(
-            part(0), *map(typed_null, ENCODED_EVENT_COLUMNS), named.c.session_pk, named.c.fits
+            part(0), *map(typed_null, READ_EVENT_COLUMNS), named.c.session_pk, named.c.fits
         ).select_from(named),
         sa.select(part(1), *page.c, sa.null(), sa.null()),
     )
@@ -183,7 +174,7 @@ class EventPageRows:
     fits: bool
     """Whether all of the session's events fit in the budget: only then was the page read."""
     rows: list[Sequence[Any]]
-    """Rows as ``ENCODED_EVENT_COLUMNS`` selects them, in sequence order."""
+    """Rows as ``READ_EVENT_COLUMNS`` selects them, in sequence order."""
 
 
 def event_page_from_rows(rows: Iterable[Sequence[Any]]) -> EventPageRows | None:
@@ -208,7 +199,7 @@ def select_event_page(
 
     With the after_timestamp rule.
 
-    As ``ENCODED_EVENT_COLUMNS``; the events have consecutive sequence numbers.
+    As ``READ_EVENT_COLUMNS``; the events have consecutive sequence numbers.
     """
     return _page((_PAGE, _PAGE_AFTER), session_pk, after_timestamp, after, upto, limit)
 
@@ -241,7 +232,7 @@ def _page(
 
 
 _EVENT_RANGE = (
-    sa.select(*ENCODED_EVENT_COLUMNS)
+    sa.select(*READ_EVENT_COLUMNS)
     .where(
         events.c.session_pk == sa.bindparam("b_session_pk"),
         events.c.sequence.between(sa.bindparam("b_first"), sa.bindparam("b_last")),
@@ -251,13 +242,8 @@ _EVENT_RANGE = (
 
 
 def select_event_range(session_pk: int, first: int, last: int) -> Bound:
-    """The session's events from sequence ``first`` to ``last``, as ``ENCODED_EVENT_COLUMNS``, in order."""
+    """The session's events from sequence ``first`` to ``last``, as ``READ_EVENT_COLUMNS``, in order."""
     return _EVENT_RANGE, {"b_session_pk": session_pk, "b_first": first, "b_last": last}
-
-
-def select_unencoded_events(session_pk: int, first: int, last: int) -> Bound:
-    """Every column of the session's events from sequence ``first`` to ``last`` stored without an encoding."""
-    return _UNENCODED, {"b_session_pk": session_pk, "b_first": first, "b_last": last}
 
 
 _MAX_SESSION_PK = sa.select(sa.func.max(events.c.event_pk)).where(

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from adk_grpc_sessions.server.backends.base import SessionPosition, StateMap
+from adk_grpc_sessions.server.backends.base import StateMap
+from adk_grpc_sessions.server.backends.keyset_cursors import SessionPosition
 from adk_grpc_sessions.server.backends.sql import dialects
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,

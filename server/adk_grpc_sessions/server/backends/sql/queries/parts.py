@@ -17,26 +17,23 @@ SQLAlchemy compiles it once per dialect and finds it in its cache by
 identity, instead of building and hashing a new statement tree per call.
 """
 
-EVENT_COLUMNS: Final = (
+RETRIED_EVENT_COLUMNS: Final = (
     events.c.event_pk,
     events.c.sequence,
     events.c.event_id,
-    events.c.invocation_id,
-    events.c.author,
-    events.c.branch,
-    events.c.timestamp,
-    events.c.state_delta,
     events.c.event_json,
-    events.c.encoded_fields,
+    events.c.wire_cache,
     events.c.size_bytes,
+    events.c.timestamp,
 )
-ENCODED_EVENT_COLUMNS: Final = (
+"""What a retried append's check selects of the event it stored before (``rows.retried_event``)."""
+READ_EVENT_COLUMNS: Final = (
     events.c.sequence,
     events.c.event_id,
     events.c.event_json,
-    events.c.encoded_fields,
+    events.c.wire_cache,
 )
-"""What a read selects of each event: enough for the response, if the event has its encoding."""
+"""What a read selects of each event: everything its response needs (``rows.read_events``)."""
 SESSION_COLUMNS: Final = (
     sessions.c.session_pk,
     sessions.c.app_name,

@@ -9,8 +9,6 @@ import pydantic_core
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
-    EncodedEvent,
-    EventRecord,
     NewEvent,
     ScopedState,
     SessionKey,
@@ -28,16 +26,6 @@ def encode_state_delta(delta: ScopedState) -> str | None:
     return pydantic_core.to_json({name: values for name, values in scopes.items() if values}).decode()
 
 
-def decode_state_delta(stored: str | None) -> ScopedState:
-    """The inverse of ``encode_state_delta``."""
-    if stored is None:
-        return ScopedState()
-    scopes = pydantic_core.from_json(stored)
-    return ScopedState(
-        app=scopes.get("app", {}), user=scopes.get("user", {}), session=scopes.get("session", {})
-    )
-
-
 def event_row(session_pk: int, sequence: int, event: NewEvent) -> dict[str, Any]:
     """The column values of an event's row."""
     return {
@@ -50,47 +38,22 @@ def event_row(session_pk: int, sequence: int, event: NewEvent) -> dict[str, Any]
         "timestamp": event.timestamp,
         "state_delta": encode_state_delta(event.state_delta),
         "event_json": event.event_json,
-        "encoded_fields": event.encoded_fields or None,
+        "wire_cache": event.wire_cache or None,
         "size_bytes": event.size,
     }
 
 
-def event_from_row(row: sa.Row[Any]) -> EventRecord:
-    """The ``EventRecord`` of a row selected with ``parts.EVENT_COLUMNS``."""
-    # Unpacked by position: a thousand-event read pays for every attribute lookup.
-    (
-        _,
-        sequence,
-        event_id,
-        invocation_id,
-        author,
-        branch,
-        timestamp,
-        state_delta,
-        event_json,
-        encoded,
-        size,
-    ) = tuple(row)
-    return EventRecord(
-        id=event_id,
-        invocation_id=invocation_id,
-        author=author,
-        branch=branch,
-        timestamp=timestamp,
-        state_delta=decode_state_delta(state_delta),
-        event_json=event_json,
-        sequence=sequence,
-        encoded_fields=encoded or b"",
-        size=size,
-    )
+def retried_event(row: sa.Row[Any]) -> StoredEvent:
+    """The stored event of a row selected with ``parts.RETRIED_EVENT_COLUMNS``."""
+    return StoredEvent(row.event_id, row.sequence, row.event_json, row.wire_cache or b"", row.size_bytes)
 
 
-def encoded_events_from_rows(rows: Iterable[Sequence[Any]]) -> list[EncodedEvent | None]:
-    """The ``EncodedEvent`` of each row selected with ``parts.ENCODED_EVENT_COLUMNS``; None if it has none."""
+def read_events(rows: Iterable[Sequence[Any]]) -> list[StoredEvent]:
+    """The events of rows selected with ``parts.READ_EVENT_COLUMNS`` (a NULL cache read as none)."""
     # Unpacked in the loop header: the fastest way through a thousand rows.
     return [
-        None if encoded is None else EncodedEvent(event_id, sequence, event_json, encoded)
-        for sequence, event_id, event_json, encoded in rows
+        StoredEvent(event_id, sequence, event_json, cache or b"")
+        for sequence, event_id, event_json, cache in rows
     ]
 
 

@@ -19,8 +19,8 @@ from adk_grpc_sessions.server.backends.sql.queries.events import events_in_windo
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
     BUDGET_EVENTS,
-    ENCODED_EVENT_COLUMNS,
     NAMED,
+    READ_EVENT_COLUMNS,
     SESSION_COLUMNS,
     UNBOUNDED,
     Bound,
@@ -201,7 +201,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     The session is a common table expression (computed once) that the other
     parts find its key in. Every part has the columns (part, session_pk,
     create_time, last_update_time, revision, fits, state_key, value,
-    sequence, event_id, event_json, encoded_fields), NULL where a part has
+    sequence, event_id, event_json, wire_cache), NULL where a part has
     no such thing. The events are read only if all of the session's events
     and its state fit in the read's budget (``fits``, 1 or 0: the sizes kept
     on its rows say so without reading them), so the statement never reads
@@ -264,7 +264,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             typed_null(events.c.sequence),
             typed_null(events.c.event_id),
             typed_null(events.c.event_json),
-            typed_null(events.c.encoded_fields),
+            typed_null(events.c.wire_cache),
         ),
         state_part(_WHOLE_APP, app_state, app_state.c.app_name == app_name),
         state_part(
@@ -274,7 +274,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             user_state.c.user_id == sa.bindparam("b_user_id"),
         ),
         state_part(_WHOLE_OWN, session_state, session_state.c.session_pk == session_pk),
-        sa.select(part(_WHOLE_EVENT), none, none, none, none, none, none, none, *ENCODED_EVENT_COLUMNS).where(
+        sa.select(part(_WHOLE_EVENT), none, none, none, none, none, none, none, *READ_EVENT_COLUMNS).where(
             in_window, fits
         ),
     )
@@ -322,7 +322,7 @@ class WholeSession:
     """Whether the session fitted in the read's budget whole: only then were its events read."""
     state: ScopedState
     events: list[Sequence[Any]]
-    """Rows as ``ENCODED_EVENT_COLUMNS`` selects them, in sequence order."""
+    """Rows as ``READ_EVENT_COLUMNS`` selects them, in sequence order."""
 
 
 def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | None:

@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("timestamp", Seconds(), nullable=False),
         sa.Column("state_delta", JsonText(), nullable=True),
         sa.Column("event_json", JsonText(), nullable=False),
-        sa.Column("encoded_fields", LongBytes(), nullable=True),
+        sa.Column("wire_cache", LongBytes(), nullable=True),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
         sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),

@@ -1,0 +1,179 @@
+"""What crosses the Backend boundary: plain records of sessions, events and state, and read limits.
+
+Part of the boundary (``base`` re-exports every name): no protobuf, no SQL.
+Two things a backend holds without knowing what they are: an event's
+``wire_cache`` (the API layer's bytes, stored and returned as given) and a
+listing's ``Cursor`` (the backend's own text, which the API layer wraps in a
+signed page token and hands back unread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeVar
+
+from adk_grpc_sessions.wire import limits
+
+StateMap = dict[str, str]
+"""State keys (without their scope prefix) mapped to values as JSON text."""
+
+Cursor = str
+"""Where a listing resumes, as the backend that returned it wrote it.
+
+Opaque above the boundary: the API layer only carries it, inside a page
+token signed and bound to the request, back to the same kind of backend.
+A backend parses its own cursors (strictly: see ``InvalidCursorError``).
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBudget:
+    """What one read may return: what fits in one response (``wire.limits``).
+
+    ``bytes`` bounds the state and the events of a session read (state by
+    ``limits.state_bytes`` of each scope, events by their ``size``), the
+    events of an event page, or the sessions of a session page (each
+    ``limits.SESSION_HEAD_BYTES`` plus its three scopes of state). A backend
+    reads within it too: never all of a large selection to cut it afterwards.
+    """
+
+    bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES - limits.RESPONSE_ENVELOPE_BYTES
+    max_events: int = limits.MAX_EVENTS_PER_SESSION_READ
+    """Most events a session read returns (an event page's is its page size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageLimits:
+    """What storage may hold, checked by every write (the server's ``--max-*-bytes`` settings)."""
+
+    max_state_bytes: int = limits.DEFAULT_MAX_STATE_BYTES
+    """Most one scope of state (an app's, a user's, a session's) may hold, by ``limits.state_bytes``."""
+    max_session_bytes: int = limits.DEFAULT_MAX_SESSION_BYTES
+    """Most the events of one session may take, summing their ``size``."""
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKey:
+    """The name of a session: unique per (app_name, user_id, session_id)."""
+
+    app_name: str
+    user_id: str
+    session_id: str
+
+
+@dataclass(slots=True)
+class ScopedState:
+    """State (or a change to it) split into ADK's three stored scopes."""
+
+    app: StateMap = field(default_factory=dict)
+    user: StateMap = field(default_factory=dict)
+    session: StateMap = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """Whether no scope holds any key."""
+        return not (self.app or self.user or self.session)
+
+
+@dataclass(slots=True)
+class NewEvent:
+    """An event to append, as parsed from its JSON by the layer above.
+
+    The typed fields are what a backend works with (the id for idempotency,
+    the timestamp for ``after_timestamp`` and the session's update time, the
+    delta for state); a read returns none of them (``StoredEvent``).
+    """
+
+    id: str
+    invocation_id: str
+    author: str
+    branch: str
+    timestamp: float
+    state_delta: ScopedState
+    event_json: str
+    """The complete ADK event JSON, stored and returned verbatim."""
+    wire_cache: bytes = b""
+    """The layer above's cache of the event's response form, made at append time. Opaque here:
+    stored with the event and returned as given (the layer above checks it on every read)."""
+    size: int = 0
+    """The bytes the event takes in a response, as the layer above measured it: what it
+    counts towards its session's size, and what a read budgets for it. Stored and returned."""
+
+    def stored_at(self, sequence: int) -> StoredEvent:
+        """The event as a read returns it once stored at ``sequence``."""
+        return StoredEvent(self.id, sequence, self.event_json, self.wire_cache, self.size)
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """A stored event as a read returns it: everything a response needs, nothing more.
+
+    The JSON is authoritative: the layer above answers from it, the sequence
+    and its own ``wire_cache`` (rebuilding the cache from the JSON whenever
+    it is not one it can use), so a backend never reads or decodes an
+    event's typed fields for a read.
+    """
+
+    id: str
+    sequence: int
+    """1-based position in the session's append order."""
+    event_json: str
+    wire_cache: bytes = b""
+    """``NewEvent.wire_cache`` as it was given; empty where the backend keeps none."""
+    size: int = 0
+    """``NewEvent.size`` as it was given (where storage keeps none, the backend's upper bound). The
+    backend's to budget reads with; a read that budgets by sizes kept elsewhere may leave it 0."""
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """A stored session as read: merged state by scope, and the selected events."""
+
+    key: SessionKey
+    state: ScopedState
+    events: Sequence[StoredEvent]
+    create_time: float
+    last_update_time: float
+    revision: int
+    rest: Cursor | None = None
+    """Where the rest of the selected events resume (through ``list_events``) when not all
+    of them fit in the read's budget; None when ``events`` holds them all."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """Which events a session read returns, with ADK's ``GetSessionConfig`` meaning.
+
+    ``num_recent_events`` keeps the last N events (0 keeps none). Then
+    ``after_timestamp`` keeps only the events after the last remaining event
+    whose timestamp is before it (so, for timestamps in append order, exactly
+    the events at or after it). Both None = every event.
+    """
+
+    num_recent_events: int | None = None
+    after_timestamp: float | None = None
+
+
+@dataclass(slots=True)
+class AppendResult:
+    """What storing an event did (or, for a retry, what the original append did)."""
+
+    event: StoredEvent
+    revision: int
+    last_update_time: float
+    already_applied: bool
+
+
+@dataclass(slots=True)
+class Page(Generic[T_co]):
+    """One page of a listing; ``next_cursor`` is None on the last page."""
+
+    items: Sequence[T_co]
+    next_cursor: Cursor | None
+
+
+DEFAULT_LIMITS: Final = StorageLimits()
+DEFAULT_BUDGET: Final = ReadBudget()

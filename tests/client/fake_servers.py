@@ -9,10 +9,10 @@ from typing import Any
 
 import grpc
 
+from adk_grpc_sessions.server.api.calls import session_service_handler
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
 from adk_grpc_sessions.server.backends.base import Backend
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
-from adk_grpc_sessions.server.rpc_handlers import session_service_handler
-from adk_grpc_sessions.server.servicer import SERVICE_NAME, SessionServicer
 
 Behaviour = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]
 
@@ -67,10 +67,9 @@ class LossyServer:
     The call takes effect, then the client sees ``code`` (UNAVAILABLE unless
     told), as when a connection drops after the server committed: the case
     idempotent retries exist for. For a stream, its first request takes
-    effect and the stream then fails. ``calls`` counts the calls of every method;
-    ``hidden`` methods are not served at all (UNIMPLEMENTED, as by a server
-    from before they existed). With ``end_streams_after``, the server ends
-    each stream (OK) after answering that many requests, as a draining one does.
+    effect and the stream then fails. ``calls`` counts the calls of every method.
+    With ``end_streams_after``, the server ends each stream (OK) after
+    answering that many requests, as a draining one does.
     """
 
     def __init__(
@@ -79,14 +78,12 @@ class LossyServer:
         code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
         *,
         backend: Backend | None = None,
-        hidden: set[str] | None = None,
         end_streams_after: int | None = None,
     ) -> None:
         self.lose_first = set(lose_first)
         self.end_streams_after = end_streams_after
         self.code = code
         self.backend = backend or MemoryBackend()
-        self.hidden = set(hidden or ())
         self.calls: dict[str, int] = {}
 
     @asynccontextmanager
@@ -100,7 +97,7 @@ class LossyServer:
                 handler = inner.service(details)
                 method = details.method.rsplit("/", 1)[-1]
                 lossy.calls[method] = lossy.calls.get(method, 0) + 1
-                if handler is None or method in lossy.hidden:
+                if handler is None:
                     return None
                 if handler.stream_stream is not None and lossy.end_streams_after is not None:
                     return _ending_after(handler, lossy.end_streams_after)

@@ -13,10 +13,10 @@ from google.adk.sessions.session import Session
 
 from adk_grpc_sessions.client import GrpcSessionService, SessionServiceTimeoutError
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.client.fake_servers import LossyServer
-from tests.client.test_append_batching import FAST_RETRIES, _event
+from tests.client.test_append_pipeline import FAST_RETRIES, _event
 from tests.ops.gated_backend import GatedBackend
 from tests.waiting import until
 
@@ -69,17 +69,6 @@ async def test_a_lost_stream_answer_is_retried_on_a_new_stream_and_stored_once(c
         assert await _stored(client, session) == [event.id]
         await client.append_event(session, _event(2))  # the session is current: not stale
     assert server.calls["AppendEventStream"] == 2
-
-
-async def test_a_server_without_the_stream_gets_calls_of_their_own() -> None:
-    server = LossyServer(set(), hidden={"AppendEventStream"})
-    async with server.running() as address, GrpcSessionService(address) as client:
-        session = await client.create_session(app_name="app", user_id="u1")
-        for index in range(3):
-            await client.append_event(session, _event(index))
-        assert await _stored(client, session) == [e.id for e in session.events]
-    assert server.calls["AppendEventStream"] == 1  # tried once, then never again
-    assert server.calls["AppendEvent"] == 3
 
 
 async def test_an_append_past_its_time_budget_drops_the_stream_and_is_not_stored() -> None:

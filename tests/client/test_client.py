@@ -22,8 +22,8 @@ from adk_grpc_sessions.client import (
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.client.fake_servers import LossyServer, failing, serve_methods, slow
 from tests.conftest import StartServer
 from tests.net import free_port

@@ -67,7 +67,7 @@ class Divergence:
 
 # Where Vertex AI Agent Engine cannot do what ADK's semantics need; the
 # backend then does what ADK's VertexAiSessionService does. The same list is
-# in docs/backends.md and in the backend's module docstring (backends/vertex.py).
+# in docs/backends.md and in the backend's package docstring (backends/vertex).
 _VERTEX_SHARED_STATE = (
     "Vertex AI Agent Engine keeps state per session only: app: and user: keys are stored in "
     "each session, not shared (as in ADK's VertexAiSessionService)"
@@ -298,7 +298,7 @@ def _count_append_calls(client: GrpcSessionService, calls: AppendCalls) -> None:
     The stub is what the client's append pipeline and stream call through, so
     a count here is the route an append actually took.
     """
-    stub = client._client()
+    stub = client._connection.stub()
     for method in APPEND_METHODS.values():
         original = getattr(stub, method)
 

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 
 APP = "differential"
 users = st.sampled_from(["alice", "bob", "carol"])

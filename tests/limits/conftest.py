@@ -21,8 +21,8 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.sql.conftest import new_database_uri

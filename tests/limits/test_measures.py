@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adk_grpc_sessions.server import messages
-from adk_grpc_sessions.server.backends import vertex_mapping
+from adk_grpc_sessions.server.api import messages
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState
-from adk_grpc_sessions.server.config import config_from
+from adk_grpc_sessions.server.backends.vertex import mapping as vertex_mapping
+from adk_grpc_sessions.server.runtime.config import config_from
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits
 

@@ -30,7 +30,7 @@ USER = "u"
 VERTEX_ORDERED_READS = pytest.mark.xfail(
     strict=True,
     reason="on Vertex AI Agent Engine the rest of a read is listed by timestamp from where the read "
-    "stopped: events appended since, with later timestamps, are included (backends/vertex.py, 8)",
+    "stopped: events appended since, with later timestamps, are included (backends/vertex, 8)",
 )
 
 

@@ -40,13 +40,13 @@ VERTEX_NO_SESSION_LIMIT = pytest.param(
     marks=pytest.mark.xfail(
         strict=True,
         reason="Vertex AI Agent Engine keeps no size of a session's events: the session size limit is "
-        "not enforced there (backends/vertex.py, 8)",
+        "not enforced there (backends/vertex, 8)",
     ),
 )
 VERTEX_STATE_PER_SESSION = pytest.mark.xfail(
     strict=True,
     reason="Vertex AI Agent Engine keeps state per session only: app: and user: keys are stored in each "
-    "session, so another session's keys do not count (backends/vertex.py, 1)",
+    "session, so another session's keys do not count (backends/vertex, 1)",
 )
 
 

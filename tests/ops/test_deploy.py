@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from adk_grpc_sessions.server.config import SETTINGS
-from adk_grpc_sessions.server.health_probe import local_address
+from adk_grpc_sessions.server.cli.health import local_address
+from adk_grpc_sessions.server.runtime.config import SETTINGS
 from tests.net import free_port
 from tests.server_process import ServerProcess
 

@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from adk_grpc_sessions.server.cli import build_parser
-from adk_grpc_sessions.server.config import DEFAULT_BACKEND, SETTINGS
+from adk_grpc_sessions.server.cli.main import build_parser
+from adk_grpc_sessions.server.runtime.config import DEFAULT_BACKEND, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -16,8 +16,8 @@ from adk_grpc_sessions.client import (
     SessionServiceUnavailableError,
 )
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.ops.gated_backend import GatedBackend
 from tests.waiting import until
 
@@ -156,7 +156,7 @@ async def test_frequent_client_keepalive_pings_are_tolerated(app_name: str) -> N
     try:
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", channel_options=options) as client:
             await client.create_session(app_name=app_name, user_id="u1")
-            channel = client._channel
+            channel = client._connection.channel
             assert channel is not None
             await asyncio.sleep(4)  # four idle pings, far more often than the server's own interval
             assert channel.get_state() == grpc.ChannelConnectivity.READY

@@ -24,10 +24,10 @@ import grpc
 import pytest
 import trustme
 
-from adk_grpc_sessions.server.auth import grant_line
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.health_probe import check
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.cli.health import check
+from adk_grpc_sessions.server.runtime.auth import grant_line
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.net import free_port

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from adk_grpc_sessions.server.auth import grant_line
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.health_probe import ProbeTls, check
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.cli.health import ProbeTls, check
+from adk_grpc_sessions.server.runtime.auth import grant_line
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.server_process import CLI, ServerProcess, wait_until_serving
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from adk_grpc_sessions.server import page_token_keys
-from adk_grpc_sessions.server.config import ServerConfig, config_from
-from adk_grpc_sessions.server.page_token_keys import default_keys, load_or_create_key_file
-from adk_grpc_sessions.server.page_tokens import PageTokenKeys
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys
+from adk_grpc_sessions.server.runtime import page_token_keys
+from adk_grpc_sessions.server.runtime.config import ServerConfig, config_from
+from adk_grpc_sessions.server.runtime.page_token_keys import default_keys, load_or_create_key_file
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests import databases

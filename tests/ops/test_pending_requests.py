@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from adk_grpc_sessions.server.cli import build_parser
-from adk_grpc_sessions.server.config import SETTINGS, config_from
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.cli.main import build_parser
+from adk_grpc_sessions.server.runtime.config import SETTINGS, config_from
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 

@@ -15,8 +15,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from prometheus_client.parser import text_string_to_metric_families
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server import health_probe
-from adk_grpc_sessions.server.auth import grant_line
+from adk_grpc_sessions.server.cli import health as health_probe
+from adk_grpc_sessions.server.runtime.auth import grant_line
 from tests.net import free_port
 from tests.server_process import ServerProcess, wait_until_serving
 
@@ -204,8 +204,8 @@ def test_token_command_prints_a_token_and_its_grant(tmp_path: Path) -> None:
     import contextlib
     import io
 
-    from adk_grpc_sessions.server.auth import TokenAuthorizer, parse_grants
-    from adk_grpc_sessions.server.cli import main
+    from adk_grpc_sessions.server.cli.main import main
+    from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, parse_grants
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -19,9 +19,9 @@ from adk_grpc_sessions.client import (
     SessionServicePermissionError,
     SessionServiceUnavailableError,
 )
-from adk_grpc_sessions.server.auth import grant_line
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.auth import grant_line
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.server.rpc_errors import failure_in, failure_of

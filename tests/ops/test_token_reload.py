@@ -12,7 +12,7 @@ import grpc
 import pytest
 from google.rpc import status_pb2
 
-from adk_grpc_sessions.server.auth import RELOAD_INTERVAL, grant_line
+from adk_grpc_sessions.server.runtime.auth import RELOAD_INTERVAL, grant_line
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.net import free_port

@@ -39,8 +39,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests import databases
 from tests.net import free_port
 from tests.reliability.append_load import (

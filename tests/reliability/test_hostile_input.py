@@ -25,10 +25,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from adk_grpc_sessions.server import page_tokens
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.page_tokens import PageTokenKeys, PageTokens
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.api import page_tokens
+from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.conftest import StartServer

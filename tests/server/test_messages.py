@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adk_grpc_sessions.server import messages
+from adk_grpc_sessions.server.api import messages
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     EncodedEvent,

@@ -20,7 +20,7 @@ from google.genai import types
 from google.rpc import status_pb2
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.json_values import MAX_EVENT_JSON_DEPTH, MAX_JSON_DEPTH
+from adk_grpc_sessions.server.backends.json_values import MAX_EVENT_JSON_DEPTH, MAX_JSON_DEPTH
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.conftest import StartServer

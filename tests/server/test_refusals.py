@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
+from adk_grpc_sessions.server.api.errors import DOMAIN, status_for
 from adk_grpc_sessions.server.backends.base import BackendRefusedError, Refusal
-from adk_grpc_sessions.server.errors import DOMAIN, status_for
 
 
 @pytest.mark.parametrize(

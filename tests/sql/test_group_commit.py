@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
@@ -32,13 +31,13 @@ from adk_grpc_sessions.server.backends.base import (
     StaleRevisionError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.sql import SqlBackend, appending, driver_sql
-from adk_grpc_sessions.server.backends.sql.appending import PendingAppend
+from adk_grpc_sessions.server.backends.sql import SqlBackend, appends, driver_sql
+from adk_grpc_sessions.server.backends.sql.appends import one_by_one, postgresql, sqlite
+from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
 
-StoreBatch = Callable[
-    [AsyncConnection, list[PendingAppend], StorageLimits], Awaitable[list[AppendResult | None]]
-]
-StoreBatchBlocking = Callable[[sa.Connection, list[PendingAppend], StorageLimits], list[AppendResult | None]]
+StoreBatch = Callable[[sa.Connection, list[PendingAppend], StorageLimits], list[AppendResult | None]]
+WAYS = (postgresql, sqlite, one_by_one)
+"""The ways to store a batch (``appends``): whichever the backend uses runs each batch in its ``store_batch``."""
 
 
 def key(name: str, user: str = "user") -> SessionKey:
@@ -63,23 +62,18 @@ def new_event(
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The event ids of every batch the backend stores, in the order it stores them."""
     recorded: list[list[str]] = []
-    real: StoreBatch = appending.store_batch
-    real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
-    async def recording(
-        connection: AsyncConnection, appends: list[PendingAppend], limits: StorageLimits
-    ) -> list[AppendResult | None]:
-        recorded.append([append.event.id for append in appends])
-        return await real(connection, appends, limits)
+    def recording(real: StoreBatch) -> StoreBatch:
+        def store_batch(
+            connection: sa.Connection, batch: list[PendingAppend], limits: StorageLimits
+        ) -> list[AppendResult | None]:
+            recorded.append([append.event.id for append in batch])
+            return real(connection, batch, limits)
 
-    def recording_blocking(
-        connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
-    ) -> list[AppendResult | None]:
-        recorded.append([append.event.id for append in appends])
-        return real_blocking(connection, appends, limits)
+        return store_batch
 
-    monkeypatch.setattr(appending, "store_batch", recording)
-    monkeypatch.setattr(appending, "store_batch_blocking", recording_blocking)
+    for way in WAYS:
+        monkeypatch.setattr(way, "store_batch", recording(way.store_batch))
     return recorded
 
 
@@ -383,28 +377,21 @@ async def connection_lost_in_a_batch(
     lost = sa.exc.OperationalError(
         "COMMIT", None, ConnectionResetError("connection reset by peer"), connection_invalidated=True
     )
-    real: StoreBatch = appending.store_batch
-    real_blocking: StoreBatchBlocking = appending.store_batch_blocking
 
-    async def losing(
-        connection: AsyncConnection, appends: list[PendingAppend], limits: StorageLimits
-    ) -> list[AppendResult | None]:
-        answers = await real(connection, appends, limits)
-        if any(append.event.id == doomed for append in appends):
-            raise lost
-        return answers
+    def losing(real: StoreBatch) -> StoreBatch:
+        def store_batch(
+            connection: sa.Connection, batch: list[PendingAppend], limits: StorageLimits
+        ) -> list[AppendResult | None]:
+            answers = real(connection, batch, limits)
+            if any(append.event.id == doomed for append in batch):
+                raise lost
+            return answers
 
-    def losing_blocking(
-        connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
-    ) -> list[AppendResult | None]:
-        answers = real_blocking(connection, appends, limits)
-        if any(append.event.id == doomed for append in appends):
-            raise lost
-        return answers
+        return store_batch
 
     with monkeypatch.context() as patched:
-        patched.setattr(appending, "store_batch", losing)
-        patched.setattr(appending, "store_batch_blocking", losing_blocking)
+        for way in WAYS:
+            patched.setattr(way, "store_batch", losing(way.store_batch))
         yield
 
 
@@ -445,7 +432,7 @@ async def test_a_connection_lost_in_a_batch_fails_every_append_of_it_and_stores_
 async def older_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
     """A SQLite backend as it runs on SQLite before 3.35, which can neither update from a
     joined table nor return rows: it stores a batch one append at a time."""
-    monkeypatch.setattr(appending, "claims_together_in_sqlite", lambda: False)
+    monkeypatch.setattr(appends, "claims_together_in_sqlite", lambda: False)
     backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'old.db'}")
     await backend.upgrade_schema()
     try:

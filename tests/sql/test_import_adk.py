@@ -25,13 +25,13 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server import messages
+from adk_grpc_sessions.server.api import messages
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects
-from adk_grpc_sessions.server.cli import main
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.import_adk import ImportReport, import_adk
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.cli.import_adk import ImportReport, import_adk
+from adk_grpc_sessions.server.cli.main import main
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from tests import databases
 

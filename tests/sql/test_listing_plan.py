@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from adk_grpc_sessions.server.backends.base import ScopedState, SessionKey
-from adk_grpc_sessions.server.backends.sql import SqlBackend, statements
+from adk_grpc_sessions.server.backends.sql import SqlBackend
 from adk_grpc_sessions.server.backends.sql.driver_sql import DriverStatement
+from adk_grpc_sessions.server.backends.sql.queries import listing
 from tests.sql.conftest import new_database_uri
 
 _STATE_TABLES = {"ags_session_state", "ags_user_state"}
@@ -79,7 +80,7 @@ async def test_a_pages_state_is_found_through_the_indexes_on_tables_not_analyzed
     await _grow(backend, 1_001, 60_000)
     async with backend.transaction(write=False) as connection:
         for user_id in (None, "u7"):
-            statement, values = statements.select_session_page(
+            statement, values = listing.select_session_page(
                 connection.dialect, "app", user_id, None, 101, 2**40
             )
             assert isinstance(values, dict)

@@ -1,8 +1,7 @@
 """Client text of any length (authors, branches, invocation ids, state keys) is stored on every SQL backend.
 
 The contract sets no limit on them; MySQL/MariaDB's TEXT stops at 64 KiB,
-and such an append failed there as INTERNAL until these columns became
-LONGTEXT (schema revision 0003, which also upgrades databases made before).
+and such an append would fail there as INTERNAL: these columns are LONGTEXT.
 """
 
 from __future__ import annotations
@@ -10,22 +9,13 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
-from adk_grpc_sessions.server.backends.sql import SqlBackend, schema_version
+from adk_grpc_sessions.server.backends.sql import SqlBackend
 from tests.sql.conftest import new_database_uri
 
 LONG = "é" * 40_000 + "x" * 10_000
 """90,000 bytes of UTF-8: past 64 KiB."""
-_COLUMNS = (
-    ("ags_events", "invocation_id"),
-    ("ags_events", "author"),
-    ("ags_events", "branch"),
-    ("ags_session_state", "state_key"),
-    ("ags_user_state", "state_key"),
-    ("ags_app_state", "state_key"),
-)
 
 
 async def _append_long_text(backend: SqlBackend) -> None:
@@ -52,22 +42,6 @@ async def _append_long_text(backend: SqlBackend) -> None:
 async def test_client_text_past_64_kib_is_stored_whole(kind: str, tmp_path: pathlib.Path) -> None:
     backend = SqlBackend.from_uri(await new_database_uri(kind, tmp_path))
     try:
-        await backend.upgrade_schema()
-        await backend.start()
-        await _append_long_text(backend)
-    finally:
-        await backend.close()
-
-
-async def test_a_mariadb_database_made_before_revision_0003_is_upgraded_to_hold_it(
-    tmp_path: pathlib.Path,
-) -> None:
-    backend = SqlBackend.from_uri(await new_database_uri("mariadb", tmp_path))
-    try:
-        await schema_version.upgrade(backend.engine, target="0002")
-        async with backend.engine.begin() as connection:  # the columns as revisions 0001-0002 made them
-            for table, column in _COLUMNS:
-                await connection.execute(sa.text(f"ALTER TABLE {table} MODIFY {column} TEXT NOT NULL"))
         await backend.upgrade_schema()
         await backend.start()
         await _append_long_text(backend)

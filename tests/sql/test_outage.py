@@ -20,8 +20,8 @@ from adk_grpc_sessions.server.backends.base import (
     SessionKey,
 )
 from adk_grpc_sessions.server.backends.sql import SqlBackend
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests import databases

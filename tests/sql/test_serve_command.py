@@ -6,16 +6,10 @@ import os
 import pathlib
 
 import pytest
-from google.adk.events.event import Event
-from google.adk.events.event_actions import EventActions
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.backends.base import SessionKey
-from adk_grpc_sessions.server.backends.sql import SqlBackend, schema_version
-from adk_grpc_sessions.server.event_json import parse_event
 from tests.net import free_port
 from tests.server_process import ServerProcess, wait_until_serving
-from tests.sql.conftest import store_as_at_0001
 
 pytestmark = pytest.mark.slow
 
@@ -58,31 +52,3 @@ async def test_serve_with_no_migrate_refuses_an_empty_database(tmp_path: pathlib
     await server.start()
     assert await server.wait(60) == 2
     assert "db upgrade" in server.stderr
-
-
-async def test_serve_upgrades_a_database_of_an_earlier_revision_and_serves_what_it_held(
-    tmp_path: pathlib.Path,
-) -> None:
-    database = tmp_path / "sessions.db"
-    earlier = SqlBackend.from_uri(f"sqlite:///{database}")
-    held = [
-        Event(author="user", invocation_id="i1", timestamp=10.0, actions=EventActions(state_delta={"n": 1})),
-        Event(author="agent", invocation_id="i1", timestamp=11.0),
-    ]
-    try:
-        await schema_version.upgrade(earlier.engine, target="0001")
-        events = [parse_event(e.model_dump_json(by_alias=True, exclude_none=True)) for e in held]
-        await store_as_at_0001(earlier, SessionKey("app", "u", "s"), events)
-    finally:
-        await earlier.close()
-    server, address = await _serve_in(tmp_path, "--backend", f"sqlite:///{database}")
-    try:
-        async with GrpcSessionService(address) as service:
-            session = await service.get_session(app_name="app", user_id="u", session_id="s")
-            assert session is not None and session.events == held
-            added = Event(author="user", invocation_id="i2", timestamp=12.0)
-            await service.append_event(session, added)
-            again = await service.get_session(app_name="app", user_id="u", session_id="s")
-    finally:
-        assert await server.stop() == 0
-    assert again is not None and again.events == [*held, added]

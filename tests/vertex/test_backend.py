@@ -20,7 +20,6 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from adk_grpc_sessions.client import GrpcSessionService, SessionServiceError, SessionServicePermissionError
-from adk_grpc_sessions.server.backends import vertex_mapping as mapping
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
@@ -35,10 +34,10 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StaleRevisionError,
 )
-from adk_grpc_sessions.server.backends.vertex import VertexBackend
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.event_json import parse_event
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.backends.vertex import VertexBackend, mapping
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.vertex_standin.server import serving

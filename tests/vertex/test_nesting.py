@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 import pytest
 
-from adk_grpc_sessions.server.backends.vertex_mapping import MAX_EVENT_JSON_DEPTH, MAX_STATE_VALUE_DEPTH
-from adk_grpc_sessions.server.config import ServerConfig
-from adk_grpc_sessions.server.serve import SessionServer
+from adk_grpc_sessions.server.backends.vertex.mapping import MAX_EVENT_JSON_DEPTH, MAX_STATE_VALUE_DEPTH
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.server.rpc_errors import failure_of

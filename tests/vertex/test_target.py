@@ -6,7 +6,7 @@ import pytest
 
 from adk_grpc_sessions.server.backends import backend_class, build_backend
 from adk_grpc_sessions.server.backends.vertex import VertexBackend
-from adk_grpc_sessions.server.backends.vertex_target import parse_target
+from adk_grpc_sessions.server.backends.vertex.target import parse_target
 
 FULL = "agentengine://projects/my-proj/locations/europe-west4/reasoningEngines/123"
 

@@ -7,12 +7,9 @@ from adk_grpc_sessions.client.errors import (
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
+from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPage
 from adk_grpc_sessions.client.retry import RetryPolicy
-from adk_grpc_sessions.client.service import (
-    GrpcSessionService,
-    ListEventsResponse,
-    ListSessionsPage,
-)
+from adk_grpc_sessions.client.service import GrpcSessionService
 
 __all__ = [
     "GrpcSessionService",

@@ -1,23 +1,23 @@
 """``AppendStream``: lone appends sent on one ``AppendEventStream`` kept open, one at a time.
 
-A unary call's own machinery is most of a lone append's time, on both sides
-(measured on 2 cores: a bare echo answered 470-710 unary calls/s against
-720-1,800 round trips/s on an open stream). So an append that goes alone is
-sent as one more message on a stream that stays open between appends.
+A unary call's own machinery (on both sides) is most of what a lone append
+costs, far more than one more message on a stream that is already open. So
+an append that goes alone is sent as a message on a stream that stays open
+between appends.
 
 One append at a time: the stream is ``busy`` from the write until its answer
 is read, and an append that finds it busy goes in a call of its own. An
 append that runs out of time drops the stream (its answer may still come,
 and would answer the next append); so does any failure of the stream itself,
 and the next append opens a new one. A stream the server ended (it is
-draining) is noticed and replaced before it is used. A server without the
-method (UNIMPLEMENTED) gets calls of their own from then on.
+draining) is noticed and replaced before it is used.
 
-Retries are ``retry``'s, as for a call: an append that failed on the stream
-(the server went away, say) is sent again on a new stream after a backoff,
-within the same time budget. That new stream is opened ``wait_for_ready``, so
-while the server is down it waits for the connection instead of failing and
-being replaced again at once: reopening never spins.
+``AppendStream.append`` is one attempt of ``retry``'s, as a call is: an
+append that failed on the stream (the server went away, say) is sent again
+on a new stream after a backoff, within the same time budget. That new
+stream is opened ``wait_for_ready``, so while the server is down it waits
+for the connection instead of failing and being replaced again at once:
+reopening never spins.
 """
 
 from __future__ import annotations
@@ -33,10 +33,6 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 
 
-class StreamUnsupportedError(Exception):
-    """The server has no ``AppendEventStream``: nothing was sent to storage."""
-
-
 class AppendStream:
     """The append stream of one channel (see the module's docstring); made per event loop."""
 
@@ -47,8 +43,6 @@ class AppendStream:
         self._call: Any = None  # grpc.aio.StreamStreamCall, typed loosely as gRPC's own stubs are
         self.busy = False
         """An append is on the stream now."""
-        self.supported = True
-        """False once the server answered UNIMPLEMENTED."""
 
     async def append(
         self, request: pb.AppendEventRequest, seconds: float | None, wait_for_ready: bool
@@ -59,7 +53,6 @@ class AppendStream:
 
         Raises:
             AttemptFailedError: the append failed (its own failure, or the stream's).
-            StreamUnsupportedError: the server has no ``AppendEventStream``.
         """
         self.busy = True
         try:
@@ -69,11 +62,8 @@ class AppendStream:
                     metadata=self._metadata, wait_for_ready=wait_for_ready
                 )
             try:
-                if seconds is None:
+                async with asyncio.timeout(seconds):
                     result = await self._exchange(call, request)
-                else:
-                    async with asyncio.timeout(seconds):
-                        result = await self._exchange(call, request)
             except TimeoutError:
                 self._drop()
                 raise AttemptFailedError(
@@ -85,7 +75,7 @@ class AppendStream:
                 ) from None
             except grpc.aio.AioRpcError as error:
                 self._drop()
-                raise self._stream_failed(error) from error
+                raise AttemptFailedError(error.code(), error_from_rpc(error)) from error
             except BaseException:
                 self._drop()
                 raise
@@ -124,13 +114,6 @@ class AppendStream:
             raise _ended("the server ended the append stream before answering (it is shutting down)")
         answer: pb.AppendEventResult = result.result
         return answer
-
-    def _stream_failed(self, error: grpc.aio.AioRpcError) -> Exception:
-        if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-            # An append's own UNIMPLEMENTED would be its result: this one is the method's.
-            self.supported = False
-            return StreamUnsupportedError(error.details() or "UNIMPLEMENTED")
-        return AttemptFailedError(error.code(), error_from_rpc(error))
 
     def _drop(self) -> None:
         call, self._call = self._call, None

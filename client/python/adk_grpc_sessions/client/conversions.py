@@ -62,7 +62,7 @@ def decode_value(text: str) -> Any:
         return pydantic_core.from_json(text)
     except ValueError:
         # pydantic-core's reader stops at 200 levels; the server stores up to
-        # its nesting limit, which the standard library's reader reaches.
+        # wire.limits.MAX_JSON_DEPTH, which the standard library's reader reaches.
         return json.loads(text)
 
 

@@ -1,8 +1,8 @@
 """Decoded events, kept between reads: a stored event never changes, so it need be validated only once.
 
 Turning an event's JSON into an ADK ``Event`` (pydantic validation of the
-whole google.genai tree) costs about 100 microseconds, far more than fetching
-it: a 1,000-event session would spend most of its read there, on every turn.
+whole google.genai tree) costs far more than fetching it: a long session
+would spend most of every read there, on every turn.
 Stored events are immutable (the server returns each exactly as it was
 appended), so a read reuses the ``Event`` already made for the same session,
 event id and JSON text, and validates only the new ones.
@@ -28,7 +28,7 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 _EVENT_LIST: Final = TypeAdapter(list[Event])
 _OBJECT_OVERHEAD: Final = 6 * 1024
-"""Approximate memory of a decoded event beyond its payload (measured: ~6 KiB for a model message)."""
+"""Approximate memory of a decoded event beyond its payload (that of a typical model message)."""
 
 SessionScope = tuple[str, str, str]
 
@@ -46,10 +46,10 @@ def validate_events(texts: Sequence[str]) -> list[Event]:
 def _validate_event(text: str) -> Event:
     """One event from its JSON text, however deep the server let it nest.
 
-    pydantic-core's JSON reader stops at 200 levels, short of the server's
-    nesting limit for events; such an event is read by the standard
-    library's parser and validated from the result, as ADK's own
-    ``DatabaseSessionService`` reads its events.
+    pydantic-core's JSON reader stops at 200 levels, short of the contract's
+    nesting limit for events (``wire.limits.MAX_EVENT_JSON_DEPTH``); such an
+    event is read by the standard library's parser and validated from the
+    result, as ADK's own ``DatabaseSessionService`` reads its events.
     """
     try:
         return Event.model_validate_json(text)

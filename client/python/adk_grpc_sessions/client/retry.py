@@ -1,9 +1,11 @@
-"""Calling one RPC within a total time budget, riding out UNAVAILABLE (and server-caused CANCELLED).
+"""The one retry mechanism: each operation tried within one time budget, riding out UNAVAILABLE.
 
-A call is tried until it succeeds, fails for a reason a retry cannot change,
-or its time budget is spent; the number of attempts never ends it. A server
-that restarts (a deploy, a crashed sidecar) is down for a second or two, and
-every call made meanwhile must see it back, not an error.
+An operation (a call, or one append) is tried until it succeeds, fails for a
+reason a retry cannot change (CANCELLED from the server is retried as
+UNAVAILABLE is, see below), or its time budget is spent; the number of
+attempts never ends it. A server that restarts (a deploy, a crashed sidecar)
+is down for a second or two, and every call made meanwhile must see it back,
+not an error.
 
 What gRPC does, and why the rest is written here:
 
@@ -17,11 +19,19 @@ What gRPC does, and why the rest is written here:
   (gRPC's default grows from 1 s to 120 s, so a server back after a few
   seconds would be found seconds later still).
 - Trying a call again is this module's. gRPC's retry policy (service config)
-  ends after an attempt count, at most 5, not after a time budget; it cannot
-  retry a failure reported inside a response (an append of a batch, or of the
-  append stream, where each message is one append); and layered under this
-  loop it would multiply its attempts. So the retrying is one loop, here,
-  shared by unary calls, batches and the append stream.
+  ends after an attempt count, not after a time budget; it cannot retry a
+  failure reported inside a response (an append of a batch, or of the append
+  stream, where each message is one append); and layered under this module
+  it would multiply its attempts.
+
+So every operation (a call, or one append however it travels) is one
+``Attempts``: its deadline, set when it starts, and its retries so far. The
+ways to send it (a unary call, a message on the append stream, a place in a
+batch) are attempt functions that ``Attempts.run`` drives, and
+``Attempts.run`` alone decides, after each failed attempt, whether to try
+again or give up. An append that a batch answered with a retried failure
+goes on alone as the next attempt of the same operation: the same deadline,
+the same count of retries.
 
 Retrying is safe for every RPC of this service: reads change nothing,
 deletes of a missing session succeed, appends are idempotent by event id, and
@@ -30,8 +40,8 @@ the client picks session ids itself, so a repeated create is recognised.
 A CANCELLED status is retried as UNAVAILABLE is. It only ever comes from the
 other side: a call this client cancels raises ``asyncio.CancelledError``, not
 a status. A gRPC server that shuts down cancels the calls that reached it
-but had not started yet (seen at the instant a server began to drain), so
-such a call may have done nothing, or everything, like an unanswered one.
+but had not started yet (as it begins to drain), so such a call may have
+done nothing, or everything, like an unanswered one.
 
 When the budget runs out while the server is unreachable (an attempt waiting
 for the connection hits the deadline, or earlier attempts failed with a
@@ -58,10 +68,13 @@ from adk_grpc_sessions.client.errors import (
 )
 
 RequestT = TypeVar("RequestT")
-ResponseT = TypeVar("ResponseT")
+ResultT = TypeVar("ResultT")
 Metadata = Sequence[tuple[str, str | bytes]]
 Connected = Callable[[], bool]
 """Says whether the channel has a connection to the server now (READY)."""
+Attempt = Callable[[float | None, bool], Awaitable[ResultT]]
+"""One try of an operation, given the seconds left (None: no limit) and whether to wait for the
+connection (``wait_for_ready``); it returns the result or raises ``AttemptFailedError``."""
 
 RETRIED_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 """Statuses after which a call is tried again (see the module's docstring for CANCELLED)."""
@@ -70,7 +83,7 @@ CHANNEL_OPTIONS: Final[tuple[tuple[str, Any], ...]] = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 500),
 )
-"""Reconnect backoff of the client's channel: a server that is back is found within 0.5 s (+20% jitter).
+"""Reconnect backoff of the client's channel: a server that is back is found within half a second.
 
 ``grpc.min_reconnect_backoff_ms`` is left alone: in gRPC's core it is the
 shortest time a connection attempt is given (20 s by default), not a backoff,
@@ -119,100 +132,153 @@ class AttemptFailedError(Exception):
         self.error = error
 
 
-def out_of_time(what: str, budget: float | None, connected: bool) -> SessionServiceError:
-    """The error of ``what`` whose ``budget`` ran out before any answer came.
+class Attempts:
+    """The attempts of one operation under one deadline: the one place that decides to try again or give up.
 
-    Unavailable if the channel has no connection (the server is down or
-    unreachable), a timeout if it has one (the server is there, too slow).
+    Made by ``Retrying``; see the module's docstring.
     """
-    spent = "its time budget" if budget is None else f"{budget:.3g} s"
-    if connected:
-        return SessionServiceTimeoutError(
-            f"{what} did not finish within {spent}", grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        budget: float | None,
+        deadline: float | None,
+        policy: RetryPolicy,
+        connected: Connected,
+    ) -> None:
+        """The attempts of ``what`` (an RPC's name), given ``budget`` seconds ending at ``deadline``.
+
+        ``deadline`` is the event loop's time (None: no limit); ``budget`` names the time in errors.
+        """
+        self.what = what
+        self.deadline = deadline
+        """The event loop's time by which the operation ends; None: no limit."""
+        self._budget = budget
+        self._policy = policy
+        self._connected = connected
+        self._loop = asyncio.get_running_loop()
+        self._retries = 0
+        self._failed: AttemptFailedError | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left until the deadline (0 once passed); None: no limit."""
+        return None if self.deadline is None else max(self.deadline - self._loop.time(), 0.0)
+
+    def out_of_time(self) -> SessionServiceError:
+        """The error of an operation whose deadline passed before any answer came.
+
+        Unavailable if the channel has no connection (the server is down or
+        unreachable), a timeout if it has one (the server is there, too slow).
+        """
+        spent = "its time budget" if self._budget is None else f"{self._budget:.3g} s"
+        if self._connected():
+            return SessionServiceTimeoutError(
+                f"{self.what} did not finish within {spent}", grpc.StatusCode.DEADLINE_EXCEEDED
+            )
+        return SessionServiceUnavailableError(
+            f"{self.what}: the server could not be reached within {spent}", grpc.StatusCode.UNAVAILABLE
         )
-    return SessionServiceUnavailableError(
-        f"{what}: the server could not be reached within {spent}", grpc.StatusCode.UNAVAILABLE
-    )
 
+    async def run(self, attempt: Attempt[ResultT], failed: AttemptFailedError | None = None) -> ResultT:
+        """Runs ``attempt`` until it succeeds, fails for good, or the deadline passes.
 
-async def attempts(
-    attempt: Callable[[float | None, bool], Awaitable[ResponseT]],
-    *,
-    what: str,
-    budget: float | None,
-    policy: RetryPolicy,
-    connected: Connected,
-    failed: AttemptFailedError | None = None,
-) -> ResponseT:
-    """Runs ``attempt(seconds left, wait_for_ready)`` until it succeeds, fails for good, or time runs out.
+        After a retried failure the next attempt waits a backoff and is made
+        ``wait_for_ready``. ``failed`` is a failure this operation already had
+        on another way to the server (its place in a batch): it is judged
+        first, as if ``attempt`` had failed so.
 
-    ``attempt`` raises ``AttemptFailedError``; a retried code is tried again
-    after a backoff, ``wait_for_ready`` from then on. ``failed`` is a retried
-    failure that came before this call (an append its batch answered
-    UNAVAILABLE): the first attempt is then a retry.
-
-    Raises:
-        Exception: the ``error`` of the failure that ended the call; when the
-            budget ran out while the server was unavailable, the last retried
-            failure's (see the module's docstring).
-    """
-    loop = asyncio.get_running_loop()
-    deadline = None if budget is None else loop.time() + budget
-    retries = 0
-    while True:
+        Raises:
+            Exception: the ``error`` of the failure that ended the operation;
+                when the deadline passed while the server was unavailable, the
+                last retried failure's (see the module's docstring).
+        """
         if failed is not None:
-            retries += 1
-            wait = policy.backoff(retries)
-            if deadline is not None:
-                wait = min(wait, deadline - loop.time())
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if deadline is not None and loop.time() >= deadline:
-                raise failed.error from failed.__cause__
-        remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
-        try:
-            return await attempt(remaining, failed is not None)
-        except AttemptFailedError as failure:
-            if failure.code in RETRIED_CODES:
-                failed = failure
-            elif failure.code == grpc.StatusCode.DEADLINE_EXCEEDED and failed is not None:
-                raise failed.error from failed.__cause__  # still unavailable when the time ran out
-            elif failure.code == grpc.StatusCode.DEADLINE_EXCEEDED and not connected():
-                raise out_of_time(what, budget, connected=False) from failure.__cause__
-            else:
-                raise failure.error from failure.__cause__
+            self._judge(failed)
+        while True:
+            if self._failed is not None:
+                await self._back_off(self._failed)
+            try:
+                return await attempt(self.remaining(), self._failed is not None)
+            except AttemptFailedError as failure:
+                self._judge(failure)
+
+    def _judge(self, failure: AttemptFailedError) -> None:
+        """Keeps a retried failure for the next attempt, or raises the error that ends the operation."""
+        if failure.code in RETRIED_CODES:
+            self._failed = failure
+        elif failure.code == grpc.StatusCode.DEADLINE_EXCEEDED and self._failed is not None:
+            raise self._failed.error from self._failed.__cause__  # still unavailable when the time ran out
+        elif failure.code == grpc.StatusCode.DEADLINE_EXCEEDED and not self._connected():
+            raise self.out_of_time() from failure.__cause__
+        else:
+            raise failure.error from failure.__cause__
+
+    async def _back_off(self, failed: AttemptFailedError) -> None:
+        """Waits before the next attempt; raises ``failed``'s error if the deadline passes first."""
+        self._retries += 1
+        wait = self._policy.backoff(self._retries)
+        if self.deadline is not None:
+            wait = min(wait, self.deadline - self._loop.time())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self.deadline is not None and self._loop.time() >= self.deadline:
+            raise failed.error from failed.__cause__
 
 
-async def call(
-    method: Callable[..., Awaitable[ResponseT]],
-    request: RequestT,
-    *,
-    what: str,
-    budget: float | None,
-    policy: RetryPolicy,
-    connected: Connected,
-    metadata: Metadata = (),
-) -> ResponseT:
-    """Calls ``method(request)``, the RPC named ``what``; all attempts share one deadline ``budget`` s away.
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """How one client's operations are tried: each within ``budget`` seconds (None: no limit) in all.
 
-    Raises:
-        Exception: what ``errors.error_from_rpc`` makes of the failure that
-            ended the call (see ``attempts``).
+    ``connected`` tells a server that cannot be reached from one that is too
+    slow, when a deadline passes (see ``Attempts.out_of_time``).
     """
 
-    async def attempt(remaining: float | None, wait_for_ready: bool) -> ResponseT:
-        return await unary_attempt(method, request, remaining, metadata, wait_for_ready)
+    budget: float | None
+    policy: RetryPolicy
+    connected: Connected
 
-    return await attempts(attempt, what=what, budget=budget, policy=policy, connected=connected)
+    def start(self, what: str) -> Attempts:
+        """The attempts of an operation starting now, with the whole budget."""
+        deadline = None if self.budget is None else asyncio.get_running_loop().time() + self.budget
+        return self._attempts(what, self.budget, deadline)
+
+    def until(self, what: str, deadline: float | None) -> Attempts:
+        """The attempts of an operation that must end by ``deadline`` (loop time; None: no limit)."""
+        budget = None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0.0)
+        return self._attempts(what, budget, deadline)
+
+    def _attempts(self, what: str, budget: float | None, deadline: float | None) -> Attempts:
+        return Attempts(what, budget=budget, deadline=deadline, policy=self.policy, connected=self.connected)
+
+    async def call(
+        self,
+        method: Callable[..., Awaitable[ResultT]],
+        request: RequestT,
+        *,
+        what: str,
+        metadata: Metadata = (),
+    ) -> ResultT:
+        """Calls ``method(request)``, the RPC named ``what``, retried within the budget.
+
+        Raises:
+            Exception: what ``errors.error_from_rpc`` makes of the failure that
+                ended the call (see ``Attempts.run``).
+        """
+
+        async def attempt(seconds: float | None, wait_for_ready: bool) -> ResultT:
+            return await unary_attempt(method, request, seconds, metadata, wait_for_ready)
+
+        return await self.start(what).run(attempt)
 
 
 async def unary_attempt(
-    method: Callable[..., Awaitable[ResponseT]],
+    method: Callable[..., Awaitable[ResultT]],
     request: RequestT,
     seconds: float | None,
     metadata: Metadata,
     wait_for_ready: bool,
-) -> ResponseT:
+) -> ResultT:
     """One call of ``method(request)`` within ``seconds`` (None: no limit).
 
     Raises:

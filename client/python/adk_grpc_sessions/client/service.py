@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
@@ -20,21 +19,27 @@ from google.adk.sessions.base_session_service import (
 )
 from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
-from pydantic import BaseModel, Field
 from typing_extensions import override
 
-from adk_grpc_sessions.client import conversions, retry
-from adk_grpc_sessions.client.append_batching import (
+from adk_grpc_sessions.client import conversions
+from adk_grpc_sessions.client.append_pipeline import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_PER_CALL,
-    AppendPipeline,
     PipelineLimits,
 )
+from adk_grpc_sessions.client.connection import Connection
 from adk_grpc_sessions.client.event_cache import EventCache
+from adk_grpc_sessions.client.listing import (
+    ListEventsResponse,
+    Listing,
+    ListSessionsPage,
+    events_request,
+    sessions_request,
+)
 from adk_grpc_sessions.client.retry import RetryPolicy
+from adk_grpc_sessions.client.session_reads import read_session
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from adk_grpc_sessions.wire.limits import MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
@@ -42,36 +47,17 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds each method may take in all, retries included."""
 DEFAULT_EVENT_CACHE_MIB = 64.0
 """Memory for decoded events kept between reads (see ``event_cache``)."""
-_MAX_PAGE_SIZE = MAX_PAGE_SIZE
-_READ_RESTARTS = 3
-"""Times a session read starts over when the session was deleted (or re-created) between its parts."""
 _STALE_MESSAGE = (
     "The session has been modified in storage since it was loaded. "
     "Please reload the session before appending more events."
 )
 
 
-class ListEventsResponse(BaseModel):
-    """One page of a session's events, oldest first."""
-
-    events: list[Event] = Field(default_factory=list)
-    next_page_token: str | None = None
-    """Pass as ``page_token`` for the next page; None on the last page."""
-
-
-class ListSessionsPage(BaseModel):
-    """One page of sessions (without events), oldest update first."""
-
-    sessions: list[Session] = Field(default_factory=list)
-    next_page_token: str | None = None
-    """Pass as ``page_token`` for the next page; None on the last page."""
-
-
 def _revision_read(session: Session) -> int | None:
     """The revision ``session`` was read at through this service; None for one built by hand.
 
-    Read from pydantic's store of private attributes: going through
-    ``session._storage_update_marker`` costs 3 µs on every append.
+    Read from pydantic's store of private attributes, as every append reads
+    it: going through ``session._storage_update_marker`` is much slower.
     """
     private = session.__pydantic_private__
     marker = private.get("_storage_update_marker") if private else None
@@ -142,79 +128,22 @@ class GrpcSessionService(BaseSessionService):
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.
-        self._target = parse_target(target, uri)
-        if credentials is None and self._target.tls:
-            credentials = grpc.ssl_channel_credentials()
-        self._credentials = credentials
-        self._timeout = timeout
-        self._policy = retry_policy or RetryPolicy()
-        self._metadata = tuple(metadata)
-        self._channel_options = [
-            *channel_options,  # first: where an option is given twice, gRPC takes the first
-            ("grpc.max_receive_message_length", -1),
-            ("grpc.max_send_message_length", -1),
-            *retry.CHANNEL_OPTIONS,
-        ]
+        self._connection = Connection(
+            parse_target(target, uri),
+            credentials=credentials,
+            metadata=metadata,
+            channel_options=channel_options,
+            timeout=timeout,
+            retry_policy=retry_policy or RetryPolicy(),
+            pipeline_limits=PipelineLimits(max_appends_in_flight, max_appends_per_call, stream_appends),
+        )
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
-        self._pipeline_limits = PipelineLimits(max_appends_in_flight, max_appends_per_call, stream_appends)
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: pb_grpc.SessionServiceAsyncStub | None = None
-        self._appends: AppendPipeline | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listing = Listing(self._connection, self._events)
 
     @property
     def target(self) -> str:
         """The gRPC target this client connects to."""
-        return self._target.address
-
-    def _client(self) -> pb_grpc.SessionServiceAsyncStub:
-        """The stub on a channel of the running event loop (made on first use).
-
-        A ``grpc.aio`` channel belongs to the loop it was made on; ADK may build
-        services before its loop starts, so the channel is made lazily, and made
-        again if the service is used from another loop.
-        """
-        loop = asyncio.get_running_loop()
-        if self._stub is None or self._loop is not loop:
-            if self._credentials is None:
-                channel = grpc.aio.insecure_channel(self._target.address, options=self._channel_options)
-            else:
-                channel = grpc.aio.secure_channel(
-                    self._target.address, self._credentials, options=self._channel_options
-                )
-            self._channel, self._loop = channel, loop
-            self._stub = pb_grpc.SessionServiceStub(channel)
-            self._appends = AppendPipeline(
-                self._stub,
-                budget=self._timeout,
-                policy=self._policy,
-                connected=self._connected,
-                metadata=self._metadata,
-                limits=self._pipeline_limits,
-            )
-        return self._stub
-
-    def _append_pipeline(self) -> AppendPipeline:
-        self._client()
-        assert self._appends is not None  # made with the stub
-        return self._appends
-
-    def _connected(self) -> bool:
-        """Whether the channel has a connection to the server now (see ``retry``)."""
-        channel = self._channel
-        return channel is not None and channel.get_state() == grpc.ChannelConnectivity.READY
-
-    async def _call(self, method_name: str, request: Any) -> Any:
-        method = getattr(self._client(), method_name)
-        return await retry.call(
-            method,
-            request,
-            what=method_name,
-            budget=self._timeout,
-            policy=self._policy,
-            connected=self._connected,
-            metadata=self._metadata,
-        )
+        return self._connection.address
 
     @override
     async def create_session(
@@ -238,7 +167,7 @@ class GrpcSessionService(BaseSessionService):
             state=conversions.state_delta_message(state),
         )
         try:
-            response: pb.CreateSessionResponse = await self._call("CreateSession", request)
+            response: pb.CreateSessionResponse = await self._connection.call("CreateSession", request)
         except AlreadyExistsError:
             if not chosen_here:
                 raise
@@ -259,11 +188,9 @@ class GrpcSessionService(BaseSessionService):
     ) -> Session | None:
         """Reads a session, or None if it does not exist (see ``BaseSessionService.get_session``).
 
-        The whole session, however large: a session whose events do not fit
-        in one response of the server arrives in parts (``GetSession``, then
-        ``ListEvents`` pages of the same read's selection), assembled here.
-        The session, its revision and its events are those of one moment:
-        events appended meanwhile are not included, and appending through the
+        The whole session, however large (see ``session_reads``): the
+        session, its revision and its events are those of one moment; events
+        appended meanwhile are not included, and appending through the
         session then detects them (``StaleSessionError``).
         """
         session_id = session_id.strip() if session_id else ""
@@ -275,37 +202,14 @@ class GrpcSessionService(BaseSessionService):
                 request.num_recent_events = config.num_recent_events
             if config.after_timestamp is not None:
                 request.after_timestamp.CopyFrom(to_timestamp(config.after_timestamp))
-        for _ in range(_READ_RESTARTS + 1):
-            try:
-                response: pb.GetSessionResponse = await self._call("GetSession", request)
-            except SessionNotFoundError:
-                return None
-            session = conversions.session_from_message(response.session, self._events)
-            try:
-                await self._read_rest(session, response.next_events_page_token)
-            except SessionNotFoundError:
-                continue  # deleted, or deleted and created again, between the parts: read it anew
-            return session
-        return None
-
-    async def _read_rest(self, session: Session, token: str) -> None:
-        """Appends to ``session`` the rest of a read's events, from its ``next_events_page_token`` on.
-
-        Raises:
-            SessionNotFoundError: the session read is no longer there.
-        """
-        scope = (session.app_name, session.user_id, session.id)
-        while token:
-            request = pb.ListEventsRequest(
-                app_name=session.app_name,
-                user_id=session.user_id,
-                session_id=session.id,
-                page_size=_MAX_PAGE_SIZE,
-                page_token=token,
-            )
-            page: pb.ListEventsResponse = await self._call("ListEvents", request)
-            session.events.extend(self._events.decode(scope, page.events))
-            token = page.next_page_token
+        read = await read_session(self._connection, request)
+        if read is None:
+            return None
+        message, rest = read
+        session = conversions.session_from_message(message, self._events)
+        if rest:
+            session.events.extend(self._events.decode((session.app_name, session.user_id, session.id), rest))
+        return session
 
     @override
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
@@ -329,30 +233,12 @@ class GrpcSessionService(BaseSessionService):
             page_size: sessions per page (server default 100, at most 1000).
             page_token: ``next_page_token`` of the previous page; None for the first.
         """
-        request = pb.ListSessionsRequest(
-            app_name=app_name,
-            user_id=user_id or "",
-            page_size=page_size or 0,
-            page_token=page_token or "",
-        )
-        response: pb.ListSessionsResponse = await self._call("ListSessions", request)
-        return ListSessionsPage(
-            sessions=[conversions.session_from_message(s, self._events) for s in response.sessions],
-            next_page_token=response.next_page_token or None,
-        )
+        return await self._listing.sessions_page(sessions_request(app_name, user_id, page_size, page_token))
 
     async def iter_sessions(self, *, app_name: str, user_id: str | None = None) -> AsyncIterator[Session]:
         """Every session (without events), page by page, oldest update first."""
-        token: str | None = None
-        while True:
-            page = await self.list_sessions_page(
-                app_name=app_name, user_id=user_id, page_size=_MAX_PAGE_SIZE, page_token=token
-            )
-            for session in page.sessions:
-                yield session
-            token = page.next_page_token
-            if token is None:
-                return
+        async for session in self._listing.sessions(sessions_request(app_name, user_id, MAX_PAGE_SIZE, None)):
+            yield session
 
     @override
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -361,19 +247,19 @@ class GrpcSessionService(BaseSessionService):
         if not session_id:
             return
         request = pb.DeleteSessionRequest(app_name=app_name, user_id=user_id, session_id=session_id)
-        await self._call("DeleteSession", request)
+        await self._connection.call("DeleteSession", request)
         self._events.forget_session((app_name, user_id, session_id))
 
     @override
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The user's state, keys without the ``user:`` prefix (empty if none)."""
         request = pb.GetUserStateRequest(app_name=app_name, user_id=user_id)
-        response: pb.GetUserStateResponse = await self._call("GetUserState", request)
+        response: pb.GetUserStateResponse = await self._connection.call("GetUserState", request)
         return conversions.decode_map(response.state)
 
     async def get_app_state(self, *, app_name: str) -> dict[str, Any]:
         """The app's state, keys without the ``app:`` prefix (empty if none)."""
-        response: pb.GetAppStateResponse = await self._call(
+        response: pb.GetAppStateResponse = await self._connection.call(
             "GetAppState", pb.GetAppStateRequest(app_name=app_name)
         )
         return conversions.decode_map(response.state)
@@ -405,7 +291,7 @@ class GrpcSessionService(BaseSessionService):
             event_json=conversions.event_json(event),
             expected_revision=revision if revision is not None else await self._revision_of(session),
         )
-        response = await self._append_pipeline().append(request)
+        response = await self._connection.append(request)
         if response.already_applied and any(e.id == event.id for e in session.events):
             # The caller delivered this event before and its session holds it
             # already: as in ADK, a re-delivery changes nothing.
@@ -427,25 +313,13 @@ class GrpcSessionService(BaseSessionService):
             session_id=session.id,
             num_recent_events=1,
         )
-        try:
-            response: pb.GetSessionResponse = await self._call("GetSession", request)
-        except SessionNotFoundError:
-            raise SessionNotFoundError(f"Session {session.id} not found.") from None
-        stored = response.session
-        if response.next_events_page_token:
-            # Its last event did not fit beside its state: it is the one part left.
-            rest: pb.ListEventsResponse = await self._call(
-                "ListEvents",
-                pb.ListEventsRequest(
-                    app_name=session.app_name,
-                    user_id=session.user_id,
-                    session_id=session.id,
-                    page_token=response.next_events_page_token,
-                ),
-            )
-            stored.events.extend(rest.events)
+        read = await read_session(self._connection, request)
+        if read is None:
+            raise SessionNotFoundError(f"Session {session.id} not found.")
+        stored, rest = read
+        stored_events = rest or stored.events  # its last event is in the later part if it did not fit
         if from_timestamp(stored.last_update_time) > session.last_update_time:
-            stored_last_id = stored.events[-1].id if stored.events else None
+            stored_last_id = stored_events[-1].id if stored_events else None
             own_last_id = session.events[-1].id if session.events else None
             if stored_last_id != own_last_id:
                 raise StaleSessionError(_STALE_MESSAGE)
@@ -474,40 +348,16 @@ class GrpcSessionService(BaseSessionService):
         Raises:
             SessionNotFoundError: the session does not exist.
         """
-        request = pb.ListEventsRequest(
-            app_name=app_name,
-            user_id=user_id,
-            session_id=session_id,
-            page_size=page_size or 0,
-            page_token=page_token or "",
-        )
-        if after_timestamp is not None:
-            request.after_timestamp.CopyFrom(to_timestamp(after_timestamp))
-        response: pb.ListEventsResponse = await self._call("ListEvents", request)
-        return ListEventsResponse(
-            events=self._events.decode((app_name, user_id, session_id), response.events),
-            next_page_token=response.next_page_token or None,
-        )
+        request = events_request(app_name, user_id, session_id, after_timestamp, page_size, page_token)
+        return await self._listing.events_page(request)
 
     async def iter_events(
         self, *, app_name: str, user_id: str, session_id: str, after_timestamp: float | None = None
     ) -> AsyncIterator[Event]:
         """Every event of a session, page by page, in append order."""
-        token: str | None = None
-        while True:
-            page = await self.list_events(
-                app_name=app_name,
-                user_id=user_id,
-                session_id=session_id,
-                after_timestamp=after_timestamp,
-                page_size=_MAX_PAGE_SIZE,
-                page_token=token,
-            )
-            for event in page.events:
-                yield event
-            token = page.next_page_token
-            if token is None:
-                return
+        request = events_request(app_name, user_id, session_id, after_timestamp, MAX_PAGE_SIZE, None)
+        async for event in self._listing.events(request):
+            yield event
 
     @override
     async def flush(self) -> None:
@@ -515,10 +365,7 @@ class GrpcSessionService(BaseSessionService):
 
     async def close(self) -> None:
         """Closes the connection; calls made afterwards open a new one."""
-        channel, self._channel, self._stub, self._loop = self._channel, None, None, None
-        self._appends = None
-        if channel is not None:
-            await channel.close()
+        await self._connection.close()
 
     async def __aenter__(self) -> Self:
         """Returns this service; ``close()`` runs on exit."""

@@ -27,6 +27,32 @@ MAX_BATCH_APPENDS: Final = 1000
 MAX_EVENTS_PER_SESSION_READ: Final = 10_000
 """Most events one ``GetSessionResponse`` holds; the rest of its selection follows through ListEvents."""
 
+MAX_JSON_DEPTH: Final = 254
+"""Deepest nesting of arrays and objects in a state value, counted from the value itself.
+
+``1`` and ``"x"`` are 0 levels deep, ``[]`` and ``{"a": 1}`` 1, ``[[1]]`` 2.
+It applies wherever a state value enters: CreateSession's state and each
+value of an event's ``actions.stateDelta``, on every append path. Why 254: it
+is the deepest value ADK Python can write at all (pydantic's JSON writer
+refuses anything deeper), so every value ADK's own services store fits (the
+proto's "Nesting" paragraph).
+"""
+EVENT_JSON_DEPTH_ALLOWANCE: Final = 16
+"""Levels an event's JSON may nest beyond ``MAX_JSON_DEPTH``: ADK's own structure around a value.
+
+The deepest free-form value in ADK's event schema, function-call arguments
+inside a compaction (``actions.compaction.compactedContent.parts[].
+functionCall.args``), is 8 levels in; twice that leaves room for new fields.
+"""
+MAX_EVENT_JSON_DEPTH: Final = MAX_JSON_DEPTH + EVENT_JSON_DEPTH_ALLOWANCE
+"""Deepest nesting of an event's JSON as a whole."""
+
+DEFAULT_MAX_CALL_SECONDS: Final = 60.0
+"""The server's default longest call, whatever the client's deadline (``--max-call-seconds``).
+
+Each append of a batch or of the append stream may take as long as a call of its own.
+"""
+
 DEFAULT_MAX_MESSAGE_BYTES: Final = 32 * _MIB
 """The server's default largest request and response: room for events with inline images."""
 DEFAULT_MAX_STATE_BYTES: Final = 8 * _MIB

@@ -1,6 +1,6 @@
 """Backends, and the one place that turns a backend URI into a backend.
 
-Adding a backend is one new module here and one line in ``_BACKENDS``.
+Adding a backend is one new module (or package) here and one line in ``_BACKENDS``.
 """
 
 from __future__ import annotations

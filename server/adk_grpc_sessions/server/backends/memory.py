@@ -100,7 +100,7 @@ class MemoryBackend(Backend):
         self._sessions: dict[SessionKey, _StoredSession] = {}
         # Listing indexes, in listing order (``sort_key``): every session of
         # an app, and of one user of an app. A page is then a range of one,
-        # not a sort of all of an app's sessions (48 ms at 100,000).
+        # not a sort of all of an app's sessions.
         self._by_app: dict[str, _Index] = {}
         self._by_user: dict[tuple[str, str], _Index] = {}
         self._app_state: dict[str, StateMap] = {}

@@ -10,8 +10,8 @@ cheaper than another transaction.
 Several writers may store batches at the same time, for a database whose
 round trips are long next to its work; but while one batch is being stored,
 another starts only once ``parallel_threshold`` requests wait. Otherwise
-(measured with PostgreSQL on the same host) every free writer takes a batch
-of one or two, and the cost per transaction comes back.
+every free writer takes a batch of one or two, and the cost per
+transaction comes back.
 
 Requests are grouped by keys (for appends: the session, and each shared
 scope of state the append changes). One batch never holds two requests of

@@ -156,8 +156,8 @@ def _switch_to_wal(cursor: Any) -> None:
     """``PRAGMA journal_mode=WAL``, waiting (up to the busy timeout) while another connection holds the file.
 
     Turning a new file to WAL takes its exclusive lock, and SQLite answers
-    "database is locked" at once then, without waiting under busy_timeout:
-    seen with several servers starting on one new file. This runs in the
+    "database is locked" at once then, without waiting under busy_timeout,
+    as when several servers start on one new file. This runs in the
     driver's thread, so the pause blocks no event loop.
     """
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
@@ -194,9 +194,9 @@ def _server_engine(url: URL) -> AsyncEngine:
         # MySQL closes connections idle longer than wait_timeout (8 h by default).
         pool_recycle=3600,
         # The connection used last is used next: the driver prepares each
-        # statement once per connection, and taking connections in turn
-        # (FIFO) made every one of the first reads after a burst prepare and
-        # plan its statements again.
+        # statement once per connection, and were connections taken in turn
+        # (FIFO), every one of the first reads after a burst would prepare
+        # and plan its statements again.
         pool_use_lifo=True,
     )
 

@@ -1,9 +1,9 @@
 """Statements compiled once per database and run as the driver's own SQL, for the hottest paths.
 
 SQLAlchemy finds a statement's compiled form in its cache by a key it
-computes from the whole statement tree on every execution: about 0.3 ms for
-the statement that stores a batch of appends on PostgreSQL, more than the
-database takes to run it. A ``DriverStatement`` is compiled once; each run
+computes from the whole statement tree on every execution: for the
+statement that stores a batch of appends on PostgreSQL, that takes longer
+than the database takes to run it. A ``DriverStatement`` is compiled once; each run
 only orders and converts its parameters (with the column types' own bind
 processors, so values are sent exactly as SQLAlchemy would send them) and
 hands the SQL text to ``exec_driver_sql``. Rows come back as the driver
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _REQUIRED = object()
@@ -73,25 +72,13 @@ def driver_statement(statement: sa.Executable, dialect: sa.Dialect) -> DriverSta
     return DriverStatement(statement, dialect)
 
 
-def execute_blocking(
+def execute(
     connection: sa.Connection,
-    statement: sa.Executable,
-    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-) -> sa.CursorResult[Any]:
-    """``execute`` on a synchronous connection."""
-    compiled = driver_statement(statement, connection.dialect)
-    if isinstance(values, Mapping):
-        return connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
-    return connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])
-
-
-async def execute(
-    connection: AsyncConnection,
     statement: sa.Executable,
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
 ) -> sa.CursorResult[Any]:
     """Runs ``statement`` with ``values`` (a row of parameters, or several for executemany) as driver SQL."""
     compiled = driver_statement(statement, connection.dialect)
     if isinstance(values, Mapping):
-        return await connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
-    return await connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])
+        return connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
+    return connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])

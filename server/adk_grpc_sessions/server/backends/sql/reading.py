@@ -1,8 +1,8 @@
 """The SQL backend's reads, each one transaction's work on a synchronous connection.
 
-Synchronous so that one function serves every database: ``SqlBackend`` runs
-it whole in a reader thread on SQLite (``sqlite_threads``: one hand-off to
-the event loop per read, not one per driver call), and through
+Synchronous so that one function serves every database: the executor
+(``transactions``) runs it whole in a reader thread on SQLite (one hand-off
+to the event loop per read, not one per driver call), and through
 ``AsyncConnection.run_sync`` on PostgreSQL and MySQL/MariaDB, whose drivers
 are async.
 """
@@ -10,19 +10,15 @@ are async.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
-    AppendResult,
     EventCursor,
-    EventIdConflictError,
     EventPosition,
     EventSpan,
     EventWindow,
-    NewEvent,
     Page,
     ReadBudget,
     ResponseTooLargeError,
@@ -32,14 +28,35 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     SessionPosition,
     SessionRecord,
-    SessionSizeLimitError,
-    StaleRevisionError,
     StateMap,
-    StorageLimits,
     StoredEvent,
 )
-from adk_grpc_sessions.server.backends.sql import sizes, statements
-from adk_grpc_sessions.server.backends.sql.statements import Growth
+from adk_grpc_sessions.server.backends.sql.queries.events import (
+    event_page_from_rows,
+    select_event_page,
+    select_event_page_at_once,
+    select_event_range,
+    select_event_sizes,
+    select_unencoded_events,
+    select_window,
+)
+from adk_grpc_sessions.server.backends.sql.queries.listing import page_from_rows, select_session_page
+from adk_grpc_sessions.server.backends.sql.queries.rows import (
+    encoded_events_from_rows,
+    event_from_row,
+    session_record,
+)
+from adk_grpc_sessions.server.backends.sql.queries.sessions import (
+    select_session,
+    select_whole_session,
+    whole_session_from_rows,
+)
+from adk_grpc_sessions.server.backends.sql.queries.state import (
+    merged_state_from_rows,
+    select_app_state,
+    select_merged_state,
+    select_user_state,
+)
 from adk_grpc_sessions.wire import limits as wire_limits
 
 
@@ -55,11 +72,11 @@ def session(
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    row = connection.execute(*statements.select_session(key)).first()
+    row = connection.execute(*select_session(key)).first()
     if row is None:
         return None
-    merged = connection.execute(*statements.select_merged_state(key.app_name, key.user_id, row.session_pk))
-    state = statements.merged_state_from_rows(merged)
+    merged = connection.execute(*select_merged_state(key.app_name, key.user_id, row.session_pk))
+    state = merged_state_from_rows(merged)
     room = budget.bytes - _checked_state_size(state, budget)
     events: list[StoredEvent] = []
     rest: EventSpan | None = None
@@ -68,7 +85,7 @@ def session(
         if window.num_recent_events is not None:
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
-            rows = connection.execute(*statements.select_window(row.session_pk, row.last_sequence, window))
+            rows = connection.execute(*select_window(row.session_pk, row.last_sequence, window))
             events = _stored_events(connection, row.session_pk, rows.all())
         else:
             floor = 0
@@ -117,9 +134,7 @@ def _fitting_events(
     Reads their sizes first (a narrow read of at most ``most`` + 1 rows),
     then only the events that fit: never more than a response holds.
     """
-    found = connection.execute(
-        *statements.select_event_sizes(session_pk, after_timestamp, after, upto, most + 1)
-    ).all()
+    found = connection.execute(*select_event_sizes(session_pk, after_timestamp, after, upto, most + 1)).all()
     taken = 0
     for _, size in found[:most]:
         room -= size
@@ -132,7 +147,7 @@ def _fitting_events(
         events = _stored_events(
             connection,
             session_pk,
-            connection.execute(*statements.select_event_range(session_pk, first, last)).all(),
+            connection.execute(*select_event_range(session_pk, first, last)).all(),
         )
     if taken == len(found):
         return events, None
@@ -150,20 +165,20 @@ FULL_READ_NEEDED: Final = FullReadNeeded()
 def session_at_once(
     connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget
 ) -> SessionRecord | FullReadNeeded | None:
-    """``session`` as one statement (``statements.select_whole_session``): it may run alone, in autocommit.
+    """``session`` as one statement (``select_whole_session``): it may run alone, in autocommit.
 
     For a session whose events and state all fit in ``budget``. For a
     larger one (its events not read), and for one with events stored
-    without their encoding (before schema revision 0002, or by a server
-    that made none), which need a statement more in the same snapshot, this
+    without their encoding (appended with no ``NewEvent.encoded_fields``),
+    which need a statement more in the same snapshot, this
     answers ``FULL_READ_NEEDED``: ``session`` is the read to make.
 
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    found = statements.whole_session_from_rows(
+    found = whole_session_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
-        connection.execute(*statements.select_whole_session(key, window, budget)).all()
+        connection.execute(*select_whole_session(key, window, budget)).all()
     )
     if found is None:
         return None
@@ -185,7 +200,7 @@ def session_at_once(
 
 def _encoded_only(rows: Sequence[Sequence[Any]]) -> list[StoredEvent] | None:
     """The events of ``rows`` (``ENCODED_EVENT_COLUMNS``); None if any was stored without its encoding."""
-    events = statements.encoded_events_from_rows(rows)
+    events = encoded_events_from_rows(rows)
     if any(event is None for event in events):  # (not `None in`: that compares each event with None)
         return None
     return cast(list[StoredEvent], events)  # not one None in it
@@ -201,7 +216,7 @@ def session_page(
 ) -> Page[SessionRecord, SessionCursor]:
     """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order, within ``budget``.
 
-    One statement (``statements.select_session_page``): it may run alone, in autocommit.
+    One statement (``queries.listing.select_session_page``): it may run alone, in autocommit.
     The records of one page share the app's state, and the sessions of one
     user that user's state: the same dictionaries, not copies, so that the
     response encodes each once. Nothing that reads a record changes its state.
@@ -209,12 +224,10 @@ def session_page(
     Raises:
         ResponseTooLargeError: the first session alone does not fit.
     """
-    listed, shared_app, users, own = statements.page_from_rows(
+    listed, shared_app, users, own = page_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
-            *statements.select_session_page(
-                connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes
-            )
+            *select_session_page(connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes)
         ).all()
     )
     rows = [row for row in listed[:page_size] if row[-1] <= budget.bytes]
@@ -255,13 +268,13 @@ def event_page(
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
         ResponseTooLargeError: the page's first event alone does not fit.
     """
-    row = connection.execute(*statements.select_session(key)).first()
+    row = connection.execute(*select_session(key)).first()
     if row is None or (isinstance(after, EventSpan) and row.session_pk != after.generation):
         raise SessionNotFoundError(key)
     floor, upto = _span(after)
     if row.events_bytes <= budget.bytes:
         rows = connection.execute(
-            *statements.select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
+            *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
         ).all()
         chosen = _stored_events(connection, row.session_pk, rows[:page_size])
         more = len(rows) > page_size
@@ -278,7 +291,7 @@ def event_page(
         more = rest is not None
         if more and not chosen:
             size = connection.execute(
-                *statements.select_event_sizes(row.session_pk, after_timestamp, floor, upto, 1)
+                *select_event_sizes(row.session_pk, after_timestamp, floor, upto, 1)
             ).one()[1]
             raise ResponseTooLargeError("the next event", size, budget.bytes)
     return Page(items=chosen, next_cursor=_next_cursor(after, chosen, more))
@@ -321,12 +334,10 @@ def event_page_at_once(
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
     """
     floor, upto = _span(after)
-    found = statements.event_page_from_rows(
+    found = event_page_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
-            *statements.select_event_page_at_once(
-                key, after_timestamp, floor, upto, page_size + 1, budget.bytes
-            )
+            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes)
         ).all()
     )
     if found is None or (isinstance(after, EventSpan) and found.session_pk != after.generation):
@@ -341,95 +352,24 @@ def event_page_at_once(
 
 def user_state(connection: sa.Connection, app_name: str, user_id: str) -> StateMap:
     """The user's state (empty if none)."""
-    return dict(list(connection.execute(*statements.select_user_state(app_name, user_id))))
+    return dict(list(connection.execute(*select_user_state(app_name, user_id))))
 
 
 def app_state(connection: sa.Connection, app_name: str) -> StateMap:
     """The app's state (empty if none)."""
-    return dict(list(connection.execute(*statements.select_app_state(app_name))))
-
-
-@dataclass(frozen=True, slots=True)
-class TryAgain:
-    """``refused_append``'s answer when nothing explains the refusal any more: store the append again.
-
-    After making the size rows of the shared scopes named here: the append
-    sets keys in them, and they have none yet.
-    """
-
-    missing_users: Sequence[tuple[str, str]] = ()
-    missing_apps: Sequence[str] = ()
-
-
-TRY_AGAIN: Final = TryAgain()
-
-
-def refused_append(
-    connection: sa.Connection,
-    key: SessionKey,
-    event: NewEvent,
-    expected_revision: int,
-    limits: StorageLimits,
-    judged: Growth | None,
-) -> AppendResult | TryAgain:
-    """Why the database refused to store ``event``: the original result if it is a retry, else the error.
-
-    ``TRY_AGAIN`` if a shared scope of state it sets has changed since it
-    was ``judged`` (or it was refused by a judgement that no longer holds):
-    store it again.
-
-    Raises:
-        SessionNotFoundError: no such session.
-        EventIdConflictError: another event with this id is stored.
-        StaleRevisionError: the caller's revision is not the session's.
-        SessionSizeLimitError: the event would take the session past ``limits.max_session_bytes``.
-        StateSizeLimitError: the state it sets would take a scope past ``limits.max_state_bytes``.
-    """
-    # The order of memory.py: a stored event answers before any revision check.
-    row = connection.execute(*statements.select_session(key)).first()
-    if row is None:
-        raise SessionNotFoundError(key)
-    stored = connection.execute(*statements.select_event_by_id(row.session_pk, event.id)).first()
-    if stored is not None:
-        if stored.event_json != event.event_json:
-            raise EventIdConflictError(key, event.id)
-        return AppendResult(
-            event=statements.event_from_row(stored),
-            revision=statements.revision_after(stored),
-            last_update_time=stored.timestamp,
-            already_applied=True,
-        )
-    if row.revision != expected_revision:
-        raise StaleRevisionError(key, expected_revision, row.revision)
-    if row.events_bytes + event.size > limits.max_session_bytes:
-        raise SessionSizeLimitError(key, limits.max_session_bytes, row.events_bytes, event.size)
-    wanted = sizes.wanted([(key, event.state_delta)])
-    if not sizes.is_empty(wanted):
-        found = sizes.sizes_from_rows(
-            connection.execute(*statements.select_sizes(connection.dialect, wanted))
-        )
-        try:
-            now = sizes.judge(key, event.state_delta, found, limits)
-        except LookupError:
-            if judged is None:  # a shared scope without its size row yet: made before the next try
-                return TryAgain(*found.missing(wanted))
-            now = judged  # the row it was judged against went with the failed transaction
-        if judged is None or (now.user_version, now.app_version) != (judged.user_version, judged.app_version):
-            return TRY_AGAIN
-    # Revisions are never reused, so the one refused cannot have come back.
-    raise RuntimeError(f"append to {key} was refused, yet the revision matches and the event is absent")
+    return dict(list(connection.execute(*select_app_state(app_name))))
 
 
 def _stored_events(
     connection: sa.Connection, session_pk: int, rows: Sequence[sa.Row[Any]]
 ) -> list[StoredEvent]:
-    """The events of ``rows`` (``statements.ENCODED_EVENT_COLUMNS``, consecutive sequences).
+    """The events of ``rows`` (``queries.parts.ENCODED_EVENT_COLUMNS``, consecutive sequences).
 
-    Each as it was encoded at append; the few stored without an encoding
-    (before schema revision 0002, or by a server that made none) are read
-    whole by one more statement, in the same snapshot.
+    Each as it was encoded at append; those appended without an encoding
+    (no ``NewEvent.encoded_fields``) are read whole by one more statement,
+    in the same snapshot.
     """
-    encoded = statements.encoded_events_from_rows(rows)
+    encoded = encoded_events_from_rows(rows)
     unencoded = [index for index, event in enumerate(encoded) if event is None]
     if not unencoded:
         return cast(list[StoredEvent], encoded)  # not one None in it
@@ -437,20 +377,8 @@ def _stored_events(
     whole = {
         record.sequence: record
         for record in map(
-            statements.event_from_row,
-            connection.execute(*statements.select_unencoded_events(session_pk, first, last)),
+            event_from_row,
+            connection.execute(*select_unencoded_events(session_pk, first, last)),
         )
     }
     return [whole[row.sequence] if event is None else event for row, event in zip(rows, encoded, strict=True)]
-
-
-def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[StoredEvent]) -> SessionRecord:
-    """The record of a session row (selected with ``statements.SESSION_COLUMNS``)."""
-    return SessionRecord(
-        key=SessionKey(row.app_name, row.user_id, row.session_id),
-        state=state,
-        events=events,
-        create_time=row.create_time,
-        last_update_time=row.last_update_time,
-        revision=row.revision,
-    )

@@ -13,7 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from adk_grpc_sessions.server.backends.sql.types import JsonText, KeyString, QuotedText, Seconds, big_serial
+from adk_grpc_sessions.server.backends.sql.types import (
+    JsonText,
+    KeyString,
+    LongBytes,
+    QuotedText,
+    Seconds,
+    big_serial,
+)
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,7 +35,7 @@ _TABLE_OPTIONS: dict[str, Any] = {
 
 
 def upgrade() -> None:
-    """Creates every table and index of the first schema."""
+    """Creates every table and index."""
     op.create_table(
         "ags_sessions",
         sa.Column("session_pk", big_serial(), primary_key=True, autoincrement=True),
@@ -72,6 +79,7 @@ def upgrade() -> None:
         sa.Column("timestamp", Seconds(), nullable=False),
         sa.Column("state_delta", JsonText(), nullable=True),
         sa.Column("event_json", JsonText(), nullable=False),
+        sa.Column("encoded_fields", LongBytes(), nullable=True),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.UniqueConstraint("session_pk", "sequence", name="uq_ags_events_sequence"),
         sa.UniqueConstraint("session_pk", "event_id", name="uq_ags_events_event_id"),
@@ -131,7 +139,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drops every table of the first schema."""
+    """Drops every table."""
     for table in (
         "ags_app_state_size",
         "ags_user_state_size",

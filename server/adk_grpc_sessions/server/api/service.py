@@ -1,0 +1,370 @@
+"""The ``adk_grpc_sessions.v1.SessionService`` servicer: one class for every RPC.
+
+Each method validates its request, calls the backend and answers. It holds
+no storage logic (that is the backend's), no error-code choices (``errors``),
+and nothing written twice for the three ways an append arrives: a lone
+``AppendEvent``, ``BatchAppendEvents`` and ``AppendEventStream`` adapt the
+one append core (``append``). What happens around every call (parsing,
+credentials, deadlines, metrics) is ``calls``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
+
+import grpc
+from google.rpc import status_pb2
+
+from adk_grpc_sessions.server.api import messages, validation
+from adk_grpc_sessions.server.api.append import ResponseRoom, append
+from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure
+from adk_grpc_sessions.server.api.errors import rpc_status_for
+from adk_grpc_sessions.server.api.messages import Encoded, session_message
+from adk_grpc_sessions.server.api.page_tokens import PageTokens
+from adk_grpc_sessions.server.backends.base import (
+    Backend,
+    EventCursor,
+    EventWindow,
+    ReadBudget,
+    ScopedState,
+    SessionKey,
+    SessionNotFoundError,
+    StorageLimits,
+)
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.runtime.auth import TokenGrant
+from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire import limits as wire_limits
+
+SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
+
+
+class SessionServicer:
+    """Serves every ``SessionService`` RPC from one backend, within the contract's limits."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_page_size: int = wire_limits.MAX_PAGE_SIZE,
+        max_message_bytes: int = wire_limits.DEFAULT_MAX_MESSAGE_BYTES,
+        limits: StorageLimits | None = None,
+        page_tokens: PageTokens | None = None,
+        policy: CallPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
+
+        ``page_tokens`` signs the list calls' tokens (default: a key of this
+        process); ``policy`` is what every call is served under (default: no
+        authentication, no metrics).
+
+        Raises:
+            ValueError: the limits cannot hold together (``wire.limits.check_limits``).
+        """
+        self.name: Final = SERVICE_NAME
+        self.backend: Final = backend
+        self.policy: Final = policy or CallPolicy()
+        self.limits: Final = limits or StorageLimits()
+        self._max_page_size = max_page_size
+        self._page_tokens = page_tokens or PageTokens()
+        wire_limits.check_limits(
+            max_message_bytes=max_message_bytes,
+            max_state_bytes=self.limits.max_state_bytes,
+            max_session_bytes=self.limits.max_session_bytes,
+        )
+        self.max_message_bytes: Final = max_message_bytes
+        self.response_bytes: Final = max_message_bytes - wire_limits.RESPONSE_ENVELOPE_BYTES
+        """Bytes of state, events or sessions one response may carry (the rest is its envelope's)."""
+        self._clock = clock
+        self._idle_streams: set[asyncio.Task[Any]] = set()
+        """The append streams waiting for their next request, by their handlers' tasks."""
+        self._draining = False
+
+    async def CreateSession(  # noqa: N802 - RPC names are the contract's
+        self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CreateSessionResponse:
+        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id)
+        session_id = request.session_id.strip()
+        if session_id:
+            session_id = check_key("session_id", session_id)
+        elif not self.backend.assigns_session_ids:
+            session_id = str(uuid.uuid4())
+        state = ScopedState(
+            app=validation.state_map("state.app", request.state.app),
+            user=validation.state_map("state.user", request.state.user),
+            session=validation.state_map("state.session", request.state.session, session_scope=True),
+        )
+        record = await self.backend.create_session(
+            SessionKey(app_name, user_id, session_id), state, self._clock(), limits=self.limits
+        )
+        return pb.CreateSessionResponse(session=session_message(record))
+
+    async def GetSession(  # noqa: N802
+        self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Encoded:
+        """Reads a session and the window of events the request selects."""
+        key = validation.session_key(request)
+        num_recent_events = None
+        if request.HasField("num_recent_events"):
+            num_recent_events = request.num_recent_events
+            if num_recent_events < 0:
+                raise InvalidArgumentError.single("num_recent_events", "must not be negative")
+        after_timestamp = None
+        if request.HasField("after_timestamp"):
+            after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
+        record = await self.backend.get_session(
+            key, EventWindow(num_recent_events, after_timestamp), budget=ReadBudget(self.response_bytes)
+        )
+        if record is None:
+            raise SessionNotFoundError(key)
+        token = ""
+        if record.rest is not None:
+            token = self._page_tokens.encode_continuation_token(
+                key.app_name, key.user_id, key.session_id, record.rest
+            )
+        return self._bounded(messages.get_session_response(record, token))
+
+    async def ListSessions(  # noqa: N802
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Encoded:
+        """Lists one page of an app's (or one user's) sessions."""
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id) if request.user_id else None
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after = (
+            self._page_tokens.decode_sessions_token(
+                request.page_token, app_name, user_id, by_storage_token=self.backend.pages_by_token
+            )
+            if request.page_token
+            else None
+        )
+        page = await self.backend.list_sessions(
+            app_name, user_id, page_size, after, budget=ReadBudget(self.response_bytes)
+        )
+        return self._bounded(
+            messages.list_sessions_response(
+                page.items,
+                self._page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
+                if page.next_cursor is not None
+                else "",
+            )
+        )
+
+    async def DeleteSession(  # noqa: N802
+        self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.DeleteSessionResponse:
+        """Deletes a session; succeeds if it does not exist."""
+        await self.backend.delete_session(validation.session_key(request))
+        return pb.DeleteSessionResponse()
+
+    async def AppendEvent(  # noqa: N802
+        self,
+        request: pb.AppendEventRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> Encoded | Failure:
+        """Stores an event if the caller's revision is current (or returns the original, for a retry).
+
+        Served whole by the append core: the call is its one append.
+        """
+        time_limit = self.policy.time_limit(context)
+        return await append(self, request, grant, via="AppendEvent", time_limit=time_limit, context=context)
+
+    async def BatchAppendEvents(  # noqa: N802
+        self,
+        request: pb.BatchAppendEventsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> Encoded:
+        """Serves every append of ``request`` as a lone append, and answers their outcomes in request order.
+
+        Why a batch: a client with many sessions appending at once pays one
+        call's transport cost for all of them. The appends are served
+        concurrently, so they reach the backend together and a SQL backend's
+        group commit stores them in shared transactions; each keeps its own
+        atomicity, checks and outcome, and appends to one session keep their
+        request order (the backend takes one session's appends in arrival
+        order). Each append is authorized on its own app: a batch may mix
+        apps, and an append the caller's token does not cover fails alone.
+
+        Raises:
+            InvalidArgumentError: the batch is empty or holds too many appends.
+        """
+        count = len(request.requests)
+        if count == 0:
+            raise InvalidArgumentError.single("requests", "required: at least one append")
+        if count > wire_limits.MAX_BATCH_APPENDS:
+            raise InvalidArgumentError.single(
+                "requests", f"at most {wire_limits.MAX_BATCH_APPENDS} appends, got {count}"
+            )
+        # Each append takes its answer's room before it is applied (in request
+        # order: each runs to its first wait in turn), so the response never
+        # passes the message limit, however large the events.
+        room = ResponseRoom(self.response_bytes, count)
+
+        async def serve(one: pb.AppendEventRequest) -> Encoded | status_pb2.Status:
+            # The batch's call bounds its appends' time.
+            outcome = await append(self, one, grant, via="BatchAppendEvents", time_limit=None, room=room)
+            return outcome.status if isinstance(outcome, Failure) else outcome
+
+        if count == 1:
+            outcomes = [await serve(request.requests[0])]
+        else:
+            outcomes = list(await asyncio.gather(*map(serve, request.requests)))
+        return messages.batch_append_response(outcomes)
+
+    async def AppendEventStream(  # noqa: N802
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        """Serves appends sent over one open stream, each as a lone append, in order.
+
+        Why a stream: most of a lone append's time is the gRPC machinery of
+        its unary call, on both sides; an append sent as one more message on
+        an open stream skips the call's set-up and tear-down.
+
+        Each request is answered before the next one is read, so a stream's
+        appends are applied in order. An append's failure is its result (an
+        ``AppendEventStreamResponse`` with the status a lone ``AppendEvent``
+        would have failed with); only what concerns the stream as a whole
+        fails it (UNAUTHENTICATED). Each append is bounded by the server's
+        longest call time; a client that gives up on an append cancels the
+        stream, which cancels the append's storage work as a call's deadline
+        would. Requests arrive as bytes, so bad protobuf is answered, not fatal.
+        """
+        del requests  # read through the context, so that waiting for a request can be told apart
+        try:
+            grant = self.policy.authenticate(context)
+        except Exception as exc:
+            status = rpc_status_for(exc)
+            self._count_stream(status.code.name)
+            await context.abort_with_status(status)
+        task = asyncio.current_task()
+        assert task is not None  # gRPC runs every handler in a task of its own
+        code = "OK"
+        try:
+            while not self._draining:
+                self._idle_streams.add(task)
+                try:
+                    raw = await context.read()
+                except asyncio.CancelledError:
+                    if not self._draining:
+                        raise
+                    task.uncancel()  # drain() ended this idle stream: end it with OK
+                    break
+                finally:
+                    self._idle_streams.discard(task)
+                if raw is grpc.aio.EOF:
+                    break
+                request_id.set(new_request_id())
+                outcome = await append(
+                    self, raw, grant, via=STREAM_METHOD, time_limit=self.policy.max_call_seconds
+                )
+                await context.write(
+                    messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
+                )
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the client gave up or went away
+            raise
+        finally:
+            self._count_stream(code)
+
+    def drain(self) -> None:
+        """Ends every append stream (with OK) once it has answered what it read; idle ones now.
+
+        Streams would otherwise hold a stopping server for its whole grace
+        period; their clients move to another server by opening a new stream.
+        """
+        self._draining = True
+        for task in list(self._idle_streams):
+            task.cancel()
+
+    def _count_stream(self, code: str) -> None:
+        # Not timed: a stream's duration says nothing; its appends are timed one by one.
+        if self.policy.metrics is not None:
+            self.policy.metrics.rpcs.labels(STREAM_METHOD, code).inc()
+
+    async def ListEvents(  # noqa: N802
+        self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Encoded:
+        """Lists one page of a session's events in append order."""
+        key = validation.session_key(request)
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after_timestamp = None
+        if request.HasField("after_timestamp"):
+            after_timestamp = validation.timestamp("after_timestamp", request.after_timestamp)
+        binding = (key.app_name, key.user_id, key.session_id, after_timestamp)
+        after, continuing = self._event_cursor(request.page_token, key, after_timestamp)
+        page = await self.backend.list_events(
+            key, after_timestamp, page_size, after, budget=ReadBudget(self.response_bytes, page_size)
+        )
+        token = ""
+        if page.next_cursor is not None:
+            token = (
+                self._page_tokens.encode_continuation_token(
+                    key.app_name, key.user_id, key.session_id, page.next_cursor
+                )
+                if continuing
+                else self._page_tokens.encode_events_token(*binding, page.next_cursor)
+            )
+        return self._bounded(messages.list_events_response(page.items, token))
+
+    def _event_cursor(
+        self, token: str, key: SessionKey, after_timestamp: float | None
+    ) -> tuple[EventCursor | None, bool]:
+        """Where a ListEvents page starts, and whether it continues a GetSession (its token's kind)."""
+        if not token:
+            return None, False
+        by_storage_token = self.backend.pages_by_token
+        try:
+            rest = self._page_tokens.decode_continuation_token(
+                token, key.app_name, key.user_id, key.session_id, by_storage_token=by_storage_token
+            )
+        except InvalidArgumentError:
+            cursor = self._page_tokens.decode_events_token(
+                token,
+                key.app_name,
+                key.user_id,
+                key.session_id,
+                after_timestamp,
+                by_storage_token=by_storage_token,
+            )
+            return cursor, False
+        if after_timestamp is not None:
+            raise InvalidArgumentError.single(
+                "after_timestamp",
+                "must be unset with a GetSession's next_events_page_token: it lists the rest of that "
+                "read's selection",
+            )
+        return rest, True
+
+    def _bounded(self, response: Encoded) -> Encoded:
+        """``response``, checked to be within the message limit (the budgets make it so)."""
+        if len(response.data) > self.max_message_bytes:
+            raise RuntimeError(
+                f"a response of {len(response.data)} bytes was built, over the message limit of "
+                f"{self.max_message_bytes}: a backend did not keep to its read budget"
+            )
+        return response
+
+    async def GetUserState(  # noqa: N802
+        self, request: pb.GetUserStateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetUserStateResponse:
+        """Reads one user's user-scoped state."""
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id)
+        return pb.GetUserStateResponse(state=await self.backend.get_user_state(app_name, user_id))
+
+    async def GetAppState(  # noqa: N802
+        self, request: pb.GetAppStateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetAppStateResponse:
+        """Reads an app's app-scoped state."""
+        app_name = check_key("app_name", request.app_name)
+        return pb.GetAppStateResponse(state=await self.backend.get_app_state(app_name))

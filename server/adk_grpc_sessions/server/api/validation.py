@@ -1,0 +1,81 @@
+"""Checks of request fields that need no storage to decide.
+
+Each check raises ``InvalidArgumentError`` naming the field, so a caller
+learns exactly what to fix; nothing malformed ever reaches a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from adk_grpc_sessions.server.backends.base import SessionKey
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.backends.json_values import check_json_value
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
+
+_RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
+
+
+def session_id(field: str, value: str) -> str:
+    """Trims a session id as ADK does, then checks it as a key."""
+    return check_key(field, value.strip())
+
+
+def session_key(
+    request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
+) -> SessionKey:
+    """The session a request names, each part checked."""
+    return SessionKey(
+        check_key("app_name", request.app_name),
+        check_key("user_id", request.user_id),
+        session_id("session_id", request.session_id),
+    )
+
+
+def page_size(field: str, value: int, maximum: int = MAX_PAGE_SIZE) -> int:
+    """Resolves a page size: 0 is the default (or ``maximum`` if smaller), larger values are capped.
+
+    Raises:
+        InvalidArgumentError: negative.
+    """
+    if value < 0:
+        raise InvalidArgumentError.single(field, f"must not be negative, got {value}")
+    return min(value or DEFAULT_PAGE_SIZE, maximum)
+
+
+def timestamp(field: str, value: Timestamp) -> float:
+    """Converts a request timestamp to float seconds.
+
+    Raises:
+        InvalidArgumentError: outside Timestamp's range or with invalid nanos.
+    """
+    try:
+        return seconds_from_parts(value.seconds, value.nanos)
+    except TimestampRangeError as exc:
+        raise InvalidArgumentError.single(field, str(exc)) from None
+
+
+def state_map(field: str, values: Mapping[str, str], *, session_scope: bool = False) -> dict[str, str]:
+    """Checks one scope of state: every value must be JSON text of a finite value.
+
+    Session-scope keys must not carry a scope prefix: such a key belongs in
+    another scope (or, for ``temp:``, is never stored).
+
+    Raises:
+        InvalidArgumentError: naming the first bad entry as ``field["key"]``.
+    """
+    for key, text in values.items():
+        entry = f"{field}[{key!r}]"
+        if session_scope and key.startswith(_RESERVED_SESSION_PREFIXES):
+            raise InvalidArgumentError.single(
+                entry, "a session-scope key must not start with 'app:', 'user:' or 'temp:'"
+            )
+        if not text:
+            raise InvalidArgumentError.single(entry, "must be JSON text (use 'null' for None)")
+        check_json_value(text, entry)
+    return dict(values)

@@ -1,0 +1,155 @@
+"""A backend wrapped to time each operation and count what it writes, for the server's metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import Protocol, Self, TypeVar
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
+    AppendResult,
+    Backend,
+    EventCursor,
+    EventWindow,
+    NewEvent,
+    Page,
+    ReadBudget,
+    ScopedState,
+    SessionCursor,
+    SessionKey,
+    SessionRecord,
+    StateMap,
+    StorageLimits,
+    StoredEvent,
+)
+
+T = TypeVar("T")
+
+
+class BackendMetrics(Protocol):
+    """The metrics a wrapped backend feeds (the server's ``runtime.metrics.Metrics`` holds them)."""
+
+    backend_seconds: Histogram
+    sessions_created: Counter
+    events_appended: Counter
+    backend_up: Gauge
+
+
+class InstrumentedBackend(Backend):
+    """A backend wrapped to time each operation and count what it writes."""
+
+    def __init__(self, inner: Backend, metrics: BackendMetrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+        # How the servicer must talk to the inner backend.
+        self.assigns_session_ids = inner.assigns_session_ids
+        self.pages_by_token = inner.pages_by_token
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Self:
+        """Not a storage backend of its own: wrap one instead."""
+        raise TypeError("InstrumentedBackend wraps a backend; it is not built from a URI")
+
+    async def _timed(self, operation: str, call: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        try:
+            return await call
+        finally:
+            self._metrics.backend_seconds.labels(operation).observe(time.perf_counter() - started)
+
+    async def upgrade_schema(self) -> str | None:
+        """See ``Backend.upgrade_schema``."""
+        return await self._inner.upgrade_schema()
+
+    async def start(self) -> None:
+        """See ``Backend.start``."""
+        await self._inner.start()
+
+    async def close(self) -> None:
+        """See ``Backend.close``."""
+        await self._inner.close()
+
+    async def check(self) -> None:
+        """See ``Backend.check``; also sets the backend_up gauge."""
+        try:
+            await self._timed("check", self._inner.check())
+        except BaseException:
+            self._metrics.backend_up.set(0)
+            raise
+        self._metrics.backend_up.set(1)
+
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
+        """See ``Backend.create_session``."""
+        record = await self._timed(
+            "create_session", self._inner.create_session(key, state, now, limits=limits)
+        )
+        self._metrics.sessions_created.inc()
+        return record
+
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """See ``Backend.get_session``."""
+        return await self._timed("get_session", self._inner.get_session(key, window, budget=budget))
+
+    async def list_sessions(
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
+    ) -> Page[SessionRecord, SessionCursor]:
+        """See ``Backend.list_sessions``."""
+        return await self._timed(
+            "list_sessions", self._inner.list_sessions(app_name, user_id, page_size, after, budget=budget)
+        )
+
+    async def delete_session(self, key: SessionKey) -> None:
+        """See ``Backend.delete_session``."""
+        await self._timed("delete_session", self._inner.delete_session(key))
+
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
+        """See ``Backend.append_event``."""
+        result = await self._timed(
+            "append_event", self._inner.append_event(key, event, expected_revision, limits=limits)
+        )
+        if not result.already_applied:
+            self._metrics.events_appended.inc()
+        return result
+
+    async def list_events(
+        self,
+        key: SessionKey,
+        after_timestamp: float | None,
+        page_size: int,
+        after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
+    ) -> Page[StoredEvent, EventCursor]:
+        """See ``Backend.list_events``."""
+        return await self._timed(
+            "list_events", self._inner.list_events(key, after_timestamp, page_size, after, budget=budget)
+        )
+
+    async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
+        """See ``Backend.get_user_state``."""
+        return await self._timed("get_user_state", self._inner.get_user_state(app_name, user_id))
+
+    async def get_app_state(self, app_name: str) -> StateMap:
+        """See ``Backend.get_app_state``."""
+        return await self._timed("get_app_state", self._inner.get_app_state(app_name))

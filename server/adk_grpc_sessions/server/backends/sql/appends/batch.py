@@ -1,0 +1,135 @@
+"""What every way of storing a batch shares: the pending append, judging its state, its result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Final
+
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_LIMITS,
+    AppendResult,
+    NewEvent,
+    SessionKey,
+    StateSizeLimitError,
+    StorageLimits,
+)
+from adk_grpc_sessions.server.backends.sql import state_limit
+from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
+from adk_grpc_sessions.server.backends.sql.queries.sizes import SizesWanted
+from adk_grpc_sessions.server.backends.sql.queries.state import StateChange
+from adk_grpc_sessions.server.backends.sql.schema import event_revision
+from adk_grpc_sessions.server.backends.sql.state_limit import NO_GROWTH, Growth
+
+BATCH_LIMIT: Final = 64
+"""The most appends one batch takes."""
+
+
+@dataclass(slots=True)
+class PendingAppend:
+    """An append waiting to be stored: the event for the session ``key`` at ``expected_revision``."""
+
+    key: SessionKey
+    event: NewEvent
+    expected_revision: int
+    limits: StorageLimits = DEFAULT_LIMITS
+    judged: Growth | None = None
+    """Its growth as last judged before it was stored (None: refused by the judgement, or not judged)."""
+
+
+def group_keys(append: PendingAppend) -> tuple[Hashable, ...]:
+    """What a batch holds one append of at most: its session, and each shared scope of state it changes.
+
+    So that the appends of a batch change distinct scopes (each judged
+    against the scope as it is), and one server never stores two changes of
+    a scope at the same time.
+    """
+    key, delta = append.key, append.event.state_delta
+    keys: tuple[Hashable, ...] = (key,)
+    if delta.user:
+        keys += (("user", key.app_name, key.user_id),)
+    if delta.app:
+        keys += (("app", key.app_name),)
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a claimed append's event went."""
+
+    append: PendingAppend
+    growth: Growth
+    session_pk: int
+    sequence: int
+    event_pk: int
+
+
+SizesReader = Callable[[sa.Connection, SizesWanted], state_limit.Sizes]
+"""How a way of storing reads the sizes it judges appends by."""
+
+
+def growths(
+    connection: sa.Connection,
+    appends: list[PendingAppend],
+    limits: StorageLimits,
+    read_sizes: SizesReader,
+) -> list[Growth | None]:
+    """Each append's growth (``state_limit.judge``), or None for one that would pass the state limit.
+
+    The sizes come from ``read_sizes``. A shared scope without its size row
+    yet gets one first.
+    """
+    wanted = state_limit.wanted((a.key, a.event.state_delta) for a in appends)
+    if state_limit.is_empty(wanted):
+        for append in appends:
+            append.judged = NO_GROWTH
+        return [NO_GROWTH] * len(appends)
+    found = read_sizes(connection, wanted)
+    missing_users, missing_apps = found.missing(wanted)
+    if missing_users or missing_apps:
+        for bound in size_queries.ensure_shared_sizes(connection.dialect, missing_users, missing_apps):
+            connection.execute(*bound)
+        found = read_sizes(connection, wanted)
+    return [_judge(append, found, limits) for append in appends]
+
+
+def _judge(append: PendingAppend, found: state_limit.Sizes, limits: StorageLimits) -> Growth | None:
+    try:
+        append.judged = state_limit.judge(append.key, append.event.state_delta, found, limits)
+    except (StateSizeLimitError, LookupError):
+        append.judged = None  # refused: why is found out afterwards, as for any refusal
+    return append.judged
+
+
+def state_changes(stored: list[Stored]) -> list[StateChange]:
+    """The state each stored append sets, for ``queries.state.upsert_state``."""
+    return [
+        StateChange(s.append.key.app_name, s.append.key.user_id, s.session_pk, s.append.event.state_delta)
+        for s in stored
+    ]
+
+
+def shared_growths(stored: list[Stored]) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
+    """What stored appends add to the shared scopes' size rows, where writers lock them or there is one.
+
+    (Not PostgreSQL, whose batches judge state with versions, in the statement.)
+    """
+    return state_limit.shared_growths(((s.append.key, s.growth) for s in stored), versioned=False)
+
+
+def results(appends: list[PendingAppend], stored: list[Stored]) -> list[AppendResult | None]:
+    """The result of each append, in order: None for one that was refused."""
+    by_key = {s.append.key: s for s in stored}
+    return [_result(by_key[a.key]) if a.key in by_key else None for a in appends]
+
+
+def _result(stored: Stored) -> AppendResult:
+    event = stored.append.event
+    return AppendResult(
+        event=event.stored_at(stored.sequence),
+        revision=event_revision(stored.event_pk),
+        last_update_time=event.timestamp,
+        already_applied=False,
+    )

@@ -1,0 +1,234 @@
+"""How a batch of appends is stored on SQLite (3.35 and later): a claim, an insert and an update.
+
+For the whole batch, in one transaction in SQLite's writer thread
+(``transactions.sqlite``): the sizes the appends' state is judged by are read
+(one statement), the sessions that can take their append are claimed
+(``claims``: UPDATE ... FROM, which SQLite has from 3.33, RETURNING the
+claimed rows, from 3.35), their events inserted, their revisions set, then
+the state upserted and the shared scopes' sizes counted. The transaction is
+SQLite's one writer: what it reads stays as it is until it commits, so no
+claimed append can hit a unique key.
+
+The batch's rows are given as SELECT ... UNION ALL SELECT ..., a statement
+text per power-of-two batch size, compiled once each at start and run as the
+driver's own SQL (``driver_sql``); SQLite parses in process, so a larger text
+costs no round trip.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.base import AppendResult, NewEvent, SessionKey, StorageLimits
+from adk_grpc_sessions.server.backends.sql import dialects, driver_sql, state_limit
+from adk_grpc_sessions.server.backends.sql.appends.batch import (
+    BATCH_LIMIT,
+    PendingAppend,
+    Stored,
+    growths,
+    results,
+    shared_growths,
+    state_changes,
+)
+from adk_grpc_sessions.server.backends.sql.appends.claims import (
+    CLAIM_COLUMNS,
+    EVENT_ROW_COLUMNS,
+    ColumnSpec,
+    claim,
+    claimable_sessions,
+    limit_params,
+)
+from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
+from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound
+from adk_grpc_sessions.server.backends.sql.queries.rows import event_row
+from adk_grpc_sessions.server.backends.sql.queries.sizes import SizesWanted
+from adk_grpc_sessions.server.backends.sql.queries.state import STATE_UPDATE_COLUMNS, upsert_state
+from adk_grpc_sessions.server.backends.sql.schema import (
+    app_state,
+    event_revision,
+    events,
+    session_state,
+    sessions,
+    user_state,
+)
+from adk_grpc_sessions.server.backends.sql.state_limit import Growth
+from adk_grpc_sessions.server.backends.sql.transactions import Executor
+
+
+async def store(
+    executor: Executor, appends: list[PendingAppend], limits: StorageLimits
+) -> list[AppendResult | None]:
+    """``BatchStore.store``: ``store_batch`` in a write transaction."""
+    return await executor.write(lambda connection: store_batch(connection, appends, limits))
+
+
+def statements(dialect: sa.Dialect) -> list[sa.Executable]:
+    """Every statement ``store_batch`` runs, in every form, to compile them all at start."""
+    found: list[sa.Executable] = [
+        size_queries.select_sizes_statement(dialect),
+        *size_queries.ADD_TO_SHARED_SIZES,
+    ]
+    for size in _BATCH_SIZES:
+        found += [_claim_batch(size), _insert_event_batch(size), _set_revision_batch(size)]
+    for table in (session_state, user_state, app_state):
+        found.append(dialects.upsert(dialect, table, STATE_UPDATE_COLUMNS))
+    return found
+
+
+def store_batch(
+    connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
+) -> list[AppendResult | None]:
+    """Stores the appends that may be stored; None for each one refused.
+
+    (``BatchStore.store`` says when an append is refused.)
+    """
+    judged = growths(connection, appends, limits, _read_sizes)
+    claims = [
+        (append.key, append.expected_revision, append.event, growth)
+        for append, growth in zip(appends, judged, strict=True)
+        if growth is not None
+    ]
+    claimed = (
+        {
+            SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
+            for row in driver_sql.execute(connection, *claim_batch(claims, limits))
+        }
+        if claims
+        else {}
+    )
+    stored: list[Stored] = []
+    if claimed:
+        chosen = [(a, g) for a, g in zip(appends, judged, strict=True) if g is not None and a.key in claimed]
+        rows = [event_row(*claimed[a.key], a.event) for a, _ in chosen]
+        # Each claimed session was checked to lack the event, and this
+        # transaction is the only writer, so no row here can hit a unique key.
+        inserted = driver_sql.execute(connection, *insert_event_batch(rows))
+        event_pks = {row.session_pk: row.event_pk for row in inserted}
+        for append, growth in chosen:
+            session_pk, sequence = claimed[append.key]
+            stored.append(Stored(append, growth, session_pk, sequence, event_pks[session_pk]))
+        revisions = [(s.session_pk, event_revision(s.event_pk)) for s in stored]
+        driver_sql.execute(connection, *set_revision_batch(revisions))
+        for upsert in upsert_state(connection.dialect, state_changes(stored)):
+            driver_sql.execute(connection, *upsert)
+        for bound in size_queries.add_to_shared_sizes(*shared_growths(stored)):
+            driver_sql.execute(connection, *bound)
+    return results(appends, stored)
+
+
+def _read_sizes(connection: sa.Connection, wanted: SizesWanted) -> state_limit.Sizes:
+    # SQLite takes the lists as JSON text: one statement text, run as the driver's own SQL.
+    return state_limit.sizes_from_rows(
+        driver_sql.execute(connection, *size_queries.select_sizes(connection.dialect, wanted)).all()
+    )
+
+
+_REVISION_COLUMNS: Final[ColumnSpec] = (
+    ("session_pk", sessions.c.session_pk.type),
+    ("revision", sessions.c.revision.type),
+)
+_BATCH_SIZES: Final = tuple(1 << n for n in range(BATCH_LIMIT.bit_length()))
+"""The sizes SQLite's batch statements come in (``_selected_params`` pads a batch up to one)."""
+
+
+def _selected_rows(columns: ColumnSpec, size: int) -> sa.CTE:
+    """SQLite: a table "batch" of ``size`` rows given as parameters ``b_{column}_{n}``.
+
+    SELECT ... UNION ALL SELECT ...: SQLAlchemy caches the compiled form of
+    this (it does not cache a VALUES construct with rows). Sizes are powers
+    of two (``_selected_params`` pads a batch with rows of NULLs, which match
+    no session), so that seven forms of each statement, compiled once each,
+    serve every batch, where a form per size would take long to compile.
+    """
+    rows = [
+        sa.select(*(sa.bindparam(f"b_{name}_{n}", type_=type_).label(name) for name, type_ in columns))
+        for n in range(size)
+    ]
+    return (rows[0] if size == 1 else sa.union_all(*rows)).cte("batch")
+
+
+def _selected_params(columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, Any]]:
+    """The size of ``_selected_rows`` for these rows, and its parameters."""
+    size = 1 << max(0, len(rows) - 1).bit_length()
+    assert size in _BATCH_SIZES, f"a batch of {len(rows)} is more than the largest form"
+    padded = [*rows, *([(None,) * len(columns)] * (size - len(rows)))]
+    return size, {
+        f"b_{name}_{n}": value
+        for n, row in enumerate(padded)
+        for (name, _), value in zip(columns, row, strict=True)
+    }
+
+
+@functools.cache
+def _claim_batch(size: int) -> sa.Update:
+    claimable = claimable_sessions(_selected_rows(CLAIM_COLUMNS, size)).subquery("claimable")
+    return claim(claimable).returning(*SESSION_COLUMNS)
+
+
+def claim_batch(claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits) -> Bound:
+    """SQLite: the conditional update of the sessions of a batch of appends.
+
+    Each append is given as ``(key, expected_revision, event, growth)``. A
+    session is claimed (its last sequence counted up, its update time and
+    sizes set) only if it can take the append (``claims.claim``); the statement
+    returns the rows it claimed (``SESSION_COLUMNS``, with the new last
+    sequence). The keys must be distinct.
+    """
+    rows = [
+        (
+            key.app_name,
+            key.user_id,
+            key.session_id,
+            expected,
+            event.timestamp,
+            event.id,
+            event.size,
+            growth.session,
+        )
+        for key, expected, event, growth in claims
+    ]
+    size, params = _selected_params(CLAIM_COLUMNS, rows)
+    return _claim_batch(size), {**params, **limit_params(limits)}
+
+
+@functools.cache
+def _insert_event_batch(size: int) -> sa.Insert:
+    batch = _selected_rows(EVENT_ROW_COLUMNS, size)
+    names = [name for name, _ in EVENT_ROW_COLUMNS]
+    return (
+        sa.insert(events)
+        .from_select(
+            names, sa.select(*(batch.c[name] for name in names)).where(batch.c.session_pk.is_not(None))
+        )
+        .returning(events.c.session_pk, events.c.event_pk)
+    )
+
+
+def insert_event_batch(rows: Sequence[dict[str, Any]]) -> Bound:
+    """SQLite: events' rows (from ``event_row``, of distinct sessions).
+
+    Returns each row's (session_pk, event_pk).
+    """
+    values = [tuple(row[name] for name, _ in EVENT_ROW_COLUMNS) for row in rows]
+    size, params = _selected_params(EVENT_ROW_COLUMNS, values)
+    return _insert_event_batch(size), params
+
+
+@functools.cache
+def _set_revision_batch(size: int) -> sa.Update:
+    batch = _selected_rows(_REVISION_COLUMNS, size)
+    return (
+        sa.update(sessions)
+        .where(sessions.c.session_pk == batch.c.session_pk)
+        .values(revision=batch.c.revision)
+    )
+
+
+def set_revision_batch(revisions: Sequence[tuple[int, int]]) -> Bound:
+    """SQLite: records several sessions' new revisions, each by ``(session_pk, revision)``."""
+    size, params = _selected_params(_REVISION_COLUMNS, revisions)
+    return _set_revision_batch(size), params

@@ -1,0 +1,381 @@
+"""A session's row: created, read whole in one statement, its revision set, deleted.
+
+On PostgreSQL a session without state of its own is created, and the state
+it shares read, in the same statement (``create_at_once``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from adk_grpc_sessions.server.backends.base import EventWindow, ReadBudget, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.sql.queries.events import events_in_window
+from adk_grpc_sessions.server.backends.sql.queries.parts import (
+    BUDGET_BYTES,
+    BUDGET_EVENTS,
+    ENCODED_EVENT_COLUMNS,
+    NAMED,
+    SESSION_COLUMNS,
+    UNBOUNDED,
+    Bound,
+    budget_params,
+    name_params,
+    part,
+    shared_state_bytes,
+    typed_null,
+)
+from adk_grpc_sessions.server.backends.sql.schema import (
+    app_state,
+    app_state_size,
+    events,
+    session_state,
+    sessions,
+    user_state,
+    user_state_size,
+)
+
+_SELECT_SESSION = sa.select(*SESSION_COLUMNS).where(NAMED)
+
+
+def select_session(key: SessionKey) -> Bound:
+    """The session row named ``key``."""
+    return _SELECT_SESSION, name_params(key)
+
+
+_INSERT_SESSION = sa.insert(sessions).values(revision=0, last_sequence=0, events_bytes=0)
+
+
+def insert_session(key: SessionKey, now: float, state_bytes: int = 0) -> Bound:
+    """A new session row whose own state counts ``state_bytes``; its revision is set once its key is known."""
+    return _INSERT_SESSION, {
+        "app_name": key.app_name,
+        "user_id": key.user_id,
+        "session_id": key.session_id,
+        "create_time": now,
+        "last_update_time": now,
+        "state_bytes": state_bytes,
+    }
+
+
+_SET_REVISION = (
+    sa.update(sessions)
+    .where(sessions.c.session_pk == sa.bindparam("b_session_pk"))
+    .values(revision=sa.bindparam("b_revision"))
+)
+
+
+# The parts of ``create_at_once``'s rows.
+_CREATED_ROW, _CREATED_APP, _CREATED_USER = 0, 1, 2
+
+
+def _create_at_once() -> sa.CompoundSelect[Any]:
+    """PostgreSQL: a session without state of its own created, and the app's and the user's state read.
+
+    (And the size rows of the app's and the user's state made, if missing.)
+    One statement: the insert is a common table expression whose key comes
+    from the sessions' own sequence, so that its revision
+    (``creation_revision``, 2 * key + 1) goes into the same row; the app's
+    and the user's state are read in the statement's snapshot. Rows of
+    (part, session_pk, revision, state_key, value): the session first.
+    """
+    # The size rows of the user's and the app's state, made if there are none,
+    # before the session: the order every writer takes them in.
+    user_size = (
+        postgresql.insert(user_state_size)
+        .values(app_name=sa.bindparam("b_app_name"), user_id=sa.bindparam("b_user_id"))
+        .on_conflict_do_nothing()
+        .returning(sa.literal_column("1"))
+        .cte("user_size")
+    )
+    app_size = (
+        postgresql.insert(app_state_size)
+        .values(app_name=sa.bindparam("b_app_name"))
+        .on_conflict_do_nothing()
+        .returning(sa.literal_column("1"))
+        .cte("app_size")
+    )
+    key = (
+        sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence(sessions.name, sessions.c.session_pk.name)).label(
+                "pk"
+            )
+        )
+        .where(
+            sa.select(sa.func.count()).select_from(user_size).scalar_subquery() >= 0,
+            sa.select(sa.func.count()).select_from(app_size).scalar_subquery() >= 0,
+        )
+        .subquery("key")
+    )
+    now = sa.bindparam("b_now", type_=sessions.c.create_time.type)
+    created = (
+        sa.insert(sessions)
+        .from_select(
+            list(SESSION_COLUMNS),  # every column, in this order:
+            sa.select(
+                key.c.pk,
+                sa.bindparam("b_app_name", type_=sessions.c.app_name.type),
+                sa.bindparam("b_user_id", type_=sessions.c.user_id.type),
+                sa.bindparam("b_session_id", type_=sessions.c.session_id.type),
+                now,
+                now,
+                2 * key.c.pk + 1,
+                sa.literal(0, sa.BigInteger()),  # last_sequence
+                sa.literal(0, sa.BigInteger()),  # events_bytes
+                sa.literal(0, sa.BigInteger()),  # state_bytes
+            ),
+        )
+        .returning(sessions.c.session_pk, sessions.c.revision)
+        .cte("created")
+    )
+    none = sa.null()
+    app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
+    return sa.union_all(
+        sa.select(
+            part(_CREATED_ROW),
+            created.c.session_pk,
+            created.c.revision,
+            typed_null(app_state.c.state_key),
+            typed_null(app_state.c.value),
+        ),
+        sa.select(part(_CREATED_APP), none, none, app_state.c.state_key, app_state.c.value).where(
+            app_state.c.app_name == app_name
+        ),
+        sa.select(part(_CREATED_USER), none, none, user_state.c.state_key, user_state.c.value).where(
+            user_state.c.app_name == app_name, user_state.c.user_id == sa.bindparam("b_user_id")
+        ),
+    )
+
+
+_CREATE_AT_ONCE = _create_at_once()
+
+
+def create_at_once(key: SessionKey, now: float) -> Bound:
+    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``."""
+    return _CREATE_AT_ONCE, {**name_params(key), "b_now": now}
+
+
+def created_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ScopedState]:
+    """The revision ``create_at_once`` gave the session, and its merged state (none of its own)."""
+    revision: int | None = None
+    state = ScopedState()
+    for row_part, _, row_revision, state_key, value in rows:
+        if row_part == _CREATED_ROW:
+            revision = row_revision
+        elif row_part == _CREATED_APP:
+            state.app[state_key] = value
+        else:
+            state.user[state_key] = value
+    if revision is None:
+        raise RuntimeError("a session was created, yet the statement did not return it")
+    return revision, state
+
+
+def set_revision(session_pk: int, revision: int) -> Bound:
+    """Records the session's new revision."""
+    return _SET_REVISION, {"b_session_pk": session_pk, "b_revision": revision}
+
+
+def _fits_whole(
+    events_bytes: sa.ColumnElement[int],
+    state_bytes: sa.ColumnElement[int],
+    last_sequence: sa.ColumnElement[int],
+) -> sa.ColumnElement[int]:
+    """1 if a session's events and merged state all fit in the read's budget, by the sizes kept; else 0."""
+    total = events_bytes + state_bytes + shared_state_bytes(sessions.c.app_name, sessions.c.user_id)
+    return sa.case((sa.and_(total <= BUDGET_BYTES, last_sequence <= BUDGET_EVENTS), 1), else_=0)
+
+
+# The parts of ``select_whole_session``'s rows, in the order they come.
+_WHOLE_SESSION, _WHOLE_APP, _WHOLE_USER, _WHOLE_OWN, _WHOLE_EVENT = 0, 1, 2, 3, 4
+
+
+def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any]:
+    """A session read as one statement: the session's row, its merged state and its events window.
+
+    The session is a common table expression (computed once) that the other
+    parts find its key in. Every part has the columns (part, session_pk,
+    create_time, last_update_time, revision, fits, state_key, value,
+    sequence, event_id, event_json, encoded_fields), NULL where a part has
+    no such thing. The events are read only if all of the session's events
+    and its state fit in the read's budget (``fits``, 1 or 0: the sizes kept
+    on its rows say so without reading them), so the statement never reads
+    more than a response holds; else ``session`` reads them in parts.
+    ``recent``: keep only events after the session's last_sequence -
+    ``b_recent``; ``after_timestamp``: ADK's after_timestamp rule, as
+    ``select_window`` applies it.
+    """
+    named = (
+        sa.select(
+            sessions.c.session_pk,
+            sessions.c.create_time,
+            sessions.c.last_update_time,
+            sessions.c.revision,
+            sessions.c.last_sequence,
+            _fits_whole(sessions.c.events_bytes, sessions.c.state_bytes, sessions.c.last_sequence).label(
+                "fits"
+            ),
+        )
+        .where(NAMED)
+        .cte("named")
+    )
+    session_pk = sa.select(named.c.session_pk).scalar_subquery()
+    fits = sa.select(named.c.fits).scalar_subquery() == 1
+    floor: sa.ColumnElement[int] = (
+        sa.select(named.c.last_sequence).scalar_subquery() - sa.bindparam("b_recent", type_=sa.BigInteger())
+        if recent
+        else sa.bindparam("b_floor", type_=sa.BigInteger())
+    )
+    in_window = events_in_window(session_pk, floor, after_timestamp)
+    none = sa.null()
+
+    def state_part(number: int, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return sa.select(
+            part(number),
+            none,
+            none,
+            none,
+            none,
+            none,
+            table.c.state_key,
+            table.c.value,
+            none,
+            none,
+            none,
+            none,
+        ).where(*where)
+
+    app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
+    return sa.union_all(
+        sa.select(
+            part(_WHOLE_SESSION),
+            named.c.session_pk,
+            named.c.create_time,
+            named.c.last_update_time,
+            named.c.revision,
+            named.c.fits,
+            typed_null(session_state.c.state_key),
+            typed_null(session_state.c.value),
+            typed_null(events.c.sequence),
+            typed_null(events.c.event_id),
+            typed_null(events.c.event_json),
+            typed_null(events.c.encoded_fields),
+        ),
+        state_part(_WHOLE_APP, app_state, app_state.c.app_name == app_name),
+        state_part(
+            _WHOLE_USER,
+            user_state,
+            user_state.c.app_name == app_name,
+            user_state.c.user_id == sa.bindparam("b_user_id"),
+        ),
+        state_part(_WHOLE_OWN, session_state, session_state.c.session_pk == session_pk),
+        sa.select(part(_WHOLE_EVENT), none, none, none, none, none, none, none, *ENCODED_EVENT_COLUMNS).where(
+            in_window, fits
+        ),
+    )
+    # No ORDER BY: the database would sort every event's JSON through its
+    # sorter (as long again as the rest of the read, on SQLite);
+    # ``whole_session_from_rows`` puts the events in order instead.
+
+
+_WHOLE_SESSIONS = {
+    (recent, after): _whole_session(recent, after) for recent in (False, True) for after in (False, True)
+}
+
+
+def select_whole_session(key: SessionKey, window: EventWindow, budget: ReadBudget) -> Bound:
+    """The session named ``key`` with its merged state and the events ``window`` selects, as one statement.
+
+    What ``select_session``, ``select_window`` and ``select_merged_state``
+    read, in one round trip and one snapshot (it can run alone, in
+    autocommit), if the session fits in ``budget`` whole; else without the
+    events. Read the rows with ``whole_session_from_rows``.
+    """
+    params = {**name_params(key), **budget_params(budget)}
+    if window.num_recent_events is not None and window.num_recent_events <= budget.max_events:
+        params["b_budget_events"] = UNBOUNDED  # the window holds few enough events, however many the session
+    recent = window.num_recent_events is not None
+    if recent:
+        params["b_recent"] = window.num_recent_events
+    else:
+        params["b_floor"] = 0
+    after = window.after_timestamp is not None
+    if after:
+        params["b_after_timestamp"] = window.after_timestamp
+    return _WHOLE_SESSIONS[(recent, after)], params
+
+
+@dataclass(frozen=True, slots=True)
+class WholeSession:
+    """What ``select_whole_session`` read of a session that exists."""
+
+    session_pk: int
+    create_time: float
+    last_update_time: float
+    revision: int
+    fits: bool
+    """Whether the session fitted in the read's budget whole: only then were its events read."""
+    state: ScopedState
+    events: list[Sequence[Any]]
+    """Rows as ``ENCODED_EVENT_COLUMNS`` selects them, in sequence order."""
+
+
+def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | None:
+    """The session ``select_whole_session`` read; None if there is no such session."""
+    head: Sequence[Any] | None = None
+    state = ScopedState()
+    scopes = {_WHOLE_APP: state.app, _WHOLE_USER: state.user, _WHOLE_OWN: state.session}
+    event_rows: list[Sequence[Any]] = []
+    for row in rows:
+        row_part = row[0]
+        if row_part == _WHOLE_EVENT:
+            event_rows.append(row[8:])
+        elif row_part == _WHOLE_SESSION:
+            head = row
+        else:
+            scopes[row_part][row[6]] = row[7]
+    if head is None:
+        return None
+    # Already in order as every database here reads them (by the events'
+    # primary key); sorting a sorted list is a single pass.
+    event_rows.sort(key=itemgetter(0))
+    _, session_pk, create_time, last_update_time, revision, fits = head[:6]
+    return WholeSession(session_pk, create_time, last_update_time, revision, fits == 1, state, event_rows)
+
+
+_DELETE_SESSION = sa.delete(sessions).where(NAMED)
+
+
+def delete_session(key: SessionKey) -> Bound:
+    """Deletes the session; its events and session state go with it (ON DELETE CASCADE)."""
+    return _DELETE_SESSION, name_params(key)
+
+
+_SET_IMPORTED = (
+    sa.update(sessions)
+    .where(sessions.c.session_pk == sa.bindparam("b_session_pk"))
+    .values(
+        revision=sa.bindparam("b_revision"),
+        last_sequence=sa.bindparam("b_last_sequence"),
+        last_update_time=sa.bindparam("b_last_update_time"),
+        events_bytes=sa.bindparam("b_events_bytes"),
+    )
+)
+
+
+def set_imported(
+    session_pk: int, revision: int, last_sequence: int, last_update_time: float, events_bytes: int = 0
+) -> Bound:
+    """Records an imported session's revision, event count, update time and events' size."""
+    return _SET_IMPORTED, {
+        "b_session_pk": session_pk,
+        "b_revision": revision,
+        "b_last_sequence": last_sequence,
+        "b_last_update_time": last_update_time,
+        "b_events_bytes": events_bytes,
+    }

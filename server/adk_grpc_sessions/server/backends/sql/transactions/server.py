@@ -1,0 +1,130 @@
+"""The executors of database servers: transactions through the async driver's pooled engine.
+
+Work is synchronous (one function serves every database); it runs through
+``AsyncConnection.run_sync``, on the event loop, each driver call awaited
+as the async driver makes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adk_grpc_sessions.server.backends.sql.transactions.database import Database, close_quietly, dropped
+from adk_grpc_sessions.server.backends.sql.transactions.retrying import retrying
+
+T = TypeVar("T")
+
+_WRITERS: Final = 4
+"""Write transactions in flight at once: a database server runs them side by side."""
+_KEPT_CONNECTIONS: Final = 4
+"""Idle connections in autocommit kept open for single statements, at most; the pool keeps the rest."""
+
+
+class ServerExecutor:
+    """Runs transactions on pooled connections of the async engine (MySQL/MariaDB, and PostgreSQL's base)."""
+
+    statements_cost_round_trips = True
+    writers = _WRITERS
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def start(self, compile_statements: Callable[[sa.Dialect], None]) -> None:
+        """Compiles ``compile_statements``'s statements for the engine's dialect (connected by then)."""
+        compile_statements(self._database.engine.dialect)
+
+    async def read(self, work: Callable[[sa.Connection], T]) -> T:
+        """Runs ``work`` in a read transaction (one snapshot: see ``Database.transaction``)."""
+        return await self._run(work, write=False)
+
+    async def write(self, work: Callable[[sa.Connection], T]) -> T:
+        """Runs ``work`` in a write transaction."""
+        return await self._run(work, write=True)
+
+    async def run_one_statement(self, work: Callable[[sa.Connection], T], *, write: bool) -> T:
+        """As ``read`` or ``write``, in a transaction.
+
+        Not in autocommit: MySQL/MariaDB's drivers turn autocommit on and off
+        by a round trip each, before and after, and fail that step on a
+        connection the server dropped instead of letting it be replaced.
+        """
+        return await self._run(work, write=write)
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the engine's pool is the database's."""
+
+    async def _run(self, work: Callable[[sa.Connection], T], *, write: bool) -> T:
+        async def attempt(done: list[T]) -> None:
+            async with self._database.transaction(write=write) as connection:
+                done.append(await connection.run_sync(work))
+
+        return await retrying(attempt, self._database)
+
+
+class PostgresqlExecutor(ServerExecutor):
+    """``ServerExecutor`` whose single statements run in autocommit, on connections kept open between them.
+
+    A statement in autocommit is its own transaction: no BEGIN and COMMIT
+    round trips, and it sees one snapshot by itself. A connection checked out
+    of the pool for each statement would cost its checkout, its isolation
+    level and its check-in, more CPU than a small statement's own; so up to
+    ``_KEPT_CONNECTIONS`` idle connections in autocommit are kept open
+    instead, and the pool keeps the rest for transactions.
+    """
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self._kept: list[AsyncConnection] = []
+        """Idle connections in autocommit, newest last (``_autocommit_connection``)."""
+        self._closing = False
+
+    async def run_one_statement(self, work: Callable[[sa.Connection], T], *, write: bool) -> T:
+        """Runs ``work`` in autocommit, on a kept connection if one is idle."""
+
+        async def attempt(done: list[T]) -> None:
+            async with self._autocommit_connection() as connection:
+                done.append(await connection.run_sync(work))
+
+        return await retrying(attempt, self._database)
+
+    async def close(self) -> None:
+        """Closes the kept connections; none is kept after."""
+        self._closing = True
+        await self._drop_kept_connections()
+
+    @asynccontextmanager
+    async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit: a kept one if one is idle, else a new one from the pool.
+
+        It is kept again afterwards, up to ``_KEPT_CONNECTIONS`` idle, unless
+        its work failed: then it goes back to the pool, which resets it (or
+        discards it, if it was invalidated). A connection the database
+        dropped means the kept ones are likely dropped too (a restart): they
+        are all let go, so that the work's rerun gets a new connection.
+        """
+        if self._kept:
+            connection = self._kept.pop()
+        else:
+            connection = await self._database.engine.connect()
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield connection
+        except BaseException as exc:
+            await close_quietly(connection)
+            if dropped(exc):
+                await self._drop_kept_connections()
+            raise
+        if self._closing or len(self._kept) >= _KEPT_CONNECTIONS:
+            await connection.close()
+        else:
+            self._kept.append(connection)
+
+    async def _drop_kept_connections(self) -> None:
+        kept, self._kept = self._kept, []
+        for connection in kept:
+            await close_quietly(connection)

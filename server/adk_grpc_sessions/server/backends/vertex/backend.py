@@ -1,0 +1,410 @@
+"""``VertexBackend``: the ``Backend`` API over Vertex AI Agent Engine's Sessions API.
+
+How it maps, and where it differs from the other backends: see the package
+(``backends.vertex``). The calls themselves are ``api``'s.
+
+Somewhat longer than most modules here: besides the ``Backend`` API, it
+holds the checks made by reading before writing (revision, retried event,
+state size) that stand in for what the API cannot check itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Final, Self, TypeVar
+
+from google.api_core import exceptions as google_errors
+from google.cloud.aiplatform_v1 import types as vertex
+
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    DEFAULT_LIMITS,
+    AppendResult,
+    Backend,
+    BackendRefusedError,
+    BackendUnavailableError,
+    EventCursor,
+    EventIdConflictError,
+    EventRecord,
+    EventWindow,
+    NewEvent,
+    Page,
+    ReadBudget,
+    Refusal,
+    ResponseTooLargeError,
+    ScopedState,
+    SessionCursor,
+    SessionExistsError,
+    SessionKey,
+    SessionNotFoundError,
+    SessionRecord,
+    StaleRevisionError,
+    StateMap,
+    StateSizeLimitError,
+    StorageLimits,
+)
+from adk_grpc_sessions.server.backends.vertex import mapping
+from adk_grpc_sessions.server.backends.vertex.api import SessionsApi
+from adk_grpc_sessions.server.backends.vertex.paging import At, EventWalk, PageSizer
+from adk_grpc_sessions.server.backends.vertex.target import AgentEngineTarget, parse_target
+from adk_grpc_sessions.wire import limits as wire_limits
+from adk_grpc_sessions.wire.timestamps import from_timestamp
+
+_NO_SHARED_STATE: Final = (
+    "Vertex AI Agent Engine keeps state per session only: app- and user-scoped state "
+    "cannot be read on their own (as in ADK's VertexAiSessionService)"
+)
+
+_Data = TypeVar("_Data")
+_Message = TypeVar("_Message")
+
+
+class VertexBackend(Backend):
+    """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
+
+    assigns_session_ids = True
+    pages_by_token = True
+
+    def __init__(self, target: AgentEngineTarget) -> None:
+        self.target = target
+        self._started: SessionsApi | None = None
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Self:
+        """Accepts ``agentengine://`` URIs (see ``target``)."""
+        return cls(parse_target(uri))
+
+    async def start(self) -> None:
+        """Builds the client: a plaintext channel to a loopback endpoint, else TLS with ADC."""
+        self._started = await SessionsApi.connect(self.target)
+
+    async def close(self) -> None:
+        """Closes the channel."""
+        if self._started is not None:
+            await self._started.close()
+            self._started = None
+
+    @property
+    def _api(self) -> SessionsApi:
+        if self._started is None:
+            raise RuntimeError("the Vertex backend is not started")
+        return self._started
+
+    async def check(self) -> None:
+        """Lists one session of the engine: proves the endpoint, credentials and engine.
+
+        A refusal (no permission, no such engine) means no call can be served
+        either, so it is reported as unavailability, with its reason.
+        """
+        try:
+            await self._api.call(
+                "checking the reasoning engine",
+                lambda client, retry: client.list_sessions(
+                    request=vertex.ListSessionsRequest(parent=self.target.engine_name, page_size=1),
+                    retry=retry,
+                    timeout=self.target.timeout,
+                ),
+            )
+        except BackendRefusedError as exc:
+            reason = f" ({exc.reason})" if exc.reason else ""
+            raise BackendUnavailableError(f"{exc}{reason}") from exc
+
+    async def create_session(
+        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+    ) -> SessionRecord:
+        """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times."""
+        for scope, values in (("session", state.session), ("user", state.user), ("app", state.app)):
+            size = wire_limits.state_bytes(values)
+            if size > limits.max_state_bytes:
+                raise StateSizeLimitError(scope, limits.max_state_bytes, size)
+        if key.session_id and not mapping.is_session_id(key.session_id):
+            raise BackendRefusedError(
+                Refusal.INVALID_INPUT,
+                f"session_id {key.session_id!r} is not an Agent Engine session id: up to 63 of "
+                "[a-z0-9-], starting with a letter, not ending with '-'",
+                reason="INVALID_SESSION_ID",
+            )
+        session_state = _stored(mapping.state_struct, state)
+        session = mapping.SessionMessage(user_id=key.user_id, session_state=session_state)
+        session.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
+        request = vertex.CreateSessionRequest(
+            parent=self.target.engine_name, session=vertex.Session(session), session_id=key.session_id
+        )
+        try:
+            operation = await self._api.call(
+                "creating a session",
+                lambda client, retry: client.create_session(
+                    request=request, retry=retry, timeout=self.target.timeout
+                ),
+                idempotent=False,
+                passing=(google_errors.AlreadyExists,),
+            )
+            created = await self._api.finish(operation, "creating a session")
+        except google_errors.AlreadyExists:
+            raise SessionExistsError(key) from None
+        message = vertex.Session.pb(created)
+        return _session_record(message, key.app_name, [])
+
+    async def get_session(
+        self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
+    ) -> SessionRecord | None:
+        """See ``Backend.get_session``; events come in timestamp order (like ADK's Vertex service).
+
+        The last N events (``num_recent_events``) are found by counting the
+        selection first (a pass through the API's pages), then reading from
+        the N-th last on.
+        """
+        if not mapping.names_a_session(key.session_id):
+            return None
+        name = self.target.session_name(key.session_id)
+        try:
+            session = await self._api.get(name)
+        except google_errors.NotFound:
+            return None
+        if not mapping.belongs_to(session, key.app_name, key.user_id):
+            return None
+        record = _session_record(session, key.app_name, [])
+        state_size = _state_size(record.state)
+        if state_size > budget.bytes:
+            raise ResponseTooLargeError("the session's state", state_size, budget.bytes)
+        if window.num_recent_events == 0:
+            return record
+        walk = EventWalk(
+            generation=mapping.revision_of(session.create_time),
+            after_timestamp=window.after_timestamp,
+            remaining=-1,
+            listed=0,
+            at=At(),
+        )
+        try:
+            if window.num_recent_events is not None:
+                walk = await self._api.skip_to_last(name, walk, window.num_recent_events, budget.bytes)
+            events, rest = await self._api.walk_events(
+                name, walk, budget.bytes - state_size, budget.max_events
+            )
+        except google_errors.NotFound:
+            return None
+        record.events = events
+        record.rest = None if rest is None else rest.encode()
+        return record
+
+    async def list_sessions(
+        self,
+        app_name: str,
+        user_id: str | None,
+        page_size: int,
+        after: SessionCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
+    ) -> Page[SessionRecord, SessionCursor]:
+        """See ``Backend.list_sessions``: the API's sessions by update time, oldest first, in ``budget``."""
+        at = At.decode(self._storage_token(after))
+        sizer = PageSizer()
+        room = budget.bytes
+        records: list[SessionRecord] = []
+        while True:
+            request = vertex.ListSessionsRequest(
+                parent=self.target.engine_name,
+                filter=mapping.sessions_filter(app_name, user_id),
+                order_by="update_time",
+                page_size=sizer.page_size(room, page_size - len(records), at.taken),
+                page_token=at.token,
+            )
+            response = await self._api.list_page("listing sessions", self._api.list_sessions_call(request))
+            for offset, message in enumerate(list(response.sessions)[at.taken :], start=at.taken):
+                record = _session_record(vertex.Session.pb(message), app_name, [])
+                size = wire_limits.SESSION_HEAD_BYTES + _state_size(record.state)
+                sizer.saw(size)
+                if size > room or len(records) == page_size:
+                    if not records:
+                        raise ResponseTooLargeError(
+                            f"session {record.key.session_id!r} with its state", size, budget.bytes
+                        )
+                    return Page(records, At(at.token, offset).encode())
+                room -= size
+                records.append(record)
+            if not response.next_page_token:
+                return Page(records, None)
+            at = At(response.next_page_token, 0)
+            if len(records) == page_size:
+                return Page(records, at.encode())
+
+    async def delete_session(self, key: SessionKey) -> None:
+        """See ``Backend.delete_session``: only the named app's and user's session is deleted."""
+        if not mapping.names_a_session(key.session_id):
+            return
+        name = self.target.session_name(key.session_id)
+        try:
+            session = await self._api.get(name)
+            if not mapping.belongs_to(session, key.app_name, key.user_id):
+                return
+            operation = await self._api.call(
+                "deleting a session",
+                lambda client, retry: client.delete_session(
+                    request=vertex.DeleteSessionRequest(name=name), retry=retry, timeout=self.target.timeout
+                ),
+                passing=(google_errors.NotFound,),
+            )
+            await self._api.finish(operation, "deleting a session")
+        except google_errors.NotFound:
+            return
+
+    async def append_event(
+        self,
+        key: SessionKey,
+        event: NewEvent,
+        expected_revision: int,
+        *,
+        limits: StorageLimits = DEFAULT_LIMITS,
+    ) -> AppendResult:
+        """See ``Backend.append_event``; the checks read before writing (not atomic, see the package doc).
+
+        The session size limit is not checked (difference 8).
+        """
+        if not mapping.names_a_session(key.session_id):
+            raise SessionNotFoundError(key)
+        name = self.target.session_name(key.session_id)
+        try:
+            # An earlier delivery of this event has its timestamp: list only those.
+            session, same_time = await asyncio.gather(
+                self._api.get(name), self._api.all_events(name, mapping.events_at_filter(event.timestamp))
+            )
+        except google_errors.NotFound:
+            raise SessionNotFoundError(key) from None
+        if not mapping.belongs_to(session, key.app_name, key.user_id):
+            raise SessionNotFoundError(key)
+        revision = mapping.revision_of(session.update_time)
+        for stored in same_time:
+            if stored.id == event.id:
+                if stored.event_json != event.event_json:
+                    raise EventIdConflictError(key, event.id)
+                return AppendResult(
+                    event=stored,
+                    revision=revision,
+                    last_update_time=from_timestamp(session.update_time),
+                    already_applied=True,
+                )
+        if expected_revision != revision:
+            raise StaleRevisionError(key, expected_revision, revision)
+        _check_state(mapping.scoped_state(session.session_state), event.state_delta, limits)
+        request = vertex.AppendEventRequest(
+            name=name, event=vertex.SessionEvent(_stored(mapping.session_event, event))
+        )
+        try:
+            await self._api.call(
+                "appending an event",
+                lambda client, retry: client.append_event(
+                    request=request, retry=retry, timeout=self.target.timeout
+                ),
+                idempotent=False,
+                passing=(google_errors.NotFound,),
+            )
+            updated = await self._api.get(name)
+        except google_errors.NotFound:
+            raise SessionNotFoundError(key) from None
+        return AppendResult(
+            event=event.stored_at(0),
+            revision=mapping.revision_of(updated.update_time),
+            last_update_time=from_timestamp(updated.update_time),
+            already_applied=False,
+        )
+
+    async def list_events(
+        self,
+        key: SessionKey,
+        after_timestamp: float | None,
+        page_size: int,
+        after: EventCursor | None,
+        *,
+        budget: ReadBudget = DEFAULT_BUDGET,
+    ) -> Page[EventRecord, EventCursor]:
+        """See ``Backend.list_events``: the API's events in timestamp order, within ``budget``.
+
+        The cursor (``EventWalk``) holds where the API listing resumes, how
+        many events came before (which numbers the next ones), and for the
+        rest of a session read, that read's filter and session.
+        """
+        if not mapping.names_a_session(key.session_id):
+            raise SessionNotFoundError(key)
+        name = self.target.session_name(key.session_id)
+        walk = EventWalk.decode(self._storage_token(after), after_timestamp)
+        try:
+            session = await self._api.get(name)
+            if not mapping.belongs_to(session, key.app_name, key.user_id) or (
+                walk.generation and walk.generation != mapping.revision_of(session.create_time)
+            ):
+                raise SessionNotFoundError(key)
+            events, rest = await self._api.walk_events(name, walk, budget.bytes, page_size)
+        except google_errors.NotFound:
+            raise SessionNotFoundError(key) from None
+        if rest is not None and not events:
+            raise ResponseTooLargeError("the next event", rest.blocked, budget.bytes)
+        return Page(items=events, next_cursor=None if rest is None else rest.encode())
+
+    async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
+        """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_USER_STATE")
+
+    async def get_app_state(self, app_name: str) -> StateMap:
+        """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
+
+    @staticmethod
+    def _storage_token(cursor: SessionCursor | EventCursor | None) -> str:
+        if cursor is None:
+            return ""
+        if not isinstance(cursor, str):
+            raise TypeError("the Vertex backend pages by storage page token, never by position")
+        return cursor
+
+
+def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
+    """The message ``build`` makes of ``data``; a value Vertex cannot hold is refused as the storage's rule.
+
+    Raises:
+        BackendRefusedError: ``data`` nests deeper than Vertex's Struct storage holds.
+    """
+    try:
+        return build(data)
+    except mapping.TooDeepForStructError as exc:
+        raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
+
+
+def _session_record(message: Any, app_name: str, events: list[EventRecord]) -> SessionRecord:
+    """A Vertex ``Session`` message of ``app_name`` as our record, with the given events."""
+    return SessionRecord(
+        key=SessionKey(app_name, message.user_id, mapping.session_id_of(message.name)),
+        state=mapping.scoped_state(message.session_state),
+        events=events,
+        create_time=from_timestamp(message.create_time),
+        last_update_time=from_timestamp(message.update_time),
+        revision=mapping.revision_of(message.update_time),
+    )
+
+
+def _state_size(state: ScopedState) -> int:
+    return sum(map(wire_limits.state_bytes, (state.app, state.user, state.session)))
+
+
+def _check_state(current: ScopedState, delta: ScopedState, limits: StorageLimits) -> None:
+    """Refuses a delta that would grow a scope of the session's state past ``limits.max_state_bytes``.
+
+    Raises:
+        StateSizeLimitError: naming the scope.
+    """
+    for scope, held, changes in (
+        ("session", current.session, delta.session),
+        ("user", current.user, delta.user),
+        ("app", current.app, delta.app),
+    ):
+        if not changes:
+            continue
+        growth = sum(
+            wire_limits.state_entry_bytes(k, v)
+            - (wire_limits.state_entry_bytes(k, held[k]) if k in held else 0)
+            for k, v in changes.items()
+        )
+        size = wire_limits.state_bytes(held) + growth
+        if growth > 0 and size > limits.max_state_bytes:
+            raise StateSizeLimitError(scope, limits.max_state_bytes, size)

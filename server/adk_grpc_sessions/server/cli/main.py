@@ -1,0 +1,251 @@
+"""``adk-grpc-sessions``: the command line. Argument wiring only; each command runs in its own module.
+
+Command ``X`` (``import-adk``: ``import_adk``) is run by ``cli.X.run(args)``;
+every command's flags are wired here, so ``--help`` and a probe's start
+import none of the commands' work.
+
+Every install has this script (one distribution), but the commands need the
+``server`` extra. So nothing of the server is imported at module level: the
+parser is built on demand, and where the extra is missing the entry point
+says in one line what to install. ``--version`` answers in every install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+DISTRIBUTION: Final = "adk-grpc-sessions"
+INSTALL_SERVER: Final = f'pip install "{DISTRIBUTION}[server]"'
+
+
+def version_line() -> str:
+    """What ``--version`` prints: the installed distribution's version."""
+    # Imported and read only when asked: finding the installed metadata takes a
+    # noticeable part of a second, which every probe and every start would pay.
+    from importlib import metadata
+
+    try:
+        installed = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+        installed = "unknown"
+    return f"{DISTRIBUTION} {installed}"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``version_line()`` and exits, looking the version up only then."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_line())
+        parser.exit()
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``serve``: every setting of the one settings table as a flag (``cli.serve``)."""
+    from adk_grpc_sessions.server.backends import backend_schemes
+    from adk_grpc_sessions.server.runtime.config import (
+        DEFAULT_BACKEND,
+        DEFAULT_LISTEN,
+        ENV_PREFIX,
+        SETTINGS,
+        ServerConfig,
+    )
+
+    defaults = ServerConfig()
+    parser = commands.add_parser(
+        "serve",
+        help="run the session server",
+        description="Run the session server until SIGTERM or SIGINT, then drain. Every flag can also be set "
+        f"with its environment variable ({ENV_PREFIX}<FLAG>, e.g. {ENV_PREFIX}LISTEN); a flag wins.",
+    )
+    for setting in SETTINGS:
+        default = getattr(defaults, setting.name)
+        if setting.name == "listen":
+            default = DEFAULT_LISTEN
+        elif setting.name == "backend":
+            default = f"{DEFAULT_BACKEND}; known schemes: {', '.join(s + '://' for s in backend_schemes())}"
+        elif setting.name == "socket_mode":
+            default = oct(default)
+        shown = f"env {setting.env}" + ("" if default in (None, False) else f"; default {default}")
+        if setting.switch:
+            parser.add_argument(
+                setting.flag, action="store_const", const=True, help=f"{setting.help} ({shown})"
+            )
+        else:
+            parser.add_argument(
+                setting.flag,
+                type=setting.parse,
+                action="append" if setting.name == "listen" else "store",
+                metavar=setting.metavar,
+                help=f"{setting.help} ({shown})",
+            )
+
+
+def _add_health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``health``: asks a running server (``cli.health``)."""
+    parser = commands.add_parser(
+        "health",
+        help="check a running server's health (exit 0 when SERVING)",
+        description="Asks a server's grpc.health.v1 service; exits 0 when it is SERVING. Without flags it "
+        "reaches the server its own ADK_GRPC_SESSIONS_* variables describe (address, TLS, mutual TLS), "
+        "as the container image's HEALTHCHECK does. No token is needed.",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="HOST:PORT, unix:PATH or unix-abstract:NAME (default: the server's own, "
+        "from ADK_GRPC_SESSIONS_LISTEN)",
+    )
+    parser.add_argument("--service", default="", help="service name to ask about (default: the whole server)")
+    parser.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
+        help="connect with TLS, trusting this CA bundle (default: with TLS, trusting the server's own "
+        "certificate, when ADK_GRPC_SESSIONS_TLS_CERT is set)",
+    )
+    parser.add_argument(
+        "--tls-client-cert",
+        type=Path,
+        metavar="FILE",
+        help="PEM certificate chain to present to a mutual-TLS server (default: the server's own, "
+        "when ADK_GRPC_SESSIONS_TLS_CLIENT_CA is set)",
+    )
+    parser.add_argument(
+        "--tls-client-key", type=Path, metavar="FILE", help="PEM private key of --tls-client-cert"
+    )
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait (default 5)")
+
+
+def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``token new``: a bearer token and its grant line (``cli.token``)."""
+    parser = commands.add_parser("token", help="make bearer tokens")
+    actions = parser.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    new = actions.add_parser(
+        "new",
+        help="print a new token and its grant line",
+        description="Prints a new random token (give it to the client) and the line to add to the server's "
+        "tokens file (it holds only the token's SHA-256).",
+    )
+    new.add_argument("--name", required=True, help="a name for the token, shown in logs")
+    new.add_argument(
+        "--apps", required=True, help="comma-separated app names the token may use, or '*' for all"
+    )
+
+
+def _add_backend_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--backend URI``, defaulting like ``serve``'s to ``ADK_GRPC_SESSIONS_BACKEND``, then the default."""
+    from adk_grpc_sessions.server.backends import backend_schemes
+    from adk_grpc_sessions.server.runtime.config import DEFAULT_BACKEND, ENV_PREFIX
+
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get(ENV_PREFIX + "BACKEND", DEFAULT_BACKEND),
+        metavar="URI",
+        help=f"{what}: one of {', '.join(s + '://' for s in backend_schemes())} "
+        f"(env {ENV_PREFIX}BACKEND; default {DEFAULT_BACKEND})",
+    )
+
+
+def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``db upgrade``: the backend's schema brought up to date (``cli.db``)."""
+    db_parser = commands.add_parser("db", help="manage the backend's database")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    parser = db_commands.add_parser(
+        "upgrade",
+        help="create or upgrade the database schema",
+        description="Create the tables, or migrate them to this version's schema. Safe to repeat, "
+        "and to run while servers use the database. (serve does this at start unless --no-migrate.)",
+    )
+    _add_backend_flag(parser, "the database to upgrade")
+
+
+def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``import-adk``: an ADK database copied into a SQL backend (``cli.import_adk``)."""
+    parser = commands.add_parser(
+        "import-adk",
+        help="copy sessions from an ADK DatabaseSessionService database",
+        description="Copy every session, event, app state and user state of an ADK "
+        "DatabaseSessionService database into a SQL backend. Re-running skips what is already "
+        "there; counts are checked at the end (exit status 1 if anything is missing).",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the ADK database, as given to DatabaseSessionService (e.g. sqlite:///sessions.db)",
+    )
+    _add_backend_flag(parser, "where to copy to (a SQL backend)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command.
+
+    Raises:
+        ModuleNotFoundError: the ``server`` extra is not installed.
+    """
+    # Every command needs the server extra: its absence is found here, and said in one line.
+    import grpc_health  # noqa: F401
+
+    parser = argparse.ArgumentParser(
+        prog="adk-grpc-sessions", description="A gRPC session server for Google ADK."
+    )
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    _add_health(commands)
+    _add_token(commands)
+    _add_db(commands)
+    _add_import_adk(commands)
+    return parser
+
+
+def _without_server_extra(missing: ModuleNotFoundError, arguments: Sequence[str]) -> int:
+    if list(arguments) == ["--version"]:
+        print(version_line())
+        return 0
+    print(
+        f"adk-grpc-sessions: the server commands need the server extra (no module {missing.name!r} here): "
+        f"{INSTALL_SERVER}",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the process exit status (2 for any error, with a one-line message)."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = build_parser()
+        from adk_grpc_sessions.server.backends.base import BackendError
+    except ModuleNotFoundError as missing:
+        if (missing.name or "adk_grpc_sessions").startswith("adk_grpc_sessions"):
+            raise  # a module of our own missing is a broken install, not a missing extra
+        return _without_server_extra(missing, arguments)
+    args = parser.parse_args(arguments)
+    # Each command's module is imported only when it runs: what one needs
+    # (google-adk for import-adk, say) costs nothing to the others.
+    command = importlib.import_module(f"adk_grpc_sessions.server.cli.{args.command.replace('-', '_')}")
+    try:
+        status: int = command.run(args)
+    except (ValueError, RuntimeError, BackendError, OSError) as exc:
+        print(f"adk-grpc-sessions: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status

@@ -609,4 +609,4 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def list_expired(self, limit: int) -> list[SessionKey]:
-        """Up to ``limit`` expired sessions waiting to be purged, soonest-expired first (``purge --dry-run``)."""
+        """Up to ``limit`` expired sessions waiting to be purged, oldest first (``purge --dry-run``)."""

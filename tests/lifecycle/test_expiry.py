@@ -157,3 +157,14 @@ async def test_an_expired_session_s_id_can_be_taken_by_a_new_session_with_new_re
         info = await client.get_session_info(app_name=APP, user_id=USER, session_id="s1")
         assert info is not None and info.expire_time is None and info.revision != old_revision
         assert running.storage.rows_of_user(APP, USER)["events"] == 0
+
+
+async def test_the_server_default_ttl_slides_too(serve: Serve) -> None:
+    async with (
+        serve(session_ttl=1.5, session_ttl_refresh_on_append=True) as running,
+        GrpcSessionService(running.address) as client,
+    ):
+        await client.create_session(app_name=APP, user_id=USER, session_id="s1")
+        await _append_for(client, "s1", 3.0)
+        assert not await _gone(client, "s1")
+        await eventually(lambda: _gone(client, "s1"))

@@ -158,12 +158,15 @@ class _FlakyBackend(MemoryBackend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         if event.id in self.flaky:
             self.flaky.discard(event.id)
             raise BackendUnavailableError("storage unreachable (test)")
-        return await super().append_event(key, event, expected_revision, limits=limits)
+        return await super().append_event(
+            key, event, expected_revision, refresh_expiry=refresh_expiry, limits=limits
+        )
 
 
 async def test_an_append_that_fails_alone_with_unavailable_is_retried_alone() -> None:

@@ -39,6 +39,7 @@ class GatedBackend(MemoryBackend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         await self._count(+1)
@@ -46,4 +47,6 @@ class GatedBackend(MemoryBackend):
             await self.gate.wait()
         finally:
             await asyncio.shield(self._count(-1))
-        return await super().append_event(key, event, expected_revision, limits=limits)
+        return await super().append_event(
+            key, event, expected_revision, refresh_expiry=refresh_expiry, limits=limits
+        )

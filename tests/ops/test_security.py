@@ -162,6 +162,9 @@ def _every_call(
         stub.ListEvents(pb.ListEventsRequest(**key), metadata=metadata),
         stub.GetUserState(pb.GetUserStateRequest(app_name=app, user_id="u1"), metadata=metadata),
         stub.GetAppState(pb.GetAppStateRequest(app_name=app), metadata=metadata),
+        stub.UpdateSession(pb.UpdateSessionRequest(session=pb.Session(**key)), metadata=metadata),
+        stub.CloseSession(pb.CloseSessionRequest(**key), metadata=metadata),
+        stub.EraseUser(pb.EraseUserRequest(app_name=app, user_id="u1"), metadata=metadata),
     ]
 
 

@@ -1,6 +1,7 @@
 """The Python client: ``GrpcSessionService``, a drop-in ADK ``BaseSessionService``."""
 
 from adk_grpc_sessions.client.errors import (
+    SessionClosedError,
     SessionServiceError,
     SessionServiceLimitError,
     SessionServicePermissionError,
@@ -9,13 +10,15 @@ from adk_grpc_sessions.client.errors import (
 )
 from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPage
 from adk_grpc_sessions.client.retry import RetryPolicy
-from adk_grpc_sessions.client.service import GrpcSessionService
+from adk_grpc_sessions.client.service import GrpcSessionService, SessionInfo
 
 __all__ = [
     "GrpcSessionService",
     "ListEventsResponse",
     "ListSessionsPage",
     "RetryPolicy",
+    "SessionClosedError",
+    "SessionInfo",
     "SessionServiceError",
     "SessionServiceLimitError",
     "SessionServicePermissionError",

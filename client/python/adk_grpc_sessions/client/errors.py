@@ -1,7 +1,8 @@
 """The one place that turns a failed call's status into the exception an ADK caller expects.
 
 Codes with an ADK meaning raise ADK's own exceptions (``AlreadyExistsError``,
-``SessionNotFoundError``, ``StaleSessionError``, ``ValueError``); the rest raise
+``SessionNotFoundError``, ``StaleSessionError``, ``ValueError``), and an append
+to a closed session ``SessionClosedError`` (a ``ValueError``, in ADK's manner); the rest raise
 ``SessionServiceError`` subclasses that also derive from the matching builtin
 (``ConnectionError``, ``TimeoutError``, ``PermissionError``), or
 ``SessionServiceLimitError`` for a limit (RESOURCE_EXHAUSTED).
@@ -59,6 +60,13 @@ class SessionServiceLimitError(SessionServiceError):
         super().__init__(message, code, reason)
         self.metadata = dict(metadata or {})
         """``ErrorInfo.metadata``: for the size limits, ``limit_bytes`` and ``size_bytes`` (and more)."""
+
+
+class SessionClosedError(ValueError):
+    """The session is closed (``close_session``): it can be read, and refuses new events.
+
+    A ``ValueError`` as ADK's own session errors are; nothing of the refused append was stored.
+    """
 
 
 def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
@@ -126,6 +134,8 @@ def _error(code: grpc.StatusCode, message: str, status: status_pb2.Status | None
         return SessionNotFoundError(message)
     if code == grpc.StatusCode.ALREADY_EXISTS:
         return AlreadyExistsError(message)
+    if code == grpc.StatusCode.FAILED_PRECONDITION and reason == "SESSION_CLOSED":
+        return SessionClosedError(message)
     if code == grpc.StatusCode.ABORTED and reason == "STALE_SESSION":
         return StaleSessionError(message)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):

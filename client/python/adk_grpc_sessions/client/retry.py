@@ -34,8 +34,9 @@ goes on alone as the next attempt of the same operation: the same deadline,
 the same count of retries.
 
 Retrying is safe for every RPC of this service: reads change nothing,
-deletes of a missing session succeed, appends are idempotent by event id, and
-the client picks session ids itself, so a repeated create is recognised.
+deletes of a missing session succeed, appends are idempotent by event id,
+the client picks session ids itself, so a repeated create is recognised, and
+closing a session, erasing a user or setting an expiry again changes nothing more.
 
 A CANCELLED status is retried as UNAVAILABLE is. It only ever comes from the
 other side: a call this client cancels raises ``asyncio.CancelledError``, not

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -19,6 +22,8 @@ from google.adk.sessions.base_session_service import (
 )
 from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.field_mask_pb2 import FieldMask
 from typing_extensions import override
 
 from adk_grpc_sessions.client import conversions
@@ -51,6 +56,58 @@ _STALE_MESSAGE = (
     "The session has been modified in storage since it was loaded. "
     "Please reload the session before appending more events."
 )
+
+
+SessionKeyTuple = tuple[str, str, str]
+"""(app_name, user_id, session_id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session's lifecycle and bookkeeping, which ADK's ``Session`` model has no fields for.
+
+    Times are float seconds since the epoch, as ADK's; None = not set.
+    """
+
+    app_name: str
+    user_id: str
+    session_id: str
+    create_time: float
+    last_update_time: float
+    revision: int
+    expire_time: float | None
+    """When the session expires (and is gone for every call); None = never."""
+    close_time: float | None
+    """When the session was closed (it then refuses appends); None = open."""
+
+    @classmethod
+    def from_message(cls, message: pb.Session) -> SessionInfo:
+        """The info of a session message of the server."""
+        return cls(
+            app_name=message.app_name,
+            user_id=message.user_id,
+            session_id=message.session_id,
+            create_time=from_timestamp(message.create_time),
+            last_update_time=from_timestamp(message.last_update_time),
+            revision=message.revision,
+            expire_time=from_timestamp(message.expire_time) if message.HasField("expire_time") else None,
+            close_time=from_timestamp(message.close_time) if message.HasField("close_time") else None,
+        )
+
+
+def _duration(ttl: float | datetime.timedelta) -> Duration:
+    seconds = ttl.total_seconds() if isinstance(ttl, datetime.timedelta) else float(ttl)
+    duration = Duration()
+    duration.FromNanoseconds(round(seconds * 1e9))
+    return duration
+
+
+def _instant(expire_time: float | datetime.datetime) -> float:
+    if isinstance(expire_time, datetime.datetime):
+        if expire_time.tzinfo is None:
+            raise ValueError("expire_time: a datetime must be timezone-aware")
+        return expire_time.timestamp()
+    return float(expire_time)
 
 
 def _revision_read(session: Session) -> int | None:
@@ -139,6 +196,8 @@ class GrpcSessionService(BaseSessionService):
         )
         self._events = EventCache(int(event_cache_mib * 1024 * 1024))
         self._listing = Listing(self._connection, self._events)
+        self._pending_appends: dict[SessionKeyTuple, set[asyncio.Future[None]]] = {}
+        """Appends under way, by session: what ``close_session`` waits for."""
 
     @property
     def target(self) -> str:
@@ -153,8 +212,30 @@ class GrpcSessionService(BaseSessionService):
         user_id: str,
         state: dict[str, Any] | None = None,
         session_id: str | None = None,
+        ttl: float | datetime.timedelta | None = None,
+        expire_time: float | datetime.datetime | None = None,
     ) -> Session:
-        """Creates a session (see ``BaseSessionService.create_session``)."""
+        """Creates a session (see ``BaseSessionService.create_session``).
+
+        Args:
+            app_name: the app.
+            user_id: the user.
+            state: initial state (``app:``/``user:`` keys go to the shared scopes).
+            session_id: the id; None for a new UUID4.
+            ttl: the session expires this long after its creation (seconds, or a
+                timedelta; positive, at most 100 years); with the server's
+                ``--session-ttl-refresh-on-append`` each append moves it on.
+            expire_time: the session expires at this instant (seconds since the
+                epoch, or an aware datetime; in the future). Neither given: the
+                server's default (``--session-ttl``), if any, else never.
+                ``get_session_info`` reads the expiry back.
+
+        Raises:
+            ValueError: both ``ttl`` and ``expire_time``, or either out of range.
+            AlreadyExistsError: the id is taken.
+        """
+        if ttl is not None and expire_time is not None:
+            raise ValueError("give ttl or expire_time, not both")
         session_id = session_id.strip() if session_id else None
         # Choosing the id here makes a retried create recognisable: the id is
         # fresh, so "already exists" can only mean an earlier attempt landed.
@@ -166,6 +247,10 @@ class GrpcSessionService(BaseSessionService):
             session_id=session_id,
             state=conversions.state_delta_message(state),
         )
+        if ttl is not None:
+            request.ttl.CopyFrom(_duration(ttl))
+        elif expire_time is not None:
+            request.expire_time.CopyFrom(to_timestamp(_instant(expire_time)))
         try:
             response: pb.CreateSessionResponse = await self._connection.call("CreateSession", request)
         except AlreadyExistsError:
@@ -283,6 +368,20 @@ class GrpcSessionService(BaseSessionService):
             # (Without any, both steps would change nothing.)
             self._apply_temp_state(session, event)
             event = self._trim_temp_delta_state(event)
+        key = (session.app_name, session.user_id, session.id)
+        under_way = asyncio.get_running_loop().create_future()
+        self._pending_appends.setdefault(key, set()).add(under_way)
+        try:
+            return await self._append(session, event)
+        finally:
+            under_way.set_result(None)
+            pending = self._pending_appends[key]
+            pending.discard(under_way)
+            if not pending:
+                del self._pending_appends[key]
+
+    async def _append(self, session: Session, event: Event) -> Event:
+        """``append_event``'s call, once partial and ``temp:`` state are dealt with."""
         revision = _revision_read(session)
         request = pb.AppendEventRequest(
             app_name=session.app_name,
@@ -358,6 +457,79 @@ class GrpcSessionService(BaseSessionService):
         request = events_request(app_name, user_id, session_id, after_timestamp, MAX_PAGE_SIZE, None)
         async for event in self._listing.events(request):
             yield event
+
+    async def get_session_info(self, *, app_name: str, user_id: str, session_id: str) -> SessionInfo | None:
+        """A session's expiry, close time and bookkeeping (not its events); None if it does not exist."""
+        session_id = session_id.strip() if session_id else ""
+        if not session_id:
+            return None
+        request = pb.GetSessionRequest(
+            app_name=app_name, user_id=user_id, session_id=session_id, num_recent_events=0
+        )
+        read = await read_session(self._connection, request)
+        return None if read is None else SessionInfo.from_message(read[0])
+
+    async def set_session_expiry(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        ttl: float | datetime.timedelta | None = None,
+        expire_time: float | datetime.datetime | None = None,
+    ) -> SessionInfo:
+        """Changes when a session expires: ``ttl`` from now, at ``expire_time``, or neither: never.
+
+        Its revision, events and state are untouched (no writer's session becomes stale).
+
+        Raises:
+            ValueError: both given, or either out of range.
+            SessionNotFoundError: the session does not exist (or has expired).
+        """
+        if ttl is not None and expire_time is not None:
+            raise ValueError("give ttl or expire_time, not both")
+        message = pb.Session(app_name=app_name, user_id=user_id, session_id=session_id)
+        path = "expire_time"
+        if ttl is not None:
+            message.ttl.CopyFrom(_duration(ttl))
+            path = "ttl"
+        elif expire_time is not None:
+            message.expire_time.CopyFrom(to_timestamp(_instant(expire_time)))
+        request = pb.UpdateSessionRequest(session=message, update_mask=FieldMask(paths=[path]))
+        response: pb.UpdateSessionResponse = await self._connection.call("UpdateSession", request)
+        return SessionInfo.from_message(response.session)
+
+    async def close_session(self, *, session: Session) -> SessionInfo:
+        """Closes ``session`` once this service's appends to it under way have finished.
+
+        A closed session can still be read; appends to it raise
+        ``SessionClosedError``. Closing a closed session changes nothing.
+
+        Raises:
+            SessionNotFoundError: the session does not exist (or has expired).
+        """
+        key = (session.app_name, session.user_id, session.id)
+        loop = asyncio.get_running_loop()
+        pending = [f for f in self._pending_appends.get(key, ()) if f.get_loop() is loop]
+        if pending:
+            # Their outcomes are their callers'; this only waits for them to be settled.
+            await asyncio.wait(pending)
+        request = pb.CloseSessionRequest(
+            app_name=session.app_name, user_id=session.user_id, session_id=session.id
+        )
+        response: pb.CloseSessionResponse = await self._connection.call("CloseSession", request)
+        return SessionInfo.from_message(response.session)
+
+    async def erase_user(self, *, app_name: str, user_id: str) -> int:
+        """Erases a user of an app: every session, event and user-scoped state; returns sessions deleted.
+
+        Invisible to every call once this returns (or fails after the server
+        accepted it); storage the call had no time to clear the server clears
+        in the background. Erasing again is harmless.
+        """
+        request = pb.EraseUserRequest(app_name=app_name, user_id=user_id)
+        response: pb.EraseUserResponse = await self._connection.call("EraseUser", request)
+        return response.deleted_sessions
 
     @override
     async def flush(self) -> None:

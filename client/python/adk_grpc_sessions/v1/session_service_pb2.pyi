@@ -96,6 +96,41 @@ Idempotency
   client did not cause itself: a server shutting down cancels the calls it
   received but had not started, which may or may not have taken effect.
 
+Lifecycle
+  Expiry. A session may carry an expire_time; from that instant on it is
+  gone for every call, at once, whether or not storage has been cleared
+  yet: GetSession, ListEvents, AppendEvent (in every form), UpdateSession
+  and CloseSession answer NOT_FOUND ("SESSION_NOT_FOUND"), ListSessions
+  leaves it out, DeleteSession succeeds, and CreateSession may take its id
+  for a new session. An expired session never comes back. The expiry is set
+  at CreateSession (expire_time, or ttl counted from the server's clock),
+  else by the server's default (--session-ttl; by default there is none and
+  sessions are kept until deleted, as ADK keeps them), and changed or
+  removed later by UpdateSession. A session given a ttl (by the caller or
+  by the default) keeps it: with --session-ttl-refresh-on-append, each
+  stored append moves its expire_time to the append's server time plus that
+  ttl, so a session in use does not expire. Expiry is decided by the
+  server's clock (the server's replicas should keep theirs in sync).
+  Purge. The server deletes expired sessions' events and session state in
+  the background, in small batches, each session once however many
+  replicas share the storage. App and user state are never touched by
+  expiry.
+  Close. CloseSession marks a session closed (Session.close_time): it reads
+  as before, and every later append to it is refused with
+  FAILED_PRECONDITION, reason "SESSION_CLOSED" (an append already stored
+  may still be retried: its retry answers already_applied). Closing a
+  closed session succeeds and keeps the first close_time. Closing changes
+  neither the revision nor last_update_time. With --closed-session-ttl the
+  server also sets a closed session's expire_time to at most close_time
+  plus that duration.
+  Erase a user. EraseUser deletes every session (with its events and
+  session state) of one user of an app, and that user's user-scoped state.
+  From the moment it is accepted none of it is visible to any call, on any
+  replica; sessions the user creates afterwards are new and unaffected.
+  Storage is then cleared in bounded steps; if the call ends first
+  (deadline, restart), the server finishes in the background, and calling
+  it again is harmless. App state and other users are never touched.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -104,6 +139,7 @@ trailing metadata)
   NOT_FOUND           "SESSION_NOT_FOUND"
   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
   ABORTED             "STALE_SESSION"
+  FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
                       (see "Limits"; retrying the same call will not help)
   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
@@ -194,6 +230,8 @@ Limits
 from collections import abc as _abc
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -482,6 +520,9 @@ class Session(_message.Message):
     LAST_UPDATE_TIME_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    CLOSE_TIME_FIELD_NUMBER: _builtins.int
     app_name: _builtins.str
     """The app the session belongs to."""
     user_id: _builtins.str
@@ -514,6 +555,25 @@ class Session(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the session was created (server clock)."""
 
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """The instant the session expires; unset in a response = it never
+        expires. In UpdateSession (path "expire_time"): the new expiry, unset =
+        never; the session then has no ttl.
+        """
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Input only: in UpdateSession (path "ttl"), a duration (positive, at
+        most 100 years) from the server's clock: expire_time becomes now plus
+        it, and with --session-ttl-refresh-on-append each append moves it
+        again. Never set in a response.
+        """
+
+    @_builtins.property
+    def close_time(self) -> _timestamp_pb2.Timestamp:
+        """When the session was closed (server clock); unset = open."""
+
     def __init__(
         self,
         *,
@@ -525,12 +585,17 @@ class Session(_message.Message):
         last_update_time: _timestamp_pb2.Timestamp | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         revision: _builtins.int = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+        close_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_update_time", b"last_update_time", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "create_time", b"create_time", "expiration", b"expiration", "expire_time", b"expire_time", "last_update_time", b"last_update_time", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "create_time", b"create_time", "events", b"events", "last_update_time", b"last_update_time", "revision", b"revision", "session_id", b"session_id", "state", b"state", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "close_time", b"close_time", "create_time", b"create_time", "events", b"events", "expiration", b"expiration", "expire_time", b"expire_time", "last_update_time", b"last_update_time", "revision", b"revision", "session_id", b"session_id", "state", b"state", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_expiration: _TypeAlias = _typing.Literal["expire_time", "ttl"]  # noqa: Y015
+    _WhichOneofArgType_expiration: _TypeAlias = _typing.Literal["expiration", b"expiration"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_expiration) -> _WhichOneofReturnType_expiration | None: ...
 
 Global___Session: _TypeAlias = Session  # noqa: Y015
 
@@ -544,6 +609,8 @@ class CreateSessionRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
     app_name: _builtins.str
     """Required. The app name (a key, see "Identity")."""
     user_id: _builtins.str
@@ -560,6 +627,16 @@ class CreateSessionRequest(_message.Message):
         keys become the session's state.
         """
 
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """The instant the session expires; not in the past."""
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """A duration (positive, at most 100 years) from the server's clock at
+        creation; kept with the session for --session-ttl-refresh-on-append.
+        """
+
     def __init__(
         self,
         *,
@@ -567,12 +644,16 @@ class CreateSessionRequest(_message.Message):
         user_id: _builtins.str = ...,
         session_id: _builtins.str = ...,
         state: Global___StateDelta | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expiration", b"expiration", "expire_time", b"expire_time", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "session_id", b"session_id", "state", b"state", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "expiration", b"expiration", "expire_time", b"expire_time", "session_id", b"session_id", "state", b"state", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_expiration: _TypeAlias = _typing.Literal["expire_time", "ttl"]  # noqa: Y015
+    _WhichOneofArgType_expiration: _TypeAlias = _typing.Literal["expiration", b"expiration"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_expiration) -> _WhichOneofReturnType_expiration | None: ...
 
 Global___CreateSessionRequest: _TypeAlias = CreateSessionRequest  # noqa: Y015
 
@@ -1281,3 +1362,167 @@ class GetAppStateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAppStateResponse: _TypeAlias = GetAppStateResponse  # noqa: Y015
+
+@_typing.final
+class UpdateSessionRequest(_message.Message):
+    """Request for SessionService.UpdateSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session(self) -> Global___Session:
+        """Required. The session to change, named by app_name, user_id and
+        session_id, with the new values of the fields update_mask names.
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """The fields to change. Updatable paths: "expire_time", "ttl" (at most one
+        of the two). A named field left unset clears it ("expire_time": the
+        session never expires). Empty = every updatable field that is set in
+        session. Any other path is INVALID_ARGUMENT naming "update_mask".
+        """
+
+    def __init__(
+        self,
+        *,
+        session: Global___Session | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session", b"session", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateSessionRequest: _TypeAlias = UpdateSessionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateSessionResponse(_message.Message):
+    """Response for SessionService.UpdateSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session(self) -> Global___Session:
+        """The session as it is now, with merged state and no events."""
+
+    def __init__(
+        self,
+        *,
+        session: Global___Session | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateSessionResponse: _TypeAlias = UpdateSessionResponse  # noqa: Y015
+
+@_typing.final
+class CloseSessionRequest(_message.Message):
+    """Request for SessionService.CloseSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    user_id: _builtins.str
+    """Required. The user id."""
+    session_id: _builtins.str
+    """Required. The session id (trimmed)."""
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "session_id", b"session_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSessionRequest: _TypeAlias = CloseSessionRequest  # noqa: Y015
+
+@_typing.final
+class CloseSessionResponse(_message.Message):
+    """Response for SessionService.CloseSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session(self) -> Global___Session:
+        """The closed session, with close_time set, merged state and no events."""
+
+    def __init__(
+        self,
+        *,
+        session: Global___Session | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSessionResponse: _TypeAlias = CloseSessionResponse  # noqa: Y015
+
+@_typing.final
+class EraseUserRequest(_message.Message):
+    """Request for SessionService.EraseUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    user_id: _builtins.str
+    """Required. The user id."""
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseUserRequest: _TypeAlias = EraseUserRequest  # noqa: Y015
+
+@_typing.final
+class EraseUserResponse(_message.Message):
+    """Response for SessionService.EraseUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELETED_SESSIONS_FIELD_NUMBER: _builtins.int
+    deleted_sessions: _builtins.int
+    """How many sessions this call deleted from storage (an earlier, unfinished
+    call for the same user may have deleted others).
+    """
+    def __init__(
+        self,
+        *,
+        deleted_sessions: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted_sessions", b"deleted_sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseUserResponse: _TypeAlias = EraseUserResponse  # noqa: Y015

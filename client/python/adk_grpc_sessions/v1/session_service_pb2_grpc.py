@@ -86,6 +86,21 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateResponse.FromString,
                 _registered_method=True)
+        self.UpdateSession = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/UpdateSession',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionResponse.FromString,
+                _registered_method=True)
+        self.CloseSession = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/CloseSession',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionResponse.FromString,
+                _registered_method=True)
+        self.EraseUser = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/EraseUser',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -202,6 +217,34 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateSession(self, request, context):
+        """Changes a session's settings named by update_mask (AIP-134); never its
+        events or state. Does not change the revision, so no writer's session
+        becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+        INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+        updatable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseSession(self, request, context):
+        """Closes a session: it stays readable and refuses appends (see
+        "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+        ("SESSION_NOT_FOUND").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseUser(self, request, context):
+        """Erases one user of an app: every session, event and user-scoped state
+        (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +297,21 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.GetAppState,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateResponse.SerializeToString,
+            ),
+            'UpdateSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSession,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionResponse.SerializeToString,
+            ),
+            'CloseSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseSession,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionResponse.SerializeToString,
+            ),
+            'EraseUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseUser,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -528,6 +586,87 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/GetAppState',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetAppStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/UpdateSession',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.UpdateSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/CloseSession',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.CloseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/EraseUser',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -96,6 +96,41 @@ Idempotency
   client did not cause itself: a server shutting down cancels the calls it
   received but had not started, which may or may not have taken effect.
 
+Lifecycle
+  Expiry. A session may carry an expire_time; from that instant on it is
+  gone for every call, at once, whether or not storage has been cleared
+  yet: GetSession, ListEvents, AppendEvent (in every form), UpdateSession
+  and CloseSession answer NOT_FOUND ("SESSION_NOT_FOUND"), ListSessions
+  leaves it out, DeleteSession succeeds, and CreateSession may take its id
+  for a new session. An expired session never comes back. The expiry is set
+  at CreateSession (expire_time, or ttl counted from the server's clock),
+  else by the server's default (--session-ttl; by default there is none and
+  sessions are kept until deleted, as ADK keeps them), and changed or
+  removed later by UpdateSession. A session given a ttl (by the caller or
+  by the default) keeps it: with --session-ttl-refresh-on-append, each
+  stored append moves its expire_time to the append's server time plus that
+  ttl, so a session in use does not expire. Expiry is decided by the
+  server's clock (the server's replicas should keep theirs in sync).
+  Purge. The server deletes expired sessions' events and session state in
+  the background, in small batches, each session once however many
+  replicas share the storage. App and user state are never touched by
+  expiry.
+  Close. CloseSession marks a session closed (Session.close_time): it reads
+  as before, and every later append to it is refused with
+  FAILED_PRECONDITION, reason "SESSION_CLOSED" (an append already stored
+  may still be retried: its retry answers already_applied). Closing a
+  closed session succeeds and keeps the first close_time. Closing changes
+  neither the revision nor last_update_time. With --closed-session-ttl the
+  server also sets a closed session's expire_time to at most close_time
+  plus that duration.
+  Erase a user. EraseUser deletes every session (with its events and
+  session state) of one user of an app, and that user's user-scoped state.
+  From the moment it is accepted none of it is visible to any call, on any
+  replica; sessions the user creates afterwards are new and unaffected.
+  Storage is then cleared in bounded steps; if the call ends first
+  (deadline, restart), the server finishes in the background, and calling
+  it again is harmless. App state and other users are never touched.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -104,6 +139,7 @@ trailing metadata)
   NOT_FOUND           "SESSION_NOT_FOUND"
   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
   ABORTED             "STALE_SESSION"
+  FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
                       (see "Limits"; retrying the same call will not help)
   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
@@ -292,6 +328,22 @@ class SessionServiceStub:
     """Reads the app-scoped state of an app (keys without the "app:" prefix).
     An app with no state has an empty map; not an error.
     """
+    UpdateSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]
+    """Changes a session's settings named by update_mask (AIP-134); never its
+    events or state. Does not change the revision, so no writer's session
+    becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+    INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+    updatable.
+    """
+    CloseSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.CloseSessionRequest, _session_service_pb2.CloseSessionResponse]
+    """Closes a session: it stays readable and refuses appends (see
+    "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+    ("SESSION_NOT_FOUND").
+    """
+    EraseUser: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.EraseUserRequest, _session_service_pb2.EraseUserResponse]
+    """Erases one user of an app: every session, event and user-scoped state
+    (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -368,6 +420,22 @@ class SessionServiceAsyncStub(SessionServiceStub):
     GetAppState: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetAppStateRequest, _session_service_pb2.GetAppStateResponse]  # type: ignore[assignment]
     """Reads the app-scoped state of an app (keys without the "app:" prefix).
     An app with no state has an empty map; not an error.
+    """
+    UpdateSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]  # type: ignore[assignment]
+    """Changes a session's settings named by update_mask (AIP-134); never its
+    events or state. Does not change the revision, so no writer's session
+    becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+    INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+    updatable.
+    """
+    CloseSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.CloseSessionRequest, _session_service_pb2.CloseSessionResponse]  # type: ignore[assignment]
+    """Closes a session: it stays readable and refuses appends (see
+    "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+    ("SESSION_NOT_FOUND").
+    """
+    EraseUser: _aio.UnaryUnaryMultiCallable[_session_service_pb2.EraseUserRequest, _session_service_pb2.EraseUserResponse]  # type: ignore[assignment]
+    """Erases one user of an app: every session, event and user-scoped state
+    (see "Lifecycle"). Erasing a user with nothing stored succeeds.
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -502,6 +570,40 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_session_service_pb2.GetAppStateResponse, _abc.Awaitable[_session_service_pb2.GetAppStateResponse]]:
         """Reads the app-scoped state of an app (keys without the "app:" prefix).
         An app with no state has an empty map; not an error.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateSession(
+        self,
+        request: _session_service_pb2.UpdateSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.UpdateSessionResponse, _abc.Awaitable[_session_service_pb2.UpdateSessionResponse]]:
+        """Changes a session's settings named by update_mask (AIP-134); never its
+        events or state. Does not change the revision, so no writer's session
+        becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+        INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+        updatable.
+        """
+
+    @_abc_1.abstractmethod
+    def CloseSession(
+        self,
+        request: _session_service_pb2.CloseSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.CloseSessionResponse, _abc.Awaitable[_session_service_pb2.CloseSessionResponse]]:
+        """Closes a session: it stays readable and refuses appends (see
+        "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+        ("SESSION_NOT_FOUND").
+        """
+
+    @_abc_1.abstractmethod
+    def EraseUser(
+        self,
+        request: _session_service_pb2.EraseUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.EraseUserResponse, _abc.Awaitable[_session_service_pb2.EraseUserResponse]]:
+        """Erases one user of an app: every session, event and user-scoped state
+        (see "Lifecycle"). Erasing a user with nothing stored succeeds.
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -47,6 +47,8 @@ functionCall.args``), is 8 levels in; twice that leaves room for new fields.
 MAX_EVENT_JSON_DEPTH: Final = MAX_JSON_DEPTH + EVENT_JSON_DEPTH_ALLOWANCE
 """Deepest nesting of an event's JSON as a whole."""
 
+MAX_TTL_SECONDS: Final = 100 * 365.25 * 86_400
+"""Longest ttl a session may be given: 100 years (Julian), in seconds; longer is surely a mistake of units."""
 DEFAULT_MAX_CALL_SECONDS: Final = 60.0
 """The server's default longest call, whatever the client's deadline (``--max-call-seconds``).
 
@@ -70,8 +72,8 @@ when its size plus this is at most the message limit.
 SESSION_HEAD_BYTES: Final = 2 * _KIB
 """The most a session's fields other than its state and events take in a response (with its framing).
 
-(Three names of at most 512 bytes each, two times, a revision and the tags
-and length prefixes around them.) A page of sessions counts this for each.
+(Three names of at most 512 bytes each, four times (update, create, expire,
+close), a revision and the tags and length prefixes around them.) A page of sessions counts this for each.
 """
 STATE_ENTRY_OVERHEAD_BYTES: Final = 16
 """Bytes a state key counts beyond its key and value text: the most a map entry's framing takes on the wire.

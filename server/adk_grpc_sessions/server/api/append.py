@@ -141,5 +141,7 @@ async def _store(
     if room is not None and not room.take(event.size + APPEND_ANSWER_OVERHEAD):
         raise BatchResponseFullError()
     revision = request.expected_revision
-    result = await servicer.backend.append_event(key, event, revision, limits=servicer.limits)
+    result = await servicer.backend.append_event(
+        key, event, revision, refresh_expiry=servicer.lifecycle.refresh_on_append, limits=servicer.limits
+    )
     return messages.append_event_response(result)

@@ -204,7 +204,9 @@ def _served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy
         if name == "BatchAppendEvents":
             # A batch names an app per append: each is authorized (and may fail) on its own.
             return await method(request, context, grant)
-        policy.authorize(grant, request.app_name)
+        # UpdateSession names its app inside the session it updates.
+        app_name = request.session.app_name if name == "UpdateSession" else request.app_name
+        policy.authorize(grant, app_name)
         return await method(request, context)
 
     async def run(request: Any, context: Context, grant: TokenGrant | None) -> Any:

@@ -22,6 +22,7 @@ from adk_grpc_sessions.server.backends.base import (
     InvalidCursorError,
     Refusal,
     ResponseTooLargeError,
+    SessionClosedError,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
@@ -105,6 +106,8 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, SessionExistsError):
         message = f"Session with id {error.key.session_id} already exists."
         return _status(code_pb2.ALREADY_EXISTS, message, "SESSION_ALREADY_EXISTS", **_named(error.key))
+    if isinstance(error, SessionClosedError):
+        return _status(code_pb2.FAILED_PRECONDITION, str(error), "SESSION_CLOSED", **_named(error.key))
     if isinstance(error, StaleRevisionError):
         return _status(
             code_pb2.ABORTED,

@@ -45,6 +45,8 @@ _STATE: Final = b"\x22"  # Session.state = 4
 _LAST_UPDATE_TIME: Final = b"\x32"  # Session.last_update_time = 6
 _CREATE_TIME: Final = b"\x3a"  # Session.create_time = 7
 _REVISION: Final = b"\x40"  # Session.revision = 8, varint
+_EXPIRE_TIME: Final = b"\x4a"  # Session.expire_time = 9
+_CLOSE_TIME: Final = b"\x5a"  # Session.close_time = 11
 _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
 _RESULT_IN_STREAM: Final = b"\x0a"  # AppendEventStreamResponse.result = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
@@ -110,8 +112,18 @@ class _SessionEncoder:
                 varint(len(create_time)),
                 create_time,
                 _REVISION + int64(session.revision) if session.revision else b"",
+                _time_field(_EXPIRE_TIME, session.expiry.expire_time),
+                _time_field(_CLOSE_TIME, session.close_time),
             )
         )
+
+
+def _time_field(key: bytes, seconds: float | None) -> bytes:
+    """A Timestamp field, or nothing for None."""
+    if seconds is None:
+        return b""
+    encoded = timestamp(seconds)
+    return key + varint(len(encoded)) + encoded
 
 
 _SCOPE_NAMES: Final = {1: "app", 2: "user", 3: "session"}
@@ -159,7 +171,7 @@ def session_message(session: SessionRecord) -> pb.Session:
 def _session_head(session: SessionRecord) -> pb.Session:
     """The session's message without its events."""
     key = session.key
-    return pb.Session(
+    message = pb.Session(
         app_name=key.app_name,
         user_id=key.user_id,
         session_id=key.session_id,
@@ -168,6 +180,11 @@ def _session_head(session: SessionRecord) -> pb.Session:
         create_time=to_timestamp(session.create_time),
         revision=session.revision,
     )
+    if session.expiry.expire_time is not None:
+        message.expire_time.CopyFrom(to_timestamp(session.expiry.expire_time))
+    if session.close_time is not None:
+        message.close_time.CopyFrom(to_timestamp(session.close_time))
+    return message
 
 
 def get_session_response(session: SessionRecord, next_events_page_token: str = "") -> Encoded:

@@ -11,9 +11,12 @@ credentials, deadlines, metrics) is ``calls``'s.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
@@ -26,9 +29,11 @@ from adk_grpc_sessions.server.api.errors import rpc_status_for
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
 from adk_grpc_sessions.server.backends.base import (
+    NEVER,
     Backend,
     Cursor,
     EventWindow,
+    Expiry,
     ReadBudget,
     ScopedState,
     SessionKey,
@@ -42,6 +47,23 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
+_UPDATABLE_PATHS: Final = ("expire_time", "ttl")
+"""UpdateSession's field mask paths."""
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """The server's lifecycle settings (see the proto's "Lifecycle"; flags of the same names)."""
+
+    session_ttl: float | None = None
+    """Seconds a session created without an expiry lives (its ttl); None: it never expires."""
+    refresh_on_append: bool = False
+    """Each stored append moves a session's expiry to now plus its ttl."""
+    closed_session_ttl: float | None = None
+    """Seconds a closed session lives on after its close at most; None: as before its close."""
+    purge_batch_size: int = 100
+    """Sessions one purge transaction deletes at most (EraseUser's steps, the sweeper's batches)."""
 
 
 class SessionServicer:
@@ -56,13 +78,14 @@ class SessionServicer:
         limits: StorageLimits | None = None,
         page_tokens: PageTokens | None = None,
         policy: CallPolicy | None = None,
+        lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
         ``page_tokens`` signs the list calls' tokens (default: a key of this
         process); ``policy`` is what every call is served under (default: no
-        authentication, no metrics).
+        authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none).
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``).
@@ -71,6 +94,7 @@ class SessionServicer:
         self.backend: Final = backend
         self.policy: Final = policy or CallPolicy()
         self.limits: Final = limits or StorageLimits()
+        self.lifecycle: Final = lifecycle or Lifecycle()
         self._max_page_size = max_page_size
         self._page_tokens = page_tokens or PageTokens()
         wire_limits.check_limits(
@@ -102,8 +126,9 @@ class SessionServicer:
             user=validation.state_map("state.user", request.state.user),
             session=validation.state_map("state.session", request.state.session, session_scope=True),
         )
+        expiry = validation.expiry(request, "", self.backend.clock(), self.lifecycle.session_ttl)
         record = await self.backend.create_session(
-            SessionKey(app_name, user_id, session_id), state, self._clock(), limits=self.limits
+            SessionKey(app_name, user_id, session_id), state, self._clock(), expiry=expiry, limits=self.limits
         )
         return pb.CreateSessionResponse(session=session_message(record))
 
@@ -360,3 +385,82 @@ class SessionServicer:
         """Reads an app's app-scoped state."""
         app_name = check_key("app_name", request.app_name)
         return pb.GetAppStateResponse(state=await self.backend.get_app_state(app_name))
+
+    async def UpdateSession(  # noqa: N802
+        self, request: pb.UpdateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.UpdateSessionResponse:
+        """Changes a session's expiry (the paths of ``update_mask``); never its revision, events or state."""
+        session = request.session
+        key = validation.session_key(session, "session.")
+        paths = list(request.update_mask.paths)
+        for path in paths:
+            if path not in _UPDATABLE_PATHS:
+                raise InvalidArgumentError.single(
+                    "update_mask", f"{path!r} cannot be updated; updatable: {', '.join(_UPDATABLE_PATHS)}"
+                )
+        if len(set(paths)) > 1:
+            raise InvalidArgumentError.single("update_mask", "name at most one of 'expire_time' and 'ttl'")
+        if not paths:
+            # AIP-134: an empty mask updates what the request sets.
+            which = session.WhichOneof("expiration")
+            paths = [which] if which is not None else []
+        if not paths:
+            record = await self.backend.get_session(key, EventWindow(num_recent_events=0))
+            if record is None:
+                raise SessionNotFoundError(key)
+            return pb.UpdateSessionResponse(session=session_message(record))
+        expiry: Expiry = NEVER
+        # A named field left unset clears the expiry.
+        if session.WhichOneof("expiration") == paths[0]:
+            expiry = validation.expiry(session, "session.", self.backend.clock(), None)
+        record = await self.backend.update_expiry(key, expiry)
+        return pb.UpdateSessionResponse(session=session_message(record))
+
+    async def CloseSession(  # noqa: N802
+        self, request: pb.CloseSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CloseSessionResponse:
+        """Closes a session: it keeps being readable and refuses appends; closing again changes nothing."""
+        key = validation.session_key(request)
+        record = await self.backend.close_session(key, self._clock(), self.lifecycle.closed_session_ttl)
+        return pb.CloseSessionResponse(session=session_message(record))
+
+    async def EraseUser(  # noqa: N802
+        self, request: pb.EraseUserRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.EraseUserResponse:
+        """Erases one user of an app: invisible at once, then deleted in batches while the call has time.
+
+        The backend's ``erase_user`` makes the whole user invisible in one
+        transaction; the batches after it are the sweeper's own purge,
+        restricted to the user, so what this call leaves (its time ran short,
+        the server stopped) the sweeper deletes, and a repeated call too.
+        """
+        app_name = check_key("app_name", request.app_name)
+        user_id = check_key("user_id", request.user_id)
+        await self.backend.erase_user(app_name, user_id)
+        # Half of the call's time for deleting: the rest is headroom to answer within it.
+        remaining = context.time_remaining()
+        budget = min(self.policy.max_call_seconds, math.inf if remaining is None else remaining)
+        stop_at = time.monotonic() + budget / 2
+        batch_size = self.lifecycle.purge_batch_size
+        deleted = 0
+        while True:
+            purged = await self.backend.purge_expired(batch_size, app_name=app_name, user_id=user_id)
+            deleted += len(purged)
+            if len(purged) < batch_size or time.monotonic() >= stop_at:
+                break
+        finished = len(purged) < batch_size
+        # An audit line: who was erased and how much, never what they had stored.
+        _log.info(
+            "erased user %r of app %r: %d sessions deleted%s",
+            user_id,
+            app_name,
+            deleted,
+            "" if finished else "; the rest are invisible and left to the sweeper",
+            extra={
+                "app_name": app_name,
+                "user_id": user_id,
+                "sessions_deleted": deleted,
+                "finished": finished,
+            },
+        )
+        return pb.EraseUserResponse(deleted_sessions=deleted)

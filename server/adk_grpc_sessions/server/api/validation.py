@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import SessionKey
+from adk_grpc_sessions.server.backends.base import NEVER, Expiry, SessionKey
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.backends.json_values import check_json_value
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_TTL_SECONDS
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
 
 _RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
@@ -27,13 +28,19 @@ def session_id(field: str, value: str) -> str:
 
 
 def session_key(
-    request: pb.GetSessionRequest | pb.DeleteSessionRequest | pb.AppendEventRequest | pb.ListEventsRequest,
+    request: pb.GetSessionRequest
+    | pb.DeleteSessionRequest
+    | pb.AppendEventRequest
+    | pb.ListEventsRequest
+    | pb.CloseSessionRequest
+    | pb.Session,
+    prefix: str = "",
 ) -> SessionKey:
-    """The session a request names, each part checked."""
+    """The session a request names, each part checked (named ``prefix`` + the field's name)."""
     return SessionKey(
-        check_key("app_name", request.app_name),
-        check_key("user_id", request.user_id),
-        session_id("session_id", request.session_id),
+        check_key(prefix + "app_name", request.app_name),
+        check_key(prefix + "user_id", request.user_id),
+        session_id(prefix + "session_id", request.session_id),
     )
 
 
@@ -79,3 +86,56 @@ def state_map(field: str, values: Mapping[str, str], *, session_scope: bool = Fa
             raise InvalidArgumentError.single(entry, "must be JSON text (use 'null' for None)")
         check_json_value(text, entry)
     return dict(values)
+
+
+def ttl(field: str, value: Duration) -> float:
+    """A ttl in seconds: positive and at most ``MAX_TTL_SECONDS``.
+
+    Raises:
+        InvalidArgumentError: not a valid Duration, not positive, or too long.
+    """
+    if not -999_999_999 <= value.nanos <= 999_999_999 or (value.seconds * value.nanos < 0):
+        raise InvalidArgumentError.single(
+            field, "not a valid Duration: nanos out of range or of another sign"
+        )
+    seconds = value.seconds + value.nanos / 1e9
+    if seconds <= 0:
+        raise InvalidArgumentError.single(field, f"must be positive, got {seconds:g} s")
+    if seconds > MAX_TTL_SECONDS:
+        raise InvalidArgumentError.single(
+            field, f"must be at most 100 years ({MAX_TTL_SECONDS:.0f} s), got {seconds:g} s"
+        )
+    return seconds
+
+
+def expire_time(field: str, value: Timestamp, now: float) -> float:
+    """An expiry instant in float seconds: after ``now``.
+
+    Raises:
+        InvalidArgumentError: outside Timestamp's range, or not after ``now`` (the server's clock).
+    """
+    instant = timestamp(field, value)
+    if instant <= now:
+        raise InvalidArgumentError.single(
+            field, f"must be in the future: it is {now - instant:.3f} s before the server's clock"
+        )
+    return instant
+
+
+def expiry(
+    holder: pb.CreateSessionRequest | pb.Session, prefix: str, now: float, default_ttl: float | None
+) -> Expiry:
+    """The expiry ``holder``'s ``expiration`` oneof sets (field names start with ``prefix``).
+
+    Neither field set: ``default_ttl`` from ``now`` (None: ``NEVER``).
+
+    Raises:
+        InvalidArgumentError: naming ``expire_time`` or ``ttl``.
+    """
+    which = holder.WhichOneof("expiration")
+    if which == "expire_time":
+        return Expiry(expire_time(prefix + "expire_time", holder.expire_time, now), None)
+    if which == "ttl":
+        seconds = ttl(prefix + "ttl", holder.ttl)
+        return Expiry(now + seconds, seconds)
+    return NEVER if default_ttl is None else Expiry(now + default_ttl, default_ttl)

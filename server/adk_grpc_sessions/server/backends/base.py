@@ -16,6 +16,7 @@ other two is importable from here too.
 from __future__ import annotations
 
 import abc
+import time
 from typing import Self
 
 from adk_grpc_sessions.server.backends.errors import (
@@ -26,6 +27,7 @@ from adk_grpc_sessions.server.backends.errors import (
     InvalidCursorError,
     Refusal,
     ResponseTooLargeError,
+    SessionClosedError,
     SessionExistsError,
     SessionNotFoundError,
     SessionSizeLimitError,
@@ -35,9 +37,11 @@ from adk_grpc_sessions.server.backends.errors import (
 from adk_grpc_sessions.server.backends.records import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Cursor,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
@@ -52,6 +56,7 @@ from adk_grpc_sessions.server.backends.records import (
 __all__ = [  # the boundary's every name, importable from here
     "DEFAULT_BUDGET",
     "DEFAULT_LIMITS",
+    "NEVER",
     "AppendResult",
     "Backend",
     "BackendError",
@@ -60,6 +65,7 @@ __all__ = [  # the boundary's every name, importable from here
     "Cursor",
     "EventIdConflictError",
     "EventWindow",
+    "Expiry",
     "InvalidCursorError",
     "NewEvent",
     "Page",
@@ -67,6 +73,7 @@ __all__ = [  # the boundary's every name, importable from here
     "Refusal",
     "ResponseTooLargeError",
     "ScopedState",
+    "SessionClosedError",
     "SessionExistsError",
     "SessionKey",
     "SessionNotFoundError",
@@ -91,6 +98,15 @@ class Backend(abc.ABC):
     assigns_session_ids: bool = False
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
+
+    def clock(self) -> float:
+        """The time expiry is judged by, in seconds since the epoch.
+
+        A session whose ``expire_time <= clock()`` is gone for every call (absent,
+        never listed, refusing appends, its id free for a new session), whether or
+        not it has been purged yet. Tests replace it to move time.
+        """
+        return time.time()
 
     @classmethod
     @abc.abstractmethod
@@ -123,11 +139,19 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """Creates a session created at ``now``, merging ``state.app``/``state.user`` into shared state.
 
-        ``key.session_id`` is empty only for a backend that ``assigns_session_ids``.
+        ``key.session_id`` is empty only for a backend that ``assigns_session_ids``. An
+        expired session of the same name (not yet purged) is purged in the same
+        transaction; the new one's revisions never repeat the old one's.
 
         Raises:
             SessionExistsError: the key is taken.
@@ -182,17 +206,21 @@ class Backend(abc.ABC):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """Stores an event and applies its state delta atomically.
 
         An event whose id is already stored with identical JSON returns the
         original result with ``already_applied`` set, whatever the revision.
-        The checks come in this order: the event id, the revision, the limits.
+        The checks come in this order: the event id, closed, the revision, the limits.
+        With ``refresh_expiry``, a session that has a ttl gets ``expire_time =
+        clock() + ttl`` in the same transaction (not on an ``already_applied`` retry).
 
         Raises:
-            SessionNotFoundError: no such session.
+            SessionNotFoundError: no such session (or it has expired).
             EventIdConflictError: a different event with this id is stored.
+            SessionClosedError: the session is closed.
             StaleRevisionError: ``expected_revision`` is not the stored revision.
             SessionSizeLimitError: the event would take the session past ``limits.max_session_bytes``.
             StateSizeLimitError: a scope the delta grows would pass ``limits.max_state_bytes``.
@@ -229,3 +257,55 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def get_app_state(self, app_name: str) -> StateMap:
         """Returns the app-scoped state (empty if none)."""
+
+    @abc.abstractmethod
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """Sets a session's expiry (``NEVER`` removes it); revision and events untouched.
+
+        Returns the session as it is now, with state and no events.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+        """
+
+    @abc.abstractmethod
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """Marks a session closed at ``now``; closing a closed session keeps its first close time.
+
+        With ``closed_ttl`` (seconds), the session's ``expire_time`` becomes at most
+        ``close_time + closed_ttl`` (its ttl is then cleared: appends no longer refresh
+        it). Revision, last update time and events are untouched. Returns the session
+        as it is now, with state and no events.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+        """
+
+    @abc.abstractmethod
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """Makes every session of one user expire now and deletes the user's state, in one transaction.
+
+        From its return no call sees any of it, on any server on this storage; the
+        sessions' rows go by ``purge_expired`` (the caller's, or the sweeper's).
+        Sessions the user creates later are new. Idempotent.
+        """
+
+    @abc.abstractmethod
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """Deletes up to ``limit`` expired sessions (their events and session state) in one short transaction.
+
+        Optionally only those of one app, or one user of it. Returns which were
+        deleted. Safe with several servers on one storage: each session is deleted
+        by one of them (the others skip rows being deleted rather than wait), and a
+        crash mid-batch deletes nothing (the next call takes them again).
+        """
+
+    @abc.abstractmethod
+    async def count_expired(self) -> int:
+        """How many expired sessions wait to be purged (for the backlog metric and ``purge --dry-run``)."""
+
+    @abc.abstractmethod
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """Up to ``limit`` expired sessions waiting to be purged, oldest first (``purge --dry-run``)."""

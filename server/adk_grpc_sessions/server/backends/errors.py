@@ -113,6 +113,17 @@ class InvalidCursorError(BackendError):
         super().__init__(f"not a cursor this backend wrote: {detail}")
 
 
+class SessionClosedError(BackendError):
+    """The session is closed: it refuses appends."""
+
+    def __init__(self, key: SessionKey) -> None:
+        super().__init__(
+            f"session {key.session_id!r} of user {key.user_id!r} in app {key.app_name!r} is closed "
+            "and accepts no more events"
+        )
+        self.key = key
+
+
 class BackendUnavailableError(BackendError):
     """Storage cannot be reached or did not answer; the call may be retried."""
 

@@ -11,10 +11,12 @@ from prometheus_client import Counter, Gauge, Histogram
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Backend,
     Cursor,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
@@ -46,6 +48,10 @@ class InstrumentedBackend(Backend):
         self._metrics = metrics
         # How the servicer must talk to the inner backend.
         self.assigns_session_ids = inner.assigns_session_ids
+
+    def clock(self) -> float:
+        """The inner backend's clock (see ``Backend.clock``)."""
+        return self._inner.clock()
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:
@@ -81,11 +87,17 @@ class InstrumentedBackend(Backend):
         self._metrics.backend_up.set(1)
 
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session``."""
         record = await self._timed(
-            "create_session", self._inner.create_session(key, state, now, limits=limits)
+            "create_session", self._inner.create_session(key, state, now, expiry=expiry, limits=limits)
         )
         self._metrics.sessions_created.inc()
         return record
@@ -120,11 +132,15 @@ class InstrumentedBackend(Backend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """See ``Backend.append_event``."""
         result = await self._timed(
-            "append_event", self._inner.append_event(key, event, expected_revision, limits=limits)
+            "append_event",
+            self._inner.append_event(
+                key, event, expected_revision, refresh_expiry=refresh_expiry, limits=limits
+            ),
         )
         if not result.already_applied:
             self._metrics.events_appended.inc()
@@ -151,3 +167,31 @@ class InstrumentedBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return await self._timed("get_app_state", self._inner.get_app_state(app_name))
+
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """See ``Backend.update_expiry``."""
+        return await self._timed("update_expiry", self._inner.update_expiry(key, expiry))
+
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """See ``Backend.close_session``."""
+        return await self._timed("close_session", self._inner.close_session(key, now, closed_ttl))
+
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """See ``Backend.erase_user``."""
+        await self._timed("erase_user", self._inner.erase_user(app_name, user_id))
+
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """See ``Backend.purge_expired``."""
+        return await self._timed(
+            "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)
+        )
+
+    async def count_expired(self) -> int:
+        """See ``Backend.count_expired``."""
+        return await self._timed("count_expired", self._inner.count_expired())
+
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """See ``Backend.list_expired``."""
+        return await self._timed("list_expired", self._inner.list_expired(limit))

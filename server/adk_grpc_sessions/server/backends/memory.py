@@ -2,12 +2,18 @@
 
 Every method runs without awaiting in between, so on one event loop each call
 is atomic without locks. Nothing survives the process.
+
+Expiry: a session past its ``expire_time`` (by ``clock()``) is left where it
+is, but every call looks through it as if it were gone; ``purge_expired``
+removes it. Sessions that have an expiry are also kept in order of it, so
+the sweeper's calls cost what is expired, not what is stored.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -16,16 +22,19 @@ from sortedcontainers import SortedList
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Backend,
     Cursor,
     EventIdConflictError,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
     ResponseTooLargeError,
     ScopedState,
+    SessionClosedError,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
@@ -49,6 +58,8 @@ from adk_grpc_sessions.wire import limits as wire_limits
 
 _Index = SortedList[SessionPosition]
 """Sessions' positions (``_StoredSession.sort_key``) in listing order."""
+_Expiring = SortedList[tuple[float, str, str, str]]
+"""(expire_time, app_name, user_id, session_id) of every session that has an expiry, soonest first."""
 
 
 @dataclass(slots=True)
@@ -70,9 +81,22 @@ class _StoredSession:
     revision_after: list[int] = field(default_factory=list)
     """The session's revision right after each event: a retry's original result."""
     index_of_event: dict[str, int] = field(default_factory=dict)
+    expiry: Expiry = NEVER
+    close_time: float | None = None
 
     def sort_key(self) -> SessionPosition:
         return (self.last_update_time, self.key.user_id, self.key.session_id)
+
+    def expiring_key(self) -> tuple[float, str, str, str] | None:
+        """Its entry in the backend's expiry order; None if it never expires."""
+        if self.expiry.expire_time is None:
+            return None
+        return (self.expiry.expire_time, self.key.app_name, self.key.user_id, self.key.session_id)
+
+    def expired(self, now: float) -> bool:
+        """Whether it has expired at ``now`` (the contract's rule: ``expire_time <= now``)."""
+        expire_time = self.expiry.expire_time
+        return expire_time is not None and expire_time <= now
 
 
 def first_index_after_older(timestamps: list[float], after_timestamp: float, start: int = 0) -> int:
@@ -118,6 +142,7 @@ class MemoryBackend(Backend):
         # One counter for every session, so a re-created session never
         # reuses a revision its deleted namesake handed out.
         self._revisions = itertools.count(1)
+        self._expiring: _Expiring = SortedList()
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:
@@ -127,11 +152,22 @@ class MemoryBackend(Backend):
         return cls()
 
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session``."""
-        if key in self._sessions:
-            raise SessionExistsError(key)
+        existing = self._sessions.get(key)
+        if existing is not None:
+            if not existing.expired(self.clock()):
+                raise SessionExistsError(key)
+            # Gone for every call already: purging it first changes nothing anyone sees,
+            # even if the state limits then refuse the new one.
+            self._remove(existing)
         self._apply_state(key, None, state, limits)
         revision = next(self._revisions)
         stored = _StoredSession(
@@ -142,17 +178,19 @@ class MemoryBackend(Backend):
             revision=revision,
             generation=revision,
             state_bytes=wire_limits.state_bytes(state.session),
+            expiry=expiry,
         )
         self._sessions[key] = stored
         for index in self._indexes_of(key, create=True):
             index.add(stored.sort_key())
+        self._set_expiry(stored, expiry)
         return self._record(stored, [])
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
     ) -> SessionRecord | None:
         """See ``Backend.get_session``: indexes into the events, copying only what it returns."""
-        stored = self._sessions.get(key)
+        stored = self._live(key)
         if stored is None:
             return None
         state_size = self._state_size(stored)
@@ -189,7 +227,7 @@ class MemoryBackend(Backend):
             else:
                 positions = index.irange(minimum=parse_session_cursor(after), inclusive=(False, True))
         # One more than a page tells whether another page follows.
-        chosen = list(itertools.islice(positions, page_size + 1))
+        chosen = list(itertools.islice(self._unexpired(app_name, positions), page_size + 1))
         room = budget.bytes
         items: list[SessionRecord] = []
         for _, user, session_id in chosen[:page_size]:
@@ -206,9 +244,15 @@ class MemoryBackend(Backend):
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
-        stored = self._sessions.pop(key, None)
-        if stored is None:
-            return
+        stored = self._sessions.get(key)
+        if stored is not None:
+            self._remove(stored)
+
+    def _remove(self, stored: _StoredSession) -> None:
+        """Forgets a session: its events, its state, its places in the listings and the expiry order."""
+        key = stored.key
+        del self._sessions[key]
+        self._set_expiry(stored, NEVER)
         position = stored.sort_key()
         for index in self._indexes_of(key):
             index.remove(position)
@@ -224,10 +268,11 @@ class MemoryBackend(Backend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """See ``Backend.append_event``."""
-        stored = self._sessions.get(key)
+        stored = self._live(key)
         if stored is None:
             raise SessionNotFoundError(key)
         # Idempotency comes before the revision check: a retry of an append
@@ -243,6 +288,8 @@ class MemoryBackend(Backend):
                 last_update_time=stored.timestamps[index],
                 already_applied=True,
             )
+        if stored.close_time is not None:
+            raise SessionClosedError(key)
         if expected_revision != stored.revision:
             raise StaleRevisionError(key, expected_revision, stored.revision)
         if stored.events_bytes + event.size > limits.max_session_bytes:
@@ -262,6 +309,9 @@ class MemoryBackend(Backend):
         stored.events.append(record)
         stored.timestamps.append(event.timestamp)
         stored.revision_after.append(stored.revision)
+        ttl = stored.expiry.ttl
+        if refresh_expiry and ttl is not None:
+            self._set_expiry(stored, Expiry(self.clock() + ttl, ttl))
         return AppendResult(
             event=record,
             revision=stored.revision,
@@ -279,7 +329,7 @@ class MemoryBackend(Backend):
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent]:
         """See ``Backend.list_events``."""
-        stored = self._sessions.get(key)
+        stored = self._live(key)
         if stored is None:
             raise SessionNotFoundError(key)
         events = stored.events
@@ -311,6 +361,102 @@ class MemoryBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return dict(self._app_state.get(app_name, {}))
+
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """See ``Backend.update_expiry``."""
+        stored = self._live(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        self._set_expiry(stored, expiry)
+        return self._record(stored, [])
+
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """See ``Backend.close_session``."""
+        stored = self._live(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        if stored.close_time is None:
+            stored.close_time = now
+        if closed_ttl is not None:
+            until = stored.close_time + closed_ttl
+            current = stored.expiry.expire_time
+            self._set_expiry(stored, Expiry(until if current is None else min(current, until), None))
+        return self._record(stored, [])
+
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """See ``Backend.erase_user``."""
+        now = self.clock()
+        for _, _, session_id in list(self._by_user.get((app_name, user_id), ())):
+            stored = self._sessions[SessionKey(app_name, user_id, session_id)]
+            if not stored.expired(now):
+                self._set_expiry(stored, Expiry(now, None))
+        self._user_state.pop((app_name, user_id), None)
+        self._user_state_bytes.pop((app_name, user_id), None)
+
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """See ``Backend.purge_expired``."""
+        now = self.clock()
+        candidates: Iterable[_StoredSession]
+        if app_name is not None and user_id is not None:
+            keys = [
+                SessionKey(app_name, user_id, s) for _, _, s in self._by_user.get((app_name, user_id), ())
+            ]
+            candidates = (self._sessions[k] for k in keys)
+        else:
+            candidates = (self._sessions[SessionKey(*entry[1:])] for entry in self._expired_entries(now))
+        chosen = [
+            stored
+            for stored in candidates
+            if stored.expired(now) and (app_name is None or stored.key.app_name == app_name)
+        ]
+        purged = [stored.key for stored in chosen[:limit]]
+        for key in purged:
+            self._remove(self._sessions[key])
+        return purged
+
+    async def count_expired(self) -> int:
+        """See ``Backend.count_expired``."""
+        return self._expired_count(self.clock())
+
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """See ``Backend.list_expired``."""
+        entries = itertools.islice(self._expired_entries(self.clock()), limit)
+        return [SessionKey(*entry[1:]) for entry in entries]
+
+    def _expired_count(self, now: float) -> int:
+        # ("",) * 3 after the next float sorts before every entry of a later expiry:
+        # this counts the entries with expire_time <= now.
+        return self._expiring.bisect_left((math.nextafter(now, math.inf), "", "", ""))
+
+    def _expired_entries(self, now: float) -> list[tuple[float, str, str, str]]:
+        """The expiry order's expired entries, soonest-expired first (a copy: purging changes the order)."""
+        return list(self._expiring.islice(0, self._expired_count(now)))
+
+    def _live(self, key: SessionKey) -> _StoredSession | None:
+        """The session named ``key``, unless it is missing or expired."""
+        stored = self._sessions.get(key)
+        if stored is None or stored.expired(self.clock()):
+            return None
+        return stored
+
+    def _unexpired(self, app_name: str, positions: Iterator[SessionPosition]) -> Iterator[SessionPosition]:
+        """``positions`` without those of expired sessions."""
+        now = self.clock()
+        for position in positions:
+            if not self._sessions[SessionKey(app_name, position[1], position[2])].expired(now):
+                yield position
+
+    def _set_expiry(self, stored: _StoredSession, expiry: Expiry) -> None:
+        """Sets a session's expiry, keeping the expiry order in step."""
+        before = stored.expiring_key()
+        if before is not None:
+            self._expiring.discard(before)
+        stored.expiry = expiry
+        after = stored.expiring_key()
+        if after is not None:
+            self._expiring.add(after)
 
     def _apply_state(
         self, key: SessionKey, stored: _StoredSession | None, delta: ScopedState, limits: StorageLimits
@@ -383,6 +529,8 @@ class MemoryBackend(Backend):
             create_time=stored.create_time,
             last_update_time=stored.last_update_time,
             revision=stored.revision,
+            expiry=stored.expiry,
+            close_time=stored.close_time,
         )
 
 

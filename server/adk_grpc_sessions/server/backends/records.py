@@ -65,6 +65,22 @@ class SessionKey:
     session_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    """When a session expires: an instant, and the ttl that set it (for sliding expiry).
+
+    ``expire_time`` None = never. ``ttl`` (seconds) is set only when the
+    expiry was given as a duration: appends that refresh expiry then move
+    ``expire_time`` to the append's time plus ``ttl``.
+    """
+
+    expire_time: float | None = None
+    ttl: float | None = None
+
+
+NEVER: Final = Expiry()
+
+
 @dataclass(slots=True)
 class ScopedState:
     """State (or a change to it) split into ADK's three stored scopes."""
@@ -141,6 +157,9 @@ class SessionRecord:
     rest: Cursor | None = None
     """Where the rest of the selected events resume (through ``list_events``) when not all
     of them fit in the read's budget; None when ``events`` holds them all."""
+    expiry: Expiry = NEVER
+    close_time: float | None = None
+    """When the session was closed; None while it is open."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,56 @@ def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser
     _add_backend_flag(parser, "where to copy to (a SQL backend)")
 
 
+def _add_purge(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``purge``: expired sessions deleted from storage now, or listed (``cli.purge``)."""
+    parser = commands.add_parser(
+        "purge",
+        help="delete expired sessions from storage now (--dry-run: show what would go)",
+        description="Delete the expired sessions (their events and session state) from the storage, in "
+        "short batches, as the server's sweeper does; app and user state are kept. Talks to the storage "
+        "directly, like 'db upgrade'. Safe while servers run.",
+    )
+    _add_backend_flag(parser, "the storage to purge")
+    parser.add_argument("--dry-run", action="store_true", help="delete nothing: count and list what would go")
+    parser.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="list at most N sessions (default 50)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _add_erase_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``erase-user``: one user of an app erased through a running server (``cli.erase_user``)."""
+    parser = commands.add_parser(
+        "erase-user",
+        help="erase every session, event and user state of one user of an app (through a server)",
+        description="Calls EraseUser on a running server: from its answer nothing of the user is "
+        "visible; the server deletes it in batches (the rest by its sweeper). App state and other users "
+        "are untouched. Idempotent. The server logs an audit line. Needs a token for the app when the "
+        "server requires tokens (--token, or ADK_GRPC_SESSIONS_CLIENT_TOKEN).",
+    )
+    parser.add_argument("--app", required=True, help="the app name")
+    parser.add_argument("--user", required=True, help="the user id")
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="HOST:PORT or unix:PATH of the server (default: its own, from ADK_GRPC_SESSIONS_LISTEN)",
+    )
+    parser.add_argument("--token", default=None, help="bearer token (prefer ADK_GRPC_SESSIONS_CLIENT_TOKEN)")
+    parser.add_argument(
+        "--tls-ca", type=Path, metavar="FILE", help="connect with TLS, trusting this CA bundle"
+    )
+    parser.add_argument(
+        "--tls-client-cert", type=Path, metavar="FILE", help="client certificate (mutual TLS)"
+    )
+    parser.add_argument(
+        "--tls-client-key", type=Path, metavar="FILE", help="PEM private key of --tls-client-cert"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="seconds to wait (default 60)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command.
 
@@ -212,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_token(commands)
     _add_db(commands)
     _add_import_adk(commands)
+    _add_purge(commands)
+    _add_erase_user(commands)
     return parser
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,16 @@ class ServerConfig:
     """auto (uvloop where installed, else asyncio), uvloop or asyncio."""
     otel_endpoint: str | None = None
     """OTLP/gRPC endpoint for traces; also enabled by ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+    session_ttl: float | None = None
+    """Seconds a session created without an expiry lives; None: until deleted."""
+    session_ttl_refresh_on_append: bool = False
+    """Each stored append moves its session's expiry to the append's time plus its ttl."""
+    closed_session_ttl: float | None = None
+    """Seconds a closed session is kept after its close at most; None: as if open."""
+    purge_interval: float = 60.0
+    """Seconds between the sweeper's runs."""
+    purge_batch_size: int = 100
+    """Sessions one purge transaction deletes at most."""
 
     @property
     def tls(self) -> TlsFiles | None:
@@ -102,7 +113,13 @@ class ServerConfig:
             max_state_bytes=self.max_state_bytes,
             max_session_bytes=self.max_session_bytes,
         )
-        for name in ("max_call_seconds", "health_interval"):
+        for name in ("session_ttl", "closed_session_ttl"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value <= limits.MAX_TTL_SECONDS:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive and at most 100 years")
+        if self.purge_batch_size <= 0:
+            raise ValueError("--purge-batch-size must be positive")
+        for name in ("max_call_seconds", "health_interval", "purge_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
         if self.page_token_key_file is not None and self.page_token_key:
@@ -158,6 +175,22 @@ def _flag(value: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"expected true or false, got {value!r}")
+
+
+_DURATION: Final = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>[smhd]?)")
+_UNIT_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration(value: str) -> float:
+    """Seconds from ``"30d"``, ``"12h"``, ``"15m"``, ``"90s"`` or plain seconds (``"90"``, ``"0.5"``).
+
+    Raises:
+        ValueError: anything else.
+    """
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise ValueError(f"expected a duration such as 30d, 12h, 15m, 90s or plain seconds, got {value!r}")
+    return float(match["number"]) * _UNIT_SECONDS[match["unit"]]
 
 
 def _octal(value: str) -> int:
@@ -272,6 +305,32 @@ SETTINGS: Final = (
     ),
     Setting("log_format", "json (one object per line) or text", str, "FORMAT"),
     Setting("log_level", "DEBUG, INFO, WARNING or ERROR", str, "LEVEL"),
+    Setting(
+        "session_ttl",
+        "how long a session created without an expiry (ttl/expire_time) lives, e.g. 30d, 12h, 90s; "
+        "an expired session is gone at once and purged in the background (default: kept until deleted)",
+        duration,
+        "DURATION",
+    ),
+    Setting(
+        "session_ttl_refresh_on_append",
+        "sliding expiry: each stored append moves a session's expiry to now plus its ttl",
+        _flag,
+        switch=True,
+    ),
+    Setting(
+        "closed_session_ttl",
+        "keep a closed session at most this long after its close, e.g. 7d (default: as if open)",
+        duration,
+        "DURATION",
+    ),
+    Setting(
+        "purge_interval",
+        "time between the sweeper's purges of expired sessions, e.g. 60s",
+        duration,
+        "DURATION",
+    ),
+    Setting("purge_batch_size", "expired sessions one purge transaction deletes at most", int, "N"),
     Setting(
         "otel_endpoint",
         "send OpenTelemetry traces to this OTLP/gRPC endpoint (default: $OTEL_EXPORTER_OTLP_ENDPOINT if set)",

@@ -1,7 +1,7 @@
 """Prometheus metrics: the one registry of everything the server counts, and its ``/metrics`` endpoint.
 
 Calls by method and code, latencies, appends inside batches and streams by
-their own codes, backend latency, writes. The calls are counted where they
+their own codes, backend latency, writes, the sweeper's purges. The calls are counted where they
 are served (``api``), the backend's work by ``backends.instrumented``.
 """
 
@@ -64,6 +64,22 @@ class Metrics:
         self.backend_up = Gauge(
             "adk_grpc_sessions_backend_up",
             "1 while the backend answers health checks.",
+            registry=self.registry,
+        )
+
+        self.sessions_purged = Counter(
+            "adk_grpc_sessions_sessions_purged",
+            "Expired sessions the sweeper deleted from storage (with their events and session state).",
+            registry=self.registry,
+        )
+        self.purge_backlog = Gauge(
+            "adk_grpc_sessions_purge_backlog",
+            "Expired sessions waiting to be purged, as of the sweeper's last run.",
+            registry=self.registry,
+        )
+        self.purge_last_run = Gauge(
+            "adk_grpc_sessions_purge_last_run_timestamp_seconds",
+            "When the sweeper's last run ended (Unix time).",
             registry=self.registry,
         )
 

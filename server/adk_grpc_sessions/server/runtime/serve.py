@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from adk_grpc_sessions.server.api.calls import CallPolicy, session_service_handler
 from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
-from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, Lifecycle, SessionServicer
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError, StorageLimits
 from adk_grpc_sessions.server.backends.instrumented import InstrumentedBackend
@@ -27,6 +27,7 @@ from adk_grpc_sessions.server.runtime.config import ServerConfig
 from adk_grpc_sessions.server.runtime.health import HealthMonitor
 from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.server.runtime.page_token_keys import configured_keys, default_keys
+from adk_grpc_sessions.server.runtime.sweeper import Sweeper
 from adk_grpc_sessions.server.runtime.tls import server_credentials
 from adk_grpc_sessions.server.runtime.tracing import tracing_interceptor
 
@@ -104,7 +105,7 @@ def _check_port_free(address: str) -> None:
 
 
 class SessionServer:
-    """One running server: listeners, servicer, backend, health, metrics."""
+    """One running server: listeners, servicer, backend, health, metrics, the sweeper."""
 
     def __init__(self, config: ServerConfig, backend: Backend | None = None) -> None:
         """Checks the configuration; nothing is bound or connected until ``start``.
@@ -137,6 +138,7 @@ class SessionServer:
         self._server: grpc.aio.Server | None = None
         self._health: HealthMonitor | None = None
         self._servicer: SessionServicer | None = None
+        self._sweeper: Sweeper | None = None
         self._sockets: list[str] = []
         self._cleanups: list[Callable[[], Any]] = []
 
@@ -220,6 +222,12 @@ class SessionServer:
             limits=StorageLimits(config.max_state_bytes, config.max_session_bytes),
             page_tokens=PageTokens(page_token_keys),
             policy=policy,
+            lifecycle=Lifecycle(
+                session_ttl=config.session_ttl,
+                refresh_on_append=config.session_ttl_refresh_on_append,
+                closed_session_ttl=config.closed_session_ttl,
+                purge_batch_size=config.purge_batch_size,
+            ),
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))
@@ -238,6 +246,13 @@ class SessionServer:
             self._cleanups.append(stop_metrics)
         await server.start()
         await self._health.start()
+        self._sweeper = Sweeper(
+            self._backend,
+            interval=config.purge_interval,
+            batch_size=config.purge_batch_size,
+            metrics=self.metrics,
+        )
+        self._sweeper.start()
 
     def _bind(self, server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
         if address.startswith("unix:"):
@@ -264,6 +279,8 @@ class SessionServer:
         await self._shutdown(self.config.grace_seconds if grace is None else grace)
 
     async def _shutdown(self, grace: float) -> None:
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         if self._health is not None:
             await self._health.drain()
         if self._servicer is not None:

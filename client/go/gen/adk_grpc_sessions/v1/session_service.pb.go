@@ -93,6 +93,41 @@
 //   client did not cause itself: a server shutting down cancels the calls it
 //   received but had not started, which may or may not have taken effect.
 //
+// Lifecycle
+//   Expiry. A session may carry an expire_time; from that instant on it is
+//   gone for every call, at once, whether or not storage has been cleared
+//   yet: GetSession, ListEvents, AppendEvent (in every form), UpdateSession
+//   and CloseSession answer NOT_FOUND ("SESSION_NOT_FOUND"), ListSessions
+//   leaves it out, DeleteSession succeeds, and CreateSession may take its id
+//   for a new session. An expired session never comes back. The expiry is set
+//   at CreateSession (expire_time, or ttl counted from the server's clock),
+//   else by the server's default (--session-ttl; by default there is none and
+//   sessions are kept until deleted, as ADK keeps them), and changed or
+//   removed later by UpdateSession. A session given a ttl (by the caller or
+//   by the default) keeps it: with --session-ttl-refresh-on-append, each
+//   stored append moves its expire_time to the append's server time plus that
+//   ttl, so a session in use does not expire. Expiry is decided by the
+//   server's clock (the server's replicas should keep theirs in sync).
+//   Purge. The server deletes expired sessions' events and session state in
+//   the background, in small batches, each session once however many
+//   replicas share the storage. App and user state are never touched by
+//   expiry.
+//   Close. CloseSession marks a session closed (Session.close_time): it reads
+//   as before, and every later append to it is refused with
+//   FAILED_PRECONDITION, reason "SESSION_CLOSED" (an append already stored
+//   may still be retried: its retry answers already_applied). Closing a
+//   closed session succeeds and keeps the first close_time. Closing changes
+//   neither the revision nor last_update_time. With --closed-session-ttl the
+//   server also sets a closed session's expire_time to at most close_time
+//   plus that duration.
+//   Erase a user. EraseUser deletes every session (with its events and
+//   session state) of one user of an app, and that user's user-scoped state.
+//   From the moment it is accepted none of it is visible to any call, on any
+//   replica; sessions the user creates afterwards are new and unaffected.
+//   Storage is then cleared in bounded steps; if the call ends first
+//   (deadline, restart), the server finishes in the background, and calling
+//   it again is harmless. App state and other users are never touched.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -101,6 +136,7 @@
 //   NOT_FOUND           "SESSION_NOT_FOUND"
 //   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
 //   ABORTED             "STALE_SESSION"
+//   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
 //   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
 //                       (see "Limits"; retrying the same call will not help)
 //   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
@@ -199,6 +235,8 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	anypb "google.golang.org/protobuf/types/known/anypb"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -480,7 +518,16 @@ type Session struct {
 	// The session's revision, to pass back as AppendEventRequest.
 	// expected_revision. Opaque: compare for equality only. Never 0, and never
 	// reused by a later session with the same name.
-	Revision      int64 `protobuf:"varint,8,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,8,opt,name=revision,proto3" json:"revision,omitempty"`
+	// When the session expires (see "Lifecycle").
+	//
+	// Types that are valid to be assigned to Expiration:
+	//
+	//	*Session_ExpireTime
+	//	*Session_Ttl
+	Expiration isSession_Expiration `protobuf_oneof:"expiration"`
+	// When the session was closed (server clock); unset = open.
+	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,6 +618,61 @@ func (x *Session) GetRevision() int64 {
 	return 0
 }
 
+func (x *Session) GetExpiration() isSession_Expiration {
+	if x != nil {
+		return x.Expiration
+	}
+	return nil
+}
+
+func (x *Session) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		if x, ok := x.Expiration.(*Session_ExpireTime); ok {
+			return x.ExpireTime
+		}
+	}
+	return nil
+}
+
+func (x *Session) GetTtl() *durationpb.Duration {
+	if x != nil {
+		if x, ok := x.Expiration.(*Session_Ttl); ok {
+			return x.Ttl
+		}
+	}
+	return nil
+}
+
+func (x *Session) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+type isSession_Expiration interface {
+	isSession_Expiration()
+}
+
+type Session_ExpireTime struct {
+	// The instant the session expires; unset in a response = it never
+	// expires. In UpdateSession (path "expire_time"): the new expiry, unset =
+	// never; the session then has no ttl.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expire_time,json=expireTime,proto3,oneof"`
+}
+
+type Session_Ttl struct {
+	// Input only: in UpdateSession (path "ttl"), a duration (positive, at
+	// most 100 years) from the server's clock: expire_time becomes now plus
+	// it, and with --session-ttl-refresh-on-append each append moves it
+	// again. Never set in a response.
+	Ttl *durationpb.Duration `protobuf:"bytes,10,opt,name=ttl,proto3,oneof"`
+}
+
+func (*Session_ExpireTime) isSession_Expiration() {}
+
+func (*Session_Ttl) isSession_Expiration() {}
+
 // Request for SessionService.CreateSession.
 type CreateSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -585,7 +687,15 @@ type CreateSessionRequest struct {
 	// Optional. Initial state. App and user keys are merged into the app's and
 	// the user's existing state (overwriting keys with the same name); session
 	// keys become the session's state.
-	State         *StateDelta `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	State *StateDelta `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// Optional. When the session expires (see "Lifecycle"). Neither set = the
+	// server's default ttl, if it has one, else never.
+	//
+	// Types that are valid to be assigned to Expiration:
+	//
+	//	*CreateSessionRequest_ExpireTime
+	//	*CreateSessionRequest_Ttl
+	Expiration    isCreateSessionRequest_Expiration `protobuf_oneof:"expiration"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -647,6 +757,50 @@ func (x *CreateSessionRequest) GetState() *StateDelta {
 	}
 	return nil
 }
+
+func (x *CreateSessionRequest) GetExpiration() isCreateSessionRequest_Expiration {
+	if x != nil {
+		return x.Expiration
+	}
+	return nil
+}
+
+func (x *CreateSessionRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		if x, ok := x.Expiration.(*CreateSessionRequest_ExpireTime); ok {
+			return x.ExpireTime
+		}
+	}
+	return nil
+}
+
+func (x *CreateSessionRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		if x, ok := x.Expiration.(*CreateSessionRequest_Ttl); ok {
+			return x.Ttl
+		}
+	}
+	return nil
+}
+
+type isCreateSessionRequest_Expiration interface {
+	isCreateSessionRequest_Expiration()
+}
+
+type CreateSessionRequest_ExpireTime struct {
+	// The instant the session expires; not in the past.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3,oneof"`
+}
+
+type CreateSessionRequest_Ttl struct {
+	// A duration (positive, at most 100 years) from the server's clock at
+	// creation; kept with the session for --session-ttl-refresh-on-append.
+	Ttl *durationpb.Duration `protobuf:"bytes,6,opt,name=ttl,proto3,oneof"`
+}
+
+func (*CreateSessionRequest_ExpireTime) isCreateSessionRequest_Expiration() {}
+
+func (*CreateSessionRequest_Ttl) isCreateSessionRequest_Expiration() {}
 
 // Response for SessionService.CreateSession.
 type CreateSessionResponse struct {
@@ -1933,11 +2087,328 @@ func (x *GetAppStateResponse) GetState() map[string]string {
 	return nil
 }
 
+// Request for SessionService.UpdateSession.
+type UpdateSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The session to change, named by app_name, user_id and
+	// session_id, with the new values of the fields update_mask names.
+	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// The fields to change. Updatable paths: "expire_time", "ttl" (at most one
+	// of the two). A named field left unset clears it ("expire_time": the
+	// session never expires). Empty = every updatable field that is set in
+	// session. Any other path is INVALID_ARGUMENT naming "update_mask".
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSessionRequest) Reset() {
+	*x = UpdateSessionRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSessionRequest) ProtoMessage() {}
+
+func (x *UpdateSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSessionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSessionRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateSessionRequest) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *UpdateSessionRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Response for SessionService.UpdateSession.
+type UpdateSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session as it is now, with merged state and no events.
+	Session       *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSessionResponse) Reset() {
+	*x = UpdateSessionResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSessionResponse) ProtoMessage() {}
+
+func (x *UpdateSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSessionResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSessionResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Request for SessionService.CloseSession.
+type CloseSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Required. The user id.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The session id (trimmed).
+	SessionId     string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseSessionRequest) Reset() {
+	*x = CloseSessionRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSessionRequest) ProtoMessage() {}
+
+func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
+func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CloseSessionRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *CloseSessionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *CloseSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// Response for SessionService.CloseSession.
+type CloseSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The closed session, with close_time set, merged state and no events.
+	Session       *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseSessionResponse) Reset() {
+	*x = CloseSessionResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSessionResponse) ProtoMessage() {}
+
+func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
+func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CloseSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Request for SessionService.EraseUser.
+type EraseUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Required. The user id.
+	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserRequest) Reset() {
+	*x = EraseUserRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserRequest) ProtoMessage() {}
+
+func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
+func (*EraseUserRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *EraseUserRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *EraseUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// Response for SessionService.EraseUser.
+type EraseUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many sessions this call deleted from storage (an earlier, unfinished
+	// call for the same user may have deleted others).
+	DeletedSessions int64 `protobuf:"varint,1,opt,name=deleted_sessions,json=deletedSessions,proto3" json:"deleted_sessions,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EraseUserResponse) Reset() {
+	*x = EraseUserResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserResponse) ProtoMessage() {}
+
+func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
+func (*EraseUserResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *EraseUserResponse) GetDeletedSessions() int64 {
+	if x != nil {
+		return x.DeletedSessions
+	}
+	return 0
+}
+
 var File_adk_grpc_sessions_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
-	"*adk_grpc_sessions/v1/session_service.proto\x12\x14adk_grpc_sessions.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x02\n" +
+	"*adk_grpc_sessions/v1/session_service.proto\x12\x14adk_grpc_sessions.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x02\n" +
 	"\x05State\x126\n" +
 	"\x03app\x18\x01 \x03(\v2$.adk_grpc_sessions.v1.State.AppEntryR\x03app\x129\n" +
 	"\x04user\x18\x02 \x03(\v2%.adk_grpc_sessions.v1.State.UserEntryR\x04user\x12B\n" +
@@ -1975,7 +2446,7 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"stateDelta\x12\x1a\n" +
 	"\bsequence\x18\a \x01(\x03R\bsequence\x12\x1d\n" +
 	"\n" +
-	"event_json\x18\x0f \x01(\tR\teventJson\"\xe3\x02\n" +
+	"event_json\x18\x0f \x01(\tR\teventJson\"\x9a\x04\n" +
 	"\aSession\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -1986,13 +2457,26 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x10last_update_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastUpdateTime\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1a\n" +
-	"\brevision\x18\b \x01(\x03R\brevision\"\xa1\x01\n" +
+	"\brevision\x18\b \x01(\x03R\brevision\x12=\n" +
+	"\vexpire_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampH\x00R\n" +
+	"expireTime\x12-\n" +
+	"\x03ttl\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttl\x129\n" +
+	"\n" +
+	"close_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTimeB\f\n" +
+	"\n" +
+	"expiration\"\x9d\x02\n" +
 	"\x14CreateSessionRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x126\n" +
-	"\x05state\x18\x04 \x01(\v2 .adk_grpc_sessions.v1.StateDeltaR\x05state\"P\n" +
+	"\x05state\x18\x04 \x01(\v2 .adk_grpc_sessions.v1.StateDeltaR\x05state\x12=\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\n" +
+	"expireTime\x12-\n" +
+	"\x03ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttlB\f\n" +
+	"\n" +
+	"expiration\"P\n" +
 	"\x15CreateSessionResponse\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"\xf2\x01\n" +
 	"\x11GetSessionRequest\x12\x19\n" +
@@ -2078,7 +2562,26 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xac\b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
+	"\x14UpdateSessionRequest\x127\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"P\n" +
+	"\x15UpdateSessionResponse\x127\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"h\n" +
+	"\x13CloseSessionRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\"O\n" +
+	"\x14CloseSessionResponse\x127\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"F\n" +
+	"\x10EraseUserRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\">\n" +
+	"\x11EraseUserResponse\x12)\n" +
+	"\x10deleted_sessions\x18\x01 \x01(\x03R\x0fdeletedSessions2\xdb\n" +
+	"\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
@@ -2091,7 +2594,10 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"ListEvents\x12'.adk_grpc_sessions.v1.ListEventsRequest\x1a(.adk_grpc_sessions.v1.ListEventsResponse\x12e\n" +
 	"\fGetUserState\x12).adk_grpc_sessions.v1.GetUserStateRequest\x1a*.adk_grpc_sessions.v1.GetUserStateResponse\x12b\n" +
-	"\vGetAppState\x12(.adk_grpc_sessions.v1.GetAppStateRequest\x1a).adk_grpc_sessions.v1.GetAppStateResponseB\xf6\x01\n" +
+	"\vGetAppState\x12(.adk_grpc_sessions.v1.GetAppStateRequest\x1a).adk_grpc_sessions.v1.GetAppStateResponse\x12h\n" +
+	"\rUpdateSession\x12*.adk_grpc_sessions.v1.UpdateSessionRequest\x1a+.adk_grpc_sessions.v1.UpdateSessionResponse\x12e\n" +
+	"\fCloseSession\x12).adk_grpc_sessions.v1.CloseSessionRequest\x1a*.adk_grpc_sessions.v1.CloseSessionResponse\x12\\\n" +
+	"\tEraseUser\x12&.adk_grpc_sessions.v1.EraseUserRequest\x1a'.adk_grpc_sessions.v1.EraseUserResponseB\xf6\x01\n" +
 	"\x18com.adk_grpc_sessions.v1B\x13SessionServiceProtoP\x01Z\\github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1;sessionsv1\xa2\x02\x03AXX\xaa\x02\x12AdkGrpcSessions.V1\xca\x02\x12AdkGrpcSessions\\V1\xe2\x02\x1eAdkGrpcSessions\\V1\\GPBMetadata\xea\x02\x13AdkGrpcSessions::V1b\x06proto3"
 
 var (
@@ -2106,7 +2612,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(*State)(nil),                     // 0: adk_grpc_sessions.v1.State
 	(*StateDelta)(nil),                // 1: adk_grpc_sessions.v1.StateDelta
@@ -2134,79 +2640,110 @@ var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(*GetUserStateResponse)(nil),      // 23: adk_grpc_sessions.v1.GetUserStateResponse
 	(*GetAppStateRequest)(nil),        // 24: adk_grpc_sessions.v1.GetAppStateRequest
 	(*GetAppStateResponse)(nil),       // 25: adk_grpc_sessions.v1.GetAppStateResponse
-	nil,                               // 26: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 27: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 28: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 29: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 30: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 31: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 32: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 33: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
-	(*anypb.Any)(nil),                 // 35: google.protobuf.Any
+	(*UpdateSessionRequest)(nil),      // 26: adk_grpc_sessions.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),     // 27: adk_grpc_sessions.v1.UpdateSessionResponse
+	(*CloseSessionRequest)(nil),       // 28: adk_grpc_sessions.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),      // 29: adk_grpc_sessions.v1.CloseSessionResponse
+	(*EraseUserRequest)(nil),          // 30: adk_grpc_sessions.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),         // 31: adk_grpc_sessions.v1.EraseUserResponse
+	nil,                               // 32: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 33: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 34: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 35: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 36: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 37: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 38: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 39: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 41: google.protobuf.Duration
+	(*anypb.Any)(nil),                 // 42: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),     // 43: google.protobuf.FieldMask
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	26, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	27, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	28, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	29, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	30, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	31, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	34, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	32, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	33, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	34, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	35, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	36, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	37, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	40, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
 	0,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
 	2,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	34, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	34, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 12: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
-	3,  // 13: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	34, // 14: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 15: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 16: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
-	2,  // 17: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	34, // 18: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	12, // 19: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	18, // 20: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	12, // 21: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	18, // 22: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	13, // 23: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	19, // 24: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	35, // 25: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	34, // 26: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 27: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	32, // 28: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	33, // 29: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	4,  // 30: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	6,  // 31: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	8,  // 32: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	10, // 33: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	12, // 34: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	14, // 35: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	16, // 36: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	20, // 37: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	22, // 38: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	24, // 39: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	5,  // 40: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	7,  // 41: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	9,  // 42: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	11, // 43: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	13, // 44: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	15, // 45: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	17, // 46: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	21, // 47: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	23, // 48: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	25, // 49: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	40, // [40:50] is the sub-list for method output_type
-	30, // [30:40] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	40, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	40, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	40, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
+	40, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
+	1,  // 15: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
+	40, // 16: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 17: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
+	3,  // 18: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	40, // 19: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 20: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	3,  // 21: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
+	2,  // 22: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
+	40, // 23: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	12, // 24: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	18, // 25: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	12, // 26: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	18, // 27: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	13, // 28: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	19, // 29: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	42, // 30: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	40, // 31: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 32: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	38, // 33: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	39, // 34: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	3,  // 35: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	43, // 36: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 37: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	3,  // 38: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	4,  // 39: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	6,  // 40: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	8,  // 41: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	10, // 42: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	12, // 43: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	14, // 44: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	16, // 45: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	20, // 46: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	22, // 47: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	24, // 48: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	26, // 49: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	28, // 50: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	30, // 51: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	5,  // 52: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	7,  // 53: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	9,  // 54: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	11, // 55: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	13, // 56: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	15, // 57: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	17, // 58: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	21, // 59: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	23, // 60: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	25, // 61: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	27, // 62: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	29, // 63: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	31, // 64: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	52, // [52:65] is the sub-list for method output_type
+	39, // [39:52] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
 func file_adk_grpc_sessions_v1_session_service_proto_init() {
 	if File_adk_grpc_sessions_v1_session_service_proto != nil {
 		return
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[3].OneofWrappers = []any{
+		(*Session_ExpireTime)(nil),
+		(*Session_Ttl)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4].OneofWrappers = []any{
+		(*CreateSessionRequest_ExpireTime)(nil),
+		(*CreateSessionRequest_Ttl)(nil),
 	}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6].OneofWrappers = []any{}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18].OneofWrappers = []any{
@@ -2219,7 +2756,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

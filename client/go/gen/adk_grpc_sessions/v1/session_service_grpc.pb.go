@@ -93,6 +93,41 @@
 //   client did not cause itself: a server shutting down cancels the calls it
 //   received but had not started, which may or may not have taken effect.
 //
+// Lifecycle
+//   Expiry. A session may carry an expire_time; from that instant on it is
+//   gone for every call, at once, whether or not storage has been cleared
+//   yet: GetSession, ListEvents, AppendEvent (in every form), UpdateSession
+//   and CloseSession answer NOT_FOUND ("SESSION_NOT_FOUND"), ListSessions
+//   leaves it out, DeleteSession succeeds, and CreateSession may take its id
+//   for a new session. An expired session never comes back. The expiry is set
+//   at CreateSession (expire_time, or ttl counted from the server's clock),
+//   else by the server's default (--session-ttl; by default there is none and
+//   sessions are kept until deleted, as ADK keeps them), and changed or
+//   removed later by UpdateSession. A session given a ttl (by the caller or
+//   by the default) keeps it: with --session-ttl-refresh-on-append, each
+//   stored append moves its expire_time to the append's server time plus that
+//   ttl, so a session in use does not expire. Expiry is decided by the
+//   server's clock (the server's replicas should keep theirs in sync).
+//   Purge. The server deletes expired sessions' events and session state in
+//   the background, in small batches, each session once however many
+//   replicas share the storage. App and user state are never touched by
+//   expiry.
+//   Close. CloseSession marks a session closed (Session.close_time): it reads
+//   as before, and every later append to it is refused with
+//   FAILED_PRECONDITION, reason "SESSION_CLOSED" (an append already stored
+//   may still be retried: its retry answers already_applied). Closing a
+//   closed session succeeds and keeps the first close_time. Closing changes
+//   neither the revision nor last_update_time. With --closed-session-ttl the
+//   server also sets a closed session's expire_time to at most close_time
+//   plus that duration.
+//   Erase a user. EraseUser deletes every session (with its events and
+//   session state) of one user of an app, and that user's user-scoped state.
+//   From the moment it is accepted none of it is visible to any call, on any
+//   replica; sessions the user creates afterwards are new and unaffected.
+//   Storage is then cleared in bounded steps; if the call ends first
+//   (deadline, restart), the server finishes in the background, and calling
+//   it again is harmless. App state and other users are never touched.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -101,6 +136,7 @@
 //   NOT_FOUND           "SESSION_NOT_FOUND"
 //   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
 //   ABORTED             "STALE_SESSION"
+//   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
 //   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
 //                       (see "Limits"; retrying the same call will not help)
 //   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
@@ -218,6 +254,9 @@ const (
 	SessionService_ListEvents_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/ListEvents"
 	SessionService_GetUserState_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/GetUserState"
 	SessionService_GetAppState_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/GetAppState"
+	SessionService_UpdateSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/UpdateSession"
+	SessionService_CloseSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/CloseSession"
+	SessionService_EraseUser_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/EraseUser"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -286,6 +325,19 @@ type SessionServiceClient interface {
 	// Reads the app-scoped state of an app (keys without the "app:" prefix).
 	// An app with no state has an empty map; not an error.
 	GetAppState(ctx context.Context, in *GetAppStateRequest, opts ...grpc.CallOption) (*GetAppStateResponse, error)
+	// Changes a session's settings named by update_mask (AIP-134); never its
+	// events or state. Does not change the revision, so no writer's session
+	// becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+	// INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+	// updatable.
+	UpdateSession(ctx context.Context, in *UpdateSessionRequest, opts ...grpc.CallOption) (*UpdateSessionResponse, error)
+	// Closes a session: it stays readable and refuses appends (see
+	// "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+	// ("SESSION_NOT_FOUND").
+	CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error)
+	// Erases one user of an app: every session, event and user-scoped state
+	// (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -399,6 +451,36 @@ func (c *sessionServiceClient) GetAppState(ctx context.Context, in *GetAppStateR
 	return out, nil
 }
 
+func (c *sessionServiceClient) UpdateSession(ctx context.Context, in *UpdateSessionRequest, opts ...grpc.CallOption) (*UpdateSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSessionResponse)
+	err := c.cc.Invoke(ctx, SessionService_UpdateSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseSessionResponse)
+	err := c.cc.Invoke(ctx, SessionService_CloseSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseUserResponse)
+	err := c.cc.Invoke(ctx, SessionService_EraseUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -465,6 +547,19 @@ type SessionServiceServer interface {
 	// Reads the app-scoped state of an app (keys without the "app:" prefix).
 	// An app with no state has an empty map; not an error.
 	GetAppState(context.Context, *GetAppStateRequest) (*GetAppStateResponse, error)
+	// Changes a session's settings named by update_mask (AIP-134); never its
+	// events or state. Does not change the revision, so no writer's session
+	// becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+	// INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+	// updatable.
+	UpdateSession(context.Context, *UpdateSessionRequest) (*UpdateSessionResponse, error)
+	// Closes a session: it stays readable and refuses appends (see
+	// "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+	// ("SESSION_NOT_FOUND").
+	CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error)
+	// Erases one user of an app: every session, event and user-scoped state
+	// (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -504,6 +599,15 @@ func (UnimplementedSessionServiceServer) GetUserState(context.Context, *GetUserS
 }
 func (UnimplementedSessionServiceServer) GetAppState(context.Context, *GetAppStateRequest) (*GetAppStateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAppState not implemented")
+}
+func (UnimplementedSessionServiceServer) UpdateSession(context.Context, *UpdateSessionRequest) (*UpdateSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSession not implemented")
+}
+func (UnimplementedSessionServiceServer) CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseSession not implemented")
+}
+func (UnimplementedSessionServiceServer) EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseUser not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -695,6 +799,60 @@ func _SessionService_GetAppState_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_UpdateSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).UpdateSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_UpdateSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).UpdateSession(ctx, req.(*UpdateSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_CloseSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).CloseSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_CloseSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).CloseSession(ctx, req.(*CloseSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_EraseUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).EraseUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_EraseUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).EraseUser(ctx, req.(*EraseUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -737,6 +895,18 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAppState",
 			Handler:    _SessionService_GetAppState_Handler,
+		},
+		{
+			MethodName: "UpdateSession",
+			Handler:    _SessionService_UpdateSession_Handler,
+		},
+		{
+			MethodName: "CloseSession",
+			Handler:    _SessionService_CloseSession_Handler,
+		},
+		{
+			MethodName: "EraseUser",
+			Handler:    _SessionService_EraseUser_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

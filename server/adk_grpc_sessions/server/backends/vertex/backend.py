@@ -20,6 +20,7 @@ from google.cloud.aiplatform_v1 import types as vertex
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Backend,
     BackendRefusedError,
@@ -27,6 +28,7 @@ from adk_grpc_sessions.server.backends.base import (
     Cursor,
     EventIdConflictError,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
@@ -53,6 +55,11 @@ from adk_grpc_sessions.wire.timestamps import from_timestamp
 _NO_SHARED_STATE: Final = (
     "Vertex AI Agent Engine keeps state per session only: app- and user-scoped state "
     "cannot be read on their own (as in ADK's VertexAiSessionService)"
+)
+
+_NO_LIFECYCLE: Final = (
+    "this server does not yet map the session lifecycle (expiry, close, erasing a user, purge) "
+    "onto Vertex AI Agent Engine; see docs/backends.md"
 )
 
 _Data = TypeVar("_Data")
@@ -109,9 +116,21 @@ class VertexBackend(Backend):
             raise BackendUnavailableError(f"{exc}{reason}") from exc
 
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
-        """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times."""
+        """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times.
+
+        An ``expiry`` is refused (UNSUPPORTED) for now: Agent Engine has an expiry of
+        its own, but this backend neither reads it back nor hides what it expires at once.
+        """
+        if expiry != NEVER:
+            raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_EXPIRY")
         for scope, values in (("session", state.session), ("user", state.user), ("app", state.app)):
             size = wire_limits.state_bytes(values)
             if size > limits.max_state_bytes:
@@ -254,11 +273,13 @@ class VertexBackend(Backend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """See ``Backend.append_event``; the checks read before writing (not atomic, see the package doc).
 
-        The session size limit is not checked (difference 8).
+        The session size limit is not checked (difference 8). ``refresh_expiry`` has
+        nothing to refresh: no session here has an expiry (see ``create_session``).
         """
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
@@ -347,6 +368,32 @@ class VertexBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
+
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """Refused (UNSUPPORTED): see ``create_session``."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_EXPIRY")
+
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """Refused (UNSUPPORTED): Agent Engine has no closed sessions."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_CLOSE")
+
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """Refused (UNSUPPORTED) for now: delete the user's sessions one by one instead."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_ERASE_USER")
+
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """Refused (UNSUPPORTED): Agent Engine deletes what it expires itself."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
+
+    async def count_expired(self) -> int:
+        """Refused (UNSUPPORTED): see ``purge_expired``."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
+
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """Refused (UNSUPPORTED): see ``purge_expired``."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
 
 
 def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:

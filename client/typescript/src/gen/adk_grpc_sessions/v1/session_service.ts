@@ -21,6 +21,8 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Any } from "../../google/protobuf/any.js";
+import { Duration } from "../../google/protobuf/duration.js";
+import { FieldMask } from "../../google/protobuf/field_mask.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 /**
@@ -119,6 +121,41 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   client did not cause itself: a server shutting down cancels the calls it
  *   received but had not started, which may or may not have taken effect.
  *
+ * Lifecycle
+ *   Expiry. A session may carry an expire_time; from that instant on it is
+ *   gone for every call, at once, whether or not storage has been cleared
+ *   yet: GetSession, ListEvents, AppendEvent (in every form), UpdateSession
+ *   and CloseSession answer NOT_FOUND ("SESSION_NOT_FOUND"), ListSessions
+ *   leaves it out, DeleteSession succeeds, and CreateSession may take its id
+ *   for a new session. An expired session never comes back. The expiry is set
+ *   at CreateSession (expire_time, or ttl counted from the server's clock),
+ *   else by the server's default (--session-ttl; by default there is none and
+ *   sessions are kept until deleted, as ADK keeps them), and changed or
+ *   removed later by UpdateSession. A session given a ttl (by the caller or
+ *   by the default) keeps it: with --session-ttl-refresh-on-append, each
+ *   stored append moves its expire_time to the append's server time plus that
+ *   ttl, so a session in use does not expire. Expiry is decided by the
+ *   server's clock (the server's replicas should keep theirs in sync).
+ *   Purge. The server deletes expired sessions' events and session state in
+ *   the background, in small batches, each session once however many
+ *   replicas share the storage. App and user state are never touched by
+ *   expiry.
+ *   Close. CloseSession marks a session closed (Session.close_time): it reads
+ *   as before, and every later append to it is refused with
+ *   FAILED_PRECONDITION, reason "SESSION_CLOSED" (an append already stored
+ *   may still be retried: its retry answers already_applied). Closing a
+ *   closed session succeeds and keeps the first close_time. Closing changes
+ *   neither the revision nor last_update_time. With --closed-session-ttl the
+ *   server also sets a closed session's expire_time to at most close_time
+ *   plus that duration.
+ *   Erase a user. EraseUser deletes every session (with its events and
+ *   session state) of one user of an app, and that user's user-scoped state.
+ *   From the moment it is accepted none of it is visible to any call, on any
+ *   replica; sessions the user creates afterwards are new and unaffected.
+ *   Storage is then cleared in bounded steps; if the call ends first
+ *   (deadline, restart), the server finishes in the background, and calling
+ *   it again is harmless. App state and other users are never touched.
+ *
  * Errors (canonical codes; details are google.rpc.ErrorInfo with domain
  * "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
  * inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -127,6 +164,7 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   NOT_FOUND           "SESSION_NOT_FOUND"
  *   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
  *   ABORTED             "STALE_SESSION"
+ *   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
  *   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
  *                       (see "Limits"; retrying the same call will not help)
  *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
@@ -343,6 +381,25 @@ export interface Session {
    * reused by a later session with the same name.
    */
   revision: bigint;
+  /**
+   * The instant the session expires; unset in a response = it never
+   * expires. In UpdateSession (path "expire_time"): the new expiry, unset =
+   * never; the session then has no ttl.
+   */
+  expireTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Input only: in UpdateSession (path "ttl"), a duration (positive, at
+   * most 100 years) from the server's clock: expire_time becomes now plus
+   * it, and with --session-ttl-refresh-on-append each append moves it
+   * again. Never set in a response.
+   */
+  ttl?:
+    | Duration
+    | undefined;
+  /** When the session was closed (server clock); unset = open. */
+  closeTime: Timestamp | undefined;
 }
 
 /** Request for SessionService.CreateSession. */
@@ -362,7 +419,18 @@ export interface CreateSessionRequest {
    * the user's existing state (overwriting keys with the same name); session
    * keys become the session's state.
    */
-  state: StateDelta | undefined;
+  state:
+    | StateDelta
+    | undefined;
+  /** The instant the session expires; not in the past. */
+  expireTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * A duration (positive, at most 100 years) from the server's clock at
+   * creation; kept with the session for --session-ttl-refresh-on-append.
+   */
+  ttl?: Duration | undefined;
 }
 
 /** Response for SessionService.CreateSession. */
@@ -637,6 +705,63 @@ export interface GetAppStateResponse {
 export interface GetAppStateResponse_StateEntry {
   key: string;
   value: string;
+}
+
+/** Request for SessionService.UpdateSession. */
+export interface UpdateSessionRequest {
+  /**
+   * Required. The session to change, named by app_name, user_id and
+   * session_id, with the new values of the fields update_mask names.
+   */
+  session:
+    | Session
+    | undefined;
+  /**
+   * The fields to change. Updatable paths: "expire_time", "ttl" (at most one
+   * of the two). A named field left unset clears it ("expire_time": the
+   * session never expires). Empty = every updatable field that is set in
+   * session. Any other path is INVALID_ARGUMENT naming "update_mask".
+   */
+  updateMask: string[] | undefined;
+}
+
+/** Response for SessionService.UpdateSession. */
+export interface UpdateSessionResponse {
+  /** The session as it is now, with merged state and no events. */
+  session: Session | undefined;
+}
+
+/** Request for SessionService.CloseSession. */
+export interface CloseSessionRequest {
+  /** Required. The app name. */
+  appName: string;
+  /** Required. The user id. */
+  userId: string;
+  /** Required. The session id (trimmed). */
+  sessionId: string;
+}
+
+/** Response for SessionService.CloseSession. */
+export interface CloseSessionResponse {
+  /** The closed session, with close_time set, merged state and no events. */
+  session: Session | undefined;
+}
+
+/** Request for SessionService.EraseUser. */
+export interface EraseUserRequest {
+  /** Required. The app name. */
+  appName: string;
+  /** Required. The user id. */
+  userId: string;
+}
+
+/** Response for SessionService.EraseUser. */
+export interface EraseUserResponse {
+  /**
+   * How many sessions this call deleted from storage (an earlier, unfinished
+   * call for the same user may have deleted others).
+   */
+  deletedSessions: bigint;
 }
 
 function createBaseState(): State {
@@ -1430,6 +1555,9 @@ function createBaseSession(): Session {
     lastUpdateTime: undefined,
     createTime: undefined,
     revision: 0n,
+    expireTime: undefined,
+    ttl: undefined,
+    closeTime: undefined,
   };
 }
 
@@ -1461,6 +1589,15 @@ export const Session: MessageFns<Session> = {
         throw new globalThis.Error("value provided for field message.revision of type int64 too large");
       }
       writer.uint32(64).int64(message.revision);
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(message.expireTime, writer.uint32(74).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(82).fork()).join();
+    }
+    if (message.closeTime !== undefined) {
+      Timestamp.encode(message.closeTime, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1542,6 +1679,30 @@ export const Session: MessageFns<Session> = {
             message.revision = reader.int64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.expireTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.closeTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1571,12 +1732,19 @@ export const Session: MessageFns<Session> = {
       ? Timestamp.fromPartial(object.createTime)
       : undefined;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    message.expireTime = (object.expireTime !== undefined && object.expireTime !== null)
+      ? Timestamp.fromPartial(object.expireTime)
+      : undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.closeTime = (object.closeTime !== undefined && object.closeTime !== null)
+      ? Timestamp.fromPartial(object.closeTime)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCreateSessionRequest(): CreateSessionRequest {
-  return { appName: "", userId: "", sessionId: "", state: undefined };
+  return { appName: "", userId: "", sessionId: "", state: undefined, expireTime: undefined, ttl: undefined };
 }
 
 export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
@@ -1592,6 +1760,12 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
     }
     if (message.state !== undefined) {
       StateDelta.encode(message.state, writer.uint32(34).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(message.expireTime, writer.uint32(42).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1641,6 +1815,22 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
             message.state = StateDelta.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expireTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1664,6 +1854,10 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
     message.state = (object.state !== undefined && object.state !== null)
       ? StateDelta.fromPartial(object.state)
       : undefined;
+    message.expireTime = (object.expireTime !== undefined && object.expireTime !== null)
+      ? Timestamp.fromPartial(object.expireTime)
+      : undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
     return message;
   },
 };
@@ -3329,6 +3523,395 @@ export const GetAppStateResponse_StateEntry: MessageFns<GetAppStateResponse_Stat
   },
 };
 
+function createBaseUpdateSessionRequest(): UpdateSessionRequest {
+  return { session: undefined, updateMask: undefined };
+}
+
+export const UpdateSessionRequest: MessageFns<UpdateSessionRequest> = {
+  encode(message: UpdateSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateSessionRequest>): UpdateSessionRequest {
+    return UpdateSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateSessionRequest>): UpdateSessionRequest {
+    const message = createBaseUpdateSessionRequest();
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateSessionResponse(): UpdateSessionResponse {
+  return { session: undefined };
+}
+
+export const UpdateSessionResponse: MessageFns<UpdateSessionResponse> = {
+  encode(message: UpdateSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateSessionResponse>): UpdateSessionResponse {
+    return UpdateSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateSessionResponse>): UpdateSessionResponse {
+    const message = createBaseUpdateSessionResponse();
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCloseSessionRequest(): CloseSessionRequest {
+  return { appName: "", userId: "", sessionId: "" };
+}
+
+export const CloseSessionRequest: MessageFns<CloseSessionRequest> = {
+  encode(message: CloseSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(26).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CloseSessionRequest>): CloseSessionRequest {
+    return CloseSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloseSessionRequest>): CloseSessionRequest {
+    const message = createBaseCloseSessionRequest();
+    message.appName = object.appName ?? "";
+    message.userId = object.userId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    return message;
+  },
+};
+
+function createBaseCloseSessionResponse(): CloseSessionResponse {
+  return { session: undefined };
+}
+
+export const CloseSessionResponse: MessageFns<CloseSessionResponse> = {
+  encode(message: CloseSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CloseSessionResponse>): CloseSessionResponse {
+    return CloseSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloseSessionResponse>): CloseSessionResponse {
+    const message = createBaseCloseSessionResponse();
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEraseUserRequest(): EraseUserRequest {
+  return { appName: "", userId: "" };
+}
+
+export const EraseUserRequest: MessageFns<EraseUserRequest> = {
+  encode(message: EraseUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EraseUserRequest>): EraseUserRequest {
+    return EraseUserRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EraseUserRequest>): EraseUserRequest {
+    const message = createBaseEraseUserRequest();
+    message.appName = object.appName ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseEraseUserResponse(): EraseUserResponse {
+  return { deletedSessions: 0n };
+}
+
+export const EraseUserResponse: MessageFns<EraseUserResponse> = {
+  encode(message: EraseUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deletedSessions !== 0n) {
+      if (BigInt.asIntN(64, message.deletedSessions) !== message.deletedSessions) {
+        throw new globalThis.Error("value provided for field message.deletedSessions of type int64 too large");
+      }
+      writer.uint32(8).int64(message.deletedSessions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deletedSessions = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EraseUserResponse>): EraseUserResponse {
+    return EraseUserResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EraseUserResponse>): EraseUserResponse {
+    const message = createBaseEraseUserResponse();
+    message.deletedSessions = (object.deletedSessions !== undefined && object.deletedSessions !== null)
+      ? BigInt(object.deletedSessions)
+      : 0n;
+    return message;
+  },
+};
+
 /**
  * Stores ADK sessions, their events and their app-, user- and session-scoped
  * state.
@@ -3502,6 +4085,51 @@ export const SessionServiceService = {
     responseSerialize: (value: GetAppStateResponse): Buffer => Buffer.from(GetAppStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAppStateResponse => GetAppStateResponse.decode(value),
   },
+  /**
+   * Changes a session's settings named by update_mask (AIP-134); never its
+   * events or state. Does not change the revision, so no writer's session
+   * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+   * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+   * updatable.
+   */
+  updateSession: {
+    path: "/adk_grpc_sessions.v1.SessionService/UpdateSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSessionRequest): Buffer => Buffer.from(UpdateSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSessionRequest => UpdateSessionRequest.decode(value),
+    responseSerialize: (value: UpdateSessionResponse): Buffer =>
+      Buffer.from(UpdateSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateSessionResponse => UpdateSessionResponse.decode(value),
+  },
+  /**
+   * Closes a session: it stays readable and refuses appends (see
+   * "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+   * ("SESSION_NOT_FOUND").
+   */
+  closeSession: {
+    path: "/adk_grpc_sessions.v1.SessionService/CloseSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CloseSessionRequest): Buffer => Buffer.from(CloseSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CloseSessionRequest => CloseSessionRequest.decode(value),
+    responseSerialize: (value: CloseSessionResponse): Buffer =>
+      Buffer.from(CloseSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CloseSessionResponse => CloseSessionResponse.decode(value),
+  },
+  /**
+   * Erases one user of an app: every session, event and user-scoped state
+   * (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+   */
+  eraseUser: {
+    path: "/adk_grpc_sessions.v1.SessionService/EraseUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EraseUserRequest): Buffer => Buffer.from(EraseUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EraseUserRequest => EraseUserRequest.decode(value),
+    responseSerialize: (value: EraseUserResponse): Buffer => Buffer.from(EraseUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EraseUserResponse => EraseUserResponse.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
@@ -3584,6 +4212,25 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * An app with no state has an empty map; not an error.
    */
   getAppState: handleUnaryCall<GetAppStateRequest, GetAppStateResponse>;
+  /**
+   * Changes a session's settings named by update_mask (AIP-134); never its
+   * events or state. Does not change the revision, so no writer's session
+   * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+   * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+   * updatable.
+   */
+  updateSession: handleUnaryCall<UpdateSessionRequest, UpdateSessionResponse>;
+  /**
+   * Closes a session: it stays readable and refuses appends (see
+   * "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+   * ("SESSION_NOT_FOUND").
+   */
+  closeSession: handleUnaryCall<CloseSessionRequest, CloseSessionResponse>;
+  /**
+   * Erases one user of an app: every session, event and user-scoped state
+   * (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+   */
+  eraseUser: handleUnaryCall<EraseUserRequest, EraseUserResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -3798,6 +4445,67 @@ export interface SessionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAppStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes a session's settings named by update_mask (AIP-134); never its
+   * events or state. Does not change the revision, so no writer's session
+   * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
+   * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
+   * updatable.
+   */
+  updateSession(
+    request: UpdateSessionRequest,
+    callback: (error: ServiceError | null, response: UpdateSessionResponse) => void,
+  ): ClientUnaryCall;
+  updateSession(
+    request: UpdateSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateSessionResponse) => void,
+  ): ClientUnaryCall;
+  updateSession(
+    request: UpdateSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Closes a session: it stays readable and refuses appends (see
+   * "Lifecycle"). Closing a closed session succeeds. Errors: NOT_FOUND
+   * ("SESSION_NOT_FOUND").
+   */
+  closeSession(
+    request: CloseSessionRequest,
+    callback: (error: ServiceError | null, response: CloseSessionResponse) => void,
+  ): ClientUnaryCall;
+  closeSession(
+    request: CloseSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CloseSessionResponse) => void,
+  ): ClientUnaryCall;
+  closeSession(
+    request: CloseSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CloseSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Erases one user of an app: every session, event and user-scoped state
+   * (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+   */
+  eraseUser(
+    request: EraseUserRequest,
+    callback: (error: ServiceError | null, response: EraseUserResponse) => void,
+  ): ClientUnaryCall;
+  eraseUser(
+    request: EraseUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EraseUserResponse) => void,
+  ): ClientUnaryCall;
+  eraseUser(
+    request: EraseUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EraseUserResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -27,16 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Backend,
     BackendUnavailableError,
     EventCursor,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
     ScopedState,
     SessionCursor,
+    SessionExistsError,
     SessionKey,
     SessionRecord,
     StateMap,
@@ -164,18 +167,40 @@ class SqlBackend(Backend):
         await self._database.check()
 
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
-        """See ``Backend.create_session`` (and ``writing.create_session``)."""
+        """See ``Backend.create_session`` (and ``writing.create_session``).
+
+        On PostgreSQL a session without state of its own is created in one
+        statement; if its name is taken, the create is made again the
+        general way, which purges the holder of the name if it has expired.
+        """
         if state.is_empty() and self._creates_at_once:
-            revision, merged = await self._executor.write(
-                lambda connection: writing.create_at_once(connection, key, now)
-            )
-            return SessionRecord(
-                key=key, state=merged, events=[], create_time=now, last_update_time=now, revision=revision
-            )
+            try:
+                revision, merged = await self._executor.write(
+                    lambda connection: writing.create_at_once(connection, key, now, expiry)
+                )
+            except SessionExistsError:
+                pass
+            else:
+                return SessionRecord(
+                    key=key,
+                    state=merged,
+                    events=[],
+                    create_time=now,
+                    last_update_time=now,
+                    revision=revision,
+                    expiry=expiry,
+                )
+        clock = self.clock()
         return await self._executor.write(
-            lambda connection: writing.create_session(connection, key, state, now, limits)
+            lambda connection: writing.create_session(connection, key, state, now, limits, expiry, clock)
         )
 
     async def get_session(
@@ -186,13 +211,16 @@ class SqlBackend(Backend):
         A session larger than ``budget`` is read in a transaction of several
         statements, its events' sizes first.
         """
+        now = self.clock()
         if self._reads_at_once:
             found = await self._executor.run_one_statement(
-                lambda connection: reading.session_at_once(connection, key, window, budget), write=False
+                lambda connection: reading.session_at_once(connection, key, window, budget, now), write=False
             )
             if not isinstance(found, reading.FullReadNeeded):
                 return found
-        return await self._executor.read(lambda connection: reading.session(connection, key, window, budget))
+        return await self._executor.read(
+            lambda connection: reading.session(connection, key, window, budget, now)
+        )
 
     async def list_sessions(
         self,
@@ -206,8 +234,11 @@ class SqlBackend(Backend):
         """See ``Backend.list_sessions``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
+        now = self.clock()
         return await self._executor.run_one_statement(
-            lambda connection: reading.session_page(connection, app_name, user_id, page_size, after, budget),
+            lambda connection: reading.session_page(
+                connection, app_name, user_id, page_size, after, budget, now
+            ),
             write=False,
         )
 
@@ -221,6 +252,7 @@ class SqlBackend(Backend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """See ``Backend.append_event``.
@@ -239,14 +271,22 @@ class SqlBackend(Backend):
         Raises:
             BackendUnavailableError: refused ``_APPEND_TRIES`` times over for such changes.
         """
-        append = PendingAppend(key, event, expected_revision, limits)
+        append = PendingAppend(key, event, expected_revision, limits, refresh_expiry)
         for _ in range(_APPEND_TRIES):
             stored = await self._appends.submit(append)
             if stored is not None:
                 return stored
+            # Judged by a clock no earlier than the batch's: a session that
+            # expired for the batch is expired for the judgement too.
             found = await self._executor.read(
-                lambda connection: refusals.refused_append(
-                    connection, key, event, expected_revision, limits, append.judged
+                functools.partial(
+                    refusals.refused_append,
+                    key=key,
+                    event=event,
+                    expected_revision=expected_revision,
+                    limits=limits,
+                    judged=append.judged,
+                    clock=max(self.clock(), append.now),
                 )
             )
             if not isinstance(found, refusals.TryAgain):
@@ -265,16 +305,20 @@ class SqlBackend(Backend):
     async def _store_appends(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
         """Stores a batch; the outcome of each append, in order (None: refused).
 
-        Appends under the same limits (every append, from one server) share
-        one transaction. A database that cannot be reached fails every
+        Appends under the same limits and the same expiry refresh (every
+        append, from one server) share one transaction, which judges expiry
+        by one clock, read here. A database that cannot be reached fails every
         append of the batch (as unavailable: the callers may retry). Any
         other error is run down to the append that causes it: the batch is
         stored again one append at a time, so one bad append cannot fail the
         others.
         """
-        limits = batch[0].limits
-        if any(append.limits != limits for append in batch):
+        limits, refresh = batch[0].limits, batch[0].refresh_expiry
+        if any(append.limits != limits or append.refresh_expiry != refresh for append in batch):
             return await self._store_one_by_one(batch)
+        now = self.clock()
+        for append in batch:
+            append.now = now
         try:
             return list(await self._batches.store(self._executor, batch, limits))
         except BackendUnavailableError as exc:
@@ -309,17 +353,20 @@ class SqlBackend(Backend):
         """See ``Backend.list_events``."""
         if isinstance(after, str):
             raise TypeError(_BY_POSITION)
+        now = self.clock()
         if self._reads_at_once:
             found = await self._executor.run_one_statement(
                 lambda connection: reading.event_page_at_once(
-                    connection, key, after_timestamp, page_size, after, budget
+                    connection, key, after_timestamp, page_size, after, budget, now
                 ),
                 write=False,
             )
             if not isinstance(found, reading.FullReadNeeded):
                 return found
         return await self._executor.read(
-            lambda connection: reading.event_page(connection, key, after_timestamp, page_size, after, budget)
+            lambda connection: reading.event_page(
+                connection, key, after_timestamp, page_size, after, budget, now
+            )
         )
 
     async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
@@ -329,6 +376,50 @@ class SqlBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return await self._executor.read(lambda connection: reading.app_state(connection, app_name))
+
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """See ``Backend.update_expiry``."""
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.update_expiry(connection, key, expiry, clock)
+        )
+
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """See ``Backend.close_session``.
+
+        An append racing the close is ordered by the session's row lock: it
+        is stored before the close, or refused as closed after it.
+        """
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.close_session(connection, key, now, closed_ttl, clock)
+        )
+
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """See ``Backend.erase_user``."""
+        clock = self.clock()
+        await self._executor.write(
+            lambda connection: writing.erase_user(connection, app_name, user_id, clock)
+        )
+
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """See ``Backend.purge_expired`` (and ``writing.purge_expired``)."""
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.purge_expired(connection, clock, limit, app_name, user_id)
+        )
+
+    async def count_expired(self) -> int:
+        """See ``Backend.count_expired``."""
+        clock = self.clock()
+        return await self._executor.read(lambda connection: reading.count_expired(connection, clock))
+
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """See ``Backend.list_expired``."""
+        clock = self.clock()
+        return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

@@ -92,7 +92,7 @@ class SessionImporter:
 
 
 def _stored_event_count(connection: sa.Connection, *, key: SessionKey) -> int | None:
-    row = connection.execute(*session_queries.select_session(key)).first()
+    row = connection.execute(*session_queries.select_session(key, None)).first()
     return None if row is None else int(row.last_sequence)
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import (
     EncodedEvent,
     EventRecord,
+    Expiry,
     NewEvent,
     ScopedState,
     SessionKey,
@@ -108,6 +109,8 @@ def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[Stored
         create_time=row.create_time,
         last_update_time=row.last_update_time,
         revision=row.revision,
+        expiry=Expiry(row.expire_time, row.ttl),
+        close_time=row.close_time,
     )
 
 

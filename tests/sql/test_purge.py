@@ -1,6 +1,6 @@
 """Purging expired sessions: once across processes, nothing lost to a crash, and through the index.
 
-On PostgreSQL (and, for the plan, SQLite). The processes are real: each
+On PostgreSQL and MariaDB (whose purges skip each other's rows), and SQLite for the plan. The processes are real: each
 runs ``tests.sql.purging_process`` on its own engine against one database.
 """
 
@@ -36,34 +36,53 @@ async def wait_for(condition: Callable[[], Awaitable[T]], within: float) -> T:
     return found
 
 
-@pytest.fixture
-async def postgresql_uri(tmp_path: pathlib.Path) -> str:
-    """A new PostgreSQL database with the current schema."""
-    uri = await new_database_uri("postgresql", tmp_path)
+async def _new_database(kind: str, tmp_path: pathlib.Path) -> str:
+    """A new database of ``kind`` with the current schema."""
+    uri = await new_database_uri(kind, tmp_path)
     backend = SqlBackend.from_uri(uri)
     await backend.upgrade_schema()
     await backend.close()
     return uri
 
 
+@pytest.fixture
+async def postgresql_uri(tmp_path: pathlib.Path) -> str:
+    """A new PostgreSQL database with the current schema."""
+    return await _new_database("postgresql", tmp_path)
+
+
 async def _fill(uri: str, *, expired: int, live: int, events: int) -> None:
     """``expired`` sessions expired at T0 - n (n = 1..), ``live`` that never expire; ``events`` each."""
     backend = SqlBackend.from_uri(uri)
+    mariadb = backend.engine.dialect.name in ("mysql", "mariadb")
+
+    def numbers(n: int) -> str:
+        """The numbers 1 to n as a table g(i), in the database's words."""
+        return f"(SELECT seq AS i FROM seq_1_to_{n}) g" if mariadb else f"generate_series(1, {n}) g(i)"
+
+    def joined(prefix: str, number: str) -> str:
+        return f"CONCAT('{prefix}', {number})" if mariadb else f"'{prefix}' || {number}"
+
+    # (MOD, not %: the driver of MariaDB takes % for a parameter.)
+    user_id, session_id, event_id = joined("u", "MOD(i, 50)"), joined("s", "i"), joined("e", "i")
     try:
         async with backend.transaction(write=True) as connection:
             await connection.exec_driver_sql(
                 "INSERT INTO ags_sessions (app_name, user_id, session_id, create_time, last_update_time, "
                 "revision, last_sequence, expire_time) "
-                f"SELECT 'app', 'u' || (i % 50), 's' || i, 1.0, 1.0, 1, {events}, "
-                f"CASE WHEN i <= {expired} THEN {T0} - i END FROM generate_series(1, {expired + live}) i"
+                f"SELECT 'app', {user_id}, {session_id}, 1.0, 1.0, 1, {events}, "
+                f"CASE WHEN i <= {expired} THEN {T0} - i END FROM {numbers(expired + live)}"
             )
+            if events:
+                await connection.exec_driver_sql(
+                    "INSERT INTO ags_events (session_pk, sequence, event_id, invocation_id, author, branch, "
+                    "timestamp, event_json) "
+                    f"SELECT session_pk, i, {event_id}, '\"i\"', '\"a\"', '\"\"', 1.0, '{{}}' "
+                    f"FROM ags_sessions, {numbers(events)}"
+                )
             await connection.exec_driver_sql(
-                "INSERT INTO ags_events (session_pk, sequence, event_id, invocation_id, author, branch, "
-                "timestamp, event_json) "
-                "SELECT session_pk, k, 'e' || k, '\"i\"', '\"a\"', '\"\"', 1.0, '{}' "
-                f"FROM ags_sessions, generate_series(1, {events}) k"
+                "ANALYZE TABLE ags_sessions, ags_events" if mariadb else "ANALYZE"
             )
-            await connection.exec_driver_sql("ANALYZE")
     finally:
         await backend.close()
 
@@ -102,11 +121,13 @@ async def _count(uri: str, table: str, where: str = "") -> int:
         await backend.close()
 
 
-async def test_two_processes_purging_one_postgresql_database_purge_each_session_once(
-    postgresql_uri: str,
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+async def test_two_processes_purging_one_database_purge_each_session_once(
+    kind: str, tmp_path: pathlib.Path
 ) -> None:
-    await _fill(postgresql_uri, expired=3_000, live=200, events=3)
-    purgers = [await _start_purger(postgresql_uri, 40) for _ in range(2)]
+    uri = await _new_database(kind, tmp_path)
+    await _fill(uri, expired=3_000, live=200, events=3)
+    purgers = [await _start_purger(uri, 40) for _ in range(2)]
     for purger in purgers:  # both at once
         assert purger.stdin is not None
         purger.stdin.write(b"go\n")
@@ -117,9 +138,9 @@ async def test_two_processes_purging_one_postgresql_database_purge_each_session_
     assert len(set(first) & set(second)) == 0
     assert len(first) + len(second) == len(set(first) | set(second)) == 3_000
     assert {int(key[2][1:]) for key in first + second} == set(range(1, 3_001))
-    assert await _count(postgresql_uri, "ags_sessions") == 200
-    assert await _count(postgresql_uri, "ags_events") == 600
-    assert await _count(postgresql_uri, "ags_sessions", "WHERE expire_time IS NOT NULL") == 0
+    assert await _count(uri, "ags_sessions") == 200
+    assert await _count(uri, "ags_events") == 600
+    assert await _count(uri, "ags_sessions", "WHERE expire_time IS NOT NULL") == 0
 
 
 async def _backend_waiting_for_a_lock(uri: str) -> int:

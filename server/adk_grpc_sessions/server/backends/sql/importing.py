@@ -21,6 +21,7 @@ from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, Sessio
 from adk_grpc_sessions.server.backends.sql import writing
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
 from adk_grpc_sessions.server.backends.sql.queries import events as event_queries
+from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries import state as state_queries
@@ -54,16 +55,21 @@ class SessionImporter:
         self._backend = backend
 
     async def stored_event_count(self, key: SessionKey) -> int | None:
-        """How many events the session named ``key`` holds here; None if it does not exist."""
-        return await self._backend.executor.read(functools.partial(_stored_event_count, key=key))
+        """How many events the session named ``key`` holds here; None if it does not exist or has expired."""
+        clock = self._backend.clock()
+        return await self._backend.executor.read(functools.partial(_stored_event_count, key=key, clock=clock))
 
     async def import_session(self, session: ImportedSession) -> bool:
         """Stores the session, its events and its state in one transaction.
 
         Returns False, and changes nothing, if a session of that name already exists.
+        One that has expired is purged first, as a create purges it.
         """
+        clock = self._backend.clock()
         try:
-            await self._backend.executor.write(functools.partial(_import_session, session=session))
+            await self._backend.executor.write(
+                functools.partial(_import_session, session=session, clock=clock)
+            )
         except _SessionTakenError:
             return False
         return True
@@ -91,8 +97,8 @@ class SessionImporter:
         )
 
 
-def _stored_event_count(connection: sa.Connection, *, key: SessionKey) -> int | None:
-    row = connection.execute(*session_queries.select_session(key, None)).first()
+def _stored_event_count(connection: sa.Connection, *, key: SessionKey, clock: float) -> int | None:
+    row = connection.execute(*session_queries.select_session(key, clock)).first()
     return None if row is None else int(row.last_sequence)
 
 
@@ -100,8 +106,9 @@ class _SessionTakenError(Exception):
     """The imported session's name is taken here: raised to roll its transaction back."""
 
 
-def _import_session(connection: sa.Connection, *, session: ImportedSession) -> None:
+def _import_session(connection: sa.Connection, *, session: ImportedSession, clock: float) -> None:
     key = session.key
+    connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
         inserted = connection.execute(
             *session_queries.insert_session(key, session.create_time, state_bytes(session.state))

@@ -1,11 +1,12 @@
 """The claim in SQL: the conditional update of a session that every append starts with.
 
 A session is claimed for an append only at the append's expected revision,
-without its event yet, and with room for the event and its state's growth
-within the limits, compared with the row as it is once locked: so the
-database, not this process, decides which of two writers is stale, and
-server replicas never pass a limit together. The claim counts the append's
-sizes in the same update. ``claim_next_sequence`` is the form for one
+without its event yet, open and not expired, and with room for the event and
+its state's growth within the limits, compared with the row as it is once
+locked: so the database, not this process, decides which of two writers is
+stale, and server replicas never pass a limit together. The claim counts the
+append's sizes in the same update, and slides the expiry of a session with a
+ttl when the server refreshes expiry on append. ``claim_next_sequence`` is the form for one
 append (``one_by_one``); ``claimable_sessions`` and ``claim`` are what PostgreSQL's
 and SQLite's batch statements are built around (``postgresql``, ``sqlite``).
 """

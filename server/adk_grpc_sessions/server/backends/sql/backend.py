@@ -177,28 +177,43 @@ class SqlBackend(Backend):
     ) -> SessionRecord:
         """See ``Backend.create_session`` (and ``writing.create_session``).
 
-        On PostgreSQL a session without state of its own is created in one
-        statement; if its name is taken, the create is made again the
-        general way, which purges the holder of the name if it has expired.
+        The name is taken as free: only if the database says it is held is
+        the create made again, purging the holder first if it has expired.
+        So a create costs nothing more for the lifecycle, and never takes a
+        lock on a name nobody holds (on MySQL/MariaDB a delete that finds no
+        row locks the gap in the index, and concurrent creates of new names
+        in that gap would deadlock).
         """
-        if state.is_empty() and self._creates_at_once:
-            try:
-                revision, merged = await self._executor.write(
-                    lambda connection: writing.create_at_once(connection, key, now, expiry)
-                )
-            except SessionExistsError:
-                pass
-            else:
-                return SessionRecord(
-                    key=key,
-                    state=merged,
-                    events=[],
-                    create_time=now,
-                    last_update_time=now,
-                    revision=revision,
-                    expiry=expiry,
-                )
-        clock = self.clock()
+        try:
+            return await self._create(key, state, now, expiry, limits, clock=None)
+        except SessionExistsError:
+            return await self._create(key, state, now, expiry, limits, clock=self.clock())
+
+    async def _create(
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        expiry: Expiry,
+        limits: StorageLimits,
+        *,
+        clock: float | None,
+    ) -> SessionRecord:
+        """The create; with ``clock``, a session of that name expired by then is purged first."""
+        if state.is_empty() and self._creates_at_once and clock is None:
+            # PostgreSQL, a session without state of its own: one statement.
+            revision, merged = await self._executor.write(
+                lambda connection: writing.create_at_once(connection, key, now, expiry)
+            )
+            return SessionRecord(
+                key=key,
+                state=merged,
+                events=[],
+                create_time=now,
+                last_update_time=now,
+                revision=revision,
+                expiry=expiry,
+            )
         return await self._executor.write(
             lambda connection: writing.create_session(connection, key, state, now, limits, expiry, clock)
         )

@@ -63,16 +63,18 @@ class SessionImporter:
         """Stores the session, its events and its state in one transaction.
 
         Returns False, and changes nothing, if a session of that name already exists.
-        One that has expired is purged first, as a create purges it.
+        One that has expired is purged, as a create purges it (and, as there,
+        only once the name is found held).
         """
-        clock = self._backend.clock()
-        try:
-            await self._backend.executor.write(
-                functools.partial(_import_session, session=session, clock=clock)
-            )
-        except _SessionTakenError:
-            return False
-        return True
+        for clock in (None, self._backend.clock()):
+            try:
+                await self._backend.executor.write(
+                    functools.partial(_import_session, session=session, clock=clock)
+                )
+            except _SessionTakenError:
+                continue
+            return True
+        return False
 
     async def stored_app_state(self, app_name: str) -> StateMap:
         """The app's state as stored here."""
@@ -106,9 +108,10 @@ class _SessionTakenError(Exception):
     """The imported session's name is taken here: raised to roll its transaction back."""
 
 
-def _import_session(connection: sa.Connection, *, session: ImportedSession, clock: float) -> None:
+def _import_session(connection: sa.Connection, *, session: ImportedSession, clock: float | None) -> None:
     key = session.key
-    connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
+    if clock is not None:
+        connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
         inserted = connection.execute(
             *session_queries.insert_session(key, session.create_time, state_bytes(session.state))

@@ -44,13 +44,14 @@ def create_session(
     now: float,
     limits: StorageLimits,
     expiry: Expiry,
-    clock: float,
+    clock: float | None,
 ) -> SessionRecord:
     """Creates the session ``key`` with ``state``, at ``now``; its record, with its merged state.
 
-    A session of that name that has expired by ``clock`` (not purged yet)
-    is deleted first, in the same transaction: its id is free. The new one
-    has a new ``session_pk``, so its revisions never repeat the old one's.
+    With ``clock``, a session of that name that has expired by then (not
+    purged yet) is deleted first, in the same transaction: its id is free.
+    The new one has a new ``session_pk``, so its revisions never repeat the
+    old one's.
 
     With app or user state, the shared scopes' size rows are locked first
     (as appends lock them), and the state judged against what they hold:
@@ -61,7 +62,8 @@ def create_session(
         StateSizeLimitError: a scope would pass ``limits.max_state_bytes`` (nothing is written).
     """
     growth = _judge_create(connection, key, state, limits)
-    connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
+    if clock is not None:
+        connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
         inserted = connection.execute(*session_queries.insert_session(key, now, growth.session, expiry))
     except IntegrityError:

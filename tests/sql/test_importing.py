@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import EventWindow, Expiry, NewEvent, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend
 from adk_grpc_sessions.server.backends.sql.importing import ImportedSession, SessionImporter
 
@@ -50,3 +50,13 @@ async def test_imported_app_and_user_state_is_stored_and_counted(backend: SqlBac
     await importer.import_user_state("app", "u", {"b": "2"})
     assert await importer.stored_app_state("app") == {"a": "1"}
     assert await importer.stored_user_state("app", "u") == {"b": "2"}
+
+
+async def test_importing_over_an_expired_session_replaces_it(backend: SqlBackend) -> None:
+    importer = SessionImporter(backend)
+    await backend.create_session(KEY, ScopedState(session={"old": "1"}), 1.0, expiry=Expiry(2.0))
+    assert await importer.stored_event_count(KEY) is None  # the backend's clock is past 2.0
+    assert await importer.import_session(_session('"new"', ["e1"]))
+    read = await backend.get_session(KEY, EventWindow())
+    assert read is not None
+    assert (read.state.session, [event.id for event in read.events]) == ({"k": '"new"'}, ["e1"])

@@ -81,7 +81,7 @@ async def test_a_pages_state_is_found_through_the_indexes_on_tables_not_analyzed
     async with backend.transaction(write=False) as connection:
         for user_id in (None, "u7"):
             statement, values = listing.select_session_page(
-                connection.dialect, "app", user_id, None, 101, 2**40
+                connection.dialect, "app", user_id, None, 101, 2**40, 1.0
             )
             assert isinstance(values, dict)
             compiled = DriverStatement(statement, connection.dialect)  # type: ignore[arg-type]
@@ -93,6 +93,13 @@ async def test_a_pages_state_is_found_through_the_indexes_on_tables_not_analyzed
             state_scans = [
                 node for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") in _STATE_TABLES
             ]
+            # The page itself comes from its listing index, expired sessions filtered out of what it finds.
+            index = "ix_ags_sessions_app_listing" if user_id is None else "ix_ags_sessions_user_listing"
+            page_scans = [
+                node for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") == "ags_sessions"
+            ]
+            assert [node.get("Index Name") for node in page_scans] == [index], plan
+            assert "expire_time" in page_scans[0].get("Filter", ""), page_scans[0]
             assert {node["Relation Name"] for node in state_scans} == _STATE_TABLES, plan
             for node in state_scans:
                 # An index lookup by the page's own keys, not a scan of the table or of the app.

@@ -10,11 +10,12 @@ import pathlib
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from adk_grpc_sessions.server.backends.base import EventWindow, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import NEVER, EventWindow, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version
 from adk_grpc_sessions.server.cli.main import main
 from tests.sql.conftest import DATABASE_KINDS, new_database_uri
@@ -110,3 +111,56 @@ def test_db_upgrade_command_creates_then_reports_the_schema_current(
     assert "upgraded from (empty) to" in capsys.readouterr().out
     assert main(["db", "upgrade", "--backend", uri]) == 0
     assert "already at" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_upgrade_to_the_lifecycle_keeps_sessions_which_never_expire_and_are_open(
+    kind: str, tmp_path: pathlib.Path
+) -> None:
+    backend = SqlBackend.from_uri(await new_database_uri(kind, tmp_path))
+    try:
+        await schema_version.upgrade(backend.engine, target="0001")
+        # Rows as revision 0001 holds them: only the columns it has.
+        async with backend.transaction(write=True) as connection:
+            await connection.execute(
+                sa.insert(schema.sessions).values(
+                    session_pk=1,
+                    app_name="a",
+                    user_id="u",
+                    session_id="s",
+                    create_time=1.0,
+                    last_update_time=2.0,
+                    revision=4,
+                    last_sequence=1,
+                )
+            )
+            await connection.execute(
+                sa.insert(schema.events).values(
+                    event_pk=2,
+                    session_pk=1,
+                    sequence=1,
+                    event_id="e1",
+                    invocation_id="i",
+                    author="user",
+                    branch="",
+                    timestamp=2.0,
+                    event_json='{"id": "e1"}',
+                )
+            )
+            await connection.execute(
+                sa.insert(schema.session_state).values(
+                    session_pk=1, key_digest=schema.key_digest("k"), state_key="k", value="1"
+                )
+            )
+        await backend.upgrade_schema()
+        await backend.start()
+        key = SessionKey("a", "u", "s")
+        read = await backend.get_session(key, EventWindow())
+        assert read is not None
+        assert ([e.id for e in read.events], read.state.session, read.revision) == (["e1"], {"k": "1"}, 4)
+        assert (read.expiry, read.close_time) == (NEVER, None)
+        assert await backend.count_expired() == 0
+        closed = await backend.close_session(key, 3.0, None)
+        assert closed.close_time == 3.0
+    finally:
+        await backend.close()

@@ -27,15 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
+    NEVER,
     AppendResult,
     Backend,
     BackendUnavailableError,
     Cursor,
     EventWindow,
+    Expiry,
     NewEvent,
     Page,
     ReadBudget,
     ScopedState,
+    SessionExistsError,
     SessionKey,
     SessionRecord,
     StateMap,
@@ -163,18 +166,55 @@ class SqlBackend(Backend):
         await self._database.check()
 
     async def create_session(
-        self, key: SessionKey, state: ScopedState, now: float, *, limits: StorageLimits = DEFAULT_LIMITS
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        *,
+        expiry: Expiry = NEVER,
+        limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
-        """See ``Backend.create_session`` (and ``writing.create_session``)."""
-        if state.is_empty() and self._creates_at_once:
+        """See ``Backend.create_session`` (and ``writing.create_session``).
+
+        The name is taken as free: only if the database says it is held is
+        the create made again, purging the holder first if it has expired.
+        So a create costs nothing more for the lifecycle, and never takes a
+        lock on a name nobody holds (on MySQL/MariaDB a delete that finds no
+        row locks the gap in the index, and concurrent creates of new names
+        in that gap would deadlock).
+        """
+        try:
+            return await self._create(key, state, now, expiry, limits, clock=None)
+        except SessionExistsError:
+            return await self._create(key, state, now, expiry, limits, clock=self.clock())
+
+    async def _create(
+        self,
+        key: SessionKey,
+        state: ScopedState,
+        now: float,
+        expiry: Expiry,
+        limits: StorageLimits,
+        *,
+        clock: float | None,
+    ) -> SessionRecord:
+        """The create; with ``clock``, a session of that name expired by then is purged first."""
+        if state.is_empty() and self._creates_at_once and clock is None:
+            # PostgreSQL, a session without state of its own: one statement.
             revision, merged = await self._executor.write(
-                lambda connection: writing.create_at_once(connection, key, now)
+                lambda connection: writing.create_at_once(connection, key, now, expiry)
             )
             return SessionRecord(
-                key=key, state=merged, events=[], create_time=now, last_update_time=now, revision=revision
+                key=key,
+                state=merged,
+                events=[],
+                create_time=now,
+                last_update_time=now,
+                revision=revision,
+                expiry=expiry,
             )
         return await self._executor.write(
-            lambda connection: writing.create_session(connection, key, state, now, limits)
+            lambda connection: writing.create_session(connection, key, state, now, limits, expiry, clock)
         )
 
     async def get_session(
@@ -185,13 +225,16 @@ class SqlBackend(Backend):
         A session larger than ``budget`` is read in a transaction of several
         statements, its events' sizes first.
         """
+        now = self.clock()
         if self._reads_at_once:
             found = await self._executor.run_one_statement(
-                lambda connection: reading.session_at_once(connection, key, window, budget), write=False
+                lambda connection: reading.session_at_once(connection, key, window, budget, now), write=False
             )
             if not isinstance(found, reading.FullReadNeeded):
                 return found
-        return await self._executor.read(lambda connection: reading.session(connection, key, window, budget))
+        return await self._executor.read(
+            lambda connection: reading.session(connection, key, window, budget, now)
+        )
 
     async def list_sessions(
         self,
@@ -204,9 +247,10 @@ class SqlBackend(Backend):
     ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``."""
         position = None if after is None else parse_session_cursor(after)
+        now = self.clock()
         return await self._executor.run_one_statement(
             lambda connection: reading.session_page(
-                connection, app_name, user_id, page_size, position, budget
+                connection, app_name, user_id, page_size, position, budget, now
             ),
             write=False,
         )
@@ -221,6 +265,7 @@ class SqlBackend(Backend):
         event: NewEvent,
         expected_revision: int,
         *,
+        refresh_expiry: bool = False,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> AppendResult:
         """See ``Backend.append_event``.
@@ -239,14 +284,22 @@ class SqlBackend(Backend):
         Raises:
             BackendUnavailableError: refused ``_APPEND_TRIES`` times over for such changes.
         """
-        append = PendingAppend(key, event, expected_revision, limits)
+        append = PendingAppend(key, event, expected_revision, limits, refresh_expiry)
         for _ in range(_APPEND_TRIES):
             stored = await self._appends.submit(append)
             if stored is not None:
                 return stored
+            # Judged by a clock no earlier than the batch's: a session that
+            # expired for the batch is expired for the judgement too.
             found = await self._executor.read(
-                lambda connection: refusals.refused_append(
-                    connection, key, event, expected_revision, limits, append.judged
+                functools.partial(
+                    refusals.refused_append,
+                    key=key,
+                    event=event,
+                    expected_revision=expected_revision,
+                    limits=limits,
+                    judged=append.judged,
+                    clock=max(self.clock(), append.now),
                 )
             )
             if not isinstance(found, refusals.TryAgain):
@@ -265,16 +318,20 @@ class SqlBackend(Backend):
     async def _store_appends(self, batch: list[PendingAppend]) -> list[Outcome[AppendResult | None]]:
         """Stores a batch; the outcome of each append, in order (None: refused).
 
-        Appends under the same limits (every append, from one server) share
-        one transaction. A database that cannot be reached fails every
+        Appends under the same limits and the same expiry refresh (every
+        append, from one server) share one transaction, which judges expiry
+        by one clock, read here. A database that cannot be reached fails every
         append of the batch (as unavailable: the callers may retry). Any
         other error is run down to the append that causes it: the batch is
         stored again one append at a time, so one bad append cannot fail the
         others.
         """
-        limits = batch[0].limits
-        if any(append.limits != limits for append in batch):
+        limits, refresh = batch[0].limits, batch[0].refresh_expiry
+        if any(append.limits != limits or append.refresh_expiry != refresh for append in batch):
             return await self._store_one_by_one(batch)
+        now = self.clock()
+        for append in batch:
+            append.now = now
         try:
             return list(await self._batches.store(self._executor, batch, limits))
         except BackendUnavailableError as exc:
@@ -308,10 +365,11 @@ class SqlBackend(Backend):
     ) -> Page[StoredEvent]:
         """See ``Backend.list_events``."""
         position = None if after is None else parse_event_cursor(after)
+        now = self.clock()
         if self._reads_at_once:
             found = await self._executor.run_one_statement(
                 lambda connection: reading.event_page_at_once(
-                    connection, key, after_timestamp, page_size, position, budget
+                    connection, key, after_timestamp, page_size, position, budget, now
                 ),
                 write=False,
             )
@@ -319,7 +377,7 @@ class SqlBackend(Backend):
                 return found
         return await self._executor.read(
             lambda connection: reading.event_page(
-                connection, key, after_timestamp, page_size, position, budget
+                connection, key, after_timestamp, page_size, position, budget, now
             )
         )
 
@@ -330,6 +388,50 @@ class SqlBackend(Backend):
     async def get_app_state(self, app_name: str) -> StateMap:
         """See ``Backend.get_app_state``."""
         return await self._executor.read(lambda connection: reading.app_state(connection, app_name))
+
+    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
+        """See ``Backend.update_expiry``."""
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.update_expiry(connection, key, expiry, clock)
+        )
+
+    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
+        """See ``Backend.close_session``.
+
+        An append racing the close is ordered by the session's row lock: it
+        is stored before the close, or refused as closed after it.
+        """
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.close_session(connection, key, now, closed_ttl, clock)
+        )
+
+    async def erase_user(self, app_name: str, user_id: str) -> None:
+        """See ``Backend.erase_user``."""
+        clock = self.clock()
+        await self._executor.write(
+            lambda connection: writing.erase_user(connection, app_name, user_id, clock)
+        )
+
+    async def purge_expired(
+        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
+    ) -> list[SessionKey]:
+        """See ``Backend.purge_expired`` (and ``writing.purge_expired``)."""
+        clock = self.clock()
+        return await self._executor.write(
+            lambda connection: writing.purge_expired(connection, clock, limit, app_name, user_id)
+        )
+
+    async def count_expired(self) -> int:
+        """See ``Backend.count_expired``."""
+        clock = self.clock()
+        return await self._executor.read(lambda connection: reading.count_expired(connection, clock))
+
+    async def list_expired(self, limit: int) -> list[SessionKey]:
+        """See ``Backend.list_expired``."""
+        clock = self.clock()
+        return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

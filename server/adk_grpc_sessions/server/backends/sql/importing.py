@@ -21,6 +21,7 @@ from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, Sessio
 from adk_grpc_sessions.server.backends.sql import writing
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend
 from adk_grpc_sessions.server.backends.sql.queries import events as event_queries
+from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries import state as state_queries
@@ -54,19 +55,26 @@ class SessionImporter:
         self._backend = backend
 
     async def stored_event_count(self, key: SessionKey) -> int | None:
-        """How many events the session named ``key`` holds here; None if it does not exist."""
-        return await self._backend.executor.read(functools.partial(_stored_event_count, key=key))
+        """How many events the session named ``key`` holds here; None if it does not exist or has expired."""
+        clock = self._backend.clock()
+        return await self._backend.executor.read(functools.partial(_stored_event_count, key=key, clock=clock))
 
     async def import_session(self, session: ImportedSession) -> bool:
         """Stores the session, its events and its state in one transaction.
 
         Returns False, and changes nothing, if a session of that name already exists.
+        One that has expired is purged, as a create purges it (and, as there,
+        only once the name is found held).
         """
-        try:
-            await self._backend.executor.write(functools.partial(_import_session, session=session))
-        except _SessionTakenError:
-            return False
-        return True
+        for clock in (None, self._backend.clock()):
+            try:
+                await self._backend.executor.write(
+                    functools.partial(_import_session, session=session, clock=clock)
+                )
+            except _SessionTakenError:
+                continue
+            return True
+        return False
 
     async def stored_app_state(self, app_name: str) -> StateMap:
         """The app's state as stored here."""
@@ -91,8 +99,8 @@ class SessionImporter:
         )
 
 
-def _stored_event_count(connection: sa.Connection, *, key: SessionKey) -> int | None:
-    row = connection.execute(*session_queries.select_session(key)).first()
+def _stored_event_count(connection: sa.Connection, *, key: SessionKey, clock: float) -> int | None:
+    row = connection.execute(*session_queries.select_session(key, clock)).first()
     return None if row is None else int(row.last_sequence)
 
 
@@ -100,8 +108,10 @@ class _SessionTakenError(Exception):
     """The imported session's name is taken here: raised to roll its transaction back."""
 
 
-def _import_session(connection: sa.Connection, *, session: ImportedSession) -> None:
+def _import_session(connection: sa.Connection, *, session: ImportedSession, clock: float | None) -> None:
     key = session.key
+    if clock is not None:
+        connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
         inserted = connection.execute(
             *session_queries.insert_session(key, session.create_time, state_bytes(session.state))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import (
     Cursor,
     EventWindow,
+    Expiry,
     Page,
     ReadBudget,
     ResponseTooLargeError,
@@ -33,6 +34,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     event_cursor,
     session_cursor,
 )
+from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries.events import (
     event_page_from_rows,
     select_event_page,
@@ -58,9 +60,11 @@ from adk_grpc_sessions.wire import limits as wire_limits
 
 
 def session(
-    connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget
+    connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget, now: float | None
 ) -> SessionRecord | None:
     """The session named ``key`` with the events ``window`` selects that fit in ``budget``; None if missing.
+
+    Missing too if it has expired by ``now`` (None: read it expired or not).
 
     A session whose events all fit (by the sizes kept on its row) has them
     read at once; a larger one has its window's sizes read first, then only
@@ -69,7 +73,7 @@ def session(
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    row = connection.execute(*select_session(key)).first()
+    row = connection.execute(*select_session(key, now)).first()
     if row is None:
         return None
     merged = connection.execute(*select_merged_state(key.app_name, key.user_id, row.session_pk))
@@ -157,7 +161,7 @@ FULL_READ_NEEDED: Final = FullReadNeeded()
 
 
 def session_at_once(
-    connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget
+    connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget, now: float
 ) -> SessionRecord | FullReadNeeded | None:
     """``session`` as one statement (``select_whole_session``): it may run alone, in autocommit.
 
@@ -170,7 +174,7 @@ def session_at_once(
     """
     found = whole_session_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
-        connection.execute(*select_whole_session(key, window, budget)).all()
+        connection.execute(*select_whole_session(key, window, budget, now)).all()
     )
     if found is None:
         return None
@@ -184,6 +188,8 @@ def session_at_once(
         create_time=found.create_time,
         last_update_time=found.last_update_time,
         revision=found.revision,
+        expiry=found.expiry,
+        close_time=found.close_time,
     )
 
 
@@ -194,6 +200,7 @@ def session_page(
     page_size: int,
     after: SessionPosition | None,
     budget: ReadBudget,
+    now: float,
 ) -> Page[SessionRecord]:
     """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order, within ``budget``.
 
@@ -208,7 +215,9 @@ def session_page(
     listed, shared_app, users, own = page_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
-            *select_session_page(connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes)
+            *select_session_page(
+                connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes, now
+            )
         ).all()
     )
     rows = [row for row in listed[:page_size] if row[-1] <= budget.bytes]
@@ -217,13 +226,22 @@ def session_page(
     has_more = len(listed) > len(rows)
     no_state: StateMap = {}
     items = []
-    for _, session_pk, owner, session_id, create_time, last_update_time, revision, _, _, _ in rows:
+    for row in rows:
+        _, session_pk, owner, session_id, create_time, last_update_time, revision = row[:7]
+        expire_time, ttl, close_time = row[9:12]
         state = ScopedState(
             app=shared_app, user=users.get(owner, no_state), session=own.get(session_pk, no_state)
         )
         items.append(
             SessionRecord(
-                SessionKey(app_name, owner, session_id), state, (), create_time, last_update_time, revision
+                SessionKey(app_name, owner, session_id),
+                state,
+                (),
+                create_time,
+                last_update_time,
+                revision,
+                expiry=Expiry(expire_time, ttl),
+                close_time=close_time,
             )
         )
     if not has_more:
@@ -242,6 +260,7 @@ def event_page(
     page_size: int,
     after: int | EventSpan | None,
     budget: ReadBudget,
+    now: float,
 ) -> Page[StoredEvent]:
     """A page of the session's events after ``after`` (``Backend.list_events``), within ``budget``.
 
@@ -252,7 +271,7 @@ def event_page(
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
         ResponseTooLargeError: the page's first event alone does not fit.
     """
-    row = connection.execute(*select_session(key)).first()
+    row = connection.execute(*select_session(key, now)).first()
     if row is None or (isinstance(after, EventSpan) and row.session_pk != after.generation):
         raise SessionNotFoundError(key)
     floor, upto = _span(after)
@@ -305,6 +324,7 @@ def event_page_at_once(
     page_size: int,
     after: int | EventSpan | None,
     budget: ReadBudget,
+    now: float,
 ) -> Page[StoredEvent] | FullReadNeeded:
     """``event_page`` as one statement: it may run alone, in autocommit.
 
@@ -318,7 +338,7 @@ def event_page_at_once(
     found = event_page_from_rows(
         # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
-            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes)
+            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes, now)
         ).all()
     )
     if found is None or (isinstance(after, EventSpan) and found.session_pk != after.generation):
@@ -337,3 +357,14 @@ def user_state(connection: sa.Connection, app_name: str, user_id: str) -> StateM
 def app_state(connection: sa.Connection, app_name: str) -> StateMap:
     """The app's state (empty if none)."""
     return dict(list(connection.execute(*select_app_state(app_name))))
+
+
+def count_expired(connection: sa.Connection, clock: float) -> int:
+    """How many sessions have expired by ``clock`` and wait to be purged."""
+    return int(connection.execute(*lifecycle_queries.count_expired(clock)).scalar_one())
+
+
+def list_expired(connection: sa.Connection, clock: float, limit: int) -> list[SessionKey]:
+    """Up to ``limit`` sessions expired by ``clock``, soonest-expired first (nothing locked)."""
+    rows = connection.execute(*lifecycle_queries.select_expired(clock, limit, lock=False)).all()
+    return [SessionKey(row.app_name, row.user_id, row.session_id) for row in rows]

@@ -9,6 +9,13 @@ Layout, and why:
   key that is never reused, so events and state rows refer to a session by
   eight bytes instead of three names. ``revision`` is what appends are
   checked against; ``last_sequence`` numbers the next event.
+  ``expire_time``, ``ttl`` and ``close_time`` are the session's lifecycle
+  (``base.Expiry``, ``close_session``): a session whose ``expire_time`` has
+  passed is invisible to every statement that reads it (each compares it
+  with the clock in the same statement, so the primary-key path costs no
+  extra round trip) until ``purge_expired`` deletes it, through the
+  ``expire_time`` index, in bounded batches that skip rows another server
+  is purging (``FOR UPDATE SKIP LOCKED``).
 - ``ags_events``: one row per event, in append order by ``(session_pk,
   sequence)``, which is the index that serves "the last N events", "the
   events after the last one older than T" (a backwards scan that stops at
@@ -99,10 +106,24 @@ sessions = sa.Table(
     sa.Column("last_sequence", sa.BigInteger(), nullable=False),
     sa.Column("events_bytes", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("state_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    # The lifecycle: NULL expire_time = never expires; ttl (seconds) only when
+    # the expiry was given as a duration (appends may slide it); NULL close_time = open.
+    sa.Column("expire_time", Seconds(), nullable=True),
+    sa.Column("ttl", Seconds(), nullable=True),
+    sa.Column("close_time", Seconds(), nullable=True),
     sa.UniqueConstraint("app_name", "user_id", "session_id", name="uq_ags_sessions_name"),
     # Keyset listings: one user's sessions, and every session of an app.
     sa.Index("ix_ags_sessions_user_listing", "app_name", "user_id", "last_update_time", "session_id"),
     sa.Index("ix_ags_sessions_app_listing", "app_name", "last_update_time", "user_id", "session_id"),
+    # The sweeper's selection: the expired sessions, soonest first, found in
+    # O(expired). Partial where the database has partial indexes, so sessions
+    # that never expire cost the index nothing.
+    sa.Index(
+        "ix_ags_sessions_expire_time",
+        "expire_time",
+        postgresql_where=sa.text("expire_time IS NOT NULL"),
+        sqlite_where=sa.text("expire_time IS NOT NULL"),
+    ),
     sqlite_autoincrement=True,
     **_TABLE_OPTIONS,
 )

@@ -6,18 +6,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    EventWindow,
+    Expiry,
     ScopedState,
     SessionExistsError,
     SessionKey,
+    SessionNotFoundError,
     SessionRecord,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.sql import state_limit
+from adk_grpc_sessions.server.backends.sql import reading, state_limit
+from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries.rows import inserted_key
@@ -32,9 +38,20 @@ from adk_grpc_sessions.server.backends.sql.state_limit import Growth
 
 
 def create_session(
-    connection: sa.Connection, key: SessionKey, state: ScopedState, now: float, limits: StorageLimits
+    connection: sa.Connection,
+    key: SessionKey,
+    state: ScopedState,
+    now: float,
+    limits: StorageLimits,
+    expiry: Expiry,
+    clock: float | None,
 ) -> SessionRecord:
     """Creates the session ``key`` with ``state``, at ``now``; its record, with its merged state.
+
+    With ``clock``, a session of that name that has expired by then (not
+    purged yet) is deleted first, in the same transaction: its id is free.
+    The new one has a new ``session_pk``, so its revisions never repeat the
+    old one's.
 
     With app or user state, the shared scopes' size rows are locked first
     (as appends lock them), and the state judged against what they hold:
@@ -45,8 +62,10 @@ def create_session(
         StateSizeLimitError: a scope would pass ``limits.max_state_bytes`` (nothing is written).
     """
     growth = _judge_create(connection, key, state, limits)
+    if clock is not None:
+        connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
-        inserted = connection.execute(*session_queries.insert_session(key, now, growth.session))
+        inserted = connection.execute(*session_queries.insert_session(key, now, growth.session, expiry))
     except IntegrityError:
         raise SessionExistsError(key) from None
     session_pk = inserted_key(inserted)
@@ -65,6 +84,7 @@ def create_session(
         create_time=now,
         last_update_time=now,
         revision=revision,
+        expiry=expiry,
     )
 
 
@@ -93,7 +113,9 @@ def _judge_create(
     return state_limit.judge(key, state, found, limits, creating=True)
 
 
-def create_at_once(connection: sa.Connection, key: SessionKey, now: float) -> tuple[int, ScopedState]:
+def create_at_once(
+    connection: sa.Connection, key: SessionKey, now: float, expiry: Expiry
+) -> tuple[int, ScopedState]:
     """PostgreSQL, a session without state of its own: the create as one statement.
 
     Three round trips (begin, the statement, commit) instead of five. Its
@@ -104,10 +126,10 @@ def create_at_once(connection: sa.Connection, key: SessionKey, now: float) -> tu
     failed and may have landed.
 
     Raises:
-        SessionExistsError: the session exists.
+        SessionExistsError: the session exists (perhaps expired: ``create_session`` then purges it).
     """
     try:
-        rows = connection.execute(*session_queries.create_at_once(key, now)).all()
+        rows = connection.execute(*session_queries.create_at_once(key, now, expiry)).all()
     except IntegrityError:
         raise SessionExistsError(key) from None
     return session_queries.created_from_rows(rows)
@@ -124,3 +146,69 @@ def ensure_shared_sizes(
     """Makes the size rows of the shared scopes of state named that have none yet."""
     for bound in size_queries.ensure_shared_sizes(connection.dialect, users, apps):
         connection.execute(*bound)
+
+
+_NO_EVENTS: Final = EventWindow(num_recent_events=0)
+
+
+def update_expiry(connection: sa.Connection, key: SessionKey, expiry: Expiry, clock: float) -> SessionRecord:
+    """Sets the expiry of the session ``key`` (if visible at ``clock``); returns it, without events.
+
+    Raises:
+        SessionNotFoundError: no such session, or it has expired by ``clock``.
+    """
+    row = connection.execute(*lifecycle_queries.lock_visible(key, clock)).first()
+    if row is None:
+        raise SessionNotFoundError(key)
+    connection.execute(*lifecycle_queries.set_lifecycle(row.session_pk, expiry, row.close_time))
+    return _as_it_is(connection, key)
+
+
+def close_session(
+    connection: sa.Connection, key: SessionKey, now: float, closed_ttl: float | None, clock: float
+) -> SessionRecord:
+    """Closes the session ``key`` at ``now`` (``Backend.close_session``); returns it, without events.
+
+    Raises:
+        SessionNotFoundError: no such session, or it has expired by ``clock``.
+    """
+    row = connection.execute(*lifecycle_queries.lock_visible(key, clock)).first()
+    if row is None:
+        raise SessionNotFoundError(key)
+    close_time = now if row.close_time is None else row.close_time
+    expiry = Expiry(row.expire_time, row.ttl)
+    if closed_ttl is not None:
+        latest = close_time + closed_ttl
+        expiry = Expiry(latest if row.expire_time is None else min(row.expire_time, latest), None)
+    connection.execute(*lifecycle_queries.set_lifecycle(row.session_pk, expiry, close_time))
+    return _as_it_is(connection, key)
+
+
+def _as_it_is(connection: sa.Connection, key: SessionKey) -> SessionRecord:
+    """The session ``key`` as this transaction left it, with its state and no events, expired or not."""
+    record = reading.session(connection, key, _NO_EVENTS, DEFAULT_BUDGET, None)
+    assert record is not None, "the session's row is locked by this transaction"
+    return record
+
+
+def erase_user(connection: sa.Connection, app_name: str, user_id: str, clock: float) -> None:
+    """Expires every session of the user at ``clock`` and deletes the user's state: one transaction."""
+    for bound in lifecycle_queries.erase_user(app_name, user_id, clock):
+        connection.execute(*bound)
+
+
+def purge_expired(
+    connection: sa.Connection, clock: float, limit: int, app_name: str | None, user_id: str | None
+) -> list[SessionKey]:
+    """Deletes up to ``limit`` sessions expired by ``clock`` (with their events and state); which it deleted.
+
+    The rows are selected and locked, skipping those another server's purge
+    holds, then deleted, in this one short transaction: a crash before the
+    commit deletes nothing, and the next purge takes them again.
+    """
+    rows = connection.execute(
+        *lifecycle_queries.select_expired(clock, limit, app_name=app_name, user_id=user_id, lock=True)
+    ).all()
+    if rows:
+        connection.execute(*lifecycle_queries.delete_sessions([row.session_pk for row in rows]))
+    return [SessionKey(row.app_name, row.user_id, row.session_id) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -35,8 +35,17 @@ class PendingAppend:
     event: NewEvent
     expected_revision: int
     limits: StorageLimits = DEFAULT_LIMITS
+    refresh_expiry: bool = False
+    """Whether storing it moves a session with a ttl to expire that long after ``now`` (sliding expiry)."""
+    now: float = 0.0
+    """The clock expiry is judged by, set as the batch is stored (the same for every append of a batch)."""
     judged: Growth | None = None
     """Its growth as last judged before it was stored (None: refused by the judgement, or not judged)."""
+
+
+def expiry_params(appends: list[PendingAppend]) -> dict[str, Any]:
+    """The parameters of ``claims.NOW`` and ``claims.REFRESH`` for a batch (whose appends agree on both)."""
+    return {"b_now": appends[0].now, "b_refresh": appends[0].refresh_expiry}
 
 
 def group_keys(append: PendingAppend) -> tuple[Hashable, ...]:

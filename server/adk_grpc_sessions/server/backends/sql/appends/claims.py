@@ -1,11 +1,12 @@
 """The claim in SQL: the conditional update of a session that every append starts with.
 
 A session is claimed for an append only at the append's expected revision,
-without its event yet, and with room for the event and its state's growth
-within the limits, compared with the row as it is once locked: so the
-database, not this process, decides which of two writers is stale, and
-server replicas never pass a limit together. The claim counts the append's
-sizes in the same update. ``claim_next_sequence`` is the form for one
+without its event yet, open and not expired, and with room for the event and
+its state's growth within the limits, compared with the row as it is once
+locked: so the database, not this process, decides which of two writers is
+stale, and server replicas never pass a limit together. The claim counts the
+append's sizes in the same update, and slides the expiry of a session with a
+ttl when the server refreshes expiry on append. ``claim_next_sequence`` is the form for one
 append (``one_by_one``); ``claimable_sessions`` and ``claim`` are what PostgreSQL's
 and SQLite's batch statements are built around (``postgresql``, ``sqlite``).
 """
@@ -18,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import NewEvent, SessionKey, StorageLimits
-from adk_grpc_sessions.server.backends.sql.queries.parts import NAMED, Bound, name_params
+from adk_grpc_sessions.server.backends.sql.queries.parts import NAMED, NOW, Bound, name_params, unexpired
 from adk_grpc_sessions.server.backends.sql.schema import events, sessions
 from adk_grpc_sessions.server.backends.sql.state_limit import Growth
 
@@ -31,6 +32,16 @@ def limit_params(limits: StorageLimits) -> dict[str, int]:
     return {"b_max_session_bytes": limits.max_session_bytes, "b_max_state_bytes": limits.max_state_bytes}
 
 
+REFRESH = sa.bindparam("b_refresh", type_=sa.Boolean())
+"""Whether the batch's appends slide their sessions' expiry (``PendingAppend.refresh_expiry``)."""
+_OPEN_AND_UNEXPIRED = sa.and_(unexpired(), sessions.c.close_time.is_(None))
+"""Only a session that has not expired (by ``NOW``) and is not closed takes an event; a refused
+append finds out which (``refusals``), after the event id, as the contract orders the checks."""
+_SLID_EXPIRE_TIME = sa.case(
+    (sa.and_(REFRESH, sessions.c.ttl.is_not(None)), NOW + sessions.c.ttl), else_=sessions.c.expire_time
+)
+"""A session given its expiry as a ttl, with sliding expiry on, expires that long after this append."""
+
 _SIZE_BYTES = sa.bindparam("b_size_bytes", type_=sa.BigInteger())
 _SESSION_GROWTH = sa.bindparam("b_session_growth", type_=sa.BigInteger())
 _CLAIM = (
@@ -40,12 +51,14 @@ _CLAIM = (
         sessions.c.revision == sa.bindparam("b_expected_revision"),
         sessions.c.events_bytes + _SIZE_BYTES <= MAX_SESSION_BYTES,
         sa.or_(_SESSION_GROWTH <= 0, sessions.c.state_bytes + _SESSION_GROWTH <= MAX_STATE_BYTES),
+        _OPEN_AND_UNEXPIRED,
     )
     .values(
         last_sequence=sessions.c.last_sequence + 1,
         last_update_time=sa.bindparam("b_timestamp"),
         events_bytes=sessions.c.events_bytes + _SIZE_BYTES,
         state_bytes=sessions.c.state_bytes + _SESSION_GROWTH,
+        expire_time=_SLID_EXPIRE_TIME,
     )
 )
 _CLAIM_RETURNING = _CLAIM.returning(sessions.c.session_pk, sessions.c.last_sequence)
@@ -57,6 +70,7 @@ def claim_next_sequence(
     event: NewEvent,
     growth: Growth,
     limits: StorageLimits,
+    expiry: dict[str, Any],
     *,
     returning: bool,
 ) -> Bound:
@@ -66,7 +80,9 @@ def claim_next_sequence(
     within ``limits`` (as ``claim``), which it counts. It takes the
     session's row lock, so a concurrent append of the same session waits
     here and then finds the revision changed: the database, not this
-    process, decides which of two writers is stale. With ``returning`` it
+    process, decides which of two writers is stale. Only an open session that
+    has not expired is claimed; ``expiry`` (``batch.expiry_params``) says by
+    which clock, and whether its expiry slides. With ``returning`` it
     answers the session's key and its new last sequence (where the database
     can return from an UPDATE).
     """
@@ -77,6 +93,7 @@ def claim_next_sequence(
         "b_size_bytes": event.size,
         "b_session_growth": growth.session,
         **limit_params(limits),
+        **expiry,
     }
     return (_CLAIM_RETURNING if returning else _CLAIM), params
 
@@ -157,8 +174,9 @@ def claim(claimable: sa.CTE | sa.Subquery, *extra: sa.ColumnElement[bool]) -> sa
     That is: at its expected revision, not holding the event yet, with room
     for the event (``b_max_session_bytes``) and for its own state's growth
     (``b_max_state_bytes``; a write that does not grow it always has room),
-    and whatever ``extra`` requires. The sizes are compared with the row as
-    it is when locked, so replicas never pass a limit together.
+    open and not expired by ``NOW`` (its expiry slid with ``REFRESH``), and
+    whatever ``extra`` requires. The sizes are compared with the row as it
+    is when locked, so replicas never pass a limit together.
     """
     stored = sa.exists().where(
         events.c.session_pk == sessions.c.session_pk, events.c.event_id == claimable.c.event_id
@@ -172,6 +190,7 @@ def claim(claimable: sa.CTE | sa.Subquery, *extra: sa.ColumnElement[bool]) -> sa
             ~stored,
             sessions.c.events_bytes + claimable.c.size_bytes <= MAX_SESSION_BYTES,
             sa.or_(growth <= 0, sessions.c.state_bytes + growth <= MAX_STATE_BYTES),
+            _OPEN_AND_UNEXPIRED,
             *extra,
         )
         .values(
@@ -179,5 +198,6 @@ def claim(claimable: sa.CTE | sa.Subquery, *extra: sa.ColumnElement[bool]) -> sa
             last_update_time=claimable.c.timestamp,
             events_bytes=sessions.c.events_bytes + claimable.c.size_bytes,
             state_bytes=sessions.c.state_bytes + growth,
+            expire_time=_SLID_EXPIRE_TIME,
         )
     )

@@ -24,6 +24,7 @@ from adk_grpc_sessions.server.backends.sql import dialects, driver_sql, state_li
 from adk_grpc_sessions.server.backends.sql.appends.batch import (
     PendingAppend,
     Stored,
+    expiry_params,
     growths,
     results,
     shared_growths,
@@ -121,7 +122,9 @@ def _claim_one(
 ) -> Stored | None:
     key, event = append.key, append.event
     returning = connection.dialect.update_returning
-    claim = claim_next_sequence(key, append.expected_revision, event, growth, limits, returning=returning)
+    claim = claim_next_sequence(
+        key, append.expected_revision, event, growth, limits, expiry_params([append]), returning=returning
+    )
     if returning:
         claimed = connection.execute(*claim).first()
         if claimed is None:
@@ -132,7 +135,7 @@ def _claim_one(
         # (locked) now, so reading it back sees exactly what we wrote.
         if connection.execute(*claim).rowcount != 1:
             return None
-        session = connection.execute(*select_session(key)).one()
+        session = connection.execute(*select_session(key, None)).one()
         session_pk, sequence = session.session_pk, session.last_sequence
     event_pk = inserted_key(connection.execute(*insert_event(session_pk, sequence, event)))
     connection.execute(*set_revision(session_pk, event_revision(event_pk)))

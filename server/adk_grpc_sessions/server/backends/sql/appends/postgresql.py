@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from adk_grpc_sessions.server.backends.base import AppendResult, StorageLimits
 from adk_grpc_sessions.server.backends.sql import driver_sql
-from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend, Stored, results
+from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend, Stored, expiry_params, results
 from adk_grpc_sessions.server.backends.sql.appends.claims import (
     CLAIM_COLUMNS,
     EVENT_ROW_COLUMNS,
@@ -410,6 +410,7 @@ def _bound_batch(appends: Sequence[PendingAppend], limits: StorageLimits) -> Bou
     session_rows, user_rows, app_rows = state_rows
     return _store_batch(), {
         **limit_params(limits),
+        **expiry_params(list(appends)),
         **_arrays("batch", _APPEND_COLUMNS, batch),
         **_arrays("session_rows", _STATE_ROW_COLUMNS, session_rows),
         **_arrays("user_rows", _STATE_ROW_COLUMNS, user_rows),

@@ -18,6 +18,7 @@ from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     EventIdConflictError,
     NewEvent,
+    SessionClosedError,
     SessionKey,
     SessionNotFoundError,
     SessionSizeLimitError,
@@ -54,6 +55,7 @@ def refused_append(
     expected_revision: int,
     limits: StorageLimits,
     judged: Growth | None,
+    clock: float,
 ) -> AppendResult | TryAgain:
     """Why the database refused to store ``event``: the original result if it is a retry, else the error.
 
@@ -62,14 +64,17 @@ def refused_append(
     store it again.
 
     Raises:
-        SessionNotFoundError: no such session.
+        SessionNotFoundError: no such session, or it has expired by ``clock``.
         EventIdConflictError: another event with this id is stored.
+        SessionClosedError: the session is closed (and does not hold the event).
         StaleRevisionError: the caller's revision is not the session's.
         SessionSizeLimitError: the event would take the session past ``limits.max_session_bytes``.
         StateSizeLimitError: the state it sets would take a scope past ``limits.max_state_bytes``.
     """
-    # The order of memory.py: a stored event answers before any revision check.
-    row = connection.execute(*select_session(key)).first()
+    # The order of ``Backend.append_event``: a stored event answers before
+    # the closed check and the revision check (a retry of an event stored
+    # before the close is answered as applied).
+    row = connection.execute(*select_session(key, clock)).first()
     if row is None:
         raise SessionNotFoundError(key)
     stored = connection.execute(*select_event_by_id(row.session_pk, event.id)).first()
@@ -82,6 +87,8 @@ def refused_append(
             last_update_time=stored.timestamp,
             already_applied=True,
         )
+    if row.close_time is not None:
+        raise SessionClosedError(key)
     if row.revision != expected_revision:
         raise StaleRevisionError(key, expected_revision, row.revision)
     if row.events_bytes + event.size > limits.max_session_bytes:

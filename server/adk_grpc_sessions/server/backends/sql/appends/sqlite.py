@@ -29,6 +29,7 @@ from adk_grpc_sessions.server.backends.sql.appends.batch import (
     BATCH_LIMIT,
     PendingAppend,
     Stored,
+    expiry_params,
     growths,
     results,
     shared_growths,
@@ -95,7 +96,7 @@ def store_batch(
     claimed = (
         {
             SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
-            for row in driver_sql.execute(connection, *claim_batch(claims, limits))
+            for row in driver_sql.execute(connection, *claim_batch(claims, limits, expiry_params(appends)))
         }
         if claims
         else {}
@@ -169,14 +170,16 @@ def _claim_batch(size: int) -> sa.Update:
     return claim(claimable).returning(*SESSION_COLUMNS)
 
 
-def claim_batch(claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits) -> Bound:
+def claim_batch(
+    claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits, expiry: dict[str, Any]
+) -> Bound:
     """SQLite: the conditional update of the sessions of a batch of appends.
 
     Each append is given as ``(key, expected_revision, event, growth)``. A
     session is claimed (its last sequence counted up, its update time and
     sizes set) only if it can take the append (``claims.claim``); the statement
     returns the rows it claimed (``SESSION_COLUMNS``, with the new last
-    sequence). The keys must be distinct.
+    sequence). The keys must be distinct. ``expiry``: ``batch.expiry_params``.
     """
     rows = [
         (
@@ -192,7 +195,7 @@ def claim_batch(claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limi
         for key, expected, event, growth in claims
     ]
     size, params = _selected_params(CLAIM_COLUMNS, rows)
-    return _claim_batch(size), {**params, **limit_params(limits)}
+    return _claim_batch(size), {**params, **limit_params(limits), **expiry}
 
 
 @functools.cache

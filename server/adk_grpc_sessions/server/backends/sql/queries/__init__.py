@@ -16,6 +16,7 @@ parts (a union read in one round trip) have their row reader next to them.
 - ``listing``: pages of sessions with their state;
 - ``state``: state rows: read merged or by scope, and upserted;
 - ``sizes``: the sizes the state limit is judged by: read, locked, counted;
+- ``lifecycle``: expiry and close set, a user erased, expired sessions counted, listed and purged;
 - ``rows``: how an event is kept in a row, and read back from one.
 
 The statements that store a batch of appends, one form per database, live

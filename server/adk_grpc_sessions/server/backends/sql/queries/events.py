@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, SessionKey
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
-    NAMED,
     READ_EVENT_COLUMNS,
     RETRIED_EVENT_COLUMNS,
     UNBOUNDED,
+    VISIBLE,
     Bound,
-    name_params,
     part,
     typed_null,
+    visible_params,
 )
 from adk_grpc_sessions.server.backends.sql.queries.rows import event_row
 from adk_grpc_sessions.server.backends.sql.schema import events, sessions
@@ -117,7 +117,7 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
             sessions.c.session_pk,
             sa.case((sessions.c.events_bytes <= BUDGET_BYTES, 1), else_=0).label("fits"),
         )
-        .where(NAMED)
+        .where(VISIBLE)
         .cte("named")
     )
     floor = sa.bindparam("b_floor", type_=sa.BigInteger())
@@ -147,15 +147,18 @@ def select_event_page_at_once(
     upto: int | None,
     limit: int,
     budget: int,
+    now: float,
 ) -> Bound:
     """``select_event_page`` for the session named ``key``, with whether it exists, in one round trip.
+
+    A session expired by ``now`` does not exist.
 
     Events up to sequence ``upto`` (None: all), read only if all of the
     session's events fit in ``budget`` bytes. Read the rows with
     ``event_page_from_rows``.
     """
     params: dict[str, Any] = {
-        **name_params(key),
+        **visible_params(key, now),
         "b_floor": after or 0,
         "b_upto": UNBOUNDED if upto is None else upto,
         "b_limit": limit,

@@ -18,6 +18,7 @@ from adk_grpc_sessions.server.backends.sql.queries.parts import (
     part,
     shared_state_bytes,
     typed_null,
+    unexpired,
 )
 from adk_grpc_sessions.server.backends.sql.schema import app_state, session_state, sessions, user_state
 from adk_grpc_sessions.wire.limits import SESSION_HEAD_BYTES
@@ -32,7 +33,8 @@ def _session_page(by_user: bool, resume: bool) -> sa.Select[Any]:
     lets every database seek straight to it.
     """
     time, user, session = sessions.c.last_update_time, sessions.c.user_id, sessions.c.session_id
-    query = sa.select(*SESSION_COLUMNS).where(sessions.c.app_name == sa.bindparam("b_app_name"))
+    # Expired sessions are filtered out of the rows the listing index finds.
+    query = sa.select(*SESSION_COLUMNS).where(sessions.c.app_name == sa.bindparam("b_app_name"), unexpired())
     if by_user:
         query = query.where(user == sa.bindparam("b_user_id")).order_by(time, session)
     else:
@@ -64,7 +66,8 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
     The page is a common table expression that the state parts join: the
     app's state, the page's users' and the page's sessions'. Every part has
     the same columns (part, session_pk, user_id, session_id, create_time,
-    last_update_time, revision, state_key, value), NULL where a part has no
+    last_update_time, revision, state_key, value, expire_time, ttl,
+    close_time, running), NULL where a part has no
     such thing. A CTE named more than once is computed once (PostgreSQL,
     MySQL/MariaDB and SQLite from 3.35 materialize it; older SQLite runs it
     again, in the same statement's snapshot, so it is the same page).
@@ -106,10 +109,25 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
         costed.c.revision,
         typed_null(session_state.c.state_key),
         typed_null(session_state.c.value),
+        costed.c.expire_time,
+        costed.c.ttl,
+        costed.c.close_time,
         costed.c.running,
     )
     app_rows = sa.select(
-        part(_PAGE_APP), none, none, none, none, none, none, app_state.c.state_key, app_state.c.value, none
+        part(_PAGE_APP),
+        none,
+        none,
+        none,
+        none,
+        none,
+        none,
+        app_state.c.state_key,
+        app_state.c.value,
+        none,
+        none,
+        none,
+        none,
     ).where(app_state.c.app_name == app_name, sa.exists(sa.select(page.c.session_pk)))
     users_of_page: sa.ColumnElement[bool]
     sessions_of_page: sa.ColumnElement[bool]
@@ -143,6 +161,9 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
         user_state.c.state_key,
         user_state.c.value,
         none,
+        none,
+        none,
+        none,
     ).where(user_state.c.app_name == app_name, users_of_page)
     session_rows = sa.select(
         part(_PAGE_SESSION),
@@ -154,6 +175,9 @@ def _session_page_with_state(by_user: bool, resume: bool, arrays: bool) -> sa.Co
         none,
         session_state.c.state_key,
         session_state.c.value,
+        none,
+        none,
+        none,
         none,
     ).where(sessions_of_page)
     # The page's own order within its part; the state rows' order does not matter.
@@ -180,8 +204,11 @@ def select_session_page(
     after: SessionPosition | None,
     limit: int,
     budget: int,
+    now: float,
 ) -> Bound:
     """Up to ``limit`` sessions after ``after``, with the state of those that fit in ``budget`` bytes.
+
+    Only sessions that have not expired by ``now``.
 
     Sessions in (last_update_time, user_id, session_id) order: one user's,
     or every user's when ``user_id`` is None. Each row says what the
@@ -197,6 +224,7 @@ def select_session_page(
         "b_limit": limit,
         "b_budget_bytes": budget,
         "b_session_head_bytes": SESSION_HEAD_BYTES,
+        "b_now": now,
     }
     if user_id is not None:
         params["b_user_id"] = user_id
@@ -213,14 +241,14 @@ def page_from_rows(
 
     A session is its row as selected: (part, session_pk, user_id,
     session_id, create_time, last_update_time, revision, None, None,
-    running).
+    expire_time, ttl, close_time, running).
     """
     page: list[Sequence[Any]] = []
     app: StateMap = {}
     users: dict[str, StateMap] = {}
     own: dict[int, StateMap] = {}
     for row in rows:
-        row_part, session_pk, user_id, _, _, _, _, state_key, value, _ = row
+        row_part, session_pk, user_id, _, _, _, _, state_key, value, _, _, _, _ = row
         if row_part == _PAGE_ROW:
             page.append(row)
         elif row_part == _PAGE_APP:

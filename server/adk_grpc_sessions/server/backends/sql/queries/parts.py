@@ -45,6 +45,9 @@ SESSION_COLUMNS: Final = (
     sessions.c.last_sequence,
     sessions.c.events_bytes,
     sessions.c.state_bytes,
+    sessions.c.expire_time,
+    sessions.c.ttl,
+    sessions.c.close_time,
 )
 
 NAMED: Final = sa.and_(
@@ -53,6 +56,29 @@ NAMED: Final = sa.and_(
     sessions.c.session_id == sa.bindparam("b_session_id"),
 )
 """The session row named by ``name_params``."""
+
+
+NOW: Final = sa.bindparam("b_now", type_=sessions.c.expire_time.type)
+"""The time expiry is judged by (``Backend.clock()``), where a statement compares it."""
+
+
+def unexpired(expire_time: sa.ColumnElement[float | None] = sessions.c.expire_time) -> sa.ColumnElement[bool]:
+    """A session that has not expired by ``NOW``: the rule every read, list and append applies.
+
+    In the statement that reads the row, so the primary-key path costs
+    nothing more, and listings keep their indexes (it filters the rows the
+    index finds).
+    """
+    return sa.or_(expire_time.is_(None), expire_time > NOW)
+
+
+VISIBLE: Final = sa.and_(NAMED, unexpired())
+"""The session row named by ``visible_params``, unless it has expired."""
+
+
+def visible_params(key: SessionKey, now: float) -> dict[str, Any]:
+    """The parameters of ``VISIBLE`` for the session ``key`` at ``now``."""
+    return {**name_params(key), "b_now": now}
 
 
 def name_params(key: SessionKey) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pydantic_core
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    Expiry,
     NewEvent,
     ScopedState,
     SessionKey,
@@ -71,6 +72,8 @@ def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[Stored
         create_time=row.create_time,
         last_update_time=row.last_update_time,
         revision=row.revision,
+        expiry=Expiry(row.expire_time, row.ttl),
+        close_time=row.close_time,
     )
 
 

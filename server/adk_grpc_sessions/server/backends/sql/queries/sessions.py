@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from adk_grpc_sessions.server.backends.base import EventWindow, ReadBudget, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import EventWindow, Expiry, ReadBudget, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.sql.queries.events import events_in_window
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
@@ -23,12 +23,14 @@ from adk_grpc_sessions.server.backends.sql.queries.parts import (
     READ_EVENT_COLUMNS,
     SESSION_COLUMNS,
     UNBOUNDED,
+    VISIBLE,
     Bound,
     budget_params,
     name_params,
     part,
     shared_state_bytes,
     typed_null,
+    visible_params,
 )
 from adk_grpc_sessions.server.backends.sql.schema import (
     app_state,
@@ -41,19 +43,25 @@ from adk_grpc_sessions.server.backends.sql.schema import (
 )
 
 _SELECT_SESSION = sa.select(*SESSION_COLUMNS).where(NAMED)
+_SELECT_VISIBLE_SESSION = sa.select(*SESSION_COLUMNS).where(VISIBLE)
 
 
-def select_session(key: SessionKey) -> Bound:
-    """The session row named ``key``."""
-    return _SELECT_SESSION, name_params(key)
+def select_session(key: SessionKey, now: float | None) -> Bound:
+    """The session row named ``key``, unless it has expired by ``now`` (None: expired or not)."""
+    if now is None:
+        return _SELECT_SESSION, name_params(key)
+    return _SELECT_VISIBLE_SESSION, visible_params(key, now)
 
 
 _INSERT_SESSION = sa.insert(sessions).values(revision=0, last_sequence=0, events_bytes=0)
 
 
-def insert_session(key: SessionKey, now: float, state_bytes: int = 0) -> Bound:
+def insert_session(key: SessionKey, now: float, state_bytes: int = 0, expiry: Expiry | None = None) -> Bound:
     """A new session row whose own state counts ``state_bytes``; its revision is set once its key is known."""
+    expiry = expiry or Expiry()
     return _INSERT_SESSION, {
+        "expire_time": expiry.expire_time,
+        "ttl": expiry.ttl,
         "app_name": key.app_name,
         "user_id": key.user_id,
         "session_id": key.session_id,
@@ -128,6 +136,9 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
                 sa.literal(0, sa.BigInteger()),  # last_sequence
                 sa.literal(0, sa.BigInteger()),  # events_bytes
                 sa.literal(0, sa.BigInteger()),  # state_bytes
+                sa.bindparam("b_expire_time", type_=sessions.c.expire_time.type),
+                sa.bindparam("b_ttl", type_=sessions.c.ttl.type),
+                typed_null(sessions.c.close_time),
             ),
         )
         .returning(sessions.c.session_pk, sessions.c.revision)
@@ -155,9 +166,14 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
 _CREATE_AT_ONCE = _create_at_once()
 
 
-def create_at_once(key: SessionKey, now: float) -> Bound:
-    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``."""
-    return _CREATE_AT_ONCE, {**name_params(key), "b_now": now}
+def create_at_once(key: SessionKey, now: float, expiry: Expiry) -> Bound:
+    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``, expiring by ``expiry``."""
+    return _CREATE_AT_ONCE, {
+        **name_params(key),
+        "b_now": now,
+        "b_expire_time": expiry.expire_time,
+        "b_ttl": expiry.ttl,
+    }
 
 
 def created_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ScopedState]:
@@ -199,9 +215,10 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     """A session read as one statement: the session's row, its merged state and its events window.
 
     The session is a common table expression (computed once) that the other
-    parts find its key in. Every part has the columns (part, session_pk,
-    create_time, last_update_time, revision, fits, state_key, value,
-    sequence, event_id, event_json, wire_cache), NULL where a part has
+    parts find its key in; a session expired by ``b_now`` is not found. Every
+    part has the columns (part, session_pk, create_time, last_update_time,
+    revision, fits, state_key, value, sequence, event_id, event_json,
+    wire_cache, expire_time, ttl, close_time), NULL where a part has
     no such thing. The events are read only if all of the session's events
     and its state fit in the read's budget (``fits``, 1 or 0: the sizes kept
     on its rows say so without reading them), so the statement never reads
@@ -220,8 +237,11 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             _fits_whole(sessions.c.events_bytes, sessions.c.state_bytes, sessions.c.last_sequence).label(
                 "fits"
             ),
+            sessions.c.expire_time,
+            sessions.c.ttl,
+            sessions.c.close_time,
         )
-        .where(NAMED)
+        .where(VISIBLE)
         .cte("named")
     )
     session_pk = sa.select(named.c.session_pk).scalar_subquery()
@@ -248,6 +268,9 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             none,
             none,
             none,
+            none,
+            none,
+            none,
         ).where(*where)
 
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
@@ -265,6 +288,9 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             typed_null(events.c.event_id),
             typed_null(events.c.event_json),
             typed_null(events.c.wire_cache),
+            named.c.expire_time,
+            named.c.ttl,
+            named.c.close_time,
         ),
         state_part(_WHOLE_APP, app_state, app_state.c.app_name == app_name),
         state_part(
@@ -274,9 +300,20 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             user_state.c.user_id == sa.bindparam("b_user_id"),
         ),
         state_part(_WHOLE_OWN, session_state, session_state.c.session_pk == session_pk),
-        sa.select(part(_WHOLE_EVENT), none, none, none, none, none, none, none, *READ_EVENT_COLUMNS).where(
-            in_window, fits
-        ),
+        sa.select(
+            part(_WHOLE_EVENT),
+            none,
+            none,
+            none,
+            none,
+            none,
+            none,
+            none,
+            *READ_EVENT_COLUMNS,
+            none,
+            none,
+            none,
+        ).where(in_window, fits),
     )
     # No ORDER BY: the database would sort every event's JSON through its
     # sorter (as long again as the rest of the read, on SQLite);
@@ -288,15 +325,16 @@ _WHOLE_SESSIONS = {
 }
 
 
-def select_whole_session(key: SessionKey, window: EventWindow, budget: ReadBudget) -> Bound:
+def select_whole_session(key: SessionKey, window: EventWindow, budget: ReadBudget, now: float) -> Bound:
     """The session named ``key`` with its merged state and the events ``window`` selects, as one statement.
 
     What ``select_session``, ``select_window`` and ``select_merged_state``
     read, in one round trip and one snapshot (it can run alone, in
     autocommit), if the session fits in ``budget`` whole; else without the
-    events. Read the rows with ``whole_session_from_rows``.
+    events. Nothing if it has expired by ``now``. Read the rows with
+    ``whole_session_from_rows``.
     """
-    params = {**name_params(key), **budget_params(budget)}
+    params = {**visible_params(key, now), **budget_params(budget)}
     if window.num_recent_events is not None and window.num_recent_events <= budget.max_events:
         params["b_budget_events"] = UNBOUNDED  # the window holds few enough events, however many the session
     recent = window.num_recent_events is not None
@@ -320,6 +358,8 @@ class WholeSession:
     revision: int
     fits: bool
     """Whether the session fitted in the read's budget whole: only then were its events read."""
+    expiry: Expiry
+    close_time: float | None
     state: ScopedState
     events: list[Sequence[Any]]
     """Rows as ``READ_EVENT_COLUMNS`` selects them, in sequence order."""
@@ -334,7 +374,7 @@ def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | Non
     for row in rows:
         row_part = row[0]
         if row_part == _WHOLE_EVENT:
-            event_rows.append(row[8:])
+            event_rows.append(row[8:12])
         elif row_part == _WHOLE_SESSION:
             head = row
         else:
@@ -345,7 +385,18 @@ def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | Non
     # primary key); sorting a sorted list is a single pass.
     event_rows.sort(key=itemgetter(0))
     _, session_pk, create_time, last_update_time, revision, fits = head[:6]
-    return WholeSession(session_pk, create_time, last_update_time, revision, fits == 1, state, event_rows)
+    expire_time, ttl, close_time = head[12:15]
+    return WholeSession(
+        session_pk,
+        create_time,
+        last_update_time,
+        revision,
+        fits == 1,
+        Expiry(expire_time, ttl),
+        close_time,
+        state,
+        event_rows,
+    )
 
 
 _DELETE_SESSION = sa.delete(sessions).where(NAMED)

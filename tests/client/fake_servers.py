@@ -9,8 +9,7 @@ from typing import Any
 
 import grpc
 
-from adk_grpc_sessions.server.api.calls import session_service_handler
-from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer, session_service_handler
 from adk_grpc_sessions.server.backends.base import Backend
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 

@@ -10,26 +10,52 @@ which call its outcome is counted (``Metrics.count_append``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
 from adk_grpc_sessions.server.api import messages, wire_cache
-from adk_grpc_sessions.server.api.calls import Context, Failure
+from adk_grpc_sessions.server.api.calls import CallPolicy, Context, Failure
 from adk_grpc_sessions.server.api.errors import BatchResponseFullError, status_for
 from adk_grpc_sessions.server.api.messages import APPEND_ANSWER_OVERHEAD, Encoded
 from adk_grpc_sessions.server.api.validation import session_key
+from adk_grpc_sessions.server.backends.base import Backend, StorageLimits
 from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
-if TYPE_CHECKING:
-    from adk_grpc_sessions.server.api.service import SessionServicer
-
 METHOD: Final = "AppendEvent"
+
+
+class Appends(Protocol):
+    """What the append core serves an append with: the servicer's, named here so it need not import it."""
+
+    @property
+    def backend(self) -> Backend:
+        """Where the event is stored."""
+
+    @property
+    def policy(self) -> CallPolicy:
+        """What the append is served under: authorization, time limits, metrics."""
+
+    @property
+    def limits(self) -> StorageLimits:
+        """What storage may hold."""
+
+    @property
+    def response_bytes(self) -> int:
+        """Bytes one response may carry besides its envelope: no event may take more."""
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The server's message limit."""
+
+    @property
+    def refresh_on_append(self) -> bool:
+        """Whether each stored append moves its session's expiry (``--session-ttl-refresh-on-append``)."""
 
 
 class ResponseRoom:
@@ -66,7 +92,7 @@ class ResponseRoom:
 
 
 async def append(
-    servicer: SessionServicer,
+    servicer: Appends,
     request: pb.AppendEventRequest | bytes,
     grant: TokenGrant | None,
     *,
@@ -113,9 +139,7 @@ def _parsed(request: pb.AppendEventRequest | bytes) -> pb.AppendEventRequest:
         ) from None
 
 
-async def _store(
-    servicer: SessionServicer, request: pb.AppendEventRequest, room: ResponseRoom | None
-) -> Encoded:
+async def _store(servicer: Appends, request: pb.AppendEventRequest, room: ResponseRoom | None) -> Encoded:
     """Stores an event if the caller's revision is current (or returns the original, for a retry).
 
     Raises:
@@ -142,6 +166,6 @@ async def _store(
         raise BatchResponseFullError()
     revision = request.expected_revision
     result = await servicer.backend.append_event(
-        key, event, revision, refresh_expiry=servicer.lifecycle.refresh_on_append, limits=servicer.limits
+        key, event, revision, refresh_expiry=servicer.refresh_on_append, limits=servicer.limits
     )
     return messages.append_event_response(result)

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -31,11 +31,7 @@ from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.runtime.auth import TokenAuthorizer, TokenGrant
 from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
 from adk_grpc_sessions.server.runtime.metrics import Metrics
-from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
-
-if TYPE_CHECKING:
-    from adk_grpc_sessions.server.api.service import SessionServicer
 
 T = TypeVar("T")
 RequestT = TypeVar("RequestT", bound=Message)
@@ -162,7 +158,7 @@ def _serialize(response: Message | Encoded) -> bytes:
     return response.data if isinstance(response, Encoded) else response.SerializeToString()
 
 
-def _call_handler(
+def call_handler(
     name: str, run: Run[RequestT], request_type: type[RequestT], policy: CallPolicy
 ) -> grpc.RpcMethodHandler[bytes, Message | Encoded]:
     """The frame of a unary call: its request id, the caller's grant, the parsed request, the answer."""
@@ -197,7 +193,7 @@ def _call_handler(
     )
 
 
-def _served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy) -> Run[Any]:
+def served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy) -> Run[Any]:
     """A unary method served whole by ``policy``: authorized for its request's app, bounded, counted."""
 
     async def work(request: Any, context: Context, grant: TokenGrant | None) -> Any:
@@ -219,22 +215,3 @@ def _served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy
         )
 
     return run
-
-
-def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
-    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
-    policy = servicer.policy
-    service = pb.DESCRIPTOR.services_by_name["SessionService"]
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in service.methods:
-        if method.name == STREAM_METHOD:
-            # Requests arrive as bytes, so bad protobuf is answered, not fatal.
-            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
-                servicer.AppendEventStream, request_deserializer=None, response_serializer=None
-            )
-            continue
-        implementation = getattr(servicer, method.name)
-        # A lone append is served whole by the append core, like each append of a batch or stream.
-        run = implementation if method.name == "AppendEvent" else _served(method.name, implementation, policy)
-        handlers[method.name] = _call_handler(method.name, run, getattr(pb, method.input_type.name), policy)
-    return grpc.method_handlers_generic_handler(servicer.name, handlers)

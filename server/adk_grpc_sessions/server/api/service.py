@@ -5,7 +5,9 @@ no storage logic (that is the backend's), no error-code choices (``errors``),
 and nothing written twice for the three ways an append arrives: a lone
 ``AppendEvent``, ``BatchAppendEvents`` and ``AppendEventStream`` adapt the
 one append core (``append``). What happens around every call (parsing,
-credentials, deadlines, metrics) is ``calls``'s.
+credentials, deadlines, metrics) is ``calls``'s; the lifecycle's request
+rules are ``lifecycle``'s. One method per RPC of the contract keeps it near
+400 lines, each method short.
 """
 
 from __future__ import annotations
@@ -16,24 +18,22 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
 from google.rpc import status_pb2
 
-from adk_grpc_sessions.server.api import messages, validation
+from adk_grpc_sessions.server.api import lifecycle, messages, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
-from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure
+from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
 from adk_grpc_sessions.server.api.errors import rpc_status_for
+from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
 from adk_grpc_sessions.server.backends.base import (
-    NEVER,
     Backend,
     Cursor,
     EventWindow,
-    Expiry,
     ReadBudget,
     ScopedState,
     SessionKey,
@@ -47,23 +47,7 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["SessionService"].full_name
-_UPDATABLE_PATHS: Final = ("expire_time", "ttl")
-"""UpdateSession's field mask paths."""
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Lifecycle:
-    """The server's lifecycle settings (see the proto's "Lifecycle"; flags of the same names)."""
-
-    session_ttl: float | None = None
-    """Seconds a session created without an expiry lives (its ttl); None: it never expires."""
-    refresh_on_append: bool = False
-    """Each stored append moves a session's expiry to now plus its ttl."""
-    closed_session_ttl: float | None = None
-    """Seconds a closed session lives on after its close at most; None: as before its close."""
-    purge_batch_size: int = 100
-    """Sessions one purge transaction deletes at most (EraseUser's steps, the sweeper's batches)."""
 
 
 class SessionServicer:
@@ -95,6 +79,7 @@ class SessionServicer:
         self.policy: Final = policy or CallPolicy()
         self.limits: Final = limits or StorageLimits()
         self.lifecycle: Final = lifecycle or Lifecycle()
+        self.refresh_on_append: Final = self.lifecycle.refresh_on_append
         self._max_page_size = max_page_size
         self._page_tokens = page_tokens or PageTokens()
         wire_limits.check_limits(
@@ -390,30 +375,7 @@ class SessionServicer:
         self, request: pb.UpdateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.UpdateSessionResponse:
         """Changes a session's expiry (the paths of ``update_mask``); never its revision, events or state."""
-        session = request.session
-        key = validation.session_key(session, "session.")
-        paths = list(request.update_mask.paths)
-        for path in paths:
-            if path not in _UPDATABLE_PATHS:
-                raise InvalidArgumentError.single(
-                    "update_mask", f"{path!r} cannot be updated; updatable: {', '.join(_UPDATABLE_PATHS)}"
-                )
-        if len(set(paths)) > 1:
-            raise InvalidArgumentError.single("update_mask", "name at most one of 'expire_time' and 'ttl'")
-        if not paths:
-            # AIP-134: an empty mask updates what the request sets.
-            which = session.WhichOneof("expiration")
-            paths = [which] if which is not None else []
-        if not paths:
-            record = await self.backend.get_session(key, EventWindow(num_recent_events=0))
-            if record is None:
-                raise SessionNotFoundError(key)
-            return pb.UpdateSessionResponse(session=session_message(record))
-        expiry: Expiry = NEVER
-        # A named field left unset clears the expiry.
-        if session.WhichOneof("expiration") == paths[0]:
-            expiry = validation.expiry(session, "session.", self.backend.clock(), None)
-        record = await self.backend.update_expiry(key, expiry)
+        record = await lifecycle.update_session(self.backend, request)
         return pb.UpdateSessionResponse(session=session_message(record))
 
     async def CloseSession(  # noqa: N802
@@ -427,40 +389,32 @@ class SessionServicer:
     async def EraseUser(  # noqa: N802
         self, request: pb.EraseUserRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.EraseUserResponse:
-        """Erases one user of an app: invisible at once, then deleted in batches while the call has time.
-
-        The backend's ``erase_user`` makes the whole user invisible in one
-        transaction; the batches after it are the sweeper's own purge,
-        restricted to the user, so what this call leaves (its time ran short,
-        the server stopped) the sweeper deletes, and a repeated call too.
-        """
+        """Erases one user of an app: invisible at once, then deleted in batches while the call has time."""
         app_name = check_key("app_name", request.app_name)
         user_id = check_key("user_id", request.user_id)
-        await self.backend.erase_user(app_name, user_id)
         # Half of the call's time for deleting: the rest is headroom to answer within it.
         remaining = context.time_remaining()
         budget = min(self.policy.max_call_seconds, math.inf if remaining is None else remaining)
-        stop_at = time.monotonic() + budget / 2
-        batch_size = self.lifecycle.purge_batch_size
-        deleted = 0
-        while True:
-            purged = await self.backend.purge_expired(batch_size, app_name=app_name, user_id=user_id)
-            deleted += len(purged)
-            if len(purged) < batch_size or time.monotonic() >= stop_at:
-                break
-        finished = len(purged) < batch_size
-        # An audit line: who was erased and how much, never what they had stored.
-        _log.info(
-            "erased user %r of app %r: %d sessions deleted%s",
-            user_id,
-            app_name,
-            deleted,
-            "" if finished else "; the rest are invisible and left to the sweeper",
-            extra={
-                "app_name": app_name,
-                "user_id": user_id,
-                "sessions_deleted": deleted,
-                "finished": finished,
-            },
+        deleted = await lifecycle.erase_user(
+            self.backend, app_name, user_id, batch_size=self.lifecycle.purge_batch_size, seconds=budget / 2
         )
         return pb.EraseUserResponse(deleted_sessions=deleted)
+
+
+def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
+    """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
+    policy = servicer.policy
+    service = pb.DESCRIPTOR.services_by_name["SessionService"]
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in service.methods:
+        if method.name == STREAM_METHOD:
+            # Requests arrive as bytes, so bad protobuf is answered, not fatal.
+            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
+                servicer.AppendEventStream, request_deserializer=None, response_serializer=None
+            )
+            continue
+        implementation = getattr(servicer, method.name)
+        # A lone append is served whole by the append core, like each append of a batch or stream.
+        run = implementation if method.name == "AppendEvent" else served(method.name, implementation, policy)
+        handlers[method.name] = call_handler(method.name, run, getattr(pb, method.input_type.name), policy)
+    return grpc.method_handlers_generic_handler(servicer.name, handlers)

@@ -7,6 +7,11 @@ Expiry: a session past its ``expire_time`` (by ``clock()``) is left where it
 is, but every call looks through it as if it were gone; ``purge_expired``
 removes it. Sessions that have an expiry are also kept in order of it, so
 the sweeper's calls cost what is expired, not what is stored.
+
+It is one module past 400 lines on purpose: the whole backend is one set of
+in-process indexes (sessions, listing orders, expiry order) whose invariants
+every method keeps together; split over modules, each would have to know the
+others' bookkeeping.
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adk_grpc_sessions.server.api.calls import CallPolicy, session_service_handler
+from adk_grpc_sessions.server.api.calls import CallPolicy
+from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.page_tokens import PageTokenKeys, PageTokens
-from adk_grpc_sessions.server.api.service import SERVICE_NAME, Lifecycle, SessionServicer
+from adk_grpc_sessions.server.api.service import SERVICE_NAME, SessionServicer, session_service_handler
 from adk_grpc_sessions.server.backends import build_backend, redact_uri
 from adk_grpc_sessions.server.backends.base import Backend, BackendError, StorageLimits
 from adk_grpc_sessions.server.backends.instrumented import InstrumentedBackend

@@ -11,6 +11,8 @@ once at start runs (``transactions``: threads on SQLite, the async engine on
 database servers). Appends are stored by group commit (``batching``):
 concurrent appends share a transaction, each still all-or-nothing, stored in
 the way of the database at hand (``appends``), also chosen once at start.
+Its length (past 400 lines) is the interface's breadth: a short method per
+``Backend`` call, each handing one transaction's work to the executor.
 """
 
 from __future__ import annotations

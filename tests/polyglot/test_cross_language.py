@@ -5,7 +5,7 @@ user:, session and temp: state); the Go program (adk-go runner over
 ``client/go``) and then the Node program (adk-js Runner over
 ``client/typescript``) each read it, check every event and the merged state,
 take a turn of their own whose model must be shown the earlier turns, and
-probe stale writes and retries. Python then reads everything back as ADK
+probe stale writes, retries and a session Python closed. Python then reads everything back as ADK
 ``Event`` objects and runs a last turn over the whole history.
 """
 
@@ -24,7 +24,7 @@ from google.adk.runners import Runner
 from google.adk.sessions.session import Session
 from google.genai import types
 
-from adk_grpc_sessions.client import GrpcSessionService
+from adk_grpc_sessions.client import GrpcSessionService, SessionClosedError
 from adk_grpc_sessions.wire.timestamps import parts_from_seconds
 from tests.conftest import StartServer
 from tests.polyglot import toolchains
@@ -81,8 +81,10 @@ async def _run_agent(command: list[str], instructions: dict[str, Any], *, cwd: P
     return report
 
 
-async def _python_probes(service: GrpcSessionService, app: str, session_id: str) -> dict[str, Any]:
-    """The stale-writer and retry probes the Go and Node programs make, made from Python."""
+async def _python_probes(
+    service: GrpcSessionService, app: str, session_id: str, closed_id: str
+) -> dict[str, Any]:
+    """The stale-writer, retry and closed-session probes the Go and Node programs make, made from Python."""
 
     async def read() -> Session:
         session = await service.get_session(app_name=app, user_id=USER, session_id=session_id)
@@ -105,10 +107,20 @@ async def _python_probes(service: GrpcSessionService, app: str, session_id: str)
     await service.append_event(current, retried)
     await service.append_event(earlier, retried)
     stored = [e for e in (await read()).events if e.id == retried.id]
+    closed = await service.get_session(app_name=app, user_id=USER, session_id=closed_id)
+    assert closed is not None
+    try:
+        await service.append_event(closed, probe("python closed probe: must be refused"))
+        closed_refused = False
+    except SessionClosedError:
+        closed_refused = True
     return {
         "staleRejected": stale_rejected,
         "staleReason": "STALE_SESSION" if stale_rejected else "",
         "retryStoredTimes": len(stored),
+        "closedEventsRead": len(closed.events),
+        "closedRefused": closed_refused,
+        "closedReason": "SESSION_CLOSED" if closed_refused else "",
     }
 
 
@@ -140,8 +152,15 @@ async def test_python_go_and_typescript_agents_share_one_session(
             "python_agent",
         ]
 
+        # A second session of the user, closed from Python: the other languages must find it
+        # readable and closed to appends.
+        closed = await service.create_session(app_name=app, user_id=USER, session_id="closed-by-python")
+        said = types.Content(role="user", parts=[types.Part(text="the last word")])
+        await service.append_event(closed, Event(invocation_id="closing", author="user", content=said))
+        await service.close_session(session=closed)
+
         # 2. The Go agent reads it, takes a turn, probes.
-        base = {"target": target, "app": app, "user": USER, "session": session.id}
+        base = {"target": target, "app": app, "user": USER, "session": session.id, "closedSession": closed.id}
         go = await _run_agent(
             [str(go_agent)],
             {
@@ -263,7 +282,14 @@ async def test_python_go_and_typescript_agents_share_one_session(
             assert said in history
 
         # 6. Stale writers and retries behave the same from all three languages.
-        python = await _python_probes(service, app, session.id)
-        expected = {"staleRejected": True, "staleReason": "STALE_SESSION", "retryStoredTimes": 1}
+        python = await _python_probes(service, app, session.id, closed.id)
+        expected = {
+            "staleRejected": True,
+            "staleReason": "STALE_SESSION",
+            "retryStoredTimes": 1,
+            "closedEventsRead": 1,
+            "closedRefused": True,
+            "closedReason": "SESSION_CLOSED",
+        }
         for report in (python, go, ts):
             assert {key: report[key] for key in expected} == expected, report

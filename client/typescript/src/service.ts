@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import {
   BaseSessionService,
   type AppendEventRequest,
+  type CompositeSessionKey,
   type CreateSessionRequest,
   type DeleteSessionRequest,
   type Event,
@@ -414,7 +415,7 @@ export class GrpcSessionService extends BaseSessionService {
    * A session's expiry, close time and bookkeeping (not its events), or
    * undefined if it does not exist (or has expired).
    */
-  async getSessionInfo({ appName, userId, sessionId }: DeleteSessionRequest): Promise<SessionInfo | undefined> {
+  async getSessionInfo({ appName, userId, sessionId }: CompositeSessionKey): Promise<SessionInfo | undefined> {
     const id = sessionId?.trim();
     if (!id) {
       return undefined;
@@ -450,7 +451,7 @@ export class GrpcSessionService extends BaseSessionService {
     sessionId,
     ttlMs,
     expireTime,
-  }: DeleteSessionRequest & SessionExpiry): Promise<SessionInfo> {
+  }: CompositeSessionKey & SessionExpiry): Promise<SessionInfo> {
     const fields = expiration({ ttlMs, expireTime });
     const response = await this.call((c) => c.updateSession, {
       session: {

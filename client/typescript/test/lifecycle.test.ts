@@ -96,7 +96,12 @@ describe("the session lifecycle", { skip: unavailable() }, () => {
 
   test("a bad ttl or expireTime is InvalidArgumentError and stores nothing", async () => {
     const appName = app();
-    for (const expiry of [{ ttlMs: -1000 }, { ttlMs: 101 * 366 * 86_400_000 }, { expireTime: Date.now() - 3_600_000 }]) {
+    for (const expiry of [
+      { ttlMs: -1000 },
+      { ttlMs: 0 },
+      { ttlMs: 101 * 366 * 86_400_000 },
+      { expireTime: Date.now() - 3_600_000 },
+    ]) {
       await assert.rejects(
         service.createSession({ appName, userId: "u", sessionId: "bad", ...expiry }),
         (error: unknown) => error instanceof InvalidArgumentError && error.code === status.INVALID_ARGUMENT,

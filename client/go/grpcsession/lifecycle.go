@@ -176,7 +176,7 @@ func (s *Service) CloseSession(ctx context.Context, sess session.Session) (*Sess
 
 // EraseUser erases one user of an app: every session, event and the user's
 // user-scoped state; it returns how many sessions this call deleted from
-// storage. Nothing of the user is visible to any call once the server has
+// storage (after a retry, those its last attempt deleted). Nothing of the user is visible to any call once the server has
 // accepted it; what the call had no time to delete the server deletes in
 // the background. Erasing again is harmless, which is why it is retried
 // like every other call. App state and other users are untouched.

@@ -313,3 +313,46 @@ func TestEraseUserLeavesNothingOfTheUserAndTouchesNoOneElse(t *testing.T) {
 		t.Errorf("a session created after the erase has the erased user state %v", stateOf(fresh))
 	}
 }
+
+// loseFirstAnswers lets the first call of each lifecycle method reach the
+// server, then reports UNAVAILABLE, as when a connection drops after the
+// server acted but before its answer arrived; it counts the attempts.
+func loseFirstAnswers(attempts map[string]*atomic.Int32) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		name := method[strings.LastIndex(method, "/")+1:]
+		if counter, ok := attempts[name]; ok && err == nil && counter.Add(1) == 1 {
+			return status.Error(codes.Unavailable, "answer lost after the server acted")
+		}
+		return err
+	}
+}
+
+func TestLifecycleCallsWhoseAnswerIsLostAreRetried(t *testing.T) {
+	attempts := map[string]*atomic.Int32{"UpdateSession": {}, "CloseSession": {}, "EraseUser": {}}
+	s := newService(t, grpcsession.WithDialOptions(grpc.WithChainUnaryInterceptor(loseFirstAnswers(attempts))))
+	app := uniqueApp()
+	sess := create(t, s, app, "u", nil)
+	if _, err := s.SetSessionExpiry(t.Context(), app, "u", sess.ID(), grpcsession.Expiry{TTL: time.Hour}); err != nil {
+		t.Errorf("SetSessionExpiry() error = %v (the retry should have succeeded)", err)
+	}
+	first, err := s.CloseSession(t.Context(), sess)
+	if err != nil {
+		t.Fatalf("CloseSession() error = %v (the retry should have succeeded)", err)
+	}
+	if info, err := s.GetSessionInfo(t.Context(), app, "u", sess.ID()); err != nil || !info.CloseTime.Equal(first.CloseTime) {
+		t.Errorf("GetSessionInfo() = %+v, %v; want the close of the first attempt", info, err)
+	}
+	if _, err := s.EraseUser(t.Context(), app, "u"); err != nil {
+		t.Errorf("EraseUser() error = %v (the retry should have succeeded)", err)
+	}
+	if ids := listedIDs(t, s, app, "u"); len(ids) != 0 {
+		t.Errorf("after the erase the user lists %v", ids)
+	}
+	for name, counter := range attempts {
+		if n := counter.Load(); n != 2 {
+			t.Errorf("%s was attempted %d times, want 2 (one lost answer, one retry)", name, n)
+		}
+	}
+}

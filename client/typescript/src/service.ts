@@ -494,7 +494,7 @@ export class GrpcSessionService extends BaseSessionService {
   /**
    * Erases one user of an app: every session, event and the user's
    * user-scoped state; returns how many sessions this call deleted from
-   * storage. Nothing of the user is visible to any call once the server has
+   * storage (after a retry, those its last attempt deleted). Nothing of the user is visible to any call once the server has
    * accepted it; what the call had no time to delete the server deletes in
    * the background. Erasing again is harmless, so it is retried like every
    * other call. App state and other users are untouched.

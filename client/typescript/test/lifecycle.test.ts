@@ -248,3 +248,46 @@ describe("the session lifecycle", { skip: unavailable() }, () => {
     assert.equal(fresh.state["user:lang"], undefined);
   });
 });
+
+describe("the lifecycle calls", { skip: unavailable() }, () => {
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("whose answer is lost are retried", async () => {
+    const attempts: Record<string, number> = { UpdateSession: 0, CloseSession: 0, EraseUser: 0 };
+    // Lets the first call of each lifecycle method reach the server, then reports UNAVAILABLE.
+    const loseFirstAnswers: Interceptor = (options: InterceptorOptions, nextCall: NextCall): InterceptingCall =>
+      new Call(nextCall(options), {
+        start(metadata, listener, next) {
+          next(metadata, {
+            onReceiveStatus(received, nextStatus) {
+              const name = options.method_definition.path.split("/").at(-1) ?? "";
+              if (name in attempts && received.code === status.OK && ++attempts[name]! === 1) {
+                nextStatus({ ...received, code: status.UNAVAILABLE, details: "answer lost after the server acted" });
+              } else {
+                nextStatus(received);
+              }
+            },
+          });
+        },
+      });
+    const flaky = new GrpcSessionService(server.address, { interceptors: [loseFirstAnswers] });
+    try {
+      const appName = app();
+      const session = await flaky.createSession({ appName, userId: "u" });
+      await flaky.setSessionExpiry({ appName, userId: "u", sessionId: session.id, ttlMs: 3_600_000 });
+      const first = await flaky.closeSession({ session });
+      const info = await flaky.getSessionInfo({ appName, userId: "u", sessionId: session.id });
+      assert.equal(info?.closeTime, first.closeTime);
+      await flaky.eraseUser({ appName, userId: "u" });
+      assert.deepEqual((await flaky.listSessions({ appName, userId: "u" })).sessions, []);
+      assert.deepEqual(attempts, { UpdateSession: 2, CloseSession: 2, EraseUser: 2 });
+    } finally {
+      flaky.close();
+    }
+  });
+});

@@ -155,8 +155,8 @@ async def test_python_go_and_typescript_agents_share_one_session(
         # A second session of the user, closed from Python: the other languages must find it
         # readable and closed to appends.
         closed = await service.create_session(app_name=app, user_id=USER, session_id="closed-by-python")
-        said = types.Content(role="user", parts=[types.Part(text="the last word")])
-        await service.append_event(closed, Event(invocation_id="closing", author="user", content=said))
+        last_word = types.Content(role="user", parts=[types.Part(text="the last word")])
+        await service.append_event(closed, Event(invocation_id="closing", author="user", content=last_word))
         await service.close_session(session=closed)
 
         # 2. The Go agent reads it, takes a turn, probes.

@@ -5,9 +5,9 @@ user:, session and temp: state); the Go program (adk-go runner over
 ``client/go``), the Node program (adk-js Runner over ``client/typescript``) and
 then the Java program (ADK Java Runner over ``client/java``) each read it,
 check every event and the merged state, take a turn of their own whose model
-must be shown the earlier turns, and probe stale writes and retries. Python
-then reads everything back as ADK ``Event`` objects and runs a last turn over
-the whole history.
+must be shown the earlier turns, and probe stale writes and retries (Go and
+TypeScript also a session Python closed). Python then reads everything back as
+ADK ``Event`` objects and runs a last turn over the whole history.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from google.adk.runners import Runner
 from google.adk.sessions.session import Session
 from google.genai import types
 
-from adk_grpc_sessions.client import GrpcSessionService
+from adk_grpc_sessions.client import GrpcSessionService, SessionClosedError
 from adk_grpc_sessions.wire.timestamps import parts_from_seconds
 from tests.conftest import StartServer
 from tests.polyglot import toolchains
@@ -82,8 +82,10 @@ async def _run_agent(command: list[str], instructions: dict[str, Any], *, cwd: P
     return report
 
 
-async def _python_probes(service: GrpcSessionService, app: str, session_id: str) -> dict[str, Any]:
-    """The stale-writer and retry probes the Go and Node programs make, made from Python."""
+async def _python_probes(
+    service: GrpcSessionService, app: str, session_id: str, closed_id: str
+) -> dict[str, Any]:
+    """The stale-writer, retry and closed-session probes the Go and Node programs make, made from Python."""
 
     async def read() -> Session:
         session = await service.get_session(app_name=app, user_id=USER, session_id=session_id)
@@ -106,10 +108,20 @@ async def _python_probes(service: GrpcSessionService, app: str, session_id: str)
     await service.append_event(current, retried)
     await service.append_event(earlier, retried)
     stored = [e for e in (await read()).events if e.id == retried.id]
+    closed = await service.get_session(app_name=app, user_id=USER, session_id=closed_id)
+    assert closed is not None
+    try:
+        await service.append_event(closed, probe("python closed probe: must be refused"))
+        closed_refused = False
+    except SessionClosedError:
+        closed_refused = True
     return {
         "staleRejected": stale_rejected,
         "staleReason": "STALE_SESSION" if stale_rejected else "",
         "retryStoredTimes": len(stored),
+        "closedEventsRead": len(closed.events),
+        "closedRefused": closed_refused,
+        "closedReason": "SESSION_CLOSED" if closed_refused else "",
     }
 
 
@@ -142,8 +154,15 @@ async def test_python_go_typescript_and_java_agents_share_one_session(
             "python_agent",
         ]
 
+        # A second session of the user, closed from Python: the other languages must find it
+        # readable and closed to appends.
+        closed = await service.create_session(app_name=app, user_id=USER, session_id="closed-by-python")
+        last_word = types.Content(role="user", parts=[types.Part(text="the last word")])
+        await service.append_event(closed, Event(invocation_id="closing", author="user", content=last_word))
+        await service.close_session(session=closed)
+
         # 2. The Go agent reads it, takes a turn, probes.
-        base = {"target": target, "app": app, "user": USER, "session": session.id}
+        base = {"target": target, "app": app, "user": USER, "session": session.id, "closedSession": closed.id}
         go = await _run_agent(
             [str(go_agent)],
             {
@@ -311,8 +330,12 @@ async def test_python_go_typescript_and_java_agents_share_one_session(
         ):
             assert said in history
 
-        # 7. Stale writers and retries behave the same from all four languages.
-        python = await _python_probes(service, app, session.id)
+        # 7. Stale writers and retries behave the same from all four languages; a session
+        # Python closed refuses appends from Python, Go and TypeScript alike.
+        python = await _python_probes(service, app, session.id, closed.id)
         expected = {"staleRejected": True, "staleReason": "STALE_SESSION", "retryStoredTimes": 1}
+        closed_expected = {"closedEventsRead": 1, "closedRefused": True, "closedReason": "SESSION_CLOSED"}
+        for report in (python, go, ts):
+            assert {key: report[key] for key in closed_expected} == closed_expected, report
         for report in (python, go, ts, jv):
             assert {key: report[key] for key in expected} == expected, report

@@ -41,4 +41,15 @@
 // budget ([WithTimeout], 30 s by default, and the caller's context) is spent,
 // so a server restart is ridden out; appends are idempotent by event id, so a
 // retry never applies an event twice.
+//
+// # Lifecycle
+//
+// Beyond session.Service: [Service.CreateWithExpiry] creates a session that
+// expires (a TTL, or an instant), [Service.SetSessionExpiry] changes that
+// later, [Service.GetSessionInfo] reads a session's expiry and close time,
+// [Service.CloseSession] closes a session (it still reads; appends then fail
+// with [ErrSessionClosed]) once this service's appends to it under way have
+// finished, and [Service.EraseUser] erases every session and the user state
+// of one user. An expired session is gone at once for every call
+// ([ErrSessionNotFound], left out of List).
 package grpcsession

@@ -26,6 +26,9 @@ var (
 	// ErrStaleSession: the session changed in storage since it was read (ABORTED, "STALE_SESSION").
 	// Reload the session and decide again.
 	ErrStaleSession = errors.New("the session has been modified in storage since it was loaded; reload it before appending more events")
+	// ErrSessionClosed: an append to a closed session (FAILED_PRECONDITION, "SESSION_CLOSED").
+	// The session can still be read; it takes no more events.
+	ErrSessionClosed = errors.New("the session is closed; it takes no more events")
 	// ErrInvalidArgument: the server refused a malformed request (INVALID_ARGUMENT).
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
@@ -98,6 +101,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == codes.AlreadyExists && e.Reason == "EVENT_ID_CONFLICT"
 	case ErrStaleSession:
 		return e.Code == codes.Aborted && e.Reason == "STALE_SESSION"
+	case ErrSessionClosed:
+		return e.Code == codes.FailedPrecondition && e.Reason == "SESSION_CLOSED"
 	case ErrInvalidArgument:
 		return e.Code == codes.InvalidArgument
 	case ErrUnavailable:

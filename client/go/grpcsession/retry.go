@@ -102,8 +102,9 @@ func (p RetryPolicy) backoff(retry int) time.Duration {
 // call runs rpc within the service's time budget, retrying UNAVAILABLE
 // until the budget is spent; every attempt shares one deadline. Retrying is
 // safe for every RPC of the contract: reads change nothing, a delete of a
-// missing session succeeds, appends are idempotent by event id, and Create
-// picks the session id itself.
+// missing session succeeds, appends are idempotent by event id, Create
+// picks the session id itself, and setting an expiry, closing a session and
+// erasing a user give the same result however often they are made.
 func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error) error {
 	if len(s.metadata) > 0 {
 		ctx = metadata.AppendToOutgoingContext(ctx, s.metadata...)

@@ -32,6 +32,7 @@ type Service struct {
 	timeout  time.Duration
 	retry    RetryPolicy
 	metadata []string
+	appends  appendsUnderWay
 }
 
 var _ session.Service = (*Service)(nil)
@@ -123,8 +124,15 @@ func (s *Service) Close() error { return s.conn.Close() }
 
 // Create creates a session, with the id given or a new UUID, and its initial
 // state (app: and user: keys go to the app's and the user's state). Fails
-// with ErrSessionAlreadyExists if the id is taken.
+// with ErrSessionAlreadyExists if the id is taken. It expires as the
+// server's default says; CreateWithExpiry chooses.
 func (s *Service) Create(ctx context.Context, req *session.CreateRequest) (*session.CreateResponse, error) {
+	return s.create(ctx, req, func(*sessionsv1.CreateSessionRequest) {})
+}
+
+// create is Create with the request's expiry set by expiration.
+func (s *Service) create(ctx context.Context, req *session.CreateRequest,
+	expiration func(*sessionsv1.CreateSessionRequest)) (*session.CreateResponse, error) {
 	sessionID := strings.TrimSpace(req.SessionID)
 	// Choosing the id here makes a retried create recognisable: the id is
 	// fresh, so "already exists" can only mean an earlier attempt landed.
@@ -142,6 +150,7 @@ func (s *Service) Create(ctx context.Context, req *session.CreateRequest) (*sess
 		SessionId: sessionID,
 		State:     delta,
 	}
+	expiration(request)
 	var response *sessionsv1.CreateSessionResponse
 	err = s.call(ctx, func(ctx context.Context) (err error) {
 		response, err = s.client.CreateSession(ctx, request)
@@ -290,11 +299,13 @@ func (s *Service) Delete(ctx context.Context, req *session.DeleteRequest) error 
 // documentation), on the event itself, so that it equals the stored one.
 //
 // Fails with ErrStaleSession if the session changed in storage since sess
-// was read, and with ErrSessionNotFound if it does not exist.
+// was read, with ErrSessionNotFound if it does not exist (or has expired),
+// and with ErrSessionClosed if it was closed.
 func (s *Service) AppendEvent(ctx context.Context, sess session.Session, event *session.Event) error {
 	if sess == nil {
 		return fmt.Errorf("grpcsession: session is nil")
 	}
+	defer s.appends.start(sessionKey{sess.AppName(), sess.UserID(), sess.ID()})()
 	if event == nil {
 		return fmt.Errorf("grpcsession: event is nil")
 	}

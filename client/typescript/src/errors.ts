@@ -56,6 +56,12 @@ export class StaleSessionError extends SessionServiceError {
   }
 }
 
+/**
+ * FAILED_PRECONDITION ("SESSION_CLOSED"): an append to a closed session. The
+ * session can still be read; it takes no more events.
+ */
+export class SessionClosedError extends SessionServiceError {}
+
 /** INVALID_ARGUMENT: the server refused a malformed request. */
 export class InvalidArgumentError extends SessionServiceError {}
 
@@ -197,6 +203,10 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
       return reason === "STALE_SESSION"
         ? new StaleSessionError(message, error.code, reason)
         : new SessionServiceError(message, error.code, reason);
+    case Code.FAILED_PRECONDITION:
+      return reason === "SESSION_CLOSED"
+        ? new SessionClosedError(message, error.code, reason)
+        : new SessionServiceError(message, error.code, reason, violations);
     case Code.INVALID_ARGUMENT:
       return new InvalidArgumentError(message, error.code, reason, violations);
     case Code.UNAVAILABLE:

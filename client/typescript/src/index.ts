@@ -3,11 +3,13 @@
  * BaseSessionService that keeps sessions in an adk-grpc-sessions server.
  */
 export { GrpcSessionService, DEFAULT_TIMEOUT_MS, type GrpcSessionServiceOptions } from "./service.js";
+export type { SessionExpiry, SessionInfo } from "./lifecycle.js";
 export {
   AlreadyExistsError,
   EventIdConflictError,
   InvalidArgumentError,
   LimitExceededError,
+  SessionClosedError,
   SessionNotFoundError,
   SessionServiceError,
   SessionServiceTimeoutError,

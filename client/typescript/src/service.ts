@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import {
   BaseSessionService,
   type AppendEventRequest,
+  type CompositeSessionKey,
   type CreateSessionRequest,
   type DeleteSessionRequest,
   type Event,
@@ -40,6 +41,13 @@ import {
   type ListSessionsRequest as ListSessionsMessage,
   type Session as SessionMessage,
 } from "./gen/adk_grpc_sessions/v1/session_service.js";
+import {
+  AppendsUnderWay,
+  expiration,
+  sessionInfoFromMessage,
+  type SessionExpiry,
+  type SessionInfo,
+} from "./lifecycle.js";
 import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
 import { parseTarget, type Target } from "./targets.js";
 import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
@@ -97,6 +105,7 @@ export class GrpcSessionService extends BaseSessionService {
   private readonly retry: RetryPolicy;
   private readonly options: GrpcSessionServiceOptions;
   private client: SessionServiceClient | undefined;
+  private readonly appends = new AppendsUnderWay();
 
   constructor(target: string, options: GrpcSessionServiceOptions = {}) {
     super();
@@ -152,14 +161,29 @@ export class GrpcSessionService extends BaseSessionService {
    * initial state ("app:" and "user:" keys go to the app's and the user's
    * state; "temp:" keys are dropped).
    *
+   * Beyond @google/adk's request, `ttlMs` or `expireTime` (see SessionExpiry)
+   * say when the session expires; neither = the server's default
+   * (--session-ttl; by default sessions never expire). An expired session is
+   * gone at once for every call (getSession answers undefined, listSessions
+   * leaves it out); the server then purges its events and session state,
+   * keeping the user's and the app's.
+   *
    * @throws AlreadyExistsError if a session with this id exists.
+   * @throws InvalidArgumentError for both ttlMs and expireTime, or either out of range.
    */
-  override async createSession({ appName, userId, state, sessionId }: CreateSessionRequest): Promise<Session> {
+  override async createSession({
+    appName,
+    userId,
+    state,
+    sessionId,
+    ttlMs,
+    expireTime,
+  }: CreateSessionRequest & SessionExpiry): Promise<Session> {
     const requested = sessionId?.trim();
     // Choosing the id here makes a retried create recognisable: the id is
     // fresh, so "already exists" can only mean an earlier attempt landed.
     const id = requested || randomUUID();
-    const request = { appName, userId, sessionId: id, state: stateDelta(state) };
+    const request = { appName, userId, sessionId: id, state: stateDelta(state), ...expiration({ ttlMs, expireTime }) };
     try {
       const response = await this.call((c) => c.createSession, request);
       return sessionFromMessage(required(response.session));
@@ -304,9 +328,15 @@ export class GrpcSessionService extends BaseSessionService {
    * the current time.
    *
    * @throws StaleSessionError if the session changed in storage since `session` was read.
-   * @throws SessionNotFoundError if the session does not exist.
+   * @throws SessionNotFoundError if the session does not exist (or has expired).
+   * @throws SessionClosedError if the session was closed.
    */
-  override async appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
+  override appendEvent(request: AppendEventRequest): Promise<Event> {
+    const { session } = request;
+    return this.appends.track(session.appName, session.userId, session.id, this.append(request));
+  }
+
+  private async append({ session, event }: AppendEventRequest): Promise<Event> {
     if (event.partial) {
       return event;
     }
@@ -379,6 +409,99 @@ export class GrpcSessionService extends BaseSessionService {
   async getAppState({ appName }: { appName: string }): Promise<Record<string, unknown>> {
     const response = await this.call((c) => c.getAppState, { appName });
     return decodeMap(response.state);
+  }
+
+  /**
+   * A session's expiry, close time and bookkeeping (not its events), or
+   * undefined if it does not exist (or has expired).
+   */
+  async getSessionInfo({ appName, userId, sessionId }: CompositeSessionKey): Promise<SessionInfo | undefined> {
+    const id = sessionId?.trim();
+    if (!id) {
+      return undefined;
+    }
+    try {
+      const response = await this.call((c) => c.getSession, {
+        appName,
+        userId,
+        sessionId: id,
+        numRecentEvents: 0,
+        afterTimestamp: undefined,
+      });
+      return sessionInfoFromMessage(required(response.session));
+    } catch (error) {
+      if (error instanceof SessionNotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Changes when a session expires: `ttlMs` from now, at `expireTime`, or,
+   * with neither, never. Its revision, events and state are untouched, so no
+   * writer's session becomes stale.
+   *
+   * @throws SessionNotFoundError if the session does not exist (or has expired).
+   * @throws InvalidArgumentError for both ttlMs and expireTime, or either out of range.
+   */
+  async setSessionExpiry({
+    appName,
+    userId,
+    sessionId,
+    ttlMs,
+    expireTime,
+  }: CompositeSessionKey & SessionExpiry): Promise<SessionInfo> {
+    const fields = expiration({ ttlMs, expireTime });
+    const response = await this.call((c) => c.updateSession, {
+      session: {
+        appName,
+        userId,
+        sessionId: sessionId.trim(),
+        state: undefined,
+        events: [],
+        lastUpdateTime: undefined,
+        createTime: undefined,
+        revision: 0n,
+        closeTime: undefined,
+        ...fields,
+      },
+      // "expire_time" left unset: never.
+      updateMask: [fields.ttl === undefined ? "expire_time" : "ttl"],
+    });
+    return sessionInfoFromMessage(required(response.session));
+  }
+
+  /**
+   * Closes `session` once this service's appends to it under way have
+   * settled (whatever their outcome), as ADK Python's
+   * `close_session(session=...)`. A closed session can still be read; every
+   * later append to it throws SessionClosedError. Closing a closed session
+   * succeeds and keeps its first closeTime.
+   *
+   * @throws SessionNotFoundError if the session does not exist (or has expired).
+   */
+  async closeSession({ session }: { session: Session }): Promise<SessionInfo> {
+    await this.appends.settled(session.appName, session.userId, session.id);
+    const response = await this.call((c) => c.closeSession, {
+      appName: session.appName,
+      userId: session.userId,
+      sessionId: session.id,
+    });
+    return sessionInfoFromMessage(required(response.session));
+  }
+
+  /**
+   * Erases one user of an app: every session, event and the user's
+   * user-scoped state; returns how many sessions this call deleted from
+   * storage (after a retry, those its last attempt deleted). Nothing of the user is visible to any call once the server has
+   * accepted it; what the call had no time to delete the server deletes in
+   * the background. Erasing again is harmless, so it is retried like every
+   * other call. App state and other users are untouched.
+   */
+  async eraseUser({ appName, userId }: { appName: string; userId: string }): Promise<number> {
+    const response = await this.call((c) => c.eraseUser, { appName, userId });
+    return Number(response.deletedSessions);
   }
 
   /** Closes the connection; a later call opens a new one. */

@@ -16,7 +16,7 @@ import { createEvent, BaseLlm, FunctionTool, LlmAgent, Runner, type Context, typ
 import type { BaseLlmConnection, LlmRequest, LlmResponse } from "@google/adk";
 import { Type, type Content } from "@google/genai";
 
-import { GrpcSessionService, StaleSessionError } from "../src/index.js";
+import { GrpcSessionService, SessionClosedError, StaleSessionError } from "../src/index.js";
 import { parseJson, stringifyJson } from "../src/json.js";
 
 interface ExpectedEvent {
@@ -37,6 +37,8 @@ interface Instructions {
   expect: { events: ExpectedEvent[]; state: Record<string, unknown>; history: string[] };
   message: string;
   city: string;
+  /** If set, a session of the same user that Python closed. */
+  closedSession?: string;
 }
 
 class CheckFailed extends Error {}
@@ -187,6 +189,22 @@ async function main(): Promise<void> {
     await sessions.appendEvent({ session: current, event: retried });
     await sessions.appendEvent({ session: earlier, event: retried });
 
+    // 3c. The session Python closed reads, and refuses an append.
+    let closedEventsRead = 0;
+    let closedRefused = false;
+    let closedReason = "";
+    if (input.closedSession) {
+      const closed = await sessions.getSession({ appName: input.app, userId: input.user, sessionId: input.closedSession });
+      check(closed !== undefined, "the closed session is missing");
+      closedEventsRead = closed.events.length;
+      try {
+        await sessions.appendEvent({ session: closed, event: probe("js closed probe: must be refused") });
+      } catch (error) {
+        closedRefused = error instanceof SessionClosedError;
+        closedReason = (error as SessionClosedError).reason ?? "";
+      }
+    }
+
     const after = await read();
     const appended = after.events.slice(eventsRead);
     process.stdout.write(
@@ -199,6 +217,9 @@ async function main(): Promise<void> {
         staleRejected,
         staleReason,
         retryStoredTimes: appended.filter((e) => e.id === retried.id).length,
+        closedEventsRead,
+        closedRefused,
+        closedReason,
       }) + "\n",
     );
   } finally {

@@ -51,6 +51,8 @@ type instructions struct {
 	} `json:"expect"`
 	Message string `json:"message"`
 	City    string `json:"city"`
+	// ClosedSession, if set, names a session of the same user that Python closed.
+	ClosedSession string `json:"closedSession"`
 }
 
 type expectedEvent struct {
@@ -73,6 +75,11 @@ type report struct {
 	StaleRejected bool            `json:"staleRejected"`
 	StaleReason   string          `json:"staleReason"`
 	RetryStored   int             `json:"retryStoredTimes"`
+	// ClosedEventsRead, ClosedRefused and ClosedReason: the closed session still reads,
+	// and an append to it is refused as closed.
+	ClosedEventsRead int    `json:"closedEventsRead"`
+	ClosedRefused    bool   `json:"closedRefused"`
+	ClosedReason     string `json:"closedReason"`
 }
 
 type appendedEvent struct {
@@ -200,6 +207,20 @@ func run() error {
 	}
 	if err := sessions.AppendEvent(ctx, before, retried); err != nil {
 		return fmt.Errorf("retrying the retry probe: %w", err)
+	}
+
+	// 3c. The session Python closed reads, and refuses an append.
+	if in.ClosedSession != "" {
+		closed, err := sessions.Get(ctx, &session.GetRequest{AppName: in.App, UserID: in.User, SessionID: in.ClosedSession})
+		if err != nil {
+			return fmt.Errorf("reading the closed session: %w", err)
+		}
+		out.ClosedEventsRead = closed.Session.Events().Len()
+		err = sessions.AppendEvent(ctx, closed.Session, probe("go closed probe: must be refused"))
+		out.ClosedRefused = errors.Is(err, grpcsession.ErrSessionClosed)
+		if errors.As(err, &failure) {
+			out.ClosedReason = failure.Reason
+		}
 	}
 
 	final, err := read(ctx, sessions, in)

@@ -1,0 +1,114 @@
+/**
+ * The session lifecycle's shapes (the "Lifecycle" section of the contract):
+ * expiry as callers give it, a session's lifecycle as they read it, and the
+ * appends under way that closing a session waits for.
+ */
+import { status as Code } from "@grpc/grpc-js";
+
+import { InvalidArgumentError } from "./errors.js";
+import type { Duration } from "./gen/google/protobuf/duration.js";
+import type { Session as SessionMessage } from "./gen/adk_grpc_sessions/v1/session_service.js";
+import type { Timestamp } from "./gen/google/protobuf/timestamp.js";
+import { msFromTimestamp, timestampFromMs } from "./timestamps.js";
+
+/**
+ * When a session expires: `ttlMs` after the server's clock at the call, or at
+ * `expireTime`. Give at most one. A session given a ttl keeps it: on a server
+ * run with --session-ttl-refresh-on-append each append moves its expiry on
+ * by the ttl. The server refuses a ttl that is not positive or longer than
+ * 100 years, and an expireTime in the past, with InvalidArgumentError.
+ */
+export interface SessionExpiry {
+  /** How long after the call the session expires, in milliseconds. */
+  ttlMs?: number;
+  /** The instant the session expires: a Date, or milliseconds since the epoch. */
+  expireTime?: Date | number;
+}
+
+/** A session's lifecycle and bookkeeping, which @google/adk's Session has no fields for. Times in ms since the epoch. */
+export interface SessionInfo {
+  appName: string;
+  userId: string;
+  sessionId: string;
+  /** When the session was created (server clock). */
+  createTime: number;
+  /** The timestamp of its latest event, or createTime. */
+  lastUpdateTime: number;
+  /** The session's revision (compare for equality only). */
+  revision: bigint;
+  /** When the session expires and is gone for every call; undefined = never. */
+  expireTime: number | undefined;
+  /** When the session was closed (it then refuses appends); undefined = open. */
+  closeTime: number | undefined;
+}
+
+/** The expiration fields of a request for `expiry`: none, `ttl` or `expireTime`. */
+export function expiration(expiry: SessionExpiry): { ttl?: Duration; expireTime?: Timestamp } {
+  const { ttlMs, expireTime } = expiry;
+  if (ttlMs !== undefined && expireTime !== undefined) {
+    throw new InvalidArgumentError("give ttlMs or expireTime, not both", Code.INVALID_ARGUMENT);
+  }
+  if (ttlMs !== undefined) {
+    if (!Number.isFinite(ttlMs)) {
+      throw new InvalidArgumentError(`ttlMs: ${ttlMs} is not a finite number of milliseconds`, Code.INVALID_ARGUMENT);
+    }
+    const nanos = BigInt(Math.round(ttlMs * 1e6));
+    // A Duration's seconds and nanos carry the same sign; bigint division truncates toward zero.
+    return { ttl: { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) } };
+  }
+  if (expireTime !== undefined) {
+    const ms = expireTime instanceof Date ? expireTime.getTime() : expireTime;
+    if (!Number.isFinite(ms)) {
+      throw new InvalidArgumentError(`expireTime: ${String(expireTime)} is not a time`, Code.INVALID_ARGUMENT);
+    }
+    return { expireTime: timestampFromMs(ms) };
+  }
+  return {};
+}
+
+/** The lifecycle of a session message of the server. */
+export function sessionInfoFromMessage(message: SessionMessage): SessionInfo {
+  return {
+    appName: message.appName,
+    userId: message.userId,
+    sessionId: message.sessionId,
+    createTime: msFromTimestamp(message.createTime),
+    lastUpdateTime: msFromTimestamp(message.lastUpdateTime),
+    revision: message.revision,
+    expireTime: message.expireTime === undefined ? undefined : msFromTimestamp(message.expireTime),
+    closeTime: message.closeTime === undefined ? undefined : msFromTimestamp(message.closeTime),
+  };
+}
+
+/** The appends a service has sent and not yet seen answered, per session. */
+export class AppendsUnderWay {
+  private readonly running = new Map<string, Set<Promise<unknown>>>();
+
+  /** Records `append` as under way for the session until it settles; returns it. */
+  track<T>(appName: string, userId: string, sessionId: string, append: Promise<T>): Promise<T> {
+    const key = JSON.stringify([appName, userId, sessionId]);
+    let appends = this.running.get(key);
+    if (appends === undefined) {
+      appends = new Set();
+      this.running.set(key, appends);
+    }
+    const set = appends;
+    set.add(append);
+    const end = () => {
+      set.delete(append);
+      if (set.size === 0 && this.running.get(key) === set) {
+        this.running.delete(key);
+      }
+    };
+    append.then(end, end);
+    return append;
+  }
+
+  /** Settles once every append to the session under way now has settled, whatever its outcome. */
+  async settled(appName: string, userId: string, sessionId: string): Promise<void> {
+    const appends = this.running.get(JSON.stringify([appName, userId, sessionId]));
+    if (appends !== undefined) {
+      await Promise.allSettled([...appends]);
+    }
+  }
+}

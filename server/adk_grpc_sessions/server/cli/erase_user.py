@@ -18,7 +18,7 @@ import sys
 
 import grpc
 
-from adk_grpc_sessions.server.cli.health import ProbeTls, local_address, probe_tls
+from adk_grpc_sessions.server.cli.health import ProbeTls, local_address, open_channel, probe_tls
 from adk_grpc_sessions.server.runtime.config import SETTINGS
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
@@ -55,12 +55,7 @@ async def erase(
     Raises:
         grpc.aio.AioRpcError: the server refused or could not be reached.
     """
-    if tls is not None:
-        credentials = grpc.ssl_channel_credentials(tls.roots, tls.client_key, tls.client_chain)
-        options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else []
-        channel = grpc.aio.secure_channel(address, credentials, options=options)
-    else:
-        channel = grpc.aio.insecure_channel(address)
+    channel = open_channel(address, tls)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     async with channel:
         stub = pb_grpc.SessionServiceStub(channel)

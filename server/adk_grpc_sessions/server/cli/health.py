@@ -52,6 +52,19 @@ class ProbeTls:
     """PEM certificate chain presented to the server (mutual TLS)."""
 
 
+def open_channel(address: str, tls: ProbeTls | None) -> grpc.aio.Channel:
+    """A channel to the server at ``address``, speaking TLS as ``tls`` says (None: plaintext).
+
+    The one way the commands that call a running server (``health``,
+    ``erase-user``) reach it, so they accept the same addresses and TLS flags.
+    """
+    if tls is None:
+        return grpc.aio.insecure_channel(address)
+    credentials = grpc.ssl_channel_credentials(tls.roots, tls.client_key, tls.client_chain)
+    options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else []
+    return grpc.aio.secure_channel(address, credentials, options=options)
+
+
 async def check(address: str, service: str = "", tls: ProbeTls | None = None, wait: float = 5.0) -> str:
     """The server's health status name (``SERVING``, ``NOT_SERVING``, ...), or why it could not be asked.
 
@@ -61,12 +74,7 @@ async def check(address: str, service: str = "", tls: ProbeTls | None = None, wa
         tls: how to speak TLS; None for plaintext.
         wait: seconds to wait for the answer.
     """
-    if tls is not None:
-        credentials = grpc.ssl_channel_credentials(tls.roots, tls.client_key, tls.client_chain)
-        options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else []
-        channel = grpc.aio.secure_channel(address, credentials, options=options)
-    else:
-        channel = grpc.aio.insecure_channel(address)
+    channel = open_channel(address, tls)
     async with channel:
         try:
             reply = await health_pb2_grpc.HealthStub(channel).Check(

@@ -26,6 +26,9 @@ class Plan:
     whose median is 5 to 9 ms)."""
     list_budget_seconds: float
     """Reads of a first page stop after this long (at least 3 are made)."""
+    sweep_sessions: int
+    """Expired sessions of ``sweep_events_per_session`` events each that the sweeper purges (ours only)."""
+    sweep_events_per_session: int = 1_000
 
 
 PLANS = {
@@ -40,6 +43,7 @@ PLANS = {
         app_sessions=5_000,
         list_reads=10,
         list_budget_seconds=3.0,
+        sweep_sessions=20,
     ),
     "full": Plan(
         creates=2_000,
@@ -52,5 +56,6 @@ PLANS = {
         app_sessions=100_000,
         list_reads=300,
         list_budget_seconds=30.0,
+        sweep_sessions=500,
     ),
 }

@@ -32,12 +32,21 @@ def _label(name: str) -> str:
         return f"first page, user of {int(name.removeprefix('list_user_')):,} sessions"
     if name.startswith("list_app_"):
         return f"first page, app of {int(name.removeprefix('list_app_')):,} sessions"
+    if name.startswith("sweep_"):
+        events = int(name.removeprefix("sweep_").removesuffix("_events"))
+        return f"sweeper: expired sessions of {events:,} events purged"
     return WORKLOAD_LABELS.get(name, name)
 
 
 def _cell(result: dict[str, Any] | None) -> str:
     if not result:
         return "—"
+    if result.get("unit") == "sessions":  # the sweeper's: sessions per second, timed per batch
+        return (
+            f"{result['throughput']:,.0f} sessions/s · {result['events_per_second']:,.0f} events/s · "
+            f"{result['sessions']:,} sessions, batches of {result['batch_size']:,} · "
+            f"a batch p50 {result['p50_ms']:.0f} · p99 {result['p99_ms']:.0f} ms"
+        )
     cell = f"{result['throughput']:,.0f}/s · p50 {result['p50_ms']:.2f} · p99 {result['p99_ms']:.2f} ms"
     if result.get("failed"):
         cell += f" · **{result['failed']:,} failed** ({result['first_failure'][:80]})"

@@ -50,12 +50,14 @@ class Sample:
     detail: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     """What each operation that raised raised (type and message), in order."""
+    operations: int | None = None
+    """What the throughput counts where that is not one per latency (a sweep: sessions, timed per batch)."""
 
     def summary(self) -> dict[str, Any]:
-        """Throughput (operations that succeeded, per second), p50 and p99 (ms, of every operation)."""
+        """Throughput (operations that succeeded, per second), p50 and p99 (ms, of every latency)."""
         ordered = sorted(self.latencies)
         count = len(ordered)
-        succeeded = count - len(self.failures)
+        succeeded = count - len(self.failures) if self.operations is None else self.operations
 
         def quantile(q: float) -> float:
             return ordered[min(count - 1, int(q * count))] * 1000 if count else float("nan")

@@ -290,6 +290,15 @@ async def run(
     ]
     for name, step in steps:
         record(name, await step())
+    if kind == "grpc":
+        from adk_grpc_sessions.client import GrpcSessionService
+
+        assert isinstance(service, GrpcSessionService)
+        without, with_expiry = await workloads.get_session_with_and_without_expiry(
+            service, 10, plan.expiry_check_reads
+        )
+        record("get_10_events_no_expiry", without)
+        record("get_10_events_expiring", with_expiry)
 
     started = time.perf_counter()
     await _populate(service, kind, storage, LIST_USER_APP, 1, plan.user_sessions)

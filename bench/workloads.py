@@ -1,17 +1,20 @@
 """The benchmark workloads, written once against ``BaseSessionService``.
 
 The same code drives ADK's own services in process and ``GrpcSessionService``
-over the network, so every figure compares like with like.
+over the network, so every figure compares like with like. The expiry
+check's workload is ours alone (ADK's services have no expiry).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
@@ -20,6 +23,9 @@ from google.adk.sessions.session import Session
 from google.genai import types
 
 from bench.cpu import CpuMeter
+
+if TYPE_CHECKING:
+    from adk_grpc_sessions.client import GrpcSessionService
 
 APP = "bench"
 _REPLY = (
@@ -141,6 +147,59 @@ async def get_session(service: BaseSessionService, events: int, reads: int) -> S
         assert loaded is not None and len(loaded.events) == events
     sample.wall = time.perf_counter() - started
     return sample
+
+
+async def get_session_with_and_without_expiry(
+    service: GrpcSessionService, events: int, reads: int
+) -> tuple[Sample, Sample]:
+    """The expiry check's cost on a read: two sessions of ``events`` events, one with an expiry, read in turn.
+
+    One never expires, the other has an ``expire_time`` a day ahead; each is
+    read ``reads`` times, alternating (and which goes first alternating too),
+    so both meet the same spells of a shared machine. Returns (without, with);
+    the latter's detail holds the change of p50 and a 95% bootstrap interval
+    of it (``p50_change_ms``, ``p50_change_interval_ms``).
+    """
+    plain = await service.create_session(app_name=APP, user_id="expiry-check")
+    expiring = await service.create_session(
+        app_name=APP, user_id="expiry-check", expire_time=time.time() + 86_400
+    )
+    for session in (plain, expiring):
+        for turn in range(events):
+            await service.append_event(session, model_event(turn))
+    without, with_expiry = Sample(), Sample()
+
+    async def read(sample: Sample, session: Session) -> None:
+        loaded = await _timed(
+            sample, lambda: service.get_session(app_name=APP, user_id=session.user_id, session_id=session.id)
+        )
+        assert loaded is not None and len(loaded.events) == events
+
+    started = time.perf_counter()
+    for index in range(reads):
+        pair = [(without, plain), (with_expiry, expiring)]
+        for sample, session in pair if index % 2 == 0 else reversed(pair):
+            await read(sample, session)
+    without.wall = with_expiry.wall = (time.perf_counter() - started) / 2
+    change, low, high = p50_change(without.latencies, with_expiry.latencies)
+    with_expiry.detail.update(p50_change_ms=change * 1000, p50_change_interval_ms=[low * 1000, high * 1000])
+    return without, with_expiry
+
+
+def p50_change(before: list[float], after: list[float], resamples: int = 2000) -> tuple[float, float, float]:
+    """``median(after) - median(before)``, and a 95% bootstrap interval of it (percentile method).
+
+    The interval holds 0 when the difference is within what resampling the
+    same latencies gives: no measurable change.
+    """
+    draw = random.Random(0)  # seeded: the same latencies always give the same interval
+    changes = sorted(
+        statistics.median(draw.choices(after, k=len(after)))
+        - statistics.median(draw.choices(before, k=len(before)))
+        for _ in range(resamples)
+    )
+    low, high = changes[int(0.025 * resamples)], changes[int(0.975 * resamples) - 1]
+    return statistics.median(after) - statistics.median(before), low, high
 
 
 async def agent_turn(service: BaseSessionService, turns: int) -> Sample:

@@ -48,7 +48,8 @@ def _cell(result: dict[str, Any] | None) -> str:
     if result.get("unit") == "sessions":  # the sweeper's: sessions per second, timed per batch
         return (
             f"{result['throughput']:,.0f} sessions/s · {result['events_per_second']:,.0f} events/s · "
-            f"{result['sessions']:,} sessions, batches of {result['batch_size']:,} · "
+            f"{result['sessions']:,} sessions in {result['batches']:,} "
+            f"batch{'' if result['batches'] == 1 else 'es'} of up to {result['batch_size']:,} · "
             f"a batch p50 {result['p50_ms']:.0f} · p99 {result['p99_ms']:.0f} ms"
         )
     cell = f"{result['throughput']:,.0f}/s · p50 {result['p50_ms']:.2f} · p99 {result['p99_ms']:.2f} ms"
@@ -257,6 +258,8 @@ def markdown(run: dict[str, Any]) -> str:
                 continue
             theirs = adk["results"].get(name) if adk else None
             ceiling = echo["results"].get(name) if echo else None
+            if theirs is None and ceiling is None:
+                continue  # ours alone (the lifecycle's rows): nothing to compare with
             lines.append(
                 f"| {ours['label']} | {_label(name)} | "
                 f"{_ratio(mine['throughput'], theirs['throughput']) if theirs else '—'} | "

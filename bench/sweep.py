@@ -166,6 +166,7 @@ async def sweep(backend: Backend, batch_size: int, events_per_session: int) -> S
             "unit": "sessions",
             "batch_size": batch_size,
             "sessions": purged,
+            "batches": len(batches.seconds),
             "events_per_session": events_per_session,
             "events_per_second": purged * events_per_session / wall,
         },

@@ -93,20 +93,24 @@ async def _insert_events(backend: SqlBackend, revisions: list[int], events: list
         ]
         for start in range(0, len(rows), 5000):
             await connection.execute(events_table.insert(), rows[start : start + 5000])
-        latest = (
-            sa.select(sa.func.max(events_table.c.event_pk))
-            .where(events_table.c.session_pk == sessions.c.session_pk)
-            .scalar_subquery()
+        # Each session's latest event found in one grouped scan: a subquery per
+        # session would be planned on the empty table's statistics (a scan of
+        # every event per session) until the load is analyzed.
+        latest = await connection.execute(
+            sa.select(events_table.c.session_pk, sa.func.max(events_table.c.event_pk))
+            .where(events_table.c.session_pk.in_(session_pks))
+            .group_by(events_table.c.session_pk)
         )
         await connection.execute(
             sessions.update()
-            .where(sessions.c.session_pk.in_(session_pks))
+            .where(sessions.c.session_pk == sa.bindparam("b_session_pk"))
             .values(
                 last_sequence=len(events),
                 events_bytes=sum(event.size for event in events),
                 last_update_time=events[-1].timestamp,
-                revision=2 * latest,
-            )
+                revision=sa.bindparam("b_revision"),
+            ),
+            [{"b_session_pk": session_pk, "b_revision": 2 * event_pk} for session_pk, event_pk in latest],
         )
 
 

@@ -26,6 +26,11 @@ class Plan:
     whose median is 5 to 9 ms)."""
     list_budget_seconds: float
     """Reads of a first page stop after this long (at least 3 are made)."""
+    expiry_check_reads: int
+    """Reads of each of two 10-event sessions, one with an expiry, alternating (ours only)."""
+    sweep_sessions: int
+    """Expired sessions of ``sweep_events_per_session`` events each that the sweeper purges (ours only)."""
+    sweep_events_per_session: int = 1_000
 
 
 PLANS = {
@@ -40,6 +45,8 @@ PLANS = {
         app_sessions=5_000,
         list_reads=10,
         list_budget_seconds=3.0,
+        expiry_check_reads=50,
+        sweep_sessions=20,
     ),
     "full": Plan(
         creates=2_000,
@@ -52,5 +59,7 @@ PLANS = {
         app_sessions=100_000,
         list_reads=300,
         list_budget_seconds=30.0,
+        expiry_check_reads=300,
+        sweep_sessions=500,
     ),
 }

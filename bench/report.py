@@ -14,6 +14,10 @@ WORKLOAD_LABELS = {
     "get_100_events": "get session of 100 events",
     "get_1000_events": "get session of 1,000 events",
     "agent_turn": "agent turn (get, 4 appends, list)",
+    "get_10_events_no_expiry": (
+        "get session of 10 events without expiry (reads alternate with the next row's)"
+    ),
+    "get_10_events_expiring": "get session of 10 events expiring in a day",
 }
 
 
@@ -32,12 +36,22 @@ def _label(name: str) -> str:
         return f"first page, user of {int(name.removeprefix('list_user_')):,} sessions"
     if name.startswith("list_app_"):
         return f"first page, app of {int(name.removeprefix('list_app_')):,} sessions"
+    if name.startswith("sweep_"):
+        events = int(name.removeprefix("sweep_").removesuffix("_events"))
+        return f"sweeper: expired sessions of {events:,} events purged"
     return WORKLOAD_LABELS.get(name, name)
 
 
 def _cell(result: dict[str, Any] | None) -> str:
     if not result:
         return "—"
+    if result.get("unit") == "sessions":  # the sweeper's: sessions per second, timed per batch
+        return (
+            f"{result['throughput']:,.0f} sessions/s · {result['events_per_second']:,.0f} events/s · "
+            f"{result['sessions']:,} sessions in {result['batches']:,} "
+            f"batch{'' if result['batches'] == 1 else 'es'} of up to {result['batch_size']:,} · "
+            f"a batch p50 {result['p50_ms']:.0f} · p99 {result['p99_ms']:.0f} ms"
+        )
     cell = f"{result['throughput']:,.0f}/s · p50 {result['p50_ms']:.2f} · p99 {result['p99_ms']:.2f} ms"
     if result.get("failed"):
         cell += f" · **{result['failed']:,} failed** ({result['first_failure'][:80]})"
@@ -125,6 +139,7 @@ def targets(run: dict[str, Any]) -> list[str]:
                 + f" (target ≥ 0.7){_failures_note(memory[name], ceiling)}: "
                 f"{verdict(ratio >= 0.7 and not memory[name].get('failed'))}"
             )
+    lines += _expiry_check_targets(run)
     postgres = _find(run, "grpc", "postgresql")
     listing = _list_app_name(postgres) if postgres else None
     if postgres and listing:
@@ -139,6 +154,28 @@ def targets(run: dict[str, Any]) -> list[str]:
             f"- Server memory as that app grew from {count // 10:,} to {count:,} sessions: "
             f"{postgres['rss_mib_after_app_tenth']:.0f} → {postgres['rss_mib_after_app_all']:.0f} MiB "
             f"({growth:+.0f} MiB; target: flat): {verdict(growth < 20)}"
+        )
+    return lines
+
+
+def _expiry_check_targets(run: dict[str, Any]) -> list[str]:
+    """Issue 19's: the expiry check makes a read's p50 no measurably slower, on each of our backends.
+
+    Measurably slower: the 95% bootstrap interval of the change of p50 (reads
+    of the two sessions alternating) lies wholly above 0.
+    """
+    lines = []
+    for service in run["services"]:
+        expiring = service["results"].get("get_10_events_expiring")
+        plain = service["results"].get("get_10_events_no_expiry")
+        if service["kind"] != "grpc" or not expiring or not plain:
+            continue
+        change, (low, high) = expiring["p50_change_ms"], expiring["p50_change_interval_ms"]
+        lines.append(
+            f"- Expiry check on a read of 10 events, {service['label']}: p50 {expiring['p50_ms']:.2f} ms "
+            f"with an expiry vs {plain['p50_ms']:.2f} ms without, {change:+.3f} ms "
+            f"({change / plain['p50_ms']:+.1%}; 95% interval {low:+.3f} to {high:+.3f} ms) "
+            f"(target: no measurable increase at p50): {'**met**' if low <= 0 else '**not met**'}"
         )
     return lines
 
@@ -221,6 +258,8 @@ def markdown(run: dict[str, Any]) -> str:
                 continue
             theirs = adk["results"].get(name) if adk else None
             ceiling = echo["results"].get(name) if echo else None
+            if theirs is None and ceiling is None:
+                continue  # ours alone (the lifecycle's rows): nothing to compare with
             lines.append(
                 f"| {ours['label']} | {_label(name)} | "
                 f"{_ratio(mine['throughput'], theirs['throughput']) if theirs else '—'} | "

@@ -53,6 +53,8 @@ class Service:
     """memory, sqlite, postgresql or echo: ADK and our services on the same storage are compared."""
     target: str = "-"
     """A database URL (adk-database) or a backend URI (grpc)."""
+    sweep_target: str | None = None
+    """A backend URI of the same kind as ``target``, apart from it, for the sweeper's workload (grpc)."""
 
 
 @contextlib.asynccontextmanager
@@ -106,6 +108,8 @@ async def _measure_one(service: Service, plan: str, scratch: Path, extra: list[s
             command += ["--server-pid", str(pid)]
         if service.kind == "grpc":
             command += ["--backend-uri", service.target]
+        if service.sweep_target is not None:
+            command += ["--sweep-backend-uri", service.sweep_target]
         command += extra
         worker = await asyncio.create_subprocess_exec(*command)
         if await worker.wait() != 0:
@@ -135,12 +139,26 @@ def _services(scratch: Path, postgres: DatabaseServer | None) -> list[Service]:
             )
         )
     services.append(Service("gRPC echo ceiling", "echo", "echo"))
-    services.append(Service("adk-grpc-sessions (memory)", "grpc", "memory", "memory://"))
-    services.append(Service("adk-grpc-sessions (SQLite)", "grpc", "sqlite", f"sqlite:///{scratch}/ours.db"))
+    # Each of ours has a second storage for the sweeper's workload: in the
+    # server's own, its sweeper would take some of the expired sessions.
+    services.append(Service("adk-grpc-sessions (memory)", "grpc", "memory", "memory://", "memory://"))
+    services.append(
+        Service(
+            "adk-grpc-sessions (SQLite)",
+            "grpc",
+            "sqlite",
+            f"sqlite:///{scratch}/ours.db",
+            f"sqlite:///{scratch}/sweep.db",
+        )
+    )
     if postgres is not None:
         services.append(
             Service(
-                "adk-grpc-sessions (PostgreSQL)", "grpc", "postgresql", create_database_blocking(postgres)
+                "adk-grpc-sessions (PostgreSQL)",
+                "grpc",
+                "postgresql",
+                create_database_blocking(postgres),
+                create_database_blocking(postgres),
             )
         )
     return services

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -125,6 +126,47 @@ async def _analyze(database_url: str) -> None:
         await engine.dispose()
 
 
+async def _checkpoint(backend: Any) -> None:
+    """Writes a bulk load back to the database's files now, not while the sweeper is measured.
+
+    PostgreSQL's ``CHECKPOINT`` (skipped, with a warning, where the user may
+    not), SQLite's WAL checkpoint.
+    """
+    async with backend.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        try:
+            await connection.exec_driver_sql("CHECKPOINT")
+        except Exception as exc:  # the driver's privilege error, whichever driver it is
+            print(f"WARNING: no CHECKPOINT before the sweep: {exc}", file=sys.stderr)
+
+
+async def _sweep(backend_uri: str, plan: Plan) -> workloads.Sample:
+    """Loads expired sessions into a storage of their own and has the server's sweeper purge them all."""
+    # Imported here, as ``_open`` imports our client: a worker of ADK's
+    # services, whose own memory is measured, loads none of our code.
+    from adk_grpc_sessions.server.backends import build_backend
+    from adk_grpc_sessions.server.backends.sql import SqlBackend
+    from adk_grpc_sessions.server.runtime.config import ServerConfig
+    from bench import sweep
+
+    backend = build_backend(backend_uri)
+    try:
+        await backend.upgrade_schema()
+        await backend.start()
+        events = sweep.stored_events(plan.sweep_events_per_session)
+        await sweep.load_expired_sessions(backend, plan.sweep_sessions, events)
+        if isinstance(backend, SqlBackend):
+            await _analyze(backend_uri)
+            await _checkpoint(backend)
+        # The batch size a server runs with unless told otherwise (--purge-batch-size).
+        return await sweep.sweep(backend, ServerConfig().purge_batch_size, plan.sweep_events_per_session)
+    finally:
+        await backend.close()
+
+
 async def _populate(
     service: BaseSessionService, kind: str, target: str, app_name: str, users: int, count: int
 ) -> None:
@@ -189,6 +231,7 @@ async def run(
     server_pid: int | None,
     backend_uri: str = "-",
     paired_echo: tuple[str, int] | None = None,
+    sweep_backend_uri: str | None = None,
 ) -> dict[str, Any]:
     """Every workload of ``plan`` against one service; results by workload name.
 
@@ -196,6 +239,8 @@ async def run(
     list are loaded in bulk; ADK's are loaded in bulk into ``target``.
     ``paired_echo`` (address, pid) is an echo pair whose append runs alternate
     with this service's; they are recorded as ``paired_echo_append_c1`` and ``_c32``.
+    ``sweep_backend_uri`` is a storage of the same kind as our server's, not the
+    server's, where the sweeper's workload runs in this process.
     """
     storage = target if kind == "adk-database" else backend_uri
     results: dict[str, Any] = {}
@@ -245,6 +290,15 @@ async def run(
     ]
     for name, step in steps:
         record(name, await step())
+    if kind == "grpc":
+        from adk_grpc_sessions.client import GrpcSessionService
+
+        assert isinstance(service, GrpcSessionService)
+        without, with_expiry = await workloads.get_session_with_and_without_expiry(
+            service, 10, plan.expiry_check_reads
+        )
+        record("get_10_events_no_expiry", without)
+        record("get_10_events_expiring", with_expiry)
 
     started = time.perf_counter()
     await _populate(service, kind, storage, LIST_USER_APP, 1, plan.user_sessions)
@@ -269,6 +323,8 @@ async def run(
     if close is not None:
         await close()
     results["peak_rss_mib"] = rss_mib(memory_of, "VmHWM")
+    if sweep_backend_uri is not None:
+        record(f"sweep_{plan.sweep_events_per_session}_events", await _sweep(sweep_backend_uri, plan))
     return results
 
 
@@ -282,6 +338,9 @@ def main() -> None:
     parser.add_argument("--backend-uri", default="-", help="our server's backend (grpc), for bulk loads")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--paired-echo", help="ADDRESS,PID of an echo pair to alternate append runs with")
+    parser.add_argument(
+        "--sweep-backend-uri", help="a storage of our server's kind, not its own, for the sweeper's workload"
+    )
     args = parser.parse_args()
     paired_echo = None
     if args.paired_echo:
@@ -290,7 +349,15 @@ def main() -> None:
     # Every service, ADK's and ours, runs on the same event loop: uvloop,
     # which our server uses too (and uvicorn, under `adk web`, where installed).
     results = uvloop.run(
-        run(args.kind, args.target, PLANS[args.plan], args.server_pid, args.backend_uri, paired_echo)
+        run(
+            args.kind,
+            args.target,
+            PLANS[args.plan],
+            args.server_pid,
+            args.backend_uri,
+            paired_echo,
+            args.sweep_backend_uri,
+        )
     )
     args.output.write_text(json.dumps(results, indent=2))
 

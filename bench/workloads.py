@@ -1,17 +1,19 @@
 """The benchmark workloads, written once against ``BaseSessionService``.
 
 The same code drives ADK's own services in process and ``GrpcSessionService``
-over the network, so every figure compares like with like.
+over the network, so every figure compares like with like. The expiry
+check's workload is ours alone (ADK's services have no expiry).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
@@ -20,6 +22,9 @@ from google.adk.sessions.session import Session
 from google.genai import types
 
 from bench.cpu import CpuMeter
+
+if TYPE_CHECKING:
+    from adk_grpc_sessions.client import GrpcSessionService
 
 APP = "bench"
 _REPLY = (
@@ -50,12 +55,14 @@ class Sample:
     detail: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     """What each operation that raised raised (type and message), in order."""
+    operations: int | None = None
+    """What the throughput counts where that is not one per latency (a sweep: sessions, timed per batch)."""
 
     def summary(self) -> dict[str, Any]:
-        """Throughput (operations that succeeded, per second), p50 and p99 (ms, of every operation)."""
+        """Throughput (operations that succeeded, per second), p50 and p99 (ms, of every latency)."""
         ordered = sorted(self.latencies)
         count = len(ordered)
-        succeeded = count - len(self.failures)
+        succeeded = count - len(self.failures) if self.operations is None else self.operations
 
         def quantile(q: float) -> float:
             return ordered[min(count - 1, int(q * count))] * 1000 if count else float("nan")
@@ -139,6 +146,63 @@ async def get_session(service: BaseSessionService, events: int, reads: int) -> S
         assert loaded is not None and len(loaded.events) == events
     sample.wall = time.perf_counter() - started
     return sample
+
+
+async def get_session_with_and_without_expiry(
+    service: GrpcSessionService, events: int, reads: int
+) -> tuple[Sample, Sample]:
+    """The expiry check's cost on a read: two sessions of ``events`` events, one with an expiry, read in turn.
+
+    One never expires, the other has an ``expire_time`` a day ahead; each is
+    read ``reads`` times, alternating (and which goes first alternating too),
+    so both meet the same spells of a shared machine. Returns (without, with);
+    the latter's detail holds the change of p50 and a 95% bootstrap interval
+    of it (``p50_change_ms``, ``p50_change_interval_ms``).
+    """
+    plain = await service.create_session(app_name=APP, user_id="expiry-check")
+    expiring = await service.create_session(
+        app_name=APP, user_id="expiry-check", expire_time=time.time() + 86_400
+    )
+    for session in (plain, expiring):
+        for turn in range(events):
+            await service.append_event(session, model_event(turn))
+    without, with_expiry = Sample(), Sample()
+
+    async def read(sample: Sample, session: Session) -> None:
+        loaded = await _timed(
+            sample, lambda: service.get_session(app_name=APP, user_id=session.user_id, session_id=session.id)
+        )
+        assert loaded is not None and len(loaded.events) == events
+
+    for index in range(reads):
+        pair = [(without, plain), (with_expiry, expiring)]
+        for sample, session in pair if index % 2 == 0 else reversed(pair):
+            await read(sample, session)
+    for sample in (without, with_expiry):
+        # Each side's own reads (the wall time is both sides' together).
+        sample.wall = sum(sample.latencies)
+    change, low, high = p50_change(without.latencies, with_expiry.latencies)
+    with_expiry.detail.update(p50_change_ms=change * 1000, p50_change_interval_ms=[low * 1000, high * 1000])
+    return without, with_expiry
+
+
+def p50_change(before: list[float], after: list[float], resamples: int = 2000) -> tuple[float, float, float]:
+    """The p50 of ``after`` less that of ``before``, and a 95% bootstrap interval of it (percentile method).
+
+    p50 as ``Sample.summary`` takes it. The interval holds 0 when the
+    difference is within what resampling the same latencies gives.
+    """
+
+    def p50(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    draw = random.Random(0)  # seeded: the same latencies always give the same interval
+    changes = sorted(
+        p50(draw.choices(after, k=len(after))) - p50(draw.choices(before, k=len(before)))
+        for _ in range(resamples)
+    )
+    low, high = changes[int(0.025 * resamples)], changes[int(0.975 * resamples) - 1]
+    return p50(after) - p50(before), low, high
 
 
 async def agent_turn(service: BaseSessionService, turns: int) -> Sample:

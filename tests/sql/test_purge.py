@@ -264,3 +264,26 @@ async def test_the_sweepers_selection_uses_the_expire_time_index_on_sqlite(tmp_p
                 assert "USING" in details and "INDEX ix_ags_sessions_expire_time" in details, details
     finally:
         await backend.close()
+
+
+@pytest.mark.parametrize(("events_per_batch", "sizes"), [(25, [2, 2, 2, 2, 2]), (5, [1] * 10)])
+async def test_a_purge_batch_is_bounded_by_the_events_it_deletes_and_takes_at_least_one_session(
+    postgresql_uri: str, monkeypatch: pytest.MonkeyPatch, events_per_batch: int, sizes: list[int]
+) -> None:
+    """Sessions of 10 events: a batch stops before the events would pass the bound, never at none."""
+    from adk_grpc_sessions.server.backends.sql import writing
+
+    await _fill(postgresql_uri, expired=10, live=0, events=10)
+    monkeypatch.setattr(writing, "PURGE_EVENTS_PER_BATCH", events_per_batch)
+    backend = SqlBackend.from_uri(postgresql_uri)
+    await backend.start()
+    backend.clock = lambda: T0  # type: ignore[method-assign]
+    try:
+        batches = []
+        while purged := await backend.purge_expired(100):
+            batches.append(len(purged))
+    finally:
+        await backend.close()
+    assert batches == sizes
+    assert await _count(postgresql_uri, "ags_sessions") == 0
+    assert await _count(postgresql_uri, "ags_events") == 0

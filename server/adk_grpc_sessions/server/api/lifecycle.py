@@ -93,9 +93,9 @@ async def erase_user(
     while True:
         purged = await backend.purge_expired(batch_size, app_name=app_name, user_id=user_id)
         deleted += len(purged)
-        if len(purged) < batch_size or time.monotonic() >= stop_at:
+        if not purged or time.monotonic() >= stop_at:
             break
-    finished = len(purged) < batch_size
+    finished = not purged
     # An audit line: who was erased and how much, never what they had stored.
     _log.info(
         "erased user %r of app %r: %d sessions deleted%s",

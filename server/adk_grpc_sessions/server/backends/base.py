@@ -296,6 +296,10 @@ class Backend(abc.ABC):
     ) -> list[SessionKey]:
         """Deletes up to ``limit`` expired sessions (their events and session state) in one short transaction.
 
+        A backend may delete fewer to keep the transaction short (bounded by the
+        events it deletes too), but at least one while any is left that no other
+        server is purging: an empty result means none is.
+
         Optionally only those of one app, or one user of it. Returns which were
         deleted. Safe with several servers on one storage: each session is deleted
         by one of them (the others skip rows being deleted rather than wait), and a

@@ -3,7 +3,8 @@
 Expired sessions are already invisible to every call (the backend judges
 expiry on every read); the sweeper only reclaims their storage. Each batch
 is one short transaction of the backend's ``purge_expired`` (bounded by
-``batch_size``), so it never holds a long lock; several replicas sweeping one
+``batch_size`` sessions, and by the events they hold: a backend may take
+fewer), so it never holds a long lock; several replicas sweeping one
 database each delete different sessions (the backend skips rows another
 transaction holds), and a crash mid-batch rolls that batch back for the
 next run to take again.
@@ -60,7 +61,10 @@ class Sweeper:
                 _log.warning("sweeper: purge failed, trying again next run: %s", exc)
 
     async def run_once(self) -> int:
-        """Purges batches until one comes back short; returns how many sessions it deleted.
+        """Purges batches until one comes back empty; returns how many sessions it deleted.
+
+        Not until one comes back short: a backend bounds a batch by the events
+        it deletes too, so a short batch does not mean that none are left.
 
         Raises:
             BackendError: storage failed (what earlier batches deleted stays deleted).
@@ -80,7 +84,7 @@ class Sweeper:
                 )
             if self._metrics is not None:
                 self._metrics.sessions_purged.inc(len(purged))
-            if len(purged) < self._batch_size:
+            if not purged:
                 break
         if self._metrics is not None:
             self._metrics.purge_backlog.set(await self._backend.count_expired())

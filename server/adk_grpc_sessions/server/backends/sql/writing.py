@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -197,6 +197,10 @@ def erase_user(connection: sa.Connection, app_name: str, user_id: str, clock: fl
         connection.execute(*bound)
 
 
+PURGE_EVENTS_PER_BATCH: Final = 10_000
+"""Most events one purge transaction deletes, beyond its first session's (which it always deletes whole)."""
+
+
 def purge_expired(
     connection: sa.Connection, clock: float, limit: int, app_name: str | None, user_id: str | None
 ) -> list[SessionKey]:
@@ -204,11 +208,23 @@ def purge_expired(
 
     The rows are selected and locked, skipping those another server's purge
     holds, then deleted, in this one short transaction: a crash before the
-    commit deletes nothing, and the next purge takes them again.
+    commit deletes nothing, and the next purge takes them again. Sessions
+    past ``PURGE_EVENTS_PER_BATCH`` events (counted from the first one
+    selected) are left for the next batch: a transaction that deleted a
+    hundred sessions of a thousand events each would hold the database's one
+    writer (SQLite) for seconds. The rows it leaves stay locked only until
+    this transaction ends.
     """
     rows = connection.execute(
         *lifecycle_queries.select_expired(clock, limit, app_name=app_name, user_id=user_id, lock=True)
     ).all()
-    if rows:
-        connection.execute(*lifecycle_queries.delete_sessions([row.session_pk for row in rows]))
-    return [SessionKey(row.app_name, row.user_id, row.session_id) for row in rows]
+    chosen: list[sa.Row[Any]] = []
+    events = 0
+    for row in rows:
+        events += row.last_sequence
+        if chosen and events > PURGE_EVENTS_PER_BATCH:
+            break
+        chosen.append(row)
+    if chosen:
+        connection.execute(*lifecycle_queries.delete_sessions([row.session_pk for row in chosen]))
+    return [SessionKey(row.app_name, row.user_id, row.session_id) for row in chosen]

@@ -95,7 +95,11 @@ def erase_user(app_name: str, user_id: str, now: float) -> list[Bound]:
 
 def _expired(app: bool, user: bool) -> sa.Select[Any]:
     query = sa.select(
-        sessions.c.session_pk, sessions.c.app_name, sessions.c.user_id, sessions.c.session_id
+        sessions.c.session_pk,
+        sessions.c.app_name,
+        sessions.c.user_id,
+        sessions.c.session_id,
+        sessions.c.last_sequence,
     ).where(sessions.c.expire_time <= NOW)
     if app:
         query = query.where(sessions.c.app_name == _APP)
@@ -125,7 +129,8 @@ def select_expired(
 ) -> Bound:
     """Up to ``limit`` sessions expired by ``now``, soonest-expired first.
 
-    Rows of (session_pk, app_name, user_id, session_id).
+    Rows of (session_pk, app_name, user_id, session_id, last_sequence: how
+    many events the session holds, as events go only with their session).
     Optionally only one app's, or one user's of it (``user_id`` needs
     ``app_name``). With ``lock``, the rows are locked and rows another
     transaction holds are skipped (``FOR UPDATE SKIP LOCKED``).

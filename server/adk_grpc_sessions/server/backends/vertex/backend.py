@@ -373,9 +373,9 @@ class VertexBackend(Backend):
                 idempotent=False,
                 passing=(google_errors.NotFound,),
             )
-            ttl = session.labels.get(mapping.TTL_LABEL)
-            if refresh_expiry and ttl:
-                updated = await self._update_expiry(name, Expiry(None, float(ttl)))
+            ttl = mapping.expiry_of(session).ttl
+            if refresh_expiry and ttl is not None:
+                updated = await self._update_expiry(name, Expiry(None, ttl))
             else:
                 updated = await self._api.get(name)
         except google_errors.NotFound:

@@ -100,7 +100,7 @@ async def test_a_retry_of_an_append_stored_before_the_close_is_answered_as_appli
 
 async def test_closed_session_ttl_bounds_a_closed_session_s_life(serve: Serve) -> None:
     async with serve(closed_session_ttl=1.0) as running, GrpcSessionService(running.address) as client:
-        session = await client.create_session(app_name=APP, user_id=USER, session_id="s1", ttl=3600)
+        session = await client.create_session(app_name=APP, user_id=USER, session_id="s1", ttl=30 * 86_400)
         open_session = await client.create_session(app_name=APP, user_id=USER, session_id="open")
         info = await client.close_session(session=session)
         assert info.close_time is not None and info.expire_time == pytest.approx(

@@ -18,12 +18,17 @@ from tests.waiting import until
 APP = "app"
 
 
+def _session_id(app_name: str, user_id: str, n: int) -> str:
+    """Unique in the whole store (Agent Engine's ids are per engine, not per user: difference 2)."""
+    return f"{app_name}-{user_id}-{n}"
+
+
 async def _populate(client: GrpcSessionService, app_name: str, user_id: str, sessions: int) -> None:
     for n in range(sessions):
         session = await client.create_session(
             app_name=app_name,
             user_id=user_id,
-            session_id=f"s{n}",
+            session_id=_session_id(app_name, user_id, n),
             state={"own": n, f"user:{user_id}": n, "app:x": 1},
         )
         for k in range(3):
@@ -72,7 +77,9 @@ async def test_a_user_s_sessions_created_after_the_erase_are_new(serve: Serve) -
     async with serve() as running, GrpcSessionService(running.address) as client:
         await _populate(client, APP, "gone", 1)
         await client.erase_user(app_name=APP, user_id="gone")
-        session = await client.create_session(app_name=APP, user_id="gone", session_id="s0")
+        session = await client.create_session(
+            app_name=APP, user_id="gone", session_id=_session_id(APP, "gone", 0)
+        )
         assert session.state == {"app:x": 1} and session.events == []  # the app's state is not the user's
         await client.append_event(session, Event(author="user"))
         assert running.storage.rows_of_user(APP, "gone")["events"] == 1
@@ -110,7 +117,10 @@ async def test_an_erase_longer_than_its_call_is_invisible_at_once_and_finished_b
             deleted = await client.erase_user(app_name=APP, user_id="gone")
             assert 1 <= deleted < 6  # the call stopped at half its time, with sessions left
             assert (await client.list_sessions(app_name=APP, user_id="gone")).sessions == []
-            assert await client.get_session(app_name=APP, user_id="gone", session_id="s5") is None
+            assert (
+                await client.get_session(app_name=APP, user_id="gone", session_id=_session_id(APP, "gone", 5))
+                is None
+            )
             assert await client.get_user_state(app_name=APP, user_id="gone") == {}
             await until(lambda: storage.rows_of_user(APP, "gone")["sessions"] == 0, wait=30)
             assert storage.rows_of_user(APP, "gone") == {

@@ -25,7 +25,6 @@ from adk_grpc_sessions.server.backends.base import (
     BackendUnavailableError,
     EventIdConflictError,
     EventWindow,
-    Expiry,
     InvalidCursorError,
     NewEvent,
     Refusal,
@@ -520,28 +519,3 @@ async def test_sessions_are_created_without_an_id_through_a_server_with_metrics(
     finally:
         await server.stop(grace=0)
     assert created.session.session_id.isdigit()
-
-
-# --- the session lifecycle (not mapped yet: docs/backends.md, difference 9) -------------------------
-
-
-async def test_the_lifecycle_is_refused_as_not_supported_and_changes_nothing(
-    backend: VertexBackend, standin: SessionServiceStandIn
-) -> None:
-    record = await _create(backend, session_id="s1")
-    key = record.key
-    refused = [
-        backend.create_session(SessionKey("app", "u1", "s2"), ScopedState(), 0.0, expiry=Expiry(2e9, None)),
-        backend.update_expiry(key, Expiry(2e9, None)),
-        backend.close_session(key, 0.0, None),
-        backend.erase_user("app", "u1"),
-        backend.purge_expired(10),
-        backend.count_expired(),
-        backend.list_expired(10),
-    ]
-    for call in refused:
-        with pytest.raises(BackendRefusedError) as raised:
-            await call
-        assert raised.value.refusal is Refusal.UNSUPPORTED
-    assert await backend.get_session(key, EventWindow()) is not None
-    assert await backend.get_session(SessionKey("app", "u1", "s2"), EventWindow()) is None

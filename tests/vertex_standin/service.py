@@ -10,7 +10,17 @@ session_service.proto``, ``session.proto``):
 * a chosen session id is 1-63 of ``[a-z0-9-]``, a letter first, not ending in
   a dash; without one the service assigns a numeric id; a taken id is
   ALREADY_EXISTS;
-* ``user_id`` is required; ``expire_time`` is always set on output;
+* ``user_id`` is required; ``expire_time`` is always set on output: from
+  ``ttl`` (input only) counted from the create time, or as given, or a year
+  after creation when neither is given (the API documents no default; this
+  is the stand-in's); a ``ttl`` under 24 hours, or an ``expire_time`` under
+  24 hours after creation, is INVALID_ARGUMENT (the API's documented minimum);
+* ``UpdateSession`` updates the fields its ``update_mask`` names
+  (``expire_time``, ``ttl`` counted from now, ``labels``, ``display_name``,
+  ``session_state``; every one of them when the mask is empty), with the
+  same minimum, and moves the session's ``update_time`` (server clock);
+* a session past its ``expire_time`` is kept until ``delete_expired`` runs:
+  Agent Engine deletes expired sessions itself, at a time of its own;
 * ``AppendEvent`` requires author, invocation id and timestamp, assigns the
   event's id, applies ``actions.state_delta`` to ``session_state`` key by key,
   and moves the session's ``update_time`` (server clock);
@@ -52,6 +62,8 @@ SESSION_SERVICE: Final = "google.cloud.aiplatform.v1.SessionService"
 OPERATIONS_SERVICE: Final = "google.longrunning.Operations"
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_TTL_SECONDS: Final = 365 * 24 * 3600
+MIN_TTL_SECONDS: Final = 24 * 3600
+_UPDATABLE: Final = ("expire_time", "ttl", "labels", "display_name", "session_state")
 
 Session = vertex.Session.pb()
 SessionEvent = vertex.SessionEvent.pb()
@@ -140,6 +152,7 @@ class SessionServiceStandIn:
         session = Session()
         session.CopyFrom(request.session)
         session.name = name
+        _check_expiration(session, _now(), "session")
 
         def finish() -> Message:
             now = _now()
@@ -149,6 +162,7 @@ class SessionServiceStandIn:
                 session.ttl if session.HasField("ttl") else duration_pb2.Duration(seconds=DEFAULT_TTL_SECONDS)
             )
             if not session.HasField("expire_time"):
+                # A oneof with ttl: setting expire_time clears the input-only ttl.
                 session.expire_time.FromNanoseconds(now.ToNanoseconds() + ttl.ToNanoseconds())
             self._reserved.discard(name)
             self.sessions[name] = _StoredSession(session)
@@ -237,8 +251,50 @@ class SessionServiceStandIn:
         return vertex.AppendEventResponse.pb()()
 
     def UpdateSession(self, request: Any) -> Any:  # noqa: N802
-        """Not used by the backend, so not stood in for."""
-        raise _StatusError(grpc.StatusCode.UNIMPLEMENTED, "UpdateSession is not part of the stand-in")
+        """Updates the fields the mask names (all updatable ones if it is empty); moves ``update_time``."""
+        stored = self._session(request.session.name)
+        session = stored.session
+        paths = list(request.update_mask.paths) or list(_UPDATABLE)
+        for path in paths:
+            if path not in _UPDATABLE:
+                raise _StatusError(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"update_mask path {path!r} is not updatable"
+                )
+        given = request.session
+        now = _now()
+        if "expire_time" in paths or "ttl" in paths:
+            if given.WhichOneof("expiration") is None:
+                if request.update_mask.paths:
+                    raise _StatusError(
+                        grpc.StatusCode.INVALID_ARGUMENT, "a session's expiration cannot be removed"
+                    )
+            else:
+                _check_expiration(given, now, "session", created=session.create_time)
+                if given.HasField("ttl"):
+                    session.expire_time.FromNanoseconds(now.ToNanoseconds() + given.ttl.ToNanoseconds())
+                else:
+                    session.expire_time.CopyFrom(given.expire_time)
+        if "labels" in paths:
+            session.labels.clear()
+            session.labels.update(given.labels)
+        if "display_name" in paths:
+            session.display_name = given.display_name
+        if "session_state" in paths:
+            session.session_state.CopyFrom(given.session_state)
+        session.update_time.CopyFrom(_later(session.update_time))
+        return session
+
+    def delete_expired(self) -> list[str]:
+        """Deletes the sessions past their ``expire_time``, as Agent Engine does in its own time; their names."""
+        now = _now().ToNanoseconds()
+        expired = [
+            name
+            for name, stored in self.sessions.items()
+            if stored.session.expire_time.ToNanoseconds() <= now
+        ]
+        for name in expired:
+            del self.sessions[name]
+        return expired
 
     # --- Operations ----------------------------------------------------------------------------------
 
@@ -372,6 +428,23 @@ def _status(abort: _StatusError) -> status_pb2.Status:
         packed.Pack(info)
         status.details.append(packed)
     return status
+
+
+def _check_expiration(
+    session: Any, now: timestamp_pb2.Timestamp, field: str, *, created: timestamp_pb2.Timestamp | None = None
+) -> None:
+    """Refuses a ``ttl`` under the API's minimum, or an ``expire_time`` under it after creation."""
+    minimum = MIN_TTL_SECONDS * 1_000_000_000
+    if session.HasField("ttl") and session.ttl.ToNanoseconds() < minimum:
+        raise _StatusError(grpc.StatusCode.INVALID_ARGUMENT, f"{field}.ttl must be at least 24 hours")
+    since = created if created is not None else now
+    if (
+        session.HasField("expire_time")
+        and session.expire_time.ToNanoseconds() - since.ToNanoseconds() < minimum
+    ):
+        raise _StatusError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"{field}.expire_time must be at least 24 hours after creation"
+        )
 
 
 def _now() -> timestamp_pb2.Timestamp:

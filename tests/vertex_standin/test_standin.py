@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from google.cloud.aiplatform_v1.services.session_service import SessionServiceAs
 from google.cloud.aiplatform_v1.services.session_service.transports.grpc_asyncio import (
     SessionServiceGrpcAsyncIOTransport,
 )
+from google.protobuf import field_mask_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tests.vertex_standin.server import serving
@@ -245,3 +247,72 @@ async def test_injected_failures_carry_their_reason(
     with pytest.raises(google_errors.ServiceUnavailable):
         await _append(client, session.name, 1.0)
     assert len((await client.list_events(parent=session.name)).session_events) == 1
+
+
+# --- expiry (Session.expire_time / ttl: a oneof; expire_time always on output; 24 hours at least) ------
+
+_DAY = 24 * 3600
+
+
+async def test_a_ttl_sets_expire_time_from_the_create_time_and_is_not_returned(
+    client: SessionServiceAsyncClient,
+) -> None:
+    session = vertex.Session.pb(await _create(client, ttl={"seconds": 2 * _DAY}))
+    assert not session.HasField("ttl")  # input only
+    expires = session.expire_time.ToNanoseconds() - session.create_time.ToNanoseconds()
+    assert expires == 2 * _DAY * 10**9
+
+
+async def test_an_expire_time_is_kept_as_given_and_none_given_is_a_default(
+    client: SessionServiceAsyncClient,
+) -> None:
+    at = _stamp(time.time() + 3 * _DAY)
+    given = vertex.Session.pb(await _create(client, expire_time=at))
+    assert given.expire_time == at
+    default = vertex.Session.pb(await _create(client))
+    assert default.HasField("expire_time")  # always provided on output
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    [{"ttl": {"seconds": _DAY - 1}}, {"expire_time": _stamp(time.time() + _DAY - 60)}],
+    ids=["ttl", "expire_time"],
+)
+async def test_an_expiration_under_24_hours_is_invalid_argument(
+    client: SessionServiceAsyncClient, standin: SessionServiceStandIn, expiration: dict[str, Any]
+) -> None:
+    with pytest.raises(google_errors.InvalidArgument, match="24 hours"):
+        await _create(client, **expiration)
+    assert standin.sessions == {}
+
+
+async def test_update_session_moves_the_expiry_and_the_update_time(client: SessionServiceAsyncClient) -> None:
+    created = vertex.Session.pb(await _create(client, labels={"k": "v"}))
+    request = vertex.UpdateSessionRequest(
+        session=vertex.Session(name=created.name, ttl={"seconds": 5 * _DAY}),
+        update_mask=field_mask_pb2.FieldMask(paths=["ttl"]),
+    )
+    updated = vertex.Session.pb(await client.update_session(request=request))
+    assert updated.expire_time.ToSeconds() == pytest.approx(time.time() + 5 * _DAY, abs=5)
+    assert updated.update_time.ToNanoseconds() > created.update_time.ToNanoseconds()
+    assert dict(updated.labels) == {"k": "v"}  # not named in the mask: kept
+    too_soon = vertex.UpdateSessionRequest(
+        session=vertex.Session(name=created.name, expire_time=_stamp(time.time() + 60)),
+        update_mask=field_mask_pb2.FieldMask(paths=["expire_time"]),
+    )
+    with pytest.raises(google_errors.InvalidArgument, match="24 hours"):
+        await client.update_session(request=too_soon)
+
+
+async def test_expired_sessions_stay_until_agent_engine_deletes_them(
+    client: SessionServiceAsyncClient, standin: SessionServiceStandIn
+) -> None:
+    session = vertex.Session.pb(await _create(client, ttl={"seconds": _DAY}))
+    kept = vertex.Session.pb(await _create(client, ttl={"seconds": 2 * _DAY}))
+    # As if a day had passed: the stand-in's own clock decides, as Agent Engine's does.
+    standin.sessions[session.name].session.expire_time.FromSeconds(int(time.time()) - 1)
+    assert (await client.get_session(name=session.name)).name == session.name
+    assert standin.delete_expired() == [session.name]
+    with pytest.raises(google_errors.NotFound):
+        await client.get_session(name=session.name)
+    assert (await client.get_session(name=kept.name)).name == kept.name

@@ -59,6 +59,18 @@ an expected failure):
    together. The rest of a session read (``SessionRecord.rest``) is listed
    by timestamp from where the read stopped: events appended since with
    later timestamps are included.
+9. The session lifecycle is Agent Engine's own: an expiry becomes the
+   session's ``ttl`` or ``expire_time`` (at least 24 hours: Agent Engine's
+   documented minimum; shorter is INVALID_ARGUMENT naming the field) and is
+   read back from it; every session has one (Agent Engine's default when none
+   is given) and it cannot be removed. A session past its ``expire_time`` is
+   hidden by this backend (``Backend.clock()``) until Agent Engine deletes it
+   itself, so there is nothing to purge (refused: its listings cannot select
+   by expiry). ``UpdateSession`` moves ``update_time``, hence the revision. A
+   sliding ttl is kept in the label ``adk_ttl`` (the API's ttl is input only)
+   and given again by an ``UpdateSession`` after each append. Close and
+   erasing a user are refused (UNSUPPORTED): no closed state, and no way to
+   hide all of a user's sessions at once.
 
 Reads page through the API within the read's byte budget (``paging``).
 """

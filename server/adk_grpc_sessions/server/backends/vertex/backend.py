@@ -16,6 +16,7 @@ from typing import Any, Final, Self, TypeVar
 
 from google.api_core import exceptions as google_errors
 from google.cloud.aiplatform_v1 import types as vertex
+from google.protobuf import field_mask_pb2
 
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
@@ -57,9 +58,19 @@ _NO_SHARED_STATE: Final = (
     "cannot be read on their own (as in ADK's VertexAiSessionService)"
 )
 
-_NO_LIFECYCLE: Final = (
-    "this server does not yet map the session lifecycle (expiry, close, erasing a user, purge) "
-    "onto Vertex AI Agent Engine; see docs/backends.md"
+_NO_CLOSE: Final = (
+    "Vertex AI Agent Engine has no closed sessions: CloseSession is not supported on it; see docs/backends.md"
+)
+_NO_ERASE: Final = (
+    "Vertex AI Agent Engine cannot make all of a user's sessions invisible at once: EraseUser is not "
+    "supported on it (delete the user's sessions one by one instead); see docs/backends.md"
+)
+_NO_PURGE: Final = (
+    "Vertex AI Agent Engine deletes expired sessions itself, and its listings cannot select them by "
+    "expiry: there is nothing for this server to purge"
+)
+_NO_NEVER: Final = (
+    "Vertex AI Agent Engine gives every session an expire_time: an expiry cannot be removed, only moved"
 )
 
 _Data = TypeVar("_Data")
@@ -126,11 +137,16 @@ class VertexBackend(Backend):
     ) -> SessionRecord:
         """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times.
 
-        An ``expiry`` is refused (UNSUPPORTED) for now: Agent Engine has an expiry of
-        its own, but this backend neither reads it back nor hides what it expires at once.
+        ``expiry`` becomes the API's ``ttl`` or ``expire_time`` (at least 24 hours:
+        Agent Engine's minimum); ``NEVER`` leaves Agent Engine's default expiry. A
+        name held by an expired session that Agent Engine has not deleted yet is
+        taken over: that session is deleted, then the create is made again.
+
+        Raises:
+            InvalidArgumentError: the expiry is under Agent Engine's minimum.
         """
         if expiry != NEVER:
-            raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_EXPIRY")
+            mapping.check_minimum_expiry(expiry, self.clock(), "")
         for scope, values in (("session", state.session), ("user", state.user), ("app", state.app)):
             size = wire_limits.state_bytes(values)
             if size > limits.max_state_bytes:
@@ -145,23 +161,62 @@ class VertexBackend(Backend):
         session_state = _stored(mapping.state_struct, state)
         session = mapping.SessionMessage(user_id=key.user_id, session_state=session_state)
         session.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
+        mapping.set_expiry(session, expiry)
         request = vertex.CreateSessionRequest(
             parent=self.target.engine_name, session=vertex.Session(session), session_id=key.session_id
         )
         try:
-            operation = await self._api.call(
-                "creating a session",
-                lambda client, retry: client.create_session(
-                    request=request, retry=retry, timeout=self.target.timeout
-                ),
-                idempotent=False,
-                passing=(google_errors.AlreadyExists,),
-            )
-            created = await self._api.finish(operation, "creating a session")
+            created = await self._create(request)
         except google_errors.AlreadyExists:
-            raise SessionExistsError(key) from None
+            if not await self._delete_if_expired(key.session_id):
+                raise SessionExistsError(key) from None
+            try:
+                created = await self._create(request)
+            except google_errors.AlreadyExists:
+                raise SessionExistsError(key) from None
         message = vertex.Session.pb(created)
         return _session_record(message, key.app_name, [])
+
+    async def _create(self, request: vertex.CreateSessionRequest) -> Any:
+        """Runs a create and waits for its operation; raises ``google_errors.AlreadyExists``."""
+        operation = await self._api.call(
+            "creating a session",
+            lambda client, retry: client.create_session(
+                request=request, retry=retry, timeout=self.target.timeout
+            ),
+            idempotent=False,
+            passing=(google_errors.AlreadyExists,),
+        )
+        return await self._api.finish(operation, "creating a session")
+
+    async def _delete_if_expired(self, session_id: str) -> bool:
+        """Deletes the session named ``session_id`` if it has expired (whoever's it is); whether it was."""
+        name = self.target.session_name(session_id)
+        try:
+            holder = await self._api.get(name)
+            if not mapping.expired(holder, self.clock()):
+                return False
+            await self._delete(name)
+        except google_errors.NotFound:
+            pass
+        return True
+
+    async def _delete(self, name: str) -> None:
+        """Deletes a session and waits for the operation; raises ``google_errors.NotFound``."""
+        operation = await self._api.call(
+            "deleting a session",
+            lambda client, retry: client.delete_session(
+                request=vertex.DeleteSessionRequest(name=name), retry=retry, timeout=self.target.timeout
+            ),
+            passing=(google_errors.NotFound,),
+        )
+        await self._api.finish(operation, "deleting a session")
+
+    def _visible(self, session: Any, key: SessionKey) -> bool:
+        """Whether a ``Session`` message is ``key``'s app's and user's and has not expired."""
+        return mapping.belongs_to(session, key.app_name, key.user_id) and not mapping.expired(
+            session, self.clock()
+        )
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
@@ -179,7 +234,7 @@ class VertexBackend(Backend):
             session = await self._api.get(name)
         except google_errors.NotFound:
             return None
-        if not mapping.belongs_to(session, key.app_name, key.user_id):
+        if not self._visible(session, key):
             return None
         record = _session_record(session, key.app_name, [])
         state_size = _state_size(record.state)
@@ -219,6 +274,7 @@ class VertexBackend(Backend):
         at = At.decode(after or "")
         sizer = PageSizer()
         room = budget.bytes
+        now = self.clock()
         records: list[SessionRecord] = []
         while True:
             request = vertex.ListSessionsRequest(
@@ -230,6 +286,8 @@ class VertexBackend(Backend):
             )
             response = await self._api.list_page("listing sessions", self._api.list_sessions_call(request))
             for offset, message in enumerate(list(response.sessions)[at.taken :], start=at.taken):
+                if mapping.expired(vertex.Session.pb(message), now):
+                    continue  # gone, though Agent Engine has not deleted it yet
                 record = _session_record(vertex.Session.pb(message), app_name, [])
                 size = wire_limits.SESSION_HEAD_BYTES + _state_size(record.state)
                 sizer.saw(size)
@@ -256,14 +314,7 @@ class VertexBackend(Backend):
             session = await self._api.get(name)
             if not mapping.belongs_to(session, key.app_name, key.user_id):
                 return
-            operation = await self._api.call(
-                "deleting a session",
-                lambda client, retry: client.delete_session(
-                    request=vertex.DeleteSessionRequest(name=name), retry=retry, timeout=self.target.timeout
-                ),
-                passing=(google_errors.NotFound,),
-            )
-            await self._api.finish(operation, "deleting a session")
+            await self._delete(name)
         except google_errors.NotFound:
             return
 
@@ -278,8 +329,11 @@ class VertexBackend(Backend):
     ) -> AppendResult:
         """See ``Backend.append_event``; the checks read before writing (not atomic, see the package doc).
 
-        The session size limit is not checked (difference 8). ``refresh_expiry`` has
-        nothing to refresh: no session here has an expiry (see ``create_session``).
+        The session size limit is not checked (difference 8). With ``refresh_expiry``,
+        a session given a ttl (kept in its ttl label: the API's ttl is input only) gets
+        that ttl again from Agent Engine's clock by an ``UpdateSession`` after the
+        append (a second call: the two are not atomic, so a failure between them
+        leaves the event stored and the expiry where it was).
         """
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
@@ -291,7 +345,7 @@ class VertexBackend(Backend):
             )
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
-        if not mapping.belongs_to(session, key.app_name, key.user_id):
+        if not self._visible(session, key):
             raise SessionNotFoundError(key)
         revision = mapping.revision_of(session.update_time)
         for stored in same_time:
@@ -319,7 +373,11 @@ class VertexBackend(Backend):
                 idempotent=False,
                 passing=(google_errors.NotFound,),
             )
-            updated = await self._api.get(name)
+            ttl = mapping.expiry_of(session).ttl
+            if refresh_expiry and ttl is not None:
+                updated = await self._update_expiry(name, Expiry(None, ttl))
+            else:
+                updated = await self._api.get(name)
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
         return AppendResult(
@@ -350,7 +408,7 @@ class VertexBackend(Backend):
         walk = EventWalk.decode(after or "", after_timestamp)
         try:
             session = await self._api.get(name)
-            if not mapping.belongs_to(session, key.app_name, key.user_id) or (
+            if not self._visible(session, key) or (
                 walk.generation and walk.generation != mapping.revision_of(session.create_time)
             ):
                 raise SessionNotFoundError(key)
@@ -370,30 +428,82 @@ class VertexBackend(Backend):
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
 
     async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """Refused (UNSUPPORTED): see ``create_session``."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_EXPIRY")
+        """See ``Backend.update_expiry``: the API's ``UpdateSession`` of ``ttl`` or ``expire_time``.
+
+        Agent Engine moves the session's ``update_time`` on an update, so, unlike on
+        the other backends, the revision and ``last_update_time`` change (difference 9).
+
+        Raises:
+            InvalidArgumentError: the expiry is under Agent Engine's minimum (24 hours
+                after the session's creation).
+            BackendRefusedError: ``expiry`` is ``NEVER`` (UNSUPPORTED): every Agent
+                Engine session has an expire_time.
+        """
+        if expiry == NEVER:
+            raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_NEVER, reason="NO_NEVER_EXPIRY")
+        if not mapping.names_a_session(key.session_id):
+            raise SessionNotFoundError(key)
+        name = self.target.session_name(key.session_id)
+        try:
+            session = await self._api.get(name)
+            if not self._visible(session, key):
+                raise SessionNotFoundError(key)
+            mapping.check_minimum_expiry(expiry, from_timestamp(session.create_time), "session.")
+            updated = await self._update_expiry(name, expiry, labels=session.labels)
+        except google_errors.NotFound:
+            raise SessionNotFoundError(key) from None
+        return _session_record(updated, key.app_name, [])
+
+    async def _update_expiry(self, name: str, expiry: Expiry, *, labels: Any = None) -> Any:
+        """Sets a session's ttl or expire_time (and, given its ``labels``, its ttl label); the session after.
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
+        session = mapping.SessionMessage(name=name)
+        paths = ["ttl" if expiry.ttl is not None else "expire_time"]
+        if labels is not None:
+            session.labels.update(labels)
+            paths.append("labels")
+        mapping.set_expiry(session, expiry)
+        request = vertex.UpdateSessionRequest(
+            session=vertex.Session(session), update_mask=field_mask_pb2.FieldMask(paths=paths)
+        )
+        updated = await self._api.call(
+            "updating a session's expiry",
+            lambda client, retry: client.update_session(
+                request=request, retry=retry, timeout=self.target.timeout
+            ),
+            passing=(google_errors.NotFound,),
+        )
+        return vertex.Session.pb(updated)
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
-        """Refused (UNSUPPORTED): Agent Engine has no closed sessions."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_CLOSE")
+        """Refused (UNSUPPORTED): Agent Engine has no closed sessions (difference 9)."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_CLOSE, reason="NO_CLOSE")
 
     async def erase_user(self, app_name: str, user_id: str) -> None:
-        """Refused (UNSUPPORTED) for now: delete the user's sessions one by one instead."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_ERASE_USER")
+        """Refused (UNSUPPORTED): Agent Engine cannot hide a user's sessions at once (difference 9).
+
+        Its expire_time cannot be set to now (at least 24 hours after creation)
+        and it has no transactions, so deleting them one by one would show a
+        half-erased user to readers meanwhile, which the contract forbids.
+        """
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_ERASE, reason="NO_ERASE_USER")
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
     ) -> list[SessionKey]:
-        """Refused (UNSUPPORTED): Agent Engine deletes what it expires itself."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
+        """Refused (UNSUPPORTED): Agent Engine deletes what it expires itself (the sweeper then stops)."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
 
     async def count_expired(self) -> int:
-        """Refused (UNSUPPORTED): see ``purge_expired``."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
+        """Refused (UNSUPPORTED): its listings cannot select sessions by expiry, so no count is known."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
 
     async def list_expired(self, limit: int) -> list[SessionKey]:
-        """Refused (UNSUPPORTED): see ``purge_expired``."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_LIFECYCLE, reason="NO_PURGE")
+        """Refused (UNSUPPORTED): see ``count_expired``."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
 
 
 def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
@@ -417,6 +527,7 @@ def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> S
         create_time=from_timestamp(message.create_time),
         last_update_time=from_timestamp(message.update_time),
         revision=mapping.revision_of(message.update_time),
+        expiry=mapping.expiry_of(message),
     )
 
 

@@ -29,7 +29,7 @@ from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, StoredEvent
+from adk_grpc_sessions.server.backends.base import NEVER, Expiry, NewEvent, ScopedState, StoredEvent
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.backends.json_values import dump_json, nests_deeper_than, parse_json
@@ -45,6 +45,12 @@ _TranscriptionMessage: Final = vertex.Transcription.pb()
 
 APP_LABEL: Final = "adk_app"
 """The session label naming the ADK app a session belongs to (the API has no app field)."""
+TTL_LABEL: Final = "adk_ttl"
+"""The session label holding the ttl a session was given, in whole seconds: the API's ``ttl``
+is input only, and a sliding expiry needs it back to move ``expire_time`` on each append."""
+MIN_TTL_SECONDS: Final = 24 * 3600
+"""Agent Engine's documented minimum (``Session.ttl`` and ``Session.expire_time`` in the API's
+session.proto): a ttl of at least 24 hours, an expire_time at least 24 hours after creation."""
 EXACT_JSON_KEY: Final = "adkGrpcSessionsEventJson"
 """Key in ``raw_event`` holding the event's exact JSON text; ADK's readers ignore it
 (``Event`` ignores unknown fields)."""
@@ -140,6 +146,56 @@ def revision_of(update_time: Timestamp) -> int:
 def belongs_to(session: Any, app_name: str, user_id: str) -> bool:
     """Whether a Vertex ``Session`` message is the named app's and user's."""
     return bool(session.user_id == user_id and session.labels.get(APP_LABEL) == app_label(app_name))
+
+
+def expiry_of(session: Any) -> Expiry:
+    """A ``Session`` message's expiry: its ``expire_time`` (always set by Agent Engine), and our ttl label."""
+    if not session.HasField("expire_time"):
+        return NEVER
+    ttl = session.labels.get(TTL_LABEL)
+    return Expiry(from_timestamp(session.expire_time), float(ttl) if ttl and ttl.isdigit() else None)
+
+
+def expired(session: Any, now: float) -> bool:
+    """Whether a ``Session`` message's ``expire_time`` is at or before ``now`` (gone for every call)."""
+    return bool(session.HasField("expire_time")) and from_timestamp(session.expire_time) <= now
+
+
+def set_expiry(session: Any, expiry: Expiry) -> None:
+    """Sets ``expiry`` on a ``Session`` message: ``ttl`` (and the ttl label) or ``expire_time``.
+
+    A ttl is given to Agent Engine as a ttl, so its own clock counts it, as
+    ADK's ``VertexAiSessionService`` passes it.
+    """
+    if expiry.ttl is not None:
+        session.ttl.FromNanoseconds(round(expiry.ttl * 1e9))
+        session.labels[TTL_LABEL] = str(round(expiry.ttl))
+    elif expiry.expire_time is not None:
+        session.expire_time.CopyFrom(to_timestamp(expiry.expire_time))
+        session.labels.pop(TTL_LABEL, None)
+
+
+def check_minimum_expiry(expiry: Expiry, since: float, field_prefix: str) -> None:
+    """Refuses an expiry under Agent Engine's minimum, naming the field, before Agent Engine does.
+
+    ``since``: the session's creation (now, for a create). The server's default
+    ttl comes here as a ttl too, so a ``--session-ttl`` under the minimum makes
+    every create fail.
+
+    Raises:
+        InvalidArgumentError: a ttl under 24 hours, or an expire_time under 24 hours after ``since``.
+    """
+    if expiry.ttl is not None and expiry.ttl < MIN_TTL_SECONDS:
+        raise InvalidArgumentError.single(
+            field_prefix + "ttl",
+            f"is {expiry.ttl:g} s; Vertex AI Agent Engine's minimum ttl is 24 hours ({MIN_TTL_SECONDS} s)",
+        )
+    if expiry.ttl is None and expiry.expire_time is not None and expiry.expire_time - since < MIN_TTL_SECONDS:
+        raise InvalidArgumentError.single(
+            field_prefix + "expire_time",
+            f"is {expiry.expire_time - since:.0f} s after the session's creation; Vertex AI Agent Engine's "
+            f"minimum is 24 hours ({MIN_TTL_SECONDS} s)",
+        )
 
 
 def session_id_of(resource_name: str) -> str:

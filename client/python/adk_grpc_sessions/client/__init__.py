@@ -8,9 +8,10 @@ from adk_grpc_sessions.client.errors import (
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
+from adk_grpc_sessions.client.lifecycle import SessionInfo
 from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPage
 from adk_grpc_sessions.client.retry import RetryPolicy
-from adk_grpc_sessions.client.service import GrpcSessionService, SessionInfo
+from adk_grpc_sessions.client.service import GrpcSessionService
 
 __all__ = [
     "GrpcSessionService",

@@ -8,7 +8,7 @@ from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 
 from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.server.backends.base import SessionKey
+from adk_grpc_sessions.server.backends.base import PurgeBatch
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.runtime.config import ServerConfig
 from adk_grpc_sessions.server.runtime.serve import SessionServer
@@ -94,7 +94,7 @@ class _SlowPurges(MemoryBackend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         await asyncio.sleep(self.seconds)
         return await super().purge_expired(limit, app_name=app_name, user_id=user_id)
 

@@ -55,6 +55,7 @@ async def test_the_sweeper_purges_expired_sessions_in_batches_and_keeps_user_and
         assert await client.get_user_state(app_name=APP, user_id=USER) == {"u": 1}
         assert await client.get_app_state(app_name=APP) == {"a": 2}
         assert _metric(running, "adk_grpc_sessions_sessions_purged_total") == 5
+        assert _metric(running, "adk_grpc_sessions_events_purged_total") == 5
         assert _metric(running, "adk_grpc_sessions_purge_backlog") == 0
         assert _metric(running, "adk_grpc_sessions_purge_last_run_timestamp_seconds") > 0
 

@@ -10,8 +10,8 @@ import pytest
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
+    PurgeBatch,
     Refusal,
-    SessionKey,
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.runtime.config import config_from, duration
@@ -78,7 +78,7 @@ class _Refusing(MemoryBackend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         self.attempts += 1
         raise self.error
 

@@ -24,8 +24,8 @@ async def _purge(uri: str, limit: int, once: bool) -> list[list[str]]:
         await asyncio.to_thread(sys.stdin.readline)
         while True:
             batch = await backend.purge_expired(limit)
-            purged += [[key.app_name, key.user_id, key.session_id] for key in batch]
-            if once or not batch:
+            purged += [[key.app_name, key.user_id, key.session_id] for key in batch.purged]
+            if once or batch.done:
                 return purged
     finally:
         await backend.close()

@@ -21,6 +21,7 @@ from adk_grpc_sessions.server.backends.base import (
     EventWindow,
     Expiry,
     NewEvent,
+    PurgeBatch,
     ReadBudget,
     ScopedState,
     SessionClosedError,
@@ -164,9 +165,9 @@ async def test_purge_deletes_expired_sessions_rows_and_keeps_user_and_app_state(
     assert await backend.count_expired() == 3
     assert await backend.list_expired(10) == [keys[2], keys[1], keys[0]]
 
-    assert await backend.purge_expired(2) == [keys[2], keys[1]]
-    assert await backend.purge_expired(2) == [keys[0]]
-    assert await backend.purge_expired(2) == []
+    assert await backend.purge_expired(2) == PurgeBatch([keys[2], keys[1]], 2)
+    assert await backend.purge_expired(2) == PurgeBatch([keys[0]], 1)
+    assert (await backend.purge_expired(2)).done
     assert await backend.count_expired() == 0
 
     gone = [pks[k] for k in keys[:3]]
@@ -185,7 +186,7 @@ async def test_purge_of_one_user_takes_only_that_users_sessions(backend: SqlBack
     for user in ("alice", "bob"):
         await backend.create_session(SessionKey("app", user, "s"), ScopedState(), T0, expiry=Expiry(T0 + 1))
     move_clock(backend, T0 + 2)
-    assert await backend.purge_expired(10, app_name="app", user_id="alice") == [
+    assert (await backend.purge_expired(10, app_name="app", user_id="alice")).purged == [
         SessionKey("app", "alice", "s")
     ]
     assert await backend.list_expired(10) == [SessionKey("app", "bob", "s")]
@@ -301,7 +302,7 @@ async def test_erase_leaves_nothing_of_the_user_in_any_table_and_touches_nobody_
     assert (await backend.list_sessions("app", "alice", 10, None)).items == []
     assert await backend.get_session(SessionKey("app", "alice", "s0"), EventWindow()) is None
     assert await backend.get_user_state("app", "alice") == {}
-    while await backend.purge_expired(2, app_name="app", user_id="alice"):
+    while not (await backend.purge_expired(2, app_name="app", user_id="alice")).done:
         pass
     await backend.erase_user("app", "alice")  # idempotent
 

@@ -51,8 +51,11 @@ async def postgresql_uri(tmp_path: pathlib.Path) -> str:
     return await _new_database("postgresql", tmp_path)
 
 
-async def _fill(uri: str, *, expired: int, live: int, events: int) -> None:
-    """``expired`` sessions expired at T0 - n (n = 1..), ``live`` that never expire; ``events`` each."""
+async def _fill(uri: str, *, expired: int, live: int, events: int, event_bytes: int = 0) -> None:
+    """``expired`` sessions expired at T0 - n (n = 1..), ``live`` that never expire; ``events`` each.
+
+    Each event counts ``event_bytes`` towards its session's size (as if its response form took that).
+    """
     backend = SqlBackend.from_uri(uri)
     mariadb = backend.engine.dialect.name in ("mysql", "mariadb")
 
@@ -69,15 +72,15 @@ async def _fill(uri: str, *, expired: int, live: int, events: int) -> None:
         async with backend.transaction(write=True) as connection:
             await connection.exec_driver_sql(
                 "INSERT INTO ags_sessions (app_name, user_id, session_id, create_time, last_update_time, "
-                "revision, last_sequence, expire_time) "
-                f"SELECT 'app', {user_id}, {session_id}, 1.0, 1.0, 1, {events}, "
+                "revision, last_sequence, events_bytes, expire_time) "
+                f"SELECT 'app', {user_id}, {session_id}, 1.0, 1.0, 1, {events}, {events * event_bytes}, "
                 f"CASE WHEN i <= {expired} THEN {T0} - i END FROM {numbers(expired + live)}"
             )
             if events:
                 await connection.exec_driver_sql(
                     "INSERT INTO ags_events (session_pk, sequence, event_id, invocation_id, author, branch, "
-                    "timestamp, event_json) "
-                    f"SELECT session_pk, i, {event_id}, '\"i\"', '\"a\"', '\"\"', 1.0, '{{}}' "
+                    "timestamp, event_json, size_bytes) "
+                    f"SELECT session_pk, i, {event_id}, '\"i\"', '\"a\"', '\"\"', 1.0, '{{}}', {event_bytes} "
                     f"FROM ags_sessions, {numbers(events)}"
                 )
             await connection.exec_driver_sql(
@@ -190,8 +193,9 @@ async def test_a_purge_killed_mid_batch_loses_nothing_and_the_next_run_takes_the
         assert await _count(postgresql_uri, "ags_sessions") == 320
         assert await _count(postgresql_uri, "ags_events") == 640
         await holder.start()
-        purged = await holder.purge_expired(1_000)
-        assert len(purged) == 300
+        batch = await holder.purge_expired(1_000)
+        assert len(batch.purged) == 300
+        assert batch.events_deleted == 600
         assert await _count(postgresql_uri, "ags_sessions") == 20
         assert await _count(postgresql_uri, "ags_events") == 40
     finally:
@@ -266,9 +270,20 @@ async def test_the_sweepers_selection_uses_the_expire_time_index_on_sqlite(tmp_p
         await backend.close()
 
 
-@pytest.mark.parametrize(("events_per_batch", "sizes"), [(25, [2, 2, 2, 2, 2]), (5, [1] * 10)])
-async def test_a_purge_batch_is_bounded_by_the_events_it_deletes_and_takes_at_least_one_session(
-    postgresql_uri: str, monkeypatch: pytest.MonkeyPatch, events_per_batch: int, sizes: list[int]
+@pytest.mark.parametrize(
+    ("events_per_batch", "batches"),
+    [
+        (25, [(2, 20)] * 5),
+        # A session larger than a batch loses its newest events first, then goes whole.
+        (5, [(0, 5), (1, 5)] * 10),
+        (3, [(0, 3), (0, 3), (0, 3), (1, 1)] * 10),
+    ],
+)
+async def test_a_purge_batch_is_bounded_by_the_events_it_deletes_and_always_deletes_some(
+    postgresql_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    events_per_batch: int,
+    batches: list[tuple[int, int]],
 ) -> None:
     """Sessions of 10 events: a batch stops before the events would pass the bound, never at none."""
     from adk_grpc_sessions.server.backends.sql import writing
@@ -279,11 +294,125 @@ async def test_a_purge_batch_is_bounded_by_the_events_it_deletes_and_takes_at_le
     await backend.start()
     backend.clock = lambda: T0  # type: ignore[method-assign]
     try:
-        batches = []
-        while purged := await backend.purge_expired(100):
-            batches.append(len(purged))
+        seen = []
+        while not (batch := await backend.purge_expired(100)).done:
+            seen.append((len(batch.purged), batch.events_deleted))
     finally:
         await backend.close()
-    assert batches == sizes
+    assert seen == batches
     assert await _count(postgresql_uri, "ags_sessions") == 0
     assert await _count(postgresql_uri, "ags_events") == 0
+
+
+async def test_a_purge_batch_is_bounded_by_the_bytes_it_deletes(
+    postgresql_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions of 10 events of 1,000 bytes, 25,000 bytes a batch: two sessions, or 25 events of a larger one."""
+    from adk_grpc_sessions.server.backends.sql import writing
+
+    uri = postgresql_uri
+    await _fill(uri, expired=5, live=0, events=10, event_bytes=1_000)
+    await _fill_one(uri, "large", events=60, event_bytes=1_000, expire_time=T0 - 100)
+    monkeypatch.setattr(writing, "PURGE_BYTES_PER_BATCH", 25_000)
+    backend = SqlBackend.from_uri(uri)
+    await backend.start()
+    backend.clock = lambda: T0  # type: ignore[method-assign]
+    try:
+        seen = []
+        while not (batch := await backend.purge_expired(100)).done:
+            seen.append((len(batch.purged), batch.events_deleted))
+            row = await _session_row(uri, "large")
+            if row is not None:
+                # What is left of the large session is what its row says.
+                assert row == (await _count(uri, "ags_events", _OF_LARGE), 1_000 * row[0])
+    finally:
+        await backend.close()
+    # The large one expired first: 25 + 25 events, then its last 10 and one whole session.
+    assert seen == [(0, 25), (0, 25), (2, 20), (2, 20), (2, 20)]
+    assert await _count(uri, "ags_events") == 0
+
+
+async def test_a_session_of_thirty_thousand_events_is_purged_in_bounded_batches_and_invisible_throughout(
+    tmp_path: pathlib.Path,
+) -> None:
+    """The default bounds on a real session: no batch deletes more than 10,000 events, and reads never see it."""
+    from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
+
+    uri = await _new_database("sqlite", tmp_path)
+    await _fill_one(uri, "large", events=30_000, event_bytes=100, expire_time=T0 - 1)
+    backend = SqlBackend.from_uri(uri)
+    await backend.start()
+    backend.clock = lambda: T0  # type: ignore[method-assign]
+    key = SessionKey("app", "u-large", "large")
+    try:
+        seen = []
+        while not (batch := await backend.purge_expired(100)).done:
+            seen.append((len(batch.purged), batch.events_deleted))
+            assert await backend.get_session(key, EventWindow()) is None
+            assert (await backend.list_sessions("app", "u-large", 10, None)).items == []
+    finally:
+        await backend.close()
+    assert seen == [(0, 10_000), (0, 10_000), (1, 10_000)]
+    assert await _count(uri, "ags_sessions") == 0
+
+
+async def _fill_one(uri: str, session_id: str, *, events: int, event_bytes: int, expire_time: float) -> None:
+    """One session ``session_id`` of user ``u-<session_id>`` with ``events`` events of ``event_bytes`` each."""
+    backend = SqlBackend.from_uri(uri)
+    try:
+        async with backend.transaction(write=True) as connection:
+            pk = (
+                await connection.execute(
+                    sa.insert(schema.sessions).returning(schema.sessions.c.session_pk),
+                    {
+                        "app_name": "app",
+                        "user_id": f"u-{session_id}",
+                        "session_id": session_id,
+                        "create_time": 1.0,
+                        "last_update_time": 1.0,
+                        "revision": 1,
+                        "last_sequence": events,
+                        "events_bytes": events * event_bytes,
+                        "expire_time": expire_time,
+                    },
+                )
+            ).scalar_one()
+            await connection.execute(
+                sa.insert(schema.events),
+                [
+                    {
+                        "session_pk": pk,
+                        "sequence": n,
+                        "event_id": f"e{n}",
+                        "invocation_id": '"i"',
+                        "author": '"a"',
+                        "branch": '""',
+                        "timestamp": 1.0,
+                        "event_json": "{}",
+                        "size_bytes": event_bytes,
+                    }
+                    for n in range(1, events + 1)
+                ],
+            )
+    finally:
+        await backend.close()
+
+
+_OF_LARGE = "WHERE session_pk = (SELECT session_pk FROM ags_sessions WHERE session_id = 'large')"
+
+
+async def _session_row(uri: str, session_id: str) -> tuple[int, int] | None:
+    """The (last_sequence, events_bytes) of the session ``session_id``, or None once it is gone."""
+    backend = SqlBackend.from_uri(uri)
+    try:
+        async with backend.transaction(write=False) as connection:
+            row = (
+                await connection.execute(
+                    sa.select(schema.sessions.c.last_sequence, schema.sessions.c.events_bytes).where(
+                        schema.sessions.c.session_id == session_id
+                    )
+                )
+            ).first()
+    finally:
+        await backend.close()
+    return None if row is None else (row[0], row[1])

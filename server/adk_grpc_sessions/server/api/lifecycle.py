@@ -91,11 +91,11 @@ async def erase_user(
     stop_at = time.monotonic() + seconds
     deleted = 0
     while True:
-        purged = await backend.purge_expired(batch_size, app_name=app_name, user_id=user_id)
-        deleted += len(purged)
-        if not purged or time.monotonic() >= stop_at:
+        batch = await backend.purge_expired(batch_size, app_name=app_name, user_id=user_id)
+        deleted += len(batch.purged)
+        if batch.done or time.monotonic() >= stop_at:
             break
-    finished = not purged
+    finished = batch.done
     # An audit line: who was erased and how much, never what they had stored.
     _log.info(
         "erased user %r of app %r: %d sessions deleted%s",

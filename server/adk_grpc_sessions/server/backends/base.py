@@ -44,6 +44,7 @@ from adk_grpc_sessions.server.backends.records import (
     Expiry,
     NewEvent,
     Page,
+    PurgeBatch,
     ReadBudget,
     ScopedState,
     SessionKey,
@@ -69,6 +70,7 @@ __all__ = [  # the boundary's every name, importable from here
     "InvalidCursorError",
     "NewEvent",
     "Page",
+    "PurgeBatch",
     "ReadBudget",
     "Refusal",
     "ResponseTooLargeError",
@@ -293,17 +295,20 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         """Deletes up to ``limit`` expired sessions (their events and session state) in one short transaction.
 
         A backend may delete fewer to keep the transaction short (bounded by the
-        events it deletes too), but at least one while any is left that no other
-        server is purging: an empty result means none is.
+        events and bytes it deletes too): a session too large for one
+        transaction loses its newest events a batch at a time, then goes whole.
+        Every batch deletes something while any expired session is left that no
+        other server is purging: a batch that is ``done`` means none is, and
+        callers loop until one is.
 
-        Optionally only those of one app, or one user of it. Returns which were
-        deleted. Safe with several servers on one storage: each session is deleted
-        by one of them (the others skip rows being deleted rather than wait), and a
-        crash mid-batch deletes nothing (the next call takes them again).
+        Optionally only those of one app, or one user of it. Safe with several
+        servers on one storage: each session is deleted by one of them (the
+        others skip rows being deleted rather than wait), and a crash mid-batch
+        deletes nothing of that batch (the next call takes them again).
         """
 
     @abc.abstractmethod

@@ -19,6 +19,7 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     NewEvent,
     Page,
+    PurgeBatch,
     ReadBudget,
     ScopedState,
     SessionKey,
@@ -182,7 +183,7 @@ class InstrumentedBackend(Backend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         """See ``Backend.purge_expired``."""
         return await self._timed(
             "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)

@@ -36,6 +36,7 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     NewEvent,
     Page,
+    PurgeBatch,
     ReadBudget,
     ResponseTooLargeError,
     ScopedState,
@@ -400,7 +401,7 @@ class MemoryBackend(Backend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         """See ``Backend.purge_expired``."""
         now = self.clock()
         candidates: Iterable[_StoredSession]
@@ -417,9 +418,12 @@ class MemoryBackend(Backend):
             if stored.expired(now) and (app_name is None or stored.key.app_name == app_name)
         ]
         purged = [stored.key for stored in chosen[:limit]]
+        events = 0
         for key in purged:
-            self._remove(self._sessions[key])
-        return purged
+            stored = self._sessions[key]
+            events += len(stored.events)
+            self._remove(stored)
+        return PurgeBatch(purged, events)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

@@ -81,6 +81,26 @@ class Expiry:
 NEVER: Final = Expiry()
 
 
+@dataclass(frozen=True, slots=True)
+class PurgeBatch:
+    """What one ``purge_expired`` transaction deleted.
+
+    ``purged``: the sessions it deleted whole. ``events_deleted``: the events
+    it deleted, theirs and those of a session too large for one transaction,
+    whose newest events it deleted without the session (that session stays,
+    expired and invisible, for the next batch). A batch that deleted nothing
+    (``done``) means nothing is left that no other server is purging.
+    """
+
+    purged: list[SessionKey]
+    events_deleted: int
+
+    @property
+    def done(self) -> bool:
+        """Whether this batch deleted nothing: no expired session was left to take."""
+        return not self.purged and not self.events_deleted
+
+
 @dataclass(slots=True)
 class ScopedState:
     """State (or a change to it) split into ADK's three stored scopes."""

@@ -47,9 +47,9 @@ async def _purge_all(backend: Backend, batch_size: int) -> list[SessionKey]:
     purged: list[SessionKey] = []
     while True:
         batch = await backend.purge_expired(batch_size)
-        purged += batch
-        if len(batch) < batch_size:
+        if batch.done:
             return purged
+        purged += batch.purged
 
 
 def _report(count: int, sessions: list[SessionKey], as_json: bool, dry_run: bool) -> str:

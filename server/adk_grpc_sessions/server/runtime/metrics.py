@@ -72,6 +72,11 @@ class Metrics:
             "Expired sessions the sweeper deleted from storage (with their events and session state).",
             registry=self.registry,
         )
+        self.events_purged = Counter(
+            "adk_grpc_sessions_events_purged",
+            "Events the sweeper deleted (of whole sessions, and of sessions too large for one batch).",
+            registry=self.registry,
+        )
         self.purge_backlog = Gauge(
             "adk_grpc_sessions_purge_backlog",
             "Expired sessions waiting to be purged, as of the sweeper's last run.",

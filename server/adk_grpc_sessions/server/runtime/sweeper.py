@@ -72,20 +72,25 @@ class Sweeper:
         total = 0
         while True:
             started = time.perf_counter()
-            purged = await self._backend.purge_expired(self._batch_size)
+            batch = await self._backend.purge_expired(self._batch_size)
             seconds = time.perf_counter() - started
-            total += len(purged)
-            if purged:
-                _log.info(
-                    "purged %d expired sessions in %.1f ms",
-                    len(purged),
-                    seconds * 1000,
-                    extra={"sessions_purged": len(purged), "duration_ms": round(seconds * 1000, 1)},
-                )
-            if self._metrics is not None:
-                self._metrics.sessions_purged.inc(len(purged))
-            if not purged:
+            if batch.done:
                 break
+            total += len(batch.purged)
+            _log.info(
+                "purged %d expired sessions (%d events) in %.1f ms",
+                len(batch.purged),
+                batch.events_deleted,
+                seconds * 1000,
+                extra={
+                    "sessions_purged": len(batch.purged),
+                    "events_purged": batch.events_deleted,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
+            if self._metrics is not None:
+                self._metrics.sessions_purged.inc(len(batch.purged))
+                self._metrics.events_purged.inc(batch.events_deleted)
         if self._metrics is not None:
             self._metrics.purge_backlog.set(await self._backend.count_expired())
             self._metrics.purge_last_run.set(time.time())

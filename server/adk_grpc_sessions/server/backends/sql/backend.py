@@ -38,6 +38,7 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     NewEvent,
     Page,
+    PurgeBatch,
     ReadBudget,
     ScopedState,
     SessionExistsError,
@@ -418,7 +419,7 @@ class SqlBackend(Backend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         """See ``Backend.purge_expired`` (and ``writing.purge_expired``)."""
         clock = self.clock()
         return await self._executor.write(

@@ -15,6 +15,7 @@ from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
     EventWindow,
     Expiry,
+    PurgeBatch,
     ScopedState,
     SessionExistsError,
     SessionKey,
@@ -198,33 +199,59 @@ def erase_user(connection: sa.Connection, app_name: str, user_id: str, clock: fl
 
 
 PURGE_EVENTS_PER_BATCH: Final = 10_000
-"""Most events one purge transaction deletes, beyond its first session's (which it always deletes whole)."""
+"""Most events one purge transaction deletes."""
+PURGE_BYTES_PER_BATCH: Final = 64 * 1024 * 1024
+"""Most event bytes (their ``size``) one purge transaction deletes, but for one event larger than that."""
 
 
 def purge_expired(
     connection: sa.Connection, clock: float, limit: int, app_name: str | None, user_id: str | None
-) -> list[SessionKey]:
-    """Deletes up to ``limit`` sessions expired by ``clock`` (with their events and state); which it deleted.
+) -> PurgeBatch:
+    """Deletes up to ``limit`` sessions expired by ``clock`` (with their events and state); what it deleted.
 
     The rows are selected and locked, skipping those another server's purge
     holds, then deleted, in this one short transaction: a crash before the
-    commit deletes nothing, and the next purge takes them again. Sessions
-    past ``PURGE_EVENTS_PER_BATCH`` events (counted from the first one
-    selected) are left for the next batch: a transaction that deleted a
-    hundred sessions of a thousand events each would hold the database's one
-    writer (SQLite) for seconds. The rows it leaves stay locked only until
-    this transaction ends.
+    commit deletes nothing, and the next purge takes them again. A
+    transaction that deleted a hundred sessions of a thousand events each
+    would hold the database's one writer (SQLite) for seconds, so sessions
+    are taken only while their events stay within ``PURGE_EVENTS_PER_BATCH``
+    and ``PURGE_BYTES_PER_BATCH``; the rows it leaves stay locked only until
+    this transaction ends. If the first session alone exceeds them, this
+    batch deletes its newest events up to those bounds and leaves the
+    session, still expired, to the next.
     """
     rows = connection.execute(
         *lifecycle_queries.select_expired(clock, limit, app_name=app_name, user_id=user_id, lock=True)
     ).all()
     chosen: list[sa.Row[Any]] = []
     events = 0
+    size = 0
     for row in rows:
-        events += row.last_sequence
-        if chosen and events > PURGE_EVENTS_PER_BATCH:
+        if (
+            events + row.last_sequence > PURGE_EVENTS_PER_BATCH
+            or size + row.events_bytes > PURGE_BYTES_PER_BATCH
+        ):
+            if not chosen:
+                return _trim(connection, rows[0])
             break
+        events += row.last_sequence
+        size += row.events_bytes
         chosen.append(row)
     if chosen:
         connection.execute(*lifecycle_queries.delete_sessions([row.session_pk for row in chosen]))
-    return [SessionKey(row.app_name, row.user_id, row.session_id) for row in chosen]
+    return PurgeBatch([SessionKey(row.app_name, row.user_id, row.session_id) for row in chosen], events)
+
+
+def _trim(connection: sa.Connection, row: sa.Row[Any]) -> PurgeBatch:
+    """Deletes the newest events of one expired session too large for one batch, within the batch bounds."""
+    # Sizes are known per session, not per event: an even share per event
+    # estimates how many fit the byte bound, and the sum is then read exactly.
+    share = max(1, row.events_bytes // max(1, row.last_sequence))
+    count = max(1, min(PURGE_EVENTS_PER_BATCH, PURGE_BYTES_PER_BATCH // share, row.last_sequence))
+    keep = row.last_sequence - count
+    deleted_bytes = int(
+        connection.execute(*lifecycle_queries.trimmed_bytes(row.session_pk, keep)).scalar_one()
+    )
+    for bound in lifecycle_queries.trim_events(row.session_pk, keep, deleted_bytes):
+        connection.execute(*bound)
+    return PurgeBatch([], count)

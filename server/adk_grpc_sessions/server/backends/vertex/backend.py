@@ -32,6 +32,7 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     NewEvent,
     Page,
+    PurgeBatch,
     ReadBudget,
     Refusal,
     ResponseTooLargeError,
@@ -493,7 +494,7 @@ class VertexBackend(Backend):
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> list[SessionKey]:
+    ) -> PurgeBatch:
         """Refused (UNSUPPORTED): Agent Engine deletes what it expires itself (the sweeper then stops)."""
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
 

@@ -25,7 +25,7 @@ from adk_grpc_sessions.server.backends.sql.queries.parts import (
     unexpired,
     visible_params,
 )
-from adk_grpc_sessions.server.backends.sql.schema import sessions, user_state, user_state_size
+from adk_grpc_sessions.server.backends.sql.schema import events, sessions, user_state, user_state_size
 
 _APP: sa.BindParameter[str] = sa.bindparam("b_app_name")
 _USER: sa.BindParameter[str] = sa.bindparam("b_user_id")
@@ -100,6 +100,7 @@ def _expired(app: bool, user: bool) -> sa.Select[Any]:
         sessions.c.user_id,
         sessions.c.session_id,
         sessions.c.last_sequence,
+        sessions.c.events_bytes,
     ).where(sessions.c.expire_time <= NOW)
     if app:
         query = query.where(sessions.c.app_name == _APP)
@@ -130,7 +131,9 @@ def select_expired(
     """Up to ``limit`` sessions expired by ``now``, soonest-expired first.
 
     Rows of (session_pk, app_name, user_id, session_id, last_sequence: how
-    many events the session holds, as events go only with their session).
+    many events the session holds (events are numbered from 1, and go only
+    with their session or from the newest down: ``trim_events``),
+    events_bytes: their summed size).
     Optionally only one app's, or one user's of it (``user_id`` needs
     ``app_name``). With ``lock``, the rows are locked and rows another
     transaction holds are skipped (``FOR UPDATE SKIP LOCKED``).
@@ -149,6 +152,38 @@ _DELETE_SESSIONS = sa.delete(sessions).where(
 def delete_sessions(session_pks: Sequence[int]) -> Bound:
     """Deletes sessions by key; their events and session state go with them (ON DELETE CASCADE)."""
     return _DELETE_SESSIONS, {"b_session_pks": list(session_pks)}
+
+
+_TRIMMED_BYTES = sa.select(sa.func.coalesce(sa.func.sum(events.c.size_bytes), 0)).where(
+    events.c.session_pk == sa.bindparam("b_session_pk"), events.c.sequence > sa.bindparam("b_keep")
+)
+_TRIM_EVENTS = sa.delete(events).where(
+    events.c.session_pk == sa.bindparam("b_session_pk"), events.c.sequence > sa.bindparam("b_keep")
+)
+_SET_TRIMMED = (
+    sa.update(sessions)
+    .where(sessions.c.session_pk == sa.bindparam("b_session_pk"))
+    .values(
+        last_sequence=sa.bindparam("b_keep", type_=sessions.c.last_sequence.type),
+        events_bytes=sessions.c.events_bytes - sa.bindparam("b_bytes", type_=sessions.c.events_bytes.type),
+    )
+)
+
+
+def trimmed_bytes(session_pk: int, keep: int) -> Bound:
+    """The summed size of a session's events numbered after ``keep`` (what ``trim_events`` deletes)."""
+    return _TRIMMED_BYTES, {"b_session_pk": session_pk, "b_keep": keep}
+
+
+def trim_events(session_pk: int, keep: int, deleted_bytes: int) -> list[Bound]:
+    """Deletes a session's events numbered after ``keep``, and counts them out of its row.
+
+    For an expired session too large to delete in one transaction: its newest
+    events go first, through the ``(session_pk, sequence)`` index, and the
+    row's ``last_sequence`` and ``events_bytes`` keep describing what is left.
+    """
+    params = {"b_session_pk": session_pk, "b_keep": keep}
+    return [(_TRIM_EVENTS, params), (_SET_TRIMMED, {**params, "b_bytes": deleted_bytes})]
 
 
 _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(sessions).where(sessions.c.expire_time <= NOW)

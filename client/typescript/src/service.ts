@@ -183,7 +183,15 @@ export class GrpcSessionService extends BaseSessionService {
     // Choosing the id here makes a retried create recognisable: the id is
     // fresh, so "already exists" can only mean an earlier attempt landed.
     const id = requested || randomUUID();
-    const request = { appName, userId, sessionId: id, state: stateDelta(state), ...expiration({ ttlMs, expireTime }) };
+    const request = {
+      appName,
+      userId,
+      sessionId: id,
+      state: stateDelta(state),
+      displayName: "",
+      labels: new Map<string, string>(),
+      ...expiration({ ttlMs, expireTime }),
+    };
     try {
       const response = await this.call((c) => c.createSession, request);
       return sessionFromMessage(required(response.session));
@@ -281,7 +289,14 @@ export class GrpcSessionService extends BaseSessionService {
     order,
   }: ListSessionsRequest): Promise<ListSessionsResponse> {
     const all: Session[] = [];
-    const request: ListSessionsMessage = { appName, userId: userId ?? "", pageSize: MAX_PAGE_SIZE, pageToken: "" };
+    const request: ListSessionsMessage = {
+      appName,
+      userId: userId ?? "",
+      pageSize: MAX_PAGE_SIZE,
+      pageToken: "",
+      filter: "",
+      orderBy: "",
+    };
     do {
       const response = await this.call((c) => c.listSessions, request);
       all.push(...response.sessions.map(sessionFromMessage));
@@ -464,6 +479,9 @@ export class GrpcSessionService extends BaseSessionService {
         createTime: undefined,
         revision: 0n,
         closeTime: undefined,
+        displayName: "",
+        labels: new Map(),
+        forkedFrom: undefined,
         ...fields,
       },
       // "expire_time" left unset: never.

@@ -131,6 +131,47 @@ Lifecycle
   (deadline, restart), the server finishes in the background, and calling
   it again is harmless. App state and other users are never touched.
 
+Metadata, filtered listings and forks
+  Metadata. Every session has a create_time, a display_name (0 to 128
+  code points; empty = none) and labels (at most 64; keys 1 to 63
+  characters of lowercase letters, digits, "_" and "-", starting with a
+  letter; values 0 to 63 of the same characters; keys starting with "adk_"
+  are reserved for the server), set at CreateSession or ForkSession and
+  changed by UpdateSession (paths "display_name", "labels"). Changing them
+  changes neither the revision nor last_update_time: no agent's session
+  becomes stale. Reads also return facts the server keeps: event_count,
+  stored_bytes (where the storage knows them) and forked_from.
+  Filters. ListSessionsRequest.filter is a subset of AIP-160: one or more
+  comparisons joined by AND (case-sensitive; no OR, NOT or parentheses).
+    display_name = "text"        display_name != "text"
+    labels.KEY = "value"         labels.KEY != "value"   labels.KEY:*
+      (":*" = the label is set; "!=" also keeps sessions without it)
+    create_time OP "RFC 3339"    update_time OP "RFC 3339"
+      (OP one of = != < <= > >=; a time with its offset, e.g.
+      "2026-01-02T03:04:05.5Z"; update_time is last_update_time)
+    closed = true                closed = false
+  Values are double-quoted strings (backslash escapes \\" and \\\\); label
+  values and true/false may also be written bare. A filter the server
+  cannot parse, or a field or operator it does not know, is
+  INVALID_ARGUMENT naming "filter", with the (1-based) column of the error
+  in the message and in ErrorInfo metadata "position".
+  Order. ListSessionsRequest.order_by is "update_time" (the default, as
+  ADK lists: oldest update first), "create_time", either followed by
+  " desc" for newest first (" asc" is accepted too). Ties are broken by
+  user_id, then session_id, in the same direction. Paging by page_token
+  is by key: a session changed between pages appears at most once, where
+  its key was when its page was read, and an unchanged one exactly once.
+  Fork. ForkSession copies a session's events, all of them or those before
+  the first event of a given invocation, into a new session of the same
+  user. The new session's session-scoped state is exactly the state the
+  source had after the last copied event (its initial state plus the
+  copied events' deltas); app and user state are shared, as ever. The
+  copies keep their event ids, JSON and sequence numbers; the new session
+  has revisions of its own, records its origin in forked_from, and is
+  open whether or not the source is closed. The source is not changed.
+  Storage copies the events itself: a fork of any size costs the server no
+  memory for them.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -512,6 +553,26 @@ class Session(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     APP_NAME_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
@@ -523,6 +584,11 @@ class Session(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     TTL_FIELD_NUMBER: _builtins.int
     CLOSE_TIME_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    EVENT_COUNT_FIELD_NUMBER: _builtins.int
+    STORED_BYTES_FIELD_NUMBER: _builtins.int
+    FORKED_FROM_FIELD_NUMBER: _builtins.int
     app_name: _builtins.str
     """The app the session belongs to."""
     user_id: _builtins.str
@@ -533,6 +599,19 @@ class Session(_message.Message):
     """The session's revision, to pass back as AppendEventRequest.
     expected_revision. Opaque: compare for equality only. Never 0, and never
     reused by a later session with the same name.
+    """
+    display_name: _builtins.str
+    """A name for people to read (0 to 128 code points); empty = none. Set at
+    CreateSession or ForkSession, changed by UpdateSession ("display_name").
+    """
+    event_count: _builtins.int
+    """Output only. How many events the session holds; unset where the storage
+    does not know it without reading them (Agent Engine).
+    """
+    stored_bytes: _builtins.int
+    """Output only. The bytes the session's events and session-scoped state take
+    (event sizes and state sizes as "Limits" counts them); unset where the
+    storage does not know it.
     """
     @_builtins.property
     def state(self) -> Global___State:
@@ -574,6 +653,17 @@ class Session(_message.Message):
     def close_time(self) -> _timestamp_pb2.Timestamp:
         """When the session was closed (server clock); unset = open."""
 
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Labels to group and filter sessions by (see "Metadata, filtered
+        listings and forks" for their limits). Changed by UpdateSession
+        ("labels" replaces them all).
+        """
+
+    @_builtins.property
+    def forked_from(self) -> Global___ForkOrigin:
+        """Output only. Where this session was forked from; unset if it was created."""
+
     def __init__(
         self,
         *,
@@ -588,16 +678,68 @@ class Session(_message.Message):
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         ttl: _duration_pb2.Duration | None = ...,
         close_time: _timestamp_pb2.Timestamp | None = ...,
+        display_name: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        event_count: _builtins.int | None = ...,
+        stored_bytes: _builtins.int | None = ...,
+        forked_from: Global___ForkOrigin | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "create_time", b"create_time", "expiration", b"expiration", "expire_time", b"expire_time", "last_update_time", b"last_update_time", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_event_count", b"_event_count", "_stored_bytes", b"_stored_bytes", "close_time", b"close_time", "create_time", b"create_time", "event_count", b"event_count", "expiration", b"expiration", "expire_time", b"expire_time", "forked_from", b"forked_from", "last_update_time", b"last_update_time", "state", b"state", "stored_bytes", b"stored_bytes", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "close_time", b"close_time", "create_time", b"create_time", "events", b"events", "expiration", b"expiration", "expire_time", b"expire_time", "last_update_time", b"last_update_time", "revision", b"revision", "session_id", b"session_id", "state", b"state", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_event_count", b"_event_count", "_stored_bytes", b"_stored_bytes", "app_name", b"app_name", "close_time", b"close_time", "create_time", b"create_time", "display_name", b"display_name", "event_count", b"event_count", "events", b"events", "expiration", b"expiration", "expire_time", b"expire_time", "forked_from", b"forked_from", "labels", b"labels", "last_update_time", b"last_update_time", "revision", b"revision", "session_id", b"session_id", "state", b"state", "stored_bytes", b"stored_bytes", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__event_count: _TypeAlias = _typing.Literal["event_count"]  # noqa: Y015
+    _WhichOneofArgType__event_count: _TypeAlias = _typing.Literal["_event_count", b"_event_count"]  # noqa: Y015
+    _WhichOneofReturnType__stored_bytes: _TypeAlias = _typing.Literal["stored_bytes"]  # noqa: Y015
+    _WhichOneofArgType__stored_bytes: _TypeAlias = _typing.Literal["_stored_bytes", b"_stored_bytes"]  # noqa: Y015
     _WhichOneofReturnType_expiration: _TypeAlias = _typing.Literal["expire_time", "ttl"]  # noqa: Y015
     _WhichOneofArgType_expiration: _TypeAlias = _typing.Literal["expiration", b"expiration"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__event_count) -> _WhichOneofReturnType__event_count | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stored_bytes) -> _WhichOneofReturnType__stored_bytes | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_expiration) -> _WhichOneofReturnType_expiration | None: ...
 
 Global___Session: _TypeAlias = Session  # noqa: Y015
+
+@_typing.final
+class ForkOrigin(_message.Message):
+    """Where a forked session came from."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_COUNT_FIELD_NUMBER: _builtins.int
+    BEFORE_INVOCATION_ID_FIELD_NUMBER: _builtins.int
+    FORK_TIME_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The session it was copied from (same app and user). That session may
+    have changed, or be gone, since.
+    """
+    event_count: _builtins.int
+    """How many events were copied: the first event_count events of the source."""
+    before_invocation_id: _builtins.str
+    """The invocation the copy stopped before; empty = it copied every event."""
+    @_builtins.property
+    def fork_time(self) -> _timestamp_pb2.Timestamp:
+        """When the fork was made (server clock)."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        event_count: _builtins.int = ...,
+        before_invocation_id: _builtins.str = ...,
+        fork_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fork_time", b"fork_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_invocation_id", b"before_invocation_id", "event_count", b"event_count", "fork_time", b"fork_time", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForkOrigin: _TypeAlias = ForkOrigin  # noqa: Y015
 
 @_typing.final
 class CreateSessionRequest(_message.Message):
@@ -605,12 +747,34 @@ class CreateSessionRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     APP_NAME_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     TTL_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
     app_name: _builtins.str
     """Required. The app name (a key, see "Identity")."""
     user_id: _builtins.str
@@ -620,6 +784,8 @@ class CreateSessionRequest(_message.Message):
     removed. Empty (or only whitespace) = the server generates a UUID4 (or,
     with a backend whose storage names sessions itself, that storage's id).
     """
+    display_name: _builtins.str
+    """Optional. A name for people to read (see Session.display_name)."""
     @_builtins.property
     def state(self) -> Global___StateDelta:
         """Optional. Initial state. App and user keys are merged into the app's and
@@ -637,6 +803,10 @@ class CreateSessionRequest(_message.Message):
         creation; kept with the session for --session-ttl-refresh-on-append.
         """
 
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Optional. Labels (see Session.labels)."""
+
     def __init__(
         self,
         *,
@@ -646,10 +816,12 @@ class CreateSessionRequest(_message.Message):
         state: Global___StateDelta | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         ttl: _duration_pb2.Duration | None = ...,
+        display_name: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expiration", b"expiration", "expire_time", b"expire_time", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "expiration", b"expiration", "expire_time", b"expire_time", "session_id", b"session_id", "state", b"state", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "display_name", b"display_name", "expiration", b"expiration", "expire_time", b"expire_time", "labels", b"labels", "session_id", b"session_id", "state", b"state", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_expiration: _TypeAlias = _typing.Literal["expire_time", "ttl"]  # noqa: Y015
     _WhichOneofArgType_expiration: _TypeAlias = _typing.Literal["expiration", b"expiration"]  # noqa: Y015
@@ -779,6 +951,8 @@ class ListSessionsRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
     app_name: _builtins.str
     """Required. The app name."""
     user_id: _builtins.str
@@ -791,7 +965,15 @@ class ListSessionsRequest(_message.Message):
     """
     page_token: _builtins.str
     """Optional. A next_page_token from a previous ListSessions call with the
-    same app_name and user_id; empty = the first page.
+    same app_name, user_id, filter and order_by; empty = the first page.
+    """
+    filter: _builtins.str
+    """Optional. Which sessions to keep (see "Metadata, filtered listings and
+    forks"); empty = all.
+    """
+    order_by: _builtins.str
+    """Optional. "update_time" or "create_time", optionally followed by " desc"
+    (or " asc"); empty = "update_time", oldest first.
     """
     def __init__(
         self,
@@ -800,10 +982,12 @@ class ListSessionsRequest(_message.Message):
         user_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        filter: _builtins.str = ...,
+        order_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "page_size", b"page_size", "page_token", b"page_token", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1380,9 +1564,10 @@ class UpdateSessionRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """The fields to change. Updatable paths: "expire_time", "ttl" (at most one
-        of the two). A named field left unset clears it ("expire_time": the
-        session never expires). Empty = every updatable field that is set in
-        session. Any other path is INVALID_ARGUMENT naming "update_mask".
+        of the two), "display_name", "labels" (the whole map). A named field left
+        unset or empty clears it ("expire_time": the session never expires).
+        Empty = every updatable field that is set (non-empty) in session. Any
+        other path is INVALID_ARGUMENT naming "update_mask".
         """
 
     def __init__(
@@ -1526,3 +1711,113 @@ class EraseUserResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EraseUserResponse: _TypeAlias = EraseUserResponse  # noqa: Y015
+
+@_typing.final
+class ForkSessionRequest(_message.Message):
+    """Request for SessionService.ForkSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    NEW_SESSION_ID_FIELD_NUMBER: _builtins.int
+    BEFORE_INVOCATION_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    user_id: _builtins.str
+    """Required. The user id (the fork belongs to the same user)."""
+    session_id: _builtins.str
+    """Required. The session to copy (trimmed)."""
+    new_session_id: _builtins.str
+    """Optional. The new session's id (trimmed); empty = generated, as by
+    CreateSession.
+    """
+    before_invocation_id: _builtins.str
+    """Optional. Copy only the events before the first event with this
+    invocation id (ADK Event.invocation_id); empty = copy every event.
+    """
+    display_name: _builtins.str
+    """Optional. The new session's display name; empty = none."""
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Optional. The new session's labels; empty = none."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """The instant the new session expires; not in the past."""
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """A duration (positive, at most 100 years) from the server's clock."""
+
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        new_session_id: _builtins.str = ...,
+        before_invocation_id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expiration", b"expiration", "expire_time", b"expire_time", "ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "before_invocation_id", b"before_invocation_id", "display_name", b"display_name", "expiration", b"expiration", "expire_time", b"expire_time", "labels", b"labels", "new_session_id", b"new_session_id", "session_id", b"session_id", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_expiration: _TypeAlias = _typing.Literal["expire_time", "ttl"]  # noqa: Y015
+    _WhichOneofArgType_expiration: _TypeAlias = _typing.Literal["expiration", b"expiration"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_expiration) -> _WhichOneofReturnType_expiration | None: ...
+
+Global___ForkSessionRequest: _TypeAlias = ForkSessionRequest  # noqa: Y015
+
+@_typing.final
+class ForkSessionResponse(_message.Message):
+    """Response for SessionService.ForkSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session(self) -> Global___Session:
+        """The new session, with merged state, forked_from set and no events."""
+
+    def __init__(
+        self,
+        *,
+        session: Global___Session | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForkSessionResponse: _TypeAlias = ForkSessionResponse  # noqa: Y015

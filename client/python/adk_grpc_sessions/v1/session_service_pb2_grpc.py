@@ -101,6 +101,11 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.FromString,
                 _registered_method=True)
+        self.ForkSession = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/ForkSession',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -131,7 +136,8 @@ class SessionServiceServicer:
     def ListSessions(self, request, context):
         """Lists sessions of an app, or of one user of an app, without their events,
         ordered by last_update_time, oldest first (ties by user_id, then
-        session_id).
+        session_id), or as order_by says, keeping those filter keeps (see
+        "Metadata, filtered listings and forks").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -218,8 +224,8 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSession(self, request, context):
-        """Changes a session's settings named by update_mask (AIP-134); never its
-        events or state. Does not change the revision, so no writer's session
+        """Changes a session's settings and metadata named by update_mask
+        (AIP-134); never its events or state. Does not change the revision, so no writer's session
         becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
         INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
         updatable.
@@ -240,6 +246,20 @@ class SessionServiceServicer:
     def EraseUser(self, request, context):
         """Erases one user of an app: every session, event and user-scoped state
         (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForkSession(self, request, context):
+        """Copies a session (all its events, or those before an invocation) into a
+        new session of the same user (see "Metadata, filtered listings and
+        forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+        ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+        INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+        has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+        fork before an invocation of a session whose initial state the storage
+        does not know (one imported, or created before the server kept it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -312,6 +332,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.EraseUser,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.SerializeToString,
+            ),
+            'ForkSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForkSession,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -667,6 +692,33 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/EraseUser',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.EraseUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForkSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/ForkSession',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -131,6 +131,47 @@ Lifecycle
   (deadline, restart), the server finishes in the background, and calling
   it again is harmless. App state and other users are never touched.
 
+Metadata, filtered listings and forks
+  Metadata. Every session has a create_time, a display_name (0 to 128
+  code points; empty = none) and labels (at most 64; keys 1 to 63
+  characters of lowercase letters, digits, "_" and "-", starting with a
+  letter; values 0 to 63 of the same characters; keys starting with "adk_"
+  are reserved for the server), set at CreateSession or ForkSession and
+  changed by UpdateSession (paths "display_name", "labels"). Changing them
+  changes neither the revision nor last_update_time: no agent's session
+  becomes stale. Reads also return facts the server keeps: event_count,
+  stored_bytes (where the storage knows them) and forked_from.
+  Filters. ListSessionsRequest.filter is a subset of AIP-160: one or more
+  comparisons joined by AND (case-sensitive; no OR, NOT or parentheses).
+    display_name = "text"        display_name != "text"
+    labels.KEY = "value"         labels.KEY != "value"   labels.KEY:*
+      (":*" = the label is set; "!=" also keeps sessions without it)
+    create_time OP "RFC 3339"    update_time OP "RFC 3339"
+      (OP one of = != < <= > >=; a time with its offset, e.g.
+      "2026-01-02T03:04:05.5Z"; update_time is last_update_time)
+    closed = true                closed = false
+  Values are double-quoted strings (backslash escapes \\" and \\\\); label
+  values and true/false may also be written bare. A filter the server
+  cannot parse, or a field or operator it does not know, is
+  INVALID_ARGUMENT naming "filter", with the (1-based) column of the error
+  in the message and in ErrorInfo metadata "position".
+  Order. ListSessionsRequest.order_by is "update_time" (the default, as
+  ADK lists: oldest update first), "create_time", either followed by
+  " desc" for newest first (" asc" is accepted too). Ties are broken by
+  user_id, then session_id, in the same direction. Paging by page_token
+  is by key: a session changed between pages appears at most once, where
+  its key was when its page was read, and an unchanged one exactly once.
+  Fork. ForkSession copies a session's events, all of them or those before
+  the first event of a given invocation, into a new session of the same
+  user. The new session's session-scoped state is exactly the state the
+  source had after the last copied event (its initial state plus the
+  copied events' deltas); app and user state are shared, as ever. The
+  copies keep their event ids, JSON and sequence numbers; the new session
+  has revisions of its own, records its origin in forked_from, and is
+  open whether or not the source is closed. The source is not changed.
+  Storage copies the events itself: a fork of any size costs the server no
+  memory for them.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -274,7 +315,8 @@ class SessionServiceStub:
     ListSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]
     """Lists sessions of an app, or of one user of an app, without their events,
     ordered by last_update_time, oldest first (ties by user_id, then
-    session_id).
+    session_id), or as order_by says, keeping those filter keeps (see
+    "Metadata, filtered listings and forks").
     """
     DeleteSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.DeleteSessionRequest, _session_service_pb2.DeleteSessionResponse]
     """Deletes a session and its events. Deleting a session that does not exist
@@ -329,8 +371,8 @@ class SessionServiceStub:
     An app with no state has an empty map; not an error.
     """
     UpdateSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]
-    """Changes a session's settings named by update_mask (AIP-134); never its
-    events or state. Does not change the revision, so no writer's session
+    """Changes a session's settings and metadata named by update_mask
+    (AIP-134); never its events or state. Does not change the revision, so no writer's session
     becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
     INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
     updatable.
@@ -343,6 +385,16 @@ class SessionServiceStub:
     EraseUser: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.EraseUserRequest, _session_service_pb2.EraseUserResponse]
     """Erases one user of an app: every session, event and user-scoped state
     (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+    """
+    ForkSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ForkSessionRequest, _session_service_pb2.ForkSessionResponse]
+    """Copies a session (all its events, or those before an invocation) into a
+    new session of the same user (see "Metadata, filtered listings and
+    forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+    ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+    INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+    has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+    fork before an invocation of a session whose initial state the storage
+    does not know (one imported, or created before the server kept it).
     """
 
 @_typing.type_check_only
@@ -367,7 +419,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     ListSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]  # type: ignore[assignment]
     """Lists sessions of an app, or of one user of an app, without their events,
     ordered by last_update_time, oldest first (ties by user_id, then
-    session_id).
+    session_id), or as order_by says, keeping those filter keeps (see
+    "Metadata, filtered listings and forks").
     """
     DeleteSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.DeleteSessionRequest, _session_service_pb2.DeleteSessionResponse]  # type: ignore[assignment]
     """Deletes a session and its events. Deleting a session that does not exist
@@ -422,8 +475,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     An app with no state has an empty map; not an error.
     """
     UpdateSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]  # type: ignore[assignment]
-    """Changes a session's settings named by update_mask (AIP-134); never its
-    events or state. Does not change the revision, so no writer's session
+    """Changes a session's settings and metadata named by update_mask
+    (AIP-134); never its events or state. Does not change the revision, so no writer's session
     becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
     INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
     updatable.
@@ -436,6 +489,16 @@ class SessionServiceAsyncStub(SessionServiceStub):
     EraseUser: _aio.UnaryUnaryMultiCallable[_session_service_pb2.EraseUserRequest, _session_service_pb2.EraseUserResponse]  # type: ignore[assignment]
     """Erases one user of an app: every session, event and user-scoped state
     (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+    """
+    ForkSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ForkSessionRequest, _session_service_pb2.ForkSessionResponse]  # type: ignore[assignment]
+    """Copies a session (all its events, or those before an invocation) into a
+    new session of the same user (see "Metadata, filtered listings and
+    forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+    ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+    INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+    has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+    fork before an invocation of a session whose initial state the storage
+    does not know (one imported, or created before the server kept it).
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -475,7 +538,8 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_session_service_pb2.ListSessionsResponse, _abc.Awaitable[_session_service_pb2.ListSessionsResponse]]:
         """Lists sessions of an app, or of one user of an app, without their events,
         ordered by last_update_time, oldest first (ties by user_id, then
-        session_id).
+        session_id), or as order_by says, keeping those filter keeps (see
+        "Metadata, filtered listings and forks").
         """
 
     @_abc_1.abstractmethod
@@ -578,8 +642,8 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.UpdateSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.UpdateSessionResponse, _abc.Awaitable[_session_service_pb2.UpdateSessionResponse]]:
-        """Changes a session's settings named by update_mask (AIP-134); never its
-        events or state. Does not change the revision, so no writer's session
+        """Changes a session's settings and metadata named by update_mask
+        (AIP-134); never its events or state. Does not change the revision, so no writer's session
         becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
         INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
         updatable.
@@ -604,6 +668,22 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_session_service_pb2.EraseUserResponse, _abc.Awaitable[_session_service_pb2.EraseUserResponse]]:
         """Erases one user of an app: every session, event and user-scoped state
         (see "Lifecycle"). Erasing a user with nothing stored succeeds.
+        """
+
+    @_abc_1.abstractmethod
+    def ForkSession(
+        self,
+        request: _session_service_pb2.ForkSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.ForkSessionResponse, _abc.Awaitable[_session_service_pb2.ForkSessionResponse]]:
+        """Copies a session (all its events, or those before an invocation) into a
+        new session of the same user (see "Metadata, filtered listings and
+        forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+        ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+        INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+        has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+        fork before an invocation of a session whose initial state the storage
+        does not know (one imported, or created before the server kept it).
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -128,6 +128,47 @@
 //   (deadline, restart), the server finishes in the background, and calling
 //   it again is harmless. App state and other users are never touched.
 //
+// Metadata, filtered listings and forks
+//   Metadata. Every session has a create_time, a display_name (0 to 128
+//   code points; empty = none) and labels (at most 64; keys 1 to 63
+//   characters of lowercase letters, digits, "_" and "-", starting with a
+//   letter; values 0 to 63 of the same characters; keys starting with "adk_"
+//   are reserved for the server), set at CreateSession or ForkSession and
+//   changed by UpdateSession (paths "display_name", "labels"). Changing them
+//   changes neither the revision nor last_update_time: no agent's session
+//   becomes stale. Reads also return facts the server keeps: event_count,
+//   stored_bytes (where the storage knows them) and forked_from.
+//   Filters. ListSessionsRequest.filter is a subset of AIP-160: one or more
+//   comparisons joined by AND (case-sensitive; no OR, NOT or parentheses).
+//     display_name = "text"        display_name != "text"
+//     labels.KEY = "value"         labels.KEY != "value"   labels.KEY:*
+//       (":*" = the label is set; "!=" also keeps sessions without it)
+//     create_time OP "RFC 3339"    update_time OP "RFC 3339"
+//       (OP one of = != < <= > >=; a time with its offset, e.g.
+//       "2026-01-02T03:04:05.5Z"; update_time is last_update_time)
+//     closed = true                closed = false
+//   Values are double-quoted strings (backslash escapes \" and \\); label
+//   values and true/false may also be written bare. A filter the server
+//   cannot parse, or a field or operator it does not know, is
+//   INVALID_ARGUMENT naming "filter", with the (1-based) column of the error
+//   in the message and in ErrorInfo metadata "position".
+//   Order. ListSessionsRequest.order_by is "update_time" (the default, as
+//   ADK lists: oldest update first), "create_time", either followed by
+//   " desc" for newest first (" asc" is accepted too). Ties are broken by
+//   user_id, then session_id, in the same direction. Paging by page_token
+//   is by key: a session changed between pages appears at most once, where
+//   its key was when its page was read, and an unchanged one exactly once.
+//   Fork. ForkSession copies a session's events, all of them or those before
+//   the first event of a given invocation, into a new session of the same
+//   user. The new session's session-scoped state is exactly the state the
+//   source had after the last copied event (its initial state plus the
+//   copied events' deltas); app and user state are shared, as ever. The
+//   copies keep their event ids, JSON and sequence numbers; the new session
+//   has revisions of its own, records its origin in forked_from, and is
+//   open whether or not the source is closed. The source is not changed.
+//   Storage copies the events itself: a fork of any size costs the server no
+//   memory for them.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -527,7 +568,23 @@ type Session struct {
 	//	*Session_Ttl
 	Expiration isSession_Expiration `protobuf_oneof:"expiration"`
 	// When the session was closed (server clock); unset = open.
-	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	CloseTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// A name for people to read (0 to 128 code points); empty = none. Set at
+	// CreateSession or ForkSession, changed by UpdateSession ("display_name").
+	DisplayName string `protobuf:"bytes,12,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Labels to group and filter sessions by (see "Metadata, filtered
+	// listings and forks" for their limits). Changed by UpdateSession
+	// ("labels" replaces them all).
+	Labels map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Output only. How many events the session holds; unset where the storage
+	// does not know it without reading them (Agent Engine).
+	EventCount *int64 `protobuf:"varint,14,opt,name=event_count,json=eventCount,proto3,oneof" json:"event_count,omitempty"`
+	// Output only. The bytes the session's events and session-scoped state take
+	// (event sizes and state sizes as "Limits" counts them); unset where the
+	// storage does not know it.
+	StoredBytes *int64 `protobuf:"varint,15,opt,name=stored_bytes,json=storedBytes,proto3,oneof" json:"stored_bytes,omitempty"`
+	// Output only. Where this session was forked from; unset if it was created.
+	ForkedFrom    *ForkOrigin `protobuf:"bytes,16,opt,name=forked_from,json=forkedFrom,proto3" json:"forked_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -650,6 +707,41 @@ func (x *Session) GetCloseTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Session) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Session) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Session) GetEventCount() int64 {
+	if x != nil && x.EventCount != nil {
+		return *x.EventCount
+	}
+	return 0
+}
+
+func (x *Session) GetStoredBytes() int64 {
+	if x != nil && x.StoredBytes != nil {
+		return *x.StoredBytes
+	}
+	return 0
+}
+
+func (x *Session) GetForkedFrom() *ForkOrigin {
+	if x != nil {
+		return x.ForkedFrom
+	}
+	return nil
+}
+
 type isSession_Expiration interface {
 	isSession_Expiration()
 }
@@ -673,6 +765,80 @@ func (*Session_ExpireTime) isSession_Expiration() {}
 
 func (*Session_Ttl) isSession_Expiration() {}
 
+// Where a forked session came from.
+type ForkOrigin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session it was copied from (same app and user). That session may
+	// have changed, or be gone, since.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// How many events were copied: the first event_count events of the source.
+	EventCount int64 `protobuf:"varint,2,opt,name=event_count,json=eventCount,proto3" json:"event_count,omitempty"`
+	// The invocation the copy stopped before; empty = it copied every event.
+	BeforeInvocationId string `protobuf:"bytes,3,opt,name=before_invocation_id,json=beforeInvocationId,proto3" json:"before_invocation_id,omitempty"`
+	// When the fork was made (server clock).
+	ForkTime      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=fork_time,json=forkTime,proto3" json:"fork_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkOrigin) Reset() {
+	*x = ForkOrigin{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkOrigin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkOrigin) ProtoMessage() {}
+
+func (x *ForkOrigin) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkOrigin.ProtoReflect.Descriptor instead.
+func (*ForkOrigin) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ForkOrigin) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ForkOrigin) GetEventCount() int64 {
+	if x != nil {
+		return x.EventCount
+	}
+	return 0
+}
+
+func (x *ForkOrigin) GetBeforeInvocationId() string {
+	if x != nil {
+		return x.BeforeInvocationId
+	}
+	return ""
+}
+
+func (x *ForkOrigin) GetForkTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ForkTime
+	}
+	return nil
+}
+
 // Request for SessionService.CreateSession.
 type CreateSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -695,14 +861,18 @@ type CreateSessionRequest struct {
 	//
 	//	*CreateSessionRequest_ExpireTime
 	//	*CreateSessionRequest_Ttl
-	Expiration    isCreateSessionRequest_Expiration `protobuf_oneof:"expiration"`
+	Expiration isCreateSessionRequest_Expiration `protobuf_oneof:"expiration"`
+	// Optional. A name for people to read (see Session.display_name).
+	DisplayName string `protobuf:"bytes,7,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Optional. Labels (see Session.labels).
+	Labels        map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +884,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +897,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{4}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSessionRequest) GetAppName() string {
@@ -783,6 +953,20 @@ func (x *CreateSessionRequest) GetTtl() *durationpb.Duration {
 	return nil
 }
 
+func (x *CreateSessionRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *CreateSessionRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 type isCreateSessionRequest_Expiration interface {
 	isCreateSessionRequest_Expiration()
 }
@@ -813,7 +997,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[5]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +1009,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[5]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +1022,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{5}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateSessionResponse) GetSession() *Session {
@@ -872,7 +1056,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1068,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1081,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{6}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSessionRequest) GetAppName() string {
@@ -957,7 +1141,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1153,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1166,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{7}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSessionResponse) GetSession() *Session {
@@ -1012,15 +1196,21 @@ type ListSessionsRequest struct {
 	// server's message limit (each session carries its merged state).
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Optional. A next_page_token from a previous ListSessions call with the
-	// same app_name and user_id; empty = the first page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// same app_name, user_id, filter and order_by; empty = the first page.
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Optional. Which sessions to keep (see "Metadata, filtered listings and
+	// forks"); empty = all.
+	Filter string `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Optional. "update_time" or "create_time", optionally followed by " desc"
+	// (or " asc"); empty = "update_time", oldest first.
+	OrderBy       string `protobuf:"bytes,6,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1222,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1235,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{8}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListSessionsRequest) GetAppName() string {
@@ -1076,6 +1266,20 @@ func (x *ListSessionsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListSessionsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListSessionsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 // Response for SessionService.ListSessions.
 type ListSessionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1089,7 +1293,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1305,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1318,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{9}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -1146,7 +1350,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1362,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1375,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{10}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteSessionRequest) GetAppName() string {
@@ -1204,7 +1408,7 @@ type DeleteSessionResponse struct {
 
 func (x *DeleteSessionResponse) Reset() {
 	*x = DeleteSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1420,7 @@ func (x *DeleteSessionResponse) String() string {
 func (*DeleteSessionResponse) ProtoMessage() {}
 
 func (x *DeleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1433,7 @@ func (x *DeleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{11}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{12}
 }
 
 // Request for SessionService.AppendEvent.
@@ -1264,7 +1468,7 @@ type AppendEventRequest struct {
 
 func (x *AppendEventRequest) Reset() {
 	*x = AppendEventRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1480,7 @@ func (x *AppendEventRequest) String() string {
 func (*AppendEventRequest) ProtoMessage() {}
 
 func (x *AppendEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1493,7 @@ func (x *AppendEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventRequest.ProtoReflect.Descriptor instead.
 func (*AppendEventRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{12}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppendEventRequest) GetAppName() string {
@@ -1346,7 +1550,7 @@ type AppendEventResponse struct {
 
 func (x *AppendEventResponse) Reset() {
 	*x = AppendEventResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1562,7 @@ func (x *AppendEventResponse) String() string {
 func (*AppendEventResponse) ProtoMessage() {}
 
 func (x *AppendEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1575,7 @@ func (x *AppendEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventResponse.ProtoReflect.Descriptor instead.
 func (*AppendEventResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{13}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AppendEventResponse) GetEvent() *Event {
@@ -1413,7 +1617,7 @@ type BatchAppendEventsRequest struct {
 
 func (x *BatchAppendEventsRequest) Reset() {
 	*x = BatchAppendEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1629,7 @@ func (x *BatchAppendEventsRequest) String() string {
 func (*BatchAppendEventsRequest) ProtoMessage() {}
 
 func (x *BatchAppendEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1642,7 @@ func (x *BatchAppendEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAppendEventsRequest.ProtoReflect.Descriptor instead.
 func (*BatchAppendEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BatchAppendEventsRequest) GetRequests() []*AppendEventRequest {
@@ -1459,7 +1663,7 @@ type BatchAppendEventsResponse struct {
 
 func (x *BatchAppendEventsResponse) Reset() {
 	*x = BatchAppendEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1675,7 @@ func (x *BatchAppendEventsResponse) String() string {
 func (*BatchAppendEventsResponse) ProtoMessage() {}
 
 func (x *BatchAppendEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1688,7 @@ func (x *BatchAppendEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAppendEventsResponse.ProtoReflect.Descriptor instead.
 func (*BatchAppendEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
@@ -1505,7 +1709,7 @@ type AppendEventStreamRequest struct {
 
 func (x *AppendEventStreamRequest) Reset() {
 	*x = AppendEventStreamRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1721,7 @@ func (x *AppendEventStreamRequest) String() string {
 func (*AppendEventStreamRequest) ProtoMessage() {}
 
 func (x *AppendEventStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1734,7 @@ func (x *AppendEventStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventStreamRequest.ProtoReflect.Descriptor instead.
 func (*AppendEventStreamRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
@@ -1551,7 +1755,7 @@ type AppendEventStreamResponse struct {
 
 func (x *AppendEventStreamResponse) Reset() {
 	*x = AppendEventStreamResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1767,7 @@ func (x *AppendEventStreamResponse) String() string {
 func (*AppendEventStreamResponse) ProtoMessage() {}
 
 func (x *AppendEventStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1780,7 @@ func (x *AppendEventStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventStreamResponse.ProtoReflect.Descriptor instead.
 func (*AppendEventStreamResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppendEventStreamResponse) GetResult() *AppendEventResult {
@@ -1602,7 +1806,7 @@ type AppendEventResult struct {
 
 func (x *AppendEventResult) Reset() {
 	*x = AppendEventResult{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1818,7 @@ func (x *AppendEventResult) String() string {
 func (*AppendEventResult) ProtoMessage() {}
 
 func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1831,7 @@ func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventResult.ProtoReflect.Descriptor instead.
 func (*AppendEventResult) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AppendEventResult) GetOutcome() isAppendEventResult_Outcome {
@@ -1691,7 +1895,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1907,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1920,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Status) GetCode() int32 {
@@ -1769,7 +1973,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1985,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1998,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListEventsRequest) GetAppName() string {
@@ -1852,7 +2056,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2068,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2081,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -1907,7 +2111,7 @@ type GetUserStateRequest struct {
 
 func (x *GetUserStateRequest) Reset() {
 	*x = GetUserStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2123,7 @@ func (x *GetUserStateRequest) String() string {
 func (*GetUserStateRequest) ProtoMessage() {}
 
 func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2136,7 @@ func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateRequest.ProtoReflect.Descriptor instead.
 func (*GetUserStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetUserStateRequest) GetAppName() string {
@@ -1960,7 +2164,7 @@ type GetUserStateResponse struct {
 
 func (x *GetUserStateResponse) Reset() {
 	*x = GetUserStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2176,7 @@ func (x *GetUserStateResponse) String() string {
 func (*GetUserStateResponse) ProtoMessage() {}
 
 func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2189,7 @@ func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateResponse.ProtoReflect.Descriptor instead.
 func (*GetUserStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetUserStateResponse) GetState() map[string]string {
@@ -2006,7 +2210,7 @@ type GetAppStateRequest struct {
 
 func (x *GetAppStateRequest) Reset() {
 	*x = GetAppStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2222,7 @@ func (x *GetAppStateRequest) String() string {
 func (*GetAppStateRequest) ProtoMessage() {}
 
 func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2235,7 @@ func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateRequest.ProtoReflect.Descriptor instead.
 func (*GetAppStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetAppStateRequest) GetAppName() string {
@@ -2052,7 +2256,7 @@ type GetAppStateResponse struct {
 
 func (x *GetAppStateResponse) Reset() {
 	*x = GetAppStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2268,7 @@ func (x *GetAppStateResponse) String() string {
 func (*GetAppStateResponse) ProtoMessage() {}
 
 func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2281,7 @@ func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateResponse.ProtoReflect.Descriptor instead.
 func (*GetAppStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{25}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetAppStateResponse) GetState() map[string]string {
@@ -2094,9 +2298,10 @@ type UpdateSessionRequest struct {
 	// session_id, with the new values of the fields update_mask names.
 	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
 	// The fields to change. Updatable paths: "expire_time", "ttl" (at most one
-	// of the two). A named field left unset clears it ("expire_time": the
-	// session never expires). Empty = every updatable field that is set in
-	// session. Any other path is INVALID_ARGUMENT naming "update_mask".
+	// of the two), "display_name", "labels" (the whole map). A named field left
+	// unset or empty clears it ("expire_time": the session never expires).
+	// Empty = every updatable field that is set (non-empty) in session. Any
+	// other path is INVALID_ARGUMENT naming "update_mask".
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2104,7 +2309,7 @@ type UpdateSessionRequest struct {
 
 func (x *UpdateSessionRequest) Reset() {
 	*x = UpdateSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2321,7 @@ func (x *UpdateSessionRequest) String() string {
 func (*UpdateSessionRequest) ProtoMessage() {}
 
 func (x *UpdateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2334,7 @@ func (x *UpdateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSessionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{26}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateSessionRequest) GetSession() *Session {
@@ -2157,7 +2362,7 @@ type UpdateSessionResponse struct {
 
 func (x *UpdateSessionResponse) Reset() {
 	*x = UpdateSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2374,7 @@ func (x *UpdateSessionResponse) String() string {
 func (*UpdateSessionResponse) ProtoMessage() {}
 
 func (x *UpdateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2387,7 @@ func (x *UpdateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSessionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{27}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateSessionResponse) GetSession() *Session {
@@ -2207,7 +2412,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2219,7 +2424,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2232,7 +2437,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{28}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CloseSessionRequest) GetAppName() string {
@@ -2267,7 +2472,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2484,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2497,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{29}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CloseSessionResponse) GetSession() *Session {
@@ -2315,7 +2520,7 @@ type EraseUserRequest struct {
 
 func (x *EraseUserRequest) Reset() {
 	*x = EraseUserRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +2532,7 @@ func (x *EraseUserRequest) String() string {
 func (*EraseUserRequest) ProtoMessage() {}
 
 func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +2545,7 @@ func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
 func (*EraseUserRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{30}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EraseUserRequest) GetAppName() string {
@@ -2369,7 +2574,7 @@ type EraseUserResponse struct {
 
 func (x *EraseUserResponse) Reset() {
 	*x = EraseUserResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2586,7 @@ func (x *EraseUserResponse) String() string {
 func (*EraseUserResponse) ProtoMessage() {}
 
 func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2599,7 @@ func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
 func (*EraseUserResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{31}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EraseUserResponse) GetDeletedSessions() int64 {
@@ -2402,6 +2607,205 @@ func (x *EraseUserResponse) GetDeletedSessions() int64 {
 		return x.DeletedSessions
 	}
 	return 0
+}
+
+// Request for SessionService.ForkSession.
+type ForkSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Required. The user id (the fork belongs to the same user).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The session to copy (trimmed).
+	SessionId string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Optional. The new session's id (trimmed); empty = generated, as by
+	// CreateSession.
+	NewSessionId string `protobuf:"bytes,4,opt,name=new_session_id,json=newSessionId,proto3" json:"new_session_id,omitempty"`
+	// Optional. Copy only the events before the first event with this
+	// invocation id (ADK Event.invocation_id); empty = copy every event.
+	BeforeInvocationId string `protobuf:"bytes,5,opt,name=before_invocation_id,json=beforeInvocationId,proto3" json:"before_invocation_id,omitempty"`
+	// Optional. The new session's display name; empty = none.
+	DisplayName string `protobuf:"bytes,6,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Optional. The new session's labels; empty = none.
+	Labels map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional. When the new session expires, as in CreateSession; neither set
+	// = the server's default ttl, if any. The source's expiry is not copied.
+	//
+	// Types that are valid to be assigned to Expiration:
+	//
+	//	*ForkSessionRequest_ExpireTime
+	//	*ForkSessionRequest_Ttl
+	Expiration    isForkSessionRequest_Expiration `protobuf_oneof:"expiration"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkSessionRequest) Reset() {
+	*x = ForkSessionRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkSessionRequest) ProtoMessage() {}
+
+func (x *ForkSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkSessionRequest.ProtoReflect.Descriptor instead.
+func (*ForkSessionRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ForkSessionRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetNewSessionId() string {
+	if x != nil {
+		return x.NewSessionId
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetBeforeInvocationId() string {
+	if x != nil {
+		return x.BeforeInvocationId
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ForkSessionRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ForkSessionRequest) GetExpiration() isForkSessionRequest_Expiration {
+	if x != nil {
+		return x.Expiration
+	}
+	return nil
+}
+
+func (x *ForkSessionRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		if x, ok := x.Expiration.(*ForkSessionRequest_ExpireTime); ok {
+			return x.ExpireTime
+		}
+	}
+	return nil
+}
+
+func (x *ForkSessionRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		if x, ok := x.Expiration.(*ForkSessionRequest_Ttl); ok {
+			return x.Ttl
+		}
+	}
+	return nil
+}
+
+type isForkSessionRequest_Expiration interface {
+	isForkSessionRequest_Expiration()
+}
+
+type ForkSessionRequest_ExpireTime struct {
+	// The instant the new session expires; not in the past.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3,oneof"`
+}
+
+type ForkSessionRequest_Ttl struct {
+	// A duration (positive, at most 100 years) from the server's clock.
+	Ttl *durationpb.Duration `protobuf:"bytes,9,opt,name=ttl,proto3,oneof"`
+}
+
+func (*ForkSessionRequest_ExpireTime) isForkSessionRequest_Expiration() {}
+
+func (*ForkSessionRequest_Ttl) isForkSessionRequest_Expiration() {}
+
+// Response for SessionService.ForkSession.
+type ForkSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new session, with merged state, forked_from set and no events.
+	Session       *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkSessionResponse) Reset() {
+	*x = ForkSessionResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkSessionResponse) ProtoMessage() {}
+
+func (x *ForkSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkSessionResponse.ProtoReflect.Descriptor instead.
+func (*ForkSessionResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ForkSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
 }
 
 var File_adk_grpc_sessions_v1_session_service_proto protoreflect.FileDescriptor
@@ -2446,7 +2850,7 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"stateDelta\x12\x1a\n" +
 	"\bsequence\x18\a \x01(\x03R\bsequence\x12\x1d\n" +
 	"\n" +
-	"event_json\x18\x0f \x01(\tR\teventJson\"\x9a\x04\n" +
+	"event_json\x18\x0f \x01(\tR\teventJson\"\xed\x06\n" +
 	"\aSession\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -2463,9 +2867,29 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x03ttl\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttl\x129\n" +
 	"\n" +
-	"close_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTimeB\f\n" +
+	"close_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12!\n" +
+	"\fdisplay_name\x18\f \x01(\tR\vdisplayName\x12A\n" +
+	"\x06labels\x18\r \x03(\v2).adk_grpc_sessions.v1.Session.LabelsEntryR\x06labels\x12$\n" +
+	"\vevent_count\x18\x0e \x01(\x03H\x01R\n" +
+	"eventCount\x88\x01\x01\x12&\n" +
+	"\fstored_bytes\x18\x0f \x01(\x03H\x02R\vstoredBytes\x88\x01\x01\x12A\n" +
+	"\vforked_from\x18\x10 \x01(\v2 .adk_grpc_sessions.v1.ForkOriginR\n" +
+	"forkedFrom\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
-	"expiration\"\x9d\x02\n" +
+	"expirationB\x0e\n" +
+	"\f_event_countB\x0f\n" +
+	"\r_stored_bytes\"\xb7\x01\n" +
+	"\n" +
+	"ForkOrigin\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1f\n" +
+	"\vevent_count\x18\x02 \x01(\x03R\n" +
+	"eventCount\x120\n" +
+	"\x14before_invocation_id\x18\x03 \x01(\tR\x12beforeInvocationId\x127\n" +
+	"\tfork_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bforkTime\"\xcb\x03\n" +
 	"\x14CreateSessionRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -2474,7 +2898,12 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\v2 .adk_grpc_sessions.v1.StateDeltaR\x05state\x12=\n" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\n" +
 	"expireTime\x12-\n" +
-	"\x03ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttlB\f\n" +
+	"\x03ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttl\x12!\n" +
+	"\fdisplay_name\x18\a \x01(\tR\vdisplayName\x12N\n" +
+	"\x06labels\x18\b \x03(\v26.adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
 	"expiration\"P\n" +
 	"\x15CreateSessionResponse\x127\n" +
@@ -2489,13 +2918,15 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x12_num_recent_events\"\x82\x01\n" +
 	"\x12GetSessionResponse\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\x123\n" +
-	"\x16next_events_page_token\x18\x02 \x01(\tR\x13nextEventsPageToken\"\x85\x01\n" +
+	"\x16next_events_page_token\x18\x02 \x01(\tR\x13nextEventsPageToken\"\xb8\x01\n" +
 	"\x13ListSessionsRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"y\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x05 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x06 \x01(\tR\aorderBy\"y\n" +
 	"\x14ListSessionsResponse\x129\n" +
 	"\bsessions\x18\x01 \x03(\v2\x1d.adk_grpc_sessions.v1.SessionR\bsessions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
@@ -2580,8 +3011,26 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\">\n" +
 	"\x11EraseUserResponse\x12)\n" +
-	"\x10deleted_sessions\x18\x01 \x01(\x03R\x0fdeletedSessions2\xdb\n" +
+	"\x10deleted_sessions\x18\x01 \x01(\x03R\x0fdeletedSessions\"\xe7\x03\n" +
+	"\x12ForkSessionRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\x12$\n" +
+	"\x0enew_session_id\x18\x04 \x01(\tR\fnewSessionId\x120\n" +
+	"\x14before_invocation_id\x18\x05 \x01(\tR\x12beforeInvocationId\x12!\n" +
+	"\fdisplay_name\x18\x06 \x01(\tR\vdisplayName\x12L\n" +
+	"\x06labels\x18\a \x03(\v24.adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntryR\x06labels\x12=\n" +
+	"\vexpire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampH\x00R\n" +
+	"expireTime\x12-\n" +
+	"\x03ttl\x18\t \x01(\v2\x19.google.protobuf.DurationH\x00R\x03ttl\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
+	"\n" +
+	"expiration\"N\n" +
+	"\x13ForkSessionResponse\x127\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession2\xbf\v\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
@@ -2597,7 +3046,8 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\vGetAppState\x12(.adk_grpc_sessions.v1.GetAppStateRequest\x1a).adk_grpc_sessions.v1.GetAppStateResponse\x12h\n" +
 	"\rUpdateSession\x12*.adk_grpc_sessions.v1.UpdateSessionRequest\x1a+.adk_grpc_sessions.v1.UpdateSessionResponse\x12e\n" +
 	"\fCloseSession\x12).adk_grpc_sessions.v1.CloseSessionRequest\x1a*.adk_grpc_sessions.v1.CloseSessionResponse\x12\\\n" +
-	"\tEraseUser\x12&.adk_grpc_sessions.v1.EraseUserRequest\x1a'.adk_grpc_sessions.v1.EraseUserResponseB\xf6\x01\n" +
+	"\tEraseUser\x12&.adk_grpc_sessions.v1.EraseUserRequest\x1a'.adk_grpc_sessions.v1.EraseUserResponse\x12b\n" +
+	"\vForkSession\x12(.adk_grpc_sessions.v1.ForkSessionRequest\x1a).adk_grpc_sessions.v1.ForkSessionResponseB\xf6\x01\n" +
 	"\x18com.adk_grpc_sessions.v1B\x13SessionServiceProtoP\x01Z\\github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1;sessionsv1\xa2\x02\x03AXX\xaa\x02\x12AdkGrpcSessions.V1\xca\x02\x12AdkGrpcSessions\\V1\xe2\x02\x1eAdkGrpcSessions\\V1\\GPBMetadata\xea\x02\x13AdkGrpcSessions::V1b\x06proto3"
 
 var (
@@ -2612,124 +3062,140 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(*State)(nil),                     // 0: adk_grpc_sessions.v1.State
 	(*StateDelta)(nil),                // 1: adk_grpc_sessions.v1.StateDelta
 	(*Event)(nil),                     // 2: adk_grpc_sessions.v1.Event
 	(*Session)(nil),                   // 3: adk_grpc_sessions.v1.Session
-	(*CreateSessionRequest)(nil),      // 4: adk_grpc_sessions.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),     // 5: adk_grpc_sessions.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),         // 6: adk_grpc_sessions.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 7: adk_grpc_sessions.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 8: adk_grpc_sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 9: adk_grpc_sessions.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),      // 10: adk_grpc_sessions.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil),     // 11: adk_grpc_sessions.v1.DeleteSessionResponse
-	(*AppendEventRequest)(nil),        // 12: adk_grpc_sessions.v1.AppendEventRequest
-	(*AppendEventResponse)(nil),       // 13: adk_grpc_sessions.v1.AppendEventResponse
-	(*BatchAppendEventsRequest)(nil),  // 14: adk_grpc_sessions.v1.BatchAppendEventsRequest
-	(*BatchAppendEventsResponse)(nil), // 15: adk_grpc_sessions.v1.BatchAppendEventsResponse
-	(*AppendEventStreamRequest)(nil),  // 16: adk_grpc_sessions.v1.AppendEventStreamRequest
-	(*AppendEventStreamResponse)(nil), // 17: adk_grpc_sessions.v1.AppendEventStreamResponse
-	(*AppendEventResult)(nil),         // 18: adk_grpc_sessions.v1.AppendEventResult
-	(*Status)(nil),                    // 19: adk_grpc_sessions.v1.Status
-	(*ListEventsRequest)(nil),         // 20: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),        // 21: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),       // 22: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),      // 23: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),        // 24: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),       // 25: adk_grpc_sessions.v1.GetAppStateResponse
-	(*UpdateSessionRequest)(nil),      // 26: adk_grpc_sessions.v1.UpdateSessionRequest
-	(*UpdateSessionResponse)(nil),     // 27: adk_grpc_sessions.v1.UpdateSessionResponse
-	(*CloseSessionRequest)(nil),       // 28: adk_grpc_sessions.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),      // 29: adk_grpc_sessions.v1.CloseSessionResponse
-	(*EraseUserRequest)(nil),          // 30: adk_grpc_sessions.v1.EraseUserRequest
-	(*EraseUserResponse)(nil),         // 31: adk_grpc_sessions.v1.EraseUserResponse
-	nil,                               // 32: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 33: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 34: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 35: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 36: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 37: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 38: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 39: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 41: google.protobuf.Duration
-	(*anypb.Any)(nil),                 // 42: google.protobuf.Any
-	(*fieldmaskpb.FieldMask)(nil),     // 43: google.protobuf.FieldMask
+	(*ForkOrigin)(nil),                // 4: adk_grpc_sessions.v1.ForkOrigin
+	(*CreateSessionRequest)(nil),      // 5: adk_grpc_sessions.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),     // 6: adk_grpc_sessions.v1.CreateSessionResponse
+	(*GetSessionRequest)(nil),         // 7: adk_grpc_sessions.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 8: adk_grpc_sessions.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 9: adk_grpc_sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 10: adk_grpc_sessions.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),      // 11: adk_grpc_sessions.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),     // 12: adk_grpc_sessions.v1.DeleteSessionResponse
+	(*AppendEventRequest)(nil),        // 13: adk_grpc_sessions.v1.AppendEventRequest
+	(*AppendEventResponse)(nil),       // 14: adk_grpc_sessions.v1.AppendEventResponse
+	(*BatchAppendEventsRequest)(nil),  // 15: adk_grpc_sessions.v1.BatchAppendEventsRequest
+	(*BatchAppendEventsResponse)(nil), // 16: adk_grpc_sessions.v1.BatchAppendEventsResponse
+	(*AppendEventStreamRequest)(nil),  // 17: adk_grpc_sessions.v1.AppendEventStreamRequest
+	(*AppendEventStreamResponse)(nil), // 18: adk_grpc_sessions.v1.AppendEventStreamResponse
+	(*AppendEventResult)(nil),         // 19: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                    // 20: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),         // 21: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 22: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),       // 23: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),      // 24: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),        // 25: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),       // 26: adk_grpc_sessions.v1.GetAppStateResponse
+	(*UpdateSessionRequest)(nil),      // 27: adk_grpc_sessions.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),     // 28: adk_grpc_sessions.v1.UpdateSessionResponse
+	(*CloseSessionRequest)(nil),       // 29: adk_grpc_sessions.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),      // 30: adk_grpc_sessions.v1.CloseSessionResponse
+	(*EraseUserRequest)(nil),          // 31: adk_grpc_sessions.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),         // 32: adk_grpc_sessions.v1.EraseUserResponse
+	(*ForkSessionRequest)(nil),        // 33: adk_grpc_sessions.v1.ForkSessionRequest
+	(*ForkSessionResponse)(nil),       // 34: adk_grpc_sessions.v1.ForkSessionResponse
+	nil,                               // 35: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 36: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 37: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 38: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 39: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 40: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 41: adk_grpc_sessions.v1.Session.LabelsEntry
+	nil,                               // 42: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	nil,                               // 43: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 44: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	nil,                               // 45: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 46: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 47: google.protobuf.Duration
+	(*anypb.Any)(nil),                 // 48: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),     // 49: google.protobuf.FieldMask
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	32, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	33, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	34, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	35, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	36, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	37, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	40, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	35, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	36, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	37, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	38, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	39, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	40, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	46, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
 	0,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
 	2,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	40, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	40, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	40, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	41, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
-	40, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
-	1,  // 15: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
-	40, // 16: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	41, // 17: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 18: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	40, // 19: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 20: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 21: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
-	2,  // 22: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	40, // 23: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	12, // 24: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	18, // 25: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	12, // 26: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	18, // 27: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	13, // 28: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	19, // 29: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	42, // 30: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	40, // 31: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 32: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	38, // 33: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	39, // 34: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	3,  // 35: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
-	43, // 36: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 37: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 38: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	4,  // 39: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	6,  // 40: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	8,  // 41: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	10, // 42: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	12, // 43: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	14, // 44: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	16, // 45: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	20, // 46: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	22, // 47: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	24, // 48: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	26, // 49: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
-	28, // 50: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
-	30, // 51: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
-	5,  // 52: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	7,  // 53: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	9,  // 54: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	11, // 55: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	13, // 56: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	15, // 57: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	17, // 58: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	21, // 59: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	23, // 60: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	25, // 61: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	27, // 62: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
-	29, // 63: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
-	31, // 64: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
-	52, // [52:65] is the sub-list for method output_type
-	39, // [39:52] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	46, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	46, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	46, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
+	46, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
+	41, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
+	4,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
+	46, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
+	1,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
+	46, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
+	42, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	3,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	46, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	3,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
+	2,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
+	46, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	13, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	19, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	13, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	19, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	14, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	20, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	48, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	46, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	43, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	44, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	3,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	49, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	3,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	45, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	46, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
+	3,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 47: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	7,  // 48: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	9,  // 49: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	11, // 50: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	13, // 51: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	15, // 52: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	17, // 53: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	21, // 54: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	23, // 55: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	25, // 56: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	27, // 57: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	29, // 58: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	31, // 59: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	33, // 60: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
+	6,  // 61: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	8,  // 62: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	10, // 63: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	12, // 64: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	14, // 65: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	16, // 66: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	18, // 67: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	22, // 68: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	24, // 69: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	26, // 70: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	28, // 71: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	30, // 72: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	32, // 73: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	34, // 74: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
+	61, // [61:75] is the sub-list for method output_type
+	47, // [47:61] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -2741,14 +3207,18 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		(*Session_ExpireTime)(nil),
 		(*Session_Ttl)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[4].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*CreateSessionRequest_ExpireTime)(nil),
 		(*CreateSessionRequest_Ttl)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[6].OneofWrappers = []any{}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7].OneofWrappers = []any{}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19].OneofWrappers = []any{
 		(*AppendEventResult_Response)(nil),
 		(*AppendEventResult_Error)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33].OneofWrappers = []any{
+		(*ForkSessionRequest_ExpireTime)(nil),
+		(*ForkSessionRequest_Ttl)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2756,7 +3226,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

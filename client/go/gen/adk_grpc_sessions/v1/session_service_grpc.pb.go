@@ -128,6 +128,47 @@
 //   (deadline, restart), the server finishes in the background, and calling
 //   it again is harmless. App state and other users are never touched.
 //
+// Metadata, filtered listings and forks
+//   Metadata. Every session has a create_time, a display_name (0 to 128
+//   code points; empty = none) and labels (at most 64; keys 1 to 63
+//   characters of lowercase letters, digits, "_" and "-", starting with a
+//   letter; values 0 to 63 of the same characters; keys starting with "adk_"
+//   are reserved for the server), set at CreateSession or ForkSession and
+//   changed by UpdateSession (paths "display_name", "labels"). Changing them
+//   changes neither the revision nor last_update_time: no agent's session
+//   becomes stale. Reads also return facts the server keeps: event_count,
+//   stored_bytes (where the storage knows them) and forked_from.
+//   Filters. ListSessionsRequest.filter is a subset of AIP-160: one or more
+//   comparisons joined by AND (case-sensitive; no OR, NOT or parentheses).
+//     display_name = "text"        display_name != "text"
+//     labels.KEY = "value"         labels.KEY != "value"   labels.KEY:*
+//       (":*" = the label is set; "!=" also keeps sessions without it)
+//     create_time OP "RFC 3339"    update_time OP "RFC 3339"
+//       (OP one of = != < <= > >=; a time with its offset, e.g.
+//       "2026-01-02T03:04:05.5Z"; update_time is last_update_time)
+//     closed = true                closed = false
+//   Values are double-quoted strings (backslash escapes \" and \\); label
+//   values and true/false may also be written bare. A filter the server
+//   cannot parse, or a field or operator it does not know, is
+//   INVALID_ARGUMENT naming "filter", with the (1-based) column of the error
+//   in the message and in ErrorInfo metadata "position".
+//   Order. ListSessionsRequest.order_by is "update_time" (the default, as
+//   ADK lists: oldest update first), "create_time", either followed by
+//   " desc" for newest first (" asc" is accepted too). Ties are broken by
+//   user_id, then session_id, in the same direction. Paging by page_token
+//   is by key: a session changed between pages appears at most once, where
+//   its key was when its page was read, and an unchanged one exactly once.
+//   Fork. ForkSession copies a session's events, all of them or those before
+//   the first event of a given invocation, into a new session of the same
+//   user. The new session's session-scoped state is exactly the state the
+//   source had after the last copied event (its initial state plus the
+//   copied events' deltas); app and user state are shared, as ever. The
+//   copies keep their event ids, JSON and sequence numbers; the new session
+//   has revisions of its own, records its origin in forked_from, and is
+//   open whether or not the source is closed. The source is not changed.
+//   Storage copies the events itself: a fork of any size costs the server no
+//   memory for them.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -257,6 +298,7 @@ const (
 	SessionService_UpdateSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/UpdateSession"
 	SessionService_CloseSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/CloseSession"
 	SessionService_EraseUser_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/EraseUser"
+	SessionService_ForkSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/ForkSession"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -278,7 +320,8 @@ type SessionServiceClient interface {
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
 	// Lists sessions of an app, or of one user of an app, without their events,
 	// ordered by last_update_time, oldest first (ties by user_id, then
-	// session_id).
+	// session_id), or as order_by says, keeping those filter keeps (see
+	// "Metadata, filtered listings and forks").
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
 	// Deletes a session and its events. Deleting a session that does not exist
 	// succeeds. App and user state are not touched.
@@ -325,8 +368,8 @@ type SessionServiceClient interface {
 	// Reads the app-scoped state of an app (keys without the "app:" prefix).
 	// An app with no state has an empty map; not an error.
 	GetAppState(ctx context.Context, in *GetAppStateRequest, opts ...grpc.CallOption) (*GetAppStateResponse, error)
-	// Changes a session's settings named by update_mask (AIP-134); never its
-	// events or state. Does not change the revision, so no writer's session
+	// Changes a session's settings and metadata named by update_mask
+	// (AIP-134); never its events or state. Does not change the revision, so no writer's session
 	// becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
 	// INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
 	// updatable.
@@ -338,6 +381,15 @@ type SessionServiceClient interface {
 	// Erases one user of an app: every session, event and user-scoped state
 	// (see "Lifecycle"). Erasing a user with nothing stored succeeds.
 	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
+	// Copies a session (all its events, or those before an invocation) into a
+	// new session of the same user (see "Metadata, filtered listings and
+	// forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+	// ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+	// INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+	// has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+	// fork before an invocation of a session whose initial state the storage
+	// does not know (one imported, or created before the server kept it).
+	ForkSession(ctx context.Context, in *ForkSessionRequest, opts ...grpc.CallOption) (*ForkSessionResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -481,6 +533,16 @@ func (c *sessionServiceClient) EraseUser(ctx context.Context, in *EraseUserReque
 	return out, nil
 }
 
+func (c *sessionServiceClient) ForkSession(ctx context.Context, in *ForkSessionRequest, opts ...grpc.CallOption) (*ForkSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForkSessionResponse)
+	err := c.cc.Invoke(ctx, SessionService_ForkSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -500,7 +562,8 @@ type SessionServiceServer interface {
 	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
 	// Lists sessions of an app, or of one user of an app, without their events,
 	// ordered by last_update_time, oldest first (ties by user_id, then
-	// session_id).
+	// session_id), or as order_by says, keeping those filter keeps (see
+	// "Metadata, filtered listings and forks").
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
 	// Deletes a session and its events. Deleting a session that does not exist
 	// succeeds. App and user state are not touched.
@@ -547,8 +610,8 @@ type SessionServiceServer interface {
 	// Reads the app-scoped state of an app (keys without the "app:" prefix).
 	// An app with no state has an empty map; not an error.
 	GetAppState(context.Context, *GetAppStateRequest) (*GetAppStateResponse, error)
-	// Changes a session's settings named by update_mask (AIP-134); never its
-	// events or state. Does not change the revision, so no writer's session
+	// Changes a session's settings and metadata named by update_mask
+	// (AIP-134); never its events or state. Does not change the revision, so no writer's session
 	// becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
 	// INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
 	// updatable.
@@ -560,6 +623,15 @@ type SessionServiceServer interface {
 	// Erases one user of an app: every session, event and user-scoped state
 	// (see "Lifecycle"). Erasing a user with nothing stored succeeds.
 	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
+	// Copies a session (all its events, or those before an invocation) into a
+	// new session of the same user (see "Metadata, filtered listings and
+	// forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+	// ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+	// INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+	// has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+	// fork before an invocation of a session whose initial state the storage
+	// does not know (one imported, or created before the server kept it).
+	ForkSession(context.Context, *ForkSessionRequest) (*ForkSessionResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -608,6 +680,9 @@ func (UnimplementedSessionServiceServer) CloseSession(context.Context, *CloseSes
 }
 func (UnimplementedSessionServiceServer) EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EraseUser not implemented")
+}
+func (UnimplementedSessionServiceServer) ForkSession(context.Context, *ForkSessionRequest) (*ForkSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForkSession not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -853,6 +928,24 @@ func _SessionService_EraseUser_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ForkSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForkSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ForkSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ForkSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ForkSession(ctx, req.(*ForkSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -907,6 +1000,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EraseUser",
 			Handler:    _SessionService_EraseUser_Handler,
+		},
+		{
+			MethodName: "ForkSession",
+			Handler:    _SessionService_ForkSession_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

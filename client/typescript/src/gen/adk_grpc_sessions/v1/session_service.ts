@@ -156,6 +156,47 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   (deadline, restart), the server finishes in the background, and calling
  *   it again is harmless. App state and other users are never touched.
  *
+ * Metadata, filtered listings and forks
+ *   Metadata. Every session has a create_time, a display_name (0 to 128
+ *   code points; empty = none) and labels (at most 64; keys 1 to 63
+ *   characters of lowercase letters, digits, "_" and "-", starting with a
+ *   letter; values 0 to 63 of the same characters; keys starting with "adk_"
+ *   are reserved for the server), set at CreateSession or ForkSession and
+ *   changed by UpdateSession (paths "display_name", "labels"). Changing them
+ *   changes neither the revision nor last_update_time: no agent's session
+ *   becomes stale. Reads also return facts the server keeps: event_count,
+ *   stored_bytes (where the storage knows them) and forked_from.
+ *   Filters. ListSessionsRequest.filter is a subset of AIP-160: one or more
+ *   comparisons joined by AND (case-sensitive; no OR, NOT or parentheses).
+ *     display_name = "text"        display_name != "text"
+ *     labels.KEY = "value"         labels.KEY != "value"   labels.KEY:*
+ *       (":*" = the label is set; "!=" also keeps sessions without it)
+ *     create_time OP "RFC 3339"    update_time OP "RFC 3339"
+ *       (OP one of = != < <= > >=; a time with its offset, e.g.
+ *       "2026-01-02T03:04:05.5Z"; update_time is last_update_time)
+ *     closed = true                closed = false
+ *   Values are double-quoted strings (backslash escapes \" and \\); label
+ *   values and true/false may also be written bare. A filter the server
+ *   cannot parse, or a field or operator it does not know, is
+ *   INVALID_ARGUMENT naming "filter", with the (1-based) column of the error
+ *   in the message and in ErrorInfo metadata "position".
+ *   Order. ListSessionsRequest.order_by is "update_time" (the default, as
+ *   ADK lists: oldest update first), "create_time", either followed by
+ *   " desc" for newest first (" asc" is accepted too). Ties are broken by
+ *   user_id, then session_id, in the same direction. Paging by page_token
+ *   is by key: a session changed between pages appears at most once, where
+ *   its key was when its page was read, and an unchanged one exactly once.
+ *   Fork. ForkSession copies a session's events, all of them or those before
+ *   the first event of a given invocation, into a new session of the same
+ *   user. The new session's session-scoped state is exactly the state the
+ *   source had after the last copied event (its initial state plus the
+ *   copied events' deltas); app and user state are shared, as ever. The
+ *   copies keep their event ids, JSON and sequence numbers; the new session
+ *   has revisions of its own, records its origin in forked_from, and is
+ *   open whether or not the source is closed. The source is not changed.
+ *   Storage copies the events itself: a fork of any size costs the server no
+ *   memory for them.
+ *
  * Errors (canonical codes; details are google.rpc.ErrorInfo with domain
  * "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
  * inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -399,7 +440,57 @@ export interface Session {
     | Duration
     | undefined;
   /** When the session was closed (server clock); unset = open. */
-  closeTime: Timestamp | undefined;
+  closeTime:
+    | Timestamp
+    | undefined;
+  /**
+   * A name for people to read (0 to 128 code points); empty = none. Set at
+   * CreateSession or ForkSession, changed by UpdateSession ("display_name").
+   */
+  displayName: string;
+  /**
+   * Labels to group and filter sessions by (see "Metadata, filtered
+   * listings and forks" for their limits). Changed by UpdateSession
+   * ("labels" replaces them all).
+   */
+  labels: Map<string, string>;
+  /**
+   * Output only. How many events the session holds; unset where the storage
+   * does not know it without reading them (Agent Engine).
+   */
+  eventCount?:
+    | bigint
+    | undefined;
+  /**
+   * Output only. The bytes the session's events and session-scoped state take
+   * (event sizes and state sizes as "Limits" counts them); unset where the
+   * storage does not know it.
+   */
+  storedBytes?:
+    | bigint
+    | undefined;
+  /** Output only. Where this session was forked from; unset if it was created. */
+  forkedFrom: ForkOrigin | undefined;
+}
+
+export interface Session_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** Where a forked session came from. */
+export interface ForkOrigin {
+  /**
+   * The session it was copied from (same app and user). That session may
+   * have changed, or be gone, since.
+   */
+  sessionId: string;
+  /** How many events were copied: the first event_count events of the source. */
+  eventCount: bigint;
+  /** The invocation the copy stopped before; empty = it copied every event. */
+  beforeInvocationId: string;
+  /** When the fork was made (server clock). */
+  forkTime: Timestamp | undefined;
 }
 
 /** Request for SessionService.CreateSession. */
@@ -430,7 +521,18 @@ export interface CreateSessionRequest {
    * A duration (positive, at most 100 years) from the server's clock at
    * creation; kept with the session for --session-ttl-refresh-on-append.
    */
-  ttl?: Duration | undefined;
+  ttl?:
+    | Duration
+    | undefined;
+  /** Optional. A name for people to read (see Session.display_name). */
+  displayName: string;
+  /** Optional. Labels (see Session.labels). */
+  labels: Map<string, string>;
+}
+
+export interface CreateSessionRequest_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 /** Response for SessionService.CreateSession. */
@@ -502,9 +604,19 @@ export interface ListSessionsRequest {
   pageSize: number;
   /**
    * Optional. A next_page_token from a previous ListSessions call with the
-   * same app_name and user_id; empty = the first page.
+   * same app_name, user_id, filter and order_by; empty = the first page.
    */
   pageToken: string;
+  /**
+   * Optional. Which sessions to keep (see "Metadata, filtered listings and
+   * forks"); empty = all.
+   */
+  filter: string;
+  /**
+   * Optional. "update_time" or "create_time", optionally followed by " desc"
+   * (or " asc"); empty = "update_time", oldest first.
+   */
+  orderBy: string;
 }
 
 /** Response for SessionService.ListSessions. */
@@ -718,9 +830,10 @@ export interface UpdateSessionRequest {
     | undefined;
   /**
    * The fields to change. Updatable paths: "expire_time", "ttl" (at most one
-   * of the two). A named field left unset clears it ("expire_time": the
-   * session never expires). Empty = every updatable field that is set in
-   * session. Any other path is INVALID_ARGUMENT naming "update_mask".
+   * of the two), "display_name", "labels" (the whole map). A named field left
+   * unset or empty clears it ("expire_time": the session never expires).
+   * Empty = every updatable field that is set (non-empty) in session. Any
+   * other path is INVALID_ARGUMENT naming "update_mask".
    */
   updateMask: string[] | undefined;
 }
@@ -762,6 +875,47 @@ export interface EraseUserResponse {
    * call for the same user may have deleted others).
    */
   deletedSessions: bigint;
+}
+
+/** Request for SessionService.ForkSession. */
+export interface ForkSessionRequest {
+  /** Required. The app name. */
+  appName: string;
+  /** Required. The user id (the fork belongs to the same user). */
+  userId: string;
+  /** Required. The session to copy (trimmed). */
+  sessionId: string;
+  /**
+   * Optional. The new session's id (trimmed); empty = generated, as by
+   * CreateSession.
+   */
+  newSessionId: string;
+  /**
+   * Optional. Copy only the events before the first event with this
+   * invocation id (ADK Event.invocation_id); empty = copy every event.
+   */
+  beforeInvocationId: string;
+  /** Optional. The new session's display name; empty = none. */
+  displayName: string;
+  /** Optional. The new session's labels; empty = none. */
+  labels: Map<string, string>;
+  /** The instant the new session expires; not in the past. */
+  expireTime?:
+    | Timestamp
+    | undefined;
+  /** A duration (positive, at most 100 years) from the server's clock. */
+  ttl?: Duration | undefined;
+}
+
+export interface ForkSessionRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** Response for SessionService.ForkSession. */
+export interface ForkSessionResponse {
+  /** The new session, with merged state, forked_from set and no events. */
+  session: Session | undefined;
 }
 
 function createBaseState(): State {
@@ -1558,6 +1712,11 @@ function createBaseSession(): Session {
     expireTime: undefined,
     ttl: undefined,
     closeTime: undefined,
+    displayName: "",
+    labels: new Map(),
+    eventCount: undefined,
+    storedBytes: undefined,
+    forkedFrom: undefined,
   };
 }
 
@@ -1598,6 +1757,27 @@ export const Session: MessageFns<Session> = {
     }
     if (message.closeTime !== undefined) {
       Timestamp.encode(message.closeTime, writer.uint32(90).fork()).join();
+    }
+    if (message.displayName !== "") {
+      writer.uint32(98).string(message.displayName);
+    }
+    message.labels.forEach((value, key) => {
+      Session_LabelsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
+    });
+    if (message.eventCount !== undefined) {
+      if (BigInt.asIntN(64, message.eventCount) !== message.eventCount) {
+        throw new globalThis.Error("value provided for field message.eventCount of type int64 too large");
+      }
+      writer.uint32(112).int64(message.eventCount);
+    }
+    if (message.storedBytes !== undefined) {
+      if (BigInt.asIntN(64, message.storedBytes) !== message.storedBytes) {
+        throw new globalThis.Error("value provided for field message.storedBytes of type int64 too large");
+      }
+      writer.uint32(120).int64(message.storedBytes);
+    }
+    if (message.forkedFrom !== undefined) {
+      ForkOrigin.encode(message.forkedFrom, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1703,6 +1883,49 @@ export const Session: MessageFns<Session> = {
             message.closeTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            const entry13 = Session_LabelsEntry.decode(reader, reader.uint32());
+            if (entry13.value !== undefined) {
+              message.labels.set(entry13.key, entry13.value);
+            }
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.eventCount = reader.int64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.storedBytes = reader.int64() as bigint;
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.forkedFrom = ForkOrigin.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1739,12 +1962,205 @@ export const Session: MessageFns<Session> = {
     message.closeTime = (object.closeTime !== undefined && object.closeTime !== null)
       ? Timestamp.fromPartial(object.closeTime)
       : undefined;
+    message.displayName = object.displayName ?? "";
+    message.labels = (() => {
+      const m = new Map();
+      (object.labels as Map<string, string> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, globalThis.String(value));
+        }
+      });
+      return m;
+    })();
+    message.eventCount = (object.eventCount !== undefined && object.eventCount !== null)
+      ? BigInt(object.eventCount)
+      : undefined;
+    message.storedBytes = (object.storedBytes !== undefined && object.storedBytes !== null)
+      ? BigInt(object.storedBytes)
+      : undefined;
+    message.forkedFrom = (object.forkedFrom !== undefined && object.forkedFrom !== null)
+      ? ForkOrigin.fromPartial(object.forkedFrom)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSession_LabelsEntry(): Session_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Session_LabelsEntry: MessageFns<Session_LabelsEntry> = {
+  encode(message: Session_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Session_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSession_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Session_LabelsEntry>): Session_LabelsEntry {
+    return Session_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Session_LabelsEntry>): Session_LabelsEntry {
+    const message = createBaseSession_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseForkOrigin(): ForkOrigin {
+  return { sessionId: "", eventCount: 0n, beforeInvocationId: "", forkTime: undefined };
+}
+
+export const ForkOrigin: MessageFns<ForkOrigin> = {
+  encode(message: ForkOrigin, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.eventCount !== 0n) {
+      if (BigInt.asIntN(64, message.eventCount) !== message.eventCount) {
+        throw new globalThis.Error("value provided for field message.eventCount of type int64 too large");
+      }
+      writer.uint32(16).int64(message.eventCount);
+    }
+    if (message.beforeInvocationId !== "") {
+      writer.uint32(26).string(message.beforeInvocationId);
+    }
+    if (message.forkTime !== undefined) {
+      Timestamp.encode(message.forkTime, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkOrigin {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkOrigin();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eventCount = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.beforeInvocationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.forkTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ForkOrigin>): ForkOrigin {
+    return ForkOrigin.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkOrigin>): ForkOrigin {
+    const message = createBaseForkOrigin();
+    message.sessionId = object.sessionId ?? "";
+    message.eventCount = (object.eventCount !== undefined && object.eventCount !== null)
+      ? BigInt(object.eventCount)
+      : 0n;
+    message.beforeInvocationId = object.beforeInvocationId ?? "";
+    message.forkTime = (object.forkTime !== undefined && object.forkTime !== null)
+      ? Timestamp.fromPartial(object.forkTime)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCreateSessionRequest(): CreateSessionRequest {
-  return { appName: "", userId: "", sessionId: "", state: undefined, expireTime: undefined, ttl: undefined };
+  return {
+    appName: "",
+    userId: "",
+    sessionId: "",
+    state: undefined,
+    expireTime: undefined,
+    ttl: undefined,
+    displayName: "",
+    labels: new Map(),
+  };
 }
 
 export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
@@ -1767,6 +2183,12 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
     if (message.ttl !== undefined) {
       Duration.encode(message.ttl, writer.uint32(50).fork()).join();
     }
+    if (message.displayName !== "") {
+      writer.uint32(58).string(message.displayName);
+    }
+    message.labels.forEach((value, key) => {
+      CreateSessionRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
     return writer;
   },
 
@@ -1831,6 +2253,25 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
             message.ttl = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = CreateSessionRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels.set(entry8.key, entry8.value);
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1858,6 +2299,83 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
       ? Timestamp.fromPartial(object.expireTime)
       : undefined;
     message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.displayName = object.displayName ?? "";
+    message.labels = (() => {
+      const m = new Map();
+      (object.labels as Map<string, string> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, globalThis.String(value));
+        }
+      });
+      return m;
+    })();
+    return message;
+  },
+};
+
+function createBaseCreateSessionRequest_LabelsEntry(): CreateSessionRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateSessionRequest_LabelsEntry: MessageFns<CreateSessionRequest_LabelsEntry> = {
+  encode(message: CreateSessionRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSessionRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSessionRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CreateSessionRequest_LabelsEntry>): CreateSessionRequest_LabelsEntry {
+    return CreateSessionRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateSessionRequest_LabelsEntry>): CreateSessionRequest_LabelsEntry {
+    const message = createBaseCreateSessionRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2094,7 +2612,7 @@ export const GetSessionResponse: MessageFns<GetSessionResponse> = {
 };
 
 function createBaseListSessionsRequest(): ListSessionsRequest {
-  return { appName: "", userId: "", pageSize: 0, pageToken: "" };
+  return { appName: "", userId: "", pageSize: 0, pageToken: "", filter: "", orderBy: "" };
 }
 
 export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
@@ -2110,6 +2628,12 @@ export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(34).string(message.pageToken);
+    }
+    if (message.filter !== "") {
+      writer.uint32(42).string(message.filter);
+    }
+    if (message.orderBy !== "") {
+      writer.uint32(50).string(message.orderBy);
     }
     return writer;
   },
@@ -2159,6 +2683,22 @@ export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.orderBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2180,6 +2720,8 @@ export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
     message.userId = object.userId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.filter = object.filter ?? "";
+    message.orderBy = object.orderBy ?? "";
     return message;
   },
 };
@@ -3912,6 +4454,304 @@ export const EraseUserResponse: MessageFns<EraseUserResponse> = {
   },
 };
 
+function createBaseForkSessionRequest(): ForkSessionRequest {
+  return {
+    appName: "",
+    userId: "",
+    sessionId: "",
+    newSessionId: "",
+    beforeInvocationId: "",
+    displayName: "",
+    labels: new Map(),
+    expireTime: undefined,
+    ttl: undefined,
+  };
+}
+
+export const ForkSessionRequest: MessageFns<ForkSessionRequest> = {
+  encode(message: ForkSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(26).string(message.sessionId);
+    }
+    if (message.newSessionId !== "") {
+      writer.uint32(34).string(message.newSessionId);
+    }
+    if (message.beforeInvocationId !== "") {
+      writer.uint32(42).string(message.beforeInvocationId);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(50).string(message.displayName);
+    }
+    message.labels.forEach((value, key) => {
+      ForkSessionRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(message.expireTime, writer.uint32(66).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newSessionId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.beforeInvocationId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = ForkSessionRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.labels.set(entry7.key, entry7.value);
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.expireTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ForkSessionRequest>): ForkSessionRequest {
+    return ForkSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkSessionRequest>): ForkSessionRequest {
+    const message = createBaseForkSessionRequest();
+    message.appName = object.appName ?? "";
+    message.userId = object.userId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.newSessionId = object.newSessionId ?? "";
+    message.beforeInvocationId = object.beforeInvocationId ?? "";
+    message.displayName = object.displayName ?? "";
+    message.labels = (() => {
+      const m = new Map();
+      (object.labels as Map<string, string> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, globalThis.String(value));
+        }
+      });
+      return m;
+    })();
+    message.expireTime = (object.expireTime !== undefined && object.expireTime !== null)
+      ? Timestamp.fromPartial(object.expireTime)
+      : undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    return message;
+  },
+};
+
+function createBaseForkSessionRequest_LabelsEntry(): ForkSessionRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ForkSessionRequest_LabelsEntry: MessageFns<ForkSessionRequest_LabelsEntry> = {
+  encode(message: ForkSessionRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkSessionRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkSessionRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ForkSessionRequest_LabelsEntry>): ForkSessionRequest_LabelsEntry {
+    return ForkSessionRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkSessionRequest_LabelsEntry>): ForkSessionRequest_LabelsEntry {
+    const message = createBaseForkSessionRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseForkSessionResponse(): ForkSessionResponse {
+  return { session: undefined };
+}
+
+export const ForkSessionResponse: MessageFns<ForkSessionResponse> = {
+  encode(message: ForkSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ForkSessionResponse>): ForkSessionResponse {
+    return ForkSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkSessionResponse>): ForkSessionResponse {
+    const message = createBaseForkSessionResponse();
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Stores ADK sessions, their events and their app-, user- and session-scoped
  * state.
@@ -3952,7 +4792,8 @@ export const SessionServiceService = {
   /**
    * Lists sessions of an app, or of one user of an app, without their events,
    * ordered by last_update_time, oldest first (ties by user_id, then
-   * session_id).
+   * session_id), or as order_by says, keeping those filter keeps (see
+   * "Metadata, filtered listings and forks").
    */
   listSessions: {
     path: "/adk_grpc_sessions.v1.SessionService/ListSessions" as const,
@@ -4086,8 +4927,8 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): GetAppStateResponse => GetAppStateResponse.decode(value),
   },
   /**
-   * Changes a session's settings named by update_mask (AIP-134); never its
-   * events or state. Does not change the revision, so no writer's session
+   * Changes a session's settings and metadata named by update_mask
+   * (AIP-134); never its events or state. Does not change the revision, so no writer's session
    * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
    * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
    * updatable.
@@ -4130,6 +4971,25 @@ export const SessionServiceService = {
     responseSerialize: (value: EraseUserResponse): Buffer => Buffer.from(EraseUserResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EraseUserResponse => EraseUserResponse.decode(value),
   },
+  /**
+   * Copies a session (all its events, or those before an invocation) into a
+   * new session of the same user (see "Metadata, filtered listings and
+   * forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+   * ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+   * INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+   * has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+   * fork before an invocation of a session whose initial state the storage
+   * does not know (one imported, or created before the server kept it).
+   */
+  forkSession: {
+    path: "/adk_grpc_sessions.v1.SessionService/ForkSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForkSessionRequest): Buffer => Buffer.from(ForkSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForkSessionRequest => ForkSessionRequest.decode(value),
+    responseSerialize: (value: ForkSessionResponse): Buffer => Buffer.from(ForkSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForkSessionResponse => ForkSessionResponse.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
@@ -4150,7 +5010,8 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
   /**
    * Lists sessions of an app, or of one user of an app, without their events,
    * ordered by last_update_time, oldest first (ties by user_id, then
-   * session_id).
+   * session_id), or as order_by says, keeping those filter keeps (see
+   * "Metadata, filtered listings and forks").
    */
   listSessions: handleUnaryCall<ListSessionsRequest, ListSessionsResponse>;
   /**
@@ -4213,8 +5074,8 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    */
   getAppState: handleUnaryCall<GetAppStateRequest, GetAppStateResponse>;
   /**
-   * Changes a session's settings named by update_mask (AIP-134); never its
-   * events or state. Does not change the revision, so no writer's session
+   * Changes a session's settings and metadata named by update_mask
+   * (AIP-134); never its events or state. Does not change the revision, so no writer's session
    * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
    * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
    * updatable.
@@ -4231,6 +5092,17 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * (see "Lifecycle"). Erasing a user with nothing stored succeeds.
    */
   eraseUser: handleUnaryCall<EraseUserRequest, EraseUserResponse>;
+  /**
+   * Copies a session (all its events, or those before an invocation) into a
+   * new session of the same user (see "Metadata, filtered listings and
+   * forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+   * ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+   * INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+   * has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+   * fork before an invocation of a session whose initial state the storage
+   * does not know (one imported, or created before the server kept it).
+   */
+  forkSession: handleUnaryCall<ForkSessionRequest, ForkSessionResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -4279,7 +5151,8 @@ export interface SessionServiceClient extends Client {
   /**
    * Lists sessions of an app, or of one user of an app, without their events,
    * ordered by last_update_time, oldest first (ties by user_id, then
-   * session_id).
+   * session_id), or as order_by says, keeping those filter keeps (see
+   * "Metadata, filtered listings and forks").
    */
   listSessions(
     request: ListSessionsRequest,
@@ -4447,8 +5320,8 @@ export interface SessionServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetAppStateResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Changes a session's settings named by update_mask (AIP-134); never its
-   * events or state. Does not change the revision, so no writer's session
+   * Changes a session's settings and metadata named by update_mask
+   * (AIP-134); never its events or state. Does not change the revision, so no writer's session
    * becomes stale. Errors: NOT_FOUND ("SESSION_NOT_FOUND");
    * INVALID_ARGUMENT naming "update_mask" for a path that is unknown or not
    * updatable.
@@ -4506,6 +5379,31 @@ export interface SessionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EraseUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Copies a session (all its events, or those before an invocation) into a
+   * new session of the same user (see "Metadata, filtered listings and
+   * forks"). Errors: NOT_FOUND ("SESSION_NOT_FOUND") for the source;
+   * ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if new_session_id is taken;
+   * INVALID_ARGUMENT naming "before_invocation_id" if no event of the source
+   * has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
+   * fork before an invocation of a session whose initial state the storage
+   * does not know (one imported, or created before the server kept it).
+   */
+  forkSession(
+    request: ForkSessionRequest,
+    callback: (error: ServiceError | null, response: ForkSessionResponse) => void,
+  ): ClientUnaryCall;
+  forkSession(
+    request: ForkSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForkSessionResponse) => void,
+  ): ClientUnaryCall;
+  forkSession(
+    request: ForkSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForkSessionResponse) => void,
   ): ClientUnaryCall;
 }
 

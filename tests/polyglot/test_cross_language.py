@@ -5,8 +5,8 @@ user:, session and temp: state); the Go program (adk-go runner over
 ``client/go``), the Node program (adk-js Runner over ``client/typescript``) and
 then the Java program (ADK Java Runner over ``client/java``) each read it,
 check every event and the merged state, take a turn of their own whose model
-must be shown the earlier turns, and probe stale writes and retries (Go and
-TypeScript also a session Python closed). Python then reads everything back as
+must be shown the earlier turns, and probe stale writes, retries and a
+session Python closed. Python then reads everything back as
 ADK ``Event`` objects and runs a last turn over the whole history.
 """
 
@@ -85,7 +85,7 @@ async def _run_agent(command: list[str], instructions: dict[str, Any], *, cwd: P
 async def _python_probes(
     service: GrpcSessionService, app: str, session_id: str, closed_id: str
 ) -> dict[str, Any]:
-    """The stale-writer, retry and closed-session probes the Go and Node programs make, made from Python."""
+    """The stale-writer, retry and closed-session probes the Go, Node and Java programs make, made from Python."""
 
     async def read() -> Session:
         session = await service.get_session(app_name=app, user_id=USER, session_id=session_id)
@@ -331,11 +331,11 @@ async def test_python_go_typescript_and_java_agents_share_one_session(
             assert said in history
 
         # 7. Stale writers and retries behave the same from all four languages; a session
-        # Python closed refuses appends from Python, Go and TypeScript alike.
+        # Python closed refuses appends from Python, Go, TypeScript and Java alike.
         python = await _python_probes(service, app, session.id, closed.id)
         expected = {"staleRejected": True, "staleReason": "STALE_SESSION", "retryStoredTimes": 1}
         closed_expected = {"closedEventsRead": 1, "closedRefused": True, "closedReason": "SESSION_CLOSED"}
-        for report in (python, go, ts):
+        for report in (python, go, ts, jv):
             assert {key: report[key] for key in closed_expected} == closed_expected, report
         for report in (python, go, ts, jv):
             assert {key: report[key] for key in expected} == expected, report

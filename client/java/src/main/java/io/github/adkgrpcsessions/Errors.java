@@ -22,6 +22,7 @@ final class Errors {
 
   static final String STALE_SESSION = "STALE_SESSION";
   static final String EVENT_ID_CONFLICT = "EVENT_ID_CONFLICT";
+  static final String SESSION_CLOSED = "SESSION_CLOSED";
 
   /** What StaleSessionException says when the client finds a session out of date itself. */
   static final String STALE_MESSAGE =
@@ -42,6 +43,9 @@ final class Errors {
       case ABORTED -> STALE_SESSION.equals(details.reason())
           ? new StaleSessionException(message, details, failure)
           : new SessionServiceException(message, details, failure);
+      case FAILED_PRECONDITION -> SESSION_CLOSED.equals(details.reason())
+          ? new SessionClosedException(message, details, failure)
+          : new SessionServiceException(message, details, failure);
       case INVALID_ARGUMENT -> new InvalidSessionArgumentException(message, details, failure);
       // CANCELLED reaches here only from the server (it was shutting down): as unavailable.
       case UNAVAILABLE, CANCELLED -> new SessionServiceUnavailableException(message, details, failure);
@@ -55,6 +59,18 @@ final class Errors {
   static StaleSessionException staleSession() {
     return new StaleSessionException(
         STALE_MESSAGE, FailureDetails.of(Status.Code.ABORTED, STALE_SESSION), null);
+  }
+
+  /**
+   * The exception for an argument the client refuses before sending it, worded and detailed as the
+   * server's refusal of it would be (a BadRequest violation naming the field).
+   */
+  static InvalidSessionArgumentException invalidArgument(String field, String description) {
+    String violation = field + ": " + description;
+    return new InvalidSessionArgumentException(
+        violation,
+        new FailureDetails(Status.Code.INVALID_ARGUMENT, "", Map.of(), List.of(violation)),
+        null);
   }
 
   private static String message(Status status, FailureDetails details) {

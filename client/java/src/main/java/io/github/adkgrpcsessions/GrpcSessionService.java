@@ -3,8 +3,10 @@ package io.github.adkgrpcsessions;
 import adk_grpc_sessions.v1.SessionServiceGrpc;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventResponse;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.CloseSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.DeleteSessionRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.EraseUserRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetAppStateRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionResponse;
@@ -12,6 +14,7 @@ import adk_grpc_sessions.v1.SessionServiceOuterClass.GetUserStateRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.ListEventsRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsResponse;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.UpdateSessionRequest;
 import com.google.adk.events.Event;
 import com.google.adk.sessions.BaseSessionService;
 import com.google.adk.sessions.GetSessionConfig;
@@ -20,6 +23,7 @@ import com.google.adk.sessions.Session;
 import com.google.adk.sessions.SessionNotFoundException;
 import com.google.adk.sessions.State;
 import com.google.common.collect.MapMaker;
+import com.google.protobuf.FieldMask;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.Context;
@@ -29,6 +33,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.MetadataUtils;
 import io.reactivex.rxjava3.core.Completable;
@@ -42,10 +47,13 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -68,6 +76,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Sessions it returns carry the server's revision (kept beside the object, which ADK Java
  * declares final), so appending through an out-of-date session fails with {@link
  * StaleSessionException} instead of overwriting what another writer stored.
+ *
+ * <p>Beyond {@code BaseSessionService} it offers the session lifecycle: an expiry at {@link
+ * #createSession(String, String, Map, String, Duration) create} or {@link #setSessionExpiry
+ * later}, {@link #getSessionInfo}, {@link #closeSession(Session) closeSession} (which ADK Java
+ * declares and leaves empty) and {@link #eraseUser}.
  */
 public final class GrpcSessionService implements BaseSessionService, AutoCloseable {
   /** How long each method may take in all, retries included, by default. */
@@ -79,6 +92,9 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   /** Times getSession starts over when the session was deleted between the parts of its read. */
   private static final int READ_RESTARTS = 3;
 
+  /** How often a close waiting for appends under way looks whether it was cancelled. */
+  private static final long CANCEL_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
   private final String target;
   private final ManagedChannel channel;
   private final ScheduledExecutorService timer;
@@ -89,6 +105,9 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    * a session object is forgotten with the object, and two equal-looking copies stay apart.
    */
   private final ConcurrentMap<Session, Long> revisions = new MapMaker().weakKeys().makeMap();
+
+  /** This service's appends under way, which closing their session waits for. */
+  private final AppendsUnderWay appends = new AppendsUnderWay();
 
   /** A service for the server at {@code target}, with the default options. */
   public GrpcSessionService(String target) {
@@ -150,6 +169,59 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
       String userId,
       @Nullable Map<String, Object> state,
       @Nullable String sessionId) {
+    return createSession(appName, userId, state, sessionId, request -> {});
+  }
+
+  /**
+   * {@link #createSession(String, String, Map, String)} for a session that expires {@code ttl}
+   * after the server's clock at the call (and, on a server run with
+   * --session-ttl-refresh-on-append, {@code ttl} after each append). An expired session is gone at
+   * once for every call: {@code getSession} is empty, {@code listSessions} leaves it out, an
+   * append fails with {@link GrpcSessionNotFoundException}; the server then purges its events and
+   * session state, and keeps its user and app state.
+   *
+   * <p>Fails with {@link InvalidSessionArgumentException} (naming "ttl"), before anything is
+   * sent, if {@code ttl} is not positive or longer than 100 years.
+   */
+  public Single<Session> createSession(
+      String appName,
+      String userId,
+      @Nullable Map<String, Object> state,
+      @Nullable String sessionId,
+      Duration ttl) {
+    Objects.requireNonNull(ttl, "ttl cannot be null");
+    return createSession(
+        appName, userId, state, sessionId, request -> request.setTtl(Expiry.ttl("ttl", ttl)));
+  }
+
+  /**
+   * {@link #createSession(String, String, Map, String)} for a session that expires at {@code
+   * expireTime}; see {@link #createSession(String, String, Map, String, Duration)} for what
+   * expiring means. Fails with {@link InvalidSessionArgumentException} (naming "expire_time") if
+   * it is not after the server's clock.
+   */
+  public Single<Session> createSession(
+      String appName,
+      String userId,
+      @Nullable Map<String, Object> state,
+      @Nullable String sessionId,
+      Instant expireTime) {
+    Objects.requireNonNull(expireTime, "expireTime cannot be null");
+    return createSession(
+        appName,
+        userId,
+        state,
+        sessionId,
+        request -> request.setExpireTime(Expiry.expireTime("expire_time", expireTime)));
+  }
+
+  /** createSession with {@code expiry} setting the request's expiration (or leaving it unset). */
+  private Single<Session> createSession(
+      String appName,
+      String userId,
+      @Nullable Map<String, Object> state,
+      @Nullable String sessionId,
+      Consumer<CreateSessionRequest.Builder> expiry) {
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
     return call(
@@ -158,13 +230,14 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
           // Choosing the id here makes a retried create recognisable: the id is fresh, so
           // "already exists" can only mean that an earlier attempt landed.
           String id = requested.isEmpty() ? UUID.randomUUID().toString() : requested;
-          CreateSessionRequest request =
+          CreateSessionRequest.Builder builder =
               CreateSessionRequest.newBuilder()
                   .setAppName(appName)
                   .setUserId(userId)
                   .setSessionId(id)
-                  .setState(StateJson.split(state))
-                  .build();
+                  .setState(StateJson.split(state));
+          expiry.accept(builder);
+          CreateSessionRequest request = builder.build();
           Session created = create(caller.budget(), request, !requested.isEmpty());
           if (state != null) {
             state.forEach(
@@ -415,8 +488,9 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    *
    * <p>Fails with {@link StaleSessionException} if the session changed in storage since {@code
    * session} was read (nothing is stored), and with {@link GrpcSessionNotFoundException} if it
-   * does not exist. Retrying a failed call with the same event is safe: an event already stored
-   * is not stored again.
+   * does not exist (or has expired), and with {@link SessionClosedException} if it was closed.
+   * Retrying a failed call with the same event is safe: an event already stored is not stored
+   * again.
    */
   @Override
   public Single<Event> appendEvent(Session session, Event event) {
@@ -443,8 +517,14 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
                   .setEventJson(eventJson)
                   .setExpectedRevision(revisionOf(deadline, session))
                   .build();
-          AppendEventResponse response = caller.call(deadline, stub -> stub.appendEvent(request));
-          commit(session, event, response);
+          CompletableFuture<Void> underWay =
+              appends.start(request.getAppName(), request.getUserId(), request.getSessionId());
+          try {
+            AppendEventResponse response = caller.call(deadline, stub -> stub.appendEvent(request));
+            commit(session, event, response);
+          } finally {
+            underWay.complete(null);
+          }
           return event;
         });
   }
@@ -520,6 +600,192 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public Single<Map<String, Object>> getAppState(String appName) {
     GetAppStateRequest request = GetAppStateRequest.newBuilder().setAppName(appName).build();
     return call(() -> StateJson.flat(caller.call(caller.budget(), stub -> stub.getAppState(request)).getStateMap()));
+  }
+
+  /**
+   * Changes when a session expires to {@code ttl} from the server's clock now (and, on a server
+   * run with --session-ttl-refresh-on-append, {@code ttl} after each later append). Its revision,
+   * events and state are untouched, so no writer's session object becomes stale.
+   *
+   * <p>Fails with {@link InvalidSessionArgumentException} (naming "session.ttl"), before anything
+   * is sent, if {@code ttl} is not positive or longer than 100 years, and with {@link
+   * GrpcSessionNotFoundException} if the session does not exist (or has expired).
+   */
+  public Single<SessionInfo> setSessionExpiry(
+      String appName, String userId, String sessionId, Duration ttl) {
+    Objects.requireNonNull(ttl, "ttl cannot be null");
+    return updateExpiry(
+        appName, userId, sessionId, "ttl", message -> message.setTtl(Expiry.ttl("session.ttl", ttl)));
+  }
+
+  /**
+   * Changes when a session expires to {@code expireTime}, which must be after the server's clock
+   * (else {@link InvalidSessionArgumentException} naming "session.expire_time"); otherwise as
+   * {@link #setSessionExpiry(String, String, String, Duration)}.
+   */
+  public Single<SessionInfo> setSessionExpiry(
+      String appName, String userId, String sessionId, Instant expireTime) {
+    Objects.requireNonNull(expireTime, "expireTime cannot be null");
+    return updateExpiry(
+        appName,
+        userId,
+        sessionId,
+        "expire_time",
+        message -> message.setExpireTime(Expiry.expireTime("session.expire_time", expireTime)));
+  }
+
+  /**
+   * Removes a session's expiry (and its ttl): it is kept until deleted. Fails with {@link
+   * GrpcSessionNotFoundException} if it does not exist (or has already expired).
+   */
+  public Single<SessionInfo> removeSessionExpiry(String appName, String userId, String sessionId) {
+    // The path named with its field left unset clears the expiry.
+    return updateExpiry(appName, userId, sessionId, "expire_time", message -> {});
+  }
+
+  /** UpdateSession of the session's expiry: the field mask names {@code path}. */
+  private Single<SessionInfo> updateExpiry(
+      String appName,
+      String userId,
+      String sessionId,
+      String path,
+      Consumer<adk_grpc_sessions.v1.SessionServiceOuterClass.Session.Builder> expiry) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    return call(
+        () -> {
+          var message =
+              adk_grpc_sessions.v1.SessionServiceOuterClass.Session.newBuilder()
+                  .setAppName(appName)
+                  .setUserId(userId)
+                  .setSessionId(sessionId.strip());
+          expiry.accept(message);
+          UpdateSessionRequest request =
+              UpdateSessionRequest.newBuilder()
+                  .setSession(message)
+                  .setUpdateMask(FieldMask.newBuilder().addPaths(path))
+                  .build();
+          return SessionInfo.of(
+              caller.call(caller.budget(), stub -> stub.updateSession(request)).getSession());
+        });
+  }
+
+  /**
+   * A session's expiry, close time and bookkeeping, read without its events or state; empty if
+   * there is no such session (or it has expired), as {@link #getSession} is.
+   */
+  public Maybe<SessionInfo> getSessionInfo(String appName, String userId, String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    return this.<Optional<SessionInfo>>call(
+            () -> {
+              String id = sessionId.strip();
+              if (id.isEmpty()) {
+                return Optional.empty();
+              }
+              GetSessionRequest request =
+                  GetSessionRequest.newBuilder()
+                      .setAppName(appName)
+                      .setUserId(userId)
+                      .setSessionId(id)
+                      .setNumRecentEvents(0)
+                      .build();
+              try {
+                return Optional.of(
+                    SessionInfo.of(
+                        caller.call(caller.budget(), stub -> stub.getSession(request)).getSession()));
+              } catch (SessionNotFoundException missing) {
+                return Optional.empty();
+              }
+            })
+        .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
+  }
+
+  /**
+   * Closes {@code session}, as ADK Python's {@code close_session(session=...)}: see {@link
+   * #closeSession(String, String, String)}. ADK Java declares this method and leaves it empty; its
+   * Runner never calls it, so sessions are closed only when the caller says so.
+   */
+  @Override
+  public Completable closeSession(Session session) {
+    Objects.requireNonNull(session, "session cannot be null");
+    return closeSession(session.appName(), session.userId(), session.id()).ignoreElement();
+  }
+
+  /**
+   * Closes a session once this service's appends to it that are under way have finished (whatever
+   * their outcome). A closed session still reads and lists as before; every later append to it
+   * fails with {@link SessionClosedException}. Closing a closed session succeeds and keeps its
+   * first close time; closing changes neither its revision nor its lastUpdateTime. On a server run
+   * with --closed-session-ttl a closed session expires that long after its close at the latest.
+   *
+   * <p>Fails with {@link GrpcSessionNotFoundException} if the session does not exist (or has
+   * expired).
+   */
+  public Single<SessionInfo> closeSession(String appName, String userId, String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    return call(
+        () -> {
+          String id = sessionId.strip();
+          Deadline deadline = caller.budget();
+          for (CompletableFuture<Void> append : appends.underWay(appName, userId, id)) {
+            awaitEnd(deadline, append);
+          }
+          CloseSessionRequest request =
+              CloseSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id).build();
+          return SessionInfo.of(caller.call(deadline, stub -> stub.closeSession(request)).getSession());
+        });
+  }
+
+  /** Waits for an append under way to end, within {@code deadline} and until cancelled. */
+  private static void awaitEnd(@Nullable Deadline deadline, CompletableFuture<Void> append) {
+    while (true) {
+      if (Context.current().isCancelled()) {
+        throw Errors.fromStatus(
+            Status.CANCELLED.withDescription("the close was cancelled").asRuntimeException());
+      }
+      long wait = CANCEL_CHECK_NANOS;
+      if (deadline != null) {
+        if (deadline.isExpired()) {
+          throw Errors.fromStatus(
+              Status.DEADLINE_EXCEEDED
+                  .withDescription("the session's appends under way did not end within the call's time budget")
+                  .asRuntimeException());
+        }
+        wait = Math.min(wait, deadline.timeRemaining(TimeUnit.NANOSECONDS));
+      }
+      try {
+        append.get(Math.max(wait, 1), TimeUnit.NANOSECONDS);
+        return;
+      } catch (TimeoutException notYet) {
+        // Look at the deadline and the cancellation again.
+      } catch (ExecutionException ended) {
+        return; // its outcome is its caller's; this only waits for it to end
+      } catch (InterruptedException interrupted) {
+        Thread.currentThread().interrupt();
+        throw Errors.fromStatus(
+            Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+      }
+    }
+  }
+
+  /**
+   * Erases one user of an app: every session, event and the user's user-scoped state; returns how
+   * many sessions this call deleted from storage (after a retry, those its last attempt deleted).
+   * Nothing of the user is visible to any call once the server has accepted it; what the call had
+   * no time to delete the server deletes in the background. Erasing again is harmless (and
+   * returns 0), which is why it is retried like every other call. App state and other users are
+   * untouched.
+   */
+  public Single<Long> eraseUser(String appName, String userId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    EraseUserRequest request = EraseUserRequest.newBuilder().setAppName(appName).setUserId(userId).build();
+    return call(() -> caller.call(caller.budget(), stub -> stub.eraseUser(request)).getDeletedSessions());
   }
 
   /** Closes the connection, letting calls in flight finish for up to 5 s. */

@@ -8,8 +8,8 @@ import java.util.Map;
 /**
  * A call to the session server failed. ADK Java's own {@link SessionException}, so code written
  * against any ADK session service catches it; the subclasses name the failures a caller branches
- * on. Codes without a subclass of their own (PERMISSION_DENIED, FAILED_PRECONDITION,
- * UNIMPLEMENTED, UNAUTHENTICATED, INTERNAL, ...) arrive as this class.
+ * on. Codes without a subclass of their own (PERMISSION_DENIED, FAILED_PRECONDITION other than
+ * SESSION_CLOSED, UNIMPLEMENTED, UNAUTHENTICATED, INTERNAL, ...) arrive as this class.
  */
 public class SessionServiceException extends SessionException implements SessionServiceFailure {
   private static final long serialVersionUID = 1L;

@@ -32,7 +32,9 @@ import java.util.Optional;
  * and the merged state it was told to expect; 2. runs one turn of an ADK Java Runner (LlmAgent,
  * scripted model, a tool writing app:, user:, session and temp: state), checking that the model
  * was shown the earlier turns as history; 3. checks that a stale writer is rejected and that a
- * retried append is stored once; and writes a report as JSON on stdout. A failed check exits with
+ * retried append is stored once, and, given "closedSession" (a session of the same user that Python
+ * closed), that it still reads and refuses an append as closed; and writes a report as JSON on
+ * stdout. A failed check exits with
  * status 1 and says why on stderr.
  */
 public final class PolyglotAgent {
@@ -158,6 +160,22 @@ public final class PolyglotAgent {
             .put("text", Fixtures.text(event));
       }
       report.put("retryStoredTimes", stored);
+
+      // 3c. The session Python closed reads, and refuses an append.
+      JsonNode closedId = in.get("closedSession");
+      if (closedId != null && !closedId.asText().isEmpty()) {
+        Session closed = read(sessions, app, user, closedId.asText());
+        report.put("closedEventsRead", closed.events().size());
+        boolean refused = false;
+        String closedReason = "";
+        try {
+          sessions.appendEvent(closed, probe("java closed probe: must be refused")).blockingGet();
+        } catch (SessionClosedException closedFailure) {
+          refused = true;
+          closedReason = closedFailure.reason();
+        }
+        report.put("closedRefused", refused).put("closedReason", closedReason);
+      }
     }
     return report;
   }

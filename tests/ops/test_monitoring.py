@@ -47,7 +47,8 @@ def _alert_expressions() -> dict[str, str]:
 
 
 def _dashboard() -> dict[str, Any]:
-    return json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    dashboard: dict[str, Any] = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    return dashboard
 
 
 def _dashboard_expressions() -> dict[str, str]:

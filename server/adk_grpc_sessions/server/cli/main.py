@@ -210,18 +210,8 @@ def _add_purge(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def _add_erase_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``erase-user``: one user of an app erased through a running server (``cli.erase_user``)."""
-    parser = commands.add_parser(
-        "erase-user",
-        help="erase every session, event and user state of one user of an app (through a server)",
-        description="Calls EraseUser on a running server: from its answer nothing of the user is "
-        "visible; the server deletes it in batches (the rest by its sweeper). App state and other users "
-        "are untouched. Idempotent. The server logs an audit line. Needs a token for the app when the "
-        "server requires tokens (--token, or ADK_GRPC_SESSIONS_CLIENT_TOKEN).",
-    )
-    parser.add_argument("--app", required=True, help="the app name")
-    parser.add_argument("--user", required=True, help="the user id")
+def _add_remote_flags(parser: argparse.ArgumentParser) -> None:
+    """Where and how a command reaches a running server (``cli.remote.Remote.from_args`` reads them)."""
     parser.add_argument(
         "--address",
         default=None,
@@ -238,9 +228,77 @@ def _add_erase_user(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--tls-client-key", type=Path, metavar="FILE", help="PEM private key of --tls-client-cert"
     )
     parser.add_argument(
-        "--timeout", type=float, default=60.0, metavar="S", help="seconds to wait (default 60)"
+        "--timeout", type=float, default=60.0, metavar="S", help="seconds each call may take (default 60)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+
+
+_ERASE_DESCRIPTION = (
+    "Calls EraseUser on a running server: from its answer nothing of the user is "
+    "visible; the server deletes it in batches (the rest by its sweeper). App state and other users "
+    "are untouched. Idempotent. The server logs an audit line. Needs a token for the app when the "
+    "server requires tokens (--token, or ADK_GRPC_SESSIONS_CLIENT_TOKEN)."
+)
+
+
+def _add_erase_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``erase-user``: one user of an app erased through a running server (``cli.erase_user``)."""
+    parser = commands.add_parser(
+        "erase-user",
+        help="erase every session, event and user state of one user of an app (through a server)",
+        description=_ERASE_DESCRIPTION,
+    )
+    parser.add_argument("--app", required=True, help="the app name")
+    parser.add_argument("--user", required=True, help="the user id")
+    _add_remote_flags(parser)
+
+
+def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``sessions list|show|delete|erase-user``: a server's sessions, through its API (``cli.sessions``)."""
+    sessions_parser = commands.add_parser(
+        "sessions",
+        help="list, show and delete sessions of a running server (through its API)",
+        description="Look inside a running server through its gRPC API, locally or remotely (TLS, "
+        "tokens). Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad usage, "
+        "3 show of a session that does not exist.",
+    )
+    verbs = sessions_parser.add_subparsers(dest="sessions_command", required=True, metavar="SESSIONS_COMMAND")
+    listing = verbs.add_parser(
+        "list", help="list the sessions of an app, or of one user of it", description="ListSessions, paged."
+    )
+    listing.add_argument("--app", required=True, help="the app name")
+    listing.add_argument("--user", default=None, help="only this user's sessions (default: every user)")
+    listing.add_argument(
+        "--filter", default=None, help="e.g. 'labels.topic = \"billing\" AND closed = false'"
+    )
+    listing.add_argument(
+        "--order-by", default=None, help='"update_time" (default), "create_time", "... desc"'
+    )
+    listing.add_argument(
+        "--page-size", type=int, default=100, metavar="N", help="sessions per page (default 100)"
+    )
+    listing.add_argument("--page-token", default=None, help="the next page of an earlier listing")
+    listing.add_argument("--all", action="store_true", help="every page, not just one")
+    _add_remote_flags(listing)
+    show = verbs.add_parser(
+        "show",
+        help="a session's metadata, state by scope and events as a timeline",
+        description="GetSession, with every event (read in parts where the session is large).",
+    )
+    deletion = verbs.add_parser("delete", help="delete a session", description="DeleteSession (idempotent).")
+    for parser in (show, deletion):
+        parser.add_argument("--app", required=True, help="the app name")
+        parser.add_argument("--user", required=True, help="the user id")
+        parser.add_argument("--session", required=True, help="the session id")
+    show.add_argument("--events", type=int, default=None, metavar="N", help="only the N most recent events")
+    for parser in (show, deletion):
+        _add_remote_flags(parser)
+    erase = verbs.add_parser(
+        "erase-user", help="erase one user of an app (as erase-user)", description=_ERASE_DESCRIPTION
+    )
+    erase.add_argument("--app", required=True, help="the app name")
+    erase.add_argument("--user", required=True, help="the user id")
+    _add_remote_flags(erase)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_adk(commands)
     _add_purge(commands)
     _add_erase_user(commands)
+    _add_sessions(commands)
     return parser
 
 

@@ -159,8 +159,12 @@ Metadata, filtered listings and forks
   ADK lists: oldest update first), "create_time", either followed by
   " desc" for newest first (" asc" is accepted too). Ties are broken by
   user_id, then session_id, in the same direction. Paging by page_token
-  is by key: a session changed between pages appears at most once, where
-  its key was when its page was read, and an unchanged one exactly once.
+  is by key: each page continues after the last key of the one before, so
+  every session that does not change while a listing is paged through is
+  listed exactly once. One appended to between pages is listed where its
+  key is when each page is read: in update_time order, oldest first, it
+  may be listed again at its new key; newest first, it is missed if it had
+  not been listed yet. create_time orders are not affected.
   Fork. ForkSession copies a session's events, all of them or those before
   the first event of a given invocation, into a new session of the same
   user. The new session's session-scoped state is exactly the state the

@@ -76,7 +76,7 @@ MAX_LABELS: Final = 64
 MAX_LABEL_LENGTH: Final = 63
 """Longest label key or value, in characters (keys are at least one; values may be empty)."""
 LABEL_KEY_PATTERN: Final = r"[a-z][a-z0-9_-]{0,62}"
-"""A label key, whole (Google Cloud's label rules, ASCII): a lowercase letter, then letters, digits, _ and -."""
+"""A label key, whole (Google Cloud's rules, in ASCII): a lowercase letter, then letters, digits, _ and -."""
 LABEL_VALUE_PATTERN: Final = r"[a-z0-9_-]{0,63}"
 """A label value, whole: lowercase letters, digits, _ and -; may be empty."""
 RESERVED_LABEL_PREFIX: Final = "adk_"

@@ -36,14 +36,6 @@ from adk_grpc_sessions.server.backends.errors import (
     StaleRevisionError,
     StateSizeLimitError,
 )
-from adk_grpc_sessions.server.backends.session_query import (
-    ALL_SESSIONS,
-    Condition,
-    Field,
-    Operator,
-    OrderBy,
-    SessionQuery,
-)
 from adk_grpc_sessions.server.backends.records import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
@@ -66,6 +58,14 @@ from adk_grpc_sessions.server.backends.records import (
     StateMap,
     StorageLimits,
     StoredEvent,
+)
+from adk_grpc_sessions.server.backends.session_query import (
+    ALL_SESSIONS,
+    Condition,
+    Field,
+    Operator,
+    OrderBy,
+    SessionQuery,
 )
 
 __all__ = [  # the boundary's every name, importable from here

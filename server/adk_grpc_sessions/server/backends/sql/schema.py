@@ -53,7 +53,9 @@ Layout, and why:
   label, which is what filters on labels use: its ``(label_key,
   label_value, session_pk)`` index finds the sessions of a label, and its
   primary key tests one session's label while a listing walks its order's
-  index. ``ags_sessions.labels`` holds the same labels as one JSON object,
+  index (on PostgreSQL, extended statistics on the key and value, made by
+  the migration, tell the planner how often a pair occurs).
+  ``ags_sessions.labels`` holds the same labels as one JSON object,
   which is what reads return: a listing's page or a session read takes
   them from the session's row, without a join per session. Both are
   written together, only by creates, forks and ``update_session``.

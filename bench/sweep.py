@@ -67,7 +67,7 @@ async def load_expired_sessions(backend: Backend, sessions: int, events: list[Ne
         for key in keys
     ]
     if isinstance(backend, SqlBackend):
-        await _insert_events(backend, [record.revision for record in created], events)
+        await insert_stored_events(backend, [record.revision for record in created], events)
     else:
         for record in created:
             revision = record.revision
@@ -78,7 +78,7 @@ async def load_expired_sessions(backend: Backend, sessions: int, events: list[Ne
         await backend.update_session(key, SessionUpdate(expiry=Expiry(now, None)))
 
 
-async def _insert_events(backend: SqlBackend, revisions: list[int], events: list[NewEvent]) -> None:
+async def insert_stored_events(backend: SqlBackend, revisions: list[int], events: list[NewEvent]) -> None:
     """Inserts ``events`` into each session (named by its creation revision), then its counters, in SQL.
 
     The rows are ``queries.rows.event_row``'s, as an append writes them; each

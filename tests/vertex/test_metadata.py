@@ -12,8 +12,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 import pytest
 
+from adk_grpc_sessions.client import GrpcSessionService, SessionServiceError
 from adk_grpc_sessions.server.backends.base import (
     ALL_SESSIONS,
     BackendRefusedError,
@@ -35,6 +37,8 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.vertex import VertexBackend, mapping
+from adk_grpc_sessions.server.runtime.config import ServerConfig
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 from tests.vertex_standin.server import serving
 from tests.vertex_standin.service import SessionServiceStandIn
 
@@ -50,14 +54,29 @@ def standin() -> SessionServiceStandIn:
 
 
 @pytest.fixture
-async def backend(standin: SessionServiceStandIn) -> AsyncIterator[VertexBackend]:
+async def uri(standin: SessionServiceStandIn) -> AsyncIterator[str]:
     async with serving(standin) as address:
-        backend = VertexBackend.from_uri(
-            f"agentengine://{ENGINE}?endpoint={address}&plaintext=true&timeout=5&operation_timeout=5"
-        )
-        await backend.start()
-        yield backend
-        await backend.close()
+        yield f"agentengine://{ENGINE}?endpoint={address}&plaintext=true&timeout=5&operation_timeout=5"
+
+
+@pytest.fixture
+async def backend(uri: str) -> AsyncIterator[VertexBackend]:
+    backend = VertexBackend.from_uri(uri)
+    await backend.start()
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture
+async def client(uri: str) -> AsyncIterator[GrpcSessionService]:
+    """The Python client of a real server on the stand-in's engine."""
+    server = SessionServer(ServerConfig(listen=["127.0.0.1:0"], backend=uri))
+    await server.start()
+    try:
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:
+            yield client
+    finally:
+        await server.stop()
 
 
 def _stored(standin: SessionServiceStandIn, session_id: str = "s1") -> Any:
@@ -329,3 +348,62 @@ async def test_a_fork_is_refused_and_creates_nothing(
         await backend.fork_session(KEY, "copy", 0.0, before_invocation_id=before_invocation_id, metadata=TRIP)
     assert (refused.value.refusal, refused.value.reason) == (Refusal.UNSUPPORTED, "NO_FORK")
     assert standin.calls == [] and list(standin.sessions) == [f"{ENGINE}/sessions/s1"]
+
+
+# --- through the server -------------------------------------------------------------------------------
+
+
+async def test_through_the_server_metadata_and_the_filters_agent_engine_serves_round_trip(
+    client: GrpcSessionService,
+) -> None:
+    for session_id, user, name, labels in (
+        ("a", "u1", "Alpha", {"team": "search"}),
+        ("b", "u1", "Beta", {"team": "search", "env": "prod"}),
+        ("c", "u1", "Alpha", {"team": "ads"}),
+        ("d", "u2", "Alpha", {"team": "search"}),
+    ):
+        await client.create_session(
+            app_name="app", user_id=user, session_id=session_id, display_name=name, labels=labels
+        )
+    info = await client.get_session_info(app_name="app", user_id="u1", session_id="b")
+    assert info is not None
+    assert (info.display_name, dict(info.labels)) == ("Beta", {"team": "search", "env": "prod"})
+    assert (info.event_count, info.stored_bytes, info.forked_from) == (None, None, None)
+
+    async def ids(filter_text: str, order_by: str, user_id: str | None = "u1") -> list[str]:
+        infos = client.iter_session_infos(
+            app_name="app", user_id=user_id, filter=filter_text, order_by=order_by
+        )
+        return [i.session_id async for i in infos]
+
+    assert await ids('display_name = "Alpha" AND labels.team = search', "create_time desc", None) == [
+        "d",
+        "a",
+    ]
+    assert await ids("labels.team = search AND closed = false", "create_time") == ["a", "b"]
+    assert await ids("closed = true", "") == []
+    relabelled = await client.update_session_metadata(
+        app_name="app", user_id="u1", session_id="a", display_name="Gamma", labels={"team": "ads"}
+    )
+    assert (relabelled.display_name, dict(relabelled.labels)) == ("Gamma", {"team": "ads"})
+    assert await ids("labels.team = ads", "update_time desc") == ["a", "c"]
+
+
+async def test_through_the_server_what_agent_engine_cannot_do_is_unimplemented_with_its_reason(
+    client: GrpcSessionService, standin: SessionServiceStandIn
+) -> None:
+    await client.create_session(app_name="app", user_id="u1", session_id="a", labels={"team": "search"})
+    standin.calls.clear()
+    for filter_text in ("labels.team != search", "labels.team:*", 'create_time > "2026-01-01T00:00:00Z"'):
+        with pytest.raises(SessionServiceError) as refused:
+            await client.list_session_infos_page(app_name="app", user_id="u1", filter=filter_text)
+        assert (refused.value.code, refused.value.reason) == (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "NOT_SUPPORTED_BY_BACKEND",
+        )
+    with pytest.raises(SessionServiceError) as refused:
+        await client.fork_session(app_name="app", user_id="u1", session_id="a", new_session_id="copy")
+    assert refused.value.code == grpc.StatusCode.UNIMPLEMENTED and "cannot copy a session" in str(
+        refused.value
+    )
+    assert "ListSessions" not in standin.calls and "CreateSession" not in standin.calls

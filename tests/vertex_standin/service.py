@@ -43,6 +43,7 @@ answer is lost (a dropped connection).
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import itertools
 import json
@@ -94,6 +95,25 @@ class _StatusError(Exception):
 class _StoredSession:
     session: Any
     events: list[Any] = field(default_factory=list)
+    """In append order."""
+    by_time: list[tuple[int, int, int]] = field(default_factory=list)
+    """(seconds, nanos, index in ``events``) of each event, sorted: a timestamp range is found by
+    bisection, so a session of many events lists a few of them without a pass over all."""
+
+    def append(self, event: Any) -> None:
+        bisect.insort(self.by_time, (*_instant(event.timestamp), len(self.events)))
+        self.events.append(event)
+
+    def in_range(self, bounds: list[tuple[str, timestamp_pb2.Timestamp]]) -> list[Any]:
+        """The events within every bound, by timestamp (equal ones in append order)."""
+        low, high = 0, len(self.by_time)
+        for op, bound in bounds:
+            before, after = (*_instant(bound), -1), (*_instant(bound), len(self.events))
+            if op in ("=", ">=", ">"):
+                low = max(low, bisect.bisect_left(self.by_time, before if op != ">" else after))
+            if op in ("=", "<=", "<"):
+                high = min(high, bisect.bisect_left(self.by_time, after if op != "<" else before))
+        return [self.events[index] for _, _, index in self.by_time[low:high]]
 
 
 @dataclass
@@ -224,14 +244,11 @@ class SessionServiceStandIn:
             bounds = filters.event_bounds(request.filter)
         except filters.FilterError as exc:
             raise _StatusError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-        events = [
-            event
-            for event in stored.events
-            if all(filters.compare(op, _instant(event.timestamp), _instant(bound)) for op, bound in bounds)
-        ]
+        events = stored.in_range(bounds)
         ((_, descending),) = _order_by(request.order_by or "timestamp", ("timestamp",))
-        # A stable sort: equal timestamps stay in append order.
-        events.sort(key=lambda e: _instant(e.timestamp), reverse=descending)
+        if descending:
+            # A stable sort: equal timestamps stay in append order.
+            events.sort(key=lambda e: _instant(e.timestamp), reverse=True)
         page, token = _page(events, request, ("events", request.parent, request.filter, request.order_by))
         response = vertex.ListEventsResponse.pb()()
         response.session_events.extend(page)
@@ -253,7 +270,7 @@ class SessionServiceStandIn:
         for key, value in event.actions.state_delta.fields.items():
             session.session_state.fields[key].CopyFrom(value)
         session.update_time.CopyFrom(_later(session.update_time))
-        stored.events.append(event)
+        stored.append(event)
         return vertex.AppendEventResponse.pb()()
 
     def UpdateSession(self, request: Any) -> Any:  # noqa: N802

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,17 +171,29 @@ func TestForkErrors(t *testing.T) {
 	}
 }
 
+// countCalls counts the calls of each method named in calls.
+func countCalls(calls map[string]*atomic.Int32) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if counter, ok := calls[method[strings.LastIndex(method, "/")+1:]]; ok {
+			counter.Add(1)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
 func TestCallsWhoseAnswerIsLostAreRetriedIntoOneFork(t *testing.T) {
-	attempts := map[string]*atomic.Int32{"ForkSession": {}, "UpdateSession": {}}
-	s := newService(t, grpcsession.WithDialOptions(grpc.WithChainUnaryInterceptor(loseFirstAnswers(attempts))))
+	succeeded := map[string]*atomic.Int32{"ForkSession": {}, "UpdateSession": {}}
+	calls := map[string]*atomic.Int32{"ForkSession": {}, "UpdateSession": {}}
+	s := newService(t, grpcsession.WithDialOptions(grpc.WithChainUnaryInterceptor(countCalls(calls), loseFirstAnswers(succeeded))))
 	app := uniqueApp()
 	conversation(t, s, app, "src")
 	forked, err := s.Fork(t.Context(), grpcsession.ForkRequest{AppName: app, UserID: "u", SessionID: "src", BeforeInvocationID: "inv-3"})
 	if err != nil {
 		t.Fatalf("Fork() error = %v (the retry should have found the first attempt's fork)", err)
 	}
-	if forked.ForkedFrom == nil || forked.ForkedFrom.EventCount != 3 {
-		t.Errorf("Fork() = %+v, want the fork of 3 events", forked)
+	if forked.ForkedFrom == nil || forked.ForkedFrom.SessionID != "src" || forked.ForkedFrom.EventCount != 3 {
+		t.Errorf("Fork() = %+v, want the fork of 3 events of src", forked)
 	}
 	name := "renamed"
 	if got, err := s.UpdateSessionMetadata(t.Context(), app, "u", forked.SessionID, grpcsession.MetadataUpdate{DisplayName: &name}); err != nil || got.DisplayName != name {
@@ -189,9 +202,11 @@ func TestCallsWhoseAnswerIsLostAreRetriedIntoOneFork(t *testing.T) {
 	if ids := listedIDs(t, s, app, "u"); len(ids) != 2 || !ids[forked.SessionID] {
 		t.Errorf("listed %v, want the source and one fork", ids)
 	}
-	for method, counter := range attempts {
-		if n := counter.Load(); n != 2 {
-			t.Errorf("%s was attempted %d times, want 2 (one lost answer, one retry)", method, n)
+	// The fork's retry is refused (its id is taken by the first attempt) and recognised.
+	want := map[string][2]int32{"ForkSession": {2, 1}, "UpdateSession": {2, 2}}
+	for method, counts := range want {
+		if got := [2]int32{calls[method].Load(), succeeded[method].Load()}; got != counts {
+			t.Errorf("%s: %d calls, %d succeeded; want %d, %d (one lost answer, one retry)", method, got[0], got[1], counts[0], counts[1])
 		}
 	}
 }

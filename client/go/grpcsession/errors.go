@@ -36,6 +36,10 @@ var (
 	ErrForkPointUnknown = errors.New("the state at the fork point is unknown")
 	// ErrInvalidArgument: the server refused a malformed request (INVALID_ARGUMENT).
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrInvalidFilter: a listing's filter the server cannot read (INVALID_ARGUMENT naming
+	// "filter"; Metadata["position"] is the 1-based column of the mistake). It also matches
+	// ErrInvalidArgument.
+	ErrInvalidFilter = errors.New("the listing's filter cannot be read")
 	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
 	ErrUnavailable = errors.New("session server unavailable")
 	// ErrLimitExceeded: a limit refused the call (RESOURCE_EXHAUSTED), and nothing of a refused
@@ -112,6 +116,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == codes.FailedPrecondition && e.Reason == "FORK_POINT_UNKNOWN"
 	case ErrInvalidArgument:
 		return e.Code == codes.InvalidArgument
+	case ErrInvalidFilter:
+		return e.Code == codes.InvalidArgument && e.Metadata["position"] != ""
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
 	case ErrLimitExceeded:

@@ -132,8 +132,9 @@ func TestABadFilterIsErrInvalidArgumentWithItsPosition(t *testing.T) {
 	} {
 		_, err := s.ListSessionInfos(t.Context(), grpcsession.ListOptions{AppName: app, Filter: filter})
 		var failure *grpcsession.Error
-		if !errors.As(err, &failure) || !errors.Is(err, grpcsession.ErrInvalidArgument) || !violationNames(failure, "filter") {
-			t.Errorf("filter %s: error = %v, want ErrInvalidArgument naming filter", filter, err)
+		if !errors.As(err, &failure) || !errors.Is(err, grpcsession.ErrInvalidFilter) || !errors.Is(err, grpcsession.ErrInvalidArgument) ||
+			!violationNames(failure, "filter") {
+			t.Errorf("filter %s: error = %v, want ErrInvalidFilter and ErrInvalidArgument naming filter", filter, err)
 			continue
 		}
 		if failure.Metadata["position"] != position {

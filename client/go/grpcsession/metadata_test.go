@@ -131,6 +131,9 @@ func TestMetadataBeyondTheLimitsIsErrInvalidArgumentNamingTheField(t *testing.T)
 		if !errors.As(err, &failure) || failure.Code != codes.InvalidArgument || !violationNames(failure, c.field) {
 			t.Errorf("%s: CreateWithOptions() error = %v, want INVALID_ARGUMENT naming %s", name, err, c.field)
 		}
+		if errors.Is(err, grpcsession.ErrInvalidFilter) {
+			t.Errorf("%s: CreateWithOptions() error = %v matches ErrInvalidFilter", name, err)
+		}
 	}
 	if ids := listedIDs(t, s, app, "u"); len(ids) != 0 {
 		t.Errorf("refused creates stored %v", ids)

@@ -72,16 +72,35 @@ export class ForkPointUnknownError extends SessionServiceError {}
 
 /**
  * INVALID_ARGUMENT: the server refused a malformed request. `violations`
- * name the fields; for a filter, `metadata.position` is the 1-based column
- * of the mistake.
+ * name the fields.
  */
 export class InvalidArgumentError extends SessionServiceError {
   /** ErrorInfo.metadata, e.g. "position" for a filter. */
   readonly metadata: Readonly<Record<string, string>>;
 
-  constructor(message: string, code: Code, reason = "", violations: readonly string[] = [], metadata: Record<string, string> = {}) {
+  constructor(
+    message: string,
+    code: Code,
+    reason = "",
+    violations: readonly string[] = [],
+    metadata: Record<string, string> = {},
+  ) {
     super(message, code, reason, violations);
     this.metadata = metadata;
+  }
+}
+
+/**
+ * INVALID_ARGUMENT for a listing's filter the server cannot read (an
+ * InvalidArgumentError): `position` is the 1-based column of the mistake.
+ */
+export class SessionFilterError extends InvalidArgumentError {
+  /** The 1-based column of the filter where the server found the mistake. */
+  readonly position: number;
+
+  constructor(message: string, code: Code, reason: string, violations: readonly string[], metadata: Record<string, string>) {
+    super(message, code, reason, violations, metadata);
+    this.position = Number(metadata["position"]);
   }
 }
 
@@ -231,7 +250,9 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
         ? new ForkPointUnknownError(message, error.code, reason)
         : new SessionServiceError(message, error.code, reason, violations);
     case Code.INVALID_ARGUMENT:
-      return new InvalidArgumentError(message, error.code, reason, violations, metadata);
+      return /^\d+$/.test(metadata["position"] ?? "")
+        ? new SessionFilterError(message, error.code, reason, violations, metadata)
+        : new InvalidArgumentError(message, error.code, reason, violations, metadata);
     case Code.UNAVAILABLE:
     case Code.CANCELLED: // from the server only (it was shutting down): as unavailable
       return new SessionServiceUnavailableError(message, error.code, reason);

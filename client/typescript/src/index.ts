@@ -13,6 +13,7 @@ export {
   InvalidArgumentError,
   LimitExceededError,
   SessionClosedError,
+  SessionFilterError,
   SessionNotFoundError,
   SessionServiceError,
   SessionServiceTimeoutError,

@@ -287,6 +287,12 @@ export class GrpcSessionService extends BaseSessionService {
    * Lists sessions (with merged state, without events) of an app, or of one
    * user. Pagination and order follow @google/adk's InMemorySessionService;
    * without `order`, sessions come oldest update first.
+   *
+   * Beyond @google/adk's request, `filter` keeps the sessions it matches and
+   * `orderBy` orders them on the server, as listSessionInfos takes them
+   * (`order`, if given, then sorts what the server listed).
+   *
+   * @throws SessionFilterError for a filter the server cannot read.
    */
   override async listSessions({
     appName,
@@ -295,15 +301,17 @@ export class GrpcSessionService extends BaseSessionService {
     offset,
     page,
     order,
-  }: ListSessionsRequest): Promise<ListSessionsResponse> {
+    filter,
+    orderBy,
+  }: ListSessionsRequest & Pick<ListSessionInfosRequest, "filter" | "orderBy">): Promise<ListSessionsResponse> {
     const all: Session[] = [];
     const request: ListSessionsMessage = {
       appName,
       userId: userId ?? "",
       pageSize: MAX_PAGE_SIZE,
       pageToken: "",
-      filter: "",
-      orderBy: "",
+      filter: filter ?? "",
+      orderBy: orderBy ?? "",
     };
     do {
       const response = await this.call((c) => c.listSessions, request);

@@ -28,6 +28,7 @@ import {
   GrpcSessionService,
   InvalidArgumentError,
   SessionClosedError,
+  SessionFilterError,
   SessionNotFoundError,
   type ListSessionInfosRequest,
   type SessionInfo,
@@ -173,6 +174,7 @@ describe("session metadata, listings and forks", { skip: unavailable() }, () => 
       await assert.rejects(service.createSession({ appName, userId: "u", sessionId: "bad", ...metadata }), (error: unknown) => {
         assert.ok(error instanceof InvalidArgumentError, `${name}: ${String(error)}`);
         assert.ok(error.violations.some((v) => v.startsWith(field)), `${name}: ${error.violations.join("; ")}`);
+        assert.ok(!(error instanceof SessionFilterError), `${name}: not a filter's error`);
         return true;
       });
     }
@@ -241,6 +243,20 @@ describe("session metadata, listings and forks", { skip: unavailable() }, () => 
     );
   });
 
+  test("listSessions takes a filter and an order beside @google/adk's request, and returns sessions with state", async () => {
+    const appName = app();
+    await createFive(appName);
+    await service.createSession({ appName, userId: "u", sessionId: "with-state", state: { k: "v" }, labels: { topic: "travel" } });
+    const listed = await service.listSessions({ appName, userId: "u", filter: 'labels.topic = "travel"', orderBy: "create_time desc" });
+    assert.deepEqual(
+      listed.sessions.map((s) => s.id),
+      ["with-state", "s2", "s4", "s3"],
+    );
+    assert.equal(listed.sessions[0]?.state["k"], "v");
+    assert.equal(listed.totalItems, 4);
+    await assert.rejects(service.listSessions({ appName, filter: "labels.topic = " }), SessionFilterError);
+  });
+
   test("listSessionInfos takes exact RFC 3339 time bounds", async () => {
     const appName = app();
     await service.createSession({ appName, userId: "u", sessionId: "early" });
@@ -267,9 +283,10 @@ describe("session metadata, listings and forks", { skip: unavailable() }, () => 
     ];
     for (const [filter, position] of cases) {
       await assert.rejects(service.listSessionInfos({ appName, filter }), (error: unknown) => {
-        assert.ok(error instanceof InvalidArgumentError, `${filter}: ${String(error)}`);
+        assert.ok(error instanceof SessionFilterError && error instanceof InvalidArgumentError, `${filter}: ${String(error)}`);
         assert.ok(error.violations.some((v) => v.startsWith("filter")), error.violations.join("; "));
         assert.equal(error.metadata["position"], position, `${filter}: ${error.message}`);
+        assert.equal(error.position, Number(position));
         return true;
       });
     }

@@ -15,22 +15,17 @@ read, and the sources are untouched.
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from google.genai import types
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.client import GrpcSessionService
-from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
+from adk_grpc_sessions.client import GrpcSessionService, SessionInfo
+from adk_grpc_sessions.wire.timestamps import to_timestamp
 from tests.conftest import StartServer
 from tests.polyglot import toolchains
 
@@ -56,14 +51,6 @@ async def metadata_probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return binary
 
 
-@pytest.fixture
-async def stub(grpc_server: StartServer) -> AsyncIterator[tuple[str, pb_grpc.SessionServiceAsyncStub]]:
-    """The memory server's address and a raw stub on it (for the metadata Python's ADK model has no room for)."""
-    target = await grpc_server("memory://")
-    async with grpc.aio.insecure_channel(target) as channel:
-        yield target, pb_grpc.SessionServiceStub(channel)
-
-
 async def _probe(command: list[str], instructions: dict[str, Any]) -> dict[str, Any]:
     finished = await toolchains.run(
         command, cwd=toolchains.REPO, stdin=json.dumps(instructions, ensure_ascii=False)
@@ -83,33 +70,33 @@ def _event(invocation_id: str, text: str, state_delta: dict[str, Any]) -> Event:
     )
 
 
-def _rfc3339(timestamp: Timestamp) -> str:
-    """A Timestamp as Go's RFC3339Nano writes it (fraction without trailing zeros)."""
-    text = timestamp.ToJsonString()
-    return re.sub(r"\.?0+Z$", "Z", text) if "." in text else text
+def _rfc3339(seconds: float) -> str:
+    """ADK float seconds as the wire's Timestamp, as Go's RFC3339Nano writes it (no trailing zeros)."""
+    text = to_timestamp(seconds).ToJsonString()  # 0, 3, 6 or 9 fractional digits
+    return text[:-1].rstrip("0").rstrip(".") + "Z" if "." in text else text
 
 
-async def _info(stub: pb_grpc.SessionServiceAsyncStub, app: str, session_id: str) -> pb.Session:
-    request = pb.GetSessionRequest(app_name=app, user_id=USER, session_id=session_id, num_recent_events=0)
-    response: pb.GetSessionResponse = await stub.GetSession(request)
-    return response.session
+async def _info(service: GrpcSessionService, app: str, session_id: str) -> SessionInfo:
+    info = await service.get_session_info(app_name=app, user_id=USER, session_id=session_id)
+    assert info is not None, session_id
+    return info
 
 
-def _expected_info(message: pb.Session) -> dict[str, Any]:
-    """What a probe's report must say of a session, from the server's own message."""
-    origin = message.forked_from if message.HasField("forked_from") else None
+def _reported(info: SessionInfo) -> dict[str, Any]:
+    """What a probe's report must say of a session, from Python's own reading of it."""
+    origin = info.forked_from
     return {
-        "sessionId": message.session_id,
-        "displayName": message.display_name,
-        "labels": dict(message.labels),
-        "eventCount": message.event_count if message.HasField("event_count") else None,
-        "storedBytes": message.stored_bytes if message.HasField("stored_bytes") else None,
+        "sessionId": info.session_id,
+        "displayName": info.display_name,
+        "labels": dict(info.labels),
+        "eventCount": info.event_count,
+        "storedBytes": info.stored_bytes,
         "forkedFrom": None
         if origin is None
         else {
             "sessionId": origin.session_id,
             "eventCount": origin.event_count,
-            "beforeInvocationId": origin.before_invocation_id,
+            "beforeInvocationId": origin.before_invocation_id or "",
         },
     }
 
@@ -119,41 +106,34 @@ def _without_times(info: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_go_and_typescript_list_and_fork_sessions_written_by_other_languages(
-    stub: tuple[str, pb_grpc.SessionServiceAsyncStub], metadata_probe: Path, typescript_dist: Path
+    grpc_server: StartServer, metadata_probe: Path, typescript_dist: Path
 ) -> None:
     node = toolchains.require("node", "the TypeScript probe needs Node 20+")
-    target, raw = stub
+    target = await grpc_server("memory://")
     app = f"polyglot-meta-{uuid.uuid4().hex[:8]}"
     async with GrpcSessionService(target) as service:
         # 1. Python writes the source, with metadata, state and two invocations; and decoys.
-        created: pb.CreateSessionResponse = await raw.CreateSession(
-            pb.CreateSessionRequest(
-                app_name=app,
-                user_id=USER,
-                session_id="py-source",
-                state=pb.StateDelta(session={"big": json.dumps(BIG), "名前": json.dumps("Zoë 🐍")}),
-                display_name=PYTHON_NAME,
-                labels=PYTHON_LABELS,
-            )
+        source = await service.create_session(
+            app_name=app,
+            user_id=USER,
+            session_id="py-source",
+            state={"big": BIG, "名前": "Zoë 🐍"},
+            display_name=PYTHON_NAME,
+            labels=PYTHON_LABELS,
         )
-        assert created.session.display_name == PYTHON_NAME
-        source = await service.get_session(app_name=app, user_id=USER, session_id="py-source")
-        assert source is not None
         await service.append_event(source, _event("inv-a", "first question", {"count": 1, "step": "a"}))
         await service.append_event(source, _event("inv-a", "more of it", {"count": 2}))
         await service.append_event(source, _event("inv-b", "second question", {"count": 3, "step": "b"}))
-        for decoy, labels in (("py-food", {"lang": "python", "topic": "food"}), ("py-bare", {})):
-            await raw.CreateSession(
-                pb.CreateSessionRequest(app_name=app, user_id=USER, session_id=decoy, labels=labels)
-            )
-        await raw.CreateSession(
-            pb.CreateSessionRequest(
-                app_name=app, user_id="someone-else", session_id="other", labels=PYTHON_LABELS
-            )
+        await service.create_session(
+            app_name=app, user_id=USER, session_id="py-food", labels={"lang": "python", "topic": "food"}
+        )
+        await service.create_session(app_name=app, user_id=USER, session_id="py-bare")
+        await service.create_session(
+            app_name=app, user_id="someone-else", session_id="other", labels=PYTHON_LABELS
         )
         source_before = await service.get_session(app_name=app, user_id=USER, session_id="py-source")
         assert source_before is not None
-        source_info = await _info(raw, app, "py-source")
+        source_info = await _info(service, app, "py-source")
 
         # 2. Go lists Python's travel sessions, forks the source before inv-b, appends, relabels.
         go_labels = {"lang": "go", "topic": "travel"}
@@ -179,7 +159,7 @@ async def test_go_and_typescript_list_and_fork_sessions_written_by_other_languag
                 "update": {"displayName": "Go's branch, renamed", "labels": {**go_labels, "pinned": "yes"}},
             },
         )
-        assert [_without_times(info) for info in go["listed"]] == [_expected_info(source_info)]
+        assert [_without_times(info) for info in go["listed"]] == [_reported(source_info)]
         assert go["listed"][0]["displayName"] == PYTHON_NAME
         assert go["listed"][0]["labels"] == PYTHON_LABELS
         assert go["listed"][0]["eventCount"] == 3
@@ -194,8 +174,9 @@ async def test_go_and_typescript_list_and_fork_sessions_written_by_other_languag
         # Go reads the state as its JSON: the big integer exact, as its digits.
         assert go["forkState"] == {"big": BIG, "名前": "Zoë 🐍", "count": 2, "step": "a"}
         assert go["updated"]["labels"] == {**go_labels, "pinned": "yes"}
-        go_fork_info = await _info(raw, app, "go-fork")
-        assert _without_times(go["updated"]) == _expected_info(go_fork_info)
+        go_fork_info = await _info(service, app, "go-fork")
+        assert _without_times(go["updated"]) == _reported(go_fork_info)
+        assert go_fork_info.display_name == "Go's branch, renamed"
 
         # 3. TypeScript finds Go's fork by its labels, forks it whole, appends, renames.
         ts = await _probe(
@@ -220,7 +201,7 @@ async def test_go_and_typescript_list_and_fork_sessions_written_by_other_languag
                 "update": {"displayName": "TypeScript's copy, renamed"},
             },
         )
-        assert [_without_times(info) for info in ts["listed"]] == [_expected_info(go_fork_info)]
+        assert [_without_times(info) for info in ts["listed"]] == [_reported(go_fork_info)]
         assert ts["listed"][0]["displayName"] == "Go's branch, renamed"
         assert ts["listed"][0]["forkedFrom"] == go["forked"]["forkedFrom"]
         ts_fork_id = ts["forked"]["sessionId"]
@@ -253,26 +234,24 @@ async def test_go_and_typescript_list_and_fork_sessions_written_by_other_languag
         assert isinstance(ts_fork.state["big"], int)
         assert [e.author for e in go_fork.events] == ["user", "user", "go_probe"]
         assert go_fork.state == {"big": BIG, "名前": "Zoë 🐍", "count": 10, "step": "a", "go": True}
-        ts_info = await _info(raw, app, ts_fork_id)
-        assert (ts_info.display_name, dict(ts_info.labels)) == (
+        ts_info = await _info(service, app, ts_fork_id)
+        assert _without_times(ts["updated"]) == _reported(ts_info)
+        assert (ts_info.display_name, dict(ts_info.labels), ts_info.event_count) == (
             "TypeScript's copy, renamed",
             {"lang": "typescript", "topic": "travel"},
+            4,
         )
-        assert ts_info.event_count == 4
 
-        # The sources are as they were: events, state, metadata and revision.
+        # The source is as it was: events, state, metadata and revision.
         source_after = await service.get_session(app_name=app, user_id=USER, session_id="py-source")
         assert source_after == source_before
-        assert await _info(raw, app, "py-source") == source_info
+        assert await _info(service, app, "py-source") == source_info
 
         # Every language's travel sessions, in creation order.
-        listed: pb.ListSessionsResponse = await raw.ListSessions(
-            pb.ListSessionsRequest(
+        listed = [
+            (info.session_id, info.labels["lang"])
+            async for info in service.iter_session_infos(
                 app_name=app, user_id=USER, filter='labels.topic = "travel"', order_by="create_time"
             )
-        )
-        assert [(s.session_id, s.labels["lang"]) for s in listed.sessions] == [
-            ("py-source", "python"),
-            ("go-fork", "go"),
-            (ts_fork_id, "typescript"),
         ]
+        assert listed == [("py-source", "python"), ("go-fork", "go"), (ts_fork_id, "typescript")]

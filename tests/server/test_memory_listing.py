@@ -131,6 +131,7 @@ def _meets(session: SessionRecord, condition: Condition) -> bool:
                 Operator.GT: float.__gt__,
                 Operator.GE: float.__ge__,
             }[condition.operator]
+            assert isinstance(condition.value, float)
             return bool(compare(times[condition.field], condition.value))
     return same if condition.operator is Operator.EQ else not same
 
@@ -181,10 +182,12 @@ def test_filtered_ordered_pages_list_exactly_the_kept_sessions_in_order(
         query = SessionQuery(tuple(conditions), order_by, descending)
         every = (await backend.list_sessions("app", None, 1000, None)).items
         kept = [s for s in every if all(_meets(s, c) for c in conditions)]
-        time_of = (
-            (lambda s: s.create_time) if order_by is OrderBy.CREATE_TIME else (lambda s: s.last_update_time)
-        )
-        kept.sort(key=lambda s: (time_of(s), s.key.user_id, s.key.session_id), reverse=descending)
+
+        def position(s: SessionRecord) -> tuple[float, str, str]:
+            time = s.create_time if order_by is OrderBy.CREATE_TIME else s.last_update_time
+            return (time, s.key.user_id, s.key.session_id)
+
+        kept.sort(key=position, reverse=descending)
         listed, cursor = [], None
         while True:
             page = await backend.list_sessions("app", None, page_size, cursor, query=query)

@@ -60,7 +60,7 @@
 // without touching the revision, [Service.ListSessionInfos] and
 // [Service.SessionInfos] list sessions' [SessionInfo] with a filter (a subset
 // of AIP-160; [ErrInvalidFilter] for one the server cannot read) and an
-// order, and [Service.Fork] copies a session, whole or up to an invocation,
+// order ([Service.ListWithOptions] lists the sessions themselves so), and [Service.Fork] copies a session, whole or up to an invocation,
 // into a new one ([ErrForkPointUnknown] where storage cannot know the state
 // at that point).
 package grpcsession

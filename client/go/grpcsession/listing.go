@@ -1,8 +1,8 @@
 package grpcsession
 
 // Filtered, ordered listings of session infos, a page at a time or walked
-// whole. adk-go's List has no filter or order, so these are methods of
-// their own beside it.
+// whole (and of sessions, by Service.ListWithOptions). adk-go's List has no
+// filter or order, so these are methods of their own beside it.
 
 import (
 	"context"
@@ -53,14 +53,7 @@ type SessionInfoPage struct {
 // order, without their events or state. Paging is by key: a session changed
 // between pages appears at most once, an unchanged one exactly once.
 func (s *Service) ListSessionInfos(ctx context.Context, opts ListOptions) (*SessionInfoPage, error) {
-	request := &sessionsv1.ListSessionsRequest{
-		AppName:   opts.AppName,
-		UserId:    opts.UserID,
-		PageSize:  opts.PageSize,
-		PageToken: opts.PageToken,
-		Filter:    opts.Filter,
-		OrderBy:   opts.OrderBy,
-	}
+	request := listRequest(opts)
 	var response *sessionsv1.ListSessionsResponse
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		response, err = s.client.ListSessions(ctx, request)
@@ -74,6 +67,17 @@ func (s *Service) ListSessionInfos(ctx context.Context, opts ListOptions) (*Sess
 		page.Sessions = append(page.Sessions, sessionInfoFromMessage(message))
 	}
 	return page, nil
+}
+
+func listRequest(opts ListOptions) *sessionsv1.ListSessionsRequest {
+	return &sessionsv1.ListSessionsRequest{
+		AppName:   opts.AppName,
+		UserId:    opts.UserID,
+		PageSize:  opts.PageSize,
+		PageToken: opts.PageToken,
+		Filter:    opts.Filter,
+		OrderBy:   opts.OrderBy,
+	}
 }
 
 // SessionInfos walks every page of the listing opts selects (from

@@ -169,3 +169,31 @@ func TestSessionInfosStopsWhenTheCallerDoes(t *testing.T) {
 		}
 	}
 }
+
+func TestListWithOptionsReturnsFilteredOrderedSessionsWithState(t *testing.T) {
+	s := newService(t)
+	app := uniqueApp()
+	createFive(t, s, app)
+	created, err := s.CreateWithOptions(t.Context(), &session.CreateRequest{AppName: app, UserID: "u", SessionID: "with-state", State: map[string]any{"k": "v"}},
+		grpcsession.CreateOptions{Labels: map[string]string{"topic": "travel"}})
+	if err != nil {
+		t.Fatalf("CreateWithOptions() error = %v", err)
+	}
+	listed, err := s.ListWithOptions(t.Context(), grpcsession.ListOptions{AppName: app, UserID: "u", Filter: `labels.topic = "travel"`, OrderBy: "create_time desc", PageSize: 2})
+	if err != nil {
+		t.Fatalf("ListWithOptions() error = %v", err)
+	}
+	var ids []string
+	for _, sess := range listed.Sessions {
+		ids = append(ids, sess.ID())
+	}
+	if want := []string{created.Session.ID(), "s2", "s4", "s3"}; !slices.Equal(ids, want) {
+		t.Errorf("ListWithOptions() listed %v, want %v", ids, want)
+	}
+	if len(listed.Sessions) > 0 && stateOf(listed.Sessions[0])["k"] != "v" {
+		t.Errorf("the listed session's state = %v, want its state", stateOf(listed.Sessions[0]))
+	}
+	if _, err := s.ListWithOptions(t.Context(), grpcsession.ListOptions{AppName: app, Filter: "labels.topic ="}); !errors.Is(err, grpcsession.ErrInvalidFilter) {
+		t.Errorf("ListWithOptions() with a bad filter error = %v, want ErrInvalidFilter", err)
+	}
+}

@@ -98,7 +98,13 @@ export class SessionFilterError extends InvalidArgumentError {
   /** The 1-based column of the filter where the server found the mistake. */
   readonly position: number;
 
-  constructor(message: string, code: Code, reason: string, violations: readonly string[], metadata: Record<string, string>) {
+  constructor(
+    message: string,
+    code: Code,
+    reason: string,
+    violations: readonly string[],
+    metadata: Record<string, string>,
+  ) {
     super(message, code, reason, violations, metadata);
     this.position = Number(metadata["position"]);
   }

@@ -45,7 +45,10 @@ export interface ListSessionInfosRequest {
   orderBy?: string;
   /** The most sessions a page holds; undefined or 0 = the server's default (larger values are capped). */
   pageSize?: number;
-  /** A page's nextPageToken, from a call with the same appName, userId, filter and orderBy; undefined = the first page. */
+  /**
+   * A page's nextPageToken, from a call with the same appName, userId,
+   * filter and orderBy; undefined = the first page.
+   */
   pageToken?: string;
 }
 

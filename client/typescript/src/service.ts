@@ -486,7 +486,8 @@ export class GrpcSessionService extends BaseSessionService {
     const fields = expiration({ ttlMs, expireTime });
     // "expire_time" left unset: never.
     const paths = [fields.ttl === undefined ? "expire_time" : "ttl"];
-    const response = await this.call((c) => c.updateSession, updateRequest({ appName, userId, sessionId }, fields, paths));
+    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
+    const response = await this.call((c) => c.updateSession, request);
     return sessionInfoFromMessage(required(response.session));
   }
 
@@ -515,7 +516,8 @@ export class GrpcSessionService extends BaseSessionService {
       throw new InvalidArgumentError("updateSessionMetadata: give displayName, labels or both", Code.INVALID_ARGUMENT);
     }
     const fields = { displayName: displayName ?? "", labels: labelsToMap(labels) };
-    const response = await this.call((c) => c.updateSession, updateRequest({ appName, userId, sessionId }, fields, paths));
+    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
+    const response = await this.call((c) => c.updateSession, request);
     return sessionInfoFromMessage(required(response.session));
   }
 

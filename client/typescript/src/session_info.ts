@@ -3,7 +3,10 @@
  * lifecycle, its metadata and the facts the server keeps), as the
  * lifecycle, metadata, listing and fork methods return it.
  */
-import type { ForkOrigin as ForkOriginMessage, Session as SessionMessage } from "./gen/adk_grpc_sessions/v1/session_service.js";
+import type {
+  ForkOrigin as ForkOriginMessage,
+  Session as SessionMessage,
+} from "./gen/adk_grpc_sessions/v1/session_service.js";
 import { msFromTimestamp } from "./timestamps.js";
 
 /** Where a forked session came from. Times in ms since the epoch. */

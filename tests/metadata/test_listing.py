@@ -67,9 +67,9 @@ async def _listed(client: GrpcSessionService, *, close_b: bool = True) -> Listed
         )
         await client.append_event(session, Event(author="user", timestamp=base + after))
     if close_b:
-        session = await client.get_session(app_name=APP, user_id="u1", session_id="b")
-        assert session is not None
-        await client.close_session(session=session)
+        closing = await client.get_session(app_name=APP, user_id="u1", session_id="b")
+        assert closing is not None
+        await client.close_session(session=closing)
     infos = {i.session_id: i async for i in client.iter_session_infos(app_name=APP)}
     return Listed(client, base, infos)
 

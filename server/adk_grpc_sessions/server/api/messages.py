@@ -22,7 +22,7 @@ from typing import Final
 from google.rpc import status_pb2
 
 from adk_grpc_sessions.server.api.wire_cache import fields_of
-from adk_grpc_sessions.server.api.wire_encoding import int64, map_entries, text, timestamp, varint
+from adk_grpc_sessions.server.api.wire_encoding import int64, text, timestamp, varint
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     ForkOrigin,
@@ -58,6 +58,8 @@ _LABELS: Final = b"\x6a"  # Session.labels = 13, map entries
 _EVENT_COUNT: Final = b"\x70"  # Session.event_count = 14, optional varint
 _STORED_BYTES: Final = b"\x78"  # Session.stored_bytes = 15, optional varint
 _FORKED_FROM: Final = b"\x82\x01"  # Session.forked_from = 16, length-delimited
+_ENTRY_KEY: Final = b"\x0a"  # a map entry's key = 1
+_ENTRY_VALUE: Final = b"\x12"  # a map entry's value = 2
 _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
 _RESULT_IN_STREAM: Final = b"\x0a"  # AppendEventStreamResponse.result = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
@@ -126,12 +128,31 @@ class _SessionEncoder:
                 _time_field(_EXPIRE_TIME, session.expiry.expire_time),
                 _time_field(_CLOSE_TIME, session.close_time),
                 text(_DISPLAY_NAME, session.metadata.display_name),
-                map_entries(_LABELS, session.metadata.labels),
+                _labels_field(session.metadata.labels),
                 b"" if session.event_count is None else _EVENT_COUNT + int64(session.event_count),
                 b"" if session.stored_bytes is None else _STORED_BYTES + int64(session.stored_bytes),
                 _fork_origin_field(session.forked_from),
             )
         )
+
+
+def _labels_field(labels: Mapping[str, str]) -> bytes:
+    """The labels map as protobuf writes it: each entry with its key and value, even empty ones."""
+    parts: list[bytes] = []
+    for name, value in labels.items():
+        key_bytes, value_bytes = name.encode(), value.encode()
+        entry = b"".join(
+            (
+                _ENTRY_KEY,
+                varint(len(key_bytes)),
+                key_bytes,
+                _ENTRY_VALUE,
+                varint(len(value_bytes)),
+                value_bytes,
+            )
+        )
+        parts += (_LABELS, varint(len(entry)), entry)
+    return b"".join(parts)
 
 
 def _fork_origin_field(origin: ForkOrigin | None) -> bytes:

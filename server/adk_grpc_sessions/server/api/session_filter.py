@@ -32,14 +32,15 @@ from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_
 FILTER_FIELD: Final = "filter"
 ORDER_BY_FIELD: Final = "order_by"
 
-# ``AND`` must end a word, so "ANDx" is not "AND x"; a member is a field, or "labels." and a key.
+# ``AND`` must end a word, so "ANDx" is not "AND x", and is never a member (a field, or
+# "labels." and a key), so "AND AND" is refused where the second one stands.
 _GRAMMAR: Final = r"""
     start: comparison (_AND comparison)*
     comparison: MEMBER COMPARATOR value   -> compare
               | MEMBER HAS_ANY            -> has
     value: STRING | BARE
     _AND: /AND\b/
-    MEMBER: /[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]*)?/
+    MEMBER: /(?!AND\b)[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]*)?/
     COMPARATOR: "<=" | ">=" | "!=" | "=" | "<" | ">"
     HAS_ANY: /:[ \t]*\*/
     STRING: /"([^"\\]|\\["\\])*"/

@@ -211,6 +211,8 @@ _BIG_EVENTS = 10_000
 _PAYLOAD = "x" * 2_000
 
 
+# Ten thousand appends through the API, one transaction each, take a while on a shared CPU.
+@pytest.mark.timeout(1200)
 async def test_a_fork_of_a_10000_event_session_costs_the_server_no_memory_for_the_events(
     serve: Serve,
 ) -> None:

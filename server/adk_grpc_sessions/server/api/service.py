@@ -448,9 +448,7 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
                 servicer.AppendEventStream, request_deserializer=None, response_serializer=None
             )
             continue
-        implementation = getattr(servicer, method.name, None)
-        if implementation is None:
-            continue  # gRPC answers UNIMPLEMENTED for a method of the contract not served yet
+        implementation = getattr(servicer, method.name)
         # A lone append is served whole by the append core, like each append of a batch or stream.
         run = implementation if method.name == "AppendEvent" else served(method.name, implementation, policy)
         handlers[method.name] = call_handler(method.name, run, getattr(pb, method.input_type.name), policy)

@@ -31,6 +31,9 @@ class Plan:
     sweep_sessions: int
     """Expired sessions of ``sweep_events_per_session`` events each that the sweeper purges (ours only)."""
     sweep_events_per_session: int = 1_000
+    forks: int = 5
+    """Forks of one session of ``fork_events`` events, each workload (ours, SQL only)."""
+    fork_events: int = 1_000
 
 
 PLANS = {
@@ -61,5 +64,6 @@ PLANS = {
         list_budget_seconds=30.0,
         expiry_check_reads=300,
         sweep_sessions=500,
+        forks=30,
     ),
 }

@@ -36,6 +36,14 @@ def _label(name: str) -> str:
         return f"first page, user of {int(name.removeprefix('list_user_')):,} sessions"
     if name.startswith("list_app_"):
         return f"first page, app of {int(name.removeprefix('list_app_')):,} sessions"
+    for prefix, what in (("backend_list_", "today's"), ("filtered_list_", "filtered, ordered")):
+        if name.startswith(prefix):
+            scope, count = name.removeprefix(prefix).split("_")
+            return f"first page ({what}, backend), {scope} of {int(count):,} sessions"
+    if name.startswith("fork_"):
+        events = int(name.removeprefix("fork_").split("_")[0])
+        where = " before its last invocation" if name.endswith("_before_last_invocation") else ""
+        return f"fork of a {events:,}-event session{where}"
     if name.startswith("sweep_"):
         events = int(name.removeprefix("sweep_").removesuffix("_events"))
         return f"sweeper: expired sessions of {events:,} events purged"

@@ -4,7 +4,7 @@ The sessions are made in a storage of their own (not the one the server under
 test serves, whose sweeper would take some of them): each is created through
 the backend's ``create_session``, with session state and an expiry, its
 events stored as the appends of a real run store them, and its expiry then
-moved to now (``update_expiry``). On the SQL backends the events are inserted
+moved to now (``update_session``). On the SQL backends the events are inserted
 in bulk (the rows ``append_event`` writes, with sizes and wire caches), as the
 listing workloads load their sessions: a thousand appends per session, each
 a transaction, would take minutes and are not what this measures.
@@ -26,7 +26,14 @@ from contextlib import contextmanager
 
 from adk_grpc_sessions.client.conversions import event_json
 from adk_grpc_sessions.server.api import wire_cache
-from adk_grpc_sessions.server.backends.base import Backend, Expiry, NewEvent, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    Backend,
+    Expiry,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+    SessionUpdate,
+)
 from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.instrumented import InstrumentedBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
@@ -60,7 +67,7 @@ async def load_expired_sessions(backend: Backend, sessions: int, events: list[Ne
         for key in keys
     ]
     if isinstance(backend, SqlBackend):
-        await _insert_events(backend, [record.revision for record in created], events)
+        await insert_stored_events(backend, [record.revision for record in created], events)
     else:
         for record in created:
             revision = record.revision
@@ -68,10 +75,10 @@ async def load_expired_sessions(backend: Backend, sessions: int, events: list[Ne
                 revision = (await backend.append_event(record.key, event, revision)).revision
     now = time.time()
     for key in keys:
-        await backend.update_expiry(key, Expiry(now, None))
+        await backend.update_session(key, SessionUpdate(expiry=Expiry(now, None)))
 
 
-async def _insert_events(backend: SqlBackend, revisions: list[int], events: list[NewEvent]) -> None:
+async def insert_stored_events(backend: SqlBackend, revisions: list[int], events: list[NewEvent]) -> None:
     """Inserts ``events`` into each session (named by its creation revision), then its counters, in SQL.
 
     The rows are ``queries.rows.event_row``'s, as an append writes them; each

@@ -325,6 +325,11 @@ async def run(
     results["peak_rss_mib"] = rss_mib(memory_of, "VmHWM")
     if sweep_backend_uri is not None:
         record(f"sweep_{plan.sweep_events_per_session}_events", await _sweep(sweep_backend_uri, plan))
+        if not sweep_backend_uri.startswith("memory:"):
+            from bench import metadata
+
+            for name, sample in (await metadata.run(sweep_backend_uri, plan, _analyze)).items():
+                record(name, sample)
     return results
 
 

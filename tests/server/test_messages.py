@@ -18,6 +18,8 @@ from adk_grpc_sessions.server.api import messages, wire_cache
 from adk_grpc_sessions.server.api.wire_encoding import varint
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
+    ForkOrigin,
+    Metadata,
     NewEvent,
     ScopedState,
     SessionKey,
@@ -257,6 +259,13 @@ def session_pages(draw: st.DrawFn, state_maps: st.SearchStrategy[dict[str, str]]
             create_time=draw(times),
             last_update_time=draw(times),
             revision=draw(st.integers(-(2**63), 2**63 - 1)),
+            # At most one label: protobuf's own encoding of a map has no set order beyond that.
+            metadata=Metadata(draw(names), draw(st.dictionaries(names, names, max_size=1))),
+            event_count=draw(st.none() | st.integers(0, 2**63 - 1)),
+            stored_bytes=draw(st.none() | st.integers(0, 2**63 - 1)),
+            forked_from=draw(
+                st.none() | st.builds(ForkOrigin, names, st.integers(0, 2**63 - 1), names, times)
+            ),
         )
         for user_id in draw(st.lists(st.sampled_from(sorted(users)), max_size=6))
     ]

@@ -27,6 +27,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionClosedError,
     SessionKey,
     SessionNotFoundError,
+    SessionUpdate,
 )
 from adk_grpc_sessions.server.backends.sql import SqlBackend, appends, schema
 from tests.sql.conftest import new_database_uri
@@ -128,7 +129,7 @@ async def test_an_expired_session_is_gone_at_once_for_every_read_list_and_append
     with pytest.raises(SessionNotFoundError):
         await backend.append_event(KEY, new_event("e3"), 0)
     with pytest.raises(SessionNotFoundError):
-        await backend.update_expiry(KEY, NEVER)
+        await backend.update_session(KEY, SessionUpdate(expiry=NEVER))
     with pytest.raises(SessionNotFoundError):
         await backend.close_session(KEY, T0 + 60, None)
     # Not purged yet: the rows are still there, unseen.
@@ -252,15 +253,17 @@ async def test_close_with_a_closed_ttl_brings_the_expiry_forward_only(backend: S
     assert (await backend.close_session(near, T0 + 5, 100)).expiry == Expiry(T0 + 10)
 
 
-async def test_update_expiry_sets_and_removes_it_without_touching_the_revision(backend: SqlBackend) -> None:
+async def test_an_update_of_expiry_sets_and_removes_it_without_touching_the_revision(
+    backend: SqlBackend,
+) -> None:
     created = await backend.create_session(KEY, ScopedState(session={"k": "1"}), T0)
-    updated = await backend.update_expiry(KEY, Expiry(T0 + 10, ttl=10))
+    updated = await backend.update_session(KEY, SessionUpdate(expiry=Expiry(T0 + 10, ttl=10)))
     assert (updated.expiry, updated.revision, updated.state.session) == (
         Expiry(T0 + 10, 10),
         created.revision,
         {"k": "1"},
     )
-    assert (await backend.update_expiry(KEY, NEVER)).expiry == NEVER
+    assert (await backend.update_session(KEY, SessionUpdate(expiry=NEVER))).expiry == NEVER
     move_clock(backend, T0 + 1_000_000)
     assert await backend.get_session(KEY, EventWindow()) is not None
 

@@ -15,7 +15,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from adk_grpc_sessions.server.backends.base import NEVER, EventWindow, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    NEVER,
+    Condition,
+    EventWindow,
+    Field,
+    ForkPointUnknownError,
+    Metadata,
+    Operator,
+    OrderBy,
+    ScopedState,
+    SessionKey,
+    SessionQuery,
+    SessionUpdate,
+)
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema, schema_version
 from adk_grpc_sessions.server.cli.main import main
 from tests.sql.conftest import DATABASE_KINDS, new_database_uri
@@ -162,5 +175,77 @@ async def test_upgrade_to_the_lifecycle_keeps_sessions_which_never_expire_and_ar
         assert await backend.count_expired() == 0
         closed = await backend.close_session(key, 3.0, None)
         assert closed.close_time == 3.0
+    finally:
+        await backend.close()
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_upgrade_to_metadata_keeps_sessions_without_metadata_which_fork_whole_only(
+    kind: str, tmp_path: pathlib.Path
+) -> None:
+    backend = SqlBackend.from_uri(await new_database_uri(kind, tmp_path))
+    try:
+        await schema_version.upgrade(backend.engine, target="0002")
+        # Rows as revision 0002 holds them: a session of two invocations whose events set state.
+        async with backend.transaction(write=True) as connection:
+            # (Keys drawn from the tables' own sequences: the fork below draws the next ones.)
+            session_pk = (
+                await connection.execute(
+                    sa.insert(schema.sessions)
+                    .values(
+                        app_name="a",
+                        user_id="u",
+                        session_id="s",
+                        create_time=1.0,
+                        last_update_time=3.0,
+                        revision=6,
+                        last_sequence=2,
+                        events_bytes=300,
+                        state_bytes=2 + 16,
+                    )
+                    .returning(schema.sessions.c.session_pk)
+                )
+            ).scalar_one()
+            for sequence, invocation in ((1, "i1"), (2, "i2")):
+                await connection.execute(
+                    sa.insert(schema.events).values(
+                        session_pk=session_pk,
+                        sequence=sequence,
+                        event_id=f"e{sequence}",
+                        invocation_id=invocation,
+                        author="user",
+                        branch="",
+                        timestamp=1.0 + sequence,
+                        state_delta=f'{{"session": {{"k": "{sequence}"}}}}',
+                        event_json=f'{{"id": "e{sequence}"}}',
+                        size_bytes=150,
+                    )
+                )
+            await connection.execute(
+                sa.insert(schema.session_state).values(
+                    session_pk=1,
+                    key_digest=schema.key_digest("k"),
+                    state_key="k",
+                    value="2",
+                    entry_bytes=2 + 16,
+                )
+            )
+        await backend.upgrade_schema()
+        await backend.start()
+        key = SessionKey("a", "u", "s")
+        read = await backend.get_session(key, EventWindow())
+        assert read is not None
+        assert (read.metadata, read.forked_from) == (Metadata(), None)
+        assert (read.event_count, read.stored_bytes, read.revision) == (2, 318, 6)
+        with pytest.raises(ForkPointUnknownError):
+            await backend.fork_session(key, "f", 4.0, before_invocation_id="i2")
+        whole = await backend.fork_session(key, "f", 4.0)
+        assert (whole.state.session, whole.event_count) == ({"k": "2"}, 2)
+        await backend.update_session(key, SessionUpdate(display_name="old", labels={"era": "r0002"}))
+        labelled = SessionQuery((Condition(Field.LABEL, Operator.EQ, "r0002", "era"),), OrderBy.CREATE_TIME)
+        page = await backend.list_sessions("a", "u", 10, None, query=labelled)
+        assert [(r.key.session_id, r.metadata) for r in page.items] == [
+            ("s", Metadata("old", {"era": "r0002"}))
+        ]
     finally:
         await backend.close()

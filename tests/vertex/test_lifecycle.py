@@ -26,6 +26,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionUpdate,
 )
 from adk_grpc_sessions.server.backends.event_json import parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
@@ -143,7 +144,7 @@ async def test_a_session_past_its_expire_time_is_gone_before_agent_engine_delete
     with pytest.raises(SessionNotFoundError):
         await backend.list_events(KEY, None, 10, None)
     with pytest.raises(SessionNotFoundError):
-        await backend.update_expiry(KEY, Expiry(None, 3 * DAY))
+        await backend.update_session(KEY, SessionUpdate(expiry=Expiry(None, 3 * DAY)))
     assert f"{ENGINE}/sessions/s1" in standin.sessions  # not deleted: hidden by the backend alone
     assert _events(standin) == []
     await backend.delete_session(KEY)  # deleting a gone session succeeds (and clears it)
@@ -166,24 +167,24 @@ async def test_an_expired_session_s_name_is_taken_by_a_new_session(
     assert (await backend.get_session(KEY, EventWindow())) is not None
 
 
-async def test_update_expiry_is_agent_engine_s_update_session_and_moves_the_revision(
+async def test_an_expiry_update_is_agent_engine_s_update_session_and_moves_the_revision(
     backend: VertexBackend, standin: SessionServiceStandIn
 ) -> None:
     created = await backend.create_session(KEY, ScopedState(), 0.0)
-    with_ttl = await backend.update_expiry(KEY, Expiry(time.time() + 5 * DAY, 5 * DAY))
+    with_ttl = await backend.update_session(KEY, SessionUpdate(expiry=Expiry(time.time() + 5 * DAY, 5 * DAY)))
     assert with_ttl.expiry.ttl == 5 * DAY
     assert with_ttl.expiry.expire_time == pytest.approx(time.time() + 5 * DAY, abs=5)
     assert with_ttl.revision > created.revision  # Agent Engine moves update_time (difference 9)
     at = round(time.time() + 4 * DAY, 6)
-    absolute = await backend.update_expiry(KEY, Expiry(at, None))
+    absolute = await backend.update_session(KEY, SessionUpdate(expiry=Expiry(at, None)))
     assert absolute.expiry == Expiry(at, None)
     assert mapping.TTL_LABEL not in _stored(standin).labels
     assert _stored(standin).labels[mapping.APP_LABEL] == "app"  # the other labels kept
     with pytest.raises(InvalidArgumentError) as raised:
-        await backend.update_expiry(KEY, Expiry(None, 60))
+        await backend.update_session(KEY, SessionUpdate(expiry=Expiry(None, 60)))
     assert [v.field for v in raised.value.violations] == ["session.ttl"]
     with pytest.raises(BackendRefusedError) as refused:
-        await backend.update_expiry(KEY, NEVER)
+        await backend.update_session(KEY, SessionUpdate(expiry=NEVER))
     assert (refused.value.refusal, refused.value.reason) == (Refusal.UNSUPPORTED, "NO_NEVER_EXPIRY")
 
 

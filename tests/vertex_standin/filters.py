@@ -90,14 +90,3 @@ def event_bounds(text: str) -> list[tuple[str, Timestamp]]:
             raise FilterError(f"timestamp {term.value!r} is not RFC 3339: {exc}") from None
         bounds.append((term.op, stamp))
     return bounds
-
-
-def compare(op: str, left: tuple[int, int], right: tuple[int, int]) -> bool:
-    """``left op right``."""
-    return {
-        "=": left == right,
-        "<": left < right,
-        "<=": left <= right,
-        ">": left > right,
-        ">=": left >= right,
-    }[op]

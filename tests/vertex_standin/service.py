@@ -15,6 +15,9 @@ session_service.proto``, ``session.proto``):
   after creation when neither is given (the API documents no default; this
   is the stand-in's); a ``ttl`` under 24 hours, or an ``expire_time`` under
   24 hours after creation, is INVALID_ARGUMENT (the API's documented minimum);
+* label keys and values are at most 64 code points of lowercase letters
+  (international ones too: read here as letters that are not upper case),
+  digits, ``_`` and ``-`` (``Session.labels``); others are INVALID_ARGUMENT;
 * ``UpdateSession`` updates the fields its ``update_mask`` names
   (``expire_time``, ``ttl`` counted from now, ``labels``, ``display_name``,
   ``session_state``; every one of them when the mask is empty), with the
@@ -25,7 +28,8 @@ session_service.proto``, ``session.proto``):
   event's id, applies ``actions.state_delta`` to ``session_state`` key by key,
   and moves the session's ``update_time`` (server clock);
 * ``ListSessions`` filters on ``user_id``, ``display_name`` and ``labels.KEY``
-  and orders by ``create_time`` or ``update_time``; ``ListEvents`` filters on
+  (equality: the documented examples; ``filters``) and orders by
+  ``create_time`` or ``update_time``, either ``desc``, equal times in creation order; ``ListEvents`` filters on
   a ``timestamp`` range and orders by timestamp (ascending unless ``desc``);
 * pages hold at most 100 items (``page_size`` 0 means 100); a page token is
   good only for the same request; an unknown name is NOT_FOUND.
@@ -39,6 +43,7 @@ answer is lost (a dropped connection).
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import itertools
 import json
@@ -63,6 +68,7 @@ OPERATIONS_SERVICE: Final = "google.longrunning.Operations"
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_TTL_SECONDS: Final = 365 * 24 * 3600
 MIN_TTL_SECONDS: Final = 24 * 3600
+MAX_LABEL_CODE_POINTS: Final = 64
 _UPDATABLE: Final = ("expire_time", "ttl", "labels", "display_name", "session_state")
 
 Session = vertex.Session.pb()
@@ -89,6 +95,25 @@ class _StatusError(Exception):
 class _StoredSession:
     session: Any
     events: list[Any] = field(default_factory=list)
+    """In append order."""
+    by_time: list[tuple[int, int, int]] = field(default_factory=list)
+    """(seconds, nanos, index in ``events``) of each event, sorted: a timestamp range is found by
+    bisection, so a session of many events lists a few of them without a pass over all."""
+
+    def append(self, event: Any) -> None:
+        bisect.insort(self.by_time, (*_instant(event.timestamp), len(self.events)))
+        self.events.append(event)
+
+    def in_range(self, bounds: list[tuple[str, timestamp_pb2.Timestamp]]) -> list[Any]:
+        """The events within every bound, by timestamp (equal ones in append order)."""
+        low, high = 0, len(self.by_time)
+        for op, bound in bounds:
+            before, after = (*_instant(bound), -1), (*_instant(bound), len(self.events))
+            if op in ("=", ">=", ">"):
+                low = max(low, bisect.bisect_left(self.by_time, before if op != ">" else after))
+            if op in ("=", "<=", "<"):
+                high = min(high, bisect.bisect_left(self.by_time, after if op != "<" else before))
+        return [self.events[index] for _, _, index in self.by_time[low:high]]
 
 
 @dataclass
@@ -153,6 +178,7 @@ class SessionServiceStandIn:
         session.CopyFrom(request.session)
         session.name = name
         _check_expiration(session, _now(), "session")
+        _check_labels(session.labels, "session")
 
         def finish() -> Message:
             now = _now()
@@ -218,14 +244,11 @@ class SessionServiceStandIn:
             bounds = filters.event_bounds(request.filter)
         except filters.FilterError as exc:
             raise _StatusError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-        events = [
-            event
-            for event in stored.events
-            if all(filters.compare(op, _instant(event.timestamp), _instant(bound)) for op, bound in bounds)
-        ]
+        events = stored.in_range(bounds)
         ((_, descending),) = _order_by(request.order_by or "timestamp", ("timestamp",))
-        # A stable sort: equal timestamps stay in append order.
-        events.sort(key=lambda e: _instant(e.timestamp), reverse=descending)
+        if descending:
+            # A stable sort: equal timestamps stay in append order.
+            events.sort(key=lambda e: _instant(e.timestamp), reverse=True)
         page, token = _page(events, request, ("events", request.parent, request.filter, request.order_by))
         response = vertex.ListEventsResponse.pb()()
         response.session_events.extend(page)
@@ -247,7 +270,7 @@ class SessionServiceStandIn:
         for key, value in event.actions.state_delta.fields.items():
             session.session_state.fields[key].CopyFrom(value)
         session.update_time.CopyFrom(_later(session.update_time))
-        stored.events.append(event)
+        stored.append(event)
         return vertex.AppendEventResponse.pb()()
 
     def UpdateSession(self, request: Any) -> Any:  # noqa: N802
@@ -275,6 +298,7 @@ class SessionServiceStandIn:
                 else:
                     session.expire_time.CopyFrom(given.expire_time)
         if "labels" in paths:
+            _check_labels(given.labels, "session")
             session.labels.clear()
             session.labels.update(given.labels)
         if "display_name" in paths:
@@ -445,6 +469,22 @@ def _check_expiration(
         raise _StatusError(
             grpc.StatusCode.INVALID_ARGUMENT, f"{field}.expire_time must be at least 24 hours after creation"
         )
+
+
+def _check_labels(labels: Any, field: str) -> None:
+    """Refuses a label key or value the API's ``Session.labels`` documentation does not allow."""
+    for key, value in labels.items():
+        for text in (key, value):
+            if len(text) > MAX_LABEL_CODE_POINTS or not all(_label_character(c) for c in text):
+                raise _StatusError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"{field}.labels: {text!r} must be at most {MAX_LABEL_CODE_POINTS} lowercase letters, "
+                    "digits, underscores and dashes",
+                )
+
+
+def _label_character(character: str) -> bool:
+    return (character.isalpha() and not character.isupper()) or character.isdigit() or character in "_-"
 
 
 def _now() -> timestamp_pb2.Timestamp:

@@ -316,3 +316,57 @@ async def test_expired_sessions_stay_until_agent_engine_deletes_them(
     with pytest.raises(google_errors.NotFound):
         await client.get_session(name=session.name)
     assert (await client.get_session(name=kept.name)).name == kept.name
+
+
+async def test_update_session_replaces_display_name_and_labels_as_the_mask_names(
+    client: SessionServiceAsyncClient,
+) -> None:
+    created = vertex.Session.pb(await _create(client, display_name="old", labels={"a": "1", "b": "2"}))
+    request = vertex.UpdateSessionRequest(
+        session=vertex.Session(name=created.name, display_name="new", labels={"c": "3"}),
+        update_mask=field_mask_pb2.FieldMask(paths=["labels"]),
+    )
+    updated = vertex.Session.pb(await client.update_session(request=request))
+    assert (updated.display_name, dict(updated.labels)) == ("old", {"c": "3"})
+    request.update_mask.paths[:] = ["display_name"]
+    updated = vertex.Session.pb(await client.update_session(request=request))
+    assert updated.display_name == "new"
+
+
+async def test_labels_are_lowercase_letters_digits_underscores_and_dashes_of_at_most_64(
+    client: SessionServiceAsyncClient,
+) -> None:
+    allowed = {"k_-9": "v", "schlüssel": "wert", "a" * 64: "b" * 64, "empty": ""}
+    created = vertex.Session.pb(await _create(client, labels=allowed))
+    assert dict(created.labels) == allowed
+    for labels in ({"Key": "v"}, {"k": "V"}, {"k.x": "v"}, {"a" * 65: "v"}, {"k": "b" * 65}):
+        with pytest.raises(google_errors.InvalidArgument, match="labels"):
+            await _create(client, labels=labels)
+        with pytest.raises(google_errors.InvalidArgument, match="labels"):
+            await client.update_session(
+                request=vertex.UpdateSessionRequest(
+                    session=vertex.Session(name=created.name, labels=labels),
+                    update_mask=field_mask_pb2.FieldMask(paths=["labels"]),
+                )
+            )
+
+
+async def test_list_sessions_filters_on_display_name_and_orders_by_create_time_either_way(
+    client: SessionServiceAsyncClient,
+) -> None:
+    first = await _create(client, display_name="Trip to Paris")
+    second = await _create(client, display_name="Trip to Paris")
+    await _create(client, display_name="other")
+    request = vertex.ListSessionsRequest(
+        parent=ENGINE, filter='display_name="Trip to Paris"', order_by="create_time desc"
+    )
+    listed = await client.list_sessions(request=request)
+    assert [s.name for s in listed.sessions] == [second.name, first.name]
+    request.order_by = "create_time"
+    listed = await client.list_sessions(request=request)
+    assert [s.name for s in listed.sessions] == [first.name, second.name]
+    for unsupported in ("display_name", "create_time asc desc", "user_id"):
+        with pytest.raises(google_errors.InvalidArgument):
+            await client.list_sessions(
+                request=vertex.ListSessionsRequest(parent=ENGINE, order_by=unsupported)
+            )

@@ -52,4 +52,15 @@
 // finished, and [Service.EraseUser] erases every session and the user state
 // of one user. An expired session is gone at once for every call
 // ([ErrSessionNotFound], left out of List).
+//
+// # Metadata, filtered listings and forks
+//
+// [Service.CreateWithOptions] creates a session with a display name and
+// labels (and an expiry), [Service.UpdateSessionMetadata] changes them
+// without touching the revision, [Service.ListSessionInfos] and
+// [Service.SessionInfos] list sessions' [SessionInfo] with a filter (a subset
+// of AIP-160; [ErrInvalidFilter] for one the server cannot read) and an
+// order ([Service.ListWithOptions] lists the sessions themselves so), and [Service.Fork] copies a session, whole or up to an invocation,
+// into a new one ([ErrForkPointUnknown] where storage cannot know the state
+// at that point).
 package grpcsession

@@ -29,8 +29,17 @@ var (
 	// ErrSessionClosed: an append to a closed session (FAILED_PRECONDITION, "SESSION_CLOSED").
 	// The session can still be read; it takes no more events.
 	ErrSessionClosed = errors.New("the session is closed; it takes no more events")
+	// ErrForkPointUnknown: a fork before an invocation of a session whose initial state the
+	// server's storage does not know, so the state at that point cannot be rebuilt (one
+	// imported, or created before the server kept it) (FAILED_PRECONDITION, "FORK_POINT_UNKNOWN").
+	// A fork of every event still works.
+	ErrForkPointUnknown = errors.New("the state at the fork point is unknown")
 	// ErrInvalidArgument: the server refused a malformed request (INVALID_ARGUMENT).
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrInvalidFilter: a listing's filter the server cannot read (INVALID_ARGUMENT naming
+	// "filter"; Metadata["position"] is the 1-based column of the mistake). It also matches
+	// ErrInvalidArgument.
+	ErrInvalidFilter = errors.New("the listing's filter cannot be read")
 	// ErrUnavailable: the server or its storage could not be reached, even after retries (UNAVAILABLE).
 	ErrUnavailable = errors.New("session server unavailable")
 	// ErrLimitExceeded: a limit refused the call (RESOURCE_EXHAUSTED), and nothing of a refused
@@ -103,8 +112,12 @@ func (e *Error) Is(target error) bool {
 		return e.Code == codes.Aborted && e.Reason == "STALE_SESSION"
 	case ErrSessionClosed:
 		return e.Code == codes.FailedPrecondition && e.Reason == "SESSION_CLOSED"
+	case ErrForkPointUnknown:
+		return e.Code == codes.FailedPrecondition && e.Reason == "FORK_POINT_UNKNOWN"
 	case ErrInvalidArgument:
 		return e.Code == codes.InvalidArgument
+	case ErrInvalidFilter:
+		return e.Code == codes.InvalidArgument && e.Metadata["position"] != ""
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
 	case ErrLimitExceeded:

@@ -39,41 +39,6 @@ func (e Expiry) check() error {
 	return nil
 }
 
-// SessionInfo is a session's lifecycle and bookkeeping, which adk-go's
-// session.Session has no methods for.
-type SessionInfo struct {
-	// AppName, UserID and SessionID name the session.
-	AppName, UserID, SessionID string
-	// CreateTime is when the session was created (server clock).
-	CreateTime time.Time
-	// LastUpdateTime is the timestamp of its latest event, or CreateTime.
-	LastUpdateTime time.Time
-	// Revision is the session's revision (compare for equality only).
-	Revision int64
-	// ExpireTime is when the session expires and is gone for every call; the zero Time = never.
-	ExpireTime time.Time
-	// CloseTime is when the session was closed (it then refuses appends); the zero Time = open.
-	CloseTime time.Time
-}
-
-func sessionInfoFromMessage(message *sessionsv1.Session) *SessionInfo {
-	info := &SessionInfo{
-		AppName:        message.GetAppName(),
-		UserID:         message.GetUserId(),
-		SessionID:      message.GetSessionId(),
-		CreateTime:     message.GetCreateTime().AsTime(),
-		LastUpdateTime: message.GetLastUpdateTime().AsTime(),
-		Revision:       message.GetRevision(),
-	}
-	if message.GetExpireTime() != nil {
-		info.ExpireTime = message.GetExpireTime().AsTime()
-	}
-	if message.GetCloseTime() != nil {
-		info.CloseTime = message.GetCloseTime().AsTime()
-	}
-	return info
-}
-
 // CreateWithExpiry is Create for a session that expires as expiry says; the
 // zero Expiry leaves it to the server's default (--session-ttl; by default
 // sessions never expire). An expired session is gone at once for every call
@@ -83,14 +48,7 @@ func (s *Service) CreateWithExpiry(ctx context.Context, req *session.CreateReque
 	if err := expiry.check(); err != nil {
 		return nil, err
 	}
-	return s.create(ctx, req, func(request *sessionsv1.CreateSessionRequest) {
-		switch {
-		case expiry.TTL != 0:
-			request.Expiration = &sessionsv1.CreateSessionRequest_Ttl{Ttl: durationpb.New(expiry.TTL)}
-		case !expiry.ExpireTime.IsZero():
-			request.Expiration = &sessionsv1.CreateSessionRequest_ExpireTime{ExpireTime: timestamppb.New(expiry.ExpireTime)}
-		}
-	})
+	return s.create(ctx, req, func(request *sessionsv1.CreateSessionRequest) { setCreateExpiration(request, expiry) })
 }
 
 // SetSessionExpiry changes when a session expires: expiry.TTL from now, at

@@ -253,7 +253,23 @@ func (s *Service) readRest(ctx context.Context, message *sessionsv1.Session, tok
 // List lists the sessions of an app, or of one user of it if UserID is set,
 // without their events, oldest update first.
 func (s *Service) List(ctx context.Context, req *session.ListRequest) (*session.ListResponse, error) {
-	request := &sessionsv1.ListSessionsRequest{AppName: req.AppName, UserId: req.UserID, PageSize: maxPageSize}
+	return s.list(ctx, &sessionsv1.ListSessionsRequest{AppName: req.AppName, UserId: req.UserID, PageSize: maxPageSize})
+}
+
+// ListWithOptions is List with the filter and order of opts (see
+// ListOptions; a zero PageSize walks the server's largest pages): every
+// session it selects from opts.PageToken on, with merged state, without
+// events. A filter the server cannot read fails with ErrInvalidFilter.
+func (s *Service) ListWithOptions(ctx context.Context, opts ListOptions) (*session.ListResponse, error) {
+	request := listRequest(opts)
+	if request.PageSize == 0 {
+		request.PageSize = maxPageSize
+	}
+	return s.list(ctx, request)
+}
+
+// list walks the pages of request from its page token on.
+func (s *Service) list(ctx context.Context, request *sessionsv1.ListSessionsRequest) (*session.ListResponse, error) {
 	sessions := []session.Session{}
 	for {
 		var response *sessionsv1.ListSessionsResponse

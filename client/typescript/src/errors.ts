@@ -62,8 +62,53 @@ export class StaleSessionError extends SessionServiceError {
  */
 export class SessionClosedError extends SessionServiceError {}
 
-/** INVALID_ARGUMENT: the server refused a malformed request. */
-export class InvalidArgumentError extends SessionServiceError {}
+/**
+ * FAILED_PRECONDITION ("FORK_POINT_UNKNOWN"): a fork before an invocation of
+ * a session whose initial state the server's storage does not know (one
+ * imported, or created before the server kept it), so its state at that
+ * point cannot be rebuilt. A fork of every event still works.
+ */
+export class ForkPointUnknownError extends SessionServiceError {}
+
+/**
+ * INVALID_ARGUMENT: the server refused a malformed request. `violations`
+ * name the fields.
+ */
+export class InvalidArgumentError extends SessionServiceError {
+  /** ErrorInfo.metadata, e.g. "position" for a filter. */
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(
+    message: string,
+    code: Code,
+    reason = "",
+    violations: readonly string[] = [],
+    metadata: Record<string, string> = {},
+  ) {
+    super(message, code, reason, violations);
+    this.metadata = metadata;
+  }
+}
+
+/**
+ * INVALID_ARGUMENT for a listing's filter the server cannot read (an
+ * InvalidArgumentError): `position` is the 1-based column of the mistake.
+ */
+export class SessionFilterError extends InvalidArgumentError {
+  /** The 1-based column of the filter where the server found the mistake. */
+  readonly position: number;
+
+  constructor(
+    message: string,
+    code: Code,
+    reason: string,
+    violations: readonly string[],
+    metadata: Record<string, string>,
+  ) {
+    super(message, code, reason, violations, metadata);
+    this.position = Number(metadata["position"]);
+  }
+}
 
 /** UNAVAILABLE (or CANCELLED by the server): the server or its storage could not be reached, even after retries. */
 export class SessionServiceUnavailableError extends SessionServiceError {}
@@ -204,11 +249,16 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
         ? new StaleSessionError(message, error.code, reason)
         : new SessionServiceError(message, error.code, reason);
     case Code.FAILED_PRECONDITION:
-      return reason === "SESSION_CLOSED"
-        ? new SessionClosedError(message, error.code, reason)
+      if (reason === "SESSION_CLOSED") {
+        return new SessionClosedError(message, error.code, reason);
+      }
+      return reason === "FORK_POINT_UNKNOWN"
+        ? new ForkPointUnknownError(message, error.code, reason)
         : new SessionServiceError(message, error.code, reason, violations);
     case Code.INVALID_ARGUMENT:
-      return new InvalidArgumentError(message, error.code, reason, violations);
+      return /^\d+$/.test(metadata["position"] ?? "")
+        ? new SessionFilterError(message, error.code, reason, violations, metadata)
+        : new InvalidArgumentError(message, error.code, reason, violations, metadata);
     case Code.UNAVAILABLE:
     case Code.CANCELLED: // from the server only (it was shutting down): as unavailable
       return new SessionServiceUnavailableError(message, error.code, reason);

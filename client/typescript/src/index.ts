@@ -3,13 +3,17 @@
  * BaseSessionService that keeps sessions in an adk-grpc-sessions server.
  */
 export { GrpcSessionService, DEFAULT_TIMEOUT_MS, type GrpcSessionServiceOptions } from "./service.js";
-export type { SessionExpiry, SessionInfo } from "./lifecycle.js";
+export type { SessionExpiry } from "./lifecycle.js";
+export type { ForkRequest, ListSessionInfosRequest, SessionInfoPage, SessionMetadata } from "./metadata.js";
+export type { ForkOrigin, SessionInfo } from "./session_info.js";
 export {
   AlreadyExistsError,
   EventIdConflictError,
+  ForkPointUnknownError,
   InvalidArgumentError,
   LimitExceededError,
   SessionClosedError,
+  SessionFilterError,
   SessionNotFoundError,
   SessionServiceError,
   SessionServiceTimeoutError,

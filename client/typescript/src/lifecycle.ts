@@ -1,15 +1,15 @@
 /**
  * The session lifecycle's shapes (the "Lifecycle" section of the contract):
- * expiry as callers give it, a session's lifecycle as they read it, and the
- * appends under way that closing a session waits for.
+ * expiry as callers give it, and the appends under way that closing a
+ * session waits for. A session's lifecycle as callers read it is a
+ * SessionInfo (session_info.ts).
  */
 import { status as Code } from "@grpc/grpc-js";
 
 import { InvalidArgumentError } from "./errors.js";
 import type { Duration } from "./gen/google/protobuf/duration.js";
-import type { Session as SessionMessage } from "./gen/adk_grpc_sessions/v1/session_service.js";
 import type { Timestamp } from "./gen/google/protobuf/timestamp.js";
-import { msFromTimestamp, timestampFromMs } from "./timestamps.js";
+import { timestampFromMs } from "./timestamps.js";
 
 /**
  * When a session expires: `ttlMs` after the server's clock at the call, or at
@@ -23,23 +23,6 @@ export interface SessionExpiry {
   ttlMs?: number;
   /** The instant the session expires: a Date, or milliseconds since the epoch. */
   expireTime?: Date | number;
-}
-
-/** A session's lifecycle and bookkeeping, which @google/adk's Session has no fields for. Times in ms since the epoch. */
-export interface SessionInfo {
-  appName: string;
-  userId: string;
-  sessionId: string;
-  /** When the session was created (server clock). */
-  createTime: number;
-  /** The timestamp of its latest event, or createTime. */
-  lastUpdateTime: number;
-  /** The session's revision (compare for equality only). */
-  revision: bigint;
-  /** When the session expires and is gone for every call; undefined = never. */
-  expireTime: number | undefined;
-  /** When the session was closed (it then refuses appends); undefined = open. */
-  closeTime: number | undefined;
 }
 
 /** The expiration fields of a request for `expiry`: none, `ttl` or `expireTime`. */
@@ -64,20 +47,6 @@ export function expiration(expiry: SessionExpiry): { ttl?: Duration; expireTime?
     return { expireTime: timestampFromMs(ms) };
   }
   return {};
-}
-
-/** The lifecycle of a session message of the server. */
-export function sessionInfoFromMessage(message: SessionMessage): SessionInfo {
-  return {
-    appName: message.appName,
-    userId: message.userId,
-    sessionId: message.sessionId,
-    createTime: msFromTimestamp(message.createTime),
-    lastUpdateTime: msFromTimestamp(message.lastUpdateTime),
-    revision: message.revision,
-    expireTime: message.expireTime === undefined ? undefined : msFromTimestamp(message.expireTime),
-    closeTime: message.closeTime === undefined ? undefined : msFromTimestamp(message.closeTime),
-  };
 }
 
 /** The appends a service has sent and not yet seen answered, per session. */

@@ -15,6 +15,7 @@ import {
 } from "@google/adk";
 import {
   connectivityState,
+  status as Code,
   credentials as grpcCredentials,
   type CallOptions,
   type ChannelCredentials,
@@ -33,7 +34,7 @@ import {
   stateDelta,
   type StoredSession,
 } from "./conversions.js";
-import { AlreadyExistsError, SessionNotFoundError, StaleSessionError } from "./errors.js";
+import { AlreadyExistsError, InvalidArgumentError, SessionNotFoundError, StaleSessionError } from "./errors.js";
 import {
   SessionServiceClient,
   type GetSessionRequest as GetSessionMessage,
@@ -41,13 +42,15 @@ import {
   type ListSessionsRequest as ListSessionsMessage,
   type Session as SessionMessage,
 } from "./gen/adk_grpc_sessions/v1/session_service.js";
+import { AppendsUnderWay, expiration, type SessionExpiry } from "./lifecycle.js";
 import {
-  AppendsUnderWay,
-  expiration,
-  sessionInfoFromMessage,
-  type SessionExpiry,
-  type SessionInfo,
-} from "./lifecycle.js";
+  updateRequest,
+  type ForkRequest,
+  type ListSessionInfosRequest,
+  type SessionInfoPage,
+  type SessionMetadata,
+} from "./metadata.js";
+import { labelsToMap, sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
 import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
 import { parseTarget, type Target } from "./targets.js";
 import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
@@ -166,10 +169,13 @@ export class GrpcSessionService extends BaseSessionService {
    * (--session-ttl; by default sessions never expire). An expired session is
    * gone at once for every call (getSession answers undefined, listSessions
    * leaves it out); the server then purges its events and session state,
-   * keeping the user's and the app's.
+   * keeping the user's and the app's. `displayName` and `labels` (see
+   * SessionMetadata) are read back by getSessionInfo and filtered on by
+   * listSessionInfos.
    *
    * @throws AlreadyExistsError if a session with this id exists.
-   * @throws InvalidArgumentError for both ttlMs and expireTime, or either out of range.
+   * @throws InvalidArgumentError for both ttlMs and expireTime, either out of
+   *   range, or metadata beyond its limits.
    */
   override async createSession({
     appName,
@@ -178,7 +184,9 @@ export class GrpcSessionService extends BaseSessionService {
     sessionId,
     ttlMs,
     expireTime,
-  }: CreateSessionRequest & SessionExpiry): Promise<Session> {
+    displayName,
+    labels,
+  }: CreateSessionRequest & SessionExpiry & SessionMetadata): Promise<Session> {
     const requested = sessionId?.trim();
     // Choosing the id here makes a retried create recognisable: the id is
     // fresh, so "already exists" can only mean an earlier attempt landed.
@@ -188,8 +196,8 @@ export class GrpcSessionService extends BaseSessionService {
       userId,
       sessionId: id,
       state: stateDelta(state),
-      displayName: "",
-      labels: new Map<string, string>(),
+      displayName: displayName ?? "",
+      labels: labelsToMap(labels),
       ...expiration({ ttlMs, expireTime }),
     };
     try {
@@ -279,6 +287,12 @@ export class GrpcSessionService extends BaseSessionService {
    * Lists sessions (with merged state, without events) of an app, or of one
    * user. Pagination and order follow @google/adk's InMemorySessionService;
    * without `order`, sessions come oldest update first.
+   *
+   * Beyond @google/adk's request, `filter` keeps the sessions it matches and
+   * `orderBy` orders them on the server, as listSessionInfos takes them
+   * (`order`, if given, then sorts what the server listed).
+   *
+   * @throws SessionFilterError for a filter the server cannot read.
    */
   override async listSessions({
     appName,
@@ -287,15 +301,17 @@ export class GrpcSessionService extends BaseSessionService {
     offset,
     page,
     order,
-  }: ListSessionsRequest): Promise<ListSessionsResponse> {
+    filter,
+    orderBy,
+  }: ListSessionsRequest & Pick<ListSessionInfosRequest, "filter" | "orderBy">): Promise<ListSessionsResponse> {
     const all: Session[] = [];
     const request: ListSessionsMessage = {
       appName,
       userId: userId ?? "",
       pageSize: MAX_PAGE_SIZE,
       pageToken: "",
-      filter: "",
-      orderBy: "",
+      filter: filter ?? "",
+      orderBy: orderBy ?? "",
     };
     do {
       const response = await this.call((c) => c.listSessions, request);
@@ -468,26 +484,133 @@ export class GrpcSessionService extends BaseSessionService {
     expireTime,
   }: CompositeSessionKey & SessionExpiry): Promise<SessionInfo> {
     const fields = expiration({ ttlMs, expireTime });
-    const response = await this.call((c) => c.updateSession, {
-      session: {
-        appName,
-        userId,
-        sessionId: sessionId.trim(),
-        state: undefined,
-        events: [],
-        lastUpdateTime: undefined,
-        createTime: undefined,
-        revision: 0n,
-        closeTime: undefined,
-        displayName: "",
-        labels: new Map(),
-        forkedFrom: undefined,
-        ...fields,
-      },
-      // "expire_time" left unset: never.
-      updateMask: [fields.ttl === undefined ? "expire_time" : "ttl"],
-    });
+    // "expire_time" left unset: never.
+    const paths = [fields.ttl === undefined ? "expire_time" : "ttl"];
+    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
+    const response = await this.call((c) => c.updateSession, request);
     return sessionInfoFromMessage(required(response.session));
+  }
+
+  /**
+   * Changes a session's display name, labels or both: each given replaces
+   * the session's ("" removes the display name, {} every label); each left
+   * undefined stays as it is (giving neither throws InvalidArgumentError).
+   * Returns the session's info after the change. Its revision, last update
+   * time, events and state are untouched, so no writer's session becomes
+   * stale.
+   *
+   * @throws SessionNotFoundError if the session does not exist (or has expired).
+   * @throws InvalidArgumentError for metadata beyond its limits (see SessionMetadata).
+   */
+  async updateSessionMetadata({
+    appName,
+    userId,
+    sessionId,
+    displayName,
+    labels,
+  }: CompositeSessionKey & SessionMetadata): Promise<SessionInfo> {
+    const paths = [];
+    if (displayName !== undefined) paths.push("display_name");
+    if (labels !== undefined) paths.push("labels");
+    if (paths.length === 0) {
+      throw new InvalidArgumentError("updateSessionMetadata: give displayName, labels or both", Code.INVALID_ARGUMENT);
+    }
+    const fields = { displayName: displayName ?? "", labels: labelsToMap(labels) };
+    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
+    const response = await this.call((c) => c.updateSession, request);
+    return sessionInfoFromMessage(required(response.session));
+  }
+
+  /**
+   * One page of the sessions `request` selects (see ListSessionInfosRequest),
+   * in its order, without their events or state. Paging is by key: a session
+   * changed between pages appears at most once, an unchanged one exactly once.
+   *
+   * @throws InvalidArgumentError for a filter or order the server cannot read,
+   *   or a page token of another listing.
+   */
+  async listSessionInfos({
+    appName,
+    userId,
+    filter,
+    orderBy,
+    pageSize,
+    pageToken,
+  }: ListSessionInfosRequest): Promise<SessionInfoPage> {
+    const response = await this.call((c) => c.listSessions, {
+      appName,
+      userId: userId ?? "",
+      pageSize: pageSize ?? 0,
+      pageToken: pageToken ?? "",
+      filter: filter ?? "",
+      orderBy: orderBy ?? "",
+    });
+    return { sessions: response.sessions.map(sessionInfoFromMessage), nextPageToken: response.nextPageToken };
+  }
+
+  /** Every session `request` selects, from its pageToken on, walking the pages as they are needed. */
+  async *iterSessionInfos(request: ListSessionInfosRequest): AsyncGenerator<SessionInfo, void, undefined> {
+    let pageToken = request.pageToken;
+    do {
+      const page = await this.listSessionInfos({ ...request, pageToken });
+      yield* page.sessions;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+  }
+
+  /**
+   * Copies a session into a new session of the same user, and returns the
+   * new session's info (forkedFrom says where it came from); read the new
+   * session with getSession. Its session-scoped state is exactly the
+   * source's after the last copied event, its events keep their ids, and it
+   * is open even if the source is closed; app and user state are shared as
+   * ever. Metadata and expiry are the new session's own (the source's are
+   * not copied). The source is not changed.
+   *
+   * @throws SessionNotFoundError if the source does not exist.
+   * @throws AlreadyExistsError if newSessionId is taken.
+   * @throws InvalidArgumentError if no event of the source has beforeInvocationId, or for bad metadata or expiry.
+   * @throws ForkPointUnknownError for a fork before an invocation of a
+   *   session whose initial state the server's storage does not know.
+   */
+  async forkSession({
+    appName,
+    userId,
+    sessionId,
+    newSessionId,
+    beforeInvocationId,
+    displayName,
+    labels,
+    ttlMs,
+    expireTime,
+  }: ForkRequest): Promise<SessionInfo> {
+    const source = sessionId.trim();
+    const requested = newSessionId?.trim();
+    // Choosing the id here makes a retried fork recognisable, as a retried create.
+    const id = requested || randomUUID();
+    const request = {
+      appName,
+      userId,
+      sessionId: source,
+      newSessionId: id,
+      beforeInvocationId: beforeInvocationId ?? "",
+      displayName: displayName ?? "",
+      labels: labelsToMap(labels),
+      ...expiration({ ttlMs, expireTime }),
+    };
+    try {
+      const response = await this.call((c) => c.forkSession, request);
+      return sessionInfoFromMessage(required(response.session));
+    } catch (error) {
+      if (!requested && error instanceof AlreadyExistsError) {
+        // A fresh id already taken: an earlier attempt whose answer was lost made it.
+        const existing = await this.getSessionInfo({ appName, userId, sessionId: id });
+        if (existing?.forkedFrom?.sessionId === source) {
+          return existing;
+        }
+      }
+      throw error;
+    }
   }
 
   /**

@@ -16,6 +16,7 @@ import { credentials } from "@grpc/grpc-js";
 
 import { GrpcSessionService } from "../src/index.js";
 import {
+  CreateSessionRequest,
   SessionServiceClient,
   type Session as SessionMessage,
   type StateDelta,
@@ -119,12 +120,8 @@ describe("state keys named like Object.prototype members", { skip: unavailable()
       const appName = `app-${randomUUID()}`;
       const state = emptyDelta();
       KEYS.forEach((key, n) => state[scope].set(key, JSON.stringify(valueFor(key, n))));
-      const created = await rawCall<object, { session?: SessionMessage }>(raw.createSession as never, {
-        appName,
-        userId: "u",
-        sessionId: "s",
-        state,
-      });
+      const request = { ...CreateSessionRequest.fromPartial({ appName, userId: "u", sessionId: "s" }), state };
+      const created = await rawCall<CreateSessionRequest, { session?: SessionMessage }>(raw.createSession as never, request);
       assert.deepEqual([...(created.session?.state?.[scope].keys() ?? [])].sort(), [...KEYS].sort());
       const expected = withKeys(KEYS.map((key, n) => [prefix + key, valueFor(key, n)]));
       const read = await service.getSession({ appName, userId: "u", sessionId: "s" });

@@ -1,25 +1,32 @@
 """The Python client: ``GrpcSessionService``, a drop-in ADK ``BaseSessionService``."""
 
 from adk_grpc_sessions.client.errors import (
+    ForkPointUnknownError,
     SessionClosedError,
+    SessionFilterError,
     SessionServiceError,
     SessionServiceLimitError,
     SessionServicePermissionError,
     SessionServiceTimeoutError,
     SessionServiceUnavailableError,
 )
-from adk_grpc_sessions.client.lifecycle import SessionInfo
+from adk_grpc_sessions.client.lifecycle import ForkOrigin, SessionInfo
 from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPage
+from adk_grpc_sessions.client.metadata import SessionInfoPage
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.service import GrpcSessionService
 
 __all__ = [
+    "ForkOrigin",
+    "ForkPointUnknownError",
     "GrpcSessionService",
     "ListEventsResponse",
     "ListSessionsPage",
     "RetryPolicy",
     "SessionClosedError",
+    "SessionFilterError",
     "SessionInfo",
+    "SessionInfoPage",
     "SessionServiceError",
     "SessionServiceLimitError",
     "SessionServicePermissionError",

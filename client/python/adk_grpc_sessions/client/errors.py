@@ -5,7 +5,10 @@ Codes with an ADK meaning raise ADK's own exceptions (``AlreadyExistsError``,
 to a closed session ``SessionClosedError`` (a ``ValueError``, in ADK's manner); the rest raise
 ``SessionServiceError`` subclasses that also derive from the matching builtin
 (``ConnectionError``, ``TimeoutError``, ``PermissionError``), or
-``SessionServiceLimitError`` for a limit (RESOURCE_EXHAUSTED).
+``SessionServiceLimitError`` for a limit (RESOURCE_EXHAUSTED). A listing's
+filter the server cannot read is ``SessionFilterError`` (a ``ValueError``
+with the column), a fork before an invocation whose state storage cannot
+know ``ForkPointUnknownError``.
 """
 
 from __future__ import annotations
@@ -69,6 +72,22 @@ class SessionClosedError(ValueError):
     """
 
 
+class SessionFilterError(ValueError):
+    """The server could not read a listing's filter; ``position`` is the 1-based column of the problem."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class ForkPointUnknownError(SessionServiceError):
+    """A fork before an invocation of a session whose initial state the server's storage does not know.
+
+    (FAILED_PRECONDITION, ``FORK_POINT_UNKNOWN``: a session imported, or
+    created before the server kept initial state.) A fork of every event works.
+    """
+
+
 def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
     try:
         status: status_pb2.Status | None = rpc_status.from_call(error)
@@ -129,13 +148,17 @@ def _error(code: grpc.StatusCode, message: str, status: status_pb2.Status | None
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return SessionServiceLimitError(message, code, reason, _error_metadata(status))
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return ValueError("; ".join(violations) if violations else message)
+        text = "; ".join(violations) if violations else message
+        position = _error_metadata(status).get("position", "")
+        return SessionFilterError(text, int(position)) if position.isdigit() else ValueError(text)
     if code == grpc.StatusCode.NOT_FOUND:
         return SessionNotFoundError(message)
     if code == grpc.StatusCode.ALREADY_EXISTS:
         return AlreadyExistsError(message)
     if code == grpc.StatusCode.FAILED_PRECONDITION and reason == "SESSION_CLOSED":
         return SessionClosedError(message)
+    if code == grpc.StatusCode.FAILED_PRECONDITION and reason == "FORK_POINT_UNKNOWN":
+        return ForkPointUnknownError(message, code, reason)
     if code == grpc.StatusCode.ABORTED and reason == "STALE_SESSION":
         return StaleSessionError(message)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):

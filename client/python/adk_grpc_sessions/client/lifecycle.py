@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -20,8 +21,22 @@ from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
 
 
 @dataclass(frozen=True, slots=True)
+class ForkOrigin:
+    """Where a forked session came from (``GrpcSessionService.fork_session``)."""
+
+    session_id: str
+    """The session it was copied from (same app and user); it may have changed, or be gone, since."""
+    event_count: int
+    """How many events were copied: the source's first ``event_count``."""
+    before_invocation_id: str | None
+    """The invocation the copy stopped before; None = every event was copied."""
+    fork_time: float
+    """When the fork was made (server clock, seconds since the epoch)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
-    """A session's lifecycle and bookkeeping, which ADK's ``Session`` model has no fields for.
+    """A session's metadata, lifecycle and bookkeeping, which ADK's ``Session`` model has no fields for.
 
     Times are float seconds since the epoch, as ADK's; None = not set.
     """
@@ -36,10 +51,28 @@ class SessionInfo:
     """When the session expires (and is gone for every call); None = never."""
     close_time: float | None
     """When the session was closed (it then refuses appends); None = open."""
+    display_name: str = ""
+    """A name for people to read; empty = none."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    event_count: int | None = None
+    """How many events the session holds; None where the server's storage does not know it."""
+    stored_bytes: int | None = None
+    """The bytes its events and session-scoped state take; None where the storage does not know it."""
+    forked_from: ForkOrigin | None = None
+    """Where it was forked from; None if it was created."""
 
     @classmethod
     def from_message(cls, message: pb.Session) -> SessionInfo:
         """The info of a session message of the server."""
+        origin = None
+        if message.HasField("forked_from"):
+            fork = message.forked_from
+            origin = ForkOrigin(
+                session_id=fork.session_id,
+                event_count=fork.event_count,
+                before_invocation_id=fork.before_invocation_id or None,
+                fork_time=from_timestamp(fork.fork_time),
+            )
         return cls(
             app_name=message.app_name,
             user_id=message.user_id,
@@ -49,11 +82,16 @@ class SessionInfo:
             revision=message.revision,
             expire_time=from_timestamp(message.expire_time) if message.HasField("expire_time") else None,
             close_time=from_timestamp(message.close_time) if message.HasField("close_time") else None,
+            display_name=message.display_name,
+            labels=dict(message.labels),
+            event_count=message.event_count if message.HasField("event_count") else None,
+            stored_bytes=message.stored_bytes if message.HasField("stored_bytes") else None,
+            forked_from=origin,
         )
 
 
 def set_expiration(
-    message: pb.CreateSessionRequest | pb.Session,
+    message: pb.CreateSessionRequest | pb.ForkSessionRequest | pb.Session,
     ttl: float | datetime.timedelta | None,
     expire_time: float | datetime.datetime | None,
 ) -> str:

@@ -25,7 +25,7 @@ class ListEventsResponse(BaseModel):
 
 
 class ListSessionsPage(BaseModel):
-    """One page of sessions (without events), oldest update first."""
+    """One page of sessions (without events), oldest update first unless the listing's order says."""
 
     sessions: list[Session] = Field(default_factory=list)
     next_page_token: str | None = None
@@ -90,11 +90,22 @@ class Listing:
 
 
 def sessions_request(
-    app_name: str, user_id: str | None, page_size: int | None, page_token: str | None
+    app_name: str,
+    user_id: str | None,
+    page_size: int | None,
+    page_token: str | None,
+    *,
+    filter_text: str | None = None,
+    order_by: str | None = None,
 ) -> pb.ListSessionsRequest:
     """A ``ListSessionsRequest`` from ``GrpcSessionService``'s arguments (None: the server's default)."""
     return pb.ListSessionsRequest(
-        app_name=app_name, user_id=user_id or "", page_size=page_size or 0, page_token=page_token or ""
+        app_name=app_name,
+        user_id=user_id or "",
+        page_size=page_size or 0,
+        page_token=page_token or "",
+        filter=filter_text or "",
+        order_by=order_by or "",
     )
 
 

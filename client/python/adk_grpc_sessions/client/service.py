@@ -1,9 +1,11 @@
 """``GrpcSessionService``: ADK's ``BaseSessionService`` over the adk-grpc-sessions server.
 
 One class, because ADK's interface is one class: its methods and this
-service's extras (paged listings, the lifecycle) are short adapters over the
-modules that do the work (``connection``, ``append_pipeline``,
-``session_reads``, ``listing``, ``lifecycle``), which is why it runs past 400 lines.
+service's extras (paged and filtered listings, the lifecycle, metadata and
+forks) are short adapters over the modules that do the work
+(``connection``, ``append_pipeline``, ``session_reads``, ``listing``,
+``lifecycle``, ``metadata``), which is why it runs past 400 lines: most of
+it is the extras' documented signatures.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -29,7 +31,7 @@ from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
 from typing_extensions import override
 
-from adk_grpc_sessions.client import conversions, lifecycle
+from adk_grpc_sessions.client import conversions, lifecycle, metadata
 from adk_grpc_sessions.client.append_pipeline import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_PER_CALL,
@@ -45,6 +47,7 @@ from adk_grpc_sessions.client.listing import (
     events_request,
     sessions_request,
 )
+from adk_grpc_sessions.client.metadata import ForkRequest, SessionInfoPage, set_metadata
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.session_reads import read_session
 from adk_grpc_sessions.client.targets import parse_target
@@ -170,6 +173,8 @@ class GrpcSessionService(BaseSessionService):
         session_id: str | None = None,
         ttl: float | datetime.timedelta | None = None,
         expire_time: float | datetime.datetime | None = None,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> Session:
         """Creates a session (see ``BaseSessionService.create_session``).
 
@@ -185,9 +190,13 @@ class GrpcSessionService(BaseSessionService):
                 epoch, or an aware datetime; in the future). Neither given: the
                 server's default (``--session-ttl``), if any, else never.
                 ``get_session_info`` reads the expiry back.
+            display_name: a name for people to read (at most 128 characters).
+            labels: labels to group and filter by (at most 64; keys and values
+                of lowercase letters, digits, "_" and "-", keys starting with a
+                letter and not with "adk_"). ``get_session_info`` reads both back.
 
         Raises:
-            ValueError: both ``ttl`` and ``expire_time``, or either out of range.
+            ValueError: both ``ttl`` and ``expire_time``, either out of range, or bad metadata.
             AlreadyExistsError: the id is taken.
         """
         session_id = session_id.strip() if session_id else None
@@ -202,6 +211,7 @@ class GrpcSessionService(BaseSessionService):
             state=conversions.state_delta_message(state),
         )
         set_expiration(request, ttl, expire_time)
+        set_metadata(request, display_name, labels)
         try:
             response: pb.CreateSessionResponse = await self._connection.call("CreateSession", request)
         except AlreadyExistsError:
@@ -248,9 +258,25 @@ class GrpcSessionService(BaseSessionService):
         return session
 
     @override
-    async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
-        """Lists every session (without events), oldest update first, walking all pages."""
-        sessions = [s async for s in self.iter_sessions(app_name=app_name, user_id=user_id)]
+    async def list_sessions(
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+    ) -> ListSessionsResponse:
+        """Lists every session (without events) that ``filter`` keeps, walking all pages.
+
+        ``filter`` and ``order_by`` as ``list_sessions_page`` takes them;
+        neither given: every session, oldest update first (ADK's listing).
+        """
+        sessions = [
+            s
+            async for s in self.iter_sessions(
+                app_name=app_name, user_id=user_id, filter=filter, order_by=order_by
+            )
+        ]
         return ListSessionsResponse(sessions=sessions)
 
     async def list_sessions_page(
@@ -260,21 +286,79 @@ class GrpcSessionService(BaseSessionService):
         user_id: str | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
     ) -> ListSessionsPage:
-        """One page of sessions; follow ``next_page_token`` for the next one.
+        """One page of sessions; follow ``next_page_token`` (with the same filter and order) for the next.
 
         Args:
             app_name: the app whose sessions to list.
             user_id: only this user's sessions; None for every user.
             page_size: sessions per page (server default 100, at most 1000).
             page_token: ``next_page_token`` of the previous page; None for the first.
-        """
-        return await self._listing.sessions_page(sessions_request(app_name, user_id, page_size, page_token))
+            filter: which sessions to keep, e.g. ``'labels.team = "search" AND
+                create_time >= "2026-01-01T00:00:00Z"'`` (the proto's "Metadata,
+                filtered listings and forks" lists every term); None: all.
+            order_by: ``"update_time"`` (the default) or ``"create_time"``,
+                optionally followed by ``" desc"`` for newest first.
 
-    async def iter_sessions(self, *, app_name: str, user_id: str | None = None) -> AsyncIterator[Session]:
-        """Every session (without events), page by page, oldest update first."""
-        async for session in self._listing.sessions(sessions_request(app_name, user_id, MAX_PAGE_SIZE, None)):
+        Raises:
+            SessionFilterError: the server cannot read ``filter`` (its ``position`` says where).
+            ValueError: ``order_by`` or another argument is refused.
+        """
+        request = sessions_request(
+            app_name, user_id, page_size, page_token, filter_text=filter, order_by=order_by
+        )
+        return await self._listing.sessions_page(request)
+
+    async def iter_sessions(
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+    ) -> AsyncIterator[Session]:
+        """Every session (without events) ``filter`` keeps, page by page, in ``order_by``'s order."""
+        request = sessions_request(
+            app_name, user_id, MAX_PAGE_SIZE, None, filter_text=filter, order_by=order_by
+        )
+        async for session in self._listing.sessions(request):
             yield session
+
+    async def list_session_infos_page(
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+    ) -> SessionInfoPage:
+        """One page of sessions' infos (metadata, no state), as ``list_sessions_page`` selects them.
+
+        What a UI lists conversations by: display names, labels, times, sizes.
+        """
+        request = sessions_request(
+            app_name, user_id, page_size, page_token, filter_text=filter, order_by=order_by
+        )
+        return await metadata.infos_page(self._connection, request)
+
+    async def iter_session_infos(
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+    ) -> AsyncIterator[SessionInfo]:
+        """Every session's info ``filter`` keeps, page by page, in ``order_by``'s order."""
+        request = sessions_request(
+            app_name, user_id, MAX_PAGE_SIZE, None, filter_text=filter, order_by=order_by
+        )
+        async for info in metadata.infos(self._connection, request):
+            yield info
 
     @override
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -410,7 +494,7 @@ class GrpcSessionService(BaseSessionService):
             yield event
 
     async def get_session_info(self, *, app_name: str, user_id: str, session_id: str) -> SessionInfo | None:
-        """A session's expiry, close time and bookkeeping (not its events); None if it does not exist."""
+        """A session's metadata, expiry, close time and bookkeeping (no events); None if it does not exist."""
         return await lifecycle.session_info(self._connection, app_name, user_id, session_id)
 
     async def set_session_expiry(
@@ -431,6 +515,80 @@ class GrpcSessionService(BaseSessionService):
             SessionNotFoundError: the session does not exist (or has expired).
         """
         return await lifecycle.set_expiry(self._connection, app_name, user_id, session_id, ttl, expire_time)
+
+    async def update_session_metadata(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> SessionInfo:
+        """Changes a session's display name and/or labels (None: left as it is; "" or {} removes it).
+
+        ``labels`` replaces every label. The revision, events and state are
+        untouched (no writer's session becomes stale).
+
+        Raises:
+            ValueError: neither given, or a value the label rules refuse.
+            SessionNotFoundError: the session does not exist (or has expired).
+        """
+        return await metadata.update_metadata(
+            self._connection, app_name, user_id, session_id, display_name, labels
+        )
+
+    async def fork_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        new_session_id: str | None = None,
+        before_invocation_id: str | None = None,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        ttl: float | datetime.timedelta | None = None,
+        expire_time: float | datetime.datetime | None = None,
+    ) -> SessionInfo:
+        """Copies a session into a new session of the same user; the source is not changed.
+
+        Every event, or those before the first event of
+        ``before_invocation_id``; the new session's state is the source's at
+        that point. Read it with ``get_session`` to go on from there.
+
+        Args:
+            app_name: the app.
+            user_id: the user (the fork is theirs too).
+            session_id: the session to copy.
+            new_session_id: the new session's id; None for a new UUID4.
+            before_invocation_id: stop before this invocation (an ADK
+                ``Event.invocation_id`` of the source); None copies every event.
+            display_name: the new session's display name (none is copied).
+            labels: the new session's labels (none are copied).
+            ttl: as ``create_session``'s (the source's expiry is not copied).
+            expire_time: as ``create_session``'s.
+
+        Raises:
+            SessionNotFoundError: no such source session.
+            AlreadyExistsError: ``new_session_id`` is taken.
+            ValueError: no event of the source has ``before_invocation_id``, or another argument is refused.
+            ForkPointUnknownError: the server's storage cannot know the source's state before an
+                invocation (an imported session); forking it whole works.
+        """
+        chosen_here = not (new_session_id and new_session_id.strip())
+        request = ForkRequest(
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            new_session_id=new_session_id_or_new(new_session_id),
+            before_invocation_id=before_invocation_id,
+            display_name=display_name,
+            labels=labels,
+            ttl=ttl,
+            expire_time=expire_time,
+        )
+        return await metadata.fork(self._connection, request, id_chosen_here=chosen_here)
 
     async def close_session(self, *, session: Session) -> SessionInfo:
         """Closes ``session`` once this service's appends to it under way have finished.
@@ -478,6 +636,12 @@ class GrpcSessionService(BaseSessionService):
     ) -> None:
         """Closes the connection."""
         await self.close()
+
+
+def new_session_id_or_new(session_id: str | None) -> str:
+    """``session_id`` trimmed, or a new one (``new_session_id``) if it is None or blank."""
+    trimmed = session_id.strip() if session_id else ""
+    return trimmed or new_session_id()
 
 
 def new_session_id() -> str:

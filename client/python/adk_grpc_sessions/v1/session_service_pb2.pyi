@@ -133,7 +133,7 @@ Lifecycle
 
 Metadata, filtered listings and forks
   Metadata. Every session has a create_time, a display_name (0 to 128
-  code points; empty = none) and labels (at most 64; keys 1 to 63
+  code points, no NUL; empty = none) and labels (at most 64; keys 1 to 63
   characters of lowercase letters, digits, "_" and "-", starting with a
   letter; values 0 to 63 of the same characters; keys starting with "adk_"
   are reserved for the server), set at CreateSession or ForkSession and
@@ -605,7 +605,7 @@ class Session(_message.Message):
     reused by a later session with the same name.
     """
     display_name: _builtins.str
-    """A name for people to read (0 to 128 code points); empty = none. Set at
+    """A name for people to read (0 to 128 code points, no NUL); empty = none. Set at
     CreateSession or ForkSession, changed by UpdateSession ("display_name").
     """
     event_count: _builtins.int

@@ -69,11 +69,27 @@ RESPONSE_ENVELOPE_BYTES: Final = 64 * _KIB
 page token is a few hundred bytes.) An event fits in a response on its own
 when its size plus this is at most the message limit.
 """
-SESSION_HEAD_BYTES: Final = 2 * _KIB
+MAX_DISPLAY_NAME_LENGTH: Final = 128
+"""Longest display name, in code points (Agent Engine's own bound); empty = none."""
+MAX_LABELS: Final = 64
+"""Most labels one session may carry (Google Cloud's bound on labels)."""
+MAX_LABEL_LENGTH: Final = 63
+"""Longest label key or value, in characters (keys are at least one; values may be empty)."""
+LABEL_KEY_PATTERN: Final = r"[a-z][a-z0-9_-]{0,62}"
+"""A label key, whole (Google Cloud's rules, in ASCII): a lowercase letter, then letters, digits, _ and -."""
+LABEL_VALUE_PATTERN: Final = r"[a-z0-9_-]{0,63}"
+"""A label value, whole: lowercase letters, digits, _ and -; may be empty."""
+RESERVED_LABEL_PREFIX: Final = "adk_"
+"""Label keys the server keeps for itself (a backend may store its own labels under it)."""
+
+SESSION_HEAD_BYTES: Final = 12 * _KIB
 """The most a session's fields other than its state and events take in a response (with its framing).
 
-(Three names of at most 512 bytes each, four times (update, create, expire,
-close), a revision and the tags and length prefixes around them.) A page of sessions counts this for each.
+(Three names of at most 512 bytes each; a display name of at most 512;
+``MAX_LABELS`` labels of at most ``MAX_LABEL_LENGTH`` bytes a side with their
+entry framing; the fork origin's name and invocation id; five times (update,
+create, expire, close, fork), a revision, two counts and the tags and length
+prefixes around them.) A page of sessions counts this for each.
 """
 STATE_ENTRY_OVERHEAD_BYTES: Final = 16
 """Bytes a state key counts beyond its key and value text: the most a map entry's framing takes on the wire.

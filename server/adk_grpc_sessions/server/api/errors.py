@@ -15,10 +15,13 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from adk_grpc_sessions.server.api.session_filter import InvalidFilterError
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
+    ForkPointNotFoundError,
+    ForkPointUnknownError,
     InvalidCursorError,
     Refusal,
     ResponseTooLargeError,
@@ -85,6 +88,9 @@ def status_for(error: Exception) -> status_pb2.Status:
         error = InvalidArgumentError.single(
             "page_token", f"not a page token from a previous response to this same request ({error})"
         )
+    if isinstance(error, ForkPointNotFoundError):
+        # The caller named an invocation the session does not have: a bad field of the request.
+        error = InvalidArgumentError.single("before_invocation_id", str(error))
     if isinstance(error, InvalidArgumentError):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
@@ -92,7 +98,9 @@ def status_for(error: Exception) -> status_pb2.Status:
                 for v in error.violations
             ]
         )
-        info = error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain=DOMAIN)
+        # A filter's error says where it is, for a client to point at.
+        metadata = {"position": str(error.position)} if isinstance(error, InvalidFilterError) else {}
+        info = error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain=DOMAIN, metadata=metadata)
         return status_pb2.Status(
             code=code_pb2.INVALID_ARGUMENT,
             message=str(error),
@@ -106,6 +114,8 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, SessionExistsError):
         message = f"Session with id {error.key.session_id} already exists."
         return _status(code_pb2.ALREADY_EXISTS, message, "SESSION_ALREADY_EXISTS", **_named(error.key))
+    if isinstance(error, ForkPointUnknownError):
+        return _status(code_pb2.FAILED_PRECONDITION, str(error), "FORK_POINT_UNKNOWN", **_named(error.key))
     if isinstance(error, SessionClosedError):
         return _status(code_pb2.FAILED_PRECONDITION, str(error), "SESSION_CLOSED", **_named(error.key))
     if isinstance(error, StaleRevisionError):

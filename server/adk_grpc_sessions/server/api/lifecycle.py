@@ -20,11 +20,13 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     SessionNotFoundError,
     SessionRecord,
+    SessionUpdate,
 )
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
-_UPDATABLE_PATHS: Final = ("expire_time", "ttl")
+_EXPIRY_PATHS: Final = ("expire_time", "ttl")
+_UPDATABLE_PATHS: Final = (*_EXPIRY_PATHS, "display_name", "labels")
 """UpdateSession's field mask paths."""
 _log = logging.getLogger(__name__)
 
@@ -47,33 +49,53 @@ async def update_session(backend: Backend, request: pb.UpdateSessionRequest) -> 
     """Applies an UpdateSession request: the session as it is afterwards, with state and no events.
 
     Raises:
-        InvalidArgumentError: the mask names a path that is unknown or not updatable, or both.
+        InvalidArgumentError: the mask names a path that is unknown or not updatable, both expiry
+            paths, or a value the path's rules refuse.
         SessionNotFoundError: no such session (or it has expired).
     """
     session = request.session
     key = validation.session_key(session, "session.")
-    paths = list(request.update_mask.paths)
+    paths = set(request.update_mask.paths)
     for path in paths:
         if path not in _UPDATABLE_PATHS:
             raise InvalidArgumentError.single(
                 "update_mask", f"{path!r} cannot be updated; updatable: {', '.join(_UPDATABLE_PATHS)}"
             )
-    if len(set(paths)) > 1:
+    if len(paths & set(_EXPIRY_PATHS)) > 1:
         raise InvalidArgumentError.single("update_mask", "name at most one of 'expire_time' and 'ttl'")
     if not paths:
         # AIP-134: an empty mask updates what the request sets.
         which = session.WhichOneof("expiration")
-        paths = [which] if which is not None else []
+        paths = {which} if which is not None else set()
+        if session.display_name:
+            paths.add("display_name")
+        if session.labels:
+            paths.add("labels")
     if not paths:
         record = await backend.get_session(key, EventWindow(num_recent_events=0))
         if record is None:
             raise SessionNotFoundError(key)
         return record
-    expiry: Expiry = NEVER
-    # A named field left unset clears the expiry.
-    if session.WhichOneof("expiration") == paths[0]:
-        expiry = validation.expiry(session, "session.", backend.clock(), None)
-    return await backend.update_expiry(key, expiry)
+    update = SessionUpdate(
+        expiry=_expiry_update(backend, session, paths),
+        display_name=(
+            validation.display_name("session.display_name", session.display_name)
+            if "display_name" in paths
+            else None
+        ),
+        labels=validation.labels("session.labels", session.labels) if "labels" in paths else None,
+    )
+    return await backend.update_session(key, update)
+
+
+def _expiry_update(backend: Backend, session: pb.Session, paths: set[str]) -> Expiry | None:
+    """The expiry an update sets: None if the mask names none; a named field left unset clears it."""
+    named = paths & set(_EXPIRY_PATHS)
+    if not named:
+        return None
+    if session.WhichOneof("expiration") in named:
+        return validation.expiry(session, "session.", backend.clock(), None)
+    return NEVER
 
 
 async def erase_user(

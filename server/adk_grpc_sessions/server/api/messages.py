@@ -23,7 +23,13 @@ from google.rpc import status_pb2
 
 from adk_grpc_sessions.server.api.wire_cache import fields_of
 from adk_grpc_sessions.server.api.wire_encoding import int64, text, timestamp, varint
-from adk_grpc_sessions.server.backends.base import AppendResult, ScopedState, SessionRecord, StoredEvent
+from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
+    ForkOrigin,
+    ScopedState,
+    SessionRecord,
+    StoredEvent,
+)
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.timestamps import to_timestamp
 
@@ -47,6 +53,13 @@ _CREATE_TIME: Final = b"\x3a"  # Session.create_time = 7
 _REVISION: Final = b"\x40"  # Session.revision = 8, varint
 _EXPIRE_TIME: Final = b"\x4a"  # Session.expire_time = 9
 _CLOSE_TIME: Final = b"\x5a"  # Session.close_time = 11
+_DISPLAY_NAME: Final = b"\x62"  # Session.display_name = 12
+_LABELS: Final = b"\x6a"  # Session.labels = 13, map entries
+_EVENT_COUNT: Final = b"\x70"  # Session.event_count = 14, optional varint
+_STORED_BYTES: Final = b"\x78"  # Session.stored_bytes = 15, optional varint
+_FORKED_FROM: Final = b"\x82\x01"  # Session.forked_from = 16, length-delimited
+_ENTRY_KEY: Final = b"\x0a"  # a map entry's key = 1
+_ENTRY_VALUE: Final = b"\x12"  # a map entry's value = 2
 _RESULT_IN_BATCH: Final = b"\x0a"  # BatchAppendEventsResponse.results = 1, length-delimited
 _RESULT_IN_STREAM: Final = b"\x0a"  # AppendEventStreamResponse.result = 1, length-delimited
 _RESPONSE_IN_RESULT: Final = b"\x0a"  # AppendEventResult.response = 1, length-delimited
@@ -114,8 +127,50 @@ class _SessionEncoder:
                 _REVISION + int64(session.revision) if session.revision else b"",
                 _time_field(_EXPIRE_TIME, session.expiry.expire_time),
                 _time_field(_CLOSE_TIME, session.close_time),
+                text(_DISPLAY_NAME, session.metadata.display_name),
+                _labels_field(session.metadata.labels),
+                b"" if session.event_count is None else _EVENT_COUNT + int64(session.event_count),
+                b"" if session.stored_bytes is None else _STORED_BYTES + int64(session.stored_bytes),
+                _fork_origin_field(session.forked_from),
             )
         )
+
+
+def _labels_field(labels: Mapping[str, str]) -> bytes:
+    """The labels map as protobuf writes it: each entry with its key and value, even empty ones."""
+    parts: list[bytes] = []
+    for name, value in labels.items():
+        key_bytes, value_bytes = name.encode(), value.encode()
+        entry = b"".join(
+            (
+                _ENTRY_KEY,
+                varint(len(key_bytes)),
+                key_bytes,
+                _ENTRY_VALUE,
+                varint(len(value_bytes)),
+                value_bytes,
+            )
+        )
+        parts += (_LABELS, varint(len(entry)), entry)
+    return b"".join(parts)
+
+
+def _fork_origin_field(origin: ForkOrigin | None) -> bytes:
+    """The forked_from field, or nothing for a session that was created (rare: built as a message)."""
+    if origin is None:
+        return b""
+    encoded = fork_origin_message(origin).SerializeToString()
+    return _FORKED_FROM + varint(len(encoded)) + encoded
+
+
+def fork_origin_message(origin: ForkOrigin) -> pb.ForkOrigin:
+    """Where a forked session came from, as its message."""
+    return pb.ForkOrigin(
+        session_id=origin.session_id,
+        event_count=origin.event_count,
+        before_invocation_id=origin.before_invocation_id,
+        fork_time=to_timestamp(origin.fork_time),
+    )
 
 
 def _time_field(key: bytes, seconds: float | None) -> bytes:
@@ -184,6 +239,14 @@ def _session_head(session: SessionRecord) -> pb.Session:
         message.expire_time.CopyFrom(to_timestamp(session.expiry.expire_time))
     if session.close_time is not None:
         message.close_time.CopyFrom(to_timestamp(session.close_time))
+    message.display_name = session.metadata.display_name
+    message.labels.update(session.metadata.labels)
+    if session.event_count is not None:
+        message.event_count = session.event_count
+    if session.stored_bytes is not None:
+        message.stored_bytes = session.stored_bytes
+    if session.forked_from is not None:
+        message.forked_from.CopyFrom(fork_origin_message(session.forked_from))
     return message
 
 

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import pydantic_core
 
-from adk_grpc_sessions.server.backends.base import Cursor
+from adk_grpc_sessions.server.backends.base import ALL_SESSIONS, Cursor, SessionQuery
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 
 _VERSION: Final = 3
@@ -101,6 +101,17 @@ def _binding(*query: str | float | None) -> str:
     return hashlib.sha256(pydantic_core.to_json(list(query))).hexdigest()[:16]
 
 
+def _sessions_binding(app_name: str, user_id: str | None, query: SessionQuery) -> str:
+    """A session listing's binding: its parsed query too, so a token of another filter or order is refused.
+
+    The parsed query, not the request's text, so spacing does not matter; an
+    unfiltered listing in ADK's order binds as it always did.
+    """
+    if query == ALL_SESSIONS:
+        return _binding(app_name, user_id)
+    return _binding(app_name, user_id, repr(query))
+
+
 def _invalid() -> InvalidArgumentError:
     return InvalidArgumentError.single(
         _FIELD,
@@ -171,17 +182,21 @@ class PageTokens:
                 return cursor
         raise _invalid()
 
-    def encode_sessions_token(self, app_name: str, user_id: str | None, cursor: Cursor) -> str:
-        """A token resuming a session listing at ``cursor``."""
-        return self._encode([_VERSION, _SESSIONS, _binding(app_name, user_id), cursor])
+    def encode_sessions_token(
+        self, app_name: str, user_id: str | None, cursor: Cursor, query: SessionQuery = ALL_SESSIONS
+    ) -> str:
+        """A token resuming a session listing (of ``query``'s filter and order) at ``cursor``."""
+        return self._encode([_VERSION, _SESSIONS, _sessions_binding(app_name, user_id, query), cursor])
 
-    def decode_sessions_token(self, token: str, app_name: str, user_id: str | None) -> Cursor:
+    def decode_sessions_token(
+        self, token: str, app_name: str, user_id: str | None, query: SessionQuery = ALL_SESSIONS
+    ) -> Cursor:
         """The cursor in a session-listing token.
 
         Raises:
-            InvalidArgumentError: the token is not one for this listing.
+            InvalidArgumentError: the token is not one for this listing (its filter and order too).
         """
-        return self._decode(token, _SESSIONS, _binding(app_name, user_id))
+        return self._decode(token, _SESSIONS, _sessions_binding(app_name, user_id, query))
 
     def encode_events_token(
         self,

@@ -23,7 +23,7 @@ from typing import Any, Final
 import grpc
 from google.rpc import status_pb2
 
-from adk_grpc_sessions.server.api import lifecycle, messages, validation
+from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
 from adk_grpc_sessions.server.api.errors import rpc_status_for
@@ -101,21 +101,55 @@ class SessionServicer:
         """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
         app_name = check_key("app_name", request.app_name)
         user_id = check_key("user_id", request.user_id)
-        session_id = request.session_id.strip()
-        if session_id:
-            session_id = check_key("session_id", session_id)
-        elif not self.backend.assigns_session_ids:
-            session_id = str(uuid.uuid4())
+        session_id = self._new_session_id("session_id", request.session_id)
         state = ScopedState(
             app=validation.state_map("state.app", request.state.app),
             user=validation.state_map("state.user", request.state.user),
             session=validation.state_map("state.session", request.state.session, session_scope=True),
         )
+        metadata = validation.metadata(request)
         expiry = validation.expiry(request, "", self.backend.clock(), self.lifecycle.session_ttl)
         record = await self.backend.create_session(
-            SessionKey(app_name, user_id, session_id), state, self._clock(), expiry=expiry, limits=self.limits
+            SessionKey(app_name, user_id, session_id),
+            state,
+            self._clock(),
+            expiry=expiry,
+            metadata=metadata,
+            limits=self.limits,
         )
         return pb.CreateSessionResponse(session=session_message(record))
+
+    def _new_session_id(self, field: str, requested: str) -> str:
+        """A new session's id: the one requested (trimmed), else a UUID4 (empty if storage assigns one)."""
+        session_id = requested.strip()
+        if session_id:
+            return check_key(field, session_id)
+        return "" if self.backend.assigns_session_ids else str(uuid.uuid4())
+
+    async def ForkSession(  # noqa: N802
+        self, request: pb.ForkSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ForkSessionResponse:
+        """Copies a session, whole or up to an invocation, into a new session of the same user."""
+        source = SessionKey(
+            check_key("app_name", request.app_name),
+            check_key("user_id", request.user_id),
+            validation.session_id("session_id", request.session_id),
+        )
+        session_id = self._new_session_id("new_session_id", request.new_session_id)
+        before_invocation_id = request.before_invocation_id
+        if before_invocation_id:
+            check_key("before_invocation_id", before_invocation_id)
+        metadata = validation.metadata(request)
+        expiry = validation.expiry(request, "", self.backend.clock(), self.lifecycle.session_ttl)
+        record = await self.backend.fork_session(
+            source,
+            session_id,
+            self._clock(),
+            before_invocation_id=before_invocation_id,
+            expiry=expiry,
+            metadata=metadata,
+        )
+        return pb.ForkSessionResponse(session=session_message(record))
 
     async def GetSession(  # noqa: N802
         self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -145,22 +179,23 @@ class SessionServicer:
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Encoded:
-        """Lists one page of an app's (or one user's) sessions."""
+        """Lists one page of an app's (or one user's) sessions that the filter keeps, in its order."""
         app_name = check_key("app_name", request.app_name)
         user_id = check_key("user_id", request.user_id) if request.user_id else None
         page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        query = session_filter.parse_query(request.filter, request.order_by)
         after = (
-            self._page_tokens.decode_sessions_token(request.page_token, app_name, user_id)
+            self._page_tokens.decode_sessions_token(request.page_token, app_name, user_id, query)
             if request.page_token
             else None
         )
         page = await self.backend.list_sessions(
-            app_name, user_id, page_size, after, budget=ReadBudget(self.response_bytes)
+            app_name, user_id, page_size, after, query=query, budget=ReadBudget(self.response_bytes)
         )
         return self._bounded(
             messages.list_sessions_response(
                 page.items,
-                self._page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor)
+                self._page_tokens.encode_sessions_token(app_name, user_id, page.next_cursor, query)
                 if page.next_cursor is not None
                 else "",
             )
@@ -374,7 +409,7 @@ class SessionServicer:
     async def UpdateSession(  # noqa: N802
         self, request: pb.UpdateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.UpdateSessionResponse:
-        """Changes a session's expiry (the paths of ``update_mask``); never its revision, events or state."""
+        """Changes a session's expiry and metadata (``update_mask``); never its revision, events or state."""
         record = await lifecycle.update_session(self.backend, request)
         return pb.UpdateSessionResponse(session=session_message(record))
 
@@ -413,9 +448,7 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
                 servicer.AppendEventStream, request_deserializer=None, response_serializer=None
             )
             continue
-        implementation = getattr(servicer, method.name, None)
-        if implementation is None:
-            continue  # gRPC answers UNIMPLEMENTED for a method of the contract not served yet
+        implementation = getattr(servicer, method.name)
         # A lone append is served whole by the append core, like each append of a batch or stream.
         run = implementation if method.name == "AppendEvent" else served(method.name, implementation, policy)
         handlers[method.name] = call_handler(method.name, run, getattr(pb, method.input_type.name), policy)

@@ -6,20 +6,33 @@ learns exactly what to fix; nothing malformed ever reaches a backend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import NEVER, Expiry, SessionKey
+from adk_grpc_sessions.server.backends.base import NEVER, Expiry, Metadata, SessionKey
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.backends.json_values import check_json_value
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-from adk_grpc_sessions.wire.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_TTL_SECONDS
+from adk_grpc_sessions.wire.limits import (
+    DEFAULT_PAGE_SIZE,
+    LABEL_KEY_PATTERN,
+    LABEL_VALUE_PATTERN,
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_LABEL_LENGTH,
+    MAX_LABELS,
+    MAX_PAGE_SIZE,
+    MAX_TTL_SECONDS,
+    RESERVED_LABEL_PREFIX,
+)
 from adk_grpc_sessions.wire.timestamps import TimestampRangeError, seconds_from_parts
 
 _RESERVED_SESSION_PREFIXES: Final = ("app:", "user:", "temp:")
+_LABEL_KEY: Final = re.compile(LABEL_KEY_PATTERN)
+_LABEL_VALUE: Final = re.compile(LABEL_VALUE_PATTERN)
 
 
 def session_id(field: str, value: str) -> str:
@@ -123,7 +136,10 @@ def expire_time(field: str, value: Timestamp, now: float) -> float:
 
 
 def expiry(
-    holder: pb.CreateSessionRequest | pb.Session, prefix: str, now: float, default_ttl: float | None
+    holder: pb.CreateSessionRequest | pb.ForkSessionRequest | pb.Session,
+    prefix: str,
+    now: float,
+    default_ttl: float | None,
 ) -> Expiry:
     """The expiry ``holder``'s ``expiration`` oneof sets (field names start with ``prefix``).
 
@@ -139,3 +155,71 @@ def expiry(
         seconds = ttl(prefix + "ttl", holder.ttl)
         return Expiry(now + seconds, seconds)
     return NEVER if default_ttl is None else Expiry(now + default_ttl, default_ttl)
+
+
+def display_name(field: str, value: str) -> str:
+    """A display name: at most ``MAX_DISPLAY_NAME_LENGTH`` code points, empty = none.
+
+    Raises:
+        InvalidArgumentError: too long, or holding NUL (which SQL text columns cannot store).
+    """
+    if len(value) > MAX_DISPLAY_NAME_LENGTH:
+        raise InvalidArgumentError.single(
+            field, f"at most {MAX_DISPLAY_NAME_LENGTH} characters, got {len(value)}"
+        )
+    if "\x00" in value:
+        raise InvalidArgumentError.single(field, "must not contain NUL")
+    return value
+
+
+def label_key(field: str, key: str) -> str:
+    """A label's key: Google Cloud's label rules, and not in the server's reserved prefix.
+
+    Raises:
+        InvalidArgumentError: naming ``field``.
+    """
+    if not _LABEL_KEY.fullmatch(key):
+        raise InvalidArgumentError.single(
+            field,
+            f"a label key is 1 to {MAX_LABEL_LENGTH} lowercase letters, digits, '_' and '-', "
+            f"starting with a letter; got {key!r}",
+        )
+    if key.startswith(RESERVED_LABEL_PREFIX):
+        raise InvalidArgumentError.single(
+            field, f"label keys starting with {RESERVED_LABEL_PREFIX!r} are reserved for the server"
+        )
+    return key
+
+
+def labels(field: str, values: Mapping[str, str]) -> dict[str, str]:
+    """A session's labels: at most ``MAX_LABELS``, each key and value by the label rules.
+
+    Raises:
+        InvalidArgumentError: naming ``field`` (too many) or the first bad entry as ``field["key"]``.
+    """
+    if len(values) > MAX_LABELS:
+        raise InvalidArgumentError.single(field, f"at most {MAX_LABELS} labels, got {len(values)}")
+    for key, value in values.items():
+        entry = f"{field}[{key!r}]"
+        label_key(entry, key)
+        if not _LABEL_VALUE.fullmatch(value):
+            raise InvalidArgumentError.single(
+                entry,
+                f"a label value is 0 to {MAX_LABEL_LENGTH} lowercase letters, digits, '_' and '-'; "
+                f"got {value!r}",
+            )
+    return dict(values)
+
+
+def metadata(
+    holder: pb.CreateSessionRequest | pb.ForkSessionRequest | pb.Session, prefix: str = ""
+) -> Metadata:
+    """The display name and labels a request sets (field names start with ``prefix``).
+
+    Raises:
+        InvalidArgumentError: naming the field.
+    """
+    return Metadata(
+        display_name(prefix + "display_name", holder.display_name),
+        labels(prefix + "labels", holder.labels),
+    )

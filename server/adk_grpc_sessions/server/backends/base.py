@@ -24,6 +24,8 @@ from adk_grpc_sessions.server.backends.errors import (
     BackendRefusedError,
     BackendUnavailableError,
     EventIdConflictError,
+    ForkPointNotFoundError,
+    ForkPointUnknownError,
     InvalidCursorError,
     Refusal,
     ResponseTooLargeError,
@@ -38,10 +40,13 @@ from adk_grpc_sessions.server.backends.records import (
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     AppendResult,
     Cursor,
     EventWindow,
     Expiry,
+    ForkOrigin,
+    Metadata,
     NewEvent,
     Page,
     PurgeBatch,
@@ -49,26 +54,45 @@ from adk_grpc_sessions.server.backends.records import (
     ScopedState,
     SessionKey,
     SessionRecord,
+    SessionUpdate,
     StateMap,
     StorageLimits,
     StoredEvent,
 )
+from adk_grpc_sessions.server.backends.session_query import (
+    ALL_SESSIONS,
+    Condition,
+    Field,
+    Operator,
+    OrderBy,
+    SessionQuery,
+)
 
 __all__ = [  # the boundary's every name, importable from here
+    "ALL_SESSIONS",
     "DEFAULT_BUDGET",
     "DEFAULT_LIMITS",
     "NEVER",
+    "NO_METADATA",
     "AppendResult",
     "Backend",
     "BackendError",
     "BackendRefusedError",
     "BackendUnavailableError",
+    "Condition",
     "Cursor",
     "EventIdConflictError",
     "EventWindow",
     "Expiry",
+    "Field",
+    "ForkOrigin",
+    "ForkPointNotFoundError",
+    "ForkPointUnknownError",
     "InvalidCursorError",
+    "Metadata",
     "NewEvent",
+    "Operator",
+    "OrderBy",
     "Page",
     "PurgeBatch",
     "ReadBudget",
@@ -79,8 +103,10 @@ __all__ = [  # the boundary's every name, importable from here
     "SessionExistsError",
     "SessionKey",
     "SessionNotFoundError",
+    "SessionQuery",
     "SessionRecord",
     "SessionSizeLimitError",
+    "SessionUpdate",
     "StaleRevisionError",
     "StateMap",
     "StateSizeLimitError",
@@ -147,13 +173,16 @@ class Backend(abc.ABC):
         now: float,
         *,
         expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """Creates a session created at ``now``, merging ``state.app``/``state.user`` into shared state.
 
         ``key.session_id`` is empty only for a backend that ``assigns_session_ids``. An
         expired session of the same name (not yet purged) is purged in the same
-        transaction; the new one's revisions never repeat the old one's.
+        transaction; the new one's revisions never repeat the old one's. The
+        session's initial session-scoped state is kept as it was given, where
+        storage can keep it, for ``fork_session`` before an invocation.
 
         Raises:
             SessionExistsError: the key is taken.
@@ -183,12 +212,16 @@ class Backend(abc.ABC):
         page_size: int,
         after: Cursor | None,
         *,
+        query: SessionQuery = ALL_SESSIONS,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord]:
-        """Lists sessions (no events) ordered by (last_update_time, user_id, session_id).
+        """Lists the sessions (no events) ``query`` keeps, in its order: (time, user_id, session_id).
 
         ``user_id`` None lists every user of the app; ``after`` (a page's
-        ``next_cursor``) resumes where that page ended. A page holds at most
+        ``next_cursor`` for the same query) resumes after the key that page
+        ended at, so a session changed between pages is listed at most once
+        and an unchanged one exactly once. A backend evaluates the query where
+        its data is (through indexes), never by reading every session. A page holds at most
         ``page_size`` sessions and what fits in ``budget``, and at least one
         if any remain.
 
@@ -261,13 +294,47 @@ class Backend(abc.ABC):
         """Returns the app-scoped state (empty if none)."""
 
     @abc.abstractmethod
-    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """Sets a session's expiry (``NEVER`` removes it); revision and events untouched.
+    async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
+        """Changes a session's expiry and metadata as ``update`` says, in one transaction.
 
-        Returns the session as it is now, with state and no events.
+        Revision, last update time, state and events are untouched. Returns the
+        session as it is now, with state and no events.
 
         Raises:
             SessionNotFoundError: no such session (or it has expired).
+        """
+
+    @abc.abstractmethod
+    async def fork_session(
+        self,
+        source: SessionKey,
+        session_id: str,
+        now: float,
+        *,
+        before_invocation_id: str = "",
+        expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
+    ) -> SessionRecord:
+        """Copies ``source``'s events into a new session ``session_id`` of the same user, in one transaction.
+
+        Every event, or (``before_invocation_id``) those before the first event
+        of that invocation. The copies keep their ids, JSON, caches, sizes and
+        sequence numbers; the new session's session-scoped state is the
+        source's after the last copied event (its initial state plus the
+        copied events' session deltas), its revision is new (never one any
+        session had), it is open, created at ``now``, and its ``forked_from``
+        says where it came from. Storage copies the events itself: nothing of
+        their size passes through the server's memory. The source is not
+        changed. ``session_id`` is empty only for a backend that
+        ``assigns_session_ids``. Returns the new session with state and no
+        events.
+
+        Raises:
+            SessionNotFoundError: no such source (or it has expired).
+            SessionExistsError: ``session_id`` is taken.
+            ForkPointNotFoundError: no event of the source has ``before_invocation_id``.
+            ForkPointUnknownError: a fork before an invocation of a session whose initial
+                state storage does not hold.
         """
 
     @abc.abstractmethod

@@ -124,6 +124,30 @@ class SessionClosedError(BackendError):
         self.key = key
 
 
+class ForkPointNotFoundError(BackendError):
+    """A fork was asked to stop before an invocation the source session has no event of."""
+
+    def __init__(self, key: SessionKey, invocation_id: str) -> None:
+        super().__init__(f"session {key.session_id!r} has no event of invocation {invocation_id!r}")
+        self.key = key
+        self.invocation_id = invocation_id
+
+
+class ForkPointUnknownError(BackendError):
+    """A fork before an invocation needs the source's initial state, which storage does not hold for it.
+
+    (A session imported, or created before the storage kept initial state.)
+    A fork of every event needs no initial state and never raises this.
+    """
+
+    def __init__(self, key: SessionKey) -> None:
+        super().__init__(
+            f"the state of session {key.session_id!r} before an invocation cannot be known: its initial "
+            "state was not kept (it was imported or created before this server kept it); fork it whole"
+        )
+        self.key = key
+
+
 class BackendUnavailableError(BackendError):
     """Storage cannot be reached or did not answer; the call may be retried."""
 

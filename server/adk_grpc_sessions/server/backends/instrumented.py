@@ -9,21 +9,26 @@ from typing import Protocol, Self, TypeVar
 from prometheus_client import Counter, Gauge, Histogram
 
 from adk_grpc_sessions.server.backends.base import (
+    ALL_SESSIONS,
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     AppendResult,
     Backend,
     Cursor,
     EventWindow,
     Expiry,
+    Metadata,
     NewEvent,
     Page,
     PurgeBatch,
     ReadBudget,
     ScopedState,
     SessionKey,
+    SessionQuery,
     SessionRecord,
+    SessionUpdate,
     StateMap,
     StorageLimits,
     StoredEvent,
@@ -94,11 +99,13 @@ class InstrumentedBackend(Backend):
         now: float,
         *,
         expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session``."""
         record = await self._timed(
-            "create_session", self._inner.create_session(key, state, now, expiry=expiry, limits=limits)
+            "create_session",
+            self._inner.create_session(key, state, now, expiry=expiry, metadata=metadata, limits=limits),
         )
         self._metrics.sessions_created.inc()
         return record
@@ -116,11 +123,13 @@ class InstrumentedBackend(Backend):
         page_size: int,
         after: Cursor | None,
         *,
+        query: SessionQuery = ALL_SESSIONS,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord]:
         """See ``Backend.list_sessions``."""
         return await self._timed(
-            "list_sessions", self._inner.list_sessions(app_name, user_id, page_size, after, budget=budget)
+            "list_sessions",
+            self._inner.list_sessions(app_name, user_id, page_size, after, query=query, budget=budget),
         )
 
     async def delete_session(self, key: SessionKey) -> None:
@@ -169,9 +178,34 @@ class InstrumentedBackend(Backend):
         """See ``Backend.get_app_state``."""
         return await self._timed("get_app_state", self._inner.get_app_state(app_name))
 
-    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """See ``Backend.update_expiry``."""
-        return await self._timed("update_expiry", self._inner.update_expiry(key, expiry))
+    async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
+        """See ``Backend.update_session``."""
+        return await self._timed("update_session", self._inner.update_session(key, update))
+
+    async def fork_session(
+        self,
+        source: SessionKey,
+        session_id: str,
+        now: float,
+        *,
+        before_invocation_id: str = "",
+        expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
+    ) -> SessionRecord:
+        """See ``Backend.fork_session``; a fork counts as a session created."""
+        record = await self._timed(
+            "fork_session",
+            self._inner.fork_session(
+                source,
+                session_id,
+                now,
+                before_invocation_id=before_invocation_id,
+                expiry=expiry,
+                metadata=metadata,
+            ),
+        )
+        self._metrics.sessions_created.inc()
+        return record
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
         """See ``Backend.close_session``."""

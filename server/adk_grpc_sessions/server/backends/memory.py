@@ -3,6 +3,12 @@
 Every method runs without awaiting in between, so on one event loop each call
 is atomic without locks. Nothing survives the process.
 
+Listings: each app and each user has a sorted index per order (last update
+time, create time), so a page is a range of one; a filter is evaluated on
+the index's entries as they are walked. Forks: each session keeps its initial
+session-scoped state and every event's session-scoped delta, so the state at
+any event is known exactly.
+
 Expiry: a session past its ``expire_time`` (by ``clock()``) is left where it
 is, but every call looks through it as if it were gone; ``purge_expired``
 removes it. Sessions that have an expiry are also kept in order of it, so
@@ -20,21 +26,31 @@ import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Self
+from operator import ge, gt, le, lt
+from typing import Final, Self
 
 from sortedcontainers import SortedList
 
 from adk_grpc_sessions.server.backends.base import (
+    ALL_SESSIONS,
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     AppendResult,
     Backend,
+    Condition,
     Cursor,
     EventIdConflictError,
     EventWindow,
     Expiry,
+    Field,
+    ForkOrigin,
+    ForkPointNotFoundError,
+    Metadata,
     NewEvent,
+    Operator,
+    OrderBy,
     Page,
     PurgeBatch,
     ReadBudget,
@@ -44,8 +60,10 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionQuery,
     SessionRecord,
     SessionSizeLimitError,
+    SessionUpdate,
     StaleRevisionError,
     StateMap,
     StateSizeLimitError,
@@ -63,7 +81,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
 from adk_grpc_sessions.wire import limits as wire_limits
 
 _Index = SortedList[SessionPosition]
-"""Sessions' positions (``_StoredSession.sort_key``) in listing order."""
+"""Sessions' positions (``_StoredSession.position``) in one listing order."""
 _Expiring = SortedList[tuple[float, str, str, str]]
 """(expire_time, app_name, user_id, session_id) of every session that has an expiry, soonest first."""
 
@@ -89,9 +107,22 @@ class _StoredSession:
     index_of_event: dict[str, int] = field(default_factory=dict)
     expiry: Expiry = NEVER
     close_time: float | None = None
+    metadata: Metadata = NO_METADATA
+    forked_from: ForkOrigin | None = None
+    initial_state: StateMap = field(default_factory=dict)
+    """The session-scoped state it was created with: with ``session_deltas``, its state at any event."""
+    session_deltas: list[StateMap] = field(default_factory=list)
+    """Each event's session-scoped state delta, in append order."""
+    first_of_invocation: dict[str, int] = field(default_factory=dict)
+    """The index of each invocation's first event: where a fork before it stops."""
+
+    def position(self, order: OrderBy) -> SessionPosition:
+        """Its place in the listings of ``order`` (the time, then the tie-break)."""
+        time = self.last_update_time if order is OrderBy.UPDATE_TIME else self.create_time
+        return (time, self.key.user_id, self.key.session_id)
 
     def sort_key(self) -> SessionPosition:
-        return (self.last_update_time, self.key.user_id, self.key.session_id)
+        return self.position(OrderBy.UPDATE_TIME)
 
     def expiring_key(self) -> tuple[float, str, str, str] | None:
         """Its entry in the backend's expiry order; None if it never expires."""
@@ -134,11 +165,11 @@ class MemoryBackend(Backend):
 
     def __init__(self) -> None:
         self._sessions: dict[SessionKey, _StoredSession] = {}
-        # Listing indexes, in listing order (``sort_key``): every session of
-        # an app, and of one user of an app. A page is then a range of one,
-        # not a sort of all of an app's sessions.
-        self._by_app: dict[str, _Index] = {}
-        self._by_user: dict[tuple[str, str], _Index] = {}
+        # Listing indexes, one per order (``_StoredSession.position``): every
+        # session of an app (keyed (app_name, "")), and of one user of an app.
+        # A page is then a range of one, not a sort of all of an app's sessions.
+        self._by_app: dict[OrderBy, dict[tuple[str, str], _Index]] = {order: {} for order in OrderBy}
+        self._by_user: dict[OrderBy, dict[tuple[str, str], _Index]] = {order: {} for order in OrderBy}
         self._app_state: dict[str, StateMap] = {}
         self._user_state: dict[tuple[str, str], StateMap] = {}
         # What each shared scope counts towards the state limit, kept as it
@@ -164,6 +195,7 @@ class MemoryBackend(Backend):
         now: float,
         *,
         expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session``."""
@@ -184,13 +216,19 @@ class MemoryBackend(Backend):
             revision=revision,
             generation=revision,
             state_bytes=wire_limits.state_bytes(state.session),
-            expiry=expiry,
+            metadata=_copied(metadata),
+            initial_state=dict(state.session),
         )
-        self._sessions[key] = stored
-        for index in self._indexes_of(key, create=True):
-            index.add(stored.sort_key())
-        self._set_expiry(stored, expiry)
+        self._store(stored, expiry)
         return self._record(stored, [])
+
+    def _store(self, stored: _StoredSession, expiry: Expiry) -> None:
+        """Adds a new session to the sessions, the listing indexes and the expiry order."""
+        self._sessions[stored.key] = stored
+        for order in OrderBy:
+            for index in self._indexes_of(stored.key, order, create=True):
+                index.add(stored.position(order))
+        self._set_expiry(stored, expiry)
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
@@ -222,18 +260,23 @@ class MemoryBackend(Backend):
         page_size: int,
         after: Cursor | None,
         *,
+        query: SessionQuery = ALL_SESSIONS,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord]:
-        """See ``Backend.list_sessions``."""
-        index = self._by_app.get(app_name) if user_id is None else self._by_user.get((app_name, user_id))
+        """See ``Backend.list_sessions``: a walk of the order's index from the cursor, filtering."""
+        order = query.order_by
+        indexes = self._by_app if user_id is None else self._by_user
+        index = indexes[order].get((app_name, user_id or ""))
         positions: Iterator[SessionPosition] = iter(())
         if index is not None:
-            if after is None:
-                positions = iter(index)
+            start = None if after is None else parse_session_cursor(after)
+            if query.descending:
+                positions = index.irange(maximum=start, inclusive=(True, False), reverse=True)
             else:
-                positions = index.irange(minimum=parse_session_cursor(after), inclusive=(False, True))
+                positions = index.irange(minimum=start, inclusive=(False, True))
+        kept = self._kept(app_name, positions, query.conditions)
         # One more than a page tells whether another page follows.
-        chosen = list(itertools.islice(self._unexpired(app_name, positions), page_size + 1))
+        chosen = list(itertools.islice(kept, page_size + 1))
         room = budget.bytes
         items: list[SessionRecord] = []
         for _, user, session_id in chosen[:page_size]:
@@ -259,14 +302,17 @@ class MemoryBackend(Backend):
         key = stored.key
         del self._sessions[key]
         self._set_expiry(stored, NEVER)
-        position = stored.sort_key()
-        for index in self._indexes_of(key):
-            index.remove(position)
+        for order in OrderBy:
+            for index in self._indexes_of(key, order):
+                index.remove(stored.position(order))
         # An app or user left without sessions leaves no empty index behind.
-        if not self._by_app[key.app_name]:
-            del self._by_app[key.app_name]
-        if not self._by_user[(key.app_name, key.user_id)]:
-            del self._by_user[(key.app_name, key.user_id)]
+        for indexes, name in (
+            (self._by_app, (key.app_name, "")),
+            (self._by_user, (key.app_name, key.user_id)),
+        ):
+            for order in OrderBy:
+                if not indexes[order][name]:
+                    del indexes[order][name]
 
     async def append_event(
         self,
@@ -308,9 +354,11 @@ class MemoryBackend(Backend):
         if event.timestamp != stored.last_update_time:
             before = stored.sort_key()
             stored.last_update_time = event.timestamp
-            for listing in self._indexes_of(key):
+            for listing in self._indexes_of(key, OrderBy.UPDATE_TIME):
                 listing.remove(before)
                 listing.add(stored.sort_key())
+        stored.first_of_invocation.setdefault(event.invocation_id, len(stored.events))
+        stored.session_deltas.append(dict(event.state_delta.session))
         stored.index_of_event[event.id] = len(stored.events)
         stored.events.append(record)
         stored.timestamps.append(event.timestamp)
@@ -368,12 +416,78 @@ class MemoryBackend(Backend):
         """See ``Backend.get_app_state``."""
         return dict(self._app_state.get(app_name, {}))
 
-    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """See ``Backend.update_expiry``."""
+    async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
+        """See ``Backend.update_session``."""
         stored = self._live(key)
         if stored is None:
             raise SessionNotFoundError(key)
-        self._set_expiry(stored, expiry)
+        if update.expiry is not None:
+            self._set_expiry(stored, update.expiry)
+        metadata = stored.metadata
+        if update.display_name is not None:
+            metadata = Metadata(update.display_name, metadata.labels)
+        if update.labels is not None:
+            metadata = Metadata(metadata.display_name, dict(update.labels))
+        stored.metadata = metadata
+        return self._record(stored, [])
+
+    async def fork_session(
+        self,
+        source: SessionKey,
+        session_id: str,
+        now: float,
+        *,
+        before_invocation_id: str = "",
+        expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
+    ) -> SessionRecord:
+        """See ``Backend.fork_session``: the copies share the source's (immutable) event records."""
+        original = self._live(source)
+        if original is None:
+            raise SessionNotFoundError(source)
+        key = SessionKey(source.app_name, source.user_id, session_id)
+        existing = self._sessions.get(key)
+        if existing is not None:
+            if not existing.expired(self.clock()):
+                raise SessionExistsError(key)
+            self._remove(existing)
+        count = len(original.events)
+        if before_invocation_id:
+            first = original.first_of_invocation.get(before_invocation_id)
+            if first is None:
+                raise ForkPointNotFoundError(source, before_invocation_id)
+            count = first
+        state = dict(original.initial_state)
+        for delta in original.session_deltas[:count]:
+            state.update(delta)
+        revision = next(self._revisions)
+        events = original.events[:count]
+        stored = _StoredSession(
+            key=key,
+            state=state,
+            create_time=now,
+            last_update_time=now,
+            revision=revision,
+            generation=revision,
+            state_bytes=wire_limits.state_bytes(state),
+            events_bytes=sum(event.size for event in events),
+            events=events,
+            timestamps=original.timestamps[:count],
+            # A retried append of a copied event answers with the fork's first revision:
+            # the source's revisions were never this session's.
+            revision_after=[revision] * count,
+            index_of_event={event.id: index for index, event in enumerate(events)},
+            metadata=_copied(metadata),
+            forked_from=ForkOrigin(source.session_id, count, before_invocation_id, now),
+            initial_state=dict(original.initial_state),
+            session_deltas=original.session_deltas[:count],
+            first_of_invocation={
+                invocation: index
+                for invocation, index in original.first_of_invocation.items()
+                if index < count
+            },
+        )
+        self._store(stored, expiry)
         return self._record(stored, [])
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
@@ -392,7 +506,7 @@ class MemoryBackend(Backend):
     async def erase_user(self, app_name: str, user_id: str) -> None:
         """See ``Backend.erase_user``."""
         now = self.clock()
-        for _, _, session_id in list(self._by_user.get((app_name, user_id), ())):
+        for _, _, session_id in list(self._by_user[OrderBy.UPDATE_TIME].get((app_name, user_id), ())):
             stored = self._sessions[SessionKey(app_name, user_id, session_id)]
             if not stored.expired(now):
                 self._set_expiry(stored, Expiry(now, None))
@@ -407,7 +521,8 @@ class MemoryBackend(Backend):
         candidates: Iterable[_StoredSession]
         if app_name is not None and user_id is not None:
             keys = [
-                SessionKey(app_name, user_id, s) for _, _, s in self._by_user.get((app_name, user_id), ())
+                SessionKey(app_name, user_id, s)
+                for _, _, s in self._by_user[OrderBy.UPDATE_TIME].get((app_name, user_id), ())
             ]
             candidates = (self._sessions[k] for k in keys)
         else:
@@ -450,11 +565,14 @@ class MemoryBackend(Backend):
             return None
         return stored
 
-    def _unexpired(self, app_name: str, positions: Iterator[SessionPosition]) -> Iterator[SessionPosition]:
-        """``positions`` without those of expired sessions."""
+    def _kept(
+        self, app_name: str, positions: Iterator[SessionPosition], conditions: tuple[Condition, ...]
+    ) -> Iterator[SessionPosition]:
+        """``positions`` of unexpired sessions that meet every condition."""
         now = self.clock()
         for position in positions:
-            if not self._sessions[SessionKey(app_name, position[1], position[2])].expired(now):
+            stored = self._sessions[SessionKey(app_name, position[1], position[2])]
+            if not stored.expired(now) and all(_meets(stored, condition) for condition in conditions):
                 yield position
 
     def _set_expiry(self, stored: _StoredSession, expiry: Expiry) -> None:
@@ -514,15 +632,13 @@ class MemoryBackend(Backend):
             + self._app_state_bytes.get(key.app_name, 0)
         )
 
-    def _indexes_of(self, key: SessionKey, *, create: bool = False) -> tuple[_Index, ...]:
-        """The listing indexes that hold ``key``'s session: its app's and its user's."""
-        user = (key.app_name, key.user_id)
+    def _indexes_of(self, key: SessionKey, order: OrderBy, *, create: bool = False) -> tuple[_Index, ...]:
+        """The listing indexes of ``order`` that hold ``key``'s session: its app's and its user's."""
+        app, user = (key.app_name, ""), (key.app_name, key.user_id)
+        by_app, by_user = self._by_app[order], self._by_user[order]
         if create:
-            return (
-                self._by_app.setdefault(key.app_name, SortedList()),
-                self._by_user.setdefault(user, SortedList()),
-            )
-        return (self._by_app[key.app_name], self._by_user[user])
+            return (by_app.setdefault(app, SortedList()), by_user.setdefault(user, SortedList()))
+        return (by_app[app], by_user[user])
 
     def _record(self, stored: _StoredSession, events: list[StoredEvent]) -> SessionRecord:
         """A read of ``stored``: merged state as it is now, and the given events."""
@@ -540,6 +656,10 @@ class MemoryBackend(Backend):
             revision=stored.revision,
             expiry=stored.expiry,
             close_time=stored.close_time,
+            metadata=stored.metadata,
+            event_count=len(stored.events),
+            stored_bytes=stored.events_bytes + stored.state_bytes,
+            forked_from=stored.forked_from,
         )
 
 
@@ -553,3 +673,50 @@ def _fitting(events: list[StoredEvent], start: int, end: int, room: int, most: i
             break
         stop += 1
     return stop
+
+
+def _copied(metadata: Metadata) -> Metadata:
+    """``metadata`` with labels of its own: a caller's mapping may change after the call."""
+    return metadata if metadata is NO_METADATA else Metadata(metadata.display_name, dict(metadata.labels))
+
+
+def _meets(stored: _StoredSession, condition: Condition) -> bool:
+    """Whether ``stored`` meets one condition of a filter (``Condition`` documents their values)."""
+    operator, value = condition.operator, condition.value
+    actual: str | float | bool | None
+    match condition.field:
+        case Field.DISPLAY_NAME:
+            actual = stored.metadata.display_name
+        case Field.LABEL:
+            actual = stored.metadata.labels.get(condition.label)
+            if operator is Operator.HAS:
+                return actual is not None
+            if actual is None:
+                # "labels.k != v" keeps the sessions without the label; "=" does not.
+                return operator is Operator.NE
+        case Field.CREATE_TIME:
+            actual = stored.create_time
+        case Field.UPDATE_TIME:
+            actual = stored.last_update_time
+        case Field.CLOSED:
+            actual = stored.close_time is not None
+    return _compare(actual, operator, value)
+
+
+def _compare(actual: str | float | bool, operator: Operator, value: str | float | bool | None) -> bool:
+    if operator is Operator.EQ:
+        return actual == value
+    if operator is Operator.NE:
+        return actual != value
+    # The parser gives ordering operators only to times: numbers on both sides.
+    if isinstance(actual, str) or isinstance(value, (str, type(None))):
+        raise ValueError(f"{operator.value!r} compares times only")
+    return bool(_ORDERINGS[operator](actual, value))
+
+
+_ORDERINGS: Final = {
+    Operator.LT: lt,
+    Operator.LE: le,
+    Operator.GT: gt,
+    Operator.GE: ge,
+}

@@ -9,7 +9,7 @@ signed page token and hands back unread).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
@@ -79,6 +79,46 @@ class Expiry:
 
 
 NEVER: Final = Expiry()
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """What people name and group a session by: set at create or fork, changed by ``update_session``.
+
+    Validated above the boundary (``wire.limits``): a backend stores it as given.
+    """
+
+    display_name: str = ""
+    """Empty = none."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_METADATA: Final = Metadata()
+
+
+@dataclass(frozen=True, slots=True)
+class ForkOrigin:
+    """Where a forked session came from (``fork_session``)."""
+
+    session_id: str
+    """The source session (same app and user)."""
+    event_count: int
+    """How many of the source's events were copied: its first ``event_count``."""
+    before_invocation_id: str
+    """The invocation the copy stopped before; empty = every event was copied."""
+    fork_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdate:
+    """What ``update_session`` changes; a field left None is left as it is."""
+
+    expiry: Expiry | None = None
+    """The new expiry (``NEVER`` removes it)."""
+    display_name: str | None = None
+    """The new display name (empty removes it)."""
+    labels: Mapping[str, str] | None = None
+    """The new labels, replacing all of them (empty removes them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +220,14 @@ class SessionRecord:
     expiry: Expiry = NEVER
     close_time: float | None = None
     """When the session was closed; None while it is open."""
+    metadata: Metadata = NO_METADATA
+    event_count: int | None = None
+    """How many events the session holds; None where storage cannot tell without reading them."""
+    stored_bytes: int | None = None
+    """The sizes of its events and of its session-scoped state, summed (as ``StorageLimits`` counts
+    them); None where storage does not keep them."""
+    forked_from: ForkOrigin | None = None
+    """Where it was forked from; None if it was created."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,7 +130,7 @@
 //
 // Metadata, filtered listings and forks
 //   Metadata. Every session has a create_time, a display_name (0 to 128
-//   code points; empty = none) and labels (at most 64; keys 1 to 63
+//   code points, no NUL; empty = none) and labels (at most 64; keys 1 to 63
 //   characters of lowercase letters, digits, "_" and "-", starting with a
 //   letter; values 0 to 63 of the same characters; keys starting with "adk_"
 //   are reserved for the server), set at CreateSession or ForkSession and
@@ -573,7 +573,7 @@ type Session struct {
 	Expiration isSession_Expiration `protobuf_oneof:"expiration"`
 	// When the session was closed (server clock); unset = open.
 	CloseTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
-	// A name for people to read (0 to 128 code points); empty = none. Set at
+	// A name for people to read (0 to 128 code points, no NUL); empty = none. Set at
 	// CreateSession or ForkSession, changed by UpdateSession ("display_name").
 	DisplayName string `protobuf:"bytes,12,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Labels to group and filter sessions by (see "Metadata, filtered

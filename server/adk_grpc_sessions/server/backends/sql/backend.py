@@ -27,15 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adk_grpc_sessions.server.backends.base import (
+    ALL_SESSIONS,
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     AppendResult,
     Backend,
     BackendUnavailableError,
     Cursor,
     EventWindow,
     Expiry,
+    Metadata,
     NewEvent,
     Page,
     PurgeBatch,
@@ -43,7 +46,9 @@ from adk_grpc_sessions.server.backends.base import (
     ScopedState,
     SessionExistsError,
     SessionKey,
+    SessionQuery,
     SessionRecord,
+    SessionUpdate,
     StateMap,
     StorageLimits,
     StoredEvent,
@@ -175,6 +180,7 @@ class SqlBackend(Backend):
         now: float,
         *,
         expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session`` (and ``writing.create_session``).
@@ -187,9 +193,9 @@ class SqlBackend(Backend):
         in that gap would deadlock).
         """
         try:
-            return await self._create(key, state, now, expiry, limits, clock=None)
+            return await self._create(key, state, now, expiry, metadata, limits, clock=None)
         except SessionExistsError:
-            return await self._create(key, state, now, expiry, limits, clock=self.clock())
+            return await self._create(key, state, now, expiry, metadata, limits, clock=self.clock())
 
     async def _create(
         self,
@@ -197,15 +203,16 @@ class SqlBackend(Backend):
         state: ScopedState,
         now: float,
         expiry: Expiry,
+        metadata: Metadata,
         limits: StorageLimits,
         *,
         clock: float | None,
     ) -> SessionRecord:
         """The create; with ``clock``, a session of that name expired by then is purged first."""
-        if state.is_empty() and self._creates_at_once and clock is None:
-            # PostgreSQL, a session without state of its own: one statement.
+        if state.is_empty() and not metadata.labels and self._creates_at_once and clock is None:
+            # PostgreSQL, a session without state of its own (nor labels): one statement.
             revision, merged = await self._executor.write(
-                lambda connection: writing.create_at_once(connection, key, now, expiry)
+                lambda connection: writing.create_at_once(connection, key, now, expiry, metadata.display_name)
             )
             return SessionRecord(
                 key=key,
@@ -215,9 +222,14 @@ class SqlBackend(Backend):
                 last_update_time=now,
                 revision=revision,
                 expiry=expiry,
+                metadata=metadata,
+                event_count=0,
+                stored_bytes=0,
             )
         return await self._executor.write(
-            lambda connection: writing.create_session(connection, key, state, now, limits, expiry, clock)
+            lambda connection: writing.create_session(
+                connection, key, state, now, limits, expiry, clock, metadata
+            )
         )
 
     async def get_session(
@@ -246,14 +258,15 @@ class SqlBackend(Backend):
         page_size: int,
         after: Cursor | None,
         *,
+        query: SessionQuery = ALL_SESSIONS,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord]:
-        """See ``Backend.list_sessions``."""
+        """See ``Backend.list_sessions`` (and ``queries.listing``: one statement, by its order's index)."""
         position = None if after is None else parse_session_cursor(after)
         now = self.clock()
         return await self._executor.run_one_statement(
             lambda connection: reading.session_page(
-                connection, app_name, user_id, page_size, position, budget, now
+                connection, app_name, user_id, page_size, position, budget, now, query
             ),
             write=False,
         )
@@ -392,12 +405,51 @@ class SqlBackend(Backend):
         """See ``Backend.get_app_state``."""
         return await self._executor.read(lambda connection: reading.app_state(connection, app_name))
 
-    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """See ``Backend.update_expiry``."""
+    async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
+        """See ``Backend.update_session``."""
         clock = self.clock()
         return await self._executor.write(
-            lambda connection: writing.update_expiry(connection, key, expiry, clock)
+            lambda connection: writing.update_session(connection, key, update, clock)
         )
+
+    async def fork_session(
+        self,
+        source: SessionKey,
+        session_id: str,
+        now: float,
+        *,
+        before_invocation_id: str = "",
+        expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
+    ) -> SessionRecord:
+        """See ``Backend.fork_session`` (and ``writing.fork_session``).
+
+        As a create, the new name is taken as free first: only if the
+        database says it is held is the fork made again, purging the
+        holder first if it has expired.
+        """
+        target = SessionKey(source.app_name, source.user_id, session_id)
+
+        async def fork(purge_clock: float | None) -> SessionRecord:
+            clock = self.clock()
+            return await self._executor.write(
+                lambda connection: writing.fork_session(
+                    connection,
+                    source,
+                    target,
+                    now,
+                    before_invocation_id,
+                    expiry,
+                    metadata,
+                    clock,
+                    purge_clock,
+                )
+            )
+
+        try:
+            return await fork(None)
+        except SessionExistsError:
+            return await fork(self.clock())
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
         """See ``Backend.close_session``.

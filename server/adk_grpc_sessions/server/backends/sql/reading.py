@@ -15,15 +15,18 @@ from typing import Final
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    ALL_SESSIONS,
     Cursor,
     EventWindow,
     Expiry,
+    OrderBy,
     Page,
     ReadBudget,
     ResponseTooLargeError,
     ScopedState,
     SessionKey,
     SessionNotFoundError,
+    SessionQuery,
     SessionRecord,
     StateMap,
     StoredEvent,
@@ -44,7 +47,12 @@ from adk_grpc_sessions.server.backends.sql.queries.events import (
     select_window,
 )
 from adk_grpc_sessions.server.backends.sql.queries.listing import page_from_rows, select_session_page
-from adk_grpc_sessions.server.backends.sql.queries.rows import read_events, session_record
+from adk_grpc_sessions.server.backends.sql.queries.rows import (
+    fork_origin,
+    read_events,
+    session_metadata,
+    session_record,
+)
 from adk_grpc_sessions.server.backends.sql.queries.sessions import (
     select_session,
     select_whole_session,
@@ -190,6 +198,10 @@ def session_at_once(
         revision=found.revision,
         expiry=found.expiry,
         close_time=found.close_time,
+        metadata=found.metadata,
+        event_count=found.event_count,
+        stored_bytes=found.stored_bytes,
+        forked_from=found.forked_from,
     )
 
 
@@ -201,8 +213,9 @@ def session_page(
     after: SessionPosition | None,
     budget: ReadBudget,
     now: float,
+    query: SessionQuery = ALL_SESSIONS,
 ) -> Page[SessionRecord]:
-    """A page of sessions (no events) after ``after``, in ``Backend.list_sessions`` order, within ``budget``.
+    """A page of the sessions ``query`` keeps (no events) after ``after``, in its order, within ``budget``.
 
     One statement (``queries.listing.select_session_page``): it may run alone, in autocommit.
     The records of one page share the app's state, and the sessions of one
@@ -216,7 +229,7 @@ def session_page(
         # All rows at once: iterating the result would fetch them one by one.
         connection.execute(
             *select_session_page(
-                connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes, now
+                connection.dialect, app_name, user_id, after, page_size + 1, budget.bytes, now, query
             )
         ).all()
     )
@@ -228,7 +241,8 @@ def session_page(
     items = []
     for row in rows:
         _, session_pk, owner, session_id, create_time, last_update_time, revision = row[:7]
-        expire_time, ttl, close_time = row[9:12]
+        expire_time, ttl, close_time, display_name, labels, forked_from = row[9:15]
+        event_count, stored_bytes = row[15:17]
         state = ScopedState(
             app=shared_app, user=users.get(owner, no_state), session=own.get(session_pk, no_state)
         )
@@ -242,6 +256,10 @@ def session_page(
                 revision,
                 expiry=Expiry(expire_time, ttl),
                 close_time=close_time,
+                metadata=session_metadata(display_name, labels),
+                event_count=event_count,
+                stored_bytes=stored_bytes,
+                forked_from=fork_origin(forked_from),
             )
         )
     if not has_more:
@@ -249,8 +267,13 @@ def session_page(
     last = items[-1]
     return Page(
         items=items,
-        next_cursor=session_cursor((last.last_update_time, last.key.user_id, last.key.session_id)),
+        next_cursor=session_cursor((_order_time(last, query), last.key.user_id, last.key.session_id)),
     )
+
+
+def _order_time(record: SessionRecord, query: SessionQuery) -> float:
+    """The time ``query`` orders ``record`` by: the first part of its position in the listing."""
+    return record.create_time if query.order_by is OrderBy.CREATE_TIME else record.last_update_time
 
 
 def event_page(

@@ -48,6 +48,30 @@ Layout, and why:
   scope's row is what its writers lock (before any session, then the state
   rows): across server replicas, a write whose view of the scope is older
   than the row's version is refused and made again, never counted wrong.
+- Metadata (``base.Metadata``): ``display_name`` (NULL = none) and the
+  labels, kept twice on purpose. ``ags_session_labels`` holds one row per
+  label, which is what filters on labels use: its ``(label_key,
+  label_value, session_pk)`` index finds the sessions of a label, and its
+  primary key tests one session's label while a listing walks its order's
+  index (on PostgreSQL, extended statistics on the key and value, made by
+  the migration, tell the planner how often a pair occurs).
+  ``ags_sessions.labels`` holds the same labels as one JSON object,
+  which is what reads return: a listing's page or a session read takes
+  them from the session's row, without a join per session. Both are
+  written together, only by creates, forks and ``update_session``.
+- Listings are ordered by ``last_update_time`` or ``create_time``, each
+  with an index per kind of listing (one user's, every user's of an app)
+  that ends in the tie-break: the first page of any filtered, ordered
+  listing is a range of one index, read forwards or backwards, filtered as
+  it is read.
+- Forks: ``initial_state`` is the session-scoped state a session was
+  created with (a JSON object of key to value text; NULL where it was not
+  kept: sessions created before revision 0003's migration, and imported
+  ones). With the events' stored state deltas it gives the session's state
+  after any of its events, which a fork before an invocation needs.
+  ``forked_from`` (JSON, NULL for a created session) says where a fork came
+  from; a fork keeps its source's ``initial_state``, as it starts from the
+  same first event.
 - Text that comes from clients unchecked (state keys, authors, branches,
   invocation ids) is stored as a JSON string literal (``QuotedText``), and
   values and events as JSON text: PostgreSQL text cannot hold NUL, and JSON
@@ -59,7 +83,9 @@ auto-increment sequences that never hand out a value twice (SQLite needs
 ``AUTOINCREMENT`` for that, MySQL 8.0 and MariaDB 10.2.4 persist the
 counter), so no revision is ever reused, not even by a re-created session of
 the same name, without a database-wide counter that every append would have
-to update.
+to update. A fork is created too: its revision is ``2 * session_pk + 1`` of
+its own row, though it starts with copies of its source's events (the
+copies have new ``event_pk``s, so its next append's revision is new as well).
 """
 
 from __future__ import annotations
@@ -78,10 +104,12 @@ from adk_grpc_sessions.server.backends.sql.types import (
     Seconds,
     big_serial,
 )
-from adk_grpc_sessions.wire.limits import MAX_KEY_LENGTH
+from adk_grpc_sessions.wire.limits import MAX_KEY_LENGTH, MAX_LABEL_LENGTH
 
 KEY_LENGTH: Final = MAX_KEY_LENGTH
 """Longest app name, user id, session id or event id, in code points (the contract's limit)."""
+LABEL_LENGTH: Final = MAX_LABEL_LENGTH
+"""Longest label key or value (ASCII, by the contract's label patterns)."""
 DIGEST_LENGTH: Final = 64
 """Length of a state key's digest: SHA-256 in hex."""
 
@@ -111,10 +139,18 @@ sessions = sa.Table(
     sa.Column("expire_time", Seconds(), nullable=True),
     sa.Column("ttl", Seconds(), nullable=True),
     sa.Column("close_time", Seconds(), nullable=True),
+    # Metadata and forks (see above): NULL = none, or (initial_state) not kept.
+    sa.Column("display_name", QuotedText(), nullable=True),
+    sa.Column("labels", JsonText(), nullable=True),
+    sa.Column("initial_state", JsonText(), nullable=True),
+    sa.Column("forked_from", JsonText(), nullable=True),
     sa.UniqueConstraint("app_name", "user_id", "session_id", name="uq_ags_sessions_name"),
-    # Keyset listings: one user's sessions, and every session of an app.
+    # Keyset listings: one user's sessions, and every session of an app, by
+    # update time and by create time.
     sa.Index("ix_ags_sessions_user_listing", "app_name", "user_id", "last_update_time", "session_id"),
     sa.Index("ix_ags_sessions_app_listing", "app_name", "last_update_time", "user_id", "session_id"),
+    sa.Index("ix_ags_sessions_user_created", "app_name", "user_id", "create_time", "session_id"),
+    sa.Index("ix_ags_sessions_app_created", "app_name", "create_time", "user_id", "session_id"),
     # The sweeper's selection: the expired sessions, soonest first, found in
     # O(expired). Partial where the database has partial indexes, so sessions
     # that never expire cost the index nothing.
@@ -172,6 +208,22 @@ session_state = sa.Table(
     sa.Column("state_key", QuotedText(), nullable=False),
     sa.Column("value", JsonText(), nullable=False),
     sa.Column("entry_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    **_TABLE_OPTIONS,
+)
+
+session_labels = sa.Table(
+    "ags_session_labels",
+    metadata,
+    sa.Column(
+        "session_pk",
+        sa.BigInteger(),
+        sa.ForeignKey(sessions.c.session_pk, ondelete="CASCADE", name="fk_ags_session_labels_session"),
+        primary_key=True,
+    ),
+    sa.Column("label_key", KeyString(LABEL_LENGTH), primary_key=True),
+    sa.Column("label_value", KeyString(LABEL_LENGTH), nullable=False),
+    # The sessions carrying a label (with a value): what a filter on labels seeks.
+    sa.Index("ix_ags_session_labels_pair", "label_key", "label_value", "session_pk"),
     **_TABLE_OPTIONS,
 )
 

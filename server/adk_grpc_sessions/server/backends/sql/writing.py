@@ -8,26 +8,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
+    NO_METADATA,
     EventWindow,
     Expiry,
+    ForkOrigin,
+    ForkPointNotFoundError,
+    ForkPointUnknownError,
+    Metadata,
     PurgeBatch,
     ScopedState,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
     SessionRecord,
+    SessionUpdate,
+    StateMap,
     StorageLimits,
 )
 from adk_grpc_sessions.server.backends.sql import reading, state_limit
+from adk_grpc_sessions.server.backends.sql.queries import forks as fork_queries
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
+from adk_grpc_sessions.server.backends.sql.queries import metadata as metadata_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
-from adk_grpc_sessions.server.backends.sql.queries.rows import inserted_key
+from adk_grpc_sessions.server.backends.sql.queries.rows import (
+    decode_initial_state,
+    encode_fork_origin,
+    encode_initial_state,
+    inserted_key,
+)
 from adk_grpc_sessions.server.backends.sql.queries.state import (
     StateChange,
     merged_state_from_rows,
@@ -36,6 +51,7 @@ from adk_grpc_sessions.server.backends.sql.queries.state import (
 )
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision
 from adk_grpc_sessions.server.backends.sql.state_limit import Growth
+from adk_grpc_sessions.wire import limits as wire_limits
 
 
 def create_session(
@@ -46,8 +62,11 @@ def create_session(
     limits: StorageLimits,
     expiry: Expiry,
     clock: float | None,
+    metadata: Metadata = NO_METADATA,
 ) -> SessionRecord:
-    """Creates the session ``key`` with ``state``, at ``now``; its record, with its merged state.
+    """Creates the session ``key`` with ``state`` and ``metadata`` at ``now``; its record, with merged state.
+
+    The session-scoped state given is kept as the session's initial state too (for forks).
 
     With ``clock``, a session of that name that has expired by then (not
     purged yet) is deleted first, in the same transaction: its id is free.
@@ -66,12 +85,19 @@ def create_session(
     if clock is not None:
         connection.execute(*lifecycle_queries.delete_expired_named(key, clock))
     try:
-        inserted = connection.execute(*session_queries.insert_session(key, now, growth.session, expiry))
+        inserted = connection.execute(
+            *session_queries.insert_session(
+                key, now, growth.session, expiry, metadata, encode_initial_state(state.session)
+            )
+        )
     except IntegrityError:
         raise SessionExistsError(key) from None
     session_pk = inserted_key(inserted)
     revision = creation_revision(session_pk)
     connection.execute(*session_queries.set_revision(session_pk, revision))
+    labels = metadata_queries.insert_labels(session_pk, metadata.labels)
+    if labels is not None:
+        connection.execute(*labels)
     change = StateChange(key.app_name, key.user_id, session_pk, state)
     for upsert in upsert_state(connection.dialect, [change]):
         connection.execute(*upsert)
@@ -86,6 +112,9 @@ def create_session(
         last_update_time=now,
         revision=revision,
         expiry=expiry,
+        metadata=metadata,
+        event_count=0,
+        stored_bytes=growth.session,
     )
 
 
@@ -115,7 +144,7 @@ def _judge_create(
 
 
 def create_at_once(
-    connection: sa.Connection, key: SessionKey, now: float, expiry: Expiry
+    connection: sa.Connection, key: SessionKey, now: float, expiry: Expiry, display_name: str = ""
 ) -> tuple[int, ScopedState]:
     """PostgreSQL, a session without state of its own: the create as one statement.
 
@@ -130,7 +159,7 @@ def create_at_once(
         SessionExistsError: the session exists (perhaps expired: ``create_session`` then purges it).
     """
     try:
-        rows = connection.execute(*session_queries.create_at_once(key, now, expiry)).all()
+        rows = connection.execute(*session_queries.create_at_once(key, now, expiry, display_name)).all()
     except IntegrityError:
         raise SessionExistsError(key) from None
     return session_queries.created_from_rows(rows)
@@ -152,8 +181,12 @@ def ensure_shared_sizes(
 _NO_EVENTS: Final = EventWindow(num_recent_events=0)
 
 
-def update_expiry(connection: sa.Connection, key: SessionKey, expiry: Expiry, clock: float) -> SessionRecord:
-    """Sets the expiry of the session ``key`` (if visible at ``clock``); returns it, without events.
+def update_session(
+    connection: sa.Connection, key: SessionKey, update: SessionUpdate, clock: float
+) -> SessionRecord:
+    """Changes the session ``key`` (if visible at ``clock``) as ``update`` says; returns it, without events.
+
+    Its revision, update time, state and events stay as they are.
 
     Raises:
         SessionNotFoundError: no such session, or it has expired by ``clock``.
@@ -161,7 +194,13 @@ def update_expiry(connection: sa.Connection, key: SessionKey, expiry: Expiry, cl
     row = connection.execute(*lifecycle_queries.lock_visible(key, clock)).first()
     if row is None:
         raise SessionNotFoundError(key)
-    connection.execute(*lifecycle_queries.set_lifecycle(row.session_pk, expiry, row.close_time))
+    if update.expiry is not None:
+        connection.execute(*lifecycle_queries.set_lifecycle(row.session_pk, update.expiry, row.close_time))
+    if update.display_name is not None:
+        connection.execute(*metadata_queries.set_display_name(row.session_pk, update.display_name))
+    if update.labels is not None:
+        for bound in metadata_queries.set_labels(row.session_pk, update.labels):
+            connection.execute(*bound)
     return _as_it_is(connection, key)
 
 
@@ -183,6 +222,95 @@ def close_session(
         expiry = Expiry(latest if row.expire_time is None else min(row.expire_time, latest), None)
     connection.execute(*lifecycle_queries.set_lifecycle(row.session_pk, expiry, close_time))
     return _as_it_is(connection, key)
+
+
+def fork_session(
+    connection: sa.Connection,
+    source: SessionKey,
+    target: SessionKey,
+    now: float,
+    before_invocation_id: str,
+    expiry: Expiry,
+    metadata: Metadata,
+    clock: float,
+    purge_clock: float | None,
+) -> SessionRecord:
+    """Forks ``source`` into the new session ``target`` (``Backend.fork_session``); returns it, no events.
+
+    The source's row is locked first, so no append to it lands mid-copy.
+    The events are copied in the database (``queries.forks``). The fork's
+    state: a fork of every event copies the source's state rows; a fork
+    before an invocation replays the copied events' session deltas over
+    the source's initial state, reading them a few at a time, so the server
+    holds one state (within the state limit), never the events. With
+    ``purge_clock``, a session named ``target`` that has expired by then is
+    deleted first.
+
+    Raises:
+        SessionNotFoundError: no such source, or it has expired by ``clock``.
+        ForkPointNotFoundError: no event of the source has ``before_invocation_id``.
+        ForkPointUnknownError: the fork is before an invocation and the source's initial state was not kept.
+        SessionExistsError: ``target`` exists.
+    """
+    found = connection.execute(*fork_queries.lock_source(source, clock)).first()
+    if found is None:
+        raise SessionNotFoundError(source)
+    upto = found.last_sequence
+    if before_invocation_id:
+        first = connection.execute(*fork_queries.first_of_invocation(found.session_pk, before_invocation_id))
+        first_sequence = first.scalar()
+        if first_sequence is None:
+            raise ForkPointNotFoundError(source, before_invocation_id)
+        upto = first_sequence - 1
+    replayed = upto < found.last_sequence
+    if replayed and found.initial_state is None:
+        raise ForkPointUnknownError(source)
+    if purge_clock is not None:
+        connection.execute(*lifecycle_queries.delete_expired_named(target, purge_clock))
+    try:
+        inserted = connection.execute(
+            *session_queries.insert_session(target, now, 0, expiry, metadata, found.initial_state)
+        )
+    except IntegrityError:
+        raise SessionExistsError(target) from None
+    session_pk = inserted_key(inserted)
+    labels = metadata_queries.insert_labels(session_pk, metadata.labels)
+    if labels is not None:
+        connection.execute(*labels)
+    connection.execute(*fork_queries.copy_events(found.session_pk, session_pk, upto))
+    copied_bytes = int(connection.execute(*fork_queries.events_bytes(session_pk)).scalar_one())
+    if replayed:
+        state = _state_after(connection, found.session_pk, upto, found.initial_state)
+        change = StateChange(target.app_name, target.user_id, session_pk, ScopedState(session=state))
+        for upsert in upsert_state(connection.dialect, [change]):
+            connection.execute(*upsert)
+        state_bytes = wire_limits.state_bytes(state)
+    else:
+        connection.execute(*fork_queries.copy_state(found.session_pk, session_pk))
+        state_bytes = found.state_bytes
+    origin = ForkOrigin(source.session_id, upto, before_invocation_id, now)
+    connection.execute(
+        *fork_queries.set_fork(
+            session_pk,
+            creation_revision(session_pk),
+            upto,
+            copied_bytes,
+            state_bytes,
+            encode_fork_origin(origin),
+        )
+    )
+    return _as_it_is(connection, target)
+
+
+def _state_after(connection: sa.Connection, session_pk: int, upto: int, initial_state: str) -> StateMap:
+    """A session's session-scoped state after its event ``upto``: its initial state and its events' deltas."""
+    state = decode_initial_state(initial_state)
+    for partition in connection.execute(*fork_queries.session_deltas(session_pk, upto)).partitions():
+        for (state_delta,) in partition:
+            changed = pydantic_core.from_json(state_delta).get("session")
+            if changed:
+                state.update(changed)
+    return state
 
 
 def _as_it_is(connection: sa.Connection, key: SessionKey) -> SessionRecord:

@@ -71,6 +71,27 @@ an expected failure):
    and given again by an ``UpdateSession`` after each append. Close and
    erasing a user are refused (UNSUPPORTED): no closed state, and no way to
    hide all of a user's sessions at once.
+10. Metadata, filters and forks go as far as the API does. ``display_name``
+   and labels are the session's own fields (the caller's labels beside the
+   server's ``adk_*`` ones, which reads leave out); ``UpdateSession`` sends a
+   field mask of what changes, and, as in 9, moves ``update_time``: a metadata
+   update changes the revision and ``last_update_time`` (so an agent holding
+   the session must reload it before appending). ``event_count`` and
+   ``stored_bytes`` are unset (unknown: the API keeps neither, and counting
+   would read every event). A listing's filter and order are the API's
+   ``filter`` and ``order_by``: ``display_name = "..."``, ``labels.KEY =
+   "..."`` and ``closed = false`` (every session: none is closed; ``closed =
+   true`` lists none) are served; ``!=``, ``labels.KEY:*`` and
+   ``create_time``/``update_time`` comparisons are refused (UNIMPLEMENTED,
+   ``NOT_SUPPORTED_BY_BACKEND`` with backend reason ``FILTER_NOT_SUPPORTED``),
+   never evaluated by reading every session. Orders are ``update_time`` or
+   ``create_time``, either way, but equal times come in Agent Engine's order
+   (not by user and session id), and pages resume by the API's page token,
+   whose meaning the API does not document: the contract's paging by key (a
+   session changed between pages listed at most once, an unchanged one
+   exactly once) is not promised. ``ForkSession`` is refused (UNIMPLEMENTED,
+   backend reason ``NO_FORK``): the API cannot copy a session, and a copy made
+   through it would read and write every event, neither atomic nor bounded.
 
 Reads page through the API within the read's byte budget (``paging``).
 """

@@ -19,9 +19,11 @@ from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import field_mask_pb2
 
 from adk_grpc_sessions.server.backends.base import (
+    ALL_SESSIONS,
     DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     AppendResult,
     Backend,
     BackendRefusedError,
@@ -30,6 +32,7 @@ from adk_grpc_sessions.server.backends.base import (
     EventIdConflictError,
     EventWindow,
     Expiry,
+    Metadata,
     NewEvent,
     Page,
     PurgeBatch,
@@ -40,7 +43,9 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionQuery,
     SessionRecord,
+    SessionUpdate,
     StaleRevisionError,
     StateMap,
     StateSizeLimitError,
@@ -72,6 +77,11 @@ _NO_PURGE: Final = (
 )
 _NO_NEVER: Final = (
     "Vertex AI Agent Engine gives every session an expire_time: an expiry cannot be removed, only moved"
+)
+_NO_FORK: Final = (
+    "Vertex AI Agent Engine cannot copy a session: ForkSession is not supported on it (a copy made by "
+    "this server would read and write every event through the API, neither atomic nor bounded); "
+    "see docs/backends.md"
 )
 
 _Data = TypeVar("_Data")
@@ -134,9 +144,14 @@ class VertexBackend(Backend):
         now: float,
         *,
         expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
         limits: StorageLimits = DEFAULT_LIMITS,
     ) -> SessionRecord:
         """See ``Backend.create_session``; ``now`` is unused: Vertex stamps its own times.
+
+        ``metadata`` becomes the API's ``display_name`` and labels, beside the
+        server's own labels. The initial state is not kept apart (Agent Engine
+        keeps one state per session): forks are refused anyway.
 
         ``expiry`` becomes the API's ``ttl`` or ``expire_time`` (at least 24 hours:
         Agent Engine's minimum); ``NEVER`` leaves Agent Engine's default expiry. A
@@ -161,6 +176,7 @@ class VertexBackend(Backend):
             )
         session_state = _stored(mapping.state_struct, state)
         session = mapping.SessionMessage(user_id=key.user_id, session_state=session_state)
+        mapping.set_metadata(session, metadata)
         session.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
         mapping.set_expiry(session, expiry)
         request = vertex.CreateSessionRequest(
@@ -269,10 +285,24 @@ class VertexBackend(Backend):
         page_size: int,
         after: Cursor | None,
         *,
+        query: SessionQuery = ALL_SESSIONS,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[SessionRecord]:
-        """See ``Backend.list_sessions``: the API's sessions by update time, oldest first, in ``budget``."""
+        """See ``Backend.list_sessions``: the API's listing, filtered and ordered by the API, in ``budget``.
+
+        ``query`` goes to the API's own ``filter`` and ``order_by`` (``mapping``);
+        what they cannot express is refused, never filtered here after reading
+        every session. Equal times come in Agent Engine's order, not by user and
+        session id, and pages resume by the API's page token, not by key
+        (difference 10).
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, for a condition the API cannot filter by.
+        """
+        filter_ = mapping.sessions_filter(app_name, user_id, query)
         at = At.decode(after or "")
+        if filter_ is None:
+            return Page([], None)
         sizer = PageSizer()
         room = budget.bytes
         now = self.clock()
@@ -280,8 +310,8 @@ class VertexBackend(Backend):
         while True:
             request = vertex.ListSessionsRequest(
                 parent=self.target.engine_name,
-                filter=mapping.sessions_filter(app_name, user_id),
-                order_by="update_time",
+                filter=filter_,
+                order_by=mapping.sessions_order(query),
                 page_size=sizer.page_size(room, page_size - len(records), at.taken),
                 page_token=at.token,
             )
@@ -428,19 +458,26 @@ class VertexBackend(Backend):
         """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
 
-    async def update_expiry(self, key: SessionKey, expiry: Expiry) -> SessionRecord:
-        """See ``Backend.update_expiry``: the API's ``UpdateSession`` of ``ttl`` or ``expire_time``.
+    async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
+        """See ``Backend.update_session``: one ``UpdateSession`` of the fields ``update`` changes.
 
-        Agent Engine moves the session's ``update_time`` on an update, so, unlike on
-        the other backends, the revision and ``last_update_time`` change (difference 9).
+        Its field mask names ``ttl`` or ``expire_time``, ``display_name`` and
+        ``labels`` as given; ``labels`` is sent whole (the API replaces the map),
+        the server's own labels kept beside the caller's, as read just before
+        (not atomic with the update: a concurrent change of the session's ttl
+        label may be lost). Agent Engine moves the session's ``update_time`` on any
+        update, so, unlike on the other backends, the revision and
+        ``last_update_time`` change (differences 9 and 10). An update that
+        changes nothing is not sent: the API reads an empty mask as "every field".
 
         Raises:
+            SessionNotFoundError: no such session (or it has expired).
             InvalidArgumentError: the expiry is under Agent Engine's minimum (24 hours
                 after the session's creation).
-            BackendRefusedError: ``expiry`` is ``NEVER`` (UNSUPPORTED): every Agent
+            BackendRefusedError: the expiry is ``NEVER`` (UNSUPPORTED): every Agent
                 Engine session has an expire_time.
         """
-        if expiry == NEVER:
+        if update.expiry == NEVER:
             raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_NEVER, reason="NO_NEVER_EXPIRY")
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
@@ -449,35 +486,74 @@ class VertexBackend(Backend):
             session = await self._api.get(name)
             if not self._visible(session, key):
                 raise SessionNotFoundError(key)
-            mapping.check_minimum_expiry(expiry, from_timestamp(session.create_time), "session.")
-            updated = await self._update_expiry(name, expiry, labels=session.labels)
+            if update.expiry is not None:
+                mapping.check_minimum_expiry(update.expiry, from_timestamp(session.create_time), "session.")
+            changed = mapping.SessionMessage(name=name)
+            paths = []
+            if update.expiry is not None or update.labels is not None:
+                changed.labels.update(session.labels)
+                if update.labels is not None:
+                    mapping.set_labels(changed, update.labels)
+                paths.append("labels")
+            if update.expiry is not None:
+                mapping.set_expiry(changed, update.expiry)
+                paths.append("ttl" if update.expiry.ttl is not None else "expire_time")
+            if update.display_name is not None:
+                changed.display_name = update.display_name
+                paths.append("display_name")
+            if not paths:
+                return _session_record(session, key.app_name, [])
+            updated = await self._update(changed, paths, "updating a session")
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
         return _session_record(updated, key.app_name, [])
 
-    async def _update_expiry(self, name: str, expiry: Expiry, *, labels: Any = None) -> Any:
-        """Sets a session's ttl or expire_time (and, given its ``labels``, its ttl label); the session after.
+    async def _update_expiry(self, name: str, expiry: Expiry) -> Any:
+        """Sets a session's ttl or expire_time (its labels untouched); the session after.
 
         Raises:
             google_errors.NotFound: the session is gone.
         """
         session = mapping.SessionMessage(name=name)
-        paths = ["ttl" if expiry.ttl is not None else "expire_time"]
-        if labels is not None:
-            session.labels.update(labels)
-            paths.append("labels")
         mapping.set_expiry(session, expiry)
+        paths = ["ttl" if expiry.ttl is not None else "expire_time"]
+        return await self._update(session, paths, "updating a session's expiry")
+
+    async def _update(self, session: Any, paths: list[str], doing: str) -> Any:
+        """Runs an ``UpdateSession`` of ``paths`` (never empty) from ``session``; the session after.
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
         request = vertex.UpdateSessionRequest(
             session=vertex.Session(session), update_mask=field_mask_pb2.FieldMask(paths=paths)
         )
         updated = await self._api.call(
-            "updating a session's expiry",
+            doing,
             lambda client, retry: client.update_session(
                 request=request, retry=retry, timeout=self.target.timeout
             ),
             passing=(google_errors.NotFound,),
         )
         return vertex.Session.pb(updated)
+
+    async def fork_session(
+        self,
+        source: SessionKey,
+        session_id: str,
+        now: float,
+        *,
+        before_invocation_id: str = "",
+        expiry: Expiry = NEVER,
+        metadata: Metadata = NO_METADATA,
+    ) -> SessionRecord:
+        """Refused (UNSUPPORTED): Agent Engine cannot copy a session's events itself (difference 10).
+
+        A copy through this server would read every event and append each again:
+        neither one transaction nor bounded in the work it does, which the
+        contract's fork promises.
+        """
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_FORK, reason="NO_FORK")
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
         """Refused (UNSUPPORTED): Agent Engine has no closed sessions (difference 9)."""
@@ -529,6 +605,9 @@ def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> S
         last_update_time=from_timestamp(message.update_time),
         revision=mapping.revision_of(message.update_time),
         expiry=mapping.expiry_of(message),
+        # event_count and stored_bytes stay unknown: Agent Engine keeps neither,
+        # and counting would read every event of each session read or listed.
+        metadata=mapping.metadata_of(message),
     )
 
 

@@ -23,13 +23,27 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 from google.cloud.aiplatform_v1 import types as vertex
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adk_grpc_sessions.server.backends.base import NEVER, Expiry, NewEvent, ScopedState, StoredEvent
+from adk_grpc_sessions.server.backends.base import (
+    NEVER,
+    BackendRefusedError,
+    Condition,
+    Expiry,
+    Field,
+    Metadata,
+    NewEvent,
+    Operator,
+    Refusal,
+    ScopedState,
+    SessionQuery,
+    StoredEvent,
+)
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError
 from adk_grpc_sessions.server.backends.json_values import dump_json, nests_deeper_than, parse_json
@@ -117,12 +131,81 @@ def quote_filter_literal(value: str) -> str:
     return f'"{escaped}"'
 
 
-def sessions_filter(app_name: str, user_id: str | None) -> str:
-    """The ``ListSessions`` filter for one app's sessions, or one user's of them."""
-    by_app = f"labels.{APP_LABEL}={quote_filter_literal(app_label(app_name))}"
-    if user_id is None:
-        return by_app
-    return f"user_id={quote_filter_literal(user_id)} AND {by_app}"
+def sessions_filter(app_name: str, user_id: str | None, query: SessionQuery) -> str | None:
+    """The ``ListSessions`` filter for one app's sessions (or one user's) that ``query`` keeps.
+
+    None when no session can match (``closed = true``: Agent Engine has no closed
+    sessions; a condition on a label under the server's reserved prefix, which no
+    session shows its callers).
+
+    Raises:
+        BackendRefusedError: UNSUPPORTED, for a condition the API's filter cannot express
+            (its documented filter compares ``display_name``, ``user_id`` and
+            ``labels.KEY`` for equality only: no times, no ``!=``, no ``:*``).
+    """
+    terms = [f"labels.{APP_LABEL}={quote_filter_literal(app_label(app_name))}"]
+    if user_id is not None:
+        terms.insert(0, f"user_id={quote_filter_literal(user_id)}")
+    for condition in query.conditions:
+        match condition:
+            case Condition(Field.CLOSED, Operator.EQ, bool() as closed):
+                if closed:
+                    return None
+            case Condition(Field.DISPLAY_NAME, Operator.EQ, str() as name):
+                terms.append(f"display_name={quote_filter_literal(name)}")
+            case Condition(Field.LABEL, Operator.EQ, str() as value, key):
+                if key.startswith(limits.RESERVED_LABEL_PREFIX):
+                    return None
+                terms.append(f"labels.{key}={quote_filter_literal(value)}")
+            case _:
+                raise BackendRefusedError(
+                    Refusal.UNSUPPORTED, _unsupported(condition), reason="FILTER_NOT_SUPPORTED"
+                )
+    return " AND ".join(terms)
+
+
+def _unsupported(condition: Condition) -> str:
+    """Why ``condition`` cannot be sent to Agent Engine."""
+    subject = f"labels.{condition.label}" if condition.field is Field.LABEL else condition.field.value
+    return (
+        f"Vertex AI Agent Engine cannot filter sessions by {subject} {condition.operator.value}: its "
+        "ListSessions filter compares display_name and labels.KEY for equality only (and the server does "
+        "not read every session to filter them itself); see docs/backends.md"
+    )
+
+
+def sessions_order(query: SessionQuery) -> str:
+    """The ``ListSessions`` order_by for ``query``'s order (the API's two fields, either way)."""
+    return query.order_by.value + (" desc" if query.descending else "")
+
+
+def metadata_of(session: Any) -> Metadata:
+    """A ``Session`` message's display name, and its labels but the server's own (``adk_*``)."""
+    return Metadata(
+        display_name=session.display_name,
+        labels={
+            key: value
+            for key, value in session.labels.items()
+            if not key.startswith(limits.RESERVED_LABEL_PREFIX)
+        },
+    )
+
+
+def set_metadata(session: Any, metadata: Metadata) -> None:
+    """Sets ``metadata`` on a ``Session`` message: its display name, its labels beside the server's own.
+
+    The caller's labels never hold the reserved prefix (the API layer refuses it),
+    so they cannot overwrite ``adk_app`` or ``adk_ttl``.
+    """
+    session.display_name = metadata.display_name
+    set_labels(session, metadata.labels)
+
+
+def set_labels(session: Any, labels: Mapping[str, str]) -> None:
+    """Replaces a ``Session`` message's labels with ``labels``, keeping the server's own."""
+    for key in [key for key in session.labels if not key.startswith(limits.RESERVED_LABEL_PREFIX)]:
+        del session.labels[key]
+    session.labels.update(labels)
 
 
 def events_filter(after_timestamp: float | None) -> str:

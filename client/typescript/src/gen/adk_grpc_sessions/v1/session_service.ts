@@ -158,7 +158,7 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *
  * Metadata, filtered listings and forks
  *   Metadata. Every session has a create_time, a display_name (0 to 128
- *   code points; empty = none) and labels (at most 64; keys 1 to 63
+ *   code points, no NUL; empty = none) and labels (at most 64; keys 1 to 63
  *   characters of lowercase letters, digits, "_" and "-", starting with a
  *   letter; values 0 to 63 of the same characters; keys starting with "adk_"
  *   are reserved for the server), set at CreateSession or ForkSession and
@@ -448,7 +448,7 @@ export interface Session {
     | Timestamp
     | undefined;
   /**
-   * A name for people to read (0 to 128 code points); empty = none. Set at
+   * A name for people to read (0 to 128 code points, no NUL); empty = none. Set at
    * CreateSession or ForkSession, changed by UpdateSession ("display_name").
    */
   displayName: string;

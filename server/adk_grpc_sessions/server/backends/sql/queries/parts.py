@@ -50,6 +50,13 @@ SESSION_COLUMNS: Final = (
     sessions.c.close_time,
 )
 
+METADATA_COLUMNS: Final = (
+    sessions.c.display_name,
+    sessions.c.labels,
+    sessions.c.forked_from,
+)
+"""What reads select of a session beside ``SESSION_COLUMNS``: its metadata (``rows.session_metadata``)."""
+
 NAMED: Final = sa.and_(
     sessions.c.app_name == sa.bindparam("b_app_name"),
     sessions.c.user_id == sa.bindparam("b_user_id"),

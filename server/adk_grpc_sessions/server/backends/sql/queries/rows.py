@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pydantic_core
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    NO_METADATA,
     Expiry,
+    ForkOrigin,
+    Metadata,
     NewEvent,
     ScopedState,
     SessionKey,
     SessionRecord,
+    StateMap,
     StoredEvent,
 )
 from adk_grpc_sessions.server.backends.sql.schema import event_revision
@@ -64,7 +68,7 @@ def revision_after(row: sa.Row[Any]) -> int:
 
 
 def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[StoredEvent]) -> SessionRecord:
-    """The record of a session row (selected with ``parts.SESSION_COLUMNS``)."""
+    """The record of a session row (selected with ``parts.SESSION_COLUMNS`` and ``METADATA_COLUMNS``)."""
     return SessionRecord(
         key=SessionKey(row.app_name, row.user_id, row.session_id),
         state=state,
@@ -74,7 +78,72 @@ def session_record(row: sa.Row[Any], state: ScopedState, events: Sequence[Stored
         revision=row.revision,
         expiry=Expiry(row.expire_time, row.ttl),
         close_time=row.close_time,
+        metadata=session_metadata(row.display_name, row.labels),
+        event_count=row.last_sequence,
+        stored_bytes=row.events_bytes + row.state_bytes,
+        forked_from=fork_origin(row.forked_from),
     )
+
+
+def encode_labels(labels: Mapping[str, str]) -> str | None:
+    """The ``labels`` column of a session with these labels: a JSON object, keys sorted; None for none."""
+    if not labels:
+        return None
+    return pydantic_core.to_json(dict(sorted(labels.items()))).decode()
+
+
+def label_rows(session_pk: int, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``ags_session_labels`` rows of a session with these labels."""
+    return [
+        {"session_pk": session_pk, "label_key": key, "label_value": value}
+        for key, value in sorted(labels.items())
+    ]
+
+
+def session_metadata(display_name: str | None, labels: str | None) -> Metadata:
+    """The metadata of a session row's ``display_name`` and ``labels`` columns."""
+    if display_name is None and labels is None:
+        return NO_METADATA
+    return Metadata(display_name or "", pydantic_core.from_json(labels) if labels else {})
+
+
+def encode_fork_origin(origin: ForkOrigin) -> str:
+    """The ``forked_from`` column of a fork."""
+    return pydantic_core.to_json(
+        {
+            "session_id": origin.session_id,
+            "event_count": origin.event_count,
+            "before_invocation_id": origin.before_invocation_id,
+            "fork_time": origin.fork_time,
+        }
+    ).decode()
+
+
+def fork_origin(forked_from: str | None) -> ForkOrigin | None:
+    """The origin a ``forked_from`` column holds; None for a session that was created."""
+    if forked_from is None:
+        return None
+    fields = pydantic_core.from_json(forked_from)
+    return ForkOrigin(
+        session_id=fields["session_id"],
+        event_count=fields["event_count"],
+        before_invocation_id=fields["before_invocation_id"],
+        fork_time=float(fields["fork_time"]),
+    )
+
+
+def encode_initial_state(session_state: StateMap) -> str:
+    """The ``initial_state`` column of a session created with this session-scoped state.
+
+    A JSON object of each key to its value's JSON text (as state rows hold it).
+    """
+    return pydantic_core.to_json(dict(session_state)).decode()
+
+
+def decode_initial_state(initial_state: str) -> StateMap:
+    """The session-scoped state an ``initial_state`` column holds."""
+    decoded: dict[str, str] = pydantic_core.from_json(initial_state)
+    return decoded
 
 
 def inserted_key(result: sa.CursorResult[Any]) -> int:

@@ -16,11 +16,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from adk_grpc_sessions.server.backends.base import EventWindow, Expiry, ReadBudget, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    NO_METADATA,
+    EventWindow,
+    Expiry,
+    ForkOrigin,
+    Metadata,
+    ReadBudget,
+    ScopedState,
+    SessionKey,
+)
 from adk_grpc_sessions.server.backends.sql.queries.events import events_in_window
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
     BUDGET_EVENTS,
+    METADATA_COLUMNS,
     NAMED,
     READ_EVENT_COLUMNS,
     SESSION_COLUMNS,
@@ -34,6 +44,7 @@ from adk_grpc_sessions.server.backends.sql.queries.parts import (
     typed_null,
     visible_params,
 )
+from adk_grpc_sessions.server.backends.sql.queries.rows import encode_labels, fork_origin, session_metadata
 from adk_grpc_sessions.server.backends.sql.schema import (
     app_state,
     app_state_size,
@@ -44,12 +55,15 @@ from adk_grpc_sessions.server.backends.sql.schema import (
     user_state_size,
 )
 
-_SELECT_SESSION = sa.select(*SESSION_COLUMNS).where(NAMED)
-_SELECT_VISIBLE_SESSION = sa.select(*SESSION_COLUMNS).where(VISIBLE)
+_SELECT_SESSION = sa.select(*SESSION_COLUMNS, *METADATA_COLUMNS).where(NAMED)
+_SELECT_VISIBLE_SESSION = sa.select(*SESSION_COLUMNS, *METADATA_COLUMNS).where(VISIBLE)
 
 
 def select_session(key: SessionKey, now: float | None) -> Bound:
-    """The session row named ``key``, unless it has expired by ``now`` (None: expired or not)."""
+    """The session row named ``key``, unless it has expired by ``now`` (None: expired or not).
+
+    With its metadata (``SESSION_COLUMNS`` and ``METADATA_COLUMNS``).
+    """
     if now is None:
         return _SELECT_SESSION, name_params(key)
     return _SELECT_VISIBLE_SESSION, visible_params(key, now)
@@ -58,10 +72,24 @@ def select_session(key: SessionKey, now: float | None) -> Bound:
 _INSERT_SESSION = sa.insert(sessions).values(revision=0, last_sequence=0, events_bytes=0)
 
 
-def insert_session(key: SessionKey, now: float, state_bytes: int = 0, expiry: Expiry | None = None) -> Bound:
-    """A new session row whose own state counts ``state_bytes``; its revision is set once its key is known."""
+def insert_session(
+    key: SessionKey,
+    now: float,
+    state_bytes: int = 0,
+    expiry: Expiry | None = None,
+    metadata: Metadata = NO_METADATA,
+    initial_state: str | None = None,
+) -> Bound:
+    """A new session row whose own state counts ``state_bytes``; its revision is set once its key is known.
+
+    ``initial_state``: the ``initial_state`` column (``rows.encode_initial_state``); None = not kept.
+    (Its labels' rows are ``insert_labels``'s.)
+    """
     expiry = expiry or Expiry()
     return _INSERT_SESSION, {
+        "display_name": metadata.display_name or None,
+        "labels": encode_labels(metadata.labels),
+        "initial_state": initial_state,
         "expire_time": expiry.expire_time,
         "ttl": expiry.ttl,
         "app_name": key.app_name,
@@ -126,7 +154,7 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
     created = (
         sa.insert(sessions)
         .from_select(
-            list(SESSION_COLUMNS),  # every column, in this order:
+            [*SESSION_COLUMNS, sessions.c.display_name, sessions.c.initial_state],  # in this order:
             sa.select(
                 key.c.pk,
                 sa.bindparam("b_app_name", type_=sessions.c.app_name.type),
@@ -141,6 +169,8 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
                 sa.bindparam("b_expire_time", type_=sessions.c.expire_time.type),
                 sa.bindparam("b_ttl", type_=sessions.c.ttl.type),
                 typed_null(sessions.c.close_time),
+                sa.bindparam("b_display_name", type_=sessions.c.display_name.type),
+                sa.literal("{}", sessions.c.initial_state.type),  # no state of its own
             ),
         )
         .returning(sessions.c.session_pk, sessions.c.revision)
@@ -168,10 +198,14 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
 _CREATE_AT_ONCE = _create_at_once()
 
 
-def create_at_once(key: SessionKey, now: float, expiry: Expiry) -> Bound:
-    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``, expiring by ``expiry``."""
+def create_at_once(key: SessionKey, now: float, expiry: Expiry, display_name: str = "") -> Bound:
+    """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``, expiring by ``expiry``.
+
+    (A session without labels: their rows are not made here.)
+    """
     return _CREATE_AT_ONCE, {
         **name_params(key),
+        "b_display_name": display_name or None,
         "b_now": now,
         "b_expire_time": expiry.expire_time,
         "b_ttl": expiry.ttl,
@@ -209,6 +243,8 @@ def _fits_whole(
     return sa.case((sa.and_(total <= BUDGET_BYTES, last_sequence <= BUDGET_EVENTS), 1), else_=0)
 
 
+_WHOLE_TAIL = 5
+"""The columns of ``select_whole_session``'s rows after close_time: the session's metadata and sizes."""
 # The parts of ``select_whole_session``'s rows, in the order they come.
 _WHOLE_SESSION, _WHOLE_APP, _WHOLE_USER, _WHOLE_OWN, _WHOLE_EVENT = 0, 1, 2, 3, 4
 
@@ -220,7 +256,8 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     parts find its key in; a session expired by ``b_now`` is not found. Every
     part has the columns (part, session_pk, create_time, last_update_time,
     revision, fits, state_key, value, sequence, event_id, event_json,
-    wire_cache, expire_time, ttl, close_time), NULL where a part has
+    wire_cache, expire_time, ttl, close_time, display_name, labels,
+    forked_from, last_sequence, stored_bytes), NULL where a part has
     no such thing. The events are read only if all of the session's events
     and its state fit in the read's budget (``fits``, 1 or 0: the sizes kept
     on its rows say so without reading them), so the statement never reads
@@ -242,6 +279,8 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             sessions.c.expire_time,
             sessions.c.ttl,
             sessions.c.close_time,
+            *METADATA_COLUMNS,
+            (sessions.c.events_bytes + sessions.c.state_bytes).label("stored_bytes"),
         )
         .where(VISIBLE)
         .cte("named")
@@ -255,6 +294,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     )
     in_window = events_in_window(session_pk, floor, after_timestamp)
     none = sa.null()
+    tail = [none] * _WHOLE_TAIL
 
     def state_part(number: int, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
         return sa.select(
@@ -273,6 +313,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             none,
             none,
             none,
+            *tail,
         ).where(*where)
 
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
@@ -293,6 +334,11 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             named.c.expire_time,
             named.c.ttl,
             named.c.close_time,
+            named.c.display_name,
+            named.c.labels,
+            named.c.forked_from,
+            named.c.last_sequence,
+            named.c.stored_bytes,
         ),
         state_part(_WHOLE_APP, app_state, app_state.c.app_name == app_name),
         state_part(
@@ -315,6 +361,7 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
             none,
             none,
             none,
+            *tail,
         ).where(in_window, fits),
     )
     # No ORDER BY: the database would sort every event's JSON through its
@@ -362,6 +409,10 @@ class WholeSession:
     """Whether the session fitted in the read's budget whole: only then were its events read."""
     expiry: Expiry
     close_time: float | None
+    metadata: Metadata
+    event_count: int
+    stored_bytes: int
+    forked_from: ForkOrigin | None
     state: ScopedState
     events: list[Sequence[Any]]
     """Rows as ``READ_EVENT_COLUMNS`` selects them, in sequence order."""
@@ -387,7 +438,7 @@ def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | Non
     # primary key); sorting a sorted list is a single pass.
     event_rows.sort(key=itemgetter(0))
     _, session_pk, create_time, last_update_time, revision, fits = head[:6]
-    expire_time, ttl, close_time = head[12:15]
+    expire_time, ttl, close_time, display_name, labels, forked_from, last_sequence, stored_bytes = head[12:20]
     return WholeSession(
         session_pk,
         create_time,
@@ -396,6 +447,10 @@ def whole_session_from_rows(rows: Iterable[Sequence[Any]]) -> WholeSession | Non
         fits == 1,
         Expiry(expire_time, ttl),
         close_time,
+        session_metadata(display_name, labels),
+        last_sequence,
+        stored_bytes,
+        fork_origin(forked_from),
         state,
         event_rows,
     )

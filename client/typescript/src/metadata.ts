@@ -1,0 +1,96 @@
+/**
+ * Session metadata, filtered listings and forks (the "Metadata, filtered
+ * listings and forks" section of the contract): the shapes callers give and
+ * get, and the UpdateSession request that changes a session's settings.
+ */
+import type { CompositeSessionKey } from "@google/adk";
+
+import type { Session as SessionMessage, UpdateSessionRequest } from "./gen/adk_grpc_sessions/v1/session_service.js";
+import type { SessionExpiry } from "./lifecycle.js";
+import type { SessionInfo } from "./session_info.js";
+
+/**
+ * What a session is called and labelled with. The server checks both (a
+ * display name of at most 128 code points; at most 64 labels, keys of 1 to
+ * 63 lowercase letters, digits, "_" and "-" starting with a letter, values
+ * of 0 to 63 of those; keys starting with "adk_" are the server's) and
+ * refuses what breaks them with InvalidArgumentError.
+ */
+export interface SessionMetadata {
+  /** A name for people to read; "" or undefined = none (in an update: unchanged if undefined). */
+  displayName?: string;
+  /** Labels to group and filter sessions by; undefined = none (in an update: unchanged). */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** Which sessions listSessionInfos returns, in what order, and which page. */
+export interface ListSessionInfosRequest {
+  appName: string;
+  /** One user's sessions; undefined or "" = every user of the app. */
+  userId?: string;
+  /**
+   * Which sessions to keep; undefined = all. A subset of AIP-160: comparisons
+   * joined by AND, e.g. `display_name = "Trip" AND labels.topic = "travel"`,
+   * `labels.pinned:*` (the label is set), `create_time >= "2026-01-02T03:04:05Z"`,
+   * `update_time < "..."`, `closed = false`. A filter the server cannot read
+   * throws InvalidArgumentError whose `metadata.position` is the 1-based
+   * column of the mistake.
+   */
+  filter?: string;
+  /**
+   * "update_time" (the default: oldest update first, as listSessions) or
+   * "create_time", either followed by " desc" for newest first. Ties go by
+   * user id, then session id, in the same direction.
+   */
+  orderBy?: string;
+  /** The most sessions a page holds; undefined or 0 = the server's default (larger values are capped). */
+  pageSize?: number;
+  /**
+   * A page's nextPageToken, from a call with the same appName, userId,
+   * filter and orderBy; undefined = the first page.
+   */
+  pageToken?: string;
+}
+
+/** One page of a listing. */
+export interface SessionInfoPage {
+  /** The page's sessions, in the listing's order. */
+  sessions: SessionInfo[];
+  /** Continues the listing (as pageToken); "" = this was the last page. */
+  nextPageToken: string;
+}
+
+/** The session to fork, where to stop, and the new session. */
+export interface ForkRequest extends CompositeSessionKey, SessionMetadata, SessionExpiry {
+  /** The new session's id (trimmed); undefined or "" = a new UUID. */
+  newSessionId?: string;
+  /** Stop the copy before the first event of this invocation (Event.invocationId); undefined = copy every event. */
+  beforeInvocationId?: string;
+}
+
+/** A Session message naming one session, every other field at its zero value. */
+function sessionNamed({ appName, userId, sessionId }: CompositeSessionKey): SessionMessage {
+  return {
+    appName,
+    userId,
+    sessionId: sessionId.trim(),
+    state: undefined,
+    events: [],
+    lastUpdateTime: undefined,
+    createTime: undefined,
+    revision: 0n,
+    closeTime: undefined,
+    displayName: "",
+    labels: new Map(),
+    forkedFrom: undefined,
+  };
+}
+
+/** An UpdateSession request of the session `key` names: `fields` hold the new values of `paths`. */
+export function updateRequest(
+  key: CompositeSessionKey,
+  fields: Partial<SessionMessage>,
+  paths: string[],
+): UpdateSessionRequest {
+  return { session: { ...sessionNamed(key), ...fields }, updateMask: paths };
+}

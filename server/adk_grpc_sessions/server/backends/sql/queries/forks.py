@@ -48,18 +48,9 @@ def first_of_invocation(session_pk: int, invocation_id: str) -> Bound:
     return _FIRST_OF_INVOCATION, {"b_session_pk": session_pk, "b_invocation_id": invocation_id}
 
 
-_COPIED_COLUMNS: Final = (
-    "sequence",
-    "event_id",
-    "invocation_id",
-    "author",
-    "branch",
-    "timestamp",
-    "state_delta",
-    "event_json",
-    "wire_cache",
-    "size_bytes",
-)
+# Every column of an event but its own key and its session's: a column added to
+# the table is copied by forks without a change here.
+_COPIED_COLUMNS: Final = tuple(c.name for c in events.c if c.name not in ("event_pk", "session_pk"))
 _SOURCE_EVENTS = sa.and_(
     events.c.session_pk == sa.bindparam("b_source_pk"),
     events.c.sequence <= sa.bindparam("b_upto", type_=sa.BigInteger()),

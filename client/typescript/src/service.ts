@@ -1,4 +1,10 @@
-/** GrpcSessionService: @google/adk's BaseSessionService over the adk-grpc-sessions server. */
+/**
+ * GrpcSessionService: @google/adk's BaseSessionService over the adk-grpc-sessions server.
+ *
+ * Past 400 lines because it is the one class users hold: each RPC's method is a short
+ * adapter here, while requests, conversions, metadata and session info live in modules
+ * of their own (metadata.ts, session_info.ts, ...).
+ */
 import { randomUUID } from "node:crypto";
 
 import {

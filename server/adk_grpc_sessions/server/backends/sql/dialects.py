@@ -149,7 +149,18 @@ def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, default_begin)
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's cursor: SQLAlchemy's execution would cost more than the BEGIN.
+        statement = f"BEGIN {mode}"
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(statement)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # Raised as SQLAlchemy raises a driver's error, which retries recognise (a busy database).
+            raise sa.exc.DBAPIError.instance(
+                statement, (), exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+            ) from exc
+        finally:
+            cursor.close()
 
 
 def _switch_to_wal(cursor: Any) -> None:

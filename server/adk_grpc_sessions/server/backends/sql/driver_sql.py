@@ -6,15 +6,25 @@ statement that stores a batch of appends on PostgreSQL, that takes longer
 than the database takes to run it. A ``DriverStatement`` is compiled once; each run
 only orders and converts its parameters (with the column types' own bind
 processors, so values are sent exactly as SQLAlchemy would send them) and
-hands the SQL text to ``exec_driver_sql``. Rows come back as the driver
-returns them, without result processing: use it for statements whose
-results are plain numbers and text.
+hands the SQL text to the driver. Rows come back as the driver returns
+them, without result processing: use it for statements whose results are
+plain numbers and text.
+
+On SQLite, whose driver runs in process, the statement goes straight to
+a DBAPI cursor of the connection's own: SQLAlchemy's execution (its events,
+its result's metadata, its context) costs several times what SQLite takes
+to run a small statement. A driver error is raised as SQLAlchemy would
+raise it (``sqlalchemy.exc.DBAPIError`` and its subclasses), so retries and
+error mapping see no difference. Elsewhere, ``exec_driver_sql``: a server
+database's dropped connection must go through SQLAlchemy's handling, which
+invalidates every pooled connection of its age.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +50,8 @@ class DriverStatement:
         if compiled.positiontup is None:
             raise ValueError(f"the {dialect.name} driver does not take positional parameters")
         self.sql = compiled.string
+        self.row_type: Callable[..., tuple[Any, ...]] | None = None
+        """The rows' type, named by the columns the driver describes (set when first run)."""
         self._slots = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
@@ -72,13 +84,58 @@ def driver_statement(statement: sa.Executable, dialect: sa.Dialect) -> DriverSta
     return DriverStatement(statement, dialect)
 
 
+class DriverRows:
+    """The rows a statement run on a DBAPI cursor returned, by column name or position."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        """Every row."""
+        return self._rows
+
+
 def execute(
     connection: sa.Connection,
     statement: sa.Executable,
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-) -> sa.CursorResult[Any]:
+) -> sa.CursorResult[Any] | DriverRows:
     """Runs ``statement`` with ``values`` (a row of parameters, or several for executemany) as driver SQL."""
     compiled = driver_statement(statement, connection.dialect)
     if isinstance(values, Mapping):
-        return connection.exec_driver_sql(compiled.sql, compiled.parameters(values))
-    return connection.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in values])
+        parameters: Any = compiled.parameters(values)
+        many = False
+    else:
+        parameters = [compiled.parameters(row) for row in values]
+        many = True
+    if connection.dialect.name != "sqlite":
+        return connection.exec_driver_sql(compiled.sql, parameters)
+    return _run_on_cursor(connection, compiled, parameters, many=many)
+
+
+def _run_on_cursor(
+    connection: sa.Connection, compiled: DriverStatement, parameters: Any, *, many: bool
+) -> DriverRows:
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None, "a connection in use has its driver connection"
+    cursor = dbapi_connection.cursor()
+    try:
+        (cursor.executemany if many else cursor.execute)(compiled.sql, parameters)
+        if cursor.description is None:
+            return DriverRows([])
+        if compiled.row_type is None:
+            names = [column[0] for column in cursor.description]
+            compiled.row_type = collections.namedtuple("Row", names)  # type: ignore[misc] # columns known when run
+        row_type = compiled.row_type
+        return DriverRows([row_type(*row) for row in cursor.fetchall()])
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            compiled.sql, parameters, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from exc
+    finally:
+        cursor.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from collections.abc import Callable
 from typing import Final, TypeVar
 
@@ -89,6 +90,10 @@ class SqliteThreads:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
         self._engine: sa.Engine | None = None
         self._closed = False
+        self._local = threading.local()
+        """Each thread's own connection, held from its first transaction on: a checkout per
+        transaction would cost more than a small transaction's statements."""
+        self._held: list[sa.Connection] = []
 
     async def prepare(self, compile_statements: Callable[[sa.Dialect], None] | None = None) -> None:
         """Connects, and compiles the statements the threads will run (``compile_statements``)."""
@@ -114,8 +119,16 @@ class SqliteThreads:
         self._pool.shutdown(wait=True)
 
     def _transaction(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
-        with self._connected().connect() as connection, connection.begin():
-            done.append(work(connection))
+        with self._thread_connection().begin() as transaction:
+            done.append(work(transaction.connection))
+
+    def _thread_connection(self) -> sa.Connection:
+        connection: sa.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connected().connect()
+            self._local.connection = connection
+            self._held.append(connection)
+        return connection
 
     def _prepare(self, compile_statements: Callable[[sa.Dialect], None] | None) -> None:
         engine = self._connected()
@@ -132,5 +145,7 @@ class SqliteThreads:
         return self._engine
 
     def _dispose(self) -> None:
+        for connection in self._held:
+            connection.close()
         if self._engine is not None:
             self._engine.dispose()

@@ -8,6 +8,8 @@ from typing import Any
 
 WORKLOAD_LABELS = {
     "create_session": "create session",
+    "create_session_c32": "create session, 32 callers at once",
+    "disk_flush": "disk: an 8 KiB write made durable (fdatasync)",
     "append_c1": "append, 1 session",
     "append_c32": "append, 32 sessions at once",
     "get_10_events": "get session of 10 events",
@@ -148,6 +150,7 @@ def targets(run: dict[str, Any]) -> list[str]:
                 f"{verdict(ratio >= 0.7 and not memory[name].get('failed'))}"
             )
     lines += _expiry_check_targets(run)
+    lines += lone_call_targets(run)
     postgres = _find(run, "grpc", "postgresql")
     listing = _list_app_name(postgres) if postgres else None
     if postgres and listing:
@@ -163,6 +166,61 @@ def targets(run: dict[str, Any]) -> list[str]:
             f"{postgres['rss_mib_after_app_tenth']:.0f} → {postgres['rss_mib_after_app_all']:.0f} MiB "
             f"({growth:+.0f} MiB; target: flat): {verdict(growth < 20)}"
         )
+    return lines
+
+
+_OWN_OVERHEAD_MS = 0.3
+"""What issue 22 allows a lone durable call over the gRPC echo and the raw driver together."""
+
+
+def lone_call_targets(run: dict[str, Any]) -> list[str]:
+    """Issue 22's: a lone durable call close to gRPC plus one commit, and cheap in CPU."""
+    lines: list[str] = []
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
+
+    echo, memory = _find(run, "echo", "echo"), _find(run, "grpc", "memory")
+    for storage, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        ours, raw, adk = (
+            _find(run, "grpc", storage),
+            _find(run, "raw", storage),
+            _find(run, "adk-database", storage),
+        )
+        if not ours:
+            continue
+        if raw and echo:
+            call = echo["append_c1"]["p50_ms"]
+            for name, what in (("append_c1", "Lone append"), ("create_session", "Lone create")):
+                bound = call + raw[name]["p50_ms"] + _OWN_OVERHEAD_MS
+                mine = ours[name]["p50_ms"]
+                lines.append(
+                    f"- {what} on {label}, p50: {mine:.2f} ms vs echo {call:.2f} + raw driver "
+                    f"{raw[name]['p50_ms']:.2f} + {_OWN_OVERHEAD_MS} = {bound:.2f} ms "
+                    f"(disk flush p50 {raw['disk_flush']['p50_ms']:.2f} ms): {verdict(mine <= bound)}"
+                )
+        if memory and "server_cpu_us" in ours.get("append_c1", {}) and "server_cpu_us" in memory["append_c1"]:
+            mine, base = ours["append_c1"]["server_cpu_us"], memory["append_c1"]["server_cpu_us"]
+            lines.append(
+                f"- Server CPU per lone append on {label}: {mine:,.0f} µs vs the memory backend's "
+                f"{base:,.0f} µs = {mine / base:.2f}× (target ≤ 1.5×): {verdict(mine <= 1.5 * base)}"
+            )
+        if memory and "agent_turn" in ours:
+            ratio = ours["agent_turn"]["throughput"] / memory["agent_turn"]["throughput"]
+            lines.append(
+                f"- Agent turns on {label}: {ours['agent_turn']['throughput']:,.1f}/s vs the memory "
+                f"backend's {memory['agent_turn']['throughput']:,.1f}/s = {ratio:.2f}× (target ≥ 0.7): "
+                f"{verdict(ratio >= 0.7)}"
+            )
+        if adk and "create_session_c32" in ours and "create_session_c32" in adk:
+            mine, theirs = ours["create_session_c32"], adk["create_session_c32"]
+            speedup = mine["throughput"] / theirs["throughput"]
+            lines.append(
+                f"- Creates on {label}, 32 callers at once: {mine['throughput']:,.0f}/s vs ADK "
+                f"{theirs['throughput']:,.0f}/s = {speedup:.1f}× (target ≥ 5×)"
+                f"{_failures_note(mine, theirs)}: "
+                f"{verdict(speedup >= 5 and not mine.get('failed'))}"
+            )
     return lines
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench import report
+from bench.worker import DATA_DIRECTORY_VARIABLE
 from tests.databases import (
     DatabaseServer,
     PostgresServer,
@@ -48,7 +49,7 @@ class Service:
 
     label: str
     kind: str
-    """adk-memory, adk-database, grpc or echo."""
+    """adk-memory, adk-database, grpc, echo or raw (the raw driver's ceiling, ``bench.ceilings``)."""
     storage: str
     """memory, sqlite, postgresql or echo: ADK and our services on the same storage are compared."""
     target: str = "-"
@@ -139,6 +140,13 @@ def _services(scratch: Path, postgres: DatabaseServer | None) -> list[Service]:
             )
         )
     services.append(Service("gRPC echo ceiling", "echo", "echo"))
+    services.append(Service("Raw driver ceiling (SQLite)", "raw", "sqlite", f"sqlite:///{scratch}/raw.db"))
+    if postgres is not None:
+        services.append(
+            Service(
+                "Raw driver ceiling (PostgreSQL)", "raw", "postgresql", create_database_blocking(postgres)
+            )
+        )
     # Each of ours has a second storage for the sweeper's workload: in the
     # server's own, its sweeper would take some of the expired sessions.
     services.append(Service("adk-grpc-sessions (memory)", "grpc", "memory", "memory://", "memory://"))
@@ -224,6 +232,9 @@ def main() -> None:
     plan = "quick" if args.quick else "full"
     started = time.time()
     postgres = _postgres(args.postgres_url)
+    if isinstance(postgres, PostgresServer) and postgres.data_dir is not None:
+        # The raw ceiling's worker measures the disk flush where PostgreSQL keeps its files.
+        os.environ[DATA_DIRECTORY_VARIABLE] = str(postgres.data_dir)
     try:
         with tempfile.TemporaryDirectory(prefix="adk-bench-") as scratch_name:
             scratch = Path(scratch_name)

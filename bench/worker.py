@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,10 +20,12 @@ from typing import Any
 import uvloop
 from google.adk.sessions.base_session_service import BaseSessionService
 
-from bench import echo, workloads
+from bench import ceilings, echo, workloads
 from bench.cpu import CpuMeter
 from bench.plans import PLANS, Plan
 
+DATA_DIRECTORY_VARIABLE = "ADK_GRPC_SESSIONS_BENCH_DATA_DIRECTORY"
+"""Where the database server keeps its files: the directory whose disk flush is the ceiling."""
 LIST_USER_APP = "bench-list-user"
 LIST_ALL_APP = "bench-list-app"
 
@@ -255,6 +259,10 @@ async def run(
             flush=True,
         )
 
+    if kind == "raw":
+        await _raw_ceilings(target, plan, record)
+        return results
+
     if kind == "echo":
 
         def echo_workload(concurrency: int, per_writer: int) -> Awaitable[workloads.Sample]:
@@ -281,6 +289,7 @@ async def run(
 
     steps: list[tuple[str, Callable[[], Awaitable[workloads.Sample]]]] = [
         ("create_session", lambda: workloads.create_sessions(service, plan.creates)),
+        ("create_session_c32", lambda: workloads.create_sessions_at_once(service, 32, plan.creates // 32)),
         ("append_c1", lambda: appends("append_c1", 1, plan.append_c1)),
         ("append_c32", lambda: appends("append_c32", 32, plan.append_c32_per_session)),
         ("get_10_events", lambda: workloads.get_session(service, 10, plan.get_reads[10])),
@@ -333,10 +342,37 @@ async def run(
     return results
 
 
+async def _raw_ceilings(target: str, plan: Plan, record: Callable[[str, workloads.Sample], None]) -> None:
+    """The raw driver's creates and lone appends on our tables, and the disk's flush (``bench.ceilings``)."""
+    from adk_grpc_sessions.server.backends import build_backend
+
+    backend = build_backend(target)
+    await backend.upgrade_schema()  # our tables and indexes: what the raw transactions write
+    await backend.close()
+    if target.startswith("sqlite:"):
+        path = Path(target.removeprefix("sqlite:///"))
+        directory = path.parent
+        create = await ceilings.raw_sqlite_creates(path, plan.creates)
+        appends = await _median_run(plan, lambda: ceilings.raw_sqlite_appends(path, plan.append_c1))
+    else:
+        import sqlalchemy as sa
+
+        url = sa.make_url(target).set(drivername="postgresql").render_as_string(hide_password=False)
+        directory = Path(os.environ.get(DATA_DIRECTORY_VARIABLE, tempfile.gettempdir()))
+        create = await ceilings.raw_postgres_creates(url, plan.creates)
+        appends = await _median_run(plan, lambda: ceilings.raw_postgres_appends(url, plan.append_c1))
+    for name, sample in (
+        ("create_session", create),
+        ("append_c1", appends),
+        ("disk_flush", ceilings.disk_flushes(directory, plan.append_c1)),
+    ):
+        record(name, sample)
+
+
 def main() -> None:
     """Entry point: ``python -m bench.worker KIND TARGET --plan quick [--server-pid PID]``."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["adk-memory", "adk-database", "grpc", "echo"])
+    parser.add_argument("kind", choices=["adk-memory", "adk-database", "grpc", "echo", "raw"])
     parser.add_argument("target", help="database URL (adk-database), server address (grpc, echo), or -")
     parser.add_argument("--plan", choices=sorted(PLANS), default="quick")
     parser.add_argument("--server-pid", type=int)

@@ -95,6 +95,24 @@ async def create_sessions(service: BaseSessionService, count: int) -> Sample:
     return sample
 
 
+async def create_sessions_at_once(service: BaseSessionService, writers: int, per_writer: int) -> Sample:
+    """``writers`` callers creating ``per_writer`` sessions each, one after another, all at once."""
+    sample = Sample()
+
+    async def writer(index: int) -> None:
+        for _ in range(per_writer):
+            try:
+                await _timed(sample, service.create_session, app_name=APP, user_id=f"create-c-{index}")
+            except Exception as exc:
+                # Counted, as an append's failure is (ADK's SQLite service may find its database locked).
+                sample.failures.append(" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(index) for index in range(writers)))
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
 async def append_events(
     service: BaseSessionService, sessions: int, per_session: int, meter: CpuMeter | None = None
 ) -> Sample:

@@ -38,7 +38,7 @@ PY_STUBS := client/python
 LOCK := constraints.txt
 SCRATCH := .tools/scratch-venv
 
-.PHONY: install proto proto-check lint lint-go lint-ts lint-java fmt serve test bench bench-quick lock deps-latest
+.PHONY: install proto proto-check lint lint-go lint-ts lint-java fmt serve test bench bench-quick bench-scale lock deps-latest
 
 # Two installs into one venv: serving needs only the server extra; testing,
 # linting and benchmarks need the development set (every backend's driver,
@@ -160,3 +160,7 @@ bench: install
 
 bench-quick: install
 	$(PY) -m bench.run --quick
+
+# Cost flat in size: a 10,000-event session, a 100,000-event read, an app of 1,000,000 sessions.
+bench-scale: install
+	$(PY) -m bench.scale

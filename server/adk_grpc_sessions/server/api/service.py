@@ -40,6 +40,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StorageLimits,
 )
+from adk_grpc_sessions.server.backends.errors import BackendRefusedError, Refusal
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
 from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
@@ -435,6 +436,33 @@ class SessionServicer:
         )
         return pb.EraseUserResponse(deleted_sessions=deleted)
 
+    async def ListApps(  # noqa: N802
+        self, request: pb.ListAppsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListAppsResponse:
+        """PLACEHOLDER of the wave-28 base branch: replaced by the apps/users work before main."""
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, "ListApps is not served yet", reason="PLACEHOLDER", domain=""
+        )
+
+    async def ListUsers(  # noqa: N802
+        self, request: pb.ListUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListUsersResponse:
+        """PLACEHOLDER of the wave-28 base branch: replaced by the apps/users work before main."""
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, "ListUsers is not served yet", reason="PLACEHOLDER", domain=""
+        )
+
+
+WATCH_METHOD: Final = "WatchSession"
+
+
+async def _watch_placeholder(
+    request: bytes, context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[bytes]:
+    """PLACEHOLDER of the wave-28 base branch: replaced by the watch work before main."""
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "WatchSession is not served yet")
+    yield b""  # pragma: no cover - makes this an async generator
+
 
 def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
     """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
@@ -446,6 +474,11 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
             # Requests arrive as bytes, so bad protobuf is answered, not fatal.
             handlers[method.name] = grpc.stream_stream_rpc_method_handler(
                 servicer.AppendEventStream, request_deserializer=None, response_serializer=None
+            )
+            continue
+        if method.name == WATCH_METHOD:
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                _watch_placeholder, request_deserializer=None, response_serializer=None
             )
             continue
         implementation = getattr(servicer, method.name)

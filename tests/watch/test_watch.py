@@ -7,27 +7,12 @@ import asyncio
 import grpc
 import pytest
 from google.adk.errors import StaleSessionError
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.runtime.auth import grant_line
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
-from tests.watch.conftest import APP, USER, Serve, created, event, watching
-
-
-def _reason(error: grpc.aio.AioRpcError | None) -> str:
-    """The ErrorInfo reason of a failed call."""
-    assert error is not None
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return str(info.reason)
-    raise AssertionError(f"no ErrorInfo in {error}")
+from tests.watch.conftest import APP, USER, Serve, created, event, reason_of, watching
 
 
 async def _revision(address: str, session_id: str = "s") -> int:
@@ -96,7 +81,7 @@ async def test_a_missing_session_is_not_found(serve: Serve) -> None:
     async with serve() as running, watching(running.address, "nobody") as watch:
         await watch.finished()
         assert watch.error is not None and watch.error.code() == grpc.StatusCode.NOT_FOUND
-        assert _reason(watch.error) == "SESSION_NOT_FOUND"
+        assert reason_of(watch.error) == "SESSION_NOT_FOUND"
 
 
 async def test_a_revision_of_a_deleted_and_recreated_session_is_not_found(serve: Serve) -> None:
@@ -249,7 +234,7 @@ async def test_a_draining_server_ends_watch_streams_unavailable_server_draining(
             await running.server.stop(grace=5)
             await watch.finished()
             assert watch.error is not None and watch.error.code() == grpc.StatusCode.UNAVAILABLE
-            assert _reason(watch.error) == "SERVER_DRAINING"
+            assert reason_of(watch.error) == "SERVER_DRAINING"
 
 
 async def test_a_watch_needs_a_token_for_the_app(serve: Serve) -> None:

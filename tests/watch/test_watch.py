@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 import pytest
@@ -144,7 +145,7 @@ async def test_erasing_the_user_ends_the_stream_with_deleted(serve: Serve) -> No
                     pb.EraseUserRequest(app_name=APP, user_id=USER)
                 )
             await watch.finished()
-            assert len(watch.ended) == 1 and watch.error is None
+            assert watch.ended == [pb.WatchEnded.REASON_DELETED] and watch.error is None
 
 
 async def test_closing_the_session_ends_the_stream_after_every_event_before_the_close(serve: Serve) -> None:
@@ -254,3 +255,21 @@ async def test_a_watch_needs_a_token_for_the_app(serve: Serve) -> None:
         async with watching(running.address, "s", metadata=(("authorization", "Bearer token-a"),)) as allowed:
             await allowed.wait_caught_up()
             assert allowed.error is None and len(allowed.caught_up) == 1
+
+
+async def test_watchers_joining_while_events_are_appended_get_each_event_once_in_order(serve: Serve) -> None:
+    count = 60
+    async with serve() as running, GrpcSessionService(running.address) as client:
+        session = await created(client)
+        async with contextlib.AsyncExitStack() as stack:
+            watches = []
+            for number in range(count):
+                await client.append_event(session, event(number))
+                if number % 6 == 0:
+                    # Joining now: its backlog is read while the next appends arrive on the live feed.
+                    watches.append(await stack.enter_async_context(watching(running.address, "s")))
+            for watch in watches:
+                await watch.wait_for(count)
+            await asyncio.sleep(0.3)  # room for a duplicate to arrive
+            for watch in watches:
+                assert watch.event_ids == [f"e{n}" for n in range(count)]

@@ -94,9 +94,9 @@ async def test_an_append_held_open_in_its_transaction_is_seen_only_once_committe
 async def test_a_lost_listen_connection_is_reopened_and_its_watchers_catch_up(serve: Serve) -> None:
     async with serve() as running, replica(running) as other, GrpcSessionService(other) as client:
         session = await created(client)
-        listener = _listener(running)
         async with watching(running.address, "s") as watch:
             await watch.wait_caught_up()
+            listener = _listener(running)  # listening since the first watch
             await asyncio.wait_for(listener.connected.wait(), 20)
             dsn, pid = listener._dsn, listener.connection.get_server_pid()
             # Kept from listening again until the appends below are committed: no notification of them

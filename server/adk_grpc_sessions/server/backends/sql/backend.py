@@ -17,6 +17,7 @@ Its length (past 400 lines) is the interface's breadth: a short method per
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from contextlib import AbstractAsyncContextManager
@@ -74,6 +75,8 @@ _log = logging.getLogger(__name__)
 
 _PARALLEL_BATCH: Final = BATCH_LIMIT // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
+_LISTEN_WAIT_SECONDS: Final = 10.0
+"""How long a watch's read waits for this server's first LISTEN connection."""
 _APPEND_TRIES: Final = 5
 """Times an append is stored again after a refusal nothing explains (another server changed a shared
 scope of state it sets between its judgement and its storing) before giving up, as unavailable."""
@@ -170,18 +173,36 @@ class SqlBackend(Backend):
                 "(or start the server without --no-migrate)"
             )
         await self._executor.start(functools.partial(appends.compile_statements, self._batches))
-        database = self._url.get_backend_name()
-        if database == dialects.POSTGRESQL:
-            self._change_feed = NotificationListener(self._url, self.changes)
-        elif database in dialects.MYSQL_FAMILY:
-            self._change_feed = HeadPoller(self.engine, self.changes, self.watch_poll_interval)
-        if self._change_feed is not None:
-            self._change_feed.start()
 
     @property
     def change_feed(self) -> NotificationListener | HeadPoller | None:
-        """What tells this server of other servers' writes (None on SQLite: see ``change_feeds``)."""
+        """What tells this server of other servers' writes (None on SQLite, or until the first watch)."""
         return self._change_feed
+
+    async def _follow_other_servers(self) -> None:
+        """Starts the change feed at the first watch (a server nobody watches opens no connection for it).
+
+        On PostgreSQL, the first read waits until the server listens: a change
+        committed between that read and the LISTEN would otherwise go untold.
+
+        Raises:
+            BackendUnavailableError: the listening connection could not be opened in time.
+        """
+        if self._change_feed is None:
+            database = self._url.get_backend_name()
+            if database == dialects.POSTGRESQL:
+                self._change_feed = NotificationListener(self._url, self.changes)
+            elif database in dialects.MYSQL_FAMILY:
+                self._change_feed = HeadPoller(self.engine, self.changes, self.watch_poll_interval)
+            else:
+                return
+            self._change_feed.start()
+        # Only the first time: later, a lost connection's watchers are read again once it is back.
+        if isinstance(self._change_feed, NotificationListener) and not self._change_feed.listened.is_set():
+            try:
+                await asyncio.wait_for(self._change_feed.listened.wait(), _LISTEN_WAIT_SECONDS)
+            except TimeoutError:
+                raise BackendUnavailableError("cannot listen for other servers' changes") from None
 
     async def close(self) -> None:
         """Stores the appends already queued, then closes every connection."""
@@ -540,6 +561,7 @@ class SqlBackend(Backend):
 
     async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
         """See ``Backend.read_watched`` (and ``reading.watched_page``)."""
+        await self._follow_other_servers()
         now = self.clock()
         return await self._executor.read(
             lambda connection: reading.watched_page(connection, key, after_revision, budget, now)

@@ -45,6 +45,8 @@ class NotificationListener:
         """The listening asyncpg connection while it is open (tests terminate its backend)."""
         self.connected = asyncio.Event()
         """Set while listening."""
+        self.listened = asyncio.Event()
+        """Set once it has listened (and stays set)."""
 
     def start(self) -> None:
         """Starts listening in the background (reconnecting until ``close``)."""
@@ -77,6 +79,7 @@ class NotificationListener:
                 continue
             delay = _RECONNECT_FIRST_SECONDS
             self.connected.set()
+            self.listened.set()
             if not first:
                 _log.info("watch notifications: listening again; every watched session is read again")
                 # Anything committed while nobody listened was not notified here: read it all.

@@ -402,22 +402,25 @@ def watched_page(
 ) -> WatchRead:
     """The session's events after the resume point ``after_revision`` (``Backend.read_watched``).
 
-    Its head, where the resume point falls (by the event's primary key), then
-    a range of the ``(session_pk, sequence)`` index: all of it when the
-    session's events fit in ``budget``, else only what fits, by their sizes.
+    Its head and where the resume point falls (by the event's primary key), in
+    one statement, then a range of the ``(session_pk, sequence)`` index: all of
+    it when the session's events fit in ``budget``, else only what fits, by
+    their sizes.
     One snapshot (a read transaction).
 
     Raises:
         SessionNotFoundError: no such session, or the resume point is not one of its.
         ResponseTooLargeError: the next event alone does not fit in ``budget``.
     """
-    head = connection.execute(*watching.select_head(key)).first()
+    # An even resume point is an event's (its key is half of it); 0 stands for none.
+    event_pk = after_revision // 2 if after_revision % 2 == 0 else 0
+    head = connection.execute(*watching.select_head(key, event_pk)).first()
     if head is None:
         raise SessionNotFoundError(key)
     closed = head.close_time is not None
     if head.expire_time is not None and head.expire_time <= now:
         return WatchRead([], 0, head.revision, False, closed, expired=True, expire_time=head.expire_time)
-    after = _resume_sequence(connection, key, head, after_revision)
+    after = _resume_sequence(key, head, after_revision)
     last = head.last_sequence
     upto = min(last, after + budget.max_events)
     if upto > after and head.events_bytes > budget.bytes:
@@ -444,9 +447,7 @@ def watched_page(
     return WatchRead(watched, after, head.revision, upto < last, closed, expire_time=head.expire_time)
 
 
-def _resume_sequence(
-    connection: sa.Connection, key: SessionKey, head: sa.Row[Any], after_revision: int
-) -> int:
+def _resume_sequence(key: SessionKey, head: sa.Row[Any], after_revision: int) -> int:
     """The sequence of the event ``after_revision`` resumes after (0: before the first).
 
     Raises:
@@ -457,10 +458,6 @@ def _resume_sequence(
     if after_revision == creation_revision(head.session_pk):
         origin = fork_origin(head.forked_from)
         return 0 if origin is None else origin.event_count
-    if after_revision % 2 == 0:
-        found = connection.execute(
-            *watching.select_event_sequence(head.session_pk, after_revision // 2)
-        ).scalar_one_or_none()
-        if found is not None:
-            return int(found)
+    if after_revision % 2 == 0 and head.anchor_sequence is not None:
+        return int(head.anchor_sequence)
     raise SessionNotFoundError(key)

@@ -38,30 +38,38 @@ WATCHED_EVENT_COLUMNS: Final = (
     events.c.size_bytes,
 )
 
-_HEAD = sa.select(
-    sessions.c.session_pk,
-    sessions.c.revision,
-    sessions.c.last_sequence,
-    sessions.c.events_bytes,
-    sessions.c.close_time,
-    sessions.c.expire_time,
-    sessions.c.forked_from,
-).where(NAMED)
-
-
-def select_head(key: SessionKey) -> Bound:
-    """The session's row, expired or not (a watch tells an expired session from a missing one)."""
-    return _HEAD, name_params(key)
-
-
-_EVENT_SEQUENCE = sa.select(events.c.sequence).where(
-    events.c.event_pk == sa.bindparam("b_event_pk"), events.c.session_pk == sa.bindparam("b_session_pk")
+_ANCHOR = events.alias("anchor")
+_HEAD = (
+    sa.select(
+        sessions.c.session_pk,
+        sessions.c.revision,
+        sessions.c.last_sequence,
+        sessions.c.events_bytes,
+        sessions.c.close_time,
+        sessions.c.expire_time,
+        sessions.c.forked_from,
+        _ANCHOR.c.sequence.label("anchor_sequence"),
+    )
+    .select_from(
+        sessions.outerjoin(
+            _ANCHOR,
+            sa.and_(
+                _ANCHOR.c.event_pk == sa.bindparam("b_event_pk"),
+                _ANCHOR.c.session_pk == sessions.c.session_pk,
+            ),
+        )
+    )
+    .where(NAMED)
 )
 
 
-def select_event_sequence(session_pk: int, event_pk: int) -> Bound:
-    """The sequence of the event ``event_pk`` if it is one of the session's (by the primary key)."""
-    return _EVENT_SEQUENCE, {"b_event_pk": event_pk, "b_session_pk": session_pk}
+def select_head(key: SessionKey, event_pk: int) -> Bound:
+    """The session's row, expired or not, and the sequence of its event ``event_pk`` (NULL: none such).
+
+    Expired or not: a watch tells an expired session from a missing one. The
+    event by its primary key, and only if it is this session's: one statement.
+    """
+    return _HEAD, {**name_params(key), "b_event_pk": event_pk}
 
 
 _WATCHED = (

@@ -146,9 +146,13 @@ class _Hub:
                     await self._catch_up()
                     delay = _RETRY_FIRST_SECONDS
                 except BackendUnavailableError as exc:
+                    if self.position is None:
+                        # Without its starting point the feed could not promise its watchers no gap:
+                        # they end UNAVAILABLE and watch again.
+                        self.fail(exc)
+                        return
                     _log.warning("watch: storage unavailable, reading again in %.2f s: %s", delay, exc)
                     self._dirty = True
-                    self.ready.set()
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, _RETRY_MOST_SECONDS)
                 except Exception as exc:  # a refusal or a bug: its watchers end with its status

@@ -144,3 +144,16 @@ async def test_a_thousand_watchers_cost_the_server_bounded_memory() -> None:
     finally:
         await process.stop(signal.SIGKILL)
         await asyncio.sleep(0)
+
+
+async def test_a_long_backlog_arrives_in_messages_of_about_a_mebibyte(serve: Serve) -> None:
+    async with serve() as running, GrpcSessionService(running.address) as client:
+        session = await created(client)
+        for number in range(100):
+            await client.append_event(session, _large(number))
+        async with watching(running.address, "s") as watch:
+            await watch.wait_caught_up(wait=60)
+        sizes = [m.ByteSize() for m in watch.received if m.HasField("events")]
+        assert watch.event_ids == [f"e{n}" for n in range(100)]
+        assert len(sizes) >= 3
+        assert max(sizes) <= 1024 * 1024 + _PAD + 4096

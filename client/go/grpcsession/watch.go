@@ -48,6 +48,9 @@ const (
 type WatchUpdate struct {
 	// Event is an event of the session as stored; nil for the other kinds.
 	Event *session.Event
+	// EventJSON is Event exactly as stored (ADK Python's camelCase JSON),
+	// to forward without encoding it again; empty for the other kinds.
+	EventJSON string
 	// Revision is the session's revision right after Event, or the
 	// revision CaughtUp reports: a resume point (afterRevision).
 	Revision int64
@@ -250,7 +253,9 @@ func (w *watch) updatesOf(message *sessionsv1.WatchSessionResponse) ([]WatchUpda
 			if err != nil {
 				return nil, false, err
 			}
-			updates = append(updates, WatchUpdate{Event: event, Revision: watched.GetRevision()})
+			updates = append(updates, WatchUpdate{
+				Event: event, EventJSON: watched.GetEvent().GetEventJson(), Revision: watched.GetRevision(),
+			})
 			w.revision = watched.GetRevision()
 		}
 		return updates, false, nil

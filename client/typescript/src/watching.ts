@@ -30,8 +30,11 @@ export type WatchEndReason = "closed" | "deleted" | "expired" | "unknown";
 
 /** One item of watchSessionUpdates. */
 export type WatchUpdate =
-  /** An event of the session as stored, with the session's revision right after it (a resume point). */
-  | { kind: "event"; event: Event; revision: bigint }
+  /**
+   * An event of the session as stored, with the session's revision right after it (a resume point)
+   * and its JSON exactly as stored (ADK Python's camelCase JSON, to forward without encoding it again).
+   */
+  | { kind: "event"; event: Event; revision: bigint; eventJson: string }
   /** Every event stored when the stream opened was delivered (after each connection's backlog). */
   | { kind: "caughtUp"; revision: bigint }
   /** The session ended; nothing follows. */
@@ -235,9 +238,10 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
   private *updatesOf(message: WatchSessionResponse): Generator<WatchUpdate> {
     if (message.events !== undefined) {
       for (const watched of message.events.events) {
-        const event = eventFromJson(watched.event?.eventJson ?? "");
+        const eventJson = watched.event?.eventJson ?? "";
+        const event = eventFromJson(eventJson);
         this.revision = watched.revision;
-        yield { kind: "event", event, revision: watched.revision };
+        yield { kind: "event", event, revision: watched.revision, eventJson };
       }
     } else if (message.caughtUp !== undefined) {
       this.revision = message.caughtUp.revision;

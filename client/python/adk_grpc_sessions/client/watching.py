@@ -72,6 +72,8 @@ class WatchedEvent:
     event: Event
     revision: int
     """The session's revision right after this event: a resume point (``after_revision``)."""
+    event_json: str
+    """The event exactly as stored (ADK's camelCase JSON), to forward without decoding it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +262,8 @@ class SessionWatch:
             scope = (target.app_name, target.user_id, target.session_id)
             events = self._events.decode(scope, [w.event for w in watched])
             updates: list[WatchUpdate] = [
-                WatchedEvent(event, w.revision) for event, w in zip(events, watched, strict=True)
+                WatchedEvent(event, w.revision, w.event.event_json)
+                for event, w in zip(events, watched, strict=True)
             ]
             if watched:
                 self.revision = watched[-1].revision

@@ -21,15 +21,17 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 import grpc
-from google.rpc import status_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, status_pb2
 
 from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
-from adk_grpc_sessions.server.api.errors import rpc_status_for
+from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from, status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
+from adk_grpc_sessions.server.api.watch import Watchers
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     Cursor,
@@ -65,12 +67,14 @@ class SessionServicer:
         policy: CallPolicy | None = None,
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
+        watch_buffer_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
         ``page_tokens`` signs the list calls' tokens (default: a key of this
         process); ``policy`` is what every call is served under (default: no
-        authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none).
+        authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none);
+        ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off.
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``).
@@ -95,6 +99,12 @@ class SessionServicer:
         self._idle_streams: set[asyncio.Task[Any]] = set()
         """The append streams waiting for their next request, by their handlers' tasks."""
         self._draining = False
+        self.watchers: Final = Watchers(
+            backend,
+            response_bytes=self.response_bytes,
+            buffer_bytes=watch_buffer_bytes,
+            metrics=self.policy.metrics,
+        )
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -325,15 +335,54 @@ class SessionServicer:
 
         Streams would otherwise hold a stopping server for its whole grace
         period; their clients move to another server by opening a new stream.
+        Watch streams end at once with UNAVAILABLE (``SERVER_DRAINING``): their
+        watchers resume on another server.
         """
         self._draining = True
         for task in list(self._idle_streams):
             task.cancel()
+        self.watchers.drain()
 
-    def _count_stream(self, code: str) -> None:
+    def _count_stream(self, code: str, method: str = STREAM_METHOD) -> None:
         # Not timed: a stream's duration says nothing; its appends are timed one by one.
         if self.policy.metrics is not None:
-            self.policy.metrics.rpcs.labels(STREAM_METHOD, code).inc()
+            self.policy.metrics.rpcs.labels(method, code).inc()
+
+    async def WatchSession(  # noqa: N802
+        self, raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[bytes]:
+        """Streams a session's events after a revision, then each one as it is committed (``watch``).
+
+        The request arrives as bytes, so bad protobuf is answered INVALID_ARGUMENT.
+        """
+        request_id.set(new_request_id())
+        failure: status_pb2.Status | None = None
+        code = "OK"
+        try:
+            grant = self.policy.authenticate(context)
+            try:
+                request = pb.WatchSessionRequest.FromString(raw_request)
+            except DecodeError as exc:
+                raise InvalidArgumentError.single(
+                    "request", f"not a valid adk_grpc_sessions.v1.WatchSessionRequest: {exc}"
+                ) from None
+            key = validation.session_key(request)
+            self.policy.authorize(grant, key.app_name)
+            if request.after_revision < 0:
+                raise InvalidArgumentError.single("after_revision", "must not be negative")
+            async for message in self.watchers.stream(key, request.after_revision):
+                yield message
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the watcher went away
+            raise
+        except Exception as exc:
+            failure = status_for(exc)
+            code = code_pb2.Code.Name(failure.code)
+        finally:
+            self._count_stream(code, WATCH_METHOD)
+        if failure is not None:
+            # Outside every except block: abort raises, and must not be caught above.
+            await context.abort_with_status(rpc_status_from(failure))
 
     async def ListEvents(  # noqa: N802
         self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -456,14 +505,6 @@ class SessionServicer:
 WATCH_METHOD: Final = "WatchSession"
 
 
-async def _watch_placeholder(
-    request: bytes, context: grpc.aio.ServicerContext[Any, Any]
-) -> AsyncIterator[bytes]:
-    """PLACEHOLDER of the wave-28 base branch: replaced by the watch work before main."""
-    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "WatchSession is not served yet")
-    yield b""  # pragma: no cover - makes this an async generator
-
-
 def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
     """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
     policy = servicer.policy
@@ -477,8 +518,9 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
             )
             continue
         if method.name == WATCH_METHOD:
+            # The request arrives as bytes, so bad protobuf is answered, not fatal.
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                _watch_placeholder, request_deserializer=None, response_serializer=None
+                servicer.WatchSession, request_deserializer=None, response_serializer=None
             )
             continue
         implementation = getattr(servicer, method.name)

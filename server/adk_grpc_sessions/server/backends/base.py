@@ -16,9 +16,11 @@ other two is importable from here too.
 from __future__ import annotations
 
 import abc
+import functools
 import time
 from typing import Self
 
+from adk_grpc_sessions.server.backends.changes import SessionChanges
 from adk_grpc_sessions.server.backends.errors import (
     BackendError,
     BackendRefusedError,
@@ -52,12 +54,15 @@ from adk_grpc_sessions.server.backends.records import (
     PurgeBatch,
     ReadBudget,
     ScopedState,
+    SessionEnd,
     SessionKey,
     SessionRecord,
     SessionUpdate,
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchedEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.session_query import (
     ALL_SESSIONS,
@@ -99,7 +104,9 @@ __all__ = [  # the boundary's every name, importable from here
     "Refusal",
     "ResponseTooLargeError",
     "ScopedState",
+    "SessionChanges",
     "SessionClosedError",
+    "SessionEnd",
     "SessionExistsError",
     "SessionKey",
     "SessionNotFoundError",
@@ -112,6 +119,8 @@ __all__ = [  # the boundary's every name, importable from here
     "StateSizeLimitError",
     "StorageLimits",
     "StoredEvent",
+    "WatchRead",
+    "WatchedEvent",
 ]
 
 
@@ -126,6 +135,20 @@ class Backend(abc.ABC):
     assigns_session_ids: bool = False
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
+
+    watchable: bool = True
+    """Whether ``read_watched`` is served and ``changes`` is told of every change (see ``changes``)."""
+
+    @functools.cached_property
+    def changes(self) -> SessionChanges:
+        """Where this backend tells the watch layer which watched sessions changed.
+
+        In-process storage (memory, an SQLite file served by this process)
+        tells it after each commit that changes a watched session; shared
+        storage tells it what other processes committed too (PostgreSQL's
+        notifications, MySQL/MariaDB's polling of the watched sessions).
+        """
+        return SessionChanges()
 
     def clock(self) -> float:
         """The time expiry is judged by, in seconds since the epoch.
@@ -385,3 +408,19 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def list_expired(self, limit: int) -> list[SessionKey]:
         """Up to ``limit`` expired sessions waiting to be purged, oldest first (``purge --dry-run``)."""
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """The events of a session after ``after_revision`` (0: from the first), and the session's head.
+
+        One page: as many events as ``budget`` holds (none with ``budget.max_events``
+        0, to learn the head), each with its resume point (``WatchedEvent.revision``).
+        The page and the head are one snapshot of storage. An expired session
+        comes back ``expired`` with no events.
+
+        Raises:
+            SessionNotFoundError: no such session, or ``after_revision`` is none of its
+                resume points (not 0, its creation revision, nor one delivered with its events).
+            ResponseTooLargeError: the next event alone does not fit in ``budget``.
+            BackendRefusedError: this storage cannot be watched (``watchable`` is False).
+        """
+        raise BackendRefusedError(Refusal.UNSUPPORTED, f"{type(self).__name__} cannot be watched")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable
 from typing import Protocol, Self, TypeVar
@@ -25,6 +26,7 @@ from adk_grpc_sessions.server.backends.base import (
     PurgeBatch,
     ReadBudget,
     ScopedState,
+    SessionChanges,
     SessionKey,
     SessionQuery,
     SessionRecord,
@@ -32,6 +34,7 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchRead,
 )
 
 T = TypeVar("T")
@@ -54,6 +57,12 @@ class InstrumentedBackend(Backend):
         self._metrics = metrics
         # How the servicer must talk to the inner backend.
         self.assigns_session_ids = inner.assigns_session_ids
+        self.watchable = inner.watchable
+
+    @functools.cached_property
+    def changes(self) -> SessionChanges:
+        """The inner backend's (see ``Backend.changes``)."""
+        return self._inner.changes
 
     def clock(self) -> float:
         """The inner backend's clock (see ``Backend.clock``)."""
@@ -222,6 +231,10 @@ class InstrumentedBackend(Backend):
         return await self._timed(
             "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)
         )
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched``."""
+        return await self._timed("read_watched", self._inner.read_watched(key, after_revision, budget=budget))
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

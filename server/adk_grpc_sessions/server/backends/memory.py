@@ -57,6 +57,7 @@ from adk_grpc_sessions.server.backends.base import (
     ResponseTooLargeError,
     ScopedState,
     SessionClosedError,
+    SessionEnd,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
@@ -69,6 +70,8 @@ from adk_grpc_sessions.server.backends.base import (
     StateSizeLimitError,
     StorageLimits,
     StoredEvent,
+    WatchedEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.keyset_cursors import (
     EventSpan,
@@ -104,6 +107,12 @@ class _StoredSession:
     """Each event's timestamp, for the after_timestamp rule (a read returns none)."""
     revision_after: list[int] = field(default_factory=list)
     """The session's revision right after each event: a retry's original result."""
+    resume_points: list[int] = field(default_factory=list)
+    """Each event's ``WatchedEvent.revision``: ``revision_after``'s, or for a copied event its own."""
+    index_of_resume_point: dict[int, int] = field(default_factory=dict)
+    """The index of the event each resume point follows."""
+    copied: int = 0
+    """How many events a fork copied into it: its creation revision resumes after them."""
     index_of_event: dict[str, int] = field(default_factory=dict)
     expiry: Expiry = NEVER
     close_time: float | None = None
@@ -206,6 +215,7 @@ class MemoryBackend(Backend):
             # Gone for every call already: purging it first changes nothing anyone sees,
             # even if the state limits then refuse the new one.
             self._remove(existing)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         self._apply_state(key, None, state, limits)
         revision = next(self._revisions)
         stored = _StoredSession(
@@ -296,6 +306,7 @@ class MemoryBackend(Backend):
         stored = self._sessions.get(key)
         if stored is not None:
             self._remove(stored)
+            self.changes.ended(key, SessionEnd.DELETED)
 
     def _remove(self, stored: _StoredSession) -> None:
         """Forgets a session: its events, its state, its places in the listings and the expiry order."""
@@ -363,9 +374,12 @@ class MemoryBackend(Backend):
         stored.events.append(record)
         stored.timestamps.append(event.timestamp)
         stored.revision_after.append(stored.revision)
+        stored.index_of_resume_point[stored.revision] = len(stored.resume_points)
+        stored.resume_points.append(stored.revision)
         ttl = stored.expiry.ttl
         if refresh_expiry and ttl is not None:
             self._set_expiry(stored, Expiry(self.clock() + ttl, ttl))
+        self.changes.changed(key, stored.revision)
         return AppendResult(
             event=record,
             revision=stored.revision,
@@ -429,6 +443,8 @@ class MemoryBackend(Backend):
         if update.labels is not None:
             metadata = Metadata(metadata.display_name, dict(update.labels))
         stored.metadata = metadata
+        if update.expiry is not None:
+            self.changes.changed(key)  # a watch of it ends at its new expiry
         return self._record(stored, [])
 
     async def fork_session(
@@ -451,6 +467,7 @@ class MemoryBackend(Backend):
             if not existing.expired(self.clock()):
                 raise SessionExistsError(key)
             self._remove(existing)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         count = len(original.events)
         if before_invocation_id:
             first = original.first_of_invocation.get(before_invocation_id)
@@ -460,6 +477,8 @@ class MemoryBackend(Backend):
         state = dict(original.initial_state)
         for delta in original.session_deltas[:count]:
             state.update(delta)
+        # Each copy's resume point is a revision of its own: no other session ever has it.
+        resume_points = [next(self._revisions) for _ in range(count)]
         revision = next(self._revisions)
         events = original.events[:count]
         stored = _StoredSession(
@@ -476,6 +495,9 @@ class MemoryBackend(Backend):
             # A retried append of a copied event answers with the fork's first revision:
             # the source's revisions were never this session's.
             revision_after=[revision] * count,
+            resume_points=resume_points,
+            index_of_resume_point={point: index for index, point in enumerate(resume_points)},
+            copied=count,
             index_of_event={event.id: index for index, event in enumerate(events)},
             metadata=_copied(metadata),
             forked_from=ForkOrigin(source.session_id, count, before_invocation_id, now),
@@ -501,6 +523,7 @@ class MemoryBackend(Backend):
             until = stored.close_time + closed_ttl
             current = stored.expiry.expire_time
             self._set_expiry(stored, Expiry(until if current is None else min(current, until), None))
+        self.changes.changed(key)
         return self._record(stored, [])
 
     async def erase_user(self, app_name: str, user_id: str) -> None:
@@ -512,6 +535,7 @@ class MemoryBackend(Backend):
                 self._set_expiry(stored, Expiry(now, None))
         self._user_state.pop((app_name, user_id), None)
         self._user_state_bytes.pop((app_name, user_id), None)
+        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED)
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
@@ -538,7 +562,33 @@ class MemoryBackend(Backend):
             stored = self._sessions[key]
             events += len(stored.events)
             self._remove(stored)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         return PurgeBatch(purged, events)
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched``: an index into the events, by the resume point's own index."""
+        stored = self._sessions.get(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        closed = stored.close_time is not None
+        expire_time = stored.expiry.expire_time
+        if stored.expired(self.clock()):
+            return WatchRead([], 0, stored.revision, False, closed, expired=True, expire_time=expire_time)
+        if after_revision == 0:
+            start = 0
+        elif after_revision == stored.generation:
+            start = stored.copied
+        else:
+            index = stored.index_of_resume_point.get(after_revision)
+            if index is None:
+                raise SessionNotFoundError(key)
+            start = index + 1
+        events = stored.events
+        stop = _fitting(events, start, len(events), budget.bytes, budget.max_events)
+        if stop == start < len(events) and budget.max_events > 0:
+            raise ResponseTooLargeError(f"event {events[start].id!r}", events[start].size, budget.bytes)
+        watched = [WatchedEvent(events[i], stored.resume_points[i]) for i in range(start, stop)]
+        return WatchRead(watched, start, stored.revision, stop < len(events), closed, expire_time=expire_time)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

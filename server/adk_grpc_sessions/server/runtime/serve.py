@@ -229,6 +229,7 @@ class SessionServer:
                 closed_session_ttl=config.closed_session_ttl,
                 purge_batch_size=config.purge_batch_size,
             ),
+            watch_buffer_bytes=config.watch_buffer_bytes,
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))

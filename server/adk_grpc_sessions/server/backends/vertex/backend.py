@@ -92,6 +92,9 @@ class VertexBackend(Backend):
     """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
 
     assigns_session_ids = True
+    # Agent Engine tells nobody of changes, and polling it would spend the
+    # project's quota per watched session: watching is refused (docs/backends.md).
+    watchable = False
 
     def __init__(self, target: AgentEngineTarget) -> None:
         self.target = target

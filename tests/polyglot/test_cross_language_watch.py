@@ -187,7 +187,7 @@ async def test_a_python_agents_turns_are_watched_live_from_go_and_typescript(
         assert [e["id"] for e in events] == [e.id for e in stored], watcher.name
         assert [e["author"] for e in events] == [e.author for e in stored], watcher.name
         assert [e["revision"] for e in events] == revisions, watcher.name
-        texts = [e["text"] for e in events if e["text"]]
+        texts = [e["text"] for e in events if e.get("text")]
         assert "Kyōto noted too. 🐍" in texts and "I am in Zürich." in texts, (watcher.name, texts)
         last = watcher.updates[-1]
         assert (last["kind"], last["reason"]) == ("ended", "closed"), (watcher.name, last)

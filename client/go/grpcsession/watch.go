@@ -131,10 +131,10 @@ func (w *watch) run(ctx context.Context, yield func(WatchUpdate, error) bool) {
 		w.opened = true
 		message := first
 		for {
-			updates, ended, err := w.updatesOf(message)
-			if err != nil {
+			updates, ended, decodeErr := w.updatesOf(message)
+			if decodeErr != nil {
 				cancel()
-				yield(WatchUpdate{}, err)
+				yield(WatchUpdate{}, decodeErr)
 				return
 			}
 			for _, update := range updates {

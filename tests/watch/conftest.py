@@ -28,7 +28,7 @@ from tests.lifecycle.conftest import BACKENDS, Running, Serve, eventually, serve
 __all__ = ["BACKENDS", "Running", "Serve", "eventually", "serve"]
 
 APP, USER = "app", "u1"
-WATCHABLE = ("memory",)  # the SQL backends follow
+WATCHABLE = ("memory", "sqlite", "postgresql", "mariadb")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -136,6 +136,9 @@ class Backend(abc.ABC):
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
 
+    watch_poll_interval: float = 0.25
+    """Seconds between polls of the watched sessions, where storage cannot notify (the server's
+    ``--watch-poll-interval``; set before ``start``)."""
     watchable: bool = True
     """Whether ``read_watched`` is served and ``changes`` is told of every change (see ``changes``)."""
 

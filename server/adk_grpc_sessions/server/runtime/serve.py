@@ -132,6 +132,7 @@ class SessionServer:
         # process, as no file is made on behalf of storage this server did not open.
         self._default_keys_for = None if backend is not None else config.backend
         backend = backend or build_backend(config.backend)
+        backend.watch_poll_interval = config.watch_poll_interval
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
         self._authorizer = (
             TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None

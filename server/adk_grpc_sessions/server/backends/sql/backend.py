@@ -22,7 +22,7 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -44,6 +44,7 @@ from adk_grpc_sessions.server.backends.base import (
     PurgeBatch,
     ReadBudget,
     ScopedState,
+    SessionEnd,
     SessionExistsError,
     SessionKey,
     SessionQuery,
@@ -52,6 +53,7 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.keyset_cursors import parse_event_cursor, parse_session_cursor
 from adk_grpc_sessions.server.backends.sql import (
@@ -65,6 +67,8 @@ from adk_grpc_sessions.server.backends.sql import (
 from adk_grpc_sessions.server.backends.sql.appends import refusals
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
+from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, NotificationListener
+from adk_grpc_sessions.server.backends.sql.queries import watching
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +86,10 @@ class SqlBackend(Backend):
         self._database = transactions.Database(url)
         self._executor = transactions.executor_for(self._database)
         database = url.get_backend_name()
+        self._url = url
+        # Other servers on the database learn of this one's writes by its notifications.
+        self._notifies = database == dialects.POSTGRESQL
+        self._change_feed: NotificationListener | HeadPoller | None = None
         self._batches = appends.for_database(database)
         # Where each statement is a round trip, reads try one statement
         # first. In process (SQLite) a read's statements cost no round trips,
@@ -162,9 +170,23 @@ class SqlBackend(Backend):
                 "(or start the server without --no-migrate)"
             )
         await self._executor.start(functools.partial(appends.compile_statements, self._batches))
+        database = self._url.get_backend_name()
+        if database == dialects.POSTGRESQL:
+            self._change_feed = NotificationListener(self._url, self.changes)
+        elif database in dialects.MYSQL_FAMILY:
+            self._change_feed = HeadPoller(self.engine, self.changes, self.watch_poll_interval)
+        if self._change_feed is not None:
+            self._change_feed.start()
+
+    @property
+    def change_feed(self) -> NotificationListener | HeadPoller | None:
+        """What tells this server of other servers' writes (None on SQLite: see ``change_feeds``)."""
+        return self._change_feed
 
     async def close(self) -> None:
         """Stores the appends already queued, then closes every connection."""
+        if self._change_feed is not None:
+            await self._change_feed.close()
         await self._appends.close()
         await self._executor.close()
         await self._database.dispose()
@@ -273,7 +295,14 @@ class SqlBackend(Backend):
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
-        await self._executor.write(lambda connection: writing.delete_session(connection, key))
+
+        def delete(connection: Connection) -> None:
+            writing.delete_session(connection, key)
+            if self._notifies:
+                connection.execute(*watching.notify(key, end=SessionEnd.DELETED))
+
+        await self._executor.write(delete)
+        self.changes.ended(key, SessionEnd.DELETED)
 
     async def append_event(
         self,
@@ -304,6 +333,8 @@ class SqlBackend(Backend):
         for _ in range(_APPEND_TRIES):
             stored = await self._appends.submit(append)
             if stored is not None:
+                if not stored.already_applied:
+                    self.changes.changed(key, stored.revision)
                 return stored
             # Judged by a clock no earlier than the batch's: a session that
             # expired for the batch is expired for the judgement too.
@@ -408,9 +439,13 @@ class SqlBackend(Backend):
     async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
         """See ``Backend.update_session``."""
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.update_session(connection, key, update, clock)
+        record = await self._executor.write(
+            lambda connection: self._notified(
+                connection, key, writing.update_session(connection, key, update, clock)
+            )
         )
+        self.changes.changed(key)  # a watch of it ends at its new expiry
+        return record
 
     async def fork_session(
         self,
@@ -458,24 +493,56 @@ class SqlBackend(Backend):
         is stored before the close, or refused as closed after it.
         """
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.close_session(connection, key, now, closed_ttl, clock)
+        record = await self._executor.write(
+            lambda connection: self._notified(
+                connection, key, writing.close_session(connection, key, now, closed_ttl, clock)
+            )
         )
+        self.changes.changed(key)
+        return record
+
+    def _notified(self, connection: Connection, key: SessionKey, record: SessionRecord) -> SessionRecord:
+        """``record``, once (on PostgreSQL) the change of ``key`` is notified in its transaction."""
+        if self._notifies:
+            connection.execute(*watching.notify(key))
+        return record
 
     async def erase_user(self, app_name: str, user_id: str) -> None:
         """See ``Backend.erase_user``."""
         clock = self.clock()
-        await self._executor.write(
-            lambda connection: writing.erase_user(connection, app_name, user_id, clock)
-        )
+
+        def erase(connection: Connection) -> None:
+            writing.erase_user(connection, app_name, user_id, clock)
+            if self._notifies:
+                connection.execute(
+                    *watching.notify(SessionKey(app_name, user_id, ""), end=SessionEnd.DELETED)
+                )
+
+        await self._executor.write(erase)
+        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED)
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
     ) -> PurgeBatch:
         """See ``Backend.purge_expired`` (and ``writing.purge_expired``)."""
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.purge_expired(connection, clock, limit, app_name, user_id)
+
+        def purge(connection: Connection) -> PurgeBatch:
+            batch = writing.purge_expired(connection, clock, limit, app_name, user_id)
+            if self._notifies and batch.purged:
+                connection.execute(*watching.notify_all(batch.purged, SessionEnd.EXPIRED))
+            return batch
+
+        batch = await self._executor.write(purge)
+        for key in batch.purged:
+            self.changes.ended(key, SessionEnd.EXPIRED)
+        return batch
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched`` (and ``reading.watched_page``)."""
+        now = self.clock()
+        return await self._executor.read(
+            lambda connection: reading.watched_page(connection, key, after_revision, budget, now)
         )
 
     async def count_expired(self) -> int:

@@ -253,3 +253,30 @@ func firstDifference(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+func TestAWatchResumesAfterTheServerIsKilledAndStartedAgain(t *testing.T) {
+	server := testserver.StartOnFile(t)
+	s := newServiceOn(t, server.Address, grpcsession.WithTimeout(watchWait))
+	app := uniqueApp()
+	sess := create(t, s, app, "u", nil)
+	want := appendEvents(t, s, sess, "before 1", "before 2")
+	w := watchInBackground(t.Context(), s, app, "u", sess.ID(), 0, nil)
+	waitFor(t, "the watch caught up", w.caughtUp)
+	server.Kill()
+	server.Restart(t)
+	sess = get(t, s, sess)
+	want = append(want, appendEvents(t, s, sess, "after 1", "after 2")...)
+	if _, err := s.CloseSession(t.Context(), get(t, s, sess)); err != nil {
+		t.Fatalf("CloseSession() error = %v", err)
+	}
+	w.wait(t)
+	if w.err != nil {
+		t.Fatalf("watch error = %v", w.err)
+	}
+	if got := w.eventIDs(); !slices.Equal(got, want) {
+		t.Fatalf("watched %v, want %v", got, want)
+	}
+	if last := w.updates[len(w.updates)-1]; last.Ended != grpcsession.EndClosed {
+		t.Fatalf("last update = %+v, want the end, closed", last)
+	}
+}

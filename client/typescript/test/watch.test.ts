@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { createEvent, type Event, type Session } from "@google/adk";
 
 import { GrpcSessionService, SessionNotFoundError, type SessionWatch, type WatchUpdate } from "../src/index.js";
-import { startServer, unavailable, type TestServer } from "./server.js";
+import { startRestartableServer, startServer, unavailable, type TestServer } from "./server.js";
 
 const WAIT_MS = 60_000;
 const app = () => `app-${randomUUID()}`;
@@ -187,6 +187,33 @@ describe("watching a session", { skip: unavailable() }, () => {
       writer.close();
       watcher.close();
       await small.stop();
+    }
+  });
+
+  test("a watch resumes after the server is killed and started again", async () => {
+    const crashing = await startRestartableServer();
+    const client = new GrpcSessionService(crashing.address, { timeoutMs: WAIT_MS });
+    try {
+      const appName = app();
+      let session = await client.createSession({ appName, userId: "u" });
+      const want = await appended(client, session, "before 1", "before 2");
+      const reader = new Reader(client.watchSessionUpdates({ appName, userId: "u", sessionId: session.id }));
+      await until("caught up", () => reader.caughtUp() === 1);
+      await crashing.kill();
+      await crashing.restart();
+      const fresh = await client.getSession({ appName, userId: "u", sessionId: session.id });
+      assert.ok(fresh !== undefined);
+      session = fresh;
+      want.push(...(await appended(client, session, "after 1", "after 2")));
+      await client.closeSession({ session });
+      await reader.done;
+      assert.equal(reader.error, undefined);
+      assert.deepEqual(reader.eventIds(), want);
+      assert.equal(reader.watch.reconnects, 1);
+      assert.equal(reader.watch.ended, "closed");
+    } finally {
+      client.close();
+      await crashing.stop();
     }
   });
 });

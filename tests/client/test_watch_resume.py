@@ -249,3 +249,22 @@ async def test_breaking_out_of_the_loop_cancels_the_stream() -> None:
         assert await _events(watch, count=2) == ["e1", "e2"]
         await watch.aclose()
         assert [event.id async for event in watch] == []
+
+
+async def test_closing_a_watch_from_another_task_ends_its_iteration_normally() -> None:
+    script = Script(after=["live"])
+    async with scripted(script) as address, GrpcSessionService(address) as service:
+        watch = service.watch_session("app", "u", "s1")
+        received: list[str] = []
+
+        async def read() -> None:
+            async for event in watch:
+                received.append(event.id)
+
+        reader = asyncio.create_task(read())
+        await until(lambda: len(received) == 3)
+        await watch.aclose()  # the reader is waiting for the next event meanwhile
+        async with asyncio.timeout(10):
+            await reader  # ends without an error, and without opening another stream
+        assert len(script.requests) == 1
+        assert watch.ended is None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
@@ -107,6 +107,10 @@ class WatchTarget:
     session_id: str
 
 
+class _StoppedError(Exception):
+    """``aclose`` stopped the watch while a stream was being opened."""
+
+
 def _failure(error: grpc.aio.AioRpcError) -> AttemptFailedError:
     """A failed stream as an attempt's failure: code UNAVAILABLE where the watch resumes."""
     exception = error_from_rpc(error)
@@ -156,7 +160,11 @@ class SessionWatch:
         self.reconnects = 0
         """How many times a broken stream was resumed."""
         self._opened = False
-        self._updates: AsyncIterator[WatchUpdate] | None = None
+        self._stopped = False
+        self._iterating = False
+        self._call: Any = None
+        """The stream open now, if any: what ``aclose`` cancels."""
+        self._updates: AsyncGenerator[WatchUpdate] | None = None
 
     def __aiter__(self) -> Self:
         """Returns the watch itself."""
@@ -165,13 +173,27 @@ class SessionWatch:
     async def __anext__(self) -> WatchUpdate:
         """The next update; ends after ``WatchEnded``."""
         if self._updates is None:
-            self._updates = self._run()
-        return await anext(self._updates)
+            self._updates = _finished() if self._stopped else self._run()
+        self._iterating = True
+        try:
+            return await anext(self._updates)
+        finally:
+            self._iterating = False
 
     async def aclose(self) -> None:
-        """Stops watching: the open stream is cancelled. Iterating afterwards ends at once."""
-        updates, self._updates = self._updates, _finished()
-        if updates is not None and hasattr(updates, "aclose"):
+        """Stops watching: the open stream is cancelled, and an iteration under way ends normally.
+
+        It may be called from another task than the one iterating (a UI
+        closing a view, say); iterating afterwards ends at once.
+        """
+        self._stopped = True
+        if self._call is not None:
+            self._call.cancel()
+        updates = self._updates
+        if updates is None:
+            return
+        if not self._iterating:  # an iteration under way in another task ends by itself (see _run)
+            self._updates = _finished()
             await updates.aclose()
 
     async def __aenter__(self) -> Self:
@@ -194,6 +216,8 @@ class SessionWatch:
         always sends one at once (events of the backlog, or ``caught_up``):
         until it comes the server may not even have been reached.
         """
+        if self._stopped:
+            raise _StoppedError
         target = self._target
         request = pb.WatchSessionRequest(
             app_name=target.app_name,
@@ -201,7 +225,7 @@ class SessionWatch:
             session_id=target.session_id,
             after_revision=self.revision,
         )
-        call = self._connection.watch(request, wait_for_ready=wait_for_ready)
+        call = self._call = self._connection.watch(request, wait_for_ready=wait_for_ready)
         try:
             async with asyncio.timeout(seconds):
                 first = await call.read()
@@ -214,6 +238,8 @@ class SessionWatch:
                 ),
             ) from None
         except grpc.aio.AioRpcError as error:
+            if self._stopped:
+                raise _StoppedError from error
             raise _failure(error) from error
         except BaseException:
             call.cancel()
@@ -222,12 +248,18 @@ class SessionWatch:
             raise _closed_without_end()
         return call, first
 
-    async def _run(self) -> AsyncIterator[WatchUpdate]:
+    async def _run(self) -> AsyncGenerator[WatchUpdate]:
         """Streams one after another, each resuming after the last revision, until the session ends."""
         failed: AttemptFailedError | None = None
-        while True:
+        while not self._stopped:
             try:
                 call, message = await self._connection.attempts("WatchSession").run(self._open, failed)
+            except _StoppedError:
+                return
+            except asyncio.CancelledError:
+                if self._stopped_here():
+                    return
+                raise
             except SessionNotFoundError:
                 if not self._opened:
                     raise
@@ -238,6 +270,7 @@ class SessionWatch:
             if self._opened:
                 self.reconnects += 1
             self._opened = True
+            self._call = call
             try:
                 while message is not grpc.aio.EOF:
                     for update in self._updates_of(message):
@@ -246,12 +279,24 @@ class SessionWatch:
                         return
                     message = await call.read()
                 failed = _closed_without_end()
+            except asyncio.CancelledError:
+                if self._stopped_here():
+                    return
+                raise
             except grpc.aio.AioRpcError as error:
+                if self._stopped:
+                    return
                 failed = _failure(error)
                 if failed.code not in RETRIED_CODES:
                     raise failed.error from error
             finally:
+                self._call = None
                 call.cancel()
+
+    def _stopped_here(self) -> bool:
+        """Whether a cancellation came from ``aclose`` cancelling the stream, not from the task's own."""
+        task = asyncio.current_task()
+        return self._stopped and (task is None or task.cancelling() == 0)
 
     def _updates_of(self, message: pb.WatchSessionResponse) -> list[WatchUpdate]:
         """The updates one message of the stream carries, with the watch's position moved past them."""
@@ -278,7 +323,7 @@ class SessionWatch:
         return []  # a kind newer than this client: nothing it can use
 
 
-async def _finished() -> AsyncIterator[WatchUpdate]:
+async def _finished() -> AsyncGenerator[WatchUpdate]:
     """An iteration that has ended (of a closed watch)."""
     return
     yield  # an async generator that yields nothing

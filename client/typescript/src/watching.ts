@@ -87,6 +87,9 @@ function closedWithoutEnd(): ServiceError {
   }) as unknown as ServiceError;
 }
 
+/** The watch was stopped (return or close) while a stream was being opened: not a failure to retry. */
+class WatchStoppedError extends Error {}
+
 interface OpenStream {
   call: ClientReadableStream<WatchSessionResponse>;
   messages: AsyncIterator<WatchSessionResponse>;
@@ -126,7 +129,7 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
     return this.updates.next();
   }
 
-  /** Stops watching: the open stream is cancelled. */
+  /** Stops watching: the open stream is cancelled, and a loop waiting for the next update ends. */
   async return(): Promise<IteratorResult<WatchUpdate>> {
     this.stopped = true; // the cancellation below is the caller's, not a failure to resume from
     this.current?.cancel();
@@ -152,6 +155,9 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
           failed,
         );
       } catch (error) {
+        if (error instanceof WatchStoppedError) {
+          return;
+        }
         if (opened && error instanceof SessionNotFoundError) {
           // Gone while the watch was reconnecting: it ended unseen (deleted, or expired).
           this.ended = "deleted";
@@ -196,6 +202,9 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
 
   /** One attempt at a stream after `revision`: the call and its first message (sent at once by the server). */
   private async open(deadline: Date | undefined, waitForReady: boolean): Promise<OpenStream> {
+    if (this.stopped) {
+      throw new WatchStoppedError();
+    }
     const { appName, userId, sessionId } = this.target;
     const call = this.transport.open(
       { appName, userId, sessionId: sessionId.trim(), afterRevision: this.revision },
@@ -223,6 +232,9 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
       return { call, messages, first: first.value };
     } catch (error) {
       call.cancel();
+      if (this.stopped) {
+        throw new WatchStoppedError();
+      }
       if (outOfTime) {
         throw Object.assign(new Error("the server did not answer in time"), {
           code: Code.DEADLINE_EXCEEDED,

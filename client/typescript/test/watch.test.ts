@@ -163,6 +163,40 @@ describe("watching a session", { skip: unavailable() }, () => {
     assert.equal(watch.ended, undefined);
   });
 
+  test("closing a watch while a loop waits for its next event ends that loop", async () => {
+    const appName = app();
+    const session = await service.createSession({ appName, userId: "u" });
+    await appended(service, session, "one");
+    const reader = new Reader(service.watchSessionUpdates({ appName, userId: "u", sessionId: session.id }));
+    await until("caught up", () => reader.caughtUp() === 1);
+    await reader.watch.close();
+    await reader.done;
+    assert.equal(reader.error, undefined);
+    assert.deepEqual(reader.eventIds().length, 1);
+    assert.equal(reader.watch.reconnects, 0);
+  });
+
+  test("closing a watch while it waits for its server to come back ends it at once", async () => {
+    const crashing = await startRestartableServer();
+    const client = new GrpcSessionService(crashing.address, { timeoutMs: WAIT_MS });
+    try {
+      const appName = app();
+      const session = await client.createSession({ appName, userId: "u" });
+      const reader = new Reader(client.watchSessionUpdates({ appName, userId: "u", sessionId: session.id }));
+      await until("caught up", () => reader.caughtUp() === 1);
+      await crashing.kill();
+      await new Promise((resolve) => setTimeout(resolve, 500)); // reconnecting, with a minute of budget
+      const closed = Date.now();
+      await reader.watch.close();
+      await reader.done;
+      assert.equal(reader.error, undefined);
+      assert.ok(Date.now() - closed < 5_000, `the watch ended ${Date.now() - closed} ms after close`);
+    } finally {
+      client.close();
+      await crashing.stop();
+    }
+  });
+
   test("a watcher cut off for falling behind resumes without losing an event", async () => {
     const small = await startServer(["--watch-buffer-bytes", "16384"]);
     const writer = new GrpcSessionService(small.address);

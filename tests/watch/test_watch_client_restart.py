@@ -117,3 +117,26 @@ async def test_tail_resumes_after_the_server_is_killed_and_started_again(crashin
     assert [e["id"] for e in events if isinstance(e, dict)] == ["e0", "e1"]
     assert lines()[-1] == {"type": "ended", "reason": "closed"}
     assert "resuming after revision" in tail.stderr
+
+
+async def test_closing_a_watch_while_its_server_is_down_ends_it_at_once(crashing: Crashing) -> None:
+    async with GrpcSessionService(crashing.address, timeout=LIMIT) as client:
+        await client.create_session(app_name=APP, user_id=USER, session_id="s")
+        watch = client.watch_session_updates(APP, USER, "s")
+        updates: list[object] = []
+
+        async def read() -> None:
+            async for update in watch:
+                updates.append(update)
+
+        reader = asyncio.create_task(read())
+        await until(lambda: watch.caught_up, LIMIT)
+        await crashing.kill()
+        await asyncio.sleep(0.5)  # the watch is now reopening its stream, with a minute of budget
+        loop = asyncio.get_running_loop()
+        closed = loop.time()
+        await watch.aclose()
+        async with asyncio.timeout(LIMIT):
+            await reader  # ends without an error
+        assert loop.time() - closed < 5
+        assert watch.ended is None

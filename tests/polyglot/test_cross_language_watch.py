@@ -8,7 +8,8 @@ write every update as it arrives. Both must see every event the server
 stored, in order, each with the JSON exactly as stored (byte for byte) and
 the same revisions as a Python watcher; each turn's events must reach them
 before the next turn starts (live, not only a backlog read at the end); and
-closing the session must end both watches with the reason "closed".
+closing the session must end both watches with the reason "closed". Watchers
+started after the close get the same events as one backlog, then the end.
 """
 
 from __future__ import annotations
@@ -173,6 +174,14 @@ async def test_a_python_agents_turns_are_watched_live_from_go_and_typescript(
             assert await watcher.finished() == 0, f"{watcher.name}: {watcher.stderr!r}"
         async with asyncio.timeout(LIVE_WAIT):
             await python_watcher
+        # And afterwards, from the first revision: the whole history as a backlog, then the end.
+        for name, command in (
+            ("Go, afterwards", [str(watch_probe)]),
+            ("TypeScript, afterwards", [node, str(typescript_dist / "test" / "watch_probe.js")]),
+        ):
+            late = await Watcher.start(name, command, instructions)
+            assert await late.finished() == 0, f"{name}: {late.stderr!r}"
+            watchers.append(late)
 
     stored = await _stored(target, app, session.id)
     assert len(stored) >= 3 * 2 + 2  # each turn: the user's message and the replies; two tool calls

@@ -19,6 +19,8 @@ import pytest
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from google.adk.sessions.session import Session
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -150,3 +152,16 @@ async def watching(
 async def created(client: GrpcSessionService, session_id: str = "s") -> Session:
     """A new empty session of ``APP``/``USER``."""
     return await client.create_session(app_name=APP, user_id=USER, session_id=session_id)
+
+
+def reason_of(error: grpc.aio.AioRpcError | None) -> str:
+    """The ErrorInfo reason of a failed call."""
+    assert error is not None
+    status = rpc_status.from_call(error)
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    raise AssertionError(f"no ErrorInfo in {error}")

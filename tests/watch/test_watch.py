@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 import pytest
 from google.adk.errors import StaleSessionError
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.runtime.auth import grant_line
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
-from tests.watch.conftest import APP, USER, Serve, created, event, watching
-
-
-def _reason(error: grpc.aio.AioRpcError | None) -> str:
-    """The ErrorInfo reason of a failed call."""
-    assert error is not None
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return str(info.reason)
-    raise AssertionError(f"no ErrorInfo in {error}")
+from tests.watch.conftest import APP, USER, Serve, created, event, reason_of, watching
 
 
 async def _revision(address: str, session_id: str = "s") -> int:
@@ -96,7 +82,7 @@ async def test_a_missing_session_is_not_found(serve: Serve) -> None:
     async with serve() as running, watching(running.address, "nobody") as watch:
         await watch.finished()
         assert watch.error is not None and watch.error.code() == grpc.StatusCode.NOT_FOUND
-        assert _reason(watch.error) == "SESSION_NOT_FOUND"
+        assert reason_of(watch.error) == "SESSION_NOT_FOUND"
 
 
 async def test_a_revision_of_a_deleted_and_recreated_session_is_not_found(serve: Serve) -> None:
@@ -159,7 +145,7 @@ async def test_erasing_the_user_ends_the_stream_with_deleted(serve: Serve) -> No
                     pb.EraseUserRequest(app_name=APP, user_id=USER)
                 )
             await watch.finished()
-            assert len(watch.ended) == 1 and watch.error is None
+            assert watch.ended == [pb.WatchEnded.REASON_DELETED] and watch.error is None
 
 
 async def test_closing_the_session_ends_the_stream_after_every_event_before_the_close(serve: Serve) -> None:
@@ -249,7 +235,7 @@ async def test_a_draining_server_ends_watch_streams_unavailable_server_draining(
             await running.server.stop(grace=5)
             await watch.finished()
             assert watch.error is not None and watch.error.code() == grpc.StatusCode.UNAVAILABLE
-            assert _reason(watch.error) == "SERVER_DRAINING"
+            assert reason_of(watch.error) == "SERVER_DRAINING"
 
 
 async def test_a_watch_needs_a_token_for_the_app(serve: Serve) -> None:
@@ -269,3 +255,21 @@ async def test_a_watch_needs_a_token_for_the_app(serve: Serve) -> None:
         async with watching(running.address, "s", metadata=(("authorization", "Bearer token-a"),)) as allowed:
             await allowed.wait_caught_up()
             assert allowed.error is None and len(allowed.caught_up) == 1
+
+
+async def test_watchers_joining_while_events_are_appended_get_each_event_once_in_order(serve: Serve) -> None:
+    count = 60
+    async with serve() as running, GrpcSessionService(running.address) as client:
+        session = await created(client)
+        async with contextlib.AsyncExitStack() as stack:
+            watches = []
+            for number in range(count):
+                await client.append_event(session, event(number))
+                if number % 6 == 0:
+                    # Joining now: its backlog is read while the next appends arrive on the live feed.
+                    watches.append(await stack.enter_async_context(watching(running.address, "s")))
+            for watch in watches:
+                await watch.wait_for(count)
+            await asyncio.sleep(0.3)  # room for a duplicate to arrive
+            for watch in watches:
+                assert watch.event_ids == [f"e{n}" for n in range(count)]

@@ -54,6 +54,9 @@ _ENDED: Final = {
 _RETRY_FIRST_SECONDS: Final = 0.05
 _RETRY_MOST_SECONDS: Final = 2.0
 """A hub whose read finds storage unreachable tries again after these (doubling) delays."""
+_MESSAGE_BYTES: Final = 1024 * 1024
+"""Events are sent in messages of about this size (an event larger goes alone, within the message
+limit): a watcher's client need not accept the largest messages to follow a session of small events."""
 _EXPIRY_SLACK_SECONDS: Final = 0.001
 """Read a session this long after its expire_time, so that the read finds it expired."""
 
@@ -239,6 +242,7 @@ class Watchers:
         """
         self.backend = backend
         self.response_bytes = response_bytes
+        self.message_bytes = min(response_bytes, _MESSAGE_BYTES)
         self.budget = ReadBudget(response_bytes)
         self.buffer_bytes = buffer_bytes
         self.metrics = metrics
@@ -373,7 +377,7 @@ class Watchers:
                     queue.popleft()
                     taken += len(item.data)
                     continue
-                if batch and size + len(item.data) > self.response_bytes:
+                if batch and size + len(item.data) > self.message_bytes:
                     break
                 queue.popleft()
                 batch.append(item)
@@ -389,12 +393,12 @@ class Watchers:
                 return
 
     def _messages(self, entries: list[_Entry]) -> list[tuple[bytes, int]]:
-        """``entries`` split into responses of at most ``response_bytes`` of events (one event at least)."""
+        """``entries`` split into responses of about ``message_bytes`` of events (one event at least)."""
         out: list[tuple[bytes, int]] = []
         batch: list[bytes] = []
         size = 0
         for entry in entries:
-            if batch and size + len(entry.data) > self.response_bytes:
+            if batch and size + len(entry.data) > self.message_bytes:
                 out.append((messages.watch_events_response(batch), len(batch)))
                 batch, size = [], 0
             batch.append(entry.data)

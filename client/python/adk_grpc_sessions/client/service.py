@@ -505,8 +505,10 @@ class GrpcSessionService(BaseSessionService):
         itself (a server restarting or draining, a lost connection, a watcher
         that fell behind), resuming after the last event received: no event
         is missed or repeated. The iteration ends when the session is closed,
-        deleted or expired (the watch's ``ended`` says which); break out of it
-        (or ``aclose()`` it) to stop earlier.
+        deleted or expired (the watch's ``ended`` says which). To stop
+        earlier, ``aclose()`` it or use it as ``async with``: that cancels
+        the stream at once (a watch merely left after ``break`` keeps its
+        stream until it is garbage-collected).
 
         Raises (from the iteration):
             SessionNotFoundError: the session does not exist.

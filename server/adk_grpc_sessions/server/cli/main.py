@@ -301,6 +301,25 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     _add_remote_flags(erase)
 
 
+def _add_tail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``tail APP USER SESSION``: a session's events as they are appended (``cli.tail``)."""
+    parser = commands.add_parser(
+        "tail",
+        help="follow a session's events live (through the API)",
+        description="WatchSession: one line per event as it is appended (time, author, what it says, "
+        "calls or changes in state), resumed by itself if the stream breaks. Exit codes: 0 the session "
+        "ended (closed, deleted, expired) or Ctrl-C, 1 the server refused or could not be reached, "
+        "2 bad usage, 3 no such session. --json: one JSON object per line (event, caught_up, ended).",
+    )
+    parser.add_argument("app", help="the app name")
+    parser.add_argument("user", help="the user id")
+    parser.add_argument("session", help="the session id")
+    parser.add_argument(
+        "--from-start", action="store_true", help="show every stored event first (default: only new ones)"
+    )
+    _add_remote_flags(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command.
 
@@ -323,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_purge(commands)
     _add_erase_user(commands)
     _add_sessions(commands)
+    _add_tail(commands)
     return parser
 
 

@@ -156,8 +156,8 @@ async def _list(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
     return {"json": {"sessions": rows, "next_page_token": request.page_token}, "people": people}
 
 
-def _event_summary(event: dict[str, Any]) -> Iterator[str]:
-    """What an event says, part by part, as a person reads it."""
+def event_summary(event: dict[str, Any]) -> Iterator[str]:
+    """What an event (its ADK JSON, parsed) says, part by part, as a person reads it (``show``, ``tail``)."""
     for part in (event.get("content") or {}).get("parts") or []:
         if part.get("text"):
             yield part["text"]
@@ -219,7 +219,7 @@ async def _show(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
     for column in ("#", "time (UTC)", "author", "invocation", "what"):
         timeline.add_column(column, overflow="fold")
     for stored, event in zip(events, parsed, strict=True):
-        what = " | ".join(_event_summary(event))
+        what = " | ".join(event_summary(event))
         timeline.add_row(
             str(stored.sequence),
             (_time(stored.timestamp) or "").replace("T", " ")[:23],

@@ -231,6 +231,29 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+        """Lists the apps holding any unexpired session, app state or user state, by name in code point order.
+
+        ``after`` (a page's ``next_cursor``) resumes after the name that page
+        ended at: an app added meanwhile is listed if its name sorts after it.
+        A page holds at most ``page_size`` names, at least one if any remain;
+        a backend finds them through its indexes, never by reading every session.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list apps.
+        """
+
+    @abc.abstractmethod
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """Lists the users of ``app_name`` holding any unexpired session or user state, as ``list_apps`` lists apps.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list users.
+        """
+
+    @abc.abstractmethod
     async def delete_session(self, key: SessionKey) -> None:
         """Deletes a session and its events; a missing session is not an error."""
 

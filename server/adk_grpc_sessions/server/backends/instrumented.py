@@ -132,6 +132,14 @@ class InstrumentedBackend(Backend):
             self._inner.list_sessions(app_name, user_id, page_size, after, query=query, budget=budget),
         )
 
+    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_apps``."""
+        return await self._timed("list_apps", self._inner.list_apps(page_size, after))
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        return await self._timed("list_users", self._inner.list_users(app_name, page_size, after))
+
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
         await self._timed("delete_session", self._inner.delete_session(key))

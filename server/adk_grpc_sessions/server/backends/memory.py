@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import ge, gt, le, lt
 from typing import Final, Self
@@ -74,7 +74,9 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     EventSpan,
     SessionPosition,
     event_cursor,
+    name_cursor,
     parse_event_cursor,
+    parse_name_cursor,
     parse_session_cursor,
     session_cursor,
 )
@@ -290,6 +292,36 @@ class MemoryBackend(Backend):
             items.append(self._record(stored, []))
         has_more = len(chosen) > len(items)
         return Page(items=items, next_cursor=session_cursor(chosen[len(items) - 1]) if has_more else None)
+
+    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_apps``: the names of the listing indexes and of shared state, merged."""
+        names = {app for app, _ in self._by_app[OrderBy.UPDATE_TIME]}
+        names.update(self._app_state)
+        names.update(app for app, _ in self._user_state)
+        now = self.clock()
+
+        def holds_any(app_name: str) -> bool:
+            if app_name in self._app_state or any(app == app_name for app, _ in self._user_state):
+                return True
+            index = self._by_app[OrderBy.UPDATE_TIME].get((app_name, ""), ())
+            return any(not self._sessions[SessionKey(app_name, u, s)].expired(now) for _, u, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        by_user = self._by_user[OrderBy.UPDATE_TIME]
+        names = {user for app, user in by_user if app == app_name}
+        names.update(user for app, user in self._user_state if app == app_name)
+        now = self.clock()
+
+        def holds_any(user_id: str) -> bool:
+            if (app_name, user_id) in self._user_state:
+                return True
+            index = by_user.get((app_name, user_id), ())
+            return any(not self._sessions[SessionKey(app_name, user_id, s)].expired(now) for _, _, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -661,6 +693,17 @@ class MemoryBackend(Backend):
             stored_bytes=stored.events_bytes + stored.state_bytes,
             forked_from=stored.forked_from,
         )
+
+
+def _name_page(names: Iterable[str], after: Cursor | None, page_size: int, keep: Callable[[str], bool]) -> Page[str]:
+    """The page of the ``names`` that ``keep`` keeps after the cursor ``after``, in code point order."""
+    start = None if after is None else parse_name_cursor(after)
+    ordered = sorted(name for name in names if start is None or name > start)
+    kept = itertools.islice((name for name in ordered if keep(name)), page_size + 1)
+    chosen = list(kept)
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
 
 
 def _fitting(events: list[StoredEvent], start: int, end: int, room: int, most: int) -> int:

@@ -22,7 +22,7 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -53,7 +53,12 @@ from adk_grpc_sessions.server.backends.base import (
     StorageLimits,
     StoredEvent,
 )
-from adk_grpc_sessions.server.backends.keyset_cursors import parse_event_cursor, parse_session_cursor
+from adk_grpc_sessions.server.backends.keyset_cursors import (
+    name_cursor,
+    parse_event_cursor,
+    parse_name_cursor,
+    parse_session_cursor,
+)
 from adk_grpc_sessions.server.backends.sql import (
     appends,
     dialects,
@@ -63,6 +68,7 @@ from adk_grpc_sessions.server.backends.sql import (
     writing,
 )
 from adk_grpc_sessions.server.backends.sql.appends import refusals
+from adk_grpc_sessions.server.backends.sql.queries import names
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 
@@ -267,6 +273,30 @@ class SqlBackend(Backend):
         return await self._executor.run_one_statement(
             lambda connection: reading.session_page(
                 connection, app_name, user_id, page_size, position, budget, now, query
+            ),
+            write=False,
+        )
+
+    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_apps`` (``queries.names``: one statement, an index probe per name)."""
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection, names.select_app_names(connection.dialect, start, page_size + 1, now), page_size
+            ),
+            write=False,
+        )
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users`` (as ``list_apps``)."""
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection,
+                names.select_user_names(connection.dialect, app_name, start, page_size + 1, now),
+                page_size,
             ),
             write=False,
         )
@@ -487,6 +517,14 @@ class SqlBackend(Backend):
         """See ``Backend.list_expired``."""
         clock = self.clock()
         return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
+
+
+def _name_page(connection: Connection, bound: names.Bound, page_size: int) -> Page[str]:
+    """The page of names a ``queries.names`` statement selects (one more than a page, to know if more follow)."""
+    chosen = list(connection.execute(*bound).scalars())
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

@@ -132,7 +132,9 @@ async def test_a_page_resumes_after_its_last_name_when_names_come_and_go(backend
     assert rest.next_cursor is None
 
 
-@pytest.mark.parametrize("cursor", ["", "[]", "[1]", '["a","b"]', '["\\u0000"]', '["' + "x" * 129 + '"]', "{"])
+@pytest.mark.parametrize(
+    "cursor", ["", "[]", "[1]", '["a","b"]', '["\\u0000"]', '["' + "x" * 129 + '"]', "{"]
+)
 async def test_a_cursor_that_is_not_a_name_is_refused(backend: Backend, cursor: str) -> None:
     with pytest.raises(InvalidCursorError):
         await backend.list_apps(10, cursor)
@@ -176,7 +178,9 @@ async def test_a_page_of_names_on_postgresql_reads_index_entries_in_proportion_t
                 scans = [n for n in _nodes(plan[0]["Plan"]) if n.get("Relation Name") == "ags_sessions"]
                 assert scans and all("Index" in n["Node Type"] for n in scans), plan
                 # Rows each probe read, times how often it ran: a few per name listed.
-                read = sum(n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0) for n in scans)
+                read = sum(
+                    n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0) for n in scans
+                )
                 assert read < 200, plan
         page = await backend.list_apps(3, None)
         assert list(page.items) == ["app00", "app01", "app02"]

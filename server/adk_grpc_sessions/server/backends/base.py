@@ -246,7 +246,7 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
-        """Lists the users of ``app_name`` holding any unexpired session or user state, as ``list_apps`` lists apps.
+        """Lists the users of ``app_name`` holding an unexpired session or user state, as ``list_apps`` does.
 
         Raises:
             InvalidCursorError: ``after`` is not a cursor of this backend's name listings.

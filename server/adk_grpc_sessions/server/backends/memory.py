@@ -695,7 +695,9 @@ class MemoryBackend(Backend):
         )
 
 
-def _name_page(names: Iterable[str], after: Cursor | None, page_size: int, keep: Callable[[str], bool]) -> Page[str]:
+def _name_page(
+    names: Iterable[str], after: Cursor | None, page_size: int, keep: Callable[[str], bool]
+) -> Page[str]:
     """The page of the ``names`` that ``keep`` keeps after the cursor ``after``, in code point order."""
     start = None if after is None else parse_name_cursor(after)
     ordered = sorted(name for name in names if start is None or name > start)

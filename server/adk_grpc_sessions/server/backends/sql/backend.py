@@ -68,9 +68,10 @@ from adk_grpc_sessions.server.backends.sql import (
     writing,
 )
 from adk_grpc_sessions.server.backends.sql.appends import refusals
-from adk_grpc_sessions.server.backends.sql.queries import names
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
+from adk_grpc_sessions.server.backends.sql.queries import names
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 
 _log = logging.getLogger(__name__)
 
@@ -519,8 +520,8 @@ class SqlBackend(Backend):
         return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
 
 
-def _name_page(connection: Connection, bound: names.Bound, page_size: int) -> Page[str]:
-    """The page of names a ``queries.names`` statement selects (one more than a page, to know if more follow)."""
+def _name_page(connection: Connection, bound: Bound, page_size: int) -> Page[str]:
+    """The page of names a ``queries.names`` statement selects (one more than a page: do more follow?)."""
     chosen = list(connection.execute(*bound).scalars())
     if len(chosen) > page_size:
         return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))

@@ -348,7 +348,9 @@ class VertexBackend(Backend):
         value, so most names cannot even be read back, and listing them would read
         every session of the engine.
         """
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_NAMES.format("apps", "label"), reason="NO_LIST_APPS")
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_NAMES.format("apps", "label"), reason="NO_LIST_APPS"
+        )
 
     async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
         """Refused (UNSUPPORTED): the API orders sessions by time only, so users cannot be paged by name.

@@ -31,9 +31,7 @@ _LIMIT: Final = sa.bindparam("b_limit", type_=sa.Integer())
 
 def _first_after(column: sa.Column[str], after: sa.ColumnElement[str], *where: Any) -> sa.ColumnElement[str]:
     """The first value of ``column`` (the leading or second column of an index) after ``after``."""
-    return (
-        sa.select(column).where(*where, column > after).order_by(column).limit(1).scalar_subquery()
-    )
+    return sa.select(column).where(*where, column > after).order_by(column).limit(1).scalar_subquery()
 
 
 def _least(dialect_name: str, probes: list[sa.ColumnElement[str]]) -> sa.ColumnElement[str]:

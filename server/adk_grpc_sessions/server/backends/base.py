@@ -231,9 +231,12 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
         """Lists the apps holding any unexpired session, app state or user state, by name in code point order.
 
+        ``among``: only these names (a caller's token's apps; None = every app).
         ``after`` (a page's ``next_cursor``) resumes after the name that page
         ended at: an app added meanwhile is listed if its name sorts after it.
         A page holds at most ``page_size`` names, at least one if any remain;

@@ -132,9 +132,11 @@ class InstrumentedBackend(Backend):
             self._inner.list_sessions(app_name, user_id, page_size, after, query=query, budget=budget),
         )
 
-    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
         """See ``Backend.list_apps``."""
-        return await self._timed("list_apps", self._inner.list_apps(page_size, after))
+        return await self._timed("list_apps", self._inner.list_apps(page_size, after, among=among))
 
     async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
         """See ``Backend.list_users``."""

@@ -293,11 +293,15 @@ class MemoryBackend(Backend):
         has_more = len(chosen) > len(items)
         return Page(items=items, next_cursor=session_cursor(chosen[len(items) - 1]) if has_more else None)
 
-    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
         """See ``Backend.list_apps``: the names of the listing indexes and of shared state, merged."""
         names = {app for app, _ in self._by_app[OrderBy.UPDATE_TIME]}
         names.update(self._app_state)
         names.update(app for app, _ in self._user_state)
+        if among is not None:
+            names &= among
         now = self.clock()
 
         def holds_any(app_name: str) -> bool:

@@ -264,10 +264,17 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     verbs = sessions_parser.add_subparsers(dest="sessions_command", required=True, metavar="SESSIONS_COMMAND")
     listing = verbs.add_parser(
-        "list", help="list the sessions of an app, or of one user of it", description="ListSessions, paged."
+        "list",
+        help="list apps; an app's users; or sessions of one user, or of every user of an app",
+        description="No --app: the apps (ListApps; those the token covers). --app alone: its users "
+        "(ListUsers). --app and --user: that user's sessions; --app with --every-user, --filter or "
+        "--order-by: the sessions of every user of the app (ListSessions). Paged.",
     )
-    listing.add_argument("--app", required=True, help="the app name")
-    listing.add_argument("--user", default=None, help="only this user's sessions (default: every user)")
+    listing.add_argument("--app", default=None, help="the app name (default: list the apps)")
+    listing.add_argument("--user", default=None, help="only this user's sessions")
+    listing.add_argument(
+        "--every-user", action="store_true", help="the sessions of every user of --app, not its users"
+    )
     listing.add_argument(
         "--filter", default=None, help="e.g. 'labels.topic = \"billing\" AND closed = false'"
     )
@@ -275,7 +282,7 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--order-by", default=None, help='"update_time" (default), "create_time", "... desc"'
     )
     listing.add_argument(
-        "--page-size", type=int, default=100, metavar="N", help="sessions per page (default 100)"
+        "--page-size", type=int, default=100, metavar="N", help="items per page (default 100)"
     )
     listing.add_argument("--page-token", default=None, help="the next page of an earlier listing")
     listing.add_argument("--all", action="store_true", help="every page, not just one")

@@ -278,10 +278,20 @@ class SqlBackend(Backend):
             write=False,
         )
 
-    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
-        """See ``Backend.list_apps`` (``queries.names``: one statement, an index probe per name)."""
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps`` (``queries.names``: one statement, an index probe per name).
+
+        ``among``: each of those names after ``after`` is looked up by its key, in one transaction.
+        """
         start = "" if after is None else parse_name_cursor(after)
         now = self.clock()
+        if among is not None:
+            candidates = sorted(name for name in among if name > start)
+            return await self._executor.read(
+                lambda connection: _held_names(connection, candidates, page_size, now)
+            )
         return await self._executor.run_one_statement(
             lambda connection: _name_page(
                 connection, names.select_app_names(connection.dialect, start, page_size + 1, now), page_size
@@ -526,6 +536,17 @@ def _name_page(connection: Connection, bound: Bound, page_size: int) -> Page[str
     if len(chosen) > page_size:
         return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
     return Page(chosen, None)
+
+
+def _held_names(connection: Connection, candidates: list[str], page_size: int, now: float) -> Page[str]:
+    """The page of ``candidates`` (in order) that hold anything, each looked up by its key."""
+    held: list[str] = []
+    for name in candidates:
+        if connection.execute(*names.app_holds_anything(name, now)).first() is not None:
+            if len(held) == page_size:
+                return Page(held, name_cursor(held[-1]))
+            held.append(name)
+    return Page(held, None)
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

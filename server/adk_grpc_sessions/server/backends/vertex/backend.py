@@ -341,7 +341,9 @@ class VertexBackend(Backend):
             if len(records) == page_size:
                 return Page(records, at.encode())
 
-    async def list_apps(self, page_size: int, after: Cursor | None) -> Page[str]:
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
         """Refused (UNSUPPORTED): the API cannot list apps (difference 11).
 
         The ``adk_app`` label holds a digest of any name that is not a valid label

@@ -69,6 +69,20 @@ def _names(dialect_name: str, users: bool) -> sa.Select[Any]:
     return sa.select(name).where(names.c.name.is_not(None)).order_by(names.c.name)
 
 
+_HOLDS_ANYTHING: Final = sa.select(sa.literal(1)).where(
+    sa.or_(
+        sa.exists().where(sessions.c.app_name == _APP, unexpired()),
+        sa.exists().where(user_state.c.app_name == _APP),
+        sa.exists().where(app_state.c.app_name == _APP),
+    )
+)
+
+
+def app_holds_anything(app_name: str, now: float) -> Bound:
+    """A row if ``app_name`` holds an unexpired session or any shared state; none otherwise."""
+    return _HOLDS_ANYTHING, {"b_app_name": app_name, NOW.key: now}
+
+
 def select_app_names(dialect: Dialect, after: str, limit: int, now: float) -> Bound:
     """Up to ``limit`` app names after ``after`` ("" = from the first), in order."""
     return _names(dialect.name, False), {"b_after": after, "b_limit": limit, NOW.key: now}

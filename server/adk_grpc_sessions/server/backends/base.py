@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Sequence
 from typing import Self
 
 from adk_grpc_sessions.server.backends.errors import (
@@ -51,6 +52,7 @@ from adk_grpc_sessions.server.backends.records import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionKey,
     SessionRecord,
@@ -98,6 +100,7 @@ __all__ = [  # the boundary's every name, importable from here
     "ReadBudget",
     "Refusal",
     "ResponseTooLargeError",
+    "RestoredSession",
     "ScopedState",
     "SessionClosedError",
     "SessionExistsError",
@@ -113,6 +116,9 @@ __all__ = [  # the boundary's every name, importable from here
     "StorageLimits",
     "StoredEvent",
 ]
+
+
+_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
 
 
 class Backend(abc.ABC):
@@ -411,3 +417,58 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def list_expired(self, limit: int) -> list[SessionKey]:
         """Up to ``limit`` expired sessions waiting to be purged, oldest first (``purge --dry-run``)."""
+
+    # Restoring: writing sessions exactly as they were elsewhere (copy, import), and reading them so.
+    # Restored data was accepted where it comes from: no limit refuses it, and state deltas are not
+    # applied again (the state restored is what they made).
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """The session as ``restore_session`` takes it (its events are ``list_events``'s); None if missing.
+
+        Its ``event_count`` is how many events are stored: where a restore of it resumes.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage cannot tell all of it.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("read sessions whole"), reason="NO_RESTORE"
+        )
+
+    async def restore_session(self, session: RestoredSession) -> None:
+        """Writes a session without events, with every field of ``session`` (its revision where storage can).
+
+        An expired session of that name is purged first, as a create purges it.
+
+        Raises:
+            SessionExistsError: the name is taken (nothing is written).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write sessions as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore sessions"), reason="NO_RESTORE"
+        )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """Stores ``events`` (JSON, typed fields, cache, sizes as given) at ``first_sequence`` on, atomically.
+
+        Their state deltas are not applied. The session's update time and state
+        stay as ``restore_session`` wrote them; its stored size grows by theirs.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+            StaleRevisionError: the session does not hold exactly ``first_sequence - 1`` events
+                (another restore of it runs, or it is not the one being restored).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write events as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore events"), reason="NO_RESTORE"
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """Sets every key of ``state`` in the app's state (``user_id`` None) or the user's; other keys stay.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage keeps no shared state.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore state"), reason="NO_RESTORE"
+        )

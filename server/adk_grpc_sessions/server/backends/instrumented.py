@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol, Self, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -24,6 +24,7 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionKey,
     SessionQuery,
@@ -232,6 +233,22 @@ class InstrumentedBackend(Backend):
         return await self._timed(
             "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)
         )
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        return await self._inner.read_session_head(key)
+
+    async def restore_session(self, session: RestoredSession) -> None:
+        """See ``Backend.restore_session``."""
+        await self._inner.restore_session(session)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        await self._inner.restore_events(key, first_sequence, events)
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        await self._inner.restore_shared_state(app_name, user_id, state)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

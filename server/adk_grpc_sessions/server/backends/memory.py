@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import ge, gt, le, lt
 from typing import Final, Self
@@ -55,6 +55,7 @@ from adk_grpc_sessions.server.backends.base import (
     PurgeBatch,
     ReadBudget,
     ResponseTooLargeError,
+    RestoredSession,
     ScopedState,
     SessionClosedError,
     SessionExistsError,
@@ -584,6 +585,87 @@ class MemoryBackend(Backend):
         """See ``Backend.list_expired``."""
         entries = itertools.islice(self._expired_entries(self.clock()), limit)
         return [SessionKey(*entry[1:]) for entry in entries]
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        stored = self._live(key)
+        if stored is None:
+            return None
+        return RestoredSession(
+            key=key,
+            create_time=stored.create_time,
+            last_update_time=stored.last_update_time,
+            revision=stored.revision,
+            state=dict(stored.state),
+            initial_state=dict(stored.initial_state),
+            event_count=len(stored.events),
+            expiry=stored.expiry,
+            close_time=stored.close_time,
+            metadata=_copied(stored.metadata),
+            forked_from=stored.forked_from,
+        )
+
+    async def restore_session(self, session: RestoredSession) -> None:
+        """See ``Backend.restore_session``: the revision is kept, and no later one repeats it."""
+        existing = self._sessions.get(session.key)
+        if existing is not None:
+            if not existing.expired(self.clock()):
+                raise SessionExistsError(session.key)
+            self._remove(existing)
+        revision = next(self._revisions)
+        if session.revision >= revision:
+            self._revisions = itertools.count(session.revision + 1)
+            revision = session.revision
+        stored = _StoredSession(
+            key=session.key,
+            state=dict(session.state),
+            create_time=session.create_time,
+            last_update_time=session.last_update_time,
+            revision=revision,
+            generation=revision,
+            state_bytes=wire_limits.state_bytes(session.state),
+            close_time=session.close_time,
+            metadata=_copied(session.metadata),
+            forked_from=session.forked_from,
+            # Unknown initial state: the events' deltas over nothing (a fork before an invocation
+            # then starts from what those deltas set, as for a session created without state).
+            initial_state=dict(session.initial_state or {}),
+        )
+        self._store(stored, session.expiry)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        stored = self._live(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        if first_sequence != len(stored.events) + 1:
+            raise StaleRevisionError(key, first_sequence - 1, len(stored.events))
+        for event in events:
+            if event.id in stored.index_of_event:
+                raise EventIdConflictError(key, event.id)
+        for event in events:
+            index = len(stored.events)
+            stored.first_of_invocation.setdefault(event.invocation_id, index)
+            stored.session_deltas.append(dict(event.state_delta.session))
+            stored.index_of_event[event.id] = index
+            stored.events.append(event.stored_at(index + 1))
+            stored.timestamps.append(event.timestamp)
+            stored.revision_after.append(stored.revision)
+            stored.events_bytes += event.size
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        if not state:
+            return
+        if user_id is None:
+            scope = self._app_state.setdefault(app_name, {})
+            scope.update(state)
+            self._app_state_bytes[app_name] = wire_limits.state_bytes(scope)
+        else:
+            user = (app_name, user_id)
+            scope = self._user_state.setdefault(user, {})
+            scope.update(state)
+            self._user_state_bytes[user] = wire_limits.state_bytes(scope)
 
     def _expired_count(self, now: float) -> int:
         # ("",) * 3 after the next float sorts before every entry of a later expiry:

@@ -1,6 +1,7 @@
 """``adk-grpc-sessions``: the command line. Argument wiring only; each command runs in its own module.
 
-Command ``X`` (``import-adk``: ``import_adk``) is run by ``cli.X.run(args)``;
+Command ``X`` (``import-adk``: ``import_adk``) is run by ``cli.X.run(args)``
+(``export`` and ``import`` by ``cli.archive``);
 every command's flags are wired here, so ``--help`` and a probe's start
 import none of the commands' work.
 
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any, Final
 
 DISTRIBUTION: Final = "adk-grpc-sessions"
+_MODULE_OF: Final = {"export": "archive", "import": "archive"}
+"""Commands whose module is not named after them (``import`` cannot name a module)."""
 INSTALL_SERVER: Final = f'pip install "{DISTRIBUTION}[server]"'
 
 
@@ -174,14 +177,58 @@ def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_backend_flag(parser, "the database to upgrade")
 
 
+_TRANSFER_EXIT = (
+    "Resumable: run it again after an interruption and it finishes what is missing, duplicating "
+    "nothing. Each session is verified by a checksum of its events and state, then the counts. "
+    "Exit status: 0 verified, 1 a problem found (listed), 2 could not run."
+)
+
+
+def _add_copy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``copy``, ``export``, ``import``: data moved between backends and files (``cli.copy``, ``archive``)."""
+    copying = commands.add_parser(
+        "copy",
+        help="copy every app, user, session, event and state from one backend to another",
+        description="Copy everything from one backend to another (e.g. SQLite to PostgreSQL), events "
+        "byte for byte, times, metadata and state kept. " + _TRANSFER_EXIT,
+    )
+    copying.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URI",
+        help="a backend URI as serve --backend takes, or adk://<SQLAlchemy URL> for an ADK "
+        "DatabaseSessionService database",
+    )
+    copying.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+    export = commands.add_parser(
+        "export",
+        help="write every app, user, session, event and state of a backend to a JSON Lines file",
+        description="Write a backend's data to a versioned JSON Lines file (gzip-compressed when "
+        "the name ends in .gz); docs/operations.md gives the format.",
+    )
+    export.add_argument("--from", dest="source", required=True, metavar="URI", help="as copy --from")
+    export.add_argument(
+        "--to", dest="file", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
+    importing = commands.add_parser(
+        "import",
+        help="write an export file into a backend (idempotent)",
+        description="Write what an export file holds into a backend; running it again stores nothing "
+        "new. " + _TRANSFER_EXIT,
+    )
+    importing.add_argument("--from", dest="file", required=True, metavar="FILE", help="the export file")
+    importing.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+
+
 def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``import-adk``: an ADK database copied into a SQL backend (``cli.import_adk``)."""
+    """``import-adk``: ``copy --from adk://URL`` by its earlier name (``cli.import_adk``)."""
     parser = commands.add_parser(
         "import-adk",
-        help="copy sessions from an ADK DatabaseSessionService database",
+        help="copy sessions from an ADK DatabaseSessionService database (copy --from adk://URL)",
         description="Copy every session, event, app state and user state of an ADK "
-        "DatabaseSessionService database into a SQL backend. Re-running skips what is already "
-        "there; counts are checked at the end (exit status 1 if anything is missing).",
+        "DatabaseSessionService database into a backend: the same as copy --from adk://URL --to "
+        "URI. " + _TRANSFER_EXIT,
     )
     parser.add_argument(
         "--from",
@@ -190,7 +237,7 @@ def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="URL",
         help="the ADK database, as given to DatabaseSessionService (e.g. sqlite:///sessions.db)",
     )
-    _add_backend_flag(parser, "where to copy to (a SQL backend)")
+    _add_backend_flag(parser, "where to copy to")
 
 
 def _add_purge(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -326,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_health(commands)
     _add_token(commands)
     _add_db(commands)
+    _add_copy(commands)
     _add_import_adk(commands)
     _add_purge(commands)
     _add_erase_user(commands)
@@ -358,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     # Each command's module is imported only when it runs: what one needs
     # (google-adk for import-adk, say) costs nothing to the others.
-    command = importlib.import_module(f"adk_grpc_sessions.server.cli.{args.command.replace('-', '_')}")
+    module = _MODULE_OF.get(args.command, args.command.replace("-", "_"))
+    command = importlib.import_module(f"adk_grpc_sessions.server.cli.{module}")
     try:
         status: int = command.run(args)
     except (ValueError, RuntimeError, BackendError, OSError) as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
@@ -43,6 +44,7 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionExistsError,
     SessionKey,
@@ -63,6 +65,7 @@ from adk_grpc_sessions.server.backends.sql import (
     appends,
     dialects,
     reading,
+    restoring,
     schema_version,
     transactions,
     writing,
@@ -518,6 +521,42 @@ class SqlBackend(Backend):
         return await self._executor.write(
             lambda connection: writing.purge_expired(connection, clock, limit, app_name, user_id)
         )
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head`` (``restoring``)."""
+        clock = self.clock()
+        return await self._executor.read(
+            lambda connection: restoring.read_session_head(connection, key, clock)
+        )
+
+    async def restore_session(self, session: RestoredSession) -> None:
+        """See ``Backend.restore_session``: the revision is derived here (``restoring``), not kept.
+
+        Purges an expired namesake only once the name is found held, as a create does.
+        """
+        try:
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, None)
+            )
+        except SessionExistsError:
+            clock = self.clock()
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, clock)
+            )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events`` (``restoring``): one transaction."""
+        clock = self.clock()
+        await self._executor.write(
+            lambda connection: restoring.restore_events(connection, key, first_sequence, events, clock)
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state`` (``restoring``)."""
+        if state:
+            await self._executor.write(
+                lambda connection: restoring.restore_shared_state(connection, app_name, user_id, state)
+            )
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

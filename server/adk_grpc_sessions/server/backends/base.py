@@ -434,8 +434,11 @@ class Backend(abc.ABC):
             Refusal.UNSUPPORTED, _NO_RESTORE.format("read sessions whole"), reason="NO_RESTORE"
         )
 
-    async def restore_session(self, session: RestoredSession) -> None:
-        """Writes a session without events, with every field of ``session`` (its revision where storage can).
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """Writes a session with every field of ``session`` (its revision where storage can), atomically.
+
+        With its first ``events`` (at sequences 1, 2, ...), as ``restore_events`` stores them: a small
+        session is restored in one transaction.
 
         An expired session of that name is purged first, as a create purges it.
 

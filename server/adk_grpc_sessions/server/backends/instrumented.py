@@ -238,9 +238,9 @@ class InstrumentedBackend(Backend):
         """See ``Backend.read_session_head``."""
         return await self._inner.read_session_head(key)
 
-    async def restore_session(self, session: RestoredSession) -> None:
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
         """See ``Backend.restore_session``."""
-        await self._inner.restore_session(session)
+        await self._inner.restore_session(session, events)
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events``."""

@@ -605,7 +605,7 @@ class MemoryBackend(Backend):
             forked_from=stored.forked_from,
         )
 
-    async def restore_session(self, session: RestoredSession) -> None:
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
         """See ``Backend.restore_session``: the revision is kept, and no later one repeats it."""
         existing = self._sessions.get(session.key)
         if existing is not None:
@@ -632,6 +632,7 @@ class MemoryBackend(Backend):
             initial_state=dict(session.initial_state or {}),
         )
         self._store(stored, session.expiry)
+        await self.restore_events(session.key, 1, events)
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events``."""

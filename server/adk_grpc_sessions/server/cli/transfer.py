@@ -16,6 +16,7 @@ compared with the source's.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -52,6 +53,8 @@ EVENT_CHUNK: Final = 500
 CHUNK_BYTES: Final = 4 * 1024 * 1024
 _PAGE: Final = 1000
 _PLAIN_PROGRESS_SECONDS: Final = 2.0
+_PARALLEL: Final = 8
+"""Small sessions written at once (each holds at most one chunk of events in memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +161,16 @@ class BackendSource:
     async def totals(self) -> Totals:
         """Counts sessions and events by listing every session (no events are read)."""
         sessions = events = 0
-        async for key in self.all_session_keys():
-            head = await self.backend.read_session_head(key)
-            if head is not None:
-                sessions += 1
-                events += head.event_count
+        async for app_name in self.names(None):
+            async for user_id in self.names(app_name):
+                cursor = None
+                while True:
+                    page = await self.backend.list_sessions(app_name, user_id, _PAGE, cursor)
+                    sessions += len(page.items)
+                    events += sum(record.event_count or 0 for record in page.items)
+                    if page.next_cursor is None:
+                        break
+                    cursor = page.next_cursor
         return Totals(sessions, events)
 
     async def items(self) -> AsyncIterator[Item]:
@@ -309,16 +317,49 @@ async def write_all(
     """
     report = Report()
     started = time.monotonic()
-    with Progress(console, await source.totals(), what) as progress:
-        async for item in source.items():
-            if isinstance(item, SharedState):
-                await _write_state(item, destination, report)
-            else:
-                await _write_session(item, destination, report)
-            report.apps.add(item.app_name if isinstance(item, SharedState) else item.head.key.app_name)
+    # Sessions whose events fit in one chunk are written and verified ``_PARALLEL`` at a time: each
+    # is a few round trips, which overlap. A larger one is written on its own, as it is read.
+    room = asyncio.Semaphore(_PARALLEL)
+
+    async def write_small(item: SessionCopy) -> None:
+        try:
+            await _write_session(item, destination, report)
             progress.update(report)
+        finally:
+            room.release()
+
+    with Progress(console, await source.totals(), what) as progress:
+        async with asyncio.TaskGroup() as writers:
+            async for item in source.items():
+                if isinstance(item, SharedState):
+                    report.apps.add(item.app_name)
+                    await _write_state(item, destination, report)
+                    continue
+                report.apps.add(item.head.key.app_name)
+                first = await anext(item.events, None)
+                second = await anext(item.events, None) if first is not None else None
+                if second is None:
+                    await room.acquire()
+                    writers.create_task(
+                        write_small(SessionCopy(item.head, _replayed([first] if first else [])))
+                    )
+                else:
+                    item.events = _replayed([first or [], second], item.events)
+                    await _write_session(item, destination, report)
+                    progress.update(report)
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _replayed(
+    chunks: list[list[NewEvent]], rest: AsyncIterator[list[NewEvent]] | None = None
+) -> AsyncIterator[list[NewEvent]]:
+    """``chunks`` already read, then ``rest``."""
+    for chunk in chunks:
+        yield chunk
+    if rest is not None:
+        async for chunk in rest:
+            yield chunk
 
 
 async def _write_state(item: SharedState, destination: Backend, report: Report) -> None:
@@ -344,10 +385,14 @@ async def _write_session(item: SessionCopy, destination: Backend, report: Report
     head, key = item.head, item.head.key
     report.sessions += 1
     held = await destination.read_session_head(key)
+    pending: list[NewEvent] = []
     if held is None:
-        await destination.restore_session(head)
+        # Written with its first chunk of events, in one transaction.
+        pending = await anext(item.events, [])
+        await destination.restore_session(head, pending)
         report.sessions_written += 1
-        held_count = 0
+        report.events_written += len(pending)
+        held_count = len(pending)
     elif held.create_time != head.create_time:
         report.problems.append(
             f"{_name(key)}: another session of that name is at the destination; left alone"
@@ -359,7 +404,7 @@ async def _write_session(item: SessionCopy, destination: Backend, report: Report
         held_count = held.event_count
     checksum = _Checksum()
     sequence = 0
-    async for chunk in item.events:
+    async for chunk in _replayed([pending] if pending else [], item.events):
         missing = []
         for event in chunk:
             sequence += 1

@@ -529,19 +529,19 @@ class SqlBackend(Backend):
             lambda connection: restoring.read_session_head(connection, key, clock)
         )
 
-    async def restore_session(self, session: RestoredSession) -> None:
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
         """See ``Backend.restore_session``: the revision is derived here (``restoring``), not kept.
 
         Purges an expired namesake only once the name is found held, as a create does.
         """
         try:
             await self._executor.write(
-                lambda connection: restoring.restore_session(connection, session, None)
+                lambda connection: restoring.restore_session(connection, session, events, None)
             )
         except SessionExistsError:
             clock = self.clock()
             await self._executor.write(
-                lambda connection: restoring.restore_session(connection, session, clock)
+                lambda connection: restoring.restore_session(connection, session, events, clock)
             )
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:

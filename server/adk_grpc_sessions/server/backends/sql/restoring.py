@@ -81,8 +81,10 @@ def read_session_head(connection: sa.Connection, key: SessionKey, clock: float) 
     )
 
 
-def restore_session(connection: sa.Connection, session: RestoredSession, clock: float | None) -> None:
-    """Writes ``session``'s row, labels and state (no events); with ``clock``, an expired namesake goes first.
+def restore_session(
+    connection: sa.Connection, session: RestoredSession, events: Sequence[NewEvent], clock: float | None
+) -> None:
+    """Writes ``session``'s row, labels, state and first ``events``; with ``clock``, an expired namesake goes.
 
     Raises:
         SessionExistsError: the name is taken.
@@ -125,6 +127,8 @@ def restore_session(connection: sa.Connection, session: RestoredSession, clock: 
     )
     for upsert in state_queries.upsert_state(connection.dialect, [change]):
         connection.execute(*upsert)
+    if events:
+        _add_events(connection, session_pk, key, 0, events)
 
 
 def restore_events(
@@ -142,9 +146,15 @@ def restore_events(
     held = int(row.last_sequence)
     if held != first_sequence - 1:
         raise StaleRevisionError(key, first_sequence - 1, held)
-    if not events:
-        return
-    session_pk = int(row.session_pk)
+    if events:
+        _add_events(connection, int(row.session_pk), key, held, events)
+
+
+def _add_events(
+    connection: sa.Connection, session_pk: int, key: SessionKey, held: int, events: Sequence[NewEvent]
+) -> None:
+    """Stores ``events`` after the ``held`` the session has, and counts them in its row."""
+    first_sequence = held + 1
     try:
         _insert_events(connection, session_pk, first_sequence, events)
     except IntegrityError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +17,6 @@ from adk_grpc_sessions.server.backends.base import (
     ScopedState,
     SessionKey,
 )
-from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
 from adk_grpc_sessions.server.backends.sql.driver_sql import DriverStatement
 from adk_grpc_sessions.server.backends.sql.queries import names
@@ -29,18 +28,10 @@ from tests.sql.conftest import new_database_uri
 _APPS = ["A", "Zeta", "a", "a b", "ab", "é", "中", "\ue000", "😀"]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mariadb"])
-async def backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[Backend]:
-    """A started backend of each kind, on new storage."""
-    opened: Backend
-    if request.param == "memory":
-        opened = MemoryBackend()
-    else:
-        opened = SqlBackend.from_uri(await new_database_uri(request.param, tmp_path))
-        await opened.upgrade_schema()
-    await opened.start()
-    yield opened
-    await opened.close()
+@pytest.fixture
+def backend(any_backend: Backend) -> Backend:
+    """Memory, SQLite, PostgreSQL, MariaDB."""
+    return any_backend
 
 
 async def _all_pages(backend: Backend, page_size: int, app_name: str | None = None) -> list[list[str]]:

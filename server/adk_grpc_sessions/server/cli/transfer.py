@@ -17,9 +17,10 @@ compared with the source's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -328,7 +329,7 @@ async def write_all(
         finally:
             room.release()
 
-    with Progress(console, await source.totals(), what) as progress:
+    with Progress(console, await source.totals(), what) as progress, _first_failure():
         async with asyncio.TaskGroup() as writers:
             async for item in source.items():
                 if isinstance(item, SharedState):
@@ -349,6 +350,18 @@ async def write_all(
                     progress.update(report)
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextlib.contextmanager
+def _first_failure() -> Iterator[None]:
+    """Raises the first failure of a task group as itself: what the command's error line names."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        first: BaseException = group
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
 
 
 async def _replayed(

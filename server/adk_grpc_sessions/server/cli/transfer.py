@@ -43,6 +43,7 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     NewEvent,
     RestoredSession,
+    SessionExistsError,
     SessionKey,
     StateMap,
     StoredEvent,
@@ -397,12 +398,16 @@ def _name(key: SessionKey) -> str:
 async def _write_session(item: SessionCopy, destination: Backend, report: Report) -> None:
     head, key = item.head, item.head.key
     report.sessions += 1
-    held = await destination.read_session_head(key)
-    pending: list[NewEvent] = []
-    if held is None:
-        # Written with its first chunk of events, in one transaction.
-        pending = await anext(item.events, [])
+    # Written with its first chunk of events, in one transaction, unless it is there (a resumed run).
+    pending: list[NewEvent] = await anext(item.events, [])
+    held: RestoredSession | None = None
+    try:
         await destination.restore_session(head, pending)
+    except SessionExistsError:
+        held = await destination.read_session_head(key)
+        if held is None:  # it expired meanwhile: the restore can take its name now
+            await destination.restore_session(head, pending)
+    if held is None:
         report.sessions_written += 1
         report.events_written += len(pending)
         held_count = len(pending)

@@ -44,7 +44,7 @@ from tests.sql.conftest import new_database_uri
 
 pytestmark = pytest.mark.slow
 
-SMALL_SESSIONS = 2000
+SMALL_SESSIONS = 1500
 BIG_SESSION_EVENTS = 3000
 
 

@@ -13,8 +13,8 @@ import pytest
 from adk_grpc_sessions.server.cli.archive import FORMAT, VERSION, export, import_file
 from tests.ops.transfer_data import RICH_EVENTS, RICH_SESSIONS, fill, quiet, started_backend, table_rows
 
-SMALL_SESSIONS = 300
-BIG_SESSION_EVENTS = 1_200
+SMALL_SESSIONS = 150
+BIG_SESSION_EVENTS = 600
 
 
 @pytest.fixture

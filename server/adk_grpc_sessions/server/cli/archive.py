@@ -50,7 +50,7 @@ VERSION: Final = 1
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``export`` or ``import``; 0 when complete (and, for an import, verified), 1 otherwise."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     if args.command == "export":
         report = asyncio.run(export(args.source, args.file, console=console))
     else:

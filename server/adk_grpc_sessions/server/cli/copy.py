@@ -28,7 +28,7 @@ ADK_SCHEME = "adk://"
 
 def run(args: argparse.Namespace) -> int:
     """Runs the copy; 0 when everything arrived and was verified, 1 otherwise."""
-    report = asyncio.run(copy(args.source, args.destination, console=Console(stderr=True)))
+    report = asyncio.run(copy(args.source, args.destination, console=Console(stderr=True, soft_wrap=True)))
     return 0 if report.complete else 1
 
 

@@ -21,22 +21,11 @@ import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 import pydantic_core
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import (
-    Progress as RichProgress,
-)
 
 from adk_grpc_sessions.server.api import wire_cache
 from adk_grpc_sessions.server.backends.base import (
@@ -49,12 +38,29 @@ from adk_grpc_sessions.server.backends.base import (
     StoredEvent,
 )
 from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.cli.transfer_report import Progress, Report, Totals, print_summary
+
+__all__ = [
+    "BackendSource",
+    "Item",
+    "Progress",
+    "Report",
+    "SessionCopy",
+    "SharedState",
+    "Source",
+    "Totals",
+    "chunked",
+    "count_check",
+    "print_summary",
+    "restorable_event",
+    "stored_events",
+    "write_all",
+]
 
 EVENT_CHUNK: Final = 500
 """Most events read or written at once (and at most ``CHUNK_BYTES`` of their JSON)."""
 CHUNK_BYTES: Final = 4 * 1024 * 1024
 _PAGE: Final = 1000
-_PLAIN_PROGRESS_SECONDS: Final = 2.0
 _PARALLEL: Final = 8
 """Small sessions written at once (each holds at most one chunk of events in memory)."""
 
@@ -79,14 +85,6 @@ class SessionCopy:
 Item = SharedState | SessionCopy
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """How much a source holds, where it can tell beforehand (for progress)."""
-
-    sessions: int
-    events: int
-
-
 class Source(Protocol):
     """Where copied data comes from."""
 
@@ -97,16 +95,6 @@ class Source(Protocol):
     async def totals(self) -> Totals | None:
         """How many sessions and events ``items`` will yield; None if unknown."""
         ...
-
-
-def session_checksum(events_json: Iterable[str], state: StateMap) -> str:
-    """The checksum ``copy`` verifies a session by: its events' JSON in order, then its state."""
-    digest = hashlib.sha256()
-    for event_json in events_json:
-        digest.update(event_json.encode())
-        digest.update(b"\n")
-    digest.update(state_json(state).encode())
-    return digest.hexdigest()
 
 
 def state_json(state: StateMap) -> str:
@@ -237,76 +225,6 @@ async def stored_events(backend: Backend, key: SessionKey) -> AsyncIterator[list
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
-
-
-@dataclass(slots=True)
-class Report:
-    """What a copy found, wrote and verified."""
-
-    sessions: int = 0
-    events: int = 0
-    sessions_written: int = 0
-    """Sessions created at the destination (the rest were there, whole or in part)."""
-    events_written: int = 0
-    app_states: int = 0
-    user_states: int = 0
-    apps: set[str] = field(default_factory=set)
-    problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def complete(self) -> bool:
-        """Whether everything read from the source is at the destination, verified."""
-        return not self.problems
-
-
-class Progress:
-    """A progress bar with rate and ETA on a terminal; a plain line every few seconds elsewhere."""
-
-    def __init__(self, console: Console, totals: Totals | None, what: str) -> None:
-        self._console = console
-        self._what = what
-        self._total = totals.sessions if totals else None
-        self._started = self._last = time.monotonic()
-        self._bar: RichProgress | None = None
-        self._task: TaskID | None = None
-        if console.is_terminal:
-            self._bar = RichProgress(
-                TextColumn(f"{what} [progress.description]{{task.description}}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            )
-            self._task = self._bar.add_task("sessions", total=self._total, rate="")
-
-    def __enter__(self) -> Progress:
-        """Starts the bar (on a terminal)."""
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Stops the bar, leaving its last state on the screen."""
-        if self._bar is not None:
-            self._bar.stop()
-
-    def update(self, report: Report) -> None:
-        """Shows what ``report`` counts so far, with the rates since the start."""
-        now = time.monotonic()
-        elapsed = max(now - self._started, 1e-9)
-        rate = f"{report.sessions / elapsed:,.0f} sessions/s, {report.events / elapsed:,.0f} events/s"
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=report.sessions, rate=rate)
-        elif now - self._last >= _PLAIN_PROGRESS_SECONDS:
-            self._last = now
-            done = f"{report.sessions:,}" + (f"/{self._total:,}" if self._total is not None else "")
-            eta = ""
-            if self._total and report.sessions:
-                eta = f", ETA {(self._total - report.sessions) * elapsed / report.sessions:,.0f} s"
-            self._console.print(f"{self._what}: {done} sessions, {report.events:,} events ({rate}){eta}")
 
 
 async def write_all(
@@ -481,20 +399,3 @@ async def count_check(destination: Backend, report: Report) -> None:
             f"count check: the destination holds {sessions} sessions with {events} events in the apps "
             f"copied, the source {report.sessions} with {report.events}"
         )
-
-
-def print_summary(report: Report, console: Console, what: str) -> None:
-    """The report in a few lines, problems in red."""
-    rate = report.sessions / report.seconds if report.seconds else 0.0
-    console.print(
-        f"{what}: {report.sessions:,} sessions with {report.events:,} events, {report.app_states:,} app "
-        f"states, {report.user_states:,} user states in {report.seconds:,.1f} s ({rate:,.0f} sessions/s); "
-        f"written now: {report.sessions_written:,} sessions, {report.events_written:,} events",
-        highlight=False,
-    )
-    for problem in report.problems:
-        console.print(f"[red]problem:[/red] {problem}", highlight=False)
-    if report.complete:
-        console.print("[green]verified: every session's checksum and the counts match[/green]")
-    else:
-        console.print(f"[red]verification failed: {len(report.problems)} problems[/red]")

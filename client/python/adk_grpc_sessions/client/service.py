@@ -361,6 +361,41 @@ class GrpcSessionService(BaseSessionService):
         async for info in metadata.infos(self._connection, request):
             yield info
 
+    async def list_apps(self) -> list[str]:
+        """Every app holding a session or shared state that this client's token covers, by name.
+
+        In code point order, walking all pages (``iter_apps`` yields them as they come).
+        """
+        return [app async for app in self.iter_apps()]
+
+    async def iter_apps(self) -> AsyncIterator[str]:
+        """The apps ``list_apps`` lists, page by page."""
+        token = ""
+        while True:
+            request = pb.ListAppsRequest(page_size=MAX_PAGE_SIZE, page_token=token)
+            response: pb.ListAppsResponse = await self._connection.call("ListApps", request)
+            for app_name in response.app_names:
+                yield app_name
+            token = response.next_page_token
+            if not token:
+                return
+
+    async def list_users(self, *, app_name: str) -> list[str]:
+        """Every user of ``app_name`` holding a session or user state, by id in code point order."""
+        return [user async for user in self.iter_users(app_name=app_name)]
+
+    async def iter_users(self, *, app_name: str) -> AsyncIterator[str]:
+        """The users ``list_users`` lists, page by page."""
+        token = ""
+        while True:
+            request = pb.ListUsersRequest(app_name=app_name, page_size=MAX_PAGE_SIZE, page_token=token)
+            response: pb.ListUsersResponse = await self._connection.call("ListUsers", request)
+            for user_id in response.user_ids:
+                yield user_id
+            token = response.next_page_token
+            if not token:
+                return
+
     @override
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Deletes a session; deleting a missing one is not an error."""

@@ -42,7 +42,6 @@ from adk_grpc_sessions.server.backends.base import (
     SessionNotFoundError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.errors import BackendRefusedError, Refusal
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
 from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
@@ -486,20 +485,34 @@ class SessionServicer:
         return pb.EraseUserResponse(deleted_sessions=deleted)
 
     async def ListApps(  # noqa: N802
-        self, request: pb.ListAppsRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self,
+        request: pb.ListAppsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
     ) -> pb.ListAppsResponse:
-        """PLACEHOLDER of the wave-28 base branch: replaced by the apps/users work before main."""
-        raise BackendRefusedError(
-            Refusal.UNSUPPORTED, "ListApps is not served yet", reason="PLACEHOLDER", domain=""
-        )
+        """Lists one page of the apps holding anything, among those the caller's token covers."""
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after = self._page_tokens.decode_apps_token(request.page_token) if request.page_token else None
+        page = await self.backend.list_apps(page_size, after, among=self.policy.covered_apps(grant))
+        token = "" if page.next_cursor is None else self._page_tokens.encode_apps_token(page.next_cursor)
+        return pb.ListAppsResponse(app_names=page.items, next_page_token=token)
 
     async def ListUsers(  # noqa: N802
         self, request: pb.ListUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListUsersResponse:
-        """PLACEHOLDER of the wave-28 base branch: replaced by the apps/users work before main."""
-        raise BackendRefusedError(
-            Refusal.UNSUPPORTED, "ListUsers is not served yet", reason="PLACEHOLDER", domain=""
+        """Lists one page of an app's users holding a session or user state, by id."""
+        app_name = check_key("app_name", request.app_name)
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after = (
+            self._page_tokens.decode_users_token(request.page_token, app_name) if request.page_token else None
         )
+        page = await self.backend.list_users(app_name, page_size, after)
+        token = (
+            ""
+            if page.next_cursor is None
+            else self._page_tokens.encode_users_token(app_name, page.next_cursor)
+        )
+        return pb.ListUsersResponse(user_ids=page.items, next_page_token=token)
 
 
 WATCH_METHOD: Final = "WatchSession"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import functools
 import time
+from collections.abc import Sequence
 from typing import Self
 
 from adk_grpc_sessions.server.backends.changes import SessionChanges
@@ -53,6 +54,7 @@ from adk_grpc_sessions.server.backends.records import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionEnd,
     SessionKey,
@@ -103,6 +105,7 @@ __all__ = [  # the boundary's every name, importable from here
     "ReadBudget",
     "Refusal",
     "ResponseTooLargeError",
+    "RestoredSession",
     "ScopedState",
     "SessionChanges",
     "SessionClosedError",
@@ -122,6 +125,9 @@ __all__ = [  # the boundary's every name, importable from here
     "WatchRead",
     "WatchedEvent",
 ]
+
+
+_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
 
 
 class Backend(abc.ABC):
@@ -254,6 +260,32 @@ class Backend(abc.ABC):
         Raises:
             InvalidCursorError: ``after`` is not a cursor of this backend's session listings.
             ResponseTooLargeError: the next session alone does not fit in ``budget``.
+        """
+
+    @abc.abstractmethod
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """Lists the apps holding any unexpired session, app state or user state, by name in code point order.
+
+        ``among``: only these names (a caller's token's apps; None = every app).
+        ``after`` (a page's ``next_cursor``) resumes after the name that page
+        ended at: an app added meanwhile is listed if its name sorts after it.
+        A page holds at most ``page_size`` names, at least one if any remain;
+        a backend finds them through its indexes, never by reading every session.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list apps.
+        """
+
+    @abc.abstractmethod
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """Lists the users of ``app_name`` holding an unexpired session or user state, as ``list_apps`` does.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list users.
         """
 
     @abc.abstractmethod
@@ -427,3 +459,61 @@ class Backend(abc.ABC):
             BackendRefusedError: this storage cannot be watched (``watchable`` is False).
         """
         raise BackendRefusedError(Refusal.UNSUPPORTED, f"{type(self).__name__} cannot be watched")
+
+    # Restoring: writing sessions exactly as they were elsewhere (copy, import), and reading them so.
+    # Restored data was accepted where it comes from: no limit refuses it, and state deltas are not
+    # applied again (the state restored is what they made).
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """The session as ``restore_session`` takes it (its events are ``list_events``'s); None if missing.
+
+        Its ``event_count`` is how many events are stored: where a restore of it resumes.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage cannot tell all of it.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("read sessions whole"), reason="NO_RESTORE"
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """Writes a session with every field of ``session`` (its revision where storage can), atomically.
+
+        With its first ``events`` (at sequences 1, 2, ...), as ``restore_events`` stores them: a small
+        session is restored in one transaction.
+
+        An expired session of that name is purged first, as a create purges it.
+
+        Raises:
+            SessionExistsError: the name is taken (nothing is written).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write sessions as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore sessions"), reason="NO_RESTORE"
+        )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """Stores ``events`` (JSON, typed fields, cache, sizes as given) at ``first_sequence`` on, atomically.
+
+        Their state deltas are not applied. The session's update time and state
+        stay as ``restore_session`` wrote them; its stored size grows by theirs.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+            StaleRevisionError: the session does not hold exactly ``first_sequence - 1`` events
+                (another restore of it runs, or it is not the one being restored).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write events as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore events"), reason="NO_RESTORE"
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """Sets every key of ``state`` in the app's state (``user_id`` None) or the user's; other keys stay.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage keeps no shared state.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore state"), reason="NO_RESTORE"
+        )

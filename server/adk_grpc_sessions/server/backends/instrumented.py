@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol, Self, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -25,6 +25,7 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionChanges,
     SessionKey,
@@ -141,6 +142,16 @@ class InstrumentedBackend(Backend):
             self._inner.list_sessions(app_name, user_id, page_size, after, query=query, budget=budget),
         )
 
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps``."""
+        return await self._timed("list_apps", self._inner.list_apps(page_size, after, among=among))
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        return await self._timed("list_users", self._inner.list_users(app_name, page_size, after))
+
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
         await self._timed("delete_session", self._inner.delete_session(key))
@@ -235,6 +246,22 @@ class InstrumentedBackend(Backend):
     async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
         """See ``Backend.read_watched``."""
         return await self._timed("read_watched", self._inner.read_watched(key, after_revision, budget=budget))
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        return await self._inner.read_session_head(key)
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``."""
+        await self._inner.restore_session(session, events)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        await self._inner.restore_events(key, first_sequence, events)
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        await self._inner.restore_shared_state(app_name, user_id, state)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import ge, gt, le, lt
 from typing import Final, Self
@@ -55,6 +55,7 @@ from adk_grpc_sessions.server.backends.base import (
     PurgeBatch,
     ReadBudget,
     ResponseTooLargeError,
+    RestoredSession,
     ScopedState,
     SessionClosedError,
     SessionEnd,
@@ -77,7 +78,9 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     EventSpan,
     SessionPosition,
     event_cursor,
+    name_cursor,
     parse_event_cursor,
+    parse_name_cursor,
     parse_session_cursor,
     session_cursor,
 )
@@ -300,6 +303,40 @@ class MemoryBackend(Backend):
             items.append(self._record(stored, []))
         has_more = len(chosen) > len(items)
         return Page(items=items, next_cursor=session_cursor(chosen[len(items) - 1]) if has_more else None)
+
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps``: the names of the listing indexes and of shared state, merged."""
+        names = {app for app, _ in self._by_app[OrderBy.UPDATE_TIME]}
+        names.update(self._app_state)
+        names.update(app for app, _ in self._user_state)
+        if among is not None:
+            names &= among
+        now = self.clock()
+
+        def holds_any(app_name: str) -> bool:
+            if app_name in self._app_state or any(app == app_name for app, _ in self._user_state):
+                return True
+            index = self._by_app[OrderBy.UPDATE_TIME].get((app_name, ""), ())
+            return any(not self._sessions[SessionKey(app_name, u, s)].expired(now) for _, u, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        by_user = self._by_user[OrderBy.UPDATE_TIME]
+        names = {user for app, user in by_user if app == app_name}
+        names.update(user for app, user in self._user_state if app == app_name)
+        now = self.clock()
+
+        def holds_any(user_id: str) -> bool:
+            if (app_name, user_id) in self._user_state:
+                return True
+            index = by_user.get((app_name, user_id), ())
+            return any(not self._sessions[SessionKey(app_name, user_id, s)].expired(now) for _, _, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -599,6 +636,88 @@ class MemoryBackend(Backend):
         entries = itertools.islice(self._expired_entries(self.clock()), limit)
         return [SessionKey(*entry[1:]) for entry in entries]
 
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        stored = self._live(key)
+        if stored is None:
+            return None
+        return RestoredSession(
+            key=key,
+            create_time=stored.create_time,
+            last_update_time=stored.last_update_time,
+            revision=stored.revision,
+            state=dict(stored.state),
+            initial_state=dict(stored.initial_state),
+            event_count=len(stored.events),
+            expiry=stored.expiry,
+            close_time=stored.close_time,
+            metadata=_copied(stored.metadata),
+            forked_from=stored.forked_from,
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``: the revision is kept, and no later one repeats it."""
+        existing = self._sessions.get(session.key)
+        if existing is not None:
+            if not existing.expired(self.clock()):
+                raise SessionExistsError(session.key)
+            self._remove(existing)
+        revision = next(self._revisions)
+        if session.revision >= revision:
+            self._revisions = itertools.count(session.revision + 1)
+            revision = session.revision
+        stored = _StoredSession(
+            key=session.key,
+            state=dict(session.state),
+            create_time=session.create_time,
+            last_update_time=session.last_update_time,
+            revision=revision,
+            generation=revision,
+            state_bytes=wire_limits.state_bytes(session.state),
+            close_time=session.close_time,
+            metadata=_copied(session.metadata),
+            forked_from=session.forked_from,
+            # Unknown initial state: the events' deltas over nothing (a fork before an invocation
+            # then starts from what those deltas set, as for a session created without state).
+            initial_state=dict(session.initial_state or {}),
+        )
+        self._store(stored, session.expiry)
+        await self.restore_events(session.key, 1, events)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        stored = self._live(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        if first_sequence != len(stored.events) + 1:
+            raise StaleRevisionError(key, first_sequence - 1, len(stored.events))
+        for event in events:
+            if event.id in stored.index_of_event:
+                raise EventIdConflictError(key, event.id)
+        for event in events:
+            index = len(stored.events)
+            stored.first_of_invocation.setdefault(event.invocation_id, index)
+            stored.session_deltas.append(dict(event.state_delta.session))
+            stored.index_of_event[event.id] = index
+            stored.events.append(event.stored_at(index + 1))
+            stored.timestamps.append(event.timestamp)
+            stored.revision_after.append(stored.revision)
+            stored.events_bytes += event.size
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        if not state:
+            return
+        if user_id is None:
+            scope = self._app_state.setdefault(app_name, {})
+            scope.update(state)
+            self._app_state_bytes[app_name] = wire_limits.state_bytes(scope)
+        else:
+            user = (app_name, user_id)
+            scope = self._user_state.setdefault(user, {})
+            scope.update(state)
+            self._user_state_bytes[user] = wire_limits.state_bytes(scope)
+
     def _expired_count(self, now: float) -> int:
         # ("",) * 3 after the next float sorts before every entry of a later expiry:
         # this counts the entries with expire_time <= now.
@@ -711,6 +830,19 @@ class MemoryBackend(Backend):
             stored_bytes=stored.events_bytes + stored.state_bytes,
             forked_from=stored.forked_from,
         )
+
+
+def _name_page(
+    names: Iterable[str], after: Cursor | None, page_size: int, keep: Callable[[str], bool]
+) -> Page[str]:
+    """The page of the ``names`` that ``keep`` keeps after the cursor ``after``, in code point order."""
+    start = None if after is None else parse_name_cursor(after)
+    ordered = sorted(name for name in names if start is None or name > start)
+    kept = itertools.islice((name for name in ordered if keep(name)), page_size + 1)
+    chosen = list(kept)
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
 
 
 def _fitting(events: list[StoredEvent], start: int, end: int, room: int, most: int) -> int:

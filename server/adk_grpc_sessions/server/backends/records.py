@@ -231,6 +231,31 @@ class SessionRecord:
     """Where it was forked from; None if it was created."""
 
 
+@dataclass(slots=True)
+class RestoredSession:
+    """A session as it was somewhere else, to be written again exactly (``Backend.restore_session``).
+
+    Everything of a session but its events, which follow in order
+    (``Backend.restore_events``), and its app's and user's state, restored apart.
+    """
+
+    key: SessionKey
+    create_time: float
+    last_update_time: float
+    revision: int
+    """The revision it had; kept where storage can keep it (0 = none known)."""
+    state: StateMap
+    """Its own (session-scoped) state as it stands after its last event."""
+    initial_state: StateMap | None
+    """The session-scoped state it was created with; None where its source did not keep it."""
+    event_count: int
+    """How many events it holds (where it is read), or will hold once restored (where it is written)."""
+    expiry: Expiry = NEVER
+    close_time: float | None = None
+    metadata: Metadata = NO_METADATA
+    forked_from: ForkOrigin | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class EventWindow:
     """Which events a session read returns, with ADK's ``GetSessionConfig`` meaning.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
@@ -44,6 +45,7 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
     SessionEnd,
     SessionExistsError,
@@ -56,11 +58,17 @@ from adk_grpc_sessions.server.backends.base import (
     StoredEvent,
     WatchRead,
 )
-from adk_grpc_sessions.server.backends.keyset_cursors import parse_event_cursor, parse_session_cursor
+from adk_grpc_sessions.server.backends.keyset_cursors import (
+    name_cursor,
+    parse_event_cursor,
+    parse_name_cursor,
+    parse_session_cursor,
+)
 from adk_grpc_sessions.server.backends.sql import (
     appends,
     dialects,
     reading,
+    restoring,
     schema_version,
     transactions,
     writing,
@@ -69,7 +77,8 @@ from adk_grpc_sessions.server.backends.sql.appends import refusals
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, NotificationListener
-from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.queries import names, watching
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 
 _log = logging.getLogger(__name__)
 
@@ -310,6 +319,40 @@ class SqlBackend(Backend):
         return await self._executor.run_one_statement(
             lambda connection: reading.session_page(
                 connection, app_name, user_id, page_size, position, budget, now, query
+            ),
+            write=False,
+        )
+
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps`` (``queries.names``: one statement, an index probe per name).
+
+        ``among``: each of those names after ``after`` is looked up by its key, in one transaction.
+        """
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        if among is not None:
+            candidates = sorted(name for name in among if name > start)
+            return await self._executor.read(
+                lambda connection: _held_names(connection, candidates, page_size, now)
+            )
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection, names.select_app_names(connection.dialect, start, page_size + 1, now), page_size
+            ),
+            write=False,
+        )
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users`` (as ``list_apps``)."""
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection,
+                names.select_user_names(connection.dialect, app_name, start, page_size + 1, now),
+                page_size,
             ),
             write=False,
         )
@@ -567,6 +610,42 @@ class SqlBackend(Backend):
             lambda connection: reading.watched_page(connection, key, after_revision, budget, now)
         )
 
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head`` (``restoring``)."""
+        clock = self.clock()
+        return await self._executor.read(
+            lambda connection: restoring.read_session_head(connection, key, clock)
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``: the revision is derived here (``restoring``), not kept.
+
+        Purges an expired namesake only once the name is found held, as a create does.
+        """
+        try:
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, events, None)
+            )
+        except SessionExistsError:
+            clock = self.clock()
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, events, clock)
+            )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events`` (``restoring``): one transaction."""
+        clock = self.clock()
+        await self._executor.write(
+            lambda connection: restoring.restore_events(connection, key, first_sequence, events, clock)
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state`` (``restoring``)."""
+        if state:
+            await self._executor.write(
+                lambda connection: restoring.restore_shared_state(connection, app_name, user_id, state)
+            )
+
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""
         clock = self.clock()
@@ -576,6 +655,25 @@ class SqlBackend(Backend):
         """See ``Backend.list_expired``."""
         clock = self.clock()
         return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
+
+
+def _name_page(connection: Connection, bound: Bound, page_size: int) -> Page[str]:
+    """The page of names a ``queries.names`` statement selects (one more than a page: do more follow?)."""
+    chosen = list(connection.execute(*bound).scalars())
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
+
+
+def _held_names(connection: Connection, candidates: list[str], page_size: int, now: float) -> Page[str]:
+    """The page of ``candidates`` (in order) that hold anything, each looked up by its key."""
+    held: list[str] = []
+    for name in candidates:
+        if connection.execute(*names.app_holds_anything(name, now)).first() is not None:
+            if len(held) == page_size:
+                return Page(held, name_cursor(held[-1]))
+            held.append(name)
+    return Page(held, None)
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

@@ -34,6 +34,9 @@ class Plan:
     forks: int = 5
     """Forks of one session of ``fork_events`` events, each workload (ours, SQL only)."""
     fork_events: int = 1_000
+    watch_appends: int = 200
+    """Appends of each watch workload (ours only): with 0 and ``watchers`` watchers, and timed to receipt."""
+    watchers: int = 100
 
 
 PLANS = {
@@ -65,5 +68,6 @@ PLANS = {
         expiry_check_reads=300,
         sweep_sessions=500,
         forks=30,
+        watch_appends=2_000,
     ),
 }

@@ -20,6 +20,9 @@ WORKLOAD_LABELS = {
         "get session of 10 events without expiry (reads alternate with the next row's)"
     ),
     "get_10_events_expiring": "get session of 10 events expiring in a day",
+    "watch_append_0_watchers": "append to a session nobody watches",
+    "watch_latency_same_replica": "append acknowledged → watcher's receipt, same server",
+    "watch_latency_across_replicas": "append acknowledged → watcher's receipt, another server",
 }
 
 
@@ -46,6 +49,10 @@ def _label(name: str) -> str:
         events = int(name.removeprefix("fork_").split("_")[0])
         where = " before its last invocation" if name.endswith("_before_last_invocation") else ""
         return f"fork of a {events:,}-event session{where}"
+    if name.startswith("watch_append_") and name.endswith("_watchers"):
+        watchers = int(name.removeprefix("watch_append_").removesuffix("_watchers"))
+        if watchers:
+            return f"append to a session {watchers:,} watchers follow"
     if name.startswith("sweep_"):
         events = int(name.removeprefix("sweep_").removesuffix("_events"))
         return f"sweeper: expired sessions of {events:,} events purged"
@@ -150,6 +157,7 @@ def targets(run: dict[str, Any]) -> list[str]:
                 f"{verdict(ratio >= 0.7 and not memory[name].get('failed'))}"
             )
     lines += _expiry_check_targets(run)
+    lines += _watch_targets(run)
     lines += lone_call_targets(run)
     postgres = _find(run, "grpc", "postgresql")
     listing = _list_app_name(postgres) if postgres else None
@@ -221,6 +229,45 @@ def lone_call_targets(run: dict[str, Any]) -> list[str]:
                 f"{_failures_note(mine, theirs)}: "
                 f"{verdict(speedup >= 5 and not mine.get('failed'))}"
             )
+    return lines
+
+
+def _watch_targets(run: dict[str, Any]) -> list[str]:
+    """Issue 23's: watchers cost appends under 10%; receipt p50 under 5 ms (same server), 20 ms (across)."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
+
+    for service in run["services"]:
+        results = service["results"]
+        if service["kind"] != "grpc":
+            continue
+        rows = [
+            value
+            for name, value in results.items()
+            if name.startswith("watch_append_") and name != "watch_append_0_watchers"
+        ]
+        watched = rows[0] if rows else None
+        alone = results.get("watch_append_0_watchers")
+        if watched and alone:
+            ratio = watched["throughput"] / alone["throughput"]
+            lines.append(
+                f"- Appends with {watched.get('watchers', 100)} watchers, {service['label']}: "
+                f"{watched['throughput']:,.0f}/s vs {alone['throughput']:,.0f}/s without = {ratio:.2f} "
+                f"(target ≥ 0.90): {verdict(ratio >= 0.9)}"
+            )
+        for name, where, goal in (
+            ("watch_latency_same_replica", "same server", 5.0),
+            ("watch_latency_across_replicas", "across two servers", 20.0),
+        ):
+            latency = results.get(name)
+            if latency:
+                lines.append(
+                    f"- Append to watcher, {where}, {service['label']}: p50 {latency['p50_ms']:.2f} ms, "
+                    f"p99 {latency['p99_ms']:.2f} ms (target p50 < {goal:.0f} ms): "
+                    f"{verdict(latency['p50_ms'] < goal)}"
+                )
     return lines
 
 

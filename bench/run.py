@@ -92,7 +92,12 @@ async def _measure(service: Service, plan: str, scratch: Path) -> dict[str, Any]
 
 
 async def _measure_one(service: Service, plan: str, scratch: Path, extra: list[str]) -> dict[str, Any]:
-    async with _server(service) as (target, pid):
+    async with contextlib.AsyncExitStack() as stack:
+        target, pid = await stack.enter_async_context(_server(service))
+        if service.kind == "grpc" and service.storage == "postgresql":
+            # A second server on the same database: a watcher there learns of appends by notification.
+            replica, _ = await stack.enter_async_context(_server(service))
+            extra = [*extra, "--replica", replica]
         output = scratch / f"{service.label}.json".replace(" ", "_").replace("/", "_")
         command = [
             sys.executable,

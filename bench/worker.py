@@ -236,6 +236,7 @@ async def run(
     backend_uri: str = "-",
     paired_echo: tuple[str, int] | None = None,
     sweep_backend_uri: str | None = None,
+    replica: str | None = None,
 ) -> dict[str, Any]:
     """Every workload of ``plan`` against one service; results by workload name.
 
@@ -244,7 +245,8 @@ async def run(
     ``paired_echo`` (address, pid) is an echo pair whose append runs alternate
     with this service's; they are recorded as ``paired_echo_append_c1`` and ``_c32``.
     ``sweep_backend_uri`` is a storage of the same kind as our server's, not the
-    server's, where the sweeper's workload runs in this process.
+    server's, where the sweeper's workload runs in this process. ``replica`` is
+    the address of a second server on our server's database (watched across replicas).
     """
     storage = target if kind == "adk-database" else backend_uri
     results: dict[str, Any] = {}
@@ -308,6 +310,10 @@ async def run(
         )
         record("get_10_events_no_expiry", without)
         record("get_10_events_expiring", with_expiry)
+        from bench import watch
+
+        for name, sample in (await watch.run(target, plan, replica)).items():
+            record(name, sample)
 
     started = time.perf_counter()
     await _populate(service, kind, storage, LIST_USER_APP, 1, plan.user_sessions)
@@ -379,6 +385,7 @@ def main() -> None:
     parser.add_argument("--backend-uri", default="-", help="our server's backend (grpc), for bulk loads")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--paired-echo", help="ADDRESS,PID of an echo pair to alternate append runs with")
+    parser.add_argument("--replica", help="ADDRESS of a second server on our server's database (grpc)")
     parser.add_argument(
         "--sweep-backend-uri", help="a storage of our server's kind, not its own, for the sweeper's workload"
     )
@@ -398,6 +405,7 @@ def main() -> None:
             args.backend_uri,
             paired_echo,
             args.sweep_backend_uri,
+            args.replica,
         )
     )
     args.output.write_text(json.dumps(results, indent=2))

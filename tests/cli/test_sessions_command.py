@@ -29,7 +29,9 @@ TOKEN = (("authorization", "Bearer token-ops"),)
 async def server(tmp_path: Path) -> AsyncIterator[str]:
     """A real server on a SQLite file, which asks for a token; its address. The token is ``token-ops``."""
     tokens = tmp_path / "tokens"
-    tokens.write_text(grant_line("ops", "token-ops", [APP]) + "\n")
+    tokens.write_text(
+        grant_line("ops", "token-ops", [APP]) + "\n" + grant_line("all", "token-all", ["*"]) + "\n"
+    )
     process = await ServerProcess(
         [
             "serve",
@@ -86,7 +88,7 @@ async def _sessions(address: str, *arguments: str, token: str | None = "token-op
 
 
 async def test_list_prints_a_table_for_people_and_json_for_scripts(server: str) -> None:
-    table = await _sessions(server, "list", "--app", APP)
+    table = await _sessions(server, "list", "--app", APP, "--every-user")
     assert await table.wait() == 0, table.stderr
     for shown in ("ada", "s1", "bob", "b0", "b2"):
         assert shown in table.stdout
@@ -119,8 +121,43 @@ async def test_list_pages_one_at_a_time_or_all_at_once(server: str) -> None:
     assert [s["session_id"] for s in json.loads(rest.stdout)["sessions"]] == ["b2"]
     people = await _sessions(server, "list", "--app", APP, "--user", "bob", "--page-size", "2")
     assert f"--page-token {page['next_page_token']}" in people.stdout
-    every = await _sessions(server, "list", "--app", APP, "--page-size", "1", "--all", "--json")
+    every = await _sessions(
+        server, "list", "--app", APP, "--every-user", "--page-size", "1", "--all", "--json"
+    )
     assert len(json.loads(every.stdout)["sessions"]) == 4
+
+
+async def test_list_without_an_app_lists_the_apps_the_token_covers(server: str) -> None:
+    async with GrpcSessionService(server, metadata=(("authorization", "Bearer token-all"),)) as client:
+        await client.create_session(app_name="zoo", user_id="eve", session_id="o1")
+    mine = await _sessions(server, "list", "--json")
+    assert await mine.wait() == 0, mine.stderr
+    assert json.loads(mine.stdout) == {"apps": [APP], "next_page_token": ""}
+    every = await _sessions(server, "list", "--json", token="token-all")
+    assert json.loads(every.stdout) == {"apps": [APP, "zoo"], "next_page_token": ""}
+    first = await _sessions(server, "list", "--page-size", "1", token="token-all")
+    assert await first.wait() == 0, first.stderr
+    assert "apps" in first.stdout and APP in first.stdout and "--page-token " in first.stdout
+    assert "zoo" not in first.stdout
+    both = await _sessions(server, "list", "--page-size", "1", "--all", "--json", token="token-all")
+    assert json.loads(both.stdout)["apps"] == [APP, "zoo"]
+
+
+async def test_list_of_an_app_lists_its_users(server: str) -> None:
+    users = await _sessions(server, "list", "--app", APP, "--json")
+    assert await users.wait() == 0, users.stderr
+    assert json.loads(users.stdout) == {"users": ["ada", "bob"], "next_page_token": ""}
+    table = await _sessions(server, "list", "--app", APP, "--page-size", "1")
+    assert "ada" in table.stdout and "bob" not in table.stdout and "--page-token" in table.stdout
+    refused = await _sessions(server, "list", "--app", "zoo", "--json")
+    assert await refused.wait() == 1
+    assert refused.stderr.strip().count("\n") == 0 and "PERMISSION_DENIED" in refused.stderr
+
+
+async def test_list_flags_of_sessions_without_an_app_are_bad_usage(server: str) -> None:
+    process = await _sessions(server, "list", "--user", "ada")
+    assert await process.wait() == 2
+    assert "need --app" in process.stderr and process.stdout == ""
 
 
 async def test_show_gives_state_by_scope_and_every_event(server: str) -> None:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from adk_grpc_sessions.server.backends.base import Backend
+from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
 from tests import databases
 
@@ -36,6 +38,20 @@ async def backend(database_uri: str) -> AsyncIterator[SqlBackend]:
     """A started ``SqlBackend`` on a new database with the current schema."""
     opened = SqlBackend.from_uri(database_uri)
     await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(params=["memory", *DATABASE_KINDS])
+async def any_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[Backend]:
+    """A started backend of each kind that keeps sessions here, on new storage: memory, then each database."""
+    opened: Backend
+    if request.param == "memory":
+        opened = MemoryBackend()
+    else:
+        opened = SqlBackend.from_uri(await new_database_uri(request.param, tmp_path))
+        await opened.upgrade_schema()
     await opened.start()
     yield opened
     await opened.close()

@@ -7,6 +7,13 @@ export type { SessionExpiry } from "./lifecycle.js";
 export type { ForkRequest, ListSessionInfosRequest, SessionInfoPage, SessionMetadata } from "./metadata.js";
 export type { ForkOrigin, SessionInfo } from "./session_info.js";
 export {
+  EventWatch,
+  SessionWatch,
+  type WatchEndReason,
+  type WatchSessionRequestOptions,
+  type WatchUpdate,
+} from "./watching.js";
+export {
   AlreadyExistsError,
   EventIdConflictError,
   ForkPointUnknownError,

@@ -115,7 +115,9 @@ function unreachable(budgetMs: number | undefined, error: ServiceError): Session
  * Runs `attempt(deadline, waitForReady)` until it succeeds, fails for good,
  * or the budget runs out; every attempt shares one deadline `budgetMs` away
  * (none if undefined). `connected` says whether the channel has a connection
- * to the server now.
+ * to the server now. `failed` is a retried failure the operation already had
+ * (a watch stream that broke): the first attempt then waits a backoff and
+ * waits for the connection, as any retry does.
  *
  * @throws SessionServiceError (see errors.ts) for the failure that ended the
  *   call; when the budget ran out while the server was unavailable, the last
@@ -126,10 +128,10 @@ export async function callWithRetry<T>(
   budgetMs: number | undefined,
   policy: RetryPolicy,
   connected: () => boolean,
+  failed?: ServiceError, // the last failure with a retried code
 ): Promise<T> {
   const deadline = budgetMs === undefined ? undefined : new Date(Date.now() + budgetMs);
-  let failed: ServiceError | undefined; // the last failure with a retried code
-  for (let retry = 0; ; retry++) {
+  for (let retry = failed === undefined ? 0 : 1; ; retry++) {
     if (failed !== undefined) {
       const growth = policy.multiplier ** Math.min(retry - 1, 64);
       const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * growth);

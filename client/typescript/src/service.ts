@@ -59,6 +59,7 @@ import {
 import { labelsToMap, sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
 import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
 import { parseTarget, type Target } from "./targets.js";
+import { EventWatch, SessionWatch, type WatchSessionRequestOptions } from "./watching.js";
 import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
 
 /** Milliseconds each method may take in all, retries included, by default. */
@@ -446,6 +447,40 @@ export class GrpcSessionService extends BaseSessionService {
   async getAppState({ appName }: { appName: string }): Promise<Record<string, unknown>> {
     const response = await this.call((c) => c.getAppState, { appName });
     return decodeMap(response.state);
+  }
+
+  /**
+   * Follows a session live: `for await (const event of service.watchSession({...}))`
+   * yields every event stored after `afterRevision` (0n: from the first;
+   * getSessionInfo's revision for only those appended from now on), in order,
+   * then each event as it is committed. It reconnects by itself (a server
+   * restarting or draining, a lost connection, a watcher that fell behind),
+   * resuming after the last event received: none missed, none twice. The loop
+   * ends when the session is closed, deleted or expired (the watch's `ended`
+   * says which); `break` stops it earlier. See watching.ts.
+   *
+   * @throws SessionNotFoundError (from the loop) if the session does not exist.
+   * @throws SessionServiceUnavailableError if the server cannot be reached within the time budget.
+   */
+  watchSession(request: WatchSessionRequestOptions): EventWatch {
+    return new EventWatch(this.watchSessionUpdates(request));
+  }
+
+  /**
+   * watchSession as typed updates: each event with its revision, "caughtUp"
+   * after each connection's backlog, and "ended" with its reason.
+   */
+  watchSessionUpdates(request: WatchSessionRequestOptions): SessionWatch {
+    return new SessionWatch(
+      {
+        open: (message, waitForReady) =>
+          this.stub().watchSession(message, attemptMetadata(this.options.metadata ?? {}, waitForReady)),
+        budgetMs: this.timeoutMs > 0 ? this.timeoutMs : undefined,
+        policy: this.retry,
+        connected: () => this.connected(),
+      },
+      request,
+    );
   }
 
   /**

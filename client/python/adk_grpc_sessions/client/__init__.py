@@ -15,8 +15,19 @@ from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPag
 from adk_grpc_sessions.client.metadata import SessionInfoPage
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.service import GrpcSessionService
+from adk_grpc_sessions.client.watching import (
+    CaughtUp,
+    EventWatch,
+    SessionWatch,
+    WatchedEvent,
+    WatchEnded,
+    WatchEndReason,
+    WatchUpdate,
+)
 
 __all__ = [
+    "CaughtUp",
+    "EventWatch",
     "ForkOrigin",
     "ForkPointUnknownError",
     "GrpcSessionService",
@@ -32,4 +43,9 @@ __all__ = [
     "SessionServicePermissionError",
     "SessionServiceTimeoutError",
     "SessionServiceUnavailableError",
+    "SessionWatch",
+    "WatchEndReason",
+    "WatchEnded",
+    "WatchUpdate",
+    "WatchedEvent",
 ]

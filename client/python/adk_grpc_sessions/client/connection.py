@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 
 from adk_grpc_sessions.client.append_pipeline import AppendPipeline, PipelineLimits
-from adk_grpc_sessions.client.retry import CHANNEL_OPTIONS, Retrying, RetryPolicy
+from adk_grpc_sessions.client.retry import CHANNEL_OPTIONS, Attempts, Retrying, RetryPolicy
 from adk_grpc_sessions.client.targets import Target
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
@@ -107,6 +107,14 @@ class Connection:
         """
         method = getattr(self.stub(), method_name)
         return await self._retrying.call(method, request, what=method_name, metadata=self._metadata)
+
+    def attempts(self, what: str) -> Attempts:
+        """The attempts of an operation named ``what`` starting now, within the client's time budget."""
+        return self._retrying.start(what)
+
+    def watch(self, request: pb.WatchSessionRequest, *, wait_for_ready: bool) -> Any:
+        """Opens a ``WatchSession`` stream (no deadline: it stays open); the call, to read and cancel."""
+        return self.stub().WatchSession(request, metadata=self._metadata, wait_for_ready=wait_for_ready)
 
     async def append(self, request: pb.AppendEventRequest) -> pb.AppendEventResponse:
         """Stores one append through the channel's append pipeline; raises what ``AppendEvent`` would."""

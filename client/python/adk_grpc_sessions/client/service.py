@@ -4,7 +4,7 @@ One class, because ADK's interface is one class: its methods and this
 service's extras (paged and filtered listings, the lifecycle, metadata and
 forks) are short adapters over the modules that do the work
 (``connection``, ``append_pipeline``, ``session_reads``, ``listing``,
-``lifecycle``, ``metadata``), which is why it runs past 400 lines: most of
+``lifecycle``, ``metadata``, ``watching``), which is why it runs past 400 lines: most of
 it is the extras' documented signatures.
 """
 
@@ -51,6 +51,7 @@ from adk_grpc_sessions.client.metadata import ForkRequest, SessionInfoPage, set_
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.session_reads import read_session
 from adk_grpc_sessions.client.targets import parse_target
+from adk_grpc_sessions.client.watching import EventWatch, SessionWatch, WatchTarget
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.limits import MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
@@ -360,6 +361,41 @@ class GrpcSessionService(BaseSessionService):
         async for info in metadata.infos(self._connection, request):
             yield info
 
+    async def list_apps(self) -> list[str]:
+        """Every app holding a session or shared state that this client's token covers, by name.
+
+        In code point order, walking all pages (``iter_apps`` yields them as they come).
+        """
+        return [app async for app in self.iter_apps()]
+
+    async def iter_apps(self) -> AsyncIterator[str]:
+        """The apps ``list_apps`` lists, page by page."""
+        token = ""
+        while True:
+            request = pb.ListAppsRequest(page_size=MAX_PAGE_SIZE, page_token=token)
+            response: pb.ListAppsResponse = await self._connection.call("ListApps", request)
+            for app_name in response.app_names:
+                yield app_name
+            token = response.next_page_token
+            if not token:
+                return
+
+    async def list_users(self, *, app_name: str) -> list[str]:
+        """Every user of ``app_name`` holding a session or user state, by id in code point order."""
+        return [user async for user in self.iter_users(app_name=app_name)]
+
+    async def iter_users(self, *, app_name: str) -> AsyncIterator[str]:
+        """The users ``list_users`` lists, page by page."""
+        token = ""
+        while True:
+            request = pb.ListUsersRequest(app_name=app_name, page_size=MAX_PAGE_SIZE, page_token=token)
+            response: pb.ListUsersResponse = await self._connection.call("ListUsers", request)
+            for user_id in response.user_ids:
+                yield user_id
+            token = response.next_page_token
+            if not token:
+                return
+
     @override
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Deletes a session; deleting a missing one is not an error."""
@@ -492,6 +528,42 @@ class GrpcSessionService(BaseSessionService):
         request = events_request(app_name, user_id, session_id, after_timestamp, MAX_PAGE_SIZE, None)
         async for event in self._listing.events(request):
             yield event
+
+    def watch_session(
+        self, app_name: str, user_id: str, session_id: str, *, after_revision: int = 0
+    ) -> EventWatch:
+        """Follows a session live: ``async for event in service.watch_session(...)``.
+
+        Yields every event stored after ``after_revision`` (0: from the first;
+        ``get_session_info(...).revision`` for only those appended from now
+        on), in order, then each event as it is committed. It reconnects by
+        itself (a server restarting or draining, a lost connection, a watcher
+        that fell behind), resuming after the last event received: no event
+        is missed or repeated. The iteration ends when the session is closed,
+        deleted or expired (the watch's ``ended`` says which). To stop
+        earlier, ``aclose()`` it or use it as ``async with``: that cancels
+        the stream at once (a watch merely left after ``break`` keeps its
+        stream until it is garbage-collected).
+
+        Raises (from the iteration):
+            SessionNotFoundError: the session does not exist.
+            SessionServiceUnavailableError: the server could not be reached within ``timeout``.
+            ValueError: ``after_revision`` is negative.
+        """
+        return EventWatch(
+            self.watch_session_updates(app_name, user_id, session_id, after_revision=after_revision)
+        )
+
+    def watch_session_updates(
+        self, app_name: str, user_id: str, session_id: str, *, after_revision: int = 0
+    ) -> SessionWatch:
+        """``watch_session`` as typed updates: each event with its revision, ``CaughtUp``, ``WatchEnded``.
+
+        For a watcher that resumes itself later (keep the last revision), or
+        shows when it is live (``CaughtUp`` follows each connection's backlog).
+        """
+        target = WatchTarget(app_name, user_id, session_id.strip() if session_id else "")
+        return SessionWatch(self._connection, self._events, target, after_revision)
 
     async def get_session_info(self, *, app_name: str, user_id: str, session_id: str) -> SessionInfo | None:
         """A session's metadata, expiry, close time and bookkeeping (no events); None if it does not exist."""

@@ -176,6 +176,45 @@ Metadata, filtered listings and forks
   Storage copies the events itself: a fork of any size costs the server no
   memory for them.
 
+Watching
+  WatchSession follows one session as it happens. The stream first
+  delivers every event stored after the request's after_revision (all of
+  them if it is 0), in append order, then a caught_up message carrying the
+  session's revision at that moment, then each event as soon as it is
+  committed, for as long as the stream is open. Each delivered event comes
+  with the session's revision right after it: to resume after a
+  disconnection, a server restart or on another replica, a watcher sends
+  the last revision it received as after_revision and gets exactly the
+  events after it, none twice and none missed. (The events a fork copied
+  each come with a revision of their own that serves only as such a resume
+  point; the revision to append with is the caught_up one, or the one
+  delivered with the latest appended event.) A revision that is not one of
+  this session's (the session was deleted and created again since, or the
+  number was never handed out for it) ends the stream with NOT_FOUND
+  ("SESSION_NOT_FOUND"), as does a session that does not exist.
+  Only committed events are delivered: an append that is refused or rolled
+  back is never seen. The stream ends with an `ended` message and then OK
+  when the session is closed (after every event stored before the close),
+  deleted or expired. A watcher that does not read as fast as events are
+  appended is never allowed to slow appends or other watchers: once the
+  server holds more undelivered data for it than its bound, its stream
+  ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
+  from its last revision. A server that begins to drain ends its watch
+  streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+  How fast an append reaches watchers on other replicas depends on the
+  storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
+  polled (--watch-poll-interval); an SQLite file is served by one server
+  process, which tells its own watchers; Agent Engine does not support
+  watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
+
+Apps and users
+  ListApps lists the apps that hold any session, app state or user state,
+  among those the caller's token may use; ListUsers lists the users of one
+  app that hold any session or user state. Both are ordered by name
+  (by Unicode code point) and paged like every list (see "Pagination"); an
+  app or user added while a listing is paged through appears if its name
+  sorts after the page being read.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -185,9 +224,11 @@ trailing metadata)
   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
   ABORTED             "STALE_SESSION"
   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
-  RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+  RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE",
+                      "WATCHER_TOO_SLOW" (see "Watching": resume)
                       (see "Limits"; retrying the same call will not help)
   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+                      "SERVER_DRAINING" (a watch stream: resume on another server);
                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
   DEADLINE_EXCEEDED   the call's deadline passed
 and, when the storage behind the server refuses a call (ErrorInfo.metadata
@@ -280,6 +321,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -1825,3 +1867,331 @@ class ForkSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ForkSessionResponse: _TypeAlias = ForkSessionResponse  # noqa: Y015
+
+@_typing.final
+class WatchSessionRequest(_message.Message):
+    """Request for SessionService.WatchSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    AFTER_REVISION_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    user_id: _builtins.str
+    """Required. The user id."""
+    session_id: _builtins.str
+    """Required. The session id (trimmed)."""
+    after_revision: _builtins.int
+    """Optional. Deliver the events stored after the session had this revision:
+    the revision delivered with the last event a watcher received, a
+    caught_up revision, or any revision a read or an append returned. 0 =
+    every event, from the first. Negative is INVALID_ARGUMENT.
+    """
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        after_revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_revision", b"after_revision", "app_name", b"app_name", "session_id", b"session_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionRequest: _TypeAlias = WatchSessionRequest  # noqa: Y015
+
+@_typing.final
+class WatchSessionResponse(_message.Message):
+    """One message of a WatchSession stream: exactly one field is set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    CAUGHT_UP_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> Global___WatchedEvents:
+        """Events stored after the last one delivered, in append order, each
+        with the session's revision right after it. At least one; as many as
+        fit in one message.
+        """
+
+    @_builtins.property
+    def caught_up(self) -> Global___WatchCaughtUp:
+        """The watcher has every event stored when the watch began (sent once,
+        after the backlog, even if it was empty).
+        """
+
+    @_builtins.property
+    def ended(self) -> Global___WatchEnded:
+        """The session ended; the stream then closes with OK."""
+
+    def __init__(
+        self,
+        *,
+        events: Global___WatchedEvents | None = ...,
+        caught_up: Global___WatchCaughtUp | None = ...,
+        ended: Global___WatchEnded | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["caught_up", b"caught_up", "ended", b"ended", "events", b"events", "kind", b"kind"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caught_up", b"caught_up", "ended", b"ended", "events", b"events", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["events", "caught_up", "ended"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___WatchSessionResponse: _TypeAlias = WatchSessionResponse  # noqa: Y015
+
+@_typing.final
+class WatchedEvents(_message.Message):
+    """Events delivered by WatchSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___WatchedEvent]:
+        """The events, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___WatchedEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchedEvents: _TypeAlias = WatchedEvents  # noqa: Y015
+
+@_typing.final
+class WatchedEvent(_message.Message):
+    """One event delivered by WatchSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The session's revision right after this event: pass the last one
+    received as WatchSessionRequest.after_revision to resume.
+    """
+    @_builtins.property
+    def event(self) -> Global___Event:
+        """The event as stored (see Event)."""
+
+    def __init__(
+        self,
+        *,
+        event: Global___Event | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchedEvent: _TypeAlias = WatchedEvent  # noqa: Y015
+
+@_typing.final
+class WatchCaughtUp(_message.Message):
+    """The end of a WatchSession backlog."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The session's revision when the backlog was read: the revision to
+    append with if no event follows, and a resume point.
+    """
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchCaughtUp: _TypeAlias = WatchCaughtUp  # noqa: Y015
+
+@_typing.final
+class WatchEnded(_message.Message):
+    """Why a watched session ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Reason:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[WatchEnded._Reason.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        REASON_UNSPECIFIED: WatchEnded._Reason.ValueType  # 0
+        """Not used."""
+        REASON_CLOSED: WatchEnded._Reason.ValueType  # 1
+        """CloseSession closed it; every event stored before was delivered."""
+        REASON_DELETED: WatchEnded._Reason.ValueType  # 2
+        """It was deleted (DeleteSession or EraseUser)."""
+        REASON_EXPIRED: WatchEnded._Reason.ValueType  # 3
+        """Its expire_time passed."""
+
+    class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
+        """What happened to the session."""
+
+    REASON_UNSPECIFIED: WatchEnded.Reason.ValueType  # 0
+    """Not used."""
+    REASON_CLOSED: WatchEnded.Reason.ValueType  # 1
+    """CloseSession closed it; every event stored before was delivered."""
+    REASON_DELETED: WatchEnded.Reason.ValueType  # 2
+    """It was deleted (DeleteSession or EraseUser)."""
+    REASON_EXPIRED: WatchEnded.Reason.ValueType  # 3
+    """Its expire_time passed."""
+
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: Global___WatchEnded.Reason.ValueType
+    """Why the stream ends."""
+    def __init__(
+        self,
+        *,
+        reason: Global___WatchEnded.Reason.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchEnded: _TypeAlias = WatchEnded  # noqa: Y015
+
+@_typing.final
+class ListAppsRequest(_message.Message):
+    """Request for SessionService.ListApps."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. Maximum apps in one page: 0 = 100; values above 1000 are
+    treated as 1000; negative is INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """Optional. A next_page_token from a previous ListApps call; empty = the
+    first page.
+    """
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAppsRequest: _TypeAlias = ListAppsRequest  # noqa: Y015
+
+@_typing.final
+class ListAppsResponse(_message.Message):
+    """Response for SessionService.ListApps."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAMES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty when this is the last page."""
+    @_builtins.property
+    def app_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """App names, in code point order."""
+
+    def __init__(
+        self,
+        *,
+        app_names: _abc.Iterable[_builtins.str] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_names", b"app_names", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAppsResponse: _TypeAlias = ListAppsResponse  # noqa: Y015
+
+@_typing.final
+class ListUsersRequest(_message.Message):
+    """Request for SessionService.ListUsers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    page_size: _builtins.int
+    """Optional. Maximum users in one page: 0 = 100; values above 1000 are
+    treated as 1000; negative is INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """Optional. A next_page_token from a previous ListUsers call of the same
+    app; empty = the first page.
+    """
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUsersRequest: _TypeAlias = ListUsersRequest  # noqa: Y015
+
+@_typing.final
+class ListUsersResponse(_message.Message):
+    """Response for SessionService.ListUsers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_IDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty when this is the last page."""
+    @_builtins.property
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """User ids, in code point order."""
+
+    def __init__(
+        self,
+        *,
+        user_ids: _abc.Iterable[_builtins.str] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "user_ids", b"user_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUsersResponse: _TypeAlias = ListUsersResponse  # noqa: Y015

@@ -106,6 +106,21 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.FromString,
                 _registered_method=True)
+        self.WatchSession = channel.unary_stream(
+                '/adk_grpc_sessions.v1.SessionService/WatchSession',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.FromString,
+                _registered_method=True)
+        self.ListApps = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/ListApps',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/ListUsers',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -265,6 +280,34 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchSession(self, request, context):
+        """Follows a session live: the events stored after a revision, a caught_up
+        marker, then each event as it is committed, until the session is
+        closed, deleted or expired, or the caller ends the stream (see
+        "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+        ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+        ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApps(self, request, context):
+        """Lists the apps holding sessions or state that the caller may use (see
+        "Apps and users").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Lists the users of an app holding sessions or user state (see "Apps and
+        users").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -337,6 +380,21 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.ForkSession,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.SerializeToString,
+            ),
+            'WatchSession': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSession,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.SerializeToString,
+            ),
+            'ListApps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApps,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -719,6 +777,87 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/ForkSession',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.ForkSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/WatchSession',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/ListApps',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/ListUsers',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

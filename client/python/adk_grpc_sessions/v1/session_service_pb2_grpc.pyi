@@ -176,6 +176,45 @@ Metadata, filtered listings and forks
   Storage copies the events itself: a fork of any size costs the server no
   memory for them.
 
+Watching
+  WatchSession follows one session as it happens. The stream first
+  delivers every event stored after the request's after_revision (all of
+  them if it is 0), in append order, then a caught_up message carrying the
+  session's revision at that moment, then each event as soon as it is
+  committed, for as long as the stream is open. Each delivered event comes
+  with the session's revision right after it: to resume after a
+  disconnection, a server restart or on another replica, a watcher sends
+  the last revision it received as after_revision and gets exactly the
+  events after it, none twice and none missed. (The events a fork copied
+  each come with a revision of their own that serves only as such a resume
+  point; the revision to append with is the caught_up one, or the one
+  delivered with the latest appended event.) A revision that is not one of
+  this session's (the session was deleted and created again since, or the
+  number was never handed out for it) ends the stream with NOT_FOUND
+  ("SESSION_NOT_FOUND"), as does a session that does not exist.
+  Only committed events are delivered: an append that is refused or rolled
+  back is never seen. The stream ends with an `ended` message and then OK
+  when the session is closed (after every event stored before the close),
+  deleted or expired. A watcher that does not read as fast as events are
+  appended is never allowed to slow appends or other watchers: once the
+  server holds more undelivered data for it than its bound, its stream
+  ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
+  from its last revision. A server that begins to drain ends its watch
+  streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+  How fast an append reaches watchers on other replicas depends on the
+  storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
+  polled (--watch-poll-interval); an SQLite file is served by one server
+  process, which tells its own watchers; Agent Engine does not support
+  watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
+
+Apps and users
+  ListApps lists the apps that hold any session, app state or user state,
+  among those the caller's token may use; ListUsers lists the users of one
+  app that hold any session or user state. Both are ordered by name
+  (by Unicode code point) and paged like every list (see "Pagination"); an
+  app or user added while a listing is paged through appears if its name
+  sorts after the page being read.
+
 Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -185,9 +224,11 @@ trailing metadata)
   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
   ABORTED             "STALE_SESSION"
   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
-  RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+  RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE",
+                      "WATCHER_TOO_SLOW" (see "Watching": resume)
                       (see "Limits"; retrying the same call will not help)
   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+                      "SERVER_DRAINING" (a watch stream: resume on another server);
                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
   DEADLINE_EXCEEDED   the call's deadline passed
 and, when the storage behind the server refuses a call (ErrorInfo.metadata
@@ -400,6 +441,22 @@ class SessionServiceStub:
     fork before an invocation of a session whose initial state the storage
     does not know (one imported, or created before the server kept it).
     """
+    WatchSession: _grpc.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionRequest, _session_service_pb2.WatchSessionResponse]
+    """Follows a session live: the events stored after a revision, a caught_up
+    marker, then each event as it is committed, until the session is
+    closed, deleted or expired, or the caller ends the stream (see
+    "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+    ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+    ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+    """
+    ListApps: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListAppsRequest, _session_service_pb2.ListAppsResponse]
+    """Lists the apps holding sessions or state that the caller may use (see
+    "Apps and users").
+    """
+    ListUsers: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListUsersRequest, _session_service_pb2.ListUsersResponse]
+    """Lists the users of an app holding sessions or user state (see "Apps and
+    users").
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -503,6 +560,22 @@ class SessionServiceAsyncStub(SessionServiceStub):
     has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
     fork before an invocation of a session whose initial state the storage
     does not know (one imported, or created before the server kept it).
+    """
+    WatchSession: _aio.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionRequest, _session_service_pb2.WatchSessionResponse]  # type: ignore[assignment]
+    """Follows a session live: the events stored after a revision, a caught_up
+    marker, then each event as it is committed, until the session is
+    closed, deleted or expired, or the caller ends the stream (see
+    "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+    ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+    ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+    """
+    ListApps: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListAppsRequest, _session_service_pb2.ListAppsResponse]  # type: ignore[assignment]
+    """Lists the apps holding sessions or state that the caller may use (see
+    "Apps and users").
+    """
+    ListUsers: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListUsersRequest, _session_service_pb2.ListUsersResponse]  # type: ignore[assignment]
+    """Lists the users of an app holding sessions or user state (see "Apps and
+    users").
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -688,6 +761,40 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         has that invocation id; FAILED_PRECONDITION ("FORK_POINT_UNKNOWN") for a
         fork before an invocation of a session whose initial state the storage
         does not know (one imported, or created before the server kept it).
+        """
+
+    @_abc_1.abstractmethod
+    def WatchSession(
+        self,
+        request: _session_service_pb2.WatchSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_session_service_pb2.WatchSessionResponse], _abc.AsyncIterator[_session_service_pb2.WatchSessionResponse]]:
+        """Follows a session live: the events stored after a revision, a caught_up
+        marker, then each event as it is committed, until the session is
+        closed, deleted or expired, or the caller ends the stream (see
+        "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+        ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+        ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+        """
+
+    @_abc_1.abstractmethod
+    def ListApps(
+        self,
+        request: _session_service_pb2.ListAppsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.ListAppsResponse, _abc.Awaitable[_session_service_pb2.ListAppsResponse]]:
+        """Lists the apps holding sessions or state that the caller may use (see
+        "Apps and users").
+        """
+
+    @_abc_1.abstractmethod
+    def ListUsers(
+        self,
+        request: _session_service_pb2.ListUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.ListUsersResponse, _abc.Awaitable[_session_service_pb2.ListUsersResponse]]:
+        """Lists the users of an app holding sessions or user state (see "Apps and
+        users").
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -91,6 +91,16 @@ class CallPolicy:
         if self.authorizer is not None and grant is not None:
             self.authorizer.authorize(grant, app_name)
 
+    def covered_apps(self, grant: TokenGrant | None) -> frozenset[str] | None:
+        """The apps the caller's grant covers now; None for every app (or without authentication).
+
+        Raises:
+            UnauthenticatedError: the token was revoked since it was authenticated.
+        """
+        if self.authorizer is None or grant is None:
+            return None
+        return self.authorizer.apps_of(grant)
+
     def time_limit(self, context: Context) -> float | None:
         """The server's own time limit for a call, or None where the caller's deadline comes first.
 
@@ -199,6 +209,9 @@ def served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy)
     async def work(request: Any, context: Context, grant: TokenGrant | None) -> Any:
         if name == "BatchAppendEvents":
             # A batch names an app per append: each is authorized (and may fail) on its own.
+            return await method(request, context, grant)
+        if name == "ListApps":
+            # ListApps names no app: it lists only those the grant covers (``covered_apps``).
             return await method(request, context, grant)
         # UpdateSession names its app inside the session it updates.
         app_name = request.session.app_name if name == "UpdateSession" else request.app_name

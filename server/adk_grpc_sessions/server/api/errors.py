@@ -65,6 +65,24 @@ class BatchResponseFullError(Exception):
         )
 
 
+class WatcherTooSlowError(Exception):
+    """A watcher left more unsent data on this server than its bound: it resumes from its last revision."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this watcher fell more than {limit} bytes behind the session's events; "
+            "watch again with the last revision received as after_revision"
+        )
+        self.limit = limit
+
+
+class ServerDrainingError(Exception):
+    """The server is stopping: a watch stream ends so that its watcher resumes on another server."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is draining: watch again (on another server) from the last revision")
+
+
 def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
@@ -150,6 +168,12 @@ def status_for(error: Exception) -> status_pb2.Status:
         return _status(
             code_pb2.RESOURCE_EXHAUSTED, str(error), "RESPONSE_TOO_LARGE", limit_bytes=str(error.limit)
         )
+    if isinstance(error, WatcherTooSlowError):
+        return _status(
+            code_pb2.RESOURCE_EXHAUSTED, str(error), "WATCHER_TOO_SLOW", limit_bytes=str(error.limit)
+        )
+    if isinstance(error, ServerDrainingError):
+        return _status(code_pb2.UNAVAILABLE, str(error), "SERVER_DRAINING")
     if isinstance(error, BatchResponseFullError):
         return _status(code_pb2.UNAVAILABLE, str(error), "BATCH_RESPONSE_FULL")
     if isinstance(error, UnauthenticatedError):

@@ -67,6 +67,10 @@ _ERROR_IN_RESULT: Final = b"\x12"  # AppendEventResult.error = 2, length-delimit
 _APPEND_REVISION: Final = b"\x10"  # AppendEventResponse.revision = 2, varint
 _APPEND_LAST_UPDATE_TIME: Final = b"\x1a"  # AppendEventResponse.last_update_time = 3
 _APPEND_ALREADY_APPLIED: Final = b"\x20\x01"  # AppendEventResponse.already_applied = 4, true
+_EVENTS_IN_WATCH: Final = b"\x0a"  # WatchSessionResponse.events = 1, length-delimited
+_EVENT_IN_WATCHED_EVENTS: Final = b"\x0a"  # WatchedEvents.events = 1, length-delimited
+_EVENT_IN_WATCHED: Final = b"\x0a"  # WatchedEvent.event = 1, length-delimited
+_WATCHED_REVISION: Final = b"\x10"  # WatchedEvent.revision = 2, varint
 
 
 class Encoded:
@@ -332,3 +336,27 @@ def append_result(outcome: Encoded | status_pb2.Status) -> bytes:
         return b"".join((_RESPONSE_IN_RESULT, varint(len(body)), body))
     body = outcome.SerializeToString()
     return b"".join((_ERROR_IN_RESULT, varint(len(body)), body))
+
+
+def watched_event_entry(event: StoredEvent, revision: int) -> bytes:
+    """One ``WatchedEvents.events`` entry (key and length included), encoded once for every watcher."""
+    parts = _event_entries(_EVENT_IN_WATCHED, [event])
+    parts += (_WATCHED_REVISION, int64(revision))
+    body = b"".join(parts)
+    return b"".join((_EVENT_IN_WATCHED_EVENTS, varint(len(body)), body))
+
+
+def watch_events_response(entries: Sequence[bytes]) -> bytes:
+    """The encoded ``WatchSessionResponse`` carrying ``WatchedEvents`` of the given entries."""
+    size = sum(map(len, entries))
+    return b"".join((_EVENTS_IN_WATCH, varint(size), *entries))
+
+
+def watch_caught_up_response(revision: int) -> bytes:
+    """The encoded ``WatchSessionResponse`` saying the backlog is delivered, as of ``revision``."""
+    return pb.WatchSessionResponse(caught_up=pb.WatchCaughtUp(revision=revision)).SerializeToString()
+
+
+def watch_ended_response(reason: pb.WatchEnded.Reason.ValueType) -> bytes:
+    """The encoded ``WatchSessionResponse`` saying why the session ended."""
+    return pb.WatchSessionResponse(ended=pb.WatchEnded(reason=reason)).SerializeToString()

@@ -39,6 +39,8 @@ _EVENTS: Final = "e"
 # bound to the session alone (the selection was settled by the read), so it
 # is never taken for an ordinary event-listing token, nor the other way round.
 _CONTINUATION: Final = "c"
+_APPS: Final = "a"
+_USERS: Final = "u"
 _FIELD: Final = "page_token"
 _MAX_TOKEN_LENGTH: Final = 4096
 _MAC_BYTES: Final = 32
@@ -197,6 +199,30 @@ class PageTokens:
             InvalidArgumentError: the token is not one for this listing (its filter and order too).
         """
         return self._decode(token, _SESSIONS, _sessions_binding(app_name, user_id, query))
+
+    def encode_apps_token(self, cursor: Cursor) -> str:
+        """A token resuming a listing of apps at ``cursor``."""
+        return self._encode([_VERSION, _APPS, _binding(), cursor])
+
+    def decode_apps_token(self, token: str) -> Cursor:
+        """The cursor in an app-listing token.
+
+        Raises:
+            InvalidArgumentError: the token is not one of an app listing.
+        """
+        return self._decode(token, _APPS, _binding())
+
+    def encode_users_token(self, app_name: str, cursor: Cursor) -> str:
+        """A token resuming a listing of ``app_name``'s users at ``cursor``."""
+        return self._encode([_VERSION, _USERS, _binding(app_name), cursor])
+
+    def decode_users_token(self, token: str, app_name: str) -> Cursor:
+        """The cursor in a user-listing token.
+
+        Raises:
+            InvalidArgumentError: the token is not one of a listing of this app's users.
+        """
+        return self._decode(token, _USERS, _binding(app_name))
 
     def encode_events_token(
         self,

@@ -21,15 +21,17 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 import grpc
-from google.rpc import status_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, status_pb2
 
 from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
-from adk_grpc_sessions.server.api.errors import rpc_status_for
+from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from, status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
+from adk_grpc_sessions.server.api.watch import Watchers
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     Cursor,
@@ -64,12 +66,14 @@ class SessionServicer:
         policy: CallPolicy | None = None,
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
+        watch_buffer_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
         ``page_tokens`` signs the list calls' tokens (default: a key of this
         process); ``policy`` is what every call is served under (default: no
-        authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none).
+        authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none);
+        ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off.
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``).
@@ -94,6 +98,12 @@ class SessionServicer:
         self._idle_streams: set[asyncio.Task[Any]] = set()
         """The append streams waiting for their next request, by their handlers' tasks."""
         self._draining = False
+        self.watchers: Final = Watchers(
+            backend,
+            response_bytes=self.response_bytes,
+            buffer_bytes=watch_buffer_bytes,
+            metrics=self.policy.metrics,
+        )
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -324,15 +334,54 @@ class SessionServicer:
 
         Streams would otherwise hold a stopping server for its whole grace
         period; their clients move to another server by opening a new stream.
+        Watch streams end at once with UNAVAILABLE (``SERVER_DRAINING``): their
+        watchers resume on another server.
         """
         self._draining = True
         for task in list(self._idle_streams):
             task.cancel()
+        self.watchers.drain()
 
-    def _count_stream(self, code: str) -> None:
+    def _count_stream(self, code: str, method: str = STREAM_METHOD) -> None:
         # Not timed: a stream's duration says nothing; its appends are timed one by one.
         if self.policy.metrics is not None:
-            self.policy.metrics.rpcs.labels(STREAM_METHOD, code).inc()
+            self.policy.metrics.rpcs.labels(method, code).inc()
+
+    async def WatchSession(  # noqa: N802
+        self, raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[bytes]:
+        """Streams a session's events after a revision, then each one as it is committed (``watch``).
+
+        The request arrives as bytes, so bad protobuf is answered INVALID_ARGUMENT.
+        """
+        request_id.set(new_request_id())
+        failure: status_pb2.Status | None = None
+        code = "OK"
+        try:
+            grant = self.policy.authenticate(context)
+            try:
+                request = pb.WatchSessionRequest.FromString(raw_request)
+            except DecodeError as exc:
+                raise InvalidArgumentError.single(
+                    "request", f"not a valid adk_grpc_sessions.v1.WatchSessionRequest: {exc}"
+                ) from None
+            key = validation.session_key(request)
+            self.policy.authorize(grant, key.app_name)
+            if request.after_revision < 0:
+                raise InvalidArgumentError.single("after_revision", "must not be negative")
+            async for message in self.watchers.stream(key, request.after_revision):
+                yield message
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the watcher went away
+            raise
+        except Exception as exc:
+            failure = status_for(exc)
+            code = code_pb2.Code.Name(failure.code)
+        finally:
+            self._count_stream(code, WATCH_METHOD)
+        if failure is not None:
+            # Outside every except block: abort raises, and must not be caught above.
+            await context.abort_with_status(rpc_status_from(failure))
 
     async def ListEvents(  # noqa: N802
         self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -435,6 +484,39 @@ class SessionServicer:
         )
         return pb.EraseUserResponse(deleted_sessions=deleted)
 
+    async def ListApps(  # noqa: N802
+        self,
+        request: pb.ListAppsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> pb.ListAppsResponse:
+        """Lists one page of the apps holding anything, among those the caller's token covers."""
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after = self._page_tokens.decode_apps_token(request.page_token) if request.page_token else None
+        page = await self.backend.list_apps(page_size, after, among=self.policy.covered_apps(grant))
+        token = "" if page.next_cursor is None else self._page_tokens.encode_apps_token(page.next_cursor)
+        return pb.ListAppsResponse(app_names=page.items, next_page_token=token)
+
+    async def ListUsers(  # noqa: N802
+        self, request: pb.ListUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListUsersResponse:
+        """Lists one page of an app's users holding a session or user state, by id."""
+        app_name = check_key("app_name", request.app_name)
+        page_size = validation.page_size("page_size", request.page_size, self._max_page_size)
+        after = (
+            self._page_tokens.decode_users_token(request.page_token, app_name) if request.page_token else None
+        )
+        page = await self.backend.list_users(app_name, page_size, after)
+        token = (
+            ""
+            if page.next_cursor is None
+            else self._page_tokens.encode_users_token(app_name, page.next_cursor)
+        )
+        return pb.ListUsersResponse(user_ids=page.items, next_page_token=token)
+
+
+WATCH_METHOD: Final = "WatchSession"
+
 
 def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
     """The generic handler that serves ``servicer`` as ``adk_grpc_sessions.v1.SessionService``."""
@@ -446,6 +528,12 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
             # Requests arrive as bytes, so bad protobuf is answered, not fatal.
             handlers[method.name] = grpc.stream_stream_rpc_method_handler(
                 servicer.AppendEventStream, request_deserializer=None, response_serializer=None
+            )
+            continue
+        if method.name == WATCH_METHOD:
+            # The request arrives as bytes, so bad protobuf is answered, not fatal.
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                servicer.WatchSession, request_deserializer=None, response_serializer=None
             )
             continue
         implementation = getattr(servicer, method.name)

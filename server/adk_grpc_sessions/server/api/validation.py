@@ -46,6 +46,7 @@ def session_key(
     | pb.AppendEventRequest
     | pb.ListEventsRequest
     | pb.CloseSessionRequest
+    | pb.WatchSessionRequest
     | pb.Session,
     prefix: str = "",
 ) -> SessionKey:

@@ -16,9 +16,12 @@ other two is importable from here too.
 from __future__ import annotations
 
 import abc
+import functools
 import time
+from collections.abc import Sequence
 from typing import Self
 
+from adk_grpc_sessions.server.backends.changes import SessionChanges
 from adk_grpc_sessions.server.backends.errors import (
     BackendError,
     BackendRefusedError,
@@ -51,13 +54,17 @@ from adk_grpc_sessions.server.backends.records import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
+    SessionEnd,
     SessionKey,
     SessionRecord,
     SessionUpdate,
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchedEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.session_query import (
     ALL_SESSIONS,
@@ -98,8 +105,11 @@ __all__ = [  # the boundary's every name, importable from here
     "ReadBudget",
     "Refusal",
     "ResponseTooLargeError",
+    "RestoredSession",
     "ScopedState",
+    "SessionChanges",
     "SessionClosedError",
+    "SessionEnd",
     "SessionExistsError",
     "SessionKey",
     "SessionNotFoundError",
@@ -112,7 +122,12 @@ __all__ = [  # the boundary's every name, importable from here
     "StateSizeLimitError",
     "StorageLimits",
     "StoredEvent",
+    "WatchRead",
+    "WatchedEvent",
 ]
+
+
+_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
 
 
 class Backend(abc.ABC):
@@ -126,6 +141,23 @@ class Backend(abc.ABC):
     assigns_session_ids: bool = False
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
+
+    watch_poll_interval: float = 0.25
+    """Seconds between polls of the watched sessions, where storage cannot notify (the server's
+    ``--watch-poll-interval``; set before ``start``)."""
+    watchable: bool = True
+    """Whether ``read_watched`` is served and ``changes`` is told of every change (see ``changes``)."""
+
+    @functools.cached_property
+    def changes(self) -> SessionChanges:
+        """Where this backend tells the watch layer which watched sessions changed.
+
+        In-process storage (memory, an SQLite file served by this process)
+        tells it after each commit that changes a watched session; shared
+        storage tells it what other processes committed too (PostgreSQL's
+        notifications, MySQL/MariaDB's polling of the watched sessions).
+        """
+        return SessionChanges()
 
     def clock(self) -> float:
         """The time expiry is judged by, in seconds since the epoch.
@@ -228,6 +260,32 @@ class Backend(abc.ABC):
         Raises:
             InvalidCursorError: ``after`` is not a cursor of this backend's session listings.
             ResponseTooLargeError: the next session alone does not fit in ``budget``.
+        """
+
+    @abc.abstractmethod
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """Lists the apps holding any unexpired session, app state or user state, by name in code point order.
+
+        ``among``: only these names (a caller's token's apps; None = every app).
+        ``after`` (a page's ``next_cursor``) resumes after the name that page
+        ended at: an app added meanwhile is listed if its name sorts after it.
+        A page holds at most ``page_size`` names, at least one if any remain;
+        a backend finds them through its indexes, never by reading every session.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list apps.
+        """
+
+    @abc.abstractmethod
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """Lists the users of ``app_name`` holding an unexpired session or user state, as ``list_apps`` does.
+
+        Raises:
+            InvalidCursorError: ``after`` is not a cursor of this backend's name listings.
+            BackendRefusedError: UNSUPPORTED, where storage cannot list users.
         """
 
     @abc.abstractmethod
@@ -385,3 +443,77 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def list_expired(self, limit: int) -> list[SessionKey]:
         """Up to ``limit`` expired sessions waiting to be purged, oldest first (``purge --dry-run``)."""
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """The events of a session after ``after_revision`` (0: from the first), and the session's head.
+
+        One page: as many events as ``budget`` holds (none with ``budget.max_events``
+        0, to learn the head), each with its resume point (``WatchedEvent.revision``).
+        The page and the head are one snapshot of storage. An expired session
+        comes back ``expired`` with no events.
+
+        Raises:
+            SessionNotFoundError: no such session, or ``after_revision`` is none of its
+                resume points (not 0, its creation revision, nor one delivered with its events).
+            ResponseTooLargeError: the next event alone does not fit in ``budget``.
+            BackendRefusedError: this storage cannot be watched (``watchable`` is False).
+        """
+        raise BackendRefusedError(Refusal.UNSUPPORTED, f"{type(self).__name__} cannot be watched")
+
+    # Restoring: writing sessions exactly as they were elsewhere (copy, import), and reading them so.
+    # Restored data was accepted where it comes from: no limit refuses it, and state deltas are not
+    # applied again (the state restored is what they made).
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """The session as ``restore_session`` takes it (its events are ``list_events``'s); None if missing.
+
+        Its ``event_count`` is how many events are stored: where a restore of it resumes.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage cannot tell all of it.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("read sessions whole"), reason="NO_RESTORE"
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """Writes a session with every field of ``session`` (its revision where storage can), atomically.
+
+        With its first ``events`` (at sequences 1, 2, ...), as ``restore_events`` stores them: a small
+        session is restored in one transaction.
+
+        An expired session of that name is purged first, as a create purges it.
+
+        Raises:
+            SessionExistsError: the name is taken (nothing is written).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write sessions as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore sessions"), reason="NO_RESTORE"
+        )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """Stores ``events`` (JSON, typed fields, cache, sizes as given) at ``first_sequence`` on, atomically.
+
+        Their state deltas are not applied. The session's update time and state
+        stay as ``restore_session`` wrote them; its stored size grows by theirs.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+            StaleRevisionError: the session does not hold exactly ``first_sequence - 1`` events
+                (another restore of it runs, or it is not the one being restored).
+            BackendRefusedError: UNSUPPORTED, where storage cannot write events as they were.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore events"), reason="NO_RESTORE"
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """Sets every key of ``state`` in the app's state (``user_id`` None) or the user's; other keys stay.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage keeps no shared state.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_RESTORE.format("restore state"), reason="NO_RESTORE"
+        )

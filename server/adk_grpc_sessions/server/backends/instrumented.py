@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol, Self, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -24,7 +25,9 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
+    SessionChanges,
     SessionKey,
     SessionQuery,
     SessionRecord,
@@ -32,6 +35,7 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchRead,
 )
 
 T = TypeVar("T")
@@ -54,6 +58,12 @@ class InstrumentedBackend(Backend):
         self._metrics = metrics
         # How the servicer must talk to the inner backend.
         self.assigns_session_ids = inner.assigns_session_ids
+        self.watchable = inner.watchable
+
+    @functools.cached_property
+    def changes(self) -> SessionChanges:
+        """The inner backend's (see ``Backend.changes``)."""
+        return self._inner.changes
 
     def clock(self) -> float:
         """The inner backend's clock (see ``Backend.clock``)."""
@@ -131,6 +141,16 @@ class InstrumentedBackend(Backend):
             "list_sessions",
             self._inner.list_sessions(app_name, user_id, page_size, after, query=query, budget=budget),
         )
+
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps``."""
+        return await self._timed("list_apps", self._inner.list_apps(page_size, after, among=among))
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        return await self._timed("list_users", self._inner.list_users(app_name, page_size, after))
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
@@ -222,6 +242,26 @@ class InstrumentedBackend(Backend):
         return await self._timed(
             "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)
         )
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched``."""
+        return await self._timed("read_watched", self._inner.read_watched(key, after_revision, budget=budget))
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        return await self._inner.read_session_head(key)
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``."""
+        await self._inner.restore_session(session, events)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        await self._inner.restore_events(key, first_sequence, events)
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        await self._inner.restore_shared_state(app_name, user_id, state)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""

@@ -1,7 +1,8 @@
 """The cursors of the backends that page by keyset (memory and SQL): positions in their own order.
 
 A session listing resumes after a ``SessionPosition``; an event listing after
-a sequence number, or (the rest of a session read) within an ``EventSpan``.
+a sequence number, or (the rest of a session read) within an ``EventSpan``; a
+listing of apps or users after the last name it returned.
 Each is written as compact JSON text, the ``Cursor`` the API layer carries
 unread inside a signed page token. Parsing is as strict as a request field's
 checks: a signature proves who wrote a token, not that every writer was
@@ -56,6 +57,23 @@ def event_cursor(after: int | EventSpan) -> Cursor:
     return pydantic_core.to_json([after]).decode()
 
 
+def name_cursor(name: str) -> Cursor:
+    """The cursor resuming a listing of app or user names after ``name``."""
+    return pydantic_core.to_json([name]).decode()
+
+
+def parse_name_cursor(cursor: Cursor) -> str:
+    """The name ``name_cursor`` wrote.
+
+    Raises:
+        InvalidCursorError: anything else.
+    """
+    match _parsed(cursor):
+        case [str() as name]:
+            return _key(name)
+    raise InvalidCursorError("not a name listing's position")
+
+
 def parse_session_cursor(cursor: Cursor) -> SessionPosition:
     """The position ``session_cursor`` wrote.
 
@@ -107,7 +125,7 @@ def _time(time: float) -> float:
 
 
 def _key(value: str) -> str:
-    """A user or session id in a position: what ``check_key`` accepts in a request."""
+    """An app, user or session id in a position: what ``check_key`` accepts in a request."""
     try:
         return check_key("page_token", value)
     except InvalidArgumentError:

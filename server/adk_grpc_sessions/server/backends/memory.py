@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import ge, gt, le, lt
 from typing import Final, Self
@@ -55,8 +55,10 @@ from adk_grpc_sessions.server.backends.base import (
     PurgeBatch,
     ReadBudget,
     ResponseTooLargeError,
+    RestoredSession,
     ScopedState,
     SessionClosedError,
+    SessionEnd,
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
@@ -69,12 +71,16 @@ from adk_grpc_sessions.server.backends.base import (
     StateSizeLimitError,
     StorageLimits,
     StoredEvent,
+    WatchedEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.keyset_cursors import (
     EventSpan,
     SessionPosition,
     event_cursor,
+    name_cursor,
     parse_event_cursor,
+    parse_name_cursor,
     parse_session_cursor,
     session_cursor,
 )
@@ -104,6 +110,12 @@ class _StoredSession:
     """Each event's timestamp, for the after_timestamp rule (a read returns none)."""
     revision_after: list[int] = field(default_factory=list)
     """The session's revision right after each event: a retry's original result."""
+    resume_points: list[int] = field(default_factory=list)
+    """Each event's ``WatchedEvent.revision``: ``revision_after``'s, or for a copied event its own."""
+    index_of_resume_point: dict[int, int] = field(default_factory=dict)
+    """The index of the event each resume point follows."""
+    copied: int = 0
+    """How many events a fork copied into it: its creation revision resumes after them."""
     index_of_event: dict[str, int] = field(default_factory=dict)
     expiry: Expiry = NEVER
     close_time: float | None = None
@@ -206,6 +218,7 @@ class MemoryBackend(Backend):
             # Gone for every call already: purging it first changes nothing anyone sees,
             # even if the state limits then refuse the new one.
             self._remove(existing)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         self._apply_state(key, None, state, limits)
         revision = next(self._revisions)
         stored = _StoredSession(
@@ -291,11 +304,46 @@ class MemoryBackend(Backend):
         has_more = len(chosen) > len(items)
         return Page(items=items, next_cursor=session_cursor(chosen[len(items) - 1]) if has_more else None)
 
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps``: the names of the listing indexes and of shared state, merged."""
+        names = {app for app, _ in self._by_app[OrderBy.UPDATE_TIME]}
+        names.update(self._app_state)
+        names.update(app for app, _ in self._user_state)
+        if among is not None:
+            names &= among
+        now = self.clock()
+
+        def holds_any(app_name: str) -> bool:
+            if app_name in self._app_state or any(app == app_name for app, _ in self._user_state):
+                return True
+            index = self._by_app[OrderBy.UPDATE_TIME].get((app_name, ""), ())
+            return any(not self._sessions[SessionKey(app_name, u, s)].expired(now) for _, u, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users``."""
+        by_user = self._by_user[OrderBy.UPDATE_TIME]
+        names = {user for app, user in by_user if app == app_name}
+        names.update(user for app, user in self._user_state if app == app_name)
+        now = self.clock()
+
+        def holds_any(user_id: str) -> bool:
+            if (app_name, user_id) in self._user_state:
+                return True
+            index = by_user.get((app_name, user_id), ())
+            return any(not self._sessions[SessionKey(app_name, user_id, s)].expired(now) for _, _, s in index)
+
+        return _name_page(names, after, page_size, holds_any)
+
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
         stored = self._sessions.get(key)
         if stored is not None:
             self._remove(stored)
+            self.changes.ended(key, SessionEnd.DELETED)
 
     def _remove(self, stored: _StoredSession) -> None:
         """Forgets a session: its events, its state, its places in the listings and the expiry order."""
@@ -363,9 +411,12 @@ class MemoryBackend(Backend):
         stored.events.append(record)
         stored.timestamps.append(event.timestamp)
         stored.revision_after.append(stored.revision)
+        stored.index_of_resume_point[stored.revision] = len(stored.resume_points)
+        stored.resume_points.append(stored.revision)
         ttl = stored.expiry.ttl
         if refresh_expiry and ttl is not None:
             self._set_expiry(stored, Expiry(self.clock() + ttl, ttl))
+        self.changes.changed(key, stored.revision)
         return AppendResult(
             event=record,
             revision=stored.revision,
@@ -429,6 +480,8 @@ class MemoryBackend(Backend):
         if update.labels is not None:
             metadata = Metadata(metadata.display_name, dict(update.labels))
         stored.metadata = metadata
+        if update.expiry is not None:
+            self.changes.changed(key)  # a watch of it ends at its new expiry
         return self._record(stored, [])
 
     async def fork_session(
@@ -451,6 +504,7 @@ class MemoryBackend(Backend):
             if not existing.expired(self.clock()):
                 raise SessionExistsError(key)
             self._remove(existing)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         count = len(original.events)
         if before_invocation_id:
             first = original.first_of_invocation.get(before_invocation_id)
@@ -460,6 +514,8 @@ class MemoryBackend(Backend):
         state = dict(original.initial_state)
         for delta in original.session_deltas[:count]:
             state.update(delta)
+        # Each copy's resume point is a revision of its own: no other session ever has it.
+        resume_points = [next(self._revisions) for _ in range(count)]
         revision = next(self._revisions)
         events = original.events[:count]
         stored = _StoredSession(
@@ -476,6 +532,9 @@ class MemoryBackend(Backend):
             # A retried append of a copied event answers with the fork's first revision:
             # the source's revisions were never this session's.
             revision_after=[revision] * count,
+            resume_points=resume_points,
+            index_of_resume_point={point: index for index, point in enumerate(resume_points)},
+            copied=count,
             index_of_event={event.id: index for index, event in enumerate(events)},
             metadata=_copied(metadata),
             forked_from=ForkOrigin(source.session_id, count, before_invocation_id, now),
@@ -501,6 +560,7 @@ class MemoryBackend(Backend):
             until = stored.close_time + closed_ttl
             current = stored.expiry.expire_time
             self._set_expiry(stored, Expiry(until if current is None else min(current, until), None))
+        self.changes.changed(key)
         return self._record(stored, [])
 
     async def erase_user(self, app_name: str, user_id: str) -> None:
@@ -512,6 +572,7 @@ class MemoryBackend(Backend):
                 self._set_expiry(stored, Expiry(now, None))
         self._user_state.pop((app_name, user_id), None)
         self._user_state_bytes.pop((app_name, user_id), None)
+        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED)
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
@@ -538,7 +599,33 @@ class MemoryBackend(Backend):
             stored = self._sessions[key]
             events += len(stored.events)
             self._remove(stored)
+            self.changes.ended(key, SessionEnd.EXPIRED)
         return PurgeBatch(purged, events)
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched``: an index into the events, by the resume point's own index."""
+        stored = self._sessions.get(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        closed = stored.close_time is not None
+        expire_time = stored.expiry.expire_time
+        if stored.expired(self.clock()):
+            return WatchRead([], 0, stored.revision, False, closed, expired=True, expire_time=expire_time)
+        if after_revision == 0:
+            start = 0
+        elif after_revision == stored.generation:
+            start = stored.copied
+        else:
+            index = stored.index_of_resume_point.get(after_revision)
+            if index is None:
+                raise SessionNotFoundError(key)
+            start = index + 1
+        events = stored.events
+        stop = _fitting(events, start, len(events), budget.bytes, budget.max_events)
+        if stop == start < len(events) and budget.max_events > 0:
+            raise ResponseTooLargeError(f"event {events[start].id!r}", events[start].size, budget.bytes)
+        watched = [WatchedEvent(events[i], stored.resume_points[i]) for i in range(start, stop)]
+        return WatchRead(watched, start, stored.revision, stop < len(events), closed, expire_time=expire_time)
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""
@@ -548,6 +635,88 @@ class MemoryBackend(Backend):
         """See ``Backend.list_expired``."""
         entries = itertools.islice(self._expired_entries(self.clock()), limit)
         return [SessionKey(*entry[1:]) for entry in entries]
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``."""
+        stored = self._live(key)
+        if stored is None:
+            return None
+        return RestoredSession(
+            key=key,
+            create_time=stored.create_time,
+            last_update_time=stored.last_update_time,
+            revision=stored.revision,
+            state=dict(stored.state),
+            initial_state=dict(stored.initial_state),
+            event_count=len(stored.events),
+            expiry=stored.expiry,
+            close_time=stored.close_time,
+            metadata=_copied(stored.metadata),
+            forked_from=stored.forked_from,
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``: the revision is kept, and no later one repeats it."""
+        existing = self._sessions.get(session.key)
+        if existing is not None:
+            if not existing.expired(self.clock()):
+                raise SessionExistsError(session.key)
+            self._remove(existing)
+        revision = next(self._revisions)
+        if session.revision >= revision:
+            self._revisions = itertools.count(session.revision + 1)
+            revision = session.revision
+        stored = _StoredSession(
+            key=session.key,
+            state=dict(session.state),
+            create_time=session.create_time,
+            last_update_time=session.last_update_time,
+            revision=revision,
+            generation=revision,
+            state_bytes=wire_limits.state_bytes(session.state),
+            close_time=session.close_time,
+            metadata=_copied(session.metadata),
+            forked_from=session.forked_from,
+            # Unknown initial state: the events' deltas over nothing (a fork before an invocation
+            # then starts from what those deltas set, as for a session created without state).
+            initial_state=dict(session.initial_state or {}),
+        )
+        self._store(stored, session.expiry)
+        await self.restore_events(session.key, 1, events)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``."""
+        stored = self._live(key)
+        if stored is None:
+            raise SessionNotFoundError(key)
+        if first_sequence != len(stored.events) + 1:
+            raise StaleRevisionError(key, first_sequence - 1, len(stored.events))
+        for event in events:
+            if event.id in stored.index_of_event:
+                raise EventIdConflictError(key, event.id)
+        for event in events:
+            index = len(stored.events)
+            stored.first_of_invocation.setdefault(event.invocation_id, index)
+            stored.session_deltas.append(dict(event.state_delta.session))
+            stored.index_of_event[event.id] = index
+            stored.events.append(event.stored_at(index + 1))
+            stored.timestamps.append(event.timestamp)
+            stored.revision_after.append(stored.revision)
+            stored.events_bytes += event.size
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state``."""
+        if not state:
+            return
+        if user_id is None:
+            scope = self._app_state.setdefault(app_name, {})
+            scope.update(state)
+            self._app_state_bytes[app_name] = wire_limits.state_bytes(scope)
+        else:
+            user = (app_name, user_id)
+            scope = self._user_state.setdefault(user, {})
+            scope.update(state)
+            self._user_state_bytes[user] = wire_limits.state_bytes(scope)
 
     def _expired_count(self, now: float) -> int:
         # ("",) * 3 after the next float sorts before every entry of a later expiry:
@@ -661,6 +830,19 @@ class MemoryBackend(Backend):
             stored_bytes=stored.events_bytes + stored.state_bytes,
             forked_from=stored.forked_from,
         )
+
+
+def _name_page(
+    names: Iterable[str], after: Cursor | None, page_size: int, keep: Callable[[str], bool]
+) -> Page[str]:
+    """The page of the ``names`` that ``keep`` keeps after the cursor ``after``, in code point order."""
+    start = None if after is None else parse_name_cursor(after)
+    ordered = sorted(name for name in names if start is None or name > start)
+    kept = itertools.islice((name for name in ordered if keep(name)), page_size + 1)
+    chosen = list(kept)
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
 
 
 def _fitting(events: list[StoredEvent], start: int, end: int, room: int, most: int) -> int:

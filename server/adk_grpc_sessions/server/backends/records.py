@@ -9,6 +9,7 @@ signed page token and hands back unread).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
@@ -230,6 +231,31 @@ class SessionRecord:
     """Where it was forked from; None if it was created."""
 
 
+@dataclass(slots=True)
+class RestoredSession:
+    """A session as it was somewhere else, to be written again exactly (``Backend.restore_session``).
+
+    Everything of a session but its events, which follow in order
+    (``Backend.restore_events``), and its app's and user's state, restored apart.
+    """
+
+    key: SessionKey
+    create_time: float
+    last_update_time: float
+    revision: int
+    """The revision it had; kept where storage can keep it (0 = none known)."""
+    state: StateMap
+    """Its own (session-scoped) state as it stands after its last event."""
+    initial_state: StateMap | None
+    """The session-scoped state it was created with; None where its source did not keep it."""
+    event_count: int
+    """How many events it holds (where it is read), or will hold once restored (where it is written)."""
+    expiry: Expiry = NEVER
+    close_time: float | None = None
+    metadata: Metadata = NO_METADATA
+    forked_from: ForkOrigin | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class EventWindow:
     """Which events a session read returns, with ADK's ``GetSessionConfig`` meaning.
@@ -260,6 +286,45 @@ class Page(Generic[T_co]):
 
     items: Sequence[T_co]
     next_cursor: Cursor | None
+
+
+class SessionEnd(enum.Enum):
+    """Why a watched session will have no more events."""
+
+    CLOSED = "closed"
+    DELETED = "deleted"
+    EXPIRED = "expired"
+
+
+@dataclass(slots=True)
+class WatchedEvent:
+    """An event as a watch delivers it: with the session's revision right after it (its resume point)."""
+
+    event: StoredEvent
+    revision: int
+    """Unique among every revision any session ever had: ``read_watched`` resumes after it. For an
+    appended event, the session's revision after it; for an event a fork copied, one of its own."""
+
+
+@dataclass(slots=True)
+class WatchRead:
+    """One page of the events of a session after a revision (``Backend.read_watched``), and its head."""
+
+    events: Sequence[WatchedEvent]
+    """The next events after the revision read after, oldest first (at most what the budget holds)."""
+    after_sequence: int
+    """The sequence of the event the read started after (0: before the first): ``events`` are
+    ``after_sequence + 1`` onwards."""
+    revision: int
+    """The session's revision when read: a resume point after every event it held then."""
+    more: bool
+    """Whether events follow the last of ``events`` (the budget held no more)."""
+    closed: bool
+    """Whether the session is closed (no event will follow the ones it holds)."""
+    expired: bool = False
+    """Whether the session has expired (then ``events`` is empty: it is gone for every read)."""
+    expire_time: float | None = None
+    """When it expires, if it has an expiry (by ``Backend.clock``)."""
 
 
 DEFAULT_LIMITS: Final = StorageLimits()

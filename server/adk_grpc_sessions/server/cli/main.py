@@ -1,6 +1,7 @@
 """``adk-grpc-sessions``: the command line. Argument wiring only; each command runs in its own module.
 
-Command ``X`` (``import-adk``: ``import_adk``) is run by ``cli.X.run(args)``;
+Command ``X`` (``import-adk``: ``import_adk``) is run by ``cli.X.run(args)``
+(``export`` and ``import`` by ``cli.archive``);
 every command's flags are wired here, so ``--help`` and a probe's start
 import none of the commands' work.
 
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any, Final
 
 DISTRIBUTION: Final = "adk-grpc-sessions"
+_MODULE_OF: Final = {"export": "archive", "import": "archive"}
+"""Commands whose module is not named after them (``import`` cannot name a module)."""
 INSTALL_SERVER: Final = f'pip install "{DISTRIBUTION}[server]"'
 
 
@@ -174,14 +177,58 @@ def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_backend_flag(parser, "the database to upgrade")
 
 
+_TRANSFER_EXIT = (
+    "Resumable: run it again after an interruption and it finishes what is missing, duplicating "
+    "nothing. Each session is verified by a checksum of its events and state, then the counts. "
+    "Exit status: 0 verified, 1 a problem found (listed), 2 could not run."
+)
+
+
+def _add_copy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``copy``, ``export``, ``import``: data moved between backends and files (``cli.copy``, ``archive``)."""
+    copying = commands.add_parser(
+        "copy",
+        help="copy every app, user, session, event and state from one backend to another",
+        description="Copy everything from one backend to another (e.g. SQLite to PostgreSQL), events "
+        "byte for byte, times, metadata and state kept. " + _TRANSFER_EXIT,
+    )
+    copying.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URI",
+        help="a backend URI as serve --backend takes, or adk://<SQLAlchemy URL> for an ADK "
+        "DatabaseSessionService database",
+    )
+    copying.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+    export = commands.add_parser(
+        "export",
+        help="write every app, user, session, event and state of a backend to a JSON Lines file",
+        description="Write a backend's data to a versioned JSON Lines file (gzip-compressed when "
+        "the name ends in .gz); docs/operations.md gives the format.",
+    )
+    export.add_argument("--from", dest="source", required=True, metavar="URI", help="as copy --from")
+    export.add_argument(
+        "--to", dest="file", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
+    importing = commands.add_parser(
+        "import",
+        help="write an export file into a backend (idempotent)",
+        description="Write what an export file holds into a backend; running it again stores nothing "
+        "new. " + _TRANSFER_EXIT,
+    )
+    importing.add_argument("--from", dest="file", required=True, metavar="FILE", help="the export file")
+    importing.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+
+
 def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``import-adk``: an ADK database copied into a SQL backend (``cli.import_adk``)."""
+    """``import-adk``: ``copy --from adk://URL`` by its earlier name (``cli.import_adk``)."""
     parser = commands.add_parser(
         "import-adk",
-        help="copy sessions from an ADK DatabaseSessionService database",
+        help="copy sessions from an ADK DatabaseSessionService database (copy --from adk://URL)",
         description="Copy every session, event, app state and user state of an ADK "
-        "DatabaseSessionService database into a SQL backend. Re-running skips what is already "
-        "there; counts are checked at the end (exit status 1 if anything is missing).",
+        "DatabaseSessionService database into a backend: the same as copy --from adk://URL --to "
+        "URI. " + _TRANSFER_EXIT,
     )
     parser.add_argument(
         "--from",
@@ -190,7 +237,7 @@ def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="URL",
         help="the ADK database, as given to DatabaseSessionService (e.g. sqlite:///sessions.db)",
     )
-    _add_backend_flag(parser, "where to copy to (a SQL backend)")
+    _add_backend_flag(parser, "where to copy to")
 
 
 def _add_purge(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -264,10 +311,17 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     verbs = sessions_parser.add_subparsers(dest="sessions_command", required=True, metavar="SESSIONS_COMMAND")
     listing = verbs.add_parser(
-        "list", help="list the sessions of an app, or of one user of it", description="ListSessions, paged."
+        "list",
+        help="list apps; an app's users; or sessions of one user, or of every user of an app",
+        description="No --app: the apps (ListApps; those the token covers). --app alone: its users "
+        "(ListUsers). --app and --user: that user's sessions; --app with --every-user, --filter or "
+        "--order-by: the sessions of every user of the app (ListSessions). Paged.",
     )
-    listing.add_argument("--app", required=True, help="the app name")
-    listing.add_argument("--user", default=None, help="only this user's sessions (default: every user)")
+    listing.add_argument("--app", default=None, help="the app name (default: list the apps)")
+    listing.add_argument("--user", default=None, help="only this user's sessions")
+    listing.add_argument(
+        "--every-user", action="store_true", help="the sessions of every user of --app, not its users"
+    )
     listing.add_argument(
         "--filter", default=None, help="e.g. 'labels.topic = \"billing\" AND closed = false'"
     )
@@ -275,7 +329,7 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--order-by", default=None, help='"update_time" (default), "create_time", "... desc"'
     )
     listing.add_argument(
-        "--page-size", type=int, default=100, metavar="N", help="sessions per page (default 100)"
+        "--page-size", type=int, default=100, metavar="N", help="items per page (default 100)"
     )
     listing.add_argument("--page-token", default=None, help="the next page of an earlier listing")
     listing.add_argument("--all", action="store_true", help="every page, not just one")
@@ -301,6 +355,25 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     _add_remote_flags(erase)
 
 
+def _add_tail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``tail APP USER SESSION``: a session's events as they are appended (``cli.tail``)."""
+    parser = commands.add_parser(
+        "tail",
+        help="follow a session's events live (through the API)",
+        description="WatchSession: one line per event as it is appended (time, author, what it says, "
+        "calls or changes in state), resumed by itself if the stream breaks. Exit codes: 0 the session "
+        "ended (closed, deleted, expired) or Ctrl-C, 1 the server refused or could not be reached, "
+        "2 bad usage, 3 no such session. --json: one JSON object per line (event, caught_up, ended).",
+    )
+    parser.add_argument("app", help="the app name")
+    parser.add_argument("user", help="the user id")
+    parser.add_argument("session", help="the session id")
+    parser.add_argument(
+        "--from-start", action="store_true", help="show every stored event first (default: only new ones)"
+    )
+    _add_remote_flags(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command.
 
@@ -319,10 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_health(commands)
     _add_token(commands)
     _add_db(commands)
+    _add_copy(commands)
     _add_import_adk(commands)
     _add_purge(commands)
     _add_erase_user(commands)
     _add_sessions(commands)
+    _add_tail(commands)
     return parser
 
 
@@ -351,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     # Each command's module is imported only when it runs: what one needs
     # (google-adk for import-adk, say) costs nothing to the others.
-    command = importlib.import_module(f"adk_grpc_sessions.server.cli.{args.command.replace('-', '_')}")
+    module = _MODULE_OF.get(args.command, args.command.replace("-", "_"))
+    command = importlib.import_module(f"adk_grpc_sessions.server.cli.{module}")
     try:
         status: int = command.run(args)
     except (ValueError, RuntimeError, BackendError, OSError) as exc:

@@ -1,4 +1,4 @@
-"""``adk-grpc-sessions sessions``: a server's sessions, through its API: list, show, delete, erase-user.
+"""``adk-grpc-sessions sessions``: apps, users and sessions of a server, through its API.
 
 Tables for people (rich), ``--json`` for scripts (one JSON document on
 stdout), one line on stderr for an error. Exit codes scripts can rely on:
@@ -27,6 +27,7 @@ from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 EXIT_OK: Final = 0
 EXIT_REFUSED: Final = 1
+EXIT_USAGE: Final = 2
 EXIT_NOT_FOUND: Final = 3
 SUMMARY_CHARACTERS: Final = 80
 """Longest text of an event shown in ``show``'s timeline (``--json`` has all of it)."""
@@ -34,6 +35,10 @@ SUMMARY_CHARACTERS: Final = 80
 
 class _NotFoundError(Exception):
     """The session to show does not exist."""
+
+
+class _UsageError(Exception):
+    """Flags that do not go together."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     except _NotFoundError as missing:
         print(f"adk-grpc-sessions: sessions show: {missing}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except _UsageError as usage:
+        print(f"adk-grpc-sessions: sessions {args.sessions_command}: {usage}", file=sys.stderr)
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(output["json"], ensure_ascii=False))
     else:
@@ -114,6 +122,50 @@ def _short(text: str | None) -> str:
 
 
 async def _list(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
+    if args.app is None:
+        if args.user or args.every_user or args.filter or args.order_by:
+            raise _UsageError("--user, --every-user, --filter and --order-by need --app")
+        return await _list_names(remote, args, "apps")
+    if args.user is None and not (args.every_user or args.filter or args.order_by):
+        return await _list_names(remote, args, "users")
+    return await _list_sessions(remote, args)
+
+
+async def _list_names(remote: Remote, args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The apps (``kind`` "apps") or an app's users ("users"): a page, or all pages with ``--all``."""
+    names: list[str] = []
+    token = args.page_token or ""
+    async with remote.stub() as stub:
+        while True:
+            if kind == "apps":
+                apps = await stub.ListApps(
+                    pb.ListAppsRequest(page_size=args.page_size, page_token=token),
+                    metadata=remote.metadata,
+                    timeout=remote.timeout,
+                )
+                names += apps.app_names
+                token = apps.next_page_token
+            else:
+                users = await stub.ListUsers(
+                    pb.ListUsersRequest(app_name=args.app, page_size=args.page_size, page_token=token),
+                    metadata=remote.metadata,
+                    timeout=remote.timeout,
+                )
+                names += users.user_ids
+                token = users.next_page_token
+            if not args.all or not token:
+                break
+    table = Table(title="apps" if kind == "apps" else f"users of app {args.app!r}")
+    table.add_column("app" if kind == "apps" else "user", overflow="fold")
+    for name in names:
+        table.add_row(name)
+    people: list[Any] = [table]
+    if token:
+        people.append(f"more: --page-token {token}  (or --all)")
+    return {"json": {kind: names, "next_page_token": token}, "people": people}
+
+
+async def _list_sessions(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
     request = pb.ListSessionsRequest(
         app_name=args.app,
         user_id=args.user or "",
@@ -156,8 +208,8 @@ async def _list(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
     return {"json": {"sessions": rows, "next_page_token": request.page_token}, "people": people}
 
 
-def _event_summary(event: dict[str, Any]) -> Iterator[str]:
-    """What an event says, part by part, as a person reads it."""
+def event_summary(event: dict[str, Any]) -> Iterator[str]:
+    """What an event (its ADK JSON, parsed) says, part by part, as a person reads it (``show``, ``tail``)."""
     for part in (event.get("content") or {}).get("parts") or []:
         if part.get("text"):
             yield part["text"]
@@ -219,7 +271,7 @@ async def _show(remote: Remote, args: argparse.Namespace) -> dict[str, Any]:
     for column in ("#", "time (UTC)", "author", "invocation", "what"):
         timeline.add_column(column, overflow="fold")
     for stored, event in zip(events, parsed, strict=True):
-        what = " | ".join(_event_summary(event))
+        what = " | ".join(event_summary(event))
         timeline.add_row(
             str(stored.sequence),
             (_time(stored.timestamp) or "").replace("T", " ")[:23],

@@ -186,6 +186,17 @@ class TokenAuthorizer:
             raise UnauthenticatedError("invalid token")
         return matched
 
+    def apps_of(self, grant: TokenGrant) -> frozenset[str] | None:
+        """The apps ``grant`` covers, as the grants now in force say; None if it covers every app.
+
+        Raises:
+            UnauthenticatedError: the token was revoked since it was authenticated.
+        """
+        current = self._grants().by_digest.get(grant.digest)
+        if current is None:
+            raise UnauthenticatedError("invalid token: it was revoked")
+        return None if ALL_APPS in current.apps else current.apps
+
     def authorize(self, grant: TokenGrant, app_name: str) -> None:
         """Checks that ``grant``, as the grants now in force say, covers ``app_name``.
 

@@ -80,6 +80,11 @@ class ServerConfig:
     """Seconds between the sweeper's runs."""
     purge_batch_size: int = 100
     """Sessions one purge transaction deletes at most."""
+    watch_buffer_bytes: int = 8 * 1024 * 1024
+    """Most undelivered bytes one watcher may leave on the server before its stream ends (one event,
+    however large, is always accepted)."""
+    watch_poll_interval: float = 0.25
+    """Seconds between polls of watched sessions, on storage that cannot notify (MySQL/MariaDB)."""
 
     @property
     def tls(self) -> TlsFiles | None:
@@ -117,9 +122,11 @@ class ServerConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value <= limits.MAX_TTL_SECONDS:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive and at most 100 years")
+        if self.watch_buffer_bytes <= 0:
+            raise ValueError("--watch-buffer-bytes must be positive")
         if self.purge_batch_size <= 0:
             raise ValueError("--purge-batch-size must be positive")
-        for name in ("max_call_seconds", "health_interval", "purge_interval"):
+        for name in ("max_call_seconds", "health_interval", "purge_interval", "watch_poll_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
         if self.page_token_key_file is not None and self.page_token_key:
@@ -331,6 +338,20 @@ SETTINGS: Final = (
         "DURATION",
     ),
     Setting("purge_batch_size", "expired sessions one purge transaction deletes at most", int, "N"),
+    Setting(
+        "watch_buffer_bytes",
+        "most bytes of events one WatchSession stream may leave undelivered before it ends "
+        "RESOURCE_EXHAUSTED (WATCHER_TOO_SLOW; the watcher resumes from its last revision)",
+        int,
+        "N",
+    ),
+    Setting(
+        "watch_poll_interval",
+        "on MySQL/MariaDB (which cannot notify), time between polls of the watched sessions' revisions, "
+        "e.g. 0.25s: how late a watcher may learn of another server's append",
+        duration,
+        "DURATION",
+    ),
     Setting(
         "otel_endpoint",
         "send OpenTelemetry traces to this OTLP/gRPC endpoint (default: $OTEL_EXPORTER_OTLP_ENDPOINT if set)",

@@ -66,6 +66,16 @@ class Metrics:
             "1 while the backend answers health checks.",
             registry=self.registry,
         )
+        self.watchers = Gauge(
+            "adk_grpc_sessions_watchers",
+            "WatchSession streams open on this server.",
+            registry=self.registry,
+        )
+        self.watched_events = Counter(
+            "adk_grpc_sessions_watched_events",
+            "Events delivered to watchers (an event delivered to N watchers counts N times).",
+            registry=self.registry,
+        )
 
         self.sessions_purged = Counter(
             "adk_grpc_sessions_sessions_purged",

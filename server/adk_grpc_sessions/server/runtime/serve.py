@@ -132,6 +132,7 @@ class SessionServer:
         # process, as no file is made on behalf of storage this server did not open.
         self._default_keys_for = None if backend is not None else config.backend
         backend = backend or build_backend(config.backend)
+        backend.watch_poll_interval = config.watch_poll_interval
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
         self._authorizer = (
             TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None
@@ -229,6 +230,7 @@ class SessionServer:
                 closed_session_ttl=config.closed_session_ttl,
                 purge_batch_size=config.purge_batch_size,
             ),
+            watch_buffer_bytes=config.watch_buffer_bytes,
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))

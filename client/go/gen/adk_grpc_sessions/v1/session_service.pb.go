@@ -173,6 +173,45 @@
 //   Storage copies the events itself: a fork of any size costs the server no
 //   memory for them.
 //
+// Watching
+//   WatchSession follows one session as it happens. The stream first
+//   delivers every event stored after the request's after_revision (all of
+//   them if it is 0), in append order, then a caught_up message carrying the
+//   session's revision at that moment, then each event as soon as it is
+//   committed, for as long as the stream is open. Each delivered event comes
+//   with the session's revision right after it: to resume after a
+//   disconnection, a server restart or on another replica, a watcher sends
+//   the last revision it received as after_revision and gets exactly the
+//   events after it, none twice and none missed. (The events a fork copied
+//   each come with a revision of their own that serves only as such a resume
+//   point; the revision to append with is the caught_up one, or the one
+//   delivered with the latest appended event.) A revision that is not one of
+//   this session's (the session was deleted and created again since, or the
+//   number was never handed out for it) ends the stream with NOT_FOUND
+//   ("SESSION_NOT_FOUND"), as does a session that does not exist.
+//   Only committed events are delivered: an append that is refused or rolled
+//   back is never seen. The stream ends with an `ended` message and then OK
+//   when the session is closed (after every event stored before the close),
+//   deleted or expired. A watcher that does not read as fast as events are
+//   appended is never allowed to slow appends or other watchers: once the
+//   server holds more undelivered data for it than its bound, its stream
+//   ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
+//   from its last revision. A server that begins to drain ends its watch
+//   streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+//   How fast an append reaches watchers on other replicas depends on the
+//   storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
+//   polled (--watch-poll-interval); an SQLite file is served by one server
+//   process, which tells its own watchers; Agent Engine does not support
+//   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
+//
+// Apps and users
+//   ListApps lists the apps that hold any session, app state or user state,
+//   among those the caller's token may use; ListUsers lists the users of one
+//   app that hold any session or user state. Both are ordered by name
+//   (by Unicode code point) and paged like every list (see "Pagination"); an
+//   app or user added while a listing is paged through appears if its name
+//   sorts after the page being read.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -182,9 +221,11 @@
 //   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
 //   ABORTED             "STALE_SESSION"
 //   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
-//   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+//   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE",
+//                       "WATCHER_TOO_SLOW" (see "Watching": resume)
 //                       (see "Limits"; retrying the same call will not help)
 //   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+//                       "SERVER_DRAINING" (a watch stream: resume on another server);
 //                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
 //   DEADLINE_EXCEEDED   the call's deadline passed
 // and, when the storage behind the server refuses a call (ErrorInfo.metadata
@@ -294,6 +335,63 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// What happened to the session.
+type WatchEnded_Reason int32
+
+const (
+	// Not used.
+	WatchEnded_REASON_UNSPECIFIED WatchEnded_Reason = 0
+	// CloseSession closed it; every event stored before was delivered.
+	WatchEnded_REASON_CLOSED WatchEnded_Reason = 1
+	// It was deleted (DeleteSession or EraseUser).
+	WatchEnded_REASON_DELETED WatchEnded_Reason = 2
+	// Its expire_time passed.
+	WatchEnded_REASON_EXPIRED WatchEnded_Reason = 3
+)
+
+// Enum value maps for WatchEnded_Reason.
+var (
+	WatchEnded_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "REASON_CLOSED",
+		2: "REASON_DELETED",
+		3: "REASON_EXPIRED",
+	}
+	WatchEnded_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED": 0,
+		"REASON_CLOSED":      1,
+		"REASON_DELETED":     2,
+		"REASON_EXPIRED":     3,
+	}
+)
+
+func (x WatchEnded_Reason) Enum() *WatchEnded_Reason {
+	p := new(WatchEnded_Reason)
+	*p = x
+	return p
+}
+
+func (x WatchEnded_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchEnded_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_adk_grpc_sessions_v1_session_service_proto_enumTypes[0].Descriptor()
+}
+
+func (WatchEnded_Reason) Type() protoreflect.EnumType {
+	return &file_adk_grpc_sessions_v1_session_service_proto_enumTypes[0]
+}
+
+func (x WatchEnded_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchEnded_Reason.Descriptor instead.
+func (WatchEnded_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40, 0}
+}
 
 // State in its three scopes. In every map the key is the state key without
 // its scope prefix and the value is that key's value as JSON text.
@@ -2812,6 +2910,617 @@ func (x *ForkSessionResponse) GetSession() *Session {
 	return nil
 }
 
+// Request for SessionService.WatchSession.
+type WatchSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Required. The user id.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The session id (trimmed).
+	SessionId string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Optional. Deliver the events stored after the session had this revision:
+	// the revision delivered with the last event a watcher received, a
+	// caught_up revision, or any revision a read or an append returned. 0 =
+	// every event, from the first. Negative is INVALID_ARGUMENT.
+	AfterRevision int64 `protobuf:"varint,4,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionRequest) Reset() {
+	*x = WatchSessionRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionRequest) ProtoMessage() {}
+
+func (x *WatchSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionRequest.ProtoReflect.Descriptor instead.
+func (*WatchSessionRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *WatchSessionRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *WatchSessionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *WatchSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *WatchSessionRequest) GetAfterRevision() int64 {
+	if x != nil {
+		return x.AfterRevision
+	}
+	return 0
+}
+
+// One message of a WatchSession stream: exactly one field is set.
+type WatchSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What this message carries.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*WatchSessionResponse_Events
+	//	*WatchSessionResponse_CaughtUp
+	//	*WatchSessionResponse_Ended
+	Kind          isWatchSessionResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionResponse) Reset() {
+	*x = WatchSessionResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionResponse) ProtoMessage() {}
+
+func (x *WatchSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionResponse.ProtoReflect.Descriptor instead.
+func (*WatchSessionResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *WatchSessionResponse) GetKind() isWatchSessionResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *WatchSessionResponse) GetEvents() *WatchedEvents {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionResponse_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
+func (x *WatchSessionResponse) GetCaughtUp() *WatchCaughtUp {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionResponse_CaughtUp); ok {
+			return x.CaughtUp
+		}
+	}
+	return nil
+}
+
+func (x *WatchSessionResponse) GetEnded() *WatchEnded {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionResponse_Ended); ok {
+			return x.Ended
+		}
+	}
+	return nil
+}
+
+type isWatchSessionResponse_Kind interface {
+	isWatchSessionResponse_Kind()
+}
+
+type WatchSessionResponse_Events struct {
+	// Events stored after the last one delivered, in append order, each
+	// with the session's revision right after it. At least one; as many as
+	// fit in one message.
+	Events *WatchedEvents `protobuf:"bytes,1,opt,name=events,proto3,oneof"`
+}
+
+type WatchSessionResponse_CaughtUp struct {
+	// The watcher has every event stored when the watch began (sent once,
+	// after the backlog, even if it was empty).
+	CaughtUp *WatchCaughtUp `protobuf:"bytes,2,opt,name=caught_up,json=caughtUp,proto3,oneof"`
+}
+
+type WatchSessionResponse_Ended struct {
+	// The session ended; the stream then closes with OK.
+	Ended *WatchEnded `protobuf:"bytes,3,opt,name=ended,proto3,oneof"`
+}
+
+func (*WatchSessionResponse_Events) isWatchSessionResponse_Kind() {}
+
+func (*WatchSessionResponse_CaughtUp) isWatchSessionResponse_Kind() {}
+
+func (*WatchSessionResponse_Ended) isWatchSessionResponse_Kind() {}
+
+// Events delivered by WatchSession.
+type WatchedEvents struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, oldest first.
+	Events        []*WatchedEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchedEvents) Reset() {
+	*x = WatchedEvents{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchedEvents) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchedEvents) ProtoMessage() {}
+
+func (x *WatchedEvents) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchedEvents.ProtoReflect.Descriptor instead.
+func (*WatchedEvents) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *WatchedEvents) GetEvents() []*WatchedEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// One event delivered by WatchSession.
+type WatchedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event as stored (see Event).
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The session's revision right after this event: pass the last one
+	// received as WatchSessionRequest.after_revision to resume.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchedEvent) Reset() {
+	*x = WatchedEvent{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchedEvent) ProtoMessage() {}
+
+func (x *WatchedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchedEvent.ProtoReflect.Descriptor instead.
+func (*WatchedEvent) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *WatchedEvent) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchedEvent) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// The end of a WatchSession backlog.
+type WatchCaughtUp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session's revision when the backlog was read: the revision to
+	// append with if no event follows, and a resume point.
+	Revision      int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCaughtUp) Reset() {
+	*x = WatchCaughtUp{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCaughtUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCaughtUp) ProtoMessage() {}
+
+func (x *WatchCaughtUp) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCaughtUp.ProtoReflect.Descriptor instead.
+func (*WatchCaughtUp) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *WatchCaughtUp) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// Why a watched session ended.
+type WatchEnded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why the stream ends.
+	Reason        WatchEnded_Reason `protobuf:"varint,1,opt,name=reason,proto3,enum=adk_grpc_sessions.v1.WatchEnded_Reason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEnded) Reset() {
+	*x = WatchEnded{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEnded) ProtoMessage() {}
+
+func (x *WatchEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEnded.ProtoReflect.Descriptor instead.
+func (*WatchEnded) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *WatchEnded) GetReason() WatchEnded_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return WatchEnded_REASON_UNSPECIFIED
+}
+
+// Request for SessionService.ListApps.
+type ListAppsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional. Maximum apps in one page: 0 = 100; values above 1000 are
+	// treated as 1000; negative is INVALID_ARGUMENT.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. A next_page_token from a previous ListApps call; empty = the
+	// first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAppsRequest) Reset() {
+	*x = ListAppsRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAppsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAppsRequest) ProtoMessage() {}
+
+func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAppsRequest.ProtoReflect.Descriptor instead.
+func (*ListAppsRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListAppsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAppsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for SessionService.ListApps.
+type ListAppsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// App names, in code point order.
+	AppNames []string `protobuf:"bytes,1,rep,name=app_names,json=appNames,proto3" json:"app_names,omitempty"`
+	// Token for the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAppsResponse) Reset() {
+	*x = ListAppsResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAppsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAppsResponse) ProtoMessage() {}
+
+func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAppsResponse.ProtoReflect.Descriptor instead.
+func (*ListAppsResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListAppsResponse) GetAppNames() []string {
+	if x != nil {
+		return x.AppNames
+	}
+	return nil
+}
+
+func (x *ListAppsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for SessionService.ListUsers.
+type ListUsersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Optional. Maximum users in one page: 0 = 100; values above 1000 are
+	// treated as 1000; negative is INVALID_ARGUMENT.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. A next_page_token from a previous ListUsers call of the same
+	// app; empty = the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersRequest) Reset() {
+	*x = ListUsersRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersRequest) ProtoMessage() {}
+
+func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
+func (*ListUsersRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListUsersRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *ListUsersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListUsersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for SessionService.ListUsers.
+type ListUsersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User ids, in code point order.
+	UserIds []string `protobuf:"bytes,1,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	// Token for the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersResponse) Reset() {
+	*x = ListUsersResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersResponse) ProtoMessage() {}
+
+func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
+func (*ListUsersResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListUsersResponse) GetUserIds() []string {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+func (x *ListUsersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_adk_grpc_sessions_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
@@ -3034,7 +3743,48 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"expiration\"N\n" +
 	"\x13ForkSessionResponse\x127\n" +
-	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession2\xbf\v\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"\x8f\x01\n" +
+	"\x13WatchSessionRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\x12%\n" +
+	"\x0eafter_revision\x18\x04 \x01(\x03R\rafterRevision\"\xdb\x01\n" +
+	"\x14WatchSessionResponse\x12=\n" +
+	"\x06events\x18\x01 \x01(\v2#.adk_grpc_sessions.v1.WatchedEventsH\x00R\x06events\x12B\n" +
+	"\tcaught_up\x18\x02 \x01(\v2#.adk_grpc_sessions.v1.WatchCaughtUpH\x00R\bcaughtUp\x128\n" +
+	"\x05ended\x18\x03 \x01(\v2 .adk_grpc_sessions.v1.WatchEndedH\x00R\x05endedB\x06\n" +
+	"\x04kind\"K\n" +
+	"\rWatchedEvents\x12:\n" +
+	"\x06events\x18\x01 \x03(\v2\".adk_grpc_sessions.v1.WatchedEventR\x06events\"]\n" +
+	"\fWatchedEvent\x121\n" +
+	"\x05event\x18\x01 \x01(\v2\x1b.adk_grpc_sessions.v1.EventR\x05event\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"+\n" +
+	"\rWatchCaughtUp\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"\xaa\x01\n" +
+	"\n" +
+	"WatchEnded\x12?\n" +
+	"\x06reason\x18\x01 \x01(\x0e2'.adk_grpc_sessions.v1.WatchEnded.ReasonR\x06reason\"[\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rREASON_CLOSED\x10\x01\x12\x12\n" +
+	"\x0eREASON_DELETED\x10\x02\x12\x12\n" +
+	"\x0eREASON_EXPIRED\x10\x03\"M\n" +
+	"\x0fListAppsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"W\n" +
+	"\x10ListAppsResponse\x12\x1b\n" +
+	"\tapp_names\x18\x01 \x03(\tR\bappNames\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
+	"\x10ListUsersRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"V\n" +
+	"\x11ListUsersResponse\x12\x19\n" +
+	"\buser_ids\x18\x01 \x03(\tR\auserIds\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xe1\r\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
@@ -3051,7 +3801,10 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\rUpdateSession\x12*.adk_grpc_sessions.v1.UpdateSessionRequest\x1a+.adk_grpc_sessions.v1.UpdateSessionResponse\x12e\n" +
 	"\fCloseSession\x12).adk_grpc_sessions.v1.CloseSessionRequest\x1a*.adk_grpc_sessions.v1.CloseSessionResponse\x12\\\n" +
 	"\tEraseUser\x12&.adk_grpc_sessions.v1.EraseUserRequest\x1a'.adk_grpc_sessions.v1.EraseUserResponse\x12b\n" +
-	"\vForkSession\x12(.adk_grpc_sessions.v1.ForkSessionRequest\x1a).adk_grpc_sessions.v1.ForkSessionResponseB\xf6\x01\n" +
+	"\vForkSession\x12(.adk_grpc_sessions.v1.ForkSessionRequest\x1a).adk_grpc_sessions.v1.ForkSessionResponse\x12g\n" +
+	"\fWatchSession\x12).adk_grpc_sessions.v1.WatchSessionRequest\x1a*.adk_grpc_sessions.v1.WatchSessionResponse0\x01\x12Y\n" +
+	"\bListApps\x12%.adk_grpc_sessions.v1.ListAppsRequest\x1a&.adk_grpc_sessions.v1.ListAppsResponse\x12\\\n" +
+	"\tListUsers\x12&.adk_grpc_sessions.v1.ListUsersRequest\x1a'.adk_grpc_sessions.v1.ListUsersResponseB\xf6\x01\n" +
 	"\x18com.adk_grpc_sessions.v1B\x13SessionServiceProtoP\x01Z\\github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1;sessionsv1\xa2\x02\x03AXX\xaa\x02\x12AdkGrpcSessions.V1\xca\x02\x12AdkGrpcSessions\\V1\xe2\x02\x1eAdkGrpcSessions\\V1\\GPBMetadata\xea\x02\x13AdkGrpcSessions::V1b\x06proto3"
 
 var (
@@ -3066,140 +3819,164 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_adk_grpc_sessions_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
-	(*State)(nil),                     // 0: adk_grpc_sessions.v1.State
-	(*StateDelta)(nil),                // 1: adk_grpc_sessions.v1.StateDelta
-	(*Event)(nil),                     // 2: adk_grpc_sessions.v1.Event
-	(*Session)(nil),                   // 3: adk_grpc_sessions.v1.Session
-	(*ForkOrigin)(nil),                // 4: adk_grpc_sessions.v1.ForkOrigin
-	(*CreateSessionRequest)(nil),      // 5: adk_grpc_sessions.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),     // 6: adk_grpc_sessions.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),         // 7: adk_grpc_sessions.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 8: adk_grpc_sessions.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 9: adk_grpc_sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 10: adk_grpc_sessions.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),      // 11: adk_grpc_sessions.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil),     // 12: adk_grpc_sessions.v1.DeleteSessionResponse
-	(*AppendEventRequest)(nil),        // 13: adk_grpc_sessions.v1.AppendEventRequest
-	(*AppendEventResponse)(nil),       // 14: adk_grpc_sessions.v1.AppendEventResponse
-	(*BatchAppendEventsRequest)(nil),  // 15: adk_grpc_sessions.v1.BatchAppendEventsRequest
-	(*BatchAppendEventsResponse)(nil), // 16: adk_grpc_sessions.v1.BatchAppendEventsResponse
-	(*AppendEventStreamRequest)(nil),  // 17: adk_grpc_sessions.v1.AppendEventStreamRequest
-	(*AppendEventStreamResponse)(nil), // 18: adk_grpc_sessions.v1.AppendEventStreamResponse
-	(*AppendEventResult)(nil),         // 19: adk_grpc_sessions.v1.AppendEventResult
-	(*Status)(nil),                    // 20: adk_grpc_sessions.v1.Status
-	(*ListEventsRequest)(nil),         // 21: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),        // 22: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),       // 23: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),      // 24: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),        // 25: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),       // 26: adk_grpc_sessions.v1.GetAppStateResponse
-	(*UpdateSessionRequest)(nil),      // 27: adk_grpc_sessions.v1.UpdateSessionRequest
-	(*UpdateSessionResponse)(nil),     // 28: adk_grpc_sessions.v1.UpdateSessionResponse
-	(*CloseSessionRequest)(nil),       // 29: adk_grpc_sessions.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),      // 30: adk_grpc_sessions.v1.CloseSessionResponse
-	(*EraseUserRequest)(nil),          // 31: adk_grpc_sessions.v1.EraseUserRequest
-	(*EraseUserResponse)(nil),         // 32: adk_grpc_sessions.v1.EraseUserResponse
-	(*ForkSessionRequest)(nil),        // 33: adk_grpc_sessions.v1.ForkSessionRequest
-	(*ForkSessionResponse)(nil),       // 34: adk_grpc_sessions.v1.ForkSessionResponse
-	nil,                               // 35: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 36: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 37: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 38: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 39: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 40: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 41: adk_grpc_sessions.v1.Session.LabelsEntry
-	nil,                               // 42: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
-	nil,                               // 43: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 44: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	nil,                               // 45: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 46: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 47: google.protobuf.Duration
-	(*anypb.Any)(nil),                 // 48: google.protobuf.Any
-	(*fieldmaskpb.FieldMask)(nil),     // 49: google.protobuf.FieldMask
+	(WatchEnded_Reason)(0),            // 0: adk_grpc_sessions.v1.WatchEnded.Reason
+	(*State)(nil),                     // 1: adk_grpc_sessions.v1.State
+	(*StateDelta)(nil),                // 2: adk_grpc_sessions.v1.StateDelta
+	(*Event)(nil),                     // 3: adk_grpc_sessions.v1.Event
+	(*Session)(nil),                   // 4: adk_grpc_sessions.v1.Session
+	(*ForkOrigin)(nil),                // 5: adk_grpc_sessions.v1.ForkOrigin
+	(*CreateSessionRequest)(nil),      // 6: adk_grpc_sessions.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),     // 7: adk_grpc_sessions.v1.CreateSessionResponse
+	(*GetSessionRequest)(nil),         // 8: adk_grpc_sessions.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 9: adk_grpc_sessions.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 10: adk_grpc_sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 11: adk_grpc_sessions.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),      // 12: adk_grpc_sessions.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),     // 13: adk_grpc_sessions.v1.DeleteSessionResponse
+	(*AppendEventRequest)(nil),        // 14: adk_grpc_sessions.v1.AppendEventRequest
+	(*AppendEventResponse)(nil),       // 15: adk_grpc_sessions.v1.AppendEventResponse
+	(*BatchAppendEventsRequest)(nil),  // 16: adk_grpc_sessions.v1.BatchAppendEventsRequest
+	(*BatchAppendEventsResponse)(nil), // 17: adk_grpc_sessions.v1.BatchAppendEventsResponse
+	(*AppendEventStreamRequest)(nil),  // 18: adk_grpc_sessions.v1.AppendEventStreamRequest
+	(*AppendEventStreamResponse)(nil), // 19: adk_grpc_sessions.v1.AppendEventStreamResponse
+	(*AppendEventResult)(nil),         // 20: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                    // 21: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),         // 22: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 23: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),       // 24: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),      // 25: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),        // 26: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),       // 27: adk_grpc_sessions.v1.GetAppStateResponse
+	(*UpdateSessionRequest)(nil),      // 28: adk_grpc_sessions.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),     // 29: adk_grpc_sessions.v1.UpdateSessionResponse
+	(*CloseSessionRequest)(nil),       // 30: adk_grpc_sessions.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),      // 31: adk_grpc_sessions.v1.CloseSessionResponse
+	(*EraseUserRequest)(nil),          // 32: adk_grpc_sessions.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),         // 33: adk_grpc_sessions.v1.EraseUserResponse
+	(*ForkSessionRequest)(nil),        // 34: adk_grpc_sessions.v1.ForkSessionRequest
+	(*ForkSessionResponse)(nil),       // 35: adk_grpc_sessions.v1.ForkSessionResponse
+	(*WatchSessionRequest)(nil),       // 36: adk_grpc_sessions.v1.WatchSessionRequest
+	(*WatchSessionResponse)(nil),      // 37: adk_grpc_sessions.v1.WatchSessionResponse
+	(*WatchedEvents)(nil),             // 38: adk_grpc_sessions.v1.WatchedEvents
+	(*WatchedEvent)(nil),              // 39: adk_grpc_sessions.v1.WatchedEvent
+	(*WatchCaughtUp)(nil),             // 40: adk_grpc_sessions.v1.WatchCaughtUp
+	(*WatchEnded)(nil),                // 41: adk_grpc_sessions.v1.WatchEnded
+	(*ListAppsRequest)(nil),           // 42: adk_grpc_sessions.v1.ListAppsRequest
+	(*ListAppsResponse)(nil),          // 43: adk_grpc_sessions.v1.ListAppsResponse
+	(*ListUsersRequest)(nil),          // 44: adk_grpc_sessions.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 45: adk_grpc_sessions.v1.ListUsersResponse
+	nil,                               // 46: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 47: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 48: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 49: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 50: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 51: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 52: adk_grpc_sessions.v1.Session.LabelsEntry
+	nil,                               // 53: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	nil,                               // 54: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 55: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	nil,                               // 56: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 57: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 58: google.protobuf.Duration
+	(*anypb.Any)(nil),                 // 59: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),     // 60: google.protobuf.FieldMask
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	35, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	36, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	37, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	38, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	39, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	40, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	46, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	1,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
-	0,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
-	2,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	46, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	46, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	46, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	47, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
-	46, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
-	41, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
-	4,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
-	46, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
-	1,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
-	46, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	47, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
-	42, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
-	3,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	46, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
-	2,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	46, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	13, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	19, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	13, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	19, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	14, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	20, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	48, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	46, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	43, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	44, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	3,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
-	49, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	45, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	46, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	47, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	5,  // 47: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	7,  // 48: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	9,  // 49: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	11, // 50: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	13, // 51: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	15, // 52: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	17, // 53: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	21, // 54: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	23, // 55: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	25, // 56: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	27, // 57: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
-	29, // 58: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
-	31, // 59: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
-	33, // 60: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
-	6,  // 61: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	8,  // 62: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	10, // 63: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	12, // 64: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	14, // 65: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	16, // 66: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	18, // 67: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	22, // 68: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	24, // 69: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	26, // 70: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	28, // 71: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
-	30, // 72: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
-	32, // 73: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
-	34, // 74: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
-	61, // [61:75] is the sub-list for method output_type
-	47, // [47:61] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	46, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	47, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	48, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	49, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	50, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	51, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	57, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
+	1,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
+	3,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
+	57, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	57, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	57, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	58, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
+	57, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
+	52, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
+	5,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
+	57, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
+	2,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
+	57, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	58, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
+	53, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	4,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	57, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	4,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
+	3,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
+	57, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	14, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	20, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	14, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	20, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	15, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	21, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	59, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	57, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	54, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	55, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	4,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	60, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	4,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	56, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	57, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	58, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
+	4,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	38, // 47: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
+	40, // 48: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
+	41, // 49: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
+	39, // 50: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
+	3,  // 51: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
+	0,  // 52: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
+	6,  // 53: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	8,  // 54: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	10, // 55: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	12, // 56: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	14, // 57: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	16, // 58: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	18, // 59: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	22, // 60: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	24, // 61: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	26, // 62: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	28, // 63: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	30, // 64: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	32, // 65: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	34, // 66: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
+	36, // 67: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
+	42, // 68: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
+	44, // 69: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
+	7,  // 70: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	9,  // 71: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	11, // 72: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	13, // 73: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	15, // 74: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	17, // 75: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	19, // 76: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	23, // 77: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	25, // 78: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	27, // 79: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	29, // 80: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	31, // 81: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	33, // 82: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	35, // 83: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
+	37, // 84: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
+	43, // 85: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
+	45, // 86: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
+	70, // [70:87] is the sub-list for method output_type
+	53, // [53:70] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -3224,18 +4001,24 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		(*ForkSessionRequest_ExpireTime)(nil),
 		(*ForkSessionRequest_Ttl)(nil),
 	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36].OneofWrappers = []any{
+		(*WatchSessionResponse_Events)(nil),
+		(*WatchSessionResponse_CaughtUp)(nil),
+		(*WatchSessionResponse_Ended)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   46,
+			NumEnums:      1,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_adk_grpc_sessions_v1_session_service_proto_goTypes,
 		DependencyIndexes: file_adk_grpc_sessions_v1_session_service_proto_depIdxs,
+		EnumInfos:         file_adk_grpc_sessions_v1_session_service_proto_enumTypes,
 		MessageInfos:      file_adk_grpc_sessions_v1_session_service_proto_msgTypes,
 	}.Build()
 	File_adk_grpc_sessions_v1_session_service_proto = out.File

@@ -173,6 +173,45 @@
 //   Storage copies the events itself: a fork of any size costs the server no
 //   memory for them.
 //
+// Watching
+//   WatchSession follows one session as it happens. The stream first
+//   delivers every event stored after the request's after_revision (all of
+//   them if it is 0), in append order, then a caught_up message carrying the
+//   session's revision at that moment, then each event as soon as it is
+//   committed, for as long as the stream is open. Each delivered event comes
+//   with the session's revision right after it: to resume after a
+//   disconnection, a server restart or on another replica, a watcher sends
+//   the last revision it received as after_revision and gets exactly the
+//   events after it, none twice and none missed. (The events a fork copied
+//   each come with a revision of their own that serves only as such a resume
+//   point; the revision to append with is the caught_up one, or the one
+//   delivered with the latest appended event.) A revision that is not one of
+//   this session's (the session was deleted and created again since, or the
+//   number was never handed out for it) ends the stream with NOT_FOUND
+//   ("SESSION_NOT_FOUND"), as does a session that does not exist.
+//   Only committed events are delivered: an append that is refused or rolled
+//   back is never seen. The stream ends with an `ended` message and then OK
+//   when the session is closed (after every event stored before the close),
+//   deleted or expired. A watcher that does not read as fast as events are
+//   appended is never allowed to slow appends or other watchers: once the
+//   server holds more undelivered data for it than its bound, its stream
+//   ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
+//   from its last revision. A server that begins to drain ends its watch
+//   streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+//   How fast an append reaches watchers on other replicas depends on the
+//   storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
+//   polled (--watch-poll-interval); an SQLite file is served by one server
+//   process, which tells its own watchers; Agent Engine does not support
+//   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
+//
+// Apps and users
+//   ListApps lists the apps that hold any session, app state or user state,
+//   among those the caller's token may use; ListUsers lists the users of one
+//   app that hold any session or user state. Both are ordered by name
+//   (by Unicode code point) and paged like every list (see "Pagination"); an
+//   app or user added while a listing is paged through appears if its name
+//   sorts after the page being read.
+//
 // Errors (canonical codes; details are google.rpc.ErrorInfo with domain
 // "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
 // inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -182,9 +221,11 @@
 //   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
 //   ABORTED             "STALE_SESSION"
 //   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
-//   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+//   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE",
+//                       "WATCHER_TOO_SLOW" (see "Watching": resume)
 //                       (see "Limits"; retrying the same call will not help)
 //   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+//                       "SERVER_DRAINING" (a watch stream: resume on another server);
 //                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
 //   DEADLINE_EXCEEDED   the call's deadline passed
 // and, when the storage behind the server refuses a call (ErrorInfo.metadata
@@ -303,6 +344,9 @@ const (
 	SessionService_CloseSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/CloseSession"
 	SessionService_EraseUser_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/EraseUser"
 	SessionService_ForkSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/ForkSession"
+	SessionService_WatchSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/WatchSession"
+	SessionService_ListApps_FullMethodName          = "/adk_grpc_sessions.v1.SessionService/ListApps"
+	SessionService_ListUsers_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/ListUsers"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -394,6 +438,19 @@ type SessionServiceClient interface {
 	// fork before an invocation of a session whose initial state the storage
 	// does not know (one imported, or created before the server kept it).
 	ForkSession(ctx context.Context, in *ForkSessionRequest, opts ...grpc.CallOption) (*ForkSessionResponse, error)
+	// Follows a session live: the events stored after a revision, a caught_up
+	// marker, then each event as it is committed, until the session is
+	// closed, deleted or expired, or the caller ends the stream (see
+	// "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+	WatchSession(ctx context.Context, in *WatchSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionResponse], error)
+	// Lists the apps holding sessions or state that the caller may use (see
+	// "Apps and users").
+	ListApps(ctx context.Context, in *ListAppsRequest, opts ...grpc.CallOption) (*ListAppsResponse, error)
+	// Lists the users of an app holding sessions or user state (see "Apps and
+	// users").
+	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -547,6 +604,45 @@ func (c *sessionServiceClient) ForkSession(ctx context.Context, in *ForkSessionR
 	return out, nil
 }
 
+func (c *sessionServiceClient) WatchSession(ctx context.Context, in *WatchSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[1], SessionService_WatchSession_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSessionRequest, WatchSessionResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionClient = grpc.ServerStreamingClient[WatchSessionResponse]
+
+func (c *sessionServiceClient) ListApps(ctx context.Context, in *ListAppsRequest, opts ...grpc.CallOption) (*ListAppsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAppsResponse)
+	err := c.cc.Invoke(ctx, SessionService_ListApps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUsersResponse)
+	err := c.cc.Invoke(ctx, SessionService_ListUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -636,6 +732,19 @@ type SessionServiceServer interface {
 	// fork before an invocation of a session whose initial state the storage
 	// does not know (one imported, or created before the server kept it).
 	ForkSession(context.Context, *ForkSessionRequest) (*ForkSessionResponse, error)
+	// Follows a session live: the events stored after a revision, a caught_up
+	// marker, then each event as it is committed, until the session is
+	// closed, deleted or expired, or the caller ends the stream (see
+	// "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+	WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error
+	// Lists the apps holding sessions or state that the caller may use (see
+	// "Apps and users").
+	ListApps(context.Context, *ListAppsRequest) (*ListAppsResponse, error)
+	// Lists the users of an app holding sessions or user state (see "Apps and
+	// users").
+	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -687,6 +796,15 @@ func (UnimplementedSessionServiceServer) EraseUser(context.Context, *EraseUserRe
 }
 func (UnimplementedSessionServiceServer) ForkSession(context.Context, *ForkSessionRequest) (*ForkSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForkSession not implemented")
+}
+func (UnimplementedSessionServiceServer) WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSession not implemented")
+}
+func (UnimplementedSessionServiceServer) ListApps(context.Context, *ListAppsRequest) (*ListAppsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListApps not implemented")
+}
+func (UnimplementedSessionServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -950,6 +1068,53 @@ func _SessionService_ForkSession_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_WatchSession_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSessionRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SessionServiceServer).WatchSession(m, &grpc.GenericServerStream[WatchSessionRequest, WatchSessionResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionServer = grpc.ServerStreamingServer[WatchSessionResponse]
+
+func _SessionService_ListApps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAppsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ListApps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ListApps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ListApps(ctx, req.(*ListAppsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_ListUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ListUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ListUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ListUsers(ctx, req.(*ListUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1009,6 +1174,14 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ForkSession",
 			Handler:    _SessionService_ForkSession_Handler,
 		},
+		{
+			MethodName: "ListApps",
+			Handler:    _SessionService_ListApps_Handler,
+		},
+		{
+			MethodName: "ListUsers",
+			Handler:    _SessionService_ListUsers_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -1016,6 +1189,11 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _SessionService_AppendEventStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchSession",
+			Handler:       _SessionService_WatchSession_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "adk_grpc_sessions/v1/session_service.proto",

@@ -13,7 +13,7 @@
 - ``schema``: the tables, and why they are shaped so; ``types``: their column types;
 - ``dialects``: what differs between databases (drivers, set-up, upserts, errors);
 - ``schema_version`` and ``migrations/``: the Alembic migration that creates the tables;
-- ``importing``: writing sessions copied from elsewhere straight into the tables.
+- ``restoring``: sessions written exactly as they were elsewhere (copy, import), and read so.
 """
 
 from adk_grpc_sessions.server.backends.sql.backend import SqlBackend

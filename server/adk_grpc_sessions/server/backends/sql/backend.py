@@ -17,12 +17,14 @@ Its length (past 400 lines) is the interface's breadth: a short method per
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -43,7 +45,9 @@ from adk_grpc_sessions.server.backends.base import (
     Page,
     PurgeBatch,
     ReadBudget,
+    RestoredSession,
     ScopedState,
+    SessionEnd,
     SessionExistsError,
     SessionKey,
     SessionQuery,
@@ -52,12 +56,19 @@ from adk_grpc_sessions.server.backends.base import (
     StateMap,
     StorageLimits,
     StoredEvent,
+    WatchRead,
 )
-from adk_grpc_sessions.server.backends.keyset_cursors import parse_event_cursor, parse_session_cursor
+from adk_grpc_sessions.server.backends.keyset_cursors import (
+    name_cursor,
+    parse_event_cursor,
+    parse_name_cursor,
+    parse_session_cursor,
+)
 from adk_grpc_sessions.server.backends.sql import (
     appends,
     dialects,
     reading,
+    restoring,
     schema_version,
     transactions,
     writing,
@@ -65,11 +76,16 @@ from adk_grpc_sessions.server.backends.sql import (
 from adk_grpc_sessions.server.backends.sql.appends import refusals
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
+from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, NotificationListener
+from adk_grpc_sessions.server.backends.sql.queries import names, watching
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 
 _log = logging.getLogger(__name__)
 
 _PARALLEL_BATCH: Final = BATCH_LIMIT // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
+_LISTEN_WAIT_SECONDS: Final = 10.0
+"""How long a watch's read waits for this server's first LISTEN connection."""
 _APPEND_TRIES: Final = 5
 """Times an append is stored again after a refusal nothing explains (another server changed a shared
 scope of state it sets between its judgement and its storing) before giving up, as unavailable."""
@@ -82,6 +98,10 @@ class SqlBackend(Backend):
         self._database = transactions.Database(url)
         self._executor = transactions.executor_for(self._database)
         database = url.get_backend_name()
+        self._url = url
+        # Other servers on the database learn of this one's writes by its notifications.
+        self._notifies = database == dialects.POSTGRESQL
+        self._change_feed: NotificationListener | HeadPoller | None = None
         self._batches = appends.for_database(database)
         # Where each statement is a round trip, reads try one statement
         # first. In process (SQLite) a read's statements cost no round trips,
@@ -163,8 +183,40 @@ class SqlBackend(Backend):
             )
         await self._executor.start(functools.partial(appends.compile_statements, self._batches))
 
+    @property
+    def change_feed(self) -> NotificationListener | HeadPoller | None:
+        """What tells this server of other servers' writes (None on SQLite, or until the first watch)."""
+        return self._change_feed
+
+    async def _follow_other_servers(self) -> None:
+        """Starts the change feed at the first watch (a server nobody watches opens no connection for it).
+
+        On PostgreSQL, the first read waits until the server listens: a change
+        committed between that read and the LISTEN would otherwise go untold.
+
+        Raises:
+            BackendUnavailableError: the listening connection could not be opened in time.
+        """
+        if self._change_feed is None:
+            database = self._url.get_backend_name()
+            if database == dialects.POSTGRESQL:
+                self._change_feed = NotificationListener(self._url, self.changes)
+            elif database in dialects.MYSQL_FAMILY:
+                self._change_feed = HeadPoller(self.engine, self.changes, self.watch_poll_interval)
+            else:
+                return
+            self._change_feed.start()
+        # Only the first time: later, a lost connection's watchers are read again once it is back.
+        if isinstance(self._change_feed, NotificationListener) and not self._change_feed.listened.is_set():
+            try:
+                await asyncio.wait_for(self._change_feed.listened.wait(), _LISTEN_WAIT_SECONDS)
+            except TimeoutError:
+                raise BackendUnavailableError("cannot listen for other servers' changes") from None
+
     async def close(self) -> None:
         """Stores the appends already queued, then closes every connection."""
+        if self._change_feed is not None:
+            await self._change_feed.close()
         await self._appends.close()
         await self._executor.close()
         await self._database.dispose()
@@ -271,9 +323,50 @@ class SqlBackend(Backend):
             write=False,
         )
 
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """See ``Backend.list_apps`` (``queries.names``: one statement, an index probe per name).
+
+        ``among``: each of those names after ``after`` is looked up by its key, in one transaction.
+        """
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        if among is not None:
+            candidates = sorted(name for name in among if name > start)
+            return await self._executor.read(
+                lambda connection: _held_names(connection, candidates, page_size, now)
+            )
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection, names.select_app_names(connection.dialect, start, page_size + 1, now), page_size
+            ),
+            write=False,
+        )
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """See ``Backend.list_users`` (as ``list_apps``)."""
+        start = "" if after is None else parse_name_cursor(after)
+        now = self.clock()
+        return await self._executor.run_one_statement(
+            lambda connection: _name_page(
+                connection,
+                names.select_user_names(connection.dialect, app_name, start, page_size + 1, now),
+                page_size,
+            ),
+            write=False,
+        )
+
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``."""
-        await self._executor.write(lambda connection: writing.delete_session(connection, key))
+
+        def delete(connection: Connection) -> None:
+            writing.delete_session(connection, key)
+            if self._notifies:
+                connection.execute(*watching.notify(key, end=SessionEnd.DELETED))
+
+        await self._executor.write(delete)
+        self.changes.ended(key, SessionEnd.DELETED)
 
     async def append_event(
         self,
@@ -304,6 +397,8 @@ class SqlBackend(Backend):
         for _ in range(_APPEND_TRIES):
             stored = await self._appends.submit(append)
             if stored is not None:
+                if not stored.already_applied:
+                    self.changes.changed(key, stored.revision)
                 return stored
             # Judged by a clock no earlier than the batch's: a session that
             # expired for the batch is expired for the judgement too.
@@ -408,9 +503,13 @@ class SqlBackend(Backend):
     async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
         """See ``Backend.update_session``."""
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.update_session(connection, key, update, clock)
+        record = await self._executor.write(
+            lambda connection: self._notified(
+                connection, key, writing.update_session(connection, key, update, clock)
+            )
         )
+        self.changes.changed(key)  # a watch of it ends at its new expiry
+        return record
 
     async def fork_session(
         self,
@@ -458,25 +557,94 @@ class SqlBackend(Backend):
         is stored before the close, or refused as closed after it.
         """
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.close_session(connection, key, now, closed_ttl, clock)
+        record = await self._executor.write(
+            lambda connection: self._notified(
+                connection, key, writing.close_session(connection, key, now, closed_ttl, clock)
+            )
         )
+        self.changes.changed(key)
+        return record
+
+    def _notified(self, connection: Connection, key: SessionKey, record: SessionRecord) -> SessionRecord:
+        """``record``, once (on PostgreSQL) the change of ``key`` is notified in its transaction."""
+        if self._notifies:
+            connection.execute(*watching.notify(key))
+        return record
 
     async def erase_user(self, app_name: str, user_id: str) -> None:
         """See ``Backend.erase_user``."""
         clock = self.clock()
-        await self._executor.write(
-            lambda connection: writing.erase_user(connection, app_name, user_id, clock)
-        )
+
+        def erase(connection: Connection) -> None:
+            writing.erase_user(connection, app_name, user_id, clock)
+            if self._notifies:
+                connection.execute(
+                    *watching.notify(SessionKey(app_name, user_id, ""), end=SessionEnd.DELETED)
+                )
+
+        await self._executor.write(erase)
+        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED)
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None
     ) -> PurgeBatch:
         """See ``Backend.purge_expired`` (and ``writing.purge_expired``)."""
         clock = self.clock()
-        return await self._executor.write(
-            lambda connection: writing.purge_expired(connection, clock, limit, app_name, user_id)
+
+        def purge(connection: Connection) -> PurgeBatch:
+            batch = writing.purge_expired(connection, clock, limit, app_name, user_id)
+            if self._notifies and batch.purged:
+                connection.execute(*watching.notify_all(batch.purged, SessionEnd.EXPIRED))
+            return batch
+
+        batch = await self._executor.write(purge)
+        for key in batch.purged:
+            self.changes.ended(key, SessionEnd.EXPIRED)
+        return batch
+
+    async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
+        """See ``Backend.read_watched`` (and ``reading.watched_page``)."""
+        await self._follow_other_servers()
+        now = self.clock()
+        return await self._executor.read(
+            lambda connection: reading.watched_page(connection, key, after_revision, budget, now)
         )
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head`` (``restoring``)."""
+        clock = self.clock()
+        return await self._executor.read(
+            lambda connection: restoring.read_session_head(connection, key, clock)
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``: the revision is derived here (``restoring``), not kept.
+
+        Purges an expired namesake only once the name is found held, as a create does.
+        """
+        try:
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, events, None)
+            )
+        except SessionExistsError:
+            clock = self.clock()
+            await self._executor.write(
+                lambda connection: restoring.restore_session(connection, session, events, clock)
+            )
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events`` (``restoring``): one transaction."""
+        clock = self.clock()
+        await self._executor.write(
+            lambda connection: restoring.restore_events(connection, key, first_sequence, events, clock)
+        )
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """See ``Backend.restore_shared_state`` (``restoring``)."""
+        if state:
+            await self._executor.write(
+                lambda connection: restoring.restore_shared_state(connection, app_name, user_id, state)
+            )
 
     async def count_expired(self) -> int:
         """See ``Backend.count_expired``."""
@@ -487,6 +655,25 @@ class SqlBackend(Backend):
         """See ``Backend.list_expired``."""
         clock = self.clock()
         return await self._executor.read(lambda connection: reading.list_expired(connection, clock, limit))
+
+
+def _name_page(connection: Connection, bound: Bound, page_size: int) -> Page[str]:
+    """The page of names a ``queries.names`` statement selects (one more than a page: do more follow?)."""
+    chosen = list(connection.execute(*bound).scalars())
+    if len(chosen) > page_size:
+        return Page(chosen[:page_size], name_cursor(chosen[page_size - 1]))
+    return Page(chosen, None)
+
+
+def _held_names(connection: Connection, candidates: list[str], page_size: int, now: float) -> Page[str]:
+    """The page of ``candidates`` (in order) that hold anything, each looked up by its key."""
+    held: list[str] = []
+    for name in candidates:
+        if connection.execute(*names.app_holds_anything(name, now)).first() is not None:
+            if len(held) == page_size:
+                return Page(held, name_cursor(held[-1]))
+            held.append(name)
+    return Page(held, None)
 
 
 def _copy_unavailable(error: BackendUnavailableError) -> BackendUnavailableError:

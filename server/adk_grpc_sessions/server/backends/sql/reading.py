@@ -10,7 +10,7 @@ are async.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -30,6 +30,8 @@ from adk_grpc_sessions.server.backends.base import (
     SessionRecord,
     StateMap,
     StoredEvent,
+    WatchedEvent,
+    WatchRead,
 )
 from adk_grpc_sessions.server.backends.keyset_cursors import (
     EventSpan,
@@ -38,6 +40,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     session_cursor,
 )
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
+from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
     event_page_from_rows,
     select_event_page,
@@ -64,6 +67,7 @@ from adk_grpc_sessions.server.backends.sql.queries.state import (
     select_merged_state,
     select_user_state,
 )
+from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
 from adk_grpc_sessions.wire import limits as wire_limits
 
 
@@ -391,3 +395,69 @@ def list_expired(connection: sa.Connection, clock: float, limit: int) -> list[Se
     """Up to ``limit`` sessions expired by ``clock``, soonest-expired first (nothing locked)."""
     rows = connection.execute(*lifecycle_queries.select_expired(clock, limit, lock=False)).all()
     return [SessionKey(row.app_name, row.user_id, row.session_id) for row in rows]
+
+
+def watched_page(
+    connection: sa.Connection, key: SessionKey, after_revision: int, budget: ReadBudget, now: float
+) -> WatchRead:
+    """The session's events after the resume point ``after_revision`` (``Backend.read_watched``).
+
+    Its head and where the resume point falls (by the event's primary key), in
+    one statement, then a range of the ``(session_pk, sequence)`` index: all of
+    it when the session's events fit in ``budget``, else only what fits, by
+    their sizes.
+    One snapshot (a read transaction).
+
+    Raises:
+        SessionNotFoundError: no such session, or the resume point is not one of its.
+        ResponseTooLargeError: the next event alone does not fit in ``budget``.
+    """
+    # An even resume point is an event's (its key is half of it); 0 stands for none.
+    event_pk = after_revision // 2 if after_revision % 2 == 0 else 0
+    head = connection.execute(*watching.select_head(key, event_pk)).first()
+    if head is None:
+        raise SessionNotFoundError(key)
+    closed = head.close_time is not None
+    if head.expire_time is not None and head.expire_time <= now:
+        return WatchRead([], 0, head.revision, False, closed, expired=True, expire_time=head.expire_time)
+    after = _resume_sequence(key, head, after_revision)
+    last = head.last_sequence
+    upto = min(last, after + budget.max_events)
+    if upto > after and head.events_bytes > budget.bytes:
+        room, stop = budget.bytes, after
+        for sequence, size in connection.execute(*watching.select_sizes(head.session_pk, after, upto)):
+            room -= size
+            if room < 0:
+                break
+            stop = sequence
+        if stop == after:
+            raise ResponseTooLargeError("the next event", budget.bytes - room, budget.bytes)
+        upto = stop
+    rows = (
+        connection.execute(*watching.select_watched(head.session_pk, after, upto)).all()
+        if upto > after
+        else []
+    )
+    watched = [
+        WatchedEvent(
+            StoredEvent(event_id, sequence, event_json, cache or b"", size), event_revision(event_pk)
+        )
+        for event_pk, sequence, event_id, event_json, cache, size in rows
+    ]
+    return WatchRead(watched, after, head.revision, upto < last, closed, expire_time=head.expire_time)
+
+
+def _resume_sequence(key: SessionKey, head: sa.Row[Any], after_revision: int) -> int:
+    """The sequence of the event ``after_revision`` resumes after (0: before the first).
+
+    Raises:
+        SessionNotFoundError: it is not one of this session's resume points.
+    """
+    if after_revision == 0:
+        return 0
+    if after_revision == creation_revision(head.session_pk):
+        origin = fork_origin(head.forked_from)
+        return 0 if origin is None else origin.event_count
+    if after_revision % 2 == 0 and head.anchor_sequence is not None:
+        return int(head.anchor_sequence)
+    raise SessionNotFoundError(key)

@@ -92,6 +92,10 @@ an expected failure):
    exactly once) is not promised. ``ForkSession`` is refused (UNIMPLEMENTED,
    backend reason ``NO_FORK``): the API cannot copy a session, and a copy made
    through it would read and write every event, neither atomic nor bounded.
+11. Apps and users cannot be listed (``ListApps``, ``ListUsers``: UNIMPLEMENTED,
+   backend reasons ``NO_LIST_APPS``, ``NO_LIST_USERS``): the ``adk_app`` label
+   holds a digest of most app names, and sessions are ordered by time only,
+   so users could be listed by name only by reading every session.
 
 Reads page through the API within the read's byte budget (``paging``).
 """

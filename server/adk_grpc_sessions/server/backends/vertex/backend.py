@@ -67,6 +67,11 @@ _NO_SHARED_STATE: Final = (
 _NO_CLOSE: Final = (
     "Vertex AI Agent Engine has no closed sessions: CloseSession is not supported on it; see docs/backends.md"
 )
+_NO_NAMES: Final = (
+    "Vertex AI Agent Engine cannot list the {} of a reasoning engine: its ListSessions has no distinct "
+    "and no order by {}, and apps are told apart by a label that holds a digest of most names; see "
+    "docs/backends.md"
+)
 _NO_ERASE: Final = (
     "Vertex AI Agent Engine cannot make all of a user's sessions invisible at once: EraseUser is not "
     "supported on it (delete the user's sessions one by one instead); see docs/backends.md"
@@ -92,6 +97,9 @@ class VertexBackend(Backend):
     """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
 
     assigns_session_ids = True
+    # Agent Engine tells nobody of changes, and polling it would spend the
+    # project's quota per watched session: watching is refused (docs/backends.md).
+    watchable = False
 
     def __init__(self, target: AgentEngineTarget) -> None:
         self.target = target
@@ -335,6 +343,28 @@ class VertexBackend(Backend):
             at = At(response.next_page_token, 0)
             if len(records) == page_size:
                 return Page(records, at.encode())
+
+    async def list_apps(
+        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
+    ) -> Page[str]:
+        """Refused (UNSUPPORTED): the API cannot list apps (difference 12).
+
+        The ``adk_app`` label holds a digest of any name that is not a valid label
+        value, so most names cannot even be read back, and listing them would read
+        every session of the engine.
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_NAMES.format("apps", "label"), reason="NO_LIST_APPS"
+        )
+
+    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
+        """Refused (UNSUPPORTED): the API orders sessions by time only, so users cannot be paged by name.
+
+        Listing them would read every session of the app (difference 12).
+        """
+        raise BackendRefusedError(
+            Refusal.UNSUPPORTED, _NO_NAMES.format("users", "user_id"), reason="NO_LIST_USERS"
+        )
 
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``: only the named app's and user's session is deleted."""

@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -201,6 +203,45 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   Storage copies the events itself: a fork of any size costs the server no
  *   memory for them.
  *
+ * Watching
+ *   WatchSession follows one session as it happens. The stream first
+ *   delivers every event stored after the request's after_revision (all of
+ *   them if it is 0), in append order, then a caught_up message carrying the
+ *   session's revision at that moment, then each event as soon as it is
+ *   committed, for as long as the stream is open. Each delivered event comes
+ *   with the session's revision right after it: to resume after a
+ *   disconnection, a server restart or on another replica, a watcher sends
+ *   the last revision it received as after_revision and gets exactly the
+ *   events after it, none twice and none missed. (The events a fork copied
+ *   each come with a revision of their own that serves only as such a resume
+ *   point; the revision to append with is the caught_up one, or the one
+ *   delivered with the latest appended event.) A revision that is not one of
+ *   this session's (the session was deleted and created again since, or the
+ *   number was never handed out for it) ends the stream with NOT_FOUND
+ *   ("SESSION_NOT_FOUND"), as does a session that does not exist.
+ *   Only committed events are delivered: an append that is refused or rolled
+ *   back is never seen. The stream ends with an `ended` message and then OK
+ *   when the session is closed (after every event stored before the close),
+ *   deleted or expired. A watcher that does not read as fast as events are
+ *   appended is never allowed to slow appends or other watchers: once the
+ *   server holds more undelivered data for it than its bound, its stream
+ *   ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
+ *   from its last revision. A server that begins to drain ends its watch
+ *   streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+ *   How fast an append reaches watchers on other replicas depends on the
+ *   storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
+ *   polled (--watch-poll-interval); an SQLite file is served by one server
+ *   process, which tells its own watchers; Agent Engine does not support
+ *   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
+ *
+ * Apps and users
+ *   ListApps lists the apps that hold any session, app state or user state,
+ *   among those the caller's token may use; ListUsers lists the users of one
+ *   app that hold any session or user state. Both are ordered by name
+ *   (by Unicode code point) and paged like every list (see "Pagination"); an
+ *   app or user added while a listing is paged through appears if its name
+ *   sorts after the page being read.
+ *
  * Errors (canonical codes; details are google.rpc.ErrorInfo with domain
  * "adk-grpc-sessions", and google.rpc.BadRequest naming the offending field,
  * inside a google.rpc.Status serialized in the "grpc-status-details-bin"
@@ -210,9 +251,11 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   ALREADY_EXISTS      "SESSION_ALREADY_EXISTS", "EVENT_ID_CONFLICT"
  *   ABORTED             "STALE_SESSION"
  *   FAILED_PRECONDITION "SESSION_CLOSED" (an append to a closed session)
- *   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE"
+ *   RESOURCE_EXHAUSTED  "SESSION_SIZE_LIMIT", "STATE_SIZE_LIMIT", "RESPONSE_TOO_LARGE",
+ *                       "WATCHER_TOO_SLOW" (see "Watching": resume)
  *                       (see "Limits"; retrying the same call will not help)
  *   UNAVAILABLE         "BACKEND_UNAVAILABLE" (storage unreachable; retry);
+ *                       "SERVER_DRAINING" (a watch stream: resume on another server);
  *                       in a batch's result, "BATCH_RESPONSE_FULL" (not applied; send again)
  *   DEADLINE_EXCEEDED   the call's deadline passed
  * and, when the storage behind the server refuses a call (ErrorInfo.metadata
@@ -920,6 +963,137 @@ export interface ForkSessionRequest_LabelsEntry {
 export interface ForkSessionResponse {
   /** The new session, with merged state, forked_from set and no events. */
   session: Session | undefined;
+}
+
+/** Request for SessionService.WatchSession. */
+export interface WatchSessionRequest {
+  /** Required. The app name. */
+  appName: string;
+  /** Required. The user id. */
+  userId: string;
+  /** Required. The session id (trimmed). */
+  sessionId: string;
+  /**
+   * Optional. Deliver the events stored after the session had this revision:
+   * the revision delivered with the last event a watcher received, a
+   * caught_up revision, or any revision a read or an append returned. 0 =
+   * every event, from the first. Negative is INVALID_ARGUMENT.
+   */
+  afterRevision: bigint;
+}
+
+/** One message of a WatchSession stream: exactly one field is set. */
+export interface WatchSessionResponse {
+  /**
+   * Events stored after the last one delivered, in append order, each
+   * with the session's revision right after it. At least one; as many as
+   * fit in one message.
+   */
+  events?:
+    | WatchedEvents
+    | undefined;
+  /**
+   * The watcher has every event stored when the watch began (sent once,
+   * after the backlog, even if it was empty).
+   */
+  caughtUp?:
+    | WatchCaughtUp
+    | undefined;
+  /** The session ended; the stream then closes with OK. */
+  ended?: WatchEnded | undefined;
+}
+
+/** Events delivered by WatchSession. */
+export interface WatchedEvents {
+  /** The events, oldest first. */
+  events: WatchedEvent[];
+}
+
+/** One event delivered by WatchSession. */
+export interface WatchedEvent {
+  /** The event as stored (see Event). */
+  event:
+    | Event
+    | undefined;
+  /**
+   * The session's revision right after this event: pass the last one
+   * received as WatchSessionRequest.after_revision to resume.
+   */
+  revision: bigint;
+}
+
+/** The end of a WatchSession backlog. */
+export interface WatchCaughtUp {
+  /**
+   * The session's revision when the backlog was read: the revision to
+   * append with if no event follows, and a resume point.
+   */
+  revision: bigint;
+}
+
+/** Why a watched session ended. */
+export interface WatchEnded {
+  /** Why the stream ends. */
+  reason: WatchEnded_Reason;
+}
+
+/** What happened to the session. */
+export enum WatchEnded_Reason {
+  /** REASON_UNSPECIFIED - Not used. */
+  REASON_UNSPECIFIED = 0,
+  /** REASON_CLOSED - CloseSession closed it; every event stored before was delivered. */
+  REASON_CLOSED = 1,
+  /** REASON_DELETED - It was deleted (DeleteSession or EraseUser). */
+  REASON_DELETED = 2,
+  /** REASON_EXPIRED - Its expire_time passed. */
+  REASON_EXPIRED = 3,
+  UNRECOGNIZED = -1,
+}
+
+/** Request for SessionService.ListApps. */
+export interface ListAppsRequest {
+  /**
+   * Optional. Maximum apps in one page: 0 = 100; values above 1000 are
+   * treated as 1000; negative is INVALID_ARGUMENT.
+   */
+  pageSize: number;
+  /**
+   * Optional. A next_page_token from a previous ListApps call; empty = the
+   * first page.
+   */
+  pageToken: string;
+}
+
+/** Response for SessionService.ListApps. */
+export interface ListAppsResponse {
+  /** App names, in code point order. */
+  appNames: string[];
+  /** Token for the next page; empty when this is the last page. */
+  nextPageToken: string;
+}
+
+/** Request for SessionService.ListUsers. */
+export interface ListUsersRequest {
+  /** Required. The app name. */
+  appName: string;
+  /**
+   * Optional. Maximum users in one page: 0 = 100; values above 1000 are
+   * treated as 1000; negative is INVALID_ARGUMENT.
+   */
+  pageSize: number;
+  /**
+   * Optional. A next_page_token from a previous ListUsers call of the same
+   * app; empty = the first page.
+   */
+  pageToken: string;
+}
+
+/** Response for SessionService.ListUsers. */
+export interface ListUsersResponse {
+  /** User ids, in code point order. */
+  userIds: string[];
+  /** Token for the next page; empty when this is the last page. */
+  nextPageToken: string;
 }
 
 function createBaseState(): State {
@@ -4756,6 +4930,705 @@ export const ForkSessionResponse: MessageFns<ForkSessionResponse> = {
   },
 };
 
+function createBaseWatchSessionRequest(): WatchSessionRequest {
+  return { appName: "", userId: "", sessionId: "", afterRevision: 0n };
+}
+
+export const WatchSessionRequest: MessageFns<WatchSessionRequest> = {
+  encode(message: WatchSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(26).string(message.sessionId);
+    }
+    if (message.afterRevision !== 0n) {
+      if (BigInt.asIntN(64, message.afterRevision) !== message.afterRevision) {
+        throw new globalThis.Error("value provided for field message.afterRevision of type int64 too large");
+      }
+      writer.uint32(32).int64(message.afterRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.afterRevision = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionRequest>): WatchSessionRequest {
+    return WatchSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchSessionRequest>): WatchSessionRequest {
+    const message = createBaseWatchSessionRequest();
+    message.appName = object.appName ?? "";
+    message.userId = object.userId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.afterRevision = (object.afterRevision !== undefined && object.afterRevision !== null)
+      ? BigInt(object.afterRevision)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchSessionResponse(): WatchSessionResponse {
+  return { events: undefined, caughtUp: undefined, ended: undefined };
+}
+
+export const WatchSessionResponse: MessageFns<WatchSessionResponse> = {
+  encode(message: WatchSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.events !== undefined) {
+      WatchedEvents.encode(message.events, writer.uint32(10).fork()).join();
+    }
+    if (message.caughtUp !== undefined) {
+      WatchCaughtUp.encode(message.caughtUp, writer.uint32(18).fork()).join();
+    }
+    if (message.ended !== undefined) {
+      WatchEnded.encode(message.ended, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events = WatchedEvents.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caughtUp = WatchCaughtUp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ended = WatchEnded.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionResponse>): WatchSessionResponse {
+    return WatchSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchSessionResponse>): WatchSessionResponse {
+    const message = createBaseWatchSessionResponse();
+    message.events = (object.events !== undefined && object.events !== null)
+      ? WatchedEvents.fromPartial(object.events)
+      : undefined;
+    message.caughtUp = (object.caughtUp !== undefined && object.caughtUp !== null)
+      ? WatchCaughtUp.fromPartial(object.caughtUp)
+      : undefined;
+    message.ended = (object.ended !== undefined && object.ended !== null)
+      ? WatchEnded.fromPartial(object.ended)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWatchedEvents(): WatchedEvents {
+  return { events: [] };
+}
+
+export const WatchedEvents: MessageFns<WatchedEvents> = {
+  encode(message: WatchedEvents, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      WatchedEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchedEvents {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchedEvents();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(WatchedEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchedEvents>): WatchedEvents {
+    return WatchedEvents.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchedEvents>): WatchedEvents {
+    const message = createBaseWatchedEvents();
+    message.events = object.events?.map((e) => WatchedEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchedEvent(): WatchedEvent {
+  return { event: undefined, revision: 0n };
+}
+
+export const WatchedEvent: MessageFns<WatchedEvent> = {
+  encode(message: WatchedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asIntN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type int64 too large");
+      }
+      writer.uint32(16).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = Event.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchedEvent>): WatchedEvent {
+    return WatchedEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchedEvent>): WatchedEvent {
+    const message = createBaseWatchedEvent();
+    message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchCaughtUp(): WatchCaughtUp {
+  return { revision: 0n };
+}
+
+export const WatchCaughtUp: MessageFns<WatchCaughtUp> = {
+  encode(message: WatchCaughtUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0n) {
+      if (BigInt.asIntN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type int64 too large");
+      }
+      writer.uint32(8).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchCaughtUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchCaughtUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchCaughtUp>): WatchCaughtUp {
+    return WatchCaughtUp.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchCaughtUp>): WatchCaughtUp {
+    const message = createBaseWatchCaughtUp();
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchEnded(): WatchEnded {
+  return { reason: 0 };
+}
+
+export const WatchEnded: MessageFns<WatchEnded> = {
+  encode(message: WatchEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== 0) {
+      writer.uint32(8).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchEnded>): WatchEnded {
+    return WatchEnded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchEnded>): WatchEnded {
+    const message = createBaseWatchEnded();
+    message.reason = object.reason ?? 0;
+    return message;
+  },
+};
+
+function createBaseListAppsRequest(): ListAppsRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListAppsRequest: MessageFns<ListAppsRequest> = {
+  encode(message: ListAppsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAppsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAppsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListAppsRequest>): ListAppsRequest {
+    return ListAppsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAppsRequest>): ListAppsRequest {
+    const message = createBaseListAppsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAppsResponse(): ListAppsResponse {
+  return { appNames: [], nextPageToken: "" };
+}
+
+export const ListAppsResponse: MessageFns<ListAppsResponse> = {
+  encode(message: ListAppsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.appNames) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAppsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAppsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appNames.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListAppsResponse>): ListAppsResponse {
+    return ListAppsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAppsResponse>): ListAppsResponse {
+    const message = createBaseListAppsResponse();
+    message.appNames = object.appNames?.map((e) => e) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListUsersRequest(): ListUsersRequest {
+  return { appName: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListUsersRequest: MessageFns<ListUsersRequest> = {
+  encode(message: ListUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListUsersRequest>): ListUsersRequest {
+    return ListUsersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListUsersRequest>): ListUsersRequest {
+    const message = createBaseListUsersRequest();
+    message.appName = object.appName ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListUsersResponse(): ListUsersResponse {
+  return { userIds: [], nextPageToken: "" };
+}
+
+export const ListUsersResponse: MessageFns<ListUsersResponse> = {
+  encode(message: ListUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListUsersResponse>): ListUsersResponse {
+    return ListUsersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListUsersResponse>): ListUsersResponse {
+    const message = createBaseListUsersResponse();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /**
  * Stores ADK sessions, their events and their app-, user- and session-scoped
  * state.
@@ -4994,6 +5867,50 @@ export const SessionServiceService = {
     responseSerialize: (value: ForkSessionResponse): Buffer => Buffer.from(ForkSessionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ForkSessionResponse => ForkSessionResponse.decode(value),
   },
+  /**
+   * Follows a session live: the events stored after a revision, a caught_up
+   * marker, then each event as it is committed, until the session is
+   * closed, deleted or expired, or the caller ends the stream (see
+   * "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSession: {
+    path: "/adk_grpc_sessions.v1.SessionService/WatchSession" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSessionRequest): Buffer => Buffer.from(WatchSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSessionRequest => WatchSessionRequest.decode(value),
+    responseSerialize: (value: WatchSessionResponse): Buffer =>
+      Buffer.from(WatchSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchSessionResponse => WatchSessionResponse.decode(value),
+  },
+  /**
+   * Lists the apps holding sessions or state that the caller may use (see
+   * "Apps and users").
+   */
+  listApps: {
+    path: "/adk_grpc_sessions.v1.SessionService/ListApps" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAppsRequest): Buffer => Buffer.from(ListAppsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAppsRequest => ListAppsRequest.decode(value),
+    responseSerialize: (value: ListAppsResponse): Buffer => Buffer.from(ListAppsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAppsResponse => ListAppsResponse.decode(value),
+  },
+  /**
+   * Lists the users of an app holding sessions or user state (see "Apps and
+   * users").
+   */
+  listUsers: {
+    path: "/adk_grpc_sessions.v1.SessionService/ListUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListUsersRequest): Buffer => Buffer.from(ListUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListUsersRequest => ListUsersRequest.decode(value),
+    responseSerialize: (value: ListUsersResponse): Buffer => Buffer.from(ListUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListUsersResponse => ListUsersResponse.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
@@ -5107,6 +6024,25 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * does not know (one imported, or created before the server kept it).
    */
   forkSession: handleUnaryCall<ForkSessionRequest, ForkSessionResponse>;
+  /**
+   * Follows a session live: the events stored after a revision, a caught_up
+   * marker, then each event as it is committed, until the session is
+   * closed, deleted or expired, or the caller ends the stream (see
+   * "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSession: handleServerStreamingCall<WatchSessionRequest, WatchSessionResponse>;
+  /**
+   * Lists the apps holding sessions or state that the caller may use (see
+   * "Apps and users").
+   */
+  listApps: handleUnaryCall<ListAppsRequest, ListAppsResponse>;
+  /**
+   * Lists the users of an app holding sessions or user state (see "Apps and
+   * users").
+   */
+  listUsers: handleUnaryCall<ListUsersRequest, ListUsersResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -5408,6 +6344,61 @@ export interface SessionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ForkSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Follows a session live: the events stored after a revision, a caught_up
+   * marker, then each event as it is committed, until the session is
+   * closed, deleted or expired, or the caller ends the stream (see
+   * "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSession(
+    request: WatchSessionRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionResponse>;
+  watchSession(
+    request: WatchSessionRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionResponse>;
+  /**
+   * Lists the apps holding sessions or state that the caller may use (see
+   * "Apps and users").
+   */
+  listApps(
+    request: ListAppsRequest,
+    callback: (error: ServiceError | null, response: ListAppsResponse) => void,
+  ): ClientUnaryCall;
+  listApps(
+    request: ListAppsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAppsResponse) => void,
+  ): ClientUnaryCall;
+  listApps(
+    request: ListAppsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAppsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the users of an app holding sessions or user state (see "Apps and
+   * users").
+   */
+  listUsers(
+    request: ListUsersRequest,
+    callback: (error: ServiceError | null, response: ListUsersResponse) => void,
+  ): ClientUnaryCall;
+  listUsers(
+    request: ListUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListUsersResponse) => void,
+  ): ClientUnaryCall;
+  listUsers(
+    request: ListUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListUsersResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -41,6 +41,7 @@ from adk_grpc_sessions.server.backends.sql.appends.claims import (
     claimable_sessions,
     limit_params,
 )
+from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.queries.rows import encode_state_delta
 from adk_grpc_sessions.server.backends.sql.queries.state import STATE_UPDATE_COLUMNS
@@ -292,9 +293,25 @@ def _store_batch() -> sa.Select[Any]:
         app_state, app_rows, (batch.c.app_name,), claimed, batch, "app", after=user_counted
     )
     app_counted = _counted(app_state_size, claimed, claimable, "app", after=app_written)
-    return sa.select(
-        claimed.c.position, claimed.c.session_pk, claimed.c.last_sequence, claimed.c.event_pk
-    ).add_cte(stored, session_written, user_written, user_counted, app_written, app_counted)
+    # Each stored append tells the servers listening (``change_feeds``) which session moved to
+    # which revision: on commit only, as notifications are delivered. Never the event: it may
+    # pass a notification's size limit, and a listener reads it once for all its watchers.
+    notified = sa.func.pg_notify(
+        sa.literal(watching.CHANNEL),
+        sa.cast(
+            sa.func.json_build_array(
+                batch.c.app_name, batch.c.user_id, batch.c.session_id, 2 * claimed.c.event_pk
+            ),
+            sa.Text(),
+        ),
+    ).label("notified")
+    return (
+        sa.select(
+            claimed.c.position, claimed.c.session_pk, claimed.c.last_sequence, claimed.c.event_pk, notified
+        )
+        .join_from(claimed, batch, batch.c.position == claimed.c.position)
+        .add_cte(stored, session_written, user_written, user_counted, app_written, app_counted)
+    )
 
 
 def _upsert_from(table: sa.Table, rows: sa.Select[Any], name: str) -> sa.CTE:

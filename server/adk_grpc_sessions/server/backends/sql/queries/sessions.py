@@ -464,26 +464,66 @@ def delete_session(key: SessionKey) -> Bound:
     return _DELETE_SESSION, name_params(key)
 
 
-_SET_IMPORTED = (
+_SET_RESTORED = (
     sa.update(sessions)
     .where(sessions.c.session_pk == sa.bindparam("b_session_pk"))
     .values(
         revision=sa.bindparam("b_revision"),
-        last_sequence=sa.bindparam("b_last_sequence"),
         last_update_time=sa.bindparam("b_last_update_time"),
-        events_bytes=sa.bindparam("b_events_bytes"),
+        close_time=sa.bindparam("b_close_time"),
+        forked_from=sa.bindparam("b_forked_from"),
     )
 )
 
 
-def set_imported(
-    session_pk: int, revision: int, last_sequence: int, last_update_time: float, events_bytes: int = 0
+def set_restored(
+    session_pk: int, revision: int, last_update_time: float, close_time: float | None, forked_from: str | None
 ) -> Bound:
-    """Records an imported session's revision, event count, update time and events' size."""
-    return _SET_IMPORTED, {
+    """Sets what a restored session's insert does not: revision, update and close times, fork origin."""
+    return _SET_RESTORED, {
         "b_session_pk": session_pk,
         "b_revision": revision,
-        "b_last_sequence": last_sequence,
         "b_last_update_time": last_update_time,
+        "b_close_time": close_time,
+        "b_forked_from": forked_from,
+    }
+
+
+_ADD_RESTORED_EVENTS = (
+    sa.update(sessions)
+    .where(
+        sessions.c.session_pk == sa.bindparam("b_session_pk"),
+        sessions.c.last_sequence == sa.bindparam("b_held"),
+    )
+    .values(
+        revision=sa.bindparam("b_revision"),
+        last_sequence=sa.bindparam("b_last_sequence"),
+        events_bytes=sessions.c.events_bytes + sa.bindparam("b_events_bytes", type_=sa.BigInteger()),
+    )
+)
+
+
+def add_restored_events(
+    session_pk: int, held: int, revision: int, last_sequence: int, events_bytes: int
+) -> Bound:
+    """Counts restored events in their session, if it still holds ``held`` events (rowcount 0 if not)."""
+    return _ADD_RESTORED_EVENTS, {
+        "b_session_pk": session_pk,
+        "b_held": held,
+        "b_revision": revision,
+        "b_last_sequence": last_sequence,
         "b_events_bytes": events_bytes,
     }
+
+
+_SELECT_RESTORABLE = sa.select(*SESSION_COLUMNS, *METADATA_COLUMNS, sessions.c.initial_state).where(VISIBLE)
+
+
+def select_restorable(key: SessionKey, now: float) -> Bound:
+    """The session row named ``key`` unless expired by ``now``, with its metadata and initial state."""
+    return _SELECT_RESTORABLE, visible_params(key, now)
+
+
+def expiry_of(row: sa.Row[Any]) -> Expiry:
+    """The expiry of a session row."""
+    return Expiry(row.expire_time, row.ttl)

@@ -1,0 +1,381 @@
+"""Watching a session live (``WatchSession``): the events appended to it, resumed by revision across failures.
+
+A watch is one long stream, so it is not one retried call: it is a chain of
+streams, each opened after the last revision received. Opening one is an
+operation of the client's retry policy (``retry``): within the client's time
+budget it rides out a server that is down, backing off, and a server that
+stays unreachable for the whole budget ends the watch with
+``SessionServiceUnavailableError``. Once a stream is open it has no deadline;
+when it breaks (the connection is lost, the server drains, "SERVER_DRAINING",
+or cuts off a watcher that fell behind, "WATCHER_TOO_SLOW") the next stream is
+opened with a fresh budget after the last revision received, which the
+contract guarantees gives no gap and no duplicate.
+
+Two forms: ``SessionWatch`` yields typed updates (each event with its
+revision, the caught-up marker, the end and why), and ``EventWatch``, what
+``GrpcSessionService.watch_session`` returns, yields only ADK ``Event``s and
+keeps the rest as attributes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Self
+
+import grpc
+from google.adk.errors.session_not_found_error import SessionNotFoundError
+from google.adk.events.event import Event
+
+from adk_grpc_sessions.client.connection import Connection
+from adk_grpc_sessions.client.errors import (
+    SessionServiceTimeoutError,
+    SessionServiceUnavailableError,
+    error_from_rpc,
+)
+from adk_grpc_sessions.client.event_cache import EventCache
+from adk_grpc_sessions.client.retry import RETRIED_CODES, AttemptFailedError
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+
+RESUMED_REASONS: Final = frozenset({"WATCHER_TOO_SLOW"})
+"""RESOURCE_EXHAUSTED reasons after which a watch resumes (UNAVAILABLE and CANCELLED always do)."""
+
+
+class WatchEndReason(enum.StrEnum):
+    """Why a watched session ended (the server's ``WatchEnded.Reason``)."""
+
+    CLOSED = "closed"
+    """``close_session`` closed it; every event stored before the close was delivered."""
+    DELETED = "deleted"
+    """It was deleted (``delete_session``, ``erase_user``). Also what a watch that resumes finds
+    when the session is gone, or was deleted and created again, meanwhile."""
+    EXPIRED = "expired"
+    """Its expiry passed."""
+    UNKNOWN = "unknown"
+    """A reason newer than this client."""
+
+
+_REASONS: Final = {
+    pb.WatchEnded.REASON_CLOSED: WatchEndReason.CLOSED,
+    pb.WatchEnded.REASON_DELETED: WatchEndReason.DELETED,
+    pb.WatchEnded.REASON_EXPIRED: WatchEndReason.EXPIRED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedEvent:
+    """An event of the watched session, as stored."""
+
+    event: Event
+    revision: int
+    """The session's revision right after this event: a resume point (``after_revision``)."""
+    event_json: str
+    """The event exactly as stored (ADK's camelCase JSON), to forward without decoding it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp:
+    """Every event stored when the stream opened has been delivered; the next ones come as appended.
+
+    Sent after each (re)connection's backlog, even an empty one.
+    """
+
+    revision: int
+    """The session's revision then: the revision to append with if no event follows, and a resume point."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEnded:
+    """The session ended; nothing follows."""
+
+    reason: WatchEndReason
+
+
+WatchUpdate = WatchedEvent | CaughtUp | WatchEnded
+"""What ``SessionWatch`` yields."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTarget:
+    """The session to watch."""
+
+    app_name: str
+    user_id: str
+    session_id: str
+
+
+class _StoppedError(Exception):
+    """``aclose`` stopped the watch while a stream was being opened."""
+
+
+def _failure(error: grpc.aio.AioRpcError) -> AttemptFailedError:
+    """A failed stream as an attempt's failure: code UNAVAILABLE where the watch resumes."""
+    exception = error_from_rpc(error)
+    code = error.code()
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and getattr(exception, "reason", "") in RESUMED_REASONS:
+        code = grpc.StatusCode.UNAVAILABLE
+    return AttemptFailedError(code, exception)
+
+
+def _closed_without_end() -> AttemptFailedError:
+    """A stream that closed with OK but no ``ended``: as a lost connection (a proxy may cut streams)."""
+    return AttemptFailedError(
+        grpc.StatusCode.UNAVAILABLE,
+        SessionServiceUnavailableError(
+            "WatchSession: the stream closed before the session ended", grpc.StatusCode.UNAVAILABLE
+        ),
+    )
+
+
+class SessionWatch:
+    """A live watch of one session: an async iterator of ``WatchUpdate``, resuming by itself.
+
+    Use it as ``async for update in watch`` (``async with`` closes it on
+    exit; so does ``aclose()``); the iteration stops after a ``WatchEnded``.
+    ``revision``, ``caught_up``, ``ended`` and ``reconnects`` say where it stands.
+
+    Raises (from the iteration):
+        SessionNotFoundError: the session does not exist (when the watch starts).
+        SessionServiceUnavailableError: the server could not be reached within the client's budget.
+        ValueError: ``after_revision`` was refused (negative).
+        SessionServiceError: any other refusal (a token not valid for the app, say).
+    """
+
+    def __init__(
+        self, connection: Connection, events: EventCache, target: WatchTarget, after_revision: int = 0
+    ) -> None:
+        """Watches ``target`` after ``after_revision`` (0: every event); nothing is sent until iterated."""
+        self._connection = connection
+        self._events = events
+        self._target = target
+        self.revision = after_revision
+        """The last revision received (an event's or a caught-up's): where a reconnection resumes."""
+        self.caught_up = False
+        """Whether the backlog has been delivered at least once (live since)."""
+        self.ended: WatchEndReason | None = None
+        """Why the session ended, once it has; None while it is watched (or if the watch failed)."""
+        self.reconnects = 0
+        """How many times a broken stream was resumed."""
+        self._opened = False
+        self._stopped = False
+        self._iterating = False
+        self._call: Any = None
+        """The stream open now, if any: what ``aclose`` cancels."""
+        self._updates: AsyncGenerator[WatchUpdate] | None = None
+
+    def __aiter__(self) -> Self:
+        """Returns the watch itself."""
+        return self
+
+    async def __anext__(self) -> WatchUpdate:
+        """The next update; ends after ``WatchEnded``."""
+        if self._updates is None:
+            self._updates = _finished() if self._stopped else self._run()
+        self._iterating = True
+        try:
+            return await anext(self._updates)
+        finally:
+            self._iterating = False
+
+    async def aclose(self) -> None:
+        """Stops watching: the open stream is cancelled, and an iteration under way ends normally.
+
+        It may be called from another task than the one iterating (a UI
+        closing a view, say); iterating afterwards ends at once.
+        """
+        self._stopped = True
+        if self._call is not None:
+            self._call.cancel()
+        updates = self._updates
+        if updates is None:
+            return
+        if not self._iterating:  # an iteration under way in another task ends by itself (see _run)
+            self._updates = _finished()
+            await updates.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Returns the watch itself, closed on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Closes the watch."""
+        await self.aclose()
+
+    async def _open(self, seconds: float | None, wait_for_ready: bool) -> tuple[Any, Any]:
+        """One attempt at a stream after ``revision``: the call and its first message.
+
+        The first message is awaited within the attempt because the server
+        always sends one at once (events of the backlog, or ``caught_up``):
+        until it comes the server may not even have been reached.
+        """
+        if self._stopped:
+            raise _StoppedError
+        target = self._target
+        request = pb.WatchSessionRequest(
+            app_name=target.app_name,
+            user_id=target.user_id,
+            session_id=target.session_id,
+            after_revision=self.revision,
+        )
+        call = self._call = self._connection.watch(request, wait_for_ready=wait_for_ready)
+        try:
+            async with asyncio.timeout(seconds):
+                first = await call.read()
+        except TimeoutError:
+            call.cancel()
+            raise AttemptFailedError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                SessionServiceTimeoutError(
+                    "WatchSession: the server did not answer in time", grpc.StatusCode.DEADLINE_EXCEEDED
+                ),
+            ) from None
+        except grpc.aio.AioRpcError as error:
+            if self._stopped:
+                raise _StoppedError from error
+            raise _failure(error) from error
+        except BaseException:
+            call.cancel()
+            raise
+        if first is grpc.aio.EOF:
+            raise _closed_without_end()
+        return call, first
+
+    async def _run(self) -> AsyncGenerator[WatchUpdate]:
+        """Streams one after another, each resuming after the last revision, until the session ends."""
+        failed: AttemptFailedError | None = None
+        while not self._stopped:
+            try:
+                call, message = await self._connection.attempts("WatchSession").run(self._open, failed)
+            except _StoppedError:
+                return
+            except asyncio.CancelledError:
+                if self._stopped_here():
+                    return
+                raise
+            except SessionNotFoundError:
+                if not self._opened:
+                    raise
+                # Gone while the watch was reconnecting: it ended unseen (deleted, or expired).
+                self.ended = WatchEndReason.DELETED
+                yield WatchEnded(self.ended)
+                return
+            if self._opened:
+                self.reconnects += 1
+            self._opened = True
+            self._call = call
+            try:
+                while message is not grpc.aio.EOF:
+                    for update in self._updates_of(message):
+                        yield update
+                    if self.ended is not None:
+                        return
+                    message = await call.read()
+                failed = _closed_without_end()
+            except asyncio.CancelledError:
+                if self._stopped_here():
+                    return
+                raise
+            except grpc.aio.AioRpcError as error:
+                if self._stopped:
+                    return
+                failed = _failure(error)
+                if failed.code not in RETRIED_CODES:
+                    raise failed.error from error
+            finally:
+                self._call = None
+                call.cancel()
+
+    def _stopped_here(self) -> bool:
+        """Whether a cancellation came from ``aclose`` cancelling the stream, not from the task's own."""
+        task = asyncio.current_task()
+        return self._stopped and (task is None or task.cancelling() == 0)
+
+    def _updates_of(self, message: pb.WatchSessionResponse) -> list[WatchUpdate]:
+        """The updates one message of the stream carries, with the watch's position moved past them."""
+        kind = message.WhichOneof("kind")
+        if kind == "events":
+            watched = message.events.events
+            target = self._target
+            scope = (target.app_name, target.user_id, target.session_id)
+            events = self._events.decode(scope, [w.event for w in watched])
+            updates: list[WatchUpdate] = [
+                WatchedEvent(event, w.revision, w.event.event_json)
+                for event, w in zip(events, watched, strict=True)
+            ]
+            if watched:
+                self.revision = watched[-1].revision
+            return updates
+        if kind == "caught_up":
+            self.revision = message.caught_up.revision
+            self.caught_up = True
+            return [CaughtUp(message.caught_up.revision)]
+        if kind == "ended":
+            self.ended = _REASONS.get(message.ended.reason, WatchEndReason.UNKNOWN)
+            return [WatchEnded(self.ended)]
+        return []  # a kind newer than this client: nothing it can use
+
+
+async def _finished() -> AsyncGenerator[WatchUpdate]:
+    """An iteration that has ended (of a closed watch)."""
+    return
+    yield  # an async generator that yields nothing
+
+
+class EventWatch:
+    """A live watch yielding only ADK ``Event``s: ``async for event in service.watch_session(...)``.
+
+    The iteration ends normally when the session ends (``ended`` says why);
+    it resumes by itself across reconnections (see ``SessionWatch``, whose
+    errors it raises, and which ``updates`` is).
+    """
+
+    def __init__(self, updates: SessionWatch) -> None:
+        """The events of ``updates``."""
+        self.updates = updates
+        """The typed watch underneath (revisions, caught-up state, reconnections)."""
+
+    @property
+    def ended(self) -> WatchEndReason | None:
+        """Why the session ended, once the iteration has stopped because it did; else None."""
+        return self.updates.ended
+
+    @property
+    def revision(self) -> int:
+        """The revision right after the last event (or caught-up marker) received."""
+        return self.updates.revision
+
+    def __aiter__(self) -> Self:
+        """Returns the watch itself."""
+        return self
+
+    async def __anext__(self) -> Event:
+        """The next event."""
+        async for update in self.updates:
+            if isinstance(update, WatchedEvent):
+                return update.event
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Stops watching."""
+        await self.updates.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Returns the watch itself, closed on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Closes the watch."""
+        await self.aclose()

@@ -1,0 +1,425 @@
+"""WatchSession: every watcher of a session fed from one shared read per change.
+
+One ``_Hub`` per watched session in this process. The backend tells the
+hubs which session changed (``Backend.changes``: keys and revisions, never
+events); the session's hub then reads the new events once, encodes each
+once, and offers the same bytes to every watcher of the session. A watcher
+that is behind (it just joined, or resumes from an old revision) joins the
+hub first and then reads its own backlog: the hub's feed holds every event
+after the point where it stood when the backlog read began, the backlog
+every event up to a point at or past it, and a watcher skips what it has
+already sent by the events' sequence numbers, so the two meet with no gap
+and no duplicate.
+
+Each watcher has a bounded buffer of what it has not sent yet: the hub
+never waits for a watcher (a slow one cannot hold up appends, the hub, or
+other watchers); a watcher whose buffer would pass its bound is cut off
+(``WatcherTooSlowError``) and resumes from its last revision. Buffers hold
+the hub's shared bytes, so what a thousand watchers of one session keep is
+what the slowest of them keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from adk_grpc_sessions.server.api import messages
+from adk_grpc_sessions.server.api.errors import ServerDrainingError, WatcherTooSlowError
+from adk_grpc_sessions.server.backends.base import (
+    Backend,
+    BackendRefusedError,
+    BackendUnavailableError,
+    ReadBudget,
+    Refusal,
+    SessionEnd,
+    SessionKey,
+    SessionNotFoundError,
+    WatchedEvent,
+)
+from adk_grpc_sessions.server.runtime.metrics import Metrics
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+
+_log = logging.getLogger(__name__)
+
+_ENDED: Final = {
+    SessionEnd.CLOSED: pb.WatchEnded.REASON_CLOSED,
+    SessionEnd.DELETED: pb.WatchEnded.REASON_DELETED,
+    SessionEnd.EXPIRED: pb.WatchEnded.REASON_EXPIRED,
+}
+_RETRY_FIRST_SECONDS: Final = 0.05
+_RETRY_MOST_SECONDS: Final = 2.0
+"""A hub whose read finds storage unreachable tries again after these (doubling) delays."""
+_MESSAGE_BYTES: Final = 1024 * 1024
+"""Events are sent in messages of about this size (an event larger goes alone, within the message
+limit): a watcher's client need not accept the largest messages to follow a session of small events."""
+_COALESCE_SECONDS: Final = 0.002
+_COALESCE_ABOVE_WATCHERS: Final = 10
+"""A hub of more watchers than this, told of a change, waits ``_COALESCE_SECONDS`` before it reads:
+each watcher's message then carries every event committed meanwhile, instead of a message (a
+write per watcher, the server's dearest part of a delivery) per event. A few watchers are
+written to at once: their writes cost less than the wait."""
+_EXPIRY_SLACK_SECONDS: Final = 0.001
+"""Read a session this long after its expire_time, so that the read finds it expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One event, encoded once for every watcher (a ``WatchedEvents.events`` entry)."""
+
+    data: bytes
+    sequence: int
+
+
+def _entries(events: Sequence[WatchedEvent]) -> list[_Entry]:
+    return [_Entry(messages.watched_event_entry(w.event, w.revision), w.event.sequence) for w in events]
+
+
+class _Watcher:
+    """One WatchSession stream's queue of what the hub offered it and it has not sent yet."""
+
+    __slots__ = ("bound", "failure", "pending", "queue", "wake")
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.queue: deque[_Entry | SessionEnd] = deque()
+        self.pending = 0
+        """Bytes offered and not yet sent."""
+        self.failure: Exception | None = None
+        self.wake = asyncio.Event()
+
+    def offer(self, entries: Sequence[_Entry], size: int) -> None:
+        """Queues the hub's new events; past the bound, cuts the watcher off instead (never waits)."""
+        if self.failure is not None:
+            return
+        # One batch is always taken, however large its events: the bound is on falling behind.
+        if self.queue and self.pending + size > self.bound:
+            self.fail(WatcherTooSlowError(self.bound))
+            return
+        self.queue.extend(entries)
+        self.pending += size
+        self.wake.set()
+
+    def end(self, end: SessionEnd) -> None:
+        """Queues the session's end, after every event offered before it."""
+        if self.failure is None:
+            self.queue.append(end)
+            self.wake.set()
+
+    def fail(self, error: Exception) -> None:
+        """Ends the stream with ``error`` at its next step; what it held is dropped."""
+        if self.failure is None:
+            self.failure = error
+            self.queue.clear()
+            self.pending = 0
+            self.wake.set()
+
+
+class _Hub:
+    """The watchers of one session, and the one task that reads its new events for all of them."""
+
+    def __init__(self, owner: Watchers, key: SessionKey) -> None:
+        self.owner = owner
+        self.key = key
+        self.watchers: set[_Watcher] = set()
+        self.position: int | None = None
+        """The revision the feed has offered every event up to; None until the head is read."""
+        self.ready = asyncio.Event()
+        """Set once the head is read (or the read failed): the feed's starting point is known."""
+        self.ended = False
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def poke(self, revision: int | None) -> None:
+        """Storage says the session changed (to ``revision``, if known): read it, once, soon."""
+        if self.ended or (revision is not None and revision == self.position):
+            return
+        self._dirty = True
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        delay = _RETRY_FIRST_SECONDS
+        try:
+            while self._dirty and not self.ended:
+                if self.position is not None and len(self.watchers) > _COALESCE_ABOVE_WATCHERS:
+                    # Changes that land meanwhile share this read, and each watcher's next message.
+                    await asyncio.sleep(_COALESCE_SECONDS)
+                self._dirty = False
+                try:
+                    await self._catch_up()
+                    delay = _RETRY_FIRST_SECONDS
+                except BackendUnavailableError as exc:
+                    if self.position is None:
+                        # Without its starting point the feed could not promise its watchers no gap:
+                        # they end UNAVAILABLE and watch again.
+                        self.fail(exc)
+                        return
+                    _log.warning("watch: storage unavailable, reading again in %.2f s: %s", delay, exc)
+                    self._dirty = True
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _RETRY_MOST_SECONDS)
+                except Exception as exc:  # a refusal or a bug: its watchers end with its status
+                    self.fail(exc)
+        finally:
+            self._task = None
+            self.ready.set()
+
+    async def _catch_up(self) -> None:
+        """Reads what follows ``position`` and offers it to every watcher, page by page."""
+        backend = self.owner.backend
+        while not self.ended:
+            if self.position is None:
+                # The head alone: the feed starts here, its watchers' backlogs reach at least here.
+                head_only = ReadBudget(self.owner.response_bytes, 0)
+                head = await backend.read_watched(self.key, 0, budget=head_only)
+                self.position = head.revision
+                self.ready.set()
+                self._expire_at(head.expire_time)
+                return
+            try:
+                read = await backend.read_watched(self.key, self.position, budget=self.owner.budget)
+            except SessionNotFoundError:
+                self.end(SessionEnd.DELETED)
+                return
+            if self.ended:
+                return  # ended (deleted, drained) while reading: nothing more is offered
+            if read.expired:
+                self.end(SessionEnd.EXPIRED)
+                return
+            if read.events:
+                entries = _entries(read.events)
+                size = sum(len(entry.data) for entry in entries)
+                for watcher in self.watchers:
+                    watcher.offer(entries, size)
+                self.position = read.events[-1].revision
+            self._expire_at(read.expire_time)
+            if not read.more:
+                if read.closed:
+                    self.end(SessionEnd.CLOSED)
+                return
+
+    def _expire_at(self, expire_time: float | None) -> None:
+        """Reads the session again when it expires: nothing in storage signals an expiry."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if expire_time is not None:
+            delay = max(0.0, expire_time - self.owner.backend.clock()) + _EXPIRY_SLACK_SECONDS
+            self._timer = asyncio.get_running_loop().call_later(delay, self.poke, None)
+
+    def end(self, end: SessionEnd) -> None:
+        """The session ended: every watcher ends after what it was offered; the hub is gone."""
+        if not self.ended:
+            for watcher in self.watchers:
+                watcher.end(end)
+            self._close()
+
+    def fail(self, error: Exception) -> None:
+        """Ends every watcher with ``error``; the hub is gone."""
+        if not self.ended:
+            for watcher in self.watchers:
+                watcher.fail(error)
+            self._close()
+
+    def _close(self) -> None:
+        self.ended = True
+        self.ready.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.owner.forget(self)
+
+    def stop(self) -> None:
+        """No watcher is left: stop reading."""
+        self.ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+
+class Watchers:
+    """Every WatchSession stream of this server, by session: the ``ChangeListener`` of the backend."""
+
+    def __init__(
+        self, backend: Backend, *, response_bytes: int, buffer_bytes: int, metrics: Metrics | None = None
+    ) -> None:
+        """Serves watches of ``backend``'s sessions; messages carry at most ``response_bytes`` of events.
+
+        ``buffer_bytes`` bounds what one watcher may leave unsent (see ``WatcherTooSlowError``).
+        """
+        self.backend = backend
+        self.response_bytes = response_bytes
+        self.message_bytes = min(response_bytes, _MESSAGE_BYTES)
+        self.budget = ReadBudget(response_bytes)
+        self.buffer_bytes = buffer_bytes
+        self.metrics = metrics
+        self._hubs: dict[SessionKey, _Hub] = {}
+        self._draining = False
+        backend.changes.listen(self)
+
+    def session_changed(self, key: SessionKey, revision: int | None) -> None:
+        """See ``ChangeListener``."""
+        hub = self._hubs.get(key)
+        if hub is not None:
+            hub.poke(revision)
+
+    def session_ended(self, key: SessionKey, end: SessionEnd) -> None:
+        """See ``ChangeListener``."""
+        hub = self._hubs.get(key)
+        if hub is not None:
+            hub.end(end)
+
+    def everything_changed(self) -> None:
+        """See ``ChangeListener``."""
+        for hub in list(self._hubs.values()):
+            hub.poke(None)
+
+    def forget(self, hub: _Hub) -> None:
+        """Drops an ended hub (new watchers of its session get a new one)."""
+        if self._hubs.get(hub.key) is hub:
+            del self._hubs[hub.key]
+            self.backend.changes.unwatch(hub.key)
+
+    def drain(self) -> None:
+        """Ends every watch stream with ``ServerDrainingError``, and refuses new ones."""
+        self._draining = True
+        for hub in list(self._hubs.values()):
+            hub.fail(ServerDrainingError())
+
+    def _join(self, key: SessionKey, watcher: _Watcher) -> _Hub:
+        hub = self._hubs.get(key)
+        if hub is None:
+            hub = self._hubs[key] = _Hub(self, key)
+            # Registered before the head is read: no change after that read goes untold.
+            self.backend.changes.watch(key)
+            hub.poke(None)
+        hub.watchers.add(watcher)
+        return hub
+
+    def _leave(self, hub: _Hub, watcher: _Watcher) -> None:
+        hub.watchers.discard(watcher)
+        if not hub.watchers and not hub.ended:
+            hub.stop()
+            self.forget(hub)
+
+    async def stream(self, key: SessionKey, after_revision: int) -> AsyncIterator[bytes]:
+        """The encoded ``WatchSessionResponse`` messages of one watch, until the session ends.
+
+        Raises:
+            SessionNotFoundError: no such session, or ``after_revision`` is not one of its.
+            WatcherTooSlowError: the watcher fell behind by more than its buffer.
+            ServerDrainingError: the server is stopping.
+            BackendRefusedError: this storage cannot be watched.
+        """
+        if not self.backend.watchable:
+            raise BackendRefusedError(
+                Refusal.UNSUPPORTED, "this server's storage (Agent Engine) cannot be watched"
+            )
+        if self._draining:
+            raise ServerDrainingError()
+        watcher = _Watcher(self.buffer_bytes)
+        hub = self._join(key, watcher)
+        if self.metrics is not None:
+            self.metrics.watchers.inc()
+        try:
+            await hub.ready.wait()
+            async for message in self._serve(key, after_revision, watcher):
+                yield message
+        finally:
+            self._leave(hub, watcher)
+            if self.metrics is not None:
+                self.metrics.watchers.dec()
+
+    async def _serve(self, key: SessionKey, after_revision: int, watcher: _Watcher) -> AsyncIterator[bytes]:
+        # The backlog: this watcher's own reads, from its revision to the session's head.
+        position, first = after_revision, True
+        while True:
+            if watcher.failure is not None:
+                raise watcher.failure
+            try:
+                read = await self.backend.read_watched(key, position, budget=self.budget)
+            except SessionNotFoundError:
+                if first:
+                    raise
+                yield messages.watch_ended_response(_ENDED[SessionEnd.DELETED])
+                return
+            if read.expired:
+                if first:
+                    raise SessionNotFoundError(key)
+                yield messages.watch_ended_response(_ENDED[SessionEnd.EXPIRED])
+                return
+            first = False
+            # The sequence of the last event sent: the hub's feed is taken after it.
+            sent = read.after_sequence + len(read.events)
+            if read.events:
+                for message, count in self._messages(_entries(read.events)):
+                    yield message
+                    self._count(count)
+                position = read.events[-1].revision
+            if not read.more:
+                break
+        yield messages.watch_caught_up_response(read.revision)
+        if read.closed:
+            yield messages.watch_ended_response(_ENDED[SessionEnd.CLOSED])
+            return
+        # Live: the hub's feed, without what the backlog already sent.
+        queue = watcher.queue
+        while True:
+            if watcher.failure is not None:
+                raise watcher.failure
+            if not queue:
+                watcher.wake.clear()
+                await watcher.wake.wait()
+                continue
+            batch: list[_Entry] = []
+            size = taken = 0
+            end: SessionEnd | None = None
+            while queue:
+                item = queue[0]
+                if isinstance(item, SessionEnd):
+                    queue.popleft()
+                    end = item
+                    break
+                if item.sequence <= sent:
+                    queue.popleft()
+                    taken += len(item.data)
+                    continue
+                if batch and size + len(item.data) > self.message_bytes:
+                    break
+                queue.popleft()
+                batch.append(item)
+                size += len(item.data)
+                taken += len(item.data)
+                sent = item.sequence
+            if batch:
+                yield messages.watch_events_response([entry.data for entry in batch])
+                self._count(len(batch))
+            watcher.pending = max(0, watcher.pending - taken)
+            if end is not None:
+                yield messages.watch_ended_response(_ENDED[end])
+                return
+
+    def _messages(self, entries: list[_Entry]) -> list[tuple[bytes, int]]:
+        """``entries`` split into responses of about ``message_bytes`` of events (one event at least)."""
+        out: list[tuple[bytes, int]] = []
+        batch: list[bytes] = []
+        size = 0
+        for entry in entries:
+            if batch and size + len(entry.data) > self.message_bytes:
+                out.append((messages.watch_events_response(batch), len(batch)))
+                batch, size = [], 0
+            batch.append(entry.data)
+            size += len(entry.data)
+        if batch:
+            out.append((messages.watch_events_response(batch), len(batch)))
+        return out
+
+    def _count(self, events: int) -> None:
+        if self.metrics is not None:
+            self.metrics.watched_events.inc(events)

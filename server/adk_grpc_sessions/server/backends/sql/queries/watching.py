@@ -1,0 +1,151 @@
+"""What a watch reads (``Backend.read_watched``), and what tells other servers that a session changed.
+
+A watched event's resume point is ``schema.event_revision`` of its own row
+(``2 * event_pk``), whether it was appended or copied by a fork: a key never
+reused, so a resume point names one event of one session. A session's
+creation revision (``2 * session_pk + 1``) resumes after the events a fork
+copied (none for a created session). Each page is a range of the
+``(session_pk, sequence)`` index.
+
+PostgreSQL: ``pg_notify`` on ``CHANNEL``, inside the writing transaction
+(delivered only on commit), carrying the session's names and its revision
+(or how it ended) as a JSON array: never an event (a payload holds at most
+8,000 bytes). MySQL/MariaDB cannot notify: their watched sessions' heads
+are polled (``select_heads``), all of a server's in one statement.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.base import SessionEnd, SessionKey
+from adk_grpc_sessions.server.backends.sql.queries.parts import NAMED, Bound, name_params
+from adk_grpc_sessions.server.backends.sql.schema import events, sessions
+
+CHANNEL: Final = "ags_watch"
+"""The PostgreSQL notification channel every server of one database listens on."""
+
+WATCHED_EVENT_COLUMNS: Final = (
+    events.c.event_pk,
+    events.c.sequence,
+    events.c.event_id,
+    events.c.event_json,
+    events.c.wire_cache,
+    events.c.size_bytes,
+)
+
+_ANCHOR = events.alias("anchor")
+_HEAD = (
+    sa.select(
+        sessions.c.session_pk,
+        sessions.c.revision,
+        sessions.c.last_sequence,
+        sessions.c.events_bytes,
+        sessions.c.close_time,
+        sessions.c.expire_time,
+        sessions.c.forked_from,
+        _ANCHOR.c.sequence.label("anchor_sequence"),
+    )
+    .select_from(
+        sessions.outerjoin(
+            _ANCHOR,
+            sa.and_(
+                _ANCHOR.c.event_pk == sa.bindparam("b_event_pk"),
+                _ANCHOR.c.session_pk == sessions.c.session_pk,
+            ),
+        )
+    )
+    .where(NAMED)
+)
+
+
+def select_head(key: SessionKey, event_pk: int) -> Bound:
+    """The session's row, expired or not, and the sequence of its event ``event_pk`` (NULL: none such).
+
+    Expired or not: a watch tells an expired session from a missing one. The
+    event by its primary key, and only if it is this session's: one statement.
+    """
+    return _HEAD, {**name_params(key), "b_event_pk": event_pk}
+
+
+_WATCHED = (
+    sa.select(*WATCHED_EVENT_COLUMNS)
+    .where(
+        events.c.session_pk == sa.bindparam("b_session_pk"),
+        events.c.sequence > sa.bindparam("b_after"),
+        events.c.sequence <= sa.bindparam("b_upto"),
+    )
+    .order_by(events.c.sequence)
+)
+_SIZES = (
+    sa.select(events.c.sequence, events.c.size_bytes)
+    .where(
+        events.c.session_pk == sa.bindparam("b_session_pk"),
+        events.c.sequence > sa.bindparam("b_after"),
+        events.c.sequence <= sa.bindparam("b_upto"),
+    )
+    .order_by(events.c.sequence)
+)
+
+
+def select_watched(session_pk: int, after: int, upto: int) -> Bound:
+    """The session's events after sequence ``after``, up to ``upto``, as ``WATCHED_EVENT_COLUMNS``."""
+    return _WATCHED, {"b_session_pk": session_pk, "b_after": after, "b_upto": upto}
+
+
+def select_sizes(session_pk: int, after: int, upto: int) -> Bound:
+    """``select_watched``'s events as (sequence, size_bytes) only: to find how many fit in a budget."""
+    return _SIZES, {"b_session_pk": session_pk, "b_after": after, "b_upto": upto}
+
+
+_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("b_payload", type_=sa.Text())))
+
+
+def notify(key: SessionKey, revision: int | None = None, end: SessionEnd | None = None) -> Bound:
+    """PostgreSQL: tells every listening server that ``key`` changed (to ``revision``) or ended."""
+    return _NOTIFY, {"b_payload": payload(key, revision, end)}
+
+
+def notify_all(keys: Sequence[SessionKey], end: SessionEnd) -> Bound:
+    """PostgreSQL: ``notify`` of each of ``keys`` ending, in one statement."""
+    return _NOTIFY, [{"b_payload": payload(key, None, end)} for key in keys]
+
+
+def payload(key: SessionKey, revision: int | None, end: SessionEnd | None) -> str:
+    """A notification's text: ``[app_name, user_id, session_id, revision or end]``."""
+    last: int | str | None = end.value if end is not None else revision
+    return json.dumps([key.app_name, key.user_id, key.session_id, last], ensure_ascii=False)
+
+
+def parse_payload(text: str) -> tuple[SessionKey, int | None, SessionEnd | None] | None:
+    """A notification's session, revision and end; None if it is not one of ours."""
+    try:
+        app_name, user_id, session_id, last = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    key = SessionKey(str(app_name), str(user_id), str(session_id))
+    if isinstance(last, str):
+        try:
+            return key, None, SessionEnd(last)
+        except ValueError:
+            return None
+    return key, (int(last) if isinstance(last, int) else None), None
+
+
+def select_heads(keys: Sequence[SessionKey]) -> Bound:
+    """MySQL/MariaDB: the revision, close and expiry of each of ``keys`` that exists, in one statement."""
+    names = sa.tuple_(sessions.c.app_name, sessions.c.user_id, sessions.c.session_id)
+    statement = sa.select(
+        sessions.c.app_name,
+        sessions.c.user_id,
+        sessions.c.session_id,
+        sessions.c.revision,
+        sessions.c.close_time,
+        sessions.c.expire_time,
+    ).where(names.in_([(k.app_name, k.user_id, k.session_id) for k in keys]))
+    params: dict[str, Any] = {}
+    return statement, params

@@ -1,0 +1,401 @@
+"""What ``copy``, ``export`` and ``import`` share: a stream of what a store holds, written into a backend.
+
+A source (a backend, ADK's own database, an export file) yields its data as
+a stream of ``SharedState`` and ``SessionCopy`` items, each session's events
+in bounded chunks, so nothing of a session's size is held in memory. A
+destination is any backend that restores (``Backend.restore_*``, the one
+write path of restored data). Writing is resumable: a session already at
+the destination keeps the events it holds, and receives those that follow
+(its stored event count says how many it holds); state is set key by key,
+so writing it again changes nothing. Each session is verified as soon as it
+is written: its events' JSON in order and its state, hashed at the source as
+they stream by and again as the destination returns them, and its metadata
+compared; at the end the destination's counts of the apps written are
+compared with the source's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import pydantic_core
+from rich.console import Console
+
+from adk_grpc_sessions.server.api import wire_cache
+from adk_grpc_sessions.server.backends.base import (
+    Backend,
+    NewEvent,
+    RestoredSession,
+    SessionExistsError,
+    SessionKey,
+    StateMap,
+    StoredEvent,
+)
+from adk_grpc_sessions.server.backends.event_json import parse_event
+from adk_grpc_sessions.server.cli.transfer_report import Progress, Report, Totals, print_summary
+
+__all__ = [
+    "BackendSource",
+    "Item",
+    "Progress",
+    "Report",
+    "SessionCopy",
+    "SharedState",
+    "Source",
+    "Totals",
+    "chunked",
+    "count_check",
+    "print_summary",
+    "restorable_event",
+    "stored_events",
+    "write_all",
+]
+
+EVENT_CHUNK: Final = 500
+"""Most events read or written at once (and at most ``CHUNK_BYTES`` of their JSON)."""
+CHUNK_BYTES: Final = 4 * 1024 * 1024
+_PAGE: Final = 1000
+_PARALLEL: Final = 8
+"""Small sessions written at once (each holds at most one chunk of events in memory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedState:
+    """An app's state (``user_id`` None) or a user's."""
+
+    app_name: str
+    user_id: str | None
+    state: StateMap
+
+
+@dataclass(slots=True)
+class SessionCopy:
+    """A session: everything but its events, and its events in order, in chunks (consumed once)."""
+
+    head: RestoredSession
+    events: AsyncIterator[list[NewEvent]]
+
+
+Item = SharedState | SessionCopy
+
+
+class Source(Protocol):
+    """Where copied data comes from."""
+
+    def items(self) -> AsyncIterator[Item]:
+        """Every app state, user state and session, each session's events read as it is consumed."""
+        ...
+
+    async def totals(self) -> Totals | None:
+        """How many sessions and events ``items`` will yield; None if unknown."""
+        ...
+
+
+def state_json(state: StateMap) -> str:
+    """A scope of state as canonical JSON text: keys sorted, each value its JSON text."""
+    return pydantic_core.to_json(dict(sorted(state.items()))).decode()
+
+
+class _Checksum:
+    """``session_checksum`` computed as events stream by."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, event_json: str) -> None:
+        self._digest.update(event_json.encode())
+        self._digest.update(b"\n")
+
+    def finish(self, state: StateMap) -> str:
+        self._digest.update(state_json(state).encode())
+        return self._digest.hexdigest()
+
+
+def restorable_event(event_json: str) -> NewEvent:
+    """A stored event's JSON as ``restore_events`` takes it: typed fields, cache, size as appends make them.
+
+    Raises:
+        InvalidArgumentError: the JSON is not an event the server would store.
+    """
+    event = parse_event(event_json)
+    wire_cache.attach(event)
+    return event
+
+
+def chunked(events: Iterable[NewEvent]) -> Iterable[list[NewEvent]]:
+    """``events`` in chunks of at most ``EVENT_CHUNK`` events and about ``CHUNK_BYTES`` of JSON."""
+    chunk: list[NewEvent] = []
+    size = 0
+    for event in events:
+        if chunk and (len(chunk) >= EVENT_CHUNK or size + len(event.event_json) > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(event)
+        size += len(event.event_json)
+    if chunk:
+        yield chunk
+
+
+class BackendSource:
+    """A backend's data, read through the boundary: apps, users, sessions, events, in name order."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def totals(self) -> Totals:
+        """Counts sessions and events by listing every session (no events are read)."""
+        sessions = events = 0
+        async for app_name in self.names(None):
+            async for user_id in self.names(app_name):
+                cursor = None
+                while True:
+                    page = await self.backend.list_sessions(app_name, user_id, _PAGE, cursor)
+                    sessions += len(page.items)
+                    events += sum(record.event_count or 0 for record in page.items)
+                    if page.next_cursor is None:
+                        break
+                    cursor = page.next_cursor
+        return Totals(sessions, events)
+
+    async def items(self) -> AsyncIterator[Item]:
+        """See ``Source.items``."""
+        async for app_name in self.names(None):
+            app_state = await self.backend.get_app_state(app_name)
+            if app_state:
+                yield SharedState(app_name, None, app_state)
+            async for user_id in self.names(app_name):
+                user_state = await self.backend.get_user_state(app_name, user_id)
+                if user_state:
+                    yield SharedState(app_name, user_id, user_state)
+                async for key in self.session_keys(app_name, user_id):
+                    head = await self.backend.read_session_head(key)
+                    if head is not None:
+                        yield SessionCopy(head, self._events(key))
+
+    async def all_session_keys(self) -> AsyncIterator[SessionKey]:
+        """Every session, app by app, user by user."""
+        async for app_name in self.names(None):
+            async for user_id in self.names(app_name):
+                async for key in self.session_keys(app_name, user_id):
+                    yield key
+
+    async def names(self, app_name: str | None) -> AsyncIterator[str]:
+        """The apps (``app_name`` None) or the users of ``app_name``, every page."""
+        cursor = None
+        while True:
+            if app_name is None:
+                page = await self.backend.list_apps(_PAGE, cursor)
+            else:
+                page = await self.backend.list_users(app_name, _PAGE, cursor)
+            for name in page.items:
+                yield name
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def session_keys(self, app_name: str, user_id: str) -> AsyncIterator[SessionKey]:
+        """The sessions of one user, every page."""
+        cursor = None
+        while True:
+            page = await self.backend.list_sessions(app_name, user_id, _PAGE, cursor)
+            for record in page.items:
+                yield record.key
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def _events(self, key: SessionKey) -> AsyncIterator[list[NewEvent]]:
+        async for stored in stored_events(self.backend, key):
+            yield [restorable_event(event.event_json) for event in stored]
+
+
+async def stored_events(backend: Backend, key: SessionKey) -> AsyncIterator[list[StoredEvent]]:
+    """A session's events as stored, page by page, oldest first."""
+    cursor = None
+    while True:
+        page = await backend.list_events(key, None, EVENT_CHUNK, cursor)
+        if page.items:
+            yield list(page.items)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def write_all(
+    source: Source, destination: Backend, *, console: Console, what: str = "copying"
+) -> Report:
+    """Writes everything ``source`` yields into ``destination``, verifying each session; then counts.
+
+    Safe to run again after an interruption, or after it finished: it writes
+    only what is missing.
+    """
+    report = Report()
+    started = time.monotonic()
+    # Sessions whose events fit in one chunk are written and verified ``_PARALLEL`` at a time: each
+    # is a few round trips, which overlap. A larger one is written on its own, as it is read.
+    room = asyncio.Semaphore(_PARALLEL)
+
+    async def write_small(item: SessionCopy) -> None:
+        try:
+            await _write_session(item, destination, report)
+            progress.update(report)
+        finally:
+            room.release()
+
+    with Progress(console, await source.totals(), what) as progress, _first_failure():
+        async with asyncio.TaskGroup() as writers:
+            async for item in source.items():
+                if isinstance(item, SharedState):
+                    report.apps.add(item.app_name)
+                    await _write_state(item, destination, report)
+                    continue
+                report.apps.add(item.head.key.app_name)
+                first = await anext(item.events, None)
+                second = await anext(item.events, None) if first is not None else None
+                if second is None:
+                    await room.acquire()
+                    writers.create_task(
+                        write_small(SessionCopy(item.head, _replayed([first] if first else [])))
+                    )
+                else:
+                    item.events = _replayed([first or [], second], item.events)
+                    await _write_session(item, destination, report)
+                    progress.update(report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@contextlib.contextmanager
+def _first_failure() -> Iterator[None]:
+    """Raises the first failure of a task group as itself: what the command's error line names."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        first: BaseException = group
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+async def _replayed(
+    chunks: list[list[NewEvent]], rest: AsyncIterator[list[NewEvent]] | None = None
+) -> AsyncIterator[list[NewEvent]]:
+    """``chunks`` already read, then ``rest``."""
+    for chunk in chunks:
+        yield chunk
+    if rest is not None:
+        async for chunk in rest:
+            yield chunk
+
+
+async def _write_state(item: SharedState, destination: Backend, report: Report) -> None:
+    await destination.restore_shared_state(item.app_name, item.user_id, item.state)
+    if item.user_id is None:
+        report.app_states += 1
+        stored = await destination.get_app_state(item.app_name)
+        what = f"app state of {item.app_name!r}"
+    else:
+        report.user_states += 1
+        stored = await destination.get_user_state(item.app_name, item.user_id)
+        what = f"user state of {item.user_id!r} in {item.app_name!r}"
+    differing = sorted(key for key, value in item.state.items() if stored.get(key) != value)
+    if differing:
+        report.problems.append(f"{what}: keys {differing!r} differ at the destination")
+
+
+def _name(key: SessionKey) -> str:
+    return f"session {key.session_id!r} of user {key.user_id!r} in app {key.app_name!r}"
+
+
+async def _write_session(item: SessionCopy, destination: Backend, report: Report) -> None:
+    head, key = item.head, item.head.key
+    report.sessions += 1
+    # Written with its first chunk of events, in one transaction, unless it is there (a resumed run).
+    pending: list[NewEvent] = await anext(item.events, [])
+    held: RestoredSession | None = None
+    try:
+        await destination.restore_session(head, pending)
+    except SessionExistsError:
+        held = await destination.read_session_head(key)
+        if held is None:  # it expired meanwhile: the restore can take its name now
+            await destination.restore_session(head, pending)
+    if held is None:
+        report.sessions_written += 1
+        report.events_written += len(pending)
+        held_count = len(pending)
+    elif held.create_time != head.create_time:
+        report.problems.append(
+            f"{_name(key)}: another session of that name is at the destination; left alone"
+        )
+        async for _ in item.events:  # a source read in order moves past this session's events
+            pass
+        return
+    else:
+        held_count = held.event_count
+    checksum = _Checksum()
+    sequence = 0
+    async for chunk in _replayed([pending] if pending else [], item.events):
+        missing = []
+        for event in chunk:
+            sequence += 1
+            checksum.add(event.event_json)
+            if sequence > held_count:
+                missing.append(event)
+        if missing:
+            await destination.restore_events(key, sequence - len(missing) + 1, missing)
+            report.events_written += len(missing)
+    report.events += sequence
+    await _verify(destination, head, sequence, checksum.finish(head.state), report)
+
+
+async def _verify(
+    destination: Backend, head: RestoredSession, event_count: int, expected: str, report: Report
+) -> None:
+    """Reads the session back from ``destination``: its events' checksum and its fields must match."""
+    key = head.key
+    stored = await destination.read_session_head(key)
+    if stored is None:
+        report.problems.append(f"{_name(key)}: not at the destination after it was written")
+        return
+    checksum = _Checksum()
+    async for page in stored_events(destination, key):
+        for event in page:
+            checksum.add(event.event_json)
+    if checksum.finish(stored.state) != expected:
+        report.problems.append(f"{_name(key)}: its events or state differ at the destination (checksum)")
+    kept = ("create_time", "last_update_time", "expiry", "close_time", "metadata", "forked_from")
+    differing = [name for name in kept if getattr(stored, name) != getattr(head, name)]
+    if stored.event_count != event_count:
+        differing.append(f"event_count ({stored.event_count} there, {event_count} here)")
+    if head.initial_state is not None and stored.initial_state != head.initial_state:
+        differing.append("initial_state")
+    if differing:
+        report.problems.append(f"{_name(key)}: {', '.join(differing)} differ at the destination")
+
+
+async def count_check(destination: Backend, report: Report) -> None:
+    """The final pass: the destination's sessions and events in the apps written, against the source's.
+
+    A destination that held other sessions of those apps before counts more: reported as a problem
+    too, since the copy is then not the source's alone.
+    """
+    counted = BackendSource(destination)
+    sessions = events = 0
+    for app_name in sorted(report.apps):
+        async for user_id in counted.names(app_name):
+            async for key in counted.session_keys(app_name, user_id):
+                head = await destination.read_session_head(key)
+                if head is not None:
+                    sessions += 1
+                    events += head.event_count
+    if (sessions, events) != (report.sessions, report.events):
+        report.problems.append(
+            f"count check: the destination holds {sessions} sessions with {events} events in the apps "
+            f"copied, the source {report.sessions} with {report.events}"
+        )

@@ -74,6 +74,7 @@ async def _our_bulk_sessions(backend_uri: str, app_name: str, users: int, count:
     session without state writes; the revision is then set as a create sets
     it (``creation_revision``), in SQL.
     """
+    import sqlalchemy as sa
 
     from adk_grpc_sessions.server.backends.sql import SqlBackend
     from adk_grpc_sessions.server.backends.sql.schema import sessions
@@ -95,12 +96,19 @@ async def _our_bulk_sessions(backend_uri: str, app_name: str, users: int, count:
     try:
         async with backend.engine.begin() as connection:
             for start in range(0, len(rows), 5000):
+                # Each chunk's revisions are set by its own key range: one UPDATE of every row
+                # loaded would outlast a driver's statement timeout at a million rows.
+                before = (
+                    await connection.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(sessions.c.session_pk), 0))
+                    )
+                ).scalar_one()
                 await connection.execute(sessions.insert(), rows[start : start + 5000])
-            await connection.execute(
-                sessions.update()
-                .where(sessions.c.app_name == app_name, sessions.c.revision == 0)
-                .values(revision=2 * sessions.c.session_pk + 1)
-            )
+                await connection.execute(
+                    sessions.update()
+                    .where(sessions.c.session_pk > before, sessions.c.revision == 0)
+                    .values(revision=2 * sessions.c.session_pk + 1)
+                )
     finally:
         await backend.close()
     await _analyze(backend_uri)

@@ -6,6 +6,7 @@ On memory and every SQL database: what copy and import write with, and read with
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.backends.sql import SqlBackend
+from adk_grpc_sessions.server.backends.sql.queries import restored as restored_queries
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.cli.transfer import restorable_event, stored_events
 from adk_grpc_sessions.wire.limits import state_bytes
 
@@ -253,3 +256,36 @@ async def test_a_batch_of_sessions_costs_a_few_statements_not_a_few_per_session(
         await backend.close()
     # The names checked, rows, their keys, labels, size rows, state, events, last events, counts.
     assert 0 < statements <= 12, statements
+
+
+async def test_a_name_taken_after_the_batch_checked_it_leaves_the_batch_to_be_written_one_by_one(
+    database_uri: str,
+) -> None:
+    backend = SqlBackend.from_uri(database_uri)
+    await backend.upgrade_schema()
+    await backend.start()
+    try:
+        batch = _batch()
+        taken = batch[4][0].key
+        await backend.create_session(taken, ScopedState(session={"mine": "1"}), backend.clock())
+        checks = 0
+        real_check = restored_queries.select_named
+
+        def blind_first_check(keys: Iterable[SessionKey]) -> Bound:
+            # As if another writer created ``taken`` between the batch's check and its insert.
+            nonlocal checks
+            checks += 1
+            return real_check([] if checks == 1 else keys)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(restored_queries, "select_named", blind_first_check)
+            assert await backend.restore_sessions(batch) == [taken]
+        for head, events in batch:
+            stored = await backend.read_session_head(head.key)
+            assert stored is not None
+            if head.key == taken:
+                assert stored.state == {"mine": "1"} and stored.create_time != head.create_time
+            else:
+                assert stored.create_time == head.create_time and stored.event_count == len(events)
+    finally:
+        await backend.close()

@@ -66,6 +66,8 @@ _BATCH_SESSIONS: Final = 50
 """Most small sessions written together (and at most about ``CHUNK_BYTES`` of their events' JSON)."""
 _PARALLEL: Final = 4
 """Batches of small sessions written at once."""
+_VERIFIED_AT_ONCE: Final = 4
+"""Sessions of a batch read back at once to be verified."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,8 +337,18 @@ def _name(key: SessionKey) -> str:
 async def _write_small_sessions(
     sessions: list[tuple[RestoredSession, list[NewEvent]]], destination: Backend, report: Report
 ) -> None:
-    """Writes sessions of one chunk of events each, together; then verifies each."""
+    """Writes sessions of one chunk of events each, together; then verifies each, a few at a time."""
     held = set(await destination.restore_sessions(sessions))
+    room = asyncio.Semaphore(_VERIFIED_AT_ONCE)
+
+    async def verify(head: RestoredSession, events: list[NewEvent]) -> None:
+        checksum = _Checksum()
+        for event in events:
+            checksum.add(event.event_json)
+        async with room:
+            await _verify(destination, head, len(events), checksum.finish(head.state), report)
+
+    written = []
     for head, events in sessions:
         if head.key in held:  # there already (a resumed run), or an expired namesake: one by one
             item = SessionCopy(head, _replayed([events] if events else []))
@@ -346,10 +358,9 @@ async def _write_small_sessions(
         report.sessions_written += 1
         report.events_written += len(events)
         report.events += len(events)
-        checksum = _Checksum()
-        for event in events:
-            checksum.add(event.event_json)
-        await _verify(destination, head, len(events), checksum.finish(head.state), report)
+        written.append(verify(head, events))
+    # Each verification is a few reads of one session: their round trips overlap.
+    await asyncio.gather(*written)
 
 
 async def _write_session(item: SessionCopy, destination: Backend, report: Report) -> None:

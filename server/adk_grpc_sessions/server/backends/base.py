@@ -492,6 +492,28 @@ class Backend(abc.ABC):
             Refusal.UNSUPPORTED, _NO_RESTORE.format("restore sessions"), reason="NO_RESTORE"
         )
 
+    async def restore_sessions(
+        self, sessions: Sequence[tuple[RestoredSession, Sequence[NewEvent]]]
+    ) -> list[SessionKey]:
+        """Writes each of ``sessions`` with its first events as ``restore_session`` does: at once if it can.
+
+        A copy's small sessions, so that each costs less than a transaction of its own.
+
+        Returns the keys of the sessions not written because their name is held (by a session that
+        may have expired): ``restore_session`` each of them, which purges an expired namesake or
+        raises ``SessionExistsError``. The others are written whole.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage cannot write sessions as they were.
+        """
+        held: list[SessionKey] = []
+        for session, events in sessions:
+            try:
+                await self.restore_session(session, events)
+            except SessionExistsError:
+                held.append(session.key)
+        return held
+
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """Stores ``events`` (JSON, typed fields, cache, sizes as given) at ``first_sequence`` on, atomically.
 

@@ -34,6 +34,7 @@ from adk_grpc_sessions.server.backends.base import (
     RestoredSession,
     SessionExistsError,
     SessionKey,
+    SessionRecord,
     StateMap,
     StoredEvent,
 )
@@ -61,8 +62,12 @@ EVENT_CHUNK: Final = 500
 """Most events read or written at once (and at most ``CHUNK_BYTES`` of their JSON)."""
 CHUNK_BYTES: Final = 4 * 1024 * 1024
 _PAGE: Final = 1000
-_PARALLEL: Final = 8
-"""Small sessions written at once (each holds at most one chunk of events in memory)."""
+_BATCH_SESSIONS: Final = 50
+"""Most small sessions written together (and at most about ``CHUNK_BYTES`` of their events' JSON)."""
+_PARALLEL: Final = 4
+"""Batches of small sessions written at once."""
+_VERIFIED_AT_ONCE: Final = 4
+"""Sessions of a batch read back at once to be verified."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +206,16 @@ class BackendSource:
 
     async def session_keys(self, app_name: str, user_id: str) -> AsyncIterator[SessionKey]:
         """The sessions of one user, every page."""
+        async for record in self.session_records(app_name, user_id):
+            yield record.key
+
+    async def session_records(self, app_name: str, user_id: str) -> AsyncIterator[SessionRecord]:
+        """The sessions of one user as listed (without events), every page."""
         cursor = None
         while True:
             page = await self.backend.list_sessions(app_name, user_id, _PAGE, cursor)
             for record in page.items:
-                yield record.key
+                yield record
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
@@ -237,16 +247,26 @@ async def write_all(
     """
     report = Report()
     started = time.monotonic()
-    # Sessions whose events fit in one chunk are written and verified ``_PARALLEL`` at a time: each
-    # is a few round trips, which overlap. A larger one is written on its own, as it is read.
+    # Sessions whose events fit in one chunk are written in batches, each batch in one transaction
+    # where the destination can (``Backend.restore_sessions``), ``_PARALLEL`` batches at a time. A
+    # larger session is written on its own, as it is read.
     room = asyncio.Semaphore(_PARALLEL)
+    batch: list[tuple[RestoredSession, list[NewEvent]]] = []
+    batch_bytes = 0
 
-    async def write_small(item: SessionCopy) -> None:
+    async def write_batch(sessions: list[tuple[RestoredSession, list[NewEvent]]]) -> None:
         try:
-            await _write_session(item, destination, report)
+            await _write_small_sessions(sessions, destination, report)
             progress.update(report)
         finally:
             room.release()
+
+    async def flush() -> None:
+        nonlocal batch, batch_bytes
+        if batch:
+            await room.acquire()
+            writers.create_task(write_batch(batch))
+            batch, batch_bytes = [], 0
 
     with Progress(console, await source.totals(), what) as progress, _first_failure():
         async with asyncio.TaskGroup() as writers:
@@ -259,14 +279,15 @@ async def write_all(
                 first = await anext(item.events, None)
                 second = await anext(item.events, None) if first is not None else None
                 if second is None:
-                    await room.acquire()
-                    writers.create_task(
-                        write_small(SessionCopy(item.head, _replayed([first] if first else [])))
-                    )
+                    batch.append((item.head, first or []))
+                    batch_bytes += sum(len(event.event_json) for event in first or [])
+                    if len(batch) >= _BATCH_SESSIONS or batch_bytes >= CHUNK_BYTES:
+                        await flush()
                 else:
                     item.events = _replayed([first or [], second], item.events)
                     await _write_session(item, destination, report)
                     progress.update(report)
+            await flush()
     report.seconds = time.monotonic() - started
     return report
 
@@ -311,6 +332,35 @@ async def _write_state(item: SharedState, destination: Backend, report: Report) 
 
 def _name(key: SessionKey) -> str:
     return f"session {key.session_id!r} of user {key.user_id!r} in app {key.app_name!r}"
+
+
+async def _write_small_sessions(
+    sessions: list[tuple[RestoredSession, list[NewEvent]]], destination: Backend, report: Report
+) -> None:
+    """Writes sessions of one chunk of events each, together; then verifies each, a few at a time."""
+    held = set(await destination.restore_sessions(sessions))
+    room = asyncio.Semaphore(_VERIFIED_AT_ONCE)
+
+    async def verify(head: RestoredSession, events: list[NewEvent]) -> None:
+        checksum = _Checksum()
+        for event in events:
+            checksum.add(event.event_json)
+        async with room:
+            await _verify(destination, head, len(events), checksum.finish(head.state), report)
+
+    written = []
+    for head, events in sessions:
+        if head.key in held:  # there already (a resumed run), or an expired namesake: one by one
+            item = SessionCopy(head, _replayed([events] if events else []))
+            await _write_session(item, destination, report)
+            continue
+        report.sessions += 1
+        report.sessions_written += 1
+        report.events_written += len(events)
+        report.events += len(events)
+        written.append(verify(head, events))
+    # Each verification is a few reads of one session: their round trips overlap.
+    await asyncio.gather(*written)
 
 
 async def _write_session(item: SessionCopy, destination: Backend, report: Report) -> None:
@@ -389,8 +439,12 @@ async def count_check(destination: Backend, report: Report) -> None:
     sessions = events = 0
     for app_name in sorted(report.apps):
         async for user_id in counted.names(app_name):
-            async for key in counted.session_keys(app_name, user_id):
-                head = await destination.read_session_head(key)
+            async for record in counted.session_records(app_name, user_id):
+                if record.event_count is not None:  # the listing counts them: no read per session
+                    sessions += 1
+                    events += record.event_count
+                    continue
+                head = await destination.read_session_head(record.key)
                 if head is not None:
                     sessions += 1
                     events += head.event_count

@@ -632,6 +632,20 @@ class SqlBackend(Backend):
                 lambda connection: restoring.restore_session(connection, session, events, clock)
             )
 
+    async def restore_sessions(
+        self, sessions: Sequence[tuple[RestoredSession, Sequence[NewEvent]]]
+    ) -> list[SessionKey]:
+        """See ``Backend.restore_sessions``: one transaction (``restoring.restore_sessions``).
+
+        If another writer takes a name of the batch meanwhile, the batch is written one by one.
+        """
+        try:
+            return await self._executor.write(
+                lambda connection: restoring.restore_sessions(connection, sessions)
+            )
+        except restoring.NamesTakenMeanwhileError:
+            return await super().restore_sessions(sessions)
+
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events`` (``restoring``): one transaction."""
         clock = self.clock()

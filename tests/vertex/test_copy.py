@@ -22,11 +22,14 @@ from typing import Any
 import pytest
 
 from adk_grpc_sessions.server.backends.base import (
+    BackendRefusedError,
     Expiry,
     Metadata,
+    Refusal,
     RestoredSession,
-    ScopedState,
+    SessionExistsError,
     SessionKey,
+    StaleRevisionError,
 )
 from adk_grpc_sessions.server.backends.sql import SqlBackend, schema
 from adk_grpc_sessions.server.backends.vertex import VertexBackend, mapping
@@ -237,3 +240,113 @@ async def test_a_copy_killed_while_writing_into_agent_engine_finishes_when_run_a
     ]
     assert len(standin.sessions) == total
     assert len(stored_ids) == len(set(stored_ids)) == len(expected_events["events"])
+
+
+@pytest.fixture
+async def backend(agent_engine: str) -> AsyncIterator[VertexBackend]:
+    backend = VertexBackend.from_uri(agent_engine)
+    await backend.start()
+    yield backend
+    await backend.close()
+
+
+def _head(session_id: str, state: dict[str, str], event_count: int) -> RestoredSession:
+    return RestoredSession(SessionKey("app", "u", session_id), 5.0, 6.0, 0, state, None, event_count)
+
+
+def _events(count: int) -> list[Any]:
+    return [restorable_event(event_json(f"e{n}", 10.0 + n, "i", "t", {"k": n})) for n in range(count)]
+
+
+async def test_restored_events_do_not_apply_their_state_deltas_again(backend: VertexBackend) -> None:
+    head = _head("s1", {"k": "7", "app:v": '"now"'}, 3)
+    await backend.restore_session(head, _events(3))
+    read = await backend.read_session_head(head.key)
+    assert read is not None and read.state == {"k": "7", "app:v": '"now"'} and read.event_count == 3
+    page = await backend.list_events(head.key, None, 10, None)
+    assert [event.event_json for event in page.items] == [event.event_json for event in _events(3)]
+
+
+async def test_a_restore_resumes_only_where_the_stored_events_end(backend: VertexBackend) -> None:
+    head = _head("s1", {}, 4)
+    events = _events(4)
+    await backend.restore_session(head, events[:2])
+    with pytest.raises(StaleRevisionError):
+        await backend.restore_events(head.key, 2, events[1:])
+    await backend.restore_events(head.key, 3, events[2:])
+    read = await backend.read_session_head(head.key)
+    assert read is not None and read.event_count == 4
+    with pytest.raises(SessionExistsError):
+        await backend.restore_session(head)
+
+
+async def test_a_session_id_agent_engine_refuses_is_refused_as_invalid_input(backend: VertexBackend) -> None:
+    with pytest.raises(BackendRefusedError) as raised:
+        await backend.restore_session(_head("Not_An_Id", {}, 0))
+    assert (raised.value.refusal, raised.value.reason) == (Refusal.INVALID_INPUT, "INVALID_SESSION_ID")
+
+
+async def test_a_copy_reports_what_agent_engine_cannot_take_and_copies_the_rest(
+    tmp_path: pathlib.Path, agent_engine: str
+) -> None:
+    source_uri = f"sqlite:///{tmp_path / 'a.db'}"
+    source = await started_backend(source_uri)
+    for session_id in ("good", "Bad_Id"):
+        await source.restore_session(_head(session_id, {"n": "1"}, 2), _events(2))
+    await source.restore_shared_state("no-sessions", None, {"a": "1"})
+    await source.close()
+    report = await copy(source_uri, agent_engine, console=quiet())
+    assert report.sessions_written == 1 and len(report.problems) == 3, report.problems
+    refused, not_kept, counts = report.problems
+    assert "'Bad_Id'" in refused and "is not an Agent Engine session id" in refused
+    assert "app state of 'no-sessions' is not kept" in not_kept
+    assert counts.startswith("count check: the destination holds 1 sessions")
+
+
+async def test_copy_from_agent_engine_without_an_app_is_refused_in_one_line_with_exit_2(
+    agent_engine: str,
+) -> None:
+    done = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adk_grpc_sessions.server.cli",
+        "copy",
+        "--from",
+        agent_engine,
+        "--to",
+        "memory://",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    _, err = await done.communicate()
+    assert done.returncode == 2
+    assert err.decode().count("\n") == 1 and "name each app to copy with --app NAME" in err.decode()
+
+
+async def test_export_from_agent_engine_imports_into_another_engine_idempotently(
+    tmp_path: pathlib.Path, standin: SessionServiceStandIn
+) -> None:
+    other = "projects/p/locations/us-central1/reasoningEngines/8"
+    standin.engines.add(other)
+    source_uri, _ = await _source(tmp_path)
+    file = str(tmp_path / "engine.jsonl.gz")
+    async with serving(standin) as address:
+        query = f"?endpoint={address}&plaintext=true&timeout=10&operation_timeout=10"
+        await copy(source_uri, f"agentengine://{ENGINE}{query}", console=quiet())
+        exported = await export(f"agentengine://{ENGINE}{query}", file, console=quiet(), apps=APPS)
+        assert exported.problems == [] and exported.sessions == SMALL_SESSIONS + 1
+        imported = await import_file(file, f"agentengine://{other}{query}", console=quiet())
+        assert imported.problems == [] and imported.sessions_written == SMALL_SESSIONS + 1
+        again = await import_file(file, f"agentengine://{other}{query}", console=quiet())
+        assert again.problems == [] and again.sessions_written == 0 and again.events_written == 0
+    events_of = {
+        engine: sorted(
+            event.raw_event.fields[mapping.EXACT_JSON_KEY].string_value
+            for name, stored in standin.sessions.items()
+            if name.startswith(engine + "/")
+            for event in stored.events
+        )
+        for engine in (ENGINE, other)
+    }
+    assert events_of[ENGINE] == events_of[other] and len(events_of[ENGINE]) == exported.events

@@ -293,14 +293,20 @@ async def test_a_copy_reports_what_agent_engine_cannot_take_and_copies_the_rest(
     source = await started_backend(source_uri)
     for session_id in ("good", "Bad_Id"):
         await source.restore_session(_head(session_id, {"n": "1"}, 2), _events(2))
+    deep: Any = 1
+    for _ in range(30):
+        deep = {"a": deep}
+    too_deep = restorable_event(event_json("d1", 20.0, "i", "t", {"deep": deep}))
+    await source.restore_session(_head("deep", {}, 2), [*_events(1), too_deep])
     await source.restore_shared_state("no-sessions", None, {"a": "1"})
     await source.close()
     report = await copy(source_uri, agent_engine, console=quiet())
-    assert report.sessions_written == 1 and len(report.problems) == 3, report.problems
-    refused, not_kept, counts = report.problems
-    assert "'Bad_Id'" in refused and "is not an Agent Engine session id" in refused
+    assert report.sessions_written == 1 and len(report.problems) == 4, report.problems
+    refused_id, refused_deep, not_kept, counts = report.problems
+    assert "'Bad_Id'" in refused_id and "is not an Agent Engine session id" in refused_id
+    assert "'deep'" in refused_deep and "nested deeper than 30 levels" in refused_deep
     assert "app state of 'no-sessions' is not kept" in not_kept
-    assert counts.startswith("count check: the destination holds 1 sessions")
+    assert counts.startswith("count check: the destination holds 1 sessions with 2 events")
 
 
 async def test_copy_from_agent_engine_without_an_app_is_refused_in_one_line_with_exit_2(

@@ -40,6 +40,7 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     BackendRefusedError,
     NewEvent,
+    Refusal,
     RestoredSession,
     SessionExistsError,
     SessionKey,
@@ -404,6 +405,9 @@ async def _write_session(item: SessionCopy, destination: Backend, report: Report
     try:
         await destination.restore_session(head, pending)
     except BackendRefusedError as refusal:
+        if refusal.refusal is not Refusal.INVALID_INPUT:  # the destination cannot restore at all
+            raise
+        # A session the destination cannot hold (an id or a nesting Agent Engine does not take).
         report.problems.append(f"{_name(key)}: the destination refused it ({refusal}); left out")
         async for _ in item.events:  # a source read in order moves past this session's events
             pass
@@ -435,7 +439,18 @@ async def _write_session(item: SessionCopy, destination: Backend, report: Report
             if sequence > held_count:
                 missing.append(event)
         if missing:
-            await destination.restore_events(key, sequence - len(missing) + 1, missing)
+            try:
+                await destination.restore_events(key, sequence - len(missing) + 1, missing)
+            except BackendRefusedError as refusal:
+                if refusal.refusal is not Refusal.INVALID_INPUT:
+                    raise
+                report.problems.append(
+                    f"{_name(key)}: the destination refused its events from the {sequence - len(missing) + 1}"
+                    f"th on ({refusal}); it holds those before"
+                )
+                async for _ in item.events:
+                    pass
+                return
             report.events_written += len(missing)
     report.events += sequence
     await _verify(destination, head, sequence, checksum.finish(destination.kept_state(head.state)), report)

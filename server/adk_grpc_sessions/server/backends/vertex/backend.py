@@ -671,7 +671,7 @@ class VertexBackend(Backend):
         Raises:
             SessionExistsError: the id is taken.
             BackendRefusedError: INVALID_INPUT, for a session id Agent Engine does not accept, or state
-                nested deeper than it stores.
+                or an event nested deeper than it stores (nothing is written).
         """
         key = session.key
         if not mapping.is_session_id(key.session_id):
@@ -699,6 +699,7 @@ class VertexBackend(Backend):
         request = vertex.CreateSessionRequest(
             parent=self.target.engine_name, session=vertex.Session(message), session_id=key.session_id
         )
+        restored = _restored_events(events)  # refused before anything is written
         try:
             await self._create(request)
         except google_errors.AlreadyExists:
@@ -708,7 +709,7 @@ class VertexBackend(Backend):
                 await self._create(request)
             except google_errors.AlreadyExists:
                 raise SessionExistsError(key) from None
-        await self._append_restored(key, events)
+        await self._append_restored(key, restored)
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events``: appended one by one, their state deltas not applied again.
@@ -720,6 +721,8 @@ class VertexBackend(Backend):
         Raises:
             SessionNotFoundError: no such session (or it has expired).
             StaleRevisionError: the session does not hold exactly ``first_sequence - 1`` events.
+            BackendRefusedError: INVALID_INPUT, for an event nested deeper than Agent Engine stores
+                (nothing is written).
         """
         if not mapping.names_a_session(key.session_id):
             raise SessionNotFoundError(key)
@@ -733,12 +736,11 @@ class VertexBackend(Backend):
             raise SessionNotFoundError(key) from None
         if held != first_sequence - 1:
             raise StaleRevisionError(key, first_sequence - 1, held)
-        await self._append_restored(key, events)
+        await self._append_restored(key, _restored_events(events))
 
-    async def _append_restored(self, key: SessionKey, events: Sequence[NewEvent]) -> None:
+    async def _append_restored(self, key: SessionKey, messages: list[Any]) -> None:
         name = self.target.session_name(key.session_id)
-        for event in events:
-            message = _stored(lambda restored: mapping.session_event(restored, applied=False), event)
+        for message in messages:
             try:
                 await self._api.append(name, message)
             except google_errors.NotFound:
@@ -759,6 +761,15 @@ def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
         return build(data)
     except mapping.TooDeepForStructError as exc:
         raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
+
+
+def _restored_events(events: Sequence[NewEvent]) -> list[Any]:
+    """The ``SessionEvent`` messages of restored events: their deltas are not applied again.
+
+    Raises:
+        BackendRefusedError: an event nests deeper than Vertex's Struct storage holds.
+    """
+    return [_stored(lambda event: mapping.session_event(event, applied=False), event) for event in events]
 
 
 def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> SessionRecord:

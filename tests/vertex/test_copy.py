@@ -216,13 +216,16 @@ async def test_a_copy_killed_while_writing_into_agent_engine_finishes_when_run_a
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
+    # Killed in the middle of the long session: created, with some of its events (appended one by one).
+    long = f"{ENGINE}/sessions/long"
     deadline = time.monotonic() + 120
-    while len(standin.sessions) < total // 3:
+    while long not in standin.sessions or len(standin.sessions[long].events) < LONG_SESSION_EVENTS // 10:
         assert time.monotonic() < deadline and process.returncode is None, "the copy did not get going"
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     await process.wait()
     assert 0 < len(standin.sessions) < total
+    assert 0 < len(standin.sessions[long].events) < LONG_SESSION_EVENTS
     rerun = await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
@@ -240,6 +243,9 @@ async def test_a_copy_killed_while_writing_into_agent_engine_finishes_when_run_a
     ]
     assert len(standin.sessions) == total
     assert len(stored_ids) == len(set(stored_ids)) == len(expected_events["events"])
+    assert [event_id for name, event_id in stored_ids if name == long] == [
+        f"l{n}" for n in range(LONG_SESSION_EVENTS)
+    ]
 
 
 @pytest.fixture

@@ -23,10 +23,12 @@ import pytest
 
 from adk_grpc_sessions.server.backends.base import (
     BackendRefusedError,
+    EventWindow,
     Expiry,
     Metadata,
     Refusal,
     RestoredSession,
+    ScopedState,
     SessionExistsError,
     SessionKey,
     StaleRevisionError,
@@ -362,3 +364,28 @@ async def test_export_from_agent_engine_imports_into_another_engine_idempotently
         for engine in (ENGINE, other)
     }
     assert events_of[ENGINE] == events_of[other] and len(events_of[ENGINE]) == exported.events
+
+
+async def test_app_and_user_state_from_agent_engine_are_those_of_the_latest_updated_session_holding_each_key(
+    tmp_path: pathlib.Path, backend: VertexBackend, agent_engine: str
+) -> None:
+    older, newer = SessionKey("app", "u", "older"), SessionKey("app", "u", "newer")
+    for key in (older, newer):
+        state = ScopedState(app={"v": f'"{key.session_id}"', key.session_id: "1"}, user={"plan": '"basic"'})
+        await backend.create_session(key, state, 0.0)
+    read = await backend.get_session(older, EventWindow(num_recent_events=0))
+    assert read is not None
+    revision = read.revision
+    delta = {"app:v": "again", "user:plan": "gold"}
+    await backend.append_event(older, restorable_event(event_json("e1", 30.0, "i", "t", delta)), revision)
+    destination_uri = f"sqlite:///{tmp_path / 'back.db'}"
+    report = await copy(agent_engine, destination_uri, console=quiet(), apps=["app"])
+    assert report.problems == [] and report.sessions == 2
+    destination = await started_backend(destination_uri)
+    try:
+        assert await destination.get_app_state("app") == {"v": '"again"', "older": "1", "newer": "1"}
+        assert await destination.get_user_state("app", "u") == {"plan": '"gold"'}
+        session = await destination.get_session(newer, EventWindow())
+        assert session is not None and session.state.session == {}
+    finally:
+        await destination.close()

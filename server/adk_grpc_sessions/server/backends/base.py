@@ -127,7 +127,9 @@ __all__ = [  # the boundary's every name, importable from here
 ]
 
 
-_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
+_NO_RESTORE = (
+    "this storage cannot {}: copy, export and import need the memory, a SQL or the Agent Engine backend"
+)
 
 
 class Backend(abc.ABC):

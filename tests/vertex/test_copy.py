@@ -42,6 +42,8 @@ from tests.ops.transfer_data import FAR, event_json, quiet, started_backend, tab
 from tests.vertex_standin.server import serving
 from tests.vertex_standin.service import SessionServiceStandIn
 
+pytestmark = pytest.mark.slow
+
 ENGINE = "projects/p/locations/us-central1/reasoningEngines/7"
 SMALL_SESSIONS = 300
 LONG_SESSION_EVENTS = 400

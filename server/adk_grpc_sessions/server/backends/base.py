@@ -127,7 +127,9 @@ __all__ = [  # the boundary's every name, importable from here
 ]
 
 
-_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
+_NO_RESTORE = (
+    "this storage cannot {}: copy, export and import need the memory, a SQL or the Agent Engine backend"
+)
 
 
 class Backend(abc.ABC):
@@ -147,6 +149,25 @@ class Backend(abc.ABC):
     ``--watch-poll-interval``; set before ``start``)."""
     watchable: bool = True
     """Whether ``read_watched`` is served and ``changes`` is told of every change (see ``changes``)."""
+
+    keeps_shared_state: bool = True
+    """Whether app and user state are kept apart from sessions (``restore_shared_state``). Where
+    not (Agent Engine keeps ``app:``/``user:`` keys in each session), a restored session's
+    ``state`` carries them, prefixed, beside its own keys."""
+    restored_fields: tuple[str, ...] = (
+        "create_time",
+        "last_update_time",
+        "expiry",
+        "close_time",
+        "metadata",
+        "forked_from",
+        "initial_state",
+    )
+    """The ``RestoredSession`` fields a restore keeps exactly: what a copy's verification compares."""
+
+    def kept_state(self, state: StateMap) -> StateMap:
+        """``state`` as storage gives it back once restored (JSON text per key): what a copy verifies."""
+        return state
 
     @functools.cached_property
     def changes(self) -> SessionChanges:

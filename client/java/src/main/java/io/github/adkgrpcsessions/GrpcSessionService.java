@@ -55,8 +55,8 @@ import org.jspecify.annotations.Nullable;
  * and of an app's {@link #listUsers users}.
  *
  * <p>One class, because ADK's interface is one class: its methods are short adapters over the
- * package's classes that do the work ({@link Connection}, {@link SessionReads}, {@link Creation},
- * {@link Listing}, {@link Appending}, {@link Lifecycle}), which is why it runs past 400 lines:
+ * package's classes that do the work ({@code Connection}, {@code SessionReads}, {@code Creation},
+ * {@code Listing}, {@code Appending}, {@code Lifecycle}), which is why it runs past 400 lines:
  * most of it is the methods' documented signatures and the {@link Builder}.
  */
 public final class GrpcSessionService implements BaseSessionService, AutoCloseable {
@@ -476,7 +476,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     connection.close();
   }
 
-  /** A cold Single of {@code body}: see {@link Connection#call}. */
+  /** A cold Single of {@code body}: see {@code Connection.call}. */
   private <T> Single<T> call(Supplier<T> body) {
     return connection.call(body);
   }

@@ -144,3 +144,30 @@ async def test_creates_setting_one_users_state_are_each_judged_against_the_other
     assert stored and refused and len(stored) + len(refused) == 8, outcomes
     user_state = await backend.get_user_state("app", "user")
     assert len(user_state) == len(stored)
+
+
+async def test_creates_without_state_of_their_own_share_commits_and_see_the_shared_state(
+    backend: SqlBackend, commits: list[int]
+) -> None:
+    # (On PostgreSQL, such creates are one statement for the whole batch.)
+    await backend.create_session(key("holder", user="u0"), ScopedState(app={"a": "1"}, user={"b": "2"}), 1.0)
+    await backend.create_session(key("taken", user="u1"), ScopedState(session={"first": '"yes"'}), 1.0)
+    commits.clear()
+    requests = [key("taken", user="u1"), key("twice", user="u1"), key("twice", user="u1")]
+    requests += [key(f"s{n}", user=f"u{n % 3}") for n in range(CALLERS - len(requests))]
+    outcomes = await asyncio.gather(
+        *(backend.create_session(k, ScopedState(), 2.0) for k in requests), return_exceptions=True
+    )
+    assert len(commits) < CALLERS // 4, f"{CALLERS} creates took {len(commits)} commits"
+    assert isinstance(outcomes[0], SessionExistsError)
+    assert sorted(type(o).__name__ for o in outcomes[1:3]) == ["SessionExistsError", "SessionRecord"]
+    created = [(k, o) for k, o in zip(requests, outcomes, strict=True) if isinstance(o, SessionRecord)]
+    assert len(created) == CALLERS - 2
+    for session_key, record in created:
+        shared = ScopedState(app={"a": "1"}, user={"b": "2"} if session_key.user_id == "u0" else {})
+        assert record.state == shared, session_key
+        stored = await read(backend, session_key)
+        assert stored is not None
+        assert (stored.revision, stored.state, stored.create_time) == (record.revision, shared, 2.0)
+    taken = await read(backend, key("taken", user="u1"))
+    assert taken is not None and taken.state.session == {"first": '"yes"'}

@@ -36,6 +36,7 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.backends.sql import writing
 from adk_grpc_sessions.server.backends.sql.batching import Outcome
+from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
 
 CREATE_BATCH_LIMIT: Final = 64
 """The most creates one batch takes."""
@@ -83,7 +84,12 @@ def store_batch(
     if len(creates) == 1:
         return [create_one(connection, creates[0], at_once=at_once)]
     outcomes: dict[int, Outcome[SessionRecord]] = {}
-    in_key_order = sorted(range(len(creates)), key=lambda index: _name_order(creates[index].key))
+    if at_once:
+        outcomes.update(_create_stateless_at_once(connection, creates))
+    in_key_order = sorted(
+        (index for index in range(len(creates)) if index not in outcomes),
+        key=lambda index: _name_order(creates[index].key),
+    )
     for index in in_key_order:
         try:
             with connection.begin_nested():
@@ -101,7 +107,7 @@ def create_one(connection: sa.Connection, create: PendingCreate, *, at_once: boo
         StateSizeLimitError: a scope would pass the state limit.
     """
     key, metadata = create.key, create.metadata
-    if at_once and create.clock is None and create.state.is_empty() and not metadata.labels:
+    if at_once and _stateless(create):
         revision, merged = writing.create_at_once(
             connection, key, create.now, create.expiry, metadata.display_name
         )
@@ -120,6 +126,61 @@ def create_one(connection: sa.Connection, create: PendingCreate, *, at_once: boo
     return writing.create_session(
         connection, key, create.state, create.now, create.limits, create.expiry, create.clock, metadata
     )
+
+
+def _stateless(create: PendingCreate) -> bool:
+    """Whether a create may be made at once: no state of its own, no labels, no expired namesake to purge."""
+    return create.clock is None and create.state.is_empty() and not create.metadata.labels
+
+
+def _create_stateless_at_once(
+    connection: sa.Connection, creates: list[PendingCreate]
+) -> dict[int, Outcome[SessionRecord]]:
+    """PostgreSQL: the batch's creates that may be made at once, in one statement; their outcomes by index.
+
+    A name asked for twice in the batch goes into the statement once: the
+    later ones are refused as taken, whether the first takes it or not.
+    """
+    first_of_name: dict[SessionKey, int] = {}
+    outcomes: dict[int, Outcome[SessionRecord]] = {}
+    for index, create in enumerate(creates):
+        if not _stateless(create):
+            continue
+        if create.key in first_of_name:
+            outcomes[index] = SessionExistsError(create.key)
+        else:
+            first_of_name[create.key] = index
+    if not first_of_name:
+        return outcomes
+    chosen = list(first_of_name.values())
+    batch = [
+        create_queries.NewSession(
+            creates[i].key, creates[i].now, creates[i].expiry, creates[i].metadata.display_name
+        )
+        for i in chosen
+    ]
+    created = create_queries.created_from_rows(
+        connection.execute(*create_queries.create_batch_at_once(batch))
+    )
+    for position, index in enumerate(chosen):
+        create = creates[index]
+        revision = created.revisions.get(position)
+        if revision is None:
+            outcomes[index] = SessionExistsError(create.key)
+            continue
+        outcomes[index] = SessionRecord(
+            key=create.key,
+            state=created.state_of(create.key),
+            events=[],
+            create_time=create.now,
+            last_update_time=create.now,
+            revision=revision,
+            expiry=create.expiry,
+            metadata=create.metadata,
+            event_count=0,
+            stored_bytes=0,
+        )
+    return outcomes
 
 
 def _name_order(key: SessionKey) -> tuple[str, str, str]:

@@ -277,18 +277,29 @@ class SqlBackend(Backend):
         """The create, in the next batch; with ``clock``, a namesake expired by then is purged first."""
         return await self._creates.submit(PendingCreate(key, state, now, expiry, metadata, limits, clock))
 
-    async def _store_creates(self, batch: list[PendingCreate]) -> list[Outcome[SessionRecord]]:
+    async def _store_creates(
+        self, batch: list[PendingCreate], *, savepoints: bool = False
+    ) -> list[Outcome[SessionRecord]]:
         """Stores a batch of creates in one transaction (``creates``); the outcome of each, in order.
 
-        A database that cannot be reached fails every create of the batch (as
-        unavailable: the callers may retry). Any other failure of a batch of
-        several is run down to the create that causes it: they are stored
-        again one at a time, so one bad create cannot fail the others.
+        First without savepoints: a batch in which a create is refused is
+        stored again with a savepoint per create, so that the refused one
+        undoes only itself. A database that cannot be reached fails every
+        create of the batch (as unavailable: the callers may retry). Any other
+        failure of a batch of several is run down to the create that causes
+        it: they are stored again one at a time, so one bad create cannot fail
+        the others.
         """
         try:
             return await self._executor.write(
-                lambda connection: creates.store_batch(connection, batch, at_once=self._creates_at_once)
+                lambda connection: creates.store_batch(
+                    connection, batch, at_once=self._creates_at_once, savepoints=savepoints
+                )
             )
+        except creates.REFUSALS as refusal:
+            if len(batch) == 1:
+                return [refusal]
+            return await self._store_creates(batch, savepoints=True)
         except BackendUnavailableError as exc:
             return [_copy_unavailable(exc) for _ in batch]
         except Exception as exc:

@@ -4,9 +4,12 @@ Creates join a group commit (``batching``) as appends do, so that
 concurrent creates share a transaction's fixed costs, its commit's flush to
 disk above all. Each create stays all-or-nothing: one the database refuses
 (its name is taken, its state would pass a limit) is rolled back to its
-savepoint, which undoes just it, and the others commit. Every caller hears
-of its create only after the batch's commit. A batch of one is the create's
-own transaction, without a savepoint: a lone create costs what it did alone.
+savepoint, which undoes just it, and the others commit. Savepoints cost
+two statements a create, and refusals are rare: a batch is first stored
+without them, and only if a create in it is refused is it stored again,
+with them. Every caller hears of its create only after the batch's commit.
+A batch of one is the create's own transaction, without a savepoint: a
+lone create costs what it did alone.
 
 Creates are run in key order (app, user, session), so that the batches of
 several writers (or server replicas) insert the same names, and the size
@@ -70,16 +73,20 @@ def group_keys(create: PendingCreate) -> tuple[Hashable, ...]:
 
 
 def store_batch(
-    connection: sa.Connection, creates: list[PendingCreate], *, at_once: bool
+    connection: sa.Connection, creates: list[PendingCreate], *, at_once: bool, savepoints: bool
 ) -> list[Outcome[SessionRecord]]:
     """Stores the creates that may be stored; each one's record, or the refusal it alone was rolled back for.
 
-    ``at_once``: PostgreSQL, where a create without state of its own nor
-    labels is one statement (``writing.create_at_once``).
+    ``at_once``: PostgreSQL, where creates without state of their own nor
+    labels are one statement (``queries.creates``, or for a lone create
+    ``writing.create_at_once``). ``savepoints``: each other create in a
+    savepoint, so that a refused one undoes only itself; without, the first
+    refusal fails the whole batch (its transaction is then rolled back), which
+    saves two statements a create where refusals are rare.
 
     Raises:
-        SessionExistsError, StateSizeLimitError: the batch's only create was refused
-            (its own transaction, then rolled back whole).
+        SessionExistsError, StateSizeLimitError: a create was refused, without ``savepoints``
+            (or the batch's only create was: its own transaction, never a savepoint).
     """
     if len(creates) == 1:
         return [create_one(connection, creates[0], at_once=at_once)]
@@ -91,6 +98,9 @@ def store_batch(
         key=lambda index: _name_order(creates[index].key),
     )
     for index in in_key_order:
+        if not savepoints:
+            outcomes[index] = create_one(connection, creates[index], at_once=at_once)
+            continue
         try:
             with connection.begin_nested():
                 outcomes[index] = create_one(connection, creates[index], at_once=at_once)

@@ -274,8 +274,18 @@ class SqlBackend(Backend):
         *,
         clock: float | None,
     ) -> SessionRecord:
-        """The create, in the next batch; with ``clock``, a namesake expired by then is purged first."""
-        return await self._creates.submit(PendingCreate(key, state, now, expiry, metadata, limits, clock))
+        """The create, in the next batch; with ``clock``, a namesake expired by then is purged first, alone.
+
+        Alone, in a transaction of its own: the purge's delete locks the name
+        (on MySQL/MariaDB the gap in the index too) until its commit, which in
+        a batch would hold up the creates of other batches with it.
+        """
+        create = PendingCreate(key, state, now, expiry, metadata, limits, clock)
+        if clock is not None:
+            return await self._executor.write(
+                lambda connection: creates.create_one(connection, create, at_once=self._creates_at_once)
+            )
+        return await self._creates.submit(create)
 
     async def _store_creates(
         self, batch: list[PendingCreate], *, savepoints: bool = False

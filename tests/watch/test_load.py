@@ -159,6 +159,7 @@ async def test_a_hundred_watchers_of_a_session_appended_without_pause_get_each_e
             for number in range(appends):
                 await client.append_event(session, event(number))
             info = await client.get_session_info(app_name=APP, user_id=USER, session_id="s")
+            assert info is not None
             for watch in watches:
                 await watch.wait_for(appends, wait=120)
             await asyncio.sleep(0.3)  # room for a duplicate to arrive

@@ -62,7 +62,7 @@ _RETRY_MOST_SECONDS: Final = 2.0
 _MESSAGE_BYTES: Final = 1024 * 1024
 """Events are sent in messages of about this size (an event larger goes alone, within the message
 limit): a watcher's client need not accept the largest messages to follow a session of small events."""
-_DELIVERY_SHARE: Final = 0.1
+_DELIVERY_SHARE: Final = 0.05
 _DELIVERY_BURST_SECONDS: Final = 0.005
 """The event loop's time one hub's deliveries take: ``_DELIVERY_SHARE`` of it, in bursts of at most this.
 
@@ -76,7 +76,10 @@ spent from a budget that refills at ``_DELIVERY_SHARE`` of the time passing,
 up to this burst. Events committed meanwhile go together in the next round's
 message. A session appended to now and then is delivered at once; one
 appended to without pause gets fewer, larger messages, however many
-watchers it has."""
+watchers it has. What is counted is the loop's own CPU time until the last
+watcher took the round; the completions of the writes come after it and are
+not counted, which is why the share is well below what watching may cost
+appends."""
 _ROUND_MOST_SECONDS: Final = 1.0
 """A hub waits at most this long for its watchers to take a round (they take it at their next step),
 and pauses at most this long after a round, however dear it was."""

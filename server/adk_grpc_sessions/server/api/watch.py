@@ -75,11 +75,14 @@ rounds' cost stays within its share: the time the loop spent on a round is
 spent from a budget that refills at ``_DELIVERY_SHARE`` of the time passing,
 up to this burst. Events committed meanwhile go together in the next round's
 message. A session appended to now and then is delivered at once; one
-appended to without pause gets fewer, larger messages, however many
-watchers it has. What is counted is the loop's own CPU time until the last
+appended to without pause gets fewer, larger messages (see also
+``_PACED_ABOVE_WATCHERS``). What is counted is the loop's own CPU time until the last
 watcher took the round; the completions of the writes come after it and are
 not counted, which is why the share is well below what watching may cost
 appends."""
+_PACED_ABOVE_WATCHERS: Final = 10
+"""A hub of at most this many watchers delivers each change at once, unpaced: their few writes cost
+about what the append that fed them did, and a pause would only add to their latency."""
 _ROUND_MOST_SECONDS: Final = 1.0
 """A hub waits at most this long for its watchers to take a round (they take it at their next step),
 and pauses at most this long after a round, however dear it was."""
@@ -279,11 +282,11 @@ class _Hub:
                 return
 
     async def _deliver(self, batch: _Batch) -> None:
-        """Offers ``batch`` to every watcher; waits until those that were waiting for it took it."""
+        """Offers ``batch`` to every watcher; a paced hub waits until those waiting for it took it."""
         delivery = _Round()
         for watcher in self.watchers:
             watcher.offer(batch, delivery)
-        if delivery.waiting == 0:
+        if delivery.waiting == 0 or len(self.watchers) <= _PACED_ABOVE_WATCHERS:
             return
         # The event loop's own CPU time: a machine busy with other processes does not lengthen the pause.
         started = time.thread_time()

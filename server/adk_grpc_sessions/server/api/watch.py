@@ -76,10 +76,11 @@ spent from a budget that refills at ``_DELIVERY_SHARE`` of the time passing,
 up to this burst. Events committed meanwhile go together in the next round's
 message. A session appended to now and then is delivered at once; one
 appended to without pause gets fewer, larger messages (see also
-``_PACED_ABOVE_WATCHERS``). What is counted is the loop's own CPU time until the last
-watcher took the round; the completions of the writes come after it and are
-not counted, which is why the share is well below what watching may cost
-appends."""
+``_PACED_ABOVE_WATCHERS``). A round is counted at the loop's own CPU time per
+watcher that was waiting for it, until the last of them took it, times every
+watcher it was offered to (one busy writing takes it later, in a write all
+the same); the completions of the writes come after and are not counted,
+which is why the share is well below what watching may cost appends."""
 _PACED_ABOVE_WATCHERS: Final = 10
 """A hub of at most this many watchers delivers each change at once, unpaced: their few writes cost
 about what the append that fed them did, and a pause would only add to their latency."""
@@ -152,14 +153,14 @@ class _Watcher:
         self.round: _Round | None = None
         """The hub's round this watcher was waiting for and has not taken yet."""
 
-    def offer(self, batch: _Batch, delivery: _Round) -> None:
-        """Queues the hub's new events; past the bound, cuts the watcher off instead (never waits)."""
+    def offer(self, batch: _Batch, delivery: _Round) -> bool:
+        """Queues the hub's new events (True); past the bound, cuts the watcher off instead (never waits)."""
         if self.failure is not None:
-            return
+            return False
         # One batch is always taken, however large its events: the bound is on falling behind.
         if self.queue and self.pending + batch.size > self.bound:
             self.fail(WatcherTooSlowError(self.bound))
-            return
+            return False
         self.queue.append(batch)
         self.pending += batch.size
         if self.idle and self.round is None:
@@ -167,6 +168,7 @@ class _Watcher:
             self.round = delivery
             delivery.waiting += 1
         self.wake.set()
+        return True
 
     def took(self) -> None:
         """It took what it was offered (or is gone): the hub's round no longer waits for it."""
@@ -207,6 +209,8 @@ class _Hub:
         """Seconds of the event loop's time this hub may spend on rounds now (see ``_DELIVERY_SHARE``)."""
         self._budget_at = 0.0
         """The event loop's time when ``_budget`` was last refilled."""
+        self._write_cost = 0.0
+        """What the last round cost the event loop per watcher that was waiting for it (seconds)."""
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -284,17 +288,20 @@ class _Hub:
     async def _deliver(self, batch: _Batch) -> None:
         """Offers ``batch`` to every watcher; a paced hub waits until those waiting for it took it."""
         delivery = _Round()
-        for watcher in self.watchers:
-            watcher.offer(batch, delivery)
-        if delivery.waiting == 0 or len(self.watchers) <= _PACED_ABOVE_WATCHERS:
+        offered = sum(watcher.offer(batch, delivery) for watcher in self.watchers)
+        if len(self.watchers) <= _PACED_ABOVE_WATCHERS:
             return
-        # The event loop's own CPU time: a machine busy with other processes does not lengthen the pause.
-        started = time.thread_time()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_ROUND_MOST_SECONDS):
-                await delivery.done.wait()
+        waiting = delivery.waiting
+        if waiting:
+            # The event loop's own CPU time: a machine busy with other processes does not lengthen it.
+            started = time.thread_time()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_ROUND_MOST_SECONDS):
+                    await delivery.done.wait()
+            self._write_cost = (time.thread_time() - started) / waiting
+        # Watchers busy writing take the round later, in a write each all the same: they count too.
         floor = -_ROUND_MOST_SECONDS * _DELIVERY_SHARE
-        self._budget = max(floor, self._budget - (time.thread_time() - started))
+        self._budget = max(floor, self._budget - self._write_cost * offered)
 
     def _refill(self, now: float) -> float:
         """Refills the rounds' budget up to ``now``; returns how long to wait until it is not negative."""

@@ -11,7 +11,7 @@ session, and a session the insert did not return was refused as taken.
 
 The rows are those ``writing.create_session`` writes for such a session.
 Statements whose text depends on the batch's size are built and compiled
-once per size.
+once per size, sizes rounded up to a power of two (rows repeated to fill).
 """
 
 from __future__ import annotations
@@ -75,7 +75,10 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
         connection, _INSERT_APP_SIZES, [{"app_name": a, "state_bytes": 0, "version": 0} for a in apps]
     )
     values: dict[str, Any] = {}
-    for position, new in enumerate(batch):
+    # The last session repeated up to the statement's size: a repeat is a name
+    # the statement has just taken, skipped as any name held is.
+    padded = [*batch, *[batch[-1]] * (_padded_size(len(batch)) - len(batch))]
+    for position, new in enumerate(padded):
         values.update(
             {
                 f"app_name_{position}": new.key.app_name,
@@ -88,7 +91,7 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
             }
         )
     inserted: Sequence[Any] = driver_sql.run(
-        connection, _insert_sessions(len(batch), connection.dialect), values
+        connection, _insert_sessions(len(padded), connection.dialect), values
     ).all()
     position_of = {
         (new.key.app_name, new.key.user_id, new.key.session_id): position
@@ -104,12 +107,19 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
         _SET_REVISIONS,
         {"b_session_pks": json.dumps(sorted((revision - 1) // 2 for revision in created.revisions.values()))},
     )
+    apps += [apps[-1]] * (_padded_size(len(apps)) - len(apps))
+    users += [users[-1]] * (_padded_size(len(users)) - len(users))
     state_values: dict[str, Any] = {f"app_{n}": a for n, a in enumerate(apps)}
     state_values.update({f"user_app_{n}": a for n, (a, _) in enumerate(users)})
     state_values.update({f"user_{n}": u for n, (_, u) in enumerate(users)})
     rows = driver_sql.run(connection, _select_state(len(apps), len(users), connection.dialect), state_values)
     _state_from_rows(rows, created, connection.dialect)
     return created
+
+
+def _padded_size(size: int) -> int:
+    """The size of the statement that takes ``size`` rows: the next power of two, so that few are compiled."""
+    return 1 << (size - 1).bit_length()
 
 
 def _state_from_rows(rows: Iterable[Sequence[Any]], created: CreatedBatch, dialect: sa.Dialect) -> None:

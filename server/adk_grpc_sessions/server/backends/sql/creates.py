@@ -11,6 +11,12 @@ with them. Every caller hears of its create only after the batch's commit.
 A batch of one is the create's own transaction, without a savepoint: a
 lone create costs what it did alone.
 
+Creates without state of their own nor labels need no savepoint at all:
+on PostgreSQL and SQLite they are stored together, in statements that skip
+names already held rather than fail on them (``queries.creates``,
+``queries.creates_sqlite``); on SQLite a lone one too, as those statements
+run on the driver's cursor and cost less than ``writing.create_session``'s.
+
 Creates are run in key order (app, user, session), so that the batches of
 several writers (or server replicas) insert the same names, and the size
 rows of the same users, in one order, and wait for each other rather than

@@ -115,6 +115,9 @@ class SqlBackend(Backend):
         self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
+        # PostgreSQL and SQLite store a batch's creates without state of
+        # their own together, skipping names held: no savepoint per create.
+        self._creates_together = database in (dialects.POSTGRESQL, dialects.SQLITE)
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
             keys=group_keys,
@@ -303,7 +306,11 @@ class SqlBackend(Backend):
         try:
             return await self._executor.write(
                 lambda connection: creates.store_batch(
-                    connection, batch, at_once=self._creates_at_once, savepoints=savepoints
+                    connection,
+                    batch,
+                    at_once=self._creates_at_once,
+                    together=self._creates_together,
+                    savepoints=savepoints,
                 )
             )
         except creates.REFUSALS as refusal:

@@ -11,6 +11,12 @@ with them. Every caller hears of its create only after the batch's commit.
 A batch of one is the create's own transaction, without a savepoint: a
 lone create costs what it did alone.
 
+Creates without state of their own nor labels need no savepoint at all:
+on PostgreSQL and SQLite they are stored together, in statements that skip
+names already held rather than fail on them (``queries.creates``,
+``queries.creates_sqlite``); on SQLite a lone one too, as those statements
+run on the driver's cursor and cost less than ``writing.create_session``'s.
+
 Creates are run in key order (app, user, session), so that the batches of
 several writers (or server replicas) insert the same names, and the size
 rows of the same users, in one order, and wait for each other rather than
@@ -37,9 +43,10 @@ from adk_grpc_sessions.server.backends.base import (
     StateSizeLimitError,
     StorageLimits,
 )
-from adk_grpc_sessions.server.backends.sql import writing
+from adk_grpc_sessions.server.backends.sql import dialects, writing
 from adk_grpc_sessions.server.backends.sql.batching import Outcome
 from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
+from adk_grpc_sessions.server.backends.sql.queries import creates_sqlite as sqlite_create_queries
 
 CREATE_BATCH_LIMIT: Final = 64
 """The most creates one batch takes."""
@@ -73,13 +80,21 @@ def group_keys(create: PendingCreate) -> tuple[Hashable, ...]:
 
 
 def store_batch(
-    connection: sa.Connection, creates: list[PendingCreate], *, at_once: bool, savepoints: bool
+    connection: sa.Connection,
+    creates: list[PendingCreate],
+    *,
+    at_once: bool,
+    together: bool,
+    savepoints: bool,
 ) -> list[Outcome[SessionRecord]]:
     """Stores the creates that may be stored; each one's record, or the refusal it alone was rolled back for.
 
-    ``at_once``: PostgreSQL, where creates without state of their own nor
-    labels are one statement (``queries.creates``, or for a lone create
-    ``writing.create_at_once``). ``savepoints``: each other create in a
+    ``at_once``: PostgreSQL, where a lone create without state of its own
+    nor labels is one statement (``writing.create_at_once``). ``together``:
+    PostgreSQL and SQLite, where a batch's creates without state of their own
+    nor labels are stored together, names held skipped rather than errors
+    (``queries.creates``, one statement; ``queries.creates_sqlite``, a few,
+    also for a lone create). ``savepoints``: each other create in a
     savepoint, so that a refused one undoes only itself; without, the first
     refusal fails the whole batch (its transaction is then rolled back), which
     saves two statements a create where refusals are rare.
@@ -88,11 +103,11 @@ def store_batch(
         SessionExistsError, StateSizeLimitError: a create was refused, without ``savepoints``
             (or the batch's only create was: its own transaction, never a savepoint).
     """
-    if len(creates) == 1:
+    if len(creates) == 1 and (at_once or not together or not _stateless(creates[0])):
         return [create_one(connection, creates[0], at_once=at_once)]
     outcomes: dict[int, Outcome[SessionRecord]] = {}
-    if at_once:
-        outcomes.update(_create_stateless_at_once(connection, creates))
+    if together:
+        outcomes.update(_create_stateless_together(connection, creates))
     in_key_order = sorted(
         (index for index in range(len(creates)) if index not in outcomes),
         key=lambda index: _name_order(creates[index].key),
@@ -143,13 +158,14 @@ def _stateless(create: PendingCreate) -> bool:
     return create.clock is None and create.state.is_empty() and not create.metadata.labels
 
 
-def _create_stateless_at_once(
+def _create_stateless_together(
     connection: sa.Connection, creates: list[PendingCreate]
 ) -> dict[int, Outcome[SessionRecord]]:
-    """PostgreSQL: the batch's creates that may be made at once, in one statement; their outcomes by index.
+    """The batch's creates that may be made at once, stored together; their outcomes by index.
 
-    A name asked for twice in the batch goes into the statement once: the
-    later ones are refused as taken, whether the first takes it or not.
+    In one statement on PostgreSQL, a few on SQLite. A name asked for twice
+    in the batch goes in once: the later ones are refused as taken, whether
+    the first takes it or not.
     """
     first_of_name: dict[SessionKey, int] = {}
     outcomes: dict[int, Outcome[SessionRecord]] = {}
@@ -162,16 +178,20 @@ def _create_stateless_at_once(
             first_of_name[create.key] = index
     if not first_of_name:
         return outcomes
-    chosen = list(first_of_name.values())
+    # In key order, the order every writer inserts names in.
+    chosen = sorted(first_of_name.values(), key=lambda index: _name_order(creates[index].key))
     batch = [
         create_queries.NewSession(
             creates[i].key, creates[i].now, creates[i].expiry, creates[i].metadata.display_name
         )
         for i in chosen
     ]
-    created = create_queries.created_from_rows(
-        connection.execute(*create_queries.create_batch_at_once(batch))
-    )
+    if connection.dialect.name == dialects.SQLITE:
+        created = sqlite_create_queries.create_batch(connection, batch)
+    else:
+        created = create_queries.created_from_rows(
+            connection.execute(*create_queries.create_batch_at_once(batch))
+        )
     for position, index in enumerate(chosen):
         create = creates[index]
         revision = created.revisions.get(position)

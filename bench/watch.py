@@ -4,7 +4,11 @@ Measured through our server over gRPC, as clients see it:
 - ``watch_append_0_watchers`` / ``watch_append_100_watchers``: appends to one
   session, one after another, with no watcher, then with 100 watchers of
   that session attached (each reading its stream as it comes, in a process of
-  their own), alternating runs; the target is a throughput within 10% of none.
+  their own at the lowest CPU priority), alternating runs; the target is a
+  throughput within 10% of none. After the timed appends the watchers' process
+  says how many of them received every event: a row whose watchers were cut
+  off (``WATCHER_TOO_SLOW``) or fell behind would measure fewer watchers, and
+  says so.
 - ``watch_latency_same_replica``: the time from an append's acknowledgement
   (the append call returning) to a watcher's receipt of that event, the
   watcher on the same server; one append at a time. A watcher may receive the
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 import uuid
@@ -48,6 +53,10 @@ class Receipts:
         self.at: dict[str, float] = {}
         self.caught_up = 0
         self.arrived = asyncio.Event()
+        self.events: list[int] = []
+        """How many events each stream has received."""
+        self.failed = 0
+        """Streams that ended with an error."""
 
     def note(self, message: pb.WatchSessionResponse) -> None:
         """Records the message's events' arrival time (or its caught_up)."""
@@ -70,12 +79,19 @@ async def watchers(address: str, session_id: str, count: int, receipts: Receipts
         stubs = [pb_grpc.SessionServiceStub(channel) for channel in channels]
         calls = [stubs[n % _CHANNELS].WatchSession(request) for n in range(count)]
 
-        async def read(call: WatchCall) -> None:
-            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
-                async for message in call:
-                    receipts.note(message)
+        async def read(stream: int, call: WatchCall) -> None:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    async for message in call:
+                        receipts.note(message)
+                        receipts.events[stream] += len(message.events.events)
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.CANCELLED:
+                        receipts.failed += 1
+                        receipts.arrived.set()
 
-        tasks = [asyncio.create_task(read(call)) for call in calls]
+        receipts.events = [0] * count
+        tasks = [asyncio.create_task(read(n, call)) for n, call in enumerate(calls)]
         try:
             async with asyncio.timeout(120):
                 while receipts.caught_up < count:
@@ -106,25 +122,52 @@ async def _appends(client: GrpcSessionService, session_id: str, count: int) -> S
     return sample
 
 
+class WatcherProcess:
+    """``count`` watchers of one session in a process of their own (``watcher_process``)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def complete(self, events: int) -> int:
+        """How many of the watchers received ``events`` events, once each has (or after 60 s)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{events}\n".encode())
+        await self.process.stdin.drain()
+        async with asyncio.timeout(90):
+            line = await self.process.stdout.readline()
+        return int(line)
+
+
 @contextlib.asynccontextmanager
-async def watcher_process(address: str, session_id: str, count: int) -> AsyncIterator[None]:
+async def watcher_process(address: str, session_id: str, count: int) -> AsyncIterator[WatcherProcess]:
     """``count`` watchers of the session in a process of their own, caught up on entry.
 
-    Apart from the appender's process: reading a hundred streams would
-    otherwise take the appender's CPU, and measure the client, not the server.
+    Apart from the appender's process, and at the lowest CPU priority: on a
+    machine of few cores, reading a hundred streams would otherwise take the
+    server's and the appender's CPU, and the row would measure the watchers'
+    client instead of the server's cost of serving them.
     """
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.watch", address, session_id, str(count), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "bench.watch",
+        address,
+        session_id,
+        str(count),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
+        os.setpriority(os.PRIO_PROCESS, process.pid, 19)
         assert process.stdout is not None
         async with asyncio.timeout(120):
             line = await process.stdout.readline()
         if line.strip() != b"ready":
             raise RuntimeError(f"the watchers did not start: {line!r}")
-        yield
+        yield WatcherProcess(process)
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await process.wait()
 
 
@@ -136,8 +179,9 @@ async def appends_with_watchers(address: str, count: int, watcher_count: int) ->
         if watcher_count == 0:
             sample = await _appends(client, session_id, count)
         else:
-            async with watcher_process(address, session_id, watcher_count):
+            async with watcher_process(address, session_id, watcher_count) as process:
                 sample = await _appends(client, session_id, count)
+                sample.detail["watchers_with_every_event"] = await process.complete(count)
         sample.detail["watchers"] = watcher_count
         return sample
 
@@ -189,10 +233,21 @@ def _median(samples: list[Sample]) -> Sample:
 
 
 async def _watch_until_stopped(address: str, session_id: str, count: int) -> None:
-    """The watcher process: ``count`` watchers, "ready" on stdout once all are caught up, until stopped."""
-    async with watchers(address, session_id, count, Receipts()):
+    """The watcher process: ``count`` watchers, "ready" on stdout once all are caught up.
+
+    Then, given a number of events on stdin, it writes how many of its
+    watchers have received that many, once all have (or after 60 s), and exits.
+    """
+    receipts = Receipts()
+    async with watchers(address, session_id, count, receipts):
         print("ready", flush=True)
-        await asyncio.Event().wait()
+        expected = int(await asyncio.to_thread(sys.stdin.readline))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                while sum(n >= expected for n in receipts.events) + receipts.failed < count:
+                    receipts.arrived.clear()
+                    await receipts.arrived.wait()
+        print(sum(n >= expected for n in receipts.events), flush=True)
 
 
 if __name__ == "__main__":

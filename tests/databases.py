@@ -369,12 +369,20 @@ def start_mariadb(*, durable: bool = False) -> MariaDBServer:
         )
     base = Path(tempfile.mkdtemp(prefix="adk-grpc-sessions-mariadb-"))
     as_root = ["--user=root"] if os.geteuid() == 0 else []
+    # A temporary directory of its own: MariaDB keeps its internal temporary tables there as
+    # "#sql..." files, and deletes every "#sql..." file of its temporary directory when it
+    # starts. In a shared /tmp, any other server starting (another test's, a resumed one)
+    # would delete the files of tables in use: the statement then fails ("Error on delete of
+    # '/tmp/#sql-temptable-....MAI'", an InternalError), or the server crashes.
+    tmp_dir = base / "tmp"
+    tmp_dir.mkdir()
     try:
         _run(
             [
                 install_db,
                 "--no-defaults",
                 f"--datadir={base / 'data'}",
+                f"--tmpdir={tmp_dir}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 *as_root,
@@ -392,6 +400,7 @@ def start_mariadb(*, durable: bool = False) -> MariaDBServer:
         f"--socket={base / 'mariadb.sock'}",
         f"--pid-file={base / 'mariadb.pid'}",
         f"--log-error={base / 'error.log'}",
+        f"--tmpdir={tmp_dir}",
         f"--port={port}",
         "--bind-address=127.0.0.1",
         "--skip-log-bin",

@@ -33,6 +33,7 @@ async def test_every_watch_row_runs_and_is_labelled_with_its_targets() -> None:
         assert len(sample.latencies) == 12
         assert report._label(name) != name
     assert rows["watch_append_5_watchers"].detail["watchers"] == 5
+    assert rows["watch_append_5_watchers"].detail["watchers_with_every_event"] == 5
     assert all(latency >= 0 for latency in rows["watch_latency_same_replica"].latencies)
     results = {name: sample.summary() | sample.detail for name, sample in rows.items()}
     run = {"services": [{"kind": "grpc", "label": "ours", "storage": "memory", "results": results}]}
@@ -40,3 +41,20 @@ async def test_every_watch_row_runs_and_is_labelled_with_its_targets() -> None:
     assert len(lines) == 3
     assert "5 watchers" in lines[0] and "target ≥ 0.90" in lines[0]
     assert "same server" in lines[1] and "across two servers" in lines[2]
+
+
+def test_a_watch_row_whose_watchers_did_not_all_receive_every_event_does_not_meet_its_target() -> None:
+    alone = {"throughput": 100.0, "p50_ms": 1.0, "p99_ms": 2.0}
+    watched = {
+        "throughput": 100.0,
+        "p50_ms": 1.0,
+        "p99_ms": 2.0,
+        "watchers": 5,
+        "watchers_with_every_event": 4,
+    }
+    results = {"watch_append_0_watchers": alone, "watch_append_5_watchers": watched}
+    run = {"services": [{"kind": "grpc", "label": "ours", "storage": "memory", "results": results}]}
+    line = report._watch_targets(run)[0]
+    assert "only 4 of 5 watchers received every event" in line and "**not met**" in line
+    results["watch_append_5_watchers"] = watched | {"watchers_with_every_event": 5}
+    assert "**met**" in report._watch_targets(run)[0]

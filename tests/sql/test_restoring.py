@@ -6,8 +6,10 @@ On memory and every SQL database: what copy and import write with, and read with
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import pytest
+import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
     Backend,
@@ -15,6 +17,7 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     ForkOrigin,
     Metadata,
+    NewEvent,
     RestoredSession,
     ScopedState,
     SessionExistsError,
@@ -23,6 +26,9 @@ from adk_grpc_sessions.server.backends.base import (
     StaleRevisionError,
 )
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
+from adk_grpc_sessions.server.backends.sql import SqlBackend
+from adk_grpc_sessions.server.backends.sql.queries import restored as restored_queries
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.cli.transfer import restorable_event, stored_events
 from adk_grpc_sessions.wire.limits import state_bytes
 
@@ -153,3 +159,133 @@ async def test_shared_state_is_restored_key_by_key_and_counted(backend: Backend)
     assert list((await backend.list_users("only state", 10, None)).items) == ["someone"]
     record = await backend.get_session(KEY, EventWindow())
     assert record is not None and record.state.app == {"kept": "10", "a": '"ä"'}
+
+
+def _batch() -> list[tuple[RestoredSession, list[NewEvent]]]:
+    """Sessions of several apps and users: with and without events, metadata, state and a fork origin."""
+    batch: list[tuple[RestoredSession, list[NewEvent]]] = []
+    for number in range(12):
+        key = SessionKey(f"app {number % 2} ✓", f"用户 {number % 3}", f"séance {number}")
+        events = [restorable_event(_event_json(n, delta={"k": n})) for n in range(1, 1 + number % 4)]
+        plain = number % 3 == 0
+        head = _head(
+            len(events),
+            key=key,
+            state={} if plain else {"k": f'"{number}"', "n": str(2**63)},
+            initial_state=None if plain else {"k": '"start"'},
+            expiry=Expiry() if plain else Expiry(expire_time=4_000_000_000.5, ttl=86_400.0),
+            close_time=2000.75 if number % 3 == 1 else None,
+            metadata=Metadata() if plain else Metadata(f"Gespräch {number}", {"n": str(number)}),
+            forked_from=None if plain else ForkOrigin("origin", 3, "inv-2", 999.125),
+        )
+        batch.append((head, events))
+    return batch
+
+
+async def test_sessions_restored_together_read_back_as_each_restored_alone(backend: Backend) -> None:
+    batch = _batch()
+    assert await backend.restore_sessions(batch) == []
+    for head, events in batch:
+        stored = await backend.read_session_head(head.key)
+        assert stored is not None
+        for name in ("create_time", "last_update_time", "state", "event_count", "expiry", "close_time"):
+            assert getattr(stored, name) == getattr(head, name), name
+        for name in ("metadata", "forked_from"):
+            assert getattr(stored, name) == getattr(head, name), name
+        if head.initial_state is not None:  # "not kept" reads back as kept or not, by backend
+            assert stored.initial_state == head.initial_state
+        assert [json for _, _, json in await _json_of_events(backend, head.key)] == [
+            event.event_json for event in events
+        ]
+        record = await backend.get_session(head.key, EventWindow())
+        assert record is not None
+        assert record.stored_bytes == sum(event.size for event in events) + state_bytes(head.state)
+        if head.close_time is not None:
+            continue
+        # Its revision is one an append takes, and its events resume where they end.
+        appended = await backend.append_event(
+            head.key, restorable_event(_event_json(9, invocation="later")), stored.revision
+        )
+        assert appended.event.sequence == len(events) + 1
+    # Their own scopes' sizes are made as a create makes them: shared state restored later is counted.
+    head = batch[1][0]
+    await backend.restore_shared_state(head.key.app_name, head.key.user_id, {"u": "1"})
+    assert await backend.get_user_state(head.key.app_name, head.key.user_id) == {"u": "1"}
+
+
+async def test_a_batch_leaves_sessions_whose_names_are_held_to_be_restored_one_by_one(
+    backend: Backend,
+) -> None:
+    batch = _batch()
+    live, expiring = batch[2][0].key, batch[5][0].key
+    now = backend.clock()
+    await backend.create_session(live, ScopedState(session={"mine": "1"}), now)
+    await backend.create_session(expiring, ScopedState(), now, expiry=Expiry(expire_time=now + 0.5))
+    later = now + 1
+    backend.clock = lambda: later  # type: ignore[method-assign]
+    held = await backend.restore_sessions(batch)
+    if isinstance(backend, MemoryBackend):
+        assert held == [live]  # restored one by one, where the expired namesake is purged
+    else:
+        assert held == [live, expiring]
+        await backend.restore_session(*batch[5])  # purges the expired namesake
+    still = await backend.read_session_head(live)
+    assert still is not None and still.state == {"mine": "1"}  # left alone
+    for head, events in batch:
+        if head.key != live:
+            stored = await backend.read_session_head(head.key)
+            assert stored is not None and stored.create_time == head.create_time
+            assert stored.event_count == len(events)
+
+
+async def test_a_batch_of_sessions_costs_a_few_statements_not_a_few_per_session(database_uri: str) -> None:
+    backend = SqlBackend.from_uri(database_uri)
+    await backend.upgrade_schema()
+    await backend.start()
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        assert await backend.restore_sessions(_batch()) == []
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        await backend.close()
+    # The names checked, rows, their keys, labels, size rows, state, events, last events, counts.
+    assert 0 < statements <= 12, statements
+
+
+async def test_a_name_taken_after_the_batch_checked_it_leaves_the_batch_to_be_written_one_by_one(
+    database_uri: str,
+) -> None:
+    backend = SqlBackend.from_uri(database_uri)
+    await backend.upgrade_schema()
+    await backend.start()
+    try:
+        batch = _batch()
+        taken = batch[4][0].key
+        await backend.create_session(taken, ScopedState(session={"mine": "1"}), backend.clock())
+        checks = 0
+        real_check = restored_queries.select_named
+
+        def blind_first_check(keys: Iterable[SessionKey]) -> Bound:
+            # As if another writer created ``taken`` between the batch's check and its insert.
+            nonlocal checks
+            checks += 1
+            return real_check([] if checks == 1 else keys)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(restored_queries, "select_named", blind_first_check)
+            assert await backend.restore_sessions(batch) == [taken]
+        for head, events in batch:
+            stored = await backend.read_session_head(head.key)
+            assert stored is not None
+            if head.key == taken:
+                assert stored.state == {"mine": "1"} and stored.create_time != head.create_time
+            else:
+                assert stored.create_time == head.create_time and stored.event_count == len(events)
+    finally:
+        await backend.close()

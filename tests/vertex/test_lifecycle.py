@@ -22,7 +22,6 @@ from adk_grpc_sessions.server.backends.base import (
     Expiry,
     NewEvent,
     Refusal,
-    RestoredSession,
     ScopedState,
     SessionExistsError,
     SessionKey,
@@ -253,22 +252,16 @@ async def test_through_the_server_a_ttl_under_the_minimum_is_invalid_argument_na
         await server.stop(0)
 
 
-async def test_apps_users_and_restores_are_refused_as_not_supported(backend: VertexBackend) -> None:
+async def test_apps_users_and_shared_state_restores_are_refused_as_not_supported(
+    backend: VertexBackend,
+) -> None:
     await backend.create_session(KEY, ScopedState(), 0.0)
-    head = RestoredSession(KEY, 1.0, 2.0, 0, {}, None, 0)
     refused = {
         "NO_LIST_APPS": backend.list_apps(10, None),
         "NO_LIST_USERS": backend.list_users("app", 10, None),
-        "NO_RESTORE": backend.restore_session(head),
+        "NO_RESTORE": backend.restore_shared_state("app", None, {"k": "1"}),
     }
     for reason, call in refused.items():
         with pytest.raises(BackendRefusedError) as raised:
             await call
         assert (raised.value.refusal, raised.value.reason) == (Refusal.UNSUPPORTED, reason)
-    for restoring in (
-        backend.read_session_head(KEY),
-        backend.restore_events(KEY, 1, []),
-        backend.restore_shared_state("app", None, {"k": "1"}),
-    ):
-        with pytest.raises(BackendRefusedError):
-            await restoring

@@ -1,4 +1,4 @@
-"""WatchSession under load: slow watchers cut off and resumed, shared reads, a thousand watchers."""
+"""WatchSession under load: slow watchers cut off and resumed, shared reads and encodings, a thousand watchers."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import pathlib
 import signal
+from collections.abc import Sequence
 
 import grpc
 import pytest
 from google.adk.events.event import Event
 
 from adk_grpc_sessions.client import GrpcSessionService
+from adk_grpc_sessions.server.api import messages as server_messages
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from tests.server_process import ServerProcess, wait_until_serving
@@ -101,6 +103,75 @@ async def test_the_watchers_of_one_session_share_one_read_per_change(serve: Serv
             assert reads <= 2 * appends, reads
             delivered = metrics.registry.get_sample_value("adk_grpc_sessions_watched_events_total")
             assert delivered == watchers * appends
+
+
+async def test_each_round_is_encoded_once_whatever_the_number_of_watchers(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watchers, appends = 50, 10
+    encoded: list[int] = []
+    encode = server_messages.watch_events_response
+
+    def counted(entries: Sequence[bytes]) -> bytes:
+        encoded.append(len(entries))
+        return encode(entries)
+
+    monkeypatch.setattr(server_messages, "watch_events_response", counted)
+    async with serve() as running, GrpcSessionService(running.address) as client:
+        session = await created(client)
+        async with contextlib.AsyncExitStack() as stack:
+            channels = [
+                await stack.enter_async_context(grpc.aio.insecure_channel(running.address)) for _ in range(4)
+            ]
+            watches: list[Watch] = [
+                await stack.enter_async_context(watching(running.address, "s", channel=channels[n % 4]))
+                for n in range(watchers)
+            ]
+            for watch in watches:
+                await watch.wait_caught_up()
+            encoded.clear()
+            for number in range(appends):
+                await client.append_event(session, event(number))
+                for watch in watches:
+                    await watch.wait_for(number + 1)
+            assert all(w.event_ids == [f"e{n}" for n in range(appends)] for w in watches)
+            # Each append is a round of its own here (every watcher has it before the next): one
+            # encoding each, not one per watcher (that would be 500).
+            assert encoded == [1] * appends, f"{len(encoded)} encodings for {appends} rounds"
+
+
+async def test_a_hundred_watchers_of_a_session_appended_without_pause_get_each_event_once_in_order(
+    serve: Serve,
+) -> None:
+    watchers, appends = 100, 300
+    async with serve() as running, GrpcSessionService(running.address) as client:
+        session = await created(client)
+        async with contextlib.AsyncExitStack() as stack:
+            channels = [
+                await stack.enter_async_context(grpc.aio.insecure_channel(running.address)) for _ in range(4)
+            ]
+            watches: list[Watch] = [
+                await stack.enter_async_context(watching(running.address, "s", channel=channels[n % 4]))
+                for n in range(watchers)
+            ]
+            for watch in watches:
+                await watch.wait_caught_up()
+            for number in range(appends):
+                await client.append_event(session, event(number))
+            info = await client.get_session_info(app_name=APP, user_id=USER, session_id="s")
+            assert info is not None
+            for watch in watches:
+                await watch.wait_for(appends, wait=120)
+            await asyncio.sleep(0.3)  # room for a duplicate to arrive
+            expected = [f"e{n}" for n in range(appends)]
+            first = watches[0].revisions
+            assert first == sorted(set(first)) and first[-1] == info.revision
+            for watch in watches:
+                assert watch.error is None
+                assert watch.event_ids == expected
+                assert watch.revisions == first
+                # Rounds, not appends, make the messages: several events share one.
+                assert len([m for m in watch.received if m.HasField("events")]) < appends
 
 
 def _rss_kib(pid: int) -> int:

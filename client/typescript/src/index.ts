@@ -4,6 +4,7 @@
  */
 export { GrpcSessionService, DEFAULT_TIMEOUT_MS, type GrpcSessionServiceOptions } from "./service.js";
 export type { SessionExpiry } from "./lifecycle.js";
+export type { AppPage, ListAppsRequest, ListUsersRequest, UserPage } from "./listing.js";
 export type { ForkRequest, ListSessionInfosRequest, SessionInfoPage, SessionMetadata } from "./metadata.js";
 export type { ForkOrigin, SessionInfo } from "./session_info.js";
 export {

@@ -1,15 +1,20 @@
 /**
- * The session lifecycle's shapes (the "Lifecycle" section of the contract):
- * expiry as callers give it, and the appends under way that closing a
- * session waits for. A session's lifecycle as callers read it is a
- * SessionInfo (session_info.ts).
+ * The session lifecycle on the client (the "Lifecycle" section of the
+ * contract): expiry as callers give it, the appends under way that closing a
+ * session waits for, and the calls that set an expiry, close a session and
+ * erase a user. A session's lifecycle as callers read it is a SessionInfo
+ * (session_info.ts).
  */
+import type { CompositeSessionKey, Session } from "@google/adk";
 import { status as Code } from "@grpc/grpc-js";
 
+import { required, type Connection } from "./connection.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { Duration } from "./gen/google/protobuf/duration.js";
 import type { Timestamp } from "./gen/google/protobuf/timestamp.js";
+import { sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
 import { timestampFromMs } from "./timestamps.js";
+import { updateRequest } from "./update_request.js";
 
 /**
  * When a session expires: `ttlMs` after the server's clock at the call, or at
@@ -80,4 +85,37 @@ export class AppendsUnderWay {
       await Promise.allSettled([...appends]);
     }
   }
+}
+
+/** Sets when the session `key` names expires, as GrpcSessionService.setSessionExpiry documents. */
+export async function setExpiry(
+  connection: Connection,
+  { ttlMs, expireTime, ...key }: CompositeSessionKey & SessionExpiry,
+): Promise<SessionInfo> {
+  const fields = expiration({ ttlMs, expireTime });
+  // "expire_time" left unset: never.
+  const paths = [fields.ttl === undefined ? "expire_time" : "ttl"];
+  const response = await connection.call((c) => c.updateSession, updateRequest(key, fields, paths));
+  return sessionInfoFromMessage(required(response.session));
+}
+
+/** Closes `session` once `appends` to it under way have settled, as GrpcSessionService.closeSession documents. */
+export async function closeAfterAppends(
+  connection: Connection,
+  appends: AppendsUnderWay,
+  session: Session,
+): Promise<SessionInfo> {
+  await appends.settled(session.appName, session.userId, session.id);
+  const response = await connection.call((c) => c.closeSession, {
+    appName: session.appName,
+    userId: session.userId,
+    sessionId: session.id,
+  });
+  return sessionInfoFromMessage(required(response.session));
+}
+
+/** Erases one user of an app; returns how many sessions the call deleted from storage. */
+export async function erase(connection: Connection, appName: string, userId: string): Promise<number> {
+  const response = await connection.call((c) => c.eraseUser, { appName, userId });
+  return Number(response.deletedSessions);
 }

@@ -1,13 +1,19 @@
 /**
  * Session metadata, filtered listings and forks (the "Metadata, filtered
  * listings and forks" section of the contract): the shapes callers give and
- * get, and the UpdateSession request that changes a session's settings.
+ * get, and the calls that change a session's metadata and fork a session.
  */
-import type { CompositeSessionKey } from "@google/adk";
+import { randomUUID } from "node:crypto";
 
-import type { Session as SessionMessage, UpdateSessionRequest } from "./gen/adk_grpc_sessions/v1/session_service.js";
-import type { SessionExpiry } from "./lifecycle.js";
-import type { SessionInfo } from "./session_info.js";
+import type { CompositeSessionKey } from "@google/adk";
+import { status as Code } from "@grpc/grpc-js";
+
+import { required, type Connection } from "./connection.js";
+import { AlreadyExistsError, InvalidArgumentError } from "./errors.js";
+import { expiration, type SessionExpiry } from "./lifecycle.js";
+import { readSessionInfo } from "./session_reads.js";
+import { labelsToMap, sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
+import { updateRequest } from "./update_request.js";
 
 /**
  * What a session is called and labelled with. The server checks both (a
@@ -68,29 +74,62 @@ export interface ForkRequest extends CompositeSessionKey, SessionMetadata, Sessi
   beforeInvocationId?: string;
 }
 
-/** A Session message naming one session, every other field at its zero value. */
-function sessionNamed({ appName, userId, sessionId }: CompositeSessionKey): SessionMessage {
-  return {
-    appName,
-    userId,
-    sessionId: sessionId.trim(),
-    state: undefined,
-    events: [],
-    lastUpdateTime: undefined,
-    createTime: undefined,
-    revision: 0n,
-    closeTime: undefined,
-    displayName: "",
-    labels: new Map(),
-    forkedFrom: undefined,
-  };
+/** Changes a session's display name, labels or both, as GrpcSessionService.updateSessionMetadata documents. */
+export async function updateMetadata(
+  connection: Connection,
+  { displayName, labels, ...key }: CompositeSessionKey & SessionMetadata,
+): Promise<SessionInfo> {
+  const paths = [];
+  if (displayName !== undefined) paths.push("display_name");
+  if (labels !== undefined) paths.push("labels");
+  if (paths.length === 0) {
+    throw new InvalidArgumentError("updateSessionMetadata: give displayName, labels or both", Code.INVALID_ARGUMENT);
+  }
+  const fields = { displayName: displayName ?? "", labels: labelsToMap(labels) };
+  const response = await connection.call((c) => c.updateSession, updateRequest(key, fields, paths));
+  return sessionInfoFromMessage(required(response.session));
 }
 
-/** An UpdateSession request of the session `key` names: `fields` hold the new values of `paths`. */
-export function updateRequest(
-  key: CompositeSessionKey,
-  fields: Partial<SessionMessage>,
-  paths: string[],
-): UpdateSessionRequest {
-  return { session: { ...sessionNamed(key), ...fields }, updateMask: paths };
+/** Forks a session, as GrpcSessionService.forkSession documents. */
+export async function fork(
+  connection: Connection,
+  {
+    appName,
+    userId,
+    sessionId,
+    newSessionId,
+    beforeInvocationId,
+    displayName,
+    labels,
+    ttlMs,
+    expireTime,
+  }: ForkRequest,
+): Promise<SessionInfo> {
+  const source = sessionId.trim();
+  const requested = newSessionId?.trim();
+  // Choosing the id here makes a retried fork recognisable, as a retried create.
+  const id = requested || randomUUID();
+  const request = {
+    appName,
+    userId,
+    sessionId: source,
+    newSessionId: id,
+    beforeInvocationId: beforeInvocationId ?? "",
+    displayName: displayName ?? "",
+    labels: labelsToMap(labels),
+    ...expiration({ ttlMs, expireTime }),
+  };
+  try {
+    const response = await connection.call((c) => c.forkSession, request);
+    return sessionInfoFromMessage(required(response.session));
+  } catch (error) {
+    if (!requested && error instanceof AlreadyExistsError) {
+      // A fresh id already taken: an earlier attempt whose answer was lost made it.
+      const existing = await readSessionInfo(connection, { appName, userId, sessionId: id });
+      if (existing?.forkedFrom?.sessionId === source) {
+        return existing;
+      }
+    }
+    throw error;
+  }
 }

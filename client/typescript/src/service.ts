@@ -1,9 +1,10 @@
 /**
  * GrpcSessionService: @google/adk's BaseSessionService over the adk-grpc-sessions server.
  *
- * Past 400 lines because it is the one class users hold: each RPC's method is a short
- * adapter here, while requests, conversions, metadata and session info live in modules
- * of their own (metadata.ts, session_info.ts, ...).
+ * One class, because it is the one class users hold: its methods are short
+ * adapters over the modules that do the work (connection, session_reads,
+ * listing, lifecycle, metadata, watching), which is why it runs past 400
+ * lines: most of it is the methods' documented signatures.
  */
 import { randomUUID } from "node:crypto";
 
@@ -19,82 +20,38 @@ import {
   type ListSessionsResponse,
   type Session,
 } from "@google/adk";
-import {
-  connectivityState,
-  status as Code,
-  credentials as grpcCredentials,
-  type CallOptions,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type ClientUnaryCall,
-  type Interceptor,
-  type Metadata,
-  type ServiceError,
-} from "@grpc/grpc-js";
 
+import { Connection, required, type GrpcSessionServiceOptions } from "./connection.js";
+import { REVISION, decodeMap, eventJson, sessionFromMessage, stateDelta, type StoredSession } from "./conversions.js";
+import { AlreadyExistsError } from "./errors.js";
+import { AppendsUnderWay, closeAfterAppends, erase, expiration, setExpiry, type SessionExpiry } from "./lifecycle.js";
 import {
-  REVISION,
-  decodeMap,
-  eventJson,
-  sessionFromMessage,
-  stateDelta,
-  type StoredSession,
-} from "./conversions.js";
-import { AlreadyExistsError, InvalidArgumentError, SessionNotFoundError, StaleSessionError } from "./errors.js";
+  apps,
+  appsPage,
+  listAdkSessions,
+  sessionInfos,
+  sessionInfosPage,
+  users,
+  usersPage,
+  type AppPage,
+  type ListAppsRequest,
+  type ListUsersRequest,
+  type UserPage,
+} from "./listing.js";
 import {
-  SessionServiceClient,
-  type GetSessionRequest as GetSessionMessage,
-  type GetSessionResponse,
-  type ListSessionsRequest as ListSessionsMessage,
-  type Session as SessionMessage,
-} from "./gen/adk_grpc_sessions/v1/session_service.js";
-import { AppendsUnderWay, expiration, type SessionExpiry } from "./lifecycle.js";
-import {
-  updateRequest,
+  fork,
+  updateMetadata,
   type ForkRequest,
   type ListSessionInfosRequest,
   type SessionInfoPage,
   type SessionMetadata,
 } from "./metadata.js";
-import { labelsToMap, sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
-import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
-import { parseTarget, type Target } from "./targets.js";
+import { readSession, readSessionInfo, revisionOf } from "./session_reads.js";
+import { labelsToMap, type SessionInfo } from "./session_info.js";
 import { EventWatch, SessionWatch, type WatchSessionRequestOptions } from "./watching.js";
-import { lowerBoundTimestampFromMs, msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
+import { msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
 
-/** Milliseconds each method may take in all, retries included, by default. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_PAGE_SIZE = 1000;
-/** Times getSession starts over when the session was deleted (or re-created) between the parts of its read. */
-const READ_RESTARTS = 3;
-
-/** How a GrpcSessionService connects and calls. */
-export interface GrpcSessionServiceOptions {
-  /**
-   * Milliseconds each method may take in all, retries included: while the
-   * server is unavailable (restarting, say) a call is retried until this is
-   * spent. 0 for no limit (a call then keeps trying). Default 30 s.
-   */
-  timeoutMs?: number;
-  /** How often UNAVAILABLE calls are retried within their time budget. */
-  retry?: Partial<RetryPolicy>;
-  /** Channel credentials; default plaintext, or TLS with the system roots for grpcs://. */
-  credentials?: ChannelCredentials;
-  /** Metadata sent with every call (e.g. an authorization header). */
-  metadata?: Record<string, string>;
-  /** Extra @grpc/grpc-js channel options (they win over the service's own, such as its reconnect backoff). */
-  channelOptions?: ChannelOptions;
-  /** @grpc/grpc-js client interceptors. */
-  interceptors?: Interceptor[];
-}
-
-type Callback<Res> = (error: ServiceError | null, response: Res) => void;
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: Callback<Res>,
-) => ClientUnaryCall;
+export { DEFAULT_TIMEOUT_MS, type GrpcSessionServiceOptions } from "./connection.js";
 
 /**
  * A drop-in @google/adk BaseSessionService that keeps sessions in an
@@ -110,60 +67,13 @@ type UnaryMethod<Req, Res> = (
 export class GrpcSessionService extends BaseSessionService {
   /** The gRPC target this service connects to. */
   readonly target: string;
-  private readonly tls: boolean;
-  private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy;
-  private readonly options: GrpcSessionServiceOptions;
-  private client: SessionServiceClient | undefined;
+  private readonly connection: Connection;
   private readonly appends = new AppendsUnderWay();
 
   constructor(target: string, options: GrpcSessionServiceOptions = {}) {
     super();
-    const parsed: Target = parseTarget(target);
-    this.target = parsed.address;
-    this.tls = parsed.tls;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.retry = retryPolicy(options.retry);
-    this.options = options;
-  }
-
-  private stub(): SessionServiceClient {
-    if (this.client === undefined) {
-      const credentials =
-        this.options.credentials ??
-        (this.tls ? grpcCredentials.createSsl() : grpcCredentials.createInsecure());
-      this.client = new SessionServiceClient(this.target, credentials, {
-        "grpc.max_receive_message_length": -1,
-        "grpc.max_send_message_length": -1,
-        ...CHANNEL_OPTIONS,
-        ...this.options.channelOptions,
-        interceptors: this.options.interceptors ?? [],
-      });
-    }
-    return this.client;
-  }
-
-  /** Whether the channel has a connection to the server now (see retry.ts). */
-  private connected(): boolean {
-    return this.client?.getChannel().getConnectivityState(false) === connectivityState.READY;
-  }
-
-  /** Calls one RPC within the time budget, retrying UNAVAILABLE until it is spent. */
-  private call<Req, Res>(pick: (client: SessionServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
-    const client = this.stub();
-    const method = pick(client).bind(client);
-    return callWithRetry(
-      (deadline, waitForReady) =>
-        new Promise<Res>((resolve, reject) => {
-          const metadata = attemptMetadata(this.options.metadata ?? {}, waitForReady);
-          method(request, metadata, deadline ? { deadline } : {}, (error, response) =>
-            error ? reject(error) : resolve(response),
-          );
-        }),
-      this.timeoutMs > 0 ? this.timeoutMs : undefined,
-      this.retry,
-      () => this.connected(),
-    );
+    this.connection = new Connection(target, options);
+    this.target = this.connection.address;
   }
 
   /**
@@ -208,7 +118,7 @@ export class GrpcSessionService extends BaseSessionService {
       ...expiration({ ttlMs, expireTime }),
     };
     try {
-      const response = await this.call((c) => c.createSession, request);
+      const response = await this.connection.call((c) => c.createSession, request);
       return sessionFromMessage(required(response.session));
     } catch (error) {
       if (!requested && error instanceof AlreadyExistsError) {
@@ -233,61 +143,8 @@ export class GrpcSessionService extends BaseSessionService {
    * meanwhile are not included, and appending through the session then
    * detects them (StaleSessionError).
    */
-  override async getSession({ appName, userId, sessionId, config }: GetSessionRequest): Promise<Session | undefined> {
-    const id = sessionId?.trim();
-    if (!id) {
-      return undefined;
-    }
-    const request: GetSessionMessage = {
-      appName,
-      userId,
-      sessionId: id,
-      numRecentEvents: config?.numRecentEvents,
-      afterTimestamp:
-        config?.afterTimestamp === undefined ? undefined : lowerBoundTimestampFromMs(config.afterTimestamp),
-    };
-    for (let restart = 0; ; restart++) {
-      let response: GetSessionResponse;
-      try {
-        response = await this.call((c) => c.getSession, request);
-      } catch (error) {
-        if (error instanceof SessionNotFoundError) {
-          return undefined;
-        }
-        throw error;
-      }
-      const message = required(response.session);
-      try {
-        await this.readRest(message, response.nextEventsPageToken);
-      } catch (error) {
-        if (error instanceof SessionNotFoundError && restart < READ_RESTARTS) {
-          continue; // gone between the parts: read it anew
-        }
-        throw error;
-      }
-      return sessionFromMessage(message);
-    }
-  }
-
-  /**
-   * Appends to `message` the rest of a read's events, listed from its
-   * next_events_page_token on.
-   *
-   * @throws SessionNotFoundError if the session read is gone.
-   */
-  private async readRest(message: SessionMessage, token: string): Promise<void> {
-    while (token !== "") {
-      const page = await this.call((c) => c.listEvents, {
-        appName: message.appName,
-        userId: message.userId,
-        sessionId: message.sessionId,
-        pageSize: MAX_PAGE_SIZE,
-        pageToken: token,
-        afterTimestamp: undefined,
-      });
-      message.events.push(...page.events);
-      token = page.nextPageToken;
-    }
+  override getSession(request: GetSessionRequest): Promise<Session | undefined> {
+    return readSession(this.connection, request);
   }
 
   /**
@@ -301,52 +158,10 @@ export class GrpcSessionService extends BaseSessionService {
    *
    * @throws SessionFilterError for a filter the server cannot read.
    */
-  override async listSessions({
-    appName,
-    userId,
-    limit,
-    offset,
-    page,
-    order,
-    filter,
-    orderBy,
-  }: ListSessionsRequest & Pick<ListSessionInfosRequest, "filter" | "orderBy">): Promise<ListSessionsResponse> {
-    const all: Session[] = [];
-    const request: ListSessionsMessage = {
-      appName,
-      userId: userId ?? "",
-      pageSize: MAX_PAGE_SIZE,
-      pageToken: "",
-      filter: filter ?? "",
-      orderBy: orderBy ?? "",
-    };
-    do {
-      const response = await this.call((c) => c.listSessions, request);
-      all.push(...response.sessions.map(sessionFromMessage));
-      request.pageToken = response.nextPageToken;
-    } while (request.pageToken !== "");
-    if (order !== undefined) {
-      const direction = order === "asc" ? 1 : -1;
-      all.sort((a, b) => direction * (a.lastUpdateTime - b.lastUpdateTime) || a.id.localeCompare(b.id));
-    }
-    const totalItems = all.length;
-    if (limit === undefined) {
-      return {
-        sessions: offset ? all.slice(offset) : all,
-        page: 1,
-        limit: totalItems,
-        totalItems,
-        totalPages: totalItems === 0 ? 0 : 1,
-      };
-    }
-    const start = page !== undefined ? (page - 1) * limit : (offset ?? 0);
-    return {
-      sessions: all.slice(start, start + limit),
-      page: page ?? (limit === 0 ? 1 : Math.floor(start / limit) + 1),
-      limit,
-      totalItems,
-      totalPages: limit === 0 ? 0 : Math.ceil(totalItems / limit),
-    };
+  override listSessions(
+    request: ListSessionsRequest & Pick<ListSessionInfosRequest, "filter" | "orderBy">,
+  ): Promise<ListSessionsResponse> {
+    return listAdkSessions(this.connection, request);
   }
 
   /** Deletes a session and its events; deleting a missing one is not an error. */
@@ -355,7 +170,7 @@ export class GrpcSessionService extends BaseSessionService {
     if (!id) {
       return;
     }
-    await this.call((c) => c.deleteSession, { appName, userId, sessionId: id });
+    await this.connection.call((c) => c.deleteSession, { appName, userId, sessionId: id });
   }
 
   /**
@@ -388,64 +203,24 @@ export class GrpcSessionService extends BaseSessionService {
       userId: session.userId,
       sessionId: session.id,
       eventJson: eventJson(event),
-      expectedRevision: await this.revisionOf(session),
+      expectedRevision: await revisionOf(this.connection, session),
     };
-    const response = await this.call((c) => c.appendEvent, request);
+    const response = await this.connection.call((c) => c.appendEvent, request);
     const appended = await super.appendEvent({ session, event });
     (session as StoredSession)[REVISION] = response.revision;
     session.lastUpdateTime = msFromTimestamp(response.lastUpdateTime);
     return appended;
   }
 
-  /**
-   * The revision `session` was read at. A session that this service did not
-   * return (built by hand, or by another service) has none; it is then judged
-   * as ADK's database services judge one: up to date if storage has not
-   * changed since its lastUpdateTime, or if storage's latest event is its
-   * latest event.
-   */
-  private async revisionOf(session: Session): Promise<bigint> {
-    const known = (session as StoredSession)[REVISION];
-    if (known !== undefined) {
-      return known;
-    }
-    let stored: SessionMessage;
-    try {
-      const response = await this.call((c) => c.getSession, {
-        appName: session.appName,
-        userId: session.userId,
-        sessionId: session.id,
-        numRecentEvents: 1,
-        afterTimestamp: undefined,
-      });
-      stored = required(response.session);
-      // Its last event may not have fitted beside its state: then it is the one part left.
-      await this.readRest(stored, response.nextEventsPageToken);
-    } catch (error) {
-      if (error instanceof SessionNotFoundError) {
-        throw new SessionNotFoundError(`Session ${session.id} not found.`, error.code, error.reason);
-      }
-      throw error;
-    }
-    if (msFromTimestamp(stored.lastUpdateTime) > session.lastUpdateTime) {
-      const storedLast = stored.events.at(-1)?.id;
-      const ownLast = session.events.at(-1)?.id;
-      if (storedLast !== ownLast) {
-        throw new StaleSessionError();
-      }
-    }
-    return stored.revision;
-  }
-
   /** The state of one user of an app, keys without "user:". */
   async getUserState({ appName, userId }: { appName: string; userId: string }): Promise<Record<string, unknown>> {
-    const response = await this.call((c) => c.getUserState, { appName, userId });
+    const response = await this.connection.call((c) => c.getUserState, { appName, userId });
     return decodeMap(response.state);
   }
 
   /** The state of an app, keys without "app:". */
   async getAppState({ appName }: { appName: string }): Promise<Record<string, unknown>> {
-    const response = await this.call((c) => c.getAppState, { appName });
+    const response = await this.connection.call((c) => c.getAppState, { appName });
     return decodeMap(response.state);
   }
 
@@ -471,42 +246,15 @@ export class GrpcSessionService extends BaseSessionService {
    * after each connection's backlog, and "ended" with its reason.
    */
   watchSessionUpdates(request: WatchSessionRequestOptions): SessionWatch {
-    return new SessionWatch(
-      {
-        open: (message, waitForReady) =>
-          this.stub().watchSession(message, attemptMetadata(this.options.metadata ?? {}, waitForReady)),
-        budgetMs: this.timeoutMs > 0 ? this.timeoutMs : undefined,
-        policy: this.retry,
-        connected: () => this.connected(),
-      },
-      request,
-    );
+    return new SessionWatch(this.connection.watchTransport(), request);
   }
 
   /**
    * A session's expiry, close time and bookkeeping (not its events), or
    * undefined if it does not exist (or has expired).
    */
-  async getSessionInfo({ appName, userId, sessionId }: CompositeSessionKey): Promise<SessionInfo | undefined> {
-    const id = sessionId?.trim();
-    if (!id) {
-      return undefined;
-    }
-    try {
-      const response = await this.call((c) => c.getSession, {
-        appName,
-        userId,
-        sessionId: id,
-        numRecentEvents: 0,
-        afterTimestamp: undefined,
-      });
-      return sessionInfoFromMessage(required(response.session));
-    } catch (error) {
-      if (error instanceof SessionNotFoundError) {
-        return undefined;
-      }
-      throw error;
-    }
+  getSessionInfo(key: CompositeSessionKey): Promise<SessionInfo | undefined> {
+    return readSessionInfo(this.connection, key);
   }
 
   /**
@@ -517,19 +265,8 @@ export class GrpcSessionService extends BaseSessionService {
    * @throws SessionNotFoundError if the session does not exist (or has expired).
    * @throws InvalidArgumentError for both ttlMs and expireTime, or either out of range.
    */
-  async setSessionExpiry({
-    appName,
-    userId,
-    sessionId,
-    ttlMs,
-    expireTime,
-  }: CompositeSessionKey & SessionExpiry): Promise<SessionInfo> {
-    const fields = expiration({ ttlMs, expireTime });
-    // "expire_time" left unset: never.
-    const paths = [fields.ttl === undefined ? "expire_time" : "ttl"];
-    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
-    const response = await this.call((c) => c.updateSession, request);
-    return sessionInfoFromMessage(required(response.session));
+  setSessionExpiry(request: CompositeSessionKey & SessionExpiry): Promise<SessionInfo> {
+    return setExpiry(this.connection, request);
   }
 
   /**
@@ -543,23 +280,8 @@ export class GrpcSessionService extends BaseSessionService {
    * @throws SessionNotFoundError if the session does not exist (or has expired).
    * @throws InvalidArgumentError for metadata beyond its limits (see SessionMetadata).
    */
-  async updateSessionMetadata({
-    appName,
-    userId,
-    sessionId,
-    displayName,
-    labels,
-  }: CompositeSessionKey & SessionMetadata): Promise<SessionInfo> {
-    const paths = [];
-    if (displayName !== undefined) paths.push("display_name");
-    if (labels !== undefined) paths.push("labels");
-    if (paths.length === 0) {
-      throw new InvalidArgumentError("updateSessionMetadata: give displayName, labels or both", Code.INVALID_ARGUMENT);
-    }
-    const fields = { displayName: displayName ?? "", labels: labelsToMap(labels) };
-    const request = updateRequest({ appName, userId, sessionId }, fields, paths);
-    const response = await this.call((c) => c.updateSession, request);
-    return sessionInfoFromMessage(required(response.session));
+  updateSessionMetadata(request: CompositeSessionKey & SessionMetadata): Promise<SessionInfo> {
+    return updateMetadata(this.connection, request);
   }
 
   /**
@@ -570,33 +292,49 @@ export class GrpcSessionService extends BaseSessionService {
    * @throws InvalidArgumentError for a filter or order the server cannot read,
    *   or a page token of another listing.
    */
-  async listSessionInfos({
-    appName,
-    userId,
-    filter,
-    orderBy,
-    pageSize,
-    pageToken,
-  }: ListSessionInfosRequest): Promise<SessionInfoPage> {
-    const response = await this.call((c) => c.listSessions, {
-      appName,
-      userId: userId ?? "",
-      pageSize: pageSize ?? 0,
-      pageToken: pageToken ?? "",
-      filter: filter ?? "",
-      orderBy: orderBy ?? "",
-    });
-    return { sessions: response.sessions.map(sessionInfoFromMessage), nextPageToken: response.nextPageToken };
+  listSessionInfos(request: ListSessionInfosRequest): Promise<SessionInfoPage> {
+    return sessionInfosPage(this.connection, request);
   }
 
   /** Every session `request` selects, from its pageToken on, walking the pages as they are needed. */
-  async *iterSessionInfos(request: ListSessionInfosRequest): AsyncGenerator<SessionInfo, void, undefined> {
-    let pageToken = request.pageToken;
-    do {
-      const page = await this.listSessionInfos({ ...request, pageToken });
-      yield* page.sessions;
-      pageToken = page.nextPageToken;
-    } while (pageToken !== "");
+  iterSessionInfos(request: ListSessionInfosRequest): AsyncGenerator<SessionInfo, void, undefined> {
+    return sessionInfos(this.connection, request);
+  }
+
+  /**
+   * One page of the apps that hold a session, app state or user state and
+   * that this service's token covers, by name in code point order. An app
+   * added while the listing is paged through appears if its name sorts after
+   * the page being read.
+   *
+   * @throws InvalidArgumentError for a negative pageSize or a page token of another listing.
+   * @throws SessionServiceError with code UNIMPLEMENTED (reason
+   *   "NOT_SUPPORTED_BY_BACKEND") if the server's storage cannot list apps (Agent Engine).
+   */
+  listApps(request: ListAppsRequest = {}): Promise<AppPage> {
+    return appsPage(this.connection, request);
+  }
+
+  /** Every app listApps lists, from `request`'s pageToken on, walking the pages as they are needed. */
+  iterApps(request: ListAppsRequest = {}): AsyncGenerator<string, void, undefined> {
+    return apps(this.connection, request);
+  }
+
+  /**
+   * One page of the users of an app that hold a session or user state, by id
+   * in code point order.
+   *
+   * @throws InvalidArgumentError for no appName, a negative pageSize or a page token of another listing.
+   * @throws SessionServiceError with code PERMISSION_DENIED for an app the token does not cover, or
+   *   UNIMPLEMENTED (reason "NOT_SUPPORTED_BY_BACKEND") if the server's storage cannot list users.
+   */
+  listUsers(request: ListUsersRequest): Promise<UserPage> {
+    return usersPage(this.connection, request);
+  }
+
+  /** Every user listUsers lists, from `request`'s pageToken on, walking the pages as they are needed. */
+  iterUsers(request: ListUsersRequest): AsyncGenerator<string, void, undefined> {
+    return users(this.connection, request);
   }
 
   /**
@@ -614,44 +352,8 @@ export class GrpcSessionService extends BaseSessionService {
    * @throws ForkPointUnknownError for a fork before an invocation of a
    *   session whose initial state the server's storage does not know.
    */
-  async forkSession({
-    appName,
-    userId,
-    sessionId,
-    newSessionId,
-    beforeInvocationId,
-    displayName,
-    labels,
-    ttlMs,
-    expireTime,
-  }: ForkRequest): Promise<SessionInfo> {
-    const source = sessionId.trim();
-    const requested = newSessionId?.trim();
-    // Choosing the id here makes a retried fork recognisable, as a retried create.
-    const id = requested || randomUUID();
-    const request = {
-      appName,
-      userId,
-      sessionId: source,
-      newSessionId: id,
-      beforeInvocationId: beforeInvocationId ?? "",
-      displayName: displayName ?? "",
-      labels: labelsToMap(labels),
-      ...expiration({ ttlMs, expireTime }),
-    };
-    try {
-      const response = await this.call((c) => c.forkSession, request);
-      return sessionInfoFromMessage(required(response.session));
-    } catch (error) {
-      if (!requested && error instanceof AlreadyExistsError) {
-        // A fresh id already taken: an earlier attempt whose answer was lost made it.
-        const existing = await this.getSessionInfo({ appName, userId, sessionId: id });
-        if (existing?.forkedFrom?.sessionId === source) {
-          return existing;
-        }
-      }
-      throw error;
-    }
+  forkSession(request: ForkRequest): Promise<SessionInfo> {
+    return fork(this.connection, request);
   }
 
   /**
@@ -663,14 +365,8 @@ export class GrpcSessionService extends BaseSessionService {
    *
    * @throws SessionNotFoundError if the session does not exist (or has expired).
    */
-  async closeSession({ session }: { session: Session }): Promise<SessionInfo> {
-    await this.appends.settled(session.appName, session.userId, session.id);
-    const response = await this.call((c) => c.closeSession, {
-      appName: session.appName,
-      userId: session.userId,
-      sessionId: session.id,
-    });
-    return sessionInfoFromMessage(required(response.session));
+  closeSession({ session }: { session: Session }): Promise<SessionInfo> {
+    return closeAfterAppends(this.connection, this.appends, session);
   }
 
   /**
@@ -681,21 +377,12 @@ export class GrpcSessionService extends BaseSessionService {
    * the background. Erasing again is harmless, so it is retried like every
    * other call. App state and other users are untouched.
    */
-  async eraseUser({ appName, userId }: { appName: string; userId: string }): Promise<number> {
-    const response = await this.call((c) => c.eraseUser, { appName, userId });
-    return Number(response.deletedSessions);
+  eraseUser({ appName, userId }: { appName: string; userId: string }): Promise<number> {
+    return erase(this.connection, appName, userId);
   }
 
   /** Closes the connection; a later call opens a new one. */
   close(): void {
-    this.client?.close();
-    this.client = undefined;
+    this.connection.close();
   }
-}
-
-function required<T>(value: T | undefined): T {
-  if (value === undefined) {
-    throw new TypeError("the server's response lacks its session");
-  }
-  return value;
 }

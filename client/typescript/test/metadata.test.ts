@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
 import { createEvent, type Event, type Session } from "@google/adk";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   InterceptingCall as Call,
   Metadata,
@@ -34,6 +33,7 @@ import {
   type SessionInfo,
 } from "../src/index.js";
 import { startServer, unavailable, type TestServer } from "./server.js";
+import { statusDetails } from "./status_details.js";
 
 let server: TestServer;
 let service: GrpcSessionService;
@@ -437,18 +437,6 @@ describe("session metadata, listings and forks", { skip: unavailable() }, () => 
     }
   });
 });
-
-/** A google.rpc.Status with one ErrorInfo of `reason`, serialized, as the server sends it. */
-function statusDetails(code: number, message: string, reason: string): Buffer {
-  const errorInfo = new BinaryWriter().uint32(10).string(reason).uint32(18).string("adk-grpc-sessions").finish();
-  const any = new BinaryWriter()
-    .uint32(10)
-    .string("type.googleapis.com/google.rpc.ErrorInfo")
-    .uint32(18)
-    .bytes(errorInfo)
-    .finish();
-  return Buffer.from(new BinaryWriter().uint32(8).int32(code).uint32(18).string(message).uint32(26).bytes(any).finish());
-}
 
 test("a fork point the storage does not know is ForkPointUnknownError", async () => {
   // A server answering every ForkSession as storage without the source's initial state does.

@@ -201,6 +201,11 @@ Watching
   ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW") and it should resume
   from its last revision. A server that begins to drain ends its watch
   streams with UNAVAILABLE ("SERVER_DRAINING"): resume on another.
+  A WatchedEvents message carries every event committed since the
+  watcher's previous message: a session appended to without pause and
+  followed by many watchers gets fewer messages of several events each,
+  a little later, because a server keeps delivery to a small share of its
+  time so that watchers never slow appends.
   How fast an append reaches watchers on other replicas depends on the
   storage: PostgreSQL notifies them (milliseconds); MySQL/MariaDB are
   polled (--watch-poll-interval); an SQLite file is served by one server

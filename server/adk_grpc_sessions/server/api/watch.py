@@ -2,8 +2,10 @@
 
 One ``_Hub`` per watched session in this process. The backend tells the
 hubs which session changed (``Backend.changes``: keys and revisions, never
-events); the session's hub then reads the new events once, encodes each
-once, and offers the same bytes to every watcher of the session. A watcher
+events); the session's hub then reads the new events once, encodes them
+once, as one message, and offers the same bytes to every watcher of the
+session (a round, paced so that delivery takes a bounded share of the event
+loop: see ``_DELIVERY_SHARE``). A watcher
 that is behind (it just joined, or resumes from an old revision) joins the
 hub first and then reads its own backlog: the hub's feed holds every event
 after the point where it stood when the backlog read began, the backlog
@@ -12,8 +14,9 @@ already sent by the events' sequence numbers, so the two meet with no gap
 and no duplicate.
 
 Each watcher has a bounded buffer of what it has not sent yet: the hub
-never waits for a watcher (a slow one cannot hold up appends, the hub, or
-other watchers); a watcher whose buffer would pass its bound is cut off
+never waits for a watcher's write (a slow one cannot hold up appends, the
+hub, or other watchers; a round waits only for the watchers that were idle
+to take it, a step of their task); a watcher whose buffer would pass its bound is cut off
 (``WatcherTooSlowError``) and resumes from its last revision. Buffers hold
 the hub's shared bytes, so what a thousand watchers of one session keep is
 what the slowest of them keeps.
@@ -22,7 +25,9 @@ what the slowest of them keeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -57,12 +62,31 @@ _RETRY_MOST_SECONDS: Final = 2.0
 _MESSAGE_BYTES: Final = 1024 * 1024
 """Events are sent in messages of about this size (an event larger goes alone, within the message
 limit): a watcher's client need not accept the largest messages to follow a session of small events."""
-_COALESCE_SECONDS: Final = 0.002
-_COALESCE_ABOVE_WATCHERS: Final = 10
-"""A hub of more watchers than this, told of a change, waits ``_COALESCE_SECONDS`` before it reads:
-each watcher's message then carries every event committed meanwhile, instead of a message (a
-write per watcher, the server's dearest part of a delivery) per event. A few watchers are
-written to at once: their writes cost less than the wait."""
+_DELIVERY_SHARE: Final = 0.05
+_DELIVERY_BURST_SECONDS: Final = 0.005
+"""The event loop's time one hub's deliveries take: ``_DELIVERY_SHARE`` of it, in bursts of at most this.
+
+A delivery round (the hub's new events offered to every watcher, each of
+them writing its message) costs a write per watcher, the server's dearest
+part of watching, and the appends that feed it wait behind those writes on
+the same event loop. So a hub starts its next round only once the last one
+has been taken by every watcher that was waiting for it, and only while its
+rounds' cost stays within its share: the time the loop spent on a round is
+spent from a budget that refills at ``_DELIVERY_SHARE`` of the time passing,
+up to this burst. Events committed meanwhile go together in the next round's
+message. A session appended to now and then is delivered at once; one
+appended to without pause gets fewer, larger messages (see also
+``_PACED_ABOVE_WATCHERS``). A round is counted at the loop's own CPU time per
+watcher that was waiting for it, until the last of them took it, times every
+watcher it was offered to (one busy writing takes it later, in a write all
+the same); the completions of the writes come after and are not counted,
+which is why the share is well below what watching may cost appends."""
+_PACED_ABOVE_WATCHERS: Final = 10
+"""A hub of at most this many watchers delivers each change at once, unpaced: their few writes cost
+about what the append that fed them did, and a pause would only add to their latency."""
+_ROUND_MOST_SECONDS: Final = 1.0
+"""A hub waits at most this long for its watchers to take a round (they take it at their next step),
+and pauses at most this long after a round, however dear it was."""
 _EXPIRY_SLACK_SECONDS: Final = 0.001
 """Read a session this long after its expire_time, so that the read finds it expired."""
 
@@ -79,30 +103,78 @@ def _entries(events: Sequence[WatchedEvent]) -> list[_Entry]:
     return [_Entry(messages.watched_event_entry(w.event, w.revision), w.event.sequence) for w in events]
 
 
+class _Batch:
+    """What one read of the hub found, offered as it is to every watcher of the session."""
+
+    __slots__ = ("_message", "entries", "size")
+
+    def __init__(self, entries: list[_Entry]) -> None:
+        self.entries = entries
+        self.size = sum(len(entry.data) for entry in entries)
+        self._message: bytes | None = None
+
+    def message(self) -> bytes:
+        """The batch as one ``WatchSessionResponse``, encoded for the first watcher that sends it whole."""
+        if self._message is None:
+            self._message = messages.watch_events_response([entry.data for entry in self.entries])
+        return self._message
+
+
+class _Round:
+    """One delivery of a hub: the watchers that were waiting for it and have not taken it yet."""
+
+    __slots__ = ("done", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.done = asyncio.Event()
+
+    def taken(self) -> None:
+        """One of its watchers took the round (or left): the last one ends the round."""
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.done.set()
+
+
 class _Watcher:
     """One WatchSession stream's queue of what the hub offered it and it has not sent yet."""
 
-    __slots__ = ("bound", "failure", "pending", "queue", "wake")
+    __slots__ = ("bound", "failure", "idle", "pending", "queue", "round", "wake")
 
     def __init__(self, bound: int) -> None:
         self.bound = bound
-        self.queue: deque[_Entry | SessionEnd] = deque()
+        self.queue: deque[_Batch | SessionEnd] = deque()
         self.pending = 0
         """Bytes offered and not yet sent."""
         self.failure: Exception | None = None
         self.wake = asyncio.Event()
+        self.idle = False
+        """Live, everything sent, waiting for the hub: the hub's next round waits for it to take it."""
+        self.round: _Round | None = None
+        """The hub's round this watcher was waiting for and has not taken yet."""
 
-    def offer(self, entries: Sequence[_Entry], size: int) -> None:
-        """Queues the hub's new events; past the bound, cuts the watcher off instead (never waits)."""
+    def offer(self, batch: _Batch, delivery: _Round) -> bool:
+        """Queues the hub's new events (True); past the bound, cuts the watcher off instead (never waits)."""
         if self.failure is not None:
-            return
+            return False
         # One batch is always taken, however large its events: the bound is on falling behind.
-        if self.queue and self.pending + size > self.bound:
+        if self.queue and self.pending + batch.size > self.bound:
             self.fail(WatcherTooSlowError(self.bound))
-            return
-        self.queue.extend(entries)
-        self.pending += size
+            return False
+        self.queue.append(batch)
+        self.pending += batch.size
+        if self.idle and self.round is None:
+            # A watcher busy writing is not waited for: it takes this batch with its next message.
+            self.round = delivery
+            delivery.waiting += 1
         self.wake.set()
+        return True
+
+    def took(self) -> None:
+        """It took what it was offered (or is gone): the hub's round no longer waits for it."""
+        if self.round is not None:
+            delivery, self.round = self.round, None
+            delivery.taken()
 
     def end(self, end: SessionEnd) -> None:
         """Queues the session's end, after every event offered before it."""
@@ -116,6 +188,7 @@ class _Watcher:
             self.failure = error
             self.queue.clear()
             self.pending = 0
+            self.took()
             self.wake.set()
 
 
@@ -132,6 +205,12 @@ class _Hub:
         """Set once the head is read (or the read failed): the feed's starting point is known."""
         self.ended = False
         self._dirty = False
+        self._budget = _DELIVERY_BURST_SECONDS
+        """Seconds of the event loop's time this hub may spend on rounds now (see ``_DELIVERY_SHARE``)."""
+        self._budget_at = 0.0
+        """The event loop's time when ``_budget`` was last refilled."""
+        self._write_cost = 0.0
+        """What the last round cost the event loop per watcher that was waiting for it (seconds)."""
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -147,9 +226,6 @@ class _Hub:
         delay = _RETRY_FIRST_SECONDS
         try:
             while self._dirty and not self.ended:
-                if self.position is not None and len(self.watchers) > _COALESCE_ABOVE_WATCHERS:
-                    # Changes that land meanwhile share this read, and each watcher's next message.
-                    await asyncio.sleep(_COALESCE_SECONDS)
                 self._dirty = False
                 try:
                     await self._catch_up()
@@ -173,6 +249,7 @@ class _Hub:
     async def _catch_up(self) -> None:
         """Reads what follows ``position`` and offers it to every watcher, page by page."""
         backend = self.owner.backend
+        loop = asyncio.get_running_loop()
         while not self.ended:
             if self.position is None:
                 # The head alone: the feed starts here, its watchers' backlogs reach at least here.
@@ -182,6 +259,13 @@ class _Hub:
                 self.ready.set()
                 self._expire_at(head.expire_time)
                 return
+            pause = self._refill(loop.time())
+            if pause > 0:
+                # Changes that land meanwhile share this read, and each watcher's next message.
+                await asyncio.sleep(pause)
+                self._refill(loop.time())
+                if self.ended:
+                    return
             try:
                 read = await backend.read_watched(self.key, self.position, budget=self.owner.budget)
             except SessionNotFoundError:
@@ -193,16 +277,37 @@ class _Hub:
                 self.end(SessionEnd.EXPIRED)
                 return
             if read.events:
-                entries = _entries(read.events)
-                size = sum(len(entry.data) for entry in entries)
-                for watcher in self.watchers:
-                    watcher.offer(entries, size)
                 self.position = read.events[-1].revision
+                await self._deliver(_Batch(_entries(read.events)))
             self._expire_at(read.expire_time)
             if not read.more:
                 if read.closed:
                     self.end(SessionEnd.CLOSED)
                 return
+
+    async def _deliver(self, batch: _Batch) -> None:
+        """Offers ``batch`` to every watcher; a paced hub waits until those waiting for it took it."""
+        delivery = _Round()
+        offered = sum(watcher.offer(batch, delivery) for watcher in self.watchers)
+        if len(self.watchers) <= _PACED_ABOVE_WATCHERS:
+            return
+        waiting = delivery.waiting
+        if waiting:
+            # The event loop's own CPU time: a machine busy with other processes does not lengthen it.
+            started = time.thread_time()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_ROUND_MOST_SECONDS):
+                    await delivery.done.wait()
+            self._write_cost = (time.thread_time() - started) / waiting
+        # Watchers busy writing take the round later, in a write each all the same: they count too.
+        floor = -_ROUND_MOST_SECONDS * _DELIVERY_SHARE
+        self._budget = max(floor, self._budget - self._write_cost * offered)
+
+    def _refill(self, now: float) -> float:
+        """Refills the rounds' budget up to ``now``; returns how long to wait until it is not negative."""
+        self._budget = min(_DELIVERY_BURST_SECONDS, self._budget + (now - self._budget_at) * _DELIVERY_SHARE)
+        self._budget_at = now
+        return -self._budget / _DELIVERY_SHARE if self._budget < 0 else 0.0
 
     def _expire_at(self, expire_time: float | None) -> None:
         """Reads the session again when it expires: nothing in storage signals an expiry."""
@@ -304,6 +409,7 @@ class Watchers:
 
     def _leave(self, hub: _Hub, watcher: _Watcher) -> None:
         hub.watchers.discard(watcher)
+        watcher.took()
         if not hub.watchers and not hub.ended:
             hub.stop()
             self.forget(hub)
@@ -374,36 +480,68 @@ class Watchers:
             if watcher.failure is not None:
                 raise watcher.failure
             if not queue:
+                watcher.idle = True
                 watcher.wake.clear()
                 await watcher.wake.wait()
+                watcher.idle = False
                 continue
-            batch: list[_Entry] = []
-            size = taken = 0
-            end: SessionEnd | None = None
-            while queue:
-                item = queue[0]
-                if isinstance(item, SessionEnd):
-                    queue.popleft()
-                    end = item
-                    break
-                if item.sequence <= sent:
-                    queue.popleft()
-                    taken += len(item.data)
-                    continue
-                if batch and size + len(item.data) > self.message_bytes:
-                    break
+            watcher.took()
+            item = queue[0]
+            whole = isinstance(item, _Batch) and item.entries[0].sequence > sent
+            if whole and isinstance(item, _Batch) and item.size <= self.message_bytes:
+                # The usual case: the hub's batch whole, encoded once for all its watchers.
                 queue.popleft()
-                batch.append(item)
-                size += len(item.data)
-                taken += len(item.data)
-                sent = item.sequence
-            if batch:
-                yield messages.watch_events_response([entry.data for entry in batch])
-                self._count(len(batch))
-            watcher.pending = max(0, watcher.pending - taken)
+                watcher.pending = max(0, watcher.pending - item.size)
+                sent = item.entries[-1].sequence
+                yield item.message()
+                self._count(len(item.entries))
+                continue
+            merged, count, sent, end = self._take(queue, sent, watcher)
+            if merged is not None:
+                yield merged
+                self._count(count)
             if end is not None:
                 yield messages.watch_ended_response(_ENDED[end])
                 return
+
+    def _take(
+        self, queue: deque[_Batch | SessionEnd], sent: int, watcher: _Watcher
+    ) -> tuple[bytes | None, int, int, SessionEnd | None]:
+        """One message of the queue's events after ``sent`` (at most ``message_bytes``, one event at least).
+
+        Returns the message (None if every event was sent already), its events'
+        count, the sequence of its last event and the session's end if it was reached.
+        """
+        batch: list[bytes] = []
+        size = taken = 0
+        end: SessionEnd | None = None
+        while queue:
+            item = queue[0]
+            if isinstance(item, SessionEnd):
+                queue.popleft()
+                end = item
+                break
+            entries = item.entries
+            used = 0
+            for entry in entries:
+                if entry.sequence <= sent:
+                    used += 1
+                    taken += len(entry.data)
+                    continue
+                if batch and size + len(entry.data) > self.message_bytes:
+                    break
+                batch.append(entry.data)
+                size += len(entry.data)
+                taken += len(entry.data)
+                used += 1
+                sent = entry.sequence
+            queue.popleft()
+            if used < len(entries):
+                queue.appendleft(_Batch(entries[used:]))
+                break
+        watcher.pending = max(0, watcher.pending - taken)
+        message = messages.watch_events_response(batch) if batch else None
+        return message, len(batch), sent, end
 
     def _messages(self, entries: list[_Entry]) -> list[tuple[bytes, int]]:
         """``entries`` split into responses of about ``message_bytes`` of events (one event at least)."""

@@ -127,7 +127,9 @@ __all__ = [  # the boundary's every name, importable from here
 ]
 
 
-_NO_RESTORE = "this storage cannot {}: copy, export and import need the memory or a SQL backend"
+_NO_RESTORE = (
+    "this storage cannot {}: copy, export and import need the memory, a SQL or the Agent Engine backend"
+)
 
 
 class Backend(abc.ABC):
@@ -147,6 +149,25 @@ class Backend(abc.ABC):
     ``--watch-poll-interval``; set before ``start``)."""
     watchable: bool = True
     """Whether ``read_watched`` is served and ``changes`` is told of every change (see ``changes``)."""
+
+    keeps_shared_state: bool = True
+    """Whether app and user state are kept apart from sessions (``restore_shared_state``). Where
+    not (Agent Engine keeps ``app:``/``user:`` keys in each session), a restored session's
+    ``state`` carries them, prefixed, beside its own keys."""
+    restored_fields: tuple[str, ...] = (
+        "create_time",
+        "last_update_time",
+        "expiry",
+        "close_time",
+        "metadata",
+        "forked_from",
+        "initial_state",
+    )
+    """The ``RestoredSession`` fields a restore keeps exactly: what a copy's verification compares."""
+
+    def kept_state(self, state: StateMap) -> StateMap:
+        """``state`` as storage gives it back once restored (JSON text per key): what a copy verifies."""
+        return state
 
     @functools.cached_property
     def changes(self) -> SessionChanges:
@@ -491,6 +512,28 @@ class Backend(abc.ABC):
         raise BackendRefusedError(
             Refusal.UNSUPPORTED, _NO_RESTORE.format("restore sessions"), reason="NO_RESTORE"
         )
+
+    async def restore_sessions(
+        self, sessions: Sequence[tuple[RestoredSession, Sequence[NewEvent]]]
+    ) -> list[SessionKey]:
+        """Writes each of ``sessions`` with its first events as ``restore_session`` does: at once if it can.
+
+        A copy's small sessions, so that each costs less than a transaction of its own.
+
+        Returns the keys of the sessions not written because their name is held (by a session that
+        may have expired): ``restore_session`` each of them, which purges an expired namesake or
+        raises ``SessionExistsError``. The others are written whole.
+
+        Raises:
+            BackendRefusedError: UNSUPPORTED, where storage cannot write sessions as they were.
+        """
+        held: list[SessionKey] = []
+        for session, events in sessions:
+            try:
+                await self.restore_session(session, events)
+            except SessionExistsError:
+                held.append(session.key)
+        return held
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """Stores ``events`` (JSON, typed fields, cache, sizes as given) at ``first_sequence`` on, atomically.

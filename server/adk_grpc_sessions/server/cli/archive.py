@@ -25,7 +25,7 @@ import io
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
@@ -52,21 +52,23 @@ def run(args: argparse.Namespace) -> int:
     """Runs ``export`` or ``import``; 0 when complete (and, for an import, verified), 1 otherwise."""
     console = Console(stderr=True, soft_wrap=True)
     if args.command == "export":
-        report = asyncio.run(export(args.source, args.file, console=console))
+        report = asyncio.run(export(args.source, args.file, console=console, apps=args.apps))
     else:
         report = asyncio.run(import_file(args.file, args.destination, console=console))
     return 0 if report.complete else 1
 
 
-async def export(source_uri: str, file: str, *, console: Console) -> transfer.Report:
-    """Writes everything of ``source_uri`` to ``file`` ("-": stdout).
+async def export(
+    source_uri: str, file: str, *, console: Console, apps: Sequence[str] | None = None
+) -> transfer.Report:
+    """Writes everything of ``source_uri`` (of ``apps`` only, if given) to ``file`` ("-": stdout).
 
     Raises:
-        ValueError: the URI is malformed.
+        ValueError: the URI is malformed, or the source cannot list its apps and ``apps`` names none.
         OSError: the file cannot be written.
         BackendError: the source cannot be reached or read.
     """
-    async with copy.open_source(source_uri) as source:
+    async with copy.open_source(source_uri, apps) as source:
         writer = _Writer(file)
         try:
             report = await _export(source, source_uri, writer, console)

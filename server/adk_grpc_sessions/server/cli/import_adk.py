@@ -9,4 +9,6 @@ from adk_grpc_sessions.server.cli import copy
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``copy`` from the ADK database ``--from`` into ``--backend``."""
-    return copy.run(argparse.Namespace(source=copy.ADK_SCHEME + args.source, destination=args.backend))
+    return copy.run(
+        argparse.Namespace(source=copy.ADK_SCHEME + args.source, destination=args.backend, apps=None)
+    )

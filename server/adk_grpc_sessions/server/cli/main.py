@@ -201,6 +201,7 @@ def _add_copy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "DatabaseSessionService database",
     )
     copying.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+    _add_apps_flag(copying)
     export = commands.add_parser(
         "export",
         help="write every app, user, session, event and state of a backend to a JSON Lines file",
@@ -211,6 +212,7 @@ def _add_copy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     export.add_argument(
         "--to", dest="file", required=True, metavar="FILE", help="the file to write ('-': stdout)"
     )
+    _add_apps_flag(export)
     importing = commands.add_parser(
         "import",
         help="write an export file into a backend (idempotent)",
@@ -219,6 +221,17 @@ def _add_copy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     importing.add_argument("--from", dest="file", required=True, metavar="FILE", help="the export file")
     importing.add_argument("--to", dest="destination", required=True, metavar="URI", help="a backend URI")
+
+
+def _add_apps_flag(parser: argparse.ArgumentParser) -> None:
+    """``--app``: the apps to read, where a source cannot list them (Agent Engine), or to read only some."""
+    parser.add_argument(
+        "--app",
+        dest="apps",
+        action="append",
+        metavar="NAME",
+        help="copy only this app (repeatable); required for agentengine://, which cannot list its apps",
+    )
 
 
 def _add_import_adk(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

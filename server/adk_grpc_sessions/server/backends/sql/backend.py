@@ -8,9 +8,11 @@ and state upserts. No in-process lock is needed for correctness.
 This module is the ``Backend`` API and nothing else. What each call does is
 one transaction's work (``reading``, ``writing``), which the executor chosen
 once at start runs (``transactions``: threads on SQLite, the async engine on
-database servers). Appends are stored by group commit (``batching``):
-concurrent appends share a transaction, each still all-or-nothing, stored in
-the way of the database at hand (``appends``), also chosen once at start.
+database servers). Appends and creates are stored by group commit
+(``batching``): concurrent ones share a transaction, each still
+all-or-nothing, appends stored in the way of the database at hand
+(``appends``, also chosen once at start), creates each in a savepoint
+(``creates``).
 Its length (past 400 lines) is the interface's breadth: a short method per
 ``Backend`` call, each handing one transaction's work to the executor.
 """
@@ -66,6 +68,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
 )
 from adk_grpc_sessions.server.backends.sql import (
     appends,
+    creates,
     dialects,
     reading,
     restoring,
@@ -77,6 +80,7 @@ from adk_grpc_sessions.server.backends.sql.appends import refusals
 from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, PendingAppend, group_keys
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, NotificationListener
+from adk_grpc_sessions.server.backends.sql.creates import CREATE_BATCH_LIMIT, PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import names, watching
 from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 
@@ -84,6 +88,8 @@ _log = logging.getLogger(__name__)
 
 _PARALLEL_BATCH: Final = BATCH_LIMIT // 4
 """Appends that must wait before a batch starts while another is in flight (see ``batching``)."""
+_PARALLEL_CREATES: Final = CREATE_BATCH_LIMIT // 4
+"""Creates that must wait before a batch starts while another is in flight."""
 _LISTEN_WAIT_SECONDS: Final = 10.0
 """How long a watch's read waits for this server's first LISTEN connection."""
 _APPEND_TRIES: Final = 5
@@ -109,12 +115,22 @@ class SqlBackend(Backend):
         self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
+        # PostgreSQL and SQLite store a batch's creates without state of
+        # their own together, skipping names held: no savepoint per create.
+        self._creates_together = database in (dialects.POSTGRESQL, dialects.SQLITE)
         self._appends: GroupCommit[PendingAppend, AppendResult | None] = GroupCommit(
             self._store_appends,
             keys=group_keys,
             writers=self._executor.writers,
             max_batch=BATCH_LIMIT,
             parallel_threshold=_PARALLEL_BATCH,
+        )
+        self._creates: GroupCommit[PendingCreate, SessionRecord] = GroupCommit(
+            self._store_creates,
+            keys=creates.group_keys,
+            writers=self._executor.writers,
+            max_batch=CREATE_BATCH_LIMIT,
+            parallel_threshold=_PARALLEL_CREATES,
         )
 
     @classmethod
@@ -214,10 +230,11 @@ class SqlBackend(Backend):
                 raise BackendUnavailableError("cannot listen for other servers' changes") from None
 
     async def close(self) -> None:
-        """Stores the appends already queued, then closes every connection."""
+        """Stores the appends and creates already queued, then closes every connection."""
         if self._change_feed is not None:
             await self._change_feed.close()
         await self._appends.close()
+        await self._creates.close()
         await self._executor.close()
         await self._database.dispose()
 
@@ -260,29 +277,56 @@ class SqlBackend(Backend):
         *,
         clock: float | None,
     ) -> SessionRecord:
-        """The create; with ``clock``, a session of that name expired by then is purged first."""
-        if state.is_empty() and not metadata.labels and self._creates_at_once and clock is None:
-            # PostgreSQL, a session without state of its own (nor labels): one statement.
-            revision, merged = await self._executor.write(
-                lambda connection: writing.create_at_once(connection, key, now, expiry, metadata.display_name)
+        """The create, in the next batch; with ``clock``, a namesake expired by then is purged first, alone.
+
+        Alone, in a transaction of its own: the purge's delete locks the name
+        (on MySQL/MariaDB the gap in the index too) until its commit, which in
+        a batch would hold up the creates of other batches with it.
+        """
+        create = PendingCreate(key, state, now, expiry, metadata, limits, clock)
+        if clock is not None:
+            return await self._executor.write(
+                lambda connection: creates.create_one(connection, create, at_once=self._creates_at_once)
             )
-            return SessionRecord(
-                key=key,
-                state=merged,
-                events=[],
-                create_time=now,
-                last_update_time=now,
-                revision=revision,
-                expiry=expiry,
-                metadata=metadata,
-                event_count=0,
-                stored_bytes=0,
+        return await self._creates.submit(create)
+
+    async def _store_creates(
+        self, batch: list[PendingCreate], *, savepoints: bool = False
+    ) -> list[Outcome[SessionRecord]]:
+        """Stores a batch of creates in one transaction (``creates``); the outcome of each, in order.
+
+        First without savepoints: a batch in which a create is refused is
+        stored again with a savepoint per create, so that the refused one
+        undoes only itself. A database that cannot be reached fails every
+        create of the batch (as unavailable: the callers may retry). Any other
+        failure of a batch of several is run down to the create that causes
+        it: they are stored again one at a time, so one bad create cannot fail
+        the others.
+        """
+        try:
+            return await self._executor.write(
+                lambda connection: creates.store_batch(
+                    connection,
+                    batch,
+                    at_once=self._creates_at_once,
+                    together=self._creates_together,
+                    savepoints=savepoints,
+                )
             )
-        return await self._executor.write(
-            lambda connection: writing.create_session(
-                connection, key, state, now, limits, expiry, clock, metadata
-            )
-        )
+        except creates.REFUSALS as refusal:
+            if len(batch) == 1:
+                return [refusal]
+            return await self._store_creates(batch, savepoints=True)
+        except BackendUnavailableError as exc:
+            return [_copy_unavailable(exc) for _ in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+            _log.warning("a batch of %d creates failed (%s); storing them one at a time", len(batch), exc)
+            outcomes: list[Outcome[SessionRecord]] = []
+            for create in batch:
+                outcomes += await self._store_creates([create])
+            return outcomes
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
@@ -631,6 +675,20 @@ class SqlBackend(Backend):
             await self._executor.write(
                 lambda connection: restoring.restore_session(connection, session, events, clock)
             )
+
+    async def restore_sessions(
+        self, sessions: Sequence[tuple[RestoredSession, Sequence[NewEvent]]]
+    ) -> list[SessionKey]:
+        """See ``Backend.restore_sessions``: one transaction (``restoring.restore_sessions``).
+
+        If another writer takes a name of the batch meanwhile, the batch is written one by one.
+        """
+        try:
+            return await self._executor.write(
+                lambda connection: restoring.restore_sessions(connection, sessions)
+            )
+        except restoring.NamesTakenMeanwhileError:
+            return await super().restore_sessions(sessions)
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events`` (``restoring``): one transaction."""

@@ -106,7 +106,19 @@ def execute(
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
 ) -> sa.CursorResult[Any] | DriverRows:
     """Runs ``statement`` with ``values`` (a row of parameters, or several for executemany) as driver SQL."""
-    compiled = driver_statement(statement, connection.dialect)
+    return run(connection, driver_statement(statement, connection.dialect), values)
+
+
+def run(
+    connection: sa.Connection,
+    compiled: DriverStatement,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> sa.CursorResult[Any] | DriverRows:
+    """Runs a statement compiled already (for ``connection``'s dialect), as ``execute`` does.
+
+    For statements built per size (a multi-row insert), which their own
+    module compiles and keeps, so that they do not crowd ``driver_statement``'s cache.
+    """
     if isinstance(values, Mapping):
         parameters: Any = compiled.parameters(values)
         many = False

@@ -19,7 +19,7 @@ had; a client holding a session read from the source reads it again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from adk_grpc_sessions.server.backends.sql import writing
 from adk_grpc_sessions.server.backends.sql.queries import events as event_queries
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import metadata as metadata_queries
+from adk_grpc_sessions.server.backends.sql.queries import restored as restored_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries import state as state_queries
@@ -49,6 +50,7 @@ from adk_grpc_sessions.server.backends.sql.queries.rows import (
     event_row,
     fork_origin,
     inserted_key,
+    label_rows,
     session_metadata,
 )
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
@@ -131,6 +133,100 @@ def restore_session(
         _add_events(connection, session_pk, key, 0, events)
 
 
+class NamesTakenMeanwhileError(Exception):
+    """A session of a batch got its name taken by another writer between the check and the insert."""
+
+
+def restore_sessions(
+    connection: sa.Connection, batch: Sequence[tuple[RestoredSession, Sequence[NewEvent]]]
+) -> list[SessionKey]:
+    """Writes each session of ``batch`` with its first events as ``restore_session`` does, all at once.
+
+    A statement per part for the whole batch (names checked, rows, labels,
+    state, events, counts), not per session. A session whose name is held,
+    by a session that may have expired, is not written: its key is returned,
+    for ``restore_session`` (which purges an expired one).
+
+    Raises:
+        NamesTakenMeanwhileError: a name was taken after the check (nothing is written).
+    """
+    held = {
+        SessionKey(row.app_name, row.user_id, row.session_id)
+        for row in connection.execute(*restored_queries.select_named(session.key for session, _ in batch))
+    }
+    fresh = [(session, events) for session, events in batch if session.key not in held]
+    if fresh:
+        _insert_sessions(connection, fresh)
+    return [session.key for session, _ in batch if session.key in held]
+
+
+def _insert_sessions(
+    connection: sa.Connection, fresh: list[tuple[RestoredSession, Sequence[NewEvent]]]
+) -> None:
+    rows = [
+        restored_queries.restored_row(
+            session,
+            state_bytes(session.state),
+            None if session.initial_state is None else encode_initial_state(session.initial_state),
+        )
+        for session, _ in fresh
+    ]
+    try:
+        connection.execute(*restored_queries.insert_restored(rows))
+    except IntegrityError:
+        raise NamesTakenMeanwhileError from None
+    pks = {
+        SessionKey(row.app_name, row.user_id, row.session_id): int(row.session_pk)
+        for row in connection.execute(*restored_queries.select_named(session.key for session, _ in fresh))
+    }
+    labels = [row for session, _ in fresh for row in label_rows(pks[session.key], session.metadata.labels)]
+    if labels:
+        connection.execute(*metadata_queries.insert_labels_rows(labels))
+    # As a create does: the users' and the apps' state get their size rows.
+    writing.ensure_shared_sizes(
+        connection,
+        sorted({(session.key.app_name, session.key.user_id) for session, _ in fresh}),
+        sorted({session.key.app_name for session, _ in fresh}),
+    )
+    changes = [
+        state_queries.StateChange(
+            session.key.app_name, session.key.user_id, pks[session.key], ScopedState(session=session.state)
+        )
+        for session, _ in fresh
+    ]
+    for upsert in state_queries.upsert_state(connection.dialect, changes):
+        connection.execute(*upsert)
+    _insert_event_rows(
+        connection,
+        (
+            (event_row(pks[session.key], sequence, event), len(event.event_json))
+            for session, events in fresh
+            for sequence, event in enumerate(events, start=1)
+        ),
+    )
+    with_events = [pks[session.key] for session, events in fresh if events]
+    last_event_pks: dict[int, int] = {}
+    if with_events:
+        last_event_pks = {
+            int(session_pk): int(last)
+            for session_pk, last in connection.execute(*restored_queries.select_last_event_pks(with_events))
+        }
+    counts = []
+    for session, events in fresh:
+        session_pk = pks[session.key]
+        counts.append(
+            {
+                "b_session_pk": session_pk,
+                "b_revision": event_revision(last_event_pks[session_pk])
+                if events
+                else creation_revision(session_pk),
+                "b_last_sequence": len(events),
+                "b_events_bytes": sum(event.size for event in events),
+            }
+        )
+    connection.execute(*restored_queries.set_counts(counts))
+
+
 def restore_events(
     connection: sa.Connection, key: SessionKey, first_sequence: int, events: Sequence[NewEvent], clock: float
 ) -> None:
@@ -189,14 +285,24 @@ def restore_shared_state(
 def _insert_events(
     connection: sa.Connection, session_pk: int, first_sequence: int, new_events: Sequence[NewEvent]
 ) -> None:
+    _insert_event_rows(
+        connection,
+        (
+            (event_row(session_pk, sequence, event), len(event.event_json))
+            for sequence, event in enumerate(new_events, start=first_sequence)
+        ),
+    )
+
+
+def _insert_event_rows(connection: sa.Connection, rows: Iterator[tuple[dict[str, Any], int]]) -> None:
+    """Inserts events' rows (each with its JSON's length) in statements of bounded rows and bytes."""
     batch: list[dict[str, Any]] = []
     size = 0
-    for sequence, event in enumerate(new_events, start=first_sequence):
-        row = event_row(session_pk, sequence, event)
-        if batch and (len(batch) >= _EVENT_BATCH_ROWS or size + len(event.event_json) > _EVENT_BATCH_BYTES):
+    for row, json_bytes in rows:
+        if batch and (len(batch) >= _EVENT_BATCH_ROWS or size + json_bytes > _EVENT_BATCH_BYTES):
             connection.execute(*event_queries.insert_events(batch))
             batch, size = [], 0
         batch.append(row)
-        size += len(event.event_json)
+        size += json_bytes
     if batch:
         connection.execute(*event_queries.insert_events(batch))

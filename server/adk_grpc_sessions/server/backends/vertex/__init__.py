@@ -96,6 +96,13 @@ an expected failure):
    backend reasons ``NO_LIST_APPS``, ``NO_LIST_USERS``): the ``adk_app`` label
    holds a digest of most app names, and sessions are ordered by time only,
    so users could be listed by name only by reading every session.
+12. Restoring (``copy``, ``import``) keeps what the API can keep: session ids,
+   events' JSON and timestamps, state (app and user state in each session:
+   ``keeps_shared_state`` is False), metadata, and the creation and close
+   times in the server's labels (``adk_create_time``, ``adk_close_time``);
+   not Agent Engine's own update times (revisions), initial state or fork
+   origins (``restored_fields``). Not atomic: a session is created, then its
+   events appended one by one, their deltas not applied again.
 
 Reads page through the API within the read's byte budget (``paging``).
 """

@@ -122,6 +122,39 @@ class SessionsApi:
             if not page_token:
                 return records
 
+    async def count_events(self, name: str) -> int:
+        """How many events a session holds: a pass through the API's pages (it keeps no count).
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
+        count, page_token = 0, ""
+        while True:
+            request = vertex.ListEventsRequest(parent=name, page_size=LIST_PAGE_SIZE, page_token=page_token)
+            response = await self.list_page(
+                "counting events", self.list_events_call(request), passing=(google_errors.NotFound,)
+            )
+            count += len(response.session_events)
+            page_token = response.next_page_token
+            if not page_token:
+                return count
+
+    async def append(self, name: str, event: Any) -> None:
+        """Appends one ``SessionEvent`` message (not retried: the API has no idempotency key for it).
+
+        Raises:
+            google_errors.NotFound: the session is gone.
+        """
+        request = vertex.AppendEventRequest(name=name, event=vertex.SessionEvent(event))
+        await self.call(
+            "appending an event",
+            lambda client, retry: client.append_event(
+                request=request, retry=retry, timeout=self.target.timeout
+            ),
+            idempotent=False,
+            passing=(google_errors.NotFound,),
+        )
+
     async def walk_events(
         self, name: str, walk: EventWalk, room: int, most: int
     ) -> tuple[list[StoredEvent], EventWalk | None]:

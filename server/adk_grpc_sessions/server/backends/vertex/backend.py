@@ -11,7 +11,7 @@ state size) that stand in for what the API cannot check itself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Self, TypeVar
 
 from google.api_core import exceptions as google_errors
@@ -39,6 +39,7 @@ from adk_grpc_sessions.server.backends.base import (
     ReadBudget,
     Refusal,
     ResponseTooLargeError,
+    RestoredSession,
     ScopedState,
     SessionExistsError,
     SessionKey,
@@ -89,6 +90,8 @@ _NO_FORK: Final = (
     "see docs/backends.md"
 )
 
+_EXPIRY_MARGIN_SECONDS: Final = 300
+
 _Data = TypeVar("_Data")
 _Message = TypeVar("_Message")
 
@@ -100,6 +103,10 @@ class VertexBackend(Backend):
     # Agent Engine tells nobody of changes, and polling it would spend the
     # project's quota per watched session: watching is refused (docs/backends.md).
     watchable = False
+    keeps_shared_state = False
+    # Agent Engine stamps its own update times (hence revisions), keeps no initial state nor fork
+    # origin, and an expiry only from its minimum on: a copy keeps, and verifies, the rest.
+    restored_fields = ("create_time", "close_time", "metadata")
 
     def __init__(self, target: AgentEngineTarget) -> None:
         self.target = target
@@ -612,6 +619,137 @@ class VertexBackend(Backend):
         """Refused (UNSUPPORTED): see ``count_expired``."""
         raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
 
+    # Restoring (copy, import): what Agent Engine can keep of a session written as it was elsewhere.
+
+    def kept_state(self, state: StateMap) -> StateMap:
+        """``state`` as it comes back from ``session_state``: numbers as doubles (difference 6)."""
+        return mapping.merged_state(mapping.merged_state_struct(state))
+
+    async def read_session_head(self, key: SessionKey) -> RestoredSession | None:
+        """See ``Backend.read_session_head``: the session as Agent Engine keeps it, its events counted.
+
+        ``state`` is the session's whole ``session_state``, ``app:``/``user:`` keys
+        included (this storage keeps them per session: ``keeps_shared_state``).
+        ``create_time`` and ``close_time`` are a copy's labels where it wrote them,
+        else Agent Engine's creation time and none; ``last_update_time`` and
+        ``revision`` are Agent Engine's own; no initial state or fork origin is kept.
+        """
+        if not mapping.names_a_session(key.session_id):
+            return None
+        name = self.target.session_name(key.session_id)
+        try:
+            session = await self._api.get(name)
+            if not self._visible(session, key):
+                return None
+            event_count = await self._api.count_events(name)
+        except google_errors.NotFound:
+            return None
+        create_time = mapping.label_time(session, mapping.CREATE_TIME_LABEL)
+        return RestoredSession(
+            key=key,
+            create_time=from_timestamp(session.create_time) if create_time is None else create_time,
+            last_update_time=from_timestamp(session.update_time),
+            revision=mapping.revision_of(session.update_time),
+            state=mapping.merged_state(session.session_state),
+            initial_state=None,
+            event_count=event_count,
+            expiry=mapping.expiry_of(session),
+            close_time=mapping.label_time(session, mapping.CLOSE_TIME_LABEL),
+            metadata=mapping.metadata_of(session),
+        )
+
+    async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
+        """See ``Backend.restore_session``: a create with the session's id, then its first ``events``.
+
+        Not atomic (Agent Engine has no transactions): a restore cut short
+        leaves the session with some of ``events``, and ``read_session_head``'s
+        count says where ``restore_events`` resumes. Its creation and close times
+        go into labels; an ``expire_time`` sooner than Agent Engine's minimum (24
+        hours from now) is moved to that minimum, and a session that never
+        expires gets Agent Engine's default expiry.
+
+        Raises:
+            SessionExistsError: the id is taken.
+            BackendRefusedError: INVALID_INPUT, for a session id Agent Engine does not accept, or state
+                or an event nested deeper than it stores (nothing is written).
+        """
+        key = session.key
+        if not mapping.is_session_id(key.session_id):
+            raise BackendRefusedError(
+                Refusal.INVALID_INPUT,
+                f"session_id {key.session_id!r} is not an Agent Engine session id: up to 63 of "
+                "[a-z0-9-], starting with a letter, not ending with '-'",
+                reason="INVALID_SESSION_ID",
+            )
+        message = mapping.SessionMessage(
+            user_id=key.user_id, session_state=_stored(mapping.merged_state_struct, session.state)
+        )
+        mapping.set_metadata(message, session.metadata)
+        message.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
+        message.labels[mapping.CREATE_TIME_LABEL] = mapping.time_label(session.create_time)
+        if session.close_time is not None:
+            message.labels[mapping.CLOSE_TIME_LABEL] = mapping.time_label(session.close_time)
+        expire_time = session.expiry.expire_time
+        if expire_time is not None:
+            # Agent Engine judges its minimum by its own clock, at the create: a margin for the trip.
+            soonest = self.clock() + mapping.MIN_TTL_SECONDS + _EXPIRY_MARGIN_SECONDS
+            mapping.set_expiry(message, Expiry(max(expire_time, soonest)))
+            if session.expiry.ttl is not None:
+                message.labels[mapping.TTL_LABEL] = str(round(session.expiry.ttl))
+        request = vertex.CreateSessionRequest(
+            parent=self.target.engine_name, session=vertex.Session(message), session_id=key.session_id
+        )
+        restored = _restored_events(events)  # refused before anything is written
+        try:
+            await self._create(request)
+        except google_errors.AlreadyExists:
+            if not await self._delete_if_expired(key.session_id):
+                raise SessionExistsError(key) from None
+            try:
+                await self._create(request)
+            except google_errors.AlreadyExists:
+                raise SessionExistsError(key) from None
+        await self._append_restored(key, restored)
+
+    async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
+        """See ``Backend.restore_events``: appended one by one, their state deltas not applied again.
+
+        The stored count is checked first (a pass through the session's events);
+        the appends are not atomic together: one cut short leaves a prefix of
+        ``events`` stored, which the next count finds.
+
+        Raises:
+            SessionNotFoundError: no such session (or it has expired).
+            StaleRevisionError: the session does not hold exactly ``first_sequence - 1`` events.
+            BackendRefusedError: INVALID_INPUT, for an event nested deeper than Agent Engine stores
+                (nothing is written).
+        """
+        if not mapping.names_a_session(key.session_id):
+            raise SessionNotFoundError(key)
+        name = self.target.session_name(key.session_id)
+        try:
+            session = await self._api.get(name)
+            if not self._visible(session, key):
+                raise SessionNotFoundError(key)
+            held = await self._api.count_events(name)
+        except google_errors.NotFound:
+            raise SessionNotFoundError(key) from None
+        if held != first_sequence - 1:
+            raise StaleRevisionError(key, first_sequence - 1, held)
+        await self._append_restored(key, _restored_events(events))
+
+    async def _append_restored(self, key: SessionKey, messages: list[Any]) -> None:
+        name = self.target.session_name(key.session_id)
+        for message in messages:
+            try:
+                await self._api.append(name, message)
+            except google_errors.NotFound:
+                raise SessionNotFoundError(key) from None
+
+    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
+        """Refused (UNSUPPORTED): app and user state live in each session here (``keeps_shared_state``)."""
+        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_RESTORE")
+
 
 def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
     """The message ``build`` makes of ``data``; a value Vertex cannot hold is refused as the storage's rule.
@@ -623,6 +761,15 @@ def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
         return build(data)
     except mapping.TooDeepForStructError as exc:
         raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
+
+
+def _restored_events(events: Sequence[NewEvent]) -> list[Any]:
+    """The ``SessionEvent`` messages of restored events: their deltas are not applied again.
+
+    Raises:
+        BackendRefusedError: an event nests deeper than Vertex's Struct storage holds.
+    """
+    return [_stored(lambda event: mapping.session_event(event, applied=False), event) for event in events]
 
 
 def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> SessionRecord:

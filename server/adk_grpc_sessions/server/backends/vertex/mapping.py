@@ -62,6 +62,12 @@ APP_LABEL: Final = "adk_app"
 TTL_LABEL: Final = "adk_ttl"
 """The session label holding the ttl a session was given, in whole seconds: the API's ``ttl``
 is input only, and a sliding expiry needs it back to move ``expire_time`` on each append."""
+CREATE_TIME_LABEL: Final = "adk_create_time"
+"""The session label holding a restored session's own creation time (``seconds-nanos``): Agent
+Engine stamps ``create_time`` itself, so a copy keeps the source's here, and reads it back."""
+CLOSE_TIME_LABEL: Final = "adk_close_time"
+"""The session label holding a restored session's close time (``seconds-nanos``): Agent Engine has
+no closed sessions, so a copy keeps it only to give it back (it is not enforced here)."""
 MIN_TTL_SECONDS: Final = 24 * 3600
 """Agent Engine's documented minimum (``Session.ttl`` and ``Session.expire_time`` in the API's
 session.proto): a ttl of at least 24 hours, an expire_time at least 24 hours after creation."""
@@ -281,6 +287,43 @@ def check_minimum_expiry(expiry: Expiry, since: float, field_prefix: str) -> Non
         )
 
 
+def time_label(seconds: float) -> str:
+    """A time as a label value: ``seconds-nanos`` of its exact ``Timestamp`` (labels hold no dots)."""
+    stamp = to_timestamp(seconds)
+    return f"{stamp.seconds}-{stamp.nanos}"
+
+
+def label_time(session: Any, label: str) -> float | None:
+    """The time a ``time_label`` label of a ``Session`` message holds; None if it holds none."""
+    seconds, _, nanos = session.labels.get(label, "").partition("-")
+    if not (seconds.isdigit() and nanos.isdigit()):
+        return None
+    return from_timestamp(Timestamp(seconds=int(seconds), nanos=int(nanos)))
+
+
+def merged_state(session_state: struct_pb2.Struct) -> dict[str, str]:
+    """A ``session_state`` as one map, ``app:``/``user:`` prefixes kept, each value as JSON text."""
+    return {key: dump_json(plain_value(value)) for key, value in session_state.fields.items()}
+
+
+def merged_state_struct(state: Mapping[str, str]) -> struct_pb2.Struct:
+    """``merged_state``'s inverse: a map of prefixed keys and JSON text as ``session_state``.
+
+    Raises:
+        TooDeepForStructError: a value nests deeper than ``MAX_STATE_VALUE_DEPTH``.
+    """
+    merged: dict[str, Any] = {}
+    for key, text in state.items():
+        value = parse_json(text, "state")
+        if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
+            raise TooDeepForStructError(
+                f"state[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays and objects, "
+                "the nesting depth limit of Vertex AI Agent Engine's storage (google.protobuf.Struct)"
+            )
+        merged[key] = value
+    return struct_of(merged)
+
+
 def session_id_of(resource_name: str) -> str:
     """The last segment of a session or event resource name."""
     return resource_name.rsplit("/", 1)[-1]
@@ -394,8 +437,12 @@ def plain_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
 # --- events -------------------------------------------------------------------------------------------
 
 
-def session_event(event: NewEvent) -> Any:
+def session_event(event: NewEvent, *, applied: bool = True) -> Any:
     """The ``SessionEvent`` message that stores ``event``: typed fields, ``raw_event`` complete.
+
+    ``applied`` False leaves the typed ``actions.state_delta`` empty, so that Agent
+    Engine does not apply it: a restored event's delta is already in the state
+    restored with its session (``raw_event`` still carries it, for every reader).
 
     Raises:
         TooDeepForStructError: the event nests deeper than ``MAX_EVENT_JSON_DEPTH``.
@@ -419,7 +466,7 @@ def session_event(event: NewEvent) -> Any:
     content = parsed.get("content")
     if isinstance(content, dict):
         _parse_into(message.content, _without_unsupported_part_fields(content))
-    _fill_actions(message.actions, parsed.get("actions"))
+    _fill_actions(message.actions, parsed.get("actions"), applied=applied)
     _fill_metadata(message.event_metadata, parsed)
 
     raw = dict(parsed)
@@ -508,14 +555,14 @@ def _without_unsupported_part_fields(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fill_actions(message: Any, actions: Any) -> None:
+def _fill_actions(message: Any, actions: Any, *, applied: bool) -> None:
     if not isinstance(actions, dict):
         return
     message.skip_summarization = bool(actions.get("skipSummarization"))
     message.escalate = bool(actions.get("escalate"))
     message.transfer_agent = _text(actions.get("transferToAgent"))
     state_delta = actions.get("stateDelta")
-    if isinstance(state_delta, dict):
+    if applied and isinstance(state_delta, dict):
         message.state_delta.CopyFrom(struct_of(state_delta))
     artifact_delta = actions.get("artifactDelta")
     if isinstance(artifact_delta, dict):

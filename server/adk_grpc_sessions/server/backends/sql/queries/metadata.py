@@ -8,6 +8,7 @@ are written by the same callers in one transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,6 +24,11 @@ def insert_labels(session_pk: int, labels: Mapping[str, str]) -> Bound | None:
     if not labels:
         return None
     return _INSERT_LABELS, label_rows(session_pk, labels)
+
+
+def insert_labels_rows(rows: list[dict[str, Any]]) -> Bound:
+    """Labels' rows (``rows.label_rows``), of any number of sessions."""
+    return _INSERT_LABELS, rows
 
 
 _DELETE_LABELS = sa.delete(session_labels).where(session_labels.c.session_pk == sa.bindparam("b_session_pk"))

@@ -1,41 +1,19 @@
 package io.github.adkgrpcsessions;
 
-import adk_grpc_sessions.v1.SessionServiceGrpc;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventResponse;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.CloseSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.DeleteSessionRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.EraseUserRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetAppStateRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionResponse;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetUserStateRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.ListEventsRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsRequest;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.ListSessionsResponse;
-import adk_grpc_sessions.v1.SessionServiceOuterClass.UpdateSessionRequest;
 import com.google.adk.events.Event;
 import com.google.adk.sessions.BaseSessionService;
 import com.google.adk.sessions.GetSessionConfig;
 import com.google.adk.sessions.ListEventsResponse;
 import com.google.adk.sessions.Session;
-import com.google.adk.sessions.SessionNotFoundException;
-import com.google.adk.sessions.State;
-import com.google.common.collect.MapMaker;
-import com.google.protobuf.FieldMask;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
-import io.grpc.Context;
-import io.grpc.Deadline;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
-import io.grpc.Status;
-import io.grpc.TlsChannelCredentials;
-import io.grpc.stub.MetadataUtils;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Maybe;
 import io.reactivex.rxjava3.core.Single;
@@ -46,14 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -80,34 +51,25 @@ import org.jspecify.annotations.Nullable;
  * <p>Beyond {@code BaseSessionService} it offers the session lifecycle: an expiry at {@link
  * #createSession(String, String, Map, String, Duration) create} or {@link #setSessionExpiry
  * later}, {@link #getSessionInfo}, {@link #closeSession(Session) closeSession} (which ADK Java
- * declares and leaves empty) and {@link #eraseUser}.
+ * declares and leaves empty) and {@link #eraseUser}; and the listings of {@link #listApps apps}
+ * and of an app's {@link #listUsers users}.
+ *
+ * <p>One class, because ADK's interface is one class: its methods are short adapters over the
+ * package's classes that do the work ({@code Connection}, {@code SessionReads}, {@code Creation},
+ * {@code Listing}, {@code Appending}, {@code Lifecycle}), which is why it runs past 400 lines:
+ * most of it is the methods' documented signatures and the {@link Builder}.
  */
 public final class GrpcSessionService implements BaseSessionService, AutoCloseable {
   /** How long each method may take in all, retries included, by default. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
-  /** The largest page the server returns; listings walk pages of it. */
-  private static final int MAX_PAGE_SIZE = 1000;
-
-  /** Times getSession starts over when the session was deleted between the parts of its read. */
-  private static final int READ_RESTARTS = 3;
-
-  /** How often a close waiting for appends under way looks whether it was cancelled. */
-  private static final long CANCEL_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-
-  private final String target;
-  private final ManagedChannel channel;
-  private final ScheduledExecutorService timer;
+  private final Connection connection;
   private final RetryingCaller caller;
-
-  /**
-   * The revision each session object was read or last written at. Weak keys compared by identity:
-   * a session object is forgotten with the object, and two equal-looking copies stay apart.
-   */
-  private final ConcurrentMap<Session, Long> revisions = new MapMaker().weakKeys().makeMap();
-
-  /** This service's appends under way, which closing their session waits for. */
-  private final AppendsUnderWay appends = new AppendsUnderWay();
+  private final SessionReads reads;
+  private final Creation creation;
+  private final Listing listing;
+  private final Appending appending;
+  private final Lifecycle lifecycle;
 
   /** A service for the server at {@code target}, with the default options. */
   public GrpcSessionService(String target) {
@@ -115,34 +77,22 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   }
 
   private GrpcSessionService(Builder builder) {
-    Target parsed = Target.parse(builder.target);
-    this.target = parsed.address();
-    ChannelCredentials credentials =
-        builder.credentials != null
-            ? builder.credentials
-            : parsed.tls() ? TlsChannelCredentials.create() : InsecureChannelCredentials.create();
-    ManagedChannelBuilder<?> channelBuilder =
-        Grpc.newChannelBuilder(parsed.address(), credentials)
-            .maxInboundMessageSize(Integer.MAX_VALUE)
-            .disableRetry(); // retries are RetryingCaller's, within the budget
-    List<ClientInterceptor> interceptors = new ArrayList<>(builder.interceptors);
-    if (!builder.metadata.keys().isEmpty()) {
-      interceptors.add(MetadataUtils.newAttachHeadersInterceptor(builder.metadata));
-    }
-    channelBuilder.intercept(interceptors);
-    builder.channelCustomizer.accept(channelBuilder);
-    this.channel = channelBuilder.build();
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            task -> {
-              Thread thread = new Thread(task, "adk-grpc-sessions-reconnect");
-              thread.setDaemon(true);
-              return thread;
-            });
-    ReconnectPacer.start(channel, timer);
-    this.caller =
-        new RetryingCaller(
-            channel, SessionServiceGrpc.newBlockingStub(channel), builder.timeout, builder.retry);
+    this.connection =
+        new Connection(
+            builder.target,
+            builder.timeout,
+            builder.retry,
+            builder.credentials,
+            builder.metadata,
+            builder.interceptors,
+            builder.channelCustomizer);
+    this.caller = connection.caller();
+    this.reads = new SessionReads(caller);
+    this.creation = new Creation(caller, reads);
+    this.listing = new Listing(caller, reads);
+    AppendsUnderWay appends = new AppendsUnderWay();
+    this.appending = new Appending(caller, reads, appends);
+    this.lifecycle = new Lifecycle(caller, appends);
   }
 
   /** A builder for a service at {@code target} ("host:port", "grpc://", "grpcs://", "unix:"). */
@@ -152,7 +102,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
 
   /** The gRPC target this service connects to. */
   public String target() {
-    return target;
+    return connection.address();
   }
 
   /**
@@ -224,52 +174,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
       Consumer<CreateSessionRequest.Builder> expiry) {
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
-    return call(
-        () -> {
-          String requested = sessionId == null ? "" : sessionId.strip();
-          // Choosing the id here makes a retried create recognisable: the id is fresh, so
-          // "already exists" can only mean that an earlier attempt landed.
-          String id = requested.isEmpty() ? UUID.randomUUID().toString() : requested;
-          CreateSessionRequest.Builder builder =
-              CreateSessionRequest.newBuilder()
-                  .setAppName(appName)
-                  .setUserId(userId)
-                  .setSessionId(id)
-                  .setState(StateJson.split(state));
-          expiry.accept(builder);
-          CreateSessionRequest request = builder.build();
-          Session created = create(caller.budget(), request, !requested.isEmpty());
-          if (state != null) {
-            state.forEach(
-                (key, value) -> {
-                  if (key.startsWith(State.TEMP_PREFIX) && value != null && value != State.REMOVED) {
-                    created.state().put(key, value);
-                  }
-                });
-          }
-          return created;
-        });
-  }
-
-  /**
-   * CreateSession; for an id this client chose, "already exists" means an earlier attempt of this
-   * call landed, and the session it made is read back.
-   */
-  private Session create(@Nullable Deadline deadline, CreateSessionRequest request, boolean idGiven) {
-    try {
-      return session(caller.call(deadline, stub -> stub.createSession(request)).getSession(), List.of());
-    } catch (SessionAlreadyExistsException taken) {
-      if (idGiven) {
-        throw taken;
-      }
-      GetSessionRequest read =
-          GetSessionRequest.newBuilder()
-              .setAppName(request.getAppName())
-              .setUserId(request.getUserId())
-              .setSessionId(request.getSessionId())
-              .build();
-      return read(deadline, read).orElseThrow(() -> taken);
-    }
+    return call(() -> creation.create(caller.budget(), appName, userId, state, sessionId, expiry));
   }
 
   /** Same as {@link #createSession(String, String, Map, String)}. */
@@ -313,54 +218,9 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
               config
                   .flatMap(GetSessionConfig::afterTimestamp)
                   .ifPresent(after -> request.setAfterTimestamp(Timestamps.toTimestamp(after)));
-              return read(caller.budget(), request.build());
+              return reads.read(caller.budget(), request.build());
             })
         .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
-  }
-
-  /** GetSession and the rest of its events, as one session; empty if there is none. */
-  private Optional<Session> read(@Nullable Deadline deadline, GetSessionRequest request) {
-    for (int restart = 0; ; restart++) {
-      GetSessionResponse response;
-      try {
-        response = caller.call(deadline, stub -> stub.getSession(request));
-      } catch (SessionNotFoundException missing) {
-        return Optional.empty();
-      }
-      try {
-        List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
-            readRest(deadline, response.getSession(), response.getNextEventsPageToken());
-        return Optional.of(session(response.getSession(), rest));
-      } catch (SessionNotFoundException goneBetweenParts) {
-        if (restart >= READ_RESTARTS) {
-          return Optional.empty();
-        }
-        // Gone (or deleted and created again) between the parts: read it anew.
-      }
-    }
-  }
-
-  /** The events of a read that did not fit in its first response, listed from its token on. */
-  private List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> readRest(
-      @Nullable Deadline deadline,
-      adk_grpc_sessions.v1.SessionServiceOuterClass.Session message,
-      String token) {
-    List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest = new ArrayList<>();
-    String next = token;
-    while (!next.isEmpty()) {
-      ListEventsRequest request =
-          ListEventsRequest.newBuilder()
-              .setAppName(message.getAppName())
-              .setUserId(message.getUserId())
-              .setSessionId(message.getSessionId())
-              .setPageSize(MAX_PAGE_SIZE)
-              .setPageToken(next)
-              .build();
-      var page = caller.call(deadline, stub -> stub.listEvents(request));
-      rest.addAll(page.getEventsList());
-      next = page.getNextPageToken();
-    }
-    return rest;
   }
 
   /**
@@ -371,27 +231,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public Single<com.google.adk.sessions.ListSessionsResponse> listSessions(
       String appName, @Nullable String userId) {
     Objects.requireNonNull(appName, "appName cannot be null");
-    return call(
-        () -> {
-          Deadline deadline = caller.budget();
-          List<Session> sessions = new ArrayList<>();
-          ListSessionsRequest.Builder request =
-              ListSessionsRequest.newBuilder()
-                  .setAppName(appName)
-                  .setUserId(userId == null ? "" : userId)
-                  .setPageSize(MAX_PAGE_SIZE);
-          while (true) {
-            ListSessionsRequest page = request.build();
-            ListSessionsResponse response = caller.call(deadline, stub -> stub.listSessions(page));
-            for (var message : response.getSessionsList()) {
-              sessions.add(session(message, List.of()));
-            }
-            if (response.getNextPageToken().isEmpty()) {
-              return com.google.adk.sessions.ListSessionsResponse.builder().sessions(sessions).build();
-            }
-            request.setPageToken(response.getNextPageToken());
-          }
-        });
+    return call(() -> listing.sessions(caller.budget(), appName, userId));
   }
 
   /** Deletes a session and its events; deleting a missing session is not an error. */
@@ -423,22 +263,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
     Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return call(
-        () -> {
-          Deadline deadline = caller.budget();
-          List<Event> events = new ArrayList<>();
-          String token = "";
-          try {
-            do {
-              var page = listEventsPage(deadline, appName, userId, sessionId, MAX_PAGE_SIZE, token);
-              events.addAll(page.events());
-              token = page.nextPageToken().orElse("");
-            } while (!token.isEmpty());
-          } catch (SessionNotFoundException missing) {
-            return ListEventsResponse.builder().build();
-          }
-          return ListEventsResponse.builder().events(events).build();
-        });
+    return call(() -> listing.events(caller.budget(), appName, userId, sessionId));
   }
 
   /**
@@ -450,34 +275,55 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    */
   public Single<ListEventsResponse> listEventsPage(
       String appName, String userId, String sessionId, int pageSize, String pageToken) {
-    return call(() -> listEventsPage(caller.budget(), appName, userId, sessionId, pageSize, pageToken));
+    return call(
+        () -> listing.eventsPage(caller.budget(), appName, userId, sessionId, pageSize, pageToken));
   }
 
-  private ListEventsResponse listEventsPage(
-      @Nullable Deadline deadline,
-      String appName,
-      String userId,
-      String sessionId,
-      int pageSize,
-      String pageToken) {
-    ListEventsRequest request =
-        ListEventsRequest.newBuilder()
-            .setAppName(appName)
-            .setUserId(userId)
-            .setSessionId(sessionId.strip())
-            .setPageSize(pageSize)
-            .setPageToken(pageToken == null ? "" : pageToken)
-            .build();
-    var page = caller.call(deadline, stub -> stub.listEvents(request));
-    List<Event> events = new ArrayList<>();
-    for (var stored : page.getEventsList()) {
-      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
-    }
-    ListEventsResponse.Builder response = ListEventsResponse.builder().events(events);
-    if (!page.getNextPageToken().isEmpty()) {
-      response.nextPageToken(page.getNextPageToken());
-    }
-    return response.build();
+  /**
+   * Lists every app that holds a session, app state or user state and that this service's token
+   * covers, by name in code point order (walking all pages; {@link #listAppsPage} reads one page
+   * at a time).
+   *
+   * <p>Fails with {@link SessionServiceException} of code UNIMPLEMENTED (reason
+   * "NOT_SUPPORTED_BY_BACKEND") if the server's storage cannot list apps (Agent Engine).
+   */
+  public Single<List<String>> listApps() {
+    return call(() -> listing.apps(caller.budget()));
+  }
+
+  /**
+   * One page of {@link #listApps}: at most {@code pageSize} apps (0 is the server's default, 100;
+   * above 1000 is 1000), from {@code pageToken} (empty for the first page). An app added while
+   * the listing is paged through appears if its name sorts after the page being read.
+   *
+   * <p>Fails with {@link InvalidSessionArgumentException} for a negative page size or a page token
+   * of another listing.
+   */
+  public Single<NamePage> listAppsPage(int pageSize, String pageToken) {
+    return call(() -> listing.appsPage(caller.budget(), pageSize, pageToken));
+  }
+
+  /**
+   * Lists every user of an app that holds a session or user state, by id in code point order
+   * (walking all pages; {@link #listUsersPage} reads one page at a time).
+   *
+   * <p>Fails with {@link SessionServiceException} of code PERMISSION_DENIED for an app the token
+   * does not cover, or UNIMPLEMENTED (reason "NOT_SUPPORTED_BY_BACKEND") if the server's storage
+   * cannot list users.
+   */
+  public Single<List<String>> listUsers(String appName) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    return call(() -> listing.users(caller.budget(), appName));
+  }
+
+  /**
+   * One page of {@link #listUsers}: at most {@code pageSize} users (0 is the server's default,
+   * 100; above 1000 is 1000), from {@code pageToken} (empty for the first page; a token of
+   * another app's listing is refused with {@link InvalidSessionArgumentException}).
+   */
+  public Single<NamePage> listUsersPage(String appName, int pageSize, String pageToken) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    return call(() -> listing.usersPage(caller.budget(), appName, pageSize, pageToken));
   }
 
   /**
@@ -499,95 +345,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     if (event.partial().orElse(false)) {
       return Single.just(event);
     }
-    return call(
-        () -> {
-          if (event.id() == null || event.id().isEmpty()) {
-            event.setId(Event.generateEventId());
-          }
-          if (event.timestamp() == 0) {
-            event.setTimestamp(Instant.now().toEpochMilli());
-          }
-          String eventJson = EventJson.toWire(event);
-          Deadline deadline = caller.budget();
-          AppendEventRequest request =
-              AppendEventRequest.newBuilder()
-                  .setAppName(session.appName())
-                  .setUserId(session.userId())
-                  .setSessionId(session.id())
-                  .setEventJson(eventJson)
-                  .setExpectedRevision(revisionOf(deadline, session))
-                  .build();
-          CompletableFuture<Void> underWay =
-              appends.start(request.getAppName(), request.getUserId(), request.getSessionId());
-          try {
-            AppendEventResponse response = caller.call(deadline, stub -> stub.appendEvent(request));
-            commit(session, event, response);
-          } finally {
-            underWay.complete(null);
-          }
-          return event;
-        });
-  }
-
-  /** Records a stored event in the caller's session, as ADK Java's in-memory service does. */
-  private void commit(Session session, Event event, AppendEventResponse response) {
-    Map<String, Object> delta = event.actions() == null ? null : event.actions().stateDelta();
-    if (delta != null) {
-      delta.forEach(
-          (key, value) -> {
-            if (value == State.REMOVED || value == null) {
-              session.state().remove(key);
-            } else {
-              session.state().put(key, value);
-            }
-          });
-    }
-    List<Event> events = session.events();
-    synchronized (events) {
-      // A retry through a session that already holds the event replaces it, never doubles it.
-      events.removeIf(existing -> Objects.equals(existing.id(), event.id()));
-      events.add(event);
-    }
-    session.lastUpdateTime(Timestamps.toInstant(response.getLastUpdateTime()));
-    revisions.put(session, response.getRevision());
-  }
-
-  /**
-   * The revision {@code session} was read at. A session that this service did not return (built
-   * by hand, or by another service) has none; it is then judged as ADK's database services judge
-   * one: up to date if storage has not changed since its lastUpdateTime, or if storage's latest
-   * event is its latest event.
-   */
-  private long revisionOf(@Nullable Deadline deadline, Session session) {
-    Long known = revisions.get(session);
-    if (known != null) {
-      return known;
-    }
-    GetSessionRequest request =
-        GetSessionRequest.newBuilder()
-            .setAppName(session.appName())
-            .setUserId(session.userId())
-            .setSessionId(session.id())
-            .setNumRecentEvents(1)
-            .build();
-    GetSessionResponse response = caller.call(deadline, stub -> stub.getSession(request));
-    // Its last event may not have fitted beside its state: then it is the one part left.
-    List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
-        readRest(deadline, response.getSession(), response.getNextEventsPageToken());
-    var stored = response.getSession();
-    String storedLast =
-        !rest.isEmpty()
-            ? rest.get(rest.size() - 1).getId()
-            : stored.getEventsCount() > 0 ? stored.getEvents(stored.getEventsCount() - 1).getId() : "";
-    List<Event> own = session.events();
-    String ownLast = own == null || own.isEmpty() ? "" : own.get(own.size() - 1).id();
-    Instant storedUpdate = Timestamps.toInstant(stored.getLastUpdateTime());
-    if (session.lastUpdateTime() != null
-        && storedUpdate.isAfter(session.lastUpdateTime())
-        && !storedLast.equals(ownLast)) {
-      throw Errors.staleSession();
-    }
-    return stored.getRevision();
+    return call(() -> appending.append(caller.budget(), session, event));
   }
 
   /** The state of one user of an app, keys without "user:" (empty for a user without state). */
@@ -654,21 +412,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     Objects.requireNonNull(userId, "userId cannot be null");
     Objects.requireNonNull(sessionId, "sessionId cannot be null");
     return call(
-        () -> {
-          var message =
-              adk_grpc_sessions.v1.SessionServiceOuterClass.Session.newBuilder()
-                  .setAppName(appName)
-                  .setUserId(userId)
-                  .setSessionId(sessionId.strip());
-          expiry.accept(message);
-          UpdateSessionRequest request =
-              UpdateSessionRequest.newBuilder()
-                  .setSession(message)
-                  .setUpdateMask(FieldMask.newBuilder().addPaths(path))
-                  .build();
-          return SessionInfo.of(
-              caller.call(caller.budget(), stub -> stub.updateSession(request)).getSession());
-        });
+        () -> lifecycle.updateExpiry(caller.budget(), appName, userId, sessionId, path, expiry));
   }
 
   /**
@@ -680,26 +424,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     Objects.requireNonNull(userId, "userId cannot be null");
     Objects.requireNonNull(sessionId, "sessionId cannot be null");
     return this.<Optional<SessionInfo>>call(
-            () -> {
-              String id = sessionId.strip();
-              if (id.isEmpty()) {
-                return Optional.empty();
-              }
-              GetSessionRequest request =
-                  GetSessionRequest.newBuilder()
-                      .setAppName(appName)
-                      .setUserId(userId)
-                      .setSessionId(id)
-                      .setNumRecentEvents(0)
-                      .build();
-              try {
-                return Optional.of(
-                    SessionInfo.of(
-                        caller.call(caller.budget(), stub -> stub.getSession(request)).getSession()));
-              } catch (SessionNotFoundException missing) {
-                return Optional.empty();
-              }
-            })
+            () -> reads.readInfo(caller.budget(), appName, userId, sessionId))
         .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
   }
 
@@ -728,49 +453,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
     Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return call(
-        () -> {
-          String id = sessionId.strip();
-          Deadline deadline = caller.budget();
-          for (CompletableFuture<Void> append : appends.underWay(appName, userId, id)) {
-            awaitEnd(deadline, append);
-          }
-          CloseSessionRequest request =
-              CloseSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id).build();
-          return SessionInfo.of(caller.call(deadline, stub -> stub.closeSession(request)).getSession());
-        });
-  }
-
-  /** Waits for an append under way to end, within {@code deadline} and until cancelled. */
-  private static void awaitEnd(@Nullable Deadline deadline, CompletableFuture<Void> append) {
-    while (true) {
-      if (Context.current().isCancelled()) {
-        throw Errors.fromStatus(
-            Status.CANCELLED.withDescription("the close was cancelled").asRuntimeException());
-      }
-      long wait = CANCEL_CHECK_NANOS;
-      if (deadline != null) {
-        if (deadline.isExpired()) {
-          throw Errors.fromStatus(
-              Status.DEADLINE_EXCEEDED
-                  .withDescription("the session's appends under way did not end within the call's time budget")
-                  .asRuntimeException());
-        }
-        wait = Math.min(wait, deadline.timeRemaining(TimeUnit.NANOSECONDS));
-      }
-      try {
-        append.get(Math.max(wait, 1), TimeUnit.NANOSECONDS);
-        return;
-      } catch (TimeoutException notYet) {
-        // Look at the deadline and the cancellation again.
-      } catch (ExecutionException ended) {
-        return; // its outcome is its caller's; this only waits for it to end
-      } catch (InterruptedException interrupted) {
-        Thread.currentThread().interrupt();
-        throw Errors.fromStatus(
-            Status.CANCELLED.withDescription("interrupted").asRuntimeException());
-      }
-    }
+    return call(() -> lifecycle.close(caller.budget(), appName, userId, sessionId));
   }
 
   /**
@@ -784,66 +467,18 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public Single<Long> eraseUser(String appName, String userId) {
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
-    EraseUserRequest request = EraseUserRequest.newBuilder().setAppName(appName).setUserId(userId).build();
-    return call(() -> caller.call(caller.budget(), stub -> stub.eraseUser(request)).getDeletedSessions());
+    return call(() -> lifecycle.eraseUser(caller.budget(), appName, userId));
   }
 
   /** Closes the connection, letting calls in flight finish for up to 5 s. */
   @Override
   public void close() {
-    timer.shutdownNow();
-    channel.shutdown();
-    try {
-      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-        channel.shutdownNow();
-      }
-    } catch (InterruptedException interrupted) {
-      channel.shutdownNow();
-      Thread.currentThread().interrupt();
-    }
+    connection.close();
   }
 
-  /** An ADK session from a wire session (and the rest of its events), carrying its revision. */
-  private Session session(
-      adk_grpc_sessions.v1.SessionServiceOuterClass.Session message,
-      List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest) {
-    List<Event> events = new ArrayList<>(message.getEventsCount() + rest.size());
-    for (var stored : message.getEventsList()) {
-      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
-    }
-    for (var stored : rest) {
-      events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
-    }
-    Session session =
-        Session.builder(message.getSessionId())
-            .appName(message.getAppName())
-            .userId(message.getUserId())
-            .state(StateJson.merged(message.getState()))
-            .events(events)
-            .lastUpdateTime(Timestamps.toInstant(message.getLastUpdateTime()))
-            .build();
-    revisions.put(session, message.getRevision());
-    return session;
-  }
-
-  /**
-   * A cold Single running {@code body} when subscribed, on the subscribing thread, in a gRPC
-   * context that disposing of the Single cancels.
-   */
+  /** A cold Single of {@code body}: see {@code Connection.call}. */
   private <T> Single<T> call(Supplier<T> body) {
-    return Single.create(
-        emitter -> {
-          Context.CancellableContext context = Context.current().withCancellation();
-          emitter.setCancellable(() -> context.cancel(null));
-          try {
-            T value = context.call(body::get);
-            emitter.onSuccess(value);
-          } catch (Throwable failure) {
-            emitter.tryOnError(failure);
-          } finally {
-            context.cancel(null);
-          }
-        });
+    return connection.call(body);
   }
 
   /** Options of a {@link GrpcSessionService}. */

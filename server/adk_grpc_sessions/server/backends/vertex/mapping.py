@@ -41,7 +41,9 @@ from adk_grpc_sessions.server.backends.base import (
     Operator,
     Refusal,
     ScopedState,
+    SessionKey,
     SessionQuery,
+    SessionRecord,
     StoredEvent,
 )
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
@@ -327,6 +329,22 @@ def merged_state_struct(state: Mapping[str, str]) -> struct_pb2.Struct:
 def session_id_of(resource_name: str) -> str:
     """The last segment of a session or event resource name."""
     return resource_name.rsplit("/", 1)[-1]
+
+
+def session_record(message: Any, app_name: str) -> SessionRecord:
+    """A Vertex ``Session`` message of ``app_name`` as our record, without events."""
+    return SessionRecord(
+        key=SessionKey(app_name, message.user_id, session_id_of(message.name)),
+        state=scoped_state(message.session_state),
+        events=[],
+        create_time=from_timestamp(message.create_time),
+        last_update_time=from_timestamp(message.update_time),
+        revision=revision_of(message.update_time),
+        expiry=expiry_of(message),
+        # event_count and stored_bytes stay unknown: Agent Engine keeps neither,
+        # and counting would read every event of each session read or listed.
+        metadata=metadata_of(message),
+    )
 
 
 # --- state -------------------------------------------------------------------------------------------

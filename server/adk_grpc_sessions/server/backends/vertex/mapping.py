@@ -314,16 +314,7 @@ def merged_state_struct(state: Mapping[str, str]) -> struct_pb2.Struct:
     Raises:
         TooDeepForStructError: a value nests deeper than ``MAX_STATE_VALUE_DEPTH``.
     """
-    merged: dict[str, Any] = {}
-    for key, text in state.items():
-        value = parse_json(text, "state")
-        if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
-            raise TooDeepForStructError(
-                f"state[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays and objects, "
-                "the nesting depth limit of Vertex AI Agent Engine's storage (google.protobuf.Struct)"
-            )
-        merged[key] = value
-    return struct_of(merged)
+    return struct_of({key: _struct_value(text, f"state[{key!r}]") for key, text in state.items()})
 
 
 def session_id_of(resource_name: str) -> str:
@@ -363,15 +354,23 @@ def state_struct(state: ScopedState) -> struct_pb2.Struct:
         ("user", USER_PREFIX, state.user),
     ):
         for key, text in values.items():
-            value = parse_json(text, "state")
-            if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
-                raise TooDeepForStructError(
-                    f"state.{scope}[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays "
-                    "and objects, the nesting depth limit of Vertex AI Agent Engine's storage "
-                    "(google.protobuf.Struct)"
-                )
-            merged[prefix + key] = value
+            merged[prefix + key] = _struct_value(text, f"state.{scope}[{key!r}]")
     return struct_of(merged)
+
+
+def _struct_value(text: str, field: str) -> Any:
+    """A state value's JSON ``text`` parsed for a ``Struct``; ``field`` names it if refused.
+
+    Raises:
+        TooDeepForStructError: it nests deeper than ``MAX_STATE_VALUE_DEPTH``.
+    """
+    value = parse_json(text, "state")
+    if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
+        raise TooDeepForStructError(
+            f"{field} is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays and objects, "
+            "the nesting depth limit of Vertex AI Agent Engine's storage (google.protobuf.Struct)"
+        )
+    return value
 
 
 def scoped_state(session_state: struct_pb2.Struct) -> ScopedState:

@@ -66,7 +66,10 @@ from adk_grpc_sessions.wire.timestamps import from_timestamp
 
 
 class VertexBackend(UnsupportedOnAgentEngine):
-    """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
+    """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API.
+
+    The calls Agent Engine cannot serve are inherited, refused, from ``UnsupportedOnAgentEngine``.
+    """
 
     assigns_session_ids = True
     # Agent Engine tells nobody of changes, and polling it would spend the

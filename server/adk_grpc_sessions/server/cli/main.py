@@ -301,15 +301,24 @@ _ERASE_DESCRIPTION = (
 )
 
 
-def _add_erase_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``erase-user``: one user of an app erased through a running server (``cli.erase_user``)."""
-    parser = commands.add_parser(
-        "erase-user",
-        help="erase every session, event and user state of one user of an app (through a server)",
-        description=_ERASE_DESCRIPTION,
-    )
+def _add_user_flags(parser: argparse.ArgumentParser, *, session: bool = False) -> None:
+    """``--app``, ``--user`` and with ``session`` ``--session``: what a command acts on, all required."""
     parser.add_argument("--app", required=True, help="the app name")
     parser.add_argument("--user", required=True, help="the user id")
+    if session:
+        parser.add_argument("--session", required=True, help="the session id")
+
+
+def _add_erase_user(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    summary: str = "erase every session, event and user state of one user of an app (through a server)",
+) -> None:
+    """``erase-user``: one user of an app erased through a running server (``cli.erase_user``).
+
+    ``sessions erase-user`` is the same command under ``sessions``, with its own ``summary``.
+    """
+    parser = commands.add_parser("erase-user", help=summary, description=_ERASE_DESCRIPTION)
+    _add_user_flags(parser)
     _add_remote_flags(parser)
 
 
@@ -354,18 +363,11 @@ def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     deletion = verbs.add_parser("delete", help="delete a session", description="DeleteSession (idempotent).")
     for parser in (show, deletion):
-        parser.add_argument("--app", required=True, help="the app name")
-        parser.add_argument("--user", required=True, help="the user id")
-        parser.add_argument("--session", required=True, help="the session id")
+        _add_user_flags(parser, session=True)
     show.add_argument("--events", type=int, default=None, metavar="N", help="only the N most recent events")
     for parser in (show, deletion):
         _add_remote_flags(parser)
-    erase = verbs.add_parser(
-        "erase-user", help="erase one user of an app (as erase-user)", description=_ERASE_DESCRIPTION
-    )
-    erase.add_argument("--app", required=True, help="the app name")
-    erase.add_argument("--user", required=True, help="the user id")
-    _add_remote_flags(erase)
+    _add_erase_user(verbs, "erase one user of an app (as erase-user)")
 
 
 def _add_tail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

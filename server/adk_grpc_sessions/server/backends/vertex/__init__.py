@@ -6,7 +6,9 @@ Credentials. ``backend``: ``VertexBackend``, the ``Backend`` API; ``api``:
 the calls (retried, operations awaited, listings walked); ``paging``: the
 cursors of reads that page through the API; ``target``: the URI (ADK's
 forms, plus an endpoint override); ``mapping``: records to and from the
-API's messages; ``errors``: its failures as backend errors.
+API's messages; ``checks``: the contract's checks the API does not make;
+``restoring``: the messages of a copy or import; ``unsupported``: the calls
+refused, with their reasons; ``errors``: its failures as backend errors.
 
 How it maps: one reasoning engine holds the sessions of any number of apps,
 told apart by the session label ``adk_app``; the session's ``user_id`` is the

@@ -3,16 +3,17 @@
 How it maps, and where it differs from the other backends: see the package
 (``backends.vertex``). The calls themselves are ``api``'s.
 
-Somewhat longer than most modules here: besides the ``Backend`` API, it
-holds the checks made by reading before writing (revision, retried event,
-state size) that stand in for what the API cannot check itself.
+The checks of what is written (ids, sizes, nesting) are ``checks``'s; those
+made by reading the session first (revision, retried event) are here. The
+calls Agent Engine cannot serve are refused in ``unsupported``, and the
+messages of a restore are ``restoring``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any, Final, Self, TypeVar
+from collections.abc import Sequence
+from typing import Any, Self
 
 from google.api_core import exceptions as google_errors
 from google.cloud.aiplatform_v1 import types as vertex
@@ -25,7 +26,6 @@ from adk_grpc_sessions.server.backends.base import (
     NEVER,
     NO_METADATA,
     AppendResult,
-    Backend,
     BackendRefusedError,
     BackendUnavailableError,
     Cursor,
@@ -35,7 +35,6 @@ from adk_grpc_sessions.server.backends.base import (
     Metadata,
     NewEvent,
     Page,
-    PurgeBatch,
     ReadBudget,
     Refusal,
     ResponseTooLargeError,
@@ -49,55 +48,28 @@ from adk_grpc_sessions.server.backends.base import (
     SessionUpdate,
     StaleRevisionError,
     StateMap,
-    StateSizeLimitError,
     StorageLimits,
     StoredEvent,
 )
-from adk_grpc_sessions.server.backends.vertex import mapping
+from adk_grpc_sessions.server.backends.vertex import checks, mapping
 from adk_grpc_sessions.server.backends.vertex.api import SessionsApi
 from adk_grpc_sessions.server.backends.vertex.paging import At, EventWalk, PageSizer
+from adk_grpc_sessions.server.backends.vertex.restoring import (
+    restored_events,
+    restored_head,
+    restored_session,
+)
 from adk_grpc_sessions.server.backends.vertex.target import AgentEngineTarget, parse_target
+from adk_grpc_sessions.server.backends.vertex.unsupported import NO_NEVER, UnsupportedOnAgentEngine
 from adk_grpc_sessions.wire import limits as wire_limits
 from adk_grpc_sessions.wire.timestamps import from_timestamp
 
-_NO_SHARED_STATE: Final = (
-    "Vertex AI Agent Engine keeps state per session only: app- and user-scoped state "
-    "cannot be read on their own (as in ADK's VertexAiSessionService)"
-)
 
-_NO_CLOSE: Final = (
-    "Vertex AI Agent Engine has no closed sessions: CloseSession is not supported on it; see docs/backends.md"
-)
-_NO_NAMES: Final = (
-    "Vertex AI Agent Engine cannot list the {} of a reasoning engine: its ListSessions has no distinct "
-    "and no order by {}, and apps are told apart by a label that holds a digest of most names; see "
-    "docs/backends.md"
-)
-_NO_ERASE: Final = (
-    "Vertex AI Agent Engine cannot make all of a user's sessions invisible at once: EraseUser is not "
-    "supported on it (delete the user's sessions one by one instead); see docs/backends.md"
-)
-_NO_PURGE: Final = (
-    "Vertex AI Agent Engine deletes expired sessions itself, and its listings cannot select them by "
-    "expiry: there is nothing for this server to purge"
-)
-_NO_NEVER: Final = (
-    "Vertex AI Agent Engine gives every session an expire_time: an expiry cannot be removed, only moved"
-)
-_NO_FORK: Final = (
-    "Vertex AI Agent Engine cannot copy a session: ForkSession is not supported on it (a copy made by "
-    "this server would read and write every event through the API, neither atomic nor bounded); "
-    "see docs/backends.md"
-)
+class VertexBackend(UnsupportedOnAgentEngine):
+    """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API.
 
-_EXPIRY_MARGIN_SECONDS: Final = 300
-
-_Data = TypeVar("_Data")
-_Message = TypeVar("_Message")
-
-
-class VertexBackend(Backend):
-    """Sessions in one Vertex AI Agent Engine (reasoning engine), over its gRPC API."""
+    The calls Agent Engine cannot serve are inherited, refused, from ``UnsupportedOnAgentEngine``.
+    """
 
     assigns_session_ids = True
     # Agent Engine tells nobody of changes, and polling it would spend the
@@ -178,36 +150,39 @@ class VertexBackend(Backend):
         """
         if expiry != NEVER:
             mapping.check_minimum_expiry(expiry, self.clock(), "")
-        for scope, values in (("session", state.session), ("user", state.user), ("app", state.app)):
-            size = wire_limits.state_bytes(values)
-            if size > limits.max_state_bytes:
-                raise StateSizeLimitError(scope, limits.max_state_bytes, size)
-        if key.session_id and not mapping.is_session_id(key.session_id):
-            raise BackendRefusedError(
-                Refusal.INVALID_INPUT,
-                f"session_id {key.session_id!r} is not an Agent Engine session id: up to 63 of "
-                "[a-z0-9-], starting with a letter, not ending with '-'",
-                reason="INVALID_SESSION_ID",
-            )
-        session_state = _stored(mapping.state_struct, state)
-        session = mapping.SessionMessage(user_id=key.user_id, session_state=session_state)
+        checks.check_state_sizes(state, limits)
+        if key.session_id:
+            checks.check_session_id(key.session_id)
+        session = mapping.SessionMessage(
+            user_id=key.user_id, session_state=checks.stored(mapping.state_struct, state)
+        )
         mapping.set_metadata(session, metadata)
         session.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
         mapping.set_expiry(session, expiry)
+        created = await self._create_taking_over(key, session)
+        return mapping.session_record(vertex.Session.pb(created), key.app_name)
+
+    async def _create_taking_over(self, key: SessionKey, session: Any) -> Any:
+        """Creates ``session`` as ``key``'s; a name held by an expired session is taken over.
+
+        Agent Engine deletes expired sessions only some time later: until then,
+        such a session is deleted here and the create made again.
+
+        Raises:
+            SessionExistsError: the name is held by a session that has not expired.
+        """
         request = vertex.CreateSessionRequest(
             parent=self.target.engine_name, session=vertex.Session(session), session_id=key.session_id
         )
         try:
-            created = await self._create(request)
+            return await self._create(request)
         except google_errors.AlreadyExists:
             if not await self._delete_if_expired(key.session_id):
                 raise SessionExistsError(key) from None
-            try:
-                created = await self._create(request)
-            except google_errors.AlreadyExists:
-                raise SessionExistsError(key) from None
-        message = vertex.Session.pb(created)
-        return _session_record(message, key.app_name, [])
+        try:
+            return await self._create(request)
+        except google_errors.AlreadyExists:
+            raise SessionExistsError(key) from None
 
     async def _create(self, request: vertex.CreateSessionRequest) -> Any:
         """Runs a create and waits for its operation; raises ``google_errors.AlreadyExists``."""
@@ -244,11 +219,39 @@ class VertexBackend(Backend):
         )
         await self._api.finish(operation, "deleting a session")
 
+    def _session_name(self, key: SessionKey) -> str | None:
+        """The API's resource name of ``key``'s session; ``None`` for an id no session can have."""
+        if not mapping.names_a_session(key.session_id):
+            return None
+        return self.target.session_name(key.session_id)
+
     def _visible(self, session: Any, key: SessionKey) -> bool:
         """Whether a ``Session`` message is ``key``'s app's and user's and has not expired."""
         return mapping.belongs_to(session, key.app_name, key.user_id) and not mapping.expired(
             session, self.clock()
         )
+
+    async def _visible_session(self, key: SessionKey) -> tuple[str, Any] | None:
+        """``key``'s session's name and ``Session`` message; ``None`` if there is none, or not to ``key``."""
+        name = self._session_name(key)
+        if name is None:
+            return None
+        try:
+            session = await self._api.get(name)
+        except google_errors.NotFound:
+            return None
+        return (name, session) if self._visible(session, key) else None
+
+    async def _check_visible(self, key: SessionKey) -> tuple[str, Any]:
+        """``key``'s session's name and ``Session`` message.
+
+        Raises:
+            SessionNotFoundError: there is none, or not to ``key`` (another app's or user's, or expired).
+        """
+        found = await self._visible_session(key)
+        if found is None:
+            raise SessionNotFoundError(key)
+        return found
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
@@ -259,17 +262,12 @@ class VertexBackend(Backend):
         selection first (a pass through the API's pages), then reading from
         the N-th last on.
         """
-        if not mapping.names_a_session(key.session_id):
+        found = await self._visible_session(key)
+        if found is None:
             return None
-        name = self.target.session_name(key.session_id)
-        try:
-            session = await self._api.get(name)
-        except google_errors.NotFound:
-            return None
-        if not self._visible(session, key):
-            return None
-        record = _session_record(session, key.app_name, [])
-        state_size = _state_size(record.state)
+        name, session = found
+        record = mapping.session_record(session, key.app_name)
+        state_size = checks.state_size(record.state)
         if state_size > budget.bytes:
             raise ResponseTooLargeError("the session's state", state_size, budget.bytes)
         if window.num_recent_events == 0:
@@ -334,8 +332,8 @@ class VertexBackend(Backend):
             for offset, message in enumerate(list(response.sessions)[at.taken :], start=at.taken):
                 if mapping.expired(vertex.Session.pb(message), now):
                     continue  # gone, though Agent Engine has not deleted it yet
-                record = _session_record(vertex.Session.pb(message), app_name, [])
-                size = wire_limits.SESSION_HEAD_BYTES + _state_size(record.state)
+                record = mapping.session_record(vertex.Session.pb(message), app_name)
+                size = wire_limits.SESSION_HEAD_BYTES + checks.state_size(record.state)
                 sizer.saw(size)
                 if size > room or len(records) == page_size:
                     if not records:
@@ -351,33 +349,11 @@ class VertexBackend(Backend):
             if len(records) == page_size:
                 return Page(records, at.encode())
 
-    async def list_apps(
-        self, page_size: int, after: Cursor | None, *, among: frozenset[str] | None = None
-    ) -> Page[str]:
-        """Refused (UNSUPPORTED): the API cannot list apps (difference 12).
-
-        The ``adk_app`` label holds a digest of any name that is not a valid label
-        value, so most names cannot even be read back, and listing them would read
-        every session of the engine.
-        """
-        raise BackendRefusedError(
-            Refusal.UNSUPPORTED, _NO_NAMES.format("apps", "label"), reason="NO_LIST_APPS"
-        )
-
-    async def list_users(self, app_name: str, page_size: int, after: Cursor | None) -> Page[str]:
-        """Refused (UNSUPPORTED): the API orders sessions by time only, so users cannot be paged by name.
-
-        Listing them would read every session of the app (difference 12).
-        """
-        raise BackendRefusedError(
-            Refusal.UNSUPPORTED, _NO_NAMES.format("users", "user_id"), reason="NO_LIST_USERS"
-        )
-
     async def delete_session(self, key: SessionKey) -> None:
         """See ``Backend.delete_session``: only the named app's and user's session is deleted."""
-        if not mapping.names_a_session(key.session_id):
+        name = self._session_name(key)
+        if name is None:
             return
-        name = self.target.session_name(key.session_id)
         try:
             session = await self._api.get(name)
             if not mapping.belongs_to(session, key.app_name, key.user_id):
@@ -403,9 +379,9 @@ class VertexBackend(Backend):
         append (a second call: the two are not atomic, so a failure between them
         leaves the event stored and the expiry where it was).
         """
-        if not mapping.names_a_session(key.session_id):
+        name = self._session_name(key)
+        if name is None:
             raise SessionNotFoundError(key)
-        name = self.target.session_name(key.session_id)
         try:
             # An earlier delivery of this event has its timestamp: list only those.
             session, same_time = await asyncio.gather(
@@ -428,9 +404,9 @@ class VertexBackend(Backend):
                 )
         if expected_revision != revision:
             raise StaleRevisionError(key, expected_revision, revision)
-        _check_state(mapping.scoped_state(session.session_state), event.state_delta, limits)
+        checks.check_state_growth(mapping.scoped_state(session.session_state), event.state_delta, limits)
         request = vertex.AppendEventRequest(
-            name=name, event=vertex.SessionEvent(_stored(mapping.session_event, event))
+            name=name, event=vertex.SessionEvent(checks.stored(mapping.session_event, event))
         )
         try:
             await self._api.call(
@@ -470,30 +446,17 @@ class VertexBackend(Backend):
         many events came before (which numbers the next ones), and for the
         rest of a session read, that read's filter and session.
         """
-        if not mapping.names_a_session(key.session_id):
-            raise SessionNotFoundError(key)
-        name = self.target.session_name(key.session_id)
         walk = EventWalk.decode(after or "", after_timestamp)
+        name, session = await self._check_visible(key)
+        if walk.generation and walk.generation != mapping.revision_of(session.create_time):
+            raise SessionNotFoundError(key)
         try:
-            session = await self._api.get(name)
-            if not self._visible(session, key) or (
-                walk.generation and walk.generation != mapping.revision_of(session.create_time)
-            ):
-                raise SessionNotFoundError(key)
             events, rest = await self._api.walk_events(name, walk, budget.bytes, page_size)
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
         if rest is not None and not events:
             raise ResponseTooLargeError("the next event", rest.blocked, budget.bytes)
         return Page(items=events, next_cursor=None if rest is None else rest.encode())
-
-    async def get_user_state(self, app_name: str, user_id: str) -> StateMap:
-        """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_USER_STATE")
-
-    async def get_app_state(self, app_name: str) -> StateMap:
-        """Not possible on Vertex AI Agent Engine (see difference 1 in the package doc)."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_APP_STATE")
 
     async def update_session(self, key: SessionKey, update: SessionUpdate) -> SessionRecord:
         """See ``Backend.update_session``: one ``UpdateSession`` of the fields ``update`` changes.
@@ -515,14 +478,9 @@ class VertexBackend(Backend):
                 Engine session has an expire_time.
         """
         if update.expiry == NEVER:
-            raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_NEVER, reason="NO_NEVER_EXPIRY")
-        if not mapping.names_a_session(key.session_id):
-            raise SessionNotFoundError(key)
-        name = self.target.session_name(key.session_id)
+            raise BackendRefusedError(Refusal.UNSUPPORTED, NO_NEVER, reason="NO_NEVER_EXPIRY")
+        name, session = await self._check_visible(key)
         try:
-            session = await self._api.get(name)
-            if not self._visible(session, key):
-                raise SessionNotFoundError(key)
             if update.expiry is not None:
                 mapping.check_minimum_expiry(update.expiry, from_timestamp(session.create_time), "session.")
             changed = mapping.SessionMessage(name=name)
@@ -539,11 +497,11 @@ class VertexBackend(Backend):
                 changed.display_name = update.display_name
                 paths.append("display_name")
             if not paths:
-                return _session_record(session, key.app_name, [])
+                return mapping.session_record(session, key.app_name)
             updated = await self._update(changed, paths, "updating a session")
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
-        return _session_record(updated, key.app_name, [])
+        return mapping.session_record(updated, key.app_name)
 
     async def _update_expiry(self, name: str, expiry: Expiry) -> Any:
         """Sets a session's ttl or expire_time (its labels untouched); the session after.
@@ -574,52 +532,7 @@ class VertexBackend(Backend):
         )
         return vertex.Session.pb(updated)
 
-    async def fork_session(
-        self,
-        source: SessionKey,
-        session_id: str,
-        now: float,
-        *,
-        before_invocation_id: str = "",
-        expiry: Expiry = NEVER,
-        metadata: Metadata = NO_METADATA,
-    ) -> SessionRecord:
-        """Refused (UNSUPPORTED): Agent Engine cannot copy a session's events itself (difference 10).
-
-        A copy through this server would read every event and append each again:
-        neither one transaction nor bounded in the work it does, which the
-        contract's fork promises.
-        """
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_FORK, reason="NO_FORK")
-
-    async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
-        """Refused (UNSUPPORTED): Agent Engine has no closed sessions (difference 9)."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_CLOSE, reason="NO_CLOSE")
-
-    async def erase_user(self, app_name: str, user_id: str) -> None:
-        """Refused (UNSUPPORTED): Agent Engine cannot hide a user's sessions at once (difference 9).
-
-        Its expire_time cannot be set to now (at least 24 hours after creation)
-        and it has no transactions, so deleting them one by one would show a
-        half-erased user to readers meanwhile, which the contract forbids.
-        """
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_ERASE, reason="NO_ERASE_USER")
-
-    async def purge_expired(
-        self, limit: int, *, app_name: str | None = None, user_id: str | None = None
-    ) -> PurgeBatch:
-        """Refused (UNSUPPORTED): Agent Engine deletes what it expires itself (the sweeper then stops)."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
-
-    async def count_expired(self) -> int:
-        """Refused (UNSUPPORTED): its listings cannot select sessions by expiry, so no count is known."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
-
-    async def list_expired(self, limit: int) -> list[SessionKey]:
-        """Refused (UNSUPPORTED): see ``count_expired``."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_PURGE, reason="NO_PURGE")
-
-    # Restoring (copy, import): what Agent Engine can keep of a session written as it was elsewhere.
+    # Restoring (copy, import): the messages are ``restoring``'s.
 
     def kept_state(self, state: StateMap) -> StateMap:
         """``state`` as it comes back from ``session_state``: numbers as doubles (difference 6)."""
@@ -634,29 +547,15 @@ class VertexBackend(Backend):
         else Agent Engine's creation time and none; ``last_update_time`` and
         ``revision`` are Agent Engine's own; no initial state or fork origin is kept.
         """
-        if not mapping.names_a_session(key.session_id):
+        found = await self._visible_session(key)
+        if found is None:
             return None
-        name = self.target.session_name(key.session_id)
+        name, session = found
         try:
-            session = await self._api.get(name)
-            if not self._visible(session, key):
-                return None
             event_count = await self._api.count_events(name)
         except google_errors.NotFound:
             return None
-        create_time = mapping.label_time(session, mapping.CREATE_TIME_LABEL)
-        return RestoredSession(
-            key=key,
-            create_time=from_timestamp(session.create_time) if create_time is None else create_time,
-            last_update_time=from_timestamp(session.update_time),
-            revision=mapping.revision_of(session.update_time),
-            state=mapping.merged_state(session.session_state),
-            initial_state=None,
-            event_count=event_count,
-            expiry=mapping.expiry_of(session),
-            close_time=mapping.label_time(session, mapping.CLOSE_TIME_LABEL),
-            metadata=mapping.metadata_of(session),
-        )
+        return restored_head(key, session, event_count)
 
     async def restore_session(self, session: RestoredSession, events: Sequence[NewEvent] = ()) -> None:
         """See ``Backend.restore_session``: a create with the session's id, then its first ``events``.
@@ -673,43 +572,11 @@ class VertexBackend(Backend):
             BackendRefusedError: INVALID_INPUT, for a session id Agent Engine does not accept, or state
                 or an event nested deeper than it stores (nothing is written).
         """
-        key = session.key
-        if not mapping.is_session_id(key.session_id):
-            raise BackendRefusedError(
-                Refusal.INVALID_INPUT,
-                f"session_id {key.session_id!r} is not an Agent Engine session id: up to 63 of "
-                "[a-z0-9-], starting with a letter, not ending with '-'",
-                reason="INVALID_SESSION_ID",
-            )
-        message = mapping.SessionMessage(
-            user_id=key.user_id, session_state=_stored(mapping.merged_state_struct, session.state)
-        )
-        mapping.set_metadata(message, session.metadata)
-        message.labels[mapping.APP_LABEL] = mapping.app_label(key.app_name)
-        message.labels[mapping.CREATE_TIME_LABEL] = mapping.time_label(session.create_time)
-        if session.close_time is not None:
-            message.labels[mapping.CLOSE_TIME_LABEL] = mapping.time_label(session.close_time)
-        expire_time = session.expiry.expire_time
-        if expire_time is not None:
-            # Agent Engine judges its minimum by its own clock, at the create: a margin for the trip.
-            soonest = self.clock() + mapping.MIN_TTL_SECONDS + _EXPIRY_MARGIN_SECONDS
-            mapping.set_expiry(message, Expiry(max(expire_time, soonest)))
-            if session.expiry.ttl is not None:
-                message.labels[mapping.TTL_LABEL] = str(round(session.expiry.ttl))
-        request = vertex.CreateSessionRequest(
-            parent=self.target.engine_name, session=vertex.Session(message), session_id=key.session_id
-        )
-        restored = _restored_events(events)  # refused before anything is written
-        try:
-            await self._create(request)
-        except google_errors.AlreadyExists:
-            if not await self._delete_if_expired(key.session_id):
-                raise SessionExistsError(key) from None
-            try:
-                await self._create(request)
-            except google_errors.AlreadyExists:
-                raise SessionExistsError(key) from None
-        await self._append_restored(key, restored)
+        checks.check_session_id(session.key.session_id)
+        message = restored_session(session, self.clock())
+        restored = restored_events(events)  # refused before anything is written
+        await self._create_taking_over(session.key, message)
+        await self._append_restored(session.key, restored)
 
     async def restore_events(self, key: SessionKey, first_sequence: int, events: Sequence[NewEvent]) -> None:
         """See ``Backend.restore_events``: appended one by one, their state deltas not applied again.
@@ -724,19 +591,14 @@ class VertexBackend(Backend):
             BackendRefusedError: INVALID_INPUT, for an event nested deeper than Agent Engine stores
                 (nothing is written).
         """
-        if not mapping.names_a_session(key.session_id):
-            raise SessionNotFoundError(key)
-        name = self.target.session_name(key.session_id)
+        name, _ = await self._check_visible(key)
         try:
-            session = await self._api.get(name)
-            if not self._visible(session, key):
-                raise SessionNotFoundError(key)
             held = await self._api.count_events(name)
         except google_errors.NotFound:
             raise SessionNotFoundError(key) from None
         if held != first_sequence - 1:
             raise StaleRevisionError(key, first_sequence - 1, held)
-        await self._append_restored(key, _restored_events(events))
+        await self._append_restored(key, restored_events(events))
 
     async def _append_restored(self, key: SessionKey, messages: list[Any]) -> None:
         name = self.target.session_name(key.session_id)
@@ -745,71 +607,3 @@ class VertexBackend(Backend):
                 await self._api.append(name, message)
             except google_errors.NotFound:
                 raise SessionNotFoundError(key) from None
-
-    async def restore_shared_state(self, app_name: str, user_id: str | None, state: StateMap) -> None:
-        """Refused (UNSUPPORTED): app and user state live in each session here (``keeps_shared_state``)."""
-        raise BackendRefusedError(Refusal.UNSUPPORTED, _NO_SHARED_STATE, reason="NO_RESTORE")
-
-
-def _stored(build: Callable[[_Data], _Message], data: _Data) -> _Message:
-    """The message ``build`` makes of ``data``; a value Vertex cannot hold is refused as the storage's rule.
-
-    Raises:
-        BackendRefusedError: ``data`` nests deeper than Vertex's Struct storage holds.
-    """
-    try:
-        return build(data)
-    except mapping.TooDeepForStructError as exc:
-        raise BackendRefusedError(Refusal.INVALID_INPUT, str(exc), reason="NESTING_TOO_DEEP") from None
-
-
-def _restored_events(events: Sequence[NewEvent]) -> list[Any]:
-    """The ``SessionEvent`` messages of restored events: their deltas are not applied again.
-
-    Raises:
-        BackendRefusedError: an event nests deeper than Vertex's Struct storage holds.
-    """
-    return [_stored(lambda event: mapping.session_event(event, applied=False), event) for event in events]
-
-
-def _session_record(message: Any, app_name: str, events: list[StoredEvent]) -> SessionRecord:
-    """A Vertex ``Session`` message of ``app_name`` as our record, with the given events."""
-    return SessionRecord(
-        key=SessionKey(app_name, message.user_id, mapping.session_id_of(message.name)),
-        state=mapping.scoped_state(message.session_state),
-        events=events,
-        create_time=from_timestamp(message.create_time),
-        last_update_time=from_timestamp(message.update_time),
-        revision=mapping.revision_of(message.update_time),
-        expiry=mapping.expiry_of(message),
-        # event_count and stored_bytes stay unknown: Agent Engine keeps neither,
-        # and counting would read every event of each session read or listed.
-        metadata=mapping.metadata_of(message),
-    )
-
-
-def _state_size(state: ScopedState) -> int:
-    return sum(map(wire_limits.state_bytes, (state.app, state.user, state.session)))
-
-
-def _check_state(current: ScopedState, delta: ScopedState, limits: StorageLimits) -> None:
-    """Refuses a delta that would grow a scope of the session's state past ``limits.max_state_bytes``.
-
-    Raises:
-        StateSizeLimitError: naming the scope.
-    """
-    for scope, held, changes in (
-        ("session", current.session, delta.session),
-        ("user", current.user, delta.user),
-        ("app", current.app, delta.app),
-    ):
-        if not changes:
-            continue
-        growth = sum(
-            wire_limits.state_entry_bytes(k, v)
-            - (wire_limits.state_entry_bytes(k, held[k]) if k in held else 0)
-            for k, v in changes.items()
-        )
-        size = wire_limits.state_bytes(held) + growth
-        if growth > 0 and size > limits.max_state_bytes:
-            raise StateSizeLimitError(scope, limits.max_state_bytes, size)

@@ -41,7 +41,9 @@ from adk_grpc_sessions.server.backends.base import (
     Operator,
     Refusal,
     ScopedState,
+    SessionKey,
     SessionQuery,
+    SessionRecord,
     StoredEvent,
 )
 from adk_grpc_sessions.server.backends.event_json import APP_PREFIX, USER_PREFIX, parse_event
@@ -312,21 +314,28 @@ def merged_state_struct(state: Mapping[str, str]) -> struct_pb2.Struct:
     Raises:
         TooDeepForStructError: a value nests deeper than ``MAX_STATE_VALUE_DEPTH``.
     """
-    merged: dict[str, Any] = {}
-    for key, text in state.items():
-        value = parse_json(text, "state")
-        if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
-            raise TooDeepForStructError(
-                f"state[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays and objects, "
-                "the nesting depth limit of Vertex AI Agent Engine's storage (google.protobuf.Struct)"
-            )
-        merged[key] = value
-    return struct_of(merged)
+    return struct_of({key: _struct_value(text, f"state[{key!r}]") for key, text in state.items()})
 
 
 def session_id_of(resource_name: str) -> str:
     """The last segment of a session or event resource name."""
     return resource_name.rsplit("/", 1)[-1]
+
+
+def session_record(message: Any, app_name: str) -> SessionRecord:
+    """A Vertex ``Session`` message of ``app_name`` as our record, without events."""
+    return SessionRecord(
+        key=SessionKey(app_name, message.user_id, session_id_of(message.name)),
+        state=scoped_state(message.session_state),
+        events=[],
+        create_time=from_timestamp(message.create_time),
+        last_update_time=from_timestamp(message.update_time),
+        revision=revision_of(message.update_time),
+        expiry=expiry_of(message),
+        # event_count and stored_bytes stay unknown: Agent Engine keeps neither,
+        # and counting would read every event of each session read or listed.
+        metadata=metadata_of(message),
+    )
 
 
 # --- state -------------------------------------------------------------------------------------------
@@ -345,15 +354,23 @@ def state_struct(state: ScopedState) -> struct_pb2.Struct:
         ("user", USER_PREFIX, state.user),
     ):
         for key, text in values.items():
-            value = parse_json(text, "state")
-            if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
-                raise TooDeepForStructError(
-                    f"state.{scope}[{key!r}] is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays "
-                    "and objects, the nesting depth limit of Vertex AI Agent Engine's storage "
-                    "(google.protobuf.Struct)"
-                )
-            merged[prefix + key] = value
+            merged[prefix + key] = _struct_value(text, f"state.{scope}[{key!r}]")
     return struct_of(merged)
+
+
+def _struct_value(text: str, field: str) -> Any:
+    """A state value's JSON ``text`` parsed for a ``Struct``; ``field`` names it if refused.
+
+    Raises:
+        TooDeepForStructError: it nests deeper than ``MAX_STATE_VALUE_DEPTH``.
+    """
+    value = parse_json(text, "state")
+    if nests_deeper_than(value, MAX_STATE_VALUE_DEPTH):
+        raise TooDeepForStructError(
+            f"{field} is nested deeper than {MAX_STATE_VALUE_DEPTH} levels of arrays and objects, "
+            "the nesting depth limit of Vertex AI Agent Engine's storage (google.protobuf.Struct)"
+        )
+    return value
 
 
 def scoped_state(session_state: struct_pb2.Struct) -> ScopedState:

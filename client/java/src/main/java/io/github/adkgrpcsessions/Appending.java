@@ -5,13 +5,11 @@ import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventResponse;
 import com.google.adk.events.Event;
 import com.google.adk.sessions.Session;
 import com.google.adk.sessions.State;
-import io.grpc.Deadline;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Appending an event through a session object: the append carries the revision the object was
@@ -19,18 +17,16 @@ import org.jspecify.annotations.Nullable;
  * wait for, and once stored is recorded in the object as ADK Java's in-memory service records it.
  */
 final class Appending {
-  private final RetryingCaller caller;
   private final SessionReads reads;
   private final AppendsUnderWay appends;
 
-  Appending(RetryingCaller caller, SessionReads reads, AppendsUnderWay appends) {
-    this.caller = caller;
+  Appending(SessionReads reads, AppendsUnderWay appends) {
     this.reads = reads;
     this.appends = appends;
   }
 
   /** Stores {@code event} (given an id and a timestamp if it lacks them) and records it in {@code session}. */
-  Event append(@Nullable Deadline deadline, Session session, Event event) {
+  Event append(MethodCalls calls, Session session, Event event) {
     if (event.id() == null || event.id().isEmpty()) {
       event.setId(Event.generateEventId());
     }
@@ -44,12 +40,12 @@ final class Appending {
             .setUserId(session.userId())
             .setSessionId(session.id())
             .setEventJson(eventJson)
-            .setExpectedRevision(reads.revisionOf(deadline, session))
+            .setExpectedRevision(reads.revisionOf(calls, session))
             .build();
     CompletableFuture<Void> underWay =
         appends.start(request.getAppName(), request.getUserId(), request.getSessionId());
     try {
-      AppendEventResponse response = caller.call(deadline, stub -> stub.appendEvent(request));
+      AppendEventResponse response = calls.call(stub -> stub.appendEvent(request));
       commit(session, event, response);
     } finally {
       underWay.complete(null);

@@ -19,7 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -77,22 +77,19 @@ final class Connection implements AutoCloseable {
     return address;
   }
 
-  /** What makes each RPC, retried within a method's budget. */
-  RetryingCaller caller() {
-    return caller;
-  }
-
   /**
    * A cold Single running {@code body} when subscribed, on the subscribing thread, in a gRPC
-   * context that disposing of the Single cancels.
+   * context that disposing of the Single cancels; its RPCs share one time budget, which starts
+   * at the subscription.
    */
-  <T> Single<T> call(Supplier<T> body) {
+  <T> Single<T> call(Function<MethodCalls, T> body) {
     return Single.create(
         emitter -> {
           Context.CancellableContext context = Context.current().withCancellation();
           emitter.setCancellable(() -> context.cancel(null));
           try {
-            T value = context.call(body::get);
+            MethodCalls calls = new MethodCalls(caller, caller.budget());
+            T value = context.call(() -> body.apply(calls));
             emitter.onSuccess(value);
           } catch (Throwable failure) {
             emitter.tryOnError(failure);

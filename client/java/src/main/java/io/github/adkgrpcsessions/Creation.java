@@ -4,7 +4,6 @@ import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionRequest;
 import com.google.adk.sessions.Session;
 import com.google.adk.sessions.State;
-import io.grpc.Deadline;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -17,17 +16,15 @@ import org.jspecify.annotations.Nullable;
  * in the returned object only.
  */
 final class Creation {
-  private final RetryingCaller caller;
   private final SessionReads reads;
 
-  Creation(RetryingCaller caller, SessionReads reads) {
-    this.caller = caller;
+  Creation(SessionReads reads) {
     this.reads = reads;
   }
 
   /** Creates the session; {@code expiry} sets the request's expiration (or leaves it unset). */
   Session create(
-      @Nullable Deadline deadline,
+      MethodCalls calls,
       String appName,
       String userId,
       @Nullable Map<String, Object> state,
@@ -45,7 +42,7 @@ final class Creation {
             .setState(StateJson.split(state));
     expiry.accept(builder);
     CreateSessionRequest request = builder.build();
-    Session created = send(deadline, request, !requested.isEmpty());
+    Session created = send(calls, request, !requested.isEmpty());
     if (state != null) {
       state.forEach(
           (key, value) -> {
@@ -61,9 +58,9 @@ final class Creation {
    * CreateSession; for an id this client chose, "already exists" means an earlier attempt of this
    * call landed, and the session it made is read back.
    */
-  private Session send(@Nullable Deadline deadline, CreateSessionRequest request, boolean idGiven) {
+  private Session send(MethodCalls calls, CreateSessionRequest request, boolean idGiven) {
     try {
-      return reads.session(caller.call(deadline, stub -> stub.createSession(request)).getSession(), List.of());
+      return reads.session(calls.call(stub -> stub.createSession(request)).getSession(), List.of());
     } catch (SessionAlreadyExistsException taken) {
       if (idGiven) {
         throw taken;
@@ -74,7 +71,7 @@ final class Creation {
               .setUserId(request.getUserId())
               .setSessionId(request.getSessionId())
               .build();
-      return reads.read(deadline, read).orElseThrow(() -> taken);
+      return reads.read(calls, read).orElseThrow(() -> taken);
     }
   }
 }

@@ -26,7 +26,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -64,7 +64,6 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
   private final Connection connection;
-  private final RetryingCaller caller;
   private final SessionReads reads;
   private final Creation creation;
   private final Listing listing;
@@ -86,13 +85,12 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
             builder.metadata,
             builder.interceptors,
             builder.channelCustomizer);
-    this.caller = connection.caller();
-    this.reads = new SessionReads(caller);
-    this.creation = new Creation(caller, reads);
-    this.listing = new Listing(caller, reads);
+    this.reads = new SessionReads();
+    this.creation = new Creation(reads);
+    this.listing = new Listing(reads);
     AppendsUnderWay appends = new AppendsUnderWay();
-    this.appending = new Appending(caller, reads, appends);
-    this.lifecycle = new Lifecycle(caller, appends);
+    this.appending = new Appending(reads, appends);
+    this.lifecycle = new Lifecycle(appends);
   }
 
   /** A builder for a service at {@code target} ("host:port", "grpc://", "grpcs://", "unix:"). */
@@ -174,7 +172,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
       Consumer<CreateSessionRequest.Builder> expiry) {
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
-    return call(() -> creation.create(caller.budget(), appName, userId, state, sessionId, expiry));
+    return call(calls -> creation.create(calls, appName, userId, state, sessionId, expiry));
   }
 
   /** Same as {@link #createSession(String, String, Map, String)}. */
@@ -202,12 +200,10 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   @Override
   public Maybe<Session> getSession(
       String appName, String userId, String sessionId, Optional<GetSessionConfig> config) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    requireSessionKey(appName, userId, sessionId);
     Objects.requireNonNull(config, "config cannot be null");
     return this.<Optional<Session>>call(
-            () -> {
+            calls -> {
               String id = sessionId.strip();
               if (id.isEmpty()) {
                 return Optional.empty();
@@ -218,7 +214,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
               config
                   .flatMap(GetSessionConfig::afterTimestamp)
                   .ifPresent(after -> request.setAfterTimestamp(Timestamps.toTimestamp(after)));
-              return reads.read(caller.budget(), request.build());
+              return reads.read(calls, request.build());
             })
         .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
   }
@@ -231,22 +227,20 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public Single<com.google.adk.sessions.ListSessionsResponse> listSessions(
       String appName, @Nullable String userId) {
     Objects.requireNonNull(appName, "appName cannot be null");
-    return call(() -> listing.sessions(caller.budget(), appName, userId));
+    return call(calls -> listing.sessions(calls, appName, userId));
   }
 
   /** Deletes a session and its events; deleting a missing session is not an error. */
   @Override
   public Completable deleteSession(String appName, String userId, String sessionId) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+    requireSessionKey(appName, userId, sessionId);
     return call(
-            () -> {
+            calls -> {
               String id = sessionId.strip();
               if (!id.isEmpty()) {
                 DeleteSessionRequest request =
                     DeleteSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id).build();
-                caller.call(caller.budget(), stub -> stub.deleteSession(request));
+                calls.call(stub -> stub.deleteSession(request));
               }
               return Boolean.TRUE;
             })
@@ -260,10 +254,8 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    */
   @Override
   public Single<ListEventsResponse> listEvents(String appName, String userId, String sessionId) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return call(() -> listing.events(caller.budget(), appName, userId, sessionId));
+    requireSessionKey(appName, userId, sessionId);
+    return call(calls -> listing.events(calls, appName, userId, sessionId));
   }
 
   /**
@@ -275,8 +267,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    */
   public Single<ListEventsResponse> listEventsPage(
       String appName, String userId, String sessionId, int pageSize, String pageToken) {
-    return call(
-        () -> listing.eventsPage(caller.budget(), appName, userId, sessionId, pageSize, pageToken));
+    return call(calls -> listing.eventsPage(calls, appName, userId, sessionId, pageSize, pageToken));
   }
 
   /**
@@ -288,7 +279,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    * "NOT_SUPPORTED_BY_BACKEND") if the server's storage cannot list apps (Agent Engine).
    */
   public Single<List<String>> listApps() {
-    return call(() -> listing.apps(caller.budget()));
+    return call(calls -> listing.apps(calls));
   }
 
   /**
@@ -300,7 +291,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    * of another listing.
    */
   public Single<NamePage> listAppsPage(int pageSize, String pageToken) {
-    return call(() -> listing.appsPage(caller.budget(), pageSize, pageToken));
+    return call(calls -> listing.appsPage(calls, pageSize, pageToken));
   }
 
   /**
@@ -313,7 +304,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    */
   public Single<List<String>> listUsers(String appName) {
     Objects.requireNonNull(appName, "appName cannot be null");
-    return call(() -> listing.users(caller.budget(), appName));
+    return call(calls -> listing.users(calls, appName));
   }
 
   /**
@@ -323,7 +314,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    */
   public Single<NamePage> listUsersPage(String appName, int pageSize, String pageToken) {
     Objects.requireNonNull(appName, "appName cannot be null");
-    return call(() -> listing.usersPage(caller.budget(), appName, pageSize, pageToken));
+    return call(calls -> listing.usersPage(calls, appName, pageSize, pageToken));
   }
 
   /**
@@ -345,19 +336,19 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     if (event.partial().orElse(false)) {
       return Single.just(event);
     }
-    return call(() -> appending.append(caller.budget(), session, event));
+    return call(calls -> appending.append(calls, session, event));
   }
 
   /** The state of one user of an app, keys without "user:" (empty for a user without state). */
   public Single<Map<String, Object>> getUserState(String appName, String userId) {
     GetUserStateRequest request = GetUserStateRequest.newBuilder().setAppName(appName).setUserId(userId).build();
-    return call(() -> StateJson.flat(caller.call(caller.budget(), stub -> stub.getUserState(request)).getStateMap()));
+    return call(calls -> StateJson.flat(calls.call(stub -> stub.getUserState(request)).getStateMap()));
   }
 
   /** The state of an app, keys without "app:" (empty for an app without state). */
   public Single<Map<String, Object>> getAppState(String appName) {
     GetAppStateRequest request = GetAppStateRequest.newBuilder().setAppName(appName).build();
-    return call(() -> StateJson.flat(caller.call(caller.budget(), stub -> stub.getAppState(request)).getStateMap()));
+    return call(calls -> StateJson.flat(calls.call(stub -> stub.getAppState(request)).getStateMap()));
   }
 
   /**
@@ -408,11 +399,8 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
       String sessionId,
       String path,
       Consumer<adk_grpc_sessions.v1.SessionServiceOuterClass.Session.Builder> expiry) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return call(
-        () -> lifecycle.updateExpiry(caller.budget(), appName, userId, sessionId, path, expiry));
+    requireSessionKey(appName, userId, sessionId);
+    return call(calls -> lifecycle.updateExpiry(calls, appName, userId, sessionId, path, expiry));
   }
 
   /**
@@ -420,11 +408,8 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    * there is no such session (or it has expired), as {@link #getSession} is.
    */
   public Maybe<SessionInfo> getSessionInfo(String appName, String userId, String sessionId) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return this.<Optional<SessionInfo>>call(
-            () -> reads.readInfo(caller.budget(), appName, userId, sessionId))
+    requireSessionKey(appName, userId, sessionId);
+    return this.<Optional<SessionInfo>>call(calls -> reads.readInfo(calls, appName, userId, sessionId))
         .flatMapMaybe(found -> found.map(Maybe::just).orElseGet(Maybe::empty));
   }
 
@@ -450,10 +435,8 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
    * expired).
    */
   public Single<SessionInfo> closeSession(String appName, String userId, String sessionId) {
-    Objects.requireNonNull(appName, "appName cannot be null");
-    Objects.requireNonNull(userId, "userId cannot be null");
-    Objects.requireNonNull(sessionId, "sessionId cannot be null");
-    return call(() -> lifecycle.close(caller.budget(), appName, userId, sessionId));
+    requireSessionKey(appName, userId, sessionId);
+    return call(calls -> lifecycle.close(calls, appName, userId, sessionId));
   }
 
   /**
@@ -467,7 +450,7 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
   public Single<Long> eraseUser(String appName, String userId) {
     Objects.requireNonNull(appName, "appName cannot be null");
     Objects.requireNonNull(userId, "userId cannot be null");
-    return call(() -> lifecycle.eraseUser(caller.budget(), appName, userId));
+    return call(calls -> lifecycle.eraseUser(calls, appName, userId));
   }
 
   /** Closes the connection, letting calls in flight finish for up to 5 s. */
@@ -476,8 +459,15 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     connection.close();
   }
 
-  /** A cold Single of {@code body}: see {@code Connection.call}. */
-  private <T> Single<T> call(Supplier<T> body) {
+  /** Fails with NullPointerException, naming the argument, for a null part of a session's key. */
+  private static void requireSessionKey(String appName, String userId, String sessionId) {
+    Objects.requireNonNull(appName, "appName cannot be null");
+    Objects.requireNonNull(userId, "userId cannot be null");
+    Objects.requireNonNull(sessionId, "sessionId cannot be null");
+  }
+
+  /** A cold Single of {@code body}, its calls within one time budget: see {@code Connection.call}. */
+  private <T> Single<T> call(Function<MethodCalls, T> body) {
     return connection.call(body);
   }
 

@@ -17,23 +17,21 @@ import org.jspecify.annotations.Nullable;
 /**
  * The session lifecycle's calls: setting or removing an expiry, closing a session once the
  * service's appends to it under way have ended, and erasing a user. Each method makes its calls
- * within the one {@code deadline} of the public method it serves.
+ * within the one time budget of the public method it serves ({@link MethodCalls}).
  */
 final class Lifecycle {
   /** How often a close waiting for appends under way looks whether it was cancelled. */
   private static final long CANCEL_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
-  private final RetryingCaller caller;
   private final AppendsUnderWay appends;
 
-  Lifecycle(RetryingCaller caller, AppendsUnderWay appends) {
-    this.caller = caller;
+  Lifecycle(AppendsUnderWay appends) {
     this.appends = appends;
   }
 
   /** UpdateSession of the session's expiry: the field mask names {@code path}. */
   SessionInfo updateExpiry(
-      @Nullable Deadline deadline,
+      MethodCalls calls,
       String appName,
       String userId,
       String sessionId,
@@ -50,18 +48,18 @@ final class Lifecycle {
             .setSession(message)
             .setUpdateMask(FieldMask.newBuilder().addPaths(path))
             .build();
-    return SessionInfo.of(caller.call(deadline, stub -> stub.updateSession(request)).getSession());
+    return SessionInfo.of(calls.call(stub -> stub.updateSession(request)).getSession());
   }
 
   /** Closes a session once this service's appends to it under way have ended. */
-  SessionInfo close(@Nullable Deadline deadline, String appName, String userId, String sessionId) {
+  SessionInfo close(MethodCalls calls, String appName, String userId, String sessionId) {
     String id = sessionId.strip();
     for (CompletableFuture<Void> append : appends.underWay(appName, userId, id)) {
-      awaitEnd(deadline, append);
+      awaitEnd(calls.deadline(), append);
     }
     CloseSessionRequest request =
         CloseSessionRequest.newBuilder().setAppName(appName).setUserId(userId).setSessionId(id).build();
-    return SessionInfo.of(caller.call(deadline, stub -> stub.closeSession(request)).getSession());
+    return SessionInfo.of(calls.call(stub -> stub.closeSession(request)).getSession());
   }
 
   /** Waits for an append under way to end, within {@code deadline} and until cancelled. */
@@ -97,8 +95,8 @@ final class Lifecycle {
   }
 
   /** Erases one user of an app; the number of sessions the call deleted from storage. */
-  long eraseUser(@Nullable Deadline deadline, String appName, String userId) {
+  long eraseUser(MethodCalls calls, String appName, String userId) {
     EraseUserRequest request = EraseUserRequest.newBuilder().setAppName(appName).setUserId(userId).build();
-    return caller.call(deadline, stub -> stub.eraseUser(request)).getDeletedSessions();
+    return calls.call(stub -> stub.eraseUser(request)).getDeletedSessions();
   }
 }

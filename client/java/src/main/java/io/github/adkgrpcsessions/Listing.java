@@ -9,7 +9,6 @@ import com.google.adk.events.Event;
 import com.google.adk.sessions.ListEventsResponse;
 import com.google.adk.sessions.Session;
 import com.google.adk.sessions.SessionNotFoundException;
-import io.grpc.Deadline;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -19,20 +18,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * Listings, a page at a time or every page: the sessions of an app (or of a user), the events of a
  * session, the apps holding sessions or shared state and the users of an app. Each method makes
- * its calls within the one {@code deadline} of the public method it serves.
+ * its calls within the one time budget of the public method it serves ({@link MethodCalls}).
  */
 final class Listing {
-  private final RetryingCaller caller;
   private final SessionReads reads;
 
-  Listing(RetryingCaller caller, SessionReads reads) {
-    this.caller = caller;
+  Listing(SessionReads reads) {
     this.reads = reads;
   }
 
   /** Every session of an app (or of one user, if {@code userId} is not null), walking all pages. */
   com.google.adk.sessions.ListSessionsResponse sessions(
-      @Nullable Deadline deadline, String appName, @Nullable String userId) {
+      MethodCalls calls, String appName, @Nullable String userId) {
     List<Session> sessions = new ArrayList<>();
     ListSessionsRequest.Builder request =
         ListSessionsRequest.newBuilder()
@@ -41,7 +38,7 @@ final class Listing {
             .setPageSize(SessionReads.MAX_PAGE_SIZE);
     while (true) {
       ListSessionsRequest page = request.build();
-      ListSessionsResponse response = caller.call(deadline, stub -> stub.listSessions(page));
+      ListSessionsResponse response = calls.call(stub -> stub.listSessions(page));
       for (var message : response.getSessionsList()) {
         sessions.add(reads.session(message, List.of()));
       }
@@ -53,13 +50,12 @@ final class Listing {
   }
 
   /** Every event of a session, walking all pages; an empty response if there is no such session. */
-  ListEventsResponse events(
-      @Nullable Deadline deadline, String appName, String userId, String sessionId) {
+  ListEventsResponse events(MethodCalls calls, String appName, String userId, String sessionId) {
     List<Event> events = new ArrayList<>();
     String token = "";
     try {
       do {
-        var page = eventsPage(deadline, appName, userId, sessionId, SessionReads.MAX_PAGE_SIZE, token);
+        var page = eventsPage(calls, appName, userId, sessionId, SessionReads.MAX_PAGE_SIZE, token);
         events.addAll(page.events());
         token = page.nextPageToken().orElse("");
       } while (!token.isEmpty());
@@ -71,7 +67,7 @@ final class Listing {
 
   /** One page of a session's events, from {@code pageToken} (null or empty for the first). */
   ListEventsResponse eventsPage(
-      @Nullable Deadline deadline,
+      MethodCalls calls,
       String appName,
       String userId,
       String sessionId,
@@ -85,7 +81,7 @@ final class Listing {
             .setPageSize(pageSize)
             .setPageToken(pageToken == null ? "" : pageToken)
             .build();
-    var page = caller.call(deadline, stub -> stub.listEvents(request));
+    var page = calls.call(stub -> stub.listEvents(request));
     List<Event> events = new ArrayList<>();
     for (var stored : page.getEventsList()) {
       events.add(EventJson.fromWire(stored.getEventJson(), stored.getTimestamp()));
@@ -98,37 +94,36 @@ final class Listing {
   }
 
   /** One page of the apps the caller's token covers, from {@code pageToken} (null or empty for the first). */
-  NamePage appsPage(@Nullable Deadline deadline, int pageSize, @Nullable String pageToken) {
+  NamePage appsPage(MethodCalls calls, int pageSize, @Nullable String pageToken) {
     ListAppsRequest request =
         ListAppsRequest.newBuilder()
             .setPageSize(pageSize)
             .setPageToken(pageToken == null ? "" : pageToken)
             .build();
-    var page = caller.call(deadline, stub -> stub.listApps(request));
+    var page = calls.call(stub -> stub.listApps(request));
     return new NamePage(page.getAppNamesList(), Optional.of(page.getNextPageToken()));
   }
 
   /** One page of an app's users, from {@code pageToken} (null or empty for the first). */
-  NamePage usersPage(
-      @Nullable Deadline deadline, String appName, int pageSize, @Nullable String pageToken) {
+  NamePage usersPage(MethodCalls calls, String appName, int pageSize, @Nullable String pageToken) {
     ListUsersRequest request =
         ListUsersRequest.newBuilder()
             .setAppName(appName)
             .setPageSize(pageSize)
             .setPageToken(pageToken == null ? "" : pageToken)
             .build();
-    var page = caller.call(deadline, stub -> stub.listUsers(request));
+    var page = calls.call(stub -> stub.listUsers(request));
     return new NamePage(page.getUserIdsList(), Optional.of(page.getNextPageToken()));
   }
 
   /** Every app the caller's token covers, walking all pages. */
-  List<String> apps(@Nullable Deadline deadline) {
-    return everyName(token -> appsPage(deadline, SessionReads.MAX_PAGE_SIZE, token));
+  List<String> apps(MethodCalls calls) {
+    return everyName(token -> appsPage(calls, SessionReads.MAX_PAGE_SIZE, token));
   }
 
   /** Every user of an app, walking all pages. */
-  List<String> users(@Nullable Deadline deadline, String appName) {
-    return everyName(token -> usersPage(deadline, appName, SessionReads.MAX_PAGE_SIZE, token));
+  List<String> users(MethodCalls calls, String appName) {
+    return everyName(token -> usersPage(calls, appName, SessionReads.MAX_PAGE_SIZE, token));
   }
 
   /** The names of the first page {@code page} reads, then of each next page, to the last. */

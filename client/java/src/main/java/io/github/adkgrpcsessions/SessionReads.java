@@ -7,13 +7,11 @@ import com.google.adk.events.Event;
 import com.google.adk.sessions.Session;
 import com.google.adk.sessions.SessionNotFoundException;
 import com.google.common.collect.MapMaker;
-import io.grpc.Deadline;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentMap;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Reading one session: whole, however large; its info alone; and the revision each session object
@@ -32,30 +30,24 @@ final class SessionReads {
   /** Times a read starts over when the session was deleted between the parts of its read. */
   private static final int READ_RESTARTS = 3;
 
-  private final RetryingCaller caller;
-
   /**
    * The revision each session object was read or last written at. Weak keys compared by identity:
    * a session object is forgotten with the object, and two equal-looking copies stay apart.
    */
   private final ConcurrentMap<Session, Long> revisions = new MapMaker().weakKeys().makeMap();
 
-  SessionReads(RetryingCaller caller) {
-    this.caller = caller;
-  }
-
   /** GetSession and the rest of its events, as one session; empty if there is none. */
-  Optional<Session> read(@Nullable Deadline deadline, GetSessionRequest request) {
+  Optional<Session> read(MethodCalls calls, GetSessionRequest request) {
     for (int restart = 0; ; restart++) {
       GetSessionResponse response;
       try {
-        response = caller.call(deadline, stub -> stub.getSession(request));
+        response = calls.call(stub -> stub.getSession(request));
       } catch (SessionNotFoundException missing) {
         return Optional.empty();
       }
       try {
         List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
-            readRest(deadline, response.getSession(), response.getNextEventsPageToken());
+            readRest(calls, response.getSession(), response.getNextEventsPageToken());
         return Optional.of(session(response.getSession(), rest));
       } catch (SessionNotFoundException goneBetweenParts) {
         if (restart >= READ_RESTARTS) {
@@ -68,7 +60,7 @@ final class SessionReads {
 
   /** The events of a read that did not fit in its first response, listed from its token on. */
   private List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> readRest(
-      @Nullable Deadline deadline,
+      MethodCalls calls,
       adk_grpc_sessions.v1.SessionServiceOuterClass.Session message,
       String token) {
     List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest = new ArrayList<>();
@@ -82,7 +74,7 @@ final class SessionReads {
               .setPageSize(MAX_PAGE_SIZE)
               .setPageToken(next)
               .build();
-      var page = caller.call(deadline, stub -> stub.listEvents(request));
+      var page = calls.call(stub -> stub.listEvents(request));
       rest.addAll(page.getEventsList());
       next = page.getNextPageToken();
     }
@@ -90,8 +82,7 @@ final class SessionReads {
   }
 
   /** A session's info, read without its events or state; empty if there is no such session. */
-  Optional<SessionInfo> readInfo(
-      @Nullable Deadline deadline, String appName, String userId, String sessionId) {
+  Optional<SessionInfo> readInfo(MethodCalls calls, String appName, String userId, String sessionId) {
     String id = sessionId.strip();
     if (id.isEmpty()) {
       return Optional.empty();
@@ -104,7 +95,7 @@ final class SessionReads {
             .setNumRecentEvents(0)
             .build();
     try {
-      return Optional.of(SessionInfo.of(caller.call(deadline, stub -> stub.getSession(request)).getSession()));
+      return Optional.of(SessionInfo.of(calls.call(stub -> stub.getSession(request)).getSession()));
     } catch (SessionNotFoundException missing) {
       return Optional.empty();
     }
@@ -144,7 +135,7 @@ final class SessionReads {
    * one: up to date if storage has not changed since its lastUpdateTime, or if storage's latest
    * event is its latest event.
    */
-  long revisionOf(@Nullable Deadline deadline, Session session) {
+  long revisionOf(MethodCalls calls, Session session) {
     Long known = revisions.get(session);
     if (known != null) {
       return known;
@@ -156,10 +147,10 @@ final class SessionReads {
             .setSessionId(session.id())
             .setNumRecentEvents(1)
             .build();
-    GetSessionResponse response = caller.call(deadline, stub -> stub.getSession(request));
+    GetSessionResponse response = calls.call(stub -> stub.getSession(request));
     // Its last event may not have fitted beside its state: then it is the one part left.
     List<adk_grpc_sessions.v1.SessionServiceOuterClass.Event> rest =
-        readRest(deadline, response.getSession(), response.getNextEventsPageToken());
+        readRest(calls, response.getSession(), response.getNextEventsPageToken());
     var stored = response.getSession();
     String storedLast =
         !rest.isEmpty()

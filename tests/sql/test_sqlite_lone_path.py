@@ -1,8 +1,10 @@
-"""A lone write on SQLite: the threads that run transactions.
+"""A lone write on SQLite: the threads that run transactions, and the sizes read that judges state.
 
 The threads take work from one queue and hand results back to the event
 loop themselves; what a caller sees must be what any executor gives: the
-result, the work's own exception, and a clean end on close.
+result, the work's own exception, and a clean end on close. The sizes read
+of a write that names one scope of a kind matches it by equality, and must
+read what the form for many scopes reads.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
+from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.errors import BackendUnavailableError
+from adk_grpc_sessions.server.backends.sql import SqlBackend, state_limit
 from adk_grpc_sessions.server.backends.sql.dialects import database_url
+from adk_grpc_sessions.server.backends.sql.queries import sizes
+from adk_grpc_sessions.server.backends.sql.schema import key_digest
 from adk_grpc_sessions.server.backends.sql.transactions.sqlite import SqliteThreads
 
 _NAME = "lone-path-test"
@@ -99,3 +106,100 @@ async def test_work_asked_for_after_close_fails_as_unavailable(readers: SqliteTh
     with pytest.raises(BackendUnavailableError, match="closed"):
         await readers.run(lambda connection: 1, [])
     await readers.close()  # again: nothing happens
+
+
+def _sizes_sql(wanted: sizes.SizesWanted) -> str:
+    dialect = sqlite.dialect()
+    statement, _ = sizes.select_sizes(dialect, wanted)
+    return str(statement.compile(dialect=dialect))
+
+
+_KEY = SessionKey("app", "u", "s")
+
+
+def test_a_write_of_one_session_reads_its_sizes_by_equality() -> None:
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY], session_digests=[key_digest("k")]))
+
+    assert "ags_sessions.session_id = ?" in sql
+    assert "ags_session_state.key_digest = ?" in sql
+    assert "json_each" not in sql
+
+
+def test_a_write_of_no_shared_scope_reads_no_shared_sizes() -> None:
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY], session_digests=[key_digest("k")]))
+
+    assert "ags_user_state" not in sql
+    assert "ags_app_state" not in sql
+
+
+def test_a_write_of_several_sessions_reads_them_as_a_list() -> None:
+    other = SessionKey("app", "u", "t")
+
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY, other], session_digests=[key_digest("k")]))
+
+    assert "json_each" in sql
+
+
+@pytest.fixture
+async def backend(tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A started SQLite ``SqlBackend`` on a new file."""
+    opened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+async def _read(backend: SqlBackend, wanted: sizes.SizesWanted) -> state_limit.Sizes:
+    async with backend.transaction(write=False) as connection:
+        rows = (await connection.execute(*sizes.select_sizes(connection.dialect, wanted))).all()
+    return state_limit.sizes_from_rows(rows)
+
+
+@pytest.mark.parametrize("keys", [["k1"], ["k1", "k2", "absent"]], ids=["one key", "several keys"])
+async def test_one_scope_of_each_kind_reads_what_the_form_for_many_reads(
+    backend: SqlBackend, keys: list[str]
+) -> None:
+    other = SessionKey("app", "v", "t")
+    for key in (_KEY, other):
+        await backend.create_session(key, ScopedState(), 1.0)
+    state = {"k1": '"one"', "k2": '"two, longer"'}
+    event = NewEvent(
+        id="e1",
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=2.0,
+        state_delta=ScopedState(app=state, user=state, session=state),
+        event_json='{"id": "e1", "timestamp": 2.0}',
+    )
+    record = await backend.get_session(_KEY, EventWindow(num_recent_events=0))
+    assert record is not None
+    await backend.append_event(_KEY, event, record.revision)
+    digests = sorted(map(key_digest, keys))
+    one = sizes.SizesWanted(
+        sessions=[_KEY],
+        session_digests=digests,
+        users=[("app", "u")],
+        user_digests=digests,
+        apps=["app"],
+        app_digests=digests,
+    )
+    many = sizes.SizesWanted(
+        sessions=[_KEY, other],
+        session_digests=digests,
+        users=[("app", "u"), ("app", "v")],
+        user_digests=digests,
+        apps=["app", "other-app"],
+        app_digests=digests,
+    )
+
+    alone, among_many = await _read(backend, one), await _read(backend, many)
+
+    assert alone.sessions[_KEY] == among_many.sessions[_KEY]
+    assert alone.users[("app", "u")] == among_many.users[("app", "u")]
+    assert alone.apps["app"] == among_many.apps["app"]
+    assert alone.sessions[_KEY].size > 0 and set(alone.sessions[_KEY].entries) == {
+        key_digest("k1"),
+        *([key_digest("k2")] if len(keys) > 1 else []),
+    }

@@ -70,7 +70,7 @@ async def store(
 def statements(dialect: sa.Dialect) -> list[sa.Executable]:
     """Every statement ``store_batch`` runs, in every form, to compile them all at start."""
     found: list[sa.Executable] = [
-        size_queries.select_sizes_statement(dialect),
+        *size_queries.select_sizes_statements(dialect),
         *size_queries.ADD_TO_SHARED_SIZES,
     ]
     for size in _BATCH_SIZES:

@@ -10,6 +10,7 @@ read what the form for many scopes reads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import pathlib
 import threading
 import time
@@ -39,6 +40,10 @@ async def readers(tmp_path: pathlib.Path) -> AsyncIterator[SqliteThreads]:
     await threads.prepare()
     yield threads
     await threads.close()
+
+
+def _number(n: int, connection: sa.Connection) -> int:
+    return n
 
 
 def _alive() -> list[threading.Thread]:
@@ -72,7 +77,7 @@ async def test_a_caller_that_gives_up_leaves_the_threads_serving(readers: Sqlite
         await waiting
 
     results: list[int] = []
-    await asyncio.gather(*(readers.run(lambda connection, n=n: n, results) for n in range(4)))
+    await asyncio.gather(*(readers.run(functools.partial(_number, n), results) for n in range(4)))
 
     assert sorted(results) == [0, 1, 2, 3]
 
@@ -84,14 +89,11 @@ async def test_work_queued_before_close_is_done_and_the_threads_end(tmp_path: pa
     await threads.prepare()
     done: list[int] = []
 
-    def slow_read(connection: sa.Connection, n: int) -> int:
+    def slow_read(n: int, connection: sa.Connection) -> int:
         time.sleep(0.02)
         return int(connection.execute(sa.text("SELECT :n"), {"n": n}).scalar_one())
 
-    queued = [
-        asyncio.create_task(threads.run(lambda connection, n=n: slow_read(connection, n), done))
-        for n in range(6)
-    ]
+    queued = [asyncio.create_task(threads.run(functools.partial(slow_read, n), done)) for n in range(6)]
     await asyncio.sleep(0)  # every one is queued
     await threads.close()
 
@@ -111,6 +113,7 @@ async def test_work_asked_for_after_close_fails_as_unavailable(readers: SqliteTh
 def _sizes_sql(wanted: sizes.SizesWanted) -> str:
     dialect = sqlite.dialect()
     statement, _ = sizes.select_sizes(dialect, wanted)
+    assert isinstance(statement, sa.ClauseElement)
     return str(statement.compile(dialect=dialect))
 
 

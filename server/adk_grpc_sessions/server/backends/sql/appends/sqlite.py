@@ -18,6 +18,7 @@ costs no round trip.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -156,12 +157,16 @@ def _selected_params(columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> tupl
     """The size of ``_selected_rows`` for these rows, and its parameters."""
     size = 1 << max(0, len(rows) - 1).bit_length()
     assert size in _BATCH_SIZES, f"a batch of {len(rows)} is more than the largest form"
-    padded = [*rows, *([(None,) * len(columns)] * (size - len(rows)))]
-    return size, {
-        f"b_{name}_{n}": value
-        for n, row in enumerate(padded)
-        for (name, _), value in zip(columns, row, strict=True)
-    }
+    assert all(len(row) == len(columns) for row in rows), "a value for each column"
+    names = _param_names(columns, size)
+    values = itertools.chain(itertools.chain.from_iterable(rows), itertools.repeat(None))
+    return size, dict(zip(names, values, strict=False))  # the NULLs that pad it repeat without end
+
+
+@functools.cache
+def _param_names(columns: ColumnSpec, size: int) -> tuple[str, ...]:
+    """``_selected_rows``'s parameter names, row by row (made once: formatting them is most of the work)."""
+    return tuple(f"b_{name}_{n}" for n in range(size) for name, _ in columns)
 
 
 @functools.cache

@@ -20,9 +20,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from adk_grpc_sessions.server.backends.base import EventWindow, NewEvent, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.base import (
+    EventWindow,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+    StorageLimits,
+)
 from adk_grpc_sessions.server.backends.errors import BackendUnavailableError
-from adk_grpc_sessions.server.backends.sql import SqlBackend, state_limit
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, state_limit
+from adk_grpc_sessions.server.backends.sql.appends import sqlite as sqlite_appends
+from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
 from adk_grpc_sessions.server.backends.sql.dialects import database_url
 from adk_grpc_sessions.server.backends.sql.queries import sizes
 from adk_grpc_sessions.server.backends.sql.schema import key_digest
@@ -206,3 +214,86 @@ async def test_one_scope_of_each_kind_reads_what_the_form_for_many_reads(
         key_digest("k1"),
         *([key_digest("k2")] if len(keys) > 1 else []),
     }
+
+
+def _plain_event(event_id: str, timestamp: float = 2.0) -> NewEvent:
+    return NewEvent(
+        id=event_id,
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=timestamp,
+        state_delta=ScopedState(),
+        event_json=f'{{"id": "{event_id}", "timestamp": {timestamp}}}',
+    )
+
+
+async def _revision(backend: SqlBackend, key: SessionKey) -> int:
+    record = await backend.get_session(key, EventWindow(num_recent_events=0))
+    assert record is not None
+    return record.revision
+
+
+def _writer(backend_file: pathlib.Path) -> sa.Engine:
+    return dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{backend_file}"), connections=1, begin="IMMEDIATE"
+    )
+
+
+async def test_a_lone_append_without_state_is_one_claim_and_one_insert(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await backend.create_session(_KEY, ScopedState(), 1.0)
+    append = PendingAppend(_KEY, _plain_event("e1"), await _revision(backend, _KEY), now=2.0)
+    engine = _writer(tmp_path / "sessions.db")
+    statements: list[str] = []
+    try:
+        with engine.connect() as connection, connection.begin():
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.set_trace_callback(statements.append)
+            (result,) = sqlite_appends.store_batch(connection, [append], StorageLimits())
+            dbapi_connection.set_trace_callback(None)
+    finally:
+        engine.dispose()
+
+    assert [statement.split()[0] for statement in statements] == ["WITH", "WITH"]  # the claim, the insert
+    assert result is not None and result.revision == await _revision(backend, _KEY)
+
+
+async def test_each_append_of_a_batch_gets_a_revision_never_given_before(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    keys = [SessionKey("app", "u", f"s{n}") for n in range(3)]
+    for key in keys:
+        await backend.create_session(key, ScopedState(), 1.0)
+    given = {await _revision(backend, key) for key in keys}
+    for n in range(3):  # events, then their session gone: their keys are the largest ever
+        await backend.append_event(keys[2], _plain_event(f"gone{n}"), await _revision(backend, keys[2]))
+        given.add(await _revision(backend, keys[2]))
+    await backend.delete_session(keys[2])
+    await backend.create_session(keys[2], ScopedState(), 1.0)
+    given.add(await _revision(backend, keys[2]))
+    batch = [
+        PendingAppend(keys[0], _plain_event("a"), await _revision(backend, keys[0]), now=2.0),
+        PendingAppend(keys[1], _plain_event("b"), 12345, now=2.0),  # stale: refused
+        PendingAppend(keys[2], _plain_event("c"), await _revision(backend, keys[2]), now=2.0),
+    ]
+    engine = _writer(tmp_path / "sessions.db")
+    try:
+        with engine.connect() as connection, connection.begin():
+            results = sqlite_appends.store_batch(connection, batch, StorageLimits())
+    finally:
+        engine.dispose()
+
+    first, refused, last = results
+    assert refused is None
+    assert first is not None and last is not None
+    # An event's revision is even (a creation's odd), and its key the largest ever handed out.
+    assert first.revision > max(r for r in given if r % 2 == 0) and last.revision > first.revision
+    assert {first.revision, last.revision}.isdisjoint(given)
+    assert [await _revision(backend, key) for key in (keys[0], keys[2])] == [first.revision, last.revision]
+    record = await backend.get_session(keys[2], EventWindow())
+    assert record is not None and [event.id for event in record.events] == ["c"]
+    after = await backend.append_event(keys[1], _plain_event("d"), await _revision(backend, keys[1]))
+    assert after.revision > last.revision

@@ -297,3 +297,20 @@ async def test_each_append_of_a_batch_gets_a_revision_never_given_before(
     assert record is not None and [event.id for event in record.events] == ["c"]
     after = await backend.append_event(keys[1], _plain_event("d"), await _revision(backend, keys[1]))
     assert after.revision > last.revision
+
+
+async def test_a_created_session_gets_a_revision_never_given_before(backend: SqlBackend) -> None:
+    newest = SessionKey("app", "u", "newest")
+    await backend.create_session(SessionKey("app", "u", "first"), ScopedState(), 1.0)
+    await backend.create_session(newest, ScopedState(), 1.0)
+    given = await _revision(backend, newest)
+    await backend.delete_session(newest)  # the largest key there is now is below the one it had
+
+    created = await asyncio.gather(
+        *(backend.create_session(SessionKey("app", "u", f"s{n}"), ScopedState(), 2.0) for n in range(5))
+    )
+
+    revisions = [record.revision for record in created]
+    assert len(set(revisions)) == len(revisions) and min(revisions) > given
+    for record in created:
+        assert await _revision(backend, record.key) == record.revision

@@ -9,14 +9,11 @@ the shared scopes' sizes counted. The transaction is SQLite's one writer:
 what it reads stays as it is until it commits, so no claimed append can hit
 a unique key.
 
-The claim sets each session's revision too, as PostgreSQL's does: it takes
-its event's ``event_pk`` as SQLite's AUTOINCREMENT would hand it out (one
-more than the largest the table ever had, by ``sqlite_sequence``, or than
-the largest it has), counted on by the append's place in the batch, and the
-insert gives each event that key. A key skipped by an append that was not
-claimed is never handed out (an explicit key moves ``sqlite_sequence`` on),
-so no revision is reused; and with the write lock held from BEGIN, no other
-writer takes a key in between.
+The claim sets each session's revision too, as PostgreSQL's does: its
+event's ``event_pk`` is the next key AUTOINCREMENT would hand out
+(``parts.sqlite_last_key``) counted on by the append's place in the batch,
+and the insert gives the event that key. A key skipped by an append that
+was not claimed is never handed out, so no revision is reused.
 
 The batch's rows are given as SELECT ... UNION ALL SELECT ..., a statement
 text per power-of-two batch size, compiled once each at start and run as the
@@ -54,7 +51,7 @@ from adk_grpc_sessions.server.backends.sql.appends.claims import (
     limit_params,
 )
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
-from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound
+from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound, sqlite_last_key
 from adk_grpc_sessions.server.backends.sql.queries.rows import event_row
 from adk_grpc_sessions.server.backends.sql.queries.sizes import SizesWanted
 from adk_grpc_sessions.server.backends.sql.queries.state import STATE_UPDATE_COLUMNS, upsert_state
@@ -175,22 +172,10 @@ def _param_names(columns: ColumnSpec, size: int) -> tuple[str, ...]:
     return tuple(f"b_{name}_{n}" for n in range(size) for name, _ in columns)
 
 
-_sqlite_sequence = sa.table(
-    "sqlite_sequence", sa.column("name", sa.Text()), sa.column("seq", sa.BigInteger())
-)
-_LAST_EVENT_PK = sa.func.max(
-    sa.func.coalesce(
-        sa.select(_sqlite_sequence.c.seq).where(_sqlite_sequence.c.name == events.name).scalar_subquery(), 0
-    ),
-    sa.func.coalesce(sa.select(sa.func.max(events.c.event_pk)).scalar_subquery(), 0),
-)
-"""The largest ``event_pk`` AUTOINCREMENT has handed out: the next one is above it (SQLite's own rule)."""
-
-
 @functools.cache
 def _claim_batch(size: int) -> sa.Update:
     claimable = claimable_sessions(_selected_rows(_CLAIM_COLUMNS, size)).subquery("claimable")
-    event_pk = _LAST_EVENT_PK + claimable.c.position + 1
+    event_pk = sqlite_last_key(events) + claimable.c.position + 1
     return claim(claimable).values(revision=2 * event_pk).returning(*SESSION_COLUMNS)
 
 

@@ -174,7 +174,9 @@ def _param_names(columns: ColumnSpec, size: int) -> tuple[str, ...]:
 
 @functools.cache
 def _claim_batch(size: int) -> sa.Update:
-    claimable = claimable_sessions(_selected_rows(_CLAIM_COLUMNS, size)).subquery("claimable")
+    # Unordered: the order writers lock sessions in does not matter to SQLite's one writer.
+    candidates = claimable_sessions(_selected_rows(_CLAIM_COLUMNS, size)).order_by(None)
+    claimable = candidates.subquery("claimable")
     event_pk = sqlite_last_key(events) + claimable.c.position + 1
     return claim(claimable).values(revision=2 * event_pk).returning(*SESSION_COLUMNS)
 

@@ -8,8 +8,9 @@ NOTHING``) and returns those it inserted, and the apps' and users' state
 read. The insert gives each row its key itself, the next AUTOINCREMENT would
 hand out (``parts.sqlite_last_key``) counted on by the row's place, so that
 the revision (``creation_revision``, 2 * key + 1) goes in with the row; a
-key skipped by a name held is never handed out. A name held is not an error: no savepoint per
-session, and a session the insert did not return was refused as taken.
+key skipped by a name held is never handed out. A name held is not an
+error: no savepoint per session, and a session the insert did not return
+was refused as taken.
 
 The rows are those ``writing.create_session`` writes for such a session.
 Statements whose text depends on the batch's size are built and compiled

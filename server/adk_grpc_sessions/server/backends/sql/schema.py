@@ -287,3 +287,8 @@ def creation_revision(session_pk: int) -> int:
 def event_revision(event_pk: int) -> int:
     """A session's revision right after the event ``event_pk`` (even: never a creation's)."""
     return 2 * event_pk
+
+
+def event_pk_of_revision(revision: int) -> int:
+    """The event a session's revision was made of (``event_revision`` undone; the revision is even)."""
+    return revision // 2

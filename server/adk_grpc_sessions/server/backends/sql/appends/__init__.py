@@ -19,11 +19,12 @@ Three ways to store a batch, with the same outcome, each a module of its own
 with the same two functions (``BatchStore``):
 - ``postgresql``: the whole batch in one statement, its own transaction, so
   one round trip;
-- ``sqlite`` (SQLite 3.35 and later): a claim, an insert and an update for
-  the whole batch, in SQLite's writer thread;
+- ``sqlite`` (SQLite 3.35 and later): a claim (that sets the revisions too)
+  and an insert for the whole batch, in SQLite's writer thread;
 - ``one_by_one`` (MySQL/MariaDB, older SQLite): each append's claim and
   event in a savepoint of its own.
-Every way takes locks in one order, as every other writer takes them: the
+Every way takes locks in one order, as every other writer takes them (SQLite
+locks the whole database at BEGIN, so there the order is moot): the
 size rows of the shared scopes the batch changes (users', then apps', in key
 order), then sessions (in key order), then state rows, session, user, then
 app, in key order; so writers wait for each other but never deadlock.

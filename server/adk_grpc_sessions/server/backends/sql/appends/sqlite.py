@@ -1,13 +1,19 @@
-"""How a batch of appends is stored on SQLite (3.35 and later): a claim, an insert and an update.
+"""How a batch of appends is stored on SQLite (3.35 and later): a claim and an insert.
 
 For the whole batch, in one transaction in SQLite's writer thread
 (``transactions.sqlite``): the sizes the appends' state is judged by are read
 (one statement), the sessions that can take their append are claimed
 (``claims``: UPDATE ... FROM, which SQLite has from 3.33, RETURNING the
-claimed rows, from 3.35), their events inserted, their revisions set, then
-the state upserted and the shared scopes' sizes counted. The transaction is
-SQLite's one writer: what it reads stays as it is until it commits, so no
-claimed append can hit a unique key.
+claimed rows, from 3.35), their events inserted, then the state upserted and
+the shared scopes' sizes counted. The transaction is SQLite's one writer:
+what it reads stays as it is until it commits, so no claimed append can hit
+a unique key.
+
+The claim sets each session's revision too, as PostgreSQL's does: its
+event's ``event_pk`` is the next key AUTOINCREMENT would hand out
+(``parts.sqlite_last_key``) counted on by the append's place in the batch,
+and the insert gives the event that key. A key skipped by an append that
+was not claimed is never handed out, so no revision is reused.
 
 The batch's rows are given as SELECT ... UNION ALL SELECT ..., a statement
 text per power-of-two batch size, compiled once each at start and run as the
@@ -18,6 +24,7 @@ costs no round trip.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -44,16 +51,15 @@ from adk_grpc_sessions.server.backends.sql.appends.claims import (
     limit_params,
 )
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
-from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound
+from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound, sqlite_last_key
 from adk_grpc_sessions.server.backends.sql.queries.rows import event_row
 from adk_grpc_sessions.server.backends.sql.queries.sizes import SizesWanted
 from adk_grpc_sessions.server.backends.sql.queries.state import STATE_UPDATE_COLUMNS, upsert_state
 from adk_grpc_sessions.server.backends.sql.schema import (
     app_state,
-    event_revision,
+    event_pk_of_revision,
     events,
     session_state,
-    sessions,
     user_state,
 )
 from adk_grpc_sessions.server.backends.sql.state_limit import Growth
@@ -70,11 +76,11 @@ async def store(
 def statements(dialect: sa.Dialect) -> list[sa.Executable]:
     """Every statement ``store_batch`` runs, in every form, to compile them all at start."""
     found: list[sa.Executable] = [
-        size_queries.select_sizes_statement(dialect),
+        *size_queries.select_sizes_statements(dialect),
         *size_queries.ADD_TO_SHARED_SIZES,
     ]
     for size in _BATCH_SIZES:
-        found += [_claim_batch(size), _insert_event_batch(size), _set_revision_batch(size)]
+        found += [_claim_batch(size), _insert_event_batch(size)]
     for table in (session_state, user_state, app_state):
         found.append(dialects.upsert(dialect, table, STATE_UPDATE_COLUMNS))
     return found
@@ -95,7 +101,11 @@ def store_batch(
     ]
     claimed = (
         {
-            SessionKey(row.app_name, row.user_id, row.session_id): (row.session_pk, row.last_sequence)
+            SessionKey(row.app_name, row.user_id, row.session_id): (
+                row.session_pk,
+                row.last_sequence,
+                event_pk_of_revision(row.revision),
+            )
             for row in driver_sql.execute(connection, *claim_batch(claims, limits, expiry_params(appends)))
         }
         if claims
@@ -103,17 +113,12 @@ def store_batch(
     )
     stored: list[Stored] = []
     if claimed:
-        chosen = [(a, g) for a, g in zip(appends, judged, strict=True) if g is not None and a.key in claimed]
-        rows = [event_row(*claimed[a.key], a.event) for a, _ in chosen]
+        for append, growth in zip(appends, judged, strict=True):
+            if growth is not None and append.key in claimed:
+                stored.append(Stored(append, growth, *claimed[append.key]))
         # Each claimed session was checked to lack the event, and this
         # transaction is the only writer, so no row here can hit a unique key.
-        inserted = driver_sql.execute(connection, *insert_event_batch(rows))
-        event_pks = {row.session_pk: row.event_pk for row in inserted}
-        for append, growth in chosen:
-            session_pk, sequence = claimed[append.key]
-            stored.append(Stored(append, growth, session_pk, sequence, event_pks[session_pk]))
-        revisions = [(s.session_pk, event_revision(s.event_pk)) for s in stored]
-        driver_sql.execute(connection, *set_revision_batch(revisions))
+        driver_sql.execute(connection, *insert_event_batch(stored))
         for upsert in upsert_state(connection.dialect, state_changes(stored)):
             driver_sql.execute(connection, *upsert)
         for bound in size_queries.add_to_shared_sizes(*shared_growths(stored)):
@@ -128,10 +133,9 @@ def _read_sizes(connection: sa.Connection, wanted: SizesWanted) -> state_limit.S
     )
 
 
-_REVISION_COLUMNS: Final[ColumnSpec] = (
-    ("session_pk", sessions.c.session_pk.type),
-    ("revision", sessions.c.revision.type),
-)
+_CLAIM_COLUMNS: Final[ColumnSpec] = (*CLAIM_COLUMNS, ("position", sa.BigInteger()))
+"""A claim's columns, and the append's place among the batch's claims, which its event's key counts on."""
+_EVENT_COLUMNS: Final[ColumnSpec] = (("event_pk", events.c.event_pk.type), *EVENT_ROW_COLUMNS)
 _BATCH_SIZES: Final = tuple(1 << n for n in range(BATCH_LIMIT.bit_length()))
 """The sizes SQLite's batch statements come in (``_selected_params`` pads a batch up to one)."""
 
@@ -156,18 +160,25 @@ def _selected_params(columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> tupl
     """The size of ``_selected_rows`` for these rows, and its parameters."""
     size = 1 << max(0, len(rows) - 1).bit_length()
     assert size in _BATCH_SIZES, f"a batch of {len(rows)} is more than the largest form"
-    padded = [*rows, *([(None,) * len(columns)] * (size - len(rows)))]
-    return size, {
-        f"b_{name}_{n}": value
-        for n, row in enumerate(padded)
-        for (name, _), value in zip(columns, row, strict=True)
-    }
+    assert all(len(row) == len(columns) for row in rows), "a value for each column"
+    names = _param_names(columns, size)
+    values = itertools.chain(itertools.chain.from_iterable(rows), itertools.repeat(None))
+    return size, dict(zip(names, values, strict=False))  # the NULLs that pad it repeat without end
+
+
+@functools.cache
+def _param_names(columns: ColumnSpec, size: int) -> tuple[str, ...]:
+    """``_selected_rows``'s parameter names, row by row (made once: formatting them is most of the work)."""
+    return tuple(f"b_{name}_{n}" for n in range(size) for name, _ in columns)
 
 
 @functools.cache
 def _claim_batch(size: int) -> sa.Update:
-    claimable = claimable_sessions(_selected_rows(CLAIM_COLUMNS, size)).subquery("claimable")
-    return claim(claimable).returning(*SESSION_COLUMNS)
+    # Unordered: the order writers lock sessions in does not matter to SQLite's one writer.
+    candidates = claimable_sessions(_selected_rows(_CLAIM_COLUMNS, size)).order_by(None)
+    claimable = candidates.subquery("claimable")
+    event_pk = sqlite_last_key(events) + claimable.c.position + 1
+    return claim(claimable).values(revision=2 * event_pk).returning(*SESSION_COLUMNS)
 
 
 def claim_batch(
@@ -177,9 +188,10 @@ def claim_batch(
 
     Each append is given as ``(key, expected_revision, event, growth)``. A
     session is claimed (its last sequence counted up, its update time and
-    sizes set) only if it can take the append (``claims.claim``); the statement
-    returns the rows it claimed (``SESSION_COLUMNS``, with the new last
-    sequence). The keys must be distinct. ``expiry``: ``batch.expiry_params``.
+    sizes set, its revision set to that of the event's key to be) only if it
+    can take the append (``claims.claim``); the statement returns the rows it
+    claimed (``SESSION_COLUMNS``, with the new last sequence and revision).
+    The keys must be distinct. ``expiry``: ``batch.expiry_params``.
     """
     rows = [
         (
@@ -191,47 +203,28 @@ def claim_batch(
             event.id,
             event.size,
             growth.session,
+            position,
         )
-        for key, expected, event, growth in claims
+        for position, (key, expected, event, growth) in enumerate(claims)
     ]
-    size, params = _selected_params(CLAIM_COLUMNS, rows)
+    size, params = _selected_params(_CLAIM_COLUMNS, rows)
     return _claim_batch(size), {**params, **limit_params(limits), **expiry}
 
 
 @functools.cache
 def _insert_event_batch(size: int) -> sa.Insert:
-    batch = _selected_rows(EVENT_ROW_COLUMNS, size)
-    names = [name for name, _ in EVENT_ROW_COLUMNS]
-    return (
-        sa.insert(events)
-        .from_select(
-            names, sa.select(*(batch.c[name] for name in names)).where(batch.c.session_pk.is_not(None))
-        )
-        .returning(events.c.session_pk, events.c.event_pk)
+    batch = _selected_rows(_EVENT_COLUMNS, size)
+    names = [name for name, _ in _EVENT_COLUMNS]
+    return sa.insert(events).from_select(
+        names, sa.select(*(batch.c[name] for name in names)).where(batch.c.session_pk.is_not(None))
     )
 
 
-def insert_event_batch(rows: Sequence[dict[str, Any]]) -> Bound:
-    """SQLite: events' rows (from ``event_row``, of distinct sessions).
-
-    Returns each row's (session_pk, event_pk).
-    """
-    values = [tuple(row[name] for name, _ in EVENT_ROW_COLUMNS) for row in rows]
-    size, params = _selected_params(EVENT_ROW_COLUMNS, values)
+def insert_event_batch(stored: Sequence[Stored]) -> Bound:
+    """SQLite: the events of claimed appends (of distinct sessions), each with the key its claim gave it."""
+    values = []
+    for claimed in stored:
+        row = event_row(claimed.session_pk, claimed.sequence, claimed.append.event)
+        values.append((claimed.event_pk, *(row[name] for name, _ in EVENT_ROW_COLUMNS)))
+    size, params = _selected_params(_EVENT_COLUMNS, values)
     return _insert_event_batch(size), params
-
-
-@functools.cache
-def _set_revision_batch(size: int) -> sa.Update:
-    batch = _selected_rows(_REVISION_COLUMNS, size)
-    return (
-        sa.update(sessions)
-        .where(sessions.c.session_pk == batch.c.session_pk)
-        .values(revision=batch.c.revision)
-    )
-
-
-def set_revision_batch(revisions: Sequence[tuple[int, int]]) -> Bound:
-    """SQLite: records several sessions' new revisions, each by ``(session_pk, revision)``."""
-    size, params = _selected_params(_REVISION_COLUMNS, revisions)
-    return _set_revision_batch(size), params

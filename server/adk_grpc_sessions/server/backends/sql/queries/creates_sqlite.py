@@ -1,13 +1,16 @@
 """SQLite: a batch of sessions without state of their own created in a few statements.
 
-As ``creates`` does on PostgreSQL in one statement, here in five, each run
+As ``creates`` does on PostgreSQL in one statement, here in four, each run
 on the connection's own DBAPI cursor (``driver_sql``): the size rows of the
 users' and apps' state made where missing, the sessions inserted in one
 multi-row ``INSERT`` that skips names already held (``ON CONFLICT DO
-NOTHING``) and returns those it inserted, their revisions
-(``creation_revision``, 2 * key + 1) set once their keys are known, and the
-apps' and users' state read. A name held is not an error: no savepoint per
-session, and a session the insert did not return was refused as taken.
+NOTHING``) and returns those it inserted, and the apps' and users' state
+read. The insert gives each row its key itself, the next AUTOINCREMENT would
+hand out (``parts.sqlite_last_key``) counted on by the row's place, so that
+the revision (``creation_revision``, 2 * key + 1) goes in with the row; a
+key skipped by a name held is never handed out. A name held is not an
+error: no savepoint per session, and a session the insert did not return
+was refused as taken.
 
 The rows are those ``writing.create_session`` writes for such a session.
 Statements whose text depends on the batch's size are built and compiled
@@ -17,7 +20,6 @@ once per size, sizes rounded up to a power of two (rows repeated to fill).
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
@@ -26,7 +28,7 @@ from sqlalchemy.dialects import sqlite
 
 from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.queries.creates import CreatedBatch, NewSession
-from adk_grpc_sessions.server.backends.sql.queries.parts import part
+from adk_grpc_sessions.server.backends.sql.queries.parts import part, sqlite_last_key
 from adk_grpc_sessions.server.backends.sql.queries.rows import encode_initial_state
 from adk_grpc_sessions.server.backends.sql.schema import (
     app_state,
@@ -42,18 +44,6 @@ _INSERT_USER_SIZES: Final = sqlite.insert(user_state_size).on_conflict_do_nothin
 )
 _INSERT_APP_SIZES: Final = sqlite.insert(app_state_size).on_conflict_do_nothing(
     index_elements=[c.name for c in app_state_size.primary_key.columns]
-)
-# The keys arrive as one JSON array (integers, exact in JSON), so one statement text serves every batch.
-_SET_REVISIONS: Final = (
-    sa.update(sessions)
-    .where(
-        sessions.c.session_pk.in_(
-            sa.select(sa.column("value")).select_from(
-                sa.func.json_each(sa.bindparam("b_session_pks", type_=sa.String()))
-            )
-        )
-    )
-    .values(revision=2 * sessions.c.session_pk + 1)  # creation_revision
 )
 _NO_OWN_STATE: Final = encode_initial_state({})
 _APP, _USER = 1, 2
@@ -102,11 +92,6 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
         created.revisions[position_of[(app_name, user_id, session_id)]] = creation_revision(session_pk)
     if not created.revisions:
         return created
-    driver_sql.execute(
-        connection,
-        _SET_REVISIONS,
-        {"b_session_pks": json.dumps(sorted((revision - 1) // 2 for revision in created.revisions.values()))},
-    )
     apps += [apps[-1]] * (_padded_size(len(apps)) - len(apps))
     users += [users[-1]] * (_padded_size(len(users)) - len(users))
     state_values: dict[str, Any] = {f"app_{n}": a for n, a in enumerate(apps)}
@@ -157,8 +142,8 @@ def _insert_sessions(size: int, dialect: sa.Dialect) -> driver_sql.DriverStateme
             sessions.c.session_id: sa.bindparam(f"session_id_{n}", type_=sessions.c.session_id.type),
             sessions.c.create_time: sa.bindparam(f"now_{n}", type_=sessions.c.create_time.type),
             sessions.c.last_update_time: sa.bindparam(f"now_{n}", type_=sessions.c.last_update_time.type),
-            # Its revision is set once its key is known.
-            sessions.c.revision: sa.literal(0, sa.BigInteger()),
+            sessions.c.session_pk: sqlite_last_key(sessions) + (n + 1),
+            sessions.c.revision: 2 * (sqlite_last_key(sessions) + (n + 1)) + 1,  # creation_revision
             sessions.c.last_sequence: sa.literal(0, sa.BigInteger()),
             sessions.c.events_bytes: sa.literal(0, sa.BigInteger()),
             sessions.c.state_bytes: sa.literal(0, sa.BigInteger()),

@@ -131,3 +131,25 @@ def shared_state_bytes(
     )
     app = sa.select(app_state_size.c.state_bytes).where(app_state_size.c.app_name == app_name)
     return sa.func.coalesce(user.scalar_subquery(), 0) + sa.func.coalesce(app.scalar_subquery(), 0)
+
+
+_SQLITE_SEQUENCE: Final = sa.table(
+    "sqlite_sequence", sa.column("name", sa.Text()), sa.column("seq", sa.BigInteger())
+)
+
+
+def sqlite_last_key(table: sa.Table) -> sa.ColumnElement[int]:
+    """SQLite: the largest key AUTOINCREMENT has handed out for ``table`` (0 before the first).
+
+    AUTOINCREMENT's next key is one more than the larger of what
+    ``sqlite_sequence`` recorded and the largest key there is. A statement
+    may give rows keys above this one itself: an explicit key moves
+    ``sqlite_sequence`` on, so none is handed out twice, and a writer holds
+    SQLite's write lock from BEGIN, so none is taken in between.
+    """
+    (key,) = table.primary_key.columns
+    recorded = sa.select(_SQLITE_SEQUENCE.c.seq).where(_SQLITE_SEQUENCE.c.name == table.name)
+    return sa.func.max(
+        sa.func.coalesce(recorded.scalar_subquery(), 0),
+        sa.func.coalesce(sa.select(sa.func.max(key)).scalar_subquery(), 0),
+    )

@@ -97,83 +97,149 @@ def _matches_params(name: str, values: Sequence[Any], width: int, form: str) -> 
     return {f"{name}_{n}": [value[n] for value in values] for n in range(width)}
 
 
+_ABSENT, _ONE_SCOPE_ONE_KEY, _ONE_SCOPE, _MANY = range(4)
+"""How ``select_sizes`` matches one kind of scope (sessions, users, apps): left out when none is
+wanted; by equality when one scope is (and its key by equality too when one key is); else
+among the lists. Equality lets the database go straight to the row by its key, where a list
+is a table-valued parameter (SQLite's ``json_each``) joined in: several times the cost, for
+what is most often the only scope of a lone append."""
+
+
+def _shape(scopes: Sequence[Any], digests: Sequence[str]) -> int:
+    if not scopes:
+        return _ABSENT
+    if len(scopes) > 1:
+        return _MANY
+    return _ONE_SCOPE_ONE_KEY if len(digests) == 1 else _ONE_SCOPE
+
+
+def _match(
+    columns: Sequence[sa.ColumnElement[Any]], name: str, form: str, *, one: bool
+) -> sa.ColumnElement[bool]:
+    """``columns`` equal to the one value of parameter ``name`` (``one``), else ``_matches``."""
+    if not one:
+        return _matches(columns, name, form)
+    return sa.and_(*(column == sa.bindparam(f"{name}_{n}") for n, column in enumerate(columns)))
+
+
+def _match_params(name: str, values: Sequence[Any], width: int, form: str, *, one: bool) -> dict[str, Any]:
+    if not one:
+        return _matches_params(name, values, width, form)
+    (value,) = values
+    return {f"{name}_{n}": part for n, part in enumerate(value if width > 1 else (value,))}
+
+
 @functools.cache
-def _select_sizes(form: str) -> sa.CompoundSelect[Any]:
+def _select_sizes(form: str, session_shape: int, user_shape: int, app_shape: int) -> sa.CompoundSelect[Any]:
+    """``select_sizes``'s statement for scopes of these shapes (``_shape``); at least one is not absent."""
     none = sa.null()
-    session_named = _matches(
-        (sessions.c.app_name, sessions.c.user_id, sessions.c.session_id), "b_sessions", form
-    )
-    users = _matches((user_state_size.c.app_name, user_state_size.c.user_id), "b_users", form)
-    user_rows = _matches((user_state.c.app_name, user_state.c.user_id), "b_users", form)
-    apps = _matches((app_state_size.c.app_name,), "b_apps", form)
-    app_rows = _matches((app_state.c.app_name,), "b_apps", form)
-    return sa.union_all(
-        sa.select(
-            part(SESSION_ENTRY),
-            sessions.c.app_name,
-            sessions.c.user_id,
-            sessions.c.session_id,
-            session_state.c.key_digest,
-            session_state.c.entry_bytes.label("bytes"),
-            typed_null(user_state_size.c.version),
+    parts: list[sa.Select[Any]] = []
+    if session_shape != _ABSENT:
+        one, one_key = session_shape != _MANY, session_shape == _ONE_SCOPE_ONE_KEY
+        session_named = _match(
+            (sessions.c.app_name, sessions.c.user_id, sessions.c.session_id), "b_sessions", form, one=one
         )
-        .join_from(sessions, session_state, session_state.c.session_pk == sessions.c.session_pk)
-        .where(session_named, _matches((session_state.c.key_digest,), "b_session_digests", form)),
-        sa.select(
-            part(SESSION_SIZE),
-            sessions.c.app_name,
-            sessions.c.user_id,
-            sessions.c.session_id,
-            none,
-            sessions.c.state_bytes,
-            none,
-        ).where(session_named),
-        sa.select(
-            part(USER_ENTRY),
-            user_state.c.app_name,
-            user_state.c.user_id,
-            none,
-            user_state.c.key_digest,
-            user_state.c.entry_bytes,
-            none,
-        ).where(user_rows, _matches((user_state.c.key_digest,), "b_user_digests", form)),
-        sa.select(
-            part(USER_SIZE),
-            user_state_size.c.app_name,
-            user_state_size.c.user_id,
-            none,
-            none,
-            user_state_size.c.state_bytes,
-            user_state_size.c.version,
-        ).where(users),
-        sa.select(
-            part(APP_ENTRY),
-            app_state.c.app_name,
-            none,
-            none,
-            app_state.c.key_digest,
-            app_state.c.entry_bytes,
-            none,
-        ).where(app_rows, _matches((app_state.c.key_digest,), "b_app_digests", form)),
-        sa.select(
-            part(APP_SIZE),
-            app_state_size.c.app_name,
-            none,
-            none,
-            none,
-            app_state_size.c.state_bytes,
-            app_state_size.c.version,
-        ).where(apps),
-    )
+        digests = _match((session_state.c.key_digest,), "b_session_digests", form, one=one_key)
+        parts += [
+            sa.select(
+                part(SESSION_ENTRY),
+                sessions.c.app_name,
+                sessions.c.user_id,
+                sessions.c.session_id,
+                session_state.c.key_digest,
+                session_state.c.entry_bytes.label("bytes"),
+                typed_null(user_state_size.c.version),
+            )
+            .join_from(sessions, session_state, session_state.c.session_pk == sessions.c.session_pk)
+            .where(session_named, digests),
+            sa.select(
+                part(SESSION_SIZE),
+                sessions.c.app_name,
+                sessions.c.user_id,
+                sessions.c.session_id,
+                none,
+                sessions.c.state_bytes,
+                none,
+            ).where(session_named),
+        ]
+    if user_shape != _ABSENT:
+        one, one_key = user_shape != _MANY, user_shape == _ONE_SCOPE_ONE_KEY
+        parts += [
+            sa.select(
+                part(USER_ENTRY),
+                user_state.c.app_name,
+                user_state.c.user_id,
+                none,
+                user_state.c.key_digest,
+                user_state.c.entry_bytes,
+                none,
+            ).where(
+                _match((user_state.c.app_name, user_state.c.user_id), "b_users", form, one=one),
+                _match((user_state.c.key_digest,), "b_user_digests", form, one=one_key),
+            ),
+            sa.select(
+                part(USER_SIZE),
+                user_state_size.c.app_name,
+                user_state_size.c.user_id,
+                none,
+                none,
+                user_state_size.c.state_bytes,
+                user_state_size.c.version,
+            ).where(
+                _match((user_state_size.c.app_name, user_state_size.c.user_id), "b_users", form, one=one)
+            ),
+        ]
+    if app_shape != _ABSENT:
+        one, one_key = app_shape != _MANY, app_shape == _ONE_SCOPE_ONE_KEY
+        parts += [
+            sa.select(
+                part(APP_ENTRY),
+                app_state.c.app_name,
+                none,
+                none,
+                app_state.c.key_digest,
+                app_state.c.entry_bytes,
+                none,
+            ).where(
+                _match((app_state.c.app_name,), "b_apps", form, one=one),
+                _match((app_state.c.key_digest,), "b_app_digests", form, one=one_key),
+            ),
+            sa.select(
+                part(APP_SIZE),
+                app_state_size.c.app_name,
+                none,
+                none,
+                none,
+                app_state_size.c.state_bytes,
+                app_state_size.c.version,
+            ).where(_match((app_state_size.c.app_name,), "b_apps", form, one=one)),
+        ]
+    return sa.union_all(*parts)
 
 
-def select_sizes_statement(dialect: sa.Dialect) -> sa.Executable:
-    """The statement ``select_sizes`` runs on ``dialect`` (to compile it at start)."""
-    return _select_sizes(_list_form(dialect))
+def select_sizes_statements(dialect: sa.Dialect) -> list[sa.Executable]:
+    """Statements ``select_sizes`` runs on ``dialect``, to compile them at start.
+
+    The form for many scopes of each kind, and the forms of a lone write
+    (one scope of a kind and one key in it, for any of the kinds); the
+    other forms are compiled when first run.
+    """
+    form = _list_form(dialect)
+    lone = (_ABSENT, _ONE_SCOPE_ONE_KEY)
+    return [
+        _select_sizes(form, _MANY, _MANY, _MANY),
+        *(
+            _select_sizes(form, session_shape, user_shape, app_shape)
+            for session_shape in lone
+            for user_shape in lone
+            for app_shape in lone
+            if (session_shape, user_shape, app_shape) != (_ABSENT, _ABSENT, _ABSENT)
+        ),
+    ]
 
 
 def select_sizes(dialect: sa.Dialect, wanted: SizesWanted) -> Bound:
-    """The sizes ``wanted`` names, as one statement.
+    """The sizes ``wanted`` names, as one statement (``wanted`` names at least one scope).
 
     Each scope's size (and a shared scope's version), and what each of the
     given keys counts now in those scopes (where it is set).
@@ -182,15 +248,30 @@ def select_sizes(dialect: sa.Dialect, wanted: SizesWanted) -> Bound:
     rows more than needed, which the reader ignores.
     """
     form = _list_form(dialect)
-    names = [(k.app_name, k.user_id, k.session_id) for k in wanted.sessions]
-    return _select_sizes(form), {
-        **_matches_params("b_sessions", names, 3, form),
-        **_matches_params("b_session_digests", wanted.session_digests, 1, form),
-        **_matches_params("b_users", wanted.users, 2, form),
-        **_matches_params("b_user_digests", wanted.user_digests, 1, form),
-        **_matches_params("b_apps", wanted.apps, 1, form),
-        **_matches_params("b_app_digests", wanted.app_digests, 1, form),
-    }
+    shapes = (
+        _shape(wanted.sessions, wanted.session_digests),
+        _shape(wanted.users, wanted.user_digests),
+        _shape(wanted.apps, wanted.app_digests),
+    )
+    session_shape, user_shape, app_shape = shapes
+    params: dict[str, Any] = {}
+    if session_shape != _ABSENT:
+        names = [(k.app_name, k.user_id, k.session_id) for k in wanted.sessions]
+        params |= _match_params("b_sessions", names, 3, form, one=session_shape != _MANY)
+        params |= _match_params(
+            "b_session_digests", wanted.session_digests, 1, form, one=session_shape == _ONE_SCOPE_ONE_KEY
+        )
+    if user_shape != _ABSENT:
+        params |= _match_params("b_users", wanted.users, 2, form, one=user_shape != _MANY)
+        params |= _match_params(
+            "b_user_digests", wanted.user_digests, 1, form, one=user_shape == _ONE_SCOPE_ONE_KEY
+        )
+    if app_shape != _ABSENT:
+        params |= _match_params("b_apps", wanted.apps, 1, form, one=app_shape != _MANY)
+        params |= _match_params(
+            "b_app_digests", wanted.app_digests, 1, form, one=app_shape == _ONE_SCOPE_ONE_KEY
+        )
+    return _select_sizes(form, *shapes), params
 
 
 @functools.cache

@@ -21,14 +21,16 @@ for correctness: SQLite's write lock, taken at BEGIN IMMEDIATE, is.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
+import queue
 import threading
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from adk_grpc_sessions.server.backends.errors import BackendUnavailableError
 from adk_grpc_sessions.server.backends.sql import dialects
 from adk_grpc_sessions.server.backends.sql.transactions.database import Database
 from adk_grpc_sessions.server.backends.sql.transactions.retrying import retrying
@@ -37,6 +39,9 @@ T = TypeVar("T")
 
 _READERS: Final = 4
 """Threads (each with a connection) that run SQLite's reads."""
+
+_Job = tuple[Callable[[sa.Connection], Any], asyncio.AbstractEventLoop, asyncio.Future[Any]]
+"""A job for a thread: what to run with its connection, and the loop and future waiting for it."""
 
 
 class SqliteExecutor:
@@ -80,72 +85,119 @@ class SqliteExecutor:
 
 
 class SqliteThreads:
-    """Runs transactions on a SQLite file in ``threads`` threads of its own, each beginning with ``begin``."""
+    """Runs transactions on a SQLite file in ``threads`` threads of its own, each beginning with ``begin``.
+
+    The threads take work from one queue, and each hands its result back to
+    the event loop with a single ``call_soon_threadsafe``: an executor's
+    hand-off (its future, the chaining of that future into the loop's,
+    its locks) would cost as much as a small transaction's statements.
+    Each thread keeps one connection from its first transaction on (a
+    checkout per transaction would cost more than a small transaction, too).
+    """
 
     def __init__(self, url: URL, *, threads: int, begin: str, name: str) -> None:
         """Threads named ``name``; ``begin`` is the form of BEGIN (``"IMMEDIATE"`` to write)."""
         self._url = url
-        self._threads = threads
         self._begin = begin
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._name = name
+        self._count = threads
+        self._threads: list[threading.Thread] = []
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._engine: sa.Engine | None = None
         self._closed = False
-        self._local = threading.local()
-        """Each thread's own connection, held from its first transaction on: a checkout per
-        transaction would cost more than a small transaction's statements."""
-        self._held: list[sa.Connection] = []
 
     async def prepare(self, compile_statements: Callable[[sa.Dialect], None] | None = None) -> None:
         """Connects, and compiles the statements the threads will run (``compile_statements``)."""
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._prepare, compile_statements)
+
+        def prepare(connection: sa.Connection) -> None:
+            # The dialect learnt the SQLite version on the thread's first connection.
+            if compile_statements is not None:
+                compile_statements(connection.dialect)
+
+        await self._submit(prepare)
 
     async def run(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
         """Runs ``work`` in a transaction, in one of the threads.
 
         Its result is appended to ``done`` before the commit, so a caller
         can tell a failure of the work from a failure of the commit.
+
+        Raises:
+            BackendUnavailableError: the threads were closed.
         """
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work, done)
+
+        def transaction(connection: sa.Connection) -> None:
+            with connection.begin():
+                done.append(work(connection))
+
+        await self._submit(transaction)
 
     async def close(self) -> None:
-        """Closes the connections and stops the threads; safe to repeat."""
+        """Stops the threads once the work queued before has run; closes their connections; safe to repeat.
+
+        Work asked for afterwards fails with ``BackendUnavailableError``.
+        """
         if self._closed:
             return
         self._closed = True
-        # A connection is closed by whichever thread the pool gives; the
-        # driver allows that for connections SQLAlchemy pools (it opens
-        # them with check_same_thread off).
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._dispose)
-        self._pool.shutdown(wait=True)
+        for _ in self._threads:
+            # A thread takes one None and ends; the queue is in order, so
+            # whatever was queued before is done by then.
+            self._jobs.put(None)
+        await asyncio.to_thread(self._finish)
 
-    def _transaction(self, work: Callable[[sa.Connection], T], done: list[T]) -> None:
-        with self._thread_connection().begin() as transaction:
-            done.append(work(transaction.connection))
+    async def _submit(self, job: Callable[[sa.Connection], Any]) -> Any:
+        if self._closed:
+            raise BackendUnavailableError(f"the SQLite database {self._url.database} is closed")
+        if not self._threads:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((job, loop, future))
+        return await future
 
-    def _thread_connection(self) -> sa.Connection:
-        connection: sa.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._connected().connect()
-            self._local.connection = connection
-            self._held.append(connection)
-        return connection
+    def _start(self) -> None:
+        self._engine = dialects.create_sqlite_sync_engine(
+            self._url, connections=self._count, begin=self._begin
+        )
+        for number in range(self._count):
+            thread = threading.Thread(target=self._serve, name=f"{self._name}_{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
-    def _prepare(self, compile_statements: Callable[[sa.Dialect], None] | None) -> None:
-        engine = self._connected()
-        with engine.connect():  # the dialect learns the SQLite version on its first connection
-            pass
-        if compile_statements is not None:
-            compile_statements(engine.dialect)
+    def _serve(self) -> None:
+        """A thread's life: jobs, each run with the thread's connection, until a None."""
+        connection: sa.Connection | None = None
+        try:
+            while (job := self._jobs.get()) is not None:
+                function, loop, future = job
+                result: Any = None
+                error: BaseException | None = None
+                try:
+                    if connection is None:
+                        assert self._engine is not None, "the engine is made before the threads"
+                        connection = self._engine.connect()
+                    result = function(connection)
+                except BaseException as exc:  # every failure is the waiting caller's to see
+                    error = exc
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for this any more
+                    loop.call_soon_threadsafe(_settle, future, result, error)
+        finally:
+            if connection is not None:
+                connection.close()
 
-    def _connected(self) -> sa.Engine:
-        if self._engine is None:
-            self._engine = dialects.create_sqlite_sync_engine(
-                self._url, connections=self._threads, begin=self._begin
-            )
-        return self._engine
-
-    def _dispose(self) -> None:
-        for connection in self._held:
-            connection.close()
+    def _finish(self) -> None:
+        for thread in self._threads:
+            thread.join()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """In the event loop: hands a thread's outcome to the future waiting for it (unless it gave up)."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

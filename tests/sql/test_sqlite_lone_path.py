@@ -1,0 +1,316 @@
+"""A lone write on SQLite: the threads that run transactions, and the sizes read that judges state.
+
+The threads take work from one queue and hand results back to the event
+loop themselves; what a caller sees must be what any executor gives: the
+result, the work's own exception, and a clean end on close. The sizes read
+of a write that names one scope of a kind matches it by equality, and must
+read what the form for many scopes reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import pathlib
+import threading
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from adk_grpc_sessions.server.backends.base import (
+    EventWindow,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+    StorageLimits,
+)
+from adk_grpc_sessions.server.backends.errors import BackendUnavailableError
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, state_limit
+from adk_grpc_sessions.server.backends.sql.appends import sqlite as sqlite_appends
+from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
+from adk_grpc_sessions.server.backends.sql.dialects import database_url
+from adk_grpc_sessions.server.backends.sql.queries import sizes
+from adk_grpc_sessions.server.backends.sql.schema import key_digest
+from adk_grpc_sessions.server.backends.sql.transactions.sqlite import SqliteThreads
+
+_NAME = "lone-path-test"
+
+
+@pytest.fixture
+async def readers(tmp_path: pathlib.Path) -> AsyncIterator[SqliteThreads]:
+    """Two reader threads on a new SQLite file, closed after the test."""
+    threads = SqliteThreads(
+        database_url(f"sqlite:///{tmp_path / 'threads.db'}"), threads=2, begin="DEFERRED", name=_NAME
+    )
+    await threads.prepare()
+    yield threads
+    await threads.close()
+
+
+def _number(n: int, connection: sa.Connection) -> int:
+    return n
+
+
+def _alive() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith(_NAME)]
+
+
+async def test_work_run_in_a_thread_hands_its_result_to_the_caller(readers: SqliteThreads) -> None:
+    done: list[int] = []
+
+    await readers.run(lambda connection: connection.execute(sa.text("SELECT 41 + 1")).scalar_one(), done)
+
+    assert done == [42]
+
+
+async def test_work_that_raises_raises_its_own_exception_in_the_caller(readers: SqliteThreads) -> None:
+    def fail(connection: sa.Connection) -> int:
+        raise LookupError("from the thread")
+
+    with pytest.raises(LookupError, match="from the thread"):
+        await readers.run(fail, [])
+    done: list[int] = []
+    await readers.run(lambda connection: 7, done)
+    assert done == [7], "the thread serves on after a failure"
+
+
+async def test_a_caller_that_gives_up_leaves_the_threads_serving(readers: SqliteThreads) -> None:
+    waiting = asyncio.create_task(readers.run(lambda connection: time.sleep(0.2), []))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+    results: list[int] = []
+    await asyncio.gather(*(readers.run(functools.partial(_number, n), results) for n in range(4)))
+
+    assert sorted(results) == [0, 1, 2, 3]
+
+
+async def test_work_queued_before_close_is_done_and_the_threads_end(tmp_path: pathlib.Path) -> None:
+    threads = SqliteThreads(
+        database_url(f"sqlite:///{tmp_path / 'threads.db'}"), threads=2, begin="DEFERRED", name=_NAME
+    )
+    await threads.prepare()
+    done: list[int] = []
+
+    def slow_read(n: int, connection: sa.Connection) -> int:
+        time.sleep(0.02)
+        return int(connection.execute(sa.text("SELECT :n"), {"n": n}).scalar_one())
+
+    queued = [asyncio.create_task(threads.run(functools.partial(slow_read, n), done)) for n in range(6)]
+    await asyncio.sleep(0)  # every one is queued
+    await threads.close()
+
+    await asyncio.gather(*queued)
+    assert sorted(done) == list(range(6))
+    assert _alive() == []
+
+
+async def test_work_asked_for_after_close_fails_as_unavailable(readers: SqliteThreads) -> None:
+    await readers.close()
+
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        await readers.run(lambda connection: 1, [])
+    await readers.close()  # again: nothing happens
+
+
+def _sizes_sql(wanted: sizes.SizesWanted) -> str:
+    dialect = sqlite.dialect()
+    statement, _ = sizes.select_sizes(dialect, wanted)
+    assert isinstance(statement, sa.ClauseElement)
+    return str(statement.compile(dialect=dialect))
+
+
+_KEY = SessionKey("app", "u", "s")
+
+
+def test_a_write_of_one_session_reads_its_sizes_by_equality() -> None:
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY], session_digests=[key_digest("k")]))
+
+    assert "ags_sessions.session_id = ?" in sql
+    assert "ags_session_state.key_digest = ?" in sql
+    assert "json_each" not in sql
+
+
+def test_a_write_of_no_shared_scope_reads_no_shared_sizes() -> None:
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY], session_digests=[key_digest("k")]))
+
+    assert "ags_user_state" not in sql
+    assert "ags_app_state" not in sql
+
+
+def test_a_write_of_several_sessions_reads_them_as_a_list() -> None:
+    other = SessionKey("app", "u", "t")
+
+    sql = _sizes_sql(sizes.SizesWanted(sessions=[_KEY, other], session_digests=[key_digest("k")]))
+
+    assert "json_each" in sql
+
+
+@pytest.fixture
+async def backend(tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A started SQLite ``SqlBackend`` on a new file."""
+    opened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+async def _read(backend: SqlBackend, wanted: sizes.SizesWanted) -> state_limit.Sizes:
+    async with backend.transaction(write=False) as connection:
+        rows = (await connection.execute(*sizes.select_sizes(connection.dialect, wanted))).all()
+    return state_limit.sizes_from_rows(rows)
+
+
+@pytest.mark.parametrize("keys", [["k1"], ["k1", "k2", "absent"]], ids=["one key", "several keys"])
+async def test_one_scope_of_each_kind_reads_what_the_form_for_many_reads(
+    backend: SqlBackend, keys: list[str]
+) -> None:
+    other = SessionKey("app", "v", "t")
+    for key in (_KEY, other):
+        await backend.create_session(key, ScopedState(), 1.0)
+    state = {"k1": '"one"', "k2": '"two, longer"'}
+    event = NewEvent(
+        id="e1",
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=2.0,
+        state_delta=ScopedState(app=state, user=state, session=state),
+        event_json='{"id": "e1", "timestamp": 2.0}',
+    )
+    record = await backend.get_session(_KEY, EventWindow(num_recent_events=0))
+    assert record is not None
+    await backend.append_event(_KEY, event, record.revision)
+    digests = sorted(map(key_digest, keys))
+    one = sizes.SizesWanted(
+        sessions=[_KEY],
+        session_digests=digests,
+        users=[("app", "u")],
+        user_digests=digests,
+        apps=["app"],
+        app_digests=digests,
+    )
+    many = sizes.SizesWanted(
+        sessions=[_KEY, other],
+        session_digests=digests,
+        users=[("app", "u"), ("app", "v")],
+        user_digests=digests,
+        apps=["app", "other-app"],
+        app_digests=digests,
+    )
+
+    alone, among_many = await _read(backend, one), await _read(backend, many)
+
+    assert alone.sessions[_KEY] == among_many.sessions[_KEY]
+    assert alone.users[("app", "u")] == among_many.users[("app", "u")]
+    assert alone.apps["app"] == among_many.apps["app"]
+    assert alone.sessions[_KEY].size > 0 and set(alone.sessions[_KEY].entries) == {
+        key_digest("k1"),
+        *([key_digest("k2")] if len(keys) > 1 else []),
+    }
+
+
+def _plain_event(event_id: str, timestamp: float = 2.0) -> NewEvent:
+    return NewEvent(
+        id=event_id,
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=timestamp,
+        state_delta=ScopedState(),
+        event_json=f'{{"id": "{event_id}", "timestamp": {timestamp}}}',
+    )
+
+
+async def _revision(backend: SqlBackend, key: SessionKey) -> int:
+    record = await backend.get_session(key, EventWindow(num_recent_events=0))
+    assert record is not None
+    return record.revision
+
+
+def _writer(backend_file: pathlib.Path) -> sa.Engine:
+    return dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{backend_file}"), connections=1, begin="IMMEDIATE"
+    )
+
+
+async def test_a_lone_append_without_state_is_one_claim_and_one_insert(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await backend.create_session(_KEY, ScopedState(), 1.0)
+    append = PendingAppend(_KEY, _plain_event("e1"), await _revision(backend, _KEY), now=2.0)
+    engine = _writer(tmp_path / "sessions.db")
+    statements: list[str] = []
+    try:
+        with engine.connect() as connection, connection.begin():
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.set_trace_callback(statements.append)
+            (result,) = sqlite_appends.store_batch(connection, [append], StorageLimits())
+            dbapi_connection.set_trace_callback(None)
+    finally:
+        engine.dispose()
+
+    assert [statement.split()[0] for statement in statements] == ["WITH", "WITH"]  # the claim, the insert
+    assert result is not None and result.revision == await _revision(backend, _KEY)
+
+
+async def test_each_append_of_a_batch_gets_a_revision_never_given_before(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    keys = [SessionKey("app", "u", f"s{n}") for n in range(3)]
+    for key in keys:
+        await backend.create_session(key, ScopedState(), 1.0)
+    given = {await _revision(backend, key) for key in keys}
+    for n in range(3):  # events, then their session gone: their keys are the largest ever
+        await backend.append_event(keys[2], _plain_event(f"gone{n}"), await _revision(backend, keys[2]))
+        given.add(await _revision(backend, keys[2]))
+    await backend.delete_session(keys[2])
+    await backend.create_session(keys[2], ScopedState(), 1.0)
+    given.add(await _revision(backend, keys[2]))
+    batch = [
+        PendingAppend(keys[0], _plain_event("a"), await _revision(backend, keys[0]), now=2.0),
+        PendingAppend(keys[1], _plain_event("b"), 12345, now=2.0),  # stale: refused
+        PendingAppend(keys[2], _plain_event("c"), await _revision(backend, keys[2]), now=2.0),
+    ]
+    engine = _writer(tmp_path / "sessions.db")
+    try:
+        with engine.connect() as connection, connection.begin():
+            results = sqlite_appends.store_batch(connection, batch, StorageLimits())
+    finally:
+        engine.dispose()
+
+    first, refused, last = results
+    assert refused is None
+    assert first is not None and last is not None
+    # An event's revision is even (a creation's odd), and its key the largest ever handed out.
+    assert first.revision > max(r for r in given if r % 2 == 0) and last.revision > first.revision
+    assert {first.revision, last.revision}.isdisjoint(given)
+    assert [await _revision(backend, key) for key in (keys[0], keys[2])] == [first.revision, last.revision]
+    record = await backend.get_session(keys[2], EventWindow())
+    assert record is not None and [event.id for event in record.events] == ["c"]
+    after = await backend.append_event(keys[1], _plain_event("d"), await _revision(backend, keys[1]))
+    assert after.revision > last.revision
+
+
+async def test_a_created_session_gets_a_revision_never_given_before(backend: SqlBackend) -> None:
+    newest = SessionKey("app", "u", "newest")
+    await backend.create_session(SessionKey("app", "u", "first"), ScopedState(), 1.0)
+    await backend.create_session(newest, ScopedState(), 1.0)
+    given = await _revision(backend, newest)
+    await backend.delete_session(newest)  # the largest key there is now is below the one it had
+
+    created = await asyncio.gather(
+        *(backend.create_session(SessionKey("app", "u", f"s{n}"), ScopedState(), 2.0) for n in range(5))
+    )
+
+    revisions = [record.revision for record in created]
+    assert len(set(revisions)) == len(revisions) and min(revisions) > given
+    for record in created:
+        assert await _revision(backend, record.key) == record.revision

@@ -53,6 +53,9 @@ def _label(name: str) -> str:
         watchers = int(name.removeprefix("watch_append_").removesuffix("_watchers"))
         if watchers:
             return f"append to a session {watchers:,} watchers follow"
+    if name.startswith("watch_latency_hot_") and name.endswith("_watchers"):
+        watchers = int(name.removeprefix("watch_latency_hot_").removesuffix("_watchers"))
+        return f"append acknowledged → receipt by all {watchers:,} watchers, appends without pause"
     if name.startswith("sweep_"):
         events = int(name.removeprefix("sweep_").removesuffix("_events"))
         return f"sweeper: expired sessions of {events:,} events purged"

@@ -9,6 +9,11 @@ Measured through our server over gRPC, as clients see it:
   says how many of them received every event: a row whose watchers were cut
   off (``WATCHER_TOO_SLOW``) or fell behind would measure fewer watchers, and
   says so.
+- ``watch_latency_hot_100_watchers``: in those same runs (the one of median
+  throughput), the time from each append's acknowledgement to its receipt by
+  the last of the 100 watchers: what following a busy session costs its
+  watchers, the server delivering to them in paced rounds
+  (``--watch-delivery-share``).
 - ``watch_latency_same_replica``: the time from an append's acknowledgement
   (the append call returning) to a watcher's receipt of that event, the
   watcher on the same server; one append at a time. A watcher may receive the
@@ -23,11 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Final
 
 import grpc
@@ -43,14 +50,24 @@ APP: Final = "bench-watch"
 USER: Final = "watcher"
 _CHANNELS: Final = 4
 """Channels the watchers share (HTTP/2 multiplexes their streams)."""
+_REPORT_BYTES: Final = 64 * 1024 * 1024
+"""Longest line the watcher process may write: its receipt times, one per event."""
 WatchCall = grpc.aio.UnaryStreamCall[pb.WatchSessionRequest, pb.WatchSessionResponse]
 
 
+def now() -> float:
+    """The clock of acknowledgements and receipts: ``time.monotonic``, one clock for every process of the
+    machine, so that the appender's acknowledgements compare with the watcher process's receipts."""
+    return time.monotonic()
+
+
 class Receipts:
-    """When each event id arrived on a watch stream (the first stream to report it)."""
+    """When each event id arrived on a watch stream: on the first stream to report it, and on the last."""
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        """When the latest stream (of those that received it) received each event."""
         self.caught_up = 0
         self.arrived = asyncio.Event()
         self.events: list[int] = []
@@ -60,11 +77,12 @@ class Receipts:
 
     def note(self, message: pb.WatchSessionResponse) -> None:
         """Records the message's events' arrival time (or its caught_up)."""
-        now = time.perf_counter()
+        arrived = now()
         if message.HasField("caught_up"):
             self.caught_up += 1
         for watched in message.events.events:
-            self.at.setdefault(watched.event.id, now)
+            self.at.setdefault(watched.event.id, arrived)
+            self.last[watched.event.id] = arrived
         self.arrived.set()
 
 
@@ -104,8 +122,10 @@ async def watchers(address: str, session_id: str, count: int, receipts: Receipts
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _appends(client: GrpcSessionService, session_id: str, count: int) -> Sample:
-    """``count`` appends to the session, one after another."""
+async def _appends(
+    client: GrpcSessionService, session_id: str, count: int, acked: dict[str, float]
+) -> Sample:
+    """``count`` appends to the session, one after another; ``acked`` gets when each was acknowledged."""
     session = await client.get_session(app_name=APP, user_id=USER, session_id=session_id)
     assert session is not None
     sample = Sample()
@@ -115,11 +135,22 @@ async def _appends(client: GrpcSessionService, session_id: str, count: int) -> S
         before = time.perf_counter()
         try:
             await client.append_event(session, event)
+            acked[event.id] = now()
         except Exception as exc:  # counted, as every workload counts its failures
             sample.failures.append(f"{type(exc).__name__}: {exc}")
         sample.latencies.append(time.perf_counter() - before)
     sample.wall = time.perf_counter() - started
     return sample
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What the watcher process saw of the appends."""
+
+    complete: int
+    """How many of its watchers received every event."""
+    last: dict[str, float]
+    """When the last of its watchers (of those that received it) received each event (``now``)."""
 
 
 class WatcherProcess:
@@ -128,14 +159,15 @@ class WatcherProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
 
-    async def complete(self, events: int) -> int:
-        """How many of the watchers received ``events`` events, once each has (or after 60 s)."""
+    async def complete(self, events: int) -> Completion:
+        """What the watchers received of ``events`` events, once each has them all (or after 60 s)."""
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(f"{events}\n".encode())
         await self.process.stdin.drain()
         async with asyncio.timeout(90):
             line = await self.process.stdout.readline()
-        return int(line)
+        seen = json.loads(line)
+        return Completion(seen["complete"], seen["last"])
 
 
 @contextlib.asynccontextmanager
@@ -156,6 +188,7 @@ async def watcher_process(address: str, session_id: str, count: int) -> AsyncIte
         str(count),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        limit=_REPORT_BYTES,
     )
     try:
         os.setpriority(os.PRIO_PROCESS, process.pid, 19)
@@ -171,19 +204,39 @@ async def watcher_process(address: str, session_id: str, count: int) -> AsyncIte
         await process.wait()
 
 
-async def appends_with_watchers(address: str, count: int, watcher_count: int) -> Sample:
+@dataclass(frozen=True)
+class WatchedAppends:
+    """One run of appends to a session with watchers attached, and how soon all its watchers had each."""
+
+    appends: Sample
+    received: Sample | None
+    """From each append's acknowledgement to its receipt by the last watcher (None without watchers)."""
+
+
+async def appends_with_watchers(address: str, count: int, watcher_count: int) -> WatchedAppends:
     """``count`` appends to one session with ``watcher_count`` watchers of it attached."""
     async with GrpcSessionService(address) as client:
         session_id = f"appends-{uuid.uuid4().hex}"
         await client.create_session(app_name=APP, user_id=USER, session_id=session_id)
+        acked: dict[str, float] = {}
+        received = None
         if watcher_count == 0:
-            sample = await _appends(client, session_id, count)
+            sample = await _appends(client, session_id, count, acked)
         else:
             async with watcher_process(address, session_id, watcher_count) as process:
-                sample = await _appends(client, session_id, count)
-                sample.detail["watchers_with_every_event"] = await process.complete(count)
+                sample = await _appends(client, session_id, count, acked)
+                completion = await process.complete(count)
+            sample.detail["watchers_with_every_event"] = completion.complete
+            # An event the watchers received before its acknowledgement counts as 0, as in the rows below.
+            received = Sample(
+                latencies=[
+                    max(0.0, completion.last[e] - at) for e, at in acked.items() if e in completion.last
+                ],
+                wall=sample.wall,
+                detail=dict(sample.detail, watchers=watcher_count),
+            )
         sample.detail["watchers"] = watcher_count
-        return sample
+        return WatchedAppends(sample, received)
 
 
 async def receipt_latency(append_address: str, watch_address: str, count: int) -> Sample:
@@ -200,7 +253,7 @@ async def receipt_latency(append_address: str, watch_address: str, count: int) -
             for number in range(count):
                 event = Event(id=f"l{number}", invocation_id="inv", author="agent")
                 await client.append_event(session, event)
-                acked = time.perf_counter()
+                acked = now()
                 async with asyncio.timeout(30):
                     while event.id not in receipts.at:
                         receipts.arrived.clear()
@@ -213,30 +266,35 @@ async def receipt_latency(append_address: str, watch_address: str, count: int) -
 async def run(address: str, plan: Plan, replica: str | None = None) -> dict[str, Sample]:
     """Every watch row for our server at ``address`` (and ``replica``, a second server on its database)."""
     rows: dict[str, Sample] = {}
-    none: list[Sample] = []
-    some: list[Sample] = []
+    none: list[WatchedAppends] = []
+    some: list[WatchedAppends] = []
     for _ in range(plan.append_repeats):
         # Alternating: on a shared machine, figures taken minutes apart differ more than 10%.
         none.append(await appends_with_watchers(address, plan.watch_appends, 0))
         some.append(await appends_with_watchers(address, plan.watch_appends, plan.watchers))
-    rows["watch_append_0_watchers"] = _median(none)
-    rows[f"watch_append_{plan.watchers}_watchers"] = _median(some)
+    rows["watch_append_0_watchers"] = _median(none).appends
+    watched = _median(some)
+    rows[f"watch_append_{plan.watchers}_watchers"] = watched.appends
+    assert watched.received is not None
+    rows[f"watch_latency_hot_{plan.watchers}_watchers"] = watched.received
     rows["watch_latency_same_replica"] = await receipt_latency(address, address, plan.watch_appends)
     if replica is not None:
         rows["watch_latency_across_replicas"] = await receipt_latency(address, replica, plan.watch_appends)
     return rows
 
 
-def _median(samples: list[Sample]) -> Sample:
-    ordered = sorted(samples, key=lambda s: len(s.latencies) / s.wall if s.wall else 0.0)
+def _median(runs: list[WatchedAppends]) -> WatchedAppends:
+    """The run of median append throughput."""
+    ordered = sorted(runs, key=lambda r: len(r.appends.latencies) / r.appends.wall if r.appends.wall else 0.0)
     return ordered[len(ordered) // 2]
 
 
 async def _watch_until_stopped(address: str, session_id: str, count: int) -> None:
     """The watcher process: ``count`` watchers, "ready" on stdout once all are caught up.
 
-    Then, given a number of events on stdin, it writes how many of its
-    watchers have received that many, once all have (or after 60 s), and exits.
+    Then, given a number of events on stdin, it writes (a line of JSON) how
+    many of its watchers have received that many, once all have (or after
+    60 s), and when the last of them received each event; and exits.
     """
     receipts = Receipts()
     async with watchers(address, session_id, count, receipts):
@@ -247,7 +305,8 @@ async def _watch_until_stopped(address: str, session_id: str, count: int) -> Non
                 while sum(n >= expected for n in receipts.events) + receipts.failed < count:
                     receipts.arrived.clear()
                     await receipts.arrived.wait()
-        print(sum(n >= expected for n in receipts.events), flush=True)
+        complete = sum(n >= expected for n in receipts.events)
+        print(json.dumps({"complete": complete, "last": receipts.last}), flush=True)
 
 
 if __name__ == "__main__":

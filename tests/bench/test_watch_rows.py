@@ -24,6 +24,7 @@ async def test_every_watch_row_runs_and_is_labelled_with_its_targets() -> None:
         [
             "watch_append_0_watchers",
             "watch_append_5_watchers",
+            "watch_latency_hot_5_watchers",
             "watch_latency_same_replica",
             "watch_latency_across_replicas",
         ]
@@ -34,7 +35,10 @@ async def test_every_watch_row_runs_and_is_labelled_with_its_targets() -> None:
         assert report._label(name) != name
     assert rows["watch_append_5_watchers"].detail["watchers"] == 5
     assert rows["watch_append_5_watchers"].detail["watchers_with_every_event"] == 5
-    assert all(latency >= 0 for latency in rows["watch_latency_same_replica"].latencies)
+    for name in ("watch_latency_same_replica", "watch_latency_hot_5_watchers"):
+        assert all(latency >= 0 for latency in rows[name].latencies)
+    # Each append's receipt by all its watchers: the same appends as the row of the same run.
+    assert rows["watch_latency_hot_5_watchers"].wall == rows["watch_append_5_watchers"].wall
     results = {name: sample.summary() | sample.detail for name, sample in rows.items()}
     run = {"services": [{"kind": "grpc", "label": "ours", "storage": "memory", "results": results}]}
     lines = report._watch_targets(run)

@@ -29,3 +29,19 @@ async def test_unknown_backend_scheme_exits_nonzero_with_a_clear_message() -> No
     ).start()
     assert await server.wait() == 2
     assert "unknown backend URI scheme 'nosuch'" in server.stderr
+
+
+async def test_a_watch_delivery_share_out_of_range_exits_2_naming_the_flag() -> None:
+    server = await ServerProcess(
+        [
+            "serve",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--backend",
+            "memory://",
+            "--watch-delivery-share",
+            "2",
+        ]
+    ).start()
+    assert await server.wait() == 2
+    assert "--watch-delivery-share must be more than 0 and at most 1" in server.stderr

@@ -31,7 +31,7 @@ from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from,
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
-from adk_grpc_sessions.server.api.watch import Watchers
+from adk_grpc_sessions.server.api.watch import DEFAULT_DELIVERY_SHARE, Watchers
 from adk_grpc_sessions.server.backends.base import (
     Backend,
     Cursor,
@@ -67,16 +67,19 @@ class SessionServicer:
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
         watch_buffer_bytes: int = 8 * 1024 * 1024,
+        watch_delivery_share: float = DEFAULT_DELIVERY_SHARE,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
         ``page_tokens`` signs the list calls' tokens (default: a key of this
         process); ``policy`` is what every call is served under (default: no
         authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none);
-        ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off.
+        ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off;
+        ``watch_delivery_share`` the share of the event loop one session's deliveries may take.
 
         Raises:
-            ValueError: the limits cannot hold together (``wire.limits.check_limits``).
+            ValueError: the limits cannot hold together (``wire.limits.check_limits``), or the
+                delivery share is not more than 0 and at most 1.
         """
         self.name: Final = SERVICE_NAME
         self.backend: Final = backend
@@ -102,6 +105,7 @@ class SessionServicer:
             backend,
             response_bytes=self.response_bytes,
             buffer_bytes=watch_buffer_bytes,
+            delivery_share=watch_delivery_share,
             metrics=self.policy.metrics,
         )
 

@@ -5,7 +5,7 @@ hubs which session changed (``Backend.changes``: keys and revisions, never
 events); the session's hub then reads the new events once, encodes them
 once, as one message, and offers the same bytes to every watcher of the
 session (a round, paced so that delivery takes a bounded share of the event
-loop: see ``_DELIVERY_SHARE``). A watcher
+loop: see ``DEFAULT_DELIVERY_SHARE``). A watcher
 that is behind (it just joined, or resumes from an old revision) joins the
 hub first and then reads its own backlog: the hub's feed holds every event
 after the point where it stood when the backlog read began, the backlog
@@ -62,9 +62,15 @@ _RETRY_MOST_SECONDS: Final = 2.0
 _MESSAGE_BYTES: Final = 1024 * 1024
 """Events are sent in messages of about this size (an event larger goes alone, within the message
 limit): a watcher's client need not accept the largest messages to follow a session of small events."""
-_DELIVERY_SHARE: Final = 0.05
+DEFAULT_DELIVERY_SHARE: Final = 0.05
+"""The share of the event loop's time one hub's delivery rounds may take, unless the server sets another.
+
+See ``_DELIVERY_BURST_SECONDS`` for how it is spent. Only a session
+appended to faster than its rounds can follow is paced: there a smaller
+share costs its appends less and its watchers more latency (fewer, larger
+messages)."""
 _DELIVERY_BURST_SECONDS: Final = 0.005
-"""The event loop's time one hub's deliveries take: ``_DELIVERY_SHARE`` of it, in bursts of at most this.
+"""The event loop's time one hub's deliveries take: its delivery share of it, in bursts of at most this.
 
 A delivery round (the hub's new events offered to every watcher, each of
 them writing its message) costs a write per watcher, the server's dearest
@@ -72,7 +78,7 @@ part of watching, and the appends that feed it wait behind those writes on
 the same event loop. So a hub starts its next round only once the last one
 has been taken by every watcher that was waiting for it, and only while its
 rounds' cost stays within its share: the time the loop spent on a round is
-spent from a budget that refills at ``_DELIVERY_SHARE`` of the time passing,
+spent from a budget that refills at the delivery share of the time passing,
 up to this burst. Events committed meanwhile go together in the next round's
 message. A session appended to now and then is delivered at once; one
 appended to without pause gets fewer, larger messages (see also
@@ -206,7 +212,7 @@ class _Hub:
         self.ended = False
         self._dirty = False
         self._budget = _DELIVERY_BURST_SECONDS
-        """Seconds of the event loop's time this hub may spend on rounds now (see ``_DELIVERY_SHARE``)."""
+        """Seconds of the loop's time this hub may spend on rounds now (see ``_DELIVERY_BURST_SECONDS``)."""
         self._budget_at = 0.0
         """The event loop's time when ``_budget`` was last refilled."""
         self._write_cost = 0.0
@@ -300,14 +306,15 @@ class _Hub:
                     await delivery.done.wait()
             self._write_cost = (time.thread_time() - started) / waiting
         # Watchers busy writing take the round later, in a write each all the same: they count too.
-        floor = -_ROUND_MOST_SECONDS * _DELIVERY_SHARE
+        floor = -_ROUND_MOST_SECONDS * self.owner.delivery_share
         self._budget = max(floor, self._budget - self._write_cost * offered)
 
     def _refill(self, now: float) -> float:
         """Refills the rounds' budget up to ``now``; returns how long to wait until it is not negative."""
-        self._budget = min(_DELIVERY_BURST_SECONDS, self._budget + (now - self._budget_at) * _DELIVERY_SHARE)
+        share = self.owner.delivery_share
+        self._budget = min(_DELIVERY_BURST_SECONDS, self._budget + (now - self._budget_at) * share)
         self._budget_at = now
-        return -self._budget / _DELIVERY_SHARE if self._budget < 0 else 0.0
+        return -self._budget / share if self._budget < 0 else 0.0
 
     def _expire_at(self, expire_time: float | None) -> None:
         """Reads the session again when it expires: nothing in storage signals an expiry."""
@@ -352,13 +359,27 @@ class Watchers:
     """Every WatchSession stream of this server, by session: the ``ChangeListener`` of the backend."""
 
     def __init__(
-        self, backend: Backend, *, response_bytes: int, buffer_bytes: int, metrics: Metrics | None = None
+        self,
+        backend: Backend,
+        *,
+        response_bytes: int,
+        buffer_bytes: int,
+        delivery_share: float = DEFAULT_DELIVERY_SHARE,
+        metrics: Metrics | None = None,
     ) -> None:
         """Serves watches of ``backend``'s sessions; messages carry at most ``response_bytes`` of events.
 
-        ``buffer_bytes`` bounds what one watcher may leave unsent (see ``WatcherTooSlowError``).
+        ``buffer_bytes`` bounds what one watcher may leave unsent (see
+        ``WatcherTooSlowError``); ``delivery_share`` is the share of the event
+        loop's time one session's delivery rounds may take (see ``DEFAULT_DELIVERY_SHARE``).
+
+        Raises:
+            ValueError: ``delivery_share`` is not more than 0 and at most 1.
         """
+        if not 0 < delivery_share <= 1:
+            raise ValueError(f"a watch delivery share is more than 0 and at most 1, got {delivery_share}")
         self.backend = backend
+        self.delivery_share = delivery_share
         self.response_bytes = response_bytes
         self.message_bytes = min(response_bytes, _MESSAGE_BYTES)
         self.budget = ReadBudget(response_bytes)

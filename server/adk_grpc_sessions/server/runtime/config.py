@@ -85,6 +85,11 @@ class ServerConfig:
     however large, is always accepted)."""
     watch_poll_interval: float = 0.25
     """Seconds between polls of watched sessions, on storage that cannot notify (MySQL/MariaDB)."""
+    watch_delivery_share: float = 0.05
+    """Share of the event loop's time one busy session's deliveries to its watchers may take.
+
+    ``api.watch.DEFAULT_DELIVERY_SHARE`` (which says what it trades), written out: every command reads
+    this table, and none but ``serve`` should pay for importing the API."""
 
     @property
     def tls(self) -> TlsFiles | None:
@@ -126,6 +131,8 @@ class ServerConfig:
             raise ValueError("--watch-buffer-bytes must be positive")
         if self.purge_batch_size <= 0:
             raise ValueError("--purge-batch-size must be positive")
+        if not 0 < self.watch_delivery_share <= 1:
+            raise ValueError("--watch-delivery-share must be more than 0 and at most 1")
         for name in ("max_call_seconds", "health_interval", "purge_interval", "watch_poll_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive")
@@ -351,6 +358,14 @@ SETTINGS: Final = (
         "e.g. 0.25s: how late a watcher may learn of another server's append",
         duration,
         "DURATION",
+    ),
+    Setting(
+        "watch_delivery_share",
+        "share of the event loop's time (more than 0, at most 1) that delivering one session's new "
+        "events to its watchers may take while it is appended to without pause; a smaller share costs "
+        "that session's appends less and its watchers more latency (fewer, larger messages)",
+        float,
+        "SHARE",
     ),
     Setting(
         "otel_endpoint",

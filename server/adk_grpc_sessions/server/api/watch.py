@@ -62,7 +62,7 @@ _RETRY_MOST_SECONDS: Final = 2.0
 _MESSAGE_BYTES: Final = 1024 * 1024
 """Events are sent in messages of about this size (an event larger goes alone, within the message
 limit): a watcher's client need not accept the largest messages to follow a session of small events."""
-DEFAULT_DELIVERY_SHARE: Final = 0.05
+DEFAULT_DELIVERY_SHARE: Final = 0.03
 """The share of the event loop's time one hub's delivery rounds may take, unless the server sets another.
 
 See ``_DELIVERY_BURST_SECONDS`` for how it is spent. Only a session

@@ -85,7 +85,7 @@ class ServerConfig:
     however large, is always accepted)."""
     watch_poll_interval: float = 0.25
     """Seconds between polls of watched sessions, on storage that cannot notify (MySQL/MariaDB)."""
-    watch_delivery_share: float = 0.05
+    watch_delivery_share: float = 0.03
     """Share of the event loop's time one busy session's deliveries to its watchers may take.
 
     ``api.watch.DEFAULT_DELIVERY_SHARE`` (which says what it trades), written out: every command reads

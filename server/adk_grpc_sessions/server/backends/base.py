@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Self
 
-from adk_grpc_sessions.server.backends.changes import SessionChanges
+from adk_grpc_sessions.server.backends.changes import SessionChanges, UserChange
 from adk_grpc_sessions.server.backends.errors import (
     BackendError,
     BackendRefusedError,
@@ -122,6 +122,7 @@ __all__ = [  # the boundary's every name, importable from here
     "StateSizeLimitError",
     "StorageLimits",
     "StoredEvent",
+    "UserChange",
     "WatchRead",
     "WatchedEvent",
 ]

@@ -231,6 +231,7 @@ class SessionServer:
                 purge_batch_size=config.purge_batch_size,
             ),
             watch_buffer_bytes=config.watch_buffer_bytes,
+            watch_sessions_pending=config.watch_sessions_pending,
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))

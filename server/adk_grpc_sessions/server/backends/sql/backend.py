@@ -262,9 +262,11 @@ class SqlBackend(Backend):
         in that gap would deadlock).
         """
         try:
-            return await self._create(key, state, now, expiry, metadata, limits, clock=None)
+            record = await self._create(key, state, now, expiry, metadata, limits, clock=None)
         except SessionExistsError:
-            return await self._create(key, state, now, expiry, metadata, limits, clock=self.clock())
+            record = await self._create(key, state, now, expiry, metadata, limits, clock=self.clock())
+        self.changes.created(record.key)
+        return record
 
     async def _create(
         self,
@@ -590,9 +592,11 @@ class SqlBackend(Backend):
             )
 
         try:
-            return await fork(None)
+            record = await fork(None)
         except SessionExistsError:
-            return await fork(self.clock())
+            record = await fork(self.clock())
+        self.changes.created(record.key)
+        return record
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
         """See ``Backend.close_session``.
@@ -606,7 +610,7 @@ class SqlBackend(Backend):
                 connection, key, writing.close_session(connection, key, now, closed_ttl, clock)
             )
         )
-        self.changes.changed(key)
+        self.changes.closed(key)
         return record
 
     def _notified(self, connection: Connection, key: SessionKey, record: SessionRecord) -> SessionRecord:

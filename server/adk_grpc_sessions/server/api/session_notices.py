@@ -75,6 +75,9 @@ _KIND: Final = {
 _GONE: Final = (UserChange.DELETED, UserChange.EXPIRED)
 _ALL: Final = ""
 """Stands for every session of the user in a hub's reads (no session has an empty id)."""
+_TOLD_KEPT: Final = 10_000
+"""Sessions whose last notice a hub remembers, to tell a change told twice from a new one."""
+_UNTOLD: Final = ("untold",)
 _RELISTING: Final = pb.WatchSessionsResponse(relisting=pb.WatchSessionsRelisting()).SerializeToString()
 
 
@@ -149,6 +152,18 @@ def _caught_up_response(listed: int) -> bytes:
     return pb.WatchSessionsResponse(caught_up=pb.WatchSessionsCaughtUp(listed=listed)).SerializeToString()
 
 
+def _head_of(record: SessionRecord) -> tuple[object, ...]:
+    """What a notice of ``record`` would tell a watcher: the same twice is told once."""
+    return (
+        record.revision,
+        record.last_update_time,
+        record.close_time,
+        record.expiry.expire_time,
+        record.metadata.display_name,
+        tuple(sorted(record.metadata.labels.items())),
+    )
+
+
 class _Watcher:
     """One WatchSessions stream's notices not sent yet, one per session, in the order they came."""
 
@@ -210,6 +225,10 @@ class _UserHub:
         """Some expiries were past the ``_EXPIRY_TIMERS`` kept: list the user for them once these ran out."""
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._closed: set[str] = set()
+        """The sessions known closed (from listings and reads): another server's close is told as a change."""
+        self._told: dict[str, tuple[object, ...] | None] = {}
+        """What the watchers were last told of recent sessions (None: gone), oldest first."""
         self.stopped = False
 
     def changed(self, session_id: str, change: UserChange | None) -> None:
@@ -322,11 +341,10 @@ class _UserHub:
             self._task = None
 
     async def _read(self, session_id: str, due: _Due) -> None:
-        """Reads one changed session once and offers its notice to every watcher."""
+        """Reads one changed session once and offers its notice to every watcher (if it says anything new)."""
         change = due.change
         if change in _GONE:
-            self.note_expiry(session_id, None)
-            self._offer(_Notice(change, session_id, None))
+            self._gone(session_id, change)
             return
         key = SessionKey(self.app_name, self.user_id, session_id)
         # The head only: what a listing gives.
@@ -338,12 +356,45 @@ class _UserHub:
         if record is None:
             # Gone since: a delete or a purge tells of it on its own; an expiry is told by nobody.
             if due.expiry:
-                self._offer(_Notice(UserChange.EXPIRED, session_id, None))
+                self._gone(session_id, UserChange.EXPIRED)
             self.note_expiry(session_id, None)
             return
-        self.note_expiry(session_id, record.expiry.expire_time)
-        if change is not None:
+        was_closed = session_id in self._closed
+        self.note_listed(record)
+        if change is None:
+            return
+        if change is UserChange.UPDATED and record.close_time is not None and not was_closed:
+            # Told only that it changed (another server's close): its head says it closed.
+            change = UserChange.CLOSED
+        if self._remember(session_id, _head_of(record)):
             self._offer(_Notice(change, session_id, record))
+
+    def _gone(self, session_id: str, change: UserChange) -> None:
+        self.note_expiry(session_id, None)
+        self._closed.discard(session_id)
+        if self._remember(session_id, None):
+            self._offer(_Notice(change, session_id, None))
+
+    def _remember(self, session_id: str, head: tuple[object, ...] | None) -> bool:
+        """Records ``head`` as what the watchers were last told of the session; False if they were already.
+
+        A change may be told twice (by the server that wrote it and by the
+        storage's notification or poll of it): the second finds nothing new.
+        """
+        told = self._told.pop(session_id, _UNTOLD)
+        self._told[session_id] = head
+        if len(self._told) > _TOLD_KEPT:
+            del self._told[next(iter(self._told))]
+        return told != head
+
+    def note_listed(self, record: SessionRecord) -> None:
+        """Remembers what a read or a listing found of a session: its expiry, and whether it is closed."""
+        session_id = record.key.session_id
+        self.note_expiry(session_id, record.expiry.expire_time)
+        if record.close_time is None:
+            self._closed.discard(session_id)
+        else:
+            self._closed.add(session_id)
 
     async def _list_expiries(self) -> None:
         """Lists the user's sessions for the expiries past those the hub kept timers for."""
@@ -353,7 +404,7 @@ class _UserHub:
                 self.app_name, self.user_id, LISTING_PAGE, after, budget=self.owner.listing_budget
             )
             for record in page.items:
-                self.note_expiry(record.key.session_id, record.expiry.expire_time)
+                self.note_listed(record)
             after = page.next_cursor
             if after is None:
                 return
@@ -430,6 +481,8 @@ class SessionNotices:
         watcher = _Watcher(self.pending_sessions)
         hub = self._join(app_name, user_id, watcher)
         try:
+            # Other servers' changes are heard of before the listing is read: none after it goes untold.
+            await self.backend.follow_changes()
             async for message in self._serve(hub, watcher):
                 yield message
         finally:
@@ -481,7 +534,7 @@ class SessionNotices:
             if watcher.relist:
                 return
             for record in page.items:
-                hub.note_expiry(record.key.session_id, record.expiry.expire_time)
+                hub.note_listed(record)
             if page.items:
                 yield _listed_response(page.items), len(page.items)
             after = page.next_cursor

@@ -482,6 +482,16 @@ class Backend(abc.ABC):
         """
         raise BackendRefusedError(Refusal.UNSUPPORTED, f"{type(self).__name__} cannot be watched")
 
+    async def follow_changes(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Makes sure ``changes`` hears of other servers' writes from now on (before a watch's first read).
+
+        A no-op where no other server writes (memory, SQLite) or where each
+        watched read starts it (``read_watched``).
+
+        Raises:
+            BackendUnavailableError: storage's change feed could not be started in time.
+        """
+
     # Restoring: writing sessions exactly as they were elsewhere (copy, import), and reading them so.
     # Restored data was accepted where it comes from: no limit refuses it, and state deltas are not
     # applied again (the state restored is what they made).

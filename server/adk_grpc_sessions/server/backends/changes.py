@@ -133,13 +133,16 @@ class SessionChanges:
             self._listener.session_ended(key, end)
         self._tell_user(key, _USER_CHANGE_OF_END[end])
 
-    def ended_for_user(self, app_name: str, user_id: str, end: SessionEnd) -> None:
-        """Tells the listeners that every session of one user ended (an erased user)."""
+    def ended_for_user(self, app_name: str, user_id: str, end: SessionEnd, *, users: bool = True) -> None:
+        """Tells the listeners that every session of one user ended (an erased user).
+
+        ``users`` False tells only the session listener (a notification will tell the user listener).
+        """
         if self._listener is not None:
             for key in self.watched():
                 if key.app_name == app_name and key.user_id == user_id and key in self._watched:
                     self._listener.session_ended(key, end)
-        if self._user_listener is not None and (app_name, user_id) in self._users:
+        if users and self._user_listener is not None and (app_name, user_id) in self._users:
             self._user_listener.user_erased(app_name, user_id)
 
     def resync(self) -> None:

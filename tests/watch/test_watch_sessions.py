@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -12,9 +13,10 @@ from google.adk.errors import StaleSessionError
 from google.adk.errors.already_exists_error import AlreadyExistsError
 
 from adk_grpc_sessions.client import GrpcSessionService
+from adk_grpc_sessions.server.api import session_notices
 from adk_grpc_sessions.server.api.errors import SessionsWatcherTooSlowError
 from adk_grpc_sessions.server.api.session_notices import SessionNotices
-from adk_grpc_sessions.server.backends.base import NEVER, ScopedState, SessionKey, SessionUpdate
+from adk_grpc_sessions.server.backends.base import NEVER, Expiry, ScopedState, SessionKey, SessionUpdate
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.runtime.auth import grant_line
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -275,3 +277,25 @@ async def test_more_sessions_waiting_than_the_bound_ends_the_stream_too_slow() -
     await asyncio.sleep(0.05)  # the hub's reads
     with pytest.raises(SessionsWatcherTooSlowError):
         await anext(stream)
+
+
+async def test_expiries_past_the_timers_kept_are_found_by_listing_the_user_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_notices, "_EXPIRY_TIMERS", 2)
+    backend = MemoryBackend()
+    now = time.time()
+    for number in range(5):
+        expiry = Expiry(now + 0.5 + 0.2 * number)
+        await backend.create_session(SessionKey(APP, USER, f"s{number}"), ScopedState(), now, expiry=expiry)
+    notices = SessionNotices(backend, response_bytes=1 << 20, pending_sessions=10)
+    stream = notices.stream(APP, USER)
+    await _first_listing(stream)
+    expired: list[str] = []
+    async with asyncio.timeout(20):
+        while len(expired) < 5:
+            message = pb.WatchSessionsResponse.FromString(await anext(stream))
+            expired += [n.session_id for n in message.notices.notices if n.kind == EXPIRED]
+    assert sorted(expired) == [f"s{n}" for n in range(5)]
+    assert inspect.isasyncgen(stream)
+    await stream.aclose()

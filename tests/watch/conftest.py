@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -202,7 +202,7 @@ class SessionsWatch:
         """The listed count of each caught_up received."""
         return [m.caught_up.listed for m in self.received if m.HasField("caught_up")]
 
-    async def wait(self, condition, wait: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait(self, condition: Callable[[SessionsWatch], object], wait: float = 20.0) -> None:
         """Returns once ``condition(self)`` holds (or the stream ended)."""
 
         async def check() -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -165,3 +165,83 @@ def reason_of(error: grpc.aio.AioRpcError | None) -> str:
             detail.Unpack(info)
             return str(info.reason)
     raise AssertionError(f"no ErrorInfo in {error}")
+
+
+Kind = pb.SessionNotice.Kind
+LISTED, CREATED, UPDATED = Kind.KIND_LISTED, Kind.KIND_CREATED, Kind.KIND_UPDATED
+CLOSED, DELETED, EXPIRED = Kind.KIND_CLOSED, Kind.KIND_DELETED, Kind.KIND_EXPIRED
+
+
+@dataclass
+class SessionsWatch:
+    """One WatchSessions stream, read in the background into ``received``."""
+
+    call: grpc.aio.UnaryStreamCall[pb.WatchSessionsRequest, pb.WatchSessionsResponse]
+    received: list[pb.WatchSessionsResponse] = field(default_factory=list)
+    error: grpc.aio.AioRpcError | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def notices(self) -> list[pb.SessionNotice]:
+        """Every notice received, in order."""
+        return [n for m in self.received if m.HasField("notices") for n in m.notices.notices]
+
+    @property
+    def live(self) -> list[tuple[int, str]]:
+        """(kind, session_id) of each notice after the last caught_up."""
+        last = max((i for i, m in enumerate(self.received) if m.HasField("caught_up")), default=-1)
+        return [
+            (n.kind, n.session_id)
+            for m in self.received[last + 1 :]
+            if m.HasField("notices")
+            for n in m.notices.notices
+        ]
+
+    @property
+    def caught_up(self) -> list[int]:
+        """The listed count of each caught_up received."""
+        return [m.caught_up.listed for m in self.received if m.HasField("caught_up")]
+
+    async def wait(self, condition: Callable[[SessionsWatch], object], wait: float = 20.0) -> None:
+        """Returns once ``condition(self)`` holds (or the stream ended)."""
+
+        async def check() -> bool:
+            return bool(condition(self)) or self.done.is_set()
+
+        await eventually(check, wait)
+
+    async def wait_caught_up(self, count: int = 1) -> None:
+        """Returns once ``count`` caught_up messages arrived."""
+        await self.wait(lambda w: len(w.caught_up) >= count)
+
+    async def wait_live(self, count: int, wait: float = 20.0) -> None:
+        """Returns once ``count`` live notices arrived."""
+        await self.wait(lambda w: len(w.live) >= count, wait)
+
+
+@contextlib.asynccontextmanager
+async def watching_sessions(
+    address: str, *, user_id: str = USER, metadata: tuple[tuple[str, str], ...] = ()
+) -> AsyncIterator[SessionsWatch]:
+    """A WatchSessions stream read by a task of its own until it ends or the block exits."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.SessionServiceStub(channel)
+        request = pb.WatchSessionsRequest(app_name=APP, user_id=user_id)
+        watch = SessionsWatch(stub.WatchSessions(request, metadata=metadata or None))
+
+        async def read() -> None:
+            try:
+                async for message in watch.call:
+                    watch.received.append(message)
+            except grpc.aio.AioRpcError as exc:
+                watch.error = exc
+            finally:
+                watch.done.set()
+
+        task = asyncio.create_task(read())
+        try:
+            yield watch
+        finally:
+            watch.call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -15,6 +15,14 @@ from adk_grpc_sessions.client.listing import ListEventsResponse, ListSessionsPag
 from adk_grpc_sessions.client.metadata import SessionInfoPage
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.service import GrpcSessionService
+from adk_grpc_sessions.client.session_notices import (
+    Relisting,
+    SessionNotice,
+    SessionNoticeKind,
+    SessionsCaughtUp,
+    SessionsUpdate,
+    UserSessionsWatch,
+)
 from adk_grpc_sessions.client.watching import (
     CaughtUp,
     EventWatch,
@@ -33,17 +41,23 @@ __all__ = [
     "GrpcSessionService",
     "ListEventsResponse",
     "ListSessionsPage",
+    "Relisting",
     "RetryPolicy",
     "SessionClosedError",
     "SessionFilterError",
     "SessionInfo",
     "SessionInfoPage",
+    "SessionNotice",
+    "SessionNoticeKind",
     "SessionServiceError",
     "SessionServiceLimitError",
     "SessionServicePermissionError",
     "SessionServiceTimeoutError",
     "SessionServiceUnavailableError",
     "SessionWatch",
+    "SessionsCaughtUp",
+    "SessionsUpdate",
+    "UserSessionsWatch",
     "WatchEndReason",
     "WatchEnded",
     "WatchUpdate",

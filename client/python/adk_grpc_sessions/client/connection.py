@@ -116,6 +116,10 @@ class Connection:
         """Opens a ``WatchSession`` stream (no deadline: it stays open); the call, to read and cancel."""
         return self.stub().WatchSession(request, metadata=self._metadata, wait_for_ready=wait_for_ready)
 
+    def watch_sessions(self, request: pb.WatchSessionsRequest, *, wait_for_ready: bool) -> Any:
+        """Opens a ``WatchSessions`` stream (no deadline: it stays open); the call, to read and cancel."""
+        return self.stub().WatchSessions(request, metadata=self._metadata, wait_for_ready=wait_for_ready)
+
     async def append(self, request: pb.AppendEventRequest) -> pb.AppendEventResponse:
         """Stores one append through the channel's append pipeline; raises what ``AppendEvent`` would."""
         return await self._made().appends.append(request)

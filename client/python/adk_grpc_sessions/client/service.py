@@ -47,6 +47,7 @@ from adk_grpc_sessions.client.listing import (
 from adk_grpc_sessions.client.metadata import ForkRequest, set_metadata
 from adk_grpc_sessions.client.retry import RetryPolicy
 from adk_grpc_sessions.client.service_listings import SessionListings
+from adk_grpc_sessions.client.session_notices import UserSessionsWatch
 from adk_grpc_sessions.client.session_reads import read_session
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.client.watching import EventWatch, SessionWatch, WatchTarget
@@ -424,6 +425,21 @@ class GrpcSessionService(SessionListings, BaseSessionService):
         """
         target = WatchTarget(app_name, user_id, session_id.strip() if session_id else "")
         return SessionWatch(self._connection, self._events, target, after_revision)
+
+    def watch_sessions(self, *, app_name: str, user_id: str) -> UserSessionsWatch:
+        """Follows every session of one user live: ``async for update in service.watch_sessions(...)``.
+
+        Yields a ``SessionNotice`` (kind ``LISTED``) for each session the user
+        has, a ``SessionsCaughtUp``, then a notice of each session created,
+        updated, closed, deleted or expired, as it is committed; the watch's
+        ``sessions`` holds them all as last heard of. It reconnects by itself,
+        starting over with a new listing announced by ``Relisting``. It goes on
+        until ``aclose()`` (or the end of its ``async with``).
+
+        Raises (from the iteration):
+            SessionServiceUnavailableError: the server could not be reached within ``timeout``.
+        """
+        return UserSessionsWatch(self._connection, self._events, app_name, user_id)
 
     async def get_session_info(self, *, app_name: str, user_id: str, session_id: str) -> SessionInfo | None:
         """A session's metadata, expiry, close time and bookkeeping (no events); None if it does not exist."""

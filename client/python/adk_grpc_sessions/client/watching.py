@@ -111,8 +111,8 @@ class _StoppedError(Exception):
     """``aclose`` stopped the watch while a stream was being opened."""
 
 
-def _failure(error: grpc.aio.AioRpcError) -> AttemptFailedError:
-    """A failed stream as an attempt's failure: code UNAVAILABLE where the watch resumes."""
+def failed_stream(error: grpc.aio.AioRpcError) -> AttemptFailedError:
+    """A failed watch stream as an attempt's failure: code UNAVAILABLE where the watch resumes."""
     exception = error_from_rpc(error)
     code = error.code()
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and getattr(exception, "reason", "") in RESUMED_REASONS:
@@ -240,7 +240,7 @@ class SessionWatch:
         except grpc.aio.AioRpcError as error:
             if self._stopped:
                 raise _StoppedError from error
-            raise _failure(error) from error
+            raise failed_stream(error) from error
         except BaseException:
             call.cancel()
             raise
@@ -286,7 +286,7 @@ class SessionWatch:
             except grpc.aio.AioRpcError as error:
                 if self._stopped:
                     return
-                failed = _failure(error)
+                failed = failed_stream(error)
                 if failed.code not in RETRIED_CODES:
                     raise failed.error from error
             finally:

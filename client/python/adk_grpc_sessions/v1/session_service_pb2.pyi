@@ -212,6 +212,36 @@ Watching
   process, which tells its own watchers; Agent Engine does not support
   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
 
+Watching a user's sessions
+  WatchSessions follows every session of one user of an app. The stream
+  first lists the user's sessions as they are (SessionNotice kind LISTED,
+  each with its head: state and metadata, no events; in pages of at most
+  100 per message, oldest update first), then a caught_up message
+  carrying how many were listed, then a notice of each change as soon as
+  it is committed, for as long as the stream is open: CREATED (a create
+  or a fork), UPDATED (an append, an UpdateSession), CLOSED, DELETED,
+  EXPIRED (its expire_time passed). Only
+  committed changes are noticed; a notice carries the session's head as
+  it was read after the change (none for DELETED and EXPIRED), so a
+  session changed several times before its notice is sent gets one
+  notice with its latest head (a session created and deleted before its
+  notice is sent gets none). A notice may repeat what the listing said,
+  and a CREATED notice of a session id the watcher already holds replaces
+  it (it was deleted and created again). When the server cannot tell
+  what changed (EraseUser, or a server that lost its notifications from
+  storage for a while), it sends `relisting` and starts over: every
+  session is listed again, then caught_up; a watcher then drops every
+  session not listed again. A watcher that does not read notices as fast
+  as they come is never allowed to slow writers: once more sessions wait
+  for their notice than the server's bound (--watch-sessions-pending),
+  the stream ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW"), and the
+  watcher watches again (starting with a new listing). A server that
+  begins to drain ends the stream with UNAVAILABLE ("SERVER_DRAINING").
+  Sessions written by a restore (copy, import) are not noticed. Storage
+  decides how fast other replicas' changes arrive, as for WatchSession;
+  Agent Engine does not support it (UNIMPLEMENTED,
+  "NOT_SUPPORTED_BY_BACKEND").
+
 Apps and users
   ListApps lists the apps that hold any session, app state or user state,
   among those the caller's token may use; ListUsers lists the users of one
@@ -2080,6 +2110,214 @@ class WatchEnded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchEnded: _TypeAlias = WatchEnded  # noqa: Y015
+
+@_typing.final
+class WatchSessionsRequest(_message.Message):
+    """Request for SessionService.WatchSessions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    app_name: _builtins.str
+    """Required. The app name."""
+    user_id: _builtins.str
+    """Required. The user id whose sessions are followed."""
+    def __init__(
+        self,
+        *,
+        app_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_name", b"app_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionsRequest: _TypeAlias = WatchSessionsRequest  # noqa: Y015
+
+@_typing.final
+class WatchSessionsResponse(_message.Message):
+    """One message of a WatchSessions stream: exactly one field is set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    CAUGHT_UP_FIELD_NUMBER: _builtins.int
+    RELISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notices(self) -> Global___SessionNotices:
+        """Sessions listed, or changed since the last message. At least one;
+        as many as fit in one message.
+        """
+
+    @_builtins.property
+    def caught_up(self) -> Global___WatchSessionsCaughtUp:
+        """Every session the user had when the listing began has been listed
+        (sent once after each listing, even if it was empty).
+        """
+
+    @_builtins.property
+    def relisting(self) -> Global___WatchSessionsRelisting:
+        """The server lost track of what changed: a new listing follows, then
+        caught_up. Drop what was listed before and was not listed again.
+        """
+
+    def __init__(
+        self,
+        *,
+        notices: Global___SessionNotices | None = ...,
+        caught_up: Global___WatchSessionsCaughtUp | None = ...,
+        relisting: Global___WatchSessionsRelisting | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["caught_up", b"caught_up", "kind", b"kind", "notices", b"notices", "relisting", b"relisting"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caught_up", b"caught_up", "kind", b"kind", "notices", b"notices", "relisting", b"relisting"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["notices", "caught_up", "relisting"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___WatchSessionsResponse: _TypeAlias = WatchSessionsResponse  # noqa: Y015
+
+@_typing.final
+class SessionNotices(_message.Message):
+    """Notices delivered by WatchSessions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionNotice]:
+        """The notices, in the order the server learned of them; at most one per
+        session id in one message.
+        """
+
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[Global___SessionNotice] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionNotices: _TypeAlias = SessionNotices  # noqa: Y015
+
+@_typing.final
+class SessionNotice(_message.Message):
+    """What happened to one session of the watched user."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Kind:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[SessionNotice._Kind.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        KIND_UNSPECIFIED: SessionNotice._Kind.ValueType  # 0
+        """Not used."""
+        KIND_LISTED: SessionNotice._Kind.ValueType  # 1
+        """The session exists: part of a listing (before caught_up)."""
+        KIND_CREATED: SessionNotice._Kind.ValueType  # 2
+        """CreateSession or ForkSession created it."""
+        KIND_UPDATED: SessionNotice._Kind.ValueType  # 3
+        """An event was appended to it, or UpdateSession changed it."""
+        KIND_CLOSED: SessionNotice._Kind.ValueType  # 4
+        """CloseSession closed it (its head shows close_time)."""
+        KIND_DELETED: SessionNotice._Kind.ValueType  # 5
+        """DeleteSession deleted it."""
+        KIND_EXPIRED: SessionNotice._Kind.ValueType  # 6
+        """Its expire_time passed (or it was purged as expired)."""
+
+    class Kind(_Kind, metaclass=_KindEnumTypeWrapper):
+        """What the notice says."""
+
+    KIND_UNSPECIFIED: SessionNotice.Kind.ValueType  # 0
+    """Not used."""
+    KIND_LISTED: SessionNotice.Kind.ValueType  # 1
+    """The session exists: part of a listing (before caught_up)."""
+    KIND_CREATED: SessionNotice.Kind.ValueType  # 2
+    """CreateSession or ForkSession created it."""
+    KIND_UPDATED: SessionNotice.Kind.ValueType  # 3
+    """An event was appended to it, or UpdateSession changed it."""
+    KIND_CLOSED: SessionNotice.Kind.ValueType  # 4
+    """CloseSession closed it (its head shows close_time)."""
+    KIND_DELETED: SessionNotice.Kind.ValueType  # 5
+    """DeleteSession deleted it."""
+    KIND_EXPIRED: SessionNotice.Kind.ValueType  # 6
+    """Its expire_time passed (or it was purged as expired)."""
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    SESSION_FIELD_NUMBER: _builtins.int
+    kind: Global___SessionNotice.Kind.ValueType
+    """What happened."""
+    session_id: _builtins.str
+    """The session's id."""
+    @_builtins.property
+    def session(self) -> Global___Session:
+        """The session as read after the change: merged state and metadata, no
+        events. Unset for DELETED and EXPIRED.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___SessionNotice.Kind.ValueType = ...,
+        session_id: _builtins.str = ...,
+        session: Global___Session | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "session", b"session", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionNotice: _TypeAlias = SessionNotice  # noqa: Y015
+
+@_typing.final
+class WatchSessionsCaughtUp(_message.Message):
+    """The end of a WatchSessions listing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTED_FIELD_NUMBER: _builtins.int
+    listed: _builtins.int
+    """How many sessions the listing held."""
+    def __init__(
+        self,
+        *,
+        listed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listed", b"listed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionsCaughtUp: _TypeAlias = WatchSessionsCaughtUp  # noqa: Y015
+
+@_typing.final
+class WatchSessionsRelisting(_message.Message):
+    """WatchSessions starts over with a new listing (see WatchSessionsResponse)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionsRelisting: _TypeAlias = WatchSessionsRelisting  # noqa: Y015
 
 @_typing.final
 class ListAppsRequest(_message.Message):

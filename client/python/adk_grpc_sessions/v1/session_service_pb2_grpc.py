@@ -111,6 +111,11 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.FromString,
                 _registered_method=True)
+        self.WatchSessions = channel.unary_stream(
+                '/adk_grpc_sessions.v1.SessionService/WatchSessions',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsResponse.FromString,
+                _registered_method=True)
         self.ListApps = channel.unary_unary(
                 '/adk_grpc_sessions.v1.SessionService/ListApps',
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.ListAppsRequest.SerializeToString,
@@ -292,6 +297,18 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchSessions(self, request, context):
+        """Follows one user's sessions live: a listing of them, a caught_up
+        marker, then a notice of each session created, updated, closed,
+        deleted or expired as it is committed, until the caller ends the stream
+        (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+        ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+        ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListApps(self, request, context):
         """Lists the apps holding sessions or state that the caller may use (see
         "Apps and users").
@@ -385,6 +402,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.WatchSession,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.SerializeToString,
+            ),
+            'WatchSessions': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSessions,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsResponse.SerializeToString,
             ),
             'ListApps': grpc.unary_unary_rpc_method_handler(
                     servicer.ListApps,
@@ -804,6 +826,33 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/WatchSession',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/WatchSessions',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.WatchSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -212,6 +212,36 @@ Watching
   process, which tells its own watchers; Agent Engine does not support
   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
 
+Watching a user's sessions
+  WatchSessions follows every session of one user of an app. The stream
+  first lists the user's sessions as they are (SessionNotice kind LISTED,
+  each with its head: state and metadata, no events; in pages of at most
+  100 per message, oldest update first), then a caught_up message
+  carrying how many were listed, then a notice of each change as soon as
+  it is committed, for as long as the stream is open: CREATED (a create
+  or a fork), UPDATED (an append, an UpdateSession), CLOSED, DELETED,
+  EXPIRED (its expire_time passed). Only
+  committed changes are noticed; a notice carries the session's head as
+  it was read after the change (none for DELETED and EXPIRED), so a
+  session changed several times before its notice is sent gets one
+  notice with its latest head (a session created and deleted before its
+  notice is sent gets none). A notice may repeat what the listing said,
+  and a CREATED notice of a session id the watcher already holds replaces
+  it (it was deleted and created again). When the server cannot tell
+  what changed (EraseUser, or a server that lost its notifications from
+  storage for a while), it sends `relisting` and starts over: every
+  session is listed again, then caught_up; a watcher then drops every
+  session not listed again. A watcher that does not read notices as fast
+  as they come is never allowed to slow writers: once more sessions wait
+  for their notice than the server's bound (--watch-sessions-pending),
+  the stream ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW"), and the
+  watcher watches again (starting with a new listing). A server that
+  begins to drain ends the stream with UNAVAILABLE ("SERVER_DRAINING").
+  Sessions written by a restore (copy, import) are not noticed. Storage
+  decides how fast other replicas' changes arrive, as for WatchSession;
+  Agent Engine does not support it (UNIMPLEMENTED,
+  "NOT_SUPPORTED_BY_BACKEND").
+
 Apps and users
   ListApps lists the apps that hold any session, app state or user state,
   among those the caller's token may use; ListUsers lists the users of one
@@ -454,6 +484,14 @@ class SessionServiceStub:
     ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
     ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
     """
+    WatchSessions: _grpc.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionsRequest, _session_service_pb2.WatchSessionsResponse]
+    """Follows one user's sessions live: a listing of them, a caught_up
+    marker, then a notice of each session created, updated, closed,
+    deleted or expired as it is committed, until the caller ends the stream
+    (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+    ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+    ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+    """
     ListApps: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListAppsRequest, _session_service_pb2.ListAppsResponse]
     """Lists the apps holding sessions or state that the caller may use (see
     "Apps and users").
@@ -571,6 +609,14 @@ class SessionServiceAsyncStub(SessionServiceStub):
     marker, then each event as it is committed, until the session is
     closed, deleted or expired, or the caller ends the stream (see
     "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+    ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+    ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+    """
+    WatchSessions: _aio.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionsRequest, _session_service_pb2.WatchSessionsResponse]  # type: ignore[assignment]
+    """Follows one user's sessions live: a listing of them, a caught_up
+    marker, then a notice of each session created, updated, closed,
+    deleted or expired as it is committed, until the caller ends the stream
+    (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
     ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
     ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
     """
@@ -778,6 +824,20 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         marker, then each event as it is committed, until the session is
         closed, deleted or expired, or the caller ends the stream (see
         "Watching"). Errors: NOT_FOUND ("SESSION_NOT_FOUND"); RESOURCE_EXHAUSTED
+        ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+        ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchSessions(
+        self,
+        request: _session_service_pb2.WatchSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_session_service_pb2.WatchSessionsResponse], _abc.AsyncIterator[_session_service_pb2.WatchSessionsResponse]]:
+        """Follows one user's sessions live: a listing of them, a caught_up
+        marker, then a notice of each session created, updated, closed,
+        deleted or expired as it is committed, until the caller ends the stream
+        (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
         ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
         ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
         """

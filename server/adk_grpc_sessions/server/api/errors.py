@@ -76,6 +76,17 @@ class WatcherTooSlowError(Exception):
         self.limit = limit
 
 
+class SessionsWatcherTooSlowError(Exception):
+    """A WatchSessions watcher left more sessions waiting for a notice than its bound: it watches again."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this watcher fell more than {limit} sessions behind the user's changes; "
+            "watch the user's sessions again (a new listing follows)"
+        )
+        self.limit = limit
+
+
 class ServerDrainingError(Exception):
     """The server is stopping: a watch stream ends so that its watcher resumes on another server."""
 
@@ -171,6 +182,10 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, WatcherTooSlowError):
         return _status(
             code_pb2.RESOURCE_EXHAUSTED, str(error), "WATCHER_TOO_SLOW", limit_bytes=str(error.limit)
+        )
+    if isinstance(error, SessionsWatcherTooSlowError):
+        return _status(
+            code_pb2.RESOURCE_EXHAUSTED, str(error), "WATCHER_TOO_SLOW", limit_sessions=str(error.limit)
         )
     if isinstance(error, ServerDrainingError):
         return _status(code_pb2.UNAVAILABLE, str(error), "SERVER_DRAINING")

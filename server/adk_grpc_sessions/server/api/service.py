@@ -31,6 +31,7 @@ from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from,
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
 from adk_grpc_sessions.server.api.page_tokens import PageTokens
+from adk_grpc_sessions.server.api.session_notices import SessionNotices
 from adk_grpc_sessions.server.api.watch import DEFAULT_DELIVERY_SHARE, Watchers
 from adk_grpc_sessions.server.backends.base import (
     Backend,
@@ -68,6 +69,7 @@ class SessionServicer:
         clock: Callable[[], float] = time.time,
         watch_buffer_bytes: int = 8 * 1024 * 1024,
         watch_delivery_share: float = DEFAULT_DELIVERY_SHARE,
+        watch_sessions_pending: int = 10_000,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
@@ -75,7 +77,9 @@ class SessionServicer:
         process); ``policy`` is what every call is served under (default: no
         authentication, no metrics); ``lifecycle`` the expiry and close settings (default: none);
         ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off;
-        ``watch_delivery_share`` the share of the event loop one session's deliveries may take.
+        ``watch_delivery_share`` the share of the event loop one session's deliveries may take;
+        ``watch_sessions_pending`` how many sessions one WatchSessions watcher may leave
+        waiting for their notice before it is cut off.
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``), or the
@@ -107,6 +111,9 @@ class SessionServicer:
             buffer_bytes=watch_buffer_bytes,
             delivery_share=watch_delivery_share,
             metrics=self.policy.metrics,
+        )
+        self.session_notices: Final = SessionNotices(
+            backend, response_bytes=self.response_bytes, pending_sessions=watch_sessions_pending
         )
 
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
@@ -345,6 +352,7 @@ class SessionServicer:
         for task in list(self._idle_streams):
             task.cancel()
         self.watchers.drain()
+        self.session_notices.drain()
 
     def _count_stream(self, code: str, method: str = STREAM_METHOD) -> None:
         # Not timed: a stream's duration says nothing; its appends are timed one by one.
@@ -383,6 +391,41 @@ class SessionServicer:
             code = code_pb2.Code.Name(failure.code)
         finally:
             self._count_stream(code, WATCH_METHOD)
+        if failure is not None:
+            # Outside every except block: abort raises, and must not be caught above.
+            await context.abort_with_status(rpc_status_from(failure))
+
+    async def WatchSessions(  # noqa: N802
+        self, raw_request: bytes, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[bytes]:
+        """Streams a listing of one user's sessions, then a notice of each change as it is committed.
+
+        The request arrives as bytes, so bad protobuf is answered INVALID_ARGUMENT.
+        """
+        request_id.set(new_request_id())
+        failure: status_pb2.Status | None = None
+        code = "OK"
+        try:
+            grant = self.policy.authenticate(context)
+            try:
+                request = pb.WatchSessionsRequest.FromString(raw_request)
+            except DecodeError as exc:
+                raise InvalidArgumentError.single(
+                    "request", f"not a valid adk_grpc_sessions.v1.WatchSessionsRequest: {exc}"
+                ) from None
+            app_name = check_key("app_name", request.app_name)
+            user_id = check_key("user_id", request.user_id)
+            self.policy.authorize(grant, app_name)
+            async for message in self.session_notices.stream(app_name, user_id):
+                yield message
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the watcher went away
+            raise
+        except Exception as exc:
+            failure = status_for(exc)
+            code = code_pb2.Code.Name(failure.code)
+        finally:
+            self._count_stream(code, WATCH_SESSIONS_METHOD)
         if failure is not None:
             # Outside every except block: abort raises, and must not be caught above.
             await context.abort_with_status(rpc_status_from(failure))
@@ -520,6 +563,8 @@ class SessionServicer:
 
 
 WATCH_METHOD: Final = "WatchSession"
+WATCH_SESSIONS_METHOD: Final = "WatchSessions"
+_WATCH_METHODS: Final = (WATCH_METHOD, WATCH_SESSIONS_METHOD)
 
 
 def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler:
@@ -534,10 +579,10 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
                 servicer.AppendEventStream, request_deserializer=None, response_serializer=None
             )
             continue
-        if method.name == WATCH_METHOD:
+        if method.name in _WATCH_METHODS:
             # The request arrives as bytes, so bad protobuf is answered, not fatal.
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                servicer.WatchSession, request_deserializer=None, response_serializer=None
+                getattr(servicer, method.name), request_deserializer=None, response_serializer=None
             )
             continue
         implementation = getattr(servicer, method.name)

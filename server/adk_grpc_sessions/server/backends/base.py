@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Self
 
-from adk_grpc_sessions.server.backends.changes import SessionChanges
+from adk_grpc_sessions.server.backends.changes import SessionChanges, UserChange
 from adk_grpc_sessions.server.backends.errors import (
     BackendError,
     BackendRefusedError,
@@ -122,6 +122,7 @@ __all__ = [  # the boundary's every name, importable from here
     "StateSizeLimitError",
     "StorageLimits",
     "StoredEvent",
+    "UserChange",
     "WatchRead",
     "WatchedEvent",
 ]
@@ -480,6 +481,16 @@ class Backend(abc.ABC):
             BackendRefusedError: this storage cannot be watched (``watchable`` is False).
         """
         raise BackendRefusedError(Refusal.UNSUPPORTED, f"{type(self).__name__} cannot be watched")
+
+    async def follow_changes(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Makes sure ``changes`` hears of other servers' writes from now on (before a watch's first read).
+
+        A no-op where no other server writes (memory, SQLite) or where each
+        watched read starts it (``read_watched``).
+
+        Raises:
+            BackendUnavailableError: storage's change feed could not be started in time.
+        """
 
     # Restoring: writing sessions exactly as they were elsewhere (copy, import), and reading them so.
     # Restored data was accepted where it comes from: no limit refuses it, and state deltas are not

@@ -243,6 +243,10 @@ class InstrumentedBackend(Backend):
             "purge_expired", self._inner.purge_expired(limit, app_name=app_name, user_id=user_id)
         )
 
+    async def follow_changes(self) -> None:
+        """See ``Backend.follow_changes`` (not timed: it waits for a connection once)."""
+        await self._inner.follow_changes()
+
     async def read_watched(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
         """See ``Backend.read_watched``."""
         return await self._timed("read_watched", self._inner.read_watched(key, after_revision, budget=budget))

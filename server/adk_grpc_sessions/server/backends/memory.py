@@ -233,6 +233,7 @@ class MemoryBackend(Backend):
             initial_state=dict(state.session),
         )
         self._store(stored, expiry)
+        self.changes.created(key)
         return self._record(stored, [])
 
     def _store(self, stored: _StoredSession, expiry: Expiry) -> None:
@@ -480,8 +481,8 @@ class MemoryBackend(Backend):
         if update.labels is not None:
             metadata = Metadata(metadata.display_name, dict(update.labels))
         stored.metadata = metadata
-        if update.expiry is not None:
-            self.changes.changed(key)  # a watch of it ends at its new expiry
+        # A watch of it ends at its new expiry; a watch of its user is told of its new metadata.
+        self.changes.changed(key)
         return self._record(stored, [])
 
     async def fork_session(
@@ -547,6 +548,7 @@ class MemoryBackend(Backend):
             },
         )
         self._store(stored, expiry)
+        self.changes.created(key)
         return self._record(stored, [])
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
@@ -560,7 +562,7 @@ class MemoryBackend(Backend):
             until = stored.close_time + closed_ttl
             current = stored.expiry.expire_time
             self._set_expiry(stored, Expiry(until if current is None else min(current, until), None))
-        self.changes.changed(key)
+        self.changes.closed(key)
         return self._record(stored, [])
 
     async def erase_user(self, app_name: str, user_id: str) -> None:

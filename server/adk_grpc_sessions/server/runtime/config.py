@@ -83,6 +83,8 @@ class ServerConfig:
     watch_buffer_bytes: int = 8 * 1024 * 1024
     """Most undelivered bytes one watcher may leave on the server before its stream ends (one event,
     however large, is always accepted)."""
+    watch_sessions_pending: int = 10_000
+    """Most sessions one WatchSessions stream may leave waiting for their notice before it ends."""
     watch_poll_interval: float = 0.25
     """Seconds between polls of watched sessions, on storage that cannot notify (MySQL/MariaDB)."""
     watch_delivery_share: float = 0.03
@@ -129,6 +131,8 @@ class ServerConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive and at most 100 years")
         if self.watch_buffer_bytes <= 0:
             raise ValueError("--watch-buffer-bytes must be positive")
+        if self.watch_sessions_pending <= 0:
+            raise ValueError("--watch-sessions-pending must be positive")
         if self.purge_batch_size <= 0:
             raise ValueError("--purge-batch-size must be positive")
         if not 0 < self.watch_delivery_share <= 1:
@@ -349,6 +353,14 @@ SETTINGS: Final = (
         "watch_buffer_bytes",
         "most bytes of events one WatchSession stream may leave undelivered before it ends "
         "RESOURCE_EXHAUSTED (WATCHER_TOO_SLOW; the watcher resumes from its last revision)",
+        int,
+        "N",
+    ),
+    Setting(
+        "watch_sessions_pending",
+        "most sessions one WatchSessions stream may leave waiting for their notice (each session's "
+        "changes fold into one) before it ends RESOURCE_EXHAUSTED (WATCHER_TOO_SLOW; the watcher "
+        "watches again, from a new listing)",
         int,
         "N",
     ),

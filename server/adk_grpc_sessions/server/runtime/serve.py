@@ -232,6 +232,7 @@ class SessionServer:
             ),
             watch_buffer_bytes=config.watch_buffer_bytes,
             watch_delivery_share=config.watch_delivery_share,
+            watch_sessions_pending=config.watch_sessions_pending,
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))

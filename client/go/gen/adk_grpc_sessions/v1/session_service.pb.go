@@ -209,6 +209,36 @@
 //   process, which tells its own watchers; Agent Engine does not support
 //   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
 //
+// Watching a user's sessions
+//   WatchSessions follows every session of one user of an app. The stream
+//   first lists the user's sessions as they are (SessionNotice kind LISTED,
+//   each with its head: state and metadata, no events; in pages of at most
+//   100 per message, oldest update first), then a caught_up message
+//   carrying how many were listed, then a notice of each change as soon as
+//   it is committed, for as long as the stream is open: CREATED (a create
+//   or a fork), UPDATED (an append, an UpdateSession), CLOSED, DELETED,
+//   EXPIRED (its expire_time passed). Only
+//   committed changes are noticed; a notice carries the session's head as
+//   it was read after the change (none for DELETED and EXPIRED), so a
+//   session changed several times before its notice is sent gets one
+//   notice with its latest head (a session created and deleted before its
+//   notice is sent gets none). A notice may repeat what the listing said,
+//   and a CREATED notice of a session id the watcher already holds replaces
+//   it (it was deleted and created again). When the server cannot tell
+//   what changed (EraseUser, or a server that lost its notifications from
+//   storage for a while), it sends `relisting` and starts over: every
+//   session is listed again, then caught_up; a watcher then drops every
+//   session not listed again. A watcher that does not read notices as fast
+//   as they come is never allowed to slow writers: once more sessions wait
+//   for their notice than the server's bound (--watch-sessions-pending),
+//   the stream ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW"), and the
+//   watcher watches again (starting with a new listing). A server that
+//   begins to drain ends the stream with UNAVAILABLE ("SERVER_DRAINING").
+//   Sessions written by a restore (copy, import) are not noticed. Storage
+//   decides how fast other replicas' changes arrive, as for WatchSession;
+//   Agent Engine does not support it (UNIMPLEMENTED,
+//   "NOT_SUPPORTED_BY_BACKEND").
+//
 // Apps and users
 //   ListApps lists the apps that hold any session, app state or user state,
 //   among those the caller's token may use; ListUsers lists the users of one
@@ -396,6 +426,75 @@ func (x WatchEnded_Reason) Number() protoreflect.EnumNumber {
 // Deprecated: Use WatchEnded_Reason.Descriptor instead.
 func (WatchEnded_Reason) EnumDescriptor() ([]byte, []int) {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40, 0}
+}
+
+// What the notice says.
+type SessionNotice_Kind int32
+
+const (
+	// Not used.
+	SessionNotice_KIND_UNSPECIFIED SessionNotice_Kind = 0
+	// The session exists: part of a listing (before caught_up).
+	SessionNotice_KIND_LISTED SessionNotice_Kind = 1
+	// CreateSession or ForkSession created it.
+	SessionNotice_KIND_CREATED SessionNotice_Kind = 2
+	// An event was appended to it, or UpdateSession changed it.
+	SessionNotice_KIND_UPDATED SessionNotice_Kind = 3
+	// CloseSession closed it (its head shows close_time).
+	SessionNotice_KIND_CLOSED SessionNotice_Kind = 4
+	// DeleteSession deleted it.
+	SessionNotice_KIND_DELETED SessionNotice_Kind = 5
+	// Its expire_time passed (or it was purged as expired).
+	SessionNotice_KIND_EXPIRED SessionNotice_Kind = 6
+)
+
+// Enum value maps for SessionNotice_Kind.
+var (
+	SessionNotice_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_LISTED",
+		2: "KIND_CREATED",
+		3: "KIND_UPDATED",
+		4: "KIND_CLOSED",
+		5: "KIND_DELETED",
+		6: "KIND_EXPIRED",
+	}
+	SessionNotice_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_LISTED":      1,
+		"KIND_CREATED":     2,
+		"KIND_UPDATED":     3,
+		"KIND_CLOSED":      4,
+		"KIND_DELETED":     5,
+		"KIND_EXPIRED":     6,
+	}
+)
+
+func (x SessionNotice_Kind) Enum() *SessionNotice_Kind {
+	p := new(SessionNotice_Kind)
+	*p = x
+	return p
+}
+
+func (x SessionNotice_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionNotice_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_adk_grpc_sessions_v1_session_service_proto_enumTypes[1].Descriptor()
+}
+
+func (SessionNotice_Kind) Type() protoreflect.EnumType {
+	return &file_adk_grpc_sessions_v1_session_service_proto_enumTypes[1]
+}
+
+func (x SessionNotice_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionNotice_Kind.Descriptor instead.
+func (SessionNotice_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44, 0}
 }
 
 // State in its three scopes. In every map the key is the state key without
@@ -3293,6 +3392,363 @@ func (x *WatchEnded) GetReason() WatchEnded_Reason {
 	return WatchEnded_REASON_UNSPECIFIED
 }
 
+// Request for SessionService.WatchSessions.
+type WatchSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The app name.
+	AppName string `protobuf:"bytes,1,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	// Required. The user id whose sessions are followed.
+	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsRequest) Reset() {
+	*x = WatchSessionsRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsRequest) ProtoMessage() {}
+
+func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsRequest.ProtoReflect.Descriptor instead.
+func (*WatchSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *WatchSessionsRequest) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *WatchSessionsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// One message of a WatchSessions stream: exactly one field is set.
+type WatchSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What this message carries.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*WatchSessionsResponse_Notices
+	//	*WatchSessionsResponse_CaughtUp
+	//	*WatchSessionsResponse_Relisting
+	Kind          isWatchSessionsResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsResponse) Reset() {
+	*x = WatchSessionsResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsResponse) ProtoMessage() {}
+
+func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsResponse.ProtoReflect.Descriptor instead.
+func (*WatchSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *WatchSessionsResponse) GetKind() isWatchSessionsResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *WatchSessionsResponse) GetNotices() *SessionNotices {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionsResponse_Notices); ok {
+			return x.Notices
+		}
+	}
+	return nil
+}
+
+func (x *WatchSessionsResponse) GetCaughtUp() *WatchSessionsCaughtUp {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionsResponse_CaughtUp); ok {
+			return x.CaughtUp
+		}
+	}
+	return nil
+}
+
+func (x *WatchSessionsResponse) GetRelisting() *WatchSessionsRelisting {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchSessionsResponse_Relisting); ok {
+			return x.Relisting
+		}
+	}
+	return nil
+}
+
+type isWatchSessionsResponse_Kind interface {
+	isWatchSessionsResponse_Kind()
+}
+
+type WatchSessionsResponse_Notices struct {
+	// Sessions listed, or changed since the last message. At least one;
+	// as many as fit in one message.
+	Notices *SessionNotices `protobuf:"bytes,1,opt,name=notices,proto3,oneof"`
+}
+
+type WatchSessionsResponse_CaughtUp struct {
+	// Every session the user had when the listing began has been listed
+	// (sent once after each listing, even if it was empty).
+	CaughtUp *WatchSessionsCaughtUp `protobuf:"bytes,2,opt,name=caught_up,json=caughtUp,proto3,oneof"`
+}
+
+type WatchSessionsResponse_Relisting struct {
+	// The server lost track of what changed: a new listing follows, then
+	// caught_up. Drop what was listed before and was not listed again.
+	Relisting *WatchSessionsRelisting `protobuf:"bytes,3,opt,name=relisting,proto3,oneof"`
+}
+
+func (*WatchSessionsResponse_Notices) isWatchSessionsResponse_Kind() {}
+
+func (*WatchSessionsResponse_CaughtUp) isWatchSessionsResponse_Kind() {}
+
+func (*WatchSessionsResponse_Relisting) isWatchSessionsResponse_Kind() {}
+
+// Notices delivered by WatchSessions.
+type SessionNotices struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notices, in the order the server learned of them; at most one per
+	// session id in one message.
+	Notices       []*SessionNotice `protobuf:"bytes,1,rep,name=notices,proto3" json:"notices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionNotices) Reset() {
+	*x = SessionNotices{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionNotices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionNotices) ProtoMessage() {}
+
+func (x *SessionNotices) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionNotices.ProtoReflect.Descriptor instead.
+func (*SessionNotices) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *SessionNotices) GetNotices() []*SessionNotice {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+// What happened to one session of the watched user.
+type SessionNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Kind SessionNotice_Kind `protobuf:"varint,1,opt,name=kind,proto3,enum=adk_grpc_sessions.v1.SessionNotice_Kind" json:"kind,omitempty"`
+	// The session's id.
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The session as read after the change: merged state and metadata, no
+	// events. Unset for DELETED and EXPIRED.
+	Session       *Session `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionNotice) Reset() {
+	*x = SessionNotice{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionNotice) ProtoMessage() {}
+
+func (x *SessionNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionNotice.ProtoReflect.Descriptor instead.
+func (*SessionNotice) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SessionNotice) GetKind() SessionNotice_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionNotice_KIND_UNSPECIFIED
+}
+
+func (x *SessionNotice) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SessionNotice) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// The end of a WatchSessions listing.
+type WatchSessionsCaughtUp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many sessions the listing held.
+	Listed        int64 `protobuf:"varint,1,opt,name=listed,proto3" json:"listed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsCaughtUp) Reset() {
+	*x = WatchSessionsCaughtUp{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsCaughtUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsCaughtUp) ProtoMessage() {}
+
+func (x *WatchSessionsCaughtUp) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsCaughtUp.ProtoReflect.Descriptor instead.
+func (*WatchSessionsCaughtUp) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *WatchSessionsCaughtUp) GetListed() int64 {
+	if x != nil {
+		return x.Listed
+	}
+	return 0
+}
+
+// WatchSessions starts over with a new listing (see WatchSessionsResponse).
+type WatchSessionsRelisting struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsRelisting) Reset() {
+	*x = WatchSessionsRelisting{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsRelisting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsRelisting) ProtoMessage() {}
+
+func (x *WatchSessionsRelisting) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsRelisting.ProtoReflect.Descriptor instead.
+func (*WatchSessionsRelisting) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{46}
+}
+
 // Request for SessionService.ListApps.
 type ListAppsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3308,7 +3764,7 @@ type ListAppsRequest struct {
 
 func (x *ListAppsRequest) Reset() {
 	*x = ListAppsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3776,7 @@ func (x *ListAppsRequest) String() string {
 func (*ListAppsRequest) ProtoMessage() {}
 
 func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3789,7 @@ func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsRequest.ProtoReflect.Descriptor instead.
 func (*ListAppsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{41}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListAppsRequest) GetPageSize() int32 {
@@ -3363,7 +3819,7 @@ type ListAppsResponse struct {
 
 func (x *ListAppsResponse) Reset() {
 	*x = ListAppsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3831,7 @@ func (x *ListAppsResponse) String() string {
 func (*ListAppsResponse) ProtoMessage() {}
 
 func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3844,7 @@ func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsResponse.ProtoReflect.Descriptor instead.
 func (*ListAppsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{42}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListAppsResponse) GetAppNames() []string {
@@ -3422,7 +3878,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3434,7 +3890,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3447,7 +3903,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{43}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListUsersRequest) GetAppName() string {
@@ -3484,7 +3940,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3496,7 +3952,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3509,7 +3965,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListUsersResponse) GetUserIds() []string {
@@ -3774,7 +4230,33 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rREASON_CLOSED\x10\x01\x12\x12\n" +
 	"\x0eREASON_DELETED\x10\x02\x12\x12\n" +
-	"\x0eREASON_EXPIRED\x10\x03\"M\n" +
+	"\x0eREASON_EXPIRED\x10\x03\"J\n" +
+	"\x14WatchSessionsRequest\x12\x19\n" +
+	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"\xfb\x01\n" +
+	"\x15WatchSessionsResponse\x12@\n" +
+	"\anotices\x18\x01 \x01(\v2$.adk_grpc_sessions.v1.SessionNoticesH\x00R\anotices\x12J\n" +
+	"\tcaught_up\x18\x02 \x01(\v2+.adk_grpc_sessions.v1.WatchSessionsCaughtUpH\x00R\bcaughtUp\x12L\n" +
+	"\trelisting\x18\x03 \x01(\v2,.adk_grpc_sessions.v1.WatchSessionsRelistingH\x00R\trelistingB\x06\n" +
+	"\x04kind\"O\n" +
+	"\x0eSessionNotices\x12=\n" +
+	"\anotices\x18\x01 \x03(\v2#.adk_grpc_sessions.v1.SessionNoticeR\anotices\"\xae\x02\n" +
+	"\rSessionNotice\x12<\n" +
+	"\x04kind\x18\x01 \x01(\x0e2(.adk_grpc_sessions.v1.SessionNotice.KindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x127\n" +
+	"\asession\x18\x03 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"\x86\x01\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vKIND_LISTED\x10\x01\x12\x10\n" +
+	"\fKIND_CREATED\x10\x02\x12\x10\n" +
+	"\fKIND_UPDATED\x10\x03\x12\x0f\n" +
+	"\vKIND_CLOSED\x10\x04\x12\x10\n" +
+	"\fKIND_DELETED\x10\x05\x12\x10\n" +
+	"\fKIND_EXPIRED\x10\x06\"/\n" +
+	"\x15WatchSessionsCaughtUp\x12\x16\n" +
+	"\x06listed\x18\x01 \x01(\x03R\x06listed\"\x18\n" +
+	"\x16WatchSessionsRelisting\"M\n" +
 	"\x0fListAppsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3789,7 +4271,7 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"V\n" +
 	"\x11ListUsersResponse\x12\x19\n" +
 	"\buser_ids\x18\x01 \x03(\tR\auserIds\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xe1\r\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcd\x0e\n" +
 	"\x0eSessionService\x12h\n" +
 	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
 	"\n" +
@@ -3807,7 +4289,8 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\fCloseSession\x12).adk_grpc_sessions.v1.CloseSessionRequest\x1a*.adk_grpc_sessions.v1.CloseSessionResponse\x12\\\n" +
 	"\tEraseUser\x12&.adk_grpc_sessions.v1.EraseUserRequest\x1a'.adk_grpc_sessions.v1.EraseUserResponse\x12b\n" +
 	"\vForkSession\x12(.adk_grpc_sessions.v1.ForkSessionRequest\x1a).adk_grpc_sessions.v1.ForkSessionResponse\x12g\n" +
-	"\fWatchSession\x12).adk_grpc_sessions.v1.WatchSessionRequest\x1a*.adk_grpc_sessions.v1.WatchSessionResponse0\x01\x12Y\n" +
+	"\fWatchSession\x12).adk_grpc_sessions.v1.WatchSessionRequest\x1a*.adk_grpc_sessions.v1.WatchSessionResponse0\x01\x12j\n" +
+	"\rWatchSessions\x12*.adk_grpc_sessions.v1.WatchSessionsRequest\x1a+.adk_grpc_sessions.v1.WatchSessionsResponse0\x01\x12Y\n" +
 	"\bListApps\x12%.adk_grpc_sessions.v1.ListAppsRequest\x1a&.adk_grpc_sessions.v1.ListAppsResponse\x12\\\n" +
 	"\tListUsers\x12&.adk_grpc_sessions.v1.ListUsersRequest\x1a'.adk_grpc_sessions.v1.ListUsersResponseB\xf6\x01\n" +
 	"\x18com.adk_grpc_sessions.v1B\x13SessionServiceProtoP\x01Z\\github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1;sessionsv1\xa2\x02\x03AXX\xaa\x02\x12AdkGrpcSessions.V1\xca\x02\x12AdkGrpcSessions\\V1\xe2\x02\x1eAdkGrpcSessions\\V1\\GPBMetadata\xea\x02\x13AdkGrpcSessions::V1b\x06proto3"
@@ -3824,164 +4307,179 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescData
 }
 
-var file_adk_grpc_sessions_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_adk_grpc_sessions_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
 	(WatchEnded_Reason)(0),            // 0: adk_grpc_sessions.v1.WatchEnded.Reason
-	(*State)(nil),                     // 1: adk_grpc_sessions.v1.State
-	(*StateDelta)(nil),                // 2: adk_grpc_sessions.v1.StateDelta
-	(*Event)(nil),                     // 3: adk_grpc_sessions.v1.Event
-	(*Session)(nil),                   // 4: adk_grpc_sessions.v1.Session
-	(*ForkOrigin)(nil),                // 5: adk_grpc_sessions.v1.ForkOrigin
-	(*CreateSessionRequest)(nil),      // 6: adk_grpc_sessions.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),     // 7: adk_grpc_sessions.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),         // 8: adk_grpc_sessions.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 9: adk_grpc_sessions.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 10: adk_grpc_sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 11: adk_grpc_sessions.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),      // 12: adk_grpc_sessions.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil),     // 13: adk_grpc_sessions.v1.DeleteSessionResponse
-	(*AppendEventRequest)(nil),        // 14: adk_grpc_sessions.v1.AppendEventRequest
-	(*AppendEventResponse)(nil),       // 15: adk_grpc_sessions.v1.AppendEventResponse
-	(*BatchAppendEventsRequest)(nil),  // 16: adk_grpc_sessions.v1.BatchAppendEventsRequest
-	(*BatchAppendEventsResponse)(nil), // 17: adk_grpc_sessions.v1.BatchAppendEventsResponse
-	(*AppendEventStreamRequest)(nil),  // 18: adk_grpc_sessions.v1.AppendEventStreamRequest
-	(*AppendEventStreamResponse)(nil), // 19: adk_grpc_sessions.v1.AppendEventStreamResponse
-	(*AppendEventResult)(nil),         // 20: adk_grpc_sessions.v1.AppendEventResult
-	(*Status)(nil),                    // 21: adk_grpc_sessions.v1.Status
-	(*ListEventsRequest)(nil),         // 22: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),        // 23: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),       // 24: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),      // 25: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),        // 26: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),       // 27: adk_grpc_sessions.v1.GetAppStateResponse
-	(*UpdateSessionRequest)(nil),      // 28: adk_grpc_sessions.v1.UpdateSessionRequest
-	(*UpdateSessionResponse)(nil),     // 29: adk_grpc_sessions.v1.UpdateSessionResponse
-	(*CloseSessionRequest)(nil),       // 30: adk_grpc_sessions.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),      // 31: adk_grpc_sessions.v1.CloseSessionResponse
-	(*EraseUserRequest)(nil),          // 32: adk_grpc_sessions.v1.EraseUserRequest
-	(*EraseUserResponse)(nil),         // 33: adk_grpc_sessions.v1.EraseUserResponse
-	(*ForkSessionRequest)(nil),        // 34: adk_grpc_sessions.v1.ForkSessionRequest
-	(*ForkSessionResponse)(nil),       // 35: adk_grpc_sessions.v1.ForkSessionResponse
-	(*WatchSessionRequest)(nil),       // 36: adk_grpc_sessions.v1.WatchSessionRequest
-	(*WatchSessionResponse)(nil),      // 37: adk_grpc_sessions.v1.WatchSessionResponse
-	(*WatchedEvents)(nil),             // 38: adk_grpc_sessions.v1.WatchedEvents
-	(*WatchedEvent)(nil),              // 39: adk_grpc_sessions.v1.WatchedEvent
-	(*WatchCaughtUp)(nil),             // 40: adk_grpc_sessions.v1.WatchCaughtUp
-	(*WatchEnded)(nil),                // 41: adk_grpc_sessions.v1.WatchEnded
-	(*ListAppsRequest)(nil),           // 42: adk_grpc_sessions.v1.ListAppsRequest
-	(*ListAppsResponse)(nil),          // 43: adk_grpc_sessions.v1.ListAppsResponse
-	(*ListUsersRequest)(nil),          // 44: adk_grpc_sessions.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 45: adk_grpc_sessions.v1.ListUsersResponse
-	nil,                               // 46: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 47: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 48: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 49: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 50: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 51: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 52: adk_grpc_sessions.v1.Session.LabelsEntry
-	nil,                               // 53: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
-	nil,                               // 54: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 55: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	nil,                               // 56: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 57: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 58: google.protobuf.Duration
-	(*anypb.Any)(nil),                 // 59: google.protobuf.Any
-	(*fieldmaskpb.FieldMask)(nil),     // 60: google.protobuf.FieldMask
+	(SessionNotice_Kind)(0),           // 1: adk_grpc_sessions.v1.SessionNotice.Kind
+	(*State)(nil),                     // 2: adk_grpc_sessions.v1.State
+	(*StateDelta)(nil),                // 3: adk_grpc_sessions.v1.StateDelta
+	(*Event)(nil),                     // 4: adk_grpc_sessions.v1.Event
+	(*Session)(nil),                   // 5: adk_grpc_sessions.v1.Session
+	(*ForkOrigin)(nil),                // 6: adk_grpc_sessions.v1.ForkOrigin
+	(*CreateSessionRequest)(nil),      // 7: adk_grpc_sessions.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),     // 8: adk_grpc_sessions.v1.CreateSessionResponse
+	(*GetSessionRequest)(nil),         // 9: adk_grpc_sessions.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 10: adk_grpc_sessions.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 11: adk_grpc_sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 12: adk_grpc_sessions.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),      // 13: adk_grpc_sessions.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),     // 14: adk_grpc_sessions.v1.DeleteSessionResponse
+	(*AppendEventRequest)(nil),        // 15: adk_grpc_sessions.v1.AppendEventRequest
+	(*AppendEventResponse)(nil),       // 16: adk_grpc_sessions.v1.AppendEventResponse
+	(*BatchAppendEventsRequest)(nil),  // 17: adk_grpc_sessions.v1.BatchAppendEventsRequest
+	(*BatchAppendEventsResponse)(nil), // 18: adk_grpc_sessions.v1.BatchAppendEventsResponse
+	(*AppendEventStreamRequest)(nil),  // 19: adk_grpc_sessions.v1.AppendEventStreamRequest
+	(*AppendEventStreamResponse)(nil), // 20: adk_grpc_sessions.v1.AppendEventStreamResponse
+	(*AppendEventResult)(nil),         // 21: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                    // 22: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),         // 23: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 24: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),       // 25: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),      // 26: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),        // 27: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),       // 28: adk_grpc_sessions.v1.GetAppStateResponse
+	(*UpdateSessionRequest)(nil),      // 29: adk_grpc_sessions.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),     // 30: adk_grpc_sessions.v1.UpdateSessionResponse
+	(*CloseSessionRequest)(nil),       // 31: adk_grpc_sessions.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),      // 32: adk_grpc_sessions.v1.CloseSessionResponse
+	(*EraseUserRequest)(nil),          // 33: adk_grpc_sessions.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),         // 34: adk_grpc_sessions.v1.EraseUserResponse
+	(*ForkSessionRequest)(nil),        // 35: adk_grpc_sessions.v1.ForkSessionRequest
+	(*ForkSessionResponse)(nil),       // 36: adk_grpc_sessions.v1.ForkSessionResponse
+	(*WatchSessionRequest)(nil),       // 37: adk_grpc_sessions.v1.WatchSessionRequest
+	(*WatchSessionResponse)(nil),      // 38: adk_grpc_sessions.v1.WatchSessionResponse
+	(*WatchedEvents)(nil),             // 39: adk_grpc_sessions.v1.WatchedEvents
+	(*WatchedEvent)(nil),              // 40: adk_grpc_sessions.v1.WatchedEvent
+	(*WatchCaughtUp)(nil),             // 41: adk_grpc_sessions.v1.WatchCaughtUp
+	(*WatchEnded)(nil),                // 42: adk_grpc_sessions.v1.WatchEnded
+	(*WatchSessionsRequest)(nil),      // 43: adk_grpc_sessions.v1.WatchSessionsRequest
+	(*WatchSessionsResponse)(nil),     // 44: adk_grpc_sessions.v1.WatchSessionsResponse
+	(*SessionNotices)(nil),            // 45: adk_grpc_sessions.v1.SessionNotices
+	(*SessionNotice)(nil),             // 46: adk_grpc_sessions.v1.SessionNotice
+	(*WatchSessionsCaughtUp)(nil),     // 47: adk_grpc_sessions.v1.WatchSessionsCaughtUp
+	(*WatchSessionsRelisting)(nil),    // 48: adk_grpc_sessions.v1.WatchSessionsRelisting
+	(*ListAppsRequest)(nil),           // 49: adk_grpc_sessions.v1.ListAppsRequest
+	(*ListAppsResponse)(nil),          // 50: adk_grpc_sessions.v1.ListAppsResponse
+	(*ListUsersRequest)(nil),          // 51: adk_grpc_sessions.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 52: adk_grpc_sessions.v1.ListUsersResponse
+	nil,                               // 53: adk_grpc_sessions.v1.State.AppEntry
+	nil,                               // 54: adk_grpc_sessions.v1.State.UserEntry
+	nil,                               // 55: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                               // 56: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                               // 57: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                               // 58: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                               // 59: adk_grpc_sessions.v1.Session.LabelsEntry
+	nil,                               // 60: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	nil,                               // 61: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                               // 62: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	nil,                               // 63: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 64: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 65: google.protobuf.Duration
+	(*anypb.Any)(nil),                 // 66: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),     // 67: google.protobuf.FieldMask
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	46, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	47, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	48, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	49, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	50, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	51, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	57, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
-	1,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
-	3,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	57, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	57, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	57, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	58, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
-	57, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
-	52, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
-	5,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
-	57, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
-	2,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
-	57, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	58, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
-	53, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
-	4,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	57, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	4,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	4,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
-	3,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	57, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	14, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	20, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	14, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	20, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	15, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	21, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	59, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	57, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	54, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	55, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	4,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
-	60, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	4,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	56, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	57, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	58, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
-	4,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	38, // 47: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
-	40, // 48: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
-	41, // 49: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
-	39, // 50: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
-	3,  // 51: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
+	53, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	54, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	55, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	56, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	57, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	58, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	64, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
+	2,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
+	4,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
+	64, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	64, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	64, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	65, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
+	64, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
+	59, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
+	6,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
+	64, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
+	3,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
+	64, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	65, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
+	60, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	5,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	64, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	5,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
+	4,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
+	64, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	15, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	21, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	15, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	21, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	16, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	22, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	66, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	64, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	61, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	62, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	5,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	67, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	63, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	64, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	65, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
+	5,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	39, // 47: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
+	41, // 48: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
+	42, // 49: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
+	40, // 50: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
+	4,  // 51: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
 	0,  // 52: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
-	6,  // 53: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	8,  // 54: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	10, // 55: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	12, // 56: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	14, // 57: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	16, // 58: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	18, // 59: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	22, // 60: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	24, // 61: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	26, // 62: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	28, // 63: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
-	30, // 64: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
-	32, // 65: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
-	34, // 66: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
-	36, // 67: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
-	42, // 68: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
-	44, // 69: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
-	7,  // 70: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	9,  // 71: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	11, // 72: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	13, // 73: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	15, // 74: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	17, // 75: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	19, // 76: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	23, // 77: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	25, // 78: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	27, // 79: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	29, // 80: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
-	31, // 81: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
-	33, // 82: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
-	35, // 83: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
-	37, // 84: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
-	43, // 85: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
-	45, // 86: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
-	70, // [70:87] is the sub-list for method output_type
-	53, // [53:70] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	45, // 53: adk_grpc_sessions.v1.WatchSessionsResponse.notices:type_name -> adk_grpc_sessions.v1.SessionNotices
+	47, // 54: adk_grpc_sessions.v1.WatchSessionsResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchSessionsCaughtUp
+	48, // 55: adk_grpc_sessions.v1.WatchSessionsResponse.relisting:type_name -> adk_grpc_sessions.v1.WatchSessionsRelisting
+	46, // 56: adk_grpc_sessions.v1.SessionNotices.notices:type_name -> adk_grpc_sessions.v1.SessionNotice
+	1,  // 57: adk_grpc_sessions.v1.SessionNotice.kind:type_name -> adk_grpc_sessions.v1.SessionNotice.Kind
+	5,  // 58: adk_grpc_sessions.v1.SessionNotice.session:type_name -> adk_grpc_sessions.v1.Session
+	7,  // 59: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	9,  // 60: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	11, // 61: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	13, // 62: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	15, // 63: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	17, // 64: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	19, // 65: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	23, // 66: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	25, // 67: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	27, // 68: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	29, // 69: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	31, // 70: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	33, // 71: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	35, // 72: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
+	37, // 73: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
+	43, // 74: adk_grpc_sessions.v1.SessionService.WatchSessions:input_type -> adk_grpc_sessions.v1.WatchSessionsRequest
+	49, // 75: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
+	51, // 76: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
+	8,  // 77: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	10, // 78: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	12, // 79: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	14, // 80: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	16, // 81: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	18, // 82: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	20, // 83: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	24, // 84: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	26, // 85: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	28, // 86: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	30, // 87: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	32, // 88: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	34, // 89: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	36, // 90: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
+	38, // 91: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
+	44, // 92: adk_grpc_sessions.v1.SessionService.WatchSessions:output_type -> adk_grpc_sessions.v1.WatchSessionsResponse
+	50, // 93: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
+	52, // 94: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
+	77, // [77:95] is the sub-list for method output_type
+	59, // [59:77] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -4011,13 +4509,18 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		(*WatchSessionResponse_CaughtUp)(nil),
 		(*WatchSessionResponse_Ended)(nil),
 	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42].OneofWrappers = []any{
+		(*WatchSessionsResponse_Notices)(nil),
+		(*WatchSessionsResponse_CaughtUp)(nil),
+		(*WatchSessionsResponse_Relisting)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   56,
+			NumEnums:      2,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

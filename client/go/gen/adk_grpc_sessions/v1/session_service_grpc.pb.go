@@ -209,6 +209,36 @@
 //   process, which tells its own watchers; Agent Engine does not support
 //   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
 //
+// Watching a user's sessions
+//   WatchSessions follows every session of one user of an app. The stream
+//   first lists the user's sessions as they are (SessionNotice kind LISTED,
+//   each with its head: state and metadata, no events; in pages of at most
+//   100 per message, oldest update first), then a caught_up message
+//   carrying how many were listed, then a notice of each change as soon as
+//   it is committed, for as long as the stream is open: CREATED (a create
+//   or a fork), UPDATED (an append, an UpdateSession), CLOSED, DELETED,
+//   EXPIRED (its expire_time passed). Only
+//   committed changes are noticed; a notice carries the session's head as
+//   it was read after the change (none for DELETED and EXPIRED), so a
+//   session changed several times before its notice is sent gets one
+//   notice with its latest head (a session created and deleted before its
+//   notice is sent gets none). A notice may repeat what the listing said,
+//   and a CREATED notice of a session id the watcher already holds replaces
+//   it (it was deleted and created again). When the server cannot tell
+//   what changed (EraseUser, or a server that lost its notifications from
+//   storage for a while), it sends `relisting` and starts over: every
+//   session is listed again, then caught_up; a watcher then drops every
+//   session not listed again. A watcher that does not read notices as fast
+//   as they come is never allowed to slow writers: once more sessions wait
+//   for their notice than the server's bound (--watch-sessions-pending),
+//   the stream ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW"), and the
+//   watcher watches again (starting with a new listing). A server that
+//   begins to drain ends the stream with UNAVAILABLE ("SERVER_DRAINING").
+//   Sessions written by a restore (copy, import) are not noticed. Storage
+//   decides how fast other replicas' changes arrive, as for WatchSession;
+//   Agent Engine does not support it (UNIMPLEMENTED,
+//   "NOT_SUPPORTED_BY_BACKEND").
+//
 // Apps and users
 //   ListApps lists the apps that hold any session, app state or user state,
 //   among those the caller's token may use; ListUsers lists the users of one
@@ -350,6 +380,7 @@ const (
 	SessionService_EraseUser_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/EraseUser"
 	SessionService_ForkSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/ForkSession"
 	SessionService_WatchSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/WatchSession"
+	SessionService_WatchSessions_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/WatchSessions"
 	SessionService_ListApps_FullMethodName          = "/adk_grpc_sessions.v1.SessionService/ListApps"
 	SessionService_ListUsers_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/ListUsers"
 )
@@ -450,6 +481,13 @@ type SessionServiceClient interface {
 	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
 	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
 	WatchSession(ctx context.Context, in *WatchSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionResponse], error)
+	// Follows one user's sessions live: a listing of them, a caught_up
+	// marker, then a notice of each session created, updated, closed,
+	// deleted or expired as it is committed, until the caller ends the stream
+	// (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error)
 	// Lists the apps holding sessions or state that the caller may use (see
 	// "Apps and users").
 	ListApps(ctx context.Context, in *ListAppsRequest, opts ...grpc.CallOption) (*ListAppsResponse, error)
@@ -628,6 +666,25 @@ func (c *sessionServiceClient) WatchSession(ctx context.Context, in *WatchSessio
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionClient = grpc.ServerStreamingClient[WatchSessionResponse]
 
+func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[2], SessionService_WatchSessions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSessionsRequest, WatchSessionsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[WatchSessionsResponse]
+
 func (c *sessionServiceClient) ListApps(ctx context.Context, in *ListAppsRequest, opts ...grpc.CallOption) (*ListAppsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAppsResponse)
@@ -744,6 +801,13 @@ type SessionServiceServer interface {
 	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
 	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
 	WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error
+	// Follows one user's sessions live: a listing of them, a caught_up
+	// marker, then a notice of each session created, updated, closed,
+	// deleted or expired as it is committed, until the caller ends the stream
+	// (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+	// ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+	// ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error
 	// Lists the apps holding sessions or state that the caller may use (see
 	// "Apps and users").
 	ListApps(context.Context, *ListAppsRequest) (*ListAppsResponse, error)
@@ -804,6 +868,9 @@ func (UnimplementedSessionServiceServer) ForkSession(context.Context, *ForkSessi
 }
 func (UnimplementedSessionServiceServer) WatchSession(*WatchSessionRequest, grpc.ServerStreamingServer[WatchSessionResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSession not implemented")
+}
+func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSessions not implemented")
 }
 func (UnimplementedSessionServiceServer) ListApps(context.Context, *ListAppsRequest) (*ListAppsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListApps not implemented")
@@ -1084,6 +1151,17 @@ func _SessionService_WatchSession_Handler(srv interface{}, stream grpc.ServerStr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionServer = grpc.ServerStreamingServer[WatchSessionResponse]
 
+func _SessionService_WatchSessions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSessionsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SessionServiceServer).WatchSessions(m, &grpc.GenericServerStream[WatchSessionsRequest, WatchSessionsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[WatchSessionsResponse]
+
 func _SessionService_ListApps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListAppsRequest)
 	if err := dec(in); err != nil {
@@ -1198,6 +1276,11 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchSession",
 			Handler:       _SessionService_WatchSession_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchSessions",
+			Handler:       _SessionService_WatchSessions_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -204,6 +204,23 @@ class SqlBackend(Backend):
         """What tells this server of other servers' writes (None on SQLite, or until the first watch)."""
         return self._change_feed
 
+    async def follow_changes(self) -> None:
+        """See ``Backend.follow_changes``: starts the change feed (``_follow_other_servers``).
+
+        On MySQL/MariaDB it then waits for a poll of the watched users: what that
+        poll read is what the next ones are compared with, so a change committed
+        after it (while the caller lists, say) is told.
+
+        Raises:
+            BackendUnavailableError: no poll could read storage in time.
+        """
+        await self._follow_other_servers()
+        if isinstance(self._change_feed, HeadPoller):
+            try:
+                await asyncio.wait_for(self._change_feed.next_poll(), _LISTEN_WAIT_SECONDS)
+            except TimeoutError:
+                raise BackendUnavailableError("cannot poll the watched users' sessions") from None
+
     async def _follow_other_servers(self) -> None:
         """Starts the change feed at the first watch (a server nobody watches opens no connection for it).
 
@@ -262,9 +279,11 @@ class SqlBackend(Backend):
         in that gap would deadlock).
         """
         try:
-            return await self._create(key, state, now, expiry, metadata, limits, clock=None)
+            record = await self._create(key, state, now, expiry, metadata, limits, clock=None)
         except SessionExistsError:
-            return await self._create(key, state, now, expiry, metadata, limits, clock=self.clock())
+            record = await self._create(key, state, now, expiry, metadata, limits, clock=self.clock())
+        self.changes.created(record.key)
+        return record
 
     async def _create(
         self,
@@ -286,7 +305,9 @@ class SqlBackend(Backend):
         create = PendingCreate(key, state, now, expiry, metadata, limits, clock)
         if clock is not None:
             return await self._executor.write(
-                lambda connection: creates.create_one(connection, create, at_once=self._creates_at_once)
+                lambda connection: self._told_one_created(
+                    connection, creates.create_one(connection, create, at_once=self._creates_at_once)
+                )
             )
         return await self._creates.submit(create)
 
@@ -305,12 +326,15 @@ class SqlBackend(Backend):
         """
         try:
             return await self._executor.write(
-                lambda connection: creates.store_batch(
+                lambda connection: self._told_created(
                     connection,
-                    batch,
-                    at_once=self._creates_at_once,
-                    together=self._creates_together,
-                    savepoints=savepoints,
+                    creates.store_batch(
+                        connection,
+                        batch,
+                        at_once=self._creates_at_once,
+                        together=self._creates_together,
+                        savepoints=savepoints,
+                    ),
                 )
             )
         except creates.REFUSALS as refusal:
@@ -327,6 +351,21 @@ class SqlBackend(Backend):
             for create in batch:
                 outcomes += await self._store_creates([create])
             return outcomes
+
+    def _told_created(
+        self, connection: Connection, outcomes: list[Outcome[SessionRecord]]
+    ) -> list[Outcome[SessionRecord]]:
+        """``outcomes``, once (on PostgreSQL) the sessions they created are notified, in one statement."""
+        if self._notifies:
+            keys = [outcome.key for outcome in outcomes if isinstance(outcome, SessionRecord)]
+            if keys:
+                connection.execute(*watching.notify_created(keys))
+        return outcomes
+
+    def _told_one_created(self, connection: Connection, record: SessionRecord) -> SessionRecord:
+        """``record``, once (on PostgreSQL) its creation is notified in its transaction."""
+        self._told_created(connection, [record])
+        return record
 
     async def get_session(
         self, key: SessionKey, window: EventWindow, *, budget: ReadBudget = DEFAULT_BUDGET
@@ -576,23 +615,28 @@ class SqlBackend(Backend):
         async def fork(purge_clock: float | None) -> SessionRecord:
             clock = self.clock()
             return await self._executor.write(
-                lambda connection: writing.fork_session(
+                lambda connection: self._told_one_created(
                     connection,
-                    source,
-                    target,
-                    now,
-                    before_invocation_id,
-                    expiry,
-                    metadata,
-                    clock,
-                    purge_clock,
+                    writing.fork_session(
+                        connection,
+                        source,
+                        target,
+                        now,
+                        before_invocation_id,
+                        expiry,
+                        metadata,
+                        clock,
+                        purge_clock,
+                    ),
                 )
             )
 
         try:
-            return await fork(None)
+            record = await fork(None)
         except SessionExistsError:
-            return await fork(self.clock())
+            record = await fork(self.clock())
+        self.changes.created(record.key)
+        return record
 
     async def close_session(self, key: SessionKey, now: float, closed_ttl: float | None) -> SessionRecord:
         """See ``Backend.close_session``.
@@ -606,7 +650,7 @@ class SqlBackend(Backend):
                 connection, key, writing.close_session(connection, key, now, closed_ttl, clock)
             )
         )
-        self.changes.changed(key)
+        self.changes.closed(key)
         return record
 
     def _notified(self, connection: Connection, key: SessionKey, record: SessionRecord) -> SessionRecord:
@@ -627,7 +671,8 @@ class SqlBackend(Backend):
                 )
 
         await self._executor.write(erase)
-        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED)
+        # Where the erase is notified, its notification tells this server's watchers of the user too.
+        self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED, users=not self._notifies)
 
     async def purge_expired(
         self, limit: int, *, app_name: str | None = None, user_id: str | None = None

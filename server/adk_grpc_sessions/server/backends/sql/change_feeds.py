@@ -8,7 +8,10 @@
   (``SessionChanges.resync``): what was notified meanwhile is not missed.
 - MySQL/MariaDB (``HeadPoller``): no notifications; the heads (revision,
   close, expiry) of the sessions this server watches are read every
-  ``interval`` seconds, all in one statement, and each that moved is told.
+  ``interval`` seconds, all in one statement, and each that moved is told;
+  so are the heads of every session of the users it watches (WatchSessions),
+  in one more statement, and each session that appeared, moved, closed or
+  went is told.
 - SQLite: a database file is served by one server process, whose own writes
   tell its watchers (``SqlBackend``); nothing to listen to.
 """
@@ -18,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any, Final
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adk_grpc_sessions.server.backends.base import SessionChanges, SessionKey
+from adk_grpc_sessions.server.backends.base import SessionChanges, SessionEnd, SessionKey
 from adk_grpc_sessions.server.backends.sql.queries import watching
 
 _log = logging.getLogger(__name__)
@@ -98,16 +102,18 @@ class NotificationListener:
                 await connection.close(timeout=2)
 
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        parsed = watching.parse_payload(payload)
-        if parsed is None:
+        notified = watching.parse_payload(payload)
+        if notified is None:
             return
-        key, revision, end = parsed
-        if end is not None and not key.session_id:
+        key, end = notified.key, notified.end
+        if notified.created:
+            self._changes.created(key)
+        elif end is not None and not key.session_id:
             self._changes.ended_for_user(key.app_name, key.user_id, end)  # an erased user
         elif end is not None:
             self._changes.ended(key, end)
         else:
-            self._changes.changed(key, revision)
+            self._changes.changed(key, notified.revision)
 
 
 class HeadPoller:
@@ -118,9 +124,22 @@ class HeadPoller:
         self._changes = changes
         self._interval = interval
         self._seen: dict[SessionKey, tuple[Any, ...]] = {}
+        self._users_seen: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
+        self._waiting: list[asyncio.Future[None]] = []
+        """``next_poll`` callers: told once a poll that began after their call has read storage."""
         self._task: asyncio.Task[None] | None = None
         self.polls = 0
-        """Statements run so far (one per interval while anything is watched)."""
+        """Statements run so far (one per interval while any session is watched, one more for users)."""
+
+    async def next_poll(self) -> None:
+        """Returns once a poll that began after this call has read storage (what it read is the baseline).
+
+        A watch of a user waits for it before it lists the sessions: every
+        change after that poll then shows in a later one, none goes untold.
+        """
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        await waiter
 
     def start(self) -> None:
         """Starts polling in the background (until ``close``)."""
@@ -136,6 +155,16 @@ class HeadPoller:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
+            waiting, self._waiting = self._waiting, []
+            try:
+                await self._poll_users()
+            except Exception as exc:  # unreachable: the next poll tries again, and tells what moved
+                _log.warning("watch polling: cannot read the watched users' sessions (%s)", exc)
+                self._waiting += waiting
+            else:
+                for waiter in waiting:
+                    if not waiter.done():
+                        waiter.set_result(None)
             keys = list(self._changes.watched())
             for gone in self._seen.keys() - set(keys):
                 del self._seen[gone]
@@ -157,6 +186,52 @@ class HeadPoller:
                 # No revision given: a close or an expiry moves no revision, yet must be read.
                 if before != self._seen[key]:
                     self._changes.changed(key)
+
+    async def _poll_users(self) -> None:
+        """Reads the heads of the watched users' sessions, and tells what appeared, moved, closed or went."""
+        users = list(self._changes.watched_users())
+        for gone in self._users_seen.keys() - set(users):
+            del self._users_seen[gone]
+        if not users:
+            return
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(*watching.select_user_heads(users))).all()
+        self.polls += 1
+        now: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {user: {} for user in users}
+        for row in rows:
+            app_name, user_id, session_id = _names(row[:3])
+            now.setdefault((app_name, user_id), {})[session_id] = tuple(row[3:])
+        for user, heads in now.items():
+            before = self._users_seen.get(user)
+            self._users_seen[user] = heads
+            if before is not None:  # the first poll of a user is the baseline its watch lists after
+                self._tell_user(user, before, heads)
+
+    def _tell_user(
+        self, user: tuple[str, str], before: dict[str, tuple[Any, ...]], heads: dict[str, tuple[Any, ...]]
+    ) -> None:
+        changes = self._changes
+        for session_id, head in heads.items():
+            key = SessionKey(user[0], user[1], session_id)
+            earlier = before.get(session_id)
+            # (session_pk, revision, close_time, expire_time, display_name, labels)
+            if earlier is None or earlier[0] != head[0]:
+                changes.created(key)
+            elif earlier[2] is None and head[2] is not None:
+                changes.closed(key)
+            elif earlier != head:
+                changes.changed(key)
+        for session_id in before.keys() - heads.keys():
+            expire_time = before[session_id][3]
+            gone = _expired(expire_time)
+            changes.ended(SessionKey(user[0], user[1], session_id), gone)
+
+
+def _expired(expire_time: Any) -> SessionEnd:
+    """How a session that vanished between two polls went: purged once expired, or deleted."""
+    if expire_time is not None and float(expire_time) <= time.time():
+        return SessionEnd.EXPIRED
+    return SessionEnd.DELETED
 
 
 def _names(values: Any) -> tuple[str, str, str]:

@@ -239,6 +239,36 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *   process, which tells its own watchers; Agent Engine does not support
  *   watching (UNIMPLEMENTED, "NOT_SUPPORTED_BY_BACKEND").
  *
+ * Watching a user's sessions
+ *   WatchSessions follows every session of one user of an app. The stream
+ *   first lists the user's sessions as they are (SessionNotice kind LISTED,
+ *   each with its head: state and metadata, no events; in pages of at most
+ *   100 per message, oldest update first), then a caught_up message
+ *   carrying how many were listed, then a notice of each change as soon as
+ *   it is committed, for as long as the stream is open: CREATED (a create
+ *   or a fork), UPDATED (an append, an UpdateSession), CLOSED, DELETED,
+ *   EXPIRED (its expire_time passed). Only
+ *   committed changes are noticed; a notice carries the session's head as
+ *   it was read after the change (none for DELETED and EXPIRED), so a
+ *   session changed several times before its notice is sent gets one
+ *   notice with its latest head (a session created and deleted before its
+ *   notice is sent gets none). A notice may repeat what the listing said,
+ *   and a CREATED notice of a session id the watcher already holds replaces
+ *   it (it was deleted and created again). When the server cannot tell
+ *   what changed (EraseUser, or a server that lost its notifications from
+ *   storage for a while), it sends `relisting` and starts over: every
+ *   session is listed again, then caught_up; a watcher then drops every
+ *   session not listed again. A watcher that does not read notices as fast
+ *   as they come is never allowed to slow writers: once more sessions wait
+ *   for their notice than the server's bound (--watch-sessions-pending),
+ *   the stream ends with RESOURCE_EXHAUSTED ("WATCHER_TOO_SLOW"), and the
+ *   watcher watches again (starting with a new listing). A server that
+ *   begins to drain ends the stream with UNAVAILABLE ("SERVER_DRAINING").
+ *   Sessions written by a restore (copy, import) are not noticed. Storage
+ *   decides how fast other replicas' changes arrive, as for WatchSession;
+ *   Agent Engine does not support it (UNIMPLEMENTED,
+ *   "NOT_SUPPORTED_BY_BACKEND").
+ *
  * Apps and users
  *   ListApps lists the apps that hold any session, app state or user state,
  *   among those the caller's token may use; ListUsers lists the users of one
@@ -1053,6 +1083,88 @@ export enum WatchEnded_Reason {
   /** REASON_EXPIRED - Its expire_time passed. */
   REASON_EXPIRED = 3,
   UNRECOGNIZED = -1,
+}
+
+/** Request for SessionService.WatchSessions. */
+export interface WatchSessionsRequest {
+  /** Required. The app name. */
+  appName: string;
+  /** Required. The user id whose sessions are followed. */
+  userId: string;
+}
+
+/** One message of a WatchSessions stream: exactly one field is set. */
+export interface WatchSessionsResponse {
+  /**
+   * Sessions listed, or changed since the last message. At least one;
+   * as many as fit in one message.
+   */
+  notices?:
+    | SessionNotices
+    | undefined;
+  /**
+   * Every session the user had when the listing began has been listed
+   * (sent once after each listing, even if it was empty).
+   */
+  caughtUp?:
+    | WatchSessionsCaughtUp
+    | undefined;
+  /**
+   * The server lost track of what changed: a new listing follows, then
+   * caught_up. Drop what was listed before and was not listed again.
+   */
+  relisting?: WatchSessionsRelisting | undefined;
+}
+
+/** Notices delivered by WatchSessions. */
+export interface SessionNotices {
+  /**
+   * The notices, in the order the server learned of them; at most one per
+   * session id in one message.
+   */
+  notices: SessionNotice[];
+}
+
+/** What happened to one session of the watched user. */
+export interface SessionNotice {
+  /** What happened. */
+  kind: SessionNotice_Kind;
+  /** The session's id. */
+  sessionId: string;
+  /**
+   * The session as read after the change: merged state and metadata, no
+   * events. Unset for DELETED and EXPIRED.
+   */
+  session: Session | undefined;
+}
+
+/** What the notice says. */
+export enum SessionNotice_Kind {
+  /** KIND_UNSPECIFIED - Not used. */
+  KIND_UNSPECIFIED = 0,
+  /** KIND_LISTED - The session exists: part of a listing (before caught_up). */
+  KIND_LISTED = 1,
+  /** KIND_CREATED - CreateSession or ForkSession created it. */
+  KIND_CREATED = 2,
+  /** KIND_UPDATED - An event was appended to it, or UpdateSession changed it. */
+  KIND_UPDATED = 3,
+  /** KIND_CLOSED - CloseSession closed it (its head shows close_time). */
+  KIND_CLOSED = 4,
+  /** KIND_DELETED - DeleteSession deleted it. */
+  KIND_DELETED = 5,
+  /** KIND_EXPIRED - Its expire_time passed (or it was purged as expired). */
+  KIND_EXPIRED = 6,
+  UNRECOGNIZED = -1,
+}
+
+/** The end of a WatchSessions listing. */
+export interface WatchSessionsCaughtUp {
+  /** How many sessions the listing held. */
+  listed: bigint;
+}
+
+/** WatchSessions starts over with a new listing (see WatchSessionsResponse). */
+export interface WatchSessionsRelisting {
 }
 
 /** Request for SessionService.ListApps. */
@@ -5354,6 +5466,395 @@ export const WatchEnded: MessageFns<WatchEnded> = {
   },
 };
 
+function createBaseWatchSessionsRequest(): WatchSessionsRequest {
+  return { appName: "", userId: "" };
+}
+
+export const WatchSessionsRequest: MessageFns<WatchSessionsRequest> = {
+  encode(message: WatchSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appName !== "") {
+      writer.uint32(10).string(message.appName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionsRequest>): WatchSessionsRequest {
+    return WatchSessionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchSessionsRequest>): WatchSessionsRequest {
+    const message = createBaseWatchSessionsRequest();
+    message.appName = object.appName ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchSessionsResponse(): WatchSessionsResponse {
+  return { notices: undefined, caughtUp: undefined, relisting: undefined };
+}
+
+export const WatchSessionsResponse: MessageFns<WatchSessionsResponse> = {
+  encode(message: WatchSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.notices !== undefined) {
+      SessionNotices.encode(message.notices, writer.uint32(10).fork()).join();
+    }
+    if (message.caughtUp !== undefined) {
+      WatchSessionsCaughtUp.encode(message.caughtUp, writer.uint32(18).fork()).join();
+    }
+    if (message.relisting !== undefined) {
+      WatchSessionsRelisting.encode(message.relisting, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notices = SessionNotices.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caughtUp = WatchSessionsCaughtUp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.relisting = WatchSessionsRelisting.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionsResponse>): WatchSessionsResponse {
+    return WatchSessionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchSessionsResponse>): WatchSessionsResponse {
+    const message = createBaseWatchSessionsResponse();
+    message.notices = (object.notices !== undefined && object.notices !== null)
+      ? SessionNotices.fromPartial(object.notices)
+      : undefined;
+    message.caughtUp = (object.caughtUp !== undefined && object.caughtUp !== null)
+      ? WatchSessionsCaughtUp.fromPartial(object.caughtUp)
+      : undefined;
+    message.relisting = (object.relisting !== undefined && object.relisting !== null)
+      ? WatchSessionsRelisting.fromPartial(object.relisting)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSessionNotices(): SessionNotices {
+  return { notices: [] };
+}
+
+export const SessionNotices: MessageFns<SessionNotices> = {
+  encode(message: SessionNotices, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.notices) {
+      SessionNotice.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionNotices {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionNotices();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notices.push(SessionNotice.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SessionNotices>): SessionNotices {
+    return SessionNotices.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionNotices>): SessionNotices {
+    const message = createBaseSessionNotices();
+    message.notices = object.notices?.map((e) => SessionNotice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionNotice(): SessionNotice {
+  return { kind: 0, sessionId: "", session: undefined };
+}
+
+export const SessionNotice: MessageFns<SessionNotice> = {
+  encode(message: SessionNotice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(18).string(message.sessionId);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionNotice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionNotice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SessionNotice>): SessionNotice {
+    return SessionNotice.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionNotice>): SessionNotice {
+    const message = createBaseSessionNotice();
+    message.kind = object.kind ?? 0;
+    message.sessionId = object.sessionId ?? "";
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWatchSessionsCaughtUp(): WatchSessionsCaughtUp {
+  return { listed: 0n };
+}
+
+export const WatchSessionsCaughtUp: MessageFns<WatchSessionsCaughtUp> = {
+  encode(message: WatchSessionsCaughtUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.listed !== 0n) {
+      if (BigInt.asIntN(64, message.listed) !== message.listed) {
+        throw new globalThis.Error("value provided for field message.listed of type int64 too large");
+      }
+      writer.uint32(8).int64(message.listed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsCaughtUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsCaughtUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.listed = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionsCaughtUp>): WatchSessionsCaughtUp {
+    return WatchSessionsCaughtUp.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchSessionsCaughtUp>): WatchSessionsCaughtUp {
+    const message = createBaseWatchSessionsCaughtUp();
+    message.listed = (object.listed !== undefined && object.listed !== null) ? BigInt(object.listed) : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchSessionsRelisting(): WatchSessionsRelisting {
+  return {};
+}
+
+export const WatchSessionsRelisting: MessageFns<WatchSessionsRelisting> = {
+  encode(_: WatchSessionsRelisting, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsRelisting {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsRelisting();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WatchSessionsRelisting>): WatchSessionsRelisting {
+    return WatchSessionsRelisting.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<WatchSessionsRelisting>): WatchSessionsRelisting {
+    const message = createBaseWatchSessionsRelisting();
+    return message;
+  },
+};
+
 function createBaseListAppsRequest(): ListAppsRequest {
   return { pageSize: 0, pageToken: "" };
 }
@@ -5891,6 +6392,24 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): WatchSessionResponse => WatchSessionResponse.decode(value),
   },
   /**
+   * Follows one user's sessions live: a listing of them, a caught_up
+   * marker, then a notice of each session created, updated, closed,
+   * deleted or expired as it is committed, until the caller ends the stream
+   * (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSessions: {
+    path: "/adk_grpc_sessions.v1.SessionService/WatchSessions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSessionsRequest): Buffer => Buffer.from(WatchSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSessionsRequest => WatchSessionsRequest.decode(value),
+    responseSerialize: (value: WatchSessionsResponse): Buffer =>
+      Buffer.from(WatchSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchSessionsResponse => WatchSessionsResponse.decode(value),
+  },
+  /**
    * Lists the apps holding sessions or state that the caller may use (see
    * "Apps and users").
    */
@@ -6038,6 +6557,15 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
    */
   watchSession: handleServerStreamingCall<WatchSessionRequest, WatchSessionResponse>;
+  /**
+   * Follows one user's sessions live: a listing of them, a caught_up
+   * marker, then a notice of each session created, updated, closed,
+   * deleted or expired as it is committed, until the caller ends the stream
+   * (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSessions: handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse>;
   /**
    * Lists the apps holding sessions or state that the caller may use (see
    * "Apps and users").
@@ -6367,6 +6895,23 @@ export interface SessionServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSessionResponse>;
+  /**
+   * Follows one user's sessions live: a listing of them, a caught_up
+   * marker, then a notice of each session created, updated, closed,
+   * deleted or expired as it is committed, until the caller ends the stream
+   * (see "Watching a user's sessions"). Errors: RESOURCE_EXHAUSTED
+   * ("WATCHER_TOO_SLOW"); UNAVAILABLE ("SERVER_DRAINING"); UNIMPLEMENTED
+   * ("NOT_SUPPORTED_BY_BACKEND") on storage that cannot be watched.
+   */
+  watchSessions(
+    request: WatchSessionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionsResponse>;
+  watchSessions(
+    request: WatchSessionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionsResponse>;
   /**
    * Lists the apps holding sessions or state that the caller may use (see
    * "Apps and users").

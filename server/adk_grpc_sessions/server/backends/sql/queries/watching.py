@@ -9,18 +9,21 @@ copied (none for a created session). Each page is a range of the
 
 PostgreSQL: ``pg_notify`` on ``CHANNEL``, inside the writing transaction
 (delivered only on commit), carrying the session's names and its revision
-(or how it ended) as a JSON array: never an event (a payload holds at most
-8,000 bytes). MySQL/MariaDB cannot notify: their watched sessions' heads
-are polled (``select_heads``), all of a server's in one statement.
+(or how it ended, or ``CREATED``) as a JSON array: never an event (a payload
+holds at most 8,000 bytes). MySQL/MariaDB cannot notify: their watched
+sessions' heads are polled (``select_heads``), all of a server's in one
+statement, and their watched users' (``select_user_heads``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from adk_grpc_sessions.server.backends.base import SessionEnd, SessionKey
 from adk_grpc_sessions.server.backends.sql.queries.parts import NAMED, Bound, name_params
@@ -115,25 +118,50 @@ def notify_all(keys: Sequence[SessionKey], end: SessionEnd) -> Bound:
     return _NOTIFY, [{"b_payload": payload(key, None, end)} for key in keys]
 
 
-def payload(key: SessionKey, revision: int | None, end: SessionEnd | None) -> str:
-    """A notification's text: ``[app_name, user_id, session_id, revision or end]``."""
-    last: int | str | None = end.value if end is not None else revision
+CREATED: Final = "created"
+"""A notification's last element for a session created (or forked): only watchers of its user care."""
+
+_NOTIFY_CREATED = sa.text(
+    f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(CAST(:b_payloads AS text[])) AS payload"
+).bindparams(sa.bindparam("b_payloads", type_=ARRAY(sa.Text())))
+
+
+def notify_created(keys: Sequence[SessionKey]) -> Bound:
+    """PostgreSQL: tells every listening server that each of ``keys`` was created, in one statement."""
+    return _NOTIFY_CREATED, {"b_payloads": [payload(key, None, None, created=True) for key in keys]}
+
+
+def payload(key: SessionKey, revision: int | None, end: SessionEnd | None, *, created: bool = False) -> str:
+    """A notification's text: ``[app_name, user_id, session_id, revision, end or CREATED]``."""
+    last: int | str | None = CREATED if created else end.value if end is not None else revision
     return json.dumps([key.app_name, key.user_id, key.session_id, last], ensure_ascii=False)
 
 
-def parse_payload(text: str) -> tuple[SessionKey, int | None, SessionEnd | None] | None:
-    """A notification's session, revision and end; None if it is not one of ours."""
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """What one notification says: ``key`` changed (to ``revision``, if known), ended, or was created."""
+
+    key: SessionKey
+    revision: int | None = None
+    end: SessionEnd | None = None
+    created: bool = False
+
+
+def parse_payload(text: str) -> Notified | None:
+    """A notification's session and what happened to it; None if it is not one of ours."""
     try:
         app_name, user_id, session_id, last = json.loads(text)
     except (ValueError, TypeError):
         return None
     key = SessionKey(str(app_name), str(user_id), str(session_id))
+    if last == CREATED:
+        return Notified(key, created=True)
     if isinstance(last, str):
         try:
-            return key, None, SessionEnd(last)
+            return Notified(key, end=SessionEnd(last))
         except ValueError:
             return None
-    return key, (int(last) if isinstance(last, int) else None), None
+    return Notified(key, revision=int(last) if isinstance(last, int) else None)
 
 
 def select_heads(keys: Sequence[SessionKey]) -> Bound:
@@ -147,5 +175,27 @@ def select_heads(keys: Sequence[SessionKey]) -> Bound:
         sessions.c.close_time,
         sessions.c.expire_time,
     ).where(names.in_([(k.app_name, k.user_id, k.session_id) for k in keys]))
+    params: dict[str, Any] = {}
+    return statement, params
+
+
+def select_user_heads(users: Sequence[tuple[str, str]]) -> Bound:
+    """MySQL/MariaDB: the head of every session of each of ``users`` (app_name, user_id), in one statement.
+
+    Expired or not (a session gone from one poll to the next was deleted or
+    purged); ``session_pk`` tells a session deleted and created again.
+    """
+    owners = sa.tuple_(sessions.c.app_name, sessions.c.user_id)
+    statement = sa.select(
+        sessions.c.app_name,
+        sessions.c.user_id,
+        sessions.c.session_id,
+        sessions.c.session_pk,
+        sessions.c.revision,
+        sessions.c.close_time,
+        sessions.c.expire_time,
+        sessions.c.display_name,
+        sessions.c.labels,
+    ).where(owners.in_(list(users)))
     params: dict[str, Any] = {}
     return statement, params

@@ -34,10 +34,12 @@ from adk_grpc_sessions.server.backends.base import (
 from adk_grpc_sessions.server.backends.sql import SqlBackend, appends, driver_sql
 from adk_grpc_sessions.server.backends.sql.appends import one_by_one, postgresql, sqlite
 from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
+from adk_grpc_sessions.server.backends.sql.transactions import Executor
 
 StoreBatch = Callable[[sa.Connection, list[PendingAppend], StorageLimits], list[AppendResult | None]]
+Store = Callable[[Executor, list[PendingAppend], StorageLimits], Awaitable[list[AppendResult | None]]]
 WAYS = (postgresql, sqlite, one_by_one)
-"""The ways to store a batch (``appends``): whichever the backend uses runs each batch in its ``store_batch``."""
+"""The ways to store a batch (``appends``): whichever the backend uses runs each batch in its ``store``."""
 
 
 def key(name: str, user: str = "user") -> SessionKey:
@@ -63,17 +65,17 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The event ids of every batch the backend stores, in the order it stores them."""
     recorded: list[list[str]] = []
 
-    def recording(real: StoreBatch) -> StoreBatch:
-        def store_batch(
-            connection: sa.Connection, batch: list[PendingAppend], limits: StorageLimits
+    def recording(real: Store) -> Store:
+        async def store(
+            executor: Executor, batch: list[PendingAppend], limits: StorageLimits
         ) -> list[AppendResult | None]:
             recorded.append([append.event.id for append in batch])
-            return real(connection, batch, limits)
+            return await real(executor, batch, limits)
 
-        return store_batch
+        return store
 
     for way in WAYS:
-        monkeypatch.setattr(way, "store_batch", recording(way.store_batch))
+        monkeypatch.setattr(way, "store", recording(way.store))
     return recorded
 
 
@@ -390,7 +392,7 @@ async def connection_lost_in_a_batch(
         return store_batch
 
     with monkeypatch.context() as patched:
-        for way in WAYS:
+        for way in (sqlite, one_by_one):
             patched.setattr(way, "store_batch", losing(way.store_batch))
         yield
 

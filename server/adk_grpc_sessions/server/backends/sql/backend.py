@@ -325,6 +325,10 @@ class SqlBackend(Backend):
         the others.
         """
         try:
+            if len(batch) == 1 and self._creates_at_once and not savepoints:
+                created = await creates.create_on_driver(self._executor, batch[0])
+                if created is not None:
+                    return [created]
             return await self._executor.write(
                 lambda connection: self._told_created(
                     connection,

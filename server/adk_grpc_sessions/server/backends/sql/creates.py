@@ -11,6 +11,10 @@ with them. Every caller hears of its create only after the batch's commit.
 A batch of one is the create's own transaction, without a savepoint: a
 lone create costs what it did alone.
 
+A lone create without state of its own nor labels is, on PostgreSQL, one
+statement in its own transaction, run on the driver itself
+(``create_on_driver``).
+
 Creates without state of their own nor labels need no savepoint at all:
 on PostgreSQL and SQLite they are stored together, in statements that skip
 names already held rather than fail on them (``queries.creates``,
@@ -47,6 +51,9 @@ from adk_grpc_sessions.server.backends.sql import dialects, writing
 from adk_grpc_sessions.server.backends.sql.batching import Outcome
 from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
 from adk_grpc_sessions.server.backends.sql.queries import creates_sqlite as sqlite_create_queries
+from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
+from adk_grpc_sessions.server.backends.sql.transactions import Executor
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 
 CREATE_BATCH_LIMIT: Final = 64
 """The most creates one batch takes."""
@@ -136,20 +143,48 @@ def create_one(connection: sa.Connection, create: PendingCreate, *, at_once: boo
         revision, merged = writing.create_at_once(
             connection, key, create.now, create.expiry, metadata.display_name
         )
-        return SessionRecord(
-            key=key,
-            state=merged,
-            events=[],
-            create_time=create.now,
-            last_update_time=create.now,
-            revision=revision,
-            expiry=create.expiry,
-            metadata=metadata,
-            event_count=0,
-            stored_bytes=0,
-        )
+        return _created_at_once(create, revision, merged)
     return writing.create_session(
         connection, key, create.state, create.now, create.limits, create.expiry, create.clock, metadata
+    )
+
+
+async def create_on_driver(executor: Executor, create: PendingCreate) -> SessionRecord | None:
+    """PostgreSQL, a create that may be made at once (``create_one``): its transaction on the driver itself.
+
+    Through ``PostgresqlExecutor.fetch_in_transaction``, without
+    SQLAlchemy's execution. None if it was not stored so, nothing of it
+    committed (the name is taken, say): then it is stored as any other
+    create (``store_batch``), which tells why.
+
+    Raises:
+        BackendUnavailableError: no connection could be had, or the
+            connection was lost in the commit, which may have landed.
+    """
+    if not isinstance(executor, PostgresqlExecutor) or not _stateless(create):
+        return None
+    key = create.key
+    rows = await executor.fetch_in_transaction(
+        *session_queries.create_at_once(key, create.now, create.expiry, create.metadata.display_name)
+    )
+    if rows is None:
+        return None
+    return _created_at_once(create, *session_queries.created_from_rows(rows))
+
+
+def _created_at_once(create: PendingCreate, revision: int, merged: ScopedState) -> SessionRecord:
+    """The record of a session made at once (no state of its own, no labels) with ``revision``."""
+    return SessionRecord(
+        key=create.key,
+        state=merged,
+        events=[],
+        create_time=create.now,
+        last_update_time=create.now,
+        revision=revision,
+        expiry=create.expiry,
+        metadata=create.metadata,
+        event_count=0,
+        stored_bytes=0,
     )
 
 

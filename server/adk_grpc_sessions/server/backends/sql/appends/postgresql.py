@@ -5,7 +5,8 @@ events, sets the revisions, upserts the state and counts the shared scopes'
 sizes, all in common table expressions. Its rows arrive as one array per
 column, unnested, so one statement text (prepared once per connection)
 serves every batch size; it is compiled once and run as the driver's own
-SQL (``driver_sql``). It runs alone, in autocommit: no BEGIN, no COMMIT.
+SQL (``driver_sql``), on the driver itself (``PostgresqlExecutor.fetch``).
+It runs alone, in autocommit: no BEGIN, no COMMIT.
 
 The appends' state is judged within the statement: each shared scope's size
 row is locked, and an append is stored only if the row still has the version
@@ -30,7 +31,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from adk_grpc_sessions.server.backends.base import AppendResult, StorageLimits
-from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend, Stored, expiry_params, results
 from adk_grpc_sessions.server.backends.sql.appends.claims import (
     CLAIM_COLUMNS,
@@ -42,7 +42,6 @@ from adk_grpc_sessions.server.backends.sql.appends.claims import (
     limit_params,
 )
 from adk_grpc_sessions.server.backends.sql.queries import watching
-from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.queries.rows import encode_state_delta
 from adk_grpc_sessions.server.backends.sql.queries.state import STATE_UPDATE_COLUMNS
 from adk_grpc_sessions.server.backends.sql.schema import (
@@ -57,41 +56,36 @@ from adk_grpc_sessions.server.backends.sql.schema import (
 )
 from adk_grpc_sessions.server.backends.sql.state_limit import NO_GROWTH
 from adk_grpc_sessions.server.backends.sql.transactions import Executor
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 from adk_grpc_sessions.wire.limits import state_entry_bytes
 
 
 async def store(
     executor: Executor, appends: list[PendingAppend], limits: StorageLimits
 ) -> list[AppendResult | None]:
-    """``BatchStore.store``: ``store_batch``, one statement, in autocommit.
+    """``BatchStore.store``: ``_store_batch``, one statement in autocommit, run by the driver itself.
 
     Safe to run twice, as a statement in autocommit must be: its second run
     finds the appends stored and refuses them.
     """
-    return await executor.run_one_statement(
-        lambda connection: store_batch(connection, appends, limits), write=True
-    )
-
-
-def statements(dialect: sa.Dialect) -> list[sa.Executable]:
-    """The statement ``store_batch`` runs, to compile at start."""
-    return [_store_batch()]
-
-
-def store_batch(
-    connection: sa.Connection, appends: list[PendingAppend], limits: StorageLimits
-) -> list[AppendResult | None]:
-    """Stores the appends in one statement (``_store_batch``); None for each one refused.
-
-    (``BatchStore.store`` says when an append is refused.)
-    """
+    if not isinstance(executor, PostgresqlExecutor):
+        raise TypeError(f"batches on PostgreSQL are stored through its own executor, not {executor!r}")
     # The statement judges the appends' state itself.
     for append in appends:
         append.judged = None
-    bound = _bound_batch(appends, limits)
+    return _results(appends, await executor.fetch(*_bound_batch(appends, limits)))
+
+
+def statements(dialect: sa.Dialect) -> list[sa.Executable]:
+    """The statement ``store`` runs, to compile at start."""
+    return [_store_batch()]
+
+
+def _results(appends: list[PendingAppend], rows: Sequence[Sequence[Any]]) -> list[AppendResult | None]:
+    """The appends' results from the rows ``_store_batch`` returned: None for each one refused."""
     stored = [
-        Stored(appends[row.position], NO_GROWTH, row.session_pk, row.last_sequence, row.event_pk)
-        for row in driver_sql.execute(connection, *bound)
+        Stored(appends[position], NO_GROWTH, session_pk, last_sequence, event_pk)
+        for position, session_pk, last_sequence, event_pk, _notified in rows
     ]
     return results(appends, stored)
 
@@ -380,7 +374,9 @@ def _counted(table: sa.Table, claimed: sa.CTE, claimable: sa.CTE, scope: str, *,
     )
 
 
-def _bound_batch(appends: Sequence[PendingAppend], limits: StorageLimits) -> Bound:
+def _bound_batch(
+    appends: Sequence[PendingAppend], limits: StorageLimits
+) -> tuple[sa.Select[Any], dict[str, Any]]:
     """The statement that stores ``appends``, and its parameters.
 
     Each append whose session can take it (``claim``: at its expected

@@ -198,7 +198,9 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
 _CREATE_AT_ONCE = _create_at_once()
 
 
-def create_at_once(key: SessionKey, now: float, expiry: Expiry, display_name: str = "") -> Bound:
+def create_at_once(
+    key: SessionKey, now: float, expiry: Expiry, display_name: str = ""
+) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
     """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``, expiring by ``expiry``.
 
     (A session without labels: their rows are not made here.)

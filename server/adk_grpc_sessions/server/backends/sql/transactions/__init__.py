@@ -16,7 +16,9 @@ The executors, behind one small interface (``Executor``):
 - ``server.ServerExecutor``: MySQL/MariaDB; transactions through the async
   driver's pooled engine, on the event loop;
 - ``server.PostgresqlExecutor``: the same, and work that is one statement
-  runs in autocommit on a connection kept open between statements.
+  runs in autocommit on a connection kept open between statements; the
+  hottest statements (a batch of appends, a lone create) run there on the
+  driver itself, without SQLAlchemy's execution.
 """
 
 from __future__ import annotations

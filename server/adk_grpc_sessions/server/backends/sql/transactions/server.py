@@ -2,22 +2,29 @@
 
 Work is synchronous (one function serves every database); it runs through
 ``AsyncConnection.run_sync``, on the event loop, each driver call awaited
-as the async driver makes it.
+as the async driver makes it. On PostgreSQL, the hottest statements (a
+batch of appends, a lone create) go to the driver itself instead
+(``PostgresqlExecutor.fetch`` and ``fetch_in_transaction``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.transactions.database import Database, close_quietly, dropped
 from adk_grpc_sessions.server.backends.sql.transactions.retrying import retrying
 
+_log = logging.getLogger(__name__)
 T = TypeVar("T")
+ResultProcessor = Callable[[Any], Any]
 
 _WRITERS: Final = 4
 """Write transactions in flight at once: a database server runs them side by side."""
@@ -92,6 +99,81 @@ class PostgresqlExecutor(ServerExecutor):
 
         return await retrying(attempt, self._database)
 
+    async def fetch(self, statement: sa.Executable, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """Runs ``statement`` (as ``driver_sql`` renders it) with ``values`` in autocommit; its rows.
+
+        On a kept connection, the statement goes straight to the driver:
+        asyncpg prepares it once per connection and runs it with ``fetch``,
+        without SQLAlchemy's execution around it (its result, its context,
+        the hops between the event loop and ``run_sync``'s greenlet), which
+        cost a small statement more CPU than the driver's own work. Should
+        that fail in any way, the statement runs again through SQLAlchemy
+        (``run_one_statement``), whose handling decides what the failure
+        means (a retry, a dropped connection, the error the caller gets);
+        so the statement must be safe to run twice, as every single
+        statement in autocommit must. With no connection kept idle, it runs
+        through SQLAlchemy at once, which keeps its connection afterwards.
+        """
+        compiled = driver_sql.driver_statement(statement, self._database.engine.dialect)
+        if self._kept:
+            connection = self._kept.pop()
+            try:
+                rows = await _fetch_on_driver(connection, compiled.sql, compiled.parameters(values))
+            except BaseException as exc:
+                await close_quietly(connection)
+                if not isinstance(exc, Exception):
+                    raise
+                _log.debug("a statement on the driver failed, run again through SQLAlchemy: %r", exc)
+            else:
+                await self._keep(connection)
+                return rows
+        return await self.run_one_statement(
+            lambda connection: driver_sql.run(connection, compiled, values).all(), write=True
+        )
+
+    async def fetch_in_transaction(
+        self, statement: sa.SelectBase, values: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]] | None:
+        """Runs ``statement`` with ``values`` in a transaction of its own, on the driver itself; its rows.
+
+        As ``fetch``, for a statement that is not safe to run twice (a
+        create's second run would find its name taken): in a transaction,
+        so that a statement that failed, nothing of it committed, is told
+        from a commit that failed, which may have landed. Its rows' values
+        go through their columns' result processors, as SQLAlchemy's own
+        execution would take them (unlike ``fetch``'s). On a kept
+        connection, or a new one then kept. None when the statement or its
+        commit failed and nothing of it was committed: the caller then does
+        the work through SQLAlchemy (``write``), which tells what the
+        failure means.
+
+        Raises:
+            BackendUnavailableError: no connection could be had, or the
+                connection was lost in the commit, which may have landed.
+        """
+        dialect = self._database.engine.dialect
+        compiled = driver_sql.driver_statement(statement, dialect)
+
+        async def take(done: list[AsyncConnection]) -> None:
+            done.append(await self._idle_connection())
+
+        connection = await retrying(take, self._database)
+        try:
+            rows = await _fetch_on_driver(
+                connection, compiled.sql, compiled.parameters(values), in_transaction=True
+            )
+        except BaseException as exc:
+            await close_quietly(connection)
+            if isinstance(exc, _CommitLostError):
+                raise self._database.unavailable(exc.error) from exc.error
+            if not isinstance(exc, Exception):
+                raise
+            _log.debug("a transaction on the driver failed, nothing committed: %r", exc)
+            return None
+        await self._keep(connection)
+        processors = _result_processors(statement, dialect)
+        return [tuple(_processed(row, processors)) for row in rows] if any(processors) else rows
+
     async def close(self) -> None:
         """Closes the kept connections; none is kept after."""
         self._closing = True
@@ -107,11 +189,7 @@ class PostgresqlExecutor(ServerExecutor):
         dropped means the kept ones are likely dropped too (a restart): they
         are all let go, so that the work's rerun gets a new connection.
         """
-        if self._kept:
-            connection = self._kept.pop()
-        else:
-            connection = await self._database.engine.connect()
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection = await self._idle_connection()
         try:
             yield connection
         except BaseException as exc:
@@ -119,6 +197,18 @@ class PostgresqlExecutor(ServerExecutor):
             if dropped(exc):
                 await self._drop_kept_connections()
             raise
+        await self._keep(connection)
+
+    async def _idle_connection(self) -> AsyncConnection:
+        """A kept connection if one is idle, else a new one from the pool, in autocommit."""
+        if self._kept:
+            return self._kept.pop()
+        connection = await self._database.engine.connect()
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
+
+    async def _keep(self, connection: AsyncConnection) -> None:
+        """Keeps ``connection`` (idle, in autocommit) for the next statement, unless enough are kept."""
         if self._closing or len(self._kept) >= _KEPT_CONNECTIONS:
             await connection.close()
         else:
@@ -128,3 +218,75 @@ class PostgresqlExecutor(ServerExecutor):
         kept, self._kept = self._kept, []
         for connection in kept:
             await close_quietly(connection)
+
+
+@functools.lru_cache(maxsize=64)
+def _result_processors(statement: sa.SelectBase, dialect: sa.Dialect) -> tuple[ResultProcessor | None, ...]:
+    """The result processor of each column ``statement`` selects on ``dialect`` (None: the value as is)."""
+    return tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns
+    )
+
+
+def _processed(row: Sequence[Any], processors: Sequence[ResultProcessor | None]) -> Iterator[Any]:
+    for value, processor in zip(row, processors, strict=True):
+        yield value if processor is None else processor(value)
+
+
+class _CommitLostError(Exception):
+    """The connection was lost in a commit: whether it landed is unknown."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _fetch_on_driver(
+    connection: AsyncConnection, sql: str, parameters: Sequence[Any], *, in_transaction: bool = False
+) -> list[Any]:
+    """Runs ``sql`` on ``connection``'s asyncpg connection (prepared once there, in asyncpg's cache).
+
+    In autocommit, or ``in_transaction`` (BEGIN, the statement, COMMIT).
+    A connection left in a state not known (cut, timed out or cancelled in
+    the middle of a statement) is invalidated before the failure is raised,
+    so that it is never used again; one the database answered with an error
+    is idle again, nothing of the statement left (a transaction is rolled back).
+
+    Raises:
+        _CommitLostError: the connection was lost in the commit (``in_transaction``).
+    """
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "a connection in use has its driver connection"
+    try:
+        if not in_transaction:
+            rows: list[Any] = await driver.fetch(sql, *parameters)
+            return rows
+        transaction = driver.transaction()
+        await transaction.start()
+        try:
+            rows = await driver.fetch(sql, *parameters)
+        except Exception as exc:
+            if _answered(driver, exc):
+                await transaction.rollback()
+            raise
+        try:
+            await transaction.commit()
+        except Exception as exc:
+            if not _answered(driver, exc):
+                await connection.invalidate(exc)
+                raise _CommitLostError(exc) from exc
+            raise
+        return rows
+    except BaseException as exc:
+        if not _answered(driver, exc) and not connection.invalidated:
+            await connection.invalidate(exc)
+        raise
+
+
+def _answered(driver: Any, error: BaseException) -> bool:
+    """Whether ``error`` is the database's answer to a statement on ``driver``, which it keeps serving."""
+    sqlstate = getattr(error, "sqlstate", None)
+    # Class 08 (connection exception) and 57P (the server shutting down, or
+    # ending this connection) mean the connection is gone.
+    return isinstance(sqlstate, str) and not sqlstate.startswith(("08", "57P")) and not driver.is_closed()

@@ -1,0 +1,255 @@
+"""PostgreSQL: a batch of appends, and a lone create, go straight to the driver; through SQLAlchemy if that fails.
+
+The batch's statement runs on a kept connection's asyncpg connection
+(``PostgresqlExecutor.fetch``), a lone create's statement in a transaction
+there (``PostgresqlExecutor.fetch_in_transaction``); SQLAlchemy never sees
+them then. Whatever the way it took, the outcome is the same: stored once,
+or refused for the same reason. A create whose commit was cut off may have
+landed: it is reported as unavailable, never run again.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from adk_grpc_sessions.server.backends.base import (
+    NEVER,
+    BackendUnavailableError,
+    EventWindow,
+    NewEvent,
+    ScopedState,
+    SessionExistsError,
+    SessionKey,
+    SessionNotFoundError,
+    StaleRevisionError,
+)
+from adk_grpc_sessions.server.backends.sql import SqlBackend, driver_sql
+from adk_grpc_sessions.server.backends.sql.appends import postgresql
+from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
+from tests.sql.conftest import new_database_uri
+
+KEY = SessionKey("app", "user", "s")
+
+
+@pytest.fixture
+async def backend(tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A started backend on a new PostgreSQL database, with one session (``KEY``) and one append to it.
+
+    The append leaves a connection kept idle, on which the next batch runs.
+    """
+    opened = SqlBackend.from_uri(await new_database_uri("postgresql", tmp_path))
+    await opened.upgrade_schema()
+    await opened.start()
+    created = await opened.create_session(KEY, ScopedState(), 1.0)
+    await opened.append_event(KEY, new_event("e0"), created.revision)
+    yield opened
+    await opened.close()
+
+
+def new_event(event_id: str, delta: ScopedState | None = None) -> NewEvent:
+    return NewEvent(
+        id=event_id,
+        invocation_id="inv",
+        author="user",
+        branch="",
+        timestamp=5.0,
+        state_delta=delta or ScopedState(),
+        event_json=json.dumps({"id": event_id, "timestamp": 5.0}),
+    )
+
+
+@contextmanager
+def through_sqlalchemy(backend: SqlBackend, statement: sa.Executable) -> Iterator[list[str]]:
+    """The runs of ``statement`` SQLAlchemy makes meanwhile (one entry each)."""
+    engine = backend.engine.sync_engine
+    sql = driver_sql.driver_statement(statement, engine.dialect).sql
+    seen: list[str] = []
+
+    def before_cursor_execute(*args: Any) -> None:
+        if args[2] == sql:
+            seen.append(args[2])
+
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def batches_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
+    """The batch statements SQLAlchemy runs meanwhile (one entry each)."""
+    return through_sqlalchemy(backend, postgresql.statements(backend.engine.dialect)[0])
+
+
+def creates_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
+    """The creates made at once that SQLAlchemy runs meanwhile (one entry each)."""
+    return through_sqlalchemy(backend, session_queries.create_at_once(KEY, 0.0, NEVER)[0])
+
+
+async def revision(backend: SqlBackend) -> int:
+    record = await backend.get_session(KEY, EventWindow())
+    assert record is not None
+    return record.revision
+
+
+async def run(backend: SqlBackend, *statements: str) -> None:
+    async with backend.transaction(write=True) as connection:
+        for statement in statements:
+            await connection.exec_driver_sql(statement)
+
+
+async def test_an_append_on_a_kept_connection_is_stored_without_sqlalchemy(backend: SqlBackend) -> None:
+    with batches_through_sqlalchemy(backend) as seen:
+        result = await backend.append_event(
+            KEY, new_event("e1", ScopedState(session={"k": "1"}, user={"u": "2"})), await revision(backend)
+        )
+    assert seen == []
+    stored = await backend.get_session(KEY, EventWindow())
+    assert stored is not None
+    assert [event.id for event in stored.events] == ["e0", "e1"]
+    assert (stored.revision, stored.state.session, stored.state.user) == (
+        result.revision,
+        {"k": "1"},
+        {"u": "2"},
+    )
+
+
+async def test_a_stale_append_on_the_driver_is_refused_as_stale(backend: SqlBackend) -> None:
+    stale = await revision(backend)
+    await backend.append_event(KEY, new_event("e1"), stale)
+    with batches_through_sqlalchemy(backend) as seen, pytest.raises(StaleRevisionError):
+        await backend.append_event(KEY, new_event("e2"), stale)
+    assert seen == []
+
+
+async def test_an_append_retried_on_the_driver_is_already_applied(backend: SqlBackend) -> None:
+    before = await revision(backend)
+    first = await backend.append_event(KEY, new_event("e1"), before)
+    with batches_through_sqlalchemy(backend) as seen:
+        again = await backend.append_event(KEY, new_event("e1"), before)
+    assert seen == []
+    assert again.already_applied and again.revision == first.revision == await revision(backend)
+
+
+async def test_an_append_to_a_missing_session_on_the_driver_is_refused_as_not_found(
+    backend: SqlBackend,
+) -> None:
+    with batches_through_sqlalchemy(backend) as seen, pytest.raises(SessionNotFoundError):
+        await backend.append_event(SessionKey("app", "user", "missing"), new_event("e1"), 2)
+    assert seen == []
+
+
+async def test_an_append_the_driver_fails_is_stored_once_through_sqlalchemy(backend: SqlBackend) -> None:
+    # The database refuses the first insert of an event once (as a
+    # serialization failure, which leaves nothing behind), then lets it be.
+    await run(
+        backend,
+        "CREATE SEQUENCE test_refusals",
+        "CREATE FUNCTION test_refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF nextval('test_refusals') = 1 THEN "
+        "RAISE EXCEPTION 'refused once' USING ERRCODE = 'serialization_failure'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER test_refuse_once BEFORE INSERT ON ags_events "
+        "FOR EACH ROW EXECUTE FUNCTION test_refuse_once()",
+    )
+    with batches_through_sqlalchemy(backend) as seen:
+        result = await backend.append_event(
+            KEY, new_event("e1", ScopedState(session={"k": "1"})), await revision(backend)
+        )
+    assert len(seen) == 1, "the statement ran again through SQLAlchemy"
+    stored = await backend.get_session(KEY, EventWindow())
+    assert stored is not None
+    assert [event.id for event in stored.events] == ["e0", "e1"]
+    assert (stored.revision, stored.state.session) == (result.revision, {"k": "1"})
+    assert not result.already_applied
+    # The connection the database answered is still good for the next append.
+    with batches_through_sqlalchemy(backend) as seen:
+        await backend.append_event(KEY, new_event("e2"), result.revision)
+    assert seen == []
+
+
+async def test_an_append_whose_kept_connection_was_ended_is_stored_once_on_a_new_one(
+    backend: SqlBackend,
+) -> None:
+    before = await revision(backend)
+    await run(
+        backend,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    with batches_through_sqlalchemy(backend) as seen:
+        result = await backend.append_event(KEY, new_event("e1"), before)
+    assert seen, "the statement ran again through SQLAlchemy"
+    stored = await backend.get_session(KEY, EventWindow())
+    assert stored is not None
+    assert [event.id for event in stored.events] == ["e0", "e1"]
+    assert stored.revision == result.revision and not result.already_applied
+    with batches_through_sqlalchemy(backend) as seen:
+        await backend.append_event(KEY, new_event("e2"), result.revision)
+    assert seen == [], "the new connection is kept, and the driver used again"
+
+
+async def test_a_lone_create_is_made_without_sqlalchemy_with_the_shared_state(backend: SqlBackend) -> None:
+    await backend.create_session(
+        SessionKey("app", "user", "with-state"), ScopedState(app={"a": "1"}, user={"u\u0000": "2"}), 2.0
+    )
+    with creates_through_sqlalchemy(backend) as seen:
+        created = await backend.create_session(SessionKey("app", "user", "new"), ScopedState(), 3.0)
+    assert seen == []
+    assert (created.state.app, created.state.user, created.state.session) == (
+        {"a": "1"},
+        {"u\u0000": "2"},
+        {},
+    )
+    stored = await backend.get_session(SessionKey("app", "user", "new"), EventWindow())
+    assert stored is not None and stored.revision == created.revision
+
+
+async def test_a_lone_create_of_a_taken_name_is_refused_as_taken(backend: SqlBackend) -> None:
+    with pytest.raises(SessionExistsError):
+        await backend.create_session(KEY, ScopedState(), 3.0)
+    with creates_through_sqlalchemy(backend) as seen:
+        await backend.create_session(SessionKey("app", "user", "next"), ScopedState(), 3.0)
+    assert seen == [], "the connection is good for the next create"
+
+
+async def test_a_lone_create_whose_kept_connection_was_ended_is_made_once_on_a_new_one(
+    backend: SqlBackend,
+) -> None:
+    await run(
+        backend,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    created = await backend.create_session(SessionKey("app", "user", "new"), ScopedState(), 3.0)
+    stored = await backend.get_session(SessionKey("app", "user", "new"), EventWindow())
+    assert stored is not None and stored.revision == created.revision
+    with creates_through_sqlalchemy(backend) as seen:
+        await backend.create_session(SessionKey("app", "user", "next"), ScopedState(), 3.0)
+    assert seen == []
+
+
+async def test_a_lone_create_whose_commit_is_cut_off_is_unavailable_and_not_run_again(
+    backend: SqlBackend,
+) -> None:
+    # Its connection ends in its commit: whether the commit landed is not known.
+    await run(
+        backend,
+        "CREATE FUNCTION test_cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.session_id = 'cut' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; "
+        "RETURN NEW; END $$",
+        "CREATE CONSTRAINT TRIGGER test_cut AFTER INSERT ON ags_sessions "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_cut()",
+    )
+    with creates_through_sqlalchemy(backend) as seen, pytest.raises(BackendUnavailableError):
+        await backend.create_session(SessionKey("app", "user", "cut"), ScopedState(), 3.0)
+    assert seen == [], "not run again"
+    created = await backend.create_session(SessionKey("app", "user", "after"), ScopedState(), 3.0)
+    assert created.revision > 0

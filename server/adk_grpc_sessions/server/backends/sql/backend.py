@@ -326,7 +326,7 @@ class SqlBackend(Backend):
         """
         try:
             if len(batch) == 1 and self._creates_at_once and not savepoints:
-                created = await creates.create_on_driver(self._executor, batch[0])
+                created = await creates.create_on_driver(self._executor, batch[0], notify=self._notifies)
                 if created is not None:
                     return [created]
             return await self._executor.write(

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -52,6 +52,8 @@ from adk_grpc_sessions.server.backends.sql.batching import Outcome
 from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
 from adk_grpc_sessions.server.backends.sql.queries import creates_sqlite as sqlite_create_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
+from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.transactions import Executor
 from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 
@@ -149,8 +151,13 @@ def create_one(connection: sa.Connection, create: PendingCreate, *, at_once: boo
     )
 
 
-async def create_on_driver(executor: Executor, create: PendingCreate) -> SessionRecord | None:
+async def create_on_driver(
+    executor: Executor, create: PendingCreate, *, notify: bool = False
+) -> SessionRecord | None:
     """PostgreSQL, a create that may be made at once (``create_one``): its transaction on the driver itself.
+
+    With ``notify``, its transaction also tells the listening servers of it
+    (``watching.notify_created``), as a create's transaction through SQLAlchemy does.
 
     Through ``PostgresqlExecutor.fetch_in_transaction``, without
     SQLAlchemy's execution. None if it was not stored so, nothing of it
@@ -165,11 +172,20 @@ async def create_on_driver(executor: Executor, create: PendingCreate) -> Session
         return None
     key = create.key
     rows = await executor.fetch_in_transaction(
-        *session_queries.create_at_once(key, create.now, create.expiry, create.metadata.display_name)
+        *session_queries.create_at_once(key, create.now, create.expiry, create.metadata.display_name),
+        then=[_one_row(watching.notify_created([key]))] if notify else (),
     )
     if rows is None:
         return None
     return _created_at_once(create, *session_queries.created_from_rows(rows))
+
+
+def _one_row(bound: Bound) -> tuple[sa.Executable, dict[str, Any]]:
+    """``bound``, a statement with one row of values (not an executemany)."""
+    statement, values = bound
+    if not isinstance(values, dict):
+        raise TypeError(f"a statement with one row of values, not {type(values).__name__}")
+    return statement, values
 
 
 def _created_at_once(create: PendingCreate, revision: int, merged: ScopedState) -> SessionRecord:

@@ -132,9 +132,17 @@ class PostgresqlExecutor(ServerExecutor):
         )
 
     async def fetch_in_transaction(
-        self, statement: sa.SelectBase, values: Mapping[str, Any]
+        self,
+        statement: sa.SelectBase,
+        values: Mapping[str, Any],
+        *,
+        then: Sequence[tuple[sa.Executable, Mapping[str, Any]]] = (),
     ) -> Sequence[Sequence[Any]] | None:
         """Runs ``statement`` with ``values`` in a transaction of its own, on the driver itself; its rows.
+
+        The statements of ``then`` (with their values) run after it in the
+        same transaction, their rows left: what must commit with it or not
+        at all (a notification of what it wrote).
 
         As ``fetch``, for a statement that is not safe to run twice (a
         create's second run would find its name taken): in a transaction,
@@ -153,6 +161,12 @@ class PostgresqlExecutor(ServerExecutor):
         """
         dialect = self._database.engine.dialect
         compiled = driver_sql.driver_statement(statement, dialect)
+        followers = [
+            (follower.sql, follower.parameters(follower_values))
+            for follower, follower_values in (
+                (driver_sql.driver_statement(other, dialect), other_values) for other, other_values in then
+            )
+        ]
 
         async def take(done: list[AsyncConnection]) -> None:
             done.append(await self._idle_connection())
@@ -160,7 +174,7 @@ class PostgresqlExecutor(ServerExecutor):
         connection = await retrying(take, self._database)
         try:
             rows = await _fetch_on_driver(
-                connection, compiled.sql, compiled.parameters(values), in_transaction=True
+                connection, compiled.sql, compiled.parameters(values), in_transaction=True, then=followers
             )
         except BaseException as exc:
             await close_quietly(connection)
@@ -243,11 +257,17 @@ class _CommitLostError(Exception):
 
 
 async def _fetch_on_driver(
-    connection: AsyncConnection, sql: str, parameters: Sequence[Any], *, in_transaction: bool = False
+    connection: AsyncConnection,
+    sql: str,
+    parameters: Sequence[Any],
+    *,
+    in_transaction: bool = False,
+    then: Sequence[tuple[str, Sequence[Any]]] = (),
 ) -> list[Any]:
     """Runs ``sql`` on ``connection``'s asyncpg connection (prepared once there, in asyncpg's cache).
 
-    In autocommit, or ``in_transaction`` (BEGIN, the statement, COMMIT).
+    In autocommit, or ``in_transaction`` (BEGIN, the statement, the
+    statements of ``then``, their rows left, COMMIT).
     A connection left in a state not known (cut, timed out or cancelled in
     the middle of a statement) is invalidated before the failure is raised,
     so that it is never used again; one the database answered with an error
@@ -266,6 +286,8 @@ async def _fetch_on_driver(
         await transaction.start()
         try:
             rows = await driver.fetch(sql, *parameters)
+            for follower_sql, follower_parameters in then:
+                await driver.execute(follower_sql, *follower_parameters)
         except Exception as exc:
             if _answered(driver, exc):
                 await transaction.rollback()

@@ -39,6 +39,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     event_cursor,
     session_cursor,
 )
+from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
@@ -57,6 +58,7 @@ from adk_grpc_sessions.server.backends.sql.queries.rows import (
     session_record,
 )
 from adk_grpc_sessions.server.backends.sql.queries.sessions import (
+    WHOLE_SESSION_STATEMENTS,
     select_session,
     select_whole_session,
     whole_session_from_rows,
@@ -165,6 +167,18 @@ def _fitting_events(
     return events, EventSpan(session_pk, resume_after, upto)
 
 
+def compile_statements(dialect: sa.Dialect) -> None:
+    """Compiles the reads that run as driver SQL on ``dialect`` (on SQLite: ``session_at_once``'s).
+
+    Done once at start, as the appends' are: compiling one takes longer than
+    a hundred reads, and the first read of each form would wait for it.
+    """
+    if dialect.name != "sqlite":
+        return  # elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``)
+    for statement in WHOLE_SESSION_STATEMENTS:
+        driver_sql.driver_statement(statement, dialect)
+
+
 class FullReadNeeded:
     """``session_at_once``'s answer for a session too large to read in one statement."""
 
@@ -185,8 +199,7 @@ def session_at_once(
         ResponseTooLargeError: the state alone does not fit.
     """
     found = whole_session_from_rows(
-        # All rows at once: iterating the result would fetch them one by one.
-        connection.execute(*select_whole_session(key, window, budget, now)).all()
+        driver_sql.select(connection, *select_whole_session(key, window, budget, now))
     )
     if found is None:
         return None

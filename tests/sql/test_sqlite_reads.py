@@ -1,0 +1,154 @@
+"""A session read on SQLite: one statement, run as the driver's own SQL, read back as SQLAlchemy would read it.
+
+The one-statement read's rows go through the column types' own result
+processors (quoted state keys, display names), so what it returns must be
+exactly what the read of several statements through SQLAlchemy returns.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    EventWindow,
+    Expiry,
+    Metadata,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+)
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, reading
+from adk_grpc_sessions.server.backends.sql.dialects import database_url
+
+_KEY = SessionKey("app", "u", "s")
+
+
+@pytest.fixture
+async def backend(tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A started SQLite ``SqlBackend`` on a new file."""
+    opened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+def _event(number: int) -> NewEvent:
+    return NewEvent(
+        id=f"e{number}",
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=2.0 + number / 3,
+        state_delta=ScopedState(session={"turn\u0000 key": str(number)}),
+        event_json=f'{{"id": "e{number}", "timestamp": {2.0 + number / 3!r}}}',
+        wire_cache=b"\x00cache" if number % 2 else b"",
+    )
+
+
+async def _session_with_events(backend: SqlBackend, count: int) -> None:
+    record = await backend.create_session(
+        _KEY,
+        ScopedState(app={"app:k": "1"}, user={"user:\u00e9": '"\\u0000"'}, session={"own": "{}"}),
+        1.0 / 3,
+        expiry=Expiry(expire_time=4e9, ttl=3600.5),
+        metadata=Metadata("a \u0000 name", {"team": "x"}),
+    )
+    revision = record.revision
+    for number in range(count):
+        revision = (await backend.append_event(_KEY, _event(number), revision)).revision
+
+
+async def test_a_session_read_on_sqlite_is_one_statement_not_run_through_sqlalchemy(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await _session_with_events(backend, 3)
+    await backend.close()
+    through_sqlalchemy: list[str] = []
+    run: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(
+            dbapi_connection, sqlite3.Connection
+        ):  # the threads' connections, not the async engine's
+            dbapi_connection.set_trace_callback(run.append)
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        through_sqlalchemy.append(statement)
+
+    reopened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    event.listen(Pool, "connect", trace)
+    event.listen(sa.Engine, "before_cursor_execute", seen)
+    try:
+        await reopened.start()
+        run.clear()
+        through_sqlalchemy.clear()
+        record = await reopened.get_session(_KEY, EventWindow())
+    finally:
+        event.remove(sa.Engine, "before_cursor_execute", seen)
+        event.remove(Pool, "connect", trace)
+        await reopened.close()
+
+    assert record is not None and [stored.id for stored in record.events] == ["e0", "e1", "e2"]
+    assert through_sqlalchemy == []
+    queries = [statement for statement in run if statement.split()[0] not in ("BEGIN", "COMMIT", "PRAGMA")]
+    assert len(queries) == 1, queries
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        EventWindow(),
+        EventWindow(num_recent_events=2),
+        EventWindow(num_recent_events=0),
+        EventWindow(after_timestamp=2.5),
+        EventWindow(num_recent_events=3, after_timestamp=2.0),
+    ],
+    ids=["all", "recent", "none", "after", "recent-after"],
+)
+async def test_the_one_statement_read_returns_what_the_read_through_sqlalchemy_returns(
+    backend: SqlBackend, tmp_path: pathlib.Path, window: EventWindow
+) -> None:
+    await _session_with_events(backend, 5)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            at_once = reading.session_at_once(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
+            through_sqlalchemy = reading.session(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
+    finally:
+        engine.dispose()
+
+    assert isinstance(at_once, type(through_sqlalchemy))
+    assert at_once == through_sqlalchemy
+    assert at_once is not None and at_once.state.session["turn\u0000 key"] == "4"
+    assert at_once.metadata.display_name == "a \u0000 name"
+
+
+async def test_a_missing_or_expired_session_reads_as_none_in_one_statement(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await _session_with_events(backend, 1)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            missing = reading.session_at_once(
+                connection, SessionKey("app", "u", "other"), EventWindow(), DEFAULT_BUDGET, 10.0
+            )
+            expired = reading.session_at_once(connection, _KEY, EventWindow(), DEFAULT_BUDGET, 4e9)
+    finally:
+        engine.dispose()
+
+    assert missing is None and expired is None

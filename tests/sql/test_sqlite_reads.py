@@ -1,6 +1,6 @@
-"""A session read on SQLite: one statement, run as the driver's own SQL, read back as SQLAlchemy would read it.
+"""Reads on SQLite (a session, a page of its events): one statement, run as the driver's own SQL.
 
-The one-statement read's rows go through the column types' own result
+Its rows go through the column types' own result
 processors (quoted state keys, display names), so what it returns must be
 exactly what the read of several statements through SQLAlchemy returns.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pathlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -68,8 +68,20 @@ async def _session_with_events(backend: SqlBackend, count: int) -> None:
         revision = (await backend.append_event(_KEY, _event(number), revision)).revision
 
 
-async def test_a_session_read_on_sqlite_is_one_statement_not_run_through_sqlalchemy(
-    backend: SqlBackend, tmp_path: pathlib.Path
+async def _read_session(backend: SqlBackend) -> list[str]:
+    record = await backend.get_session(_KEY, EventWindow())
+    assert record is not None
+    return [stored.id for stored in record.events]
+
+
+async def _read_event_page(backend: SqlBackend) -> list[str]:
+    page = await backend.list_events(_KEY, None, 100, None)
+    return [stored.id for stored in page.items]
+
+
+@pytest.mark.parametrize("read", [_read_session, _read_event_page], ids=["session", "event-page"])
+async def test_a_read_on_sqlite_is_one_statement_not_run_through_sqlalchemy(
+    backend: SqlBackend, tmp_path: pathlib.Path, read: Callable[[SqlBackend], Awaitable[list[str]]]
 ) -> None:
     await _session_with_events(backend, 3)
     await backend.close()
@@ -92,13 +104,13 @@ async def test_a_session_read_on_sqlite_is_one_statement_not_run_through_sqlalch
         await reopened.start()
         run.clear()
         through_sqlalchemy.clear()
-        record = await reopened.get_session(_KEY, EventWindow())
+        ids = await read(reopened)
     finally:
         event.remove(sa.Engine, "before_cursor_execute", seen)
         event.remove(Pool, "connect", trace)
         await reopened.close()
 
-    assert record is not None and [stored.id for stored in record.events] == ["e0", "e1", "e2"]
+    assert ids == ["e0", "e1", "e2"]
     assert through_sqlalchemy == []
     queries = [statement for statement in run if statement.split()[0] not in ("BEGIN", "COMMIT", "PRAGMA")]
     assert len(queries) == 1, queries
@@ -152,3 +164,34 @@ async def test_a_missing_or_expired_session_reads_as_none_in_one_statement(
         engine.dispose()
 
     assert missing is None and expired is None
+
+
+@pytest.mark.parametrize(
+    ("after_timestamp", "page_size", "after"),
+    [(None, 100, None), (None, 2, None), (None, 2, 2), (2.5, 100, None), (2.0, 2, 1)],
+    ids=["all", "first-page", "next-page", "after", "after-paged"],
+)
+async def test_the_one_statement_event_page_is_the_page_read_through_sqlalchemy(
+    backend: SqlBackend,
+    tmp_path: pathlib.Path,
+    after_timestamp: float | None,
+    page_size: int,
+    after: int | None,
+) -> None:
+    await _session_with_events(backend, 5)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            at_once = reading.event_page_at_once(
+                connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0
+            )
+            through_sqlalchemy = reading.event_page(
+                connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0
+            )
+    finally:
+        engine.dispose()
+
+    assert at_once == through_sqlalchemy
+    assert not isinstance(at_once, reading.FullReadNeeded) and at_once.items

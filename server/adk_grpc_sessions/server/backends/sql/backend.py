@@ -109,13 +109,6 @@ class SqlBackend(Backend):
         self._notifies = database == dialects.POSTGRESQL
         self._change_feed: NotificationListener | HeadPoller | None = None
         self._batches = appends.for_database(database)
-        # Where each statement is a round trip, a page of events is read in
-        # one statement first. In process (SQLite) its statements cost no
-        # round trips, and the one-statement read's extra columns cost more
-        # CPU than they save. (A session is read in one statement everywhere:
-        # on SQLite as driver SQL, which costs less than SQLAlchemy's
-        # execution of the three statements it replaces.)
-        self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
         # PostgreSQL and SQLite store a batch's creates without state of
@@ -526,18 +519,21 @@ class SqlBackend(Backend):
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent]:
-        """See ``Backend.list_events``."""
+        """See ``Backend.list_events``.
+
+        One statement (``reading.event_page_at_once``). A session larger than
+        ``budget`` is then read in a transaction of several statements.
+        """
         position = None if after is None else parse_event_cursor(after)
         now = self.clock()
-        if self._reads_at_once:
-            found = await self._executor.run_one_statement(
-                lambda connection: reading.event_page_at_once(
-                    connection, key, after_timestamp, page_size, position, budget, now
-                ),
-                write=False,
-            )
-            if not isinstance(found, reading.FullReadNeeded):
-                return found
+        found = await self._executor.run_one_statement(
+            lambda connection: reading.event_page_at_once(
+                connection, key, after_timestamp, page_size, position, budget, now
+            ),
+            write=False,
+        )
+        if not isinstance(found, reading.FullReadNeeded):
+            return found
         return await self._executor.read(
             lambda connection: reading.event_page(
                 connection, key, after_timestamp, page_size, position, budget, now

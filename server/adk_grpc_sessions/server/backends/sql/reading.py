@@ -43,6 +43,7 @@ from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
+    EVENT_PAGE_STATEMENTS,
     event_page_from_rows,
     select_event_page,
     select_event_page_at_once,
@@ -168,14 +169,14 @@ def _fitting_events(
 
 
 def compile_statements(dialect: sa.Dialect) -> None:
-    """Compiles the reads that run as driver SQL on ``dialect`` (on SQLite: ``session_at_once``'s).
+    """Compiles the reads that run as driver SQL on ``dialect`` (on SQLite: the ``*_at_once`` reads).
 
     Done once at start, as the appends' are: compiling one takes longer than
     a hundred reads, and the first read of each form would wait for it.
     """
     if dialect.name != "sqlite":
         return  # elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``)
-    for statement in WHOLE_SESSION_STATEMENTS:
+    for statement in (*WHOLE_SESSION_STATEMENTS, *EVENT_PAGE_STATEMENTS):
         driver_sql.driver_statement(statement, dialect)
 
 
@@ -376,10 +377,10 @@ def event_page_at_once(
     """
     floor, upto = _span(after)
     found = event_page_from_rows(
-        # All rows at once: iterating the result would fetch them one by one.
-        connection.execute(
-            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes, now)
-        ).all()
+        driver_sql.select(
+            connection,
+            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes, now),
+        )
     )
     if found is None or (isinstance(after, EventSpan) and found.session_pk != after.generation):
         raise SessionNotFoundError(key)

@@ -109,6 +109,11 @@ class SqlBackend(Backend):
         self._notifies = database == dialects.POSTGRESQL
         self._change_feed: NotificationListener | HeadPoller | None = None
         self._batches = appends.for_database(database)
+        # Where each statement is a round trip, reads try one statement
+        # first. In process (SQLite) a read's statements cost no round trips,
+        # and the one-statement read's extra columns cost more CPU than they
+        # save: there the few small statements run as driver SQL instead.
+        self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
         # PostgreSQL and SQLite store a batch's creates without state of
@@ -334,16 +339,16 @@ class SqlBackend(Backend):
     ) -> SessionRecord | None:
         """See ``Backend.get_session``.
 
-        One statement (``reading.session_at_once``). A session larger than
-        ``budget`` is then read in a transaction of several statements, its
-        events' sizes first.
+        A session larger than ``budget`` is read in a transaction of several
+        statements, its events' sizes first.
         """
         now = self.clock()
-        found = await self._executor.run_one_statement(
-            lambda connection: reading.session_at_once(connection, key, window, budget, now), write=False
-        )
-        if not isinstance(found, reading.FullReadNeeded):
-            return found
+        if self._reads_at_once:
+            found = await self._executor.run_one_statement(
+                lambda connection: reading.session_at_once(connection, key, window, budget, now), write=False
+            )
+            if not isinstance(found, reading.FullReadNeeded):
+                return found
         return await self._executor.read(
             lambda connection: reading.session(connection, key, window, budget, now)
         )
@@ -519,21 +524,18 @@ class SqlBackend(Backend):
         *,
         budget: ReadBudget = DEFAULT_BUDGET,
     ) -> Page[StoredEvent]:
-        """See ``Backend.list_events``.
-
-        One statement (``reading.event_page_at_once``). A session larger than
-        ``budget`` is then read in a transaction of several statements.
-        """
+        """See ``Backend.list_events``."""
         position = None if after is None else parse_event_cursor(after)
         now = self.clock()
-        found = await self._executor.run_one_statement(
-            lambda connection: reading.event_page_at_once(
-                connection, key, after_timestamp, page_size, position, budget, now
-            ),
-            write=False,
-        )
-        if not isinstance(found, reading.FullReadNeeded):
-            return found
+        if self._reads_at_once:
+            found = await self._executor.run_one_statement(
+                lambda connection: reading.event_page_at_once(
+                    connection, key, after_timestamp, page_size, position, budget, now
+                ),
+                write=False,
+            )
+            if not isinstance(found, reading.FullReadNeeded):
+                return found
         return await self._executor.read(
             lambda connection: reading.event_page(
                 connection, key, after_timestamp, page_size, position, budget, now

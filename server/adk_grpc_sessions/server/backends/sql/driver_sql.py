@@ -131,10 +131,10 @@ def select(
     connection: sa.Connection,
     statement: sa.Executable,
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-) -> Sequence[Sequence[Any]]:
+) -> Sequence[Any]:
     """The rows of the query ``statement`` with ``values``, converted as SQLAlchemy's result converts them.
 
-    Rows are read by position. On SQLite as driver SQL on the connection's
+    Rows are read by column name or position. On SQLite as driver SQL on the connection's
     own cursor; elsewhere through SQLAlchemy's execution (see the module's
     docstring). ``values`` is one row of parameters (typed as ``execute``'s,
     so that a statement's ``Bound`` unpacks into it).
@@ -181,16 +181,12 @@ def _run_on_cursor(
         (cursor.executemany if many else cursor.execute)(compiled.sql, parameters)
         if cursor.description is None:
             return DriverRows([])
-        if convert:
-            # Read by position: a query's rows need no names, and naming them costs as much as converting.
-            rows = list(cursor.fetchall())
-            if compiled.converters:
-                rows = [_converted(row, compiled.converters) for row in rows]
-            return DriverRows(rows)
         if compiled.row_type is None:
             names = [column[0] for column in cursor.description]
             compiled.row_type = collections.namedtuple("Row", names)  # type: ignore[misc] # columns known when run
         row_type = compiled.row_type
+        if convert and compiled.converters:
+            return DriverRows([row_type(*_converted(row, compiled.converters)) for row in cursor.fetchall()])
         return DriverRows([row_type(*row) for row in cursor.fetchall()])
     except connection.dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(

@@ -43,7 +43,6 @@ from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
-    EVENT_PAGE_STATEMENTS,
     event_page_from_rows,
     select_event_page,
     select_event_page_at_once,
@@ -52,6 +51,7 @@ from adk_grpc_sessions.server.backends.sql.queries.events import (
     select_window,
 )
 from adk_grpc_sessions.server.backends.sql.queries.listing import page_from_rows, select_session_page
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.queries.rows import (
     fork_origin,
     read_events,
@@ -59,7 +59,6 @@ from adk_grpc_sessions.server.backends.sql.queries.rows import (
     session_record,
 )
 from adk_grpc_sessions.server.backends.sql.queries.sessions import (
-    WHOLE_SESSION_STATEMENTS,
     select_session,
     select_whole_session,
     whole_session_from_rows,
@@ -88,11 +87,13 @@ def session(
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    row = connection.execute(*select_session(key, now)).first()
-    if row is None:
+    found = driver_sql.select(connection, *select_session(key, now))
+    if not found:
         return None
-    merged = connection.execute(*select_merged_state(key.app_name, key.user_id, row.session_pk))
-    state = merged_state_from_rows(merged)
+    row = found[0]
+    state = merged_state_from_rows(
+        driver_sql.select(connection, *select_merged_state(key.app_name, key.user_id, row.session_pk))
+    )
     room = budget.bytes - _checked_state_size(state, budget)
     events: list[StoredEvent] = []
     rest: EventSpan | None = None
@@ -102,7 +103,7 @@ def session(
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
             events = read_events(
-                connection.execute(*select_window(row.session_pk, row.last_sequence, window))
+                driver_sql.select(connection, *select_window(row.session_pk, row.last_sequence, window))
             )
         else:
             floor = 0
@@ -169,14 +170,19 @@ def _fitting_events(
 
 
 def compile_statements(dialect: sa.Dialect) -> None:
-    """Compiles the reads that run as driver SQL on ``dialect`` (on SQLite: the ``*_at_once`` reads).
+    """Compiles the reads run as driver SQL on ``dialect``: on SQLite, ``session``'s and ``event_page``'s.
 
-    Done once at start, as the appends' are: compiling one takes longer than
-    a hundred reads, and the first read of each form would wait for it.
+    Done once at start, as the appends' are: the first read of each form
+    would wait for its compiling, as long as a score of reads.
     """
     if dialect.name != "sqlite":
         return  # elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``)
-    for statement in (*WHOLE_SESSION_STATEMENTS, *EVENT_PAGE_STATEMENTS):
+    key = SessionKey("", "", "")
+    forms: list[Bound] = [select_session(key, None), select_session(key, 0.0), select_merged_state("", "", 0)]
+    for after_timestamp in (None, 0.0):
+        forms.append(select_window(0, 0, EventWindow(after_timestamp=after_timestamp)))
+        forms.append(select_event_page(0, after_timestamp, None, None, 1))
+    for statement, _ in forms:
         driver_sql.driver_statement(statement, dialect)
 
 
@@ -200,7 +206,8 @@ def session_at_once(
         ResponseTooLargeError: the state alone does not fit.
     """
     found = whole_session_from_rows(
-        driver_sql.select(connection, *select_whole_session(key, window, budget, now))
+        # All rows at once: iterating the result would fetch them one by one.
+        connection.execute(*select_whole_session(key, window, budget, now)).all()
     )
     if found is None:
         return None
@@ -312,14 +319,15 @@ def event_page(
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
         ResponseTooLargeError: the page's first event alone does not fit.
     """
-    row = connection.execute(*select_session(key, now)).first()
-    if row is None or (isinstance(after, EventSpan) and row.session_pk != after.generation):
+    found = driver_sql.select(connection, *select_session(key, now))
+    if not found or (isinstance(after, EventSpan) and found[0].session_pk != after.generation):
         raise SessionNotFoundError(key)
+    row = found[0]
     floor, upto = _span(after)
     if row.events_bytes <= budget.bytes:
-        rows = connection.execute(
-            *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
-        ).all()
+        rows = driver_sql.select(
+            connection, *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
+        )
         chosen = read_events(rows[:page_size])
         more = len(rows) > page_size
     else:
@@ -377,10 +385,10 @@ def event_page_at_once(
     """
     floor, upto = _span(after)
     found = event_page_from_rows(
-        driver_sql.select(
-            connection,
-            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes, now),
-        )
+        # All rows at once: iterating the result would fetch them one by one.
+        connection.execute(
+            *select_event_page_at_once(key, after_timestamp, floor, upto, page_size + 1, budget.bytes, now)
+        ).all()
     )
     if found is None or (isinstance(after, EventSpan) and found.session_pk != after.generation):
         raise SessionNotFoundError(key)

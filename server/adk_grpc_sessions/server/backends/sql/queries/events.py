@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -138,8 +138,6 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
 
 
 _EVENT_PAGES_AT_ONCE = {after: _event_page_at_once(after) for after in (False, True)}
-EVENT_PAGE_STATEMENTS: Final = tuple(_EVENT_PAGES_AT_ONCE.values())
-"""Every form ``select_event_page_at_once`` comes in (to compile them ahead of the first read)."""
 
 
 def select_event_page_at_once(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -372,8 +372,6 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
 _WHOLE_SESSIONS = {
     (recent, after): _whole_session(recent, after) for recent in (False, True) for after in (False, True)
 }
-WHOLE_SESSION_STATEMENTS: Final = tuple(_WHOLE_SESSIONS.values())
-"""Every form ``select_whole_session`` comes in (to compile them ahead of the first read)."""
 
 
 def select_whole_session(key: SessionKey, window: EventWindow, budget: ReadBudget, now: float) -> Bound:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Self
 
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -111,7 +111,8 @@ class SqlBackend(Backend):
         self._batches = appends.for_database(database)
         # Where each statement is a round trip, reads try one statement
         # first. In process (SQLite) a read's statements cost no round trips,
-        # and the one-statement read's extra columns cost more CPU than they save.
+        # and the one-statement read's extra columns cost more CPU than they
+        # save: there the few small statements run as driver SQL instead.
         self._reads_at_once = self._executor.statements_cost_round_trips
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
@@ -178,7 +179,8 @@ class SqlBackend(Backend):
     async def start(self) -> None:
         """Checks the database answers and its schema is the one this code expects.
 
-        Then compiles the statements that store batches of appends.
+        Then compiles the statements that store batches of appends, and the
+        reads that run as driver SQL.
 
         Raises:
             BackendUnavailableError: the database cannot be reached.
@@ -197,7 +199,11 @@ class SqlBackend(Backend):
                 f"server needs {head}: run 'adk-grpc-sessions db upgrade --backend URI' "
                 "(or start the server without --no-migrate)"
             )
-        await self._executor.start(functools.partial(appends.compile_statements, self._batches))
+        await self._executor.start(self._compile_statements)
+
+    def _compile_statements(self, dialect: Dialect) -> None:
+        appends.compile_statements(self._batches, dialect)
+        reading.compile_statements(dialect)
 
     @property
     def change_feed(self) -> NotificationListener | HeadPoller | None:

@@ -7,8 +7,9 @@ than the database takes to run it. A ``DriverStatement`` is compiled once; each 
 only orders and converts its parameters (with the column types' own bind
 processors, so values are sent exactly as SQLAlchemy would send them) and
 hands the SQL text to the driver. Rows come back as the driver returns
-them, without result processing: use it for statements whose results are
-plain numbers and text.
+them, without result processing (use ``execute`` for statements whose
+results are plain numbers and text), or, from ``select``, converted by the
+column types' own result processors, as SQLAlchemy's result would convert them.
 
 On SQLite, whose driver runs in process, the statement goes straight to
 a DBAPI cursor of the connection's own: SQLAlchemy's execution (its events,
@@ -52,6 +53,13 @@ class DriverStatement:
         self.sql = compiled.string
         self.row_type: Callable[..., tuple[Any, ...]] | None = None
         """The rows' type, named by the columns the driver describes (set when first run)."""
+        self.converters = _converters(compiled, dialect) if dialect.name == "sqlite" else ()
+        """(position, processor) of each result column whose type converts what the driver returns.
+
+        Only on SQLite, where ``select`` runs queries on the driver's cursor:
+        elsewhere SQLAlchemy's result converts (and some drivers' processors
+        need the column's type as the driver describes it).
+        """
         self._slots = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
@@ -74,6 +82,16 @@ class DriverStatement:
             value = slot.constant if slot.constant is not _REQUIRED else values[slot.name]
             ordered.append(value if slot.processor is None else slot.processor(value))
         return tuple(ordered)
+
+
+def _converters(compiled: SQLCompiler, dialect: sa.Dialect) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """The result processors of ``compiled``'s columns that have one, by position."""
+    found = []
+    for index, column in enumerate(compiled._result_columns):
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if processor is not None:
+            found.append((index, processor))
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=256)
@@ -109,6 +127,29 @@ def execute(
     return run(connection, driver_statement(statement, connection.dialect), values)
 
 
+def select(
+    connection: sa.Connection,
+    statement: sa.Executable,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> Sequence[Any]:
+    """The rows of the query ``statement`` with ``values``, converted as SQLAlchemy's result converts them.
+
+    Rows are read by column name or position. On SQLite as driver SQL on the connection's
+    own cursor; elsewhere through SQLAlchemy's execution (see the module's
+    docstring). ``values`` is one row of parameters (typed as ``execute``'s,
+    so that a statement's ``Bound`` unpacks into it).
+
+    Raises:
+        TypeError: ``values`` holds several rows.
+    """
+    if not isinstance(values, Mapping):
+        raise TypeError("a query takes one row of parameters")
+    if connection.dialect.name != "sqlite":
+        return connection.execute(statement, values).all()
+    compiled = driver_statement(statement, connection.dialect)
+    return _run_on_cursor(connection, compiled, compiled.parameters(values), many=False, convert=True).all()
+
+
 def run(
     connection: sa.Connection,
     compiled: DriverStatement,
@@ -127,11 +168,11 @@ def run(
         many = True
     if connection.dialect.name != "sqlite":
         return connection.exec_driver_sql(compiled.sql, parameters)
-    return _run_on_cursor(connection, compiled, parameters, many=many)
+    return _run_on_cursor(connection, compiled, parameters, many=many, convert=False)
 
 
 def _run_on_cursor(
-    connection: sa.Connection, compiled: DriverStatement, parameters: Any, *, many: bool
+    connection: sa.Connection, compiled: DriverStatement, parameters: Any, *, many: bool, convert: bool
 ) -> DriverRows:
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None, "a connection in use has its driver connection"
@@ -144,6 +185,8 @@ def _run_on_cursor(
             names = [column[0] for column in cursor.description]
             compiled.row_type = collections.namedtuple("Row", names)  # type: ignore[misc] # columns known when run
         row_type = compiled.row_type
+        if convert and compiled.converters:
+            return DriverRows([row_type(*_converted(row, compiled.converters)) for row in cursor.fetchall()])
         return DriverRows([row_type(*row) for row in cursor.fetchall()])
     except connection.dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(
@@ -151,3 +194,11 @@ def _run_on_cursor(
         ) from exc
     finally:
         cursor.close()
+
+
+def _converted(row: tuple[Any, ...], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    """``row``'s values, those of converting columns converted."""
+    values = list(row)
+    for index, processor in converters:
+        values[index] = processor(values[index])
+    return values

@@ -39,6 +39,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     event_cursor,
     session_cursor,
 )
+from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
@@ -50,6 +51,7 @@ from adk_grpc_sessions.server.backends.sql.queries.events import (
     select_window,
 )
 from adk_grpc_sessions.server.backends.sql.queries.listing import page_from_rows, select_session_page
+from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.queries.rows import (
     fork_origin,
     read_events,
@@ -85,11 +87,13 @@ def session(
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    row = connection.execute(*select_session(key, now)).first()
-    if row is None:
+    found = driver_sql.select(connection, *select_session(key, now))
+    if not found:
         return None
-    merged = connection.execute(*select_merged_state(key.app_name, key.user_id, row.session_pk))
-    state = merged_state_from_rows(merged)
+    row = found[0]
+    state = merged_state_from_rows(
+        driver_sql.select(connection, *select_merged_state(key.app_name, key.user_id, row.session_pk))
+    )
     room = budget.bytes - _checked_state_size(state, budget)
     events: list[StoredEvent] = []
     rest: EventSpan | None = None
@@ -99,7 +103,7 @@ def session(
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
             events = read_events(
-                connection.execute(*select_window(row.session_pk, row.last_sequence, window))
+                driver_sql.select(connection, *select_window(row.session_pk, row.last_sequence, window))
             )
         else:
             floor = 0
@@ -163,6 +167,23 @@ def _fitting_events(
         return events, None
     resume_after = found[taken][0] - 1
     return events, EventSpan(session_pk, resume_after, upto)
+
+
+def compile_statements(dialect: sa.Dialect) -> None:
+    """Compiles the reads run as driver SQL on ``dialect``: on SQLite, ``session``'s and ``event_page``'s.
+
+    Done once at start, as the appends' are: the first read of each form
+    would wait for its compiling, as long as a score of reads.
+    """
+    if dialect.name != "sqlite":
+        return  # elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``)
+    key = SessionKey("", "", "")
+    forms: list[Bound] = [select_session(key, None), select_session(key, 0.0), select_merged_state("", "", 0)]
+    for after_timestamp in (None, 0.0):
+        forms.append(select_window(0, 0, EventWindow(after_timestamp=after_timestamp)))
+        forms.append(select_event_page(0, after_timestamp, None, None, 1))
+    for statement, _ in forms:
+        driver_sql.driver_statement(statement, dialect)
 
 
 class FullReadNeeded:
@@ -298,14 +319,15 @@ def event_page(
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
         ResponseTooLargeError: the page's first event alone does not fit.
     """
-    row = connection.execute(*select_session(key, now)).first()
-    if row is None or (isinstance(after, EventSpan) and row.session_pk != after.generation):
+    found = driver_sql.select(connection, *select_session(key, now))
+    if not found or (isinstance(after, EventSpan) and found[0].session_pk != after.generation):
         raise SessionNotFoundError(key)
+    row = found[0]
     floor, upto = _span(after)
     if row.events_bytes <= budget.bytes:
-        rows = connection.execute(
-            *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
-        ).all()
+        rows = driver_sql.select(
+            connection, *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
+        )
         chosen = read_events(rows[:page_size])
         more = len(rows) > page_size
     else:

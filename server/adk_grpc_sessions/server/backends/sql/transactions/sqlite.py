@@ -57,9 +57,14 @@ class SqliteExecutor:
         self._write_gate = asyncio.Lock()
 
     async def start(self, compile_statements: Callable[[sa.Dialect], None]) -> None:
-        """Connects the threads; the writer compiles ``compile_statements``'s statements for its dialect."""
+        """Connects the threads; each set compiles ``compile_statements``'s statements for its dialect.
+
+        (Each engine has a dialect of its own, and compiled statements are
+        kept by dialect: the readers' compile for the readers, the writer's
+        for the writer, each also the other's few, once.)
+        """
         await self._writer.prepare(compile_statements)
-        await self._readers.prepare()
+        await self._readers.prepare(compile_statements)
 
     async def read(self, work: Callable[[sa.Connection], T]) -> T:
         """Runs ``work`` in a reader thread, in a transaction that sees one WAL snapshot."""

@@ -1,0 +1,202 @@
+"""Reads on SQLite (a session, a page of its events): their few statements run as the driver's own SQL.
+
+Their rows go through the column types' own result
+processors (quoted state keys, display names), so what it returns must be
+exactly what the one-statement read through SQLAlchemy (PostgreSQL's) returns.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
+    EventWindow,
+    Expiry,
+    Metadata,
+    NewEvent,
+    ScopedState,
+    SessionKey,
+)
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, reading
+from adk_grpc_sessions.server.backends.sql.dialects import database_url
+
+_KEY = SessionKey("app", "u", "s")
+
+
+@pytest.fixture
+async def backend(tmp_path: pathlib.Path) -> AsyncIterator[SqlBackend]:
+    """A started SQLite ``SqlBackend`` on a new file."""
+    opened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await opened.upgrade_schema()
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+def _event(number: int) -> NewEvent:
+    return NewEvent(
+        id=f"e{number}",
+        invocation_id="i",
+        author="a",
+        branch="",
+        timestamp=2.0 + number / 3,
+        state_delta=ScopedState(session={"turn\u0000 key": str(number)}),
+        event_json=f'{{"id": "e{number}", "timestamp": {2.0 + number / 3!r}}}',
+        wire_cache=b"\x00cache" if number % 2 else b"",
+    )
+
+
+async def _session_with_events(backend: SqlBackend, count: int) -> None:
+    record = await backend.create_session(
+        _KEY,
+        ScopedState(app={"app:k": "1"}, user={"user:\u00e9": '"\\u0000"'}, session={"own": "{}"}),
+        1.0 / 3,
+        expiry=Expiry(expire_time=4e9, ttl=3600.5),
+        metadata=Metadata("a \u0000 name", {"team": "x"}),
+    )
+    revision = record.revision
+    for number in range(count):
+        revision = (await backend.append_event(_KEY, _event(number), revision)).revision
+
+
+async def _read_session(backend: SqlBackend) -> list[str]:
+    record = await backend.get_session(_KEY, EventWindow())
+    assert record is not None
+    return [stored.id for stored in record.events]
+
+
+async def _read_event_page(backend: SqlBackend) -> list[str]:
+    page = await backend.list_events(_KEY, None, 100, None)
+    return [stored.id for stored in page.items]
+
+
+@pytest.mark.parametrize(
+    ("read", "statements"), [(_read_session, 3), (_read_event_page, 2)], ids=["session", "event-page"]
+)
+async def test_a_read_on_sqlite_runs_its_statements_as_driver_sql_none_through_sqlalchemy(
+    backend: SqlBackend,
+    tmp_path: pathlib.Path,
+    read: Callable[[SqlBackend], Awaitable[list[str]]],
+    statements: int,
+) -> None:
+    await _session_with_events(backend, 3)
+    await backend.close()
+    through_sqlalchemy: list[str] = []
+    run: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(
+            dbapi_connection, sqlite3.Connection
+        ):  # the threads' connections, not the async engine's
+            dbapi_connection.set_trace_callback(run.append)
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        through_sqlalchemy.append(statement)
+
+    reopened = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    event.listen(Pool, "connect", trace)
+    event.listen(sa.Engine, "before_cursor_execute", seen)
+    try:
+        await reopened.start()
+        run.clear()
+        through_sqlalchemy.clear()
+        ids = await read(reopened)
+    finally:
+        event.remove(sa.Engine, "before_cursor_execute", seen)
+        event.remove(Pool, "connect", trace)
+        await reopened.close()
+
+    assert ids == ["e0", "e1", "e2"]
+    assert through_sqlalchemy == []
+    queries = [statement for statement in run if statement.split()[0] not in ("BEGIN", "COMMIT", "PRAGMA")]
+    assert len(queries) == statements, queries
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        EventWindow(),
+        EventWindow(num_recent_events=2),
+        EventWindow(num_recent_events=0),
+        EventWindow(after_timestamp=2.5),
+        EventWindow(num_recent_events=3, after_timestamp=2.0),
+    ],
+    ids=["all", "recent", "none", "after", "recent-after"],
+)
+async def test_the_driver_sql_read_returns_what_the_read_through_sqlalchemy_returns(
+    backend: SqlBackend, tmp_path: pathlib.Path, window: EventWindow
+) -> None:
+    await _session_with_events(backend, 5)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            through_sqlalchemy = reading.session_at_once(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
+            as_driver_sql = reading.session(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
+    finally:
+        engine.dispose()
+
+    assert isinstance(as_driver_sql, type(through_sqlalchemy))
+    assert as_driver_sql == through_sqlalchemy
+    assert as_driver_sql is not None and as_driver_sql.state.session["turn\u0000 key"] == "4"
+    assert as_driver_sql.metadata.display_name == "a \u0000 name"
+
+
+async def test_a_missing_or_expired_session_reads_as_none_through_driver_sql(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await _session_with_events(backend, 1)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            missing = reading.session(
+                connection, SessionKey("app", "u", "other"), EventWindow(), DEFAULT_BUDGET, 10.0
+            )
+            expired = reading.session(connection, _KEY, EventWindow(), DEFAULT_BUDGET, 4e9)
+    finally:
+        engine.dispose()
+
+    assert missing is None and expired is None
+
+
+@pytest.mark.parametrize(
+    ("after_timestamp", "page_size", "after"),
+    [(None, 100, None), (None, 2, None), (None, 2, 2), (2.5, 100, None), (2.0, 2, 1)],
+    ids=["all", "first-page", "next-page", "after", "after-paged"],
+)
+async def test_the_driver_sql_event_page_is_the_page_read_through_sqlalchemy(
+    backend: SqlBackend,
+    tmp_path: pathlib.Path,
+    after_timestamp: float | None,
+    page_size: int,
+    after: int | None,
+) -> None:
+    await _session_with_events(backend, 5)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            through_sqlalchemy = reading.event_page_at_once(
+                connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0
+            )
+            as_driver_sql = reading.event_page(
+                connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0
+            )
+    finally:
+        engine.dispose()
+
+    assert as_driver_sql == through_sqlalchemy
+    assert as_driver_sql.items

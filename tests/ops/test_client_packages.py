@@ -28,6 +28,7 @@ from tests.polyglot.toolchains import (
     JAVA_DIR,
     MAVEN,
     TS_DIR,
+    build_typescript,
     require,
     run,
 )
@@ -59,6 +60,8 @@ async def _created_by(address: str, language: str) -> None:
 async def test_the_npm_tarball_installs_into_a_new_project_and_works(server: str, tmp_path: Path) -> None:
     require("node", "the TypeScript client needs Node 20+")
     npm = require("npm", "the TypeScript client needs npm")
+    # npm pack's prepack compiles with the client's own tsc: its locked dependencies first.
+    await build_typescript()
     packed = await run(
         [npm, "pack", "--pack-destination", str(tmp_path)], cwd=TS_DIR, time_limit=BUILD_TIMEOUT
     )

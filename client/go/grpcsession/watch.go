@@ -21,12 +21,17 @@ import (
 	"time"
 
 	"google.golang.org/adk/v2/session"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
 )
+
+// streamClosed is why a watch stream that closed with OK is opened again: the
+// server never ends one that way while watched; a proxy may.
+const streamClosed = "the watch stream closed while it was watched"
 
 // EndReason says why a watched session ended.
 type EndReason string
@@ -158,7 +163,7 @@ func (w *watch) run(ctx context.Context, yield func(WatchUpdate, error) bool) {
 			return
 		}
 		if errors.Is(err, io.EOF) {
-			err = status.Error(codes.Unavailable, "the watch stream closed before the session ended")
+			err = status.Error(codes.Unavailable, streamClosed)
 		}
 		if !resumable(ctx, err) {
 			yield(WatchUpdate{}, errorFromRPC(err))
@@ -183,15 +188,28 @@ func resumable(ctx context.Context, err error) bool {
 // server sends one at once: its backlog or caught_up), retrying within the
 // service's time budget; failed is why the previous stream broke (nil: the
 // watch starts). cancel ends the stream.
-func (w *watch) open(ctx context.Context, failed error) (sessionsv1.SessionService_WatchSessionClient,
+func (w *watch) open(ctx context.Context, failed error) (grpc.ServerStreamingClient[sessionsv1.WatchSessionResponse],
 	*sessionsv1.WatchSessionResponse, context.CancelFunc, error) {
+	return openStream(ctx, w.service, failed,
+		func(streamCtx context.Context) (grpc.ServerStreamingClient[sessionsv1.WatchSessionResponse], error) {
+			w.request.AfterRevision = w.revision
+			return w.service.client.WatchSession(streamCtx, w.request)
+		})
+}
+
+// openStream opens a watch stream with start and reads its first message,
+// retrying within the service's time budget as open describes; shared by
+// WatchSession and WatchSessions, whose servers both answer at once.
+func openStream[M any](ctx context.Context, s *Service, failed error,
+	start func(context.Context) (grpc.ServerStreamingClient[M], error)) (grpc.ServerStreamingClient[M], *M,
+	context.CancelFunc, error) {
 	var deadline time.Time
-	if w.service.timeout > 0 {
-		deadline = time.Now().Add(w.service.timeout)
+	if s.timeout > 0 {
+		deadline = time.Now().Add(s.timeout)
 	}
 	for retry := 1; ; retry++ {
 		if failed != nil {
-			wait := w.service.retry.backoff(retry)
+			wait := s.retry.backoff(retry)
 			if !deadline.IsZero() && time.Until(deadline) < wait {
 				return nil, nil, nil, errorFromRPC(failed)
 			}
@@ -211,9 +229,8 @@ func (w *watch) open(ctx context.Context, failed error) (sessionsv1.SessionServi
 			// The stream itself has no deadline; only the wait for its first message has.
 			timer = time.AfterFunc(time.Until(deadline), func() { outOfTime.Store(true); cancel() })
 		}
-		w.request.AfterRevision = w.revision
-		stream, err := w.service.client.WatchSession(streamCtx, w.request)
-		var first *sessionsv1.WatchSessionResponse
+		stream, err := start(streamCtx)
+		var first *M
 		if err == nil {
 			first, err = stream.Recv()
 		}
@@ -230,7 +247,7 @@ func (w *watch) open(ctx context.Context, failed error) (sessionsv1.SessionServi
 		}
 		cancel()
 		if errors.Is(err, io.EOF) {
-			err = status.Error(codes.Unavailable, "the watch stream closed before the session ended")
+			err = status.Error(codes.Unavailable, streamClosed)
 		}
 		if ctx.Err() != nil {
 			return nil, nil, nil, ctx.Err()

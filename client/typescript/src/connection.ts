@@ -22,6 +22,7 @@ import {
 import { SessionServiceClient } from "./gen/adk_grpc_sessions/v1/session_service.js";
 import { CHANNEL_OPTIONS, attemptMetadata, callWithRetry, retryPolicy, type RetryPolicy } from "./retry.js";
 import { parseTarget, type Target } from "./targets.js";
+import type { SessionsWatchTransport } from "./session_notices.js";
 import type { WatchTransport } from "./watching.js";
 
 /** Milliseconds each method may take in all, retries included, by default. */
@@ -125,6 +126,17 @@ export class Connection {
     return {
       open: (message, waitForReady) =>
         this.stub().watchSession(message, attemptMetadata(this.options.metadata ?? {}, waitForReady)),
+      budgetMs: this.budgetMs,
+      policy: this.retry,
+      connected: () => this.connected(),
+    };
+  }
+
+  /** How a watch of a user's sessions opens its streams: through this connection's channel and options. */
+  sessionsWatchTransport(): SessionsWatchTransport {
+    return {
+      open: (message, waitForReady) =>
+        this.stub().watchSessions(message, attemptMetadata(this.options.metadata ?? {}, waitForReady)),
       budgetMs: this.budgetMs,
       policy: this.retry,
       connected: () => this.connected(),

@@ -7,6 +7,7 @@ export type { SessionExpiry } from "./lifecycle.js";
 export type { AppPage, ListAppsRequest, ListUsersRequest, UserPage } from "./listing.js";
 export type { ForkRequest, ListSessionInfosRequest, SessionInfoPage, SessionMetadata } from "./metadata.js";
 export type { ForkOrigin, SessionInfo } from "./session_info.js";
+export { UserSessionsWatch, type SessionNoticeKind, type SessionsUpdate } from "./session_notices.js";
 export {
   EventWatch,
   SessionWatch,

@@ -48,6 +48,7 @@ import {
 } from "./metadata.js";
 import { readSession, readSessionInfo, revisionOf } from "./session_reads.js";
 import { labelsToMap, type SessionInfo } from "./session_info.js";
+import { UserSessionsWatch } from "./session_notices.js";
 import { EventWatch, SessionWatch, type WatchSessionRequestOptions } from "./watching.js";
 import { msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
 
@@ -247,6 +248,21 @@ export class GrpcSessionService extends BaseSessionService {
    */
   watchSessionUpdates(request: WatchSessionRequestOptions): SessionWatch {
     return new SessionWatch(this.connection.watchTransport(), request);
+  }
+
+  /**
+   * Follows every session of a user live:
+   * `for await (const update of service.watchSessions(appName, userId))` yields
+   * a listing of them (notices "listed"), "caughtUp", then a notice of each
+   * session created, updated, closed, deleted or expired as it is committed.
+   * It reconnects by itself; a new stream cannot resume the last one, so it
+   * starts over with a "relisting" update and a new listing. The loop goes on
+   * until `break` (or the watch's `close`). See session_notices.ts.
+   *
+   * @throws SessionServiceUnavailableError if the server cannot be reached within the time budget.
+   */
+  watchSessions(appName: string, userId: string): UserSessionsWatch {
+    return new UserSessionsWatch(this.connection.sessionsWatchTransport(), { appName, userId });
   }
 
   /**

@@ -54,12 +54,15 @@ export interface WatchSessionRequestOptions {
 }
 
 /** What a watch needs from its service: how to open a stream, and the retry rule's budget and policy. */
-export interface WatchTransport {
-  open(request: WatchSessionRequest, waitForReady: boolean): ClientReadableStream<WatchSessionResponse>;
+export interface StreamTransport<Request, Response> {
+  open(request: Request, waitForReady: boolean): ClientReadableStream<Response>;
   budgetMs: number | undefined;
   policy: RetryPolicy;
   connected(): boolean;
 }
+
+/** How a session's watch (WatchSession) opens its streams. */
+export type WatchTransport = StreamTransport<WatchSessionRequest, WatchSessionResponse>;
 
 const REASONS: ReadonlyMap<WatchEnded_Reason, WatchEndReason> = new Map([
   [WatchEnded_Reason.REASON_CLOSED, "closed"],
@@ -67,33 +70,81 @@ const REASONS: ReadonlyMap<WatchEnded_Reason, WatchEndReason> = new Map([
   [WatchEnded_Reason.REASON_EXPIRED, "expired"],
 ]);
 
-function isServiceError(error: unknown): error is ServiceError {
+export function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }
 
 /** A failed stream as the retry rule sees it: UNAVAILABLE where the watch resumes. */
-function asRetried(error: ServiceError): ServiceError {
+export function asRetried(error: ServiceError): ServiceError {
   if (error.code === Code.RESOURCE_EXHAUSTED && errorFromRpc(error).reason === "WATCHER_TOO_SLOW") {
     return Object.assign(new Error(error.message), { ...error, code: Code.UNAVAILABLE });
   }
   return error;
 }
 
-function closedWithoutEnd(): ServiceError {
-  return Object.assign(new Error("the watch stream closed before the session ended"), {
+/** A stream that closed with OK while watched: as a lost connection (the server never ends one so; a proxy may). */
+export function closedWithoutEnd(): ServiceError {
+  return Object.assign(new Error("the watch stream closed while it was watched"), {
     code: Code.UNAVAILABLE,
-    details: "the watch stream closed before the session ended",
+    details: "the watch stream closed while it was watched",
     metadata: undefined,
   }) as unknown as ServiceError;
 }
 
 /** The watch was stopped (return or close) while a stream was being opened: not a failure to retry. */
-class WatchStoppedError extends Error {}
+export class WatchStoppedError extends Error {}
 
-interface OpenStream {
-  call: ClientReadableStream<WatchSessionResponse>;
-  messages: AsyncIterator<WatchSessionResponse>;
-  first: WatchSessionResponse;
+/** An opened stream: the call, its messages, and the first one (sent at once by the server). */
+export interface OpenStream<Response> {
+  call: ClientReadableStream<Response>;
+  messages: AsyncIterator<Response>;
+  first: Response;
+}
+
+/**
+ * Reads the first message of a just opened stream, within `deadline` (the
+ * stream itself has none); `stopped` says whether the watch was stopped
+ * meanwhile (then WatchStoppedError), `method` names it in a timeout.
+ */
+export async function firstMessage<Response>(
+  call: ClientReadableStream<Response>,
+  deadline: Date | undefined,
+  stopped: () => boolean,
+  method: string,
+): Promise<OpenStream<Response>> {
+  let outOfTime = false;
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            outOfTime = true;
+            call.cancel();
+          },
+          Math.max(deadline.getTime() - Date.now(), 0),
+        );
+  const messages = call[Symbol.asyncIterator]() as AsyncIterator<Response>;
+  try {
+    const first = await messages.next();
+    if (first.done) {
+      throw closedWithoutEnd();
+    }
+    return { call, messages, first: first.value };
+  } catch (error) {
+    call.cancel();
+    if (stopped()) {
+      throw new WatchStoppedError();
+    }
+    if (outOfTime) {
+      throw Object.assign(new Error("the server did not answer in time"), {
+        code: Code.DEADLINE_EXCEEDED,
+        details: `${method}: the server did not answer in time`,
+      });
+    }
+    throw isServiceError(error) ? asRetried(error) : error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -145,7 +196,7 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
     let failed: ServiceError | undefined;
     let opened = false;
     while (!this.stopped) {
-      let stream: OpenStream;
+      let stream: OpenStream<WatchSessionResponse>;
       try {
         stream = await callWithRetry(
           (deadline, waitForReady) => this.open(deadline, waitForReady),
@@ -201,7 +252,7 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
   }
 
   /** One attempt at a stream after `revision`: the call and its first message (sent at once by the server). */
-  private async open(deadline: Date | undefined, waitForReady: boolean): Promise<OpenStream> {
+  private async open(deadline: Date | undefined, waitForReady: boolean): Promise<OpenStream<WatchSessionResponse>> {
     if (this.stopped) {
       throw new WatchStoppedError();
     }
@@ -211,40 +262,7 @@ export class SessionWatch implements AsyncIterableIterator<WatchUpdate> {
       waitForReady,
     );
     this.current = call;
-    let outOfTime = false;
-    // The stream itself has no deadline; only the wait for its first message has.
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(
-            () => {
-              outOfTime = true;
-              call.cancel();
-            },
-            Math.max(deadline.getTime() - Date.now(), 0),
-          );
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<WatchSessionResponse>;
-    try {
-      const first = await messages.next();
-      if (first.done) {
-        throw closedWithoutEnd();
-      }
-      return { call, messages, first: first.value };
-    } catch (error) {
-      call.cancel();
-      if (this.stopped) {
-        throw new WatchStoppedError();
-      }
-      if (outOfTime) {
-        throw Object.assign(new Error("the server did not answer in time"), {
-          code: Code.DEADLINE_EXCEEDED,
-          details: "WatchSession: the server did not answer in time",
-        });
-      }
-      throw isServiceError(error) ? asRetried(error) : error;
-    } finally {
-      clearTimeout(timer);
-    }
+    return firstMessage(call, deadline, () => this.stopped, "WatchSession");
   }
 
   private *updatesOf(message: WatchSessionResponse): Generator<WatchUpdate> {

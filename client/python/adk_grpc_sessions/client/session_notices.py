@@ -24,11 +24,11 @@ from google.adk.sessions.session import Session
 
 from adk_grpc_sessions.client.connection import Connection
 from adk_grpc_sessions.client.conversions import session_from_message
-from adk_grpc_sessions.client.errors import SessionServiceTimeoutError, SessionServiceUnavailableError
+from adk_grpc_sessions.client.errors import SessionServiceUnavailableError
 from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.client.lifecycle import SessionInfo
 from adk_grpc_sessions.client.retry import RETRIED_CODES, AttemptFailedError
-from adk_grpc_sessions.client.watching import failed_stream
+from adk_grpc_sessions.client.watching import StoppedError, failed_stream, first_message
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 
 _METHOD: Final = "WatchSessions"
@@ -90,10 +90,6 @@ class Relisting:
 
 SessionsUpdate = SessionNotice | SessionsCaughtUp | Relisting
 """What ``UserSessionsWatch`` yields."""
-
-
-class _StoppedError(Exception):
-    """``aclose`` stopped the watch while a stream was being opened."""
 
 
 def _closed_without_error() -> AttemptFailedError:
@@ -180,28 +176,9 @@ class UserSessionsWatch:
     async def _open(self, seconds: float | None, wait_for_ready: bool) -> tuple[Any, Any]:
         """One attempt at a stream: the call and its first message (the server sends one at once)."""
         if self._stopped:
-            raise _StoppedError
+            raise StoppedError
         call = self._call = self._connection.watch_sessions(self._request, wait_for_ready=wait_for_ready)
-        try:
-            async with asyncio.timeout(seconds):
-                first = await call.read()
-        except TimeoutError:
-            call.cancel()
-            raise AttemptFailedError(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                SessionServiceTimeoutError(
-                    "WatchSessions: the server did not answer in time", grpc.StatusCode.DEADLINE_EXCEEDED
-                ),
-            ) from None
-        except grpc.aio.AioRpcError as error:
-            if self._stopped:
-                raise _StoppedError from error
-            raise failed_stream(error) from error
-        except BaseException:
-            call.cancel()
-            raise
-        if first is grpc.aio.EOF:
-            raise _closed_without_error()
+        first = await first_message(call, _METHOD, seconds, lambda: self._stopped, _closed_without_error)
         return call, first
 
     async def _run(self) -> AsyncGenerator[SessionsUpdate]:
@@ -210,7 +187,7 @@ class UserSessionsWatch:
         while not self._stopped:
             try:
                 call, message = await self._connection.attempts(_METHOD).run(self._open, failed)
-            except _StoppedError:
+            except StoppedError:
                 return
             except asyncio.CancelledError:
                 if self._stopped_here():

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
@@ -107,8 +107,8 @@ class WatchTarget:
     session_id: str
 
 
-class _StoppedError(Exception):
-    """``aclose`` stopped the watch while a stream was being opened."""
+class StoppedError(Exception):
+    """``aclose`` stopped a watch while a stream was being opened."""
 
 
 def failed_stream(error: grpc.aio.AioRpcError) -> AttemptFailedError:
@@ -118,6 +118,47 @@ def failed_stream(error: grpc.aio.AioRpcError) -> AttemptFailedError:
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and getattr(exception, "reason", "") in RESUMED_REASONS:
         code = grpc.StatusCode.UNAVAILABLE
     return AttemptFailedError(code, exception)
+
+
+async def first_message(
+    call: Any,
+    method: str,
+    seconds: float | None,
+    stopped: Callable[[], bool],
+    closed: Callable[[], AttemptFailedError],
+) -> Any:
+    """The first message of a watch stream's ``call``, read within ``seconds``, as one attempt of ``method``.
+
+    The server sends one at once, so until it comes it may not even have been
+    reached: its absence in time is the attempt's timeout. A failed stream is
+    the attempt's failure (``failed_stream``), unless the watch was
+    ``stopped`` meanwhile; a stream closed with OK before it is ``closed()``.
+
+    Raises:
+        StoppedError: the watch was closed while the stream was being opened.
+        AttemptFailedError: the attempt failed, retried or not by its code.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            first = await call.read()
+    except TimeoutError:
+        call.cancel()
+        raise AttemptFailedError(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            SessionServiceTimeoutError(
+                f"{method}: the server did not answer in time", grpc.StatusCode.DEADLINE_EXCEEDED
+            ),
+        ) from None
+    except grpc.aio.AioRpcError as error:
+        if stopped():
+            raise StoppedError from error
+        raise failed_stream(error) from error
+    except BaseException:
+        call.cancel()
+        raise
+    if first is grpc.aio.EOF:
+        raise closed()
+    return first
 
 
 def _closed_without_end() -> AttemptFailedError:
@@ -217,7 +258,7 @@ class SessionWatch:
         until it comes the server may not even have been reached.
         """
         if self._stopped:
-            raise _StoppedError
+            raise StoppedError
         target = self._target
         request = pb.WatchSessionRequest(
             app_name=target.app_name,
@@ -226,26 +267,7 @@ class SessionWatch:
             after_revision=self.revision,
         )
         call = self._call = self._connection.watch(request, wait_for_ready=wait_for_ready)
-        try:
-            async with asyncio.timeout(seconds):
-                first = await call.read()
-        except TimeoutError:
-            call.cancel()
-            raise AttemptFailedError(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                SessionServiceTimeoutError(
-                    "WatchSession: the server did not answer in time", grpc.StatusCode.DEADLINE_EXCEEDED
-                ),
-            ) from None
-        except grpc.aio.AioRpcError as error:
-            if self._stopped:
-                raise _StoppedError from error
-            raise failed_stream(error) from error
-        except BaseException:
-            call.cancel()
-            raise
-        if first is grpc.aio.EOF:
-            raise _closed_without_end()
+        first = await first_message(call, "WatchSession", seconds, lambda: self._stopped, _closed_without_end)
         return call, first
 
     async def _run(self) -> AsyncGenerator[WatchUpdate]:
@@ -254,7 +276,7 @@ class SessionWatch:
         while not self._stopped:
             try:
                 call, message = await self._connection.attempts("WatchSession").run(self._open, failed)
-            except _StoppedError:
+            except StoppedError:
                 return
             except asyncio.CancelledError:
                 if self._stopped_here():

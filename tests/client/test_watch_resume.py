@@ -63,7 +63,7 @@ class Script:
     events: list[pb.Event] = field(default_factory=lambda: [_event(n) for n in range(1, 4)])
     after: list[str] = field(default_factory=list)
     """Per stream in order: "ended", "drain", "drain_in_backlog" (before caught_up), "too_slow", "close",
-    "live" (wait); the last repeats."""
+    "live" (wait), "gone" (NOT_FOUND at once); the last repeats."""
     requests: list[pb.WatchSessionRequest] = field(default_factory=list)
     metadata: list[dict[str, str]] = field(default_factory=list)
     appended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -87,6 +87,9 @@ async def _watch(script: Script, request: pb.WatchSessionRequest, context: Any) 
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, "token not valid for app")
     sent = request.after_revision
     behaviour = script.after[min(len(script.requests), len(script.after)) - 1] if script.after else "live"
+    if behaviour == "gone":
+        status = _status(grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND", "Session s1 not found.")
+        await context.abort_with_status(rpc_status.to_status(status))
 
     def backlog() -> pb.WatchSessionResponse | None:
         nonlocal sent
@@ -218,6 +221,17 @@ async def test_a_session_that_does_not_exist_raises_adks_not_found_error() -> No
     async with scripted(Script()) as address, GrpcSessionService(address) as service:
         with pytest.raises(SessionNotFoundError, match="Session nope not found"):
             await _events(service.watch_session("app", "u", "nope"))
+
+
+async def test_a_session_gone_while_the_watch_reconnects_ends_it_deleted() -> None:
+    script = Script(after=["drain", "gone"])
+    async with scripted(script) as address, GrpcSessionService(address, timeout=10) as service:
+        watch = service.watch_session_updates("app", "u", "s1")
+        async with asyncio.timeout(20):
+            updates = [update async for update in watch]
+    assert updates[-1] == WatchEnded(WatchEndReason.DELETED)
+    assert [type(u) for u in updates].count(WatchedEvent) == 3
+    assert watch.ended is WatchEndReason.DELETED and len(script.requests) == 2
 
 
 async def test_the_clients_token_goes_with_every_stream_and_a_refusal_is_raised() -> None:

@@ -2,22 +2,18 @@ package grpcsession
 
 // Watching one user's sessions live (WatchSessions): a listing, then a
 // notice of each change. Like WatchSession it is a chain of streams, each
-// opened within the service's time budget (see watch.go); but a stream has no
-// resume point, so when one breaks (a lost connection, "SERVER_DRAINING",
-// "WATCHER_TOO_SLOW") the next one starts with a new listing, announced as a
-// Relisting update, exactly as when the server itself starts over.
+// opened within the service's time budget (see watch_streams.go); but a
+// stream has no resume point, so when one breaks (a lost connection,
+// "SERVER_DRAINING", "WATCHER_TOO_SLOW") the next one starts with a new
+// listing, announced as a Relisting update, exactly as when the server
+// itself starts over.
 
 import (
 	"context"
-	"errors"
-	"io"
 	"iter"
 
 	"google.golang.org/adk/v2/session"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
 )
@@ -96,77 +92,37 @@ type SessionsUpdate struct {
 func (s *Service) WatchSessions(ctx context.Context, appName, userID string) iter.Seq2[SessionsUpdate, error] {
 	return func(yield func(SessionsUpdate, error) bool) {
 		request := &sessionsv1.WatchSessionsRequest{AppName: appName, UserId: userID}
-		if len(s.metadata) > 0 {
-			ctx = metadata.AppendToOutgoingContext(ctx, s.metadata...)
-		}
-		start := func(streamCtx context.Context) (grpc.ServerStreamingClient[sessionsv1.WatchSessionsResponse], error) {
-			return s.client.WatchSessions(streamCtx, request)
-		}
-		var failed error // why the last stream broke (retried), nil for the first
-		for {
-			stream, message, cancel, err := openStream(ctx, s, failed, start)
-			if err != nil {
-				yield(SessionsUpdate{}, err)
-				return
-			}
-			if failed != nil && !yield(SessionsUpdate{Relisting: true}, nil) {
-				cancel()
-				return
-			}
-			for {
-				updates, decodeErr := sessionsUpdatesOf(message)
-				if decodeErr != nil {
-					cancel()
-					yield(SessionsUpdate{}, decodeErr)
-					return
-				}
-				for _, update := range updates {
-					if !yield(update, nil) {
-						cancel()
-						return
-					}
-				}
-				message, err = stream.Recv()
-				if err != nil {
-					break
-				}
-			}
-			cancel()
-			if ctx.Err() != nil {
-				yield(SessionsUpdate{}, ctx.Err())
-				return
-			}
-			if errors.Is(err, io.EOF) {
-				err = status.Error(codes.Unavailable, streamClosed)
-			}
-			if !resumable(ctx, err) {
-				yield(SessionsUpdate{}, errorFromRPC(err))
-				return
-			}
-			failed = err
-		}
+		follow(ctx, s, streamSteps[sessionsv1.WatchSessionsResponse, SessionsUpdate]{
+			// A stream has no resume point: each starts with a listing.
+			start: func(streamCtx context.Context) (grpc.ServerStreamingClient[sessionsv1.WatchSessionsResponse], error) {
+				return s.client.WatchSessions(streamCtx, request)
+			},
+			updatesOf: sessionsUpdatesOf,
+			resumed:   &SessionsUpdate{Relisting: true},
+		}, yield)
 	}
 }
 
-// sessionsUpdatesOf returns what one WatchSessions message carries.
-func sessionsUpdatesOf(message *sessionsv1.WatchSessionsResponse) ([]SessionsUpdate, error) {
+// sessionsUpdatesOf returns what one WatchSessions message carries (none
+// ends the watch).
+func sessionsUpdatesOf(message *sessionsv1.WatchSessionsResponse) ([]SessionsUpdate, bool, error) {
 	switch kind := message.GetKind().(type) {
 	case *sessionsv1.WatchSessionsResponse_Notices:
 		updates := make([]SessionsUpdate, 0, len(kind.Notices.GetNotices()))
 		for _, notice := range kind.Notices.GetNotices() {
 			noticed, err := noticeOf(notice)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			updates = append(updates, SessionsUpdate{Notice: noticed})
 		}
-		return updates, nil
+		return updates, false, nil
 	case *sessionsv1.WatchSessionsResponse_CaughtUp:
-		return []SessionsUpdate{{CaughtUp: true, Listed: kind.CaughtUp.GetListed()}}, nil
+		return []SessionsUpdate{{CaughtUp: true, Listed: kind.CaughtUp.GetListed()}}, false, nil
 	case *sessionsv1.WatchSessionsResponse_Relisting:
-		return []SessionsUpdate{{Relisting: true}}, nil
+		return []SessionsUpdate{{Relisting: true}}, false, nil
 	}
-	return nil, nil // a kind newer than this client
+	return nil, false, nil // a kind newer than this client
 }
 
 func noticeOf(notice *sessionsv1.SessionNotice) (*SessionNotice, error) {

@@ -1,11 +1,11 @@
 package grpcsession
 
 // Watching a session live (WatchSession). A watch is one long stream, so it
-// is not one retried call but a chain of streams, each opened after the last
-// revision received. Opening one follows the retry rule of retry.go: within
-// the service's time budget (WithTimeout) it rides out a server that is
-// down, backing off, and fails with ErrUnavailable if the server stays
-// unreachable for the whole budget. An open stream has no deadline; when it
+// is not one retried call but a chain of streams (watch_streams.go), each
+// opened after the last revision received. Opening one follows the retry
+// rule of retry.go: within the service's time budget (WithTimeout) it rides
+// out a server that is down, backing off, and fails with ErrUnavailable if
+// the server stays unreachable for the whole budget. An open stream has no deadline; when it
 // breaks (a lost connection, a server draining with "SERVER_DRAINING", a
 // watcher cut off for falling behind with "WATCHER_TOO_SLOW") the next one
 // is opened with a fresh budget after the last revision received, which the
@@ -13,25 +13,14 @@ package grpcsession
 
 import (
 	"context"
-	"errors"
-	"io"
 	"iter"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"google.golang.org/adk/v2/session"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
 )
-
-// streamClosed is why a watch stream that closed with OK is opened again: the
-// server never ends one that way while watched; a proxy may.
-const streamClosed = "the watch stream closed while it was watched"
 
 // EndReason says why a watched session ended.
 type EndReason string
@@ -103,160 +92,24 @@ func (s *Service) WatchSession(ctx context.Context, appName, userID, sessionID s
 func (s *Service) WatchSessionUpdates(ctx context.Context, appName, userID, sessionID string,
 	afterRevision int64) iter.Seq2[WatchUpdate, error] {
 	return func(yield func(WatchUpdate, error) bool) {
-		w := watch{service: s, revision: afterRevision, request: &sessionsv1.WatchSessionRequest{
+		w := watch{revision: afterRevision}
+		request := &sessionsv1.WatchSessionRequest{
 			AppName: appName, UserId: userID, SessionId: strings.TrimSpace(sessionID),
-		}}
-		w.run(ctx, yield)
+		}
+		follow(ctx, s, streamSteps[sessionsv1.WatchSessionResponse, WatchUpdate]{
+			start: func(streamCtx context.Context) (grpc.ServerStreamingClient[sessionsv1.WatchSessionResponse], error) {
+				request.AfterRevision = w.revision // a new stream resumes after the last revision received
+				return s.client.WatchSession(streamCtx, request)
+			},
+			updatesOf: w.updatesOf,
+			gone:      &WatchUpdate{Ended: EndDeleted},
+		}, yield)
 	}
 }
 
 // watch is the state of one WatchSessionUpdates iteration.
 type watch struct {
-	service  *Service
-	request  *sessionsv1.WatchSessionRequest
 	revision int64 // the last revision received: where a new stream starts
-	opened   bool  // a stream has been opened (a later NOT_FOUND means the session went)
-}
-
-func (w *watch) run(ctx context.Context, yield func(WatchUpdate, error) bool) {
-	if len(w.service.metadata) > 0 {
-		ctx = metadata.AppendToOutgoingContext(ctx, w.service.metadata...)
-	}
-	var failed error // why the last stream broke (retried), nil for the first
-	for {
-		stream, first, cancel, err := w.open(ctx, failed)
-		if err != nil {
-			if w.opened && errors.Is(err, ErrSessionNotFound) {
-				yield(WatchUpdate{Ended: EndDeleted}, nil)
-				return
-			}
-			yield(WatchUpdate{}, err)
-			return
-		}
-		w.opened = true
-		message := first
-		for {
-			updates, ended, decodeErr := w.updatesOf(message)
-			if decodeErr != nil {
-				cancel()
-				yield(WatchUpdate{}, decodeErr)
-				return
-			}
-			for _, update := range updates {
-				if !yield(update, nil) {
-					cancel()
-					return
-				}
-			}
-			if ended {
-				cancel()
-				return
-			}
-			message, err = stream.Recv()
-			if err != nil {
-				break
-			}
-		}
-		cancel()
-		if ctx.Err() != nil {
-			yield(WatchUpdate{}, ctx.Err())
-			return
-		}
-		if errors.Is(err, io.EOF) {
-			err = status.Error(codes.Unavailable, streamClosed)
-		}
-		if !resumable(ctx, err) {
-			yield(WatchUpdate{}, errorFromRPC(err))
-			return
-		}
-		failed = err
-	}
-}
-
-// resumable says whether a broken stream is opened again after the last
-// revision: as retried calls are, and after "WATCHER_TOO_SLOW".
-func resumable(ctx context.Context, err error) bool {
-	if retried(ctx, err) {
-		return true
-	}
-	var failure *Error
-	return errors.As(errorFromRPC(err), &failure) &&
-		failure.Code == codes.ResourceExhausted && failure.Reason == "WATCHER_TOO_SLOW"
-}
-
-// open opens a stream after w.revision and reads its first message (the
-// server sends one at once: its backlog or caught_up), retrying within the
-// service's time budget; failed is why the previous stream broke (nil: the
-// watch starts). cancel ends the stream.
-func (w *watch) open(ctx context.Context, failed error) (grpc.ServerStreamingClient[sessionsv1.WatchSessionResponse],
-	*sessionsv1.WatchSessionResponse, context.CancelFunc, error) {
-	return openStream(ctx, w.service, failed,
-		func(streamCtx context.Context) (grpc.ServerStreamingClient[sessionsv1.WatchSessionResponse], error) {
-			w.request.AfterRevision = w.revision
-			return w.service.client.WatchSession(streamCtx, w.request)
-		})
-}
-
-// openStream opens a watch stream with start and reads its first message,
-// retrying within the service's time budget as open describes; shared by
-// WatchSession and WatchSessions, whose servers both answer at once.
-func openStream[M any](ctx context.Context, s *Service, failed error,
-	start func(context.Context) (grpc.ServerStreamingClient[M], error)) (grpc.ServerStreamingClient[M], *M,
-	context.CancelFunc, error) {
-	var deadline time.Time
-	if s.timeout > 0 {
-		deadline = time.Now().Add(s.timeout)
-	}
-	for retry := 1; ; retry++ {
-		if failed != nil {
-			wait := s.retry.backoff(retry)
-			if !deadline.IsZero() && time.Until(deadline) < wait {
-				return nil, nil, nil, errorFromRPC(failed)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, nil, nil, ctx.Err()
-			case <-time.After(wait):
-			}
-		}
-		streamCtx, cancel := context.WithCancel(ctx)
-		if failed != nil {
-			streamCtx = context.WithValue(streamCtx, waitForReadyKey{}, true)
-		}
-		var outOfTime atomic.Bool
-		var timer *time.Timer
-		if !deadline.IsZero() {
-			// The stream itself has no deadline; only the wait for its first message has.
-			timer = time.AfterFunc(time.Until(deadline), func() { outOfTime.Store(true); cancel() })
-		}
-		stream, err := start(streamCtx)
-		var first *M
-		if err == nil {
-			first, err = stream.Recv()
-		}
-		if timer != nil && !timer.Stop() && outOfTime.Load() {
-			cancel()
-			if failed != nil {
-				return nil, nil, nil, errorFromRPC(failed)
-			}
-			return nil, nil, nil, errorFromRPC(status.Error(codes.Unavailable,
-				"the server could not be reached within the call's time budget"))
-		}
-		if err == nil {
-			return stream, first, cancel, nil
-		}
-		cancel()
-		if errors.Is(err, io.EOF) {
-			err = status.Error(codes.Unavailable, streamClosed)
-		}
-		if ctx.Err() != nil {
-			return nil, nil, nil, ctx.Err()
-		}
-		if !resumable(ctx, err) {
-			return nil, nil, nil, errorFromRPC(err)
-		}
-		failed = err
-	}
 }
 
 // updatesOf returns what one message carries, moving w.revision past it, and

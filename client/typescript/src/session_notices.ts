@@ -2,36 +2,25 @@
  * Watching one user's sessions live (WatchSessions): a listing, then a notice
  * of each change.
  *
- * Like a session's watch (watching.ts) it is a chain of streams, each opened
- * within the service's time budget. A stream has no resume point: when one
- * breaks (a lost connection, "SERVER_DRAINING", a watcher cut off for falling
- * behind with "WATCHER_TOO_SLOW") the next one starts with a new listing,
- * announced as a "relisting" update, exactly as when the server itself starts
- * over. The watch keeps the user's sessions as last heard of in `sessions`:
+ * Like a session's watch (watching.ts) it is a chain of streams
+ * (watch_streams.ts), each opened within the service's time budget. A stream
+ * has no resume point: when one breaks (a lost connection, "SERVER_DRAINING",
+ * a watcher cut off for falling behind with "WATCHER_TOO_SLOW") the next one
+ * starts with a new listing, announced as a "relisting" update, exactly as
+ * when the server itself starts over. The watch keeps the user's sessions as last heard of in `sessions`:
  * after a relisting's "caughtUp", those not listed again are dropped.
  */
 import type { Session } from "@google/adk";
-import { status as Code, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 
 import { sessionFromMessage } from "./conversions.js";
-import { errorFromRpc } from "./errors.js";
 import {
   SessionNotice_Kind,
   type SessionNotice as SessionNoticeMessage,
   type WatchSessionsRequest,
   type WatchSessionsResponse,
 } from "./gen/adk_grpc_sessions/v1/session_service.js";
-import { callWithRetry } from "./retry.js";
 import { sessionInfoFromMessage, type SessionInfo } from "./session_info.js";
-import {
-  WatchStoppedError,
-  asRetried,
-  closedWithoutEnd,
-  firstMessage,
-  isServiceError,
-  type OpenStream,
-  type StreamTransport,
-} from "./watching.js";
+import { StreamWatch, type StreamTransport } from "./watch_streams.js";
 
 /**
  * What a notice says of a session: "listed" (it exists; part of a listing),
@@ -80,111 +69,32 @@ const KINDS: ReadonlyMap<SessionNotice_Kind, SessionNoticeKind> = new Map([
  * be reached within the service's budget, and a SessionServiceError when the
  * server refuses the watch.
  */
-export class UserSessionsWatch implements AsyncIterableIterator<SessionsUpdate> {
+export class UserSessionsWatch extends StreamWatch<WatchSessionsRequest, WatchSessionsResponse, SessionsUpdate> {
   /** Every session of the user as last heard of, by id. */
   readonly sessions = new Map<string, SessionInfo>();
   /** Whether the current listing is complete (notices are live). */
   caughtUp = false;
-  /** How many times a broken stream was replaced by a new one. */
-  reconnects = 0;
   private relisted: Set<string> | undefined; // while a listing after a relisting runs: the ids listed so far
-  private readonly updates: AsyncGenerator<SessionsUpdate>;
-  private stopped = false;
-  private current: ClientReadableStream<WatchSessionsResponse> | undefined;
 
   constructor(
-    private readonly transport: SessionsWatchTransport,
-    private readonly request: WatchSessionsRequest,
+    transport: SessionsWatchTransport,
+    private readonly watched: WatchSessionsRequest,
   ) {
-    this.updates = this.run();
+    super(transport, "WatchSessions");
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
+  /** A stream from the start: the server sends the listing at once (it has no resume point). */
+  protected override request(): WatchSessionsRequest {
+    return this.watched;
   }
 
-  next(): Promise<IteratorResult<SessionsUpdate>> {
-    return this.updates.next();
-  }
-
-  /** Stops watching: the open stream is cancelled, and a loop waiting for the next update ends. */
-  async return(): Promise<IteratorResult<SessionsUpdate>> {
-    this.stopped = true; // the cancellation below is the caller's, not a failure to reconnect from
-    this.current?.cancel();
-    return this.updates.return(undefined);
-  }
-
-  /** Stops watching (as `return`). */
-  async close(): Promise<void> {
-    await this.return();
-  }
-
-  private async *run(): AsyncGenerator<SessionsUpdate> {
-    let failed: ServiceError | undefined;
-    let opened = false;
-    while (!this.stopped) {
-      let stream: OpenStream<WatchSessionsResponse>;
-      try {
-        stream = await callWithRetry(
-          (deadline, waitForReady) => this.open(deadline, waitForReady),
-          this.transport.budgetMs,
-          this.transport.policy,
-          () => this.transport.connected(),
-          failed,
-        );
-      } catch (error) {
-        if (error instanceof WatchStoppedError) {
-          return;
-        }
-        throw error;
-      }
-      this.current = stream.call;
-      try {
-        if (opened) {
-          this.reconnects += 1;
-          yield this.relisting(); // a new stream lists every session again
-        }
-        opened = true;
-        let message: WatchSessionsResponse | undefined = stream.first;
-        while (message !== undefined) {
-          yield* this.updatesOf(message);
-          const next: IteratorResult<WatchSessionsResponse> = await stream.messages.next();
-          message = next.done ? undefined : next.value;
-        }
-        failed = closedWithoutEnd();
-      } catch (error) {
-        if (this.stopped) {
-          return;
-        }
-        if (!isServiceError(error)) {
-          throw error;
-        }
-        failed = asRetried(error);
-        if (failed.code !== Code.UNAVAILABLE && failed.code !== Code.CANCELLED) {
-          throw errorFromRpc(error);
-        }
-      } finally {
-        stream.call.cancel();
-        this.current = undefined;
-      }
-    }
-  }
-
-  /** One attempt at a stream: the call and its first message (sent at once by the server). */
-  private async open(
-    deadline: Date | undefined,
-    waitForReady: boolean,
-  ): Promise<OpenStream<WatchSessionsResponse>> {
-    if (this.stopped) {
-      throw new WatchStoppedError();
-    }
-    const call = this.transport.open(this.request, waitForReady);
-    this.current = call;
-    return firstMessage(call, deadline, () => this.stopped, "WatchSessions");
+  /** A new stream lists every session again: announced as a relisting. */
+  protected override resumed(): Iterable<SessionsUpdate> {
+    return [this.relisting()];
   }
 
   /** The updates one message carries, with `sessions` brought up to date by them. */
-  private *updatesOf(message: WatchSessionsResponse): Generator<SessionsUpdate> {
+  protected override *updatesOf(message: WatchSessionsResponse): Generator<SessionsUpdate> {
     if (message.notices !== undefined) {
       for (const notice of message.notices.notices) {
         yield this.noticed(notice);

@@ -1,10 +1,10 @@
 """Watching a session live (``WatchSession``): the events appended to it, resumed by revision across failures.
 
 A watch is one long stream, so it is not one retried call: it is a chain of
-streams, each opened after the last revision received. Opening one is an
-operation of the client's retry policy (``retry``): within the client's time
-budget it rides out a server that is down, backing off, and a server that
-stays unreachable for the whole budget ends the watch with
+streams (``watch_streams``), each opened after the last revision received.
+Opening one is an operation of the client's retry policy (``retry``): within
+the client's time budget it rides out a server that is down, backing off, and
+a server that stays unreachable for the whole budget ends the watch with
 ``SessionServiceUnavailableError``. Once a stream is open it has no deadline;
 when it breaks (the connection is lost, the server drains, "SERVER_DRAINING",
 or cuts off a watcher that fell behind, "WATCHER_TOO_SLOW") the next stream is
@@ -19,29 +19,20 @@ keeps the rest as attributes.
 
 from __future__ import annotations
 
-import asyncio
 import enum
-from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
 
 import grpc
-from google.adk.errors.session_not_found_error import SessionNotFoundError
 from google.adk.events.event import Event
 
 from adk_grpc_sessions.client.connection import Connection
-from adk_grpc_sessions.client.errors import (
-    SessionServiceTimeoutError,
-    SessionServiceUnavailableError,
-    error_from_rpc,
-)
+from adk_grpc_sessions.client.errors import SessionServiceUnavailableError
 from adk_grpc_sessions.client.event_cache import EventCache
-from adk_grpc_sessions.client.retry import RETRIED_CODES, AttemptFailedError
+from adk_grpc_sessions.client.retry import AttemptFailedError
+from adk_grpc_sessions.client.watch_streams import StreamWatch
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
-
-RESUMED_REASONS: Final = frozenset({"WATCHER_TOO_SLOW"})
-"""RESOURCE_EXHAUSTED reasons after which a watch resumes (UNAVAILABLE and CANCELLED always do)."""
 
 
 class WatchEndReason(enum.StrEnum):
@@ -107,71 +98,7 @@ class WatchTarget:
     session_id: str
 
 
-class StoppedError(Exception):
-    """``aclose`` stopped a watch while a stream was being opened."""
-
-
-def failed_stream(error: grpc.aio.AioRpcError) -> AttemptFailedError:
-    """A failed watch stream as an attempt's failure: code UNAVAILABLE where the watch resumes."""
-    exception = error_from_rpc(error)
-    code = error.code()
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and getattr(exception, "reason", "") in RESUMED_REASONS:
-        code = grpc.StatusCode.UNAVAILABLE
-    return AttemptFailedError(code, exception)
-
-
-async def first_message(
-    call: Any,
-    method: str,
-    seconds: float | None,
-    stopped: Callable[[], bool],
-    closed: Callable[[], AttemptFailedError],
-) -> Any:
-    """The first message of a watch stream's ``call``, read within ``seconds``, as one attempt of ``method``.
-
-    The server sends one at once, so until it comes it may not even have been
-    reached: its absence in time is the attempt's timeout. A failed stream is
-    the attempt's failure (``failed_stream``), unless the watch was
-    ``stopped`` meanwhile; a stream closed with OK before it is ``closed()``.
-
-    Raises:
-        StoppedError: the watch was closed while the stream was being opened.
-        AttemptFailedError: the attempt failed, retried or not by its code.
-    """
-    try:
-        async with asyncio.timeout(seconds):
-            first = await call.read()
-    except TimeoutError:
-        call.cancel()
-        raise AttemptFailedError(
-            grpc.StatusCode.DEADLINE_EXCEEDED,
-            SessionServiceTimeoutError(
-                f"{method}: the server did not answer in time", grpc.StatusCode.DEADLINE_EXCEEDED
-            ),
-        ) from None
-    except grpc.aio.AioRpcError as error:
-        if stopped():
-            raise StoppedError from error
-        raise failed_stream(error) from error
-    except BaseException:
-        call.cancel()
-        raise
-    if first is grpc.aio.EOF:
-        raise closed()
-    return first
-
-
-def _closed_without_end() -> AttemptFailedError:
-    """A stream that closed with OK but no ``ended``: as a lost connection (a proxy may cut streams)."""
-    return AttemptFailedError(
-        grpc.StatusCode.UNAVAILABLE,
-        SessionServiceUnavailableError(
-            "WatchSession: the stream closed before the session ended", grpc.StatusCode.UNAVAILABLE
-        ),
-    )
-
-
-class SessionWatch:
+class SessionWatch(StreamWatch[pb.WatchSessionResponse, WatchUpdate]):
     """A live watch of one session: an async iterator of ``WatchUpdate``, resuming by itself.
 
     Use it as ``async for update in watch`` (``async with`` closes it on
@@ -189,7 +116,7 @@ class SessionWatch:
         self, connection: Connection, events: EventCache, target: WatchTarget, after_revision: int = 0
     ) -> None:
         """Watches ``target`` after ``after_revision`` (0: every event); nothing is sent until iterated."""
-        self._connection = connection
+        super().__init__(connection, "WatchSession")
         self._events = events
         self._target = target
         self.revision = after_revision
@@ -198,67 +125,9 @@ class SessionWatch:
         """Whether the backlog has been delivered at least once (live since)."""
         self.ended: WatchEndReason | None = None
         """Why the session ended, once it has; None while it is watched (or if the watch failed)."""
-        self.reconnects = 0
-        """How many times a broken stream was resumed."""
-        self._opened = False
-        self._stopped = False
-        self._iterating = False
-        self._call: Any = None
-        """The stream open now, if any: what ``aclose`` cancels."""
-        self._updates: AsyncGenerator[WatchUpdate] | None = None
 
-    def __aiter__(self) -> Self:
-        """Returns the watch itself."""
-        return self
-
-    async def __anext__(self) -> WatchUpdate:
-        """The next update; ends after ``WatchEnded``."""
-        if self._updates is None:
-            self._updates = _finished() if self._stopped else self._run()
-        self._iterating = True
-        try:
-            return await anext(self._updates)
-        finally:
-            self._iterating = False
-
-    async def aclose(self) -> None:
-        """Stops watching: the open stream is cancelled, and an iteration under way ends normally.
-
-        It may be called from another task than the one iterating (a UI
-        closing a view, say); iterating afterwards ends at once.
-        """
-        self._stopped = True
-        if self._call is not None:
-            self._call.cancel()
-        updates = self._updates
-        if updates is None:
-            return
-        if not self._iterating:  # an iteration under way in another task ends by itself (see _run)
-            self._updates = _finished()
-            await updates.aclose()
-
-    async def __aenter__(self) -> Self:
-        """Returns the watch itself, closed on exit."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Closes the watch."""
-        await self.aclose()
-
-    async def _open(self, seconds: float | None, wait_for_ready: bool) -> tuple[Any, Any]:
-        """One attempt at a stream after ``revision``: the call and its first message.
-
-        The first message is awaited within the attempt because the server
-        always sends one at once (events of the backlog, or ``caught_up``):
-        until it comes the server may not even have been reached.
-        """
-        if self._stopped:
-            raise StoppedError
+    def _start(self, wait_for_ready: bool) -> Any:
+        """A stream after ``revision``: the server sends the backlog, or ``caught_up``, at once."""
         target = self._target
         request = pb.WatchSessionRequest(
             app_name=target.app_name,
@@ -266,59 +135,25 @@ class SessionWatch:
             session_id=target.session_id,
             after_revision=self.revision,
         )
-        call = self._call = self._connection.watch(request, wait_for_ready=wait_for_ready)
-        first = await first_message(call, "WatchSession", seconds, lambda: self._stopped, _closed_without_end)
-        return call, first
+        return self._connection.watch(request, wait_for_ready=wait_for_ready)
 
-    async def _run(self) -> AsyncGenerator[WatchUpdate]:
-        """Streams one after another, each resuming after the last revision, until the session ends."""
-        failed: AttemptFailedError | None = None
-        while not self._stopped:
-            try:
-                call, message = await self._connection.attempts("WatchSession").run(self._open, failed)
-            except StoppedError:
-                return
-            except asyncio.CancelledError:
-                if self._stopped_here():
-                    return
-                raise
-            except SessionNotFoundError:
-                if not self._opened:
-                    raise
-                # Gone while the watch was reconnecting: it ended unseen (deleted, or expired).
-                self.ended = WatchEndReason.DELETED
-                yield WatchEnded(self.ended)
-                return
-            if self._opened:
-                self.reconnects += 1
-            self._opened = True
-            self._call = call
-            try:
-                while message is not grpc.aio.EOF:
-                    for update in self._updates_of(message):
-                        yield update
-                    if self.ended is not None:
-                        return
-                    message = await call.read()
-                failed = _closed_without_end()
-            except asyncio.CancelledError:
-                if self._stopped_here():
-                    return
-                raise
-            except grpc.aio.AioRpcError as error:
-                if self._stopped:
-                    return
-                failed = failed_stream(error)
-                if failed.code not in RETRIED_CODES:
-                    raise failed.error from error
-            finally:
-                self._call = None
-                call.cancel()
+    def _closed(self) -> AttemptFailedError:
+        """A stream that closed with OK but no ``ended``: as a lost connection (a proxy may cut streams)."""
+        return AttemptFailedError(
+            grpc.StatusCode.UNAVAILABLE,
+            SessionServiceUnavailableError(
+                "WatchSession: the stream closed before the session ended", grpc.StatusCode.UNAVAILABLE
+            ),
+        )
 
-    def _stopped_here(self) -> bool:
-        """Whether a cancellation came from ``aclose`` cancelling the stream, not from the task's own."""
-        task = asyncio.current_task()
-        return self._stopped and (task is None or task.cancelling() == 0)
+    def _done(self) -> bool:
+        """Whether the session ended (``WatchEnded`` was the last update)."""
+        return self.ended is not None
+
+    def _gone(self) -> WatchUpdate:
+        """Gone while the watch was reconnecting: it ended unseen (deleted, or expired)."""
+        self.ended = WatchEndReason.DELETED
+        return WatchEnded(self.ended)
 
     def _updates_of(self, message: pb.WatchSessionResponse) -> list[WatchUpdate]:
         """The updates one message of the stream carries, with the watch's position moved past them."""
@@ -343,12 +178,6 @@ class SessionWatch:
             self.ended = _REASONS.get(message.ended.reason, WatchEndReason.UNKNOWN)
             return [WatchEnded(self.ended)]
         return []  # a kind newer than this client: nothing it can use
-
-
-async def _finished() -> AsyncGenerator[WatchUpdate]:
-    """An iteration that has ended (of a closed watch)."""
-    return
-    yield  # an async generator that yields nothing
 
 
 class EventWatch:

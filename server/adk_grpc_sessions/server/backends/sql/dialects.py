@@ -126,11 +126,19 @@ def create_sqlite_sync_engine(url: URL, *, connections: int, begin: str) -> sa.E
         pool_size=connections,
         max_overflow=0,
     )
-    _set_up_sqlite(engine, default_begin=begin)
+    _set_up_sqlite(engine, default_begin=begin, joins_driver_transaction=True)
     return engine
 
 
-def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
+def _set_up_sqlite(engine: sa.Engine, *, default_begin: str, joins_driver_transaction: bool = False) -> None:
+    """Sets up ``engine``'s connections, and begins its transactions with ``BEGIN {default_begin}``.
+
+    With ``joins_driver_transaction`` (the standard library's driver, whose
+    connections say whether they are in a transaction), a transaction begun
+    on the driver connection already (``SqliteThreads``) is joined by
+    SQLAlchemy's rather than begun again.
+    """
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own implicit BEGIN is turned off so that "begin" below
@@ -148,19 +156,28 @@ def _set_up_sqlite(engine: sa.Engine, *, default_begin: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if joins_driver_transaction and connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr] # checked out
+            return
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, default_begin)
-        # On the driver's cursor: SQLAlchemy's execution would cost more than the BEGIN.
-        statement = f"BEGIN {mode}"
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(statement)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            # Raised as SQLAlchemy raises a driver's error, which retries recognise (a busy database).
-            raise sa.exc.DBAPIError.instance(
-                statement, (), exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from exc
-        finally:
-            cursor.close()
+        run_sqlite_control(connection, f"BEGIN {mode}")
+
+
+def run_sqlite_control(connection: Connection, statement: str) -> None:
+    """Runs ``BEGIN ...``, ``COMMIT`` or ``ROLLBACK`` on ``connection``'s SQLite driver connection.
+
+    On the driver's cursor: SQLAlchemy's execution would cost more than the
+    statement. A driver error is raised as SQLAlchemy raises one
+    (``sqlalchemy.exc.DBAPIError``), which retries recognise (a busy database).
+    """
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            statement, (), exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def _switch_to_wal(cursor: Any) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -125,17 +126,14 @@ class SqliteThreads:
         """Runs ``work`` in a transaction, in one of the threads.
 
         Its result is appended to ``done`` before the commit, so a caller
-        can tell a failure of the work from a failure of the commit.
+        can tell a failure of the work from a failure of the commit. (The
+        transaction is begun and ended on the driver connection, which
+        SQLAlchemy's own transaction joins if ``work`` executes through it.)
 
         Raises:
             BackendUnavailableError: the threads were closed.
         """
-
-        def transaction(connection: sa.Connection) -> None:
-            with connection.begin():
-                done.append(work(connection))
-
-        await self._submit(transaction)
+        await self._submit(functools.partial(_transaction, self._begin, work, done))
 
     async def close(self) -> None:
         """Stops the threads once the work queued before has run; closes their connections; safe to repeat.
@@ -196,6 +194,46 @@ class SqliteThreads:
             thread.join()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _transaction(
+    begin: str, work: Callable[[sa.Connection], T], done: list[T], connection: sa.Connection
+) -> None:
+    """In a thread: ``work`` in a transaction begun with ``BEGIN {begin}``, its result appended to ``done``.
+
+    BEGIN and COMMIT go to the driver: SQLAlchemy's transaction (its objects,
+    its events, its commit's bookkeeping) costs more than a small write's
+    statements. Work that executes through SQLAlchemy starts SQLAlchemy's
+    transaction, which joins this one (``dialects``), and then ends it.
+    """
+    dialects.run_sqlite_control(connection, f"BEGIN {begin}")
+    try:
+        done.append(work(connection))
+    except BaseException:
+        _roll_back(connection)
+        raise
+    try:
+        if connection.in_transaction():
+            connection.commit()
+        else:
+            dialects.run_sqlite_control(connection, "COMMIT")
+    except BaseException:
+        # A COMMIT that failed may leave the transaction open (a busy database):
+        # the connection must begin the next one clean.
+        _roll_back(connection)
+        raise
+
+
+def _roll_back(connection: sa.Connection) -> None:
+    """Ends ``connection``'s transaction, SQLAlchemy's if it began one.
+
+    A failure to is not raised: the failure that led here is the caller's to see.
+    """
+    with contextlib.suppress(Exception):
+        if connection.in_transaction():
+            connection.rollback()
+        elif connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr] # checked out
+            dialects.run_sqlite_control(connection, "ROLLBACK")
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

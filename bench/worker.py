@@ -357,8 +357,13 @@ async def run(
 
 
 async def _raw_ceilings(target: str, plan: Plan, record: Callable[[str, workloads.Sample], None]) -> None:
-    """The raw driver's creates and lone appends on our tables, and the disk's flush (``bench.ceilings``)."""
+    """The raw driver's creates and lone appends on our tables, and the disk's flush (``bench.ceilings``).
+
+    The appends' CPU time is this process's: the driver runs in it.
+    """
     from adk_grpc_sessions.server.backends import build_backend
+
+    meter = CpuMeter(None)
 
     backend = build_backend(target)
     await backend.upgrade_schema()  # our tables and indexes: what the raw transactions write
@@ -367,14 +372,14 @@ async def _raw_ceilings(target: str, plan: Plan, record: Callable[[str, workload
         path = Path(target.removeprefix("sqlite:///"))
         directory = path.parent
         create = await ceilings.raw_sqlite_creates(path, plan.creates)
-        appends = await _median_run(plan, lambda: ceilings.raw_sqlite_appends(path, plan.append_c1))
+        appends = await _median_run(plan, lambda: ceilings.raw_sqlite_appends(path, plan.append_c1, meter))
     else:
         import sqlalchemy as sa
 
         url = sa.make_url(target).set(drivername="postgresql").render_as_string(hide_password=False)
         directory = Path(os.environ.get(DATA_DIRECTORY_VARIABLE, tempfile.gettempdir()))
         create = await ceilings.raw_postgres_creates(url, plan.creates)
-        appends = await _median_run(plan, lambda: ceilings.raw_postgres_appends(url, plan.append_c1))
+        appends = await _median_run(plan, lambda: ceilings.raw_postgres_appends(url, plan.append_c1, meter))
     for name, sample in (
         ("create_session", create),
         ("append_c1", appends),

@@ -268,13 +268,15 @@ def _watch_targets(run: dict[str, Any]) -> list[str]:
         watched = rows[0] if rows else None
         alone = results.get("watch_append_0_watchers")
         if watched and alone:
-            ratio = watched["throughput"] / alone["throughput"]
+            ratio, (low, high) = watched["throughput_ratio"], watched["throughput_ratio_interval"]
+            pairs = len(watched["throughput_ratio_of_pairs"])
             count = watched.get("watchers", 100)
             complete = watched.get("watchers_with_every_event", count)
             short = f", only {complete} of {count} watchers received every event" if complete < count else ""
             lines.append(
-                f"- Appends with {count} watchers, {service['label']}: "
-                f"{watched['throughput']:,.0f}/s vs {alone['throughput']:,.0f}/s without = {ratio:.2f} "
+                f"- Appends with {count} watchers, {service['label']}: median of {pairs} paired runs' "
+                f"throughput ratios {ratio:.2f} (95% interval {low:.2f} to {high:.2f}; the median pair "
+                f"{watched['throughput']:,.0f}/s vs {alone['throughput']:,.0f}/s without) "
                 f"(target ≥ 0.90{short}): {verdict(ratio >= 0.9 and complete >= count)}"
             )
         for name, where, goal in (

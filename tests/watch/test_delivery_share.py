@@ -18,7 +18,7 @@ import pytest
 
 from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.api.service import SessionServicer
-from adk_grpc_sessions.server.api.watch import DEFAULT_DELIVERY_SHARE, Watchers
+from adk_grpc_sessions.server.api.watch import DEFAULT_DELIVERY_SHARE, Watchers, _Batch, _Round, _Watcher
 from adk_grpc_sessions.server.backends.base import NewEvent, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.memory import MemoryBackend
 from adk_grpc_sessions.server.runtime.config import ServerConfig
@@ -142,3 +142,17 @@ async def test_a_round_is_charged_for_its_writes_completions_as_well_as_for_star
     at_start = await _rounds(0.002, 0.0)
     half_at_completion = await _rounds(0.001, 0.001)
     assert half_at_completion <= 1.3 * at_start + 1, (half_at_completion, at_start)
+
+
+def test_a_watcher_gone_before_writing_its_round_does_not_keep_the_round_from_being_charged() -> None:
+    watcher = _Watcher(1024)
+    watcher.idle = True  # waiting for the hub: the round waits for it to take it, and to write it
+    delivery = _Round()
+    charged: list[bool] = []
+    assert watcher.offer(_Batch([]), delivery)
+    delivery.when_written(lambda: charged.append(True))
+    assert charged == []
+
+    watcher.gone()
+
+    assert charged == [True] and delivery.done.is_set()

@@ -215,6 +215,11 @@ class _Watcher:
             delivery, self.sending = self.sending, None
             delivery.written()
 
+    def gone(self) -> None:
+        """It left or failed: no round waits for it to take it or to write it."""
+        self.took()
+        self.wrote()
+
     def end(self, end: SessionEnd) -> None:
         """Queues the session's end, after every event offered before it."""
         if self.failure is None:
@@ -227,8 +232,7 @@ class _Watcher:
             self.failure = error
             self.queue.clear()
             self.pending = 0
-            self.took()
-            self.wrote()
+            self.gone()
             self.wake.set()
 
 
@@ -476,7 +480,7 @@ class Watchers:
 
     def _leave(self, hub: _Hub, watcher: _Watcher) -> None:
         hub.watchers.discard(watcher)
-        watcher.took()
+        watcher.gone()
         if not hub.watchers and not hub.ended:
             hub.stop()
             self.forget(hub)

@@ -37,6 +37,12 @@ class Plan:
     watch_appends: int = 200
     """Appends of each watch workload (ours only): with 0 and ``watchers`` watchers, and timed to receipt."""
     watchers: int = 100
+    watch_pairs: int = 3
+    """Pairs of runs of the appends with and without watchers; the cost of watchers is their ratios' median.
+
+    More, shorter pairs than the other workloads' repeats: a shared
+    machine's spells move one pair's ratio by more than the 10% the target
+    allows, and a median of many pairs (with its interval) is what steadies it."""
 
 
 PLANS = {
@@ -53,6 +59,7 @@ PLANS = {
         list_budget_seconds=3.0,
         expiry_check_reads=50,
         sweep_sessions=20,
+        watch_appends=100,
     ),
     "full": Plan(
         creates=2_000,
@@ -68,6 +75,43 @@ PLANS = {
         expiry_check_reads=300,
         sweep_sessions=500,
         forks=30,
-        watch_appends=2_000,
+        watch_appends=700,
+        watch_pairs=9,
     ),
 }
+
+_SESSION_SERVICE_WORKLOADS = frozenset(
+    {
+        "create_session",
+        "create_session_c32",
+        "append_c1",
+        "append_c32",
+        "get_10_events",
+        "get_100_events",
+        "get_1000_events",
+        "agent_turn",
+        "lists",
+    }
+)
+WORKLOADS_OF_KIND: dict[str, frozenset[str]] = {
+    "echo": frozenset({"append_c1", "append_c32"}),
+    "raw": frozenset({"create_session", "append_c1"}),
+    "adk-memory": _SESSION_SERVICE_WORKLOADS,
+    "adk-database": _SESSION_SERVICE_WORKLOADS,
+    "grpc": _SESSION_SERVICE_WORKLOADS | {"expiry", "watch", "sweep"},
+}
+"""The workloads (each a row or a few) every kind of service runs; a raw ceiling's come with the disk's flush,
+our server's sweep with the metadata rows."""
+
+GROUPS: dict[str, frozenset[str]] = {
+    "watch": frozenset({"watch"}),
+    "lone": frozenset({"create_session", "append_c1", "get_10_events", "agent_turn"}),
+    "appends": frozenset({"append_c1", "append_c32"}),
+}
+"""What ``bench.run --only GROUP`` runs: watching (issue 23's rows), the lone calls with their ceilings
+(issue 22's), or the appends with the echo ceiling."""
+
+
+def runs_any(kind: str, workloads: frozenset[str] | None) -> bool:
+    """Whether a service of ``kind`` runs any of ``workloads`` (None: every workload)."""
+    return workloads is None or bool(WORKLOADS_OF_KIND[kind] & workloads)

@@ -6,7 +6,10 @@ started the way the tests start theirs. A full run's results go to
 ``bench/results/``: ``latest.json``, ``latest.md`` (the table, with ratios to
 ADK and to the echo ceiling) and ``latest.png`` (the chart), and its table into
 docs/performance.md. A quick run (``--quick``, a routine check) writes
-``quick.*`` beside them, which git ignores, and changes no document.
+``quick.*`` beside them, which git ignores, and changes no document; so does a
+run of some workloads only (``--only watch``, ``lone`` or ``appends``: the
+services that run none of them are left out), at the full plan's counts unless
+``--quick``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench import report
+from bench.plans import GROUPS, WORKLOADS_OF_KIND, runs_any
 from bench.worker import DATA_DIRECTORY_VARIABLE
 from tests.databases import (
     DatabaseServer,
@@ -81,14 +85,18 @@ async def _server(service: Service) -> AsyncIterator[tuple[str, int | None]]:
         await process.wait()
 
 
-async def _measure(service: Service, plan: str, scratch: Path) -> dict[str, Any]:
-    if service.kind == "grpc" and service.storage == "memory":
+async def _measure(service: Service, plan: str, scratch: Path, only: str | None) -> dict[str, Any]:
+    extra = ["--only", only] if only else []
+    pairs_echo = only is None or bool(GROUPS[only] & WORKLOADS_OF_KIND["echo"])
+    if service.kind == "grpc" and service.storage == "memory" and pairs_echo:
         # The memory backend's appends are compared with the echo ceiling, so
         # an echo pair runs beside it, its runs alternating with ours: on a
         # shared machine, figures taken minutes apart swing by a third.
         async with _server(Service("paired echo", "echo", "echo")) as (echo_target, echo_pid):
-            return await _measure_one(service, plan, scratch, ["--paired-echo", f"{echo_target},{echo_pid}"])
-    return await _measure_one(service, plan, scratch, [])
+            return await _measure_one(
+                service, plan, scratch, [*extra, "--paired-echo", f"{echo_target},{echo_pid}"]
+            )
+    return await _measure_one(service, plan, scratch, extra)
 
 
 async def _measure_one(service: Service, plan: str, scratch: Path, extra: list[str]) -> dict[str, Any]:
@@ -198,6 +206,16 @@ async def _settle(postgres: DatabaseServer | None) -> None:
         await connection.close()
 
 
+def selected(services: list[Service], only: str | None) -> list[Service]:
+    """The services that run any workload of the group ``only`` (None: every service)."""
+    return [s for s in services if runs_any(s.kind, GROUPS[only] if only else None)]
+
+
+def results_stem(plan: str, only: str | None) -> str:
+    """The name of a run's result files: ``latest`` for a whole full run alone, ``quick`` for the rest."""
+    return "latest" if plan == "full" and only is None else "quick"
+
+
 def _postgres(url: str | None) -> DatabaseServer | None:
     """The PostgreSQL to measure on: the one named, or one started as the tests start theirs (crash-safe)."""
     if url:
@@ -233,6 +251,11 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", help="use this PostgreSQL (postgresql://...) instead of starting one"
     )
+    parser.add_argument(
+        "--only",
+        choices=sorted(GROUPS),
+        help="run only these workloads (full counts unless --quick), writing quick.* as --quick does",
+    )
     args = parser.parse_args()
     plan = "quick" if args.quick else "full"
     started = time.time()
@@ -243,17 +266,18 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="adk-bench-") as scratch_name:
             scratch = Path(scratch_name)
-            services = _services(scratch, postgres)
+            services = selected(_services(scratch, postgres), args.only)
             results = {}
             for service in services:
                 asyncio.run(_settle(postgres))
                 print(f"{service.label}:", flush=True)
-                results[service.label] = asyncio.run(_measure(service, plan, scratch))
+                results[service.label] = asyncio.run(_measure(service, plan, scratch, args.only))
     finally:
         if postgres is not None:
             postgres.stop()
     run = {
         "plan": plan,
+        "only": args.only,
         "seconds": round(time.time() - started, 1),
         "commit": _commit(),
         "machine": {
@@ -264,12 +288,12 @@ def main() -> None:
         "services": [vars(s) | {"results": results[s.label]} for s in services],
     }
     RESULTS.mkdir(exist_ok=True)
-    stem = "latest" if plan == "full" else "quick"
+    stem = results_stem(plan, args.only)
     (RESULTS / f"{stem}.json").write_text(json.dumps(run, indent=2))
     table = report.markdown(run)
     (RESULTS / f"{stem}.md").write_text(table)
     report.chart(run, RESULTS / f"{stem}.png")
-    if plan == "full":
+    if stem == "latest":
         report.update_page(Path(__file__).parents[1] / "docs" / "performance.md", table)
     print(table)
 

@@ -4,13 +4,14 @@ Measured through our server over gRPC, as clients see it:
 - ``watch_append_0_watchers`` / ``watch_append_100_watchers``: appends to one
   session, one after another, with no watcher, then with 100 watchers of
   that session attached (each reading its stream as it comes, in a process of
-  their own at the lowest CPU priority), alternating runs; the target is a
-  throughput within 10% of none. After the timed appends the watchers' process
-  says how many of them received every event: a row whose watchers were cut
-  off (``WATCHER_TOO_SLOW``) or fell behind would measure fewer watchers, and
-  says so.
-- ``watch_latency_hot_100_watchers``: in those same runs (the one of median
-  throughput), the time from each append's acknowledgement to its receipt by
+  their own at the lowest CPU priority), in pairs of runs; the target is a
+  throughput within 10% of none, judged on the median of the pairs' ratios
+  (the rows are the pair of median ratio). After the timed appends the
+  watchers' process says how many of them received every event: a row whose
+  watchers were cut off (``WATCHER_TOO_SLOW``) or fell behind would measure
+  fewer watchers, and says so.
+- ``watch_latency_hot_100_watchers``: in those same runs (the watched run of
+  the pair of median ratio), the time from each append's acknowledgement to its receipt by
   the last of the 100 watchers: what following a busy session costs its
   watchers, the server delivering to them in paced rounds
   (``--watch-delivery-share``).
@@ -44,7 +45,7 @@ from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 from bench.plans import Plan
-from bench.workloads import Sample
+from bench.workloads import Sample, bootstrap_interval, p50
 
 APP: Final = "bench-watch"
 USER: Final = "watcher"
@@ -266,14 +267,19 @@ async def receipt_latency(append_address: str, watch_address: str, count: int) -
 async def run(address: str, plan: Plan, replica: str | None = None) -> dict[str, Sample]:
     """Every watch row for our server at ``address`` (and ``replica``, a second server on its database)."""
     rows: dict[str, Sample] = {}
-    none: list[WatchedAppends] = []
-    some: list[WatchedAppends] = []
-    for _ in range(plan.append_repeats):
-        # Alternating: on a shared machine, figures taken minutes apart differ more than 10%.
-        none.append(await appends_with_watchers(address, plan.watch_appends, 0))
-        some.append(await appends_with_watchers(address, plan.watch_appends, plan.watchers))
-    rows["watch_append_0_watchers"] = _median(none).appends
-    watched = _median(some)
+    pairs: list[tuple[WatchedAppends, WatchedAppends]] = []
+    for number in range(plan.watch_pairs):
+        # Paired and alternating, which goes first alternating too: on a shared machine, figures
+        # taken minutes apart differ more than 10%, and a machine warming up favours the later run.
+        if number % 2 == 0:
+            alone = await appends_with_watchers(address, plan.watch_appends, 0)
+            watched = await appends_with_watchers(address, plan.watch_appends, plan.watchers)
+        else:
+            watched = await appends_with_watchers(address, plan.watch_appends, plan.watchers)
+            alone = await appends_with_watchers(address, plan.watch_appends, 0)
+        pairs.append((alone, watched))
+    alone, watched = _median_pair(pairs)
+    rows["watch_append_0_watchers"] = alone.appends
     rows[f"watch_append_{plan.watchers}_watchers"] = watched.appends
     assert watched.received is not None
     rows[f"watch_latency_hot_{plan.watchers}_watchers"] = watched.received
@@ -283,10 +289,30 @@ async def run(address: str, plan: Plan, replica: str | None = None) -> dict[str,
     return rows
 
 
-def _median(runs: list[WatchedAppends]) -> WatchedAppends:
-    """The run of median append throughput."""
-    ordered = sorted(runs, key=lambda r: len(r.appends.latencies) / r.appends.wall if r.appends.wall else 0.0)
-    return ordered[len(ordered) // 2]
+def _throughput(run: WatchedAppends) -> float:
+    throughput: float = run.appends.summary()["throughput"]
+    return throughput
+
+
+def _median_pair(pairs: list[tuple[WatchedAppends, WatchedAppends]]) -> tuple[WatchedAppends, WatchedAppends]:
+    """The pair (without, with watchers) of median throughput ratio, its ratio's figures in its detail.
+
+    The row with watchers holds the median of the pairs' ratios
+    (``throughput_ratio``), a 95% bootstrap interval of it
+    (``throughput_ratio_interval``), every pair's (``throughput_ratio_of_pairs``),
+    and how many watchers received every event in the worst of its runs.
+    """
+    ratios = [_throughput(watched) / _throughput(alone) for alone, watched in pairs]
+    order = sorted(range(len(pairs)), key=ratios.__getitem__)
+    alone, watched = pairs[order[len(order) // 2]]
+    low, high = bootstrap_interval(p50, ratios)
+    watched.appends.detail.update(
+        throughput_ratio=p50(ratios),
+        throughput_ratio_interval=[low, high],
+        throughput_ratio_of_pairs=[round(ratios[n], 3) for n in order],
+        watchers_with_every_event=min(w.appends.detail["watchers_with_every_event"] for _, w in pairs),
+    )
+    return alone, watched
 
 
 async def _watch_until_stopped(address: str, session_id: str, count: int) -> None:

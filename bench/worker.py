@@ -22,7 +22,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 
 from bench import ceilings, echo, workloads
 from bench.cpu import CpuMeter
-from bench.plans import PLANS, Plan
+from bench.plans import GROUPS, PLANS, Plan, runs_any
 
 DATA_DIRECTORY_VARIABLE = "ADK_GRPC_SESSIONS_BENCH_DATA_DIRECTORY"
 """Where the database server keeps its files: the directory whose disk flush is the ceiling."""
@@ -245,8 +245,9 @@ async def run(
     paired_echo: tuple[str, int] | None = None,
     sweep_backend_uri: str | None = None,
     replica: str | None = None,
+    only: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """Every workload of ``plan`` against one service; results by workload name.
+    """Every workload of ``plan`` against one service (or those in ``only``); results by workload name.
 
     ``backend_uri`` is the storage of our server (``grpc``), where sessions to
     list are loaded in bulk; ADK's are loaded in bulk into ``target``.
@@ -261,6 +262,9 @@ async def run(
     memory_of = server_pid if server_pid is not None else "self"
     meter = CpuMeter(server_pid)
 
+    def wanted(workload: str) -> bool:
+        return only is None or workload in only
+
     def record(name: str, sample: workloads.Sample) -> None:
         results[name] = sample.summary() | sample.detail
         print(
@@ -270,7 +274,8 @@ async def run(
         )
 
     if kind == "raw":
-        await _raw_ceilings(target, plan, record)
+        if runs_any(kind, only):
+            await _raw_ceilings(target, plan, record)
         return results
 
     if kind == "echo":
@@ -278,8 +283,12 @@ async def run(
         def echo_workload(concurrency: int, per_writer: int) -> Awaitable[workloads.Sample]:
             return _median_run(plan, lambda: echo.echo_appends(target, concurrency, per_writer, meter))
 
-        record("append_c1", await echo_workload(1, plan.append_c1))
-        record("append_c32", await echo_workload(32, plan.append_c32_per_session))
+        for name, concurrency, per_writer in (
+            ("append_c1", 1, plan.append_c1),
+            ("append_c32", 32, plan.append_c32_per_session),
+        ):
+            if wanted(name):
+                record(name, await echo_workload(concurrency, per_writer))
         return results
 
     service = _open(kind, target)
@@ -308,8 +317,9 @@ async def run(
         ("agent_turn", lambda: workloads.agent_turn(service, plan.turns)),
     ]
     for name, step in steps:
-        record(name, await step())
-    if kind == "grpc":
+        if wanted(name):
+            record(name, await step())
+    if kind == "grpc" and wanted("expiry"):
         from adk_grpc_sessions.client import GrpcSessionService
 
         assert isinstance(service, GrpcSessionService)
@@ -318,11 +328,37 @@ async def run(
         )
         record("get_10_events_no_expiry", without)
         record("get_10_events_expiring", with_expiry)
+    if kind == "grpc" and wanted("watch"):
         from bench import watch
 
         for name, sample in (await watch.run(target, plan, replica)).items():
             record(name, sample)
+    if wanted("lists"):
+        await _lists(service, kind, storage, plan, results, record, memory_of)
+    close = getattr(service, "close", None)
+    if close is not None:
+        await close()
+    results["peak_rss_mib"] = rss_mib(memory_of, "VmHWM")
+    if sweep_backend_uri is not None and wanted("sweep"):
+        record(f"sweep_{plan.sweep_events_per_session}_events", await _sweep(sweep_backend_uri, plan))
+        if not sweep_backend_uri.startswith("memory:"):
+            from bench import metadata
 
+            for name, sample in (await metadata.run(sweep_backend_uri, plan, _analyze)).items():
+                record(name, sample)
+    return results
+
+
+async def _lists(
+    service: BaseSessionService,
+    kind: str,
+    storage: str,
+    plan: Plan,
+    results: dict[str, Any],
+    record: Callable[[str, workloads.Sample], None],
+    memory_of: int | str,
+) -> None:
+    """The first pages of a user of many sessions and of an app of very many, and memory as the app grows."""
     started = time.perf_counter()
     await _populate(service, kind, storage, LIST_USER_APP, 1, plan.user_sessions)
     results["populate_user_seconds"] = time.perf_counter() - started
@@ -342,23 +378,16 @@ async def run(
             service, LIST_ALL_APP, None, plan.list_reads, plan.list_budget_seconds
         ),
     )
-    close = getattr(service, "close", None)
-    if close is not None:
-        await close()
-    results["peak_rss_mib"] = rss_mib(memory_of, "VmHWM")
-    if sweep_backend_uri is not None:
-        record(f"sweep_{plan.sweep_events_per_session}_events", await _sweep(sweep_backend_uri, plan))
-        if not sweep_backend_uri.startswith("memory:"):
-            from bench import metadata
-
-            for name, sample in (await metadata.run(sweep_backend_uri, plan, _analyze)).items():
-                record(name, sample)
-    return results
 
 
 async def _raw_ceilings(target: str, plan: Plan, record: Callable[[str, workloads.Sample], None]) -> None:
-    """The raw driver's creates and lone appends on our tables, and the disk's flush (``bench.ceilings``)."""
+    """The raw driver's creates and lone appends on our tables, and the disk's flush (``bench.ceilings``).
+
+    The appends' CPU time is this process's: the driver runs in it.
+    """
     from adk_grpc_sessions.server.backends import build_backend
+
+    meter = CpuMeter(None)
 
     backend = build_backend(target)
     await backend.upgrade_schema()  # our tables and indexes: what the raw transactions write
@@ -367,14 +396,14 @@ async def _raw_ceilings(target: str, plan: Plan, record: Callable[[str, workload
         path = Path(target.removeprefix("sqlite:///"))
         directory = path.parent
         create = await ceilings.raw_sqlite_creates(path, plan.creates)
-        appends = await _median_run(plan, lambda: ceilings.raw_sqlite_appends(path, plan.append_c1))
+        appends = await _median_run(plan, lambda: ceilings.raw_sqlite_appends(path, plan.append_c1, meter))
     else:
         import sqlalchemy as sa
 
         url = sa.make_url(target).set(drivername="postgresql").render_as_string(hide_password=False)
         directory = Path(os.environ.get(DATA_DIRECTORY_VARIABLE, tempfile.gettempdir()))
         create = await ceilings.raw_postgres_creates(url, plan.creates)
-        appends = await _median_run(plan, lambda: ceilings.raw_postgres_appends(url, plan.append_c1))
+        appends = await _median_run(plan, lambda: ceilings.raw_postgres_appends(url, plan.append_c1, meter))
     for name, sample in (
         ("create_session", create),
         ("append_c1", appends),
@@ -397,6 +426,7 @@ def main() -> None:
     parser.add_argument(
         "--sweep-backend-uri", help="a storage of our server's kind, not its own, for the sweeper's workload"
     )
+    parser.add_argument("--only", choices=sorted(GROUPS), help="run only this group of workloads")
     args = parser.parse_args()
     paired_echo = None
     if args.paired_echo:
@@ -414,6 +444,7 @@ def main() -> None:
             paired_echo,
             args.sweep_backend_uri,
             args.replica,
+            GROUPS[args.only] if args.only else None,
         )
     )
     args.output.write_text(json.dumps(results, indent=2))

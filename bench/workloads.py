@@ -204,22 +204,31 @@ async def get_session_with_and_without_expiry(
     return without, with_expiry
 
 
+def p50(values: list[float]) -> float:
+    """The p50 as ``Sample.summary`` takes it (of an even count, the upper of the middle two)."""
+    return sorted(values)[len(values) // 2]
+
+
+def bootstrap_interval(
+    statistic: Callable[..., float], *samples: list[float], resamples: int = 2000
+) -> tuple[float, float]:
+    """A 95% bootstrap interval (percentile method) of ``statistic(*samples)``, each resampled alone."""
+    draw = random.Random(0)  # seeded: the same figures always give the same interval
+    values = sorted(
+        statistic(*(draw.choices(sample, k=len(sample)) for sample in samples)) for _ in range(resamples)
+    )
+    return values[int(0.025 * resamples)], values[int(0.975 * resamples) - 1]
+
+
 def p50_change(before: list[float], after: list[float], resamples: int = 2000) -> tuple[float, float, float]:
     """The p50 of ``after`` less that of ``before``, and a 95% bootstrap interval of it (percentile method).
 
     p50 as ``Sample.summary`` takes it. The interval holds 0 when the
     difference is within what resampling the same latencies gives.
     """
-
-    def p50(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
-
-    draw = random.Random(0)  # seeded: the same latencies always give the same interval
-    changes = sorted(
-        p50(draw.choices(after, k=len(after))) - p50(draw.choices(before, k=len(before)))
-        for _ in range(resamples)
+    low, high = bootstrap_interval(
+        lambda later, earlier: p50(later) - p50(earlier), after, before, resamples=resamples
     )
-    low, high = changes[int(0.025 * resamples)], changes[int(0.975 * resamples) - 1]
     return p50(after) - p50(before), low, high
 
 

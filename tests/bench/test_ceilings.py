@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.backends.sql import SqlBackend
 from bench import ceilings, report
+from bench.cpu import CpuMeter
 from tests.sql.conftest import new_database_uri
 
 
@@ -48,14 +49,17 @@ async def test_the_raw_driver_writes_appends_our_backend_reads_back_as_a_session
     kind: str, tmp_path: Path
 ) -> None:
     uri = await _new_schema(kind, tmp_path)
+    meter = CpuMeter(None)
     if kind == "sqlite":
-        sample = await ceilings.raw_sqlite_appends(Path(uri.removeprefix("sqlite:///")), 7)
+        sample = await ceilings.raw_sqlite_appends(Path(uri.removeprefix("sqlite:///")), 7, meter)
     else:
         sample = await ceilings.raw_postgres_appends(
-            sa.make_url(uri).set(drivername="postgresql").render_as_string(False), 7
+            sa.make_url(uri).set(drivername="postgresql").render_as_string(False), 7, meter
         )
 
     assert len(sample.latencies) == 7 and sample.wall > 0
+    # The driver's CPU per append, in this process (no server process is metered).
+    assert sample.detail["client_cpu_us"] >= 0 and "server_cpu_us" not in sample.detail
     ((key, events, revision),) = await _stored(uri)
     assert key.app_name == "bench-raw"
     # Every append claimed the session at the revision the one before left: none was refused.
@@ -100,7 +104,11 @@ def test_the_report_judges_lone_calls_against_echo_plus_raw_driver_plus_a_third_
             _service(
                 "raw",
                 "sqlite",
-                {"append_c1": _row(0.50), "create_session": _row(0.30), "disk_flush": _row(0.15)},
+                {
+                    "append_c1": _row(0.50, client_cpu_us=300),
+                    "create_session": _row(0.30),
+                    "disk_flush": _row(0.15),
+                },
             ),
             _service(
                 "grpc",
@@ -133,3 +141,17 @@ def test_the_report_judges_lone_calls_against_echo_plus_raw_driver_plus_a_third_
     ]
     assert "1.19 ms vs echo 0.40 + raw driver 0.50 + 0.3 = 1.20 ms" in lines[0]
     assert "disk flush p50 0.15 ms" in lines[0]
+
+
+def test_the_cpu_target_line_gives_the_floor_of_memory_plus_the_raw_driver_and_keeps_its_verdict() -> None:
+    memory = _service("grpc", "memory", {"append_c1": _row(0.7, server_cpu_us=500)})
+    # 760 µs is within the floor's reach (800 µs) but over 1.5 × 500: the verdict is the target's alone.
+    sqlite = _service("grpc", "sqlite", {"append_c1": _row(1.19, server_cpu_us=760)})
+    raw = _service("raw", "sqlite", {"append_c1": _row(0.5, client_cpu_us=300)})
+
+    (line,) = report.lone_call_targets({"services": [memory, sqlite, raw]})
+    (without_raw,) = report.lone_call_targets({"services": [memory, sqlite]})
+
+    assert "(target ≤ 1.5×) (floor: memory + raw driver = 500 + 300 = 800 µs, 1.60× memory's)" in line
+    assert line.endswith("**not met**")
+    assert "floor" not in without_raw and without_raw.endswith("**not met**")

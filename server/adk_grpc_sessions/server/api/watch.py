@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -83,13 +83,10 @@ up to this burst. Events committed meanwhile go together in the next round's
 message. A session appended to now and then is delivered at once; one
 appended to without pause gets fewer, larger messages (see also
 ``_PACED_ABOVE_WATCHERS``). A round is counted at the loop's own CPU time per
-watcher that was waiting for it, until the last of them took it, then until
-the last of their writes completed (that part at most the first: a stalled
-write does not charge the round for the loop's other work), times every
+watcher that was waiting for it, until the last of them took it, times every
 watcher it was offered to (one busy writing takes it later, in a write all
-the same). What the transport does for the writes afterwards (flow control,
-its own threads) is not counted, which is why the share is below what
-watching may cost appends."""
+the same); the completions of the writes come after and are not counted,
+which is why the share is well below what watching may cost appends."""
 _PACED_ABOVE_WATCHERS: Final = 10
 """A hub of at most this many watchers delivers each change at once, unpaced: their few writes cost
 about what the append that fed them did, and a pause would only add to their latency."""
@@ -130,18 +127,13 @@ class _Batch:
 
 
 class _Round:
-    """One delivery of a hub: the watchers that were waiting for it, and whose write of it is under way."""
+    """One delivery of a hub: the watchers that were waiting for it and have not taken it yet."""
 
-    __slots__ = ("charge", "done", "waiting", "writing")
+    __slots__ = ("done", "waiting")
 
     def __init__(self) -> None:
         self.waiting = 0
-        """Watchers that were waiting for it and have not taken it yet."""
-        self.writing = 0
-        """Watchers that were waiting for it whose write of it has not completed yet."""
         self.done = asyncio.Event()
-        self.charge: Callable[[], None] | None = None
-        """Charges the hub for the writes' completions, once the last of them completed (``when_written``)."""
 
     def taken(self) -> None:
         """One of its watchers took the round (or left): the last one ends the round."""
@@ -149,25 +141,11 @@ class _Round:
         if self.waiting == 0:
             self.done.set()
 
-    def when_written(self, charge: Callable[[], None]) -> None:
-        """Calls ``charge`` once every write of the round completed (now, if they all have)."""
-        if self.writing == 0:
-            charge()
-        else:
-            self.charge = charge
-
-    def written(self) -> None:
-        """One of its watchers' write of it completed (or it left): the last one has the round charged."""
-        self.writing -= 1
-        if self.writing == 0 and self.charge is not None:
-            charge, self.charge = self.charge, None
-            charge()
-
 
 class _Watcher:
     """One WatchSession stream's queue of what the hub offered it and it has not sent yet."""
 
-    __slots__ = ("bound", "failure", "idle", "pending", "queue", "round", "sending", "wake")
+    __slots__ = ("bound", "failure", "idle", "pending", "queue", "round", "wake")
 
     def __init__(self, bound: int) -> None:
         self.bound = bound
@@ -180,8 +158,6 @@ class _Watcher:
         """Live, everything sent, waiting for the hub: the hub's next round waits for it to take it."""
         self.round: _Round | None = None
         """The hub's round this watcher was waiting for and has not taken yet."""
-        self.sending: _Round | None = None
-        """The hub's round this watcher took and is writing: its write's completion is charged to it."""
 
     def offer(self, batch: _Batch, delivery: _Round) -> bool:
         """Queues the hub's new events (True); past the bound, cuts the watcher off instead (never waits)."""
@@ -197,28 +173,14 @@ class _Watcher:
             # A watcher busy writing is not waited for: it takes this batch with its next message.
             self.round = delivery
             delivery.waiting += 1
-            delivery.writing += 1
         self.wake.set()
         return True
 
     def took(self) -> None:
         """It took what it was offered (or is gone): the hub's round no longer waits for it."""
-        self.wrote()
         if self.round is not None:
             delivery, self.round = self.round, None
-            self.sending = delivery
             delivery.taken()
-
-    def wrote(self) -> None:
-        """Its write of what it took completed (or it is gone): the hub's round is charged for it."""
-        if self.sending is not None:
-            delivery, self.sending = self.sending, None
-            delivery.written()
-
-    def gone(self) -> None:
-        """It left or failed: no round waits for it to take it or to write it."""
-        self.took()
-        self.wrote()
 
     def end(self, end: SessionEnd) -> None:
         """Queues the session's end, after every event offered before it."""
@@ -232,7 +194,7 @@ class _Watcher:
             self.failure = error
             self.queue.clear()
             self.pending = 0
-            self.gone()
+            self.took()
             self.wake.set()
 
 
@@ -342,22 +304,10 @@ class _Hub:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_ROUND_MOST_SECONDS):
                     await delivery.done.wait()
-            taken = time.thread_time()
-            self._write_cost = (taken - started) / waiting
-            # The writes complete after the round was taken (their messages on their way meanwhile):
-            # the loop's time until the last of them completed is the rest of the round's cost, at most
-            # what starting them cost (a write's completion is no dearer), so that one stalled write,
-            # its loop time spent on everything else, does not pause the rounds of the others.
-            delivery.when_written(
-                lambda: self._spend(min(time.thread_time() - taken, taken - started) / waiting * offered)
-            )
+            self._write_cost = (time.thread_time() - started) / waiting
         # Watchers busy writing take the round later, in a write each all the same: they count too.
-        self._spend(self._write_cost * offered)
-
-    def _spend(self, seconds: float) -> None:
-        """Takes ``seconds`` of the loop's time from the rounds' budget, down to the longest pause's worth."""
         floor = -_ROUND_MOST_SECONDS * self.owner.delivery_share
-        self._budget = max(floor, self._budget - seconds)
+        self._budget = max(floor, self._budget - self._write_cost * offered)
 
     def _refill(self, now: float) -> float:
         """Refills the rounds' budget up to ``now``; returns how long to wait until it is not negative."""
@@ -480,7 +430,7 @@ class Watchers:
 
     def _leave(self, hub: _Hub, watcher: _Watcher) -> None:
         hub.watchers.discard(watcher)
-        watcher.gone()
+        watcher.took()
         if not hub.watchers and not hub.ended:
             hub.stop()
             self.forget(hub)
@@ -565,14 +515,12 @@ class Watchers:
                 watcher.pending = max(0, watcher.pending - item.size)
                 sent = item.entries[-1].sequence
                 yield item.message()
-                watcher.wrote()
                 self._count(len(item.entries))
                 continue
             merged, count, sent, end = self._take(queue, sent, watcher)
             if merged is not None:
                 yield merged
                 self._count(count)
-            watcher.wrote()
             if end is not None:
                 yield messages.watch_ended_response(_ENDED[end])
                 return

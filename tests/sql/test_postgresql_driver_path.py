@@ -22,7 +22,9 @@ import pytest
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     BackendUnavailableError,
     EventWindow,
     NewEvent,
@@ -30,12 +32,15 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionRecord,
     StaleRevisionError,
 )
-from adk_grpc_sessions.server.backends.sql import SqlBackend, driver_sql
+from adk_grpc_sessions.server.backends.sql import SqlBackend, creates, driver_sql, transactions
 from adk_grpc_sessions.server.backends.sql.appends import postgresql
+from adk_grpc_sessions.server.backends.sql.creates import PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 from tests.sql.conftest import new_database_uri
 
 KEY = SessionKey("app", "user", "s")
@@ -320,3 +325,35 @@ async def test_a_lone_create_whose_commit_is_cut_off_is_unavailable_and_not_run_
     assert seen == [], "not run again"
     created = await backend.create_session(SessionKey("app", "user", "after"), ScopedState(), 3.0)
     assert created.revision > 0
+
+
+async def test_creates_stored_together_on_the_driver_are_one_statement_and_refuse_names_taken(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = transactions.Database(backend.engine.url)
+    executor = PostgresqlExecutor(database)
+    first, second = SessionKey("app", "user", "b-first"), SessionKey("app", "other", "a-second")
+    batch = [
+        PendingCreate(name, ScopedState(), 3.0, NEVER, NO_METADATA, DEFAULT_LIMITS, None)
+        for name in (first, KEY, second, first)
+    ]
+    warm_up = PendingCreate(
+        SessionKey("app", "user", "warm-up"), ScopedState(), 3.0, NEVER, NO_METADATA, DEFAULT_LIMITS, None
+    )
+    try:
+        await creates.store_on_driver(executor, [warm_up])  # leaves a connection kept
+        async with notifications(backend) as heard:
+            with statements_on_the_driver(monkeypatch) as seen:
+                outcomes = await creates.store_on_driver(executor, batch, notify=True)
+            await until(lambda: len(heard) >= 2)
+    finally:
+        await executor.close()
+        await database.dispose()
+    assert outcomes is not None and len(seen) == 1
+    made, taken, other, twice = outcomes
+    assert isinstance(taken, SessionExistsError) and isinstance(twice, SessionExistsError)
+    assert isinstance(made, SessionRecord) and isinstance(other, SessionRecord)
+    for record in (made, other):
+        stored = await backend.get_session(record.key, EventWindow())
+        assert stored is not None and stored.revision == record.revision
+    assert sorted(heard) == sorted(watching.created_payload(name) for name in (first, second))

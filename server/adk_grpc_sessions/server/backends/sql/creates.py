@@ -51,6 +51,7 @@ from adk_grpc_sessions.server.backends.sql import dialects, writing
 from adk_grpc_sessions.server.backends.sql.batching import Outcome
 from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
 from adk_grpc_sessions.server.backends.sql.queries import creates_sqlite as sqlite_create_queries
+from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.transactions import Executor
 from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 
@@ -153,22 +154,28 @@ async def create_on_driver(
 ) -> SessionRecord | None:
     """PostgreSQL, a create that may be made at once (``create_one``): one statement on the driver itself.
 
-    ``store_on_driver`` for a batch of one; None if it was not stored so,
-    nothing of it committed: then it is stored as any other create
-    (``store_batch``), which tells why.
+    The statement is the whole transaction (``PostgresqlExecutor.fetch_once``),
+    without SQLAlchemy's execution: one round trip. With ``notify``, it
+    also tells the listening servers of the session it created, as a
+    create's transaction through SQLAlchemy does. None if it was not stored
+    so, nothing of it committed (the name is taken, say): then it is stored
+    as any other create (``store_batch``), which tells why.
 
     Raises:
-        SessionExistsError: the name is taken.
         BackendUnavailableError: no connection could be had, or the
             connection was lost while the statement ran, which may have committed.
     """
-    outcomes = await store_on_driver(executor, [create], notify=notify)
-    if outcomes is None:
+    if not isinstance(executor, PostgresqlExecutor) or not _stateless(create):
         return None
-    (outcome,) = outcomes
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    key = create.key
+    rows = await executor.fetch_once(
+        *session_queries.create_at_once(
+            key, create.now, create.expiry, create.metadata.display_name, notify=notify
+        )
+    )
+    if rows is None:
+        return None
+    return _created_at_once(create, *session_queries.created_from_rows(rows))
 
 
 async def store_on_driver(
@@ -176,19 +183,20 @@ async def store_on_driver(
 ) -> list[Outcome[SessionRecord]] | None:
     """PostgreSQL, creates that may all be made at once: one statement in autocommit, on the driver itself.
 
-    The statement is the whole transaction (``PostgresqlExecutor.fetch_once``),
-    without SQLAlchemy's execution: one round trip. With ``notify``, it
-    also tells the listening servers of each session it created, as a
-    create's transaction through SQLAlchemy does (``queries.creates``).
-    Each create's record, or its refusal (the name taken); None if the
-    creates were not stored so, nothing of them committed, or some has
-    state of its own or labels: then they are stored as any others
-    (``store_batch``).
+    As ``create_on_driver`` (which makes a lone create), for a batch: with
+    ``notify``, the statement tells the listening servers of each session
+    it created (``queries.creates``). Each create's record, or its refusal
+    (the name taken); None if the creates were not stored so, nothing of
+    them committed, or some has state of its own or labels: then they are
+    stored as any others (``store_batch``).
 
     Raises:
         BackendUnavailableError: no connection could be had, or the
             connection was lost while the statement ran, which may have committed.
     """
+    if len(creates) == 1:
+        created = await create_on_driver(executor, creates[0], notify=notify)
+        return None if created is None else [created]
     if not isinstance(executor, PostgresqlExecutor) or not all(_stateless(create) for create in creates):
         return None
     outcomes, chosen = _taken_twice(creates)

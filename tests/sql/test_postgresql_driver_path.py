@@ -1,26 +1,30 @@
 """PostgreSQL: a batch of appends, and a lone create, go straight to the driver; through SQLAlchemy if that fails.
 
 The batch's statement runs on a kept connection's asyncpg connection
-(``PostgresqlExecutor.fetch``), a lone create's statement in a transaction
-there (``PostgresqlExecutor.fetch_in_transaction``); SQLAlchemy never sees
-them then. Whatever the way it took, the outcome is the same: stored once,
-or refused for the same reason. A create whose commit was cut off may have
-landed: it is reported as unavailable, never run again.
+(``PostgresqlExecutor.fetch``), a lone create's statement too, once, its
+notification in it (``PostgresqlExecutor.fetch_once``); SQLAlchemy never
+sees them then. Whatever the way it took, the outcome is the same: stored
+once, or refused for the same reason. A create whose connection was lost
+while it ran may have committed: it is reported as unavailable, never run again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_LIMITS,
     NEVER,
+    NO_METADATA,
     BackendUnavailableError,
     EventWindow,
     NewEvent,
@@ -28,11 +32,15 @@ from adk_grpc_sessions.server.backends.base import (
     SessionExistsError,
     SessionKey,
     SessionNotFoundError,
+    SessionRecord,
     StaleRevisionError,
 )
-from adk_grpc_sessions.server.backends.sql import SqlBackend, driver_sql
+from adk_grpc_sessions.server.backends.sql import SqlBackend, creates, driver_sql, transactions
 from adk_grpc_sessions.server.backends.sql.appends import postgresql
+from adk_grpc_sessions.server.backends.sql.creates import PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
+from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 from tests.sql.conftest import new_database_uri
 
 KEY = SessionKey("app", "user", "s")
@@ -91,6 +99,44 @@ def batches_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[li
 def creates_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
     """The creates made at once that SQLAlchemy runs meanwhile (one entry each)."""
     return through_sqlalchemy(backend, session_queries.create_at_once(KEY, 0.0, NEVER)[0])
+
+
+@contextmanager
+def statements_on_the_driver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The statements asyncpg's connections are asked to run meanwhile, BEGIN and COMMIT included."""
+    seen: list[str] = []
+    for method in ("execute", "fetch"):
+        original = getattr(asyncpg.Connection, method)
+
+        async def spy(
+            self: asyncpg.Connection, query: str, *args: Any, _original: Any = original, **kw: Any
+        ) -> Any:
+            seen.append(query)
+            return await _original(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.Connection, method, spy)
+    yield seen
+
+
+@asynccontextmanager
+async def notifications(backend: SqlBackend) -> AsyncIterator[list[str]]:
+    """The payloads heard meanwhile on the watch channel, by a connection of its own listening."""
+    url = backend.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    listener = await asyncpg.connect(url)
+    heard: list[str] = []
+    await listener.add_listener(watching.CHANNEL, lambda *notification: heard.append(notification[3]))
+    try:
+        yield heard
+    finally:
+        await listener.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not within 5 s")
 
 
 async def revision(backend: SqlBackend) -> int:
@@ -212,6 +258,32 @@ async def test_a_lone_create_is_made_without_sqlalchemy_with_the_shared_state(ba
     assert stored is not None and stored.revision == created.revision
 
 
+async def test_a_lone_create_is_one_statement_on_the_driver_its_notification_in_it(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with statements_on_the_driver(monkeypatch) as seen:
+        await backend.create_session(SessionKey("app", "user", "new"), ScopedState(), 3.0)
+    assert len(seen) == 1, seen
+    assert "pg_notify" in seen[0]
+
+
+async def test_a_lone_create_notifies_the_listening_servers_once_and_a_refused_one_not(
+    backend: SqlBackend,
+) -> None:
+    new, last = SessionKey("app", "user", "new"), SessionKey("app", "user", "last")
+    async with notifications(backend) as heard:
+        await backend.create_session(new, ScopedState(), 3.0)
+        with pytest.raises(SessionExistsError):
+            await backend.create_session(KEY, ScopedState(), 3.0)
+        await backend.create_session(last, ScopedState(), 3.0)
+        # Notifications come in commit order: the last one heard, every earlier one was.
+        await until(lambda: watching.created_payload(last) in heard)
+    assert [watching.parse_payload(text) for text in heard] == [
+        watching.Notified(new, created=True),
+        watching.Notified(last, created=True),
+    ]
+
+
 async def test_a_lone_create_of_a_taken_name_is_refused_as_taken(backend: SqlBackend) -> None:
     with pytest.raises(SessionExistsError):
         await backend.create_session(KEY, ScopedState(), 3.0)
@@ -253,3 +325,35 @@ async def test_a_lone_create_whose_commit_is_cut_off_is_unavailable_and_not_run_
     assert seen == [], "not run again"
     created = await backend.create_session(SessionKey("app", "user", "after"), ScopedState(), 3.0)
     assert created.revision > 0
+
+
+async def test_creates_stored_together_on_the_driver_are_one_statement_and_refuse_names_taken(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = transactions.Database(backend.engine.url)
+    executor = PostgresqlExecutor(database)
+    first, second = SessionKey("app", "user", "b-first"), SessionKey("app", "other", "a-second")
+    batch = [
+        PendingCreate(name, ScopedState(), 3.0, NEVER, NO_METADATA, DEFAULT_LIMITS, None)
+        for name in (first, KEY, second, first)
+    ]
+    warm_up = PendingCreate(
+        SessionKey("app", "user", "warm-up"), ScopedState(), 3.0, NEVER, NO_METADATA, DEFAULT_LIMITS, None
+    )
+    try:
+        await creates.store_on_driver(executor, [warm_up])  # leaves a connection kept
+        async with notifications(backend) as heard:
+            with statements_on_the_driver(monkeypatch) as seen:
+                outcomes = await creates.store_on_driver(executor, batch, notify=True)
+            await until(lambda: len(heard) >= 2)
+    finally:
+        await executor.close()
+        await database.dispose()
+    assert outcomes is not None and len(seen) == 1
+    made, taken, other, twice = outcomes
+    assert isinstance(taken, SessionExistsError) and isinstance(twice, SessionExistsError)
+    assert isinstance(made, SessionRecord) and isinstance(other, SessionRecord)
+    for record in (made, other):
+        stored = await backend.get_session(record.key, EventWindow())
+        assert stored is not None and stored.revision == record.revision
+    assert sorted(heard) == sorted(watching.created_payload(name) for name in (first, second))

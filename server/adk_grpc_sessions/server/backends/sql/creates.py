@@ -12,8 +12,8 @@ A batch of one is the create's own transaction, without a savepoint: a
 lone create costs what it did alone.
 
 A lone create without state of its own nor labels is, on PostgreSQL, one
-statement in its own transaction, run on the driver itself
-(``create_on_driver``).
+statement in autocommit, its notification to the listening servers
+included, run on the driver itself (``create_on_driver``): one round trip.
 
 Creates without state of their own nor labels need no savepoint at all:
 on PostgreSQL and SQLite they are stored together, in statements that skip
@@ -31,9 +31,9 @@ two concurrent batches, with another create setting the same scope
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 
@@ -52,8 +52,6 @@ from adk_grpc_sessions.server.backends.sql.batching import Outcome
 from adk_grpc_sessions.server.backends.sql.queries import creates as create_queries
 from adk_grpc_sessions.server.backends.sql.queries import creates_sqlite as sqlite_create_queries
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
-from adk_grpc_sessions.server.backends.sql.queries import watching
-from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.transactions import Executor
 from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 
@@ -154,38 +152,60 @@ def create_one(connection: sa.Connection, create: PendingCreate, *, at_once: boo
 async def create_on_driver(
     executor: Executor, create: PendingCreate, *, notify: bool = False
 ) -> SessionRecord | None:
-    """PostgreSQL, a create that may be made at once (``create_one``): its transaction on the driver itself.
+    """PostgreSQL, a create that may be made at once (``create_one``): one statement on the driver itself.
 
-    With ``notify``, its transaction also tells the listening servers of it
-    (``watching.notify_created``), as a create's transaction through SQLAlchemy does.
-
-    Through ``PostgresqlExecutor.fetch_in_transaction``, without
-    SQLAlchemy's execution. None if it was not stored so, nothing of it
-    committed (the name is taken, say): then it is stored as any other
-    create (``store_batch``), which tells why.
+    The statement is the whole transaction (``PostgresqlExecutor.fetch_once``),
+    without SQLAlchemy's execution: one round trip. With ``notify``, it
+    also tells the listening servers of the session it created, as a
+    create's transaction through SQLAlchemy does. None if it was not stored
+    so, nothing of it committed (the name is taken, say): then it is stored
+    as any other create (``store_batch``), which tells why.
 
     Raises:
         BackendUnavailableError: no connection could be had, or the
-            connection was lost in the commit, which may have landed.
+            connection was lost while the statement ran, which may have committed.
     """
     if not isinstance(executor, PostgresqlExecutor) or not _stateless(create):
         return None
     key = create.key
-    rows = await executor.fetch_in_transaction(
-        *session_queries.create_at_once(key, create.now, create.expiry, create.metadata.display_name),
-        then=[_one_row(watching.notify_created([key]))] if notify else (),
+    rows = await executor.fetch_once(
+        *session_queries.create_at_once(
+            key, create.now, create.expiry, create.metadata.display_name, notify=notify
+        )
     )
     if rows is None:
         return None
     return _created_at_once(create, *session_queries.created_from_rows(rows))
 
 
-def _one_row(bound: Bound) -> tuple[sa.Executable, dict[str, Any]]:
-    """``bound``, a statement with one row of values (not an executemany)."""
-    statement, values = bound
-    if not isinstance(values, dict):
-        raise TypeError(f"a statement with one row of values, not {type(values).__name__}")
-    return statement, values
+async def store_on_driver(
+    executor: Executor, creates: list[PendingCreate], *, notify: bool = False
+) -> list[Outcome[SessionRecord]] | None:
+    """PostgreSQL, creates that may all be made at once: one statement in autocommit, on the driver itself.
+
+    As ``create_on_driver`` (which makes a lone create), for a batch: with
+    ``notify``, the statement tells the listening servers of each session
+    it created (``queries.creates``). Each create's record, or its refusal
+    (the name taken); None if the creates were not stored so, nothing of
+    them committed, or some has state of its own or labels: then they are
+    stored as any others (``store_batch``).
+
+    Raises:
+        BackendUnavailableError: no connection could be had, or the
+            connection was lost while the statement ran, which may have committed.
+    """
+    if len(creates) == 1:
+        created = await create_on_driver(executor, creates[0], notify=notify)
+        return None if created is None else [created]
+    if not isinstance(executor, PostgresqlExecutor) or not all(_stateless(create) for create in creates):
+        return None
+    outcomes, chosen = _taken_twice(creates)
+    batch = _new_sessions(creates, chosen)
+    rows = await executor.fetch_once(*create_queries.create_batch_at_once(batch, notify=notify))
+    if rows is None:
+        return None
+    outcomes.update(_created_outcomes(creates, chosen, create_queries.created_from_rows(rows)))
+    return [outcomes[index] for index in range(len(creates))]
 
 
 def _created_at_once(create: PendingCreate, revision: int, merged: ScopedState) -> SessionRecord:
@@ -214,53 +234,70 @@ def _create_stateless_together(
 ) -> dict[int, Outcome[SessionRecord]]:
     """The batch's creates that may be made at once, stored together; their outcomes by index.
 
-    In one statement on PostgreSQL, a few on SQLite. A name asked for twice
-    in the batch goes in once: the later ones are refused as taken, whether
-    the first takes it or not.
+    In one statement on PostgreSQL, a few on SQLite.
     """
-    first_of_name: dict[SessionKey, int] = {}
-    outcomes: dict[int, Outcome[SessionRecord]] = {}
-    for index, create in enumerate(creates):
-        if not _stateless(create):
-            continue
-        if create.key in first_of_name:
-            outcomes[index] = SessionExistsError(create.key)
-        else:
-            first_of_name[create.key] = index
-    if not first_of_name:
+    outcomes, chosen = _taken_twice([create if _stateless(create) else None for create in creates])
+    if not chosen:
         return outcomes
-    # In key order, the order every writer inserts names in.
-    chosen = sorted(first_of_name.values(), key=lambda index: _name_order(creates[index].key))
-    batch = [
-        create_queries.NewSession(
-            creates[i].key, creates[i].now, creates[i].expiry, creates[i].metadata.display_name
-        )
-        for i in chosen
-    ]
+    batch = _new_sessions(creates, chosen)
     if connection.dialect.name == dialects.SQLITE:
         created = sqlite_create_queries.create_batch(connection, batch)
     else:
         created = create_queries.created_from_rows(
             connection.execute(*create_queries.create_batch_at_once(batch))
         )
+    outcomes.update(_created_outcomes(creates, chosen, created))
+    return outcomes
+
+
+def _taken_twice(
+    creates: Sequence[PendingCreate | None],
+) -> tuple[dict[int, Outcome[SessionRecord]], list[int]]:
+    """The creates (by index; None: not one to store together) to store together, in key order.
+
+    A name asked for twice goes in once: the later ones are refused as
+    taken (their outcomes, by index), whether the first takes it or not.
+    Key order is the order every writer inserts names in.
+    """
+    first_of_name: dict[SessionKey, int] = {}
+    outcomes: dict[int, Outcome[SessionRecord]] = {}
+    for index, create in enumerate(creates):
+        if create is None:
+            continue
+        if create.key in first_of_name:
+            outcomes[index] = SessionExistsError(create.key)
+        else:
+            first_of_name[create.key] = index
+    return outcomes, [
+        index for key, index in sorted(first_of_name.items(), key=lambda item: _name_order(item[0]))
+    ]
+
+
+def _new_sessions(creates: list[PendingCreate], chosen: list[int]) -> list[create_queries.NewSession]:
+    """The sessions ``queries.creates`` makes for the ``chosen`` creates, in their order."""
+    return [
+        create_queries.NewSession(
+            creates[index].key,
+            creates[index].now,
+            creates[index].expiry,
+            creates[index].metadata.display_name,
+        )
+        for index in chosen
+    ]
+
+
+def _created_outcomes(
+    creates: list[PendingCreate], chosen: list[int], created: create_queries.CreatedBatch
+) -> dict[int, Outcome[SessionRecord]]:
+    """Each of the ``chosen`` creates' record, or its refusal: a session not created was refused as taken."""
+    outcomes: dict[int, Outcome[SessionRecord]] = {}
     for position, index in enumerate(chosen):
         create = creates[index]
         revision = created.revisions.get(position)
         if revision is None:
             outcomes[index] = SessionExistsError(create.key)
-            continue
-        outcomes[index] = SessionRecord(
-            key=create.key,
-            state=created.state_of(create.key),
-            events=[],
-            create_time=create.now,
-            last_update_time=create.now,
-            revision=revision,
-            expiry=create.expiry,
-            metadata=create.metadata,
-            event_count=0,
-            stored_bytes=0,
-        )
+        else:
+            outcomes[index] = _created_at_once(create, revision, created.state_of(create.key))
     return outcomes
 
 

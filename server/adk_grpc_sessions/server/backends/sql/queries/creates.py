@@ -9,6 +9,11 @@ read in the statement's snapshot. A name already held is skipped (ON
 CONFLICT DO NOTHING), not an error: the statement needs no savepoint per
 session, and a session it did not return was refused as taken.
 
+With ``notify``, the statement also tells the listening servers of each
+session it created (``watching.notify_call``), only of those, and only
+when it commits: a statement in autocommit is then the whole create, its
+notification included, in one round trip.
+
 The batch's rows arrive as one array per column, unnested, so one statement
 text serves every batch size; it is compiled once and run as the driver's
 own SQL (``driver_sql``).
@@ -25,7 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from adk_grpc_sessions.server.backends.base import Expiry, ScopedState, SessionKey
-from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound, part, typed_null
+from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, part, typed_null
 from adk_grpc_sessions.server.backends.sql.schema import (
     app_state,
     app_state_size,
@@ -44,6 +50,8 @@ _BATCH_COLUMNS: Final = (
     ("ttl", sessions.c.ttl.type),
     ("display_name", sessions.c.display_name.type),
 )
+_PAYLOAD_COLUMN: Final = ("payload", sa.Text())
+"""With ``notify``: each row's notification text (``watching.created_payload``)."""
 _CREATED, _APP, _USER = 0, 1, 2
 
 
@@ -73,8 +81,13 @@ class CreatedBatch:
         )
 
 
-def create_batch_at_once(batch: Sequence[NewSession]) -> Bound:
-    """The statement creating ``batch`` (of distinct names), and its parameters."""
+def create_batch_at_once(
+    batch: Sequence[NewSession], *, notify: bool = False
+) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
+    """The statement creating ``batch`` (of distinct names), and its parameters.
+
+    ``notify``: the statement notifies each session it creates (PostgreSQL's ``watching.CHANNEL``).
+    """
     rows = [
         (
             position,
@@ -88,9 +101,12 @@ def create_batch_at_once(batch: Sequence[NewSession]) -> Bound:
         )
         for position, new in enumerate(batch)
     ]
-    return _create_batch_at_once(), {
+    values = {
         f"batch_{column}": [row[index] for row in rows] for index, (column, _) in enumerate(_BATCH_COLUMNS)
     }
+    if notify:
+        values[f"batch_{_PAYLOAD_COLUMN[0]}"] = [watching.created_payload(new.key) for new in batch]
+    return _create_batch_at_once(notify), values
 
 
 def created_from_rows(rows: Iterable[Sequence[Any]]) -> CreatedBatch:
@@ -107,16 +123,14 @@ def created_from_rows(rows: Iterable[Sequence[Any]]) -> CreatedBatch:
 
 
 @functools.cache
-def _create_batch_at_once() -> sa.CompoundSelect[Any]:
+def _create_batch_at_once(notify: bool) -> sa.CompoundSelect[Any]:
     """Rows of (part, position, revision, app_name, user_id, state_key, value): the created sessions first."""
+    columns = (*_BATCH_COLUMNS, _PAYLOAD_COLUMN) if notify else _BATCH_COLUMNS
     arrays = (
         sa.func.unnest(
-            *(
-                sa.bindparam(f"batch_{column}", type_=postgresql.ARRAY(type_))
-                for column, type_ in _BATCH_COLUMNS
-            )
+            *(sa.bindparam(f"batch_{column}", type_=postgresql.ARRAY(type_)) for column, type_ in columns)
         )
-        .table_valued(*(sa.column(column, type_) for column, type_ in _BATCH_COLUMNS))
+        .table_valued(*(sa.column(column, type_) for column, type_ in columns))
         .render_derived(name="batch_arrays")
     )
     batch = sa.select(arrays).cte("batch")
@@ -178,25 +192,35 @@ def _create_batch_at_once() -> sa.CompoundSelect[Any]:
         .returning(sessions.c.app_name, sessions.c.user_id, sessions.c.session_id, sessions.c.revision)
         .cte("created")
     )
+    created_of_batch = sa.and_(
+        batch.c.app_name == created.c.app_name,
+        batch.c.user_id == created.c.user_id,
+        batch.c.session_id == created.c.session_id,
+    )
+    created_rows = sa.select(
+        part(_CREATED),
+        batch.c.position,
+        created.c.revision,
+        typed_null(app_state.c.app_name),
+        typed_null(user_state.c.user_id),
+        typed_null(app_state.c.state_key),
+        typed_null(app_state.c.value),
+    ).join_from(created, batch, created_of_batch)
+    if notify:
+        # A common table expression that only reads is evaluated only as far
+        # as it is read: counting its rows evaluates it whole, once, one
+        # notification a created session.
+        notified = (
+            sa.select(watching.notify_call(batch.c.payload))
+            .join_from(created, batch, created_of_batch)
+            .cte("notified")
+        )
+        created_rows = created_rows.where(
+            sa.select(sa.func.count()).select_from(notified).scalar_subquery() >= 0
+        )
     none = sa.null()
     return sa.union_all(
-        sa.select(
-            part(_CREATED),
-            batch.c.position,
-            created.c.revision,
-            typed_null(app_state.c.app_name),
-            typed_null(user_state.c.user_id),
-            typed_null(app_state.c.state_key),
-            typed_null(app_state.c.value),
-        ).join_from(
-            created,
-            batch,
-            sa.and_(
-                batch.c.app_name == created.c.app_name,
-                batch.c.user_id == created.c.user_id,
-                batch.c.session_id == created.c.session_id,
-            ),
-        ),
+        created_rows,
         sa.select(
             part(_APP), none, none, app_state.c.app_name, none, app_state.c.state_key, app_state.c.value
         ).where(app_state.c.app_name.in_(sa.select(batch.c.app_name))),

@@ -26,6 +26,7 @@ from adk_grpc_sessions.server.backends.base import (
     ScopedState,
     SessionKey,
 )
+from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import events_in_window
 from adk_grpc_sessions.server.backends.sql.queries.parts import (
     BUDGET_BYTES,
@@ -112,7 +113,7 @@ _SET_REVISION = (
 _CREATED_ROW, _CREATED_APP, _CREATED_USER = 0, 1, 2
 
 
-def _create_at_once() -> sa.CompoundSelect[Any]:
+def _create_at_once(*, notify: bool) -> sa.CompoundSelect[Any]:
     """PostgreSQL: a session without state of its own created, and the app's and the user's state read.
 
     (And the size rows of the app's and the user's state made, if missing.)
@@ -121,6 +122,8 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
     (``creation_revision``, 2 * key + 1) goes into the same row; the app's
     and the user's state are read in the statement's snapshot. Rows of
     (part, session_pk, revision, state_key, value): the session first.
+    ``notify``: the statement also tells the listening servers of the
+    session it created, on its commit (``watching.notify_call``).
     """
     # The size rows of the user's and the app's state, made if there are none,
     # before the session: the order every writer takes them in.
@@ -176,16 +179,28 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
         .returning(sessions.c.session_pk, sessions.c.revision)
         .cte("created")
     )
+    created_row = sa.select(
+        part(_CREATED_ROW),
+        created.c.session_pk,
+        created.c.revision,
+        typed_null(app_state.c.state_key),
+        typed_null(app_state.c.value),
+    )
+    if notify:
+        # A common table expression that only reads is evaluated only as far
+        # as it is read: counting its rows evaluates it whole, once.
+        notified = (
+            sa.select(watching.notify_call(sa.bindparam("b_payload", type_=sa.Text())).label("notified"))
+            .select_from(created)
+            .cte("notified")
+        )
+        created_row = created_row.where(
+            sa.select(sa.func.count()).select_from(notified).scalar_subquery() >= 0
+        )
     none = sa.null()
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")
     return sa.union_all(
-        sa.select(
-            part(_CREATED_ROW),
-            created.c.session_pk,
-            created.c.revision,
-            typed_null(app_state.c.state_key),
-            typed_null(app_state.c.value),
-        ),
+        created_row,
         sa.select(part(_CREATED_APP), none, none, app_state.c.state_key, app_state.c.value).where(
             app_state.c.app_name == app_name
         ),
@@ -195,23 +210,28 @@ def _create_at_once() -> sa.CompoundSelect[Any]:
     )
 
 
-_CREATE_AT_ONCE = _create_at_once()
+_CREATE_AT_ONCE = _create_at_once(notify=False)
+_CREATE_AT_ONCE_NOTIFIED = _create_at_once(notify=True)
 
 
 def create_at_once(
-    key: SessionKey, now: float, expiry: Expiry, display_name: str = ""
+    key: SessionKey, now: float, expiry: Expiry, display_name: str = "", *, notify: bool = False
 ) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
     """PostgreSQL: ``_create_at_once`` for the session ``key``, created at ``now``, expiring by ``expiry``.
 
-    (A session without labels: their rows are not made here.)
+    (A session without labels: their rows are not made here.) ``notify``:
+    the statement notifies the session's creation (PostgreSQL's ``watching.CHANNEL``).
     """
-    return _CREATE_AT_ONCE, {
+    values = {
         **name_params(key),
         "b_display_name": display_name or None,
         "b_now": now,
         "b_expire_time": expiry.expire_time,
         "b_ttl": expiry.ttl,
     }
+    if notify:
+        return _CREATE_AT_ONCE_NOTIFIED, {**values, "b_payload": watching.created_payload(key)}
+    return _CREATE_AT_ONCE, values
 
 
 def created_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ScopedState]:

@@ -128,7 +128,21 @@ _NOTIFY_CREATED = sa.text(
 
 def notify_created(keys: Sequence[SessionKey]) -> Bound:
     """PostgreSQL: tells every listening server that each of ``keys`` was created, in one statement."""
-    return _NOTIFY_CREATED, {"b_payloads": [payload(key, None, None, created=True) for key in keys]}
+    return _NOTIFY_CREATED, {"b_payloads": [created_payload(key) for key in keys]}
+
+
+def created_payload(key: SessionKey) -> str:
+    """The text of a notification that ``key`` was created (``payload``)."""
+    return payload(key, None, None, created=True)
+
+
+def notify_call(payload_text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+    """PostgreSQL: ``pg_notify`` of ``payload_text`` on ``CHANNEL``, for a writing statement to evaluate.
+
+    A statement evaluating it tells every listening server, on its commit,
+    as a ``notify`` statement in its transaction would.
+    """
+    return sa.func.pg_notify(CHANNEL, payload_text)
 
 
 def payload(key: SessionKey, revision: int | None, end: SessionEnd | None, *, created: bool = False) -> str:

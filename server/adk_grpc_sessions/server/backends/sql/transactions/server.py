@@ -4,7 +4,7 @@ Work is synchronous (one function serves every database); it runs through
 ``AsyncConnection.run_sync``, on the event loop, each driver call awaited
 as the async driver makes it. On PostgreSQL, the hottest statements (a
 batch of appends, a lone create) go to the driver itself instead
-(``PostgresqlExecutor.fetch`` and ``fetch_in_transaction``).
+(``PostgresqlExecutor.fetch`` and ``fetch_once``).
 """
 
 from __future__ import annotations
@@ -131,58 +131,45 @@ class PostgresqlExecutor(ServerExecutor):
             lambda connection: driver_sql.run(connection, compiled, values).all(), write=True
         )
 
-    async def fetch_in_transaction(
-        self,
-        statement: sa.SelectBase,
-        values: Mapping[str, Any],
-        *,
-        then: Sequence[tuple[sa.Executable, Mapping[str, Any]]] = (),
+    async def fetch_once(
+        self, statement: sa.SelectBase, values: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]] | None:
-        """Runs ``statement`` with ``values`` in a transaction of its own, on the driver itself; its rows.
-
-        The statements of ``then`` (with their values) run after it in the
-        same transaction, their rows left: what must commit with it or not
-        at all (a notification of what it wrote).
+        """Runs ``statement`` with ``values`` once, in autocommit, on the driver itself; its rows.
 
         As ``fetch``, for a statement that is not safe to run twice (a
-        create's second run would find its name taken): in a transaction,
-        so that a statement that failed, nothing of it committed, is told
-        from a commit that failed, which may have landed. Its rows' values
-        go through their columns' result processors, as SQLAlchemy's own
-        execution would take them (unlike ``fetch``'s). On a kept
-        connection, or a new one then kept. None when the statement or its
-        commit failed and nothing of it was committed: the caller then does
-        the work through SQLAlchemy (``write``), which tells what the
-        failure means.
+        create's second run would find its name taken). One statement in
+        autocommit is its own transaction, which commits when it ends: one
+        round trip. The database's answer tells the two ways it can fail:
+        an error it answered with means nothing of the statement committed
+        (None: the caller then does the work through SQLAlchemy, ``write``,
+        which tells what the failure means); a connection lost while the
+        statement ran means it may have committed, so it is never run
+        again. A connection already closed when the statement would be sent
+        (the database restarted since it was kept) sent nothing: None too.
+        Its rows' values go through their columns' result processors, as
+        SQLAlchemy's own execution would take them (unlike ``fetch``'s). On
+        a kept connection, or a new one then kept.
 
         Raises:
             BackendUnavailableError: no connection could be had, or the
-                connection was lost in the commit, which may have landed.
+                connection was lost while the statement ran, which may have committed.
         """
         dialect = self._database.engine.dialect
         compiled = driver_sql.driver_statement(statement, dialect)
-        followers = [
-            (follower.sql, follower.parameters(follower_values))
-            for follower, follower_values in (
-                (driver_sql.driver_statement(other, dialect), other_values) for other, other_values in then
-            )
-        ]
 
         async def take(done: list[AsyncConnection]) -> None:
             done.append(await self._idle_connection())
 
         connection = await retrying(take, self._database)
         try:
-            rows = await _fetch_on_driver(
-                connection, compiled.sql, compiled.parameters(values), in_transaction=True, then=followers
-            )
+            rows = await _fetch_on_driver(connection, compiled.sql, compiled.parameters(values), once=True)
         except BaseException as exc:
             await close_quietly(connection)
-            if isinstance(exc, _CommitLostError):
+            if isinstance(exc, _StatementLostError):
                 raise self._database.unavailable(exc.error) from exc.error
             if not isinstance(exc, Exception):
                 raise
-            _log.debug("a transaction on the driver failed, nothing committed: %r", exc)
+            _log.debug("a statement on the driver failed, nothing committed: %r", exc)
             return None
         await self._keep(connection)
         processors = _result_processors(statement, dialect)
@@ -248,8 +235,8 @@ def _processed(row: Sequence[Any], processors: Sequence[ResultProcessor | None])
         yield value if processor is None else processor(value)
 
 
-class _CommitLostError(Exception):
-    """The connection was lost in a commit: whether it landed is unknown."""
+class _StatementLostError(Exception):
+    """The connection was lost while a statement ran in autocommit: whether it committed is unknown."""
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
@@ -257,53 +244,49 @@ class _CommitLostError(Exception):
 
 
 async def _fetch_on_driver(
-    connection: AsyncConnection,
-    sql: str,
-    parameters: Sequence[Any],
-    *,
-    in_transaction: bool = False,
-    then: Sequence[tuple[str, Sequence[Any]]] = (),
+    connection: AsyncConnection, sql: str, parameters: Sequence[Any], *, once: bool = False
 ) -> list[Any]:
-    """Runs ``sql`` on ``connection``'s asyncpg connection (prepared once there, in asyncpg's cache).
+    """Runs ``sql`` in autocommit on ``connection``'s asyncpg connection (prepared once there, in its cache).
 
-    In autocommit, or ``in_transaction`` (BEGIN, the statement, the
-    statements of ``then``, their rows left, COMMIT).
     A connection left in a state not known (cut, timed out or cancelled in
     the middle of a statement) is invalidated before the failure is raised,
     so that it is never used again; one the database answered with an error
-    is idle again, nothing of the statement left (a transaction is rolled back).
+    is idle again, nothing of the statement committed.
 
     Raises:
-        _CommitLostError: the connection was lost in the commit (``in_transaction``).
+        _StatementLostError: ``once``, and the statement was sent but the
+            database's answer never came: it may have committed.
     """
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None, "a connection in use has its driver connection"
+    # asyncpg refuses a closed connection before sending anything.
+    closed_before = driver.is_closed()
     try:
-        if not in_transaction:
-            rows: list[Any] = await driver.fetch(sql, *parameters)
-            return rows
-        transaction = driver.transaction()
-        await transaction.start()
-        try:
-            rows = await driver.fetch(sql, *parameters)
-            for follower_sql, follower_parameters in then:
-                await driver.execute(follower_sql, *follower_parameters)
-        except Exception as exc:
-            if _answered(driver, exc):
-                await transaction.rollback()
-            raise
-        try:
-            await transaction.commit()
-        except Exception as exc:
-            if not _answered(driver, exc):
-                await connection.invalidate(exc)
-                raise _CommitLostError(exc) from exc
-            raise
-        return rows
+        rows: list[Any] = await driver.fetch(sql, *parameters)
     except BaseException as exc:
-        if not _answered(driver, exc) and not connection.invalidated:
+        if _answered(driver, exc):
+            raise
+        if not connection.invalidated:
             await connection.invalidate(exc)
+        if once and isinstance(exc, Exception) and not closed_before and not _refused_to_start(exc):
+            raise _StatementLostError(exc) from exc
         raise
+    return rows
+
+
+def _refused_to_start(error: Exception) -> bool:
+    """Whether asyncpg refused to begin the statement at all, so sent nothing of it.
+
+    It does when its protocol is not idle: a connection the database ended
+    while it was kept idle has read the database's farewell, a fatal error,
+    but not yet the close. Only asyncpg's words tell this refusal from its
+    other internal errors, some of which come after a statement was sent;
+    should they change, the statement is taken as possibly committed, the
+    safe way to be wrong.
+    """
+    import asyncpg  # here: the driver of PostgreSQL only, an optional extra
+
+    return isinstance(error, asyncpg.InternalClientError) and str(error).startswith("cannot switch to state")
 
 
 def _answered(driver: Any, error: BaseException) -> bool:

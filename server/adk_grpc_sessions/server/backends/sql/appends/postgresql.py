@@ -77,8 +77,8 @@ async def store(
 
 
 def statements(dialect: sa.Dialect) -> list[sa.Executable]:
-    """The statement ``store`` runs, to compile at start."""
-    return [_store_batch()]
+    """The statements ``store`` runs (for a batch of several, for a lone append), to compile at start."""
+    return [_store_batch(lone=False), _store_batch(lone=True)]
 
 
 def _results(appends: list[PendingAppend], rows: Sequence[Sequence[Any]]) -> list[AppendResult | None]:
@@ -126,6 +126,23 @@ def _unnested(name: str, columns: ColumnSpec) -> sa.CTE:
         .render_derived(name=f"{name}_arrays")
     )
     return sa.select(arrays).cte(name)
+
+
+def _single(name: str, columns: ColumnSpec) -> sa.CTE:
+    """A table ``name`` of one row, given as one parameter per column (``_row``).
+
+    What ``_unnested`` makes of one row: a lone append (the common case,
+    an agent's turn) then costs the driver a typed scalar per column
+    rather than an array each, which it encodes element by element.
+    """
+    return sa.select(
+        *(sa.bindparam(f"{name}_{column}", type_=type_).label(column) for column, type_ in columns)
+    ).cte(name)
+
+
+def _row(name: str, columns: ColumnSpec, row: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of ``_single(name, columns)`` for ``row``."""
+    return {f"{name}_{column}": value for (column, _), value in zip(columns, row, strict=True)}
 
 
 def _arrays(name: str, columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
@@ -187,8 +204,9 @@ def _shared_room(locked: sa.CTE, seen: sa.CTE, claimable: sa.CTE, scope: str) ->
 
 
 @functools.cache
-def _store_batch() -> sa.Select[Any]:
-    batch = _unnested("batch", _APPEND_COLUMNS)
+def _store_batch(*, lone: bool) -> sa.Select[Any]:
+    """The statement that stores a batch (``_bound_batch``); ``lone``: the form for a batch of one."""
+    batch = _single("batch", _APPEND_COLUMNS) if lone else _unnested("batch", _APPEND_COLUMNS)
     session_rows = _unnested("session_rows", _STATE_ROW_COLUMNS)
     user_rows = _unnested("user_rows", _STATE_ROW_COLUMNS)
     app_rows = _unnested("app_rows", _STATE_ROW_COLUMNS)
@@ -421,10 +439,11 @@ def _bound_batch(
             )
         )
     session_rows, user_rows, app_rows = state_rows
-    return _store_batch(), {
+    lone = len(batch) == 1
+    return _store_batch(lone=lone), {
         **limit_params(limits),
         **expiry_params(list(appends)),
-        **_arrays("batch", _APPEND_COLUMNS, batch),
+        **(_row("batch", _APPEND_COLUMNS, batch[0]) if lone else _arrays("batch", _APPEND_COLUMNS, batch)),
         **_arrays("session_rows", _STATE_ROW_COLUMNS, session_rows),
         **_arrays("user_rows", _STATE_ROW_COLUMNS, user_rows),
         **_arrays("app_rows", _STATE_ROW_COLUMNS, app_rows),

@@ -276,8 +276,7 @@ async def _fetch_on_driver(
     Raises:
         _CommitLostError: the connection was lost in the commit (``in_transaction``).
     """
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None, "a connection in use has its driver connection"
+    driver = await _driver_of(connection)
     try:
         if not in_transaction:
             rows: list[Any] = await driver.fetch(sql, *parameters)
@@ -304,6 +303,23 @@ async def _fetch_on_driver(
         if not _answered(driver, exc) and not connection.invalidated:
             await connection.invalidate(exc)
         raise
+
+
+async def _driver_of(connection: AsyncConnection) -> Any:
+    """``connection``'s asyncpg connection.
+
+    A connection that holds its driver's connection (every valid one in
+    use) gives it at once: ``get_raw_connection`` would hop into a
+    greenlet for it, which only a connection to revalidate needs.
+    """
+    sync = connection.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        raw = sync.connection
+    else:
+        raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None, "a connection in use has its driver connection"
+    return driver
 
 
 def _answered(driver: Any, error: BaseException) -> bool:

@@ -149,6 +149,7 @@ async def test_a_lone_append_goes_to_the_driver_as_values_and_a_batch_as_arrays(
     with driver_parameters(monkeypatch) as lone:
         first = await backend.append_event(KEY, new_event("e1"), await revision(backend))
     assert "e1" in lone[0], "the lone append's event id is a value of its own"
+    assert [] not in lone[0], "the scopes of state it sets nothing in are no arrays at all"
     with driver_parameters(monkeypatch) as together:
         await asyncio.gather(
             backend.append_event(KEY, new_event("e2"), first.revision),

@@ -146,7 +146,13 @@ def _row(name: str, columns: ColumnSpec, row: Sequence[Any]) -> dict[str, Any]:
 
 
 def _arrays(name: str, columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    """The parameters of ``_unnested(name, columns)`` for these rows."""
+    """The parameters of ``_unnested(name, columns)`` for these rows.
+
+    No rows, no arrays: NULL unnests to no rows as an empty array does, and
+    costs the driver nothing to encode (most appends set no state in most scopes).
+    """
+    if not rows:
+        return dict.fromkeys((f"{name}_{column}" for column, _ in columns), None)
     return {f"{name}_{column}": [row[index] for row in rows] for index, (column, _) in enumerate(columns)}
 
 

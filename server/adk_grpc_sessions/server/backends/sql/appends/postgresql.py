@@ -4,8 +4,10 @@ The statement claims each append's session (``claims``), inserts the
 events, sets the revisions, upserts the state and counts the shared scopes'
 sizes, all in common table expressions. Its rows arrive as one array per
 column, unnested, so one statement text (prepared once per connection)
-serves every batch size; it is compiled once and run as the driver's own
-SQL (``driver_sql``), on the driver itself (``PostgresqlExecutor.fetch``).
+serves every batch size; a lone append, the common case, comes as one
+value per column instead, in a second form of the statement (arrays cost
+the driver an encoding per element). Both are compiled once and run as the
+driver's own SQL (``driver_sql``), on the driver itself (``PostgresqlExecutor.fetch``).
 It runs alone, in autocommit: no BEGIN, no COMMIT.
 
 The appends' state is judged within the statement: each shared scope's size

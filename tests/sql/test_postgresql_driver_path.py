@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import pathlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_LIMITS,
@@ -40,6 +41,7 @@ from adk_grpc_sessions.server.backends.sql.appends import postgresql
 from adk_grpc_sessions.server.backends.sql.creates import PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
+from adk_grpc_sessions.server.backends.sql.transactions import server
 from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 from tests.sql.conftest import new_database_uri
 
@@ -74,14 +76,14 @@ def new_event(event_id: str, delta: ScopedState | None = None) -> NewEvent:
 
 
 @contextmanager
-def through_sqlalchemy(backend: SqlBackend, statement: sa.Executable) -> Iterator[list[str]]:
-    """The runs of ``statement`` SQLAlchemy makes meanwhile (one entry each)."""
+def through_sqlalchemy(backend: SqlBackend, *statements: sa.Executable) -> Iterator[list[str]]:
+    """The runs of ``statements`` SQLAlchemy makes meanwhile (one entry each)."""
     engine = backend.engine.sync_engine
-    sql = driver_sql.driver_statement(statement, engine.dialect).sql
+    sqls = {driver_sql.driver_statement(statement, engine.dialect).sql for statement in statements}
     seen: list[str] = []
 
     def before_cursor_execute(*args: Any) -> None:
-        if args[2] == sql:
+        if args[2] in sqls:
             seen.append(args[2])
 
     sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
@@ -92,8 +94,8 @@ def through_sqlalchemy(backend: SqlBackend, statement: sa.Executable) -> Iterato
 
 
 def batches_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
-    """The batch statements SQLAlchemy runs meanwhile (one entry each)."""
-    return through_sqlalchemy(backend, postgresql.statements(backend.engine.dialect)[0])
+    """The batch statements (of every form) SQLAlchemy runs meanwhile (one entry each)."""
+    return through_sqlalchemy(backend, *postgresql.statements(backend.engine.dialect))
 
 
 def creates_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
@@ -165,6 +167,58 @@ async def test_an_append_on_a_kept_connection_is_stored_without_sqlalchemy(backe
         {"k": "1"},
         {"u": "2"},
     )
+
+
+@contextmanager
+def driver_parameters(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Sequence[Any]]]:
+    """The parameters of each statement run on the driver meanwhile."""
+    seen: list[Sequence[Any]] = []
+    fetch_on_driver = server._fetch_on_driver
+
+    async def recording(
+        connection: AsyncConnection, sql: str, parameters: Sequence[Any], **kwargs: Any
+    ) -> Any:
+        seen.append(parameters)
+        return await fetch_on_driver(connection, sql, parameters, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(server, "_fetch_on_driver", recording)
+        yield seen
+
+
+async def test_a_lone_append_goes_to_the_driver_as_values_and_a_batch_as_arrays(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = SessionKey("app", "user", "other")
+    other_revision = (await backend.create_session(other, ScopedState(), 1.0)).revision
+    with driver_parameters(monkeypatch) as lone:
+        first = await backend.append_event(KEY, new_event("e1"), await revision(backend))
+    assert "e1" in lone[0], "the lone append's event id is a value of its own"
+    assert [] not in lone[0], "the scopes of state it sets nothing in are no arrays at all"
+    with driver_parameters(monkeypatch) as together:
+        await asyncio.gather(
+            backend.append_event(KEY, new_event("e2"), first.revision),
+            backend.append_event(other, new_event("o1"), other_revision),
+        )
+    assert ["e2", "o1"] in together[0], "a batch's event ids are one array"
+    stored = await backend.get_session(KEY, EventWindow())
+    assert stored is not None and [event.id for event in stored.events] == ["e0", "e1", "e2"]
+
+
+async def test_an_append_reaches_a_kept_connections_driver_without_a_greenlet(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[AsyncConnection] = []
+    get_raw_connection = AsyncConnection.get_raw_connection
+
+    async def counted(connection: AsyncConnection) -> Any:
+        hops.append(connection)
+        return await get_raw_connection(connection)
+
+    monkeypatch.setattr(AsyncConnection, "get_raw_connection", counted)
+    result = await backend.append_event(KEY, new_event("e1"), await revision(backend))
+    assert hops == []
+    assert not result.already_applied and result.revision == await revision(backend)
 
 
 async def test_a_stale_append_on_the_driver_is_refused_as_stale(backend: SqlBackend) -> None:

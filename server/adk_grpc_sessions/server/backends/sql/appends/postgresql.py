@@ -4,8 +4,10 @@ The statement claims each append's session (``claims``), inserts the
 events, sets the revisions, upserts the state and counts the shared scopes'
 sizes, all in common table expressions. Its rows arrive as one array per
 column, unnested, so one statement text (prepared once per connection)
-serves every batch size; it is compiled once and run as the driver's own
-SQL (``driver_sql``), on the driver itself (``PostgresqlExecutor.fetch``).
+serves every batch size; a lone append, the common case, comes as one
+value per column instead, in a second form of the statement (arrays cost
+the driver an encoding per element). Both are compiled once and run as the
+driver's own SQL (``driver_sql``), on the driver itself (``PostgresqlExecutor.fetch``).
 It runs alone, in autocommit: no BEGIN, no COMMIT.
 
 The appends' state is judged within the statement: each shared scope's size
@@ -77,8 +79,8 @@ async def store(
 
 
 def statements(dialect: sa.Dialect) -> list[sa.Executable]:
-    """The statement ``store`` runs, to compile at start."""
-    return [_store_batch()]
+    """The statements ``store`` runs (for a batch of several, for a lone append), to compile at start."""
+    return [_store_batch(lone=False), _store_batch(lone=True)]
 
 
 def _results(appends: list[PendingAppend], rows: Sequence[Sequence[Any]]) -> list[AppendResult | None]:
@@ -128,8 +130,31 @@ def _unnested(name: str, columns: ColumnSpec) -> sa.CTE:
     return sa.select(arrays).cte(name)
 
 
+def _single(name: str, columns: ColumnSpec) -> sa.CTE:
+    """A table ``name`` of one row, given as one parameter per column (``_row``).
+
+    What ``_unnested`` makes of one row: a lone append (the common case,
+    an agent's turn) then costs the driver a typed scalar per column
+    rather than an array each, which it encodes element by element.
+    """
+    return sa.select(
+        *(sa.bindparam(f"{name}_{column}", type_=type_).label(column) for column, type_ in columns)
+    ).cte(name)
+
+
+def _row(name: str, columns: ColumnSpec, row: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of ``_single(name, columns)`` for ``row``."""
+    return {f"{name}_{column}": value for (column, _), value in zip(columns, row, strict=True)}
+
+
 def _arrays(name: str, columns: ColumnSpec, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    """The parameters of ``_unnested(name, columns)`` for these rows."""
+    """The parameters of ``_unnested(name, columns)`` for these rows.
+
+    No rows, no arrays: NULL unnests to no rows as an empty array does, and
+    costs the driver nothing to encode (most appends set no state in most scopes).
+    """
+    if not rows:
+        return dict.fromkeys((f"{name}_{column}" for column, _ in columns), None)
     return {f"{name}_{column}": [row[index] for row in rows] for index, (column, _) in enumerate(columns)}
 
 
@@ -187,8 +212,9 @@ def _shared_room(locked: sa.CTE, seen: sa.CTE, claimable: sa.CTE, scope: str) ->
 
 
 @functools.cache
-def _store_batch() -> sa.Select[Any]:
-    batch = _unnested("batch", _APPEND_COLUMNS)
+def _store_batch(*, lone: bool) -> sa.Select[Any]:
+    """The statement that stores a batch (``_bound_batch``); ``lone``: the form for a batch of one."""
+    batch = _single("batch", _APPEND_COLUMNS) if lone else _unnested("batch", _APPEND_COLUMNS)
     session_rows = _unnested("session_rows", _STATE_ROW_COLUMNS)
     user_rows = _unnested("user_rows", _STATE_ROW_COLUMNS)
     app_rows = _unnested("app_rows", _STATE_ROW_COLUMNS)
@@ -421,10 +447,11 @@ def _bound_batch(
             )
         )
     session_rows, user_rows, app_rows = state_rows
-    return _store_batch(), {
+    lone = len(batch) == 1
+    return _store_batch(lone=lone), {
         **limit_params(limits),
         **expiry_params(list(appends)),
-        **_arrays("batch", _APPEND_COLUMNS, batch),
+        **(_row("batch", _APPEND_COLUMNS, batch[0]) if lone else _arrays("batch", _APPEND_COLUMNS, batch)),
         **_arrays("session_rows", _STATE_ROW_COLUMNS, session_rows),
         **_arrays("user_rows", _STATE_ROW_COLUMNS, user_rows),
         **_arrays("app_rows", _STATE_ROW_COLUMNS, app_rows),

@@ -257,8 +257,7 @@ async def _fetch_on_driver(
         _StatementLostError: ``once``, and the statement was sent but the
             database's answer never came: it may have committed.
     """
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None, "a connection in use has its driver connection"
+    driver = await _driver_of(connection)
     # asyncpg refuses a closed connection before sending anything.
     closed_before = driver.is_closed()
     try:
@@ -287,6 +286,23 @@ def _refused_to_start(error: Exception) -> bool:
     import asyncpg  # here: the driver of PostgreSQL only, an optional extra
 
     return isinstance(error, asyncpg.InternalClientError) and str(error).startswith("cannot switch to state")
+
+
+async def _driver_of(connection: AsyncConnection) -> Any:
+    """``connection``'s asyncpg connection.
+
+    A connection that holds its driver's connection (every valid one in
+    use) gives it at once: ``get_raw_connection`` would hop into a
+    greenlet for it, which only a connection to revalidate needs.
+    """
+    sync = connection.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        raw = sync.connection
+    else:
+        raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None, "a connection in use has its driver connection"
+    return driver
 
 
 def _answered(driver: Any, error: BaseException) -> bool:

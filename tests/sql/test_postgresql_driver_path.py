@@ -411,3 +411,30 @@ async def test_creates_stored_together_on_the_driver_are_one_statement_and_refus
         stored = await backend.get_session(record.key, EventWindow())
         assert stored is not None and stored.revision == record.revision
     assert sorted(heard) == sorted(watching.created_payload(name) for name in (first, second))
+
+
+async def test_creates_made_together_through_the_backend_are_stored_on_the_driver(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first create finds the writer free and goes alone; the others wait
+    # for it and are stored together, as one statement on the driver too.
+    engine = backend.engine.sync_engine
+    inserts: list[str] = []
+
+    def before_cursor_execute(*args: Any) -> None:
+        if "INSERT INTO ags_sessions" in args[2]:
+            inserts.append(args[2])
+
+    names = [SessionKey("app", "user", f"together-{n}") for n in range(8)]
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        with statements_on_the_driver(monkeypatch) as seen:
+            made = await asyncio.gather(*(backend.create_session(name, ScopedState(), 3.0) for name in names))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+    assert inserts == [], "no create went through SQLAlchemy"
+    assert 1 <= len(seen) < len(names), seen
+    assert not any(statement.lstrip().upper().startswith(("BEGIN", "COMMIT")) for statement in seen)
+    for record in made:
+        stored = await backend.get_session(record.key, EventWindow())
+        assert stored is not None and stored.revision == record.revision

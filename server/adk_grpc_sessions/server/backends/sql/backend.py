@@ -331,10 +331,10 @@ class SqlBackend(Backend):
         the others.
         """
         try:
-            if len(batch) == 1 and self._creates_at_once and not savepoints:
-                created = await creates.create_on_driver(self._executor, batch[0], notify=self._notifies)
-                if created is not None:
-                    return [created]
+            if self._creates_at_once and not savepoints:
+                stored = await creates.store_on_driver(self._executor, batch, notify=self._notifies)
+                if stored is not None:
+                    return stored
             return await self._executor.write(
                 lambda connection: self._told_created(
                     connection,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,8 +19,9 @@ import (
 )
 
 // Watching against a real server: every event in order, live ones too, the
-// end with its reason, NOT_FOUND as ErrSessionNotFound, and a watcher the
-// server cuts off for falling behind resumed without losing an event.
+// end with its reason, NOT_FOUND as ErrSessionNotFound, a session deleted
+// while its watch reconnects ended as deleted, and a watcher the server cuts
+// off for falling behind resumed without losing an event.
 
 const watchWait = 60 * time.Second
 
@@ -170,6 +172,89 @@ func TestWatchSessionEndsWithDeletedWhenTheSessionIsDeleted(t *testing.T) {
 	w.wait(t)
 	if last := w.updates[len(w.updates)-1]; last.Ended != grpcsession.EndDeleted || w.err != nil {
 		t.Fatalf("last update = %+v (error %v), want the end, deleted", last, w.err)
+	}
+}
+
+// connectionGate dials for a client the test can cut off from its server:
+// shut closes the client's connections and holds its new ones until open.
+type connectionGate struct {
+	mu     sync.Mutex
+	opened chan struct{}
+	conns  []net.Conn
+}
+
+func newConnectionGate() *connectionGate {
+	g := &connectionGate{opened: make(chan struct{})}
+	close(g.opened)
+	return g
+}
+
+func (g *connectionGate) dial(ctx context.Context, address string) (net.Conn, error) {
+	g.mu.Lock()
+	opened := g.opened
+	g.mu.Unlock()
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", address)
+	if err == nil {
+		g.mu.Lock()
+		g.conns = append(g.conns, conn)
+		g.mu.Unlock()
+	}
+	return conn, err
+}
+
+func (g *connectionGate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.opened = make(chan struct{})
+	for _, conn := range g.conns {
+		_ = conn.Close()
+	}
+	g.conns = nil
+}
+
+func (g *connectionGate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	close(g.opened)
+}
+
+func TestASessionGoneWhileItsWatchReconnectsEndsTheWatchDeleted(t *testing.T) {
+	gate := newConnectionGate()
+	watcher := newService(t, grpcsession.WithTimeout(watchWait),
+		grpcsession.WithDialOptions(grpc.WithContextDialer(gate.dial)))
+	s := newService(t)
+	app := uniqueApp()
+	sess := create(t, s, app, "u", nil)
+	appendEvents(t, s, sess, "one")
+	w := watchInBackground(t.Context(), watcher, app, "u", sess.ID(), 0, nil)
+	waitFor(t, "the watch caught up", w.caughtUp)
+	gate.shut() // the stream breaks; the next one waits for the gate
+	if err := s.Delete(t.Context(), &session.DeleteRequest{AppName: app, UserID: "u", SessionID: sess.ID()}); err != nil {
+		t.Fatalf("Delete() error = %v", err)
+	}
+	gate.open()
+	w.wait(t)
+	if w.err != nil {
+		t.Fatalf("watch error = %v, want the end, deleted", w.err)
+	}
+	var got []string
+	for _, u := range w.updates {
+		switch {
+		case u.Event != nil:
+			got = append(got, "event")
+		case u.CaughtUp:
+			got = append(got, "caughtUp")
+		default:
+			got = append(got, string(u.Ended))
+		}
+	}
+	if want := []string{"event", "caughtUp", string(grpcsession.EndDeleted)}; !slices.Equal(got, want) {
+		t.Fatalf("updates = %v, want %v", got, want)
 	}
 }
 

@@ -1,11 +1,13 @@
 /**
  * Watching through GrpcSessionService against a real server (memory backend):
  * stored then live events in order, the end with its reason, a missing
- * session, stopping with break, and a watcher the server cuts off for
+ * session, stopping with break, a session deleted while its watch
+ * reconnects ended as deleted, and a watcher the server cuts off for
  * falling behind resumed without losing an event.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 
 import { createEvent, type Event, type Session } from "@google/adk";
@@ -68,6 +70,66 @@ class Reader {
 
   caughtUp(): number {
     return this.updates.filter((u) => u.kind === "caughtUp").length;
+  }
+}
+
+/** A TCP proxy to a server that the test can cut: `shut` closes its connections and holds new ones until `open`. */
+class ConnectionGate {
+  private readonly sockets = new Set<Socket>();
+  private opened: Promise<void> = Promise.resolve();
+  private release: () => void = () => {};
+
+  private constructor(
+    private readonly proxy: Server,
+    readonly address: string,
+  ) {}
+
+  static async to(target: string): Promise<ConnectionGate> {
+    const proxy = createServer();
+    await new Promise<void>((resolve, reject) => {
+      proxy.once("error", reject);
+      proxy.listen(0, "127.0.0.1", resolve);
+    });
+    const gate = new ConnectionGate(proxy, `127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    const colon = target.lastIndexOf(":");
+    const [host, port] = [target.slice(0, colon), Number(target.slice(colon + 1))];
+    proxy.on("connection", (client) => void gate.forward(client, host, port));
+    return gate;
+  }
+
+  shut(): void {
+    this.opened = new Promise((resolve) => (this.release = resolve));
+    for (const socket of this.sockets) {
+      socket.destroy();
+    }
+  }
+
+  open(): void {
+    this.release();
+  }
+
+  async close(): Promise<void> {
+    this.shut();
+    await new Promise((resolve) => this.proxy.close(resolve));
+  }
+
+  private async forward(client: Socket, host: string, port: number): Promise<void> {
+    this.track(client);
+    await this.opened;
+    if (client.destroyed) {
+      return;
+    }
+    const upstream = this.track(connect(port, host));
+    client.pipe(upstream).pipe(client);
+    client.once("close", () => upstream.destroy());
+    upstream.once("close", () => client.destroy());
+  }
+
+  private track(socket: Socket): Socket {
+    this.sockets.add(socket);
+    socket.on("error", () => {}); // a cut connection is the point, not a failure
+    socket.once("close", () => this.sockets.delete(socket));
+    return socket;
   }
 }
 
@@ -148,6 +210,32 @@ describe("watching a session", { skip: unavailable() }, () => {
         assert.fail("no event expected");
       }
     }, SessionNotFoundError);
+  });
+
+  test("a session deleted while its watch reconnects ends the watch as deleted", async () => {
+    const gate = await ConnectionGate.to(server.address);
+    const watcher = new GrpcSessionService(gate.address, { timeoutMs: WAIT_MS });
+    try {
+      const appName = app();
+      const session = await service.createSession({ appName, userId: "u" });
+      await appended(service, session, "one");
+      const reader = new Reader(watcher.watchSessionUpdates({ appName, userId: "u", sessionId: session.id }));
+      await until("caught up", () => reader.caughtUp() === 1);
+      gate.shut(); // the stream breaks; the next one waits for the gate
+      await service.deleteSession({ appName, userId: "u", sessionId: session.id });
+      gate.open();
+      await reader.done;
+      assert.equal(reader.error, undefined);
+      assert.deepEqual(
+        reader.updates.map((u) => u.kind),
+        ["event", "caughtUp", "ended"],
+      );
+      assert.deepEqual(reader.updates.at(-1), { kind: "ended", reason: "deleted" });
+      assert.equal(reader.watch.ended, "deleted");
+    } finally {
+      watcher.close();
+      await gate.close();
+    }
   });
 
   test("break stops the watch", async () => {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from google.adk.sessions import InMemorySessionService
 
 from adk_grpc_sessions.server.backends.base import EventWindow, SessionKey
 from adk_grpc_sessions.server.backends.event_json import parse_event
@@ -41,9 +42,24 @@ async def test_every_scale_row_runs_through_a_server_and_is_judged(tmp_path: Pat
 
     results = await scale.measure("sqlite", f"sqlite:///{tmp_path / 'scale.db'}", small)
 
+    assert results["append_while_growing"]["appends"] == 40
     assert results["append_new_session"]["ops"] == 6
     assert results["append_40_event_session"]["ops"] == 6
     assert results["recent_20_of_60"]["ops"] == 5
     assert results["list_app_300"]["returned"] == 100
     lines = scale.targets("SQLite", results, small)
-    assert len(lines) == 3 and all(line.endswith(("**met**", "**not met**")) for line in lines)
+    assert len(lines) == 4 and all(line.endswith(("**met**", "**not met**")) for line in lines)
+
+
+async def test_the_session_appended_to_grows_by_lone_appends_through_the_service() -> None:
+    service = InMemorySessionService()
+
+    grown = await scale.grow_by_appends(service, "grown", 25)
+
+    assert len(grown.latencies) == 25
+    assert scale.growth_summary(grown)["appends"] == 25
+
+    session = await service.get_session(app_name=scale.APP, user_id="big", session_id="grown")
+    assert session is not None and len(session.events) == 25
+    # Each event went through append_event, which applied its state delta.
+    assert session.state["turn"] == 24

@@ -178,8 +178,11 @@ def claim(claimable: sa.CTE | sa.Subquery, *extra: sa.ColumnElement[bool]) -> sa
     whatever ``extra`` requires. The sizes are compared with the row as it
     is when locked, so replicas never pass a limit together.
     """
+    # Both keys from ``claimable``: the only way to find the event is then by both, through the
+    # unique index; one from the row being updated lets the planner look it up by the session
+    # alone (when statistics make that look as cheap) and read all its events.
     stored = sa.exists().where(
-        events.c.session_pk == sessions.c.session_pk, events.c.event_id == claimable.c.event_id
+        events.c.session_pk == claimable.c.session_pk, events.c.event_id == claimable.c.event_id
     )
     growth = claimable.c.session_growth
     return (

@@ -105,19 +105,29 @@ def creates_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[li
 
 @contextmanager
 def statements_on_the_driver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The statements asyncpg's connections are asked to run meanwhile, BEGIN and COMMIT included."""
+    """The statements asyncpg's connections that wrote sessions ran meanwhile, BEGIN and COMMIT included.
+
+    Filled once the block ends. Only connections that ran a statement on
+    ``ags_sessions`` count: other connections of the process (a listener's,
+    the pool's transactions around them) run statements of their own meanwhile.
+    """
     seen: list[str] = []
+    ran: list[tuple[int, str]] = []
     for method in ("execute", "fetch"):
         original = getattr(asyncpg.Connection, method)
 
         async def spy(
             self: asyncpg.Connection, query: str, *args: Any, _original: Any = original, **kw: Any
         ) -> Any:
-            seen.append(query)
+            ran.append((id(self), query))
             return await _original(self, query, *args, **kw)
 
         monkeypatch.setattr(asyncpg.Connection, method, spy)
-    yield seen
+    try:
+        yield seen
+    finally:
+        writers = {connection for connection, query in ran if "ags_sessions" in query}
+        seen[:] = [query for connection, query in ran if connection in writers]
 
 
 @asynccontextmanager

@@ -35,6 +35,9 @@ async def _until_refusing(address: str, wait: float = 10.0) -> None:
             try:
                 await _health(address)
             except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.CANCELLED:
+                    # A check that arrived as the stop began: gRPC cancels it. Ask again.
+                    continue
                 if error.code() != grpc.StatusCode.UNAVAILABLE:
                     raise
                 return

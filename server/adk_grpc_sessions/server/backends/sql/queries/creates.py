@@ -207,16 +207,10 @@ def _create_batch_at_once(notify: bool) -> sa.CompoundSelect[Any]:
         typed_null(app_state.c.value),
     ).join_from(created, batch, created_of_batch)
     if notify:
-        # A common table expression that only reads is evaluated only as far
-        # as it is read: counting its rows evaluates it whole, once, one
-        # notification a created session.
-        notified = (
-            sa.select(watching.notify_call(batch.c.payload))
-            .join_from(created, batch, created_of_batch)
-            .cte("notified")
-        )
-        created_rows = created_rows.where(
-            sa.select(sa.func.count()).select_from(notified).scalar_subquery() >= 0
+        # One notification a created session.
+        created_rows = watching.notifying(
+            created_rows,
+            sa.select(watching.notify_call(batch.c.payload)).join_from(created, batch, created_of_batch),
         )
     none = sa.null()
     return sa.union_all(

@@ -187,15 +187,9 @@ def _create_at_once(*, notify: bool) -> sa.CompoundSelect[Any]:
         typed_null(app_state.c.value),
     )
     if notify:
-        # A common table expression that only reads is evaluated only as far
-        # as it is read: counting its rows evaluates it whole, once.
-        notified = (
-            sa.select(watching.notify_call(sa.bindparam("b_payload", type_=sa.Text())).label("notified"))
-            .select_from(created)
-            .cte("notified")
-        )
-        created_row = created_row.where(
-            sa.select(sa.func.count()).select_from(notified).scalar_subquery() >= 0
+        created_row = watching.notifying(
+            created_row,
+            sa.select(watching.notify_call(sa.bindparam("b_payload", type_=sa.Text()))).select_from(created),
         )
     none = sa.null()
     app_name: sa.BindParameter[str] = sa.bindparam("b_app_name")

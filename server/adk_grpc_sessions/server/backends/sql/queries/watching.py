@@ -145,6 +145,17 @@ def notify_call(payload_text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
     return sa.func.pg_notify(CHANNEL, payload_text)
 
 
+def notifying(rows: sa.Select[Any], notifications: sa.Select[Any]) -> sa.Select[Any]:
+    """``rows``, in a statement that also evaluates ``notifications`` (``notify_call``s) whole, once.
+
+    A common table expression that only reads is evaluated only as far as
+    it is read: counting its rows evaluates it whole, once, whatever the
+    rest of the statement reads of it.
+    """
+    notified = notifications.cte("notified")
+    return rows.where(sa.select(sa.func.count()).select_from(notified).scalar_subquery() >= 0)
+
+
 def payload(key: SessionKey, revision: int | None, end: SessionEnd | None, *, created: bool = False) -> str:
     """A notification's text: ``[app_name, user_id, session_id, revision, end or CREATED]``."""
     last: int | str | None = CREATED if created else end.value if end is not None else revision

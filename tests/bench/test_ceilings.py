@@ -155,3 +155,19 @@ def test_the_cpu_target_line_gives_the_floor_of_memory_plus_the_raw_driver_and_k
     assert "(target ≤ 1.5×) (floor: memory + raw driver = 500 + 300 = 800 µs, 1.60× memory's)" in line
     assert line.endswith("**not met**")
     assert "floor" not in without_raw and without_raw.endswith("**not met**")
+
+
+def test_the_agent_turn_line_gives_what_raw_driver_appends_alone_would_leave_and_keeps_its_verdict() -> None:
+    # Memory: 100 turns/s = 10 ms a turn; four raw transactions of 1.25 ms make it 15 ms: 0.67× memory's.
+    memory = _service("grpc", "memory", {"agent_turn": _row(10, throughput=100)})
+    postgres = _service("grpc", "postgresql", {"agent_turn": _row(10, throughput=71)})
+    raw = _service("raw", "postgresql", {"append_c1": _row(1.25)})
+
+    (line,) = report.lone_call_targets({"services": [memory, postgres, raw]})
+    (without_raw,) = report.lone_call_targets({"services": [memory, postgres]})
+
+    assert (
+        "(memory's turn with 4 raw-driver transactions added: 10.00 + 4 × 1.25 ms = 0.67× memory's)" in line
+    )
+    assert line.endswith("**met**")  # 0.71× memory's: the verdict is the target's alone
+    assert "raw-driver" not in without_raw and without_raw.endswith("**met**")

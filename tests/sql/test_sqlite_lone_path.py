@@ -10,6 +10,7 @@ read what the form for many scopes reads.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import pathlib
 import threading
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import sqlite
 
 from adk_grpc_sessions.server.backends.base import (
     EventWindow,
+    Expiry,
     NewEvent,
     ScopedState,
     SessionKey,
@@ -257,8 +259,59 @@ async def test_a_lone_append_without_state_is_one_claim_and_one_insert(
     finally:
         engine.dispose()
 
-    assert [statement.split()[0] for statement in statements] == ["WITH", "WITH"]  # the claim, the insert
+    # The claim and the insert, each naming its one row directly (no table of the batch to build and join).
+    assert [statement.split()[0] for statement in statements] == ["UPDATE", "INSERT"]
     assert result is not None and result.revision == await _revision(backend, _KEY)
+
+
+_EVENTS_LIMIT = 100
+_REFUSALS = ("stale revision", "event held", "events full", "session closed", "session expired")
+
+
+async def _refused_append(backend: SqlBackend, key: SessionKey, refusal: str) -> PendingAppend:
+    """An append to ``key`` (a new session) that the claim must refuse for ``refusal``."""
+    # Still there for the reads below (by the real clock), expired by the append's clock.
+    expire_time = time.time() + 3600
+    expiry = Expiry(expire_time=expire_time) if refusal == "session expired" else Expiry()
+    await backend.create_session(key, ScopedState(), 1.0, expiry=expiry)
+    if refusal == "event held":
+        await backend.append_event(key, _plain_event("e1"), await _revision(backend, key))
+    if refusal == "session closed":
+        await backend.close_session(key, 1.5, None)
+    revision = await _revision(backend, key) + (2 if refusal == "stale revision" else 0)
+    event = _plain_event("e1" if refusal == "event held" else "e2")
+    if refusal == "events full":
+        event = dataclasses.replace(event, size=_EVENTS_LIMIT + 1)
+    return PendingAppend(key, event, revision, now=expire_time + 1 if refusal == "session expired" else 2.0)
+
+
+@pytest.mark.parametrize("refusal", _REFUSALS)
+async def test_a_lone_append_is_refused_as_the_same_append_in_a_batch_is(
+    backend: SqlBackend, tmp_path: pathlib.Path, refusal: str
+) -> None:
+    limits = StorageLimits(max_session_bytes=_EVENTS_LIMIT) if refusal == "events full" else StorageLimits()
+    lone = await _refused_append(backend, SessionKey("app", "u", "lone"), refusal)
+    batched = await _refused_append(backend, SessionKey("app", "u", "batched"), refusal)
+    await backend.create_session(SessionKey("app", "u", "other"), ScopedState(), 1.0)
+    other = PendingAppend(
+        SessionKey("app", "u", "other"),
+        _plain_event("o1", timestamp=1.0),
+        await _revision(backend, SessionKey("app", "u", "other")),
+        now=2.0,
+    )
+    revisions = [await _revision(backend, append.key) for append in (lone, batched)]
+    engine = _writer(tmp_path / "sessions.db")
+    try:
+        with engine.connect() as connection, connection.begin():
+            alone = sqlite_appends.store_batch(connection, [lone], limits)
+        with engine.connect() as connection, connection.begin():
+            among_others = sqlite_appends.store_batch(connection, [batched, other], limits)
+    finally:
+        engine.dispose()
+
+    assert alone == [None]
+    assert among_others[0] is None and among_others[1] is not None
+    assert [await _revision(backend, append.key) for append in (lone, batched)] == revisions
 
 
 async def test_each_append_of_a_batch_gets_a_revision_never_given_before(

@@ -62,6 +62,18 @@ _CLAIM = (
     )
 )
 _CLAIM_RETURNING = _CLAIM.returning(sessions.c.session_pk, sessions.c.last_sequence)
+CLAIM_NEW_EVENT: Final = _CLAIM.where(
+    ~sa.exists().where(
+        events.c.session_pk == sessions.c.session_pk, events.c.event_id == sa.bindparam("b_event_id")
+    )
+)
+"""``claim_next_sequence``'s update that also requires the session not to hold the event yet.
+
+SQLite's form for a batch of one append (``sqlite``): the session named
+directly, where the batch form builds a table of the batch and joins it.
+(SQLite finds the event by both keys, through the unique index, as the
+batch form does.) Its parameters: ``claim_new_event_params``.
+"""
 
 
 def claim_next_sequence(
@@ -86,7 +98,33 @@ def claim_next_sequence(
     answers the session's key and its new last sequence (where the database
     can return from an UPDATE).
     """
-    params = {
+    params = _claim_params(key, expected_revision, event, growth, limits, expiry)
+    return (_CLAIM_RETURNING if returning else _CLAIM), params
+
+
+def claim_new_event_params(
+    key: SessionKey,
+    expected_revision: int,
+    event: NewEvent,
+    growth: Growth,
+    limits: StorageLimits,
+    expiry: dict[str, Any],
+) -> dict[str, Any]:
+    """The parameters of ``CLAIM_NEW_EVENT``: ``claim_next_sequence``'s, and the event's id."""
+    params = _claim_params(key, expected_revision, event, growth, limits, expiry)
+    params["b_event_id"] = event.id
+    return params
+
+
+def _claim_params(
+    key: SessionKey,
+    expected_revision: int,
+    event: NewEvent,
+    growth: Growth,
+    limits: StorageLimits,
+    expiry: dict[str, Any],
+) -> dict[str, Any]:
+    return {
         **name_params(key),
         "b_expected_revision": expected_revision,
         "b_timestamp": event.timestamp,
@@ -95,7 +133,6 @@ def claim_next_sequence(
         **limit_params(limits),
         **expiry,
     }
-    return (_CLAIM_RETURNING if returning else _CLAIM), params
 
 
 ColumnSpec = tuple[tuple[str, Any], ...]

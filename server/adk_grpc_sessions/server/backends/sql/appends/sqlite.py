@@ -15,6 +15,10 @@ event's ``event_pk`` is the next key AUTOINCREMENT would hand out
 and the insert gives the event that key. A key skipped by an append that
 was not claimed is never handed out, so no revision is reused.
 
+A batch of one (a lone append, the most common batch) is claimed and
+inserted by one-row statements that name its session directly: no table of
+the batch to build and join.
+
 The batch's rows are given as SELECT ... UNION ALL SELECT ..., a statement
 text per power-of-two batch size, compiled once each at start and run as the
 driver's own SQL (``driver_sql``); SQLite parses in process, so a larger text
@@ -44,9 +48,11 @@ from adk_grpc_sessions.server.backends.sql.appends.batch import (
 )
 from adk_grpc_sessions.server.backends.sql.appends.claims import (
     CLAIM_COLUMNS,
+    CLAIM_NEW_EVENT,
     EVENT_ROW_COLUMNS,
     ColumnSpec,
     claim,
+    claim_new_event_params,
     claimable_sessions,
     limit_params,
 )
@@ -79,6 +85,7 @@ def statements(dialect: sa.Dialect) -> list[sa.Executable]:
         *size_queries.select_sizes_statements(dialect),
         *size_queries.ADD_TO_SHARED_SIZES,
     ]
+    found += [_CLAIM_ONE, _INSERT_ONE]
     for size in _BATCH_SIZES:
         found += [_claim_batch(size), _insert_event_batch(size)]
     for table in (session_state, user_state, app_state):
@@ -181,6 +188,12 @@ def _claim_batch(size: int) -> sa.Update:
     return claim(claimable).values(revision=2 * event_pk).returning(*SESSION_COLUMNS)
 
 
+_CLAIM_ONE: Final = CLAIM_NEW_EVENT.values(revision=2 * (sqlite_last_key(events) + 1)).returning(
+    *SESSION_COLUMNS
+)
+"""``_claim_batch(1)`` with the session named directly; its event's key is the next AUTOINCREMENT gives."""
+
+
 def claim_batch(
     claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits, expiry: dict[str, Any]
 ) -> Bound:
@@ -192,7 +205,13 @@ def claim_batch(
     can take the append (``claims.claim``); the statement returns the rows it
     claimed (``SESSION_COLUMNS``, with the new last sequence and revision).
     The keys must be distinct. ``expiry``: ``batch.expiry_params``.
+
+    A batch of one claims its session named directly (``_CLAIM_ONE``),
+    without a table of the batch to build and join.
     """
+    if len(claims) == 1:
+        ((key, expected, event, growth),) = claims
+        return _CLAIM_ONE, claim_new_event_params(key, expected, event, growth, limits, expiry)
     rows = [
         (
             key.app_name,
@@ -220,8 +239,20 @@ def _insert_event_batch(size: int) -> sa.Insert:
     )
 
 
+_INSERT_ONE: Final = sa.insert(events).values(
+    {name: sa.bindparam(f"b_{name}", type_=type_) for name, type_ in _EVENT_COLUMNS}
+)
+"""``_insert_event_batch(1)`` as a plain one-row insert."""
+
+
 def insert_event_batch(stored: Sequence[Stored]) -> Bound:
     """SQLite: the events of claimed appends (of distinct sessions), each with the key its claim gave it."""
+    if len(stored) == 1:
+        (claimed,) = stored
+        row = event_row(claimed.session_pk, claimed.sequence, claimed.append.event)
+        params = {f"b_{name}": row[name] for name, _ in EVENT_ROW_COLUMNS}
+        params["b_event_pk"] = claimed.event_pk
+        return _INSERT_ONE, params
     values = []
     for claimed in stored:
         row = event_row(claimed.session_pk, claimed.sequence, claimed.append.event)

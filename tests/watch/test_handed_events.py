@@ -21,6 +21,7 @@ import pytest
 from adk_grpc_sessions.server.api.watch import Watchers
 from adk_grpc_sessions.server.backends.base import (
     Backend,
+    BackendUnavailableError,
     EventWindow,
     NewEvent,
     ReadBudget,
@@ -56,10 +57,15 @@ class _CountedReads:
 
     def __init__(self, backend: Backend) -> None:
         self.count = 0
+        self.failures = 0
+        """How many of the next reads fail as if storage were unreachable."""
         self._read = backend.read_watched
 
     async def __call__(self, key: SessionKey, after_revision: int, *, budget: ReadBudget) -> WatchRead:
         self.count += 1
+        if self.failures:
+            self.failures -= 1
+            raise BackendUnavailableError("storage unreachable (the test's)")
         return await self._read(key, after_revision, budget=budget)
 
 
@@ -70,6 +76,7 @@ class _Watch:
         self.ids: list[str] = []
         self.revisions: list[int] = []
         self.caught_up = asyncio.Event()
+        self.ended: list[pb.WatchEnded.Reason.ValueType] = []
         self.error: BaseException | None = None
 
     async def read(self, watchers: Watchers, after_revision: int = 0) -> None:
@@ -78,6 +85,8 @@ class _Watch:
                 message = pb.WatchSessionResponse.FromString(data)
                 if message.HasField("caught_up"):
                     self.caught_up.set()
+                if message.HasField("ended"):
+                    self.ended.append(message.ended.reason)
                 for watched in message.events.events:
                     self.ids.append(watched.event.id)
                     self.revisions.append(watched.revision)
@@ -239,3 +248,19 @@ async def test_concurrent_appenders_watchers_get_every_committed_event_once_in_s
         assert watch.error is None
         assert watch.ids == [w.event.id for w in everything.events]
         assert watch.revisions == [w.revision for w in everything.events]
+
+
+async def test_a_change_whose_read_failed_is_read_again_though_nothing_was_handed(backend: Backend) -> None:
+    async with _watching(backend) as (watch, reads):
+        await _append(backend, 0)
+        await watch.wait_for(1)
+        reads.failures = 1
+        await backend.close_session(KEY, 1_700_000_100.0, None)
+
+        async def ended() -> bool:
+            return bool(watch.ended) or watch.error is not None
+
+        await eventually(ended, _WAIT)
+        assert watch.error is None
+        assert watch.ended == [pb.WatchEnded.REASON_CLOSED]
+        assert watch.ids == ["e0"]

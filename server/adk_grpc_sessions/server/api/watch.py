@@ -320,6 +320,9 @@ class _Hub:
             except SessionNotFoundError:
                 self.end(SessionEnd.DELETED)
                 return
+            except BaseException:
+                self._must_read = True  # what called for the read is still unknown: the next round reads
+                raise
             if self.ended:
                 return  # ended (deleted, drained) while reading: nothing more is offered
             if read.expired:

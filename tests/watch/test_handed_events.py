@@ -264,3 +264,22 @@ async def test_a_change_whose_read_failed_is_read_again_though_nothing_was_hande
         assert watch.error is None
         assert watch.ended == [pb.WatchEnded.REASON_CLOSED]
         assert watch.ids == ["e0"]
+
+
+async def test_a_notice_of_an_event_already_handed_calls_for_no_read(backend: Backend) -> None:
+    async with _watching(backend) as (watch, reads):
+        await _append(backend, 0)
+        await watch.wait_for(1)
+        read_before = reads.count
+        revisions = [await _append(backend, number) for number in (1, 2)]
+        # The database's notifications of this server's own appends, before and after their round.
+        backend.changes.changed(KEY, revisions[0])
+        await watch.wait_for(3)
+        backend.changes.changed(KEY, revisions[0])
+        backend.changes.changed(KEY, revisions[1])
+        await _append(backend, 3)
+        await watch.wait_for(4)
+        await asyncio.sleep(0.05)
+        assert watch.error is None
+        assert watch.ids == ["e0", "e1", "e2", "e3"]
+        assert reads.count == read_before

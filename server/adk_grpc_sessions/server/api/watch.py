@@ -100,6 +100,9 @@ and pauses at most this long after a round, however dear it was."""
 _HELD_READS: Final = 4
 """A hub holds the committed events it was handed up to this many reads' budget; past it, it
 forgets them and reads (a hub retrying an unreachable storage must not hold appends forever)."""
+_KNOWN_REVISIONS: Final = 1024
+"""A hub remembers the revisions of this many events it was handed last: a notice of one of them (the
+database's notification of this server's own append) tells it nothing new, and calls for no read."""
 _EXPIRY_SLACK_SECONDS: Final = 0.001
 """Read a session this long after its expire_time, so that the read finds it expired."""
 
@@ -225,6 +228,8 @@ class _Hub:
         self._held: dict[int, WatchedEvent] = {}
         """Committed events handed by this process's appends and not offered yet, by sequence."""
         self._held_bytes = 0
+        self._known: dict[int, None] = {}
+        """The revisions of the last events handed to the hub (held or offered), oldest first."""
         self._budget = _DELIVERY_BURST_SECONDS
         """Seconds of the loop's time this hub may spend on rounds now (see ``_DELIVERY_BURST_SECONDS``)."""
         self._budget_at = 0.0
@@ -236,7 +241,7 @@ class _Hub:
 
     def poke(self, revision: int | None) -> None:
         """Storage says the session changed (to ``revision``, if known): read it, once, soon."""
-        if self.ended or (revision is not None and revision == self.position):
+        if self.ended or (revision is not None and (revision == self.position or revision in self._known)):
             return
         self._must_read = True
         self._start()
@@ -255,6 +260,9 @@ class _Hub:
         elif sequence not in self._held:
             self._held[sequence] = watched
             self._held_bytes += size
+        self._known[watched.revision] = None
+        if len(self._known) > _KNOWN_REVISIONS:
+            del self._known[next(iter(self._known))]
         self._start()
 
     def _start(self) -> None:

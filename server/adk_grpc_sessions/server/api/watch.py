@@ -100,9 +100,10 @@ and pauses at most this long after a round, however dear it was."""
 _HELD_READS: Final = 4
 """A hub holds the committed events it was handed up to this many reads' budget; past it, it
 forgets them and reads (a hub retrying an unreachable storage must not hold appends forever)."""
-_KNOWN_REVISIONS: Final = 1024
+_KNOWN_REVISIONS: Final = 128
 """A hub remembers the revisions of this many events it was handed last: a notice of one of them (the
-database's notification of this server's own append) tells it nothing new, and calls for no read."""
+database's notification of this server's own append) tells it nothing new, and calls for no read. Such
+a notice comes moments after its commit; one that comes later costs a read, never an event."""
 _EXPIRY_SLACK_SECONDS: Final = 0.001
 """Read a session this long after its expire_time, so that the read finds it expired."""
 

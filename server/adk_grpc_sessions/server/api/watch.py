@@ -1,11 +1,15 @@
 """WatchSession: every watcher of a session fed from one shared read per change.
 
 One ``_Hub`` per watched session in this process. The backend tells the
-hubs which session changed (``Backend.changes``: keys and revisions, never
-events); the session's hub then reads the new events once, encodes them
-once, as one message, and offers the same bytes to every watcher of the
-session (a round, paced so that delivery takes a bounded share of the event
-loop: see ``DEFAULT_DELIVERY_SHARE``). A watcher
+hubs which session changed (``Backend.changes``: keys and revisions); the
+session's hub then reads the new events once, encodes them once, as one
+message, and offers the same bytes to every watcher of the session (a
+round, paced so that delivery takes a bounded share of the event loop: see
+``DEFAULT_DELIVERY_SHARE``). An append made in this process hands the hub
+the event it committed (``SessionChanges.appended``): a round of events the
+hub holds, each following the last it offered by sequence, needs no read;
+any gap (an append of another server, a change that came without its
+event, an unknown starting point) is read from storage. A watcher
 that is behind (it just joined, or resumes from an old revision) joins the
 hub first and then reads its own backlog: the hub's feed holds every event
 after the point where it stood when the backlog read began, the backlog
@@ -93,6 +97,13 @@ about what the append that fed them did, and a pause would only add to their lat
 _ROUND_MOST_SECONDS: Final = 1.0
 """A hub waits at most this long for its watchers to take a round (they take it at their next step),
 and pauses at most this long after a round, however dear it was."""
+_HELD_READS: Final = 4
+"""A hub holds the committed events it was handed up to this many reads' budget; past it, it
+forgets them and reads (a hub retrying an unreachable storage must not hold appends forever)."""
+_KNOWN_REVISIONS: Final = 128
+"""A hub remembers the revisions of this many events it was handed last: a notice of one of them (the
+database's notification of this server's own append) tells it nothing new, and calls for no read. Such
+a notice comes moments after its commit; one that comes later costs a read, never an event."""
 _EXPIRY_SLACK_SECONDS: Final = 0.001
 """Read a session this long after its expire_time, so that the read finds it expired."""
 
@@ -207,10 +218,19 @@ class _Hub:
         self.watchers: set[_Watcher] = set()
         self.position: int | None = None
         """The revision the feed has offered every event up to; None until the head is read."""
+        self.sequence: int | None = None
+        """The sequence of the last event the feed offered (0: none); None until its first read."""
         self.ready = asyncio.Event()
         """Set once the head is read (or the read failed): the feed's starting point is known."""
         self.ended = False
         self._dirty = False
+        self._must_read = False
+        """Storage changed in a way no handed event tells (or some were forgotten): the next round reads."""
+        self._held: dict[int, WatchedEvent] = {}
+        """Committed events handed by this process's appends and not offered yet, by sequence."""
+        self._held_bytes = 0
+        self._known: dict[int, None] = {}
+        """The revisions of the last events handed to the hub (held or offered), oldest first."""
         self._budget = _DELIVERY_BURST_SECONDS
         """Seconds of the loop's time this hub may spend on rounds now (see ``_DELIVERY_BURST_SECONDS``)."""
         self._budget_at = 0.0
@@ -222,8 +242,31 @@ class _Hub:
 
     def poke(self, revision: int | None) -> None:
         """Storage says the session changed (to ``revision``, if known): read it, once, soon."""
-        if self.ended or (revision is not None and revision == self.position):
+        if self.ended or (revision is not None and (revision == self.position or revision in self._known)):
             return
+        self._must_read = True
+        self._start()
+
+    def hand(self, watched: WatchedEvent) -> None:
+        """An append of this process committed ``watched``: offer it soon, without a read if it follows on."""
+        sequence = watched.event.sequence
+        if self.ended or (self.sequence is not None and sequence <= self.sequence):
+            return
+        size = watched.event.size
+        if self._held_bytes + size > _HELD_READS * self.owner.budget.bytes:
+            # Storage has every one of them: the next round reads instead.
+            self._held.clear()
+            self._held_bytes = 0
+            self._must_read = True
+        elif sequence not in self._held:
+            self._held[sequence] = watched
+            self._held_bytes += size
+        self._known[watched.revision] = None
+        if len(self._known) > _KNOWN_REVISIONS:
+            del self._known[next(iter(self._known))]
+        self._start()
+
+    def _start(self) -> None:
         self._dirty = True
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -272,16 +315,30 @@ class _Hub:
                 self._refill(loop.time())
                 if self.ended:
                     return
+            held = None if self._must_read else self._take_held()
+            if held is not None:
+                if not held:
+                    return
+                self.position = held[-1].revision
+                self.sequence = held[-1].event.sequence
+                await self._deliver(_Batch(_entries(held)))
+                continue
+            self._must_read = False
             try:
                 read = await backend.read_watched(self.key, self.position, budget=self.owner.budget)
             except SessionNotFoundError:
                 self.end(SessionEnd.DELETED)
                 return
+            except BaseException:
+                self._must_read = True  # what called for the read is still unknown: the next round reads
+                raise
             if self.ended:
                 return  # ended (deleted, drained) while reading: nothing more is offered
             if read.expired:
                 self.end(SessionEnd.EXPIRED)
                 return
+            self.sequence = read.after_sequence + len(read.events)
+            self._drop_held()
             if read.events:
                 self.position = read.events[-1].revision
                 await self._deliver(_Batch(_entries(read.events)))
@@ -290,6 +347,36 @@ class _Hub:
                 if read.closed:
                     self.end(SessionEnd.CLOSED)
                 return
+
+    def _take_held(self) -> list[WatchedEvent] | None:
+        """The held events that follow the last one offered, within a read's budget ([]: none held).
+
+        None when a read is needed instead: the held events do not follow on from what was offered.
+        """
+        if not self._held:
+            return []
+        if self.sequence is None:
+            return None
+        budget = self.owner.budget
+        taken: list[WatchedEvent] = []
+        size = 0
+        following = self.sequence + 1
+        while following in self._held and len(taken) < budget.max_events:
+            watched = self._held[following]
+            if taken and size + watched.event.size > budget.bytes:
+                break
+            del self._held[following]
+            self._held_bytes -= watched.event.size
+            taken.append(watched)
+            size += watched.event.size
+            following += 1
+        return taken or None
+
+    def _drop_held(self) -> None:
+        """Forgets the held events that what was offered already covers."""
+        offered = self.sequence or 0
+        for sequence in [s for s in self._held if s <= offered]:
+            self._held_bytes -= self._held.pop(sequence).event.size
 
     async def _deliver(self, batch: _Batch) -> None:
         """Offers ``batch`` to every watcher; a paced hub waits until those waiting for it took it."""
@@ -394,6 +481,12 @@ class Watchers:
         hub = self._hubs.get(key)
         if hub is not None:
             hub.poke(revision)
+
+    def session_appended(self, key: SessionKey, event: WatchedEvent) -> None:
+        """See ``ChangeListener``."""
+        hub = self._hubs.get(key)
+        if hub is not None:
+            hub.hand(event)
 
     def session_ended(self, key: SessionKey, end: SessionEnd) -> None:
         """See ``ChangeListener``."""

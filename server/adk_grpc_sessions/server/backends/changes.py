@@ -1,13 +1,17 @@
 """How a backend tells the watch layer that a watched session changed: plain keys and revisions.
 
 Part of the boundary (``base`` re-exports ``SessionChanges`` and ``UserChange``).
-A backend never holds events for watchers: it only says *which* session
-changed (and, where it knows it, its new revision, or that it ended); the
-watch layer then reads the new events itself, once for every watcher of the
-session. The watch layer registers the sessions it watches here, and the
-users whose every session it watches (WatchSessions), so that a backend's
-write path pays a dictionary look-up or two for a session nobody watches,
-and a polling backend knows what to poll.
+A backend never holds events for watchers: it says *which* session changed
+(and, where it knows it, its new revision, or that it ended); the watch
+layer then reads the new events itself, once for every watcher of the
+session. An append made in this process hands over the event it has just
+committed as well (``appended``): the watch layer may deliver it without
+reading storage, and reads whenever what it was handed leaves a gap (an
+append of another server, a notice that carried no event). The watch
+layer registers the sessions it watches here, and the users whose every
+session it watches (WatchSessions), so that a backend's write path pays a
+dictionary look-up or two for a session nobody watches, and a polling
+backend knows what to poll.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import enum
 from collections.abc import Collection
 from typing import Final, Protocol
 
-from adk_grpc_sessions.server.backends.records import SessionEnd, SessionKey
+from adk_grpc_sessions.server.backends.records import SessionEnd, SessionKey, StoredEvent, WatchedEvent
 
 
 class ChangeListener(Protocol):
@@ -24,6 +28,9 @@ class ChangeListener(Protocol):
 
     def session_changed(self, key: SessionKey, revision: int | None) -> None:
         """``key`` changed and is now at ``revision`` (None: unknown, read it)."""
+
+    def session_appended(self, key: SessionKey, event: WatchedEvent) -> None:
+        """``event`` was appended to ``key`` and committed in this process (``key`` is at its revision)."""
 
     def session_ended(self, key: SessionKey, end: SessionEnd) -> None:
         """``key`` will have no more events (its events stored before the end are kept, if closed)."""
@@ -115,6 +122,16 @@ class SessionChanges:
         """Tells the listeners that ``key`` changed (after the change is committed), if it is watched."""
         if self._listener is not None and key in self._watched:
             self._listener.session_changed(key, revision)
+        self._tell_user(key, UserChange.UPDATED)
+
+    def appended(self, key: SessionKey, event: StoredEvent, revision: int) -> None:
+        """Tells the listeners that ``event`` was appended to ``key`` (after its commit), now at ``revision``.
+
+        Only for an event this process stored and committed, never for one
+        refused or a retry's original: a watcher may receive it as it is.
+        """
+        if self._listener is not None and key in self._watched:
+            self._listener.session_appended(key, WatchedEvent(event, revision))
         self._tell_user(key, UserChange.UPDATED)
 
     def created(self, key: SessionKey) -> None:

@@ -417,7 +417,7 @@ class MemoryBackend(Backend):
         ttl = stored.expiry.ttl
         if refresh_expiry and ttl is not None:
             self._set_expiry(stored, Expiry(self.clock() + ttl, ttl))
-        self.changes.changed(key, stored.revision)
+        self.changes.appended(key, record, stored.revision)
         return AppendResult(
             event=record,
             revision=stored.revision,

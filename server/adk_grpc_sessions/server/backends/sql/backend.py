@@ -491,7 +491,7 @@ class SqlBackend(Backend):
             stored = await self._appends.submit(append)
             if stored is not None:
                 if not stored.already_applied:
-                    self.changes.changed(key, stored.revision)
+                    self.changes.appended(key, stored.event, stored.revision)
                 return stored
             # Judged by a clock no earlier than the batch's: a session that
             # expired for the batch is expired for the judgement too.

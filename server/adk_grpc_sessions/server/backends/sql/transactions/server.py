@@ -3,8 +3,8 @@
 Work is synchronous (one function serves every database); it runs through
 ``AsyncConnection.run_sync``, on the event loop, each driver call awaited
 as the async driver makes it. On PostgreSQL, the hottest statements (a
-batch of appends, a lone create) go to the driver itself instead
-(``PostgresqlExecutor.fetch`` and ``fetch_once``).
+batch of appends, a lone create, a session's read) go to the driver itself
+instead (``PostgresqlExecutor.fetch``, ``select`` and ``fetch_once``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeDecorator
 
 from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.transactions.database import Database, close_quietly, dropped
@@ -131,6 +132,27 @@ class PostgresqlExecutor(ServerExecutor):
             lambda connection: driver_sql.run(connection, compiled, values).all(), write=True
         )
 
+    async def select(
+        self, statement: sa.Executable, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of the query ``statement`` with ``values``, in autocommit, on the driver itself.
+
+        A read made as ``fetch`` makes a statement (and, like it, run again
+        through SQLAlchemy should the driver fail), its rows' values
+        converted by their columns' own result processors as SQLAlchemy's
+        execution would convert them. One statement in autocommit reads one
+        snapshot. ``values`` is one row of parameters (typed as a ``Bound``'s,
+        so that one unpacks into it).
+
+        Raises:
+            TypeError: ``statement`` is not a query, or ``values`` holds several rows.
+        """
+        if not isinstance(statement, sa.SelectBase) or not isinstance(values, Mapping):
+            raise TypeError("a query and one row of parameters")
+        rows = await self.fetch(statement, values)
+        processors = _result_processors(statement, self._database.engine.dialect)
+        return [tuple(_processed(row, processors)) for row in rows] if any(processors) else rows
+
     async def fetch_once(
         self, statement: sa.SelectBase, values: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]] | None:
@@ -223,9 +245,18 @@ class PostgresqlExecutor(ServerExecutor):
 
 @functools.lru_cache(maxsize=64)
 def _result_processors(statement: sa.SelectBase, dialect: sa.Dialect) -> tuple[ResultProcessor | None, ...]:
-    """The result processor of each column ``statement`` selects on ``dialect`` (None: the value as is)."""
+    """The result processor of each column ``statement`` selects on ``dialect`` (None: the value as is).
+
+    Only a column type's own conversion (a ``TypeDecorator``'s
+    ``process_result_value``): asyncpg gives the values of PostgreSQL's own
+    types (numbers, text, bytes) as SQLAlchemy's asyncpg dialect passes them
+    on, and that dialect's processors of some (floats) need the column's
+    type as the driver describes it, which ``fetch`` does not get.
+    """
     return tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, TypeDecorator) and column.type._has_result_processor
+        else None
         for column in statement.selected_columns
     )
 

@@ -150,8 +150,8 @@ class PostgresqlExecutor(ServerExecutor):
         if not isinstance(statement, sa.SelectBase) or not isinstance(values, Mapping):
             raise TypeError("a query and one row of parameters")
         rows = await self.fetch(statement, values)
-        processors = _result_processors(statement, self._database.engine.dialect)
-        return [tuple(_processed(row, processors)) for row in rows] if any(processors) else rows
+        converters = _result_converters(statement, self._database.engine.dialect)
+        return _converted(rows, converters) if converters else rows
 
     async def fetch_once(
         self, statement: sa.SelectBase, values: Mapping[str, Any]
@@ -261,9 +261,39 @@ def _result_processors(statement: sa.SelectBase, dialect: sa.Dialect) -> tuple[R
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _result_converters(
+    statement: sa.SelectBase, dialect: sa.Dialect
+) -> tuple[tuple[int, ResultProcessor], ...]:
+    """(position, processor) of each of ``statement``'s columns with a processor (``_result_processors``)."""
+    processors = _result_processors(statement, dialect)
+    return tuple((index, processor) for index, processor in enumerate(processors) if processor is not None)
+
+
 def _processed(row: Sequence[Any], processors: Sequence[ResultProcessor | None]) -> Iterator[Any]:
     for value, processor in zip(row, processors, strict=True):
         yield value if processor is None else processor(value)
+
+
+def _converted(
+    rows: Sequence[Sequence[Any]], converters: Sequence[tuple[int, ResultProcessor]]
+) -> list[Sequence[Any]]:
+    """``rows`` with the values of the columns ``converters`` name converted; NULL stays NULL.
+
+    A row with nothing to convert (a union's part without those columns)
+    is kept as the driver gave it: a read of many events converts none of theirs.
+    """
+    converted: list[Sequence[Any]] = []
+    for row in rows:
+        values: list[Any] | None = None
+        for index, processor in converters:
+            value = row[index]
+            if value is not None:
+                if values is None:
+                    values = list(row)
+                values[index] = processor(value)
+        converted.append(row if values is None else values)
+    return converted
 
 
 class _StatementLostError(Exception):

@@ -1,7 +1,8 @@
-"""PostgreSQL: a batch of appends, and a lone create, go straight to the driver; through SQLAlchemy if that fails.
+"""PostgreSQL: a batch of appends, a lone create and a session's read go straight to the driver.
 
-The batch's statement runs on a kept connection's asyncpg connection
-(``PostgresqlExecutor.fetch``), a lone create's statement too, once, its
+Through SQLAlchemy if that fails. The batch's statement runs on a kept
+connection's asyncpg connection (``PostgresqlExecutor.fetch``), a session's
+read too (``select``), and a lone create's statement, once, its
 notification in it (``PostgresqlExecutor.fetch_once``); SQLAlchemy never
 sees them then. Whatever the way it took, the outcome is the same: stored
 once, or refused for the same reason. A create whose connection was lost
@@ -23,11 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_BUDGET,
     DEFAULT_LIMITS,
     NEVER,
     NO_METADATA,
     BackendUnavailableError,
     EventWindow,
+    Expiry,
+    Metadata,
     NewEvent,
     ScopedState,
     SessionExistsError,
@@ -36,7 +40,7 @@ from adk_grpc_sessions.server.backends.base import (
     SessionRecord,
     StaleRevisionError,
 )
-from adk_grpc_sessions.server.backends.sql import SqlBackend, creates, driver_sql, transactions
+from adk_grpc_sessions.server.backends.sql import SqlBackend, creates, driver_sql, reading, transactions
 from adk_grpc_sessions.server.backends.sql.appends import postgresql
 from adk_grpc_sessions.server.backends.sql.creates import PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import sessions as session_queries
@@ -96,6 +100,19 @@ def through_sqlalchemy(backend: SqlBackend, *statements: sa.Executable) -> Itera
 def batches_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
     """The batch statements (of every form) SQLAlchemy runs meanwhile (one entry each)."""
     return through_sqlalchemy(backend, *postgresql.statements(backend.engine.dialect))
+
+
+def reads_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
+    """The whole-session reads (of every form) that SQLAlchemy runs meanwhile (one entry each)."""
+    windows = [
+        EventWindow(num_recent_events=recent, after_timestamp=after)
+        for recent in (None, 3)
+        for after in (None, 1.0)
+    ]
+    return through_sqlalchemy(
+        backend,
+        *(session_queries.select_whole_session(KEY, window, DEFAULT_BUDGET, 0.0)[0] for window in windows),
+    )
 
 
 def creates_through_sqlalchemy(backend: SqlBackend) -> AbstractContextManager[list[str]]:
@@ -201,8 +218,9 @@ async def test_a_lone_append_goes_to_the_driver_as_values_and_a_batch_as_arrays(
 ) -> None:
     other = SessionKey("app", "user", "other")
     other_revision = (await backend.create_session(other, ScopedState(), 1.0)).revision
+    current = await revision(backend)  # read before: a read goes to the driver too
     with driver_parameters(monkeypatch) as lone:
-        first = await backend.append_event(KEY, new_event("e1"), await revision(backend))
+        first = await backend.append_event(KEY, new_event("e1"), current)
     assert "e1" in lone[0], "the lone append's event id is a value of its own"
     assert [] not in lone[0], "the scopes of state it sets nothing in are no arrays at all"
     with driver_parameters(monkeypatch) as together:
@@ -448,3 +466,48 @@ async def test_creates_made_together_through_the_backend_are_stored_on_the_drive
     for record in made:
         stored = await backend.get_session(record.key, EventWindow())
         assert stored is not None and stored.revision == record.revision
+
+
+async def test_a_session_read_is_one_statement_on_the_driver_as_sqlalchemy_would_read_it(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = SessionKey("app", "user", "read")
+    created = await backend.create_session(
+        key,
+        ScopedState(app={"a\u0000": "1"}, user={"u": '"2"'}, session={"s\u0000k": "[3]"}),
+        2.0,
+        expiry=Expiry(expire_time=4_000_000_000.0),
+        metadata=Metadata(display_name="named \u0000", labels={"l": "v"}),
+    )
+    await backend.append_event(key, new_event("r1", ScopedState(session={"t": "4"})), created.revision)
+    window = EventWindow(num_recent_events=5)
+    with reads_through_sqlalchemy(backend) as seen, statements_on_the_driver(monkeypatch) as ran:
+        read = await backend.get_session(key, window)
+    assert seen == []
+    assert len(ran) == 1, ran
+    async with backend.transaction(write=False) as connection:
+        expected = await connection.run_sync(
+            lambda sync: reading.session_at_once(sync, key, window, DEFAULT_BUDGET, 3.0)
+        )
+    assert read == expected
+    assert read is not None and read.metadata.display_name == "named \u0000"
+    assert read.state.session == {"s\u0000k": "[3]", "t": "4"}
+
+
+async def test_a_read_whose_kept_connection_was_ended_is_made_through_sqlalchemy_then_on_the_driver_again(
+    backend: SqlBackend,
+) -> None:
+    before = await backend.get_session(KEY, EventWindow())
+    await run(
+        backend,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    with reads_through_sqlalchemy(backend) as seen:
+        read = await backend.get_session(KEY, EventWindow())
+    assert seen, "the statement ran again through SQLAlchemy"
+    assert read == before
+    with reads_through_sqlalchemy(backend) as seen:
+        again = await backend.get_session(KEY, EventWindow())
+    assert seen == [], "the new connection is kept, and the driver used again"
+    assert again == before

@@ -83,6 +83,7 @@ from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, Notif
 from adk_grpc_sessions.server.backends.sql.creates import CREATE_BATCH_LIMIT, PendingCreate
 from adk_grpc_sessions.server.backends.sql.queries import names, watching
 from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 
 _log = logging.getLogger(__name__)
 
@@ -386,7 +387,11 @@ class SqlBackend(Backend):
         statements, its events' sizes first.
         """
         now = self.clock()
-        if self._reads_at_once:
+        if isinstance(self._executor, PostgresqlExecutor):
+            found = await reading.session_on_driver(self._executor, key, window, budget, now)
+            if not isinstance(found, reading.FullReadNeeded):
+                return found
+        elif self._reads_at_once:
             found = await self._executor.run_one_statement(
                 lambda connection: reading.session_at_once(connection, key, window, budget, now), write=False
             )

@@ -4,7 +4,8 @@ Synchronous so that one function serves every database: the executor
 (``transactions``) runs it whole in a reader thread on SQLite (one hand-off
 to the event loop per read, not one per driver call), and through
 ``AsyncConnection.run_sync`` on PostgreSQL and MySQL/MariaDB, whose drivers
-are async.
+are async. On PostgreSQL a session's read, one statement, goes to the driver
+itself instead (``session_on_driver``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
     ALL_SESSIONS,
+    DEFAULT_BUDGET,
     Cursor,
     EventWindow,
     Expiry,
@@ -70,6 +72,7 @@ from adk_grpc_sessions.server.backends.sql.queries.state import (
     select_user_state,
 )
 from adk_grpc_sessions.server.backends.sql.schema import creation_revision, event_revision
+from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
 from adk_grpc_sessions.wire import limits as wire_limits
 
 
@@ -170,18 +173,26 @@ def _fitting_events(
 
 
 def compile_statements(dialect: sa.Dialect) -> None:
-    """Compiles the reads run as driver SQL on ``dialect``: on SQLite, ``session``'s and ``event_page``'s.
+    """Compiles the reads run as driver SQL on ``dialect``.
 
-    Done once at start, as the appends' are: the first read of each form
-    would wait for its compiling, as long as a score of reads.
+    On SQLite, ``session``'s and ``event_page``'s; on PostgreSQL,
+    ``session_on_driver``'s. Done once at start, as the appends' are: the
+    first read of each form would wait for its compiling, as long as a
+    score of reads.
     """
-    if dialect.name != "sqlite":
-        return  # elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``)
     key = SessionKey("", "", "")
-    forms: list[Bound] = [select_session(key, None), select_session(key, 0.0), select_merged_state("", "", 0)]
-    for after_timestamp in (None, 0.0):
-        forms.append(select_window(0, 0, EventWindow(after_timestamp=after_timestamp)))
-        forms.append(select_event_page(0, after_timestamp, None, None, 1))
+    forms: list[Bound] = []
+    if dialect.name == "postgresql":
+        for recent in (None, 1):
+            for after_timestamp in (None, 0.0):
+                window = EventWindow(num_recent_events=recent, after_timestamp=after_timestamp)
+                forms.append(select_whole_session(key, window, DEFAULT_BUDGET, 0.0))
+    elif dialect.name == "sqlite":
+        forms += [select_session(key, None), select_session(key, 0.0), select_merged_state("", "", 0)]
+        for after_timestamp in (None, 0.0):
+            forms.append(select_window(0, 0, EventWindow(after_timestamp=after_timestamp)))
+            forms.append(select_event_page(0, after_timestamp, None, None, 1))
+    # Elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``).
     for statement, _ in forms:
         driver_sql.driver_statement(statement, dialect)
 
@@ -205,10 +216,32 @@ def session_at_once(
     Raises:
         ResponseTooLargeError: the state alone does not fit.
     """
-    found = whole_session_from_rows(
-        # All rows at once: iterating the result would fetch them one by one.
-        connection.execute(*select_whole_session(key, window, budget, now)).all()
-    )
+    # All rows at once: iterating the result would fetch them one by one.
+    rows = connection.execute(*select_whole_session(key, window, budget, now)).all()
+    return _whole_record(key, rows, window, budget)
+
+
+async def session_on_driver(
+    executor: PostgresqlExecutor, key: SessionKey, window: EventWindow, budget: ReadBudget, now: float
+) -> SessionRecord | FullReadNeeded | None:
+    """PostgreSQL: ``session_at_once``'s statement on the driver itself (``PostgresqlExecutor.select``).
+
+    One round trip on a kept connection, without SQLAlchemy's execution
+    around it, which costs a read of a small session more CPU than the
+    database's own work.
+
+    Raises:
+        ResponseTooLargeError: the state alone does not fit.
+    """
+    rows = await executor.select(*select_whole_session(key, window, budget, now))
+    return _whole_record(key, rows, window, budget)
+
+
+def _whole_record(
+    key: SessionKey, rows: Sequence[Sequence[Any]], window: EventWindow, budget: ReadBudget
+) -> SessionRecord | FullReadNeeded | None:
+    """The record ``select_whole_session``'s ``rows`` hold (see ``session_at_once``)."""
+    found = whole_session_from_rows(rows)
     if found is None:
         return None
     _checked_state_size(found.state, budget)

@@ -53,15 +53,28 @@ def select_event_by_id(session_pk: int, event_id: str) -> Bound:
 
 
 def events_in_window(
-    session_pk: sa.ColumnElement[int], floor: sa.ColumnElement[int], after_timestamp: bool
+    session_pk: sa.ColumnElement[int],
+    floor: sa.ColumnElement[int],
+    after_timestamp: bool,
+    last: sa.ColumnElement[int] | None = None,
 ) -> sa.ColumnElement[bool]:
     """The session's events after sequence ``floor``, and with ``after_timestamp`` ADK's after_timestamp rule.
 
     The rule is evaluated as ADK evaluates it: scan back from the newest
     event (the (session_pk, sequence) index, backwards) and stop at the first
     one older than ``b_after_timestamp``, so only the events returned are read.
+
+    ``last``: the session's last sequence, where the statement reads its
+    session's key from the statement itself. PostgreSQL then plans without
+    knowing which session: it expects one to hold the average share of the
+    events table, which on a table of a few long sessions is a large part of
+    it, and would scan the whole table for it. With both ends of the range
+    bounded by values it cannot know, it expects a few rows, and reads them
+    by the (session_pk, sequence) index, whatever the statistics say.
     """
     above_floor = sa.and_(events.c.session_pk == session_pk, events.c.sequence > floor)
+    if last is not None:
+        above_floor = sa.and_(above_floor, events.c.sequence <= last)
     if not after_timestamp:
         return above_floor
     last_older = (
@@ -116,12 +129,18 @@ def _event_page_at_once(after_timestamp: bool) -> sa.CompoundSelect[Any]:
         sa.select(
             sessions.c.session_pk,
             sa.case((sessions.c.events_bytes <= BUDGET_BYTES, 1), else_=0).label("fits"),
+            sessions.c.last_sequence,
         )
         .where(VISIBLE)
         .cte("named")
     )
     floor = sa.bindparam("b_floor", type_=sa.BigInteger())
-    in_window = events_in_window(sa.select(named.c.session_pk).scalar_subquery(), floor, after_timestamp)
+    in_window = events_in_window(
+        sa.select(named.c.session_pk).scalar_subquery(),
+        floor,
+        after_timestamp,
+        sa.select(named.c.last_sequence).scalar_subquery(),
+    )
     page = (
         sa.select(*READ_EVENT_COLUMNS)
         .where(in_window, events.c.sequence <= _UPTO, sa.select(named.c.fits).scalar_subquery() == 1)

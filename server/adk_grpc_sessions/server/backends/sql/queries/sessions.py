@@ -303,12 +303,13 @@ def _whole_session(recent: bool, after_timestamp: bool) -> sa.CompoundSelect[Any
     )
     session_pk = sa.select(named.c.session_pk).scalar_subquery()
     fits = sa.select(named.c.fits).scalar_subquery() == 1
+    last = sa.select(named.c.last_sequence).scalar_subquery()
     floor: sa.ColumnElement[int] = (
-        sa.select(named.c.last_sequence).scalar_subquery() - sa.bindparam("b_recent", type_=sa.BigInteger())
+        last - sa.bindparam("b_recent", type_=sa.BigInteger())
         if recent
         else sa.bindparam("b_floor", type_=sa.BigInteger())
     )
-    in_window = events_in_window(session_pk, floor, after_timestamp)
+    in_window = events_in_window(session_pk, floor, after_timestamp, last)
     none = sa.null()
     tail = [none] * _WHOLE_TAIL
 

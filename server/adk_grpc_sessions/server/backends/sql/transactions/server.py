@@ -3,8 +3,8 @@
 Work is synchronous (one function serves every database); it runs through
 ``AsyncConnection.run_sync``, on the event loop, each driver call awaited
 as the async driver makes it. On PostgreSQL, the hottest statements (a
-batch of appends, a lone create) go to the driver itself instead
-(``PostgresqlExecutor.fetch`` and ``fetch_once``).
+batch of appends, a lone create, a session's read) go to the driver itself
+instead (``PostgresqlExecutor.fetch``, ``select`` and ``fetch_once``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeDecorator
 
 from adk_grpc_sessions.server.backends.sql import driver_sql
 from adk_grpc_sessions.server.backends.sql.transactions.database import Database, close_quietly, dropped
@@ -131,6 +132,27 @@ class PostgresqlExecutor(ServerExecutor):
             lambda connection: driver_sql.run(connection, compiled, values).all(), write=True
         )
 
+    async def select(
+        self, statement: sa.Executable, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of the query ``statement`` with ``values``, in autocommit, on the driver itself.
+
+        A read made as ``fetch`` makes a statement (and, like it, run again
+        through SQLAlchemy should the driver fail), its rows' values
+        converted by their columns' own result processors as SQLAlchemy's
+        execution would convert them. One statement in autocommit reads one
+        snapshot. ``values`` is one row of parameters (typed as a ``Bound``'s,
+        so that one unpacks into it).
+
+        Raises:
+            TypeError: ``statement`` is not a query, or ``values`` holds several rows.
+        """
+        if not isinstance(statement, sa.SelectBase) or not isinstance(values, Mapping):
+            raise TypeError("a query and one row of parameters")
+        rows = await self.fetch(statement, values)
+        converters = _result_converters(statement, self._database.engine.dialect)
+        return _converted(rows, converters) if converters else rows
+
     async def fetch_once(
         self, statement: sa.SelectBase, values: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]] | None:
@@ -223,16 +245,55 @@ class PostgresqlExecutor(ServerExecutor):
 
 @functools.lru_cache(maxsize=64)
 def _result_processors(statement: sa.SelectBase, dialect: sa.Dialect) -> tuple[ResultProcessor | None, ...]:
-    """The result processor of each column ``statement`` selects on ``dialect`` (None: the value as is)."""
+    """The result processor of each column ``statement`` selects on ``dialect`` (None: the value as is).
+
+    Only a column type's own conversion (a ``TypeDecorator``'s
+    ``process_result_value``): asyncpg gives the values of PostgreSQL's own
+    types (numbers, text, bytes) as SQLAlchemy's asyncpg dialect passes them
+    on, and that dialect's processors of some (floats) need the column's
+    type as the driver describes it, which ``fetch`` does not get.
+    """
     return tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, TypeDecorator) and column.type._has_result_processor
+        else None
         for column in statement.selected_columns
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _result_converters(
+    statement: sa.SelectBase, dialect: sa.Dialect
+) -> tuple[tuple[int, ResultProcessor], ...]:
+    """(position, processor) of each of ``statement``'s columns with a processor (``_result_processors``)."""
+    processors = _result_processors(statement, dialect)
+    return tuple((index, processor) for index, processor in enumerate(processors) if processor is not None)
 
 
 def _processed(row: Sequence[Any], processors: Sequence[ResultProcessor | None]) -> Iterator[Any]:
     for value, processor in zip(row, processors, strict=True):
         yield value if processor is None else processor(value)
+
+
+def _converted(
+    rows: Sequence[Sequence[Any]], converters: Sequence[tuple[int, ResultProcessor]]
+) -> list[Sequence[Any]]:
+    """``rows`` with the values of the columns ``converters`` name converted; NULL stays NULL.
+
+    A row with nothing to convert (a union's part without those columns)
+    is kept as the driver gave it: a read of many events converts none of theirs.
+    """
+    converted: list[Sequence[Any]] = []
+    for row in rows:
+        values: list[Any] | None = None
+        for index, processor in converters:
+            value = row[index]
+            if value is not None:
+                if values is None:
+                    values = list(row)
+                values[index] = processor(value)
+        converted.append(row if values is None else values)
+    return converted
 
 
 class _StatementLostError(Exception):

@@ -260,6 +260,26 @@ async def test_a_batch_needs_a_token_and_each_append_needs_its_app(token_server:
         assert (await ops.list_sessions(app_name="app-beta")).sessions == []
 
 
+async def test_a_batch_of_creates_needs_a_token_and_each_create_needs_its_app(token_server: str) -> None:
+    def create(app: str) -> pb.CreateSessionRequest:
+        return pb.CreateSessionRequest(app_name=app, user_id="u1", session_id="batch-created")
+
+    async with grpc.aio.insecure_channel(token_server) as channel:
+        stub = pb_grpc.SessionServiceStub(channel)
+        alpha = [("authorization", "Bearer token-alpha")]
+        batch = pb.BatchCreateSessionsRequest(requests=[create("app-beta"), create("app-alpha")])
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.BatchCreateSessions(batch)
+        assert failure_of(raised.value).code == grpc.StatusCode.UNAUTHENTICATED
+        denied, created = (await stub.BatchCreateSessions(batch, metadata=alpha)).results
+        failure = failure_in(status_pb2.Status.FromString(denied.error.SerializeToString()))
+        assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APP_NOT_ALLOWED")
+        assert created.response.session.app_name == "app-alpha"
+    async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
+        assert (await ops.list_sessions(app_name="app-beta")).sessions == []
+        assert len((await ops.list_sessions(app_name="app-alpha", user_id="u1")).sessions) == 1
+
+
 async def test_a_stream_needs_a_token_and_each_append_needs_its_app(token_server: str) -> None:
     def append(app: str, revision: int = 1) -> pb.AppendEventRequest:
         return pb.AppendEventRequest(

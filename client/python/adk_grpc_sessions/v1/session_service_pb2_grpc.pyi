@@ -343,6 +343,12 @@ Limits
     must fit in one response: an append whose answer would not fit (nor
     any after it) is not applied and is answered UNAVAILABLE, reason
     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+  BatchCreateSessions takes at most 1000 creates; a session it created
+  whose answer (the session with its merged state) would not fit in what
+  is left of the response is answered CreateSessionResult.created, its id
+  alone: it was created, and GetSession reads it. A create's failure
+  whose status would not fit is answered UNAVAILABLE, reason
+  "BATCH_RESPONSE_FULL": nothing was created; send it again.
   A read of data stored under larger limits than the server's current
   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -385,6 +391,22 @@ class SessionServiceStub:
     Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
     RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
     a scope above its limit (see "Limits").
+    """
+    BatchCreateSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.BatchCreateSessionsRequest, _session_service_pb2.BatchCreateSessionsResponse]
+    """Makes several CreateSession calls in one: a client creating many
+    sessions at once sends them together and pays one call's cost. Each
+    create is handled exactly as CreateSession would handle it alone (same
+    checks, same errors, an id generated for each that names none); the
+    batch as a whole is not atomic, and one create failing (its id taken,
+    say) does not stop the others. Authorization is per create (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+    before answers ALREADY_EXISTS on the retry, which a client that chose
+    the id itself knows for its own. The answers must fit in one response: a
+    session created whose answer would not is answered by its id alone, to
+    read with GetSession (see "Limits").
     """
     GetSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]
     """Reads a session with its merged state and (a filtered window of) its
@@ -513,6 +535,22 @@ class SessionServiceAsyncStub(SessionServiceStub):
     Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
     RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
     a scope above its limit (see "Limits").
+    """
+    BatchCreateSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.BatchCreateSessionsRequest, _session_service_pb2.BatchCreateSessionsResponse]  # type: ignore[assignment]
+    """Makes several CreateSession calls in one: a client creating many
+    sessions at once sends them together and pays one call's cost. Each
+    create is handled exactly as CreateSession would handle it alone (same
+    checks, same errors, an id generated for each that names none); the
+    batch as a whole is not atomic, and one create failing (its id taken,
+    say) does not stop the others. Authorization is per create (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+    before answers ALREADY_EXISTS on the retry, which a client that chose
+    the id itself knows for its own. The answers must fit in one response: a
+    session created whose answer would not is answered by its id alone, to
+    read with GetSession (see "Limits").
     """
     GetSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]  # type: ignore[assignment]
     """Reads a session with its merged state and (a filtered window of) its
@@ -644,6 +682,28 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
         RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
         a scope above its limit (see "Limits").
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCreateSessions(
+        self,
+        request: _session_service_pb2.BatchCreateSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.BatchCreateSessionsResponse, _abc.Awaitable[_session_service_pb2.BatchCreateSessionsResponse]]:
+        """Makes several CreateSession calls in one: a client creating many
+        sessions at once sends them together and pays one call's cost. Each
+        create is handled exactly as CreateSession would handle it alone (same
+        checks, same errors, an id generated for each that names none); the
+        batch as a whole is not atomic, and one create failing (its id taken,
+        say) does not stop the others. Authorization is per create (its
+        app_name). The call fails as a whole only for what concerns the whole
+        call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+        (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+        UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+        before answers ALREADY_EXISTS on the retry, which a client that chose
+        the id itself knows for its own. The answers must fit in one response: a
+        session created whose answer would not is answered by its id alone, to
+        read with GetSession (see "Limits").
         """
 
     @_abc_1.abstractmethod

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import math
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
@@ -27,6 +26,7 @@ from google.rpc import code_pb2, status_pb2
 from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
+from adk_grpc_sessions.server.api.create import batch_create, create, new_session_id
 from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from, status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
@@ -38,7 +38,6 @@ from adk_grpc_sessions.server.backends.base import (
     Cursor,
     EventWindow,
     ReadBudget,
-    ScopedState,
     SessionKey,
     SessionNotFoundError,
     StorageLimits,
@@ -101,7 +100,8 @@ class SessionServicer:
         self.max_message_bytes: Final = max_message_bytes
         self.response_bytes: Final = max_message_bytes - wire_limits.RESPONSE_ENVELOPE_BYTES
         """Bytes of state, events or sessions one response may carry (the rest is its envelope's)."""
-        self._clock = clock
+        self.clock: Final = clock
+        """The server's clock: creation, fork and close times."""
         self._idle_streams: set[asyncio.Task[Any]] = set()
         """The append streams waiting for their next request, by their handlers' tasks."""
         self._draining = False
@@ -119,33 +119,27 @@ class SessionServicer:
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateSessionResponse:
-        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
-        app_name = check_key("app_name", request.app_name)
-        user_id = check_key("user_id", request.user_id)
-        session_id = self._new_session_id("session_id", request.session_id)
-        state = ScopedState(
-            app=validation.state_map("state.app", request.state.app),
-            user=validation.state_map("state.user", request.state.user),
-            session=validation.state_map("state.session", request.state.session, session_scope=True),
-        )
-        metadata = validation.metadata(request)
-        expiry = validation.expiry(request, "", self.backend.clock(), self.lifecycle.session_ttl)
-        record = await self.backend.create_session(
-            SessionKey(app_name, user_id, session_id),
-            state,
-            self._clock(),
-            expiry=expiry,
-            metadata=metadata,
-            limits=self.limits,
-        )
-        return pb.CreateSessionResponse(session=session_message(record))
+        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns).
 
-    def _new_session_id(self, field: str, requested: str) -> str:
-        """A new session's id: the one requested (trimmed), else a UUID4 (empty if storage assigns one)."""
-        session_id = requested.strip()
-        if session_id:
-            return check_key(field, session_id)
-        return "" if self.backend.assigns_session_ids else str(uuid.uuid4())
+        Served whole by the create core: the call is its one create.
+        """
+        return await create(self, request)
+
+    async def BatchCreateSessions(  # noqa: N802
+        self,
+        request: pb.BatchCreateSessionsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> pb.BatchCreateSessionsResponse:
+        """Serves every create of ``request`` as a lone create, and answers their outcomes in request order.
+
+        Why a batch: a client creating many sessions at once pays one call's
+        transport cost for all of them, and the creates, served concurrently,
+        reach the backend together (a SQL backend's group commit stores them
+        in shared transactions). Each is authorized on its own app, and
+        fails (or not) on its own (see ``create.batch_create``).
+        """
+        return await batch_create(self, request, grant)
 
     async def ForkSession(  # noqa: N802
         self, request: pb.ForkSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -156,7 +150,7 @@ class SessionServicer:
             check_key("user_id", request.user_id),
             validation.session_id("session_id", request.session_id),
         )
-        session_id = self._new_session_id("new_session_id", request.new_session_id)
+        session_id = new_session_id(self.backend, "new_session_id", request.new_session_id)
         before_invocation_id = request.before_invocation_id
         if before_invocation_id:
             check_key("before_invocation_id", before_invocation_id)
@@ -165,7 +159,7 @@ class SessionServicer:
         record = await self.backend.fork_session(
             source,
             session_id,
-            self._clock(),
+            self.clock(),
             before_invocation_id=before_invocation_id,
             expiry=expiry,
             metadata=metadata,
@@ -514,7 +508,7 @@ class SessionServicer:
     ) -> pb.CloseSessionResponse:
         """Closes a session: it keeps being readable and refuses appends; closing again changes nothing."""
         key = validation.session_key(request)
-        record = await self.backend.close_session(key, self._clock(), self.lifecycle.closed_session_ttl)
+        record = await self.backend.close_session(key, self.clock(), self.lifecycle.closed_session_ttl)
         return pb.CloseSessionResponse(session=session_message(record))
 
     async def EraseUser(  # noqa: N802

@@ -39,6 +39,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.batched_creates = Counter(
+            "adk_grpc_sessions_batched_creates",
+            "Creates served inside BatchCreateSessions calls, by their own status code.",
+            ["code"],
+            registry=self.registry,
+        )
         self.streamed_appends = Counter(
             "adk_grpc_sessions_streamed_appends",
             "Appends served on AppendEventStream streams, by their own status code "

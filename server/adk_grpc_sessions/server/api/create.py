@@ -1,0 +1,148 @@
+"""The one create core: ``create`` checks and stores one new session, however it arrived.
+
+A lone ``CreateSession`` and each create of ``BatchCreateSessions`` are
+served by it alone, so they are the same create: same checks, same limits,
+same statuses, an id generated the same way. A batch adds only what concerns
+it: each create authorized on its own app, run concurrently with the
+others (so a SQL backend's group commit stores them together), and answered
+within the room its response has left (``ResponseRoom``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from adk_grpc_sessions.server.api import validation
+from adk_grpc_sessions.server.api.append import ResponseRoom
+from adk_grpc_sessions.server.api.calls import CallPolicy, Failure
+from adk_grpc_sessions.server.api.lifecycle import Lifecycle
+from adk_grpc_sessions.server.api.messages import session_message
+from adk_grpc_sessions.server.backends.base import Backend, ScopedState, SessionKey, StorageLimits
+from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.runtime.auth import TokenGrant
+from adk_grpc_sessions.server.runtime.metrics import Metrics
+from adk_grpc_sessions.v1 import session_service_pb2 as pb
+from adk_grpc_sessions.wire import limits as wire_limits
+
+METHOD: Final = "CreateSession"
+BATCH_METHOD: Final = "BatchCreateSessions"
+_RESULT_OVERHEAD: Final = 16
+"""Bytes a result's framing may add to its ``CreateSessionResponse`` (field tags and length prefixes)."""
+
+
+class Creates(Protocol):
+    """What the create core serves a create with: the servicer's, named here so it need not import it."""
+
+    @property
+    def backend(self) -> Backend:
+        """Where the session is stored."""
+
+    @property
+    def policy(self) -> CallPolicy:
+        """What each create of a batch is served under: authorization, metrics."""
+
+    @property
+    def limits(self) -> StorageLimits:
+        """What storage may hold."""
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The server's default time to live."""
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The server's clock: a new session's creation time."""
+
+    @property
+    def response_bytes(self) -> int:
+        """Bytes one response may carry besides its envelope."""
+
+
+def new_session_id(backend: Backend, field: str, requested: str) -> str:
+    """A new session's id: the one requested (trimmed), else a UUID4 (empty if storage assigns one).
+
+    Raises:
+        InvalidArgumentError: the requested id is not a valid key (``field`` names it).
+    """
+    session_id = requested.strip()
+    if session_id:
+        return check_key(field, session_id)
+    return "" if backend.assigns_session_ids else str(uuid.uuid4())
+
+
+async def create(servicer: Creates, request: pb.CreateSessionRequest) -> pb.CreateSessionResponse:
+    """Creates the session ``request`` asks for (authorization is the caller's); its response.
+
+    Raises:
+        InvalidArgumentError: a field is missing or malformed.
+        Exception: what the backend raises (the id taken, a scope's state too large, ...).
+    """
+    app_name = check_key("app_name", request.app_name)
+    user_id = check_key("user_id", request.user_id)
+    session_id = new_session_id(servicer.backend, "session_id", request.session_id)
+    state = ScopedState(
+        app=validation.state_map("state.app", request.state.app),
+        user=validation.state_map("state.user", request.state.user),
+        session=validation.state_map("state.session", request.state.session, session_scope=True),
+    )
+    metadata = validation.metadata(request)
+    expiry = validation.expiry(request, "", servicer.backend.clock(), servicer.lifecycle.session_ttl)
+    record = await servicer.backend.create_session(
+        SessionKey(app_name, user_id, session_id),
+        state,
+        servicer.clock(),
+        expiry=expiry,
+        metadata=metadata,
+        limits=servicer.limits,
+    )
+    return pb.CreateSessionResponse(session=session_message(record))
+
+
+async def batch_create(
+    servicer: Creates, request: pb.BatchCreateSessionsRequest, grant: TokenGrant | None
+) -> pb.BatchCreateSessionsResponse:
+    """Serves every create of ``request`` as a lone create; their results in request order.
+
+    Raises:
+        InvalidArgumentError: the batch is empty or holds too many creates.
+    """
+    count = len(request.requests)
+    if count == 0:
+        raise InvalidArgumentError.single("requests", "required: at least one create")
+    if count > wire_limits.MAX_BATCH_CREATES:
+        raise InvalidArgumentError.single(
+            "requests", f"at most {wire_limits.MAX_BATCH_CREATES} creates, got {count}"
+        )
+    room = ResponseRoom(servicer.response_bytes, count)
+    policy = servicer.policy
+
+    async def serve(one: pb.CreateSessionRequest) -> pb.CreateSessionResult:
+        async def work() -> pb.CreateSessionResponse:
+            policy.authorize(grant, one.app_name)
+            return await create(servicer, one)
+
+        # The batch's call bounds its creates' time.
+        outcome = await policy.serve(
+            METHOD, work, time_limit=None, tally=_count_batched, status_of=room.status_for
+        )
+        if isinstance(outcome, Failure):
+            return pb.CreateSessionResult(error=pb.Status.FromString(outcome.status.SerializeToString()))
+        if room.take(outcome.ByteSize() + _RESULT_OVERHEAD):
+            return pb.CreateSessionResult(response=outcome)
+        # Created, but its session (with the app's and user's state) no longer fits: its id says where.
+        return pb.CreateSessionResult(created=pb.CreatedSession(session_id=outcome.session.session_id))
+
+    if count == 1:
+        results = [await serve(request.requests[0])]
+    else:
+        results = list(await asyncio.gather(*map(serve, request.requests)))
+    return pb.BatchCreateSessionsResponse(results=results)
+
+
+def _count_batched(metrics: Metrics, code: str, seconds: float) -> None:
+    """Counts a create of a batch by its own code (the batch is timed as a call)."""
+    del seconds
+    metrics.batched_creates.labels(code).inc()

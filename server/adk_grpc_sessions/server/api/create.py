@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 from adk_grpc_sessions.server.api import validation
-from adk_grpc_sessions.server.api.append import ResponseRoom
-from adk_grpc_sessions.server.api.calls import CallPolicy, Failure
+from adk_grpc_sessions.server.api.append import Appends, ResponseRoom
+from adk_grpc_sessions.server.api.calls import Failure
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import session_message
-from adk_grpc_sessions.server.backends.base import Backend, ScopedState, SessionKey, StorageLimits
-from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
+from adk_grpc_sessions.server.backends.base import Backend, ScopedState, SessionKey
+from adk_grpc_sessions.server.backends.invalid_input import check_key
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
 from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
@@ -33,20 +33,8 @@ _RESULT_OVERHEAD: Final = 16
 """Bytes a result's framing may add to its ``CreateSessionResponse`` (field tags and length prefixes)."""
 
 
-class Creates(Protocol):
-    """What the create core serves a create with: the servicer's, named here so it need not import it."""
-
-    @property
-    def backend(self) -> Backend:
-        """Where the session is stored."""
-
-    @property
-    def policy(self) -> CallPolicy:
-        """What each create of a batch is served under: authorization, metrics."""
-
-    @property
-    def limits(self) -> StorageLimits:
-        """What storage may hold."""
+class Creates(Appends, Protocol):
+    """What the create core serves a create with: the servicer's, as the append core's ``Appends`` is."""
 
     @property
     def lifecycle(self) -> Lifecycle:
@@ -55,10 +43,6 @@ class Creates(Protocol):
     @property
     def clock(self) -> Callable[[], float]:
         """The server's clock: a new session's creation time."""
-
-    @property
-    def response_bytes(self) -> int:
-        """Bytes one response may carry besides its envelope."""
 
 
 def new_session_id(backend: Backend, field: str, requested: str) -> str:
@@ -109,13 +93,7 @@ async def batch_create(
     Raises:
         InvalidArgumentError: the batch is empty or holds too many creates.
     """
-    count = len(request.requests)
-    if count == 0:
-        raise InvalidArgumentError.single("requests", "required: at least one create")
-    if count > wire_limits.MAX_BATCH_CREATES:
-        raise InvalidArgumentError.single(
-            "requests", f"at most {wire_limits.MAX_BATCH_CREATES} creates, got {count}"
-        )
+    count = validation.batch_size(len(request.requests), wire_limits.MAX_BATCH_CREATES, "creates")
     room = ResponseRoom(servicer.response_bytes, count)
     policy = servicer.policy
 

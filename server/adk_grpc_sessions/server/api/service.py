@@ -256,13 +256,7 @@ class SessionServicer:
         Raises:
             InvalidArgumentError: the batch is empty or holds too many appends.
         """
-        count = len(request.requests)
-        if count == 0:
-            raise InvalidArgumentError.single("requests", "required: at least one append")
-        if count > wire_limits.MAX_BATCH_APPENDS:
-            raise InvalidArgumentError.single(
-                "requests", f"at most {wire_limits.MAX_BATCH_APPENDS} appends, got {count}"
-            )
+        count = validation.batch_size(len(request.requests), wire_limits.MAX_BATCH_APPENDS, "appends")
         # Each append takes its answer's room before it is applied (in request
         # order: each runs to its first wait in turn), so the response never
         # passes the message limit, however large the events.

@@ -1,4 +1,8 @@
-"""The client's creates share calls as its appends do: creates made together go in one call, each its own outcome."""
+"""The client's creates share calls as its appends do: creates made together go in one call, each its own outcome.
+
+These count calls, so their clients send lone creates as calls of their own
+(``stream_appends=False``); ``test_create_stream`` covers the stream.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ async def _create_together(client: GrpcSessionService, count: int, **fields: Any
 
 async def test_creates_made_together_go_together_and_each_lands() -> None:
     server = LossyServer(set())
-    async with server.running() as address, GrpcSessionService(address) as client:
+    async with server.running() as address, GrpcSessionService(address, stream_appends=False) as client:
         sessions = await _create_together(client, 32)
         for index, session in enumerate(sessions):
             assert session.state == {"n": index}
@@ -57,7 +61,7 @@ async def test_creates_made_together_go_together_and_each_lands() -> None:
 
 async def test_a_lone_create_is_a_call_of_its_own() -> None:
     server = LossyServer(set())
-    async with server.running() as address, GrpcSessionService(address) as client:
+    async with server.running() as address, GrpcSessionService(address, stream_appends=False) as client:
         for index in range(3):
             await client.create_session(app_name="app", user_id=f"u{index}")
     assert server.calls["CreateSession"] == 3
@@ -69,7 +73,9 @@ async def test_creates_in_flight_and_per_call_are_bounded() -> None:
     server = LossyServer(set(), backend=backend)
     async with (
         server.running() as address,
-        GrpcSessionService(address, max_appends_in_flight=2, max_appends_per_call=3) as client,
+        GrpcSessionService(
+            address, stream_appends=False, max_appends_in_flight=2, max_appends_per_call=3
+        ) as client,
     ):
         creating = asyncio.gather(
             *(client.create_session(app_name="app", user_id=f"u{i}") for i in range(10))
@@ -87,7 +93,7 @@ async def test_creates_in_flight_and_per_call_are_bounded() -> None:
 
 async def test_each_create_of_a_batch_keeps_its_own_outcome() -> None:
     server = LossyServer(set())
-    async with server.running() as address, GrpcSessionService(address) as client:
+    async with server.running() as address, GrpcSessionService(address, stream_appends=False) as client:
         await client.create_session(app_name="app", user_id="u", session_id="taken")
         outcomes = await asyncio.gather(
             client.create_session(app_name="app", user_id="u", session_id="first"),
@@ -117,7 +123,7 @@ async def test_a_lost_batch_answer_is_retried_whole_and_each_create_returns_its_
     server = LossyServer({"BatchCreateSessions"})
     async with (
         server.running() as address,
-        GrpcSessionService(address, retry_policy=FAST_RETRIES) as client,
+        GrpcSessionService(address, stream_appends=False, retry_policy=FAST_RETRIES) as client,
     ):
         sessions = await _create_together(client, 8)
         for index, session in enumerate(sessions):
@@ -135,7 +141,7 @@ async def test_a_lost_batch_answer_with_ids_of_the_callers_is_as_a_lost_lone_ans
         server = LossyServer({method})
         async with (
             server.running() as address,
-            GrpcSessionService(address, retry_policy=FAST_RETRIES) as client,
+            GrpcSessionService(address, stream_appends=False, retry_policy=FAST_RETRIES) as client,
         ):
             creating = [
                 client.create_session(app_name="app", user_id="u", session_id=f"own-{i}") for i in range(3)
@@ -169,7 +175,7 @@ async def test_a_create_whose_answer_did_not_fit_its_batch_is_read_back() -> Non
 @pytest.mark.parametrize("count", [2, 5])
 async def test_created_sessions_are_those_a_lone_create_returns(count: int) -> None:
     server = LossyServer(set())
-    async with server.running() as address, GrpcSessionService(address) as client:
+    async with server.running() as address, GrpcSessionService(address, stream_appends=False) as client:
         sessions = await _create_together(client, count, display_name="named")
         for session in sessions:
             alone = await client.get_session(app_name="app", user_id=session.user_id, session_id=session.id)

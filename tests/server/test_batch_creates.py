@@ -18,7 +18,7 @@ def _create(app_name: str, session_id: str = "", **fields: Any) -> pb.CreateSess
     return pb.CreateSessionRequest(app_name=app_name, user_id="u1", session_id=session_id, **fields)
 
 
-async def _scenario(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> list[pb.CreateSessionRequest]:
+async def scenario(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> list[pb.CreateSessionRequest]:
     """One session stored already, and creates that meet every outcome a create can have."""
     await stub.CreateSession(_create(app_name, "taken"))
     return [
@@ -32,7 +32,7 @@ async def _scenario(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> lis
     ]
 
 
-def _outcome(response: pb.CreateSessionResponse | None, failure: Any = None) -> tuple[Any, ...]:
+def outcome(response: pb.CreateSessionResponse | None, failure: Any = None) -> tuple[Any, ...]:
     """What may be compared across two apps (ids generated and times differ, so only their presence)."""
     if response is not None:
         session = response.session
@@ -49,27 +49,33 @@ def _outcome(response: pb.CreateSessionResponse | None, failure: Any = None) -> 
     return (failure.code, failure.reason, sorted(failure.metadata), failure.fields)
 
 
-def _batched(result: pb.CreateSessionResult) -> tuple[Any, ...]:
+def result_outcome(result: pb.CreateSessionResult) -> tuple[Any, ...]:
     if result.HasField("response"):
-        return _outcome(result.response)
-    return _outcome(None, failure_in(status_pb2.Status.FromString(result.error.SerializeToString())))
+        return outcome(result.response)
+    return outcome(None, failure_in(status_pb2.Status.FromString(result.error.SerializeToString())))
+
+
+async def single_outcomes(stub: pb_grpc.SessionServiceAsyncStub, app_name: str) -> list[tuple[Any, ...]]:
+    """The outcomes of the scenario's creates made in ``app_name`` as calls of their own."""
+    singles = []
+    for request in await scenario(stub, app_name):
+        try:
+            singles.append(outcome(await stub.CreateSession(request)))
+        except grpc.aio.AioRpcError as error:
+            singles.append(outcome(None, failure_of(error)))
+    return singles
 
 
 async def test_each_create_of_a_batch_is_answered_as_a_single_call(
     stub: pb_grpc.SessionServiceAsyncStub,
 ) -> None:
     single_app, batch_app = f"single-{uuid.uuid4().hex[:8]}", f"batch-{uuid.uuid4().hex[:8]}"
-    singles = []
-    for request in await _scenario(stub, single_app):
-        try:
-            singles.append(_outcome(await stub.CreateSession(request)))
-        except grpc.aio.AioRpcError as error:
-            singles.append(_outcome(None, failure_of(error)))
-    requests = await _scenario(stub, batch_app)
+    singles = await single_outcomes(stub, single_app)
+    requests = await scenario(stub, batch_app)
 
     batch = await stub.BatchCreateSessions(pb.BatchCreateSessionsRequest(requests=requests))
 
-    batched = [_batched(result) for result in batch.results]
+    batched = [result_outcome(result) for result in batch.results]
     assert batched == singles
     assert [o[:2] for o in batched] == [
         ("ok", "s1"),

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from adk_grpc_sessions.client.append_stream import AppendStream
 from adk_grpc_sessions.client.retry import CHANNEL_OPTIONS, Attempts, Retrying, RetryPolicy
 from adk_grpc_sessions.client.targets import Target
 from adk_grpc_sessions.client.write_pipeline import PipelineLimits, WritePipeline
@@ -83,9 +84,13 @@ class Connection:
                 )
             stub = pb_grpc.SessionServiceStub(channel)
             limits = self._pipeline_limits
-            append_route = AppendRoute(stub, self._metadata, stream=limits.stream)
-            appends = WritePipeline(append_route, retrying=self._retrying, limits=limits)
-            creates = WritePipeline(CreateRoute(stub, self._metadata), retrying=self._retrying, limits=limits)
+            stream = AppendStream(stub, self._metadata) if limits.stream else None
+            appends = WritePipeline(
+                AppendRoute(stub, self._metadata, stream), retrying=self._retrying, limits=limits
+            )
+            creates = WritePipeline(
+                CreateRoute(stub, self._metadata, stream), retrying=self._retrying, limits=limits
+            )
             current = self._current = _Channel(loop, channel, stub, appends, creates)
         return current
 

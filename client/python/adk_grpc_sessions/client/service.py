@@ -139,10 +139,10 @@ class GrpcSessionService(SessionListings, BaseSessionService):
                 share calls the same way (``BatchCreateSessions``), within
                 the same two bounds, on calls of their own.
             max_appends_per_call: most appends (or creates) in one call (1 to 1000).
-            stream_appends: send a lone append as a message on a stream kept
-                open between appends (``AppendEventStream``), which waits less
-                than a call of its own; False for a call per append (say,
-                behind a proxy that cuts long-lived streams).
+            stream_appends: send a lone append (or create) as a message on a
+                stream kept open between them (``AppendEventStream``), which
+                waits less than a call of its own; False for a call per append
+                and per create (say, behind a proxy that cuts long-lived streams).
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.

@@ -58,7 +58,7 @@ class PipelineLimits:
     max_per_call: int = DEFAULT_MAX_PER_CALL
     """Most writes in one call."""
     stream: bool = True
-    """Send a lone append on an ``AppendEventStream`` kept open (see ``append_stream``)."""
+    """Send a lone append or create on an ``AppendEventStream`` kept open (see ``append_stream``)."""
 
     def __post_init__(self) -> None:
         """Checks the limits.

@@ -2,8 +2,9 @@
 
 ``AppendRoute``: a lone append on the append stream kept open (``append_stream``)
 when it is free, else in an ``AppendEvent`` call; appends together in
-``BatchAppendEvents``. ``CreateRoute``: a lone create in a ``CreateSession``
-call; creates together in ``BatchCreateSessions``.
+``BatchAppendEvents``. ``CreateRoute``: a lone create on the same stream when
+it is free, else in a ``CreateSession`` call; creates together in
+``BatchCreateSessions``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ class AppendRoute:
     method: Final = "AppendEvent"
     batch_method: Final = "BatchAppendEvents"
 
-    def __init__(self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata, *, stream: bool) -> None:
-        """Appends through ``stub``; ``stream``: send a lone append on an ``AppendEventStream`` kept open."""
+    def __init__(
+        self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata, stream: AppendStream | None
+    ) -> None:
+        """Appends through ``stub``; a lone append on ``stream`` when it is free (None: always a call)."""
         self._stub = stub
         self._metadata = metadata
-        self._stream = AppendStream(stub, metadata) if stream else None
+        self._stream = stream
 
     def alone(self, request: pb.AppendEventRequest) -> Attempt[pb.AppendEventResponse]:
         """The attempt of one append on its own: on the append stream if it is free, else in a call."""
@@ -56,20 +59,26 @@ class AppendRoute:
 
 
 class CreateRoute:
-    """Creates: alone in a ``CreateSession`` call, together in ``BatchCreateSessions``."""
+    """Creates: alone on the append stream (or a call), together in ``BatchCreateSessions``."""
 
     method: Final = "CreateSession"
     batch_method: Final = "BatchCreateSessions"
 
-    def __init__(self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata) -> None:
-        """Creates through ``stub``."""
+    def __init__(
+        self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata, stream: AppendStream | None
+    ) -> None:
+        """Creates through ``stub``; a lone create on ``stream`` when it is free (None: always a call)."""
         self._stub = stub
         self._metadata = metadata
+        self._stream = stream
 
     def alone(self, request: pb.CreateSessionRequest) -> Attempt[Created]:
-        """The attempt of one create in a call of its own."""
+        """The attempt of one create on its own: on the append stream if it is free, else in a call."""
 
         async def attempt(seconds: float | None, wait_for_ready: bool) -> Created:
+            stream = self._stream
+            if stream is not None and not stream.busy:
+                return await stream.create(request, seconds, wait_for_ready)
             response: pb.CreateSessionResponse = await unary_attempt(
                 self._stub.CreateSession, request, seconds, self._metadata, wait_for_ready
             )

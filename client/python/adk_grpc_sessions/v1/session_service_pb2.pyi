@@ -1414,25 +1414,33 @@ Global___BatchAppendEventsResponse: _TypeAlias = BatchAppendEventsResponse  # no
 
 @_typing.final
 class AppendEventStreamRequest(_message.Message):
-    """One request on SessionService.AppendEventStream."""
+    """One request on SessionService.AppendEventStream: an append, or a create."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     APPEND_FIELD_NUMBER: _builtins.int
+    CREATE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def append(self) -> Global___AppendEventRequest:
-        """Required. Exactly an AppendEvent request."""
+        """Exactly an AppendEvent request."""
+
+    @_builtins.property
+    def create(self) -> Global___CreateSessionRequest:
+        """Exactly a CreateSession request."""
 
     def __init__(
         self,
         *,
         append: Global___AppendEventRequest | None = ...,
+        create: Global___CreateSessionRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["append", b"append", "create", b"create", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append", "create", b"create", "request", b"request"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["append", "create"]  # noqa: Y015
+    _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
 Global___AppendEventStreamRequest: _TypeAlias = AppendEventStreamRequest  # noqa: Y015
 
@@ -1443,20 +1451,30 @@ class AppendEventStreamResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
+    CREATE_RESULT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def result(self) -> Global___AppendEventResult:
         """What the append came to."""
+
+    @_builtins.property
+    def create_result(self) -> Global___CreateSessionResult:
+        """What the create came to (never "created": one create's answer
+        always fits in a response).
+        """
 
     def __init__(
         self,
         *,
         result: Global___AppendEventResult | None = ...,
+        create_result: Global___CreateSessionResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "create_result", b"create_result", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "create_result", b"create_result", "result", b"result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_answer: _TypeAlias = _typing.Literal["result", "create_result"]  # noqa: Y015
+    _WhichOneofArgType_answer: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_answer) -> _WhichOneofReturnType_answer | None: ...
 
 Global___AppendEventStreamResponse: _TypeAlias = AppendEventStreamResponse  # noqa: Y015
 

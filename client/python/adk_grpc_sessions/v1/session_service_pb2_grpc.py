@@ -231,13 +231,15 @@ class SessionServiceServicer:
         appends one event at a time (an agent's turn) waits less. Each request
         is handled exactly as AppendEvent would handle it alone and answered
         with its result, in request order; the server reads the next request
-        only after answering the one before. An append's failure is its result,
-        not the stream's; authorization is per append (its app_name). The
-        stream itself fails only for what concerns it as a whole
-        (UNAUTHENTICATED). A server that begins to drain ends its streams with
-        OK as soon as each has answered what it read: the client opens another
-        (and so reaches another server). Each append may take the server's
-        longest call time, as a call of its own may.
+        only after answering the one before. A request may be a create instead,
+        handled exactly as CreateSession would handle it alone (a client
+        creating one session at a time waits less too). A request's failure is
+        its result, not the stream's; authorization is per request (its
+        app_name). The stream itself fails only for what concerns it as a
+        whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+        with OK as soon as each has answered what it read: the client opens
+        another (and so reaches another server). Each request may take the
+        server's longest call time, as a call of its own may.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

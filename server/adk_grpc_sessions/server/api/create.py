@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 from adk_grpc_sessions.server.api import validation
 from adk_grpc_sessions.server.api.append import Appends, ResponseRoom
 from adk_grpc_sessions.server.api.calls import Failure
+from adk_grpc_sessions.server.api.errors import status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import session_message
 from adk_grpc_sessions.server.backends.base import Backend, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.invalid_input import check_key
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
-from adk_grpc_sessions.server.runtime.metrics import Metrics
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
@@ -85,6 +85,42 @@ async def create(servicer: Creates, request: pb.CreateSessionRequest) -> pb.Crea
     return pb.CreateSessionResponse(session=session_message(record))
 
 
+async def serve_create(
+    servicer: Creates,
+    request: pb.CreateSessionRequest,
+    grant: TokenGrant | None,
+    *,
+    via: str,
+    time_limit: float | None,
+    room: ResponseRoom | None = None,
+) -> pb.CreateSessionResult:
+    """Serves one create of a batch or a stream: authorized on its own app; its result, failure included.
+
+    ``via``: the method it came in, which its outcome is counted under.
+    ``time_limit``: seconds it may take (None: its batch's call bounds it).
+    ``room``: its answer shares a response (a batch's) and must fit in what is left of it.
+    """
+    policy = servicer.policy
+
+    async def work() -> pb.CreateSessionResponse:
+        policy.authorize(grant, request.app_name)
+        return await create(servicer, request)
+
+    outcome = await policy.serve(
+        METHOD,
+        work,
+        time_limit=time_limit,
+        tally=lambda metrics, code, seconds: metrics.count_create(via, code, seconds),
+        status_of=room.status_for if room is not None else status_for,
+    )
+    if isinstance(outcome, Failure):
+        return pb.CreateSessionResult(error=pb.Status.FromString(outcome.status.SerializeToString()))
+    if room is None or room.take(outcome.ByteSize() + _RESULT_OVERHEAD):
+        return pb.CreateSessionResult(response=outcome)
+    # Created, but its session (with the app's and user's state) no longer fits: its id says where.
+    return pb.CreateSessionResult(created=pb.CreatedSession(session_id=outcome.session.session_id))
+
+
 async def batch_create(
     servicer: Creates, request: pb.BatchCreateSessionsRequest, grant: TokenGrant | None
 ) -> pb.BatchCreateSessionsResponse:
@@ -95,32 +131,13 @@ async def batch_create(
     """
     count = validation.batch_size(len(request.requests), wire_limits.MAX_BATCH_CREATES, "creates")
     room = ResponseRoom(servicer.response_bytes, count)
-    policy = servicer.policy
 
-    async def serve(one: pb.CreateSessionRequest) -> pb.CreateSessionResult:
-        async def work() -> pb.CreateSessionResponse:
-            policy.authorize(grant, one.app_name)
-            return await create(servicer, one)
-
+    def serve(one: pb.CreateSessionRequest) -> Awaitable[pb.CreateSessionResult]:
         # The batch's call bounds its creates' time.
-        outcome = await policy.serve(
-            METHOD, work, time_limit=None, tally=_count_batched, status_of=room.status_for
-        )
-        if isinstance(outcome, Failure):
-            return pb.CreateSessionResult(error=pb.Status.FromString(outcome.status.SerializeToString()))
-        if room.take(outcome.ByteSize() + _RESULT_OVERHEAD):
-            return pb.CreateSessionResult(response=outcome)
-        # Created, but its session (with the app's and user's state) no longer fits: its id says where.
-        return pb.CreateSessionResult(created=pb.CreatedSession(session_id=outcome.session.session_id))
+        return serve_create(servicer, one, grant, via=BATCH_METHOD, time_limit=None, room=room)
 
     if count == 1:
         results = [await serve(request.requests[0])]
     else:
         results = list(await asyncio.gather(*map(serve, request.requests)))
     return pb.BatchCreateSessionsResponse(results=results)
-
-
-def _count_batched(metrics: Metrics, code: str, seconds: float) -> None:
-    """Counts a create of a batch by its own code (the batch is timed as a call)."""
-    del seconds
-    metrics.batched_creates.labels(code).inc()

@@ -26,7 +26,7 @@ from google.rpc import code_pb2, status_pb2
 from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
-from adk_grpc_sessions.server.api.create import batch_create, create, new_session_id
+from adk_grpc_sessions.server.api.create import batch_create, create, new_session_id, serve_create
 from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from, status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
@@ -276,7 +276,7 @@ class SessionServicer:
     async def AppendEventStream(  # noqa: N802
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        """Serves appends sent over one open stream, each as a lone append, in order.
+        """Serves appends (and creates) sent over one open stream, each as a lone call would, in order.
 
         Why a stream: most of a lone append's time is the gRPC machinery of
         its unary call, on both sides; an append sent as one more message on
@@ -300,6 +300,11 @@ class SessionServicer:
             await context.abort_with_status(status)
         task = asyncio.current_task()
         assert task is not None  # gRPC runs every handler in a task of its own
+        # Each request is logged under the caller's id, as a call of its own made with the
+        # stream's metadata would be; without one, each gets a new id.
+        caller_id = next(
+            (str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), None
+        )
         code = "OK"
         try:
             while not self._draining:
@@ -315,18 +320,28 @@ class SessionServicer:
                     self._idle_streams.discard(task)
                 if raw is grpc.aio.EOF:
                     break
-                request_id.set(new_request_id())
-                outcome = await append(
-                    self, raw, grant, via=STREAM_METHOD, time_limit=self.policy.max_call_seconds
-                )
-                await context.write(
-                    messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
-                )
+                request_id.set(caller_id or new_request_id())
+                await context.write(await self._stream_answer(raw, grant))
         except asyncio.CancelledError:
             code = "CANCELLED"  # the client gave up or went away
             raise
         finally:
             self._count_stream(code)
+
+    async def _stream_answer(self, raw: bytes, grant: TokenGrant | None) -> bytes:
+        """The encoded answer to one request read from an append stream: an append's, or a create's."""
+        time_limit = self.policy.max_call_seconds
+        try:
+            request = pb.AppendEventStreamRequest.FromString(raw)
+        except DecodeError:
+            request = None  # the append core answers bad protobuf as a failed append
+        if request is not None and request.WhichOneof("request") == "create":
+            result = await serve_create(self, request.create, grant, via=STREAM_METHOD, time_limit=time_limit)
+            return pb.AppendEventStreamResponse(create_result=result).SerializeToString()
+        outcome = await append(
+            self, raw if request is None else request.append, grant, via=STREAM_METHOD, time_limit=time_limit
+        )
+        return messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
 
     def drain(self) -> None:
         """Ends every append stream (with OK) once it has answered what it read; idle ones now.

@@ -2155,11 +2155,16 @@ func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
 	return nil
 }
 
-// One request on SessionService.AppendEventStream.
+// One request on SessionService.AppendEventStream: an append, or a create.
 type AppendEventStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. Exactly an AppendEvent request.
-	Append        *AppendEventRequest `protobuf:"bytes,1,opt,name=append,proto3" json:"append,omitempty"`
+	// Required: exactly one.
+	//
+	// Types that are valid to be assigned to Request:
+	//
+	//	*AppendEventStreamRequest_Append
+	//	*AppendEventStreamRequest_Create
+	Request       isAppendEventStreamRequest_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2194,18 +2199,59 @@ func (*AppendEventStreamRequest) Descriptor() ([]byte, []int) {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
+func (x *AppendEventStreamRequest) GetRequest() isAppendEventStreamRequest_Request {
 	if x != nil {
-		return x.Append
+		return x.Request
 	}
 	return nil
 }
 
+func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
+	if x != nil {
+		if x, ok := x.Request.(*AppendEventStreamRequest_Append); ok {
+			return x.Append
+		}
+	}
+	return nil
+}
+
+func (x *AppendEventStreamRequest) GetCreate() *CreateSessionRequest {
+	if x != nil {
+		if x, ok := x.Request.(*AppendEventStreamRequest_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+type isAppendEventStreamRequest_Request interface {
+	isAppendEventStreamRequest_Request()
+}
+
+type AppendEventStreamRequest_Append struct {
+	// Exactly an AppendEvent request.
+	Append *AppendEventRequest `protobuf:"bytes,1,opt,name=append,proto3,oneof"`
+}
+
+type AppendEventStreamRequest_Create struct {
+	// Exactly a CreateSession request.
+	Create *CreateSessionRequest `protobuf:"bytes,2,opt,name=create,proto3,oneof"`
+}
+
+func (*AppendEventStreamRequest_Append) isAppendEventStreamRequest_Request() {}
+
+func (*AppendEventStreamRequest_Create) isAppendEventStreamRequest_Request() {}
+
 // The answer to one AppendEventStreamRequest, in request order.
 type AppendEventStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What the append came to.
-	Result        *AppendEventResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	// Exactly one is set: the one that answers the request's kind.
+	//
+	// Types that are valid to be assigned to Answer:
+	//
+	//	*AppendEventStreamResponse_Result
+	//	*AppendEventStreamResponse_CreateResult
+	Answer        isAppendEventStreamResponse_Answer `protobuf_oneof:"answer"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2240,12 +2286,49 @@ func (*AppendEventStreamResponse) Descriptor() ([]byte, []int) {
 	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
-func (x *AppendEventStreamResponse) GetResult() *AppendEventResult {
+func (x *AppendEventStreamResponse) GetAnswer() isAppendEventStreamResponse_Answer {
 	if x != nil {
-		return x.Result
+		return x.Answer
 	}
 	return nil
 }
+
+func (x *AppendEventStreamResponse) GetResult() *AppendEventResult {
+	if x != nil {
+		if x, ok := x.Answer.(*AppendEventStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+func (x *AppendEventStreamResponse) GetCreateResult() *CreateSessionResult {
+	if x != nil {
+		if x, ok := x.Answer.(*AppendEventStreamResponse_CreateResult); ok {
+			return x.CreateResult
+		}
+	}
+	return nil
+}
+
+type isAppendEventStreamResponse_Answer interface {
+	isAppendEventStreamResponse_Answer()
+}
+
+type AppendEventStreamResponse_Result struct {
+	// What the append came to.
+	Result *AppendEventResult `protobuf:"bytes,1,opt,name=result,proto3,oneof"`
+}
+
+type AppendEventStreamResponse_CreateResult struct {
+	// What the create came to (never "created": one create's answer
+	// always fits in a response).
+	CreateResult *CreateSessionResult `protobuf:"bytes,2,opt,name=create_result,json=createResult,proto3,oneof"`
+}
+
+func (*AppendEventStreamResponse_Result) isAppendEventStreamResponse_Answer() {}
+
+func (*AppendEventStreamResponse_CreateResult) isAppendEventStreamResponse_Answer() {}
 
 // What one append of a batch or a stream came to.
 type AppendEventResult struct {
@@ -4389,11 +4472,15 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x18BatchAppendEventsRequest\x12D\n" +
 	"\brequests\x18\x01 \x03(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\brequests\"^\n" +
 	"\x19BatchAppendEventsResponse\x12A\n" +
-	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\\\n" +
-	"\x18AppendEventStreamRequest\x12@\n" +
-	"\x06append\x18\x01 \x01(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\x06append\"\\\n" +
-	"\x19AppendEventStreamResponse\x12?\n" +
-	"\x06result\x18\x01 \x01(\v2'.adk_grpc_sessions.v1.AppendEventResultR\x06result\"\x9d\x01\n" +
+	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\xaf\x01\n" +
+	"\x18AppendEventStreamRequest\x12B\n" +
+	"\x06append\x18\x01 \x01(\v2(.adk_grpc_sessions.v1.AppendEventRequestH\x00R\x06append\x12D\n" +
+	"\x06create\x18\x02 \x01(\v2*.adk_grpc_sessions.v1.CreateSessionRequestH\x00R\x06createB\t\n" +
+	"\arequest\"\xba\x01\n" +
+	"\x19AppendEventStreamResponse\x12A\n" +
+	"\x06result\x18\x01 \x01(\v2'.adk_grpc_sessions.v1.AppendEventResultH\x00R\x06result\x12P\n" +
+	"\rcreate_result\x18\x02 \x01(\v2).adk_grpc_sessions.v1.CreateSessionResultH\x00R\fcreateResultB\b\n" +
+	"\x06answer\"\x9d\x01\n" +
 	"\x11AppendEventResult\x12G\n" +
 	"\bresponse\x18\x01 \x01(\v2).adk_grpc_sessions.v1.AppendEventResponseH\x00R\bresponse\x124\n" +
 	"\x05error\x18\x02 \x01(\v2\x1c.adk_grpc_sessions.v1.StatusH\x00R\x05errorB\t\n" +
@@ -4684,77 +4771,79 @@ var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
 	19, // 33: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
 	25, // 34: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
 	19, // 35: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	25, // 36: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	20, // 37: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	26, // 38: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	70, // 39: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	68, // 40: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	4,  // 41: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	65, // 42: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	66, // 43: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	5,  // 44: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
-	71, // 45: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 46: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	5,  // 47: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	67, // 48: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	68, // 49: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	69, // 50: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
-	5,  // 51: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	43, // 52: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
-	45, // 53: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
-	46, // 54: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
-	44, // 55: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
-	4,  // 56: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
-	0,  // 57: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
-	49, // 58: adk_grpc_sessions.v1.WatchSessionsResponse.notices:type_name -> adk_grpc_sessions.v1.SessionNotices
-	51, // 59: adk_grpc_sessions.v1.WatchSessionsResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchSessionsCaughtUp
-	52, // 60: adk_grpc_sessions.v1.WatchSessionsResponse.relisting:type_name -> adk_grpc_sessions.v1.WatchSessionsRelisting
-	50, // 61: adk_grpc_sessions.v1.SessionNotices.notices:type_name -> adk_grpc_sessions.v1.SessionNotice
-	1,  // 62: adk_grpc_sessions.v1.SessionNotice.kind:type_name -> adk_grpc_sessions.v1.SessionNotice.Kind
-	5,  // 63: adk_grpc_sessions.v1.SessionNotice.session:type_name -> adk_grpc_sessions.v1.Session
-	7,  // 64: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	9,  // 65: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:input_type -> adk_grpc_sessions.v1.BatchCreateSessionsRequest
-	13, // 66: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	15, // 67: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	17, // 68: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	19, // 69: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	21, // 70: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	23, // 71: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	27, // 72: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	29, // 73: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	31, // 74: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	33, // 75: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
-	35, // 76: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
-	37, // 77: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
-	39, // 78: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
-	41, // 79: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
-	47, // 80: adk_grpc_sessions.v1.SessionService.WatchSessions:input_type -> adk_grpc_sessions.v1.WatchSessionsRequest
-	53, // 81: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
-	55, // 82: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
-	8,  // 83: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	10, // 84: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:output_type -> adk_grpc_sessions.v1.BatchCreateSessionsResponse
-	14, // 85: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	16, // 86: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	18, // 87: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	20, // 88: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	22, // 89: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	24, // 90: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	28, // 91: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	30, // 92: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	32, // 93: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	34, // 94: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
-	36, // 95: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
-	38, // 96: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
-	40, // 97: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
-	42, // 98: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
-	48, // 99: adk_grpc_sessions.v1.SessionService.WatchSessions:output_type -> adk_grpc_sessions.v1.WatchSessionsResponse
-	54, // 100: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
-	56, // 101: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
-	83, // [83:102] is the sub-list for method output_type
-	64, // [64:83] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	7,  // 36: adk_grpc_sessions.v1.AppendEventStreamRequest.create:type_name -> adk_grpc_sessions.v1.CreateSessionRequest
+	25, // 37: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	11, // 38: adk_grpc_sessions.v1.AppendEventStreamResponse.create_result:type_name -> adk_grpc_sessions.v1.CreateSessionResult
+	20, // 39: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	26, // 40: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	70, // 41: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	68, // 42: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 43: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	65, // 44: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	66, // 45: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	5,  // 46: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	71, // 47: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 48: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 49: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	67, // 50: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	68, // 51: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	69, // 52: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
+	5,  // 53: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	43, // 54: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
+	45, // 55: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
+	46, // 56: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
+	44, // 57: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
+	4,  // 58: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
+	0,  // 59: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
+	49, // 60: adk_grpc_sessions.v1.WatchSessionsResponse.notices:type_name -> adk_grpc_sessions.v1.SessionNotices
+	51, // 61: adk_grpc_sessions.v1.WatchSessionsResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchSessionsCaughtUp
+	52, // 62: adk_grpc_sessions.v1.WatchSessionsResponse.relisting:type_name -> adk_grpc_sessions.v1.WatchSessionsRelisting
+	50, // 63: adk_grpc_sessions.v1.SessionNotices.notices:type_name -> adk_grpc_sessions.v1.SessionNotice
+	1,  // 64: adk_grpc_sessions.v1.SessionNotice.kind:type_name -> adk_grpc_sessions.v1.SessionNotice.Kind
+	5,  // 65: adk_grpc_sessions.v1.SessionNotice.session:type_name -> adk_grpc_sessions.v1.Session
+	7,  // 66: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	9,  // 67: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:input_type -> adk_grpc_sessions.v1.BatchCreateSessionsRequest
+	13, // 68: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	15, // 69: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	17, // 70: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	19, // 71: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	21, // 72: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	23, // 73: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	27, // 74: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	29, // 75: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	31, // 76: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	33, // 77: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	35, // 78: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	37, // 79: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	39, // 80: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
+	41, // 81: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
+	47, // 82: adk_grpc_sessions.v1.SessionService.WatchSessions:input_type -> adk_grpc_sessions.v1.WatchSessionsRequest
+	53, // 83: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
+	55, // 84: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
+	8,  // 85: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	10, // 86: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:output_type -> adk_grpc_sessions.v1.BatchCreateSessionsResponse
+	14, // 87: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	16, // 88: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	18, // 89: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	20, // 90: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	22, // 91: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	24, // 92: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	28, // 93: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	30, // 94: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	32, // 95: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	34, // 96: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	36, // 97: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	38, // 98: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	40, // 99: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
+	42, // 100: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
+	48, // 101: adk_grpc_sessions.v1.SessionService.WatchSessions:output_type -> adk_grpc_sessions.v1.WatchSessionsResponse
+	54, // 102: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
+	56, // 103: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
+	85, // [85:104] is the sub-list for method output_type
+	66, // [66:85] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -4776,6 +4865,14 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		(*CreateSessionResult_Created)(nil),
 	}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11].OneofWrappers = []any{}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21].OneofWrappers = []any{
+		(*AppendEventStreamRequest_Append)(nil),
+		(*AppendEventStreamRequest_Create)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22].OneofWrappers = []any{
+		(*AppendEventStreamResponse_Result)(nil),
+		(*AppendEventStreamResponse_CreateResult)(nil),
+	}
 	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23].OneofWrappers = []any{
 		(*AppendEventResult_Response)(nil),
 		(*AppendEventResult_Error)(nil),

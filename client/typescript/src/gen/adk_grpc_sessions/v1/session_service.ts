@@ -835,16 +835,27 @@ export interface BatchAppendEventsResponse {
   results: AppendEventResult[];
 }
 
-/** One request on SessionService.AppendEventStream. */
+/** One request on SessionService.AppendEventStream: an append, or a create. */
 export interface AppendEventStreamRequest {
-  /** Required. Exactly an AppendEvent request. */
-  append: AppendEventRequest | undefined;
+  /** Exactly an AppendEvent request. */
+  append?:
+    | AppendEventRequest
+    | undefined;
+  /** Exactly a CreateSession request. */
+  create?: CreateSessionRequest | undefined;
 }
 
 /** The answer to one AppendEventStreamRequest, in request order. */
 export interface AppendEventStreamResponse {
   /** What the append came to. */
-  result: AppendEventResult | undefined;
+  result?:
+    | AppendEventResult
+    | undefined;
+  /**
+   * What the create came to (never "created": one create's answer
+   * always fits in a response).
+   */
+  createResult?: CreateSessionResult | undefined;
 }
 
 /** What one append of a batch or a stream came to. */
@@ -3822,13 +3833,16 @@ export const BatchAppendEventsResponse: MessageFns<BatchAppendEventsResponse> = 
 };
 
 function createBaseAppendEventStreamRequest(): AppendEventStreamRequest {
-  return { append: undefined };
+  return { append: undefined, create: undefined };
 }
 
 export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
   encode(message: AppendEventStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.append !== undefined) {
       AppendEventRequest.encode(message.append, writer.uint32(10).fork()).join();
+    }
+    if (message.create !== undefined) {
+      CreateSessionRequest.encode(message.create, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3854,6 +3868,14 @@ export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
             message.append = AppendEventRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.create = CreateSessionRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3874,18 +3896,24 @@ export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
     message.append = (object.append !== undefined && object.append !== null)
       ? AppendEventRequest.fromPartial(object.append)
       : undefined;
+    message.create = (object.create !== undefined && object.create !== null)
+      ? CreateSessionRequest.fromPartial(object.create)
+      : undefined;
     return message;
   },
 };
 
 function createBaseAppendEventStreamResponse(): AppendEventStreamResponse {
-  return { result: undefined };
+  return { result: undefined, createResult: undefined };
 }
 
 export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = {
   encode(message: AppendEventStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.result !== undefined) {
       AppendEventResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    if (message.createResult !== undefined) {
+      CreateSessionResult.encode(message.createResult, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3911,6 +3939,14 @@ export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = 
             message.result = AppendEventResult.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createResult = CreateSessionResult.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3930,6 +3966,9 @@ export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = 
     const message = createBaseAppendEventStreamResponse();
     message.result = (object.result !== undefined && object.result !== null)
       ? AppendEventResult.fromPartial(object.result)
+      : undefined;
+    message.createResult = (object.createResult !== undefined && object.createResult !== null)
+      ? CreateSessionResult.fromPartial(object.createResult)
       : undefined;
     return message;
   },
@@ -6573,13 +6612,15 @@ export const SessionServiceService = {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream: {
     path: "/adk_grpc_sessions.v1.SessionService/AppendEventStream" as const,
@@ -6834,13 +6875,15 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream: handleBidiStreamingCall<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
@@ -7090,13 +7133,15 @@ export interface SessionServiceClient extends Client {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream(): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
   appendEventStream(

@@ -1,11 +1,13 @@
 """The one create core: ``create`` checks and stores one new session, however it arrived.
 
-A lone ``CreateSession`` and each create of ``BatchCreateSessions`` are
-served by it alone, so they are the same create: same checks, same limits,
-same statuses, an id generated the same way. A batch adds only what concerns
-it: each create authorized on its own app, run concurrently with the
-others (so a SQL backend's group commit stores them together), and answered
-within the room its response has left (``ResponseRoom``).
+A lone ``CreateSession``, each create of ``BatchCreateSessions`` and each
+create sent on ``AppendEventStream`` are served by it alone, so they are the
+same create: same checks, same limits, same statuses, an id generated the
+same way. A batch or a stream adds only what concerns it (``serve_create``):
+each create authorized on its own app and counted under the call it came in;
+a batch's creates run concurrently (so a SQL backend's group commit stores
+them together) and are answered within the room its response has left
+(``ResponseRoom``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Each method validates its request, calls the backend and answers. It holds
 no storage logic (that is the backend's), no error-code choices (``errors``),
 and nothing written twice for the three ways an append arrives: a lone
 ``AppendEvent``, ``BatchAppendEvents`` and ``AppendEventStream`` adapt the
-one append core (``append``). What happens around every call (parsing,
+one append core (``append``), as ``CreateSession``, ``BatchCreateSessions``
+and a create on the stream adapt the one create core (``create``). What happens around every call (parsing,
 credentials, deadlines, metrics) is ``calls``'s; the lifecycle's request
 rules are ``lifecycle``'s. One method per RPC of the contract keeps it near
 400 lines, each method short.

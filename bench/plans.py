@@ -107,9 +107,10 @@ GROUPS: dict[str, frozenset[str]] = {
     "watch": frozenset({"watch"}),
     "lone": frozenset({"create_session", "append_c1", "get_10_events", "agent_turn"}),
     "appends": frozenset({"append_c1", "append_c32"}),
+    "creates": frozenset({"create_session", "create_session_c32"}),
 }
 """What ``bench.run --only GROUP`` runs: watching (issue 23's rows), the lone calls with their ceilings
-(issue 22's), or the appends with the echo ceiling."""
+(issue 22's), the appends with the echo ceiling, or the creates (one caller, and 32 at once)."""
 
 
 def runs_any(kind: str, workloads: frozenset[str] | None) -> bool:

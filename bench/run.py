@@ -7,7 +7,7 @@ started the way the tests start theirs. A full run's results go to
 ADK and to the echo ceiling) and ``latest.png`` (the chart), and its table into
 docs/performance.md. A quick run (``--quick``, a routine check) writes
 ``quick.*`` beside them, which git ignores, and changes no document; so does a
-run of some workloads only (``--only watch``, ``lone`` or ``appends``: the
+run of some workloads only (``--only watch``, ``lone``, ``appends`` or ``creates``: the
 services that run none of them are left out), at the full plan's counts unless
 ``--quick``.
 """

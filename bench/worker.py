@@ -307,8 +307,11 @@ async def run(
         return mine
 
     steps: list[tuple[str, Callable[[], Awaitable[workloads.Sample]]]] = [
-        ("create_session", lambda: workloads.create_sessions(service, plan.creates)),
-        ("create_session_c32", lambda: workloads.create_sessions_at_once(service, 32, plan.creates // 32)),
+        ("create_session", lambda: workloads.create_sessions(service, plan.creates, meter)),
+        (
+            "create_session_c32",
+            lambda: workloads.create_sessions_at_once(service, 32, plan.creates // 32, meter),
+        ),
         ("append_c1", lambda: appends("append_c1", 1, plan.append_c1)),
         ("append_c32", lambda: appends("append_c32", 32, plan.append_c32_per_session)),
         ("get_10_events", lambda: workloads.get_session(service, 10, plan.get_reads[10])),

@@ -85,19 +85,28 @@ async def _timed(sample: Sample, operation: Callable[..., Awaitable[Any]], *args
         sample.latencies.append(time.perf_counter() - started)
 
 
-async def create_sessions(service: BaseSessionService, count: int) -> Sample:
-    """``count`` sessions created one after another."""
+async def create_sessions(service: BaseSessionService, count: int, meter: CpuMeter | None = None) -> Sample:
+    """``count`` sessions created one after another; with ``meter``, the CPU time per create in the detail."""
     sample = Sample()
+    before = meter.read() if meter else None
     started = time.perf_counter()
     for index in range(count):
         await _timed(sample, service.create_session, app_name=APP, user_id=f"create-{index % 50}")
     sample.wall = time.perf_counter() - started
+    if meter and before:
+        sample.detail.update(meter.per_operation(before, meter.read(), len(sample.latencies)))
     return sample
 
 
-async def create_sessions_at_once(service: BaseSessionService, writers: int, per_writer: int) -> Sample:
-    """``writers`` callers creating ``per_writer`` sessions each, one after another, all at once."""
+async def create_sessions_at_once(
+    service: BaseSessionService, writers: int, per_writer: int, meter: CpuMeter | None = None
+) -> Sample:
+    """``writers`` callers creating ``per_writer`` sessions each, one after another, all at once.
+
+    With ``meter``, the CPU time per create is in the sample's detail.
+    """
     sample = Sample()
+    before = meter.read() if meter else None
 
     async def writer(index: int) -> None:
         for _ in range(per_writer):
@@ -110,6 +119,8 @@ async def create_sessions_at_once(service: BaseSessionService, writers: int, per
     started = time.perf_counter()
     await asyncio.gather(*(writer(index) for index in range(writers)))
     sample.wall = time.perf_counter() - started
+    if meter and before:
+        sample.detail.update(meter.per_operation(before, meter.read(), len(sample.latencies)))
     return sample
 
 

@@ -170,7 +170,8 @@ async def test_streamed_appends_are_counted_by_their_own_codes() -> None:
         sample = server.metrics.registry.get_sample_value
         assert sample("adk_grpc_sessions_streamed_appends_total", {"code": "OK"}) == 1
         assert sample("adk_grpc_sessions_streamed_appends_total", {"code": "ABORTED"}) == 1
+        assert sample("adk_grpc_sessions_streamed_creates_total", {"code": "OK"}) == 1  # the create went too
         seconds = {"method": "AppendEventStream"}
-        assert sample("adk_grpc_sessions_rpc_duration_seconds_count", seconds) == 2
+        assert sample("adk_grpc_sessions_rpc_duration_seconds_count", seconds) == 3
     finally:
         await server.stop(grace=0)

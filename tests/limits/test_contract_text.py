@@ -24,6 +24,7 @@ def _proto_text() -> str:
         f"1 to {limits.MAX_KEY_LENGTH} code points",
         f"0 = {limits.DEFAULT_PAGE_SIZE}; values above {limits.MAX_PAGE_SIZE} are treated as {limits.MAX_PAGE_SIZE}",
         f"BatchAppendEvents takes at most {limits.MAX_BATCH_APPENDS} appends",
+        f"BatchCreateSessions takes at most {limits.MAX_BATCH_CREATES} creates",
         f"at most {limits.MAX_EVENTS_PER_SESSION_READ:,})",
         f"--max-message-bytes, {limits.DEFAULT_MAX_MESSAGE_BYTES // 2**20} MiB",
         f"--max-state-bytes ({limits.DEFAULT_MAX_STATE_BYTES // 2**20} MiB)",

@@ -326,3 +326,25 @@ async def test_a_batchs_answers_never_pass_the_message_limit_and_what_does_not_f
     assert not (await read(server, sessions[3])).events, "not applied: it may be sent again"
     resent = await append_ok(server, requests[3])
     assert not resent.already_applied
+
+
+async def test_a_batch_of_creates_answers_a_session_that_does_not_fit_by_its_id(
+    start_limited: StartLimited,
+) -> None:
+    # Each answer repeats the app's state (4.5 MB): three fit in a 16 MiB response, not four.
+    server = await start_limited("memory", max_message_bytes=16 * MIB, max_state_bytes=5 * MIB)
+    app_state = pb.StateDelta(app={"big": f'"{"v" * 4_500_000}"'})
+    await server.big_stub.CreateSession(pb.CreateSessionRequest(app_name=APP, user_id=USER, state=app_state))
+    requests = [pb.CreateSessionRequest(app_name=APP, user_id=USER, session_id=f"b{i}") for i in range(4)]
+
+    batch = await server.big_stub.BatchCreateSessions(pb.BatchCreateSessionsRequest(requests=requests))
+
+    assert batch.ByteSize() <= 16 * MIB
+    outcomes = [r.WhichOneof("outcome") for r in batch.results]
+    assert sorted(map(str, outcomes)) == ["created", "response", "response", "response"]
+    unanswered = next(r.created.session_id for r in batch.results if r.HasField("created"))
+    assert unanswered in {"b0", "b1", "b2", "b3"}
+    stored = await server.big_stub.GetSession(
+        pb.GetSessionRequest(app_name=APP, user_id=USER, session_id=unanswered)
+    )
+    assert stored.session.state.app["big"] == app_state.app["big"], "created: it can be read"

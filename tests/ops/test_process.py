@@ -187,12 +187,13 @@ async def test_metrics_endpoint_counts_calls_and_writes(app_name: str) -> None:
         for family in text_string_to_metric_families(body)
         for s in family.samples
     }
-    assert samples[("adk_grpc_sessions_rpcs_total", (("code", "OK"), ("method", "CreateSession")))] == 1
     assert samples[("adk_grpc_sessions_rpcs_total", (("code", "NOT_FOUND"), ("method", "GetSession")))] == 1
     assert samples[("adk_grpc_sessions_events_appended_total", ())] == 1
     assert samples[("adk_grpc_sessions_sessions_created_total", ())] == 1
-    # The client's lone append went on its append stream: timed, and counted by its own code.
-    assert samples[("adk_grpc_sessions_rpc_duration_seconds_count", (("method", "AppendEventStream"),))] == 1
+    # The client's lone create and lone append went on its append stream: each timed, and
+    # counted by its own code.
+    assert samples[("adk_grpc_sessions_rpc_duration_seconds_count", (("method", "AppendEventStream"),))] == 2
+    assert samples[("adk_grpc_sessions_streamed_creates_total", (("code", "OK"),))] == 1
     assert samples[("adk_grpc_sessions_streamed_appends_total", (("code", "OK"),))] == 1
     assert (
         samples[("adk_grpc_sessions_backend_duration_seconds_count", (("operation", "append_event"),))] == 1

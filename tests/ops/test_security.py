@@ -260,6 +260,26 @@ async def test_a_batch_needs_a_token_and_each_append_needs_its_app(token_server:
         assert (await ops.list_sessions(app_name="app-beta")).sessions == []
 
 
+async def test_a_batch_of_creates_needs_a_token_and_each_create_needs_its_app(token_server: str) -> None:
+    def create(app: str) -> pb.CreateSessionRequest:
+        return pb.CreateSessionRequest(app_name=app, user_id="u1", session_id="batch-created")
+
+    async with grpc.aio.insecure_channel(token_server) as channel:
+        stub = pb_grpc.SessionServiceStub(channel)
+        alpha = [("authorization", "Bearer token-alpha")]
+        batch = pb.BatchCreateSessionsRequest(requests=[create("app-beta"), create("app-alpha")])
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.BatchCreateSessions(batch)
+        assert failure_of(raised.value).code == grpc.StatusCode.UNAUTHENTICATED
+        denied, created = (await stub.BatchCreateSessions(batch, metadata=alpha)).results
+        failure = failure_in(status_pb2.Status.FromString(denied.error.SerializeToString()))
+        assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APP_NOT_ALLOWED")
+        assert created.response.session.app_name == "app-alpha"
+    async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
+        assert (await ops.list_sessions(app_name="app-beta")).sessions == []
+        assert len((await ops.list_sessions(app_name="app-alpha", user_id="u1")).sessions) == 1
+
+
 async def test_a_stream_needs_a_token_and_each_append_needs_its_app(token_server: str) -> None:
     def append(app: str, revision: int = 1) -> pb.AppendEventRequest:
         return pb.AppendEventRequest(
@@ -289,6 +309,28 @@ async def test_a_stream_needs_a_token_and_each_append_needs_its_app(token_server
         assert stored.response.event.sequence == 1
         await stream.done_writing()
         assert await stream.code() == grpc.StatusCode.OK
+    async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
+        assert (await ops.list_sessions(app_name="app-beta")).sessions == []
+
+
+async def test_each_create_on_a_stream_needs_its_app(token_server: str) -> None:
+    async with grpc.aio.insecure_channel(token_server) as channel:
+        stream = pb_grpc.SessionServiceStub(channel).AppendEventStream(
+            metadata=[("authorization", "Bearer token-alpha")]
+        )
+        results = []
+        for app in ("app-beta", "app-alpha"):
+            create = pb.CreateSessionRequest(app_name=app, user_id="u1", session_id="streamed")
+            await stream.write(pb.AppendEventStreamRequest(create=create))
+            answer = await stream.read()
+            assert isinstance(answer, pb.AppendEventStreamResponse)
+            results.append(answer.create_result)
+        await stream.done_writing()
+        assert await stream.code() == grpc.StatusCode.OK
+    denied, created = results
+    failure = failure_in(status_pb2.Status.FromString(denied.error.SerializeToString()))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APP_NOT_ALLOWED")
+    assert created.response.session.app_name == "app-alpha"
     async with GrpcSessionService(token_server, metadata=[("authorization", "Bearer token-ops")]) as ops:
         assert (await ops.list_sessions(app_name="app-beta")).sessions == []
 

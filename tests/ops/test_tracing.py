@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import grpc
+from google.adk.events.event import Event
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from adk_grpc_sessions.client import GrpcSessionService
@@ -45,7 +46,8 @@ async def test_calls_are_traced_to_the_configured_collector(app_name: str) -> No
     )
     await server.start()
     try:
-        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:
+        # Calls of their own: the append stream (the client's default for a lone create) is not traced.
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", stream_appends=False) as client:
             await client.create_session(app_name=app_name, user_id="u1")
             await client.get_user_state(app_name=app_name, user_id="u1")
     finally:
@@ -55,3 +57,18 @@ async def test_calls_are_traced_to_the_configured_collector(app_name: str) -> No
     assert "/adk_grpc_sessions.v1.SessionService/CreateSession" in collector.spans
     assert "/adk_grpc_sessions.v1.SessionService/GetUserState" in collector.spans
     assert collector.services == {"adk-grpc-sessions"}
+
+
+async def test_with_tracing_on_lone_creates_and_appends_on_the_stream_are_served(app_name: str) -> None:
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", otel_endpoint="http://127.0.0.1:1")
+    )
+    await server.start()
+    try:
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", timeout=5) as client:
+            session = await client.create_session(app_name=app_name, user_id="u1")
+            await client.append_event(session, Event(author="user"))
+            stored = await client.get_session(app_name=app_name, user_id="u1", session_id=session.id)
+            assert stored is not None and len(stored.events) == 1
+    finally:
+        await server.stop(grace=0)

@@ -1,9 +1,9 @@
-"""``AppendStream``: lone appends sent on one ``AppendEventStream`` kept open, one at a time.
+"""``AppendStream``: lone appends and creates sent on one ``AppendEventStream`` kept open, one at a time.
 
 A unary call's own machinery (on both sides) is most of what a lone append
-costs, far more than one more message on a stream that is already open. So
-an append that goes alone is sent as a message on a stream that stays open
-between appends.
+or create costs, far more than one more message on a stream that is already
+open. So an append or a create that goes alone is sent as a message on a
+stream that stays open between them (what follows says "append" for both).
 
 One append at a time: the stream is ``busy`` from the write until its answer
 is read, and an append that finds it busy goes in a call of its own. An
@@ -49,10 +49,44 @@ class AppendStream:
     ) -> pb.AppendEventResponse:
         """Sends one append and returns its response, within ``seconds`` (None: no limit).
 
+        Raises:
+            AttemptFailedError: the append failed (its own failure, or the stream's).
+        """
+        answer = await self._send(
+            pb.AppendEventStreamRequest(append=request), "AppendEvent", seconds, wait_for_ready
+        )
+        result = answer.result
+        if result.HasField("response"):
+            response: pb.AppendEventResponse = result.response
+            return response
+        raise AttemptFailedError(*append_failure(result.error))
+
+    async def create(
+        self, request: pb.CreateSessionRequest, seconds: float | None, wait_for_ready: bool
+    ) -> pb.CreateSessionResponse:
+        """Sends one create and returns its response, within ``seconds`` (None: no limit).
+
+        Raises:
+            AttemptFailedError: the create failed (its own failure, or the stream's).
+        """
+        answer = await self._send(
+            pb.AppendEventStreamRequest(create=request), "CreateSession", seconds, wait_for_ready
+        )
+        result = answer.create_result
+        if result.HasField("response"):
+            response: pb.CreateSessionResponse = result.response
+            return response
+        raise AttemptFailedError(*append_failure(result.error))
+
+    async def _send(
+        self, request: pb.AppendEventStreamRequest, what: str, seconds: float | None, wait_for_ready: bool
+    ) -> pb.AppendEventStreamResponse:
+        """Sends one request (``what``: the call it stands for) and returns its answer, within ``seconds``.
+
         A stream opened for it is opened ``wait_for_ready`` if so asked (see ``retry``).
 
         Raises:
-            AttemptFailedError: the append failed (its own failure, or the stream's).
+            AttemptFailedError: the stream failed.
         """
         self.busy = True
         try:
@@ -63,13 +97,13 @@ class AppendStream:
                 )
             try:
                 async with asyncio.timeout(seconds):
-                    result = await self._exchange(call, request)
+                    return await self._exchange(call, request)
             except TimeoutError:
                 self._drop()
                 raise AttemptFailedError(
                     grpc.StatusCode.DEADLINE_EXCEEDED,
                     SessionServiceTimeoutError(
-                        f"AppendEvent did not finish within {seconds:.3g} s",
+                        f"{what} did not finish within {seconds:.3g} s",
                         grpc.StatusCode.DEADLINE_EXCEEDED,
                     ),
                 ) from None
@@ -79,15 +113,11 @@ class AppendStream:
             except BaseException:
                 self._drop()
                 raise
-            if result.HasField("response"):
-                response: pb.AppendEventResponse = result.response
-                return response
-            raise AttemptFailedError(*append_failure(result.error))
         finally:
             self.busy = False
 
     @staticmethod
-    async def _exchange(call: Any, request: pb.AppendEventRequest) -> pb.AppendEventResult:
+    async def _exchange(call: Any, request: pb.AppendEventStreamRequest) -> pb.AppendEventStreamResponse:
         """Writes ``request`` and reads its answer.
 
         Raises:
@@ -96,24 +126,24 @@ class AppendStream:
                 sending it again is safe).
         """
         try:
-            await call.write(pb.AppendEventStreamRequest(append=request))
+            await call.write(request)
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.INTERNAL:
                 raise  # the stream's own status (say, UNAUTHENTICATED)
             # The stream ended as the request left: it was never sent.
-            raise _ended("the append stream ended before the append was sent") from error
+            raise _ended("the append stream ended before the request was sent") from error
         except asyncio.InvalidStateError:  # ended (OK) by the server before the write
             raise _ended("the server had ended the append stream") from None
-        result = await call.read()
-        if result is grpc.aio.EOF:
+        answer = await call.read()
+        if answer is grpc.aio.EOF:
             code = await call.code()
             if code != grpc.StatusCode.OK:
                 raise grpc.aio.AioRpcError(
                     code, await call.initial_metadata(), await call.trailing_metadata(), await call.details()
                 )
             raise _ended("the server ended the append stream before answering (it is shutting down)")
-        answer: pb.AppendEventResult = result.result
-        return answer
+        response: pb.AppendEventStreamResponse = answer
+        return response
 
     def _drop(self) -> None:
         call, self._call = self._call, None

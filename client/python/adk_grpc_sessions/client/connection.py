@@ -1,8 +1,9 @@
 """``Connection``: the client's channel to the server, made per event loop, and every call made on it.
 
 Every call goes through ``Connection.call`` (retried within the client's
-time budget, see ``retry``), and every append through ``Connection.append``
-(the append pipeline of the channel, see ``append_pipeline``).
+time budget, see ``retry``), every append through ``Connection.append`` and
+every create through ``Connection.create`` (the channel's write pipelines,
+see ``write_pipeline``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 import grpc
 
-from adk_grpc_sessions.client.append_pipeline import AppendPipeline, PipelineLimits
+from adk_grpc_sessions.client.append_stream import AppendStream
 from adk_grpc_sessions.client.retry import CHANNEL_OPTIONS, Attempts, Retrying, RetryPolicy
 from adk_grpc_sessions.client.targets import Target
+from adk_grpc_sessions.client.write_pipeline import PipelineLimits, WritePipeline
+from adk_grpc_sessions.client.write_routes import AppendRoute, Created, CreateRoute
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.v1 import session_service_pb2_grpc as pb_grpc
 
@@ -28,7 +31,8 @@ class _Channel:
     loop: asyncio.AbstractEventLoop
     channel: grpc.aio.Channel
     stub: pb_grpc.SessionServiceAsyncStub
-    appends: AppendPipeline
+    appends: WritePipeline[pb.AppendEventRequest, pb.AppendEventResponse]
+    creates: WritePipeline[pb.CreateSessionRequest, Created]
 
 
 class Connection:
@@ -79,10 +83,15 @@ class Connection:
                     self.address, self._credentials, options=self._channel_options
                 )
             stub = pb_grpc.SessionServiceStub(channel)
-            appends = AppendPipeline(
-                stub, retrying=self._retrying, metadata=self._metadata, limits=self._pipeline_limits
+            limits = self._pipeline_limits
+            stream = AppendStream(stub, self._metadata) if limits.stream else None
+            appends = WritePipeline(
+                AppendRoute(stub, self._metadata, stream), retrying=self._retrying, limits=limits
             )
-            current = self._current = _Channel(loop, channel, stub, appends)
+            creates = WritePipeline(
+                CreateRoute(stub, self._metadata, stream), retrying=self._retrying, limits=limits
+            )
+            current = self._current = _Channel(loop, channel, stub, appends, creates)
         return current
 
     @property
@@ -122,7 +131,15 @@ class Connection:
 
     async def append(self, request: pb.AppendEventRequest) -> pb.AppendEventResponse:
         """Stores one append through the channel's append pipeline; raises what ``AppendEvent`` would."""
-        return await self._made().appends.append(request)
+        return await self._made().appends.send(request)
+
+    async def create(self, request: pb.CreateSessionRequest) -> Created:
+        """Makes one create through the channel's create pipeline; raises what ``CreateSession`` would.
+
+        A create that went in a batch whose response had no room for its
+        session is answered by its id alone (``pb.CreatedSession``): it was created.
+        """
+        return await self._made().creates.send(request)
 
     async def close(self) -> None:
         """Closes the channel; calls made afterwards open a new one."""

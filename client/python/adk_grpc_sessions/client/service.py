@@ -2,7 +2,7 @@
 
 One class, because ADK's interface is one class: its methods and this
 service's extras (the lifecycle, metadata and forks) are short adapters over
-the modules that do the work (``connection``, ``append_pipeline``,
+the modules that do the work (``connection``, ``write_pipeline``,
 ``session_reads``, ``listing``, ``lifecycle``, ``metadata``, ``watching``),
 which is why it runs past 400 lines: most of it is the extras' documented
 signatures. The listings it inherits from ``service_listings``.
@@ -31,11 +31,6 @@ from google.adk.sessions.state import State
 from typing_extensions import override
 
 from adk_grpc_sessions.client import conversions, lifecycle, metadata
-from adk_grpc_sessions.client.append_pipeline import (
-    DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_MAX_PER_CALL,
-    PipelineLimits,
-)
 from adk_grpc_sessions.client.connection import Connection
 from adk_grpc_sessions.client.event_cache import EventCache
 from adk_grpc_sessions.client.lifecycle import SessionInfo, set_expiration
@@ -51,6 +46,11 @@ from adk_grpc_sessions.client.session_notices import UserSessionsWatch
 from adk_grpc_sessions.client.session_reads import read_session
 from adk_grpc_sessions.client.targets import parse_target
 from adk_grpc_sessions.client.watching import EventWatch, SessionWatch, WatchTarget
+from adk_grpc_sessions.client.write_pipeline import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PER_CALL,
+    PipelineLimits,
+)
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire.limits import MAX_PAGE_SIZE
 from adk_grpc_sessions.wire.timestamps import from_timestamp, to_timestamp
@@ -135,12 +135,14 @@ class GrpcSessionService(SessionListings, BaseSessionService):
                 while calls are open go together, up to
                 ``max_appends_per_call`` in one ``BatchAppendEvents`` call
                 (each keeps its own outcome); a lone append goes at once.
-                0 sends each append in a call of its own, at once.
-            max_appends_per_call: most appends in one call (1 to 1000).
-            stream_appends: send a lone append as a message on a stream kept
-                open between appends (``AppendEventStream``), which waits less
-                than a call of its own; False for a call per append (say,
-                behind a proxy that cuts long-lived streams).
+                0 sends each append in a call of its own, at once. Creates
+                share calls the same way (``BatchCreateSessions``), within
+                the same two bounds, on calls of their own.
+            max_appends_per_call: most appends (or creates) in one call (1 to 1000).
+            stream_appends: send a lone append (or create) as a message on a
+                stream kept open between them (``AppendEventStream``), which
+                waits less than a call of its own; False for a call per append
+                and per create (say, behind a proxy that cuts long-lived streams).
             agents_dir: passed by ADK's service registry; not used.
         """
         del agents_dir  # ADK's registry always passes it; sessions do not live on disk.
@@ -213,7 +215,7 @@ class GrpcSessionService(SessionListings, BaseSessionService):
         set_expiration(request, ttl, expire_time)
         set_metadata(request, display_name, labels)
         try:
-            response: pb.CreateSessionResponse = await self._connection.call("CreateSession", request)
+            created = await self._connection.create(request)
         except AlreadyExistsError:
             if not chosen_here:
                 raise
@@ -221,7 +223,12 @@ class GrpcSessionService(SessionListings, BaseSessionService):
             if existing is None:
                 raise
             return existing
-        return conversions.session_from_message(response.session, self._events)
+        if isinstance(created, pb.CreatedSession):  # created in a batch with no room left for it: read it
+            stored = await self.get_session(app_name=app_name, user_id=user_id, session_id=created.session_id)
+            if stored is None:
+                raise SessionNotFoundError(f"Session {created.session_id} was deleted once created.")
+            return stored
+        return conversions.session_from_message(created.session, self._events)
 
     @override
     async def get_session(

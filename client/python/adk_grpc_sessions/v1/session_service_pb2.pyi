@@ -343,6 +343,12 @@ Limits
     must fit in one response: an append whose answer would not fit (nor
     any after it) is not applied and is answered UNAVAILABLE, reason
     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+  BatchCreateSessions takes at most 1000 creates; a session it created
+  whose answer (the session with its merged state) would not fit in what
+  is left of the response is answered CreateSessionResult.created, its id
+  alone: it was created, and GetSession reads it. A create's failure
+  whose status would not fit is answered UNAVAILABLE, reason
+  "BATCH_RESPONSE_FULL": nothing was created; send it again.
   A read of data stored under larger limits than the server's current
   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -935,6 +941,120 @@ class CreateSessionResponse(_message.Message):
 Global___CreateSessionResponse: _TypeAlias = CreateSessionResponse  # noqa: Y015
 
 @_typing.final
+class BatchCreateSessionsRequest(_message.Message):
+    """Request for SessionService.BatchCreateSessions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSessionRequest]:
+        """Required. 1 to 1000 creates, each exactly a CreateSession request."""
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___CreateSessionRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateSessionsRequest: _TypeAlias = BatchCreateSessionsRequest  # noqa: Y015
+
+@_typing.final
+class BatchCreateSessionsResponse(_message.Message):
+    """Response for SessionService.BatchCreateSessions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSessionResult]:
+        """One result per request, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___CreateSessionResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateSessionsResponse: _TypeAlias = BatchCreateSessionsResponse  # noqa: Y015
+
+@_typing.final
+class CreateSessionResult(_message.Message):
+    """What one create of a batch came to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def response(self) -> Global___CreateSessionResponse:
+        """The create succeeded: what CreateSession would have answered."""
+
+    @_builtins.property
+    def error(self) -> Global___Status:
+        """The create failed: the status CreateSession would have failed with,
+        details included. Nothing was created.
+        """
+
+    @_builtins.property
+    def created(self) -> Global___CreatedSession:
+        """The create succeeded, but its answer did not fit in the batch's
+        response (see "Limits"): the session exists; read it with GetSession.
+        """
+
+    def __init__(
+        self,
+        *,
+        response: Global___CreateSessionResponse | None = ...,
+        error: Global___Status | None = ...,
+        created: Global___CreatedSession | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "error", b"error", "outcome", b"outcome", "response", b"response"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "error", b"error", "outcome", b"outcome", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_outcome: _TypeAlias = _typing.Literal["response", "error", "created"]  # noqa: Y015
+    _WhichOneofArgType_outcome: _TypeAlias = _typing.Literal["outcome", b"outcome"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_outcome) -> _WhichOneofReturnType_outcome | None: ...
+
+Global___CreateSessionResult: _TypeAlias = CreateSessionResult  # noqa: Y015
+
+@_typing.final
+class CreatedSession(_message.Message):
+    """A session a batch created but could not answer whole."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The new session's id: the one requested (trimmed), or the one the
+    server chose.
+    """
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatedSession: _TypeAlias = CreatedSession  # noqa: Y015
+
+@_typing.final
 class GetSessionRequest(_message.Message):
     """Request for SessionService.GetSession."""
 
@@ -1294,25 +1414,33 @@ Global___BatchAppendEventsResponse: _TypeAlias = BatchAppendEventsResponse  # no
 
 @_typing.final
 class AppendEventStreamRequest(_message.Message):
-    """One request on SessionService.AppendEventStream."""
+    """One request on SessionService.AppendEventStream: an append, or a create."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     APPEND_FIELD_NUMBER: _builtins.int
+    CREATE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def append(self) -> Global___AppendEventRequest:
-        """Required. Exactly an AppendEvent request."""
+        """Exactly an AppendEvent request."""
+
+    @_builtins.property
+    def create(self) -> Global___CreateSessionRequest:
+        """Exactly a CreateSession request."""
 
     def __init__(
         self,
         *,
         append: Global___AppendEventRequest | None = ...,
+        create: Global___CreateSessionRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["append", b"append", "create", b"create", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append", "create", b"create", "request", b"request"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["append", "create"]  # noqa: Y015
+    _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
 Global___AppendEventStreamRequest: _TypeAlias = AppendEventStreamRequest  # noqa: Y015
 
@@ -1323,20 +1451,30 @@ class AppendEventStreamResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
+    CREATE_RESULT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def result(self) -> Global___AppendEventResult:
         """What the append came to."""
+
+    @_builtins.property
+    def create_result(self) -> Global___CreateSessionResult:
+        """What the create came to (never "created": one create's answer
+        always fits in a response).
+        """
 
     def __init__(
         self,
         *,
         result: Global___AppendEventResult | None = ...,
+        create_result: Global___CreateSessionResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "create_result", b"create_result", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "create_result", b"create_result", "result", b"result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_answer: _TypeAlias = _typing.Literal["result", "create_result"]  # noqa: Y015
+    _WhichOneofArgType_answer: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_answer) -> _WhichOneofReturnType_answer | None: ...
 
 Global___AppendEventStreamResponse: _TypeAlias = AppendEventStreamResponse  # noqa: Y015
 

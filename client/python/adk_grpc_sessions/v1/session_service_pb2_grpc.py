@@ -41,6 +41,11 @@ class SessionServiceStub:
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionRequest.SerializeToString,
                 response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionResponse.FromString,
                 _registered_method=True)
+        self.BatchCreateSessions = channel.unary_unary(
+                '/adk_grpc_sessions.v1.SessionService/BatchCreateSessions',
+                request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsRequest.SerializeToString,
+                response_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsResponse.FromString,
+                _registered_method=True)
         self.GetSession = channel.unary_unary(
                 '/adk_grpc_sessions.v1.SessionService/GetSession',
                 request_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetSessionRequest.SerializeToString,
@@ -143,6 +148,26 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchCreateSessions(self, request, context):
+        """Makes several CreateSession calls in one: a client creating many
+        sessions at once sends them together and pays one call's cost. Each
+        create is handled exactly as CreateSession would handle it alone (same
+        checks, same errors, an id generated for each that names none); the
+        batch as a whole is not atomic, and one create failing (its id taken,
+        say) does not stop the others. Authorization is per create (its
+        app_name). The call fails as a whole only for what concerns the whole
+        call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+        (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+        UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+        before answers ALREADY_EXISTS on the retry, which a client that chose
+        the id itself knows for its own. The answers must fit in one response: a
+        session created whose answer would not is answered by its id alone, to
+        read with GetSession (see "Limits").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSession(self, request, context):
         """Reads a session with its merged state and (a filtered window of) its
         events, as many of them as fit in the response; the rest follow through
@@ -206,13 +231,15 @@ class SessionServiceServicer:
         appends one event at a time (an agent's turn) waits less. Each request
         is handled exactly as AppendEvent would handle it alone and answered
         with its result, in request order; the server reads the next request
-        only after answering the one before. An append's failure is its result,
-        not the stream's; authorization is per append (its app_name). The
-        stream itself fails only for what concerns it as a whole
-        (UNAUTHENTICATED). A server that begins to drain ends its streams with
-        OK as soon as each has answered what it read: the client opens another
-        (and so reaches another server). Each append may take the server's
-        longest call time, as a call of its own may.
+        only after answering the one before. A request may be a create instead,
+        handled exactly as CreateSession would handle it alone (a client
+        creating one session at a time waits less too). A request's failure is
+        its result, not the stream's; authorization is per request (its
+        app_name). The stream itself fails only for what concerns it as a
+        whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+        with OK as soon as each has answered what it read: the client opens
+        another (and so reaches another server). Each request may take the
+        server's longest call time, as a call of its own may.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -333,6 +360,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionRequest.FromString,
                     response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionResponse.SerializeToString,
             ),
+            'BatchCreateSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateSessions,
+                    request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsRequest.FromString,
+                    response_serializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsResponse.SerializeToString,
+            ),
             'GetSession': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSession,
                     request_deserializer=adk__grpc__sessions_dot_v1_dot_session__service__pb2.GetSessionRequest.FromString,
@@ -448,6 +480,33 @@ class SessionService:
             '/adk_grpc_sessions.v1.SessionService/CreateSession',
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionRequest.SerializeToString,
             adk__grpc__sessions_dot_v1_dot_session__service__pb2.CreateSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adk_grpc_sessions.v1.SessionService/BatchCreateSessions',
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsRequest.SerializeToString,
+            adk__grpc__sessions_dot_v1_dot_session__service__pb2.BatchCreateSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -343,6 +343,12 @@ Limits
     must fit in one response: an append whose answer would not fit (nor
     any after it) is not applied and is answered UNAVAILABLE, reason
     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+  BatchCreateSessions takes at most 1000 creates; a session it created
+  whose answer (the session with its merged state) would not fit in what
+  is left of the response is answered CreateSessionResult.created, its id
+  alone: it was created, and GetSession reads it. A create's failure
+  whose status would not fit is answered UNAVAILABLE, reason
+  "BATCH_RESPONSE_FULL": nothing was created; send it again.
   A read of data stored under larger limits than the server's current
   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -385,6 +391,22 @@ class SessionServiceStub:
     Errors: ALREADY_EXISTS ("SESSION_ALREADY_EXISTS") if the id is taken;
     RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
     a scope above its limit (see "Limits").
+    """
+    BatchCreateSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.BatchCreateSessionsRequest, _session_service_pb2.BatchCreateSessionsResponse]
+    """Makes several CreateSession calls in one: a client creating many
+    sessions at once sends them together and pays one call's cost. Each
+    create is handled exactly as CreateSession would handle it alone (same
+    checks, same errors, an id generated for each that names none); the
+    batch as a whole is not atomic, and one create failing (its id taken,
+    say) does not stop the others. Authorization is per create (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+    before answers ALREADY_EXISTS on the retry, which a client that chose
+    the id itself knows for its own. The answers must fit in one response: a
+    session created whose answer would not is answered by its id alone, to
+    read with GetSession (see "Limits").
     """
     GetSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]
     """Reads a session with its merged state and (a filtered window of) its
@@ -429,13 +451,15 @@ class SessionServiceStub:
     appends one event at a time (an agent's turn) waits less. Each request
     is handled exactly as AppendEvent would handle it alone and answered
     with its result, in request order; the server reads the next request
-    only after answering the one before. An append's failure is its result,
-    not the stream's; authorization is per append (its app_name). The
-    stream itself fails only for what concerns it as a whole
-    (UNAUTHENTICATED). A server that begins to drain ends its streams with
-    OK as soon as each has answered what it read: the client opens another
-    (and so reaches another server). Each append may take the server's
-    longest call time, as a call of its own may.
+    only after answering the one before. A request may be a create instead,
+    handled exactly as CreateSession would handle it alone (a client
+    creating one session at a time waits less too). A request's failure is
+    its result, not the stream's; authorization is per request (its
+    app_name). The stream itself fails only for what concerns it as a
+    whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+    with OK as soon as each has answered what it read: the client opens
+    another (and so reaches another server). Each request may take the
+    server's longest call time, as a call of its own may.
     """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]
     """Lists the events of a session in the order they were appended; or, with
@@ -514,6 +538,22 @@ class SessionServiceAsyncStub(SessionServiceStub):
     RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
     a scope above its limit (see "Limits").
     """
+    BatchCreateSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.BatchCreateSessionsRequest, _session_service_pb2.BatchCreateSessionsResponse]  # type: ignore[assignment]
+    """Makes several CreateSession calls in one: a client creating many
+    sessions at once sends them together and pays one call's cost. Each
+    create is handled exactly as CreateSession would handle it alone (same
+    checks, same errors, an id generated for each that names none); the
+    batch as a whole is not atomic, and one create failing (its id taken,
+    say) does not stop the others. Authorization is per create (its
+    app_name). The call fails as a whole only for what concerns the whole
+    call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+    (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+    UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+    before answers ALREADY_EXISTS on the retry, which a client that chose
+    the id itself knows for its own. The answers must fit in one response: a
+    session created whose answer would not is answered by its id alone, to
+    read with GetSession (see "Limits").
+    """
     GetSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]  # type: ignore[assignment]
     """Reads a session with its merged state and (a filtered window of) its
     events, as many of them as fit in the response; the rest follow through
@@ -557,13 +597,15 @@ class SessionServiceAsyncStub(SessionServiceStub):
     appends one event at a time (an agent's turn) waits less. Each request
     is handled exactly as AppendEvent would handle it alone and answered
     with its result, in request order; the server reads the next request
-    only after answering the one before. An append's failure is its result,
-    not the stream's; authorization is per append (its app_name). The
-    stream itself fails only for what concerns it as a whole
-    (UNAUTHENTICATED). A server that begins to drain ends its streams with
-    OK as soon as each has answered what it read: the client opens another
-    (and so reaches another server). Each append may take the server's
-    longest call time, as a call of its own may.
+    only after answering the one before. A request may be a create instead,
+    handled exactly as CreateSession would handle it alone (a client
+    creating one session at a time waits less too). A request's failure is
+    its result, not the stream's; authorization is per request (its
+    app_name). The stream itself fails only for what concerns it as a
+    whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+    with OK as soon as each has answered what it read: the client opens
+    another (and so reaches another server). Each request may take the
+    server's longest call time, as a call of its own may.
     """
     ListEvents: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListEventsRequest, _session_service_pb2.ListEventsResponse]  # type: ignore[assignment]
     """Lists the events of a session in the order they were appended; or, with
@@ -647,6 +689,28 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def BatchCreateSessions(
+        self,
+        request: _session_service_pb2.BatchCreateSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.BatchCreateSessionsResponse, _abc.Awaitable[_session_service_pb2.BatchCreateSessionsResponse]]:
+        """Makes several CreateSession calls in one: a client creating many
+        sessions at once sends them together and pays one call's cost. Each
+        create is handled exactly as CreateSession would handle it alone (same
+        checks, same errors, an id generated for each that names none); the
+        batch as a whole is not atomic, and one create failing (its id taken,
+        say) does not stop the others. Authorization is per create (its
+        app_name). The call fails as a whole only for what concerns the whole
+        call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+        (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+        UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+        before answers ALREADY_EXISTS on the retry, which a client that chose
+        the id itself knows for its own. The answers must fit in one response: a
+        session created whose answer would not is answered by its id alone, to
+        read with GetSession (see "Limits").
+        """
+
+    @_abc_1.abstractmethod
     def GetSession(
         self,
         request: _session_service_pb2.GetSessionRequest,
@@ -724,13 +788,15 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         appends one event at a time (an agent's turn) waits less. Each request
         is handled exactly as AppendEvent would handle it alone and answered
         with its result, in request order; the server reads the next request
-        only after answering the one before. An append's failure is its result,
-        not the stream's; authorization is per append (its app_name). The
-        stream itself fails only for what concerns it as a whole
-        (UNAUTHENTICATED). A server that begins to drain ends its streams with
-        OK as soon as each has answered what it read: the client opens another
-        (and so reaches another server). Each append may take the server's
-        longest call time, as a call of its own may.
+        only after answering the one before. A request may be a create instead,
+        handled exactly as CreateSession would handle it alone (a client
+        creating one session at a time waits less too). A request's failure is
+        its result, not the stream's; authorization is per request (its
+        app_name). The stream itself fails only for what concerns it as a
+        whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+        with OK as soon as each has answered what it read: the client opens
+        another (and so reaches another server). Each request may take the
+        server's longest call time, as a call of its own may.
         """
 
     @_abc_1.abstractmethod

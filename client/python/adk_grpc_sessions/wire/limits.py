@@ -24,6 +24,8 @@ MAX_PAGE_SIZE: Final = 1000
 """Most items in one list page (larger ``page_size`` values are treated as this)."""
 MAX_BATCH_APPENDS: Final = 1000
 """Most appends in one ``BatchAppendEvents`` call."""
+MAX_BATCH_CREATES: Final = 1000
+"""Most creates in one ``BatchCreateSessions`` call."""
 MAX_EVENTS_PER_SESSION_READ: Final = 10_000
 """Most events one ``GetSessionResponse`` holds; the rest of its selection follows through ListEvents."""
 

@@ -207,8 +207,8 @@ def served(name: str, method: Callable[..., Awaitable[Any]], policy: CallPolicy)
     """A unary method served whole by ``policy``: authorized for its request's app, bounded, counted."""
 
     async def work(request: Any, context: Context, grant: TokenGrant | None) -> Any:
-        if name == "BatchAppendEvents":
-            # A batch names an app per append: each is authorized (and may fail) on its own.
+        if name in ("BatchAppendEvents", "BatchCreateSessions"):
+            # A batch names an app per item: each is authorized (and may fail) on its own.
             return await method(request, context, grant)
         if name == "ListApps":
             # ListApps names no app: it lists only those the grant covers (``covered_apps``).

@@ -56,12 +56,12 @@ class DeadlineExceededError(Exception):
 
 
 class BatchResponseFullError(Exception):
-    """A batch's answers so far fill its response: this append was not applied, and may be sent again."""
+    """A batch's answers so far fill its response: this write was not applied, and may be sent again."""
 
     def __init__(self) -> None:
         super().__init__(
-            "not applied: the answers to this call's earlier appends fill its response; "
-            "send this append again, alone or in another call"
+            "not applied: the answers to this call's earlier requests fill its response; "
+            "send this one again, alone or in another call"
         )
 
 

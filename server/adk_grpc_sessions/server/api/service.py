@@ -4,7 +4,8 @@ Each method validates its request, calls the backend and answers. It holds
 no storage logic (that is the backend's), no error-code choices (``errors``),
 and nothing written twice for the three ways an append arrives: a lone
 ``AppendEvent``, ``BatchAppendEvents`` and ``AppendEventStream`` adapt the
-one append core (``append``). What happens around every call (parsing,
+one append core (``append``), as ``CreateSession``, ``BatchCreateSessions``
+and a create on the stream adapt the one create core (``create``). What happens around every call (parsing,
 credentials, deadlines, metrics) is ``calls``'s; the lifecycle's request
 rules are ``lifecycle``'s. One method per RPC of the contract keeps it near
 400 lines, each method short.
@@ -16,7 +17,6 @@ import asyncio
 import logging
 import math
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ from google.rpc import code_pb2, status_pb2
 from adk_grpc_sessions.server.api import lifecycle, messages, session_filter, validation
 from adk_grpc_sessions.server.api.append import ResponseRoom, append
 from adk_grpc_sessions.server.api.calls import STREAM_METHOD, CallPolicy, Failure, call_handler, served
+from adk_grpc_sessions.server.api.create import batch_create, create, new_session_id, serve_create
 from adk_grpc_sessions.server.api.errors import rpc_status_for, rpc_status_from, status_for
 from adk_grpc_sessions.server.api.lifecycle import Lifecycle
 from adk_grpc_sessions.server.api.messages import Encoded, session_message
@@ -38,7 +39,6 @@ from adk_grpc_sessions.server.backends.base import (
     Cursor,
     EventWindow,
     ReadBudget,
-    ScopedState,
     SessionKey,
     SessionNotFoundError,
     StorageLimits,
@@ -101,7 +101,8 @@ class SessionServicer:
         self.max_message_bytes: Final = max_message_bytes
         self.response_bytes: Final = max_message_bytes - wire_limits.RESPONSE_ENVELOPE_BYTES
         """Bytes of state, events or sessions one response may carry (the rest is its envelope's)."""
-        self._clock = clock
+        self.clock: Final = clock
+        """The server's clock: creation, fork and close times."""
         self._idle_streams: set[asyncio.Task[Any]] = set()
         """The append streams waiting for their next request, by their handlers' tasks."""
         self._draining = False
@@ -119,33 +120,27 @@ class SessionServicer:
     async def CreateSession(  # noqa: N802 - RPC names are the contract's
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateSessionResponse:
-        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns)."""
-        app_name = check_key("app_name", request.app_name)
-        user_id = check_key("user_id", request.user_id)
-        session_id = self._new_session_id("session_id", request.session_id)
-        state = ScopedState(
-            app=validation.state_map("state.app", request.state.app),
-            user=validation.state_map("state.user", request.state.user),
-            session=validation.state_map("state.session", request.state.session, session_scope=True),
-        )
-        metadata = validation.metadata(request)
-        expiry = validation.expiry(request, "", self.backend.clock(), self.lifecycle.session_ttl)
-        record = await self.backend.create_session(
-            SessionKey(app_name, user_id, session_id),
-            state,
-            self._clock(),
-            expiry=expiry,
-            metadata=metadata,
-            limits=self.limits,
-        )
-        return pb.CreateSessionResponse(session=session_message(record))
+        """Creates a session; without a requested id, a UUID4 (or the id the backend's storage assigns).
 
-    def _new_session_id(self, field: str, requested: str) -> str:
-        """A new session's id: the one requested (trimmed), else a UUID4 (empty if storage assigns one)."""
-        session_id = requested.strip()
-        if session_id:
-            return check_key(field, session_id)
-        return "" if self.backend.assigns_session_ids else str(uuid.uuid4())
+        Served whole by the create core: the call is its one create.
+        """
+        return await create(self, request)
+
+    async def BatchCreateSessions(  # noqa: N802
+        self,
+        request: pb.BatchCreateSessionsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        grant: TokenGrant | None = None,
+    ) -> pb.BatchCreateSessionsResponse:
+        """Serves every create of ``request`` as a lone create, and answers their outcomes in request order.
+
+        Why a batch: a client creating many sessions at once pays one call's
+        transport cost for all of them, and the creates, served concurrently,
+        reach the backend together (a SQL backend's group commit stores them
+        in shared transactions). Each is authorized on its own app, and
+        fails (or not) on its own (see ``create.batch_create``).
+        """
+        return await batch_create(self, request, grant)
 
     async def ForkSession(  # noqa: N802
         self, request: pb.ForkSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -156,7 +151,7 @@ class SessionServicer:
             check_key("user_id", request.user_id),
             validation.session_id("session_id", request.session_id),
         )
-        session_id = self._new_session_id("new_session_id", request.new_session_id)
+        session_id = new_session_id(self.backend, "new_session_id", request.new_session_id)
         before_invocation_id = request.before_invocation_id
         if before_invocation_id:
             check_key("before_invocation_id", before_invocation_id)
@@ -165,7 +160,7 @@ class SessionServicer:
         record = await self.backend.fork_session(
             source,
             session_id,
-            self._clock(),
+            self.clock(),
             before_invocation_id=before_invocation_id,
             expiry=expiry,
             metadata=metadata,
@@ -262,13 +257,7 @@ class SessionServicer:
         Raises:
             InvalidArgumentError: the batch is empty or holds too many appends.
         """
-        count = len(request.requests)
-        if count == 0:
-            raise InvalidArgumentError.single("requests", "required: at least one append")
-        if count > wire_limits.MAX_BATCH_APPENDS:
-            raise InvalidArgumentError.single(
-                "requests", f"at most {wire_limits.MAX_BATCH_APPENDS} appends, got {count}"
-            )
+        count = validation.batch_size(len(request.requests), wire_limits.MAX_BATCH_APPENDS, "appends")
         # Each append takes its answer's room before it is applied (in request
         # order: each runs to its first wait in turn), so the response never
         # passes the message limit, however large the events.
@@ -288,7 +277,7 @@ class SessionServicer:
     async def AppendEventStream(  # noqa: N802
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        """Serves appends sent over one open stream, each as a lone append, in order.
+        """Serves appends (and creates) sent over one open stream, each as a lone call would, in order.
 
         Why a stream: most of a lone append's time is the gRPC machinery of
         its unary call, on both sides; an append sent as one more message on
@@ -312,6 +301,11 @@ class SessionServicer:
             await context.abort_with_status(status)
         task = asyncio.current_task()
         assert task is not None  # gRPC runs every handler in a task of its own
+        # Each request is logged under the caller's id, as a call of its own made with the
+        # stream's metadata would be; without one, each gets a new id.
+        caller_id = next(
+            (str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), None
+        )
         code = "OK"
         try:
             while not self._draining:
@@ -327,18 +321,28 @@ class SessionServicer:
                     self._idle_streams.discard(task)
                 if raw is grpc.aio.EOF:
                     break
-                request_id.set(new_request_id())
-                outcome = await append(
-                    self, raw, grant, via=STREAM_METHOD, time_limit=self.policy.max_call_seconds
-                )
-                await context.write(
-                    messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
-                )
+                request_id.set(caller_id or new_request_id())
+                await context.write(await self._stream_answer(raw, grant))
         except asyncio.CancelledError:
             code = "CANCELLED"  # the client gave up or went away
             raise
         finally:
             self._count_stream(code)
+
+    async def _stream_answer(self, raw: bytes, grant: TokenGrant | None) -> bytes:
+        """The encoded answer to one request read from an append stream: an append's, or a create's."""
+        time_limit = self.policy.max_call_seconds
+        try:
+            request = pb.AppendEventStreamRequest.FromString(raw)
+        except DecodeError:
+            request = None  # the append core answers bad protobuf as a failed append
+        if request is not None and request.WhichOneof("request") == "create":
+            result = await serve_create(self, request.create, grant, via=STREAM_METHOD, time_limit=time_limit)
+            return pb.AppendEventStreamResponse(create_result=result).SerializeToString()
+        outcome = await append(
+            self, raw if request is None else request.append, grant, via=STREAM_METHOD, time_limit=time_limit
+        )
+        return messages.stream_response(outcome.status if isinstance(outcome, Failure) else outcome)
 
     def drain(self) -> None:
         """Ends every append stream (with OK) once it has answered what it read; idle ones now.
@@ -514,7 +518,7 @@ class SessionServicer:
     ) -> pb.CloseSessionResponse:
         """Closes a session: it keeps being readable and refuses appends; closing again changes nothing."""
         key = validation.session_key(request)
-        record = await self.backend.close_session(key, self._clock(), self.lifecycle.closed_session_ttl)
+        record = await self.backend.close_session(key, self.clock(), self.lifecycle.closed_session_ttl)
         return pb.CloseSessionResponse(session=session_message(record))
 
     async def EraseUser(  # noqa: N802

@@ -69,6 +69,19 @@ def page_size(field: str, value: int, maximum: int = MAX_PAGE_SIZE) -> int:
     return min(value or DEFAULT_PAGE_SIZE, maximum)
 
 
+def batch_size(count: int, maximum: int, what: str) -> int:
+    """A batch call's count of ``what`` (say, "appends"), checked against ``maximum``.
+
+    Raises:
+        InvalidArgumentError: the batch is empty or holds more than ``maximum``.
+    """
+    if count == 0:
+        raise InvalidArgumentError.single("requests", f"required: at least one (1 to {maximum} {what})")
+    if count > maximum:
+        raise InvalidArgumentError.single("requests", f"at most {maximum} {what}, got {count}")
+    return count
+
+
 def timestamp(field: str, value: Timestamp) -> float:
     """Converts a request timestamp to float seconds.
 

@@ -39,6 +39,18 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.batched_creates = Counter(
+            "adk_grpc_sessions_batched_creates",
+            "Creates served inside BatchCreateSessions calls, by their own status code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.streamed_creates = Counter(
+            "adk_grpc_sessions_streamed_creates",
+            "Creates served on AppendEventStream streams, by their own status code.",
+            ["code"],
+            registry=self.registry,
+        )
         self.streamed_appends = Counter(
             "adk_grpc_sessions_streamed_appends",
             "Appends served on AppendEventStream streams, by their own status code "
@@ -117,6 +129,18 @@ class Metrics:
             self.rpc_seconds.labels(via).observe(seconds)
         else:
             self.count_call(via, code, seconds)
+
+    def count_create(self, via: str, code: str, seconds: float) -> None:
+        """Counts one create of a batch or a stream (``via``) by its own code, as ``count_append`` does.
+
+        A create of a batch is counted by its code only (the batch is timed as
+        a call); a create of a stream by its code and its time.
+        """
+        if via == "BatchCreateSessions":
+            self.batched_creates.labels(code).inc()
+        else:
+            self.streamed_creates.labels(code).inc()
+            self.rpc_seconds.labels(via).observe(seconds)
 
     def serve(self, address: str) -> tuple[Callable[[], None], int]:
         """Serves ``/metrics`` over HTTP on ``HOST:PORT`` (port 0: one the system picks).

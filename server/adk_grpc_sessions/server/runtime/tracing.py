@@ -20,7 +20,7 @@ def tracing_interceptor(endpoint: str) -> tuple[grpc.aio.ServerInterceptor, Any]
     """
     try:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        from opentelemetry.instrumentation.grpc import aio_server_interceptor
+        from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -31,7 +31,11 @@ def tracing_interceptor(endpoint: str) -> tuple[grpc.aio.ServerInterceptor, Any]
     provider = TracerProvider(resource=Resource.create({"service.name": "adk-grpc-sessions"}))
     insecure = endpoint.startswith("http://") or not endpoint.startswith("https://")
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=insecure)))
+    # The append stream is left untraced: its handler writes its answers through its context
+    # (to tell a wait for the next request apart), which the interceptor's stream wrapper, that
+    # iterates a handler's answers, cannot serve; traced, every request on it would fail.
+    untraced = filters.negate(filters.method_name("AppendEventStream"))
     interceptor: grpc.aio.ServerInterceptor = aio_server_interceptor(  # type: ignore[no-untyped-call]
-        tracer_provider=provider
+        tracer_provider=provider, filter_=untraced
     )
     return interceptor, provider

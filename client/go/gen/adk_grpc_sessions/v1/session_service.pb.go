@@ -340,6 +340,12 @@
 //     must fit in one response: an append whose answer would not fit (nor
 //     any after it) is not applied and is answered UNAVAILABLE, reason
 //     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+//   BatchCreateSessions takes at most 1000 creates; a session it created
+//   whose answer (the session with its merged state) would not fit in what
+//   is left of the response is answered CreateSessionResult.created, its id
+//   alone: it was created, and GetSession reads it. A create's failure
+//   whose status would not fit is answered UNAVAILABLE, reason
+//   "BATCH_RESPONSE_FULL": nothing was created; send it again.
 //   A read of data stored under larger limits than the server's current
 //   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
 //   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -425,7 +431,7 @@ func (x WatchEnded_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEnded_Reason.Descriptor instead.
 func (WatchEnded_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40, 0}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44, 0}
 }
 
 // What the notice says.
@@ -494,7 +500,7 @@ func (x SessionNotice_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SessionNotice_Kind.Descriptor instead.
 func (SessionNotice_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44, 0}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{48, 0}
 }
 
 // State in its three scopes. In every map the key is the state key without
@@ -1238,6 +1244,251 @@ func (x *CreateSessionResponse) GetSession() *Session {
 	return nil
 }
 
+// Request for SessionService.BatchCreateSessions.
+type BatchCreateSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. 1 to 1000 creates, each exactly a CreateSession request.
+	Requests      []*CreateSessionRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateSessionsRequest) Reset() {
+	*x = BatchCreateSessionsRequest{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateSessionsRequest) ProtoMessage() {}
+
+func (x *BatchCreateSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateSessionsRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchCreateSessionsRequest) GetRequests() []*CreateSessionRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// Response for SessionService.BatchCreateSessions.
+type BatchCreateSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per request, in request order.
+	Results       []*CreateSessionResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateSessionsResponse) Reset() {
+	*x = BatchCreateSessionsResponse{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateSessionsResponse) ProtoMessage() {}
+
+func (x *BatchCreateSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateSessionsResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BatchCreateSessionsResponse) GetResults() []*CreateSessionResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What one create of a batch came to.
+type CreateSessionResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one is set.
+	//
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*CreateSessionResult_Response
+	//	*CreateSessionResult_Error
+	//	*CreateSessionResult_Created
+	Outcome       isCreateSessionResult_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSessionResult) Reset() {
+	*x = CreateSessionResult{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSessionResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSessionResult) ProtoMessage() {}
+
+func (x *CreateSessionResult) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSessionResult.ProtoReflect.Descriptor instead.
+func (*CreateSessionResult) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateSessionResult) GetOutcome() isCreateSessionResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *CreateSessionResult) GetResponse() *CreateSessionResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*CreateSessionResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *CreateSessionResult) GetError() *Status {
+	if x != nil {
+		if x, ok := x.Outcome.(*CreateSessionResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+func (x *CreateSessionResult) GetCreated() *CreatedSession {
+	if x != nil {
+		if x, ok := x.Outcome.(*CreateSessionResult_Created); ok {
+			return x.Created
+		}
+	}
+	return nil
+}
+
+type isCreateSessionResult_Outcome interface {
+	isCreateSessionResult_Outcome()
+}
+
+type CreateSessionResult_Response struct {
+	// The create succeeded: what CreateSession would have answered.
+	Response *CreateSessionResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type CreateSessionResult_Error struct {
+	// The create failed: the status CreateSession would have failed with,
+	// details included. Nothing was created.
+	Error *Status `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+type CreateSessionResult_Created struct {
+	// The create succeeded, but its answer did not fit in the batch's
+	// response (see "Limits"): the session exists; read it with GetSession.
+	Created *CreatedSession `protobuf:"bytes,3,opt,name=created,proto3,oneof"`
+}
+
+func (*CreateSessionResult_Response) isCreateSessionResult_Outcome() {}
+
+func (*CreateSessionResult_Error) isCreateSessionResult_Outcome() {}
+
+func (*CreateSessionResult_Created) isCreateSessionResult_Outcome() {}
+
+// A session a batch created but could not answer whole.
+type CreatedSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new session's id: the one requested (trimmed), or the one the
+	// server chose.
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatedSession) Reset() {
+	*x = CreatedSession{}
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatedSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatedSession) ProtoMessage() {}
+
+func (x *CreatedSession) ProtoReflect() protoreflect.Message {
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatedSession.ProtoReflect.Descriptor instead.
+func (*CreatedSession) Descriptor() ([]byte, []int) {
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreatedSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
 // Request for SessionService.GetSession.
 type GetSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1262,7 +1513,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1525,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1538,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{7}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSessionRequest) GetAppName() string {
@@ -1347,7 +1598,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1610,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[8]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1623,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{8}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetSessionResponse) GetSession() *Session {
@@ -1416,7 +1667,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1679,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1692,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{9}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListSessionsRequest) GetAppName() string {
@@ -1499,7 +1750,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1762,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[10]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1775,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{10}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -1556,7 +1807,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1819,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1832,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{11}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteSessionRequest) GetAppName() string {
@@ -1614,7 +1865,7 @@ type DeleteSessionResponse struct {
 
 func (x *DeleteSessionResponse) Reset() {
 	*x = DeleteSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1877,7 @@ func (x *DeleteSessionResponse) String() string {
 func (*DeleteSessionResponse) ProtoMessage() {}
 
 func (x *DeleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[12]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1890,7 @@ func (x *DeleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{12}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
 }
 
 // Request for SessionService.AppendEvent.
@@ -1674,7 +1925,7 @@ type AppendEventRequest struct {
 
 func (x *AppendEventRequest) Reset() {
 	*x = AppendEventRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1937,7 @@ func (x *AppendEventRequest) String() string {
 func (*AppendEventRequest) ProtoMessage() {}
 
 func (x *AppendEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[13]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1950,7 @@ func (x *AppendEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventRequest.ProtoReflect.Descriptor instead.
 func (*AppendEventRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{13}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AppendEventRequest) GetAppName() string {
@@ -1756,7 +2007,7 @@ type AppendEventResponse struct {
 
 func (x *AppendEventResponse) Reset() {
 	*x = AppendEventResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +2019,7 @@ func (x *AppendEventResponse) String() string {
 func (*AppendEventResponse) ProtoMessage() {}
 
 func (x *AppendEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[14]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +2032,7 @@ func (x *AppendEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventResponse.ProtoReflect.Descriptor instead.
 func (*AppendEventResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{14}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppendEventResponse) GetEvent() *Event {
@@ -1823,7 +2074,7 @@ type BatchAppendEventsRequest struct {
 
 func (x *BatchAppendEventsRequest) Reset() {
 	*x = BatchAppendEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2086,7 @@ func (x *BatchAppendEventsRequest) String() string {
 func (*BatchAppendEventsRequest) ProtoMessage() {}
 
 func (x *BatchAppendEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[15]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2099,7 @@ func (x *BatchAppendEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAppendEventsRequest.ProtoReflect.Descriptor instead.
 func (*BatchAppendEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{15}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BatchAppendEventsRequest) GetRequests() []*AppendEventRequest {
@@ -1869,7 +2120,7 @@ type BatchAppendEventsResponse struct {
 
 func (x *BatchAppendEventsResponse) Reset() {
 	*x = BatchAppendEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +2132,7 @@ func (x *BatchAppendEventsResponse) String() string {
 func (*BatchAppendEventsResponse) ProtoMessage() {}
 
 func (x *BatchAppendEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[16]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1894,7 +2145,7 @@ func (x *BatchAppendEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAppendEventsResponse.ProtoReflect.Descriptor instead.
 func (*BatchAppendEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
@@ -1904,18 +2155,23 @@ func (x *BatchAppendEventsResponse) GetResults() []*AppendEventResult {
 	return nil
 }
 
-// One request on SessionService.AppendEventStream.
+// One request on SessionService.AppendEventStream: an append, or a create.
 type AppendEventStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. Exactly an AppendEvent request.
-	Append        *AppendEventRequest `protobuf:"bytes,1,opt,name=append,proto3" json:"append,omitempty"`
+	// Required: exactly one.
+	//
+	// Types that are valid to be assigned to Request:
+	//
+	//	*AppendEventStreamRequest_Append
+	//	*AppendEventStreamRequest_Create
+	Request       isAppendEventStreamRequest_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AppendEventStreamRequest) Reset() {
 	*x = AppendEventStreamRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2183,7 @@ func (x *AppendEventStreamRequest) String() string {
 func (*AppendEventStreamRequest) ProtoMessage() {}
 
 func (x *AppendEventStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[17]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,28 +2196,69 @@ func (x *AppendEventStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventStreamRequest.ProtoReflect.Descriptor instead.
 func (*AppendEventStreamRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
+func (x *AppendEventStreamRequest) GetRequest() isAppendEventStreamRequest_Request {
 	if x != nil {
-		return x.Append
+		return x.Request
 	}
 	return nil
 }
 
+func (x *AppendEventStreamRequest) GetAppend() *AppendEventRequest {
+	if x != nil {
+		if x, ok := x.Request.(*AppendEventStreamRequest_Append); ok {
+			return x.Append
+		}
+	}
+	return nil
+}
+
+func (x *AppendEventStreamRequest) GetCreate() *CreateSessionRequest {
+	if x != nil {
+		if x, ok := x.Request.(*AppendEventStreamRequest_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+type isAppendEventStreamRequest_Request interface {
+	isAppendEventStreamRequest_Request()
+}
+
+type AppendEventStreamRequest_Append struct {
+	// Exactly an AppendEvent request.
+	Append *AppendEventRequest `protobuf:"bytes,1,opt,name=append,proto3,oneof"`
+}
+
+type AppendEventStreamRequest_Create struct {
+	// Exactly a CreateSession request.
+	Create *CreateSessionRequest `protobuf:"bytes,2,opt,name=create,proto3,oneof"`
+}
+
+func (*AppendEventStreamRequest_Append) isAppendEventStreamRequest_Request() {}
+
+func (*AppendEventStreamRequest_Create) isAppendEventStreamRequest_Request() {}
+
 // The answer to one AppendEventStreamRequest, in request order.
 type AppendEventStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What the append came to.
-	Result        *AppendEventResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	// Exactly one is set: the one that answers the request's kind.
+	//
+	// Types that are valid to be assigned to Answer:
+	//
+	//	*AppendEventStreamResponse_Result
+	//	*AppendEventStreamResponse_CreateResult
+	Answer        isAppendEventStreamResponse_Answer `protobuf_oneof:"answer"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AppendEventStreamResponse) Reset() {
 	*x = AppendEventStreamResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2270,7 @@ func (x *AppendEventStreamResponse) String() string {
 func (*AppendEventStreamResponse) ProtoMessage() {}
 
 func (x *AppendEventStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[18]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,15 +2283,52 @@ func (x *AppendEventStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventStreamResponse.ProtoReflect.Descriptor instead.
 func (*AppendEventStreamResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AppendEventStreamResponse) GetAnswer() isAppendEventStreamResponse_Answer {
+	if x != nil {
+		return x.Answer
+	}
+	return nil
 }
 
 func (x *AppendEventStreamResponse) GetResult() *AppendEventResult {
 	if x != nil {
-		return x.Result
+		if x, ok := x.Answer.(*AppendEventStreamResponse_Result); ok {
+			return x.Result
+		}
 	}
 	return nil
 }
+
+func (x *AppendEventStreamResponse) GetCreateResult() *CreateSessionResult {
+	if x != nil {
+		if x, ok := x.Answer.(*AppendEventStreamResponse_CreateResult); ok {
+			return x.CreateResult
+		}
+	}
+	return nil
+}
+
+type isAppendEventStreamResponse_Answer interface {
+	isAppendEventStreamResponse_Answer()
+}
+
+type AppendEventStreamResponse_Result struct {
+	// What the append came to.
+	Result *AppendEventResult `protobuf:"bytes,1,opt,name=result,proto3,oneof"`
+}
+
+type AppendEventStreamResponse_CreateResult struct {
+	// What the create came to (never "created": one create's answer
+	// always fits in a response).
+	CreateResult *CreateSessionResult `protobuf:"bytes,2,opt,name=create_result,json=createResult,proto3,oneof"`
+}
+
+func (*AppendEventStreamResponse_Result) isAppendEventStreamResponse_Answer() {}
+
+func (*AppendEventStreamResponse_CreateResult) isAppendEventStreamResponse_Answer() {}
 
 // What one append of a batch or a stream came to.
 type AppendEventResult struct {
@@ -2012,7 +2346,7 @@ type AppendEventResult struct {
 
 func (x *AppendEventResult) Reset() {
 	*x = AppendEventResult{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2358,7 @@ func (x *AppendEventResult) String() string {
 func (*AppendEventResult) ProtoMessage() {}
 
 func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2371,7 @@ func (x *AppendEventResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEventResult.ProtoReflect.Descriptor instead.
 func (*AppendEventResult) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AppendEventResult) GetOutcome() isAppendEventResult_Outcome {
@@ -2101,7 +2435,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2447,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[20]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2460,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Status) GetCode() int32 {
@@ -2179,7 +2513,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2525,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2538,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListEventsRequest) GetAppName() string {
@@ -2262,7 +2596,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2608,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2621,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -2317,7 +2651,7 @@ type GetUserStateRequest struct {
 
 func (x *GetUserStateRequest) Reset() {
 	*x = GetUserStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2663,7 @@ func (x *GetUserStateRequest) String() string {
 func (*GetUserStateRequest) ProtoMessage() {}
 
 func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2676,7 @@ func (x *GetUserStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateRequest.ProtoReflect.Descriptor instead.
 func (*GetUserStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetUserStateRequest) GetAppName() string {
@@ -2370,7 +2704,7 @@ type GetUserStateResponse struct {
 
 func (x *GetUserStateResponse) Reset() {
 	*x = GetUserStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2716,7 @@ func (x *GetUserStateResponse) String() string {
 func (*GetUserStateResponse) ProtoMessage() {}
 
 func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[24]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2729,7 @@ func (x *GetUserStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserStateResponse.ProtoReflect.Descriptor instead.
 func (*GetUserStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetUserStateResponse) GetState() map[string]string {
@@ -2416,7 +2750,7 @@ type GetAppStateRequest struct {
 
 func (x *GetAppStateRequest) Reset() {
 	*x = GetAppStateRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2762,7 @@ func (x *GetAppStateRequest) String() string {
 func (*GetAppStateRequest) ProtoMessage() {}
 
 func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[25]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2775,7 @@ func (x *GetAppStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateRequest.ProtoReflect.Descriptor instead.
 func (*GetAppStateRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{25}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetAppStateRequest) GetAppName() string {
@@ -2462,7 +2796,7 @@ type GetAppStateResponse struct {
 
 func (x *GetAppStateResponse) Reset() {
 	*x = GetAppStateResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2808,7 @@ func (x *GetAppStateResponse) String() string {
 func (*GetAppStateResponse) ProtoMessage() {}
 
 func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[26]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2821,7 @@ func (x *GetAppStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppStateResponse.ProtoReflect.Descriptor instead.
 func (*GetAppStateResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{26}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetAppStateResponse) GetState() map[string]string {
@@ -2515,7 +2849,7 @@ type UpdateSessionRequest struct {
 
 func (x *UpdateSessionRequest) Reset() {
 	*x = UpdateSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2861,7 @@ func (x *UpdateSessionRequest) String() string {
 func (*UpdateSessionRequest) ProtoMessage() {}
 
 func (x *UpdateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[27]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2874,7 @@ func (x *UpdateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSessionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{27}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateSessionRequest) GetSession() *Session {
@@ -2568,7 +2902,7 @@ type UpdateSessionResponse struct {
 
 func (x *UpdateSessionResponse) Reset() {
 	*x = UpdateSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2580,7 +2914,7 @@ func (x *UpdateSessionResponse) String() string {
 func (*UpdateSessionResponse) ProtoMessage() {}
 
 func (x *UpdateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[28]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2593,7 +2927,7 @@ func (x *UpdateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSessionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{28}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateSessionResponse) GetSession() *Session {
@@ -2618,7 +2952,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2630,7 +2964,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[29]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2643,7 +2977,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{29}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CloseSessionRequest) GetAppName() string {
@@ -2678,7 +3012,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2690,7 +3024,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[30]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2703,7 +3037,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{30}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CloseSessionResponse) GetSession() *Session {
@@ -2726,7 +3060,7 @@ type EraseUserRequest struct {
 
 func (x *EraseUserRequest) Reset() {
 	*x = EraseUserRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +3072,7 @@ func (x *EraseUserRequest) String() string {
 func (*EraseUserRequest) ProtoMessage() {}
 
 func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[31]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3085,7 @@ func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
 func (*EraseUserRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{31}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *EraseUserRequest) GetAppName() string {
@@ -2780,7 +3114,7 @@ type EraseUserResponse struct {
 
 func (x *EraseUserResponse) Reset() {
 	*x = EraseUserResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2792,7 +3126,7 @@ func (x *EraseUserResponse) String() string {
 func (*EraseUserResponse) ProtoMessage() {}
 
 func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[32]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2805,7 +3139,7 @@ func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
 func (*EraseUserResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{32}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EraseUserResponse) GetDeletedSessions() int64 {
@@ -2848,7 +3182,7 @@ type ForkSessionRequest struct {
 
 func (x *ForkSessionRequest) Reset() {
 	*x = ForkSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +3194,7 @@ func (x *ForkSessionRequest) String() string {
 func (*ForkSessionRequest) ProtoMessage() {}
 
 func (x *ForkSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +3207,7 @@ func (x *ForkSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkSessionRequest.ProtoReflect.Descriptor instead.
 func (*ForkSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{33}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ForkSessionRequest) GetAppName() string {
@@ -2979,7 +3313,7 @@ type ForkSessionResponse struct {
 
 func (x *ForkSessionResponse) Reset() {
 	*x = ForkSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2991,7 +3325,7 @@ func (x *ForkSessionResponse) String() string {
 func (*ForkSessionResponse) ProtoMessage() {}
 
 func (x *ForkSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[34]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3004,7 +3338,7 @@ func (x *ForkSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkSessionResponse.ProtoReflect.Descriptor instead.
 func (*ForkSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{34}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ForkSessionResponse) GetSession() *Session {
@@ -3034,7 +3368,7 @@ type WatchSessionRequest struct {
 
 func (x *WatchSessionRequest) Reset() {
 	*x = WatchSessionRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3046,7 +3380,7 @@ func (x *WatchSessionRequest) String() string {
 func (*WatchSessionRequest) ProtoMessage() {}
 
 func (x *WatchSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[35]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3059,7 +3393,7 @@ func (x *WatchSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionRequest.ProtoReflect.Descriptor instead.
 func (*WatchSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{35}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WatchSessionRequest) GetAppName() string {
@@ -3107,7 +3441,7 @@ type WatchSessionResponse struct {
 
 func (x *WatchSessionResponse) Reset() {
 	*x = WatchSessionResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3119,7 +3453,7 @@ func (x *WatchSessionResponse) String() string {
 func (*WatchSessionResponse) ProtoMessage() {}
 
 func (x *WatchSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3132,7 +3466,7 @@ func (x *WatchSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionResponse.ProtoReflect.Descriptor instead.
 func (*WatchSessionResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{36}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *WatchSessionResponse) GetKind() isWatchSessionResponse_Kind {
@@ -3208,7 +3542,7 @@ type WatchedEvents struct {
 
 func (x *WatchedEvents) Reset() {
 	*x = WatchedEvents{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3220,7 +3554,7 @@ func (x *WatchedEvents) String() string {
 func (*WatchedEvents) ProtoMessage() {}
 
 func (x *WatchedEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3233,7 +3567,7 @@ func (x *WatchedEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchedEvents.ProtoReflect.Descriptor instead.
 func (*WatchedEvents) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{37}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WatchedEvents) GetEvents() []*WatchedEvent {
@@ -3257,7 +3591,7 @@ type WatchedEvent struct {
 
 func (x *WatchedEvent) Reset() {
 	*x = WatchedEvent{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3603,7 @@ func (x *WatchedEvent) String() string {
 func (*WatchedEvent) ProtoMessage() {}
 
 func (x *WatchedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[38]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3616,7 @@ func (x *WatchedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchedEvent.ProtoReflect.Descriptor instead.
 func (*WatchedEvent) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{38}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WatchedEvent) GetEvent() *Event {
@@ -3311,7 +3645,7 @@ type WatchCaughtUp struct {
 
 func (x *WatchCaughtUp) Reset() {
 	*x = WatchCaughtUp{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3323,7 +3657,7 @@ func (x *WatchCaughtUp) String() string {
 func (*WatchCaughtUp) ProtoMessage() {}
 
 func (x *WatchCaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[39]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3336,7 +3670,7 @@ func (x *WatchCaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCaughtUp.ProtoReflect.Descriptor instead.
 func (*WatchCaughtUp) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{39}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchCaughtUp) GetRevision() int64 {
@@ -3357,7 +3691,7 @@ type WatchEnded struct {
 
 func (x *WatchEnded) Reset() {
 	*x = WatchEnded{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3369,7 +3703,7 @@ func (x *WatchEnded) String() string {
 func (*WatchEnded) ProtoMessage() {}
 
 func (x *WatchEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3382,7 +3716,7 @@ func (x *WatchEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEnded.ProtoReflect.Descriptor instead.
 func (*WatchEnded) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{40}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WatchEnded) GetReason() WatchEnded_Reason {
@@ -3405,7 +3739,7 @@ type WatchSessionsRequest struct {
 
 func (x *WatchSessionsRequest) Reset() {
 	*x = WatchSessionsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3417,7 +3751,7 @@ func (x *WatchSessionsRequest) String() string {
 func (*WatchSessionsRequest) ProtoMessage() {}
 
 func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[41]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3430,7 +3764,7 @@ func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsRequest.ProtoReflect.Descriptor instead.
 func (*WatchSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{41}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WatchSessionsRequest) GetAppName() string {
@@ -3464,7 +3798,7 @@ type WatchSessionsResponse struct {
 
 func (x *WatchSessionsResponse) Reset() {
 	*x = WatchSessionsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3810,7 @@ func (x *WatchSessionsResponse) String() string {
 func (*WatchSessionsResponse) ProtoMessage() {}
 
 func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3823,7 @@ func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsResponse.ProtoReflect.Descriptor instead.
 func (*WatchSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{42}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WatchSessionsResponse) GetKind() isWatchSessionsResponse_Kind {
@@ -3566,7 +3900,7 @@ type SessionNotices struct {
 
 func (x *SessionNotices) Reset() {
 	*x = SessionNotices{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3912,7 @@ func (x *SessionNotices) String() string {
 func (*SessionNotices) ProtoMessage() {}
 
 func (x *SessionNotices) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[43]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3925,7 @@ func (x *SessionNotices) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionNotices.ProtoReflect.Descriptor instead.
 func (*SessionNotices) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{43}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SessionNotices) GetNotices() []*SessionNotice {
@@ -3617,7 +3951,7 @@ type SessionNotice struct {
 
 func (x *SessionNotice) Reset() {
 	*x = SessionNotice{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3629,7 +3963,7 @@ func (x *SessionNotice) String() string {
 func (*SessionNotice) ProtoMessage() {}
 
 func (x *SessionNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[44]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3642,7 +3976,7 @@ func (x *SessionNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionNotice.ProtoReflect.Descriptor instead.
 func (*SessionNotice) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{44}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SessionNotice) GetKind() SessionNotice_Kind {
@@ -3677,7 +4011,7 @@ type WatchSessionsCaughtUp struct {
 
 func (x *WatchSessionsCaughtUp) Reset() {
 	*x = WatchSessionsCaughtUp{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3689,7 +4023,7 @@ func (x *WatchSessionsCaughtUp) String() string {
 func (*WatchSessionsCaughtUp) ProtoMessage() {}
 
 func (x *WatchSessionsCaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[45]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3702,7 +4036,7 @@ func (x *WatchSessionsCaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsCaughtUp.ProtoReflect.Descriptor instead.
 func (*WatchSessionsCaughtUp) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{45}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *WatchSessionsCaughtUp) GetListed() int64 {
@@ -3721,7 +4055,7 @@ type WatchSessionsRelisting struct {
 
 func (x *WatchSessionsRelisting) Reset() {
 	*x = WatchSessionsRelisting{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3733,7 +4067,7 @@ func (x *WatchSessionsRelisting) String() string {
 func (*WatchSessionsRelisting) ProtoMessage() {}
 
 func (x *WatchSessionsRelisting) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3746,7 +4080,7 @@ func (x *WatchSessionsRelisting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsRelisting.ProtoReflect.Descriptor instead.
 func (*WatchSessionsRelisting) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{46}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{50}
 }
 
 // Request for SessionService.ListApps.
@@ -3764,7 +4098,7 @@ type ListAppsRequest struct {
 
 func (x *ListAppsRequest) Reset() {
 	*x = ListAppsRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3776,7 +4110,7 @@ func (x *ListAppsRequest) String() string {
 func (*ListAppsRequest) ProtoMessage() {}
 
 func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[47]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3789,7 +4123,7 @@ func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsRequest.ProtoReflect.Descriptor instead.
 func (*ListAppsRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{47}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListAppsRequest) GetPageSize() int32 {
@@ -3819,7 +4153,7 @@ type ListAppsResponse struct {
 
 func (x *ListAppsResponse) Reset() {
 	*x = ListAppsResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3831,7 +4165,7 @@ func (x *ListAppsResponse) String() string {
 func (*ListAppsResponse) ProtoMessage() {}
 
 func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[48]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3844,7 +4178,7 @@ func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsResponse.ProtoReflect.Descriptor instead.
 func (*ListAppsResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{48}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListAppsResponse) GetAppNames() []string {
@@ -3878,7 +4212,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3890,7 +4224,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[49]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3903,7 +4237,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{49}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListUsersRequest) GetAppName() string {
@@ -3940,7 +4274,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3952,7 +4286,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[50]
+	mi := &file_adk_grpc_sessions_v1_session_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3965,7 +4299,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{50}
+	return file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListUsersResponse) GetUserIds() []string {
@@ -4081,7 +4415,19 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\n" +
 	"expiration\"P\n" +
 	"\x15CreateSessionResponse\x127\n" +
-	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"\xf2\x01\n" +
+	"\asession\x18\x01 \x01(\v2\x1d.adk_grpc_sessions.v1.SessionR\asession\"d\n" +
+	"\x1aBatchCreateSessionsRequest\x12F\n" +
+	"\brequests\x18\x01 \x03(\v2*.adk_grpc_sessions.v1.CreateSessionRequestR\brequests\"b\n" +
+	"\x1bBatchCreateSessionsResponse\x12C\n" +
+	"\aresults\x18\x01 \x03(\v2).adk_grpc_sessions.v1.CreateSessionResultR\aresults\"\xe3\x01\n" +
+	"\x13CreateSessionResult\x12I\n" +
+	"\bresponse\x18\x01 \x01(\v2+.adk_grpc_sessions.v1.CreateSessionResponseH\x00R\bresponse\x124\n" +
+	"\x05error\x18\x02 \x01(\v2\x1c.adk_grpc_sessions.v1.StatusH\x00R\x05error\x12@\n" +
+	"\acreated\x18\x03 \x01(\v2$.adk_grpc_sessions.v1.CreatedSessionH\x00R\acreatedB\t\n" +
+	"\aoutcome\"/\n" +
+	"\x0eCreatedSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\xf2\x01\n" +
 	"\x11GetSessionRequest\x12\x19\n" +
 	"\bapp_name\x18\x01 \x01(\tR\aappName\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -4126,11 +4472,15 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"\x18BatchAppendEventsRequest\x12D\n" +
 	"\brequests\x18\x01 \x03(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\brequests\"^\n" +
 	"\x19BatchAppendEventsResponse\x12A\n" +
-	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\\\n" +
-	"\x18AppendEventStreamRequest\x12@\n" +
-	"\x06append\x18\x01 \x01(\v2(.adk_grpc_sessions.v1.AppendEventRequestR\x06append\"\\\n" +
-	"\x19AppendEventStreamResponse\x12?\n" +
-	"\x06result\x18\x01 \x01(\v2'.adk_grpc_sessions.v1.AppendEventResultR\x06result\"\x9d\x01\n" +
+	"\aresults\x18\x01 \x03(\v2'.adk_grpc_sessions.v1.AppendEventResultR\aresults\"\xaf\x01\n" +
+	"\x18AppendEventStreamRequest\x12B\n" +
+	"\x06append\x18\x01 \x01(\v2(.adk_grpc_sessions.v1.AppendEventRequestH\x00R\x06append\x12D\n" +
+	"\x06create\x18\x02 \x01(\v2*.adk_grpc_sessions.v1.CreateSessionRequestH\x00R\x06createB\t\n" +
+	"\arequest\"\xba\x01\n" +
+	"\x19AppendEventStreamResponse\x12A\n" +
+	"\x06result\x18\x01 \x01(\v2'.adk_grpc_sessions.v1.AppendEventResultH\x00R\x06result\x12P\n" +
+	"\rcreate_result\x18\x02 \x01(\v2).adk_grpc_sessions.v1.CreateSessionResultH\x00R\fcreateResultB\b\n" +
+	"\x06answer\"\x9d\x01\n" +
 	"\x11AppendEventResult\x12G\n" +
 	"\bresponse\x18\x01 \x01(\v2).adk_grpc_sessions.v1.AppendEventResponseH\x00R\bresponse\x124\n" +
 	"\x05error\x18\x02 \x01(\v2\x1c.adk_grpc_sessions.v1.StatusH\x00R\x05errorB\t\n" +
@@ -4271,9 +4621,10 @@ const file_adk_grpc_sessions_v1_session_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"V\n" +
 	"\x11ListUsersResponse\x12\x19\n" +
 	"\buser_ids\x18\x01 \x03(\tR\auserIds\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcd\x0e\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc9\x0f\n" +
 	"\x0eSessionService\x12h\n" +
-	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12_\n" +
+	"\rCreateSession\x12*.adk_grpc_sessions.v1.CreateSessionRequest\x1a+.adk_grpc_sessions.v1.CreateSessionResponse\x12z\n" +
+	"\x13BatchCreateSessions\x120.adk_grpc_sessions.v1.BatchCreateSessionsRequest\x1a1.adk_grpc_sessions.v1.BatchCreateSessionsResponse\x12_\n" +
 	"\n" +
 	"GetSession\x12'.adk_grpc_sessions.v1.GetSessionRequest\x1a(.adk_grpc_sessions.v1.GetSessionResponse\x12e\n" +
 	"\fListSessions\x12).adk_grpc_sessions.v1.ListSessionsRequest\x1a*.adk_grpc_sessions.v1.ListSessionsResponse\x12h\n" +
@@ -4308,178 +4659,191 @@ func file_adk_grpc_sessions_v1_session_service_proto_rawDescGZIP() []byte {
 }
 
 var file_adk_grpc_sessions_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_adk_grpc_sessions_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_adk_grpc_sessions_v1_session_service_proto_goTypes = []any{
-	(WatchEnded_Reason)(0),            // 0: adk_grpc_sessions.v1.WatchEnded.Reason
-	(SessionNotice_Kind)(0),           // 1: adk_grpc_sessions.v1.SessionNotice.Kind
-	(*State)(nil),                     // 2: adk_grpc_sessions.v1.State
-	(*StateDelta)(nil),                // 3: adk_grpc_sessions.v1.StateDelta
-	(*Event)(nil),                     // 4: adk_grpc_sessions.v1.Event
-	(*Session)(nil),                   // 5: adk_grpc_sessions.v1.Session
-	(*ForkOrigin)(nil),                // 6: adk_grpc_sessions.v1.ForkOrigin
-	(*CreateSessionRequest)(nil),      // 7: adk_grpc_sessions.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),     // 8: adk_grpc_sessions.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),         // 9: adk_grpc_sessions.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 10: adk_grpc_sessions.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 11: adk_grpc_sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 12: adk_grpc_sessions.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),      // 13: adk_grpc_sessions.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil),     // 14: adk_grpc_sessions.v1.DeleteSessionResponse
-	(*AppendEventRequest)(nil),        // 15: adk_grpc_sessions.v1.AppendEventRequest
-	(*AppendEventResponse)(nil),       // 16: adk_grpc_sessions.v1.AppendEventResponse
-	(*BatchAppendEventsRequest)(nil),  // 17: adk_grpc_sessions.v1.BatchAppendEventsRequest
-	(*BatchAppendEventsResponse)(nil), // 18: adk_grpc_sessions.v1.BatchAppendEventsResponse
-	(*AppendEventStreamRequest)(nil),  // 19: adk_grpc_sessions.v1.AppendEventStreamRequest
-	(*AppendEventStreamResponse)(nil), // 20: adk_grpc_sessions.v1.AppendEventStreamResponse
-	(*AppendEventResult)(nil),         // 21: adk_grpc_sessions.v1.AppendEventResult
-	(*Status)(nil),                    // 22: adk_grpc_sessions.v1.Status
-	(*ListEventsRequest)(nil),         // 23: adk_grpc_sessions.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),        // 24: adk_grpc_sessions.v1.ListEventsResponse
-	(*GetUserStateRequest)(nil),       // 25: adk_grpc_sessions.v1.GetUserStateRequest
-	(*GetUserStateResponse)(nil),      // 26: adk_grpc_sessions.v1.GetUserStateResponse
-	(*GetAppStateRequest)(nil),        // 27: adk_grpc_sessions.v1.GetAppStateRequest
-	(*GetAppStateResponse)(nil),       // 28: adk_grpc_sessions.v1.GetAppStateResponse
-	(*UpdateSessionRequest)(nil),      // 29: adk_grpc_sessions.v1.UpdateSessionRequest
-	(*UpdateSessionResponse)(nil),     // 30: adk_grpc_sessions.v1.UpdateSessionResponse
-	(*CloseSessionRequest)(nil),       // 31: adk_grpc_sessions.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),      // 32: adk_grpc_sessions.v1.CloseSessionResponse
-	(*EraseUserRequest)(nil),          // 33: adk_grpc_sessions.v1.EraseUserRequest
-	(*EraseUserResponse)(nil),         // 34: adk_grpc_sessions.v1.EraseUserResponse
-	(*ForkSessionRequest)(nil),        // 35: adk_grpc_sessions.v1.ForkSessionRequest
-	(*ForkSessionResponse)(nil),       // 36: adk_grpc_sessions.v1.ForkSessionResponse
-	(*WatchSessionRequest)(nil),       // 37: adk_grpc_sessions.v1.WatchSessionRequest
-	(*WatchSessionResponse)(nil),      // 38: adk_grpc_sessions.v1.WatchSessionResponse
-	(*WatchedEvents)(nil),             // 39: adk_grpc_sessions.v1.WatchedEvents
-	(*WatchedEvent)(nil),              // 40: adk_grpc_sessions.v1.WatchedEvent
-	(*WatchCaughtUp)(nil),             // 41: adk_grpc_sessions.v1.WatchCaughtUp
-	(*WatchEnded)(nil),                // 42: adk_grpc_sessions.v1.WatchEnded
-	(*WatchSessionsRequest)(nil),      // 43: adk_grpc_sessions.v1.WatchSessionsRequest
-	(*WatchSessionsResponse)(nil),     // 44: adk_grpc_sessions.v1.WatchSessionsResponse
-	(*SessionNotices)(nil),            // 45: adk_grpc_sessions.v1.SessionNotices
-	(*SessionNotice)(nil),             // 46: adk_grpc_sessions.v1.SessionNotice
-	(*WatchSessionsCaughtUp)(nil),     // 47: adk_grpc_sessions.v1.WatchSessionsCaughtUp
-	(*WatchSessionsRelisting)(nil),    // 48: adk_grpc_sessions.v1.WatchSessionsRelisting
-	(*ListAppsRequest)(nil),           // 49: adk_grpc_sessions.v1.ListAppsRequest
-	(*ListAppsResponse)(nil),          // 50: adk_grpc_sessions.v1.ListAppsResponse
-	(*ListUsersRequest)(nil),          // 51: adk_grpc_sessions.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 52: adk_grpc_sessions.v1.ListUsersResponse
-	nil,                               // 53: adk_grpc_sessions.v1.State.AppEntry
-	nil,                               // 54: adk_grpc_sessions.v1.State.UserEntry
-	nil,                               // 55: adk_grpc_sessions.v1.State.SessionEntry
-	nil,                               // 56: adk_grpc_sessions.v1.StateDelta.AppEntry
-	nil,                               // 57: adk_grpc_sessions.v1.StateDelta.UserEntry
-	nil,                               // 58: adk_grpc_sessions.v1.StateDelta.SessionEntry
-	nil,                               // 59: adk_grpc_sessions.v1.Session.LabelsEntry
-	nil,                               // 60: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
-	nil,                               // 61: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	nil,                               // 62: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	nil,                               // 63: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 64: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 65: google.protobuf.Duration
-	(*anypb.Any)(nil),                 // 66: google.protobuf.Any
-	(*fieldmaskpb.FieldMask)(nil),     // 67: google.protobuf.FieldMask
+	(WatchEnded_Reason)(0),              // 0: adk_grpc_sessions.v1.WatchEnded.Reason
+	(SessionNotice_Kind)(0),             // 1: adk_grpc_sessions.v1.SessionNotice.Kind
+	(*State)(nil),                       // 2: adk_grpc_sessions.v1.State
+	(*StateDelta)(nil),                  // 3: adk_grpc_sessions.v1.StateDelta
+	(*Event)(nil),                       // 4: adk_grpc_sessions.v1.Event
+	(*Session)(nil),                     // 5: adk_grpc_sessions.v1.Session
+	(*ForkOrigin)(nil),                  // 6: adk_grpc_sessions.v1.ForkOrigin
+	(*CreateSessionRequest)(nil),        // 7: adk_grpc_sessions.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),       // 8: adk_grpc_sessions.v1.CreateSessionResponse
+	(*BatchCreateSessionsRequest)(nil),  // 9: adk_grpc_sessions.v1.BatchCreateSessionsRequest
+	(*BatchCreateSessionsResponse)(nil), // 10: adk_grpc_sessions.v1.BatchCreateSessionsResponse
+	(*CreateSessionResult)(nil),         // 11: adk_grpc_sessions.v1.CreateSessionResult
+	(*CreatedSession)(nil),              // 12: adk_grpc_sessions.v1.CreatedSession
+	(*GetSessionRequest)(nil),           // 13: adk_grpc_sessions.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),          // 14: adk_grpc_sessions.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),         // 15: adk_grpc_sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),        // 16: adk_grpc_sessions.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),        // 17: adk_grpc_sessions.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),       // 18: adk_grpc_sessions.v1.DeleteSessionResponse
+	(*AppendEventRequest)(nil),          // 19: adk_grpc_sessions.v1.AppendEventRequest
+	(*AppendEventResponse)(nil),         // 20: adk_grpc_sessions.v1.AppendEventResponse
+	(*BatchAppendEventsRequest)(nil),    // 21: adk_grpc_sessions.v1.BatchAppendEventsRequest
+	(*BatchAppendEventsResponse)(nil),   // 22: adk_grpc_sessions.v1.BatchAppendEventsResponse
+	(*AppendEventStreamRequest)(nil),    // 23: adk_grpc_sessions.v1.AppendEventStreamRequest
+	(*AppendEventStreamResponse)(nil),   // 24: adk_grpc_sessions.v1.AppendEventStreamResponse
+	(*AppendEventResult)(nil),           // 25: adk_grpc_sessions.v1.AppendEventResult
+	(*Status)(nil),                      // 26: adk_grpc_sessions.v1.Status
+	(*ListEventsRequest)(nil),           // 27: adk_grpc_sessions.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),          // 28: adk_grpc_sessions.v1.ListEventsResponse
+	(*GetUserStateRequest)(nil),         // 29: adk_grpc_sessions.v1.GetUserStateRequest
+	(*GetUserStateResponse)(nil),        // 30: adk_grpc_sessions.v1.GetUserStateResponse
+	(*GetAppStateRequest)(nil),          // 31: adk_grpc_sessions.v1.GetAppStateRequest
+	(*GetAppStateResponse)(nil),         // 32: adk_grpc_sessions.v1.GetAppStateResponse
+	(*UpdateSessionRequest)(nil),        // 33: adk_grpc_sessions.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),       // 34: adk_grpc_sessions.v1.UpdateSessionResponse
+	(*CloseSessionRequest)(nil),         // 35: adk_grpc_sessions.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),        // 36: adk_grpc_sessions.v1.CloseSessionResponse
+	(*EraseUserRequest)(nil),            // 37: adk_grpc_sessions.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),           // 38: adk_grpc_sessions.v1.EraseUserResponse
+	(*ForkSessionRequest)(nil),          // 39: adk_grpc_sessions.v1.ForkSessionRequest
+	(*ForkSessionResponse)(nil),         // 40: adk_grpc_sessions.v1.ForkSessionResponse
+	(*WatchSessionRequest)(nil),         // 41: adk_grpc_sessions.v1.WatchSessionRequest
+	(*WatchSessionResponse)(nil),        // 42: adk_grpc_sessions.v1.WatchSessionResponse
+	(*WatchedEvents)(nil),               // 43: adk_grpc_sessions.v1.WatchedEvents
+	(*WatchedEvent)(nil),                // 44: adk_grpc_sessions.v1.WatchedEvent
+	(*WatchCaughtUp)(nil),               // 45: adk_grpc_sessions.v1.WatchCaughtUp
+	(*WatchEnded)(nil),                  // 46: adk_grpc_sessions.v1.WatchEnded
+	(*WatchSessionsRequest)(nil),        // 47: adk_grpc_sessions.v1.WatchSessionsRequest
+	(*WatchSessionsResponse)(nil),       // 48: adk_grpc_sessions.v1.WatchSessionsResponse
+	(*SessionNotices)(nil),              // 49: adk_grpc_sessions.v1.SessionNotices
+	(*SessionNotice)(nil),               // 50: adk_grpc_sessions.v1.SessionNotice
+	(*WatchSessionsCaughtUp)(nil),       // 51: adk_grpc_sessions.v1.WatchSessionsCaughtUp
+	(*WatchSessionsRelisting)(nil),      // 52: adk_grpc_sessions.v1.WatchSessionsRelisting
+	(*ListAppsRequest)(nil),             // 53: adk_grpc_sessions.v1.ListAppsRequest
+	(*ListAppsResponse)(nil),            // 54: adk_grpc_sessions.v1.ListAppsResponse
+	(*ListUsersRequest)(nil),            // 55: adk_grpc_sessions.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),           // 56: adk_grpc_sessions.v1.ListUsersResponse
+	nil,                                 // 57: adk_grpc_sessions.v1.State.AppEntry
+	nil,                                 // 58: adk_grpc_sessions.v1.State.UserEntry
+	nil,                                 // 59: adk_grpc_sessions.v1.State.SessionEntry
+	nil,                                 // 60: adk_grpc_sessions.v1.StateDelta.AppEntry
+	nil,                                 // 61: adk_grpc_sessions.v1.StateDelta.UserEntry
+	nil,                                 // 62: adk_grpc_sessions.v1.StateDelta.SessionEntry
+	nil,                                 // 63: adk_grpc_sessions.v1.Session.LabelsEntry
+	nil,                                 // 64: adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	nil,                                 // 65: adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	nil,                                 // 66: adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	nil,                                 // 67: adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),       // 68: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 69: google.protobuf.Duration
+	(*anypb.Any)(nil),                   // 70: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),       // 71: google.protobuf.FieldMask
 }
 var file_adk_grpc_sessions_v1_session_service_proto_depIdxs = []int32{
-	53, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
-	54, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
-	55, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
-	56, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
-	57, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
-	58, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
-	64, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	57, // 0: adk_grpc_sessions.v1.State.app:type_name -> adk_grpc_sessions.v1.State.AppEntry
+	58, // 1: adk_grpc_sessions.v1.State.user:type_name -> adk_grpc_sessions.v1.State.UserEntry
+	59, // 2: adk_grpc_sessions.v1.State.session:type_name -> adk_grpc_sessions.v1.State.SessionEntry
+	60, // 3: adk_grpc_sessions.v1.StateDelta.app:type_name -> adk_grpc_sessions.v1.StateDelta.AppEntry
+	61, // 4: adk_grpc_sessions.v1.StateDelta.user:type_name -> adk_grpc_sessions.v1.StateDelta.UserEntry
+	62, // 5: adk_grpc_sessions.v1.StateDelta.session:type_name -> adk_grpc_sessions.v1.StateDelta.SessionEntry
+	68, // 6: adk_grpc_sessions.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
 	3,  // 7: adk_grpc_sessions.v1.Event.state_delta:type_name -> adk_grpc_sessions.v1.StateDelta
 	2,  // 8: adk_grpc_sessions.v1.Session.state:type_name -> adk_grpc_sessions.v1.State
 	4,  // 9: adk_grpc_sessions.v1.Session.events:type_name -> adk_grpc_sessions.v1.Event
-	64, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
-	64, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	64, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	65, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
-	64, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
-	59, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
+	68, // 10: adk_grpc_sessions.v1.Session.last_update_time:type_name -> google.protobuf.Timestamp
+	68, // 11: adk_grpc_sessions.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	68, // 12: adk_grpc_sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	69, // 13: adk_grpc_sessions.v1.Session.ttl:type_name -> google.protobuf.Duration
+	68, // 14: adk_grpc_sessions.v1.Session.close_time:type_name -> google.protobuf.Timestamp
+	63, // 15: adk_grpc_sessions.v1.Session.labels:type_name -> adk_grpc_sessions.v1.Session.LabelsEntry
 	6,  // 16: adk_grpc_sessions.v1.Session.forked_from:type_name -> adk_grpc_sessions.v1.ForkOrigin
-	64, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
+	68, // 17: adk_grpc_sessions.v1.ForkOrigin.fork_time:type_name -> google.protobuf.Timestamp
 	3,  // 18: adk_grpc_sessions.v1.CreateSessionRequest.state:type_name -> adk_grpc_sessions.v1.StateDelta
-	64, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	65, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
-	60, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
+	68, // 19: adk_grpc_sessions.v1.CreateSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	69, // 20: adk_grpc_sessions.v1.CreateSessionRequest.ttl:type_name -> google.protobuf.Duration
+	64, // 21: adk_grpc_sessions.v1.CreateSessionRequest.labels:type_name -> adk_grpc_sessions.v1.CreateSessionRequest.LabelsEntry
 	5,  // 22: adk_grpc_sessions.v1.CreateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	64, // 23: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	5,  // 24: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	5,  // 25: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
-	4,  // 26: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
-	64, // 27: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
-	15, // 28: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	21, // 29: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	15, // 30: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
-	21, // 31: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
-	16, // 32: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
-	22, // 33: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
-	66, // 34: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
-	64, // 35: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
-	4,  // 36: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
-	61, // 37: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
-	62, // 38: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
-	5,  // 39: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
-	67, // 40: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 41: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	5,  // 42: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	63, // 43: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
-	64, // 44: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
-	65, // 45: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
-	5,  // 46: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
-	39, // 47: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
-	41, // 48: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
-	42, // 49: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
-	40, // 50: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
-	4,  // 51: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
-	0,  // 52: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
-	45, // 53: adk_grpc_sessions.v1.WatchSessionsResponse.notices:type_name -> adk_grpc_sessions.v1.SessionNotices
-	47, // 54: adk_grpc_sessions.v1.WatchSessionsResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchSessionsCaughtUp
-	48, // 55: adk_grpc_sessions.v1.WatchSessionsResponse.relisting:type_name -> adk_grpc_sessions.v1.WatchSessionsRelisting
-	46, // 56: adk_grpc_sessions.v1.SessionNotices.notices:type_name -> adk_grpc_sessions.v1.SessionNotice
-	1,  // 57: adk_grpc_sessions.v1.SessionNotice.kind:type_name -> adk_grpc_sessions.v1.SessionNotice.Kind
-	5,  // 58: adk_grpc_sessions.v1.SessionNotice.session:type_name -> adk_grpc_sessions.v1.Session
-	7,  // 59: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
-	9,  // 60: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
-	11, // 61: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
-	13, // 62: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
-	15, // 63: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
-	17, // 64: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
-	19, // 65: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
-	23, // 66: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
-	25, // 67: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
-	27, // 68: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
-	29, // 69: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
-	31, // 70: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
-	33, // 71: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
-	35, // 72: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
-	37, // 73: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
-	43, // 74: adk_grpc_sessions.v1.SessionService.WatchSessions:input_type -> adk_grpc_sessions.v1.WatchSessionsRequest
-	49, // 75: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
-	51, // 76: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
-	8,  // 77: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
-	10, // 78: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
-	12, // 79: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
-	14, // 80: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
-	16, // 81: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
-	18, // 82: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
-	20, // 83: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
-	24, // 84: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
-	26, // 85: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
-	28, // 86: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
-	30, // 87: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
-	32, // 88: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
-	34, // 89: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
-	36, // 90: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
-	38, // 91: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
-	44, // 92: adk_grpc_sessions.v1.SessionService.WatchSessions:output_type -> adk_grpc_sessions.v1.WatchSessionsResponse
-	50, // 93: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
-	52, // 94: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
-	77, // [77:95] is the sub-list for method output_type
-	59, // [59:77] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	7,  // 23: adk_grpc_sessions.v1.BatchCreateSessionsRequest.requests:type_name -> adk_grpc_sessions.v1.CreateSessionRequest
+	11, // 24: adk_grpc_sessions.v1.BatchCreateSessionsResponse.results:type_name -> adk_grpc_sessions.v1.CreateSessionResult
+	8,  // 25: adk_grpc_sessions.v1.CreateSessionResult.response:type_name -> adk_grpc_sessions.v1.CreateSessionResponse
+	26, // 26: adk_grpc_sessions.v1.CreateSessionResult.error:type_name -> adk_grpc_sessions.v1.Status
+	12, // 27: adk_grpc_sessions.v1.CreateSessionResult.created:type_name -> adk_grpc_sessions.v1.CreatedSession
+	68, // 28: adk_grpc_sessions.v1.GetSessionRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	5,  // 29: adk_grpc_sessions.v1.GetSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 30: adk_grpc_sessions.v1.ListSessionsResponse.sessions:type_name -> adk_grpc_sessions.v1.Session
+	4,  // 31: adk_grpc_sessions.v1.AppendEventResponse.event:type_name -> adk_grpc_sessions.v1.Event
+	68, // 32: adk_grpc_sessions.v1.AppendEventResponse.last_update_time:type_name -> google.protobuf.Timestamp
+	19, // 33: adk_grpc_sessions.v1.BatchAppendEventsRequest.requests:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	25, // 34: adk_grpc_sessions.v1.BatchAppendEventsResponse.results:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	19, // 35: adk_grpc_sessions.v1.AppendEventStreamRequest.append:type_name -> adk_grpc_sessions.v1.AppendEventRequest
+	7,  // 36: adk_grpc_sessions.v1.AppendEventStreamRequest.create:type_name -> adk_grpc_sessions.v1.CreateSessionRequest
+	25, // 37: adk_grpc_sessions.v1.AppendEventStreamResponse.result:type_name -> adk_grpc_sessions.v1.AppendEventResult
+	11, // 38: adk_grpc_sessions.v1.AppendEventStreamResponse.create_result:type_name -> adk_grpc_sessions.v1.CreateSessionResult
+	20, // 39: adk_grpc_sessions.v1.AppendEventResult.response:type_name -> adk_grpc_sessions.v1.AppendEventResponse
+	26, // 40: adk_grpc_sessions.v1.AppendEventResult.error:type_name -> adk_grpc_sessions.v1.Status
+	70, // 41: adk_grpc_sessions.v1.Status.details:type_name -> google.protobuf.Any
+	68, // 42: adk_grpc_sessions.v1.ListEventsRequest.after_timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 43: adk_grpc_sessions.v1.ListEventsResponse.events:type_name -> adk_grpc_sessions.v1.Event
+	65, // 44: adk_grpc_sessions.v1.GetUserStateResponse.state:type_name -> adk_grpc_sessions.v1.GetUserStateResponse.StateEntry
+	66, // 45: adk_grpc_sessions.v1.GetAppStateResponse.state:type_name -> adk_grpc_sessions.v1.GetAppStateResponse.StateEntry
+	5,  // 46: adk_grpc_sessions.v1.UpdateSessionRequest.session:type_name -> adk_grpc_sessions.v1.Session
+	71, // 47: adk_grpc_sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 48: adk_grpc_sessions.v1.UpdateSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	5,  // 49: adk_grpc_sessions.v1.CloseSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	67, // 50: adk_grpc_sessions.v1.ForkSessionRequest.labels:type_name -> adk_grpc_sessions.v1.ForkSessionRequest.LabelsEntry
+	68, // 51: adk_grpc_sessions.v1.ForkSessionRequest.expire_time:type_name -> google.protobuf.Timestamp
+	69, // 52: adk_grpc_sessions.v1.ForkSessionRequest.ttl:type_name -> google.protobuf.Duration
+	5,  // 53: adk_grpc_sessions.v1.ForkSessionResponse.session:type_name -> adk_grpc_sessions.v1.Session
+	43, // 54: adk_grpc_sessions.v1.WatchSessionResponse.events:type_name -> adk_grpc_sessions.v1.WatchedEvents
+	45, // 55: adk_grpc_sessions.v1.WatchSessionResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchCaughtUp
+	46, // 56: adk_grpc_sessions.v1.WatchSessionResponse.ended:type_name -> adk_grpc_sessions.v1.WatchEnded
+	44, // 57: adk_grpc_sessions.v1.WatchedEvents.events:type_name -> adk_grpc_sessions.v1.WatchedEvent
+	4,  // 58: adk_grpc_sessions.v1.WatchedEvent.event:type_name -> adk_grpc_sessions.v1.Event
+	0,  // 59: adk_grpc_sessions.v1.WatchEnded.reason:type_name -> adk_grpc_sessions.v1.WatchEnded.Reason
+	49, // 60: adk_grpc_sessions.v1.WatchSessionsResponse.notices:type_name -> adk_grpc_sessions.v1.SessionNotices
+	51, // 61: adk_grpc_sessions.v1.WatchSessionsResponse.caught_up:type_name -> adk_grpc_sessions.v1.WatchSessionsCaughtUp
+	52, // 62: adk_grpc_sessions.v1.WatchSessionsResponse.relisting:type_name -> adk_grpc_sessions.v1.WatchSessionsRelisting
+	50, // 63: adk_grpc_sessions.v1.SessionNotices.notices:type_name -> adk_grpc_sessions.v1.SessionNotice
+	1,  // 64: adk_grpc_sessions.v1.SessionNotice.kind:type_name -> adk_grpc_sessions.v1.SessionNotice.Kind
+	5,  // 65: adk_grpc_sessions.v1.SessionNotice.session:type_name -> adk_grpc_sessions.v1.Session
+	7,  // 66: adk_grpc_sessions.v1.SessionService.CreateSession:input_type -> adk_grpc_sessions.v1.CreateSessionRequest
+	9,  // 67: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:input_type -> adk_grpc_sessions.v1.BatchCreateSessionsRequest
+	13, // 68: adk_grpc_sessions.v1.SessionService.GetSession:input_type -> adk_grpc_sessions.v1.GetSessionRequest
+	15, // 69: adk_grpc_sessions.v1.SessionService.ListSessions:input_type -> adk_grpc_sessions.v1.ListSessionsRequest
+	17, // 70: adk_grpc_sessions.v1.SessionService.DeleteSession:input_type -> adk_grpc_sessions.v1.DeleteSessionRequest
+	19, // 71: adk_grpc_sessions.v1.SessionService.AppendEvent:input_type -> adk_grpc_sessions.v1.AppendEventRequest
+	21, // 72: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:input_type -> adk_grpc_sessions.v1.BatchAppendEventsRequest
+	23, // 73: adk_grpc_sessions.v1.SessionService.AppendEventStream:input_type -> adk_grpc_sessions.v1.AppendEventStreamRequest
+	27, // 74: adk_grpc_sessions.v1.SessionService.ListEvents:input_type -> adk_grpc_sessions.v1.ListEventsRequest
+	29, // 75: adk_grpc_sessions.v1.SessionService.GetUserState:input_type -> adk_grpc_sessions.v1.GetUserStateRequest
+	31, // 76: adk_grpc_sessions.v1.SessionService.GetAppState:input_type -> adk_grpc_sessions.v1.GetAppStateRequest
+	33, // 77: adk_grpc_sessions.v1.SessionService.UpdateSession:input_type -> adk_grpc_sessions.v1.UpdateSessionRequest
+	35, // 78: adk_grpc_sessions.v1.SessionService.CloseSession:input_type -> adk_grpc_sessions.v1.CloseSessionRequest
+	37, // 79: adk_grpc_sessions.v1.SessionService.EraseUser:input_type -> adk_grpc_sessions.v1.EraseUserRequest
+	39, // 80: adk_grpc_sessions.v1.SessionService.ForkSession:input_type -> adk_grpc_sessions.v1.ForkSessionRequest
+	41, // 81: adk_grpc_sessions.v1.SessionService.WatchSession:input_type -> adk_grpc_sessions.v1.WatchSessionRequest
+	47, // 82: adk_grpc_sessions.v1.SessionService.WatchSessions:input_type -> adk_grpc_sessions.v1.WatchSessionsRequest
+	53, // 83: adk_grpc_sessions.v1.SessionService.ListApps:input_type -> adk_grpc_sessions.v1.ListAppsRequest
+	55, // 84: adk_grpc_sessions.v1.SessionService.ListUsers:input_type -> adk_grpc_sessions.v1.ListUsersRequest
+	8,  // 85: adk_grpc_sessions.v1.SessionService.CreateSession:output_type -> adk_grpc_sessions.v1.CreateSessionResponse
+	10, // 86: adk_grpc_sessions.v1.SessionService.BatchCreateSessions:output_type -> adk_grpc_sessions.v1.BatchCreateSessionsResponse
+	14, // 87: adk_grpc_sessions.v1.SessionService.GetSession:output_type -> adk_grpc_sessions.v1.GetSessionResponse
+	16, // 88: adk_grpc_sessions.v1.SessionService.ListSessions:output_type -> adk_grpc_sessions.v1.ListSessionsResponse
+	18, // 89: adk_grpc_sessions.v1.SessionService.DeleteSession:output_type -> adk_grpc_sessions.v1.DeleteSessionResponse
+	20, // 90: adk_grpc_sessions.v1.SessionService.AppendEvent:output_type -> adk_grpc_sessions.v1.AppendEventResponse
+	22, // 91: adk_grpc_sessions.v1.SessionService.BatchAppendEvents:output_type -> adk_grpc_sessions.v1.BatchAppendEventsResponse
+	24, // 92: adk_grpc_sessions.v1.SessionService.AppendEventStream:output_type -> adk_grpc_sessions.v1.AppendEventStreamResponse
+	28, // 93: adk_grpc_sessions.v1.SessionService.ListEvents:output_type -> adk_grpc_sessions.v1.ListEventsResponse
+	30, // 94: adk_grpc_sessions.v1.SessionService.GetUserState:output_type -> adk_grpc_sessions.v1.GetUserStateResponse
+	32, // 95: adk_grpc_sessions.v1.SessionService.GetAppState:output_type -> adk_grpc_sessions.v1.GetAppStateResponse
+	34, // 96: adk_grpc_sessions.v1.SessionService.UpdateSession:output_type -> adk_grpc_sessions.v1.UpdateSessionResponse
+	36, // 97: adk_grpc_sessions.v1.SessionService.CloseSession:output_type -> adk_grpc_sessions.v1.CloseSessionResponse
+	38, // 98: adk_grpc_sessions.v1.SessionService.EraseUser:output_type -> adk_grpc_sessions.v1.EraseUserResponse
+	40, // 99: adk_grpc_sessions.v1.SessionService.ForkSession:output_type -> adk_grpc_sessions.v1.ForkSessionResponse
+	42, // 100: adk_grpc_sessions.v1.SessionService.WatchSession:output_type -> adk_grpc_sessions.v1.WatchSessionResponse
+	48, // 101: adk_grpc_sessions.v1.SessionService.WatchSessions:output_type -> adk_grpc_sessions.v1.WatchSessionsResponse
+	54, // 102: adk_grpc_sessions.v1.SessionService.ListApps:output_type -> adk_grpc_sessions.v1.ListAppsResponse
+	56, // 103: adk_grpc_sessions.v1.SessionService.ListUsers:output_type -> adk_grpc_sessions.v1.ListUsersResponse
+	85, // [85:104] is the sub-list for method output_type
+	66, // [66:85] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_adk_grpc_sessions_v1_session_service_proto_init() }
@@ -4495,21 +4859,34 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 		(*CreateSessionRequest_ExpireTime)(nil),
 		(*CreateSessionRequest_Ttl)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[7].OneofWrappers = []any{}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[19].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[9].OneofWrappers = []any{
+		(*CreateSessionResult_Response)(nil),
+		(*CreateSessionResult_Error)(nil),
+		(*CreateSessionResult_Created)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[11].OneofWrappers = []any{}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[21].OneofWrappers = []any{
+		(*AppendEventStreamRequest_Append)(nil),
+		(*AppendEventStreamRequest_Create)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[22].OneofWrappers = []any{
+		(*AppendEventStreamResponse_Result)(nil),
+		(*AppendEventStreamResponse_CreateResult)(nil),
+	}
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[23].OneofWrappers = []any{
 		(*AppendEventResult_Response)(nil),
 		(*AppendEventResult_Error)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[33].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[37].OneofWrappers = []any{
 		(*ForkSessionRequest_ExpireTime)(nil),
 		(*ForkSessionRequest_Ttl)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[36].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[40].OneofWrappers = []any{
 		(*WatchSessionResponse_Events)(nil),
 		(*WatchSessionResponse_CaughtUp)(nil),
 		(*WatchSessionResponse_Ended)(nil),
 	}
-	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[42].OneofWrappers = []any{
+	file_adk_grpc_sessions_v1_session_service_proto_msgTypes[46].OneofWrappers = []any{
 		(*WatchSessionsResponse_Notices)(nil),
 		(*WatchSessionsResponse_CaughtUp)(nil),
 		(*WatchSessionsResponse_Relisting)(nil),
@@ -4520,7 +4897,7 @@ func file_adk_grpc_sessions_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adk_grpc_sessions_v1_session_service_proto_rawDesc), len(file_adk_grpc_sessions_v1_session_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   62,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -340,6 +340,12 @@
 //     must fit in one response: an append whose answer would not fit (nor
 //     any after it) is not applied and is answered UNAVAILABLE, reason
 //     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+//   BatchCreateSessions takes at most 1000 creates; a session it created
+//   whose answer (the session with its merged state) would not fit in what
+//   is left of the response is answered CreateSessionResult.created, its id
+//   alone: it was created, and GetSession reads it. A create's failure
+//   whose status would not fit is answered UNAVAILABLE, reason
+//   "BATCH_RESPONSE_FULL": nothing was created; send it again.
 //   A read of data stored under larger limits than the server's current
 //   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
 //   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -365,24 +371,25 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SessionService_CreateSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/CreateSession"
-	SessionService_GetSession_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/GetSession"
-	SessionService_ListSessions_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/ListSessions"
-	SessionService_DeleteSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/DeleteSession"
-	SessionService_AppendEvent_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/AppendEvent"
-	SessionService_BatchAppendEvents_FullMethodName = "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents"
-	SessionService_AppendEventStream_FullMethodName = "/adk_grpc_sessions.v1.SessionService/AppendEventStream"
-	SessionService_ListEvents_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/ListEvents"
-	SessionService_GetUserState_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/GetUserState"
-	SessionService_GetAppState_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/GetAppState"
-	SessionService_UpdateSession_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/UpdateSession"
-	SessionService_CloseSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/CloseSession"
-	SessionService_EraseUser_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/EraseUser"
-	SessionService_ForkSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/ForkSession"
-	SessionService_WatchSession_FullMethodName      = "/adk_grpc_sessions.v1.SessionService/WatchSession"
-	SessionService_WatchSessions_FullMethodName     = "/adk_grpc_sessions.v1.SessionService/WatchSessions"
-	SessionService_ListApps_FullMethodName          = "/adk_grpc_sessions.v1.SessionService/ListApps"
-	SessionService_ListUsers_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/ListUsers"
+	SessionService_CreateSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/CreateSession"
+	SessionService_BatchCreateSessions_FullMethodName = "/adk_grpc_sessions.v1.SessionService/BatchCreateSessions"
+	SessionService_GetSession_FullMethodName          = "/adk_grpc_sessions.v1.SessionService/GetSession"
+	SessionService_ListSessions_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/ListSessions"
+	SessionService_DeleteSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/DeleteSession"
+	SessionService_AppendEvent_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/AppendEvent"
+	SessionService_BatchAppendEvents_FullMethodName   = "/adk_grpc_sessions.v1.SessionService/BatchAppendEvents"
+	SessionService_AppendEventStream_FullMethodName   = "/adk_grpc_sessions.v1.SessionService/AppendEventStream"
+	SessionService_ListEvents_FullMethodName          = "/adk_grpc_sessions.v1.SessionService/ListEvents"
+	SessionService_GetUserState_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/GetUserState"
+	SessionService_GetAppState_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/GetAppState"
+	SessionService_UpdateSession_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/UpdateSession"
+	SessionService_CloseSession_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/CloseSession"
+	SessionService_EraseUser_FullMethodName           = "/adk_grpc_sessions.v1.SessionService/EraseUser"
+	SessionService_ForkSession_FullMethodName         = "/adk_grpc_sessions.v1.SessionService/ForkSession"
+	SessionService_WatchSession_FullMethodName        = "/adk_grpc_sessions.v1.SessionService/WatchSession"
+	SessionService_WatchSessions_FullMethodName       = "/adk_grpc_sessions.v1.SessionService/WatchSessions"
+	SessionService_ListApps_FullMethodName            = "/adk_grpc_sessions.v1.SessionService/ListApps"
+	SessionService_ListUsers_FullMethodName           = "/adk_grpc_sessions.v1.SessionService/ListUsers"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -397,6 +404,21 @@ type SessionServiceClient interface {
 	// RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
 	// a scope above its limit (see "Limits").
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
+	// Makes several CreateSession calls in one: a client creating many
+	// sessions at once sends them together and pays one call's cost. Each
+	// create is handled exactly as CreateSession would handle it alone (same
+	// checks, same errors, an id generated for each that names none); the
+	// batch as a whole is not atomic, and one create failing (its id taken,
+	// say) does not stop the others. Authorization is per create (its
+	// app_name). The call fails as a whole only for what concerns the whole
+	// call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+	// (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+	// UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+	// before answers ALREADY_EXISTS on the retry, which a client that chose
+	// the id itself knows for its own. The answers must fit in one response: a
+	// session created whose answer would not is answered by its id alone, to
+	// read with GetSession (see "Limits").
+	BatchCreateSessions(ctx context.Context, in *BatchCreateSessionsRequest, opts ...grpc.CallOption) (*BatchCreateSessionsResponse, error)
 	// Reads a session with its merged state and (a filtered window of) its
 	// events, as many of them as fit in the response; the rest follow through
 	// ListEvents with next_events_page_token (see "Limits").
@@ -434,13 +456,15 @@ type SessionServiceClient interface {
 	// appends one event at a time (an agent's turn) waits less. Each request
 	// is handled exactly as AppendEvent would handle it alone and answered
 	// with its result, in request order; the server reads the next request
-	// only after answering the one before. An append's failure is its result,
-	// not the stream's; authorization is per append (its app_name). The
-	// stream itself fails only for what concerns it as a whole
-	// (UNAUTHENTICATED). A server that begins to drain ends its streams with
-	// OK as soon as each has answered what it read: the client opens another
-	// (and so reaches another server). Each append may take the server's
-	// longest call time, as a call of its own may.
+	// only after answering the one before. A request may be a create instead,
+	// handled exactly as CreateSession would handle it alone (a client
+	// creating one session at a time waits less too). A request's failure is
+	// its result, not the stream's; authorization is per request (its
+	// app_name). The stream itself fails only for what concerns it as a
+	// whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+	// with OK as soon as each has answered what it read: the client opens
+	// another (and so reaches another server). Each request may take the
+	// server's longest call time, as a call of its own may.
 	AppendEventStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendEventStreamRequest, AppendEventStreamResponse], error)
 	// Lists the events of a session in the order they were appended; or, with
 	// a GetSessionResponse.next_events_page_token, the rest of that read's
@@ -508,6 +532,16 @@ func (c *sessionServiceClient) CreateSession(ctx context.Context, in *CreateSess
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateSessionResponse)
 	err := c.cc.Invoke(ctx, SessionService_CreateSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) BatchCreateSessions(ctx context.Context, in *BatchCreateSessionsRequest, opts ...grpc.CallOption) (*BatchCreateSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateSessionsResponse)
+	err := c.cc.Invoke(ctx, SessionService_BatchCreateSessions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -717,6 +751,21 @@ type SessionServiceServer interface {
 	// RESOURCE_EXHAUSTED ("STATE_SIZE_LIMIT") if the initial state would leave
 	// a scope above its limit (see "Limits").
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
+	// Makes several CreateSession calls in one: a client creating many
+	// sessions at once sends them together and pays one call's cost. Each
+	// create is handled exactly as CreateSession would handle it alone (same
+	// checks, same errors, an id generated for each that names none); the
+	// batch as a whole is not atomic, and one create failing (its id taken,
+	// say) does not stop the others. Authorization is per create (its
+	// app_name). The call fails as a whole only for what concerns the whole
+	// call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+	// (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+	// UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+	// before answers ALREADY_EXISTS on the retry, which a client that chose
+	// the id itself knows for its own. The answers must fit in one response: a
+	// session created whose answer would not is answered by its id alone, to
+	// read with GetSession (see "Limits").
+	BatchCreateSessions(context.Context, *BatchCreateSessionsRequest) (*BatchCreateSessionsResponse, error)
 	// Reads a session with its merged state and (a filtered window of) its
 	// events, as many of them as fit in the response; the rest follow through
 	// ListEvents with next_events_page_token (see "Limits").
@@ -754,13 +803,15 @@ type SessionServiceServer interface {
 	// appends one event at a time (an agent's turn) waits less. Each request
 	// is handled exactly as AppendEvent would handle it alone and answered
 	// with its result, in request order; the server reads the next request
-	// only after answering the one before. An append's failure is its result,
-	// not the stream's; authorization is per append (its app_name). The
-	// stream itself fails only for what concerns it as a whole
-	// (UNAUTHENTICATED). A server that begins to drain ends its streams with
-	// OK as soon as each has answered what it read: the client opens another
-	// (and so reaches another server). Each append may take the server's
-	// longest call time, as a call of its own may.
+	// only after answering the one before. A request may be a create instead,
+	// handled exactly as CreateSession would handle it alone (a client
+	// creating one session at a time waits less too). A request's failure is
+	// its result, not the stream's; authorization is per request (its
+	// app_name). The stream itself fails only for what concerns it as a
+	// whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+	// with OK as soon as each has answered what it read: the client opens
+	// another (and so reaches another server). Each request may take the
+	// server's longest call time, as a call of its own may.
 	AppendEventStream(grpc.BidiStreamingServer[AppendEventStreamRequest, AppendEventStreamResponse]) error
 	// Lists the events of a session in the order they were appended; or, with
 	// a GetSessionResponse.next_events_page_token, the rest of that read's
@@ -826,6 +877,9 @@ type UnimplementedSessionServiceServer struct{}
 
 func (UnimplementedSessionServiceServer) CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSession not implemented")
+}
+func (UnimplementedSessionServiceServer) BatchCreateSessions(context.Context, *BatchCreateSessionsRequest) (*BatchCreateSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateSessions not implemented")
 }
 func (UnimplementedSessionServiceServer) GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSession not implemented")
@@ -913,6 +967,24 @@ func _SessionService_CreateSession_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SessionServiceServer).CreateSession(ctx, req.(*CreateSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_BatchCreateSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).BatchCreateSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_BatchCreateSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).BatchCreateSessions(ctx, req.(*BatchCreateSessionsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1208,6 +1280,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateSession",
 			Handler:    _SessionService_CreateSession_Handler,
+		},
+		{
+			MethodName: "BatchCreateSessions",
+			Handler:    _SessionService_BatchCreateSessions_Handler,
 		},
 		{
 			MethodName: "GetSession",

@@ -370,6 +370,12 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
  *     must fit in one response: an append whose answer would not fit (nor
  *     any after it) is not applied and is answered UNAVAILABLE, reason
  *     "BATCH_RESPONSE_FULL"; send it again, alone or in another call.
+ *   BatchCreateSessions takes at most 1000 creates; a session it created
+ *   whose answer (the session with its merged state) would not fit in what
+ *   is left of the response is answered CreateSessionResult.created, its id
+ *   alone: it was created, and GetSession reads it. A create's failure
+ *   whose status would not fit is answered UNAVAILABLE, reason
+ *   "BATCH_RESPONSE_FULL": nothing was created; send it again.
  *   A read of data stored under larger limits than the server's current
  *   ones, that cannot fit in a response, fails with RESOURCE_EXHAUSTED,
  *   reason "RESPONSE_TOO_LARGE" (metadata "limit_bytes").
@@ -623,6 +629,47 @@ export interface CreateSessionResponse {
   session: Session | undefined;
 }
 
+/** Request for SessionService.BatchCreateSessions. */
+export interface BatchCreateSessionsRequest {
+  /** Required. 1 to 1000 creates, each exactly a CreateSession request. */
+  requests: CreateSessionRequest[];
+}
+
+/** Response for SessionService.BatchCreateSessions. */
+export interface BatchCreateSessionsResponse {
+  /** One result per request, in request order. */
+  results: CreateSessionResult[];
+}
+
+/** What one create of a batch came to. */
+export interface CreateSessionResult {
+  /** The create succeeded: what CreateSession would have answered. */
+  response?:
+    | CreateSessionResponse
+    | undefined;
+  /**
+   * The create failed: the status CreateSession would have failed with,
+   * details included. Nothing was created.
+   */
+  error?:
+    | Status
+    | undefined;
+  /**
+   * The create succeeded, but its answer did not fit in the batch's
+   * response (see "Limits"): the session exists; read it with GetSession.
+   */
+  created?: CreatedSession | undefined;
+}
+
+/** A session a batch created but could not answer whole. */
+export interface CreatedSession {
+  /**
+   * The new session's id: the one requested (trimmed), or the one the
+   * server chose.
+   */
+  sessionId: string;
+}
+
 /** Request for SessionService.GetSession. */
 export interface GetSessionRequest {
   /** Required. The app name. */
@@ -788,16 +835,27 @@ export interface BatchAppendEventsResponse {
   results: AppendEventResult[];
 }
 
-/** One request on SessionService.AppendEventStream. */
+/** One request on SessionService.AppendEventStream: an append, or a create. */
 export interface AppendEventStreamRequest {
-  /** Required. Exactly an AppendEvent request. */
-  append: AppendEventRequest | undefined;
+  /** Exactly an AppendEvent request. */
+  append?:
+    | AppendEventRequest
+    | undefined;
+  /** Exactly a CreateSession request. */
+  create?: CreateSessionRequest | undefined;
 }
 
 /** The answer to one AppendEventStreamRequest, in request order. */
 export interface AppendEventStreamResponse {
   /** What the append came to. */
-  result: AppendEventResult | undefined;
+  result?:
+    | AppendEventResult
+    | undefined;
+  /**
+   * What the create came to (never "created": one create's answer
+   * always fits in a response).
+   */
+  createResult?: CreateSessionResult | undefined;
 }
 
 /** What one append of a batch or a stream came to. */
@@ -2732,6 +2790,256 @@ export const CreateSessionResponse: MessageFns<CreateSessionResponse> = {
   },
 };
 
+function createBaseBatchCreateSessionsRequest(): BatchCreateSessionsRequest {
+  return { requests: [] };
+}
+
+export const BatchCreateSessionsRequest: MessageFns<BatchCreateSessionsRequest> = {
+  encode(message: BatchCreateSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      CreateSessionRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchCreateSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchCreateSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(CreateSessionRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<BatchCreateSessionsRequest>): BatchCreateSessionsRequest {
+    return BatchCreateSessionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchCreateSessionsRequest>): BatchCreateSessionsRequest {
+    const message = createBaseBatchCreateSessionsRequest();
+    message.requests = object.requests?.map((e) => CreateSessionRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchCreateSessionsResponse(): BatchCreateSessionsResponse {
+  return { results: [] };
+}
+
+export const BatchCreateSessionsResponse: MessageFns<BatchCreateSessionsResponse> = {
+  encode(message: BatchCreateSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      CreateSessionResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchCreateSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchCreateSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(CreateSessionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<BatchCreateSessionsResponse>): BatchCreateSessionsResponse {
+    return BatchCreateSessionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchCreateSessionsResponse>): BatchCreateSessionsResponse {
+    const message = createBaseBatchCreateSessionsResponse();
+    message.results = object.results?.map((e) => CreateSessionResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCreateSessionResult(): CreateSessionResult {
+  return { response: undefined, error: undefined, created: undefined };
+}
+
+export const CreateSessionResult: MessageFns<CreateSessionResult> = {
+  encode(message: CreateSessionResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response !== undefined) {
+      CreateSessionResponse.encode(message.response, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== undefined) {
+      Status.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    if (message.created !== undefined) {
+      CreatedSession.encode(message.created, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSessionResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSessionResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = CreateSessionResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = Status.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.created = CreatedSession.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CreateSessionResult>): CreateSessionResult {
+    return CreateSessionResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateSessionResult>): CreateSessionResult {
+    const message = createBaseCreateSessionResult();
+    message.response = (object.response !== undefined && object.response !== null)
+      ? CreateSessionResponse.fromPartial(object.response)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? Status.fromPartial(object.error)
+      : undefined;
+    message.created = (object.created !== undefined && object.created !== null)
+      ? CreatedSession.fromPartial(object.created)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreatedSession(): CreatedSession {
+  return { sessionId: "" };
+}
+
+export const CreatedSession: MessageFns<CreatedSession> = {
+  encode(message: CreatedSession, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreatedSession {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreatedSession();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CreatedSession>): CreatedSession {
+    return CreatedSession.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreatedSession>): CreatedSession {
+    const message = createBaseCreatedSession();
+    message.sessionId = object.sessionId ?? "";
+    return message;
+  },
+};
+
 function createBaseGetSessionRequest(): GetSessionRequest {
   return { appName: "", userId: "", sessionId: "", numRecentEvents: undefined, afterTimestamp: undefined };
 }
@@ -3525,13 +3833,16 @@ export const BatchAppendEventsResponse: MessageFns<BatchAppendEventsResponse> = 
 };
 
 function createBaseAppendEventStreamRequest(): AppendEventStreamRequest {
-  return { append: undefined };
+  return { append: undefined, create: undefined };
 }
 
 export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
   encode(message: AppendEventStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.append !== undefined) {
       AppendEventRequest.encode(message.append, writer.uint32(10).fork()).join();
+    }
+    if (message.create !== undefined) {
+      CreateSessionRequest.encode(message.create, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3557,6 +3868,14 @@ export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
             message.append = AppendEventRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.create = CreateSessionRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3577,18 +3896,24 @@ export const AppendEventStreamRequest: MessageFns<AppendEventStreamRequest> = {
     message.append = (object.append !== undefined && object.append !== null)
       ? AppendEventRequest.fromPartial(object.append)
       : undefined;
+    message.create = (object.create !== undefined && object.create !== null)
+      ? CreateSessionRequest.fromPartial(object.create)
+      : undefined;
     return message;
   },
 };
 
 function createBaseAppendEventStreamResponse(): AppendEventStreamResponse {
-  return { result: undefined };
+  return { result: undefined, createResult: undefined };
 }
 
 export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = {
   encode(message: AppendEventStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.result !== undefined) {
       AppendEventResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    if (message.createResult !== undefined) {
+      CreateSessionResult.encode(message.createResult, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3614,6 +3939,14 @@ export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = 
             message.result = AppendEventResult.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createResult = CreateSessionResult.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3633,6 +3966,9 @@ export const AppendEventStreamResponse: MessageFns<AppendEventStreamResponse> = 
     const message = createBaseAppendEventStreamResponse();
     message.result = (object.result !== undefined && object.result !== null)
       ? AppendEventResult.fromPartial(object.result)
+      : undefined;
+    message.createResult = (object.createResult !== undefined && object.createResult !== null)
+      ? CreateSessionResult.fromPartial(object.createResult)
       : undefined;
     return message;
   },
@@ -6158,6 +6494,33 @@ export const SessionServiceService = {
     responseDeserialize: (value: Buffer): CreateSessionResponse => CreateSessionResponse.decode(value),
   },
   /**
+   * Makes several CreateSession calls in one: a client creating many
+   * sessions at once sends them together and pays one call's cost. Each
+   * create is handled exactly as CreateSession would handle it alone (same
+   * checks, same errors, an id generated for each that names none); the
+   * batch as a whole is not atomic, and one create failing (its id taken,
+   * say) does not stop the others. Authorization is per create (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+   * before answers ALREADY_EXISTS on the retry, which a client that chose
+   * the id itself knows for its own. The answers must fit in one response: a
+   * session created whose answer would not is answered by its id alone, to
+   * read with GetSession (see "Limits").
+   */
+  batchCreateSessions: {
+    path: "/adk_grpc_sessions.v1.SessionService/BatchCreateSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchCreateSessionsRequest): Buffer =>
+      Buffer.from(BatchCreateSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchCreateSessionsRequest => BatchCreateSessionsRequest.decode(value),
+    responseSerialize: (value: BatchCreateSessionsResponse): Buffer =>
+      Buffer.from(BatchCreateSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchCreateSessionsResponse => BatchCreateSessionsResponse.decode(value),
+  },
+  /**
    * Reads a session with its merged state and (a filtered window of) its
    * events, as many of them as fit in the response; the rest follow through
    * ListEvents with next_events_page_token (see "Limits").
@@ -6249,13 +6612,15 @@ export const SessionServiceService = {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream: {
     path: "/adk_grpc_sessions.v1.SessionService/AppendEventStream" as const,
@@ -6446,6 +6811,23 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    */
   createSession: handleUnaryCall<CreateSessionRequest, CreateSessionResponse>;
   /**
+   * Makes several CreateSession calls in one: a client creating many
+   * sessions at once sends them together and pays one call's cost. Each
+   * create is handled exactly as CreateSession would handle it alone (same
+   * checks, same errors, an id generated for each that names none); the
+   * batch as a whole is not atomic, and one create failing (its id taken,
+   * say) does not stop the others. Authorization is per create (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+   * before answers ALREADY_EXISTS on the retry, which a client that chose
+   * the id itself knows for its own. The answers must fit in one response: a
+   * session created whose answer would not is answered by its id alone, to
+   * read with GetSession (see "Limits").
+   */
+  batchCreateSessions: handleUnaryCall<BatchCreateSessionsRequest, BatchCreateSessionsResponse>;
+  /**
    * Reads a session with its merged state and (a filtered window of) its
    * events, as many of them as fit in the response; the rest follow through
    * ListEvents with next_events_page_token (see "Limits").
@@ -6493,13 +6875,15 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream: handleBidiStreamingCall<AppendEventStreamRequest, AppendEventStreamResponse>;
   /**
@@ -6601,6 +6985,37 @@ export interface SessionServiceClient extends Client {
     callback: (error: ServiceError | null, response: CreateSessionResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Makes several CreateSession calls in one: a client creating many
+   * sessions at once sends them together and pays one call's cost. Each
+   * create is handled exactly as CreateSession would handle it alone (same
+   * checks, same errors, an id generated for each that names none); the
+   * batch as a whole is not atomic, and one create failing (its id taken,
+   * say) does not stop the others. Authorization is per create (its
+   * app_name). The call fails as a whole only for what concerns the whole
+   * call: UNAUTHENTICATED, INVALID_ARGUMENT for an empty or too large batch
+   * (at most 1000 creates), DEADLINE_EXCEEDED. Retrying the whole call on
+   * UNAVAILABLE is as safe as retrying CreateSession: a create that landed
+   * before answers ALREADY_EXISTS on the retry, which a client that chose
+   * the id itself knows for its own. The answers must fit in one response: a
+   * session created whose answer would not is answered by its id alone, to
+   * read with GetSession (see "Limits").
+   */
+  batchCreateSessions(
+    request: BatchCreateSessionsRequest,
+    callback: (error: ServiceError | null, response: BatchCreateSessionsResponse) => void,
+  ): ClientUnaryCall;
+  batchCreateSessions(
+    request: BatchCreateSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchCreateSessionsResponse) => void,
+  ): ClientUnaryCall;
+  batchCreateSessions(
+    request: BatchCreateSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchCreateSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Reads a session with its merged state and (a filtered window of) its
    * events, as many of them as fit in the response; the rest follow through
    * ListEvents with next_events_page_token (see "Limits").
@@ -6718,13 +7133,15 @@ export interface SessionServiceClient extends Client {
    * appends one event at a time (an agent's turn) waits less. Each request
    * is handled exactly as AppendEvent would handle it alone and answered
    * with its result, in request order; the server reads the next request
-   * only after answering the one before. An append's failure is its result,
-   * not the stream's; authorization is per append (its app_name). The
-   * stream itself fails only for what concerns it as a whole
-   * (UNAUTHENTICATED). A server that begins to drain ends its streams with
-   * OK as soon as each has answered what it read: the client opens another
-   * (and so reaches another server). Each append may take the server's
-   * longest call time, as a call of its own may.
+   * only after answering the one before. A request may be a create instead,
+   * handled exactly as CreateSession would handle it alone (a client
+   * creating one session at a time waits less too). A request's failure is
+   * its result, not the stream's; authorization is per request (its
+   * app_name). The stream itself fails only for what concerns it as a
+   * whole (UNAUTHENTICATED). A server that begins to drain ends its streams
+   * with OK as soon as each has answered what it read: the client opens
+   * another (and so reaches another server). Each request may take the
+   * server's longest call time, as a call of its own may.
    */
   appendEventStream(): ClientDuplexStream<AppendEventStreamRequest, AppendEventStreamResponse>;
   appendEventStream(

@@ -26,8 +26,10 @@ from adk_grpc_sessions.server.backends.base import (
     ScopedState,
     SessionKey,
 )
-from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, reading
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, driver_sql, reading
 from adk_grpc_sessions.server.backends.sql.dialects import database_url
+from adk_grpc_sessions.server.backends.sql.queries.events import select_window
+from adk_grpc_sessions.server.backends.sql.queries.sessions import select_session
 
 _KEY = SessionKey("app", "u", "s")
 
@@ -200,3 +202,29 @@ async def test_the_driver_sql_event_page_is_the_page_read_through_sqlalchemy(
 
     assert as_driver_sql == through_sqlalchemy
     assert as_driver_sql.items
+
+
+@pytest.mark.parametrize("query", ["session", "window"])
+async def test_rows_selected_by_position_hold_what_the_named_rows_hold(
+    backend: SqlBackend, tmp_path: pathlib.Path, query: str
+) -> None:
+    await _session_with_events(backend, 3)
+    engine = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{tmp_path / 'sessions.db'}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        with engine.connect() as connection, connection.begin():
+            (session_row,) = driver_sql.select(connection, *select_session(_KEY, None))
+            bound = (
+                select_session(_KEY, None)
+                if query == "session"
+                else select_window(session_row.session_pk, session_row.last_sequence, EventWindow())
+            )
+            named = driver_sql.select(connection, *bound)
+            by_position = driver_sql.select(connection, *bound, named=False)
+    finally:
+        engine.dispose()
+
+    # The session's row has converting columns (its display name): converted all the same.
+    assert [list(row) for row in by_position] == [list(row) for row in named]
+    assert len(named) == (1 if query == "session" else 3)

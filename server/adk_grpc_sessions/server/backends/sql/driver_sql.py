@@ -131,12 +131,16 @@ def select(
     connection: sa.Connection,
     statement: sa.Executable,
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    named: bool = True,
 ) -> Sequence[Any]:
     """The rows of the query ``statement`` with ``values``, converted as SQLAlchemy's result converts them.
 
-    Rows are read by column name or position. On SQLite as driver SQL on the connection's
-    own cursor; elsewhere through SQLAlchemy's execution (see the module's
-    docstring). ``values`` is one row of parameters (typed as ``execute``'s,
+    Rows are read by column name or position; without ``named``, by
+    position only, which on SQLite spares making a named row of each row of
+    a long result (the driver's own tuples are given). On SQLite as driver
+    SQL on the connection's own cursor; elsewhere through SQLAlchemy's
+    execution (see the module's docstring). ``values`` is one row of parameters (typed as ``execute``'s,
     so that a statement's ``Bound`` unpacks into it).
 
     Raises:
@@ -147,7 +151,9 @@ def select(
     if connection.dialect.name != "sqlite":
         return connection.execute(statement, values).all()
     compiled = driver_statement(statement, connection.dialect)
-    return _run_on_cursor(connection, compiled, compiled.parameters(values), many=False, convert=True).all()
+    return _run_on_cursor(
+        connection, compiled, compiled.parameters(values), many=False, convert=True, named=named
+    ).all()
 
 
 def run(
@@ -172,7 +178,13 @@ def run(
 
 
 def _run_on_cursor(
-    connection: sa.Connection, compiled: DriverStatement, parameters: Any, *, many: bool, convert: bool
+    connection: sa.Connection,
+    compiled: DriverStatement,
+    parameters: Any,
+    *,
+    many: bool,
+    convert: bool,
+    named: bool = True,
 ) -> DriverRows:
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None, "a connection in use has its driver connection"
@@ -181,6 +193,10 @@ def _run_on_cursor(
         (cursor.executemany if many else cursor.execute)(compiled.sql, parameters)
         if cursor.description is None:
             return DriverRows([])
+        if not named:
+            if convert and compiled.converters:
+                return DriverRows([_converted(row, compiled.converters) for row in cursor.fetchall()])
+            return DriverRows(cast(list[Any], cursor.fetchall()))  # sqlite3's rows come as a list
         if compiled.row_type is None:
             names = [column[0] for column in cursor.description]
             compiled.row_type = collections.namedtuple("Row", names)  # type: ignore[misc] # columns known when run

@@ -106,7 +106,9 @@ def session(
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
             events = read_events(
-                driver_sql.select(connection, *select_window(row.session_pk, row.last_sequence, window))
+                driver_sql.select(
+                    connection, *select_window(row.session_pk, row.last_sequence, window), named=False
+                )
             )
         else:
             floor = 0
@@ -359,7 +361,9 @@ def event_page(
     floor, upto = _span(after)
     if row.events_bytes <= budget.bytes:
         rows = driver_sql.select(
-            connection, *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1)
+            connection,
+            *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1),
+            named=False,
         )
         chosen = read_events(rows[:page_size])
         more = len(rows) > page_size

@@ -22,19 +22,23 @@ Created = pb.CreateSessionResponse | pb.CreatedSession
 """What a create came to: the new session, or its id alone (a batch's response had no room for it)."""
 
 
-class AppendRoute:
-    """Appends: alone on the append stream (or a call), together in ``BatchAppendEvents``."""
-
-    method: Final = "AppendEvent"
-    batch_method: Final = "BatchAppendEvents"
+class _StreamRoute:
+    """A kind of write that travels alone on the append stream when it is free, else in a call of its own."""
 
     def __init__(
         self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata, stream: AppendStream | None
     ) -> None:
-        """Appends through ``stub``; a lone append on ``stream`` when it is free (None: always a call)."""
+        """Writes through ``stub``; a lone write on ``stream`` when it is free (None: always a call)."""
         self._stub = stub
         self._metadata = metadata
         self._stream = stream
+
+
+class AppendRoute(_StreamRoute):
+    """Appends: alone on the append stream (or a call), together in ``BatchAppendEvents``."""
+
+    method: Final = "AppendEvent"
+    batch_method: Final = "BatchAppendEvents"
 
     def alone(self, request: pb.AppendEventRequest) -> Attempt[pb.AppendEventResponse]:
         """The attempt of one append on its own: on the append stream if it is free, else in a call."""
@@ -58,19 +62,11 @@ class AppendRoute:
         return batch_attempt(self._stub.BatchAppendEvents, request, len(requests), _appended, self._metadata)
 
 
-class CreateRoute:
+class CreateRoute(_StreamRoute):
     """Creates: alone on the append stream (or a call), together in ``BatchCreateSessions``."""
 
     method: Final = "CreateSession"
     batch_method: Final = "BatchCreateSessions"
-
-    def __init__(
-        self, stub: pb_grpc.SessionServiceAsyncStub, metadata: Metadata, stream: AppendStream | None
-    ) -> None:
-        """Creates through ``stub``; a lone create on ``stream`` when it is free (None: always a call)."""
-        self._stub = stub
-        self._metadata = metadata
-        self._stream = stream
 
     def alone(self, request: pb.CreateSessionRequest) -> Attempt[Created]:
         """The attempt of one create on its own: on the append stream if it is free, else in a call."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
@@ -31,6 +32,19 @@ _WRITERS: Final = 4
 """Write transactions in flight at once: a database server runs them side by side."""
 _KEPT_CONNECTIONS: Final = 4
 """Idle connections in autocommit kept open for single statements, at most; the pool keeps the rest."""
+PLAN_LIFETIME_SECONDS: Final = 60.0
+"""How long a connection keeps its statements' plans before PostgreSQL makes them again (``DISCARD PLANS``).
+
+A connection prepares each statement once, and PostgreSQL settles on one
+generic plan for it, as it does for the foreign key checks an insert makes,
+made for the tables as they were then: on a new database's one-page tables,
+where reading a whole table or any index looks as cheap as the right index.
+It keeps such a plan until the tables' statistics change, so an append
+could go on finding its session through every session of its app, and
+checking its key by reading every session. Plans made again fit the tables
+as they are; it costs a round trip and a planning of each statement used,
+once per lifetime and connection.
+"""
 
 
 class ServerExecutor:
@@ -319,6 +333,7 @@ async def _fetch_on_driver(
             database's answer never came: it may have committed.
     """
     driver = await _driver_of(connection)
+    await _renew_plans_if_old(connection, driver)
     # asyncpg refuses a closed connection before sending anything.
     closed_before = driver.is_closed()
     try:
@@ -332,6 +347,30 @@ async def _fetch_on_driver(
             raise _StatementLostError(exc) from exc
         raise
     return rows
+
+
+async def _renew_plans_if_old(connection: AsyncConnection, driver: Any) -> None:
+    """Has PostgreSQL plan ``connection``'s statements again if its plans are ``PLAN_LIFETIME_SECONDS`` old.
+
+    Nothing of a statement is sent yet: should this fail, the connection is
+    invalidated (unless the database answered) and the failure raised as
+    one that sent nothing.
+    """
+    now = time.monotonic()
+    made = connection.info.setdefault(_PLANS_MADE, now)
+    if now - made < PLAN_LIFETIME_SECONDS:
+        return
+    try:
+        await driver.execute("DISCARD PLANS")
+    except BaseException as exc:
+        if not _answered(driver, exc) and not connection.invalidated:
+            await connection.invalidate(exc)
+        raise
+    connection.info[_PLANS_MADE] = now
+
+
+_PLANS_MADE: Final = "adk_grpc_sessions_plans_made"
+"""The key, in a connection's ``info``, of when its plans were last discarded (``time.monotonic``)."""
 
 
 def _refused_to_start(error: Exception) -> bool:

@@ -104,16 +104,18 @@ class _CountedStream:
     def __init__(self, call: Any, wire: Wire) -> None:
         self._call = call
         self._wire = wire
-        self._unanswered: collections.deque[str] = collections.deque()
+        self._unanswered: collections.deque[str | None] = collections.deque()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._call, name)
 
     async def write(self, request: pb.AppendEventStreamRequest) -> None:
         await self._call.write(request)
-        event_id = _event_id(request.append)
+        # A create shares the stream and its order of answers, but is no append to count.
+        event_id = _event_id(request.append) if request.WhichOneof("request") == "append" else None
         self._unanswered.append(event_id)
-        self._wire.send(STREAM, [event_id])
+        if event_id is not None:
+            self._wire.send(STREAM, [event_id])
 
     async def read(self) -> Any:
         try:
@@ -124,7 +126,9 @@ class _CountedStream:
         if result is grpc.aio.EOF:
             self._forget_all()
         elif self._unanswered:
-            self._wire.done(STREAM, [self._unanswered.popleft()])
+            answered = self._unanswered.popleft()
+            if answered is not None:
+                self._wire.done(STREAM, [answered])
         return result
 
     def cancel(self) -> bool:
@@ -133,7 +137,7 @@ class _CountedStream:
 
     def _forget_all(self) -> None:
         if self._unanswered:
-            self._wire.done(STREAM, list(self._unanswered))
+            self._wire.done(STREAM, [event_id for event_id in self._unanswered if event_id is not None])
             self._unanswered.clear()
 
 

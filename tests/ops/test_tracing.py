@@ -46,7 +46,7 @@ async def test_calls_are_traced_to_the_configured_collector(app_name: str) -> No
     )
     await server.start()
     try:
-        # Calls of their own: the append stream (the client's default for a lone create) is not traced.
+        # Calls of their own (the stream's requests have a test of their own below).
         async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}", stream_appends=False) as client:
             await client.create_session(app_name=app_name, user_id="u1")
             await client.get_user_state(app_name=app_name, user_id="u1")
@@ -72,3 +72,27 @@ async def test_with_tracing_on_lone_creates_and_appends_on_the_stream_are_served
             assert stored is not None and len(stored.events) == 1
     finally:
         await server.stop(grace=0)
+
+
+async def test_requests_on_the_append_stream_are_traced_as_the_calls_they_stand_for(app_name: str) -> None:
+    collector = Collector()
+    receiver = grpc.aio.server()
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, receiver)  # type: ignore[no-untyped-call]
+    port = receiver.add_insecure_port("127.0.0.1:0")
+    await receiver.start()
+    server = SessionServer(
+        ServerConfig(listen=["127.0.0.1:0"], backend="memory://", otel_endpoint=f"http://127.0.0.1:{port}")
+    )
+    await server.start()
+    try:
+        # The client's defaults: a lone create and a lone append go on its append stream.
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:
+            session = await client.create_session(app_name=app_name, user_id="u1")
+            await client.append_event(session, Event(author="user"))
+    finally:
+        await server.stop(grace=0)  # shutting down flushes the spans
+    await asyncio.wait_for(collector.arrived.wait(), timeout=10)
+    await receiver.stop(0)
+    assert "/adk_grpc_sessions.v1.SessionService/CreateSession" in collector.spans
+    assert "/adk_grpc_sessions.v1.SessionService/AppendEvent" in collector.spans
+    assert not any(span.endswith("/AppendEventStream") for span in collector.spans)

@@ -46,6 +46,7 @@ from adk_grpc_sessions.server.backends.base import (
 from adk_grpc_sessions.server.backends.invalid_input import InvalidArgumentError, check_key
 from adk_grpc_sessions.server.runtime.auth import TokenGrant
 from adk_grpc_sessions.server.runtime.logs import new_request_id, request_id
+from adk_grpc_sessions.server.runtime.tracing import RequestSpan
 from adk_grpc_sessions.v1 import session_service_pb2 as pb
 from adk_grpc_sessions.wire import limits as wire_limits
 
@@ -70,6 +71,7 @@ class SessionServicer:
         watch_buffer_bytes: int = 8 * 1024 * 1024,
         watch_delivery_share: float = DEFAULT_DELIVERY_SHARE,
         watch_sessions_pending: int = 10_000,
+        request_span: RequestSpan | None = None,
     ) -> None:
         """Serves ``backend``; no response will exceed ``max_message_bytes``, nor storage ``limits``.
 
@@ -79,7 +81,8 @@ class SessionServicer:
         ``watch_buffer_bytes`` what one watcher may leave unsent before it is cut off;
         ``watch_delivery_share`` the share of the event loop one session's deliveries may take;
         ``watch_sessions_pending`` how many sessions one WatchSessions watcher may leave
-        waiting for their notice before it is cut off.
+        waiting for their notice before it is cut off; ``request_span`` traces each request
+        served on an append stream (None: tracing is off).
 
         Raises:
             ValueError: the limits cannot hold together (``wire.limits.check_limits``), or the
@@ -106,6 +109,7 @@ class SessionServicer:
         self._idle_streams: set[asyncio.Task[Any]] = set()
         """The append streams waiting for their next request, by their handlers' tasks."""
         self._draining = False
+        self._request_span = request_span
         self.watchers: Final = Watchers(
             backend,
             response_bytes=self.response_bytes,
@@ -306,6 +310,7 @@ class SessionServicer:
         caller_id = next(
             (str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), None
         )
+        stream_metadata = [(str(key), value) for key, value in context.invocation_metadata() or ()]
         code = "OK"
         try:
             while not self._draining:
@@ -322,7 +327,12 @@ class SessionServicer:
                 if raw is grpc.aio.EOF:
                     break
                 request_id.set(caller_id or new_request_id())
-                await context.write(await self._stream_answer(raw, grant))
+                if self._request_span is None:
+                    await context.write(await self._stream_answer(raw, grant))
+                else:
+                    with self._request_span(_stream_request_method(raw), stream_metadata):
+                        answer = await self._stream_answer(raw, grant)
+                    await context.write(answer)
         except asyncio.CancelledError:
             code = "CANCELLED"  # the client gave up or went away
             raise
@@ -594,3 +604,15 @@ def session_service_handler(servicer: SessionServicer) -> grpc.GenericRpcHandler
         run = implementation if method.name == "AppendEvent" else served(method.name, implementation, policy)
         handlers[method.name] = call_handler(method.name, run, getattr(pb, method.input_type.name), policy)
     return grpc.method_handlers_generic_handler(servicer.name, handlers)
+
+
+_SERVICE_PATH: Final = f"/{pb.DESCRIPTOR.services_by_name['SessionService'].full_name}/"
+
+
+def _stream_request_method(raw: bytes) -> str:
+    """The full name of the call an append stream's request stands for (AppendEvent if unreadable)."""
+    try:
+        kind = pb.AppendEventStreamRequest.FromString(raw).WhichOneof("request")
+    except DecodeError:
+        kind = None
+    return _SERVICE_PATH + ("CreateSession" if kind == "create" else "AppendEvent")

@@ -202,8 +202,9 @@ class SessionServer:
     async def _start_serving(self, page_token_keys: PageTokenKeys) -> None:
         config = self.config
         interceptors = []
+        request_span = None
         if config.otel_endpoint:
-            interceptor, provider = tracing_interceptor(config.otel_endpoint)
+            interceptor, provider, request_span = tracing_interceptor(config.otel_endpoint)
             interceptors.append(interceptor)
             self._cleanups.append(provider.shutdown)
         self._server = server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
@@ -233,6 +234,7 @@ class SessionServer:
             watch_buffer_bytes=config.watch_buffer_bytes,
             watch_delivery_share=config.watch_delivery_share,
             watch_sessions_pending=config.watch_sessions_pending,
+            request_span=request_span,
         )
         self._servicer = servicer
         server.add_generic_rpc_handlers((session_service_handler(servicer),))

@@ -29,6 +29,7 @@ from adk_grpc_sessions.server.backends.sql.appends import postgresql
 from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
 from adk_grpc_sessions.server.backends.sql.driver_sql import driver_statement
 from tests.sql.conftest import new_database_uri
+from tests.sql.postgresql_plans import analyzed_plan
 
 _EVENTS = 300
 """Events in the session before the append whose plan is read: far more than the one it may read."""
@@ -68,33 +69,6 @@ async def postgresql_backend(database_uri: str) -> AsyncIterator[SqlBackend]:
     await backend.close()
 
 
-async def _analyzed_plan(
-    connection: asyncpg.Connection, sql: str, parameters: tuple[Any, ...], *, generic: bool
-) -> dict[str, Any]:
-    """The plan of ``sql`` run once with ``parameters`` (``EXPLAIN ANALYZE``), rolled back.
-
-    Prepared by name, so that ``plan_cache_mode`` decides between the plan
-    made for these values and the generic one.
-    """
-    types = [parameter.name for parameter in (await connection.prepare(sql)).get_parameters()]
-    literals = [
-        await connection.fetchval(f"SELECT quote_nullable($1::{t})", v)
-        for t, v in zip(types, parameters, strict=True)
-    ]
-    mode = "force_generic_plan" if generic else "force_custom_plan"
-    name = f"append_{mode}"
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
-        await connection.execute(f"SET LOCAL plan_cache_mode = {mode}")
-        await connection.execute(f"PREPARE {name} ({', '.join(types)}) AS {sql}")
-        arguments = ", ".join(f"{literal}::{t}" for literal, t in zip(literals, types, strict=True))
-        plan = await connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name} ({arguments})")
-    finally:
-        await transaction.rollback()
-    return dict(json.loads(plan)[0])
-
-
 @pytest.mark.parametrize("generic", [False, True], ids=["custom plan", "generic plan"])
 async def test_an_append_into_a_long_session_reads_one_event_row_at_most(
     postgresql_backend: SqlBackend, database_uri: str, generic: bool
@@ -113,7 +87,7 @@ async def test_an_append_into_a_long_session_reads_one_event_row_at_most(
         make_url(database_uri).set(drivername="postgresql").render_as_string(False)
     )
     try:
-        plan = await _analyzed_plan(connection, compiled.sql, compiled.parameters(values), generic=generic)
+        plan = await analyzed_plan(connection, compiled.sql, compiled.parameters(values), generic=generic)
     finally:
         await connection.close()
 

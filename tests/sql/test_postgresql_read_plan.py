@@ -30,6 +30,7 @@ from adk_grpc_sessions.server.backends.sql.driver_sql import driver_statement
 from adk_grpc_sessions.server.backends.sql.queries.events import select_event_page_at_once
 from adk_grpc_sessions.server.backends.sql.queries.sessions import select_whole_session
 from tests.sql.conftest import new_database_uri
+from tests.sql.postgresql_plans import analyzed_plan
 
 _LONG_SESSIONS = 2
 _LONG = 300
@@ -88,33 +89,6 @@ def _driver_url(uri: str) -> str:
     return make_url(uri).set(drivername="postgresql").render_as_string(False)
 
 
-async def _analyzed_plan(
-    connection: asyncpg.Connection, sql: str, parameters: tuple[Any, ...], *, generic: bool
-) -> dict[str, Any]:
-    """The plan of ``sql`` run once with ``parameters`` (``EXPLAIN ANALYZE``), prepared by name.
-
-    So that ``plan_cache_mode`` decides between the plan made for these
-    values and the generic one.
-    """
-    types = [parameter.name for parameter in (await connection.prepare(sql)).get_parameters()]
-    literals = [
-        await connection.fetchval(f"SELECT quote_nullable($1::{t})", v)
-        for t, v in zip(types, parameters, strict=True)
-    ]
-    mode = "force_generic_plan" if generic else "force_custom_plan"
-    name = f"read_{mode}"
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
-        await connection.execute(f"SET LOCAL plan_cache_mode = {mode}")
-        await connection.execute(f"PREPARE {name} ({', '.join(types)}) AS {sql}")
-        arguments = ", ".join(f"{literal}::{t}" for literal, t in zip(literals, types, strict=True))
-        plan = await connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name} ({arguments})")
-    finally:
-        await transaction.rollback()
-    return dict(json.loads(plan)[0])
-
-
 def _whole_session(window: EventWindow) -> tuple[sa.Executable, Any]:
     return select_whole_session(KEY, window, DEFAULT_BUDGET, 2.0)
 
@@ -140,7 +114,7 @@ async def test_a_read_among_long_sessions_reads_only_its_own_events(
     compiled = driver_statement(statement, sa.create_engine("postgresql+asyncpg://").dialect)
     connection = await asyncpg.connect(_driver_url(database_uri))
     try:
-        plan = await _analyzed_plan(connection, compiled.sql, compiled.parameters(values), generic=generic)
+        plan = await analyzed_plan(connection, compiled.sql, compiled.parameters(values), generic=generic)
     finally:
         await connection.close()
 

@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adk_grpc_sessions.server.backends.base import DEFAULT_LIMITS, ScopedState, SessionKey
 from adk_grpc_sessions.server.backends.records import NewEvent
@@ -158,3 +159,70 @@ async def test_an_append_finds_its_session_by_the_unique_name_index_after_the_ap
             # The claim reads the sessions it found again by their key; nothing else of the table.
             scans.pop("ags_sessions_pkey")
             assert not any(scans.values()), (run, scans)
+
+
+async def test_a_pooled_connection_plans_its_statements_again_once_its_plans_are_old(
+    postgresql_backend: SqlBackend,
+) -> None:
+    """As above, for a connection of SQLAlchemy's pool, which transactions run on (prepared by its driver adapter)."""
+    backend = postgresql_backend
+    revision = (await backend.create_session(KEY, ScopedState(), 1.0)).revision
+    statement, values = postgresql._bound_batch(
+        [PendingAppend(KEY, _event(0), revision, now=2.0)], DEFAULT_LIMITS
+    )
+    compiled = driver_statement(statement, backend.engine.dialect)
+    sql, parameters = compiled.sql, compiled.parameters(values)
+
+    async def run_rolled_back(connection: AsyncConnection) -> dict[str, int]:
+        """Runs the statement through SQLAlchemy in a transaction it rolls back; how it read the sessions."""
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        transaction = await connection.begin()
+        try:
+            before = await _scans(driver)
+            stored = (await connection.exec_driver_sql(sql, parameters)).all()
+            after = await _scans(driver)
+        finally:
+            await transaction.rollback()
+        assert len(stored) == 1
+        return {name: count - before[name] for name, count in after.items()}
+
+    await _grow(backend, _FIRST, "first")
+    async with backend.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        await connection.exec_driver_sql("ANALYZE")
+        await connection.commit()
+        # Prepared, and planned until the plan is settled, while the tables fit in a page.
+        for _ in range(_RUNS):
+            await run_rolled_back(connection)
+    await _grow(backend, _GROWN, "grown")
+    await asyncio.sleep(_LIFETIME * 1.5)
+
+    async with backend.engine.connect() as connection:
+        # The pool hands out the connection used last: the one whose plans were settled.
+        assert (await connection.get_raw_connection()).driver_connection is driver
+        for run in range(_RUNS):
+            scans = await run_rolled_back(connection)
+            assert scans.pop("uq_ags_sessions_name") >= 1, (run, scans)
+            scans.pop("ags_sessions_pkey")
+            assert not any(scans.values()), (run, scans)
+
+
+async def test_a_pooled_connection_lost_while_its_plans_are_renewed_is_replaced(
+    postgresql_backend: SqlBackend,
+) -> None:
+    """The renewal finds the connection gone (the database ended it while pooled): the pool hands out a new one."""
+    backend = postgresql_backend
+    async with backend.engine.connect() as connection:
+        lost = (await connection.get_raw_connection()).driver_connection
+        assert lost is not None
+        pid = lost.get_server_pid()
+    ender = await asyncpg.connect(_driver_url(backend.display_url))
+    try:
+        assert await ender.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await ender.close()
+    await asyncio.sleep(_LIFETIME * 1.5)
+
+    async with backend.engine.connect() as connection:
+        assert (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar() != pid

@@ -101,6 +101,9 @@ class PostgresqlExecutor(ServerExecutor):
 
     def __init__(self, database: Database) -> None:
         super().__init__(database)
+        # Transactions run through SQLAlchemy's pool, whose connections prepare their statements
+        # too: each has its plans renewed as it is checked out, once they are old.
+        sa.event.listen(database.engine.sync_engine, "checkout", _renew_pooled_plans_if_old)
         self._kept: list[AsyncConnection] = []
         """Idle connections in autocommit, newest last (``_autocommit_connection``)."""
         self._closing = False
@@ -228,6 +231,9 @@ class PostgresqlExecutor(ServerExecutor):
         """
         connection = await self._idle_connection()
         try:
+            # A kept connection is checked out of the pool once, and may run statements through
+            # SQLAlchemy (prepared there) for longer than its plans' lifetime.
+            await _renew_plans_if_old(connection, await _driver_of(connection))
             yield connection
         except BaseException as exc:
             await close_quietly(connection)
@@ -367,6 +373,25 @@ async def _renew_plans_if_old(connection: AsyncConnection, driver: Any) -> None:
             await connection.invalidate(exc)
         raise
     connection.info[_PLANS_MADE] = now
+
+
+def _renew_pooled_plans_if_old(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pool's checkout event: ``_renew_plans_if_old`` for a connection about to be handed out.
+
+    Its plans' age is kept with its pool record, which outlives each checkout
+    (``Connection.info`` is that record's), so that it is shared with the
+    kept connections' own renewal. A failure to renew is taken as the
+    connection lost: the pool then hands out a new connection instead.
+    """
+    now = time.monotonic()
+    made = record.info.setdefault(_PLANS_MADE, now)
+    if now - made < PLAN_LIFETIME_SECONDS:
+        return
+    try:
+        dbapi_connection.run_async(lambda driver: driver.execute("DISCARD PLANS"))
+    except Exception as exc:
+        raise sa.exc.DisconnectionError(f"renewing the connection's plans failed: {exc!r}") from exc
+    record.info[_PLANS_MADE] = now
 
 
 _PLANS_MADE: Final = "adk_grpc_sessions_plans_made"

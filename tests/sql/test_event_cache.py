@@ -102,3 +102,10 @@ def test_a_list_handed_out_stays_as_it_was_when_the_session_grows() -> None:
     cache.events(1, 5.0, 1, 6, store.fetch)
 
     assert first == store.events[:3]
+
+
+def test_an_event_counts_the_memory_its_text_takes_not_its_length() -> None:
+    ascii_json = StoredEvent("e1", 1, '"' + "a" * 1000 + '"')
+    wide_json = StoredEvent("e1", 1, '"' + "\u5b57" * 1000 + '"')
+
+    assert kept_bytes([wide_json]) - kept_bytes([ascii_json]) >= 1000

@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from sys import getsizeof
 from typing import Final
 
 from adk_grpc_sessions.server.backends.base import StoredEvent
@@ -32,16 +33,20 @@ from adk_grpc_sessions.server.backends.base import StoredEvent
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
 """What the events kept may take, by ``kept_bytes``: the recent sessions of a busy server."""
 
-EVENT_OVERHEAD_BYTES: Final = 200
-"""What an event kept takes beyond its JSON and its wire cache: its objects and its place in a list."""
+EVENT_OVERHEAD_BYTES: Final = 110
+"""What an event kept takes beyond its text and bytes: its object, its sequence, its place in a list."""
 
 Fetch = Callable[[int, int], list[StoredEvent]]
 """Reads a session's events from sequence ``first`` to ``last`` (both included), in order."""
 
 
 def kept_bytes(events: Sequence[StoredEvent]) -> int:
-    """What ``events`` count against the cache's bound (their text, their bytes, their objects)."""
-    return sum(len(event.event_json) + len(event.wire_cache) + EVENT_OVERHEAD_BYTES for event in events)
+    """What ``events`` take in memory, as the cache counts them against its bound."""
+    # The objects' sizes, not their lengths: text outside Latin-1 takes two or four bytes a character.
+    return sum(
+        getsizeof(event.id) + getsizeof(event.event_json) + getsizeof(event.wire_cache) + EVENT_OVERHEAD_BYTES
+        for event in events
+    )
 
 
 @dataclass(slots=True)

@@ -292,3 +292,37 @@ async def test_a_sqlite_server_reads_what_another_server_wrote_since_its_last_re
         assert await _read_event_page(backend) == ["e7"]
     finally:
         await other.close()
+
+
+async def test_a_sqlite_server_keeps_no_events_of_a_session_it_deleted_or_a_user_it_erased(
+    backend: SqlBackend,
+) -> None:
+    cache = backend._event_cache
+    assert cache is not None
+    await _session_with_events(backend, 2)
+    other = SessionKey("app", "u", "other")
+    created = await backend.create_session(other, ScopedState(), 1.0)
+    await backend.append_event(other, _event(9), created.revision)
+    assert await _read_session(backend) == ["e0", "e1"]
+    assert await backend.get_session(other, EventWindow()) is not None
+    kept_both = cache.size
+
+    await backend.delete_session(_KEY)
+    assert 0 < cache.size < kept_both
+
+    await backend.erase_user("app", "u")
+    assert cache.size == 0
+
+
+async def test_a_sqlite_server_keeps_no_events_of_a_session_it_purged(backend: SqlBackend) -> None:
+    cache = backend._event_cache
+    assert cache is not None
+    backend.clock = lambda: 100.0  # type: ignore[method-assign]
+    created = await backend.create_session(_KEY, ScopedState(), 100.0, expiry=Expiry(expire_time=200.0))
+    await backend.append_event(_KEY, _event(0), created.revision)
+    assert await _read_session(backend) == ["e0"]
+    assert cache.size > 0
+
+    backend.clock = lambda: 300.0  # type: ignore[method-assign]
+    assert (await backend.purge_expired(10)).purged == [_KEY]
+    assert cache.size == 0

@@ -468,7 +468,13 @@ class SqlBackend(Backend):
                 connection.execute(*watching.notify(key, end=SessionEnd.DELETED))
 
         await self._executor.write(delete)
+        self._forget(key)
         self.changes.ended(key, SessionEnd.DELETED)
+
+    def _forget(self, key: SessionKey) -> None:
+        """Drops the events this server keeps of a session that is gone (``EventCache``)."""
+        if self._event_cache is not None:
+            self._event_cache.forget(key)
 
     async def append_event(
         self,
@@ -690,6 +696,8 @@ class SqlBackend(Backend):
                 )
 
         await self._executor.write(erase)
+        if self._event_cache is not None:
+            self._event_cache.forget_user(app_name, user_id)
         # Where the erase is notified, its notification tells this server's watchers of the user too.
         self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED, users=not self._notifies)
 
@@ -707,6 +715,7 @@ class SqlBackend(Backend):
 
         batch = await self._executor.write(purge)
         for key in batch.purged:
+            self._forget(key)
             self.changes.ended(key, SessionEnd.EXPIRED)
         return batch
 

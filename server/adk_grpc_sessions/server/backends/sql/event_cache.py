@@ -11,12 +11,16 @@ else: each read finds the session's row in its own snapshot (whether it
 exists, has expired, how many events it holds), and only events that row
 counts are returned; the newer ones are fetched in the same snapshot.
 
-Each session's entry is a run of consecutive events, keyed by the
-session's key and its creation time (a second guard against a key seen
-again: a database whose tables were made anew). Entries go least recently
-read first once the events kept pass ``max_bytes``. Used by SQLite's reads,
-which run in several reader threads: the entries change under a lock, and
-an entry's list is replaced, never changed, so a list handed out stays as it was.
+Each session's entry is a run of consecutive events, under the session's
+name, and serves only the row it was read for (the same ``session_pk``
+and creation time: a second guard against a key seen again, in a database
+whose tables were made anew). Entries go least recently read first once
+the events kept pass ``max_bytes``; a session this server deletes,
+purges or erases has its entry dropped at once (an entry a read was
+making meanwhile may come back, never to be served: no row is that
+session any more). Used by SQLite's reads, which run in several reader
+threads: the entries change under a lock, and an entry's list is
+replaced, never changed, so a list handed out stays as it was.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from sys import getsizeof
 from typing import Final
 
-from adk_grpc_sessions.server.backends.base import StoredEvent
+from adk_grpc_sessions.server.backends.base import SessionKey, StoredEvent
 
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
 """What the events kept may take, by ``kept_bytes``: the recent sessions of a busy server."""
@@ -51,8 +55,9 @@ def kept_bytes(events: Sequence[StoredEvent]) -> int:
 
 @dataclass(slots=True)
 class _Run:
-    """A session's consecutive events kept, from sequence ``first`` on."""
+    """A session's consecutive events kept, from sequence ``first`` on, read for its row ``session_pk``."""
 
+    session_pk: int
     create_time: float
     first: int
     events: list[StoredEvent]
@@ -70,7 +75,7 @@ class EventCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         """Keeps at most ``max_bytes`` of events (``kept_bytes``); 0 keeps none."""
         self._max_bytes = max_bytes
-        self._runs: OrderedDict[int, _Run] = OrderedDict()
+        self._runs: OrderedDict[SessionKey, _Run] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -80,25 +85,26 @@ class EventCache:
         return self._size
 
     def events(
-        self, session_pk: int, create_time: float, first: int, last: int, fetch: Fetch
+        self, key: SessionKey, session_pk: int, create_time: float, first: int, last: int, fetch: Fetch
     ) -> list[StoredEvent]:
-        """The session's events from sequence ``first`` to ``last``: those kept, and the rest by ``fetch``.
+        """The session ``key``'s events from sequence ``first`` to ``last``: those kept, then ``fetch``'s.
 
-        ``last`` must be at most the session's last sequence as the
-        caller's snapshot has it, and ``fetch`` read in that snapshot.
+        ``session_pk`` and ``create_time`` are of the session's row, and
+        ``last`` at most its last sequence, as the caller's snapshot has
+        them; ``fetch`` reads in that snapshot.
         """
         if last < first:
             return []
         with self._lock:
-            run = self._runs.get(session_pk)
-            if run is not None and run.create_time == create_time:
-                self._runs.move_to_end(session_pk)
+            run = self._runs.get(key)
+            if run is not None and run.session_pk == session_pk and run.create_time == create_time:
+                self._runs.move_to_end(key)
             else:
                 run = None
         if run is None or run.first > first or run.last < first - 1:
             fetched = fetch(first, last)
             if _consecutive(fetched, first, last):
-                self._keep(session_pk, _Run(create_time, first, fetched, kept_bytes(fetched)), None)
+                self._keep(key, _Run(session_pk, create_time, first, fetched, kept_bytes(fetched)), None)
             return fetched
         start = first - run.first
         if run.last >= last:
@@ -106,28 +112,44 @@ class EventCache:
         newer = fetch(run.last + 1, last)
         if not _consecutive(newer, run.last + 1, last):
             return run.events[start:] + newer
-        grown = _Run(create_time, run.first, run.events + newer, run.size + kept_bytes(newer))
-        self._keep(session_pk, grown, run)
+        grown = _Run(session_pk, create_time, run.first, run.events + newer, run.size + kept_bytes(newer))
+        self._keep(key, grown, run)
         return grown.events[start:]
 
-    def _keep(self, session_pk: int, run: _Run, replaced: _Run | None) -> None:
+    def forget(self, key: SessionKey) -> None:
+        """Drops the events kept of the session ``key`` (it was deleted or purged)."""
+        with self._lock:
+            self._drop(key)
+
+    def forget_user(self, app_name: str, user_id: str) -> None:
+        """Drops the events kept of every session of the user ``user_id`` in ``app_name`` (erased)."""
+        with self._lock:
+            for key in [key for key in self._runs if key.app_name == app_name and key.user_id == user_id]:
+                self._drop(key)
+
+    def _drop(self, key: SessionKey) -> None:
+        """Drops the session's entry, if any (under the lock)."""
+        dropped = self._runs.pop(key, None)
+        if dropped is not None:
+            self._size -= dropped.size
+
+    def _keep(self, key: SessionKey, run: _Run, replaced: _Run | None) -> None:
         """Keeps ``run`` for the session, unless another read has kept as much of it since ``replaced``."""
         if run.size > self._max_bytes:
             return
         with self._lock:
-            held = self._runs.get(session_pk)
+            held = self._runs.get(key)
             if (
                 held is not None
                 and held is not replaced
+                and held.session_pk == run.session_pk
                 and held.create_time == run.create_time
                 and held.first <= run.first
                 and held.last >= run.last
             ):
                 return
-            if held is not None:
-                self._size -= held.size
-            self._runs[session_pk] = run
-            self._runs.move_to_end(session_pk)
+            self._drop(key)
+            self._runs[key] = run
             self._size += run.size
             while self._size > self._max_bytes:
                 _, dropped = self._runs.popitem(last=False)

@@ -115,6 +115,7 @@ def session(
         if row.events_bytes <= room and most_selected <= budget.max_events:
             if cache is not None and window.after_timestamp is None:
                 events = cache.events(
+                    key,
                     row.session_pk,
                     row.create_time,
                     row.last_sequence - most_selected + 1,
@@ -395,6 +396,7 @@ def event_page(
         # and whether more follow are known from the row.
         end = row.last_sequence if upto is None else min(upto, row.last_sequence)
         chosen = cache.events(
+            key,
             row.session_pk,
             row.create_time,
             floor + 1,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import threading
+
 from adk_grpc_sessions.server.backends.base import SessionKey, StoredEvent
 from adk_grpc_sessions.server.backends.sql.event_cache import EventCache, kept_bytes
 
@@ -140,3 +143,28 @@ def test_an_event_counts_the_memory_its_text_takes_not_its_length() -> None:
     wide_json = StoredEvent("e1", 1, '"' + "\u5b57" * 1000 + '"')
 
     assert kept_bytes([wide_json]) - kept_bytes([ascii_json]) >= 1000
+
+
+def test_reads_from_several_threads_at_once_each_get_the_events_they_ask_for() -> None:
+    store = _Store(400)
+    cache = EventCache(max_bytes=kept_bytes(store.events[:300]))
+    wrong: list[tuple[int, int]] = []
+
+    def reader(seed: int) -> None:
+        chooser = random.Random(seed)
+        for turn in range(1500):
+            last = min(400, 10 + turn // 4 + chooser.randrange(8))  # the session grows as they read
+            first = chooser.randrange(1, last + 2)
+            if chooser.random() < 0.01:
+                cache.forget(_KEY)
+            if cache.events(_KEY, 1, 5.0, first, last, store.fetch) != store.events[first - 1 : last]:
+                wrong.append((first, last))
+
+    threads = [threading.Thread(target=reader, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert wrong == []
+    assert 0 <= cache.size <= kept_bytes(store.events[:300])

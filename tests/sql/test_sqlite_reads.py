@@ -28,7 +28,9 @@ from adk_grpc_sessions.server.backends.base import (
 )
 from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, driver_sql, reading
 from adk_grpc_sessions.server.backends.sql.dialects import database_url
+from adk_grpc_sessions.server.backends.sql.event_cache import EventCache
 from adk_grpc_sessions.server.backends.sql.queries.events import select_window
+from adk_grpc_sessions.server.backends.sql.queries.rows import read_events
 from adk_grpc_sessions.server.backends.sql.queries.sessions import select_session
 
 _KEY = SessionKey("app", "u", "s")
@@ -145,11 +147,16 @@ async def test_the_driver_sql_read_returns_what_the_read_through_sqlalchemy_retu
         with engine.connect() as connection, connection.begin():
             through_sqlalchemy = reading.session_at_once(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
             as_driver_sql = reading.session(connection, _KEY, window, DEFAULT_BUDGET, 10.0)
+            cache = EventCache()
+            from_cache = [
+                reading.session(connection, _KEY, window, DEFAULT_BUDGET, 10.0, cache) for _ in range(2)
+            ]
     finally:
         engine.dispose()
 
     assert isinstance(as_driver_sql, type(through_sqlalchemy))
     assert as_driver_sql == through_sqlalchemy
+    assert from_cache == [through_sqlalchemy, through_sqlalchemy]
     assert as_driver_sql is not None and as_driver_sql.state.session["turn\u0000 key"] == "4"
     assert as_driver_sql.metadata.display_name == "a \u0000 name"
 
@@ -197,11 +204,19 @@ async def test_the_driver_sql_event_page_is_the_page_read_through_sqlalchemy(
             as_driver_sql = reading.event_page(
                 connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0
             )
+            cache = EventCache()
+            from_cache = [
+                reading.event_page(
+                    connection, _KEY, after_timestamp, page_size, after, DEFAULT_BUDGET, 10.0, cache
+                )
+                for _ in range(2)
+            ]
     finally:
         engine.dispose()
 
     assert as_driver_sql == through_sqlalchemy
     assert as_driver_sql.items
+    assert from_cache == [through_sqlalchemy, through_sqlalchemy]
 
 
 @pytest.mark.parametrize("query", ["session", "window"])
@@ -228,3 +243,86 @@ async def test_rows_selected_by_position_hold_what_the_named_rows_hold(
     # The session's row has converting columns (its display name): converted all the same.
     assert [list(row) for row in by_position] == [list(row) for row in named]
     assert len(named) == (1 if query == "session" else 3)
+
+
+async def test_a_session_read_again_on_sqlite_builds_only_the_events_appended_since(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _session_with_events(backend, 5)
+    built: list[int] = []
+
+    def counting(rows: Any) -> list[Any]:
+        events = read_events(rows)
+        built.append(len(events))
+        return events
+
+    monkeypatch.setattr(reading, "read_events", counting)
+    assert await _read_session(backend) == [f"e{number}" for number in range(5)]
+    record = await backend.get_session(_KEY, EventWindow())
+    assert record is not None
+    await backend.append_event(_KEY, _event(5), record.revision)
+    built.clear()
+
+    assert await _read_session(backend) == [f"e{number}" for number in range(6)]
+    assert await _read_event_page(backend) == [f"e{number}" for number in range(6)]
+    page = await backend.list_events(_KEY, None, 2, None)
+    assert [stored.id for stored in page.items] == ["e0", "e1"]
+    assert page.next_cursor is not None
+    assert built == [1]
+
+
+async def test_a_sqlite_server_reads_what_another_server_wrote_since_its_last_read(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await _session_with_events(backend, 3)
+    other = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await other.start()
+    try:
+        assert await _read_session(backend) == ["e0", "e1", "e2"]
+        record = await other.get_session(_KEY, EventWindow())
+        assert record is not None
+        await other.append_event(_KEY, _event(3), record.revision)
+        assert await _read_session(backend) == ["e0", "e1", "e2", "e3"]
+
+        await other.delete_session(_KEY)
+        made_again = await other.create_session(_KEY, ScopedState(), 9.0)
+        await other.append_event(_KEY, _event(7), made_again.revision)
+
+        assert await _read_session(backend) == ["e7"]
+        assert await _read_event_page(backend) == ["e7"]
+    finally:
+        await other.close()
+
+
+async def test_a_sqlite_server_keeps_no_events_of_a_session_it_deleted_or_a_user_it_erased(
+    backend: SqlBackend,
+) -> None:
+    cache = backend._event_cache
+    assert cache is not None
+    await _session_with_events(backend, 2)
+    other = SessionKey("app", "u", "other")
+    created = await backend.create_session(other, ScopedState(), 1.0)
+    await backend.append_event(other, _event(9), created.revision)
+    assert await _read_session(backend) == ["e0", "e1"]
+    assert await backend.get_session(other, EventWindow()) is not None
+    kept_both = cache.size
+
+    await backend.delete_session(_KEY)
+    assert 0 < cache.size < kept_both
+
+    await backend.erase_user("app", "u")
+    assert cache.size == 0
+
+
+async def test_a_sqlite_server_keeps_no_events_of_a_session_it_purged(backend: SqlBackend) -> None:
+    cache = backend._event_cache
+    assert cache is not None
+    backend.clock = lambda: 100.0  # type: ignore[method-assign]
+    created = await backend.create_session(_KEY, ScopedState(), 100.0, expiry=Expiry(expire_time=200.0))
+    await backend.append_event(_KEY, _event(0), created.revision)
+    assert await _read_session(backend) == ["e0"]
+    assert cache.size > 0
+
+    backend.clock = lambda: 300.0  # type: ignore[method-assign]
+    assert (await backend.purge_expired(10)).purged == [_KEY]
+    assert cache.size == 0

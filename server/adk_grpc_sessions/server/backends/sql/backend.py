@@ -81,6 +81,7 @@ from adk_grpc_sessions.server.backends.sql.appends.batch import BATCH_LIMIT, Pen
 from adk_grpc_sessions.server.backends.sql.batching import GroupCommit, Outcome
 from adk_grpc_sessions.server.backends.sql.change_feeds import HeadPoller, NotificationListener
 from adk_grpc_sessions.server.backends.sql.creates import CREATE_BATCH_LIMIT, PendingCreate
+from adk_grpc_sessions.server.backends.sql.event_cache import EventCache
 from adk_grpc_sessions.server.backends.sql.queries import names, watching
 from adk_grpc_sessions.server.backends.sql.queries.parts import Bound
 from adk_grpc_sessions.server.backends.sql.transactions.server import PostgresqlExecutor
@@ -115,6 +116,9 @@ class SqlBackend(Backend):
         # and the one-statement read's extra columns cost more CPU than they
         # save: there the few small statements run as driver SQL instead.
         self._reads_at_once = self._executor.statements_cost_round_trips
+        # In process, fetching a session's rows again is most of a read's cost;
+        # elsewhere a read is one statement whose cost is its round trip.
+        self._event_cache = EventCache() if database == dialects.SQLITE else None
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
         # PostgreSQL and SQLite store a batch's creates without state of
@@ -398,7 +402,7 @@ class SqlBackend(Backend):
             if not isinstance(found, reading.FullReadNeeded):
                 return found
         return await self._executor.read(
-            lambda connection: reading.session(connection, key, window, budget, now)
+            lambda connection: reading.session(connection, key, window, budget, now, self._event_cache)
         )
 
     async def list_sessions(
@@ -464,7 +468,13 @@ class SqlBackend(Backend):
                 connection.execute(*watching.notify(key, end=SessionEnd.DELETED))
 
         await self._executor.write(delete)
+        self._forget(key)
         self.changes.ended(key, SessionEnd.DELETED)
+
+    def _forget(self, key: SessionKey) -> None:
+        """Drops the events this server keeps of a session that is gone (``EventCache``)."""
+        if self._event_cache is not None:
+            self._event_cache.forget(key)
 
     async def append_event(
         self,
@@ -586,7 +596,7 @@ class SqlBackend(Backend):
                 return found
         return await self._executor.read(
             lambda connection: reading.event_page(
-                connection, key, after_timestamp, page_size, position, budget, now
+                connection, key, after_timestamp, page_size, position, budget, now, self._event_cache
             )
         )
 
@@ -686,6 +696,8 @@ class SqlBackend(Backend):
                 )
 
         await self._executor.write(erase)
+        if self._event_cache is not None:
+            self._event_cache.forget_user(app_name, user_id)
         # Where the erase is notified, its notification tells this server's watchers of the user too.
         self.changes.ended_for_user(app_name, user_id, SessionEnd.DELETED, users=not self._notifies)
 
@@ -703,6 +715,7 @@ class SqlBackend(Backend):
 
         batch = await self._executor.write(purge)
         for key in batch.purged:
+            self._forget(key)
             self.changes.ended(key, SessionEnd.EXPIRED)
         return batch
 

@@ -42,6 +42,7 @@ from adk_grpc_sessions.server.backends.keyset_cursors import (
     session_cursor,
 )
 from adk_grpc_sessions.server.backends.sql import driver_sql
+from adk_grpc_sessions.server.backends.sql.event_cache import EventCache, Fetch
 from adk_grpc_sessions.server.backends.sql.queries import lifecycle as lifecycle_queries
 from adk_grpc_sessions.server.backends.sql.queries import watching
 from adk_grpc_sessions.server.backends.sql.queries.events import (
@@ -77,15 +78,22 @@ from adk_grpc_sessions.wire import limits as wire_limits
 
 
 def session(
-    connection: sa.Connection, key: SessionKey, window: EventWindow, budget: ReadBudget, now: float | None
+    connection: sa.Connection,
+    key: SessionKey,
+    window: EventWindow,
+    budget: ReadBudget,
+    now: float | None,
+    cache: EventCache | None = None,
 ) -> SessionRecord | None:
     """The session named ``key`` with the events ``window`` selects that fit in ``budget``; None if missing.
 
     Missing too if it has expired by ``now`` (None: read it expired or not).
 
     A session whose events all fit (by the sizes kept on its row) has them
-    read at once; a larger one has its window's sizes read first, then only
-    the events that fit (``rest`` says where the others resume).
+    read at once (those ``cache`` keeps from earlier reads are not read
+    again, unless the window has an after_timestamp); a larger one has its
+    window's sizes read first, then only the events that fit (``rest`` says
+    where the others resume).
 
     Raises:
         ResponseTooLargeError: the state alone does not fit.
@@ -105,11 +113,21 @@ def session(
         if window.num_recent_events is not None:
             most_selected = min(most_selected, window.num_recent_events)
         if row.events_bytes <= room and most_selected <= budget.max_events:
-            events = read_events(
-                driver_sql.select(
-                    connection, *select_window(row.session_pk, row.last_sequence, window), named=False
+            if cache is not None and window.after_timestamp is None:
+                events = cache.events(
+                    key,
+                    row.session_pk,
+                    row.create_time,
+                    row.last_sequence - most_selected + 1,
+                    row.last_sequence,
+                    _range_reader(connection, row.session_pk),
                 )
-            )
+            else:
+                events = read_events(
+                    driver_sql.select(
+                        connection, *select_window(row.session_pk, row.last_sequence, window), named=False
+                    )
+                )
         else:
             floor = 0
             if window.num_recent_events is not None:
@@ -126,6 +144,17 @@ def session(
     record = session_record(row, state, events)
     record.rest = None if rest is None else event_cursor(rest)
     return record
+
+
+def _range_reader(connection: sa.Connection, session_pk: int) -> Fetch:
+    """Reads the session's events by sequence range, in ``connection``'s transaction (for ``EventCache``)."""
+
+    def fetch(first: int, last: int) -> list[StoredEvent]:
+        return read_events(
+            driver_sql.select(connection, *select_event_range(session_pk, first, last), named=False)
+        )
+
+    return fetch
 
 
 def _checked_state_size(state: ScopedState, budget: ReadBudget) -> int:
@@ -194,6 +223,7 @@ def compile_statements(dialect: sa.Dialect) -> None:
         for after_timestamp in (None, 0.0):
             forms.append(select_window(0, 0, EventWindow(after_timestamp=after_timestamp)))
             forms.append(select_event_page(0, after_timestamp, None, None, 1))
+        forms.append(select_event_range(0, 0, 0))
     # Elsewhere reads run through SQLAlchemy's execution (see ``driver_sql.select``).
     for statement, _ in forms:
         driver_sql.driver_statement(statement, dialect)
@@ -344,11 +374,13 @@ def event_page(
     after: int | EventSpan | None,
     budget: ReadBudget,
     now: float,
+    cache: EventCache | None = None,
 ) -> Page[StoredEvent]:
     """A page of the session's events after ``after`` (``Backend.list_events``), within ``budget``.
 
-    A session whose events all fit in ``budget`` has its page read at once;
-    a larger one has the page's sizes read first, then only what fits.
+    A session whose events all fit in ``budget`` has its page read at once
+    (without an after_timestamp, from ``cache`` as ``session`` reads it); a
+    larger one has the page's sizes read first, then only what fits.
 
     Raises:
         SessionNotFoundError: no such session (or, for an ``EventSpan``, not the one read).
@@ -359,7 +391,20 @@ def event_page(
         raise SessionNotFoundError(key)
     row = found[0]
     floor, upto = _span(after)
-    if row.events_bytes <= budget.bytes:
+    if row.events_bytes <= budget.bytes and cache is not None and after_timestamp is None:
+        # Sequences run without a gap from 1 to the session's last: the page
+        # and whether more follow are known from the row.
+        end = row.last_sequence if upto is None else min(upto, row.last_sequence)
+        chosen = cache.events(
+            key,
+            row.session_pk,
+            row.create_time,
+            floor + 1,
+            min(end, floor + page_size),
+            _range_reader(connection, row.session_pk),
+        )
+        more = end > floor + page_size
+    elif row.events_bytes <= budget.bytes:
         rows = driver_sql.select(
             connection,
             *select_event_page(row.session_pk, after_timestamp, floor, upto, page_size + 1),

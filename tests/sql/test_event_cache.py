@@ -168,3 +168,44 @@ def test_reads_from_several_threads_at_once_each_get_the_events_they_ask_for() -
 
     assert wrong == []
     assert 0 <= cache.size <= kept_bytes(store.events[:300])
+
+
+def test_an_event_appended_right_after_the_events_kept_is_served_without_a_fetch() -> None:
+    cache, store = EventCache(), _Store(8)
+    handed_out = cache.events(_KEY, 1, 5.0, 1, 6, store.fetch)
+    store.fetched.clear()
+
+    cache.appended(_KEY, store.events[6])
+
+    assert cache.events(_KEY, 1, 5.0, 1, 7, store.fetch) == store.events[:7]
+    assert store.fetched == []
+    assert handed_out == store.events[:6]
+    assert cache.size == kept_bytes(store.events[:7])
+
+
+def test_an_appended_event_that_does_not_follow_on_or_has_no_run_is_not_kept() -> None:
+    cache, store = EventCache(), _Store(8)
+    cache.appended(_KEY, store.events[0])  # nothing read of the session yet
+    assert cache.size == 0
+    cache.events(_KEY, 1, 5.0, 1, 5, store.fetch)
+    store.fetched.clear()
+
+    cache.appended(_KEY, store.events[6])  # sequence 7 after 5: a gap
+
+    assert cache.events(_KEY, 1, 5.0, 1, 7, store.fetch) == store.events[:7]
+    assert store.fetched == [(6, 7)]
+
+
+def test_an_appended_event_that_would_pass_the_bound_drops_the_least_recently_read_sessions() -> None:
+    stores = {session_pk: _Store(4, f"s{session_pk}-") for session_pk in (1, 2)}
+    three = kept_bytes(stores[1].events[:3])
+    cache = EventCache(max_bytes=2 * three)
+    keys = {session_pk: SessionKey("app", "u", str(session_pk)) for session_pk in (1, 2)}
+    for session_pk in (1, 2):
+        cache.events(keys[session_pk], session_pk, 5.0, 1, 3, stores[session_pk].fetch)
+
+    cache.appended(keys[2], stores[2].events[3])
+
+    assert cache.size == kept_bytes(stores[2].events)
+    cache.events(keys[1], 1, 5.0, 1, 3, stores[1].fetch)
+    assert stores[1].fetched == [(1, 3), (1, 3)]

@@ -246,7 +246,7 @@ async def test_rows_selected_by_position_hold_what_the_named_rows_hold(
 
 
 async def test_a_session_read_again_on_sqlite_builds_only_the_events_appended_since(
-    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     await _session_with_events(backend, 5)
     built: list[int] = []
@@ -258,9 +258,15 @@ async def test_a_session_read_again_on_sqlite_builds_only_the_events_appended_si
 
     monkeypatch.setattr(reading, "read_events", counting)
     assert await _read_session(backend) == [f"e{number}" for number in range(5)]
-    record = await backend.get_session(_KEY, EventWindow())
-    assert record is not None
-    await backend.append_event(_KEY, _event(5), record.revision)
+    # Appended by another server on the file: this one learns of the event only by reading it.
+    other = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    await other.start()
+    try:
+        record = await other.get_session(_KEY, EventWindow())
+        assert record is not None
+        await other.append_event(_KEY, _event(5), record.revision)
+    finally:
+        await other.close()
     built.clear()
 
     assert await _read_session(backend) == [f"e{number}" for number in range(6)]
@@ -269,6 +275,30 @@ async def test_a_session_read_again_on_sqlite_builds_only_the_events_appended_si
     assert [stored.id for stored in page.items] == ["e0", "e1"]
     assert page.next_cursor is not None
     assert built == [1]
+
+
+async def test_a_session_read_after_appends_on_this_server_fetches_no_events(
+    backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _session_with_events(backend, 3)
+    built: list[int] = []
+
+    def counting(rows: Any) -> list[Any]:
+        events = read_events(rows)
+        built.append(len(events))
+        return events
+
+    monkeypatch.setattr(reading, "read_events", counting)
+    record = await backend.get_session(_KEY, EventWindow())
+    assert record is not None
+    revision = record.revision
+    for number in (3, 4):
+        revision = (await backend.append_event(_KEY, _event(number), revision)).revision
+    built.clear()
+
+    assert await _read_session(backend) == [f"e{number}" for number in range(5)]
+    assert await _read_event_page(backend) == [f"e{number}" for number in range(5)]
+    assert built == []
 
 
 async def test_a_sqlite_server_reads_what_another_server_wrote_since_its_last_read(

@@ -507,6 +507,8 @@ class SqlBackend(Backend):
             if stored is not None:
                 if not stored.already_applied:
                     self.changes.appended(key, stored.event, stored.revision)
+                    if self._event_cache is not None:
+                        self._event_cache.appended(key, stored.event)
                 return stored
             # Judged by a clock no earlier than the batch's: a session that
             # expired for the batch is expired for the judgement too.

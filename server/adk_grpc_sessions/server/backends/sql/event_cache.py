@@ -116,6 +116,30 @@ class EventCache:
         self._keep(key, grown, run)
         return grown.events[start:]
 
+    def appended(self, key: SessionKey, event: StoredEvent) -> None:
+        """Adds ``event``, just committed to the session ``key``, to its run if it follows on from it.
+
+        The run is taken to be of the session the event went to: should it be
+        of an earlier session of that name (deleted by another server), the
+        next read finds another ``session_pk`` on the row and reads afresh.
+        """
+        with self._lock:
+            run = self._runs.get(key)
+            if run is None or run.last != event.sequence - 1:
+                return
+            size = kept_bytes([event])
+            if run.size + size > self._max_bytes:
+                return
+            # A new run, not the old one grown in place: a list handed out stays as it was.
+            self._runs[key] = _Run(
+                run.session_pk, run.create_time, run.first, [*run.events, event], run.size + size
+            )
+            self._runs.move_to_end(key)
+            self._size += size
+            while self._size > self._max_bytes:
+                _, dropped = self._runs.popitem(last=False)
+                self._size -= dropped.size
+
     def forget(self, key: SessionKey) -> None:
         """Drops the events kept of the session ``key`` (it was deleted or purged)."""
         with self._lock:

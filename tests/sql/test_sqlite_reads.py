@@ -7,6 +7,7 @@ exactly what the one-statement read through SQLAlchemy (PostgreSQL's) returns.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,11 +15,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from google.adk.events.event import Event as AdkEvent
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
+from adk_grpc_sessions.client import GrpcSessionService
 from adk_grpc_sessions.server.backends.base import (
     DEFAULT_BUDGET,
+    DEFAULT_EVENT_CACHE_BYTES,
     EventWindow,
     Expiry,
     Metadata,
@@ -32,6 +36,8 @@ from adk_grpc_sessions.server.backends.sql.event_cache import EventCache
 from adk_grpc_sessions.server.backends.sql.queries.events import select_window
 from adk_grpc_sessions.server.backends.sql.queries.rows import read_events
 from adk_grpc_sessions.server.backends.sql.queries.sessions import select_session
+from adk_grpc_sessions.server.runtime.config import ServerConfig, config_from
+from adk_grpc_sessions.server.runtime.serve import SessionServer
 
 _KEY = SessionKey("app", "u", "s")
 
@@ -356,3 +362,69 @@ async def test_a_sqlite_server_keeps_no_events_of_a_session_it_purged(backend: S
     backend.clock = lambda: 300.0  # type: ignore[method-assign]
     assert (await backend.purge_expired(10)).purged == [_KEY]
     assert cache.size == 0
+
+
+def test_the_event_cache_size_comes_from_a_flag_or_the_environment_and_may_not_be_negative() -> None:
+    assert config_from({}, {}).event_cache_bytes == DEFAULT_EVENT_CACHE_BYTES
+    assert config_from({}, {"ADK_GRPC_SESSIONS_EVENT_CACHE_BYTES": "0"}).event_cache_bytes == 0
+    assert config_from({"event_cache_bytes": 1024}, {}).event_cache_bytes == 1024
+    with pytest.raises(ValueError, match="--event-cache-bytes"):
+        config_from({"event_cache_bytes": -1}, {})
+
+
+async def test_a_sqlite_server_told_to_keep_no_events_reads_every_event_each_time(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
+    backend.event_cache_bytes = 0
+    await backend.upgrade_schema()
+    await backend.start()
+    try:
+        await _session_with_events(backend, 3)
+        built: list[int] = []
+
+        def counting(rows: Any) -> list[Any]:
+            events = read_events(rows)
+            built.append(len(events))
+            return events
+
+        monkeypatch.setattr(reading, "read_events", counting)
+        for _ in range(2):
+            assert await _read_session(backend) == ["e0", "e1", "e2"]
+        assert built == [3, 3]
+    finally:
+        await backend.close()
+
+
+@pytest.mark.parametrize(("cache_bytes", "built_again"), [(None, []), (0, [3])], ids=["default", "none"])
+async def test_a_served_sqlite_server_keeps_events_as_its_setting_says(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, cache_bytes: int | None, built_again: list[int]
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'sessions.db'}"
+    config = ServerConfig(listen=["127.0.0.1:0"], backend=uri)
+    if cache_bytes is not None:
+        config = dataclasses.replace(config, event_cache_bytes=cache_bytes)
+    server = SessionServer(config)
+    await server.start()
+    try:
+        async with GrpcSessionService(f"127.0.0.1:{server.ports[0]}") as client:
+            session = await client.create_session(app_name="app", user_id="u")
+            for number in range(3):
+                await client.append_event(
+                    session, AdkEvent(id=f"e{number}", author="agent", invocation_id="i")
+                )
+            built: list[int] = []
+
+            def counting(rows: Any) -> list[Any]:
+                events = read_events(rows)
+                built.append(len(events))
+                return events
+
+            monkeypatch.setattr(reading, "read_events", counting)
+            for _ in range(2):
+                read = await client.get_session(app_name="app", user_id="u", session_id=session.id)
+                assert read is not None
+                assert [event.id for event in read.events] == ["e0", "e1", "e2"]
+            assert built == [3, *built_again]
+    finally:
+        await server.stop()

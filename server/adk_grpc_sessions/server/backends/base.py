@@ -19,7 +19,7 @@ import abc
 import functools
 import time
 from collections.abc import Sequence
-from typing import Self
+from typing import Final, Self
 
 from adk_grpc_sessions.server.backends.changes import SessionChanges, UserChange
 from adk_grpc_sessions.server.backends.errors import (
@@ -78,6 +78,7 @@ from adk_grpc_sessions.server.backends.session_query import (
 __all__ = [  # the boundary's every name, importable from here
     "ALL_SESSIONS",
     "DEFAULT_BUDGET",
+    "DEFAULT_EVENT_CACHE_BYTES",
     "DEFAULT_LIMITS",
     "NEVER",
     "NO_METADATA",
@@ -128,6 +129,9 @@ __all__ = [  # the boundary's every name, importable from here
 ]
 
 
+DEFAULT_EVENT_CACHE_BYTES: Final = 64 * 1024 * 1024
+"""``Backend.event_cache_bytes`` unless the server is told otherwise: the recent sessions of a busy server."""
+
 _NO_RESTORE = (
     "this storage cannot {}: copy, export and import need the memory, a SQL or the Agent Engine backend"
 )
@@ -145,6 +149,9 @@ class Backend(abc.ABC):
     """True if the storage names new sessions itself: ``create_session`` then gets an
     empty ``session_id`` when the caller chose none, and returns the assigned one."""
 
+    event_cache_bytes: int = DEFAULT_EVENT_CACHE_BYTES
+    """Most bytes of stored events kept in memory to answer reads, where storage keeps any (SQLite;
+    the server's ``--event-cache-bytes``; set before ``start``; 0 keeps none)."""
     watch_poll_interval: float = 0.25
     """Seconds between polls of the watched sessions, where storage cannot notify (the server's
     ``--watch-poll-interval``; set before ``start``)."""

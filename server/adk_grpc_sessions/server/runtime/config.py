@@ -80,6 +80,11 @@ class ServerConfig:
     """Seconds between the sweeper's runs."""
     purge_batch_size: int = 100
     """Sessions one purge transaction deletes at most."""
+    event_cache_bytes: int = 64 * 1024 * 1024
+    """Most bytes of stored events a SQLite server keeps in memory to answer reads (0: none).
+
+    ``backends.base.DEFAULT_EVENT_CACHE_BYTES``, written out: every command reads this table, and
+    none but ``serve`` should pay for importing the backends."""
     watch_buffer_bytes: int = 8 * 1024 * 1024
     """Most undelivered bytes one watcher may leave on the server before its stream ends (one event,
     however large, is always accepted)."""
@@ -129,6 +134,8 @@ class ServerConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value <= limits.MAX_TTL_SECONDS:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive and at most 100 years")
+        if self.event_cache_bytes < 0:
+            raise ValueError("--event-cache-bytes must be 0 or more")
         if self.watch_buffer_bytes <= 0:
             raise ValueError("--watch-buffer-bytes must be positive")
         if self.watch_sessions_pending <= 0:
@@ -349,6 +356,13 @@ SETTINGS: Final = (
         "DURATION",
     ),
     Setting("purge_batch_size", "expired sessions one purge transaction deletes at most", int, "N"),
+    Setting(
+        "event_cache_bytes",
+        "most bytes of stored events a SQLite server keeps in memory, so that a read of a session "
+        "it read or appended to lately fetches only newer events (0: keep none)",
+        int,
+        "N",
+    ),
     Setting(
         "watch_buffer_bytes",
         "most bytes of events one WatchSession stream may leave undelivered before it ends "

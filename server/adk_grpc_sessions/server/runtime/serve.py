@@ -133,6 +133,7 @@ class SessionServer:
         self._default_keys_for = None if backend is not None else config.backend
         backend = backend or build_backend(config.backend)
         backend.watch_poll_interval = config.watch_poll_interval
+        backend.event_cache_bytes = config.event_cache_bytes
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
         self._authorizer = (
             TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None

@@ -118,7 +118,9 @@ class SqlBackend(Backend):
         self._reads_at_once = self._executor.statements_cost_round_trips
         # In process, fetching a session's rows again is most of a read's cost;
         # elsewhere a read is one statement whose cost is its round trip.
-        self._event_cache = EventCache() if database == dialects.SQLITE else None
+        self._keeps_events = database == dialects.SQLITE
+        self._event_cache: EventCache | None = None
+        """Made at ``start``, of ``event_cache_bytes`` (where ``_keeps_events``)."""
         # PostgreSQL creates a session without state of its own in one statement.
         self._creates_at_once = database == dialects.POSTGRESQL
         # PostgreSQL and SQLite store a batch's creates without state of
@@ -205,6 +207,8 @@ class SqlBackend(Backend):
                 "(or start the server without --no-migrate)"
             )
         await self._executor.start(self._compile_statements)
+        if self._keeps_events and self.event_cache_bytes > 0:
+            self._event_cache = EventCache(self.event_cache_bytes)
 
     def _compile_statements(self, dialect: Dialect) -> None:
         appends.compile_statements(self._batches, dialect)

@@ -32,10 +32,7 @@ from dataclasses import dataclass
 from sys import getsizeof
 from typing import Final
 
-from adk_grpc_sessions.server.backends.base import SessionKey, StoredEvent
-
-DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
-"""What the events kept may take, by ``kept_bytes``: the recent sessions of a busy server."""
+from adk_grpc_sessions.server.backends.base import DEFAULT_EVENT_CACHE_BYTES, SessionKey, StoredEvent
 
 EVENT_OVERHEAD_BYTES: Final = 110
 """What an event kept takes beyond its text and bytes: its object, its sequence, its place in a list."""
@@ -72,7 +69,7 @@ class _Run:
 class EventCache:
     """A bounded map of each session's key to the run of its events read last (see the module)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_EVENT_CACHE_BYTES) -> None:
         """Keeps at most ``max_bytes`` of events (``kept_bytes``); 0 keeps none."""
         self._max_bytes = max_bytes
         self._runs: OrderedDict[SessionKey, _Run] = OrderedDict()

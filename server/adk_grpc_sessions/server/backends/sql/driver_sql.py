@@ -280,8 +280,13 @@ class PreparedStatement:
 
     __slots__ = ("_bind", "_dialect", "sql")
 
-    def __init__(self, statement: sa.Executable, dialect: sa.Dialect, names: Sequence[str]) -> None:
-        compiled = driver_statement(statement, dialect)
+    def __init__(
+        self, statement: sa.Executable | DriverStatement, dialect: sa.Dialect, names: Sequence[str]
+    ) -> None:
+        """``statement`` for ``dialect`` (compiled or not); its values to come in the order of ``names``."""
+        compiled = (
+            statement if isinstance(statement, DriverStatement) else driver_statement(statement, dialect)
+        )
         self.sql = compiled.sql
         self._bind = compiled.binder(names)
         self._dialect = dialect

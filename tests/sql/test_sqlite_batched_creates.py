@@ -191,7 +191,7 @@ async def _create_each(backend: SqlBackend) -> list[Any]:
         SessionKey("app0", "u0", "holder"), ScopedState(app={"a": '"1"'}, user={"b": '{"x": 2}'}), 1.0
     )
     await backend.create_session(SessionKey("app", "u1", "taken"), ScopedState(session={"first": "1"}), 1.0)
-    outcomes = []
+    outcomes: list[Any] = []
     for key, expiry, metadata in _requests():
         try:
             outcomes.append(

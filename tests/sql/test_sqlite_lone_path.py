@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.elements import quoted_name
 
 from adk_grpc_sessions.server.backends.base import (
     AppendResult,
@@ -527,3 +528,14 @@ def test_a_prepared_statement_takes_its_values_in_the_callers_order_converted_as
     assert list(bind((1, "x"))) == list(compiled.parameters({"b_a": 1, "b_b": "x"})) == ['"x"', 3, 1]
     with pytest.raises(ValueError, match="b_b"):
         compiled.binder(("b_a",))
+
+
+def test_a_name_the_statement_holds_goes_to_the_driver_as_plain_text() -> None:
+    # SQLAlchemy's names are a subclass of str, which the driver adapts with a lookup on every run.
+    statement = sa.select(sa.literal(1)).where(
+        sa.literal(quoted_name("ags_events", None)) == sa.bindparam("b_name")
+    )
+    compiled = driver_sql.driver_statement(statement, sqlite.dialect())
+
+    for parameters in (compiled.binder(("b_name",))(("x",)), compiled.parameters({"b_name": "x"})):
+        assert [type(value) for value in parameters] == [int, str, str]

@@ -40,7 +40,7 @@ _REQUIRED = object()
 class _Slot:
     name: str
     constant: Any
-    """The value of a parameter the statement itself holds (a literal), or ``_REQUIRED``."""
+    """A literal of the statement, as the driver takes it (converted already); or ``_REQUIRED``."""
     processor: Callable[[Any], Any] | None
 
 
@@ -68,13 +68,11 @@ class DriverStatement:
                 raise ValueError(
                     f"parameter {name!r} expands to a list; run the statement through SQLAlchemy"
                 )
-            self._slots.append(
-                _Slot(
-                    name,
-                    _REQUIRED if bind.required else bind.effective_value,
-                    bind.type.dialect_impl(dialect).bind_processor(dialect),
-                )
-            )
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                self._slots.append(_Slot(name, _REQUIRED, processor))
+            else:
+                self._slots.append(_Slot(name, _driver_constant(bind.effective_value, processor), None))
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters for ``values`` (by parameter name, as SQLAlchemy would take them)."""
@@ -100,17 +98,16 @@ class DriverStatement:
             raise ValueError(f"parameters named {sorted(index)}, the statement takes {sorted(required)}")
         constants: list[Any] = []
         positions = []
-        for slot in self._slots:
+        processors = []
+        for position, slot in enumerate(self._slots):
             if slot.constant is _REQUIRED:
                 positions.append(index[slot.name])
+                if slot.processor is not None:
+                    processors.append((position, slot.processor))
             else:
                 positions.append(len(names) + len(constants))
                 constants.append(slot.constant)
-        return _Binder(
-            tuple(positions),
-            tuple(constants),
-            tuple((n, slot.processor) for n, slot in enumerate(self._slots) if slot.processor is not None),
-        )
+        return _Binder(tuple(positions), tuple(constants), tuple(processors))
 
 
 class _Binder:
@@ -141,6 +138,16 @@ class _Binder:
         for position, processor in self._processors:
             converted[position] = processor(converted[position])
         return converted
+
+
+def _driver_constant(value: Any, processor: Callable[[Any], Any] | None) -> Any:
+    """A literal's value as the driver takes it, converted once.
+
+    Text as a plain ``str``: SQLAlchemy's names (a table's, say) are a
+    subclass of it, for which the driver looks for an adapter on every run.
+    """
+    converted = value if processor is None else processor(value)
+    return str(converted) if isinstance(converted, str) else converted
 
 
 def _converters(compiled: SQLCompiler, dialect: sa.Dialect) -> tuple[tuple[int, Callable[[Any], Any]], ...]:

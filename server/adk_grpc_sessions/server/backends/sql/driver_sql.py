@@ -19,6 +19,10 @@ raise it (``sqlalchemy.exc.DBAPIError`` and its subclasses), so retries and
 error mapping see no difference. Elsewhere, ``exec_driver_sql``: a server
 database's dropped connection must go through SQLAlchemy's handling, which
 invalidates every pooled connection of its age.
+
+For SQLite's lone writes, a ``PreparedStatement`` goes further: the order
+of its parameters is worked out once, and each run gives its values as a
+tuple in that order, on a cursor the caller keeps for the transaction.
 """
 
 from __future__ import annotations

@@ -183,3 +183,40 @@ async def test_a_lone_create_on_sqlite_is_stored_as_a_batch_of_one(
     assert stored is not None and stored.revision == record.revision
     with pytest.raises(SessionExistsError):
         await together.create_session(SessionKey("app", "u0", "lone"), ScopedState(), 3.0)
+
+
+async def _create_each(backend: SqlBackend) -> list[Any]:
+    """``_create_all``'s creates one after another: each a batch of one."""
+    await backend.create_session(
+        SessionKey("app0", "u0", "holder"), ScopedState(app={"a": '"1"'}, user={"b": '{"x": 2}'}), 1.0
+    )
+    await backend.create_session(SessionKey("app", "u1", "taken"), ScopedState(session={"first": "1"}), 1.0)
+    outcomes: list[Any] = []
+    for key, expiry, metadata in _requests():
+        try:
+            outcomes.append(
+                await backend.create_session(key, ScopedState(), 2.5, expiry=expiry, metadata=metadata)
+            )
+        except SessionExistsError as refusal:
+            outcomes.append(refusal)
+    return outcomes
+
+
+async def test_lone_creates_on_sqlite_give_callers_and_the_file_what_the_per_create_path_does(
+    tmp_path: pathlib.Path, backends: tuple[SqlBackend, SqlBackend]
+) -> None:
+    together, one_by_one = backends
+
+    outcomes = await _create_each(together)
+
+    assert [_seen(o) for o in outcomes] == [_seen(o) for o in await _create_each(one_by_one)]
+    assert [type(o).__name__ for o in outcomes[:3]] == [
+        "SessionExistsError",
+        "SessionRecord",
+        "SessionExistsError",
+    ]
+    assert _rows(tmp_path / "together.db") == _rows(tmp_path / "one_by_one.db")
+    for outcome in outcomes:
+        if isinstance(outcome, SessionRecord):
+            stored = await together.get_session(outcome.key, _WHOLE)
+            assert stored is not None and stored.revision == outcome.revision

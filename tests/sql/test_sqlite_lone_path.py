@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import functools
 import pathlib
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -20,8 +21,10 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.elements import quoted_name
 
 from adk_grpc_sessions.server.backends.base import (
+    AppendResult,
     EventWindow,
     Expiry,
     NewEvent,
@@ -30,13 +33,15 @@ from adk_grpc_sessions.server.backends.base import (
     StorageLimits,
 )
 from adk_grpc_sessions.server.backends.errors import BackendUnavailableError
-from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, state_limit
+from adk_grpc_sessions.server.backends.sql import SqlBackend, dialects, driver_sql, state_limit
 from adk_grpc_sessions.server.backends.sql.appends import sqlite as sqlite_appends
 from adk_grpc_sessions.server.backends.sql.appends.batch import PendingAppend
 from adk_grpc_sessions.server.backends.sql.dialects import database_url
 from adk_grpc_sessions.server.backends.sql.queries import sizes
 from adk_grpc_sessions.server.backends.sql.schema import key_digest
 from adk_grpc_sessions.server.backends.sql.transactions.sqlite import SqliteThreads
+from adk_grpc_sessions.server.backends.sql.types import QuotedText
+from adk_grpc_sessions.wire.limits import state_entry_bytes
 
 _NAME = "lone-path-test"
 
@@ -367,3 +372,170 @@ async def test_a_created_session_gets_a_revision_never_given_before(backend: Sql
     assert len(set(revisions)) == len(revisions) and min(revisions) > given
     for record in created:
         assert await _revision(backend, record.key) == record.revision
+
+
+def _stateful_event(event_id: str, delta: ScopedState, timestamp: float = 2.0) -> NewEvent:
+    return dataclasses.replace(_plain_event(event_id, timestamp), state_delta=delta, size=50)
+
+
+def _store(
+    backend_file: pathlib.Path, batch: list[PendingAppend], limits: StorageLimits
+) -> list[AppendResult | None]:
+    """``store_batch`` of ``batch`` in a writer transaction of its own."""
+    engine = _writer(backend_file)
+    try:
+        with engine.connect() as connection, connection.begin():
+            return list(sqlite_appends.store_batch(connection, batch, limits))
+    finally:
+        engine.dispose()
+
+
+def _stored_rows(backend_file: pathlib.Path, user_id: str) -> dict[str, list[tuple[object, ...]]]:
+    """What storage holds of ``user_id``'s session "s" and its scopes, without the keys that differ by session."""
+    queries = {
+        "session": "SELECT last_sequence, last_update_time, events_bytes, state_bytes, expire_time"
+        " FROM ags_sessions WHERE user_id = :user_id",
+        "events": "SELECT sequence, event_id, invocation_id, author, branch, timestamp, state_delta,"
+        " event_json, wire_cache, size_bytes FROM ags_events JOIN ags_sessions USING (session_pk)"
+        " WHERE user_id = :user_id ORDER BY sequence",
+        "session state": "SELECT key_digest, state_key, value, entry_bytes FROM ags_session_state"
+        " JOIN ags_sessions USING (session_pk) WHERE user_id = :user_id ORDER BY key_digest",
+        "user state": "SELECT key_digest, state_key, value, entry_bytes FROM ags_user_state"
+        " WHERE user_id = :user_id ORDER BY key_digest",
+        "user size": "SELECT state_bytes FROM ags_user_state_size WHERE user_id = :user_id",
+    }
+    engine = sa.create_engine(f"sqlite:///{backend_file}")
+    try:
+        with engine.connect() as connection:
+            return {
+                name: [tuple(row) for row in connection.execute(sa.text(sql), {"user_id": user_id})]
+                for name, sql in queries.items()
+            }
+    finally:
+        engine.dispose()
+
+
+async def test_a_lone_append_stores_what_the_same_append_in_a_batch_stores(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    database = tmp_path / "sessions.db"
+    lone_key, batched_key, other = (SessionKey("app", u, "s") for u in ("lone", "batched", "other"))
+    for key in (lone_key, batched_key, other):
+        await backend.create_session(
+            key, ScopedState(session={"kept": '"as it was"'}, user={"k": '"old"'}), 1.0
+        )
+
+    def append(key: SessionKey, event_id: str, revision: int) -> PendingAppend:
+        delta = ScopedState(
+            session={"turn": "7", "kept": '"replaced, longer"', "new": "[1, 2]"},
+            user={"k": '"new value"', "k2": "true"},
+        )
+        return PendingAppend(key, _stateful_event(event_id, delta), revision, now=2.0)
+
+    for n in range(2):  # the second append replaces keys the first set
+        lone = append(lone_key, f"e{n}", await _revision(backend, lone_key))
+        batched = append(batched_key, f"e{n}", await _revision(backend, batched_key))
+        unrelated = PendingAppend(other, _plain_event(f"o{n}"), await _revision(backend, other), now=2.0)
+        (alone,) = _store(database, [lone], StorageLimits())
+        _, among_others = _store(database, [unrelated, batched], StorageLimits())
+        assert alone is not None and among_others is not None
+        assert lone.judged == batched.judged
+        assert dataclasses.replace(alone, revision=0) == dataclasses.replace(among_others, revision=0)
+        assert alone.revision == await _revision(backend, lone_key)
+
+    assert _stored_rows(database, "lone") == _stored_rows(database, "batched")
+
+
+@pytest.mark.parametrize("scope", ["session", "user", "app"])
+async def test_a_lone_append_past_the_state_limit_is_refused_and_writes_nothing(
+    backend: SqlBackend, tmp_path: pathlib.Path, scope: str
+) -> None:
+    await backend.create_session(_KEY, ScopedState(), 1.0)
+    revision = await _revision(backend, _KEY)
+    delta = ScopedState(**{scope: {"big": '"' + "x" * 200 + '"'}})
+    append = PendingAppend(_KEY, _stateful_event("e1", delta), revision, now=2.0)
+
+    (result,) = _store(tmp_path / "sessions.db", [append], StorageLimits(max_state_bytes=100))
+
+    assert result is None and append.judged is None
+    assert await _revision(backend, _KEY) == revision
+    record = await backend.get_session(_KEY, EventWindow())
+    assert record is not None and record.events == [] and record.state == ScopedState()
+
+
+async def test_a_lone_append_to_a_shared_scope_without_a_size_row_makes_one(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await backend.create_session(_KEY, ScopedState(), 1.0)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'sessions.db'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM ags_user_state_size"))
+        connection.execute(sa.text("DELETE FROM ags_app_state_size"))
+    delta = ScopedState(user={"k": '"v"'}, app={"k": '"w"'})
+    append = PendingAppend(_KEY, _stateful_event("e1", delta), await _revision(backend, _KEY), now=2.0)
+
+    (result,) = _store(tmp_path / "sessions.db", [append], StorageLimits())
+
+    assert result is not None
+    with engine.connect() as connection:
+        users = connection.execute(sa.text("SELECT state_bytes FROM ags_user_state_size")).scalars().all()
+        apps = connection.execute(sa.text("SELECT state_bytes FROM ags_app_state_size")).scalars().all()
+    engine.dispose()
+    assert users == [state_entry_bytes("k", '"v"')]
+    assert apps == [state_entry_bytes("k", '"w"')]
+
+
+async def test_a_lone_append_finding_the_database_busy_fails_as_sqlalchemy_reports_a_busy_database(
+    backend: SqlBackend, tmp_path: pathlib.Path
+) -> None:
+    await backend.create_session(_KEY, ScopedState(), 1.0)
+    append = PendingAppend(_KEY, _plain_event("e1"), await _revision(backend, _KEY), now=2.0)
+    database = tmp_path / "sessions.db"
+    # Another writer (as another process would) holds the write lock; this one waits not at all for it.
+    holding = sqlite3.connect(database, isolation_level=None)
+    reader = dialects.create_sqlite_sync_engine(
+        database_url(f"sqlite:///{database}"), connections=1, begin="DEFERRED"
+    )
+    try:
+        holding.execute("BEGIN IMMEDIATE")
+        with reader.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.execute("PRAGMA busy_timeout = 0")
+            with connection.begin(), pytest.raises(sa.exc.DBAPIError) as raised:
+                sqlite_appends.store_batch(connection, [append], StorageLimits())
+    finally:
+        holding.close()
+        reader.dispose()
+
+    assert dialects.is_retryable(raised.value)
+    assert await _revision(backend, _KEY) == append.expected_revision
+
+
+def test_a_prepared_statement_takes_its_values_in_the_callers_order_converted_as_sqlalchemy_would() -> None:
+    table = sa.table(
+        "t", sa.column("a", sa.Integer()), sa.column("b", QuotedText()), sa.column("c", sa.Integer())
+    )
+    statement = sa.select(table.c.a).where(
+        table.c.b == sa.bindparam("b_b", type_=QuotedText()),
+        table.c.c == sa.literal(3),
+        table.c.a == sa.bindparam("b_a"),
+    )
+    compiled = driver_sql.driver_statement(statement, sqlite.dialect())
+
+    bind = compiled.binder(("b_a", "b_b"))
+
+    assert list(bind((1, "x"))) == list(compiled.parameters({"b_a": 1, "b_b": "x"})) == ['"x"', 3, 1]
+    with pytest.raises(ValueError, match="b_b"):
+        compiled.binder(("b_a",))
+
+
+def test_a_name_the_statement_holds_goes_to_the_driver_as_plain_text() -> None:
+    # SQLAlchemy's names are a subclass of str, which the driver adapts with a lookup on every run.
+    statement = sa.select(sa.literal(1)).where(
+        sa.literal(quoted_name("ags_events", None)) == sa.bindparam("b_name")
+    )
+    compiled = driver_sql.driver_statement(statement, sqlite.dialect())
+
+    for parameters in (compiled.binder(("b_name",))(("x",)), compiled.parameters({"b_name": "x"})):
+        assert [type(value) for value in parameters] == [int, str, str]

@@ -110,8 +110,15 @@ def store_batch(
         SessionExistsError, StateSizeLimitError: a create was refused, without ``savepoints``
             (or the batch's only create was: its own transaction, never a savepoint).
     """
-    if len(creates) == 1 and (at_once or not together or not _stateless(creates[0])):
-        return [create_one(connection, creates[0], at_once=at_once)]
+    if len(creates) == 1:
+        (create,) = creates
+        if together and not at_once and _stateless(create):
+            # The most common batch, without the bookkeeping of a batch's positions and names.
+            new = create_queries.NewSession(
+                create.key, create.now, create.expiry, create.metadata.display_name
+            )
+            return [_created_outcome(create, _create_together(connection, [new]), 0)]
+        return [create_one(connection, create, at_once=at_once)]
     outcomes: dict[int, Outcome[SessionRecord]] = {}
     if together:
         outcomes.update(_create_stateless_together(connection, creates))
@@ -239,15 +246,18 @@ def _create_stateless_together(
     outcomes, chosen = _taken_twice([create if _stateless(create) else None for create in creates])
     if not chosen:
         return outcomes
-    batch = _new_sessions(creates, chosen)
-    if connection.dialect.name == dialects.SQLITE:
-        created = sqlite_create_queries.create_batch(connection, batch)
-    else:
-        created = create_queries.created_from_rows(
-            connection.execute(*create_queries.create_batch_at_once(batch))
-        )
+    created = _create_together(connection, _new_sessions(creates, chosen))
     outcomes.update(_created_outcomes(creates, chosen, created))
     return outcomes
+
+
+def _create_together(
+    connection: sa.Connection, batch: list[create_queries.NewSession]
+) -> create_queries.CreatedBatch:
+    """``batch`` (distinct names, in key order) created together: in one statement, or a few on SQLite."""
+    if connection.dialect.name == dialects.SQLITE:
+        return sqlite_create_queries.create_batch(connection, batch)
+    return create_queries.created_from_rows(connection.execute(*create_queries.create_batch_at_once(batch)))
 
 
 def _taken_twice(
@@ -290,15 +300,19 @@ def _created_outcomes(
     creates: list[PendingCreate], chosen: list[int], created: create_queries.CreatedBatch
 ) -> dict[int, Outcome[SessionRecord]]:
     """Each of the ``chosen`` creates' record, or its refusal: a session not created was refused as taken."""
-    outcomes: dict[int, Outcome[SessionRecord]] = {}
-    for position, index in enumerate(chosen):
-        create = creates[index]
-        revision = created.revisions.get(position)
-        if revision is None:
-            outcomes[index] = SessionExistsError(create.key)
-        else:
-            outcomes[index] = _created_at_once(create, revision, created.state_of(create.key))
-    return outcomes
+    return {
+        index: _created_outcome(creates[index], created, position) for position, index in enumerate(chosen)
+    }
+
+
+def _created_outcome(
+    create: PendingCreate, created: create_queries.CreatedBatch, position: int
+) -> Outcome[SessionRecord]:
+    """The record of the create at ``position`` of a batch created together, or its refusal as taken."""
+    revision = created.revisions.get(position)
+    if revision is None:
+        return SessionExistsError(create.key)
+    return _created_at_once(create, revision, created.state_of(create.key))
 
 
 def _name_order(key: SessionKey) -> tuple[str, str, str]:

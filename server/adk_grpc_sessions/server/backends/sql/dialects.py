@@ -165,19 +165,19 @@ def _set_up_sqlite(engine: sa.Engine, *, default_begin: str, joins_driver_transa
 def run_sqlite_control(connection: Connection, statement: str) -> None:
     """Runs ``BEGIN ...``, ``COMMIT`` or ``ROLLBACK`` on ``connection``'s SQLite driver connection.
 
-    On the driver's cursor: SQLAlchemy's execution would cost more than the
-    statement. A driver error is raised as SQLAlchemy raises one
-    (``sqlalchemy.exc.DBAPIError``), which retries recognise (a busy database).
+    On the driver connection itself: SQLAlchemy's execution (or its pool's
+    wrapping of a cursor) would cost more than the statement. A driver error
+    is raised as SQLAlchemy raises one (``sqlalchemy.exc.DBAPIError``), which
+    retries recognise (a busy database).
     """
-    cursor = connection.connection.cursor()
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None, "a connection in use has its driver connection"
     try:
-        cursor.execute(statement)
+        dbapi_connection.execute(statement)
     except connection.dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(
             statement, (), exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
         ) from exc
-    finally:
-        cursor.close()
 
 
 def _switch_to_wal(cursor: Any) -> None:

@@ -19,12 +19,17 @@ raise it (``sqlalchemy.exc.DBAPIError`` and its subclasses), so retries and
 error mapping see no difference. Elsewhere, ``exec_driver_sql``: a server
 database's dropped connection must go through SQLAlchemy's handling, which
 invalidates every pooled connection of its age.
+
+For SQLite's lone writes, a ``PreparedStatement`` goes further: the order
+of its parameters is worked out once, and each run gives its values as a
+tuple in that order, on a cursor the caller keeps for the transaction.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -39,7 +44,7 @@ _REQUIRED = object()
 class _Slot:
     name: str
     constant: Any
-    """The value of a parameter the statement itself holds (a literal), or ``_REQUIRED``."""
+    """A literal of the statement, as the driver takes it (converted already); or ``_REQUIRED``."""
     processor: Callable[[Any], Any] | None
 
 
@@ -67,13 +72,11 @@ class DriverStatement:
                 raise ValueError(
                     f"parameter {name!r} expands to a list; run the statement through SQLAlchemy"
                 )
-            self._slots.append(
-                _Slot(
-                    name,
-                    _REQUIRED if bind.required else bind.effective_value,
-                    bind.type.dialect_impl(dialect).bind_processor(dialect),
-                )
-            )
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                self._slots.append(_Slot(name, _REQUIRED, processor))
+            else:
+                self._slots.append(_Slot(name, _driver_constant(bind.effective_value, processor), None))
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters for ``values`` (by parameter name, as SQLAlchemy would take them)."""
@@ -82,6 +85,73 @@ class DriverStatement:
             value = slot.constant if slot.constant is not _REQUIRED else values[slot.name]
             ordered.append(value if slot.processor is None else slot.processor(value))
         return tuple(ordered)
+
+    def binder(self, names: Sequence[str]) -> Callable[[tuple[Any, ...]], Sequence[Any]]:
+        """A function from the values of ``names``, in that order, to the driver's parameters.
+
+        For a hot path that builds each run's values as a tuple: no mapping
+        by name to make and look up per run. The values are converted as
+        ``parameters`` converts them.
+
+        Raises:
+            ValueError: ``names`` leaves out a parameter the statement needs, or names one it has not.
+        """
+        index = {name: position for position, name in enumerate(names)}
+        required = {slot.name for slot in self._slots if slot.constant is _REQUIRED}
+        if required != index.keys():
+            raise ValueError(f"parameters named {sorted(index)}, the statement takes {sorted(required)}")
+        constants: list[Any] = []
+        positions = []
+        processors = []
+        for position, slot in enumerate(self._slots):
+            if slot.constant is _REQUIRED:
+                positions.append(index[slot.name])
+                if slot.processor is not None:
+                    processors.append((position, slot.processor))
+            else:
+                positions.append(len(names) + len(constants))
+                constants.append(slot.constant)
+        return _Binder(tuple(positions), tuple(constants), tuple(processors))
+
+
+class _Binder:
+    """``DriverStatement.binder``'s function: values picked into the driver's order, then converted."""
+
+    __slots__ = ("_constants", "_pick", "_processors")
+
+    def __init__(
+        self,
+        positions: tuple[int, ...],
+        constants: tuple[Any, ...],
+        processors: tuple[tuple[int, Callable[[Any], Any]], ...],
+    ) -> None:
+        self._pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
+            operator.itemgetter(*positions)
+            if len(positions) > 1
+            # itemgetter of one position gives the value, not a tuple of it.
+            else lambda values: tuple(values[position] for position in positions)
+        )
+        self._constants = constants
+        self._processors = processors
+
+    def __call__(self, values: tuple[Any, ...]) -> Sequence[Any]:
+        picked = self._pick(values + self._constants if self._constants else values)
+        if not self._processors:
+            return picked
+        converted = list(picked)
+        for position, processor in self._processors:
+            converted[position] = processor(converted[position])
+        return converted
+
+
+def _driver_constant(value: Any, processor: Callable[[Any], Any] | None) -> Any:
+    """A literal's value as the driver takes it, converted once.
+
+    Text as a plain ``str``: SQLAlchemy's names (a table's, say) are a
+    subclass of it, for which the driver looks for an adapter on every run.
+    """
+    converted = value if processor is None else processor(value)
+    return str(converted) if isinstance(converted, str) else converted
 
 
 def _converters(compiled: SQLCompiler, dialect: sa.Dialect) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
@@ -205,11 +275,64 @@ def _run_on_cursor(
             return DriverRows([row_type(*_converted(row, compiled.converters)) for row in cursor.fetchall()])
         return DriverRows([row_type(*row) for row in cursor.fetchall()])
     except connection.dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            compiled.sql, parameters, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from exc
+        raise _as_sqlalchemy_error(connection.dialect, compiled.sql, parameters, exc) from exc
     finally:
         cursor.close()
+
+
+class PreparedStatement:
+    """A statement run on a SQLite DBAPI cursor, its values given as a tuple in an order of the caller's.
+
+    For the few statements of the hottest paths (a lone append): compiled
+    once (``driver_statement``), the order of its parameters worked out once
+    (``DriverStatement.binder``), so that a run costs little more than the
+    driver's own ``execute``. Rows come back as the driver gives them.
+    """
+
+    __slots__ = ("_bind", "_dialect", "sql")
+
+    def __init__(
+        self, statement: sa.Executable | DriverStatement, dialect: sa.Dialect, names: Sequence[str]
+    ) -> None:
+        """``statement`` for ``dialect`` (compiled or not); its values to come in the order of ``names``."""
+        compiled = (
+            statement if isinstance(statement, DriverStatement) else driver_statement(statement, dialect)
+        )
+        self.sql = compiled.sql
+        self._bind = compiled.binder(names)
+        self._dialect = dialect
+
+    def rows(self, cursor: Any, values: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Runs the statement on ``cursor`` with ``values`` (in the order of ``names``); the rows it returns.
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the driver's error, as SQLAlchemy would raise it.
+        """
+        parameters = self._bind(values)
+        try:
+            cursor.execute(self.sql, parameters)
+            return cast(list[tuple[Any, ...]], cursor.fetchall())
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(self._dialect, self.sql, parameters, exc) from exc
+
+    def run_many(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Runs the statement on ``cursor`` once for each of ``rows`` (values as ``rows`` takes them).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the driver's error, as SQLAlchemy would raise it.
+        """
+        parameters = [self._bind(values) for values in rows]
+        try:
+            cursor.executemany(self.sql, parameters)
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(self._dialect, self.sql, parameters, exc) from exc
+
+
+def _as_sqlalchemy_error(
+    dialect: sa.Dialect, sql: str, parameters: Any, exc: Exception
+) -> sa.exc.StatementError:
+    """The driver's error ``exc`` as SQLAlchemy raises one: retries and error mapping see no difference."""
+    return sa.exc.DBAPIError.instance(sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 def _converted(row: tuple[Any, ...], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:

@@ -95,16 +95,25 @@ def growths(
         for append in appends:
             append.judged = NO_GROWTH
         return [NO_GROWTH] * len(appends)
+    found = sizes_with_shared_rows(connection, wanted, read_sizes)
+    return [judge_append(append, found, limits) for append in appends]
+
+
+def sizes_with_shared_rows(
+    connection: sa.Connection, wanted: SizesWanted, read_sizes: SizesReader
+) -> state_limit.Sizes:
+    """What ``wanted`` names, read by ``read_sizes``; a shared scope without a size row gets one first."""
     found = read_sizes(connection, wanted)
     missing_users, missing_apps = found.missing(wanted)
     if missing_users or missing_apps:
         for bound in size_queries.ensure_shared_sizes(connection.dialect, missing_users, missing_apps):
             connection.execute(*bound)
         found = read_sizes(connection, wanted)
-    return [_judge(append, found, limits) for append in appends]
+    return found
 
 
-def _judge(append: PendingAppend, found: state_limit.Sizes, limits: StorageLimits) -> Growth | None:
+def judge_append(append: PendingAppend, found: state_limit.Sizes, limits: StorageLimits) -> Growth | None:
+    """The append's growth judged against ``found`` (also kept as ``append.judged``); None if refused."""
     try:
         append.judged = state_limit.judge(append.key, append.event.state_delta, found, limits)
     except (StateSizeLimitError, LookupError):
@@ -131,14 +140,17 @@ def shared_growths(stored: list[Stored]) -> tuple[list[tuple[str, str, int]], li
 def results(appends: list[PendingAppend], stored: list[Stored]) -> list[AppendResult | None]:
     """The result of each append, in order: None for one that was refused."""
     by_key = {s.append.key: s for s in stored}
-    return [_result(by_key[a.key]) if a.key in by_key else None for a in appends]
+    return [
+        appended(s.append.event, s.sequence, s.event_pk) if (s := by_key.get(a.key)) else None
+        for a in appends
+    ]
 
 
-def _result(stored: Stored) -> AppendResult:
-    event = stored.append.event
+def appended(event: NewEvent, sequence: int, event_pk: int) -> AppendResult:
+    """The result of an append whose ``event`` was stored at ``sequence`` with the key ``event_pk``."""
     return AppendResult(
-        event=event.stored_at(stored.sequence),
-        revision=event_revision(stored.event_pk),
+        event=event.stored_at(sequence),
+        revision=event_revision(event_pk),
         last_update_time=event.timestamp,
         already_applied=False,
     )

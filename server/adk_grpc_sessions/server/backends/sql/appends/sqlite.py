@@ -17,7 +17,8 @@ was not claimed is never handed out, so no revision is reused.
 
 A batch of one (a lone append, the most common batch) is claimed and
 inserted by one-row statements that name its session directly: no table of
-the batch to build and join.
+the batch to build and join; and a lone append is stored by ``sqlite_lone``,
+the same statements with less Python around them.
 
 The batch's rows are given as SELECT ... UNION ALL SELECT ..., a statement
 text per power-of-two batch size, compiled once each at start and run as the
@@ -48,13 +49,18 @@ from adk_grpc_sessions.server.backends.sql.appends.batch import (
 )
 from adk_grpc_sessions.server.backends.sql.appends.claims import (
     CLAIM_COLUMNS,
-    CLAIM_NEW_EVENT,
     EVENT_ROW_COLUMNS,
     ColumnSpec,
     claim,
     claim_new_event_params,
     claimable_sessions,
     limit_params,
+)
+from adk_grpc_sessions.server.backends.sql.appends.sqlite_lone import (
+    CLAIM_ONE,
+    EVENT_COLUMNS,
+    INSERT_ONE,
+    store_lone,
 )
 from adk_grpc_sessions.server.backends.sql.queries import sizes as size_queries
 from adk_grpc_sessions.server.backends.sql.queries.parts import SESSION_COLUMNS, Bound, sqlite_last_key
@@ -85,7 +91,7 @@ def statements(dialect: sa.Dialect) -> list[sa.Executable]:
         *size_queries.select_sizes_statements(dialect),
         *size_queries.ADD_TO_SHARED_SIZES,
     ]
-    found += [_CLAIM_ONE, _INSERT_ONE]
+    found += [CLAIM_ONE, INSERT_ONE]
     for size in _BATCH_SIZES:
         found += [_claim_batch(size), _insert_event_batch(size)]
     for table in (session_state, user_state, app_state):
@@ -100,6 +106,8 @@ def store_batch(
 
     (``BatchStore.store`` says when an append is refused.)
     """
+    if len(appends) == 1:
+        return [store_lone(connection, appends[0], limits)]
     judged = growths(connection, appends, limits, _read_sizes)
     claims = [
         (append.key, append.expected_revision, append.event, growth)
@@ -142,7 +150,6 @@ def _read_sizes(connection: sa.Connection, wanted: SizesWanted) -> state_limit.S
 
 _CLAIM_COLUMNS: Final[ColumnSpec] = (*CLAIM_COLUMNS, ("position", sa.BigInteger()))
 """A claim's columns, and the append's place among the batch's claims, which its event's key counts on."""
-_EVENT_COLUMNS: Final[ColumnSpec] = (("event_pk", events.c.event_pk.type), *EVENT_ROW_COLUMNS)
 _BATCH_SIZES: Final = tuple(1 << n for n in range(BATCH_LIMIT.bit_length()))
 """The sizes SQLite's batch statements come in (``_selected_params`` pads a batch up to one)."""
 
@@ -188,12 +195,6 @@ def _claim_batch(size: int) -> sa.Update:
     return claim(claimable).values(revision=2 * event_pk).returning(*SESSION_COLUMNS)
 
 
-_CLAIM_ONE: Final = CLAIM_NEW_EVENT.values(revision=2 * (sqlite_last_key(events) + 1)).returning(
-    *SESSION_COLUMNS
-)
-"""``_claim_batch(1)`` with the session named directly; its event's key is the next AUTOINCREMENT gives."""
-
-
 def claim_batch(
     claims: Sequence[tuple[SessionKey, int, NewEvent, Growth]], limits: StorageLimits, expiry: dict[str, Any]
 ) -> Bound:
@@ -211,7 +212,7 @@ def claim_batch(
     """
     if len(claims) == 1:
         ((key, expected, event, growth),) = claims
-        return _CLAIM_ONE, claim_new_event_params(key, expected, event, growth, limits, expiry)
+        return CLAIM_ONE, claim_new_event_params(key, expected, event, growth, limits, expiry)
     rows = [
         (
             key.app_name,
@@ -232,17 +233,11 @@ def claim_batch(
 
 @functools.cache
 def _insert_event_batch(size: int) -> sa.Insert:
-    batch = _selected_rows(_EVENT_COLUMNS, size)
-    names = [name for name, _ in _EVENT_COLUMNS]
+    batch = _selected_rows(EVENT_COLUMNS, size)
+    names = [name for name, _ in EVENT_COLUMNS]
     return sa.insert(events).from_select(
         names, sa.select(*(batch.c[name] for name in names)).where(batch.c.session_pk.is_not(None))
     )
-
-
-_INSERT_ONE: Final = sa.insert(events).values(
-    {name: sa.bindparam(f"b_{name}", type_=type_) for name, type_ in _EVENT_COLUMNS}
-)
-"""``_insert_event_batch(1)`` as a plain one-row insert."""
 
 
 def insert_event_batch(stored: Sequence[Stored]) -> Bound:
@@ -252,10 +247,10 @@ def insert_event_batch(stored: Sequence[Stored]) -> Bound:
         row = event_row(claimed.session_pk, claimed.sequence, claimed.append.event)
         params = {f"b_{name}": row[name] for name, _ in EVENT_ROW_COLUMNS}
         params["b_event_pk"] = claimed.event_pk
-        return _INSERT_ONE, params
+        return INSERT_ONE, params
     values = []
     for claimed in stored:
         row = event_row(claimed.session_pk, claimed.sequence, claimed.append.event)
         values.append((claimed.event_pk, *(row[name] for name, _ in EVENT_ROW_COLUMNS)))
-    size, params = _selected_params(_EVENT_COLUMNS, values)
+    size, params = _selected_params(EVENT_COLUMNS, values)
     return _insert_event_batch(size), params

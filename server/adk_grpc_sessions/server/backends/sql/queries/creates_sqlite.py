@@ -15,12 +15,16 @@ was refused as taken.
 The rows are those ``writing.create_session`` writes for such a session.
 Statements whose text depends on the batch's size are built and compiled
 once per size, sizes rounded up to a power of two (rows repeated to fill).
+A lone create, the most common batch, runs the statements for one session
+prepared (``driver_sql.PreparedStatement``): its values given as tuples,
+on one cursor, with far less Python around SQLite's work.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -54,6 +58,8 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
 
     A position missing from the result's revisions: that name was held.
     """
+    if len(batch) == 1:
+        return _create_lone(connection, batch[0])
     users = sorted({(new.key.app_name, new.key.user_id) for new in batch})
     apps = sorted({app_name for app_name, _ in users})
     driver_sql.execute(
@@ -100,6 +106,67 @@ def create_batch(connection: sa.Connection, batch: Sequence[NewSession]) -> Crea
     rows = driver_sql.run(connection, _select_state(len(apps), len(users), connection.dialect), state_values)
     _state_from_rows(rows, created, connection.dialect)
     return created
+
+
+@dataclass(frozen=True, slots=True)
+class _LoneStatements:
+    """``create_batch``'s statements for one session, prepared for one dialect."""
+
+    insert_user_size: driver_sql.PreparedStatement
+    insert_app_size: driver_sql.PreparedStatement
+    insert_session: driver_sql.PreparedStatement
+    select_state: driver_sql.PreparedStatement
+
+
+@functools.lru_cache(maxsize=16)
+def _lone_statements(dialect: sa.Dialect) -> _LoneStatements:
+    return _LoneStatements(
+        driver_sql.PreparedStatement(
+            _INSERT_USER_SIZES, dialect, ("app_name", "user_id", "state_bytes", "version")
+        ),
+        driver_sql.PreparedStatement(_INSERT_APP_SIZES, dialect, ("app_name", "state_bytes", "version")),
+        driver_sql.PreparedStatement(
+            _insert_sessions(1, dialect),
+            dialect,
+            ("app_name_0", "user_id_0", "session_id_0", "now_0", "expire_time_0", "ttl_0", "display_name_0"),
+        ),
+        driver_sql.PreparedStatement(
+            _select_state(1, 1, dialect), dialect, ("app_0", "user_app_0", "user_0")
+        ),
+    )
+
+
+def _create_lone(connection: sa.Connection, new: NewSession) -> CreatedBatch:
+    """``create_batch`` of one session: the same statements, prepared, on one driver cursor."""
+    statements = _lone_statements(connection.dialect)
+    app_name, user_id = new.key.app_name, new.key.user_id
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None, "a connection in use has its driver connection"
+    cursor = dbapi_connection.cursor()
+    try:
+        statements.insert_user_size.rows(cursor, (app_name, user_id, 0, 0))
+        statements.insert_app_size.rows(cursor, (app_name, 0, 0))
+        inserted = statements.insert_session.rows(
+            cursor,
+            (
+                app_name,
+                user_id,
+                new.key.session_id,
+                new.now,
+                new.expiry.expire_time,
+                new.expiry.ttl,
+                new.display_name or None,
+            ),
+        )
+        created = CreatedBatch()
+        if inserted:
+            ((session_pk, *_),) = inserted
+            created.revisions[0] = creation_revision(session_pk)
+            rows = statements.select_state.rows(cursor, (app_name, app_name, user_id))
+            _state_from_rows(rows, created, connection.dialect)
+        return created
+    finally:
+        cursor.close()
 
 
 def _padded_size(size: int) -> int:

@@ -274,6 +274,47 @@ def select_sizes(dialect: sa.Dialect, wanted: SizesWanted) -> Bound:
     return _select_sizes(form, *shapes), params
 
 
+def select_lone_sizes(wanted: SizesWanted) -> tuple[sa.CompoundSelect[Any], tuple[str, ...], tuple[Any, ...]]:
+    """SQLite: ``select_sizes`` for the write of one session, its parameters as names and values in order.
+
+    ``wanted`` names at most one scope of each kind (those of one session),
+    and at least one. For ``driver_sql.PreparedStatement``: no mapping of
+    parameters to build per write.
+    """
+    shapes = (
+        _shape(wanted.sessions, wanted.session_digests),
+        _shape(wanted.users, wanted.user_digests),
+        _shape(wanted.apps, wanted.app_digests),
+    )
+    assert _MANY not in shapes, "one scope of each kind at most"
+    values: list[Any] = []
+    for names, digests in (
+        ([(k.app_name, k.user_id, k.session_id) for k in wanted.sessions], wanted.session_digests),
+        (wanted.users, wanted.user_digests),
+        ([(app_name,) for app_name in wanted.apps], wanted.app_digests),
+    ):
+        if names:
+            (name,) = names
+            values += name
+            values.append(digests[0] if len(digests) == 1 else pydantic_core.to_json(list(digests)).decode())
+    return _select_sizes(_JSON, *shapes), _lone_names(*shapes), tuple(values)
+
+
+@functools.cache
+def _lone_names(session_shape: int, user_shape: int, app_shape: int) -> tuple[str, ...]:
+    """The names of ``select_lone_sizes``'s parameters, in the order of its values."""
+    names: list[str] = []
+    for shape, scopes, width, digests in (
+        (session_shape, "b_sessions", 3, "b_session_digests"),
+        (user_shape, "b_users", 2, "b_user_digests"),
+        (app_shape, "b_apps", 1, "b_app_digests"),
+    ):
+        if shape != _ABSENT:
+            names += [f"{scopes}_{n}" for n in range(width)]
+            names.append(f"{digests}_0" if shape == _ONE_SCOPE_ONE_KEY else digests)
+    return tuple(names)
+
+
 @functools.cache
 def _lock_user_sizes() -> sa.Select[Any]:
     keys = (user_state_size.c.app_name, user_state_size.c.user_id)

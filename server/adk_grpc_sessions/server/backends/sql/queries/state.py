@@ -81,6 +81,15 @@ class StateChange:
     delta: ScopedState
 
 
+STATE_ROW_COLUMNS: Final = ("key_digest", "state_key", "value", "entry_bytes")
+"""The columns of a state row beside its owner's (the session's, the user's, the app's): ``state_row``."""
+
+
+def state_row(state_key: str, value: str) -> tuple[str, str, str, int]:
+    """The values of ``STATE_ROW_COLUMNS`` of the row that sets ``state_key`` to ``value`` (JSON text)."""
+    return key_digest(state_key), state_key, value, state_entry_bytes(state_key, value)
+
+
 def upsert_state(dialect: sa.Dialect, changes: Sequence[StateChange]) -> Iterator[Bound]:
     """Upserts that set every key of every change in its scope, ordered: session, then user, then app.
 
@@ -101,14 +110,8 @@ def upsert_state(dialect: sa.Dialect, changes: Sequence[StateChange]) -> Iterato
         ]
         for rows, values, owner in scopes:
             for state_key, value in values.items():
-                digest = key_digest(state_key)
-                rows[(*owner.values(), digest)] = {
-                    **owner,
-                    "key_digest": digest,
-                    "state_key": state_key,
-                    "value": value,
-                    "entry_bytes": state_entry_bytes(state_key, value),
-                }
+                row = state_row(state_key, value)
+                rows[(*owner.values(), row[0])] = {**owner, **dict(zip(STATE_ROW_COLUMNS, row, strict=True))}
     for table, rows_by_key in ((session_state, session_rows), (user_state, user_rows), (app_state, app_rows)):
         if not rows_by_key:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import urllib.request
 
 from google.adk.errors import StaleSessionError
@@ -72,3 +73,39 @@ async def test_appends_inside_batches_are_counted_by_their_own_codes_on_live_met
     # The lone appends were calls of their own, counted as such and not as batched.
     assert samples[("adk_grpc_sessions_rpcs_total", (("code", "OK"), ("method", "AppendEvent")))] == 2
     assert samples[("adk_grpc_sessions_events_appended_total", ())] == 5
+
+
+async def test_a_sqlite_server_exports_what_its_event_cache_keeps_and_serves(
+    app_name: str, tmp_path: pathlib.Path
+) -> None:
+    backend = f"sqlite:///{tmp_path / 'sessions.db'}"
+    server = await ServerProcess(
+        ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--backend", backend]
+    ).start()
+    try:
+        address, metrics = await server.address(), await server.metrics_address()
+        before = await _scrape(metrics)
+        assert before[("adk_grpc_sessions_event_cache_bytes", ())] == 0
+        async with GrpcSessionService(address) as client:
+            session = await client.create_session(app_name=app_name, user_id="u1")
+            for _ in range(3):
+                await client.append_event(session, Event(author="user"))
+            for _ in range(2):
+                assert await client.get_session(app_name=app_name, user_id="u1", session_id=session.id)
+        samples = await _scrape(metrics)
+        assert samples[("adk_grpc_sessions_event_cache_events_total", (("source", "database"),))] == 3
+        assert samples[("adk_grpc_sessions_event_cache_events_total", (("source", "memory"),))] == 3
+        assert samples[("adk_grpc_sessions_event_cache_bytes", ())] > 0
+    finally:
+        assert await server.stop() == 0, server.stderr
+
+
+async def test_a_server_that_keeps_no_events_exports_no_event_cache_metrics(app_name: str) -> None:
+    server = await ServerProcess(
+        ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--backend", "memory://"]
+    ).start()
+    try:
+        samples = await _scrape(await server.metrics_address())
+        assert not any(name.startswith("adk_grpc_sessions_event_cache") for name, _ in samples)
+    finally:
+        assert await server.stop() == 0, server.stderr

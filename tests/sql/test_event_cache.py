@@ -209,3 +209,15 @@ def test_an_appended_event_that_would_pass_the_bound_drops_the_least_recently_re
     assert cache.size == kept_bytes(stores[2].events)
     cache.events(keys[1], 1, 5.0, 1, 3, stores[1].fetch)
     assert stores[1].fetched == [(1, 3), (1, 3)]
+
+
+def test_the_stats_count_the_events_taken_from_memory_and_those_fetched() -> None:
+    cache, store = EventCache(), _Store(10)
+    cache.events(_KEY, 1, 5.0, 1, 6, store.fetch)  # 6 fetched
+    cache.events(_KEY, 1, 5.0, 2, 5, store.fetch)  # 4 kept
+    cache.events(_KEY, 1, 5.0, 1, 10, store.fetch)  # 6 kept, 4 fetched
+
+    stats = cache.stats()
+
+    assert (stats.served, stats.fetched) == (10, 10)
+    assert stats.kept_bytes == kept_bytes(store.events) == cache.size

@@ -16,6 +16,7 @@ other two is importable from here too.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import time
 from collections.abc import Sequence
@@ -89,6 +90,7 @@ __all__ = [  # the boundary's every name, importable from here
     "BackendUnavailableError",
     "Condition",
     "Cursor",
+    "EventCacheStats",
     "EventIdConflictError",
     "EventWindow",
     "Expiry",
@@ -127,6 +129,18 @@ __all__ = [  # the boundary's every name, importable from here
     "WatchRead",
     "WatchedEvent",
 ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventCacheStats:
+    """What a backend's cache of stored events holds and has done (``Backend.event_cache_stats``)."""
+
+    kept_bytes: int
+    """What the events kept take now (as the cache counts them against its bound)."""
+    served: int
+    """Events reads have taken from the cache since the server started."""
+    fetched: int
+    """Events reads have fetched from storage instead (not kept, or newer than those kept)."""
 
 
 DEFAULT_EVENT_CACHE_BYTES: Final = 64 * 1024 * 1024
@@ -196,6 +210,10 @@ class Backend(abc.ABC):
         not it has been purged yet. Tests replace it to move time.
         """
         return time.time()
+
+    def event_cache_stats(self) -> EventCacheStats | None:
+        """What the backend's cache of stored events holds and has served; None where it keeps none."""
+        return None
 
     @classmethod
     @abc.abstractmethod

@@ -18,6 +18,7 @@ from adk_grpc_sessions.server.backends.base import (
     AppendResult,
     Backend,
     Cursor,
+    EventCacheStats,
     EventWindow,
     Expiry,
     Metadata,
@@ -68,6 +69,10 @@ class InstrumentedBackend(Backend):
     def clock(self) -> float:
         """The inner backend's clock (see ``Backend.clock``)."""
         return self._inner.clock()
+
+    def event_cache_stats(self) -> EventCacheStats | None:
+        """The inner backend's (see ``Backend.event_cache_stats``)."""
+        return self._inner.event_cache_stats()
 
     @classmethod
     def from_uri(cls, uri: str) -> Self:

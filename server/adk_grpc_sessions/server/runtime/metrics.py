@@ -7,9 +7,15 @@ are served (``api``), the backend's work by ``backends.instrumented``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from adk_grpc_sessions.server.backends.base import EventCacheStats
 
 # From 0.5 ms (an in-memory read) to 10 s (a call waiting on a slow database).
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -110,6 +116,10 @@ class Metrics:
             registry=self.registry,
         )
 
+    def follow_event_cache(self, stats: Callable[[], EventCacheStats | None]) -> None:
+        """Exports the backend's cache of stored events (``Backend.event_cache_stats``), read when scraped."""
+        self.registry.register(_EventCacheCollector(stats))
+
     def count_call(self, method: str, code: str, seconds: float) -> None:
         """Counts one finished call of ``method`` by its status code, and times it."""
         self.rpcs.labels(method, code).inc()
@@ -164,3 +174,29 @@ class Metrics:
             thread.join(timeout=5)
 
         return stop, int(server.server_port)
+
+
+class _EventCacheCollector(Collector):
+    """The event cache's figures, read from the backend when scraped (none where it keeps none)."""
+
+    def __init__(self, stats: Callable[[], EventCacheStats | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        """The bytes kept, and the events reads took from memory and from storage."""
+        stats = self._stats()
+        if stats is None:
+            return
+        yield GaugeMetricFamily(
+            "adk_grpc_sessions_event_cache_bytes",
+            "What the stored events a SQLite server keeps in memory take (--event-cache-bytes bounds it).",
+            value=stats.kept_bytes,
+        )
+        events = CounterMetricFamily(
+            "adk_grpc_sessions_event_cache_events",
+            "Events reads returned, by where they came from: memory (kept) or database (fetched).",
+            labels=["source"],
+        )
+        events.add_metric(["memory"], stats.served)
+        events.add_metric(["database"], stats.fetched)
+        yield events

@@ -135,6 +135,8 @@ class SessionServer:
         backend.watch_poll_interval = config.watch_poll_interval
         backend.event_cache_bytes = config.event_cache_bytes
         self._backend = InstrumentedBackend(backend, self.metrics) if self.metrics else backend
+        if self.metrics is not None:
+            self.metrics.follow_event_cache(backend.event_cache_stats)
         self._authorizer = (
             TokenAuthorizer.watching(config.tokens_file, config.tokens) if config.has_tokens else None
         )

@@ -40,6 +40,7 @@ from adk_grpc_sessions.server.backends.base import (
     Backend,
     BackendUnavailableError,
     Cursor,
+    EventCacheStats,
     EventWindow,
     Expiry,
     Metadata,
@@ -474,6 +475,10 @@ class SqlBackend(Backend):
         await self._executor.write(delete)
         self._forget(key)
         self.changes.ended(key, SessionEnd.DELETED)
+
+    def event_cache_stats(self) -> EventCacheStats | None:
+        """See ``Backend.event_cache_stats``: SQLite's, once started (``--event-cache-bytes``)."""
+        return self._event_cache.stats() if self._event_cache is not None else None
 
     def _forget(self, key: SessionKey) -> None:
         """Drops the events this server keeps of a session that is gone (``EventCache``)."""

@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from sys import getsizeof
 from typing import Final
 
-from adk_grpc_sessions.server.backends.base import DEFAULT_EVENT_CACHE_BYTES, SessionKey, StoredEvent
+from adk_grpc_sessions.server.backends.base import (
+    DEFAULT_EVENT_CACHE_BYTES,
+    EventCacheStats,
+    SessionKey,
+    StoredEvent,
+)
 
 EVENT_OVERHEAD_BYTES: Final = 110
 """What an event kept takes beyond its text and bytes: its object, its sequence, its place in a list."""
@@ -74,12 +79,19 @@ class EventCache:
         self._max_bytes = max_bytes
         self._runs: OrderedDict[SessionKey, _Run] = OrderedDict()
         self._size = 0
+        self._served = 0
+        self._fetched = 0
         self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
         """What the events kept count now (``kept_bytes``)."""
         return self._size
+
+    def stats(self) -> EventCacheStats:
+        """What is kept now, and how many events reads were served from it and fetched since it was made."""
+        with self._lock:
+            return EventCacheStats(self._size, self._served, self._fetched)
 
     def events(
         self, key: SessionKey, session_pk: int, create_time: float, first: int, last: int, fetch: Fetch
@@ -100,18 +112,26 @@ class EventCache:
                 run = None
         if run is None or run.first > first or run.last < first - 1:
             fetched = fetch(first, last)
+            self._count(0, len(fetched))
             if _consecutive(fetched, first, last):
                 self._keep(key, _Run(session_pk, create_time, first, fetched, kept_bytes(fetched)), None)
             return fetched
         start = first - run.first
         if run.last >= last:
+            self._count(last - first + 1, 0)
             return run.events[start : last - run.first + 1]
         newer = fetch(run.last + 1, last)
+        self._count(run.last - first + 1, len(newer))
         if not _consecutive(newer, run.last + 1, last):
             return run.events[start:] + newer
         grown = _Run(session_pk, create_time, run.first, run.events + newer, run.size + kept_bytes(newer))
         self._keep(key, grown, run)
         return grown.events[start:]
+
+    def _count(self, served: int, fetched: int) -> None:
+        with self._lock:
+            self._served += served
+            self._fetched += fetched
 
     def appended(self, key: SessionKey, event: StoredEvent) -> None:
         """Adds ``event``, just committed to the session ``key``, to its run if it follows on from it.

@@ -78,6 +78,19 @@ async def _session_with_events(backend: SqlBackend, count: int) -> None:
         revision = (await backend.append_event(_KEY, _event(number), revision)).revision
 
 
+def _count_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of events each read builds from fetched rows, in order."""
+    built: list[int] = []
+
+    def counting(rows: Any) -> list[Any]:
+        events = read_events(rows)
+        built.append(len(events))
+        return events
+
+    monkeypatch.setattr(reading, "read_events", counting)
+    return built
+
+
 async def _read_session(backend: SqlBackend) -> list[str]:
     record = await backend.get_session(_KEY, EventWindow())
     assert record is not None
@@ -255,14 +268,7 @@ async def test_a_session_read_again_on_sqlite_builds_only_the_events_appended_si
     backend: SqlBackend, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     await _session_with_events(backend, 5)
-    built: list[int] = []
-
-    def counting(rows: Any) -> list[Any]:
-        events = read_events(rows)
-        built.append(len(events))
-        return events
-
-    monkeypatch.setattr(reading, "read_events", counting)
+    built = _count_built(monkeypatch)
     assert await _read_session(backend) == [f"e{number}" for number in range(5)]
     # Appended by another server on the file: this one learns of the event only by reading it.
     other = SqlBackend.from_uri(f"sqlite:///{tmp_path / 'sessions.db'}")
@@ -287,14 +293,7 @@ async def test_a_session_read_after_appends_on_this_server_fetches_no_events(
     backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _session_with_events(backend, 3)
-    built: list[int] = []
-
-    def counting(rows: Any) -> list[Any]:
-        events = read_events(rows)
-        built.append(len(events))
-        return events
-
-    monkeypatch.setattr(reading, "read_events", counting)
+    built = _count_built(monkeypatch)
     record = await backend.get_session(_KEY, EventWindow())
     assert record is not None
     revision = record.revision
@@ -381,14 +380,7 @@ async def test_a_sqlite_server_told_to_keep_no_events_reads_every_event_each_tim
     await backend.start()
     try:
         await _session_with_events(backend, 3)
-        built: list[int] = []
-
-        def counting(rows: Any) -> list[Any]:
-            events = read_events(rows)
-            built.append(len(events))
-            return events
-
-        monkeypatch.setattr(reading, "read_events", counting)
+        built = _count_built(monkeypatch)
         for _ in range(2):
             assert await _read_session(backend) == ["e0", "e1", "e2"]
         assert built == [3, 3]
@@ -413,14 +405,7 @@ async def test_a_served_sqlite_server_keeps_events_as_its_setting_says(
                 await client.append_event(
                     session, AdkEvent(id=f"e{number}", author="agent", invocation_id="i")
                 )
-            built: list[int] = []
-
-            def counting(rows: Any) -> list[Any]:
-                events = read_events(rows)
-                built.append(len(events))
-                return events
-
-            monkeypatch.setattr(reading, "read_events", counting)
+            built = _count_built(monkeypatch)
             for _ in range(2):
                 read = await client.get_session(app_name="app", user_id="u", session_id=session.id)
                 assert read is not None

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from adk_grpc_sessions.server.backends.base import (
+    BackendUnavailableError,
     EventWindow,
     NewEvent,
     ScopedState,
@@ -43,6 +44,10 @@ async def two_servers(
     yield backends
     for backend in backends:
         await backend.close()
+
+
+_RETRIES = 3
+"""Times a writer makes an append that ended UNAVAILABLE, as a client would."""
 
 
 def _event(event_id: str, delta: ScopedState) -> NewEvent:
@@ -96,16 +101,24 @@ async def test_writers_on_two_servers_keep_every_scopes_size_exact_and_within_th
                 session={f"s{rng.randrange(3)}": value()},
             )
             backend = two_servers[(index + n) % 2]
-            try:
-                revision = (
-                    await backend.append_event(
-                        key, _event(f"{key.session_id}-{n}", delta), revision, limits=LIMITS
-                    )
-                ).revision
-            except StateSizeLimitError as exc:
-                refused.append(exc.scope)
-            except StaleRevisionError:
-                raise AssertionError("one writer per session: never stale") from None
+            # Refused each time by a scope the other server changed meanwhile, an append ends
+            # UNAVAILABLE with nothing stored, and is made again, as a client retries it.
+            for _ in range(_RETRIES):
+                try:
+                    revision = (
+                        await backend.append_event(
+                            key, _event(f"{key.session_id}-{n}", delta), revision, limits=LIMITS
+                        )
+                    ).revision
+                except StateSizeLimitError as exc:
+                    refused.append(exc.scope)
+                except StaleRevisionError:
+                    raise AssertionError("one writer per session: never stale") from None
+                except BackendUnavailableError:
+                    continue
+                break
+            else:
+                raise AssertionError(f"an append was unavailable {_RETRIES} times over")
         return refused
 
     refusals = await asyncio.gather(*(write(key, index) for index, key in enumerate(keys)))

@@ -79,8 +79,11 @@ func (a *appendStream) exchange(ctx context.Context, request *sessionsv1.AppendE
 		if err == nil {
 			answer, err = exchangeOn(a.stream, request)
 		}
-		if !stop() {
+		if !stop() { // ctx ended the stream: an answer read before that still stands
 			a.drop()
+			if err == nil {
+				return answer, true, nil
+			}
 			return nil, true, status.FromContextError(ctx.Err()).Err()
 		}
 		if err == nil {

@@ -263,7 +263,7 @@ func (g *gate) together(first func(), others ...func()) {
 	for _, other := range others {
 		wg.Go(other)
 	}
-	time.Sleep(200 * time.Millisecond) // for the others to queue: they cannot be sent before the release
+	time.Sleep(500 * time.Millisecond) // for the others to queue: they cannot be sent before the release
 	close(g.release)
 	wg.Wait()
 }
@@ -418,7 +418,7 @@ func TestACallerGivingUpWhileQueuedFailsOnlyItsOwnWrite(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		<-g.held
-		time.Sleep(100 * time.Millisecond) // queued by now, as the first write is held
+		time.Sleep(300 * time.Millisecond) // queued by now, as the first write is held
 		cancel()
 	})
 	g.together(func() { _ = s.AppendEvent(t.Context(), first, textEvent("agent", "alone", nil)) }, others...)

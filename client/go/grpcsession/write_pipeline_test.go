@@ -17,6 +17,7 @@ import (
 	"google.golang.org/adk/v2/session"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
@@ -495,5 +496,52 @@ func testWritesUnderWayWhileTheServerRestarts(t *testing.T, drain bool) {
 	listed, err := s.List(t.Context(), &session.ListRequest{AppName: app, UserID: "c"})
 	if err != nil || len(listed.Sessions) != int(created.Load()) {
 		t.Errorf("List() = %d sessions, %v; want the %d created, once each", len(listed.Sessions), err, created.Load())
+	}
+}
+
+func TestLoneWritesGoOnOneAppendStream(t *testing.T) {
+	address, metricsURL := testserver.StartWithMetrics(t)
+	s := newServiceOn(t, address)
+	sess := create(t, s, uniqueApp(), "u", nil)
+	for i := range 5 {
+		if err := s.AppendEvent(t.Context(), sess, textEvent("agent", fmt.Sprint(i), nil)); err != nil {
+			t.Fatalf("AppendEvent() error = %v", err)
+		}
+	}
+	if n := get(t, s, sess).Events().Len(); n != 5 {
+		t.Errorf("stored %d events, want 5", n)
+	}
+	if appends, creates := metric(t, metricsURL, streamedAppends, `code="OK"`), metric(t, metricsURL, streamedCreates, `code="OK"`); appends != 5 || creates != 1 {
+		t.Errorf("%v appends and %v creates on the stream, want 5 and 1", appends, creates)
+	}
+	for _, method := range []string{"AppendEvent", "CreateSession", "BatchAppendEvents", "BatchCreateSessions"} {
+		if n := metric(t, metricsURL, rpcs, `method="`+method+`"`); n != 0 {
+			t.Errorf("%v %s calls, want none: every write was alone", n, method)
+		}
+	}
+	// The stream stays open between writes: none of it has ended yet.
+	if n := metric(t, metricsURL, rpcs, `method="AppendEventStream"`); n != 0 {
+		t.Errorf("%v append streams ended, want the one still open", n)
+	}
+}
+
+func TestAWriteCarryingItsOwnMetadataGoesInACallOfItsOwn(t *testing.T) {
+	var seen []string
+	capture := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if strings.HasSuffix(method, "/AppendEvent") {
+			md, _ := metadata.FromOutgoingContext(ctx)
+			seen = append(seen, md.Get("x-request")...)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	s := newService(t, grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(capture)))
+	sess := create(t, s, uniqueApp(), "u", nil)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-request", "r1")
+	if err := s.AppendEvent(ctx, sess, textEvent("agent", "hi", nil)); err != nil {
+		t.Fatalf("AppendEvent() error = %v", err)
+	}
+	if len(seen) != 1 || seen[0] != "r1" {
+		t.Errorf("AppendEvent calls carried %q, want one carrying the caller's r1", seen)
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	sessionsv1 "github.com/adk-grpc-sessions/adk-grpc-sessions/client/go/gen/adk_grpc_sessions/v1"
 )
 
 // errorDomain is the ErrorInfo domain of every error the server reports.
@@ -159,4 +162,16 @@ func errorFromRPC(err error) error {
 		}
 	}
 	return failure
+}
+
+// resultError is the error of one write that a batch or the append stream
+// answered with a failure of its own: the contract's Status is a
+// google.rpc.Status field for field, so it reads as the status the write
+// would have failed with alone.
+func resultError(failure *sessionsv1.Status) error {
+	return status.FromProto(&spb.Status{
+		Code:    failure.GetCode(),
+		Message: failure.GetMessage(),
+		Details: failure.GetDetails(),
+	}).Err()
 }

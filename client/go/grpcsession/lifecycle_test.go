@@ -234,7 +234,9 @@ func holdAppends(held chan<- struct{}, release <-chan struct{}, closes *atomic.I
 func TestCloseSessionWaitsForTheSessionsAppendsUnderWay(t *testing.T) {
 	held, release := make(chan struct{}, 1), make(chan struct{})
 	var closes atomic.Int32
-	s := newService(t, grpcsession.WithDialOptions(grpc.WithChainUnaryInterceptor(holdAppends(held, release, &closes))))
+	// The unary path, where an interceptor can hold the append.
+	s := newService(t, grpcsession.WithStreamAppends(false),
+		grpcsession.WithDialOptions(grpc.WithChainUnaryInterceptor(holdAppends(held, release, &closes))))
 	app := uniqueApp()
 	sess := create(t, s, app, "u", nil)
 	appended := make(chan error, 1)

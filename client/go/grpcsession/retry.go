@@ -106,31 +106,48 @@ func (p RetryPolicy) backoff(retry int) time.Duration {
 // picks the session id itself, and setting an expiry, closing a session and
 // erasing a user give the same result however often they are made.
 func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error) error {
+	ctx, cancel := s.withBudget(ctx)
+	defer cancel()
+	return s.retrying(ctx, rpc, nil)
+}
+
+// withBudget returns ctx with the service's metadata and its time budget
+// (WithTimeout) from now: the context of one operation.
+func (s *Service) withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
 	if len(s.metadata) > 0 {
 		ctx = metadata.AppendToOutgoingContext(ctx, s.metadata...)
 	}
 	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
+		return context.WithTimeout(ctx, s.timeout)
 	}
-	var failed error // the last failure with a retried code
+	return ctx, func() {}
+}
+
+// retrying runs rpc until it succeeds, fails for a reason a retry cannot
+// change, or ctx ends; after a retried failure the next attempt waits a
+// backoff and is made grpc.WaitForReady. failed, if not nil, is a failure
+// the operation already had on another way to the server (its place in a
+// batch): it is judged first, as if rpc had failed so.
+func (s *Service) retrying(ctx context.Context, rpc func(ctx context.Context) error, failed error) error {
+	var last error // the last failure with a retried code
 	for retry := 1; ; retry++ {
-		attemptCtx := ctx
-		if failed != nil {
-			attemptCtx = context.WithValue(ctx, waitForReadyKey{}, true)
+		err := failed
+		if retry > 1 || failed == nil {
+			attemptCtx := ctx
+			if last != nil {
+				attemptCtx = context.WithValue(ctx, waitForReadyKey{}, true)
+			}
+			err = rpc(attemptCtx)
 		}
-		err := rpc(attemptCtx)
 		switch {
 		case err == nil:
 			return nil
 		case retried(ctx, err):
-			failed = err
-		case status.Code(err) == codes.DeadlineExceeded && failed != nil:
-			return errorFromRPC(failed) // still unavailable when the time ran out
-		case status.Code(err) == codes.DeadlineExceeded && s.conn.GetState() != connectivity.Ready:
-			return errorFromRPC(status.Errorf(codes.Unavailable,
-				"the server could not be reached within the call's time budget: %s", status.Convert(err).Message()))
+			last = err
+		case status.Code(err) == codes.DeadlineExceeded && last != nil:
+			return errorFromRPC(last) // still unavailable when the time ran out
+		case status.Code(err) == codes.DeadlineExceeded:
+			return s.outOfTime(err)
 		default:
 			return errorFromRPC(err)
 		}
@@ -138,10 +155,21 @@ func (s *Service) call(ctx context.Context, rpc func(ctx context.Context) error)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return errorFromRPC(failed)
+			return errorFromRPC(last)
 		case <-timer.C:
 		}
 	}
+}
+
+// outOfTime is the error of an operation whose deadline passed (err) before
+// any answer came: UNAVAILABLE if the connection is not up (the server is
+// down or unreachable), else err (the server is there, too slow).
+func (s *Service) outOfTime(err error) error {
+	if status.Code(err) == codes.DeadlineExceeded && s.conn.GetState() != connectivity.Ready {
+		return errorFromRPC(status.Errorf(codes.Unavailable,
+			"the server could not be reached within the call's time budget: %s", status.Convert(err).Message()))
+	}
+	return errorFromRPC(err)
 }
 
 // retried says whether a failed attempt may be tried again: on UNAVAILABLE,

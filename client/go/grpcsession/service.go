@@ -33,6 +33,7 @@ type Service struct {
 	retry    RetryPolicy
 	metadata []string
 	appends  appendsUnderWay
+	writes   writes
 }
 
 var _ session.Service = (*Service)(nil)
@@ -46,6 +47,8 @@ type options struct {
 	credentials credentials.TransportCredentials
 	dialOptions []grpc.DialOption
 	metadata    []string
+	inFlight    int
+	stream      bool
 }
 
 // WithTimeout sets how long each method may take in all, retries included:
@@ -80,12 +83,28 @@ func WithDialOptions(dialOptions ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOptions = append(o.dialOptions, dialOptions...) }
 }
 
+// WithMaxAppendsInFlight sets how many calls of one kind of write (appends,
+// creates) are open at once; writes made while calls of their kind are open
+// go together in batch calls (BatchAppendEvents, BatchCreateSessions), each
+// still answered as it would be alone. 0 sends every write in a call of its
+// own. The default is DefaultMaxAppendsInFlight.
+func WithMaxAppendsInFlight(calls int) Option {
+	return func(o *options) { o.inFlight = max(calls, 0) }
+}
+
+// WithStreamAppends sets whether a lone append or create is sent as a
+// message on an AppendEventStream kept open (the default) rather than in a
+// call of its own. Turn it off behind a proxy that cuts long-lived streams.
+func WithStreamAppends(stream bool) Option {
+	return func(o *options) { o.stream = stream }
+}
+
 // New returns a Service for the server at address: "host:port", another
 // gRPC target string ("unix:/path"), "grpc://host[:port]" (plaintext, port
 // 50051 by default) or "grpcs://host[:port]" (TLS, port 443 by default). No
 // connection is made until the first call.
 func New(address string, opts ...Option) (*Service, error) {
-	o := options{timeout: DefaultTimeout, retry: DefaultRetryPolicy}
+	o := options{timeout: DefaultTimeout, retry: DefaultRetryPolicy, inFlight: DefaultMaxAppendsInFlight, stream: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -110,17 +129,22 @@ func New(address string, opts ...Option) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpcsession: %w", err)
 	}
-	return &Service{
+	s := &Service{
 		conn:     conn,
 		client:   sessionsv1.NewSessionServiceClient(conn),
 		timeout:  o.timeout,
 		retry:    o.retry,
 		metadata: o.metadata,
-	}, nil
+	}
+	s.writes = newWrites(s, o.inFlight, o.stream)
+	return s, nil
 }
 
-// Close closes the connection.
-func (s *Service) Close() error { return s.conn.Close() }
+// Close closes the connection; writes still waiting for a call fail.
+func (s *Service) Close() error {
+	s.writes.close()
+	return s.conn.Close()
+}
 
 // Create creates a session, with the id given or a new UUID, and its initial
 // state (app: and user: keys go to the app's and the user's state). Fails
@@ -151,11 +175,7 @@ func (s *Service) create(ctx context.Context, req *session.CreateRequest,
 		State:     delta,
 	}
 	expiration(request)
-	var response *sessionsv1.CreateSessionResponse
-	err = s.call(ctx, func(ctx context.Context) (err error) {
-		response, err = s.client.CreateSession(ctx, request)
-		return err
-	})
+	response, err := s.writeCreate(ctx, request)
 	if chosenHere && errors.Is(err, ErrSessionAlreadyExists) {
 		got, getErr := s.Get(ctx, &session.GetRequest{AppName: req.AppName, UserID: req.UserID, SessionID: sessionID})
 		if getErr != nil {
@@ -166,7 +186,14 @@ func (s *Service) create(ctx context.Context, req *session.CreateRequest,
 	if err != nil {
 		return nil, err
 	}
-	created, err := sessionFromMessage(response.GetSession())
+	if response.session == nil { // created in a batch with no room left for it: read it
+		got, err := s.Get(ctx, &session.GetRequest{AppName: req.AppName, UserID: req.UserID, SessionID: response.id})
+		if err != nil {
+			return nil, err
+		}
+		return &session.CreateResponse{Session: got.Session}, nil
+	}
+	created, err := sessionFromMessage(response.session)
 	if err != nil {
 		return nil, err
 	}
@@ -354,11 +381,7 @@ func (s *Service) AppendEvent(ctx context.Context, sess session.Session, event *
 		EventJson:        eventText,
 		ExpectedRevision: revision,
 	}
-	var response *sessionsv1.AppendEventResponse
-	err = s.call(ctx, func(ctx context.Context) (err error) {
-		response, err = s.client.AppendEvent(ctx, request)
-		return err
-	})
+	response, err := s.writeAppend(ctx, request)
 	if err != nil {
 		return err
 	}
@@ -366,6 +389,37 @@ func (s *Service) AppendEvent(ctx context.Context, sess session.Session, event *
 		own.commit(event, response.GetRevision(), response.GetLastUpdateTime().AsTime())
 	}
 	return nil
+}
+
+// writeAppend sends one append as its operation (see write_pipeline.go).
+func (s *Service) writeAppend(ctx context.Context, request *sessionsv1.AppendEventRequest) (
+	*sessionsv1.AppendEventResponse, error) {
+	if ownMetadata(ctx) {
+		var response *sessionsv1.AppendEventResponse
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			response, err = s.client.AppendEvent(ctx, request)
+			return err
+		})
+		return response, err
+	}
+	ctx, cancel := s.withBudget(ctx)
+	defer cancel()
+	return s.writes.appends.send(ctx, request)
+}
+
+// writeCreate sends one create as its operation (see write_pipeline.go).
+func (s *Service) writeCreate(ctx context.Context, request *sessionsv1.CreateSessionRequest) (createdSession, error) {
+	if ownMetadata(ctx) {
+		var response *sessionsv1.CreateSessionResponse
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			response, err = s.client.CreateSession(ctx, request)
+			return err
+		})
+		return createdSession{session: response.GetSession()}, err
+	}
+	ctx, cancel := s.withBudget(ctx)
+	defer cancel()
+	return s.writes.creates.send(ctx, request)
 }
 
 // revisionOf returns the revision sess was read at. A session that this

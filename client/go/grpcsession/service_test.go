@@ -265,7 +265,9 @@ func TestARetriedAppendIsAppliedOnce(t *testing.T) {
 
 func testARetriedAppendIsAppliedOnce(t *testing.T, code codes.Code) {
 	var lost atomic.Int32
-	s := newService(t, grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(loseFirstAppendResponse(&lost, code))))
+	// The unary path: an append on the append stream is not a call an interceptor sees.
+	s := newService(t, grpcsession.WithStreamAppends(false),
+		grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(loseFirstAppendResponse(&lost, code))))
 	sess := create(t, s, uniqueApp(), "u", map[string]any{"user:visits": 0})
 	if err := s.AppendEvent(t.Context(), sess, textEvent("agent", "once", map[string]any{"user:visits": 1})); err != nil {
 		t.Fatalf("AppendEvent() error = %v (the retry should have succeeded)", err)
@@ -378,8 +380,14 @@ func TestMetadataIsSentWithEveryCall(t *testing.T) {
 		seen = append(seen, md.Get("authorization")...)
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
+	captureStream := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+		streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		md, _ := metadata.FromOutgoingContext(ctx)
+		seen = append(seen, md.Get("authorization")...)
+		return streamer(ctx, desc, cc, method, opts...)
+	}
 	s := newService(t, grpcsession.WithMetadata("authorization", "Bearer t0ken"),
-		grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(capture)))
+		grpcsession.WithDialOptions(grpc.WithUnaryInterceptor(capture), grpc.WithStreamInterceptor(captureStream)))
 	create(t, s, uniqueApp(), "u", nil)
 	if len(seen) != 1 || seen[0] != "Bearer t0ken" {
 		t.Errorf("authorization metadata sent = %q, want [Bearer t0ken]", seen)

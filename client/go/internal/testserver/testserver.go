@@ -50,6 +50,19 @@ func Start(t testing.TB, flags ...string) string {
 	return server.Address
 }
 
+// StartWithMetrics is Start for a server that also serves its Prometheus
+// metrics: it returns the server's address and the URL of its /metrics.
+func StartWithMetrics(t testing.TB, flags ...string) (address, metricsURL string) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("choosing the metrics port: %v", err)
+	}
+	metricsAddress := fmt.Sprintf("127.0.0.1:%d", port)
+	address = Start(t, append([]string{"--metrics-listen", metricsAddress}, flags...)...)
+	return address, "http://" + metricsAddress + "/metrics"
+}
+
 // StartOnFile starts a fresh server whose sessions live in a SQLite file of
 // the test's own, so that they outlive Kill and Restart. It stops when the
 // test ends.

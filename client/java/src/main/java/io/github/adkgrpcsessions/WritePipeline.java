@@ -20,12 +20,14 @@ import org.jspecify.annotations.Nullable;
  * Which way each write of one kind (an append, a create) goes: alone, or in a batch.
  *
  * <p>A write call's gRPC machinery costs more, on both sides, than the write it carries. So a
- * write made while fewer than {@code maxInFlight} calls of its kind are open is sent at once, on
- * the caller's thread, on its own (how is its {@link WriteRoute}'s: an append on the append
- * stream, say); a write made while that many are open waits in a queue, and each call that ends
- * takes what waits into batch calls (BatchAppendEvents, BatchCreateSessions) of at most {@code
- * maxPerCall} writes and {@link #MAX_BATCH_BYTES}, sent on this pipeline's own threads. There is
- * no batching window and no timer: batches form only from writes that would otherwise queue.
+ * write made while no call of its kind is open is sent at once, on the caller's thread, on its
+ * own (how is its {@link WriteRoute}'s: an append on the append stream, say). A write made while
+ * calls of its kind are open waits in a queue, and each call that ends takes what waits into
+ * batch calls (BatchAppendEvents, BatchCreateSessions) of at most {@code maxPerCall} writes and
+ * {@link #MAX_BATCH_BYTES}, at most {@code maxInFlight} calls open at once, sent on this
+ * pipeline's own threads; a full call's worth waiting goes at once if a call is free. There is
+ * no batching window and no timer: batches form from the writes made while calls are open, as
+ * the Python client's form from the writes of one turn of its event loop.
  *
  * <p>Each write keeps its own outcome: its caller gets its result, or the exception the write
  * alone would have thrown, and each keeps its own deadline. One still waiting when its deadline
@@ -88,13 +90,21 @@ final class WritePipeline<Q extends MessageLite, R> {
    */
   R send(@Nullable Deadline deadline, Q request) {
     Waiting<Q, R> waiting = null;
+    List<Waiting<Q, R>> full = null;
     synchronized (lock) {
-      if (maxInFlight > 0 && inFlight >= maxInFlight) {
+      if (maxInFlight > 0 && inFlight > 0) {
         waiting = new Waiting<>(request, deadline);
         queue.add(waiting);
+        if (queue.size() >= maxPerCall && inFlight < maxInFlight) {
+          full = takeBatch();
+          inFlight++;
+        }
       } else {
         inFlight++;
       }
+    }
+    if (full != null) {
+      launch(full);
     }
     if (waiting != null) {
       return await(waiting);
@@ -160,18 +170,23 @@ final class WritePipeline<Q extends MessageLite, R> {
       }
     }
     for (List<Waiting<Q, R>> batch : batches) {
-      try {
-        sender.execute(() -> Context.ROOT.run(() -> sendBatches(batch)));
-      } catch (RejectedExecutionException closed) {
-        // The service is closed: nothing waiting will be sent.
-        RuntimeException failure =
-            Errors.fromStatus(Status.UNAVAILABLE.withDescription("the service is closed").asRuntimeException());
-        fail(batch, failure);
-        synchronized (lock) {
-          inFlight--;
-          fail(new ArrayList<>(queue), failure);
-          queue.clear();
-        }
+      launch(batch);
+    }
+  }
+
+  /** Sends {@code batch}, which holds a call of {@code inFlight}, on a sender thread. */
+  private void launch(List<Waiting<Q, R>> batch) {
+    try {
+      sender.execute(() -> Context.ROOT.run(() -> sendBatches(batch)));
+    } catch (RejectedExecutionException closed) {
+      // The service is closed: nothing waiting will be sent.
+      RuntimeException failure =
+          Errors.fromStatus(Status.UNAVAILABLE.withDescription("the service is closed").asRuntimeException());
+      fail(batch, failure);
+      synchronized (lock) {
+        inFlight--;
+        fail(new ArrayList<>(queue), failure);
+        queue.clear();
       }
     }
   }
@@ -195,27 +210,40 @@ final class WritePipeline<Q extends MessageLite, R> {
     return batch;
   }
 
-  /** Sends {@code first}, then what waits meanwhile, on this one call's turn; on a sender thread. */
+  /**
+   * Sends {@code first}, then, while writes wait, the next batch on the same call's turn (and
+   * the batches for calls freed meanwhile on threads of their own); on a sender thread.
+   */
   private void sendBatches(List<Waiting<Q, R>> first) {
     List<Waiting<Q, R>> batch = first;
-    while (true) {
+    while (!batch.isEmpty()) {
       try {
         send(batch);
-      } catch (RuntimeException | Error unexpected) {
-        fail(batch, unexpected instanceof RuntimeException failure ? failure : new IllegalStateException(unexpected));
-        if (unexpected instanceof Error error) {
-          ended();
-          throw error;
-        }
+      } catch (RuntimeException unexpected) {
+        fail(batch, unexpected);
+      } catch (Error unexpected) {
+        fail(batch, new IllegalStateException(unexpected));
+        ended();
+        throw unexpected;
       }
+      List<List<Waiting<Q, R>>> more = new ArrayList<>();
       synchronized (lock) {
         batch = takeBatch();
         if (batch.isEmpty()) {
-          break;
+          inFlight--;
+        }
+        while (!queue.isEmpty() && inFlight < maxInFlight) {
+          List<Waiting<Q, R>> next = takeBatch();
+          if (!next.isEmpty()) {
+            inFlight++;
+            more.add(next);
+          }
         }
       }
+      for (List<Waiting<Q, R>> next : more) {
+        launch(next);
+      }
     }
-    ended();
   }
 
   private void send(List<Waiting<Q, R>> batch) {

@@ -544,11 +544,12 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     }
 
     /**
-     * Append calls open at once (8 by default). An append made while that many are open waits,
-     * and the appends waiting go together, up to {@link #maxAppendsPerCall} in one
-     * BatchAppendEvents call, each with its own outcome; an append made while fewer are open
-     * goes at once, on its own. Creates share calls the same way (BatchCreateSessions), with
-     * calls of their own. 0 sends each append and each create in a call of its own, at once.
+     * Append calls open at once (8 by default). An append made while no append call is open
+     * goes at once, on its own; appends made while calls are open wait for one to end and go
+     * together, up to {@link #maxAppendsPerCall} in one BatchAppendEvents call, each with its
+     * own outcome (the result, or the exception it would have met alone) and its own time
+     * budget. Creates share calls the same way (BatchCreateSessions), with calls of their own.
+     * 0 sends each append and each create in a call of its own, at once.
      */
     public Builder maxAppendsInFlight(int maxAppendsInFlight) {
       this.maxAppendsInFlight = new Writes.Limits(maxAppendsInFlight, maxAppendsPerCall, streamAppends).maxInFlight();

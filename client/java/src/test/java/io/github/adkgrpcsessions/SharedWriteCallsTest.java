@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventStreamRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.BatchAppendEventsRequest;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
 import com.google.adk.events.Event;
 import com.google.adk.sessions.Session;
@@ -18,6 +19,8 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
+import io.reactivex.rxjava3.disposables.Disposable;
+import io.reactivex.rxjava3.schedulers.Schedulers;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -189,6 +192,74 @@ class SharedWriteCallsTest {
       assertEquals(1, metrics.sum("adk_grpc_sessions_rpcs_total", "method", "BatchCreateSessions"));
       assertEquals(4, metrics.sum("adk_grpc_sessions_batched_creates_total", "code", "OK"));
       assertEquals(1, metrics.sum("adk_grpc_sessions_batched_creates_total", "code", "ALREADY_EXISTS"));
+    }
+  }
+
+  @Test
+  void aCallerGivingUpWhileItsAppendWaitsFailsNoOtherAppendAndItsOwnIsNeverSent() throws Exception {
+    HoldFirstWrite hold = new HoldFirstWrite();
+    try (ServerProcess server = ServerProcess.onSqliteFile(directory, "--metrics-listen", "127.0.0.1:0");
+        GrpcSessionService service =
+            GrpcSessionService.builder(server.address()).maxAppendsInFlight(1).interceptor(hold).build()) {
+      String app = unique("give-up-queued");
+      List<Session> sessions = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        sessions.add(service.createSession(app, "u", Map.of(), null).blockingGet());
+      }
+      hold.armFor(AppendEventRequest.class);
+      Future<Event> held = threads.submit(() -> service.appendEvent(sessions.get(0), textEvent("agent", "held")).blockingGet());
+      assertTrue(hold.holding.await(20, TimeUnit.SECONDS), "the first append never started");
+      Future<Event> first = threads.submit(() -> service.appendEvent(sessions.get(1), textEvent("agent", "a")).blockingGet());
+      Disposable givenUp = service.appendEvent(sessions.get(2), textEvent("agent", "given up")).subscribeOn(Schedulers.io()).subscribe(ok -> {}, failed -> {});
+      Future<Event> last = threads.submit(() -> service.appendEvent(sessions.get(3), textEvent("agent", "b")).blockingGet());
+      Thread.sleep(500); // they wait for the one call allowed, whatever the machine's speed
+      givenUp.dispose();
+      hold.release.countDown();
+
+      held.get(20, TimeUnit.SECONDS);
+      first.get(20, TimeUnit.SECONDS);
+      last.get(20, TimeUnit.SECONDS);
+      assertEquals(2, Scrape.of(server).sum("adk_grpc_sessions_batched_appends_total", "code", "OK"));
+      assertEquals(0, service.getSession(app, "u", sessions.get(2).id(), Optional.empty()).blockingGet().events().size());
+    }
+  }
+
+  @Test
+  void aCallerGivingUpWhileItsBatchIsUnderWayFailsNoOtherAppend() throws Exception {
+    HoldFirstWrite holdLone = new HoldFirstWrite();
+    HoldFirstWrite holdBatch = new HoldFirstWrite();
+    try (ServerProcess server = ServerProcess.onSqliteFile(directory);
+        GrpcSessionService service =
+            GrpcSessionService.builder(server.address())
+                .maxAppendsInFlight(1)
+                .interceptor(holdLone)
+                .interceptor(holdBatch)
+                .build()) {
+      String app = unique("give-up-sent");
+      List<Session> sessions = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        sessions.add(service.createSession(app, "u", Map.of(), null).blockingGet());
+      }
+      holdLone.armFor(AppendEventRequest.class);
+      holdBatch.armFor(BatchAppendEventsRequest.class);
+      Future<Event> held = threads.submit(() -> service.appendEvent(sessions.get(0), textEvent("agent", "held")).blockingGet());
+      assertTrue(holdLone.holding.await(20, TimeUnit.SECONDS), "the first append never started");
+      Future<Event> first = threads.submit(() -> service.appendEvent(sessions.get(1), textEvent("agent", "a")).blockingGet());
+      Disposable givenUp = service.appendEvent(sessions.get(2), textEvent("agent", "given up")).subscribeOn(Schedulers.io()).subscribe(ok -> {}, failed -> {});
+      Future<Event> last = threads.submit(() -> service.appendEvent(sessions.get(3), textEvent("agent", "b")).blockingGet());
+      Thread.sleep(500); // they wait for the one call allowed, whatever the machine's speed
+      holdLone.release.countDown();
+      assertTrue(holdBatch.holding.await(20, TimeUnit.SECONDS), "the batch never started");
+      givenUp.dispose();
+      Thread.sleep(200);
+      holdBatch.release.countDown();
+
+      held.get(20, TimeUnit.SECONDS);
+      first.get(20, TimeUnit.SECONDS);
+      last.get(20, TimeUnit.SECONDS);
+      for (int i : List.of(1, 3)) {
+        assertEquals(1, service.getSession(app, "u", sessions.get(i).id(), Optional.empty()).blockingGet().events().size());
+      }
     }
   }
 

@@ -264,6 +264,38 @@ class SharedWriteCallsTest {
   }
 
   @Test
+  void anAppendStillWaitingAtItsDeadlineFailsAsACallWouldAndIsNeverSent() throws Exception {
+    HoldFirstWrite hold = new HoldFirstWrite();
+    try (ServerProcess server = ServerProcess.onSqliteFile(directory);
+        GrpcSessionService service =
+            GrpcSessionService.builder(server.address())
+                .maxAppendsInFlight(1)
+                .timeout(Duration.ofSeconds(1))
+                .interceptor(hold)
+                .build()) {
+      String app = unique("late");
+      Session holder = service.createSession(app, "u", Map.of(), null).blockingGet();
+      Session waiting = service.createSession(app, "u", Map.of(), null).blockingGet();
+      hold.armFor(AppendEventRequest.class);
+      Future<Event> held = threads.submit(() -> service.appendEvent(holder, textEvent("agent", "held")).blockingGet());
+      assertTrue(hold.holding.await(20, TimeUnit.SECONDS), "the first append never started");
+      long started = System.nanoTime();
+      assertThrows(
+          SessionServiceTimeoutException.class,
+          () -> service.appendEvent(waiting, textEvent("agent", "late")).blockingGet());
+      long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(tookMillis >= 900 && tookMillis < 5000, "gave up after " + tookMillis + " ms of its 1 s budget");
+      hold.release.countDown();
+      try {
+        held.get(20, TimeUnit.SECONDS);
+      } catch (ExecutionException heldPastItsBudget) {
+        // Either outcome is the held append's own; only the late one is under test.
+      }
+      assertEquals(0, service.getSession(app, "u", waiting.id(), Optional.empty()).blockingGet().events().size());
+    }
+  }
+
+  @Test
   void withTheOptionOffEveryWriteIsACallOfItsOwn() throws Exception {
     try (ServerProcess server = ServerProcess.onSqliteFile(directory, "--metrics-listen", "127.0.0.1:0");
         GrpcSessionService service =

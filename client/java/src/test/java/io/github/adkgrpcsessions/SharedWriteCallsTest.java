@@ -296,6 +296,15 @@ class SharedWriteCallsTest {
   }
 
   @Test
+  void writeLimitsOutOfRangeAreRefusedByTheBuilder() {
+    GrpcSessionService.Builder builder = GrpcSessionService.builder("localhost:1");
+    assertThrows(IllegalArgumentException.class, () -> builder.maxAppendsInFlight(-1));
+    assertThrows(IllegalArgumentException.class, () -> builder.maxAppendsPerCall(0));
+    assertThrows(IllegalArgumentException.class, () -> builder.maxAppendsPerCall(1001));
+    builder.maxAppendsInFlight(0).maxAppendsPerCall(1000).streamAppends(false).build().close();
+  }
+
+  @Test
   void withTheOptionOffEveryWriteIsACallOfItsOwn() throws Exception {
     try (ServerProcess server = ServerProcess.onSqliteFile(directory, "--metrics-listen", "127.0.0.1:0");
         GrpcSessionService service =

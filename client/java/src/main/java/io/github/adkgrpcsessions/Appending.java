@@ -45,7 +45,7 @@ final class Appending {
     CompletableFuture<Void> underWay =
         appends.start(request.getAppName(), request.getUserId(), request.getSessionId());
     try {
-      AppendEventResponse response = calls.call(stub -> stub.appendEvent(request));
+      AppendEventResponse response = calls.append(request);
       commit(session, event, response);
     } finally {
       underWay.complete(null);

@@ -26,13 +26,14 @@ import org.jspecify.annotations.Nullable;
  * A service's channel to the server and the rules every call on it follows: the options a user
  * gives (credentials, metadata, interceptors, the channel's own settings) applied once, the
  * reconnect pacing ({@link ReconnectPacer}), retries within each method's time budget ({@link
- * RetryingCaller}), and the cold {@code Single} each public method returns.
+ * RetryingCaller}), the writes sharing calls ({@link Writes}), and the cold {@code Single} each public method returns.
  */
 final class Connection implements AutoCloseable {
   private final String address;
   private final ManagedChannel channel;
   private final ScheduledExecutorService timer;
   private final RetryingCaller caller;
+  private final Writes writes;
 
   /** A channel to {@code target} ("host:port", "grpc://", "grpcs://", "unix:"); none is opened yet. */
   Connection(
@@ -42,7 +43,8 @@ final class Connection implements AutoCloseable {
       @Nullable ChannelCredentials credentials,
       Metadata metadata,
       List<ClientInterceptor> interceptors,
-      Consumer<ManagedChannelBuilder<?>> channelCustomizer) {
+      Consumer<ManagedChannelBuilder<?>> channelCustomizer,
+      Writes.Limits writeLimits) {
     Target parsed = Target.parse(target);
     this.address = parsed.address();
     ChannelCredentials chosen =
@@ -70,6 +72,7 @@ final class Connection implements AutoCloseable {
     ReconnectPacer.start(channel, timer);
     this.caller =
         new RetryingCaller(channel, SessionServiceGrpc.newBlockingStub(channel), timeout, retry);
+    this.writes = new Writes(channel, caller, writeLimits);
   }
 
   /** The gRPC address calls go to. */
@@ -88,7 +91,7 @@ final class Connection implements AutoCloseable {
           Context.CancellableContext context = Context.current().withCancellation();
           emitter.setCancellable(() -> context.cancel(null));
           try {
-            MethodCalls calls = new MethodCalls(caller, caller.budget());
+            MethodCalls calls = new MethodCalls(caller, writes, caller.budget());
             T value = context.call(() -> body.apply(calls));
             emitter.onSuccess(value);
           } catch (Throwable failure) {
@@ -103,6 +106,7 @@ final class Connection implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    writes.close();
     channel.shutdown();
     try {
       if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {

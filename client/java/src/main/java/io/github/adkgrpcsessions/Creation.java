@@ -1,9 +1,11 @@
 package io.github.adkgrpcsessions;
 
 import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionRequest;
+import adk_grpc_sessions.v1.SessionServiceOuterClass.CreateSessionResult;
 import adk_grpc_sessions.v1.SessionServiceOuterClass.GetSessionRequest;
 import com.google.adk.sessions.Session;
 import com.google.adk.sessions.State;
+import io.grpc.Status;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -59,19 +61,35 @@ final class Creation {
    * call landed, and the session it made is read back.
    */
   private Session send(MethodCalls calls, CreateSessionRequest request, boolean idGiven) {
+    CreateSessionResult created;
     try {
-      return reads.session(calls.call(stub -> stub.createSession(request)).getSession(), List.of());
+      created = calls.create(request);
     } catch (SessionAlreadyExistsException taken) {
       if (idGiven) {
         throw taken;
       }
-      GetSessionRequest read =
-          GetSessionRequest.newBuilder()
-              .setAppName(request.getAppName())
-              .setUserId(request.getUserId())
-              .setSessionId(request.getSessionId())
-              .build();
-      return reads.read(calls, read).orElseThrow(() -> taken);
+      return reads.read(calls, readBack(request, request.getSessionId())).orElseThrow(() -> taken);
     }
+    if (created.hasResponse()) {
+      return reads.session(created.getResponse().getSession(), List.of());
+    }
+    // Created in a batch whose response had no room for the session: read it.
+    String id = created.getCreated().getSessionId();
+    return reads
+        .read(calls, readBack(request, id))
+        .orElseThrow(
+            () ->
+                new GrpcSessionNotFoundException(
+                    "Session " + id + " was deleted once created.",
+                    FailureDetails.of(Status.Code.NOT_FOUND, "SESSION_NOT_FOUND"),
+                    null));
+  }
+
+  private static GetSessionRequest readBack(CreateSessionRequest request, String sessionId) {
+    return GetSessionRequest.newBuilder()
+        .setAppName(request.getAppName())
+        .setUserId(request.getUserId())
+        .setSessionId(sessionId)
+        .build();
   }
 }

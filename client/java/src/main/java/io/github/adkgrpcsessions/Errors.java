@@ -55,6 +55,20 @@ final class Errors {
     };
   }
 
+  /**
+   * A write's own failure inside a batch's or the append stream's answer, as the status its call
+   * alone would have failed with (the contract's Status is a google.rpc.Status byte for byte).
+   */
+  static StatusRuntimeException ofResult(adk_grpc_sessions.v1.SessionServiceOuterClass.Status error) {
+    com.google.rpc.Status status;
+    try {
+      status = com.google.rpc.Status.parseFrom(error.toByteString());
+    } catch (InvalidProtocolBufferException malformed) {
+      throw new IllegalStateException("a Status that is not a google.rpc.Status", malformed);
+    }
+    return StatusProto.toStatusRuntimeException(status);
+  }
+
   /** The stale-writer exception for a session found out of date before anything was sent. */
   static StaleSessionException staleSession() {
     return new StaleSessionException(

@@ -84,7 +84,8 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
             builder.credentials,
             builder.metadata,
             builder.interceptors,
-            builder.channelCustomizer);
+            builder.channelCustomizer,
+            new Writes.Limits(builder.maxAppendsInFlight, builder.maxAppendsPerCall, builder.streamAppends));
     this.reads = new SessionReads();
     this.creation = new Creation(reads);
     this.listing = new Listing(reads);
@@ -480,6 +481,9 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
     private final Metadata metadata = new Metadata();
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
     private Consumer<ManagedChannelBuilder<?>> channelCustomizer = unused -> {};
+    private int maxAppendsInFlight = Writes.Limits.DEFAULT.maxInFlight();
+    private int maxAppendsPerCall = Writes.Limits.DEFAULT.maxPerCall();
+    private boolean streamAppends = Writes.Limits.DEFAULT.stream();
 
     private Builder(String target) {
       this.target = target;
@@ -536,6 +540,36 @@ public final class GrpcSessionService implements BaseSessionService, AutoCloseab
      */
     public Builder channel(Consumer<ManagedChannelBuilder<?>> customizer) {
       this.channelCustomizer = Objects.requireNonNull(customizer);
+      return this;
+    }
+
+    /**
+     * Append calls open at once (8 by default). An append made while no append call is open
+     * goes at once, on its own; appends made while calls are open wait for one to end and go
+     * together, up to {@link #maxAppendsPerCall} in one BatchAppendEvents call, each with its
+     * own outcome (the result, or the exception it would have met alone) and its own time
+     * budget. Creates share calls the same way (BatchCreateSessions), with calls of their own.
+     * 0 sends each append and each create in a call of its own, at once.
+     */
+    public Builder maxAppendsInFlight(int maxAppendsInFlight) {
+      this.maxAppendsInFlight = new Writes.Limits(maxAppendsInFlight, maxAppendsPerCall, streamAppends).maxInFlight();
+      return this;
+    }
+
+    /** Most appends (or creates) in one batch call: 1 to 1000, 16 by default. */
+    public Builder maxAppendsPerCall(int maxAppendsPerCall) {
+      this.maxAppendsPerCall = new Writes.Limits(maxAppendsInFlight, maxAppendsPerCall, streamAppends).maxPerCall();
+      return this;
+    }
+
+    /**
+     * Whether an append (or a create) that goes on its own is sent as a message on a stream kept
+     * open between them (AppendEventStream), which waits less than a call of its own; true by
+     * default. False for a call per append and per create (say, behind a proxy that cuts
+     * long-lived streams); with {@code maxAppendsInFlight(0)} too, every write is a unary call.
+     */
+    public Builder streamAppends(boolean streamAppends) {
+      this.streamAppends = streamAppends;
       return this;
     }
 

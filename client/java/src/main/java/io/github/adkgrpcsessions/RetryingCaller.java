@@ -45,6 +45,16 @@ import org.jspecify.annotations.Nullable;
  * is reachable but too slow gives {@link SessionServiceTimeoutException}.
  */
 final class RetryingCaller {
+  /**
+   * One try of an operation, within {@code deadline} (null: none), waiting for the connection if
+   * {@code waitForReady}; it returns the result or throws the StatusRuntimeException it failed
+   * with.
+   */
+  @FunctionalInterface
+  interface Attempt<T> {
+    T run(@Nullable Deadline deadline, boolean waitForReady);
+  }
+
   private final ManagedChannel channel;
   private final SessionServiceBlockingStub stub;
   private final Duration timeout;
@@ -70,32 +80,76 @@ final class RetryingCaller {
    *     ended the call
    */
   <T> T call(@Nullable Deadline deadline, Function<SessionServiceBlockingStub, T> rpc) {
+    return run(deadline, (until, waitForReady) -> rpc.apply(stub(until, waitForReady)), null);
+  }
+
+  /** The blocking stub of one attempt: within {@code deadline}, waiting for the connection if asked. */
+  SessionServiceBlockingStub stub(@Nullable Deadline deadline, boolean waitForReady) {
+    SessionServiceBlockingStub attemptStub = deadline == null ? stub : stub.withDeadline(deadline);
+    return waitForReady ? attemptStub.withWaitForReady() : attemptStub;
+  }
+
+  /**
+   * Runs {@code attempt} until it succeeds, fails for good, or {@code deadline} passes: the one
+   * loop that decides, after each failed attempt, whether to try again or give up, whichever way
+   * the operation travels (a call, a message on the append stream, a place in a batch).
+   *
+   * @param failedBefore a failure this operation already had another way (its place in a batch):
+   *     judged first, as if {@code attempt} had failed so, or null
+   * @throws RuntimeException the exception of {@link Errors#fromStatus} for the failure that
+   *     ended the operation
+   */
+  <T> T run(
+      @Nullable Deadline deadline, Attempt<T> attempt, @Nullable StatusRuntimeException failedBefore) {
     StatusRuntimeException failed = null; // the last failure with a retried code
-    for (int attempt = 1; ; attempt++) {
-      SessionServiceBlockingStub attemptStub = deadline == null ? stub : stub.withDeadline(deadline);
+    if (failedBefore != null) {
+      failed = judge(failedBefore, null);
+    }
+    for (int retries = 1; ; retries++) {
       if (failed != null) {
-        attemptStub = attemptStub.withWaitForReady();
+        if (!pause(deadline, retry.backoffNanos(retries))) {
+          throw Errors.fromStatus(failed);
+        }
+        channel.resetConnectBackoff();
       }
       try {
-        return rpc.apply(attemptStub);
+        return attempt.run(deadline, failed != null);
       } catch (StatusRuntimeException failure) {
-        Status.Code code = failure.getStatus().getCode();
-        if (retried(code)) {
-          failed = failure;
-        } else if (code == Status.Code.DEADLINE_EXCEEDED && failed != null) {
-          throw Errors.fromStatus(failed); // still unavailable when the time ran out
-        } else if (code == Status.Code.DEADLINE_EXCEEDED
-            && channel.getState(false) != ConnectivityState.READY) {
-          throw Errors.fromStatus(unreachable(failure));
-        } else {
-          throw Errors.fromStatus(failure);
-        }
+        failed = judge(failure, failed);
       }
-      if (!pause(deadline, retry.backoffNanos(attempt))) {
-        throw Errors.fromStatus(failed);
-      }
-      channel.resetConnectBackoff();
     }
+  }
+
+  /**
+   * The failure to retry after, if {@code failure} is retried; else throws the exception that ends
+   * the operation ({@code failed}: the last retried failure before it, or null).
+   */
+  private StatusRuntimeException judge(
+      StatusRuntimeException failure, @Nullable StatusRuntimeException failed) {
+    Status.Code code = failure.getStatus().getCode();
+    if (retried(code)) {
+      return failure;
+    } else if (code == Status.Code.DEADLINE_EXCEEDED && failed != null) {
+      throw Errors.fromStatus(failed); // still unavailable when the time ran out
+    } else if (code == Status.Code.DEADLINE_EXCEEDED
+        && channel.getState(false) != ConnectivityState.READY) {
+      throw Errors.fromStatus(unreachable(failure));
+    } else {
+      throw Errors.fromStatus(failure);
+    }
+  }
+
+  /**
+   * The exception of an operation {@code what} whose deadline passed before it was sent (it
+   * waited for a free call): unavailable if the channel has no connection, else a timeout.
+   */
+  RuntimeException outOfTime(String what) {
+    StatusRuntimeException late =
+        Status.DEADLINE_EXCEEDED
+            .withDescription(what + " did not finish within its time budget")
+            .asRuntimeException();
+    return Errors.fromStatus(
+        channel.getState(false) == ConnectivityState.READY ? late : unreachable(late));
   }
 
   /**

@@ -9,12 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import adk_grpc_sessions.v1.SessionServiceOuterClass.AppendEventStreamRequest;
 import com.google.adk.events.Event;
 import com.google.adk.sessions.Session;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import java.nio.file.Path;
@@ -285,7 +287,10 @@ class LifecycleTest {
     }
   }
 
-  /** Holds every AppendEvent call until released, and counts the CloseSession calls. */
+  /**
+   * Holds every append until released, however it travels (an AppendEvent call, or a message on
+   * the append stream), and counts the CloseSession calls.
+   */
   private static final class HoldAppends implements ClientInterceptor {
     final CountDownLatch held = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
@@ -295,19 +300,30 @@ class LifecycleTest {
     public <Q, R> ClientCall<Q, R> interceptCall(
         MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
       String name = method.getBareMethodName();
-      if ("AppendEvent".equals(name)) {
-        held.countDown();
-        try {
-          if (!release.await(60, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("the held append was never released");
-          }
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      } else if ("CloseSession".equals(name)) {
+      if ("CloseSession".equals(name)) {
         closes.incrementAndGet();
       }
-      return next.newCall(method, options);
+      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+        @Override
+        public void sendMessage(Q message) {
+          if ("AppendEvent".equals(name)
+              || (message instanceof AppendEventStreamRequest request && request.hasAppend())) {
+            hold();
+          }
+          super.sendMessage(message);
+        }
+      };
+    }
+
+    private void hold() {
+      held.countDown();
+      try {
+        if (!release.await(60, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("the held append was never released");
+        }
+      } catch (InterruptedException interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

@@ -33,6 +33,7 @@ final class ServerProcess implements AutoCloseable {
   private final StringBuffer log = new StringBuffer();
   private Process process;
   private String address;
+  private volatile String metricsAddress;
 
   private ServerProcess(String backend, List<String> flags) {
     this.backend = backend;
@@ -55,6 +56,11 @@ final class ServerProcess implements AutoCloseable {
   /** "127.0.0.1:PORT" (or the unix:PATH it listens on). */
   String address() {
     return address;
+  }
+
+  /** "127.0.0.1:PORT" of its /metrics, for a server started with --metrics-listen; else null. */
+  String metricsAddress() {
+    return metricsAddress;
   }
 
   /** Ends the process at once with SIGKILL, as a crash would, and waits for it to be gone. */
@@ -96,6 +102,8 @@ final class ServerProcess implements AutoCloseable {
                   log.append(line).append('\n');
                   if (!listening.isDone() && line.contains("serving on")) {
                     JsonNode parsed = JSON.readTree(line);
+                    JsonNode metrics = parsed.get("metrics_listening");
+                    metricsAddress = metrics == null || metrics.isNull() ? null : metrics.asText();
                     listening.complete(parsed.get("listening").get(0).asText());
                   }
                 }
@@ -121,6 +129,14 @@ final class ServerProcess implements AutoCloseable {
   /** Stops the server (SIGTERM, then SIGKILL after 5 s). */
   @Override
   public void close() {
+    stop();
+  }
+
+  /**
+   * Stops the server as a deploy does (SIGTERM: it drains, then exits; SIGKILL after 5 s), and
+   * waits for it to be gone; {@link #restart} starts it again.
+   */
+  void stop() {
     if (process != null && process.isAlive()) {
       process.destroy();
       try {

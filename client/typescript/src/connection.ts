@@ -67,9 +67,9 @@ export interface GrpcSessionServiceOptions {
   /**
    * Append calls open at once (default 8). Appends made while any is open
    * go together, up to `maxAppendsPerCall` in one BatchAppendEvents call
-   * (creates likewise, in BatchCreateSessions calls of their own). 0 sends
-   * every append and create at once in a call of its own (and
-   * `streamAppends` is then moot).
+   * (creates likewise, in BatchCreateSessions calls of their own). 0: no
+   * batches, every append and create is sent at once on its own (on the
+   * append stream if it is free and `streamAppends`, else in a call).
    */
   maxAppendsInFlight?: number;
   /** Most appends (or creates) in one call, 1 to 1000 (default 16). */

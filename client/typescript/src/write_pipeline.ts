@@ -92,8 +92,9 @@ export class WritePipeline<Request, Result> {
   private dispatchDue = false;
 
   /**
-   * Writes along `route`; `start(what)` begins one operation with the whole
-   * time budget, `until(deadline)` one that must end by `deadline`.
+   * Writes along `route`; `start()` begins one write's operation with the
+   * whole time budget, `until(deadline)` a batch's, which must end by
+   * `deadline`.
    */
   constructor(
     private readonly route: Route<Request, Result>,

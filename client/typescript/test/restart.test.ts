@@ -116,6 +116,29 @@ describe("a restarting server", { skip: unavailable() }, () => {
     });
   }
 
+  test("writes still waiting for a free call when their budget runs out fail unavailable, and none is stored", async () => {
+    server = await startRestartableServer();
+    // One call at a time, one write a call: while the first append is tried, the others wait.
+    service = new GrpcSessionService(server.address, { timeoutMs: 2000, maxAppendsInFlight: 1, maxAppendsPerCall: 1 });
+    const writer = service;
+    const session = await writer.createSession({ appName: APP, userId: "u" });
+    await server.kill();
+    const started = Date.now();
+    const outcomes = await Promise.allSettled(
+      ["first", "second", "third"].map((text) => writer.appendEvent({ session, event: event(text) })),
+    );
+    const elapsed = Date.now() - started;
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      const error = (outcome as PromiseRejectedResult).reason as unknown;
+      assert.ok(error instanceof SessionServiceUnavailableError, String(error));
+    }
+    assert.ok(elapsed >= 1800 && elapsed <= 3500, `the writes failed after ${elapsed} ms with a 2 s budget`);
+    await server.restart();
+    const stored = await writer.getSession({ appName: APP, userId: "u", sessionId: session.id });
+    assert.deepEqual(stored?.events, [], "no write was stored");
+  });
+
   test("a call whose budget runs out during the outage fails unavailable after that budget", async () => {
     server = await startRestartableServer();
     service = new GrpcSessionService(server.address, { timeoutMs: 2000 });

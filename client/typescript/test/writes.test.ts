@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
 import { createEvent, type Event, type Session } from "@google/adk";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import {
   AlreadyExistsError,
@@ -16,6 +17,7 @@ import {
   StaleSessionError,
   type GrpcSessionServiceOptions,
 } from "../src/index.js";
+import { STREAM_IDLE_MS } from "../src/append_stream.js";
 import { startMeteredServer, unavailable, type MeteredServer } from "./server.js";
 
 const SESSIONS = 32;
@@ -54,6 +56,7 @@ const SERVED = {
   batchedDuplicate: ["adk_grpc_sessions_batched_creates_total", { code: "ALREADY_EXISTS" }],
   streamedAppends: ["adk_grpc_sessions_streamed_appends_total", {}],
   streamedCreates: ["adk_grpc_sessions_streamed_creates_total", {}],
+  streamsEnded: ["adk_grpc_sessions_rpcs_total", { method: "AppendEventStream" }],
 } as const satisfies Record<string, readonly [string, Record<string, string>]>;
 
 /** How many of each kind of write call (and write inside one) the server served since `before`. */
@@ -215,6 +218,19 @@ describe("writes through the write pipeline", { skip: unavailable() }, () => {
     );
     assert.equal(served.AppendEvent, SESSIONS * (APPENDS_EACH + 1));
     assert.equal(served.CreateSession, SESSIONS);
+  });
+
+  test("an append stream left idle is ended, so that it does not keep the process alive", async () => {
+    services.forEach((made) => made.close()); // the streams of the tests before end now, not during this one
+    await sleep(500);
+    const sessions = service();
+    const before = await server.metrics();
+    const session = await sessions.createSession({ appName: `app-${randomUUID()}`, userId: "u" });
+    await sessions.appendEvent({ session, event: event("then idle") });
+    assert.equal((await servedSince(server, before)).streamsEnded, 0, "the stream stays open between writes");
+    await sleep(STREAM_IDLE_MS + 1000);
+    assert.equal((await servedSince(server, before)).streamsEnded, 1, "the idle stream was ended");
+    await sessions.appendEvent({ session, event: event("on a new stream") });
   });
 
   test("limits out of range are refused when the service is made", () => {

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
 import { createEvent, type Event, type Session } from "@google/adk";
+import { InterceptingCall, Metadata, status, type Interceptor, type InterceptorOptions, type NextCall } from "@grpc/grpc-js";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import {
@@ -218,6 +219,48 @@ describe("writes through the write pipeline", { skip: unavailable() }, () => {
     );
     assert.equal(served.AppendEvent, SESSIONS * (APPENDS_EACH + 1));
     assert.equal(served.CreateSession, SESSIONS);
+  });
+
+  test("an append whose answer on the stream is lost is sent again on a new stream and stored once", async () => {
+    let answers = 0;
+    let streams = 0;
+    // Fails the append stream UNAVAILABLE in place of its first append's answer: the server applied it.
+    const loseFirstAnswer: Interceptor = (options: InterceptorOptions, nextCall: NextCall) => {
+      const onStream = options.method_definition.path.endsWith("/AppendEventStream");
+      streams += onStream ? 1 : 0;
+      return new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          let lost = false;
+          next(metadata, {
+            onReceiveMessage(message: { result?: unknown }, nextMessage) {
+              if (onStream && message.result !== undefined && ++answers === 1) {
+                lost = true;
+                listener.onReceiveStatus({ code: status.UNAVAILABLE, details: "answer lost", metadata: new Metadata() });
+              } else {
+                nextMessage(message);
+              }
+            },
+            onReceiveStatus(received, nextStatus) {
+              if (!lost) {
+                nextStatus(received);
+              }
+            },
+          });
+        },
+      });
+    };
+    const sessions = service({ interceptors: [loseFirstAnswer] });
+    const session = await sessions.createSession({ appName: `app-${randomUUID()}`, userId: "u" });
+    const once = event("once");
+    await sessions.appendEvent({ session, event: once });
+    assert.equal(answers, 2, "the append was answered twice: lost, then on a new stream");
+    assert.equal(streams, 2, "the lost answer dropped the stream");
+    const stored = await sessions.getSession({ appName: session.appName, userId: "u", sessionId: session.id });
+    assert.deepEqual(
+      stored?.events.map((e) => e.id),
+      [once.id],
+    );
+    await sessions.appendEvent({ session, event: event("next") }); // the session's revision is right
   });
 
   test("an append stream left idle is ended, so that it does not keep the process alive", async () => {

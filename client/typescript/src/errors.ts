@@ -7,7 +7,9 @@
  * google.rpc.Status the server sends in the grpc-status-details-bin trailer.
  */
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { status as Code, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status as Code, type ServiceError } from "@grpc/grpc-js";
+
+import { Status } from "./gen/adk_grpc_sessions/v1/session_service.js";
 
 const DETAILS_KEY = "grpc-status-details-bin";
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
@@ -269,4 +271,30 @@ export function errorFromRpc(error: ServiceError): SessionServiceError {
     default:
       return new SessionServiceError(message, error.code, reason, violations);
   }
+}
+
+/**
+ * A failure as @grpc/grpc-js reports a call's: what the retry loop judges
+ * and errorFromRpc reads. `status`: a serialized google.rpc.Status with the
+ * details (ErrorInfo, BadRequest).
+ */
+export function statusError(code: Code, details: string, status?: Uint8Array): ServiceError {
+  const metadata = new Metadata();
+  if (status !== undefined) {
+    metadata.set(DETAILS_KEY, Buffer.from(status));
+  }
+  return Object.assign(new Error(`${code} ${Code[code] ?? "UNKNOWN"}: ${details}`), { code, details, metadata });
+}
+
+/**
+ * The failure of one write answered inside a batch's or the append stream's
+ * result: the contract's Status is a google.rpc.Status byte for byte, so it
+ * is read as a call's status is, and the write fails as it would alone. A
+ * result with neither an outcome nor a status (`undefined`) is the server's
+ * fault: INTERNAL.
+ */
+export function resultFailure(status: Status | undefined): ServiceError {
+  return status !== undefined
+    ? statusError(status.code, status.message, Status.encode(status).finish())
+    : statusError(Code.INTERNAL, "the server answered a write with neither a result nor an error");
 }

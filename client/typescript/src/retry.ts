@@ -37,7 +37,7 @@
  */
 import { Metadata, status as Code, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
 
-import { errorFromRpc, type SessionServiceError } from "./errors.js";
+import { errorFromRpc, statusError, type SessionServiceError } from "./errors.js";
 
 /**
  * How often an UNAVAILABLE (or CANCELLED) call is tried again within its time
@@ -102,8 +102,111 @@ function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }
 
+/** One try of an operation, given its deadline (undefined: none) and whether to wait for the connection. */
+export type Attempt<T> = (deadline: Date | undefined, waitForReady: boolean) => Promise<T>;
+
+/** The deadline of an operation starting now with `budgetMs` (undefined: none). */
+export function deadlineIn(budgetMs: number | undefined): Date | undefined {
+  return budgetMs === undefined ? undefined : new Date(Date.now() + budgetMs);
+}
+
+/**
+ * The attempts of one operation under one deadline: the one place that
+ * decides to try again or give up (see the module's comment). An operation
+ * may be tried in several ways (a write alone, then in a batch, then alone
+ * again): each is an Attempt that `run` drives, and the deadline and the
+ * retries so far are the operation's, whichever way it went.
+ */
+export class Attempts {
+  /** The retried failure of the last attempt, if it had one. */
+  private failed: ServiceError | undefined;
+  private retries = 0;
+
+  /**
+   * `deadline` ends the operation (undefined: never); `budgetMs` names the
+   * time in errors; `connected` says whether the channel has a connection to
+   * the server now.
+   */
+  constructor(
+    readonly deadline: Date | undefined,
+    private readonly budgetMs: number | undefined,
+    private readonly policy: RetryPolicy,
+    private readonly connected: () => boolean,
+  ) {}
+
+  /**
+   * Runs `attempt` until it succeeds, fails for good, or the deadline
+   * passes. `failed` is a failure this operation already had another way
+   * (its place in a batch, a watch stream that broke): it is judged first,
+   * as if `attempt` had failed so.
+   *
+   * @throws SessionServiceError (see errors.ts) for the failure that ended
+   *   the operation; when the deadline passed while the server was
+   *   unavailable, the last retried failure's (see the module's comment).
+   */
+  async run<T>(attempt: Attempt<T>, failed?: ServiceError): Promise<T> {
+    if (failed !== undefined) {
+      this.judge(failed);
+    }
+    for (;;) {
+      if (this.failed !== undefined) {
+        await this.backOff(this.failed);
+      }
+      try {
+        return await attempt(this.deadline, this.failed !== undefined);
+      } catch (error) {
+        if (!isServiceError(error)) {
+          throw error;
+        }
+        this.judge(error);
+      }
+    }
+  }
+
+  /**
+   * The error of an operation `what` whose deadline passed before any
+   * attempt was made: unavailable if the channel has no connection (the
+   * server is down or unreachable), a timeout if it has one (too slow).
+   */
+  outOfTime(what: string): SessionServiceError {
+    const spent = this.budgetMs === undefined ? "its time budget" : `${Math.round(this.budgetMs)} ms`;
+    const [code, details] = this.connected()
+      ? [Code.DEADLINE_EXCEEDED, `${what} did not finish within ${spent}`]
+      : [Code.UNAVAILABLE, `${what}: the server could not be reached within ${spent}`];
+    return errorFromRpc(statusError(code, details));
+  }
+
+  /** Keeps a retried failure for the next attempt, or throws the error that ends the operation. */
+  private judge(error: ServiceError): void {
+    if (RETRIED_CODES.has(error.code)) {
+      this.failed = error;
+    } else if (error.code === Code.DEADLINE_EXCEEDED && this.failed !== undefined) {
+      throw errorFromRpc(this.failed); // still unavailable when the time ran out
+    } else if (error.code === Code.DEADLINE_EXCEEDED && !this.connected()) {
+      throw unreachable(this.budgetMs, error);
+    } else {
+      throw errorFromRpc(error);
+    }
+  }
+
+  /** Waits before the next attempt; throws `failed`'s error if the deadline passes first. */
+  private async backOff(failed: ServiceError): Promise<void> {
+    this.retries += 1;
+    const growth = this.policy.multiplier ** Math.min(this.retries - 1, 64);
+    const ceiling = Math.min(this.policy.maxBackoffMs, this.policy.initialBackoffMs * growth);
+    const left = this.deadline === undefined ? Infinity : this.deadline.getTime() - Date.now();
+    const wait = Math.min(Math.random() * ceiling, left);
+    if (wait > 0) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    if (this.deadline !== undefined && Date.now() >= this.deadline.getTime()) {
+      throw errorFromRpc(failed);
+    }
+  }
+}
+
 function unreachable(budgetMs: number | undefined, error: ServiceError): SessionServiceError {
-  const spent = budgetMs === undefined ? "its time budget" : `${budgetMs} ms`;
+  const spent = budgetMs === undefined ? "its time budget" : `${Math.round(budgetMs)} ms`;
   return errorFromRpc({
     ...error,
     code: Code.UNAVAILABLE,
@@ -112,53 +215,16 @@ function unreachable(budgetMs: number | undefined, error: ServiceError): Session
 }
 
 /**
- * Runs `attempt(deadline, waitForReady)` until it succeeds, fails for good,
- * or the budget runs out; every attempt shares one deadline `budgetMs` away
- * (none if undefined). `connected` says whether the channel has a connection
- * to the server now. `failed` is a retried failure the operation already had
- * (a watch stream that broke): the first attempt then waits a backoff and
- * waits for the connection, as any retry does.
- *
- * @throws SessionServiceError (see errors.ts) for the failure that ended the
- *   call; when the budget ran out while the server was unavailable, the last
- *   retried failure's (see the module's comment).
+ * Runs `attempt(deadline, waitForReady)` as one operation whose deadline is
+ * `budgetMs` away (none if undefined); see Attempts.run, which `failed` is
+ * passed to.
  */
-export async function callWithRetry<T>(
-  attempt: (deadline: Date | undefined, waitForReady: boolean) => Promise<T>,
+export function callWithRetry<T>(
+  attempt: Attempt<T>,
   budgetMs: number | undefined,
   policy: RetryPolicy,
   connected: () => boolean,
   failed?: ServiceError, // the last failure with a retried code
 ): Promise<T> {
-  const deadline = budgetMs === undefined ? undefined : new Date(Date.now() + budgetMs);
-  for (let retry = failed === undefined ? 0 : 1; ; retry++) {
-    if (failed !== undefined) {
-      const growth = policy.multiplier ** Math.min(retry - 1, 64);
-      const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * growth);
-      const left = deadline === undefined ? Infinity : deadline.getTime() - Date.now();
-      const wait = Math.min(Math.random() * ceiling, left);
-      if (wait > 0) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-      if (deadline !== undefined && Date.now() >= deadline.getTime()) {
-        throw errorFromRpc(failed);
-      }
-    }
-    try {
-      return await attempt(deadline, failed !== undefined);
-    } catch (error) {
-      if (!isServiceError(error)) {
-        throw error;
-      }
-      if (RETRIED_CODES.has(error.code)) {
-        failed = error;
-      } else if (error.code === Code.DEADLINE_EXCEEDED && failed !== undefined) {
-        throw errorFromRpc(failed); // still unavailable when the time ran out
-      } else if (error.code === Code.DEADLINE_EXCEEDED && !connected()) {
-        throw unreachable(budgetMs, error);
-      } else {
-        throw errorFromRpc(error);
-      }
-    }
-  }
+  return new Attempts(deadlineIn(budgetMs), budgetMs, policy, connected).run(attempt, failed);
 }

@@ -8,6 +8,8 @@
  */
 import { randomUUID } from "node:crypto";
 
+import { status as Code } from "@grpc/grpc-js";
+
 import {
   BaseSessionService,
   type AppendEventRequest,
@@ -23,7 +25,7 @@ import {
 
 import { Connection, required, type GrpcSessionServiceOptions } from "./connection.js";
 import { REVISION, decodeMap, eventJson, sessionFromMessage, stateDelta, type StoredSession } from "./conversions.js";
-import { AlreadyExistsError } from "./errors.js";
+import { AlreadyExistsError, SessionNotFoundError } from "./errors.js";
 import { AppendsUnderWay, closeAfterAppends, erase, expiration, setExpiry, type SessionExpiry } from "./lifecycle.js";
 import {
   apps,
@@ -51,6 +53,7 @@ import { labelsToMap, type SessionInfo } from "./session_info.js";
 import { UserSessionsWatch } from "./session_notices.js";
 import { EventWatch, SessionWatch, type WatchSessionRequestOptions } from "./watching.js";
 import { msFromSeconds, msFromTimestamp, secondsFromMs } from "./timestamps.js";
+import { answeredById, type Created } from "./write_routes.js";
 
 export { DEFAULT_TIMEOUT_MS, type GrpcSessionServiceOptions } from "./connection.js";
 
@@ -118,9 +121,9 @@ export class GrpcSessionService extends BaseSessionService {
       labels: labelsToMap(labels),
       ...expiration({ ttlMs, expireTime }),
     };
+    let created: Created;
     try {
-      const response = await this.connection.call((c) => c.createSession, request);
-      return sessionFromMessage(required(response.session));
+      created = await this.connection.create(request);
     } catch (error) {
       if (!requested && error instanceof AlreadyExistsError) {
         const existing = await this.getSession({ appName, userId, sessionId: id });
@@ -130,6 +133,15 @@ export class GrpcSessionService extends BaseSessionService {
       }
       throw error;
     }
+    if (answeredById(created)) {
+      // Created in a batch whose response had no room left for it: read it.
+      const stored = await this.getSession({ appName, userId, sessionId: created.sessionId });
+      if (stored === undefined) {
+        throw new SessionNotFoundError(`Session ${created.sessionId} was deleted once created.`, Code.NOT_FOUND);
+      }
+      return stored;
+    }
+    return sessionFromMessage(required(created.session));
   }
 
   /**
@@ -206,7 +218,7 @@ export class GrpcSessionService extends BaseSessionService {
       eventJson: eventJson(event),
       expectedRevision: await revisionOf(this.connection, session),
     };
-    const response = await this.connection.call((c) => c.appendEvent, request);
+    const response = await this.connection.append(request);
     const appended = await super.appendEvent({ session, event });
     (session as StoredSession)[REVISION] = response.revision;
     session.lastUpdateTime = msFromTimestamp(response.lastUpdateTime);

@@ -177,19 +177,22 @@ describe("the session lifecycle", { skip: unavailable() }, () => {
     let appendHeld: () => void = () => {};
     const held = new Promise<void>((resolve) => (appendHeld = resolve));
     let closesSent = 0;
-    // Holds every AppendEvent until released; counts the CloseSession calls sent.
+    // Holds every append (a call's, or one on the append stream) until released; counts the CloseSession calls sent.
     const holdAppends: Interceptor = (options: InterceptorOptions, nextCall: NextCall): InterceptingCall =>
       new Call(nextCall(options), {
         start(metadata, listener, next) {
-          const path = options.method_definition.path;
-          if (path.endsWith("/CloseSession")) {
+          if (options.method_definition.path.endsWith("/CloseSession")) {
             closesSent++;
           }
-          if (path.endsWith("/AppendEvent")) {
+          next(metadata, listener);
+        },
+        sendMessage(message: { append?: unknown }, next) {
+          const path = options.method_definition.path;
+          if (path.endsWith("/AppendEvent") || (path.endsWith("/AppendEventStream") && message.append !== undefined)) {
             appendHeld();
-            void released.then(() => next(metadata, listener));
+            void released.then(() => next(message));
           } else {
-            next(metadata, listener);
+            next(message);
           }
         },
       });

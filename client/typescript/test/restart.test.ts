@@ -66,6 +66,79 @@ describe("a restarting server", { skip: unavailable() }, () => {
     });
   }
 
+  for (const [how, flags, stop] of [
+    ["killed", [], (stopped: RestartableServer) => stopped.kill()],
+    // Drained: it ends its streams once each has answered, and answers the calls it began.
+    ["drained", ["--grace-seconds", "5"], (stopped: RestartableServer) => stopped.terminate()],
+  ] as const) {
+    test(`appends and creates in flight (streamed and batched) when the server is ${how} land once, once it is back`, async () => {
+      server = await startRestartableServer(flags);
+      service = new GrpcSessionService(server.address); // default settings: a 30 s budget
+      const writer = service;
+      const sessions = await Promise.all(Array.from({ length: 16 }, () => writer.createSession({ appName: APP, userId: "u" })));
+      let done = 0;
+      let halfway: () => void = () => {};
+      const reachedHalfway = new Promise<void>((resolve) => (halfway = resolve));
+      const appending = Promise.all(
+        sessions.map(async (session) => {
+          const events: Event[] = [];
+          for (let n = 0; n < 10; n++) {
+            events.push(await writer.appendEvent({ session, event: event(`${n}`) }));
+            if (++done === 40) {
+              halfway();
+            }
+          }
+          return events;
+        }),
+      );
+      await reachedHalfway;
+      const creating = Promise.all(Array.from({ length: 8 }, () => writer.createSession({ appName: APP, userId: "v" })));
+      const settled = Promise.allSettled([appending, creating]);
+      await stop(server);
+      await sleep(300);
+      await server.restart();
+      const [appendingOutcome, creatingOutcome] = await settled;
+      const why = (outcome: PromiseSettledResult<unknown>) =>
+        outcome.status === "rejected" ? String(outcome.reason) : "";
+      assert.equal(appendingOutcome.status, "fulfilled", `the appends: ${why(appendingOutcome)}`);
+      assert.equal(creatingOutcome.status, "fulfilled", `the creates: ${why(creatingOutcome)}`);
+      const [appended, created] = [appendingOutcome.value, creatingOutcome.value];
+      for (const [i, session] of sessions.entries()) {
+        const stored = await writer.getSession({ appName: APP, userId: "u", sessionId: session.id });
+        assert.deepEqual(
+          stored?.events.map((e) => e.id),
+          appended[i]!.map((e) => e.id),
+          "each append stored once, in order",
+        );
+      }
+      const listed = (await writer.listSessions({ appName: APP, userId: "v" })).sessions.map((s) => s.id);
+      assert.deepEqual(listed.sort(), created.map((s) => s.id).sort(), "each create made its session, once");
+    });
+  }
+
+  test("writes still waiting for a free call when their budget runs out fail unavailable, and none is stored", async () => {
+    server = await startRestartableServer();
+    // One call at a time, one write a call: while the first append is tried, the others wait.
+    service = new GrpcSessionService(server.address, { timeoutMs: 2000, maxAppendsInFlight: 1, maxAppendsPerCall: 1 });
+    const writer = service;
+    const session = await writer.createSession({ appName: APP, userId: "u" });
+    await server.kill();
+    const started = Date.now();
+    const outcomes = await Promise.allSettled(
+      ["first", "second", "third"].map((text) => writer.appendEvent({ session, event: event(text) })),
+    );
+    const elapsed = Date.now() - started;
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      const error = (outcome as PromiseRejectedResult).reason as unknown;
+      assert.ok(error instanceof SessionServiceUnavailableError, String(error));
+    }
+    assert.ok(elapsed >= 1800 && elapsed <= 3500, `the writes failed after ${elapsed} ms with a 2 s budget`);
+    await server.restart();
+    const stored = await writer.getSession({ appName: APP, userId: "u", sessionId: session.id });
+    assert.deepEqual(stored?.events, [], "no write was stored");
+  });
+
   test("a call whose budget runs out during the outage fails unavailable after that budget", async () => {
     server = await startRestartableServer();
     service = new GrpcSessionService(server.address, { timeoutMs: 2000 });

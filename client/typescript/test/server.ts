@@ -118,10 +118,38 @@ export async function startServer(flags: readonly string[] = []): Promise<TestSe
   throw lastError;
 }
 
+/** A fresh server that serves its Prometheus metrics, and a way to read them. */
+export interface MeteredServer extends TestServer {
+  /** The server's counters now, by sample ("name{label=\"value\",...}", labels in the server's order). */
+  metrics(): Promise<Map<string, number>>;
+}
+
+/** Starts a fresh server (never the one named by $ADK_GRPC_SESSIONS_TARGET) with --metrics-listen. */
+export async function startMeteredServer(): Promise<MeteredServer> {
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const server = await startServer(["--metrics-listen", metricsAddress]);
+  return {
+    ...server,
+    async metrics() {
+      const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+      const samples = new Map<string, number>();
+      for (const line of text.split("\n")) {
+        const match = /^(\S+) (\S+)$/.exec(line);
+        if (match && !line.startsWith("#")) {
+          samples.set(match[1]!, Number(match[2]));
+        }
+      }
+      return samples;
+    },
+  };
+}
+
 /** A server on a SQLite file of its own, to kill and start again on the same address and file. */
 export interface RestartableServer extends TestServer {
   /** Ends the process at once with SIGKILL, as a crash would, and waits for it. */
   kill(): Promise<void>;
+  /** Stops the process with SIGTERM (it drains for its --grace-seconds, 0 unless given), and waits for it. */
+  terminate(): Promise<void>;
   /** Starts a new process on the same address and file; resolves once it serves. */
   restart(): Promise<void>;
 }
@@ -133,8 +161,12 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts a fresh server on a SQLite file (never the one named by $ADK_GRPC_SESSIONS_TARGET). */
-export async function startRestartableServer(): Promise<RestartableServer> {
+/**
+ * Starts a fresh server on a SQLite file (never the one named by
+ * $ADK_GRPC_SESSIONS_TARGET); `flags` are added to its command line, each
+ * time it starts.
+ */
+export async function startRestartableServer(flags: readonly string[] = []): Promise<RestartableServer> {
   const binary = executable();
   if (binary === undefined) {
     throw new Error(unavailable());
@@ -146,7 +178,7 @@ export async function startRestartableServer(): Promise<RestartableServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3 && child === undefined; attempt++) {
     address = `127.0.0.1:${await freePort()}`;
-    child = await launch(binary, address, backend).catch((error: unknown) => {
+    child = await launch(binary, address, backend, flags).catch((error: unknown) => {
       lastError = error; // the port was taken meanwhile: try another
       return undefined;
     });
@@ -162,8 +194,13 @@ export async function startRestartableServer(): Promise<RestartableServer> {
       current.kill("SIGKILL");
       await gone;
     },
+    async terminate() {
+      const gone = exited(current);
+      current.kill("SIGTERM");
+      await gone;
+    },
     async restart() {
-      current = await launch(binary, address, backend);
+      current = await launch(binary, address, backend, flags);
     },
     async stop() {
       const gone = exited(current);

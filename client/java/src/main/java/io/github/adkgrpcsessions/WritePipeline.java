@@ -158,20 +158,30 @@ final class WritePipeline<Q extends MessageLite, R> {
 
   /** A call ended: what waits goes in batches while calls are free. */
   private void ended() {
-    List<List<Waiting<Q, R>>> batches = new ArrayList<>();
+    List<List<Waiting<Q, R>>> batches;
     synchronized (lock) {
       inFlight--;
-      while (!queue.isEmpty() && inFlight < maxInFlight) {
-        List<Waiting<Q, R>> batch = takeBatch();
-        if (!batch.isEmpty()) {
-          inFlight++;
-          batches.add(batch);
-        }
-      }
+      batches = takeBatchesForFreeCalls();
     }
     for (List<Waiting<Q, R>> batch : batches) {
       launch(batch);
     }
+  }
+
+  /**
+   * While calls are free, the batches that wait, each now holding a call of {@code inFlight}; called
+   * under {@code lock}.
+   */
+  private List<List<Waiting<Q, R>>> takeBatchesForFreeCalls() {
+    List<List<Waiting<Q, R>>> batches = new ArrayList<>();
+    while (!queue.isEmpty() && inFlight < maxInFlight) {
+      List<Waiting<Q, R>> batch = takeBatch();
+      if (!batch.isEmpty()) {
+        inFlight++;
+        batches.add(batch);
+      }
+    }
+    return batches;
   }
 
   /** Sends {@code batch}, which holds a call of {@code inFlight}, on a sender thread. */
@@ -226,19 +236,13 @@ final class WritePipeline<Q extends MessageLite, R> {
         ended();
         throw unexpected;
       }
-      List<List<Waiting<Q, R>>> more = new ArrayList<>();
+      List<List<Waiting<Q, R>>> more;
       synchronized (lock) {
         batch = takeBatch();
         if (batch.isEmpty()) {
           inFlight--;
         }
-        while (!queue.isEmpty() && inFlight < maxInFlight) {
-          List<Waiting<Q, R>> next = takeBatch();
-          if (!next.isEmpty()) {
-            inFlight++;
-            more.add(next);
-          }
-        }
+        more = takeBatchesForFreeCalls();
       }
       for (List<Waiting<Q, R>> next : more) {
         launch(next);
